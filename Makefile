@@ -1,0 +1,104 @@
+# fxbreaker: a plain GNU Makefile.
+#
+#   make            build everything into build/
+#   make test       build and run every test; ends with "N passed, N failed"
+#   make check      formatting, module boundaries, cppcheck
+#   make asan       the tests under AddressSanitizer + UBSan
+#   make bench      benchmarks (prints a table)
+#   make deps       install Debian packages (as root)
+#
+# CC=clang works; WERROR=1 (CI) turns warnings into errors.
+
+CC      ?= cc
+BUILD   ?= build
+PKGS     = inih jansson
+WARN     = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion \
+	   -Wsign-conversion -Wstrict-prototypes -Wmissing-prototypes \
+	   -Wformat=2 -Wvla -Wcast-qual -Wpointer-arith -Wundef \
+	   -Wwrite-strings -Wdouble-promotion -Wold-style-definition
+OPT     ?= -O2 -g
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ibreaker -Iipc
+CFLAGS  += $(WARN) $(OPT) -MMD -MP $(if $(WERROR),-Werror) $(SAN) \
+	   $(shell pkg-config --cflags $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS))
+LDFLAGS += $(SAN)
+
+DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
+	   libnng-dev nng-utils libsqlite3-dev sqlite3 libsodium-dev jq
+
+BREAKER_SRC = $(wildcard breaker/*.c)
+CTL_SRC     = $(wildcard ctl/*.c)
+IPC_SRC     = $(wildcard ipc/*.c)
+
+BREAKER_OBJ = $(BREAKER_SRC:%.c=$(BUILD)/%.o)
+CTL_OBJ     = $(CTL_SRC:%.c=$(BUILD)/%.o)
+IPC_OBJ     = $(IPC_SRC:%.c=$(BUILD)/%.o)
+
+UNIT_TESTS  = breaker_test decimal_test config_test
+TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
+BENCH_BINS  = $(BUILD)/bench/bench_engine
+
+.PHONY: all test check asan bench clean deps run format
+all: $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/libbreaker.a: $(BREAKER_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/libfxbipc.a: $(IPC_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/fxbreakerctl: $(CTL_OBJ) $(BUILD)/libfxbipc.a $(BUILD)/libbreaker.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testlib.o \
+		$(BUILD)/libfxbipc.a $(BUILD)/libbreaker.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libbreaker.a
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The test runner prints each test and ends with "N passed, N failed"; its
+# exit status is the make status (no pipe to swallow it).
+test: all
+	@sh tests/run.sh $(BUILD)
+
+# AddressSanitizer and UBSan in their own build directory.
+asan:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+
+bench: $(BENCH_BINS)
+	@$(BUILD)/bench/bench_engine
+
+# Module boundaries (STYLE.md): sqlite only in ledger/, nng only in ipc/,
+# and the engine includes nothing of the other modules.
+check:
+	@! grep -rn --include='*.[ch]' 'sqlite3.h' . | grep -v '^./ledger/' \
+		|| { echo 'check: <sqlite3.h> outside ledger/'; exit 1; }
+	@! grep -rn --include='*.[ch]' '<nng/' . | grep -v '^./ipc/' \
+		|| { echo 'check: <nng/...> outside ipc/'; exit 1; }
+	@! grep -n '#include' breaker/*.[ch] | grep -E 'ipc|ledger|nng|sqlite|sodium|jansson|stdio.h' \
+		| grep -v 'breaker_config.c.*stdio.h' \
+		|| { echo 'check: breaker/ must not do I/O or use other modules'; exit 1; }
+	@clang-format --dry-run --Werror breaker/*.[ch] ctl/*.[ch] ipc/*.[ch] \
+		tests/*.[ch] bench/*.[ch]
+	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
+		--inline-suppr -Ibreaker -Iipc breaker ctl ipc
+	@echo "check: ok"
+
+format:
+	clang-format -i breaker/*.[ch] ctl/*.[ch] ipc/*.[ch] tests/*.[ch] \
+		bench/*.[ch]
+
+deps:
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

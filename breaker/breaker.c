@@ -1,0 +1,707 @@
+/*
+ * breaker.c: the engine's life cycle, its clock and timers, and the
+ * decision of RULES.md section 3.  Per-kind rule behaviour is in
+ * breaker_rules.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "breaker_impl.h"
+
+static char *
+dup_string(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = malloc(n);
+	if (p != NULL)
+		memcpy(p, s, n);
+	return p;
+}
+
+static bool
+product_is_exempt(const struct breaker_product_conf *pc, int32_t rule)
+{
+	for (size_t i = 0; i < pc->nexempt; i++)
+		if (pc->exempt[i] == rule)
+			return true;
+	return false;
+}
+
+static void
+force_init(struct force *f, enum timer_owner owner, int32_t idx)
+{
+	f->timer.pos = -1;
+	f->timer.owner = owner;
+	f->timer.idx = idx;
+	f->until = FXB_NEVER;
+}
+
+/* Builds the per-pair and per-product rule lists. */
+static enum fxb_err
+breaker_link(struct breaker *b, const struct breaker_config *cfg)
+{
+	uint32_t *nown = calloc(b->nproducts + 1, sizeof(*nown));
+	uint32_t *npair = calloc(b->npairs + 1, sizeof(*npair));
+	enum fxb_err err = FXB_ERR_NOMEM;
+
+	if (nown == NULL || npair == NULL)
+		goto out;
+	for (uint32_t i = 0; i < b->nrules; i++) {
+		const struct breaker_rule_conf *c = b->rules[i].c;
+		if (c->on_pair)
+			npair[c->owner]++;
+		else
+			nown[c->owner]++;
+	}
+	for (uint32_t i = 0; i < b->npairs; i++)
+		if ((b->pairs[i].rules = calloc(npair[i] + 1,
+						sizeof(int32_t))) == NULL)
+			goto out;
+	for (uint32_t i = 0; i < b->nproducts; i++) {
+		struct product *p = &b->products[i];
+		p->own = calloc(nown[i] + 1, sizeof(int32_t));
+		p->pair_rules = calloc(npair[p->pair] + 1, sizeof(int32_t));
+		if (p->own == NULL || p->pair_rules == NULL)
+			goto out;
+	}
+	for (uint32_t i = 0; i < b->nrules; i++) {
+		const struct breaker_rule_conf *c = b->rules[i].c;
+		if (c->on_pair) {
+			struct pair *pr = &b->pairs[c->owner];
+			pr->rules[pr->nrules++] = (int32_t)i;
+		} else {
+			struct product *p = &b->products[c->owner];
+			p->own[p->nown++] = (int32_t)i;
+		}
+	}
+	for (uint32_t i = 0; i < b->nproducts; i++) {
+		struct product *p = &b->products[i];
+		const struct pair *pr = &b->pairs[p->pair];
+		for (uint32_t k = 0; k < pr->nrules; k++) {
+			int32_t ri = pr->rules[k];
+			/* Shadow rules never deny, so they stay off the list
+			 * the decision walks. */
+			if (b->rules[ri].c->shadow ||
+			    product_is_exempt(&cfg->products[i], ri))
+				continue;
+			p->pair_rules[p->npair_rules++] = ri;
+		}
+	}
+	err = FXB_OK;
+out:
+	free(nown);
+	free(npair);
+	return err;
+}
+
+enum fxb_err
+breaker_new(const struct breaker_config *cfg, fxb_time start,
+	    breaker_sink_fn sink, void *sink_arg, struct breaker **out)
+{
+	struct breaker *b = calloc(1, sizeof(*b));
+	enum fxb_err err = FXB_ERR_NOMEM;
+
+	if (b == NULL)
+		return FXB_ERR_NOMEM;
+	b->now = start;
+	b->sink = sink;
+	b->sink_arg = sink_arg;
+	b->npairs = (uint32_t)cfg->npairs;
+	b->nproducts = (uint32_t)cfg->nproducts;
+	b->nrules = (uint32_t)cfg->nrules;
+	b->pairs = calloc(b->npairs + 1, sizeof(*b->pairs));
+	b->products = calloc(b->nproducts + 1, sizeof(*b->products));
+	b->rules = calloc(b->nrules + 1, sizeof(*b->rules));
+	b->rconf = calloc(b->nrules + 1, sizeof(*b->rconf));
+	b->pair_names = calloc(b->npairs + 1, sizeof(char *));
+	b->product_names = calloc(b->nproducts + 1, sizeof(char *));
+	b->rule_names = calloc(b->nrules + 1, sizeof(char *));
+	if (b->pairs == NULL || b->products == NULL || b->rules == NULL ||
+	    b->rconf == NULL || b->pair_names == NULL ||
+	    b->product_names == NULL || b->rule_names == NULL)
+		goto fail;
+
+	for (uint32_t i = 0; i < b->npairs; i++) {
+		struct pair *pr = &b->pairs[i];
+		memcpy(pr->name, cfg->pairs[i].name, sizeof(pr->name));
+		pr->base_exponent = cfg->pairs[i].base_exponent;
+		pr->tick = cfg->pairs[i].tick;
+		force_init(&pr->force, TIMER_FORCE_PAIR, (int32_t)i);
+		b->pair_names[i] = pr->name;
+	}
+	for (uint32_t i = 0; i < b->nproducts; i++) {
+		struct product *p = &b->products[i];
+		p->id = dup_string(cfg->products[i].id);
+		if (p->id == NULL)
+			goto fail;
+		p->pair = cfg->products[i].pair;
+		p->side = cfg->products[i].side;
+		force_init(&p->force, TIMER_FORCE_PRODUCT, (int32_t)i);
+		b->product_names[i] = p->id;
+	}
+	for (uint32_t i = 0; i < b->nrules; i++) {
+		struct rule *r = &b->rules[i];
+		b->rconf[i] = cfg->rules[i];
+		r->c = &b->rconf[i];
+		r->id = dup_string(r->c->id);
+		if (r->id == NULL)
+			goto fail;
+		if (r->c->notice >= 0) {
+			r->notice = dup_string(cfg->notices[r->c->notice].id);
+			if (r->notice == NULL)
+				goto fail;
+		}
+		if (r->c->max_auto_resumes > 0) {
+			r->resumes = calloc((size_t)r->c->max_auto_resumes,
+					    sizeof(fxb_time));
+			if (r->resumes == NULL)
+				goto fail;
+		}
+		r->timer.idx = (int32_t)i;
+		rule_init_state(b, r);
+		b->rule_names[i] = r->id;
+	}
+	if ((err = breaker_link(b, cfg)) != FXB_OK)
+		goto fail;
+	err = FXB_ERR_NOMEM;
+	if (!name_index_build(&b->pair_index, b->pair_names, b->npairs) ||
+	    !name_index_build(&b->product_index, b->product_names,
+			      b->nproducts) ||
+	    !name_index_build(&b->rule_index, b->rule_names, b->nrules))
+		goto fail;
+	*out = b;
+	return FXB_OK;
+fail:
+	breaker_free(b);
+	return err;
+}
+
+void
+breaker_free(struct breaker *b)
+{
+	if (b == NULL)
+		return;
+	for (uint32_t i = 0; b->rules != NULL && i < b->nrules; i++) {
+		struct rule *r = &b->rules[i];
+		free(r->id);
+		free(r->notice);
+		free(r->resumes);
+		ring_fini(&r->win);
+		ring_fini(&r->dq_min);
+		ring_fini(&r->dq_max);
+	}
+	for (uint32_t i = 0; b->products != NULL && i < b->nproducts; i++) {
+		free(b->products[i].id);
+		free(b->products[i].own);
+		free(b->products[i].pair_rules);
+	}
+	for (uint32_t i = 0; b->pairs != NULL && i < b->npairs; i++)
+		free(b->pairs[i].rules);
+	name_index_fini(&b->pair_index);
+	name_index_fini(&b->product_index);
+	name_index_fini(&b->rule_index);
+	timer_heap_fini(&b->heap);
+	free(b->pair_names);
+	free(b->product_names);
+	free(b->rule_names);
+	free(b->rules);
+	free(b->rconf);
+	free(b->products);
+	free(b->pairs);
+	free(b);
+}
+
+fxb_time
+breaker_now(const struct breaker *b)
+{
+	return b->now;
+}
+
+fxb_time
+breaker_next_timer(const struct breaker *b)
+{
+	const struct timer *tm = timer_peek(&b->heap);
+	return tm != NULL ? tm->at : FXB_NEVER;
+}
+
+static void
+force_end(struct breaker *b, struct force *f, bool on_pair, int32_t idx,
+	  bool by_timer)
+{
+	struct breaker_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.t = b->now;
+	ev.type = BREAKER_EV_FORCE_LIFT;
+	ev.scope_is_pair = on_pair;
+	ev.scope = on_pair ? b->pairs[idx].name : b->products[idx].id;
+	ev.suspension = f->suspension;
+	ev.figs = BREAKER_FIG_SINCE;
+	ev.since = f->since;
+	ev.until = FXB_NEVER;
+	ev.by_timer = by_timer;
+	f->on = false;
+	f->until = FXB_NEVER;
+	timer_cancel(&b->heap, &f->timer);
+	breaker_emit(b, &ev);
+}
+
+enum fxb_err
+breaker_advance(struct breaker *b, fxb_time t)
+{
+	struct timer *tm;
+
+	if (t < b->now)
+		return FXB_ERR_TIME_BACKWARDS;
+	while ((tm = timer_peek(&b->heap)) != NULL && tm->at <= t) {
+		timer_cancel(&b->heap, tm);
+		b->now = tm->at;
+		switch (tm->owner) {
+		case TIMER_RULE:
+			rule_on_timer(b, &b->rules[tm->idx]);
+			break;
+		case TIMER_FORCE_PRODUCT:
+			force_end(b, &b->products[tm->idx].force, false,
+				  tm->idx, true);
+			break;
+		case TIMER_FORCE_PAIR:
+			force_end(b, &b->pairs[tm->idx].force, true, tm->idx,
+				  true);
+			break;
+		}
+	}
+	b->now = t;
+	return FXB_OK;
+}
+
+int32_t
+breaker_product_find(const struct breaker *b, const char *id, size_t len)
+{
+	return name_index_find(&b->product_index, id, len);
+}
+
+int32_t
+breaker_pair_find(const struct breaker *b, const char *name, size_t len)
+{
+	return name_index_find(&b->pair_index, name, len);
+}
+
+int32_t
+breaker_rule_find(const struct breaker *b, const char *id, size_t len)
+{
+	return name_index_find(&b->rule_index, id, len);
+}
+
+int
+breaker_product_exponent(const struct breaker *b, int32_t product)
+{
+	return b->pairs[b->products[product].pair].base_exponent;
+}
+
+size_t
+breaker_product_count(const struct breaker *b)
+{
+	return b->nproducts;
+}
+
+size_t
+breaker_pair_count(const struct breaker *b)
+{
+	return b->npairs;
+}
+
+size_t
+breaker_rule_count(const struct breaker *b)
+{
+	return b->nrules;
+}
+
+const char *
+breaker_product_id(const struct breaker *b, int32_t product)
+{
+	return b->products[product].id;
+}
+
+const char *
+breaker_pair_name(const struct breaker *b, int32_t pair)
+{
+	return b->pairs[pair].name;
+}
+
+const char *
+breaker_rule_id(const struct breaker *b, int32_t rule)
+{
+	return b->rules[rule].id;
+}
+
+/* ---- the decision (section 3) ---- */
+
+/* Does a pair rule's suspension reach a product of this side?  A rule
+ * without a direction (stale, spread, no_rate) suspends both sides under
+ * with-move. */
+static bool
+scope_hits(const struct rule *r, int dir, enum breaker_side side)
+{
+	switch (r->c->suspends) {
+	case BREAKER_SUSPENDS_BUY:
+		return side != BREAKER_SIDE_SELL;
+	case BREAKER_SUSPENDS_SELL:
+		return side != BREAKER_SIDE_BUY;
+	case BREAKER_SUSPENDS_WITH_MOVE:
+		if (dir > 0)
+			return side != BREAKER_SIDE_SELL;
+		if (dir < 0)
+			return side != BREAKER_SIDE_BUY;
+		return true;
+	default:
+		return true;
+	}
+}
+
+/*
+ * What holds a product.  When several suspensions hold it, the one that
+ * ends last is quoted (an operator's wait counts as never): that is when
+ * the product can reopen, so its reason and retry_after are the true ones.
+ * Ties keep the first found: forced, then pair rules, then the product's
+ * own rules, each in config order.
+ */
+struct hold {
+	enum breaker_reason reason;
+	const struct rule *rule;
+	int64_t suspension;
+	fxb_time end;
+};
+
+static void
+hold_consider(struct hold *h, enum breaker_reason reason,
+	      const struct rule *r, int64_t suspension, fxb_time end)
+{
+	if (h->reason != BREAKER_REASON_NONE && end <= h->end)
+		return;
+	h->reason = reason;
+	h->rule = r;
+	h->suspension = suspension;
+	h->end = end;
+}
+
+static void
+hold_force(struct hold *h, const struct force *f)
+{
+	if (f->on)
+		hold_consider(h, BREAKER_REASON_FORCED, NULL, f->suspension,
+			      f->until);
+}
+
+static void
+hold_rule(struct hold *h, const struct rule *r, enum breaker_side side)
+{
+	switch (r->state) {
+	case RS_TRIPPED:
+		if (scope_hits(r, r->dir, side))
+			hold_consider(h, BREAKER_REASON_SUSPENDED, r,
+				      r->suspension, r->until);
+		break;
+	case RS_AWAITING:
+		if (scope_hits(r, r->dir, side))
+			hold_consider(h, BREAKER_REASON_AWAITING_REFERENCE, r,
+				      r->suspension, FXB_NEVER);
+		break;
+	case RS_NO_RATE:
+		if (scope_hits(r, 0, side))
+			hold_consider(h, BREAKER_REASON_NO_RATE, r, 0,
+				      FXB_NEVER);
+		break;
+	case RS_STALE:
+		if (scope_hits(r, 0, side))
+			hold_consider(h, BREAKER_REASON_STALE, r,
+				      r->suspension, FXB_NEVER);
+		break;
+	default:
+		break;
+	}
+}
+
+static void
+decide(struct breaker_decision *out, enum breaker_verdict verdict,
+       enum breaker_reason reason, const struct rule *r, int64_t suspension,
+       int64_t retry_after)
+{
+	out->verdict = verdict;
+	out->reason = reason;
+	out->rule = r != NULL ? r->id : NULL;
+	out->kind = r != NULL ? r->c->kind : 0;
+	out->notice = r != NULL ? r->notice : NULL;
+	out->suspension = suspension;
+	out->retry_after_ms = retry_after;
+}
+
+enum fxb_err
+breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
+	      int64_t rate, struct breaker_decision *out)
+{
+	struct hold h = {BREAKER_REASON_NONE, NULL, 0, 0};
+	const struct rule *outside = NULL;
+	const struct rule *throttled = NULL;
+	const struct rule *tripped = NULL;
+	int64_t retry = 0;
+	enum fxb_err err;
+
+	if (product < 0 || (uint32_t)product >= b->nproducts)
+		return FXB_ERR_UNKNOWN_PRODUCT;
+	if (amount <= 0 || rate < 0)
+		return FXB_ERR_RANGE;
+	if ((err = breaker_advance(b, t)) != FXB_OK)
+		return err;
+
+	struct product *p = &b->products[product];
+	hold_force(&h, &p->force);
+	hold_force(&h, &b->pairs[p->pair].force);
+	for (uint32_t i = 0; i < p->npair_rules; i++) {
+		const struct rule *r = &b->rules[p->pair_rules[i]];
+		hold_rule(&h, r, p->side);
+		if (rate > 0 && outside == NULL &&
+		    r->c->kind == BREAKER_BAND && rule_band_excludes(r, rate))
+			outside = r;
+	}
+	for (uint32_t i = 0; i < p->nown; i++) {
+		const struct rule *r = &b->rules[p->own[i]];
+		if (!r->c->shadow)
+			hold_rule(&h, r, p->side);
+	}
+	if (h.reason != BREAKER_REASON_NONE) {
+		decide(out, BREAKER_VERDICT_DENY, h.reason, h.rule, h.suspension,
+		       h.end == FXB_NEVER ? -1 : h.end - t);
+		return FXB_OK;
+	}
+	if (outside != NULL) {
+		decide(out, BREAKER_VERDICT_DENY, BREAKER_REASON_RATE_OUTSIDE_BAND,
+		       outside, 0, -1);
+		return FXB_OK;
+	}
+
+	/* Flow control before volume: a throttled check is not allowed, so it
+	 * is not counted and cannot trip a volume rule. */
+	for (uint32_t i = 0; i < p->nown; i++) {
+		struct rule *r = &b->rules[p->own[i]];
+		int64_t wait = 0;
+		if (r->c->kind != BREAKER_THROTTLE ||
+		    throttle_has_token(b, r, t, &wait) || r->c->shadow)
+			continue;
+		if (throttled == NULL || wait > retry) {
+			throttled = r;
+			retry = wait;
+		}
+	}
+	if (throttled != NULL) {
+		decide(out, BREAKER_VERDICT_THROTTLE, BREAKER_REASON_THROTTLED,
+		       throttled, 0, retry);
+		return FXB_OK;
+	}
+
+	for (uint32_t i = 0; i < p->nown; i++) {
+		struct rule *r = &b->rules[p->own[i]];
+		int64_t m = r->c->measure == BREAKER_MEASURE_NOTIONAL ? amount
+								      : 1;
+		if (r->c->kind != BREAKER_VOLUME || r->state != RS_NORMAL)
+			continue;
+		if (volume_evaluate(b, r, t, m) && !r->c->shadow &&
+		    tripped == NULL)
+			tripped = r;
+	}
+	if (tripped != NULL) {
+		decide(out, BREAKER_VERDICT_DENY, BREAKER_REASON_SUSPENDED, tripped,
+		       tripped->suspension,
+		       tripped->until == FXB_NEVER ? -1 : tripped->until - t);
+		return FXB_OK;
+	}
+
+	for (uint32_t i = 0; i < p->nown; i++) {
+		struct rule *r = &b->rules[p->own[i]];
+		if (r->c->kind == BREAKER_THROTTLE)
+			throttle_consume(b, r);
+		else if (r->c->kind == BREAKER_VOLUME && r->state == RS_NORMAL)
+			volume_count(r, t,
+				     r->c->measure == BREAKER_MEASURE_NOTIONAL
+					 ? amount
+					 : 1);
+	}
+	decide(out, BREAKER_VERDICT_ALLOW, BREAKER_REASON_NONE, NULL, 0, -1);
+	return FXB_OK;
+}
+
+static enum fxb_err
+pair_feed(struct breaker *b, fxb_time t, int32_t pair, int64_t px, bool quote,
+	  int64_t bid, int64_t ask)
+{
+	enum fxb_err err = breaker_advance(b, t);
+	if (err != FXB_OK)
+		return err;
+	const struct pair *pr = &b->pairs[pair];
+	for (uint32_t i = 0; i < pr->nrules; i++)
+		rule_on_tick(b, &b->rules[pr->rules[i]], t, px, quote, bid,
+			     ask);
+	return FXB_OK;
+}
+
+enum fxb_err
+breaker_tick(struct breaker *b, fxb_time t, int32_t pair, int64_t px)
+{
+	if (pair < 0 || (uint32_t)pair >= b->npairs)
+		return FXB_ERR_UNKNOWN_PAIR;
+	if (px <= 0)
+		return FXB_ERR_RANGE;
+	return pair_feed(b, t, pair, px, false, 0, 0);
+}
+
+enum fxb_err
+breaker_quote(struct breaker *b, fxb_time t, int32_t pair, int64_t bid,
+	      int64_t ask)
+{
+	if (pair < 0 || (uint32_t)pair >= b->npairs)
+		return FXB_ERR_UNKNOWN_PAIR;
+	if (bid <= 0 || ask <= 0)
+		return FXB_ERR_RANGE;
+	if (bid > ask)
+		return FXB_ERR_CROSSED;
+	int64_t mid = (int64_t)(((fxb_i128)bid + ask) / 2);
+	return pair_feed(b, t, pair, mid, true, bid, ask);
+}
+
+static struct force *
+force_of(struct breaker *b, bool on_pair, int32_t idx)
+{
+	if (on_pair)
+		return idx >= 0 && (uint32_t)idx < b->npairs
+			   ? &b->pairs[idx].force
+			   : NULL;
+	return idx >= 0 && (uint32_t)idx < b->nproducts
+		   ? &b->products[idx].force
+		   : NULL;
+}
+
+enum fxb_err
+breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair,
+		      int32_t idx, fxb_time until, const char *reason)
+{
+	struct force *f = force_of(b, on_pair, idx);
+	struct breaker_event ev;
+	enum fxb_err err;
+
+	if (f == NULL)
+		return on_pair ? FXB_ERR_UNKNOWN_PAIR : FXB_ERR_UNKNOWN_PRODUCT;
+	if (until <= t)
+		return FXB_ERR_RANGE;
+	if ((err = breaker_advance(b, t)) != FXB_OK)
+		return err;
+	f->on = true;
+	f->since = t;
+	f->until = until;
+	if (reason == NULL)
+		reason = "";
+	strncpy(f->reason, reason, BREAKER_REASON_MAX);
+	f->reason[BREAKER_REASON_MAX] = '\0';
+	if (until != FXB_NEVER)
+		timer_arm(&b->heap, &f->timer, until);
+	else
+		timer_cancel(&b->heap, &f->timer);
+	memset(&ev, 0, sizeof(ev));
+	ev.t = t;
+	ev.type = BREAKER_EV_FORCE_SUSPEND;
+	ev.scope_is_pair = on_pair;
+	ev.scope = on_pair ? b->pairs[idx].name : b->products[idx].id;
+	ev.until = until;
+	ev.reason = f->reason;
+	f->suspension = breaker_emit(b, &ev);
+	return FXB_OK;
+}
+
+enum fxb_err
+breaker_force_lift(struct breaker *b, fxb_time t, bool on_pair, int32_t idx)
+{
+	struct force *f = force_of(b, on_pair, idx);
+	enum fxb_err err;
+
+	if (f == NULL)
+		return on_pair ? FXB_ERR_UNKNOWN_PAIR : FXB_ERR_UNKNOWN_PRODUCT;
+	if ((err = breaker_advance(b, t)) != FXB_OK)
+		return err;
+	if (!f->on)
+		return FXB_ERR_NOT_FORCED;
+	force_end(b, f, on_pair, idx, false);
+	return FXB_OK;
+}
+
+enum fxb_err
+breaker_reset(struct breaker *b, fxb_time t, int32_t rule)
+{
+	enum fxb_err err;
+
+	if (rule < 0 || (uint32_t)rule >= b->nrules)
+		return FXB_ERR_UNKNOWN_RULE;
+	if ((err = breaker_advance(b, t)) != FXB_OK)
+		return err;
+	struct rule *r = &b->rules[rule];
+	if (r->c->kind == BREAKER_STALE)
+		return FXB_ERR_NOT_RESETTABLE;
+	if (r->state != RS_TRIPPED)
+		return FXB_ERR_NOT_TRIPPED;
+	rule_end_suspension(b, r, BREAKER_EV_RESET);
+	return FXB_OK;
+}
+
+const char *
+breaker_event_name(enum breaker_event_type type)
+{
+	static const char *const names[] = {
+	    [BREAKER_EV_REF_SET] = "ref_set",
+	    [BREAKER_EV_REF_UPDATE] = "ref_update",
+	    [BREAKER_EV_LIMIT_ENTER] = "limit_enter",
+	    [BREAKER_EV_LIMIT_EXIT] = "limit_exit",
+	    [BREAKER_EV_WARN] = "warn",
+	    [BREAKER_EV_TRIP] = "trip",
+	    [BREAKER_EV_RESUME] = "resume",
+	    [BREAKER_EV_RESET] = "reset",
+	    [BREAKER_EV_STALE] = "stale",
+	    [BREAKER_EV_FRESH] = "fresh",
+	    [BREAKER_EV_THROTTLE_START] = "throttle_start",
+	    [BREAKER_EV_THROTTLE_END] = "throttle_end",
+	    [BREAKER_EV_FORCE_SUSPEND] = "force_suspend",
+	    [BREAKER_EV_FORCE_LIFT] = "force_lift",
+	};
+	if ((size_t)type >= sizeof(names) / sizeof(names[0]) ||
+	    names[type] == NULL)
+		return "unknown";
+	return names[type];
+}
+
+const char *
+breaker_reason_name(enum breaker_reason reason)
+{
+	static const char *const names[] = {
+	    [BREAKER_REASON_NONE] = "none",
+	    [BREAKER_REASON_SUSPENDED] = "suspended",
+	    [BREAKER_REASON_FORCED] = "forced",
+	    [BREAKER_REASON_AWAITING_REFERENCE] = "awaiting_reference",
+	    [BREAKER_REASON_NO_RATE] = "no_rate",
+	    [BREAKER_REASON_STALE] = "stale",
+	    [BREAKER_REASON_RATE_OUTSIDE_BAND] = "rate_outside_band",
+	    [BREAKER_REASON_THROTTLED] = "throttled",
+	};
+	if ((size_t)reason >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[reason];
+}
+
+const char *
+breaker_verdict_name(enum breaker_verdict verdict)
+{
+	switch (verdict) {
+	case BREAKER_VERDICT_ALLOW:
+		return "allow";
+	case BREAKER_VERDICT_DENY:
+		return "deny";
+	case BREAKER_VERDICT_THROTTLE:
+		return "throttle";
+	}
+	return "unknown";
+}

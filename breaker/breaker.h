@@ -1,0 +1,219 @@
+/*
+ * breaker.h: the fxbreaker engine.
+ *
+ * The engine decides, exactly as docs/../shared RULES.md says, when a
+ * product's conversions are suspended.  It is pure: no I/O, no clock, no
+ * threads, no globals.  Time comes in as an argument (fxb_time, ms) and must
+ * never go backwards; events go out through the caller's sink, synchronously,
+ * in the order they happen.  One engine is not thread-safe: the caller
+ * serialises calls.
+ *
+ * Ownership: breaker_new copies everything it needs from the config; strings
+ * in events and decisions point into the engine and live until
+ * breaker_free.
+ *
+ * Timing: every call first fires each timer whose expiry is <= t, in expiry
+ * order, each event stamped with its own expiry time (RULES.md section 5).
+ * breaker_advance does only that, for a caller whose clock moved with no
+ * record (the daemon).
+ */
+#ifndef BREAKER_H
+#define BREAKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "breaker_config.h"
+#include "fxb.h"
+
+struct breaker;
+
+enum breaker_event_type {
+	BREAKER_EV_REF_SET = 1,
+	BREAKER_EV_REF_UPDATE,
+	BREAKER_EV_LIMIT_ENTER,
+	BREAKER_EV_LIMIT_EXIT,
+	BREAKER_EV_WARN,
+	BREAKER_EV_TRIP,
+	BREAKER_EV_RESUME,
+	BREAKER_EV_RESET,
+	BREAKER_EV_STALE,
+	BREAKER_EV_FRESH,
+	BREAKER_EV_THROTTLE_START,
+	BREAKER_EV_THROTTLE_END,
+	BREAKER_EV_FORCE_SUSPEND,
+	BREAKER_EV_FORCE_LIFT,
+};
+
+/* Which figures of an event are set. */
+#define BREAKER_FIG_PX      0x001u /* px: the price (tick px or quote mid) */
+#define BREAKER_FIG_QUOTE   0x002u /* bid, ask */
+#define BREAKER_FIG_REF     0x004u /* ref_num / ref_den */
+#define BREAKER_FIG_BAND    0x008u /* lower, upper (display-rounded) */
+#define BREAKER_FIG_WINDOW  0x010u /* wmin, wmax, limit (velocity) */
+#define BREAKER_FIG_N       0x020u /* n, threshold (volume) */
+#define BREAKER_FIG_SINCE   0x040u /* since: when the condition began */
+#define BREAKER_FIG_BASE    0x080u /* base (deviation) */
+#define BREAKER_FIG_COUNT   0x100u /* n: checks throttled (throttle_end) */
+#define BREAKER_FIG_SPREAD  0x200u /* spread_pct (display) and limit pct */
+
+struct breaker_event {
+	fxb_time t;
+	enum breaker_event_type type;
+	const char *rule;         /* NULL for force_suspend / force_lift */
+	enum breaker_kind kind;   /* 0 for force_* */
+	const char *scope;        /* pair name or product id */
+	bool scope_is_pair;
+	bool shadow;              /* the rule is in shadow mode */
+	bool latched;             /* trip: waits for an operator (4.8) */
+	bool by_timer;            /* force_lift: the scheduled end passed */
+	int dir;                  /* +1 up, -1 down, 0 no direction */
+	int64_t suspension;       /* resume/reset/fresh/force_lift: the id
+				     of the suspension this ends */
+	fxb_time until;           /* trip/stale/force_suspend: automatic end,
+				     or FXB_NEVER */
+	unsigned figs;            /* BREAKER_FIG_* */
+	int64_t px, bid, ask;     /* prices, 10^-9 units */
+	fxb_i128 ref_num;         /* reference = ref_num / ref_den */
+	int64_t ref_den;
+	int64_t lower, upper;     /* band edges, rounded to 10^-9 */
+	int64_t wmin, wmax, limit;
+	int64_t n, threshold;
+	int64_t base;
+	int64_t pct;              /* spread: measured pct, 10^-4 % units */
+	fxb_time since;
+	const char *reason;       /* force_suspend: the operator's reason */
+};
+
+/*
+ * breaker_sink_fn receives every event.  For an event that opens a
+ * suspension (trip, stale, force_suspend) it returns the suspension id the
+ * engine will quote on every deny (the daemon: the log sequence number of
+ * the row; replay: the event's ordinal).  Other return values are ignored.
+ */
+typedef int64_t (*breaker_sink_fn)(void *arg, const struct breaker_event *ev);
+
+enum breaker_verdict {
+	BREAKER_VERDICT_ALLOW = 0,
+	BREAKER_VERDICT_DENY = 1,
+	BREAKER_VERDICT_THROTTLE = 2,
+};
+
+enum breaker_reason {
+	BREAKER_REASON_NONE = 0,
+	BREAKER_REASON_SUSPENDED,          /* a rule tripped */
+	BREAKER_REASON_FORCED,             /* an operator's suspension */
+	BREAKER_REASON_AWAITING_REFERENCE, /* band resumed, no tick yet */
+	BREAKER_REASON_NO_RATE,            /* stale rule, no tick ever */
+	BREAKER_REASON_STALE,              /* stale rule tripped */
+	BREAKER_REASON_RATE_OUTSIDE_BAND,  /* quoted rate outside the band */
+	BREAKER_REASON_THROTTLED,          /* flow control */
+};
+
+struct breaker_decision {
+	enum breaker_verdict verdict;
+	enum breaker_reason reason;
+	const char *rule;       /* the rule that holds the product, or NULL */
+	enum breaker_kind kind; /* its kind, 0 for forced */
+	const char *notice;     /* the rule's notice id, or NULL */
+	int64_t suspension;     /* suspension id, 0 if none */
+	int64_t retry_after_ms; /* -1: absent (waits for an operator/tick) */
+};
+
+/*
+ * breaker_new builds an engine from a validated config, with its clock at
+ * `start`.  Errors: FXB_ERR_NOMEM.  *out is written only on success.
+ */
+enum fxb_err breaker_new(const struct breaker_config *cfg, fxb_time start,
+			 breaker_sink_fn sink, void *sink_arg,
+			 struct breaker **out);
+
+/* breaker_free frees the engine; NULL is a no-op. */
+void breaker_free(struct breaker *b);
+
+/* breaker_now returns the engine's clock. */
+fxb_time breaker_now(const struct breaker *b);
+
+/* breaker_next_timer returns the earliest pending timer, or FXB_NEVER. */
+fxb_time breaker_next_timer(const struct breaker *b);
+
+/* breaker_advance fires timers up to t and sets the clock to t.
+ * Errors: FXB_ERR_TIME_BACKWARDS. */
+enum fxb_err breaker_advance(struct breaker *b, fxb_time t);
+
+/* Lookups by id: a hash, O(1).  Return the index or -1. */
+int32_t breaker_product_find(const struct breaker *b, const char *id,
+			     size_t len);
+int32_t breaker_pair_find(const struct breaker *b, const char *name,
+			  size_t len);
+int32_t breaker_rule_find(const struct breaker *b, const char *id,
+			  size_t len);
+
+/* breaker_product_exponent returns the minor-unit exponent of the product's
+ * base currency: the amount of a check is parsed with it. */
+int breaker_product_exponent(const struct breaker *b, int32_t product);
+
+/* breaker_product_count / breaker_pair_count / breaker_rule_count. */
+size_t breaker_product_count(const struct breaker *b);
+size_t breaker_pair_count(const struct breaker *b);
+size_t breaker_rule_count(const struct breaker *b);
+const char *breaker_product_id(const struct breaker *b, int32_t product);
+const char *breaker_pair_name(const struct breaker *b, int32_t pair);
+const char *breaker_rule_id(const struct breaker *b, int32_t rule);
+
+/*
+ * breaker_check decides a conversion of `amount` (minor units of the base
+ * currency, > 0) on `product` at time t; `rate` is the quoted rate in
+ * 10^-9 units, or 0 when none is quoted.  Only an allowed check counts as
+ * volume.  Errors: FXB_ERR_TIME_BACKWARDS, FXB_ERR_UNKNOWN_PRODUCT,
+ * FXB_ERR_RANGE (amount <= 0 or rate < 0); on error nothing changed except
+ * timers that fired up to t.
+ */
+enum fxb_err breaker_check(struct breaker *b, fxb_time t, int32_t product,
+			   int64_t amount, int64_t rate,
+			   struct breaker_decision *out);
+
+/* breaker_tick feeds a traded or indicative price of a pair. */
+enum fxb_err breaker_tick(struct breaker *b, fxb_time t, int32_t pair,
+			  int64_t px);
+
+/* breaker_quote feeds a bid and ask; the price for band, velocity and
+ * deviation rules is the mid (bid + ask) / 2, which is exact in 10^-9 units
+ * for inputs with 8 fractional digits.  Errors: FXB_ERR_CROSSED (bid >
+ * ask). */
+enum fxb_err breaker_quote(struct breaker *b, fxb_time t, int32_t pair,
+			   int64_t bid, int64_t ask);
+
+/*
+ * breaker_force_suspend suspends a product (or, with on_pair, every product
+ * of a pair) until `until` (FXB_NEVER: until lifted), with a reason copied
+ * into the engine (at most BREAKER_REASON_MAX bytes kept).  Forcing an
+ * already forced scope replaces its end and reason and opens a new
+ * suspension.  Errors: FXB_ERR_RANGE (until <= t), FXB_ERR_UNKNOWN_*.
+ */
+#define BREAKER_REASON_MAX 255
+enum fxb_err breaker_force_suspend(struct breaker *b, fxb_time t,
+				   bool on_pair, int32_t idx, fxb_time until,
+				   const char *reason);
+
+/* breaker_force_lift lifts an operator's suspension.  Errors:
+ * FXB_ERR_NOT_FORCED. */
+enum fxb_err breaker_force_lift(struct breaker *b, fxb_time t, bool on_pair,
+				int32_t idx);
+
+/*
+ * breaker_reset ends a tripped rule's suspension by an operator's hand
+ * (event `reset`), whether it is latched, waits for an operator, or would
+ * resume on its own later.  It also clears the rule's auto-resume history.
+ * Errors: FXB_ERR_NOT_TRIPPED, FXB_ERR_NOT_RESETTABLE (stale rules end on a
+ * tick).
+ */
+enum fxb_err breaker_reset(struct breaker *b, fxb_time t, int32_t rule);
+
+/* Names as they appear on the wire and in the log. */
+const char *breaker_event_name(enum breaker_event_type type);
+const char *breaker_reason_name(enum breaker_reason reason);
+const char *breaker_verdict_name(enum breaker_verdict verdict);
+
+#endif /* BREAKER_H */

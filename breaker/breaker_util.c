@@ -1,0 +1,249 @@
+/*
+ * breaker_util.c: the engine's containers: a capped ring of (t, v) entries,
+ * a binary min-heap of timers, and an id -> index hash.  Each is O(1) or
+ * O(log n) per operation and never allocates once it has grown to its
+ * working size.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "breaker_impl.h"
+
+void
+ring_init(struct ring *r, uint32_t max)
+{
+	memset(r, 0, sizeof(*r));
+	r->max = max;
+}
+
+void
+ring_fini(struct ring *r)
+{
+	free(r->e);
+	r->e = NULL;
+	r->cap = r->len = r->head = 0;
+}
+
+static bool
+ring_grow(struct ring *r)
+{
+	uint32_t ncap = r->cap != 0 ? r->cap * 2 : 16;
+	struct ring_ent *e = malloc((size_t)ncap * sizeof(*e));
+	if (e == NULL)
+		return false;
+	for (uint32_t i = 0; i < r->len; i++)
+		e[i] = r->e[(r->head + i) & (r->cap - 1)];
+	free(r->e);
+	r->e = e;
+	r->cap = ncap;
+	r->head = 0;
+	return true;
+}
+
+/*
+ * ring_push appends (t, v) and returns 0.  At the cap, or when memory runs
+ * out, the oldest entry is dropped to make room: it returns 1 and writes the
+ * dropped value to *dropped, so that the caller's running sum stays the sum
+ * of what the ring holds (the window is then capped, as documented).  It
+ * returns -1, storing nothing, only if the ring could never allocate.
+ */
+int
+ring_push(struct ring *r, int64_t t, int64_t v, int64_t *dropped)
+{
+	int rc = 0;
+	if (r->len == r->cap && (r->len >= r->max || !ring_grow(r))) {
+		if (r->cap == 0)
+			return -1;
+		*dropped = ring_front(r)->v;
+		ring_pop_front(r);
+		rc = 1;
+	}
+	struct ring_ent *e = &r->e[(r->head + r->len) & (r->cap - 1)];
+	e->t = t;
+	e->v = v;
+	r->len++;
+	return rc;
+}
+
+struct ring_ent *
+ring_front(struct ring *r)
+{
+	return r->len != 0 ? &r->e[r->head] : NULL;
+}
+
+struct ring_ent *
+ring_back(struct ring *r)
+{
+	return r->len != 0 ? &r->e[(r->head + r->len - 1) & (r->cap - 1)]
+			   : NULL;
+}
+
+void
+ring_pop_front(struct ring *r)
+{
+	r->head = (r->head + 1) & (r->cap - 1);
+	r->len--;
+}
+
+void
+ring_pop_back(struct ring *r)
+{
+	r->len--;
+}
+
+void
+ring_clear(struct ring *r)
+{
+	r->head = 0;
+	r->len = 0;
+}
+
+/* Timer heap ordered by (at, seq). */
+
+static bool
+timer_before(const struct timer *a, const struct timer *b)
+{
+	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static void
+heap_place(struct timer_heap *h, uint32_t i, struct timer *tm)
+{
+	h->v[i] = tm;
+	tm->pos = (int32_t)i;
+}
+
+static void
+heap_up(struct timer_heap *h, uint32_t i)
+{
+	struct timer *tm = h->v[i];
+	while (i > 0) {
+		uint32_t p = (i - 1) / 2;
+		if (!timer_before(tm, h->v[p]))
+			break;
+		heap_place(h, i, h->v[p]);
+		i = p;
+	}
+	heap_place(h, i, tm);
+}
+
+static void
+heap_down(struct timer_heap *h, uint32_t i)
+{
+	struct timer *tm = h->v[i];
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+		if (c >= h->len)
+			break;
+		if (c + 1 < h->len && timer_before(h->v[c + 1], h->v[c]))
+			c++;
+		if (!timer_before(h->v[c], tm))
+			break;
+		heap_place(h, i, h->v[c]);
+		i = c;
+	}
+	heap_place(h, i, tm);
+}
+
+void
+timer_heap_fini(struct timer_heap *h)
+{
+	free(h->v);
+	memset(h, 0, sizeof(*h));
+}
+
+/* timer_arm (re)arms tm to fire at `at`; a re-armed timer fires after
+ * timers armed earlier for the same instant.  False on out of memory. */
+bool
+timer_arm(struct timer_heap *h, struct timer *tm, fxb_time at)
+{
+	if (tm->pos >= 0)
+		timer_cancel(h, tm);
+	if (h->len == h->cap) {
+		uint32_t ncap = h->cap != 0 ? h->cap * 2 : 64;
+		struct timer **v = realloc(h->v, (size_t)ncap * sizeof(*v));
+		if (v == NULL)
+			return false;
+		h->v = v;
+		h->cap = ncap;
+	}
+	tm->at = at;
+	tm->seq = h->seq++;
+	heap_place(h, h->len++, tm);
+	heap_up(h, h->len - 1);
+	return true;
+}
+
+void
+timer_cancel(struct timer_heap *h, struct timer *tm)
+{
+	if (tm->pos < 0)
+		return;
+	uint32_t i = (uint32_t)tm->pos;
+	tm->pos = -1;
+	struct timer *last = h->v[--h->len];
+	if (i == h->len)
+		return;
+	heap_place(h, i, last);
+	heap_up(h, i);
+	heap_down(h, (uint32_t)last->pos);
+}
+
+struct timer *
+timer_peek(const struct timer_heap *h)
+{
+	return h->len != 0 ? h->v[0] : NULL;
+}
+
+/* FNV-1a: ids are short and chosen by the bank, not by an attacker. */
+static uint32_t
+name_hash(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+bool
+name_index_build(struct name_index *ix, const char *const *names, uint32_t n)
+{
+	uint32_t cap = 16;
+	while (cap < 2 * n)
+		cap *= 2;
+	ix->slot = calloc(cap, sizeof(*ix->slot));
+	if (ix->slot == NULL)
+		return false;
+	ix->mask = cap - 1;
+	ix->names = names;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t h = name_hash(names[i], strlen(names[i])) & ix->mask;
+		while (ix->slot[h] != 0)
+			h = (h + 1) & ix->mask;
+		ix->slot[h] = i + 1;
+	}
+	return true;
+}
+
+void
+name_index_fini(struct name_index *ix)
+{
+	free(ix->slot);
+	ix->slot = NULL;
+}
+
+int32_t
+name_index_find(const struct name_index *ix, const char *s, size_t len)
+{
+	if (ix->slot == NULL)
+		return -1;
+	for (uint32_t h = name_hash(s, len) & ix->mask; ix->slot[h] != 0;
+	     h = (h + 1) & ix->mask) {
+		const char *name = ix->names[ix->slot[h] - 1];
+		if (strncmp(name, s, len) == 0 && name[len] == '\0')
+			return (int32_t)(ix->slot[h] - 1);
+	}
+	return -1;
+}

@@ -1,0 +1,53 @@
+/*
+ * fxb.h: what every fxbreaker module shares: error codes and time.
+ *
+ * The error codes cross the wire and appear in logs, so each is numbered
+ * explicitly and only ever appended; a retired code keeps its number.
+ * docs/PROTOCOL.md lists them with the same names; the two must match.
+ */
+#ifndef FXB_H
+#define FXB_H
+
+#include <stdint.h>
+
+/* Time is integer milliseconds: UTC epoch ms in the service, any integer
+ * on a replay tape. */
+typedef int64_t fxb_time;
+
+/* Exact 128-bit intermediates for threshold comparisons (RULES.md 1);
+ * __extension__ keeps -Wpedantic quiet about a GNU type gcc and clang share. */
+__extension__ typedef __int128 fxb_i128;
+
+/* "No end": a suspension that waits for an operator. */
+#define FXB_NEVER INT64_MAX
+
+enum fxb_err {
+	FXB_OK = 0,
+	FXB_ERR_NOMEM = 1,           /* out of memory */
+	FXB_ERR_SYNTAX = 2,          /* malformed input (JSON, INI line) */
+	FXB_ERR_DECIMAL = 3,         /* not a decimal number */
+	FXB_ERR_PRECISION = 4,       /* more fractional digits than allowed */
+	FXB_ERR_RANGE = 5,           /* a number outside its range */
+	FXB_ERR_UNKNOWN_PRODUCT = 6, /* no such product */
+	FXB_ERR_UNKNOWN_PAIR = 7,    /* no such pair */
+	FXB_ERR_UNKNOWN_RULE = 8,    /* no such rule */
+	FXB_ERR_TIME_BACKWARDS = 9,  /* a record older than the engine's now */
+	FXB_ERR_CROSSED = 10,        /* a quote with bid > ask */
+	FXB_ERR_NOT_TRIPPED = 11,    /* reset of a rule that is not tripped */
+	FXB_ERR_NOT_RESETTABLE = 12, /* reset of a rule that ends on a tick */
+	FXB_ERR_NOT_FORCED = 13,     /* lift of a scope that is not forced */
+	FXB_ERR_CONFIG = 14,         /* the configuration is invalid */
+	FXB_ERR_LIMIT = 15,          /* a documented capacity limit was hit */
+	FXB_ERR_CURRENCY = 16,       /* not an ISO 4217 currency we know */
+	FXB_ERR_MISSING = 17,        /* a required field is absent */
+	FXB_ERR_IO = 18,             /* an I/O error (file, socket) */
+};
+
+/* fxb_strerror returns a static one-line meaning of err, never NULL. */
+const char *fxb_strerror(enum fxb_err err);
+
+/* fxb_errname returns the stable symbolic name of err ("unknown_product"),
+ * as used on the wire, never NULL. */
+const char *fxb_errname(enum fxb_err err);
+
+#endif /* FXB_H */

@@ -1,0 +1,52 @@
+/*
+ * fxb_err.c: names and meanings of enum fxb_err.  The table must match the
+ * enum in fxb.h and the table in docs/PROTOCOL.md.
+ */
+#include "fxb.h"
+
+#include <stddef.h>
+
+static const struct {
+	const char *name;
+	const char *text;
+} fxb_err_table[] = {
+    [FXB_OK] = {"ok", "success"},
+    [FXB_ERR_NOMEM] = {"nomem", "out of memory"},
+    [FXB_ERR_SYNTAX] = {"syntax", "malformed input"},
+    [FXB_ERR_DECIMAL] = {"decimal", "not a decimal number"},
+    [FXB_ERR_PRECISION] = {"precision", "too many fractional digits"},
+    [FXB_ERR_RANGE] = {"range", "number out of range"},
+    [FXB_ERR_UNKNOWN_PRODUCT] = {"unknown_product", "unknown product"},
+    [FXB_ERR_UNKNOWN_PAIR] = {"unknown_pair", "unknown pair"},
+    [FXB_ERR_UNKNOWN_RULE] = {"unknown_rule", "unknown rule"},
+    [FXB_ERR_TIME_BACKWARDS] = {"time_backwards",
+				"time is earlier than the engine's clock"},
+    [FXB_ERR_CROSSED] = {"crossed", "bid is above ask"},
+    [FXB_ERR_NOT_TRIPPED] = {"not_tripped", "rule is not tripped"},
+    [FXB_ERR_NOT_RESETTABLE] = {"not_resettable",
+				"rule resumes on a tick, not by reset"},
+    [FXB_ERR_NOT_FORCED] = {"not_forced", "scope is not force-suspended"},
+    [FXB_ERR_CONFIG] = {"config", "invalid configuration"},
+    [FXB_ERR_LIMIT] = {"limit", "capacity limit reached"},
+    [FXB_ERR_CURRENCY] = {"currency", "unknown ISO 4217 currency"},
+    [FXB_ERR_MISSING] = {"missing", "required field missing"},
+    [FXB_ERR_IO] = {"io", "I/O error"},
+};
+
+#define FXB_ERR_COUNT (sizeof(fxb_err_table) / sizeof(fxb_err_table[0]))
+
+const char *
+fxb_strerror(enum fxb_err err)
+{
+	if ((size_t)err >= FXB_ERR_COUNT || fxb_err_table[err].text == NULL)
+		return "unknown error";
+	return fxb_err_table[err].text;
+}
+
+const char *
+fxb_errname(enum fxb_err err)
+{
+	if ((size_t)err >= FXB_ERR_COUNT || fxb_err_table[err].name == NULL)
+		return "unknown";
+	return fxb_err_table[err].name;
+}

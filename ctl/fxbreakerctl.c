@@ -1,0 +1,45 @@
+/*
+ * fxbreakerctl: the command-line tool for ops and compliance.  This file
+ * only dispatches; each subcommand lives in ctl_<name>.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static const struct {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage;
+} commands[] = {
+    {"replay", ctl_replay,
+     "replay --config FILE [--decisions] TAPE   run the engine over a tape"},
+    {"validate", ctl_validate,
+     "validate FILE                             check a configuration file"},
+};
+
+static int
+usage(FILE *f)
+{
+	fprintf(f, "usage: fxbreakerctl COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %s\n", commands[i].usage);
+	fprintf(f, "\nexit codes: 0 ok, 1 bad input data, 2 bad "
+		   "configuration, 3 usage or I/O error\n");
+	return f == stdout ? CTL_EXIT_OK : CTL_EXIT_USAGE;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr);
+	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+	    strcmp(argv[1], "-h") == 0)
+		return usage(stdout);
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "fxbreakerctl: unknown command '%s'\n", argv[1]);
+	return usage(stderr);
+}

@@ -1,0 +1,129 @@
+/*
+ * ipc_json.c: engine events and decisions as JSON objects.  Prices go out as
+ * decimal strings, never as JSON numbers, so that no reader turns them into
+ * binary floating point.  Key order is fixed (the output is diffed in
+ * tests and read by people).
+ */
+#include "ipc_json.h"
+
+#include "breaker_decimal.h"
+
+int
+ipc_json_set_px(json_t *obj, const char *key, int64_t px)
+{
+	char buf[BREAKER_DECIMAL_BUFSZ];
+	return json_object_set_new(obj, key,
+				   json_string(breaker_px_format(buf, px)));
+}
+
+static int
+set_int(json_t *obj, const char *key, int64_t v)
+{
+	return json_object_set_new(obj, key, json_integer((json_int_t)v));
+}
+
+static int
+set_str(json_t *obj, const char *key, const char *s)
+{
+	return json_object_set_new(obj, key, json_string(s));
+}
+
+json_t *
+ipc_event_json(const struct breaker_event *ev, int64_t suspension)
+{
+	char buf[BREAKER_DECIMAL_BUFSZ];
+	json_t *o = json_object();
+	int rc = 0;
+
+	if (o == NULL)
+		return NULL;
+	rc |= set_int(o, "t", ev->t);
+	rc |= set_str(o, "event", breaker_event_name(ev->type));
+	if (ev->rule != NULL) {
+		rc |= set_str(o, "rule", ev->rule);
+		rc |= set_str(o, "kind", breaker_kind_name(ev->kind));
+	}
+	rc |= set_str(o, "scope", ev->scope);
+	rc |= set_str(o, "scope_type", ev->scope_is_pair ? "pair" : "product");
+	if (ev->shadow)
+		rc |= set_str(o, "mode", "shadow");
+	if (suspension > 0)
+		rc |= set_int(o, "suspension", suspension);
+	if (ev->dir != 0)
+		rc |= set_str(o, "dir", ev->dir > 0 ? "up" : "down");
+	if (ev->type == BREAKER_EV_TRIP)
+		rc |= json_object_set_new(o, "latched",
+					  json_boolean(ev->latched));
+	if (ev->type == BREAKER_EV_FORCE_LIFT)
+		rc |= set_str(o, "by", ev->by_timer ? "schedule" : "operator");
+	if (ev->until != FXB_NEVER)
+		rc |= set_int(o, "until", ev->until);
+	if (ev->figs & BREAKER_FIG_PX)
+		rc |= ipc_json_set_px(o, "px", ev->px);
+	if (ev->figs & BREAKER_FIG_QUOTE) {
+		rc |= ipc_json_set_px(o, "bid", ev->bid);
+		rc |= ipc_json_set_px(o, "ask", ev->ask);
+	}
+	if (ev->figs & BREAKER_FIG_SPREAD)
+		rc |= set_str(o, "spread_pct",
+			      breaker_decimal_format(buf, ev->pct, 4, 0));
+	if (ev->figs & BREAKER_FIG_REF)
+		rc |= set_str(o, "ref",
+			      breaker_ratio_format(buf, ev->ref_num,
+						   ev->ref_den));
+	if (ev->figs & BREAKER_FIG_BAND) {
+		rc |= ipc_json_set_px(o, "lower", ev->lower);
+		rc |= ipc_json_set_px(o, "upper", ev->upper);
+	}
+	if (ev->figs & BREAKER_FIG_WINDOW) {
+		rc |= ipc_json_set_px(o, "window_min", ev->wmin);
+		rc |= ipc_json_set_px(o, "window_max", ev->wmax);
+		rc |= ipc_json_set_px(o, "limit", ev->limit);
+	}
+	if (ev->figs & BREAKER_FIG_BASE)
+		rc |= ipc_json_set_px(o, "base", ev->base);
+	if (ev->figs & BREAKER_FIG_N) {
+		rc |= set_int(o, "n", ev->n);
+		rc |= set_int(o, "threshold", ev->threshold);
+	}
+	if (ev->figs & BREAKER_FIG_COUNT)
+		rc |= set_int(o, "throttled", ev->n);
+	if (ev->figs & BREAKER_FIG_SINCE)
+		rc |= set_int(o, "since", ev->since);
+	if (ev->reason != NULL)
+		rc |= set_str(o, "reason", ev->reason);
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+json_t *
+ipc_decision_json(const struct breaker_decision *d)
+{
+	json_t *o = json_object();
+	int rc = 0;
+
+	if (o == NULL)
+		return NULL;
+	rc |= set_str(o, "decision", breaker_verdict_name(d->verdict));
+	if (d->verdict != BREAKER_VERDICT_ALLOW) {
+		rc |= set_str(o, "reason", breaker_reason_name(d->reason));
+		if (d->rule != NULL) {
+			rc |= set_str(o, "rule", d->rule);
+			rc |= set_str(o, "kind", breaker_kind_name(d->kind));
+		}
+		if (d->suspension > 0)
+			rc |= set_int(o, "suspension", d->suspension);
+		if (d->notice != NULL)
+			rc |= set_str(o, "notice", d->notice);
+		if (d->retry_after_ms >= 0)
+			rc |= set_int(o, "retry_after_ms", d->retry_after_ms);
+	}
+	if (rc != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
