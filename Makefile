@@ -1,11 +1,14 @@
 # fxbreaker: a plain GNU Makefile.
 #
+#   make run        install what is missing, build, replay the example
+#                   night of 2024-12-03 through the example config
+#   make test       install what is missing, build, run every test; ends
+#                   with "N passed, N failed" and fails if any failed
 #   make            build everything into build/
-#   make test       build and run every test; ends with "N passed, N failed"
 #   make check      formatting, module boundaries, cppcheck
 #   make asan       the tests under AddressSanitizer + UBSan
-#   make bench      benchmarks (prints a table)
-#   make deps       install Debian packages (as root)
+#   make bench      benchmarks (prints a table and a JSON line)
+#   make deps       install the Debian packages (as root, only if missing)
 #
 # CC=clang works; WERROR=1 (CI) turns warnings into errors.
 
@@ -20,7 +23,7 @@ OPT     ?= -O2 -g
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ibreaker -Iipc
 CFLAGS  += $(WARN) $(OPT) -MMD -MP $(if $(WERROR),-Werror) $(SAN) \
 	   $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS))
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -linih -ljansson)
 LDFLAGS += $(SAN)
 
 DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
@@ -38,7 +41,7 @@ UNIT_TESTS  = breaker_test decimal_test config_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine
 
-.PHONY: all test check asan bench clean deps run format
+.PHONY: all test unit check asan bench clean deps run format
 all: $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
@@ -58,18 +61,37 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testlib.o \
 		$(BUILD)/libfxbipc.a $(BUILD)/libbreaker.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# Keep the intermediate objects (no "rm build/..." chatter after a run).
+.SECONDARY:
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libbreaker.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # The test runner prints each test and ends with "N passed, N failed"; its
-# exit status is the make status (no pipe to swallow it).
-test: all
+# exit status is the make status (no pipe to swallow it).  The build runs
+# in a sub-make so that it sees the packages `deps` may just have installed.
+test: deps
+	@$(MAKE) --no-print-directory all
+	@sh tests/run.sh $(BUILD)
+
+# The tests alone, for a machine that has the packages.
+unit: all
 	@sh tests/run.sh $(BUILD)
 
 # AddressSanitizer and UBSan in their own build directory.
-asan:
-	$(MAKE) BUILD=build/asan OPT="-O1 -g -fno-omit-frame-pointer" \
-		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" test
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build/asan \
+		OPT="-O1 -g -fno-omit-frame-pointer" \
+		SAN="-fsanitize=address,undefined -fno-sanitize-recover=all" unit
+
+EXAMPLE_CONF = examples/fxbreaker.conf
+EXAMPLE_TAPE = examples/night-2024-12-03.tape
+
+# Until the daemon lands (issue 3), the service's main job is the replay.
+run: deps
+	@$(MAKE) --no-print-directory $(BUILD)/fxbreakerctl
+	$(BUILD)/fxbreakerctl validate $(EXAMPLE_CONF)
+	$(BUILD)/fxbreakerctl replay --config $(EXAMPLE_CONF) $(EXAMPLE_TAPE)
 
 bench: $(BENCH_BINS)
 	@$(BUILD)/bench/bench_engine
@@ -95,8 +117,10 @@ format:
 		bench/*.[ch]
 
 deps:
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEB_PKGS)
+	@dpkg -s $(DEB_PKGS) >/dev/null 2>&1 || { \
+		apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			$(DEB_PKGS); }
 
 clean:
 	rm -rf build

@@ -54,8 +54,8 @@ breaker_link(struct breaker *b, const struct breaker_config *cfg)
 			nown[c->owner]++;
 	}
 	for (uint32_t i = 0; i < b->npairs; i++)
-		if ((b->pairs[i].rules = calloc(npair[i] + 1,
-						sizeof(int32_t))) == NULL)
+		if ((b->pairs[i].rules =
+		         calloc(npair[i] + 1, sizeof(int32_t))) == NULL)
 			goto out;
 	for (uint32_t i = 0; i < b->nproducts; i++) {
 		struct product *p = &b->products[i];
@@ -96,7 +96,7 @@ out:
 
 enum fxb_err
 breaker_new(const struct breaker_config *cfg, fxb_time start,
-	    breaker_sink_fn sink, void *sink_arg, struct breaker **out)
+            breaker_sink_fn sink, void *sink_arg, struct breaker **out)
 {
 	struct breaker *b = calloc(1, sizeof(*b));
 	enum fxb_err err = FXB_ERR_NOMEM;
@@ -153,7 +153,7 @@ breaker_new(const struct breaker_config *cfg, fxb_time start,
 		}
 		if (r->c->max_auto_resumes > 0) {
 			r->resumes = calloc((size_t)r->c->max_auto_resumes,
-					    sizeof(fxb_time));
+			                    sizeof(fxb_time));
 			if (r->resumes == NULL)
 				goto fail;
 		}
@@ -163,11 +163,15 @@ breaker_new(const struct breaker_config *cfg, fxb_time start,
 	}
 	if ((err = breaker_link(b, cfg)) != FXB_OK)
 		goto fail;
+	/* The config parser has already refused duplicate ids. */
+	int32_t dup;
 	err = FXB_ERR_NOMEM;
-	if (!name_index_build(&b->pair_index, b->pair_names, b->npairs) ||
-	    !name_index_build(&b->product_index, b->product_names,
-			      b->nproducts) ||
-	    !name_index_build(&b->rule_index, b->rule_names, b->nrules))
+	if (name_index_build(&b->pair_index, b->pair_names, b->npairs, &dup) !=
+	        0 ||
+	    name_index_build(&b->product_index, b->product_names, b->nproducts,
+	                     &dup) != 0 ||
+	    name_index_build(&b->rule_index, b->rule_names, b->nrules, &dup) !=
+	        0)
 		goto fail;
 	*out = b;
 	return FXB_OK;
@@ -226,7 +230,7 @@ breaker_next_timer(const struct breaker *b)
 
 static void
 force_end(struct breaker *b, struct force *f, bool on_pair, int32_t idx,
-	  bool by_timer)
+          bool by_timer)
 {
 	struct breaker_event ev;
 
@@ -262,11 +266,11 @@ breaker_advance(struct breaker *b, fxb_time t)
 			break;
 		case TIMER_FORCE_PRODUCT:
 			force_end(b, &b->products[tm->idx].force, false,
-				  tm->idx, true);
+			          tm->idx, true);
 			break;
 		case TIMER_FORCE_PAIR:
 			force_end(b, &b->pairs[tm->idx].force, true, tm->idx,
-				  true);
+			          true);
 			break;
 		}
 	}
@@ -373,8 +377,8 @@ struct hold {
 };
 
 static void
-hold_consider(struct hold *h, enum breaker_reason reason,
-	      const struct rule *r, int64_t suspension, fxb_time end)
+hold_consider(struct hold *h, enum breaker_reason reason, const struct rule *r,
+              int64_t suspension, fxb_time end)
 {
 	if (h->reason != BREAKER_REASON_NONE && end <= h->end)
 		return;
@@ -389,7 +393,7 @@ hold_force(struct hold *h, const struct force *f)
 {
 	if (f->on)
 		hold_consider(h, BREAKER_REASON_FORCED, NULL, f->suspension,
-			      f->until);
+		              f->until);
 }
 
 static void
@@ -399,22 +403,22 @@ hold_rule(struct hold *h, const struct rule *r, enum breaker_side side)
 	case RS_TRIPPED:
 		if (scope_hits(r, r->dir, side))
 			hold_consider(h, BREAKER_REASON_SUSPENDED, r,
-				      r->suspension, r->until);
+			              r->suspension, r->until);
 		break;
 	case RS_AWAITING:
 		if (scope_hits(r, r->dir, side))
 			hold_consider(h, BREAKER_REASON_AWAITING_REFERENCE, r,
-				      r->suspension, FXB_NEVER);
+			              r->suspension, FXB_NEVER);
 		break;
 	case RS_NO_RATE:
 		if (scope_hits(r, 0, side))
 			hold_consider(h, BREAKER_REASON_NO_RATE, r, 0,
-				      FXB_NEVER);
+			              FXB_NEVER);
 		break;
 	case RS_STALE:
 		if (scope_hits(r, 0, side))
 			hold_consider(h, BREAKER_REASON_STALE, r,
-				      r->suspension, FXB_NEVER);
+			              r->suspension, FXB_NEVER);
 		break;
 	default:
 		break;
@@ -437,7 +441,7 @@ decide(struct breaker_decision *out, enum breaker_verdict verdict,
 
 enum fxb_err
 breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
-	      int64_t rate, struct breaker_decision *out)
+              int64_t rate, struct breaker_decision *out)
 {
 	struct hold h = {BREAKER_REASON_NONE, NULL, 0, 0};
 	const struct rule *outside = NULL;
@@ -469,13 +473,13 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 			hold_rule(&h, r, p->side);
 	}
 	if (h.reason != BREAKER_REASON_NONE) {
-		decide(out, BREAKER_VERDICT_DENY, h.reason, h.rule, h.suspension,
-		       h.end == FXB_NEVER ? -1 : h.end - t);
+		decide(out, BREAKER_VERDICT_DENY, h.reason, h.rule,
+		       h.suspension, h.end == FXB_NEVER ? -1 : h.end - t);
 		return FXB_OK;
 	}
 	if (outside != NULL) {
-		decide(out, BREAKER_VERDICT_DENY, BREAKER_REASON_RATE_OUTSIDE_BAND,
-		       outside, 0, -1);
+		decide(out, BREAKER_VERDICT_DENY,
+		       BREAKER_REASON_RATE_OUTSIDE_BAND, outside, 0, -1);
 		return FXB_OK;
 	}
 
@@ -500,8 +504,8 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 
 	for (uint32_t i = 0; i < p->nown; i++) {
 		struct rule *r = &b->rules[p->own[i]];
-		int64_t m = r->c->measure == BREAKER_MEASURE_NOTIONAL ? amount
-								      : 1;
+		int64_t m =
+		    r->c->measure == BREAKER_MEASURE_NOTIONAL ? amount : 1;
 		if (r->c->kind != BREAKER_VOLUME || r->state != RS_NORMAL)
 			continue;
 		if (volume_evaluate(b, r, t, m) && !r->c->shadow &&
@@ -509,8 +513,8 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 			tripped = r;
 	}
 	if (tripped != NULL) {
-		decide(out, BREAKER_VERDICT_DENY, BREAKER_REASON_SUSPENDED, tripped,
-		       tripped->suspension,
+		decide(out, BREAKER_VERDICT_DENY, BREAKER_REASON_SUSPENDED,
+		       tripped, tripped->suspension,
 		       tripped->until == FXB_NEVER ? -1 : tripped->until - t);
 		return FXB_OK;
 	}
@@ -521,9 +525,9 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 			throttle_consume(b, r);
 		else if (r->c->kind == BREAKER_VOLUME && r->state == RS_NORMAL)
 			volume_count(r, t,
-				     r->c->measure == BREAKER_MEASURE_NOTIONAL
-					 ? amount
-					 : 1);
+			             r->c->measure == BREAKER_MEASURE_NOTIONAL
+			                 ? amount
+			                 : 1);
 	}
 	decide(out, BREAKER_VERDICT_ALLOW, BREAKER_REASON_NONE, NULL, 0, -1);
 	return FXB_OK;
@@ -531,7 +535,7 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 
 static enum fxb_err
 pair_feed(struct breaker *b, fxb_time t, int32_t pair, int64_t px, bool quote,
-	  int64_t bid, int64_t ask)
+          int64_t bid, int64_t ask)
 {
 	enum fxb_err err = breaker_advance(b, t);
 	if (err != FXB_OK)
@@ -539,7 +543,7 @@ pair_feed(struct breaker *b, fxb_time t, int32_t pair, int64_t px, bool quote,
 	const struct pair *pr = &b->pairs[pair];
 	for (uint32_t i = 0; i < pr->nrules; i++)
 		rule_on_tick(b, &b->rules[pr->rules[i]], t, px, quote, bid,
-			     ask);
+		             ask);
 	return FXB_OK;
 }
 
@@ -555,7 +559,7 @@ breaker_tick(struct breaker *b, fxb_time t, int32_t pair, int64_t px)
 
 enum fxb_err
 breaker_quote(struct breaker *b, fxb_time t, int32_t pair, int64_t bid,
-	      int64_t ask)
+              int64_t ask)
 {
 	if (pair < 0 || (uint32_t)pair >= b->npairs)
 		return FXB_ERR_UNKNOWN_PAIR;
@@ -572,23 +576,24 @@ force_of(struct breaker *b, bool on_pair, int32_t idx)
 {
 	if (on_pair)
 		return idx >= 0 && (uint32_t)idx < b->npairs
-			   ? &b->pairs[idx].force
-			   : NULL;
+		           ? &b->pairs[idx].force
+		           : NULL;
 	return idx >= 0 && (uint32_t)idx < b->nproducts
-		   ? &b->products[idx].force
-		   : NULL;
+	           ? &b->products[idx].force
+	           : NULL;
 }
 
 enum fxb_err
-breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair,
-		      int32_t idx, fxb_time until, const char *reason)
+breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair, int32_t idx,
+                      fxb_time until, const char *reason)
 {
 	struct force *f = force_of(b, on_pair, idx);
 	struct breaker_event ev;
 	enum fxb_err err;
 
 	if (f == NULL)
-		return on_pair ? FXB_ERR_UNKNOWN_PAIR : FXB_ERR_UNKNOWN_PRODUCT;
+		return on_pair ? FXB_ERR_UNKNOWN_PAIR
+		               : FXB_ERR_UNKNOWN_PRODUCT;
 	if (until <= t)
 		return FXB_ERR_RANGE;
 	if ((err = breaker_advance(b, t)) != FXB_OK)
@@ -622,7 +627,8 @@ breaker_force_lift(struct breaker *b, fxb_time t, bool on_pair, int32_t idx)
 	enum fxb_err err;
 
 	if (f == NULL)
-		return on_pair ? FXB_ERR_UNKNOWN_PAIR : FXB_ERR_UNKNOWN_PRODUCT;
+		return on_pair ? FXB_ERR_UNKNOWN_PAIR
+		               : FXB_ERR_UNKNOWN_PRODUCT;
 	if ((err = breaker_advance(b, t)) != FXB_OK)
 		return err;
 	if (!f->on)

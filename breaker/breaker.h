@@ -47,43 +47,43 @@ enum breaker_event_type {
 };
 
 /* Which figures of an event are set. */
-#define BREAKER_FIG_PX      0x001u /* px: the price (tick px or quote mid) */
-#define BREAKER_FIG_QUOTE   0x002u /* bid, ask */
-#define BREAKER_FIG_REF     0x004u /* ref_num / ref_den */
-#define BREAKER_FIG_BAND    0x008u /* lower, upper (display-rounded) */
-#define BREAKER_FIG_WINDOW  0x010u /* wmin, wmax, limit (velocity) */
-#define BREAKER_FIG_N       0x020u /* n, threshold (volume) */
-#define BREAKER_FIG_SINCE   0x040u /* since: when the condition began */
-#define BREAKER_FIG_BASE    0x080u /* base (deviation) */
-#define BREAKER_FIG_COUNT   0x100u /* n: checks throttled (throttle_end) */
-#define BREAKER_FIG_SPREAD  0x200u /* spread_pct (display) and limit pct */
+#define BREAKER_FIG_PX     0x001u /* px: the price (tick px or quote mid) */
+#define BREAKER_FIG_QUOTE  0x002u /* bid, ask */
+#define BREAKER_FIG_REF    0x004u /* ref_num / ref_den */
+#define BREAKER_FIG_BAND   0x008u /* lower, upper (display-rounded) */
+#define BREAKER_FIG_WINDOW 0x010u /* wmin, wmax, limit (velocity) */
+#define BREAKER_FIG_N      0x020u /* n, threshold (volume) */
+#define BREAKER_FIG_SINCE  0x040u /* since: when the condition began */
+#define BREAKER_FIG_BASE   0x080u /* base (deviation) */
+#define BREAKER_FIG_COUNT  0x100u /* n: checks throttled (throttle_end) */
+#define BREAKER_FIG_SPREAD 0x200u /* spread_pct (display) and limit pct */
 
 struct breaker_event {
 	fxb_time t;
 	enum breaker_event_type type;
-	const char *rule;         /* NULL for force_suspend / force_lift */
-	enum breaker_kind kind;   /* 0 for force_* */
-	const char *scope;        /* pair name or product id */
+	const char *rule;       /* NULL for force_suspend / force_lift */
+	enum breaker_kind kind; /* 0 for force_* */
+	const char *scope;      /* pair name or product id */
 	bool scope_is_pair;
-	bool shadow;              /* the rule is in shadow mode */
-	bool latched;             /* trip: waits for an operator (4.8) */
-	bool by_timer;            /* force_lift: the scheduled end passed */
-	int dir;                  /* +1 up, -1 down, 0 no direction */
-	int64_t suspension;       /* resume/reset/fresh/force_lift: the id
-				     of the suspension this ends */
-	fxb_time until;           /* trip/stale/force_suspend: automatic end,
-				     or FXB_NEVER */
-	unsigned figs;            /* BREAKER_FIG_* */
-	int64_t px, bid, ask;     /* prices, 10^-9 units */
-	fxb_i128 ref_num;         /* reference = ref_num / ref_den */
+	bool shadow;          /* the rule is in shadow mode */
+	bool latched;         /* trip: waits for an operator (4.8) */
+	bool by_timer;        /* force_lift: the scheduled end passed */
+	int dir;              /* +1 up, -1 down, 0 no direction */
+	int64_t suspension;   /* resume/reset/fresh/force_lift: the id
+	                         of the suspension this ends */
+	fxb_time until;       /* trip/stale/force_suspend: automatic end,
+	                         or FXB_NEVER */
+	unsigned figs;        /* BREAKER_FIG_* */
+	int64_t px, bid, ask; /* prices, 10^-9 units */
+	fxb_i128 ref_num;     /* reference = ref_num / ref_den */
 	int64_t ref_den;
-	int64_t lower, upper;     /* band edges, rounded to 10^-9 */
+	int64_t lower, upper; /* band edges, rounded to 10^-9 */
 	int64_t wmin, wmax, limit;
 	int64_t n, threshold;
 	int64_t base;
-	int64_t pct;              /* spread: measured pct, 10^-4 % units */
+	int64_t pct; /* spread: measured pct, 10^-4 % units */
 	fxb_time since;
-	const char *reason;       /* force_suspend: the operator's reason */
+	const char *reason; /* force_suspend: the operator's reason */
 };
 
 /*
@@ -126,8 +126,8 @@ struct breaker_decision {
  * `start`.  Errors: FXB_ERR_NOMEM.  *out is written only on success.
  */
 enum fxb_err breaker_new(const struct breaker_config *cfg, fxb_time start,
-			 breaker_sink_fn sink, void *sink_arg,
-			 struct breaker **out);
+                         breaker_sink_fn sink, void *sink_arg,
+                         struct breaker **out);
 
 /* breaker_free frees the engine; NULL is a no-op. */
 void breaker_free(struct breaker *b);
@@ -144,11 +144,10 @@ enum fxb_err breaker_advance(struct breaker *b, fxb_time t);
 
 /* Lookups by id: a hash, O(1).  Return the index or -1. */
 int32_t breaker_product_find(const struct breaker *b, const char *id,
-			     size_t len);
+                             size_t len);
 int32_t breaker_pair_find(const struct breaker *b, const char *name,
-			  size_t len);
-int32_t breaker_rule_find(const struct breaker *b, const char *id,
-			  size_t len);
+                          size_t len);
+int32_t breaker_rule_find(const struct breaker *b, const char *id, size_t len);
 
 /* breaker_product_exponent returns the minor-unit exponent of the product's
  * base currency: the amount of a check is parsed with it. */
@@ -171,19 +170,19 @@ const char *breaker_rule_id(const struct breaker *b, int32_t rule);
  * timers that fired up to t.
  */
 enum fxb_err breaker_check(struct breaker *b, fxb_time t, int32_t product,
-			   int64_t amount, int64_t rate,
-			   struct breaker_decision *out);
+                           int64_t amount, int64_t rate,
+                           struct breaker_decision *out);
 
 /* breaker_tick feeds a traded or indicative price of a pair. */
 enum fxb_err breaker_tick(struct breaker *b, fxb_time t, int32_t pair,
-			  int64_t px);
+                          int64_t px);
 
 /* breaker_quote feeds a bid and ask; the price for band, velocity and
  * deviation rules is the mid (bid + ask) / 2, which is exact in 10^-9 units
  * for inputs with 8 fractional digits.  Errors: FXB_ERR_CROSSED (bid >
  * ask). */
 enum fxb_err breaker_quote(struct breaker *b, fxb_time t, int32_t pair,
-			   int64_t bid, int64_t ask);
+                           int64_t bid, int64_t ask);
 
 /*
  * breaker_force_suspend suspends a product (or, with on_pair, every product
@@ -193,14 +192,14 @@ enum fxb_err breaker_quote(struct breaker *b, fxb_time t, int32_t pair,
  * suspension.  Errors: FXB_ERR_RANGE (until <= t), FXB_ERR_UNKNOWN_*.
  */
 #define BREAKER_REASON_MAX 255
-enum fxb_err breaker_force_suspend(struct breaker *b, fxb_time t,
-				   bool on_pair, int32_t idx, fxb_time until,
-				   const char *reason);
+enum fxb_err breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair,
+                                   int32_t idx, fxb_time until,
+                                   const char *reason);
 
 /* breaker_force_lift lifts an operator's suspension.  Errors:
  * FXB_ERR_NOT_FORCED. */
 enum fxb_err breaker_force_lift(struct breaker *b, fxb_time t, bool on_pair,
-				int32_t idx);
+                                int32_t idx);
 
 /*
  * breaker_reset ends a tripped rule's suspension by an operator's hand

@@ -16,12 +16,19 @@
 
 #include "breaker_config.h"
 #include "breaker_decimal.h"
+#include "breaker_impl.h"
 
-#define MAX_DURATION_MS (30LL * 86400000LL) /* 30 days */
-#define VOLUME_WINDOW_MAX_MS 3600000LL      /* 1 h: bounds the ring */
+#define MAX_DURATION_MS      (30LL * 86400000LL) /* 30 days */
+#define VOLUME_WINDOW_MAX_MS 3600000LL           /* 1 h: bounds the ring */
 #define MAX_AUTO_RESUMES_MAX 1000
 
-enum sect_type { SECT_SERVICE, SECT_PAIR, SECT_PRODUCT, SECT_RULE, SECT_NOTICE };
+enum sect_type {
+	SECT_SERVICE,
+	SECT_PAIR,
+	SECT_PRODUCT,
+	SECT_RULE,
+	SECT_NOTICE
+};
 
 struct kv {
 	char *key;
@@ -42,9 +49,9 @@ struct parse {
 	const char *filename;
 	const char *text;
 	size_t len, pos;
-	int line;           /* line number of the line last read */
-	bool continuation;  /* that line continues the previous key */
-	bool prev_key;      /* a key was read since the last header */
+	int line;          /* line number of the line last read */
+	bool continuation; /* that line continues the previous key */
+	bool prev_key;     /* a key was read since the last header */
 	struct sect *sects;
 	size_t nsects, capsects;
 	char *err;
@@ -52,7 +59,16 @@ struct parse {
 	bool failed;
 	bool nomem;
 	struct breaker_config *cfg;
+	/* Per section type: names in file order, their section positions,
+	 * and a hash over them (built after the first pass). */
+	const char **names[5];
+	size_t *where[5];
+	size_t count[5];
+	struct name_index ix[5];
 };
+
+static void fail(struct parse *ps, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 fail(struct parse *ps, int line, const char *fmt, ...)
@@ -73,7 +89,7 @@ static const char *
 sect_type_name(enum sect_type t)
 {
 	static const char *const names[] = {"service", "pair", "product",
-					    "rule", "notice"};
+	                                    "rule", "notice"};
 	return names[t];
 }
 
@@ -162,16 +178,6 @@ section_begin(struct parse *ps, const char *hdr, size_t n)
 		     types[k].word, (int)nlen, name, BREAKER_ID_MAX);
 		return;
 	}
-	for (size_t i = 0; i < ps->nsects; i++) {
-		struct sect *o = &ps->sects[i];
-		if (o->type == types[k].type && strlen(o->name) == nlen &&
-		    memcmp(o->name, name, nlen) == 0) {
-			fail(ps, ps->line,
-			     "[%.*s] is defined twice (first on line %d)",
-			     (int)n, hdr, o->line);
-			return;
-		}
-	}
 	if (ps->nsects == ps->capsects) {
 		size_t ncap = ps->capsects != 0 ? ps->capsects * 2 : 16;
 		struct sect *v = realloc(ps->sects, ncap * sizeof(*v));
@@ -207,8 +213,9 @@ read_line(char *str, int num, void *stream)
 	size_t n = nl != NULL ? (size_t)(nl - p) + 1 : ps->len - ps->pos;
 	ps->line++;
 	if (n + 1 > (size_t)num) {
-		fail(ps, ps->line, "line longer than %d bytes (continue a "
-				   "long notice on indented lines)",
+		fail(ps, ps->line,
+		     "line longer than %d bytes (continue a "
+		     "long notice on indented lines)",
 		     num - 2);
 		return NULL;
 	}
@@ -229,7 +236,7 @@ read_line(char *str, int num, void *stream)
 		const char *close = memchr(p + i, ']', n - i);
 		if (close != NULL)
 			section_begin(ps, p + i + 1,
-				      (size_t)(close - (p + i + 1)));
+			              (size_t)(close - (p + i + 1)));
 	}
 	return str;
 }
@@ -253,15 +260,17 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			continue;
 		if (!ps->continuation) {
 			fail(ps, ps->line,
-			     "[%s %s] %s: set twice (first on line %d)",
-			     sect_type_name(s->type), s->name, name, kv->line);
+			     "[%s%s%s] %s: set twice (first on line %d)",
+			     sect_type_name(s->type), s->name[0] ? " " : "",
+			     s->name, name, kv->line);
 			return 0;
 		}
 		if (s->type != SECT_NOTICE) {
 			fail(ps, ps->line,
-			     "[%s %s] %s: only notice texts may continue on "
+			     "[%s%s%s] %s: only notice texts may continue on "
 			     "an indented line",
-			     sect_type_name(s->type), s->name, name);
+			     sect_type_name(s->type), s->name[0] ? " " : "",
+			     s->name, name);
 			return 0;
 		}
 		/* A notice continues on indented lines: join with a space. */
@@ -316,7 +325,7 @@ get(struct sect *s, const char *key)
 
 static void
 fail_kv(struct parse *ps, const struct sect *s, const struct kv *kv,
-	const char *what)
+        const char *what)
 {
 	fail(ps, kv->line, "[%s%s%s] %s: %s (\"%s\")", sect_type_name(s->type),
 	     s->name[0] != '\0' ? " " : "", s->name, kv->key, what, kv->val);
@@ -369,13 +378,13 @@ breaker_duration_parse(const char *s, size_t len, fxb_time *out)
 
 static bool
 val_duration(struct parse *ps, struct sect *s, struct kv *kv, bool positive,
-	     fxb_time *out)
+             fxb_time *out)
 {
 	enum fxb_err e = breaker_duration_parse(kv->val, strlen(kv->val), out);
 	if (e == FXB_ERR_SYNTAX) {
 		fail_kv(ps, s, kv,
-			"not a duration (an integer and ms, s, m or h: "
-			"\"300s\")");
+		        "not a duration (an integer and ms, s, m or h: "
+		        "\"300s\")");
 		return false;
 	}
 	if (e != FXB_OK) {
@@ -391,7 +400,7 @@ val_duration(struct parse *ps, struct sect *s, struct kv *kv, bool positive,
 
 static bool
 val_decimal_err(struct parse *ps, struct sect *s, struct kv *kv,
-		enum fxb_err e, const char *what)
+                enum fxb_err e, const char *what)
 {
 	char msg[160];
 	switch (e) {
@@ -399,7 +408,7 @@ val_decimal_err(struct parse *ps, struct sect *s, struct kv *kv,
 		return true;
 	case FXB_ERR_PRECISION:
 		snprintf(msg, sizeof(msg), "%s has too many fractional digits",
-			 what);
+		         what);
 		break;
 	case FXB_ERR_RANGE:
 		snprintf(msg, sizeof(msg), "%s out of range", what);
@@ -416,17 +425,17 @@ static bool
 val_price(struct parse *ps, struct sect *s, struct kv *kv, int64_t *out)
 {
 	return val_decimal_err(ps, s, kv,
-			       breaker_px_parse(kv->val, strlen(kv->val), out),
-			       "price (at most 8 fractional digits)");
+	                       breaker_px_parse(kv->val, strlen(kv->val), out),
+	                       "price (at most 8 fractional digits)");
 }
 
 static bool
 val_pct(struct parse *ps, struct sect *s, struct kv *kv, int64_t *out)
 {
 	if (!val_decimal_err(ps, s, kv,
-			     breaker_pct_parse(kv->val, strlen(kv->val), out),
-			     "percentage (0 to 100, at most 4 fractional "
-			     "digits)"))
+	                     breaker_pct_parse(kv->val, strlen(kv->val), out),
+	                     "percentage (0 to 100, at most 4 fractional "
+	                     "digits)"))
 		return false;
 	if (*out == 0) {
 		fail_kv(ps, s, kv, "must be greater than zero");
@@ -437,17 +446,17 @@ val_pct(struct parse *ps, struct sect *s, struct kv *kv, int64_t *out)
 
 static bool
 val_int(struct parse *ps, struct sect *s, struct kv *kv, int64_t min,
-	int64_t max, int64_t *out)
+        int64_t max, int64_t *out)
 {
 	int64_t v;
-	enum fxb_err e = breaker_decimal_parse(kv->val, strlen(kv->val), 0, 0,
-					       &v);
+	enum fxb_err e =
+	    breaker_decimal_parse(kv->val, strlen(kv->val), 0, 0, &v);
 	if (!val_decimal_err(ps, s, kv, e, "whole number"))
 		return false;
 	if (v < min || v > max) {
 		char msg[96];
 		snprintf(msg, sizeof(msg), "must be from %lld to %lld",
-			 (long long)min, (long long)max);
+		         (long long)min, (long long)max);
 		fail_kv(ps, s, kv, msg);
 		return false;
 	}
@@ -457,7 +466,7 @@ val_int(struct parse *ps, struct sect *s, struct kv *kv, int64_t min,
 
 static bool
 val_text(struct parse *ps, struct sect *s, struct kv *kv, char *dst,
-	 size_t cap)
+         size_t cap)
 {
 	size_t n = strlen(kv->val);
 	if (n >= cap) {
@@ -473,8 +482,8 @@ val_text(struct parse *ps, struct sect *s, struct kv *kv, char *dst,
 /* Looks a key up in a table of words; reports the choices otherwise. */
 static bool
 val_word(struct parse *ps, struct sect *s, struct kv *kv,
-	 const char *const *words, size_t nwords, const char *choices,
-	 int *out)
+         const char *const *words, size_t nwords, const char *choices,
+         int *out)
 {
 	for (size_t i = 0; i < nwords; i++)
 		if (strcmp(kv->val, words[i]) == 0) {
@@ -487,18 +496,54 @@ val_word(struct parse *ps, struct sect *s, struct kv *kv,
 	return false;
 }
 
+/* The index of the section [type name] among its type, or -1. */
 static int32_t
 find_sect(struct parse *ps, enum sect_type type, const char *name)
 {
-	int32_t idx = 0;
-	for (size_t i = 0; i < ps->nsects; i++) {
-		if (ps->sects[i].type != type)
-			continue;
-		if (strcmp(ps->sects[i].name, name) == 0)
-			return idx;
-		idx++;
+	return name_index_find(&ps->ix[type], name, strlen(name));
+}
+
+/* Indexes the sections of each type by name; refuses a name used twice. */
+static bool
+index_sections(struct parse *ps)
+{
+	for (size_t i = 0; i < ps->nsects; i++)
+		ps->count[ps->sects[i].type]++;
+	for (int t = 0; t < 5; t++) {
+		ps->names[t] = calloc(ps->count[t] + 1, sizeof(char *));
+		ps->where[t] = calloc(ps->count[t] + 1, sizeof(size_t));
+		if (ps->names[t] == NULL || ps->where[t] == NULL) {
+			ps->nomem = ps->failed = true;
+			return false;
+		}
+		ps->count[t] = 0;
 	}
-	return -1;
+	for (size_t i = 0; i < ps->nsects; i++) {
+		enum sect_type t = ps->sects[i].type;
+		ps->where[t][ps->count[t]] = i;
+		ps->names[t][ps->count[t]++] = ps->sects[i].name;
+	}
+	for (int t = 0; t < 5; t++) {
+		int32_t dup = -1;
+		int rc = name_index_build(&ps->ix[t], ps->names[t],
+		                          (uint32_t)ps->count[t], &dup);
+		if (rc < 0) {
+			ps->nomem = ps->failed = true;
+			return false;
+		}
+		if (rc > 0) {
+			const struct sect *s = &ps->sects[ps->where[t][dup]];
+			const struct sect *first =
+			    &ps->sects[ps->where[t][find_sect(
+			        ps, (enum sect_type)t, s->name)]];
+			fail(ps, s->line,
+			     "[%s%s%s] is defined twice (first on line %d)",
+			     sect_type_name(s->type), s->name[0] ? " " : "",
+			     s->name, first->line);
+			return false;
+		}
+	}
+	return true;
 }
 
 static bool
@@ -531,7 +576,7 @@ build_service(struct parse *ps, struct sect *s)
 			return false;
 		}
 		if (!val_text(ps, s, kv, (char *)sv + keys[i].off,
-			      keys[i].cap))
+		              keys[i].cap))
 			return false;
 	}
 	return true;
@@ -561,21 +606,21 @@ build_pair(struct parse *ps, struct sect *s, struct breaker_pair_conf *pc)
  * notice.  Must match the switch in build_rule. */
 static const char *const kind_keys[][8] = {
     [BREAKER_VOLUME] = {"window", "warn", "trip", "measure", "suspend_for",
-			"max_auto_resumes", NULL},
+                        "max_auto_resumes", NULL},
     [BREAKER_BAND] = {"window", "band_pct", "ref_move_pct", "ref_min_life",
-		      "limit_for", "suspend_for", "max_auto_resumes", NULL},
+                      "limit_for", "suspend_for", "max_auto_resumes", NULL},
     [BREAKER_VELOCITY] = {"window", "base", "pct", "max_move", "suspend_for",
-			  "max_auto_resumes", NULL},
+                          "max_auto_resumes", NULL},
     [BREAKER_DEVIATION] = {"base", "pct", "hold", "suspend_for",
-			   "max_auto_resumes", NULL},
+                           "max_auto_resumes", NULL},
     [BREAKER_STALE] = {"max_age", NULL},
     [BREAKER_SPREAD] = {"max_spread_pct", "hold", NULL},
     [BREAKER_THROTTLE] = {"rate", "burst", NULL},
 };
 
 static const char *const kind_names[] = {
-    "forced", "volume", "band", "velocity", "deviation", "stale", "spread",
-    "throttle",
+    "forced",    "volume", "band",   "velocity",
+    "deviation", "stale",  "spread", "throttle",
 };
 
 const char *
@@ -588,7 +633,7 @@ breaker_kind_name(enum breaker_kind kind)
 
 static bool
 rule_amount(struct parse *ps, struct sect *s, struct kv *kv, bool notional,
-	    int exponent, int64_t *out)
+            int exponent, int64_t *out)
 {
 	if (!notional)
 		return val_int(ps, s, kv, 1, INT64_MAX, out);
@@ -617,31 +662,32 @@ build_rule(struct parse *ps, struct sect *s, struct breaker_rule_conf *rc)
 	}
 	if ((kv = need(ps, s, "kind")) == NULL ||
 	    !val_word(ps, s, kv, kind_names + 1, 7,
-		      "volume, band, velocity, deviation, stale, spread, "
-		      "throttle",
-		      &w))
+	              "volume, band, velocity, deviation, stale, spread, "
+	              "throttle",
+	              &w))
 		return false;
 	rc->kind = (enum breaker_kind)(w + 1);
 
 	struct kv *kpair = get(s, "pair"), *kprod = get(s, "product");
-	bool wants_pair = rc->kind != BREAKER_VOLUME &&
-			  rc->kind != BREAKER_THROTTLE;
+	bool wants_pair =
+	    rc->kind != BREAKER_VOLUME && rc->kind != BREAKER_THROTTLE;
 	if ((kpair == NULL) == (kprod == NULL)) {
-		fail(ps, s->line, "[rule %s]: name exactly one of pair or "
-				  "product",
+		fail(ps, s->line,
+		     "[rule %s]: name exactly one of pair or "
+		     "product",
 		     s->name);
 		return false;
 	}
 	if (wants_pair && kpair == NULL) {
 		fail_kv(ps, s, kprod,
-			"a rule of this kind watches a pair's ticks: use "
-			"pair =");
+		        "a rule of this kind watches a pair's ticks: use "
+		        "pair =");
 		return false;
 	}
 	if (!wants_pair && kprod == NULL) {
 		fail_kv(ps, s, kpair,
-			"a rule of this kind watches a product's checks: use "
-			"product =");
+		        "a rule of this kind watches a product's checks: use "
+		        "product =");
 		return false;
 	}
 	rc->on_pair = wants_pair;
@@ -666,13 +712,14 @@ build_rule(struct parse *ps, struct sect *s, struct breaker_rule_conf *rc)
 	}
 	if ((kv = get(s, "suspends")) != NULL) {
 		static const char *const sus[] = {"both", "buy", "sell",
-						  "with-move"};
+		                                  "with-move"};
 		if (!wants_pair) {
-			fail_kv(ps, s, kv, "only a pair rule suspends a scope");
+			fail_kv(ps, s, kv,
+			        "only a pair rule suspends a scope");
 			return false;
 		}
 		if (!val_word(ps, s, kv, sus, 4, "both, buy, sell, with-move",
-			      &w))
+		              &w))
 			return false;
 		rc->suspends = (enum breaker_suspends)w;
 	}
@@ -687,31 +734,28 @@ build_rule(struct parse *ps, struct sect *s, struct breaker_rule_conf *rc)
 	/* Keys that do not belong to this kind. */
 	for (size_t i = 0; i < s->nkv; i++) {
 		const char *k = s->kv[i].key;
-		bool ok = strcmp(k, "kind") == 0 || strcmp(k, "pair") == 0 ||
-			  strcmp(k, "product") == 0 ||
-			  strcmp(k, "mode") == 0 ||
-			  strcmp(k, "suspends") == 0 ||
-			  strcmp(k, "notice") == 0;
+		bool ok =
+		    strcmp(k, "kind") == 0 || strcmp(k, "pair") == 0 ||
+		    strcmp(k, "product") == 0 || strcmp(k, "mode") == 0 ||
+		    strcmp(k, "suspends") == 0 || strcmp(k, "notice") == 0;
 		for (size_t j = 0; !ok && kind_keys[rc->kind][j] != NULL; j++)
 			ok = strcmp(k, kind_keys[rc->kind][j]) == 0;
 		if (!ok) {
 			char msg[96];
-			snprintf(msg, sizeof(msg),
-				 "unknown key for a %s rule",
-				 kind_names[rc->kind]);
+			snprintf(msg, sizeof(msg), "unknown key for a %s rule",
+			         kind_names[rc->kind]);
 			fail_kv(ps, s, &s->kv[i], msg);
 			return false;
 		}
 	}
 
-	int exponent = wants_pair
-			   ? cfg->pairs[rc->owner].base_exponent
-			   : cfg->pairs[cfg->products[rc->owner].pair]
-				 .base_exponent;
-	bool has_suspend_for = rc->kind == BREAKER_VOLUME ||
-			       rc->kind == BREAKER_BAND ||
-			       rc->kind == BREAKER_VELOCITY ||
-			       rc->kind == BREAKER_DEVIATION;
+	int exponent =
+	    wants_pair
+	        ? cfg->pairs[rc->owner].base_exponent
+	        : cfg->pairs[cfg->products[rc->owner].pair].base_exponent;
+	bool has_suspend_for =
+	    rc->kind == BREAKER_VOLUME || rc->kind == BREAKER_BAND ||
+	    rc->kind == BREAKER_VELOCITY || rc->kind == BREAKER_DEVIATION;
 	if (has_suspend_for) {
 		if ((kv = need(ps, s, "suspend_for")) == NULL ||
 		    !val_duration(ps, s, kv, false, &rc->suspend_for))
@@ -745,7 +789,7 @@ build_rule(struct parse *ps, struct sect *s, struct breaker_rule_conf *rc)
 			return false;
 		if ((kv = get(s, "warn")) != NULL) {
 			if (!rule_amount(ps, s, kv, notional, exponent,
-					 &rc->warn))
+			                 &rc->warn))
 				return false;
 			if (rc->warn >= rc->trip) {
 				fail_kv(ps, s, kv, "warn must be below trip");
@@ -768,7 +812,7 @@ build_rule(struct parse *ps, struct sect *s, struct breaker_rule_conf *rc)
 			return false;
 		if (rc->band_pct >= BREAKER_PCT_100) {
 			fail_kv(ps, s, get(s, "band_pct"),
-				"must be below 100");
+			        "must be below 100");
 			return false;
 		}
 		break;
@@ -779,8 +823,9 @@ build_rule(struct parse *ps, struct sect *s, struct breaker_rule_conf *rc)
 		    !val_duration(ps, s, kv, true, &rc->window))
 			return false;
 		if (km != NULL && (kb != NULL || kp != NULL)) {
-			fail_kv(ps, s, km, "give either max_move or base and "
-					   "pct, not both");
+			fail_kv(ps, s, km,
+			        "give either max_move or base and "
+			        "pct, not both");
 			return false;
 		}
 		if (km != NULL) {
@@ -834,7 +879,7 @@ build_rule(struct parse *ps, struct sect *s, struct breaker_rule_conf *rc)
 
 static bool
 build_product(struct parse *ps, struct sect *s,
-	      struct breaker_product_conf *pc)
+              struct breaker_product_conf *pc)
 {
 	struct kv *kv;
 	int w;
@@ -894,7 +939,7 @@ build_exempt(struct parse *ps, struct sect *s, struct breaker_product_conf *pc)
 		size_t n = (size_t)(end - p);
 		if (n == 0 || n > BREAKER_ID_MAX) {
 			fail_kv(ps, s, kv,
-				"a comma-separated list of rule ids");
+			        "a comma-separated list of rule ids");
 			return false;
 		}
 		memcpy(id, p, n);
@@ -910,17 +955,18 @@ build_exempt(struct parse *ps, struct sect *s, struct breaker_product_conf *pc)
 		if (!rc->on_pair || rc->owner != pc->pair) {
 			char msg[160];
 			snprintf(msg, sizeof(msg),
-				 "rule %s is not a rule on this product's "
-				 "pair",
-				 id);
+			         "rule %s is not a rule on this product's "
+			         "pair",
+			         id);
 			fail_kv(ps, s, kv, msg);
 			return false;
 		}
 		pc->exempt[pc->nexempt++] = ri;
 		p = *e == ',' ? e + 1 : e;
 		if (*e == ',' && *p == '\0') {
-			fail_kv(ps, s, kv, "a comma-separated list of rule "
-					   "ids");
+			fail_kv(ps, s, kv,
+			        "a comma-separated list of rule "
+			        "ids");
 			return false;
 		}
 	}
@@ -950,13 +996,13 @@ service_defaults(struct breaker_service_conf *sv)
 {
 	snprintf(sv->data_dir, sizeof(sv->data_dir), "/var/lib/fxbreaker");
 	snprintf(sv->check_url, sizeof(sv->check_url),
-		 "ipc:///run/fxbreaker/check.ipc");
+	         "ipc:///run/fxbreaker/check.ipc");
 	snprintf(sv->tick_url, sizeof(sv->tick_url),
-		 "ipc:///run/fxbreaker/tick.ipc");
+	         "ipc:///run/fxbreaker/tick.ipc");
 	snprintf(sv->admin_url, sizeof(sv->admin_url),
-		 "ipc:///run/fxbreaker/admin.ipc");
+	         "ipc:///run/fxbreaker/admin.ipc");
 	snprintf(sv->events_url, sizeof(sv->events_url),
-		 "ipc:///run/fxbreaker/events.ipc");
+	         "ipc:///run/fxbreaker/events.ipc");
 	snprintf(sv->service_id, sizeof(sv->service_id), "fxbreaker");
 }
 
@@ -979,9 +1025,8 @@ build(struct parse *ps)
 	}
 	service_defaults(&cfg->service);
 	/* Dependency order: pairs, notices, products, rules, exemptions. */
-	static const enum sect_type order[] = {SECT_SERVICE, SECT_PAIR,
-					       SECT_NOTICE, SECT_PRODUCT,
-					       SECT_RULE};
+	static const enum sect_type order[] = {
+	    SECT_SERVICE, SECT_PAIR, SECT_NOTICE, SECT_PRODUCT, SECT_RULE};
 	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
 		for (size_t i = 0; i < ps->nsects; i++) {
 			struct sect *s = &ps->sects[i];
@@ -994,7 +1039,7 @@ build(struct parse *ps)
 				break;
 			case SECT_PAIR:
 				ok = build_pair(ps, s,
-						&cfg->pairs[cfg->npairs++]);
+				                &cfg->pairs[cfg->npairs++]);
 				break;
 			case SECT_NOTICE:
 				ok = build_notice(
@@ -1006,7 +1051,7 @@ build(struct parse *ps)
 				break;
 			case SECT_RULE:
 				ok = build_rule(ps, s,
-						&cfg->rules[cfg->nrules++]);
+				                &cfg->rules[cfg->nrules++]);
 				break;
 			}
 			if (!ok)
@@ -1024,7 +1069,7 @@ build(struct parse *ps)
 		for (size_t k = 0; k < s->nkv; k++)
 			if (!s->kv[k].used) {
 				fail_kv(ps, s, &s->kv[k],
-					"unknown key in this section");
+				        "unknown key in this section");
 				return false;
 			}
 	}
@@ -1042,11 +1087,16 @@ parse_fini(struct parse *ps)
 		free(ps->sects[i].kv);
 	}
 	free(ps->sects);
+	for (int t = 0; t < 5; t++) {
+		free(ps->names[t]);
+		free(ps->where[t]);
+		name_index_fini(&ps->ix[t]);
+	}
 }
 
 enum fxb_err
 breaker_config_parse(const char *text, size_t len, const char *filename,
-		     struct breaker_config **out, char *err, size_t errlen)
+                     struct breaker_config **out, char *err, size_t errlen)
 {
 	struct parse ps;
 	enum fxb_err rc = FXB_ERR_CONFIG;
@@ -1067,7 +1117,7 @@ breaker_config_parse(const char *text, size_t len, const char *filename,
 		fail(&ps, line,
 		     "syntax error: expected [section], key = value, or a "
 		     "comment");
-	if (!ps.failed)
+	if (!ps.failed && index_sections(&ps))
 		build(&ps);
 	if (ps.nomem)
 		rc = FXB_ERR_NOMEM;

@@ -15,8 +15,8 @@
 
 #include "fxb.h"
 
-#define BREAKER_ID_MAX 64   /* product, rule and notice ids */
-#define BREAKER_PAIR_MAX 7  /* "USD/KRW" */
+#define BREAKER_ID_MAX   64   /* product, rule and notice ids */
+#define BREAKER_PAIR_MAX 7    /* "USD/KRW" */
 #define BREAKER_TEXT_MAX 1024 /* notice templates, paths, urls */
 
 enum breaker_kind {
@@ -49,18 +49,18 @@ enum breaker_measure {
 
 struct breaker_pair_conf {
 	char name[BREAKER_PAIR_MAX + 1];
-	int base_exponent;  /* ISO 4217 minor units of the base currency */
+	int base_exponent; /* ISO 4217 minor units of the base currency */
 	int quote_exponent;
-	int64_t tick;       /* 10^-9 units; 0 = no tick size */
+	int64_t tick; /* 10^-9 units; 0 = no tick size */
 	int line;
 };
 
 struct breaker_product_conf {
 	char id[BREAKER_ID_MAX + 1];
-	int32_t pair;                 /* index into pairs */
+	int32_t pair; /* index into pairs */
 	enum breaker_side side;
 	char channel[BREAKER_ID_MAX + 1];
-	int32_t *exempt;              /* indexes into rules */
+	int32_t *exempt; /* indexes into rules */
 	size_t nexempt;
 	int line;
 };
@@ -69,19 +69,19 @@ struct breaker_rule_conf {
 	char id[BREAKER_ID_MAX + 1];
 	enum breaker_kind kind;
 	bool shadow;
-	bool on_pair;                 /* watches a pair's ticks */
-	int32_t owner;                /* pair or product index */
+	bool on_pair;  /* watches a pair's ticks */
+	int32_t owner; /* pair or product index */
 	enum breaker_suspends suspends;
-	int32_t notice;               /* index into notices, or -1 */
+	int32_t notice; /* index into notices, or -1 */
 	/* Parameters; which are set depends on kind (RULES.md section 4).
 	 * Durations in ms, prices in 10^-9 units, percentages in 10^-4 %. */
 	fxb_time window, suspend_for, ref_min_life, limit_for, hold, max_age;
-	int64_t warn, trip;           /* volume; warn 0 = none */
+	int64_t warn, trip; /* volume; warn 0 = none */
 	enum breaker_measure measure;
-	int32_t max_auto_resumes;     /* -1 = unlimited */
+	int32_t max_auto_resumes; /* -1 = unlimited */
 	int64_t band_pct, ref_move_pct, pct, max_spread_pct;
-	int64_t base, max_move;       /* velocity: V = max_move when set */
-	int64_t rate, burst;          /* throttle: tokens per second, bucket */
+	int64_t base, max_move; /* velocity: V = max_move when set */
+	int64_t rate, burst;    /* throttle: tokens per second, bucket */
 	int line;
 };
 
@@ -121,9 +121,9 @@ struct breaker_config {
  * first problem found.  Errors: FXB_ERR_CONFIG, FXB_ERR_NOMEM.
  */
 enum fxb_err breaker_config_parse(const char *text, size_t len,
-				  const char *filename,
-				  struct breaker_config **out, char *err,
-				  size_t errlen);
+                                  const char *filename,
+                                  struct breaker_config **out, char *err,
+                                  size_t errlen);
 
 /* breaker_config_free frees a config; NULL is a no-op. */
 void breaker_config_free(struct breaker_config *cfg);

@@ -31,7 +31,7 @@ static const int64_t pow10_table[19] = {
 
 enum fxb_err
 breaker_decimal_parse(const char *s, size_t len, unsigned max_frac,
-		      unsigned scale, int64_t *out)
+                      unsigned scale, int64_t *out)
 {
 	int64_t ip = 0, fp = 0;
 	unsigned nfrac = 0;
@@ -73,8 +73,8 @@ enum fxb_err
 breaker_px_parse(const char *s, size_t len, int64_t *out)
 {
 	int64_t v;
-	enum fxb_err err = breaker_decimal_parse(s, len, BREAKER_PX_MAX_FRAC,
-						 9, &v);
+	enum fxb_err err =
+	    breaker_decimal_parse(s, len, BREAKER_PX_MAX_FRAC, 9, &v);
 	if (err != FXB_OK)
 		return err;
 	if (v <= 0)
@@ -88,7 +88,7 @@ breaker_pct_parse(const char *s, size_t len, int64_t *out)
 {
 	int64_t v;
 	enum fxb_err err = breaker_decimal_parse(s, len, BREAKER_PCT_MAX_FRAC,
-						 BREAKER_PCT_MAX_FRAC, &v);
+	                                         BREAKER_PCT_MAX_FRAC, &v);
 	if (err != FXB_OK)
 		return err;
 	if (v > BREAKER_PCT_100)
@@ -104,7 +104,7 @@ breaker_amount_parse(const char *s, size_t len, int exponent, int64_t *out)
 	if (exponent < 0 || exponent > 4)
 		return FXB_ERR_CURRENCY;
 	enum fxb_err err = breaker_decimal_parse(s, len, (unsigned)exponent,
-						 (unsigned)exponent, &v);
+	                                         (unsigned)exponent, &v);
 	if (err != FXB_OK)
 		return err;
 	if (v <= 0)
@@ -114,8 +114,7 @@ breaker_amount_parse(const char *s, size_t len, int exponent, int64_t *out)
 }
 
 char *
-breaker_decimal_format(char *buf, int64_t v, unsigned scale,
-		       unsigned min_frac)
+breaker_decimal_format(char *buf, int64_t v, unsigned scale, unsigned min_frac)
 {
 	char digits[24];
 	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;

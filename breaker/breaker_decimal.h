@@ -22,14 +22,14 @@
 
 /* Prices are held in units of 10^-9 so that the mid of two prices given
  * with the accepted 8 fractional digits is exact. */
-#define BREAKER_PX_SCALE 1000000000LL
+#define BREAKER_PX_SCALE    1000000000LL
 #define BREAKER_PX_MAX_FRAC 8
 
 /* Percentages are held in units of 10^-4 percent: "1.5" is 15000, 100 %
  * is 1,000,000. */
-#define BREAKER_PCT_SCALE 10000LL
+#define BREAKER_PCT_SCALE    10000LL
 #define BREAKER_PCT_MAX_FRAC 4
-#define BREAKER_PCT_100 (100 * BREAKER_PCT_SCALE)
+#define BREAKER_PCT_100      (100 * BREAKER_PCT_SCALE)
 
 /* Longest text breaker_decimal_format can write, with its NUL. */
 #define BREAKER_DECIMAL_BUFSZ 48
@@ -42,8 +42,8 @@
  * success.
  */
 enum fxb_err breaker_decimal_parse(const char *s, size_t len,
-				   unsigned max_frac, unsigned scale,
-				   int64_t *out);
+                                   unsigned max_frac, unsigned scale,
+                                   int64_t *out);
 
 /* breaker_px_parse parses a price (> 0, at most 8 fractional digits) into
  * units of 10^-9. */
@@ -56,7 +56,7 @@ enum fxb_err breaker_pct_parse(const char *s, size_t len, int64_t *out);
 /* breaker_amount_parse parses an amount (> 0) in a currency's major unit
  * into minor units, with exactly `exponent` fractional digits allowed. */
 enum fxb_err breaker_amount_parse(const char *s, size_t len, int exponent,
-				  int64_t *out);
+                                  int64_t *out);
 
 /*
  * breaker_decimal_format writes v / 10^scale into buf (at least
@@ -64,7 +64,7 @@ enum fxb_err breaker_amount_parse(const char *s, size_t len, int exponent,
  * at least min_frac fractional digits kept.  Returns buf.
  */
 char *breaker_decimal_format(char *buf, int64_t v, unsigned scale,
-			     unsigned min_frac);
+                             unsigned min_frac);
 
 /* breaker_px_format formats a price held in 10^-9 units, with at least two
  * fractional digits ("1421.00", "1421.05", "0.00912"). */

@@ -22,10 +22,11 @@ struct ring {
 	uint32_t cap;  /* allocated, a power of two or 0 */
 	uint32_t head; /* index of the oldest entry */
 	uint32_t len;
-	uint32_t max;  /* hard cap on len */
+	uint32_t max; /* hard cap on len */
 };
 
-/* The most ticks a band or velocity window holds: 2^20 (docs/RULES-NOTES.md). */
+/* The most ticks a band or velocity window holds: 2^20 (docs/RULES-NOTES.md).
+ */
 #define WINDOW_TICKS_MAX (1u << 20)
 
 /* A timer: at most one per rule and one per forced scope.  The heap holds
@@ -68,49 +69,49 @@ struct force {
 
 /* Rule states.  Not every kind uses every state. */
 enum rule_state {
-	RS_NORMAL = 0,  /* watching */
-	RS_NO_REF,      /* band: no tick yet, no band in force */
-	RS_LIMIT,       /* band: limit state, trip timer armed */
-	RS_TRIPPED,     /* suspended (denies when enforcing) */
-	RS_AWAITING,    /* band: resumed, waiting for a reference tick */
-	RS_NO_RATE,     /* stale: no tick ever */
-	RS_STALE,       /* stale: tripped by age */
+	RS_NORMAL = 0, /* watching */
+	RS_NO_REF,     /* band: no tick yet, no band in force */
+	RS_LIMIT,      /* band: limit state, trip timer armed */
+	RS_TRIPPED,    /* suspended (denies when enforcing) */
+	RS_AWAITING,   /* band: resumed, waiting for a reference tick */
+	RS_NO_RATE,    /* stale: no tick ever */
+	RS_STALE,      /* stale: tripped by age */
 };
 
 struct rule {
 	const struct breaker_rule_conf *c; /* points into the engine's copy */
 	char *id;
 	enum rule_state state;
-	int dir;                /* direction of the current trip or limit */
-	fxb_time since;         /* when the current state began */
-	fxb_time until;         /* TRIPPED: automatic end or FXB_NEVER */
-	int64_t suspension;     /* id of the current (or last) suspension */
+	int dir;            /* direction of the current trip or limit */
+	fxb_time since;     /* when the current state began */
+	fxb_time until;     /* TRIPPED: automatic end or FXB_NEVER */
+	int64_t suspension; /* id of the current (or last) suspension */
 	bool latched;
 	struct timer timer;
 	/* 4.8 escalation: times of the last auto resumes, a small ring. */
 	fxb_time *resumes;
 	uint32_t nresumes, resume_head;
 	/* Per kind. */
-	char *notice;           /* notice id, or NULL */
-	struct ring win;        /* volume (t, measure); band (t, px) */
-	fxb_i128 sum;           /* volume, band: sum over win */
-	bool warned;            /* volume */
-	fxb_i128 ref_num;       /* band reference = ref_num / ref_den */
+	char *notice;     /* notice id, or NULL */
+	struct ring win;  /* volume (t, measure); band (t, px) */
+	fxb_i128 sum;     /* volume, band: sum over win */
+	bool warned;      /* volume */
+	fxb_i128 ref_num; /* band reference = ref_num / ref_den */
 	int64_t ref_den;
 	fxb_time ref_since;
-	int64_t last_px;        /* last price seen by the rule */
+	int64_t last_px;            /* last price seen by the rule */
 	struct ring dq_min, dq_max; /* velocity monotonic deques */
-	bool pend;              /* velocity: a group of ticks at pend_t */
+	bool pend;                  /* velocity: a group of ticks at pend_t */
 	fxb_time pend_t;
 	int64_t pend_min, pend_max;
-	int64_t velocity;       /* V, 10^-9 units */
-	bool clock;             /* deviation/spread: the hold clock runs */
-	fxb_time clock_t;       /* when the clock started */
-	fxb_time last_t;        /* stale: time of the last tick */
+	int64_t velocity; /* V, 10^-9 units */
+	bool clock;       /* deviation/spread: the hold clock runs */
+	fxb_time clock_t; /* when the clock started */
+	fxb_time last_t;  /* stale: time of the last tick */
 	int64_t last_bid, last_ask;
-	int64_t tokens;         /* throttle: milli-tokens */
+	int64_t tokens; /* throttle: milli-tokens */
 	fxb_time refill_t;
-	int64_t throttled;      /* throttle: checks refused this episode */
+	int64_t throttled; /* throttle: checks refused this episode */
 };
 
 struct pair {
@@ -128,7 +129,7 @@ struct product {
 	enum breaker_side side;
 	int32_t *pair_rules; /* enforcing pair rules not exempted */
 	uint32_t npair_rules;
-	int32_t *own;        /* the product's own rules, every mode */
+	int32_t *own; /* the product's own rules, every mode */
 	uint32_t nown;
 	struct force force;
 };
@@ -164,29 +165,29 @@ bool timer_arm(struct timer_heap *h, struct timer *tm, fxb_time at);
 void timer_cancel(struct timer_heap *h, struct timer *tm);
 struct timer *timer_peek(const struct timer_heap *h);
 
-bool name_index_build(struct name_index *ix, const char *const *names,
-		      uint32_t n);
+int name_index_build(struct name_index *ix, const char *const *names,
+                     uint32_t n, int32_t *dup);
 void name_index_fini(struct name_index *ix);
 int32_t name_index_find(const struct name_index *ix, const char *s,
-			size_t len);
+                        size_t len);
 
 /* breaker_rules.c */
 void rule_init_state(struct breaker *b, struct rule *r);
 void rule_on_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px,
-		  bool quote, int64_t bid, int64_t ask);
+                  bool quote, int64_t bid, int64_t ask);
 void rule_on_timer(struct breaker *b, struct rule *r);
 void rule_end_suspension(struct breaker *b, struct rule *r,
-			 enum breaker_event_type how);
+                         enum breaker_event_type how);
 void rule_event_init(struct breaker *b, struct rule *r,
-		     struct breaker_event *ev, enum breaker_event_type type,
-		     fxb_time t);
+                     struct breaker_event *ev, enum breaker_event_type type,
+                     fxb_time t);
 int64_t breaker_emit(struct breaker *b, const struct breaker_event *ev);
 bool rule_band_excludes(const struct rule *r, int64_t rate);
 bool volume_evaluate(struct breaker *b, struct rule *r, fxb_time t,
-		     int64_t measure);
+                     int64_t measure);
 void volume_count(struct rule *r, fxb_time t, int64_t measure);
 bool throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
-			int64_t *retry_after);
+                        int64_t *retry_after);
 void throttle_consume(struct breaker *b, struct rule *r);
 
 #endif /* BREAKER_IMPL_H */

@@ -15,7 +15,7 @@
 #include "breaker_impl.h"
 
 #define DAY_MS 86400000LL
-#define MILLI 1000 /* milli-tokens per token */
+#define MILLI  1000 /* milli-tokens per token */
 
 int64_t
 breaker_emit(struct breaker *b, const struct breaker_event *ev)
@@ -25,7 +25,7 @@ breaker_emit(struct breaker *b, const struct breaker_event *ev)
 
 void
 rule_event_init(struct breaker *b, struct rule *r, struct breaker_event *ev,
-		enum breaker_event_type type, fxb_time t)
+                enum breaker_event_type type, fxb_time t)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->t = t;
@@ -35,7 +35,7 @@ rule_event_init(struct breaker *b, struct rule *r, struct breaker_event *ev,
 	ev->shadow = r->c->shadow;
 	ev->scope_is_pair = r->c->on_pair;
 	ev->scope = r->c->on_pair ? b->pairs[r->c->owner].name
-				  : b->products[r->c->owner].id;
+	                          : b->products[r->c->owner].id;
 	ev->until = FXB_NEVER;
 }
 
@@ -124,12 +124,12 @@ record_resume(struct rule *r, fxb_time t)
  */
 static void
 rule_trip(struct breaker *b, struct rule *r, fxb_time t, int dir,
-	  struct breaker_event *ev)
+          struct breaker_event *ev)
 {
 	const struct breaker_rule_conf *c = r->c;
 	bool timed = c->suspend_for > 0;
 	bool latched = timed && c->max_auto_resumes >= 0 &&
-		       recent_resumes(r, t) >= (uint32_t)c->max_auto_resumes;
+	               recent_resumes(r, t) >= (uint32_t)c->max_auto_resumes;
 
 	r->state = RS_TRIPPED;
 	r->since = t;
@@ -158,7 +158,7 @@ rule_trip(struct breaker *b, struct rule *r, fxb_time t, int dir,
  */
 void
 rule_end_suspension(struct breaker *b, struct rule *r,
-		    enum breaker_event_type how)
+                    enum breaker_event_type how)
 {
 	struct breaker_event ev;
 	fxb_time t = b->now;
@@ -231,7 +231,7 @@ rule_init_state(struct breaker *b, struct rule *r)
 			r->velocity = c->max_move;
 		} else {
 			r->velocity = clamp64((fxb_i128)c->base * c->pct /
-					      BREAKER_PCT_100);
+			                      BREAKER_PCT_100);
 			if (tick > 0)
 				r->velocity -= r->velocity % tick;
 		}
@@ -281,10 +281,10 @@ band_figures(const struct rule *r, struct breaker_event *ev, int64_t px)
 	ev->px = px;
 	ev->ref_num = r->ref_num;
 	ev->ref_den = r->ref_den;
-	ev->lower = ratio_round(r->ref_num * (BREAKER_PCT_100 - r->c->band_pct),
-				den);
-	ev->upper = ratio_round(r->ref_num * (BREAKER_PCT_100 + r->c->band_pct),
-				den);
+	ev->lower =
+	    ratio_round(r->ref_num * (BREAKER_PCT_100 - r->c->band_pct), den);
+	ev->upper =
+	    ratio_round(r->ref_num * (BREAKER_PCT_100 + r->c->band_pct), den);
 }
 
 static void
@@ -331,7 +331,8 @@ band_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 		if (diff < 0)
 			diff = -diff;
 		if (t - r->ref_since >= c->ref_min_life &&
-		    diff * BREAKER_PCT_100 >= c->ref_move_pct * r->ref_num * n) {
+		    diff * BREAKER_PCT_100 >=
+		        c->ref_move_pct * r->ref_num * n) {
 			r->ref_num = r->sum;
 			r->ref_den = (int64_t)n;
 			r->ref_since = t;
@@ -516,18 +517,18 @@ static int64_t
 spread_pct(int64_t bid, int64_t ask)
 {
 	return clamp64((fxb_i128)2 * (ask - bid) * BREAKER_PCT_100 /
-		       ((fxb_i128)bid + ask));
+	               ((fxb_i128)bid + ask));
 }
 
 static void
 spread_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t bid,
-	    int64_t ask)
+            int64_t ask)
 {
 	const struct breaker_rule_conf *c = r->c;
 	/* (ask - bid) / mid * 100 > max  <=>  2 (ask - bid) 10^6 > max (bid +
 	 * ask), with max in 10^-4 % units. */
 	bool wide = (fxb_i128)2 * (ask - bid) * BREAKER_PCT_100 >
-		    (fxb_i128)c->max_spread_pct * ((fxb_i128)bid + ask);
+	            (fxb_i128)c->max_spread_pct * ((fxb_i128)bid + ask);
 
 	r->last_bid = bid;
 	r->last_ask = ask;
@@ -560,7 +561,7 @@ spread_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t bid,
 
 void
 rule_on_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px,
-	     bool quote, int64_t bid, int64_t ask)
+             bool quote, int64_t bid, int64_t ask)
 {
 	switch (r->c->kind) {
 	case BREAKER_BAND:
@@ -657,7 +658,7 @@ throttle_wait(const struct rule *r, int64_t want)
  */
 bool
 throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
-		   int64_t *retry_after)
+                   int64_t *retry_after)
 {
 	const struct breaker_rule_conf *c = r->c;
 	int64_t full = c->burst * MILLI;
@@ -668,8 +669,8 @@ throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
 			r->tokens = full;
 		else
 			r->tokens = r->tokens + dt * c->rate < full
-					? r->tokens + dt * c->rate
-					: full;
+			                ? r->tokens + dt * c->rate
+			                : full;
 		r->refill_t = t;
 	}
 	if (r->tokens >= MILLI)
@@ -693,7 +694,7 @@ throttle_consume(struct breaker *b, struct rule *r)
 	r->tokens -= MILLI;
 	if (r->throttled > 0)
 		timer_arm(&b->heap, &r->timer,
-			  r->refill_t + throttle_wait(r, r->c->burst * MILLI));
+		          r->refill_t + throttle_wait(r, r->c->burst * MILLI));
 }
 
 static void

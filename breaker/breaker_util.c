@@ -75,7 +75,7 @@ struct ring_ent *
 ring_back(struct ring *r)
 {
 	return r->len != 0 ? &r->e[(r->head + r->len - 1) & (r->cap - 1)]
-			   : NULL;
+	                   : NULL;
 }
 
 void
@@ -207,24 +207,34 @@ name_hash(const char *s, size_t len)
 	return h;
 }
 
-bool
-name_index_build(struct name_index *ix, const char *const *names, uint32_t n)
+/*
+ * name_index_build indexes names[0..n).  Returns 0, or 1 with *dup set to
+ * the index of the first name seen twice (its second occurrence), or -1
+ * on out of memory.
+ */
+int
+name_index_build(struct name_index *ix, const char *const *names, uint32_t n,
+                 int32_t *dup)
 {
 	uint32_t cap = 16;
 	while (cap < 2 * n)
 		cap *= 2;
 	ix->slot = calloc(cap, sizeof(*ix->slot));
 	if (ix->slot == NULL)
-		return false;
+		return -1;
 	ix->mask = cap - 1;
 	ix->names = names;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t h = name_hash(names[i], strlen(names[i])) & ix->mask;
-		while (ix->slot[h] != 0)
-			h = (h + 1) & ix->mask;
+		for (; ix->slot[h] != 0; h = (h + 1) & ix->mask) {
+			if (strcmp(names[ix->slot[h] - 1], names[i]) == 0) {
+				*dup = (int32_t)i;
+				return 1;
+			}
+		}
 		ix->slot[h] = i + 1;
 	}
-	return true;
+	return 0;
 }
 
 void

@@ -15,7 +15,8 @@
 typedef int64_t fxb_time;
 
 /* Exact 128-bit intermediates for threshold comparisons (RULES.md 1);
- * __extension__ keeps -Wpedantic quiet about a GNU type gcc and clang share. */
+ * __extension__ keeps -Wpedantic quiet about a GNU type gcc and clang share.
+ */
 __extension__ typedef __int128 fxb_i128;
 
 /* "No end": a suspension that waits for an operator. */

@@ -55,11 +55,14 @@ replay_sink(void *arg, const struct breaker_event *ev)
 	struct replay *rp = arg;
 	int64_t id = ++rp->nevents;
 	bool opens = ev->type == BREAKER_EV_TRIP ||
-		     ev->type == BREAKER_EV_STALE ||
-		     ev->type == BREAKER_EV_FORCE_SUSPEND;
+	             ev->type == BREAKER_EV_STALE ||
+	             ev->type == BREAKER_EV_FORCE_SUSPEND;
 	emit_json(rp, ipc_event_json(ev, opens ? id : ev->suspension));
 	return id;
 }
+
+static int tape_error(struct replay *rp, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int
 tape_error(struct replay *rp, const char *fmt, ...)
@@ -96,20 +99,21 @@ unknown_key(json_t *obj, const char *const *allowed)
 /* A required or optional string member; returns NULL and reports. */
 static const char *
 get_string(struct replay *rp, json_t *obj, const char *what, const char *key,
-	   bool required, int *rc)
+           bool required, int *rc)
 {
 	json_t *v = json_object_get(obj, key);
 	if (v == NULL) {
 		if (required)
-			*rc = tape_error(rp, "%s: \"%s\" is missing", what,
-					 key);
+			*rc =
+			    tape_error(rp, "%s: \"%s\" is missing", what, key);
 		return NULL;
 	}
 	if (!json_is_string(v)) {
-		*rc = tape_error(rp, "%s: \"%s\" must be a string%s", what, key,
-				 json_is_number(v) ? " (decimals are "
-						     "strings: \"1421.00\")"
-						   : "");
+		*rc =
+		    tape_error(rp, "%s: \"%s\" must be a string%s", what, key,
+		               json_is_number(v) ? " (decimals are "
+		                                   "strings: \"1421.00\")"
+		                                 : "");
 		return NULL;
 	}
 	return json_string_value(v);
@@ -117,7 +121,7 @@ get_string(struct replay *rp, json_t *obj, const char *what, const char *key,
 
 static int
 decimal_error(struct replay *rp, const char *what, const char *s,
-	      enum fxb_err e)
+              enum fxb_err e)
 {
 	return tape_error(rp, "%s \"%s\": %s", what, s, fxb_strerror(e));
 }
@@ -168,7 +172,7 @@ static int
 do_check(struct replay *rp, fxb_time t, json_t *ck)
 {
 	static const char *const keys[] = {"product", "amount", "rate", "ref",
-					   NULL};
+	                                   NULL};
 	const char *k, *prod, *samount, *srate;
 	int rc = 0;
 	int64_t amount, rate = 0;
@@ -192,11 +196,11 @@ do_check(struct replay *rp, fxb_time t, json_t *ck)
 		return tape_error(rp, "check: unknown product \"%s\"", prod);
 	int exponent = breaker_product_exponent(rp->b, pi);
 	if ((e = breaker_amount_parse(samount, strlen(samount), exponent,
-				      &amount)) != FXB_OK)
+	                              &amount)) != FXB_OK)
 		return tape_error(rp,
-				  "check: amount \"%s\": %s (the base "
-				  "currency has %d fractional digits)",
-				  samount, fxb_strerror(e), exponent);
+		                  "check: amount \"%s\": %s (the base "
+		                  "currency has %d fractional digits)",
+		                  samount, fxb_strerror(e), exponent);
 	if (srate != NULL &&
 	    (e = breaker_px_parse(srate, strlen(srate), &rate)) != FXB_OK)
 		return decimal_error(rp, "check: rate", srate, e);
@@ -214,7 +218,8 @@ do_check(struct replay *rp, fxb_time t, json_t *ck)
 		json_t *dj = ipc_decision_json(&d);
 		if (o == NULL || dj == NULL ||
 		    json_object_set_new(o, "t", json_integer(t)) != 0 ||
-		    json_object_set_new(o, "product", json_string(prod)) != 0 ||
+		    json_object_set_new(o, "product", json_string(prod)) !=
+		        0 ||
 		    json_object_update(o, dj) != 0) {
 			json_decref(o);
 			json_decref(dj);
@@ -231,7 +236,7 @@ do_check(struct replay *rp, fxb_time t, json_t *ck)
  * ID}}. */
 static int
 do_scope(struct replay *rp, json_t *obj, const char *what, bool *on_pair,
-	 int32_t *idx)
+         int32_t *idx)
 {
 	int rc = 0;
 	const char *prod = get_string(rp, obj, what, "product", false, &rc);
@@ -242,11 +247,11 @@ do_scope(struct replay *rp, json_t *obj, const char *what, bool *on_pair,
 		return tape_error(rp, "%s: give product or pair", what);
 	*on_pair = pair != NULL;
 	*idx = pair != NULL ? breaker_pair_find(rp->b, pair, strlen(pair))
-			    : breaker_product_find(rp->b, prod, strlen(prod));
+	                    : breaker_product_find(rp->b, prod, strlen(prod));
 	if (*idx < 0)
 		return tape_error(rp, "%s: unknown %s \"%s\"", what,
-				  pair != NULL ? "pair" : "product",
-				  pair != NULL ? pair : prod);
+		                  pair != NULL ? "pair" : "product",
+		                  pair != NULL ? pair : prod);
 	return 0;
 }
 
@@ -270,31 +275,31 @@ do_operator(struct replay *rp, fxb_time t, const char *op, json_t *obj)
 			return rc;
 		int32_t ri = breaker_rule_find(rp->b, id, strlen(id));
 		if (ri < 0)
-			return tape_error(rp, "reset: unknown rule \"%s\"", id);
+			return tape_error(rp, "reset: unknown rule \"%s\"",
+			                  id);
 		e = breaker_reset(rp->b, t, ri);
 	} else if (strcmp(op, "force_lift") == 0) {
 		static const char *const keys[] = {"product", "pair", NULL};
 		if ((k = unknown_key(obj, keys)) != NULL)
 			return tape_error(rp, "force_lift: unknown key \"%s\"",
-					  k);
+			                  k);
 		if ((rc = do_scope(rp, obj, op, &on_pair, &idx)) != 0)
 			return rc;
 		e = breaker_force_lift(rp->b, t, on_pair, idx);
 	} else {
 		static const char *const keys[] = {"product", "pair", "until",
-						   "reason", NULL};
+		                                   "reason", NULL};
 		if ((k = unknown_key(obj, keys)) != NULL)
-			return tape_error(rp,
-					  "force_suspend: unknown key \"%s\"",
-					  k);
+			return tape_error(
+			    rp, "force_suspend: unknown key \"%s\"", k);
 		if ((rc = do_scope(rp, obj, op, &on_pair, &idx)) != 0)
 			return rc;
 		json_t *ju = json_object_get(obj, "until");
 		if (ju != NULL && !json_is_integer(ju))
 			return tape_error(rp, "force_suspend: \"until\" must "
-					      "be an integer time");
-		const char *reason = get_string(rp, obj, op, "reason", false,
-						&rc);
+			                      "be an integer time");
+		const char *reason =
+		    get_string(rp, obj, op, "reason", false, &rc);
 		if (rc != 0)
 			return rc;
 		e = breaker_force_suspend(
@@ -311,9 +316,8 @@ do_operator(struct replay *rp, fxb_time t, const char *op, json_t *obj)
 static int
 replay_line(struct replay *rp, const char *text, size_t len)
 {
-	static const char *const ops[] = {"tick",       "check",
-					  "end",        "force_suspend",
-					  "force_lift", "reset"};
+	static const char *const ops[] = {
+	    "tick", "check", "end", "force_suspend", "force_lift", "reset"};
 	json_error_t jerr;
 	json_t *rec = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	const char *op = NULL;
@@ -347,9 +351,10 @@ replay_line(struct replay *rp, const char *text, size_t len)
 			goto out;
 		}
 		if (op != NULL) {
-			rc = tape_error(rp, "one record per line: both \"%s\" "
-					    "and \"%s\"",
-					op, key);
+			rc = tape_error(rp,
+			                "one record per line: both \"%s\" "
+			                "and \"%s\"",
+			                op, key);
 			goto out;
 		}
 		op = key;
@@ -361,14 +366,14 @@ replay_line(struct replay *rp, const char *text, size_t len)
 	}
 	if (rp->started && t < rp->last_t) {
 		rc = tape_error(rp,
-				"time goes backwards (%lld after %lld): a "
-				"tape is in time order",
-				(long long)t, (long long)rp->last_t);
+		                "time goes backwards (%lld after %lld): a "
+		                "tape is in time order",
+		                (long long)t, (long long)rp->last_t);
 		goto out;
 	}
 	if (!rp->started) {
-		enum fxb_err e = breaker_new(rp->cfg, t, replay_sink, rp,
-					     &rp->b);
+		enum fxb_err e =
+		    breaker_new(rp->cfg, t, replay_sink, rp, &rp->b);
 		if (e != FXB_OK) {
 			rc = tape_error(rp, "%s", fxb_strerror(e));
 			goto out;
@@ -402,10 +407,12 @@ print_summary(struct replay *rp)
 	json_t *top = json_object();
 	for (size_t i = 0; i < rp->cfg->nproducts; i++) {
 		json_t *o = json_object();
-		json_object_set_new(o, "allow", json_integer(rp->tally[i].allow));
-		json_object_set_new(o, "deny", json_integer(rp->tally[i].deny));
+		json_object_set_new(o, "allow",
+		                    json_integer(rp->tally[i].allow));
+		json_object_set_new(o, "deny",
+		                    json_integer(rp->tally[i].deny));
 		json_object_set_new(o, "throttle",
-				    json_integer(rp->tally[i].throttle));
+		                    json_integer(rp->tally[i].throttle));
 		json_object_set_new(all, rp->cfg->products[i].id, o);
 	}
 	json_object_set_new(top, "summary", all);
@@ -429,15 +436,15 @@ ctl_replay(int argc, char **argv)
 			config = argv[++i];
 		else if (strcmp(argv[i], "--decisions") == 0)
 			rp.decisions = true;
-		else if (tape == NULL && (argv[i][0] != '-' ||
-					  strcmp(argv[i], "-") == 0))
+		else if (tape == NULL &&
+		         (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
 			tape = argv[i];
 		else
 			config = tape = NULL, i = argc;
 	}
 	if (config == NULL || tape == NULL) {
 		fprintf(stderr, "usage: fxbreakerctl replay --config FILE "
-				"[--decisions] TAPE (- for stdin)\n");
+		                "[--decisions] TAPE (- for stdin)\n");
 		return CTL_EXIT_USAGE;
 	}
 	if ((rp.cfg = ctl_load_config(config, &code)) == NULL)
@@ -454,7 +461,7 @@ ctl_replay(int argc, char **argv)
 		rp.line++;
 		if ((size_t)n > TAPE_LINE_MAX) {
 			code = tape_error(&rp, "line longer than %u bytes",
-					  TAPE_LINE_MAX);
+			                  TAPE_LINE_MAX);
 			break;
 		}
 		int rc = replay_line(&rp, buf, (size_t)n);

@@ -19,7 +19,7 @@ ctl_read_file(const char *path, size_t max, size_t *len)
 
 	if (f == NULL) {
 		fprintf(stderr, "fxbreakerctl: %s: %s\n", path,
-			strerror(errno));
+		        strerror(errno));
 		return NULL;
 	}
 	buf = malloc(max + 1);
@@ -34,7 +34,7 @@ ctl_read_file(const char *path, size_t max, size_t *len)
 	}
 	if (n > max) {
 		fprintf(stderr, "fxbreakerctl: %s: larger than %zu bytes\n",
-			path, max);
+		        path, max);
 		goto fail;
 	}
 	fclose(f);
@@ -59,8 +59,8 @@ ctl_load_config(const char *path, int *exit_code)
 		*exit_code = CTL_EXIT_USAGE;
 		return NULL;
 	}
-	enum fxb_err rc = breaker_config_parse(text, len, path, &cfg, err,
-					       sizeof(err));
+	enum fxb_err rc =
+	    breaker_config_parse(text, len, path, &cfg, err, sizeof(err));
 	free(text);
 	if (rc == FXB_ERR_CONFIG) {
 		fprintf(stderr, "%s\n", err);
@@ -69,7 +69,7 @@ ctl_load_config(const char *path, int *exit_code)
 	}
 	if (rc != FXB_OK) {
 		fprintf(stderr, "fxbreakerctl: %s: %s\n", path,
-			fxb_strerror(rc));
+		        fxb_strerror(rc));
 		*exit_code = CTL_EXIT_USAGE;
 		return NULL;
 	}

@@ -25,7 +25,7 @@ usage(FILE *f)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s\n", commands[i].usage);
 	fprintf(f, "\nexit codes: 0 ok, 1 bad input data, 2 bad "
-		   "configuration, 3 usage or I/O error\n");
+	           "configuration, 3 usage or I/O error\n");
 	return f == stdout ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 }
 

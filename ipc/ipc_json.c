@@ -13,7 +13,7 @@ ipc_json_set_px(json_t *obj, const char *key, int64_t px)
 {
 	char buf[BREAKER_DECIMAL_BUFSZ];
 	return json_object_set_new(obj, key,
-				   json_string(breaker_px_format(buf, px)));
+	                           json_string(breaker_px_format(buf, px)));
 }
 
 static int
@@ -53,7 +53,7 @@ ipc_event_json(const struct breaker_event *ev, int64_t suspension)
 		rc |= set_str(o, "dir", ev->dir > 0 ? "up" : "down");
 	if (ev->type == BREAKER_EV_TRIP)
 		rc |= json_object_set_new(o, "latched",
-					  json_boolean(ev->latched));
+		                          json_boolean(ev->latched));
 	if (ev->type == BREAKER_EV_FORCE_LIFT)
 		rc |= set_str(o, "by", ev->by_timer ? "schedule" : "operator");
 	if (ev->until != FXB_NEVER)
@@ -66,11 +66,11 @@ ipc_event_json(const struct breaker_event *ev, int64_t suspension)
 	}
 	if (ev->figs & BREAKER_FIG_SPREAD)
 		rc |= set_str(o, "spread_pct",
-			      breaker_decimal_format(buf, ev->pct, 4, 0));
+		              breaker_decimal_format(buf, ev->pct, 4, 0));
 	if (ev->figs & BREAKER_FIG_REF)
-		rc |= set_str(o, "ref",
-			      breaker_ratio_format(buf, ev->ref_num,
-						   ev->ref_den));
+		rc |= set_str(
+		    o, "ref",
+		    breaker_ratio_format(buf, ev->ref_num, ev->ref_den));
 	if (ev->figs & BREAKER_FIG_BAND) {
 		rc |= ipc_json_set_px(o, "lower", ev->lower);
 		rc |= ipc_json_set_px(o, "upper", ev->upper);

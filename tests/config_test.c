@@ -1,0 +1,422 @@
+/*
+ * config_test.c: the configuration file (RULES.md section 8).  A valid
+ * file parses into exactly the values written; every error path names the
+ * file, the line and the key.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "breaker_config.h"
+#include "testlib.h"
+
+static const char good[] = "# a comment\n"                    /* 1 */
+                           "[service]\n"                      /* 2 */
+                           "data_dir = ./run/data\n"          /* 3 */
+                           "service_id = uat\n"               /* 4 */
+                           "\n"                               /* 5 */
+                           "[rule usdkrw-band]\n"             /* 6 */
+                           "pair = USD/KRW\n"                 /* 7 */
+                           "kind = band\n"                    /* 8 */
+                           "window = 300s\n"                  /* 9 */
+                           "band_pct = 1.5\n"                 /* 10 */
+                           "ref_move_pct = 1\n"               /* 11 */
+                           "ref_min_life = 30s\n"             /* 12 */
+                           "limit_for = 15s\n"                /* 13 */
+                           "suspend_for = 300s\n"             /* 14 */
+                           "suspends = with-move\n"           /* 15 */
+                           "notice = busy\n"                  /* 16 */
+                           "\n"                               /* 17 */
+                           "[rule wallet-volume]\n"           /* 18 */
+                           "product = fx-wallet.USDKRW.buy\n" /* 19 */
+                           "kind = volume\n"                  /* 20 */
+                           "measure = count\n"                /* 21 */
+                           "window = 60s\n"                   /* 22 */
+                           "warn = 300\n"                     /* 23 */
+                           "trip = 500\n"                     /* 24 */
+                           "suspend_for = 300s\n"             /* 25 */
+                           "max_auto_resumes = 2\n"           /* 26 */
+                           "\n"                               /* 27 */
+                           "[pair USD/KRW]\n"                 /* 28 */
+                           "tick = 0.1\n"                     /* 29 */
+                           "\n"                               /* 30 */
+                           "[product fx-wallet.USDKRW.buy]\n" /* 31 */
+                           "pair = USD/KRW\n"                 /* 32 */
+                           "side = buy\n"                     /* 33 */
+                           "channel = app\n"                  /* 34 */
+                           "\n"                               /* 35 */
+                           "[product auto-exchange.USDKRW]\n" /* 36 */
+                           "pair = USD/KRW\n"                 /* 37 */
+                           "side = any\n"                     /* 38 */
+                           "exempt = usdkrw-band\n"           /* 39 */
+                           "\n"                               /* 40 */
+                           "[notice busy]\n"                  /* 41 */
+                           "ko = 일시 중단\n"                 /* 42 */
+                           "en = Exchange is temporarily\n"   /* 43 */
+                           "  unavailable.\n"                 /* 44 */
+                           "[rule remit-notional]\n"          /* 45 */
+                           "product = auto-exchange.USDKRW\n" /* 46 */
+                           "kind = volume\n"                  /* 47 */
+                           "measure = notional\n"             /* 48 */
+                           "window = 1h\n"                    /* 49 */
+                           "trip = 1000000.50\n"              /* 50 */
+                           "suspend_for = 0s\n"               /* 51 */
+                           "mode = shadow\n";                 /* 52 */
+
+static struct breaker_config *
+parse(const char *text, char *err, size_t errlen, enum fxb_err *rc)
+{
+	struct breaker_config *cfg = NULL;
+	*rc = breaker_config_parse(text, strlen(text), "test.conf", &cfg, err,
+	                           errlen);
+	return cfg;
+}
+
+/* RULES 8: the example of the contract parses into exactly its values. */
+static void
+test_good_config(void)
+{
+	char err[256];
+	enum fxb_err rc;
+	struct breaker_config *cfg = parse(good, err, sizeof(err), &rc);
+	CHECK_INT(rc, FXB_OK);
+	if (cfg == NULL) {
+		printf("    %s\n", err);
+		return;
+	}
+	CHECK_STR(cfg->service.data_dir, "./run/data");
+	CHECK_STR(cfg->service.service_id, "uat");
+	CHECK_STR(cfg->service.check_url, "ipc:///run/fxbreaker/check.ipc");
+	CHECK_INT(cfg->npairs, 1);
+	CHECK_STR(cfg->pairs[0].name, "USD/KRW");
+	CHECK_INT(cfg->pairs[0].base_exponent, 2);
+	CHECK_INT(cfg->pairs[0].quote_exponent, 0);
+	CHECK_INT(cfg->pairs[0].tick, 100000000);
+	CHECK_INT(cfg->nproducts, 2);
+	CHECK_STR(cfg->products[0].id, "fx-wallet.USDKRW.buy");
+	CHECK_INT(cfg->products[0].side, BREAKER_SIDE_BUY);
+	CHECK_STR(cfg->products[0].channel, "app");
+	CHECK_INT(cfg->products[1].side, BREAKER_SIDE_ANY);
+	CHECK_INT(cfg->products[1].nexempt, 1);
+	CHECK_INT(cfg->products[1].exempt[0], 0);
+	CHECK_INT(cfg->nrules, 3);
+	const struct breaker_rule_conf *band = &cfg->rules[0];
+	CHECK_STR(band->id, "usdkrw-band");
+	CHECK_INT(band->kind, BREAKER_BAND);
+	CHECK(band->on_pair);
+	CHECK_INT(band->window, 300000);
+	CHECK_INT(band->band_pct, 15000);
+	CHECK_INT(band->ref_move_pct, 10000);
+	CHECK_INT(band->ref_min_life, 30000);
+	CHECK_INT(band->limit_for, 15000);
+	CHECK_INT(band->suspend_for, 300000);
+	CHECK_INT(band->suspends, BREAKER_SUSPENDS_WITH_MOVE);
+	CHECK_INT(band->notice, 0);
+	CHECK_INT(band->max_auto_resumes, -1);
+	CHECK_INT(band->line, 6);
+	const struct breaker_rule_conf *vol = &cfg->rules[1];
+	CHECK_INT(vol->kind, BREAKER_VOLUME);
+	CHECK(!vol->on_pair);
+	CHECK_INT(vol->owner, 0);
+	CHECK_INT(vol->warn, 300);
+	CHECK_INT(vol->trip, 500);
+	CHECK_INT(vol->max_auto_resumes, 2);
+	CHECK(!vol->shadow);
+	const struct breaker_rule_conf *nv = &cfg->rules[2];
+	CHECK_INT(nv->measure, BREAKER_MEASURE_NOTIONAL);
+	CHECK_INT(nv->trip, 100000050);
+	CHECK_INT(nv->window, 3600000);
+	CHECK_INT(nv->suspend_for, 0);
+	CHECK(nv->shadow);
+	CHECK_INT(cfg->nnotices, 1);
+	CHECK_STR(cfg->notices[0].ko, "일시 중단");
+	CHECK_STR(cfg->notices[0].en, "Exchange is temporarily unavailable.");
+	breaker_config_free(cfg);
+}
+
+/* Replaces the first occurrence of `from` in good[] with `to`. */
+static char *
+mutate(const char *from, const char *to)
+{
+	const char *at = strstr(good, from);
+	if (at == NULL)
+		return NULL;
+	size_t n = strlen(good) - strlen(from) + strlen(to) + 1;
+	char *s = malloc(n);
+	snprintf(s, n, "%.*s%s%s", (int)(at - good), good, to,
+	         at + strlen(from));
+	return s;
+}
+
+/* RULES 8: each error names file, line and key; a bad file is refused. */
+static void
+test_errors(void)
+{
+	static const struct {
+		const char *from, *to, *want;
+	} cases[] = {
+	    /* unknown section, unknown key, missing key, bad value */
+	    {"[service]", "[servce]", "test.conf:2: unknown section [servce]"},
+	    {"data_dir", "datadir",
+	     "test.conf:3: [service] datadir: unknown key"},
+	    {"window = 300s\n", "",
+	     "test.conf:6: [rule usdkrw-band] window: required key missing"},
+	    {"band_pct = 1.5", "band_pct = 1.5x",
+	     "test.conf:10: [rule usdkrw-band] band_pct: not a percentage"},
+	    {"band_pct = 1.5", "band_pct = 1.23456",
+	     "test.conf:10: [rule usdkrw-band] band_pct: percentage (0 to "
+	     "100, at most 4 fractional digits) has too many"},
+	    {"band_pct = 1.5", "band_pct = 100",
+	     "test.conf:10: [rule usdkrw-band] band_pct: must be below 100"},
+	    {"band_pct = 1.5", "band_pct = 0",
+	     "[rule usdkrw-band] band_pct: must be greater than zero"},
+	    {"window = 300s", "window = 300",
+	     "test.conf:9: [rule usdkrw-band] window: not a duration"},
+	    {"window = 300s", "window = 5d", "window: not a duration"},
+	    {"window = 300s", "window = 0s",
+	     "window: must be greater than zero"},
+	    {"window = 300s", "window = 31d", "window: not a duration"},
+	    {"window = 300s", "window = 999h",
+	     "window: duration longer than 30 days"},
+	    {"window = 60s", "window = 2h",
+	     "test.conf:22: [rule wallet-volume] window: a volume window is "
+	     "at most 1h"},
+	    /* references */
+	    {"pair = USD/KRW\nkind = band", "pair = EUR/KRW\nkind = band",
+	     "test.conf:7: [rule usdkrw-band] pair: no such [pair]"},
+	    {"product = fx-wallet.USDKRW.buy", "product = nope",
+	     "test.conf:19: [rule wallet-volume] product: no such [product]"},
+	    {"notice = busy", "notice = gone",
+	     "test.conf:16: [rule usdkrw-band] notice: no such [notice]"},
+	    {"exempt = usdkrw-band", "exempt = wallet-volume",
+	     "test.conf:39: [product auto-exchange.USDKRW] exempt: rule "
+	     "wallet-volume is not a rule on this product's pair"},
+	    {"exempt = usdkrw-band", "exempt = usdkrw-band, nope",
+	     "exempt: no such [rule nope]"},
+	    {"exempt = usdkrw-band", "exempt = usdkrw-band,",
+	     "exempt: a comma-separated list of rule ids"},
+	    {"pair = USD/KRW\nside = buy", "pair = USD/JPY\nside = buy",
+	     "test.conf:32: [product fx-wallet.USDKRW.buy] pair: no such "
+	     "[pair]"},
+	    /* rule shape */
+	    {"kind = band", "kind = bands",
+	     "test.conf:8: [rule usdkrw-band] kind: must be one of volume"},
+	    {"kind = band\n", "",
+	     "test.conf:6: [rule usdkrw-band] kind: required key missing"},
+	    {"pair = USD/KRW\nkind = band",
+	     "pair = USD/KRW\nproduct = fx-wallet.USDKRW.buy\nkind = band",
+	     "test.conf:6: [rule usdkrw-band]: name exactly one of pair or "
+	     "product"},
+	    {"pair = USD/KRW\nkind = band",
+	     "product = fx-wallet.USDKRW.buy\nkind = band",
+	     "test.conf:7: [rule usdkrw-band] product: a rule of this kind "
+	     "watches a pair's ticks"},
+	    {"product = fx-wallet.USDKRW.buy\nkind = volume",
+	     "pair = USD/KRW\nkind = volume",
+	     "test.conf:19: [rule wallet-volume] pair: a rule of this kind "
+	     "watches a product's checks"},
+	    {"warn = 300", "warn = 500",
+	     "test.conf:23: [rule wallet-volume] warn: warn must be below "
+	     "trip"},
+	    {"warn = 300", "warn = 30.5",
+	     "[rule wallet-volume] warn: whole number has too many"},
+	    {"trip = 1000000.50", "trip = 1000000.505",
+	     "test.conf:50: [rule remit-notional] trip: amount in the base "
+	     "currency has too many fractional digits"},
+	    {"max_auto_resumes = 2", "max_auto_resumes = -1",
+	     "max_auto_resumes: not a whole number"},
+	    {"max_auto_resumes = 2", "max_auto_resumes = 1001",
+	     "max_auto_resumes: must be from 0 to 1000"},
+	    {"measure = count", "measure = sum",
+	     "measure: must be one of count, notional"},
+	    {"suspends = with-move", "suspends = up",
+	     "suspends: must be one of both, buy, sell, with-move"},
+	    {"mode = shadow", "mode = dry-run",
+	     "mode: must be one of enforce, shadow"},
+	    {"max_auto_resumes = 2", "max_age = 10s",
+	     "test.conf:26: [rule wallet-volume] max_age: unknown key for a "
+	     "volume rule"},
+	    {"suspend_for = 300s\nsuspends",
+	     "suspend_for = 300s\nhold = 1s\n"
+	     "suspends",
+	     "[rule usdkrw-band] hold: unknown key for a band rule"},
+	    {"measure = notional", "measure = notional\nsuspends = buy",
+	     "[rule remit-notional] suspends: only a pair rule suspends"},
+	    /* sections and ids */
+	    {"[rule wallet-volume]", "[rule usdkrw-band]",
+	     "test.conf:18: [rule usdkrw-band] is defined twice (first on "
+	     "line 6)"},
+	    {"[pair USD/KRW]", "[pair USD/XXX]",
+	     "test.conf:28: [pair USD/XXX]: a pair is BASE/QUOTE"},
+	    {"[pair USD/KRW]", "[pair USD/USD]",
+	     "[pair USD/USD]: a pair is BASE/QUOTE"},
+	    {"[pair USD/KRW]", "[pair]",
+	     "test.conf:28: section [pair] needs "
+	     "a name"},
+	    {"[service]", "[service x]", "section [service] takes no name"},
+	    {"[product fx-wallet.USDKRW.buy]\n", "[product bad id!]\n",
+	     "[product bad id!]: an id is 1 to 64"},
+	    {"tick = 0.1", "tick = 0.1\ntick = 0.2",
+	     "test.conf:30: [pair USD/KRW] tick: set twice (first on line "
+	     "29)"},
+	    {"tick = 0.1", "tick = 0.0000000001",
+	     "[pair USD/KRW] tick: price (at most 8 fractional digits) has "
+	     "too many"},
+	    {"side = buy", "side = long",
+	     "side: must be one of buy, sell, any"},
+	    {"data_dir = ./run/data",
+	     "data_dir =", "[service] data_dir: must not be empty"},
+	    {"service_id = uat", "  indented = x",
+	     "test.conf:4: [service] data_dir: only notice texts may "
+	     "continue"},
+	    {"# a comment", "just words",
+	     "test.conf:1: syntax error: expected [section]"},
+	    {"# a comment", "orphan = 1",
+	     "test.conf:1: key orphan before any [section]"},
+	    {"ko = 일시 중단",
+	     "ko = x\n"
+	     "ko = y",
+	     "test.conf:43: [notice busy] ko: set twice"},
+	    {"en = Exchange is temporarily\n  unavailable.\n", "",
+	     "test.conf:41: [notice busy] en: required key missing"},
+	};
+	for (size_t i = 0; i < TEST_COUNT(cases); i++) {
+		char err[512];
+		enum fxb_err rc;
+		char *text = mutate(cases[i].from, cases[i].to);
+		if (text == NULL) {
+			test_fail(__FILE__, __LINE__, "case %zu: no \"%s\"", i,
+			          cases[i].from);
+			continue;
+		}
+		struct breaker_config *cfg =
+		    parse(text, err, sizeof(err), &rc);
+		if (cfg != NULL || rc != FXB_ERR_CONFIG)
+			test_fail(__FILE__, __LINE__,
+			          "case %zu (%s): accepted, want \"%s\"", i,
+			          cases[i].to, cases[i].want);
+		else if (strstr(err, cases[i].want) == NULL)
+			test_fail(__FILE__, __LINE__,
+			          "case %zu: error \"%s\", want \"%s\"", i,
+			          err, cases[i].want);
+		breaker_config_free(cfg);
+		free(text);
+	}
+}
+
+/* Kind-specific requirements (RULES 8: keys per kind). */
+static void
+test_kind_keys(void)
+{
+	static const struct {
+		const char *rule, *want;
+	} cases[] = {
+	    {"kind = velocity\nwindow = 60s\nsuspend_for = 300s\n",
+	     "a velocity rule needs base and pct, or max_move"},
+	    {"kind = velocity\nwindow = 60s\nsuspend_for = 0s\nbase = 1400\n"
+	     "pct = 1\nmax_move = 5\n",
+	     "max_move: give either max_move or base and pct"},
+	    {"kind = deviation\nbase = 1400\npct = 2\nsuspend_for = 0s\n",
+	     "hold: required key missing"},
+	    {"kind = stale\n", "max_age: required key missing"},
+	    {"kind = stale\nmax_age = 0s\n",
+	     "max_age: must be greater than zero"},
+	    {"kind = stale\nmax_age = 10s\nsuspend_for = 1s\n",
+	     "suspend_for: unknown key for a stale rule"},
+	    {"kind = spread\nmax_spread_pct = 0.5\n",
+	     "hold: required key missing"},
+	    {"kind = spread\nmax_spread_pct = 0.5\nhold = 1s\n"
+	     "max_auto_resumes = 1\n",
+	     "max_auto_resumes: unknown key for a spread rule"},
+	};
+	for (size_t i = 0; i < TEST_COUNT(cases); i++) {
+		char text[1024], err[512];
+		enum fxb_err rc;
+		snprintf(text, sizeof(text),
+		         "[pair USD/KRW]\n[rule r]\npair = USD/KRW\n%s",
+		         cases[i].rule);
+		struct breaker_config *cfg =
+		    parse(text, err, sizeof(err), &rc);
+		if (cfg != NULL)
+			test_fail(__FILE__, __LINE__, "case %zu accepted", i);
+		else
+			CHECK_CONTAINS(err, cases[i].want);
+		breaker_config_free(cfg);
+	}
+	static const char *const throttle =
+	    "[pair USD/KRW]\n[product p]\npair = USD/KRW\n"
+	    "[rule t]\nproduct = p\nkind = throttle\nrate = 0\nburst = 5\n";
+	char err[512];
+	enum fxb_err rc;
+	struct breaker_config *cfg = parse(throttle, err, sizeof(err), &rc);
+	CHECK(cfg == NULL);
+	CHECK_CONTAINS(err, "test.conf:7: [rule t] rate: must be from 1 to");
+	breaker_config_free(cfg);
+}
+
+/* Over-long lines are refused, not split (inih's buffer is 200 bytes). */
+static void
+test_long_line(void)
+{
+	char text[600], err[512];
+	enum fxb_err rc;
+	memset(text, 0, sizeof(text));
+	strcpy(text, "[notice n]\nko = ");
+	memset(text + strlen(text), 'x', 300);
+	strcat(text, "\nen = y\n");
+	struct breaker_config *cfg = parse(text, err, sizeof(err), &rc);
+	CHECK(cfg == NULL);
+	CHECK_CONTAINS(err, "test.conf:2: line longer than 198 bytes");
+	breaker_config_free(cfg);
+}
+
+/* Sections are independent of order and an empty config is valid. */
+static void
+test_minimal(void)
+{
+	char err[256];
+	enum fxb_err rc;
+	struct breaker_config *cfg = parse("", err, sizeof(err), &rc);
+	CHECK_INT(rc, FXB_OK);
+	CHECK(cfg != NULL && cfg->nrules == 0 && cfg->npairs == 0);
+	breaker_config_free(cfg);
+	cfg = parse("[pair JPY/KRW]\n", err, sizeof(err), &rc);
+	CHECK_INT(rc, FXB_OK);
+	CHECK(cfg != NULL && cfg->npairs == 1 &&
+	      cfg->pairs[0].base_exponent == 0 && cfg->pairs[0].tick == 0);
+	breaker_config_free(cfg);
+}
+
+static void
+test_durations(void)
+{
+	fxb_time v = -1;
+	CHECK_INT(breaker_duration_parse("500ms", 5, &v), FXB_OK);
+	CHECK_INT(v, 500);
+	CHECK_INT(breaker_duration_parse("15s", 3, &v), FXB_OK);
+	CHECK_INT(v, 15000);
+	CHECK_INT(breaker_duration_parse("5m", 2, &v), FXB_OK);
+	CHECK_INT(v, 300000);
+	CHECK_INT(breaker_duration_parse("2h", 2, &v), FXB_OK);
+	CHECK_INT(v, 7200000);
+	CHECK_INT(breaker_duration_parse("0s", 2, &v), FXB_OK);
+	CHECK_INT(v, 0);
+	CHECK_INT(breaker_duration_parse("1.5s", 4, &v), FXB_ERR_SYNTAX);
+	CHECK_INT(breaker_duration_parse("s", 1, &v), FXB_ERR_SYNTAX);
+	CHECK_INT(breaker_duration_parse("10 s", 4, &v), FXB_ERR_SYNTAX);
+	CHECK_INT(breaker_duration_parse("721h", 4, &v), FXB_ERR_RANGE);
+	CHECK_INT(breaker_duration_parse("99999999999999999999s", 21, &v),
+	          FXB_ERR_RANGE);
+}
+
+static const struct test tests[] = {
+    {"good_config", test_good_config}, {"errors", test_errors},
+    {"kind_keys", test_kind_keys},     {"long_line", test_long_line},
+    {"minimal", test_minimal},         {"durations", test_durations},
+};
+
+int
+main(int argc, char **argv)
+{
+	return test_main(tests, TEST_COUNT(tests), argc, argv);
+}

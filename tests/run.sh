@@ -1,0 +1,67 @@
+#!/bin/sh
+# tests/run.sh BUILD: runs every test and ends with one line
+# "N passed, N failed"; exits 1 if anything failed.
+#
+#   - the C unit tests (build/tests/*_test), each printing its own tally;
+#   - the replay scenarios (tests/scenarios/*/): config, tape and the exact
+#     expected output, computed by hand from RULES.md;
+#   - the end-to-end scripts (tests/e2e_*.sh), each printing a tally.
+#
+# A single test: build/tests/breaker_test NAME, or
+#   sh tests/scenario.sh build tests/scenarios/NAME
+set -u
+build=${1:-build}
+passed=0
+failed=0
+failed_names=""
+
+tally() { # tally NAME OUTPUTFILE STATUS
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$2" | tail -n 1)
+	if [ -z "$line" ]; then
+		failed=$((failed + 1))
+		failed_names="$failed_names $1(no-tally)"
+		return
+	fi
+	p=${line%% passed*}
+	f=${line#*, }
+	f=${f%% failed*}
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -ne 0 ] || [ "$3" -ne 0 ]; then
+		[ "$f" -eq 0 ] && failed=$((failed + 1))
+		failed_names="$failed_names $1"
+	fi
+}
+
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+for t in "$build"/tests/*_test; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	echo "== $name"
+	"$t" >"$out" 2>&1
+	st=$?
+	grep -v '^ok ' "$out"
+	tally "$name" "$out" "$st"
+done
+
+echo "== scenarios"
+sh tests/scenario.sh "$build" tests/scenarios/*/ >"$out" 2>&1
+st=$?
+grep -v '^ok ' "$out"
+tally scenarios "$out" "$st"
+
+for t in tests/e2e_*.sh; do
+	[ -f "$t" ] || continue
+	name=$(basename "$t" .sh)
+	echo "== $name"
+	sh "$t" "$build" >"$out" 2>&1
+	st=$?
+	grep -v '^ok ' "$out"
+	tally "$name" "$out" "$st"
+done
+
+[ -n "$failed_names" ] && echo "failed in:$failed_names"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
