@@ -18,80 +18,72 @@ dup_string(const char *s)
 	return p;
 }
 
-static bool
-product_is_exempt(const struct breaker_product_conf *pc, int32_t rule)
-{
-	for (size_t i = 0; i < pc->nexempt; i++)
-		if (pc->exempt[i] == rule)
-			return true;
-	return false;
-}
-
-static void
-force_init(struct force *f, enum timer_owner owner, int32_t idx)
-{
-	f->timer.pos = -1;
-	f->timer.owner = owner;
-	f->timer.idx = idx;
-	f->until = FXB_NEVER;
-}
-
 /* Builds the per-pair and per-product rule lists. */
 static enum fxb_err
 breaker_link(struct breaker *b, const struct breaker_config *cfg)
 {
-	uint32_t *nown = calloc(b->nproducts + 1, sizeof(*nown));
-	uint32_t *npair = calloc(b->npairs + 1, sizeof(*npair));
-	enum fxb_err err = FXB_ERR_NOMEM;
-
-	if (nown == NULL || npair == NULL)
-		goto out;
 	for (uint32_t i = 0; i < b->nrules; i++) {
 		const struct breaker_rule_conf *c = b->rules[i].c;
 		if (c->on_pair)
-			npair[c->owner]++;
+			b->pairs[c->owner].nrules++;
 		else
-			nown[c->owner]++;
+			b->products[c->owner].nown++;
 	}
-	for (uint32_t i = 0; i < b->npairs; i++)
-		if ((b->pairs[i].rules =
-		         calloc(npair[i] + 1, sizeof(int32_t))) == NULL)
-			goto out;
+	for (uint32_t i = 0; i < b->npairs; i++) {
+		struct pair *pr = &b->pairs[i];
+		pr->rules = calloc(pr->nrules + 1, sizeof(int32_t));
+		pr->enforcing = calloc(pr->nrules + 1, sizeof(int32_t));
+		if (pr->rules == NULL || pr->enforcing == NULL)
+			return FXB_ERR_NOMEM;
+		pr->nrules = 0;
+	}
 	for (uint32_t i = 0; i < b->nproducts; i++) {
 		struct product *p = &b->products[i];
-		p->own = calloc(nown[i] + 1, sizeof(int32_t));
-		p->pair_rules = calloc(npair[p->pair] + 1, sizeof(int32_t));
-		if (p->own == NULL || p->pair_rules == NULL)
-			goto out;
+		p->own = p->own_inline;
+		if (p->nown > PRODUCT_OWN_INLINE &&
+		    (p->own = calloc(p->nown, sizeof(int32_t))) == NULL)
+			return FXB_ERR_NOMEM;
+		p->nown = 0;
 	}
 	for (uint32_t i = 0; i < b->nrules; i++) {
 		const struct breaker_rule_conf *c = b->rules[i].c;
 		if (c->on_pair) {
 			struct pair *pr = &b->pairs[c->owner];
 			pr->rules[pr->nrules++] = (int32_t)i;
+			/* Shadow rules never deny, so they stay off the lists
+			 * the decision walks. */
+			if (!c->shadow)
+				pr->enforcing[pr->nenforcing++] = (int32_t)i;
 		} else {
 			struct product *p = &b->products[c->owner];
 			p->own[p->nown++] = (int32_t)i;
 		}
 	}
+	/* A product without exemptions shares its pair's list: one list in
+	 * cache for all of them. */
 	for (uint32_t i = 0; i < b->nproducts; i++) {
 		struct product *p = &b->products[i];
 		const struct pair *pr = &b->pairs[p->pair];
-		for (uint32_t k = 0; k < pr->nrules; k++) {
-			int32_t ri = pr->rules[k];
-			/* Shadow rules never deny, so they stay off the list
-			 * the decision walks. */
-			if (b->rules[ri].c->shadow ||
-			    product_is_exempt(&cfg->products[i], ri))
-				continue;
-			p->pair_rules[p->npair_rules++] = ri;
+		const struct breaker_product_conf *pc = &cfg->products[i];
+		p->pair_rules = pr->enforcing;
+		p->npair_rules = pr->nenforcing;
+		if (pc->nexempt == 0)
+			continue;
+		int32_t *list = calloc(pr->nenforcing + 1, sizeof(int32_t));
+		if (list == NULL)
+			return FXB_ERR_NOMEM;
+		p->pair_rules = list;
+		p->owns_pair_rules = true;
+		p->npair_rules = 0;
+		for (uint32_t k = 0; k < pr->nenforcing; k++) {
+			bool exempt = false;
+			for (size_t e = 0; e < pc->nexempt; e++)
+				exempt |= pc->exempt[e] == pr->enforcing[k];
+			if (!exempt)
+				list[p->npair_rules++] = pr->enforcing[k];
 		}
 	}
-	err = FXB_OK;
-out:
-	free(nown);
-	free(npair);
-	return err;
+	return FXB_OK;
 }
 
 enum fxb_err
@@ -110,7 +102,13 @@ breaker_new(const struct breaker_config *cfg, fxb_time start,
 	b->nproducts = (uint32_t)cfg->nproducts;
 	b->nrules = (uint32_t)cfg->nrules;
 	b->pairs = calloc(b->npairs + 1, sizeof(*b->pairs));
-	b->products = calloc(b->nproducts + 1, sizeof(*b->products));
+	/* Products on cache-line boundaries: one line each on the check
+	 * path. */
+	size_t psize = (b->nproducts + 1) * sizeof(*b->products);
+	psize = (psize + 63) / 64 * 64;
+	b->products = aligned_alloc(64, psize);
+	if (b->products != NULL)
+		memset(b->products, 0, psize);
 	b->rules = calloc(b->nrules + 1, sizeof(*b->rules));
 	b->rconf = calloc(b->nrules + 1, sizeof(*b->rconf));
 	b->pair_names = calloc(b->npairs + 1, sizeof(char *));
@@ -126,7 +124,6 @@ breaker_new(const struct breaker_config *cfg, fxb_time start,
 		memcpy(pr->name, cfg->pairs[i].name, sizeof(pr->name));
 		pr->base_exponent = cfg->pairs[i].base_exponent;
 		pr->tick = cfg->pairs[i].tick;
-		force_init(&pr->force, TIMER_FORCE_PAIR, (int32_t)i);
 		b->pair_names[i] = pr->name;
 	}
 	for (uint32_t i = 0; i < b->nproducts; i++) {
@@ -135,8 +132,7 @@ breaker_new(const struct breaker_config *cfg, fxb_time start,
 		if (p->id == NULL)
 			goto fail;
 		p->pair = cfg->products[i].pair;
-		p->side = cfg->products[i].side;
-		force_init(&p->force, TIMER_FORCE_PRODUCT, (int32_t)i);
+		p->side = (uint8_t)cfg->products[i].side;
 		b->product_names[i] = p->id;
 	}
 	for (uint32_t i = 0; i < b->nrules; i++) {
@@ -195,12 +191,19 @@ breaker_free(struct breaker *b)
 		ring_fini(&r->dq_max);
 	}
 	for (uint32_t i = 0; b->products != NULL && i < b->nproducts; i++) {
-		free(b->products[i].id);
-		free(b->products[i].own);
-		free(b->products[i].pair_rules);
+		struct product *p = &b->products[i];
+		free(p->id);
+		if (p->own != p->own_inline)
+			free(p->own);
+		if (p->owns_pair_rules)
+			free((void *)(uintptr_t)p->pair_rules);
+		free(p->force);
 	}
-	for (uint32_t i = 0; b->pairs != NULL && i < b->npairs; i++)
+	for (uint32_t i = 0; b->pairs != NULL && i < b->npairs; i++) {
 		free(b->pairs[i].rules);
+		free(b->pairs[i].enforcing);
+		free(b->pairs[i].force);
+	}
 	name_index_fini(&b->pair_index);
 	name_index_fini(&b->product_index);
 	name_index_fini(&b->rule_index);
@@ -265,11 +268,11 @@ breaker_advance(struct breaker *b, fxb_time t)
 			rule_on_timer(b, &b->rules[tm->idx]);
 			break;
 		case TIMER_FORCE_PRODUCT:
-			force_end(b, &b->products[tm->idx].force, false,
+			force_end(b, b->products[tm->idx].force, false,
 			          tm->idx, true);
 			break;
 		case TIMER_FORCE_PAIR:
-			force_end(b, &b->pairs[tm->idx].force, true, tm->idx,
+			force_end(b, b->pairs[tm->idx].force, true, tm->idx,
 			          true);
 			break;
 		}
@@ -344,7 +347,7 @@ breaker_rule_id(const struct breaker *b, int32_t rule)
  * without a direction (stale, spread, no_rate) suspends both sides under
  * with-move. */
 static bool
-scope_hits(const struct rule *r, int dir, enum breaker_side side)
+scope_hits(const struct rule *r, int dir, unsigned side)
 {
 	switch (r->c->suspends) {
 	case BREAKER_SUSPENDS_BUY:
@@ -391,13 +394,13 @@ hold_consider(struct hold *h, enum breaker_reason reason, const struct rule *r,
 static void
 hold_force(struct hold *h, const struct force *f)
 {
-	if (f->on)
+	if (f != NULL && f->on)
 		hold_consider(h, BREAKER_REASON_FORCED, NULL, f->suspension,
 		              f->until);
 }
 
 static void
-hold_rule(struct hold *h, const struct rule *r, enum breaker_side side)
+hold_rule(struct hold *h, const struct rule *r, unsigned side)
 {
 	switch (r->state) {
 	case RS_TRIPPED:
@@ -433,7 +436,7 @@ decide(struct breaker_decision *out, enum breaker_verdict verdict,
 	out->verdict = verdict;
 	out->reason = reason;
 	out->rule = r != NULL ? r->id : NULL;
-	out->kind = r != NULL ? r->c->kind : 0;
+	out->kind = r != NULL ? (enum breaker_kind)r->kind : 0;
 	out->notice = r != NULL ? r->notice : NULL;
 	out->suspension = suspension;
 	out->retry_after_ms = retry_after;
@@ -458,18 +461,18 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 		return err;
 
 	struct product *p = &b->products[product];
-	hold_force(&h, &p->force);
-	hold_force(&h, &b->pairs[p->pair].force);
+	hold_force(&h, p->force);
+	hold_force(&h, b->pairs[p->pair].force);
 	for (uint32_t i = 0; i < p->npair_rules; i++) {
 		const struct rule *r = &b->rules[p->pair_rules[i]];
 		hold_rule(&h, r, p->side);
-		if (rate > 0 && outside == NULL &&
-		    r->c->kind == BREAKER_BAND && rule_band_excludes(r, rate))
+		if (rate > 0 && outside == NULL && r->kind == BREAKER_BAND &&
+		    rule_band_excludes(r, rate))
 			outside = r;
 	}
 	for (uint32_t i = 0; i < p->nown; i++) {
 		const struct rule *r = &b->rules[p->own[i]];
-		if (!r->c->shadow)
+		if (!r->shadow)
 			hold_rule(&h, r, p->side);
 	}
 	if (h.reason != BREAKER_REASON_NONE) {
@@ -488,8 +491,8 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 	for (uint32_t i = 0; i < p->nown; i++) {
 		struct rule *r = &b->rules[p->own[i]];
 		int64_t wait = 0;
-		if (r->c->kind != BREAKER_THROTTLE ||
-		    throttle_has_token(b, r, t, &wait) || r->c->shadow)
+		if (r->kind != BREAKER_THROTTLE ||
+		    throttle_has_token(b, r, t, &wait) || r->shadow)
 			continue;
 		if (throttled == NULL || wait > retry) {
 			throttled = r;
@@ -504,12 +507,10 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 
 	for (uint32_t i = 0; i < p->nown; i++) {
 		struct rule *r = &b->rules[p->own[i]];
-		int64_t m =
-		    r->c->measure == BREAKER_MEASURE_NOTIONAL ? amount : 1;
-		if (r->c->kind != BREAKER_VOLUME || r->state != RS_NORMAL)
+		if (r->kind != BREAKER_VOLUME || r->state != RS_NORMAL)
 			continue;
-		if (volume_evaluate(b, r, t, m) && !r->c->shadow &&
-		    tripped == NULL)
+		if (volume_evaluate(b, r, t, r->notional ? amount : 1) &&
+		    !r->shadow && tripped == NULL)
 			tripped = r;
 	}
 	if (tripped != NULL) {
@@ -521,13 +522,10 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 
 	for (uint32_t i = 0; i < p->nown; i++) {
 		struct rule *r = &b->rules[p->own[i]];
-		if (r->c->kind == BREAKER_THROTTLE)
+		if (r->kind == BREAKER_THROTTLE)
 			throttle_consume(b, r);
-		else if (r->c->kind == BREAKER_VOLUME && r->state == RS_NORMAL)
-			volume_count(r, t,
-			             r->c->measure == BREAKER_MEASURE_NOTIONAL
-			                 ? amount
-			                 : 1);
+		else if (r->kind == BREAKER_VOLUME && r->state == RS_NORMAL)
+			volume_count(r, t, r->notional ? amount : 1);
 	}
 	decide(out, BREAKER_VERDICT_ALLOW, BREAKER_REASON_NONE, NULL, 0, -1);
 	return FXB_OK;
@@ -571,29 +569,47 @@ breaker_quote(struct breaker *b, fxb_time t, int32_t pair, int64_t bid,
 	return pair_feed(b, t, pair, mid, true, bid, ask);
 }
 
+/* The force record of a scope, made on first use (*err says why not). */
 static struct force *
-force_of(struct breaker *b, bool on_pair, int32_t idx)
+force_of(struct breaker *b, bool on_pair, int32_t idx, bool create,
+         enum fxb_err *err)
 {
-	if (on_pair)
-		return idx >= 0 && (uint32_t)idx < b->npairs
-		           ? &b->pairs[idx].force
-		           : NULL;
-	return idx >= 0 && (uint32_t)idx < b->nproducts
-	           ? &b->products[idx].force
-	           : NULL;
+	struct force **fp;
+	if (on_pair && idx >= 0 && (uint32_t)idx < b->npairs)
+		fp = &b->pairs[idx].force;
+	else if (!on_pair && idx >= 0 && (uint32_t)idx < b->nproducts)
+		fp = &b->products[idx].force;
+	else {
+		*err =
+		    on_pair ? FXB_ERR_UNKNOWN_PAIR : FXB_ERR_UNKNOWN_PRODUCT;
+		return NULL;
+	}
+	if (*fp == NULL && create) {
+		if ((*fp = calloc(1, sizeof(**fp))) == NULL) {
+			*err = FXB_ERR_NOMEM;
+			return NULL;
+		}
+		(*fp)->timer.pos = -1;
+		(*fp)->timer.owner =
+		    on_pair ? TIMER_FORCE_PAIR : TIMER_FORCE_PRODUCT;
+		(*fp)->timer.idx = idx;
+		(*fp)->until = FXB_NEVER;
+	}
+	if (*fp == NULL)
+		*err = FXB_ERR_NOT_FORCED;
+	return *fp;
 }
 
 enum fxb_err
 breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair, int32_t idx,
                       fxb_time until, const char *reason)
 {
-	struct force *f = force_of(b, on_pair, idx);
 	struct breaker_event ev;
-	enum fxb_err err;
+	enum fxb_err err = FXB_OK;
+	struct force *f = force_of(b, on_pair, idx, true, &err);
 
 	if (f == NULL)
-		return on_pair ? FXB_ERR_UNKNOWN_PAIR
-		               : FXB_ERR_UNKNOWN_PRODUCT;
+		return err;
 	if (until <= t)
 		return FXB_ERR_RANGE;
 	if ((err = breaker_advance(b, t)) != FXB_OK)
@@ -623,15 +639,14 @@ breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair, int32_t idx,
 enum fxb_err
 breaker_force_lift(struct breaker *b, fxb_time t, bool on_pair, int32_t idx)
 {
-	struct force *f = force_of(b, on_pair, idx);
-	enum fxb_err err;
+	enum fxb_err err = FXB_OK;
+	struct force *f = force_of(b, on_pair, idx, false, &err);
 
-	if (f == NULL)
-		return on_pair ? FXB_ERR_UNKNOWN_PAIR
-		               : FXB_ERR_UNKNOWN_PRODUCT;
+	if (f == NULL && err != FXB_ERR_NOT_FORCED)
+		return err;
 	if ((err = breaker_advance(b, t)) != FXB_OK)
 		return err;
-	if (!f->on)
+	if (f == NULL || !f->on)
 		return FXB_ERR_NOT_FORCED;
 	force_end(b, f, on_pair, idx, false);
 	return FXB_OK;

@@ -78,24 +78,39 @@ enum rule_state {
 	RS_STALE,      /* stale: tripped by age */
 };
 
+/*
+ * A rule's state.  The fields a check or a tick reads come first, with
+ * copies of the parameters they need, so that the hot path of a rule is one
+ * or two adjacent cache lines; the config (c) is read only on events.
+ */
 struct rule {
-	const struct breaker_rule_conf *c; /* points into the engine's copy */
-	char *id;
-	enum rule_state state;
-	int dir;            /* direction of the current trip or limit */
-	fxb_time since;     /* when the current state began */
+	/* Hot. */
+	uint8_t kind;  /* enum breaker_kind */
+	uint8_t state; /* enum rule_state */
+	int8_t dir;    /* direction of the current trip or limit */
+	bool shadow;
+	bool notional; /* volume measure */
+	bool warned;   /* volume */
+	bool latched;
+	bool clock;      /* deviation/spread: the hold clock runs */
+	fxb_time window; /* copies of c's parameters */
+	int64_t trip, warn, rate, burst;
 	fxb_time until;     /* TRIPPED: automatic end or FXB_NEVER */
 	int64_t suspension; /* id of the current (or last) suspension */
-	bool latched;
+	fxb_i128 sum;       /* volume, band: sum over win */
+	struct ring win;    /* volume (t, measure); band (t, px) */
+	int64_t tokens;     /* throttle: milli-tokens */
+	fxb_time refill_t;
+	int64_t throttled; /* throttle: checks refused this episode */
+	/* Cold. */
+	const struct breaker_rule_conf *c; /* points into the engine's copy */
+	char *id;
+	char *notice;   /* notice id, or NULL */
+	fxb_time since; /* when the current state began */
 	struct timer timer;
 	/* 4.8 escalation: times of the last auto resumes, a small ring. */
 	fxb_time *resumes;
 	uint32_t nresumes, resume_head;
-	/* Per kind. */
-	char *notice;     /* notice id, or NULL */
-	struct ring win;  /* volume (t, measure); band (t, px) */
-	fxb_i128 sum;     /* volume, band: sum over win */
-	bool warned;      /* volume */
 	fxb_i128 ref_num; /* band reference = ref_num / ref_den */
 	int64_t ref_den;
 	fxb_time ref_since;
@@ -105,13 +120,9 @@ struct rule {
 	fxb_time pend_t;
 	int64_t pend_min, pend_max;
 	int64_t velocity; /* V, 10^-9 units */
-	bool clock;       /* deviation/spread: the hold clock runs */
 	fxb_time clock_t; /* when the clock started */
 	fxb_time last_t;  /* stale: time of the last tick */
 	int64_t last_bid, last_ask;
-	int64_t tokens; /* throttle: milli-tokens */
-	fxb_time refill_t;
-	int64_t throttled; /* throttle: checks refused this episode */
 };
 
 struct pair {
@@ -120,18 +131,27 @@ struct pair {
 	int64_t tick;
 	int32_t *rules; /* every rule on the pair, config order */
 	uint32_t nrules;
-	struct force force;
+	int32_t *enforcing; /* its enforcing rules: the list products without
+	                       exemptions share */
+	uint32_t nenforcing;
+	struct force *force; /* NULL until first forced */
 };
 
+/* Rule indexes a product keeps inline; more spill to the heap. */
+#define PRODUCT_OWN_INLINE 4
+
+/* A product: one 64-byte line on the check path. */
 struct product {
-	char *id;
 	int32_t pair;
-	enum breaker_side side;
-	int32_t *pair_rules; /* enforcing pair rules not exempted */
+	uint8_t side;         /* enum breaker_side */
+	bool owns_pair_rules; /* pair_rules is its own, not the pair's */
 	uint32_t npair_rules;
-	int32_t *own; /* the product's own rules, every mode */
 	uint32_t nown;
-	struct force force;
+	const int32_t *pair_rules; /* enforcing pair rules not exempted */
+	int32_t *own; /* own rules, every mode: own_inline or heap */
+	int32_t own_inline[PRODUCT_OWN_INLINE];
+	struct force *force; /* NULL until first forced */
+	char *id;
 };
 
 struct breaker {

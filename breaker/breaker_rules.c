@@ -31,8 +31,8 @@ rule_event_init(struct breaker *b, struct rule *r, struct breaker_event *ev,
 	ev->t = t;
 	ev->type = type;
 	ev->rule = r->id;
-	ev->kind = r->c->kind;
-	ev->shadow = r->c->shadow;
+	ev->kind = (enum breaker_kind)r->kind;
+	ev->shadow = r->shadow;
 	ev->scope_is_pair = r->c->on_pair;
 	ev->scope = r->c->on_pair ? b->pairs[r->c->owner].name
 	                          : b->products[r->c->owner].id;
@@ -133,7 +133,7 @@ rule_trip(struct breaker *b, struct rule *r, fxb_time t, int dir,
 
 	r->state = RS_TRIPPED;
 	r->since = t;
-	r->dir = dir;
+	r->dir = (int8_t)dir;
 	r->latched = latched;
 	r->clock = false;
 	r->until = timed && !latched ? t + c->suspend_for : FXB_NEVER;
@@ -210,6 +210,14 @@ rule_init_state(struct breaker *b, struct rule *r)
 
 	r->timer.pos = -1;
 	r->timer.owner = TIMER_RULE;
+	r->kind = (uint8_t)c->kind;
+	r->shadow = c->shadow;
+	r->notional = c->measure == BREAKER_MEASURE_NOTIONAL;
+	r->window = c->window;
+	r->trip = c->trip;
+	r->warn = c->warn;
+	r->rate = c->rate;
+	r->burst = c->burst;
 	r->until = FXB_NEVER;
 	r->since = b->now;
 	r->state = RS_NORMAL;
@@ -345,7 +353,7 @@ band_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 			return;
 		r->state = RS_LIMIT;
 		r->since = t;
-		r->dir = dir;
+		r->dir = (int8_t)dir;
 		rule_event_init(b, r, &ev, BREAKER_EV_LIMIT_ENTER, t);
 		band_figures(r, &ev, px);
 		ev.dir = dir;
@@ -360,7 +368,7 @@ band_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 	/* RS_LIMIT: the first tick strictly inside leaves it. */
 	int dir = band_test(r, px);
 	if (dir != 0) {
-		r->dir = dir;
+		r->dir = (int8_t)dir;
 		return;
 	}
 	timer_cancel(&b->heap, &r->timer);
@@ -471,7 +479,7 @@ deviation_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 		timer_cancel(&b->heap, &r->timer);
 		return;
 	}
-	r->dir = px >= c->base ? 1 : -1;
+	r->dir = (int8_t)(px >= c->base ? 1 : -1);
 	if (r->clock)
 		return;
 	r->clock = true;
@@ -594,31 +602,30 @@ rule_on_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px,
 bool
 volume_evaluate(struct breaker *b, struct rule *r, fxb_time t, int64_t m)
 {
-	const struct breaker_rule_conf *c = r->c;
 	struct breaker_event ev;
 
-	window_evict(&r->win, &r->sum, t - c->window);
+	window_evict(&r->win, &r->sum, t - r->window);
 	fxb_i128 n = r->sum + m;
-	if (n >= c->trip) {
+	if (n >= r->trip) {
 		rule_event_init(b, r, &ev, BREAKER_EV_TRIP, t);
 		ev.figs = BREAKER_FIG_N;
 		ev.n = clamp64(n);
-		ev.threshold = c->trip;
+		ev.threshold = r->trip;
 		window_clear(&r->win, &r->sum);
 		r->warned = false;
 		rule_trip(b, r, t, 0, &ev);
 		return true;
 	}
-	if (c->warn == 0)
+	if (r->warn == 0)
 		return false;
-	if (n < c->warn) {
+	if (n < r->warn) {
 		r->warned = false;
 	} else if (!r->warned) {
 		r->warned = true;
 		rule_event_init(b, r, &ev, BREAKER_EV_WARN, t);
 		ev.figs = BREAKER_FIG_N;
 		ev.n = clamp64(n);
-		ev.threshold = c->warn;
+		ev.threshold = r->warn;
 		breaker_emit(b, &ev);
 	}
 	return false;
@@ -647,7 +654,7 @@ throttle_wait(const struct rule *r, int64_t want)
 	int64_t missing = want - r->tokens;
 	if (missing <= 0)
 		return 0;
-	return (missing + r->c->rate - 1) / r->c->rate;
+	return (missing + r->rate - 1) / r->rate;
 }
 
 /*
@@ -660,16 +667,15 @@ bool
 throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
                    int64_t *retry_after)
 {
-	const struct breaker_rule_conf *c = r->c;
-	int64_t full = c->burst * MILLI;
+	int64_t full = r->burst * MILLI;
 
 	if (t > r->refill_t) {
 		fxb_time dt = t - r->refill_t;
-		if (dt >= full / c->rate + 1)
+		if (dt >= full / r->rate + 1)
 			r->tokens = full;
 		else
-			r->tokens = r->tokens + dt * c->rate < full
-			                ? r->tokens + dt * c->rate
+			r->tokens = r->tokens + dt * r->rate < full
+			                ? r->tokens + dt * r->rate
 			                : full;
 		r->refill_t = t;
 	}
@@ -694,7 +700,7 @@ throttle_consume(struct breaker *b, struct rule *r)
 	r->tokens -= MILLI;
 	if (r->throttled > 0)
 		timer_arm(&b->heap, &r->timer,
-		          r->refill_t + throttle_wait(r, r->c->burst * MILLI));
+		          r->refill_t + throttle_wait(r, r->burst * MILLI));
 }
 
 static void
