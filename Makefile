@@ -41,7 +41,7 @@ UNIT_TESTS  = breaker_test decimal_test config_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine
 
-.PHONY: all test unit check asan bench clean deps run format
+.PHONY: all test unit check asan bench clean deps run format fuzz
 all: $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
@@ -107,14 +107,35 @@ check:
 		| grep -v 'breaker_config.c.*stdio.h' \
 		|| { echo 'check: breaker/ must not do I/O or use other modules'; exit 1; }
 	@clang-format --dry-run --Werror breaker/*.[ch] ctl/*.[ch] ipc/*.[ch] \
-		tests/*.[ch] bench/*.[ch]
+		tests/*.[ch] tests/fuzz/*.c bench/*.[ch]
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr -Ibreaker -Iipc breaker ctl ipc
 	@echo "check: ok"
 
 format:
 	clang-format -i breaker/*.[ch] ctl/*.[ch] ipc/*.[ch] tests/*.[ch] \
-		bench/*.[ch]
+		tests/fuzz/*.c bench/*.[ch]
+
+# libFuzzer targets (clang) over the config parser and the engine, with
+# ASan and UBSan.  FUZZ_SECONDS per target; the corpus is kept in
+# build/fuzz/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = fuzz_config fuzz_engine
+fuzz: deps
+	@dpkg -s clang libclang-rt-14-dev >/dev/null 2>&1 || \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang \
+			libclang-rt-14-dev
+	@mkdir -p build/fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		clang $(CPPFLAGS) -std=c11 -g -O1 \
+			-fsanitize=fuzzer,address,undefined \
+			-fno-sanitize-recover=all tests/fuzz/$$t.c \
+			$(BREAKER_SRC) -linih -o build/fuzz/$$t || exit 1; \
+		mkdir -p build/fuzz/$$t.corpus; \
+		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=build/fuzz/$$t- \
+			build/fuzz/$$t.corpus || exit 1; \
+	done
 
 deps:
 	@dpkg -s $(DEB_PKGS) >/dev/null 2>&1 || { \

@@ -90,10 +90,12 @@ enum fxb_err
 breaker_new(const struct breaker_config *cfg, fxb_time start,
             breaker_sink_fn sink, void *sink_arg, struct breaker **out)
 {
-	struct breaker *b = calloc(1, sizeof(*b));
+	struct breaker *b;
 	enum fxb_err err = FXB_ERR_NOMEM;
 
-	if (b == NULL)
+	if (start < FXB_TIME_MIN || start > FXB_TIME_MAX)
+		return FXB_ERR_RANGE;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
 		return FXB_ERR_NOMEM;
 	b->now = start;
 	b->sink = sink;
@@ -258,6 +260,8 @@ breaker_advance(struct breaker *b, fxb_time t)
 {
 	struct timer *tm;
 
+	if (t < FXB_TIME_MIN || t > FXB_TIME_MAX)
+		return FXB_ERR_RANGE;
 	if (t < b->now)
 		return FXB_ERR_TIME_BACKWARDS;
 	while ((tm = timer_peek(&b->heap)) != NULL && tm->at <= t) {
@@ -610,7 +614,7 @@ breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair, int32_t idx,
 
 	if (f == NULL)
 		return err;
-	if (until <= t)
+	if (until <= t || (until > FXB_TIME_MAX && until != FXB_NEVER))
 		return FXB_ERR_RANGE;
 	if ((err = breaker_advance(b, t)) != FXB_OK)
 		return err;
@@ -619,8 +623,16 @@ breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair, int32_t idx,
 	f->until = until;
 	if (reason == NULL)
 		reason = "";
-	strncpy(f->reason, reason, BREAKER_REASON_MAX);
-	f->reason[BREAKER_REASON_MAX] = '\0';
+	/* Keep at most BREAKER_REASON_MAX bytes, cut on a UTF-8 character
+	 * boundary so that the text stays valid wherever it is shown. */
+	size_t n = strlen(reason);
+	if (n > BREAKER_REASON_MAX) {
+		n = BREAKER_REASON_MAX;
+		while (n > 0 && ((unsigned char)reason[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(f->reason, reason, n);
+	f->reason[n] = '\0';
 	if (until != FXB_NEVER)
 		timer_arm(&b->heap, &f->timer, until);
 	else

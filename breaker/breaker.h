@@ -123,7 +123,8 @@ struct breaker_decision {
 
 /*
  * breaker_new builds an engine from a validated config, with its clock at
- * `start`.  Errors: FXB_ERR_NOMEM.  *out is written only on success.
+ * `start`.  Errors: FXB_ERR_NOMEM, FXB_ERR_RANGE (start).  *out is
+ * written only on success.
  */
 enum fxb_err breaker_new(const struct breaker_config *cfg, fxb_time start,
                          breaker_sink_fn sink, void *sink_arg,
@@ -139,7 +140,8 @@ fxb_time breaker_now(const struct breaker *b);
 fxb_time breaker_next_timer(const struct breaker *b);
 
 /* breaker_advance fires timers up to t and sets the clock to t.
- * Errors: FXB_ERR_TIME_BACKWARDS. */
+ * Errors: FXB_ERR_TIME_BACKWARDS, FXB_ERR_RANGE (t outside
+ * [FXB_TIME_MIN, FXB_TIME_MAX]; every call taking a time says the same). */
 enum fxb_err breaker_advance(struct breaker *b, fxb_time t);
 
 /* Lookups by id: a hash, O(1).  Return the index or -1. */

@@ -398,23 +398,28 @@ val_duration(struct parse *ps, struct sect *s, struct kv *kv, bool positive,
 	return true;
 }
 
+/*
+ * Reports a decimal parse error: `what` names the value ("price"), `rule`
+ * says what a good one looks like ("at most 8 fractional digits").
+ */
 static bool
 val_decimal_err(struct parse *ps, struct sect *s, struct kv *kv,
-                enum fxb_err e, const char *what)
+                enum fxb_err e, const char *what, const char *rule)
 {
 	char msg[160];
 	switch (e) {
 	case FXB_OK:
 		return true;
 	case FXB_ERR_PRECISION:
-		snprintf(msg, sizeof(msg), "%s has too many fractional digits",
-		         what);
+		snprintf(msg, sizeof(msg),
+		         "%s has too many fractional digits (%s)", what, rule);
 		break;
 	case FXB_ERR_RANGE:
-		snprintf(msg, sizeof(msg), "%s out of range", what);
+		snprintf(msg, sizeof(msg), "%s out of range (%s)", what, rule);
 		break;
 	default:
-		snprintf(msg, sizeof(msg), "not a %s (digits[.digits])", what);
+		snprintf(msg, sizeof(msg), "not a %s (digits[.digits], %s)",
+		         what, rule);
 		break;
 	}
 	fail_kv(ps, s, kv, msg);
@@ -424,18 +429,17 @@ val_decimal_err(struct parse *ps, struct sect *s, struct kv *kv,
 static bool
 val_price(struct parse *ps, struct sect *s, struct kv *kv, int64_t *out)
 {
-	return val_decimal_err(ps, s, kv,
-	                       breaker_px_parse(kv->val, strlen(kv->val), out),
-	                       "price (at most 8 fractional digits)");
+	return val_decimal_err(
+	    ps, s, kv, breaker_px_parse(kv->val, strlen(kv->val), out),
+	    "price", "above 0, at most 8 fractional digits");
 }
 
 static bool
 val_pct(struct parse *ps, struct sect *s, struct kv *kv, int64_t *out)
 {
-	if (!val_decimal_err(ps, s, kv,
-	                     breaker_pct_parse(kv->val, strlen(kv->val), out),
-	                     "percentage (0 to 100, at most 4 fractional "
-	                     "digits)"))
+	if (!val_decimal_err(
+	        ps, s, kv, breaker_pct_parse(kv->val, strlen(kv->val), out),
+	        "percentage", "0 to 100, at most 4 fractional digits"))
 		return false;
 	if (*out == 0) {
 		fail_kv(ps, s, kv, "must be greater than zero");
@@ -451,7 +455,7 @@ val_int(struct parse *ps, struct sect *s, struct kv *kv, int64_t min,
 	int64_t v;
 	enum fxb_err e =
 	    breaker_decimal_parse(kv->val, strlen(kv->val), 0, 0, &v);
-	if (!val_decimal_err(ps, s, kv, e, "whole number"))
+	if (!val_decimal_err(ps, s, kv, e, "whole number", "digits only"))
 		return false;
 	if (v < min || v > max) {
 		char msg[96];
@@ -640,7 +644,7 @@ rule_amount(struct parse *ps, struct sect *s, struct kv *kv, bool notional,
 	return val_decimal_err(
 	    ps, s, kv,
 	    breaker_amount_parse(kv->val, strlen(kv->val), exponent, out),
-	    "amount in the base currency");
+	    "amount", "in the base currency, with its minor-unit digits");
 }
 
 static bool

@@ -22,6 +22,12 @@ __extension__ typedef __int128 fxb_i128;
 /* "No end": a suspension that waits for an operator. */
 #define FXB_NEVER INT64_MAX
 
+/* The engine accepts times in [FXB_TIME_MIN, FXB_TIME_MAX] (about +-146
+ * million years): far from the int64 edges, so that a time plus any
+ * duration, or minus any window, cannot overflow. */
+#define FXB_TIME_MAX (INT64_C(1) << 62)
+#define FXB_TIME_MIN (-FXB_TIME_MAX)
+
 enum fxb_err {
 	FXB_OK = 0,
 	FXB_ERR_NOMEM = 1,           /* out of memory */

@@ -295,7 +295,8 @@ do_operator(struct replay *rp, fxb_time t, const char *op, json_t *obj)
 		if ((rc = do_scope(rp, obj, op, &on_pair, &idx)) != 0)
 			return rc;
 		json_t *ju = json_object_get(obj, "until");
-		if (ju != NULL && !json_is_integer(ju))
+		if (ju != NULL && (!json_is_integer(ju) ||
+		                   json_integer_value(ju) > FXB_TIME_MAX))
 			return tape_error(rp, "force_suspend: \"until\" must "
 			                      "be an integer time");
 		const char *reason =
@@ -336,6 +337,11 @@ replay_line(struct replay *rp, const char *text, size_t len)
 		goto out;
 	}
 	fxb_time t = (fxb_time)json_integer_value(jt);
+	if (t < FXB_TIME_MIN || t > FXB_TIME_MAX) {
+		rc = tape_error(rp, "\"t\" out of range (at most 2^62 ms "
+		                    "either side of 0)");
+		goto out;
+	}
 	const char *key;
 	json_t *v;
 	json_object_foreach(rec, key, v)

@@ -205,6 +205,22 @@ test_force(void)
 	CHECK_INT(d.retry_after_ms, -1);
 	breaker_check(b, 26001, 0, 1, 0, &d);
 	CHECK_INT(d.verdict, BREAKER_VERDICT_ALLOW);
+	/* A reason over 255 bytes is cut on a UTF-8 boundary: 100 x "가"
+	 * (3 bytes each) keeps 85 whole characters, 255 bytes. */
+	char reason[301];
+	for (int i = 0; i < 100; i++)
+		memcpy(reason + 3 * i, "\xea\xb0\x80", 3);
+	reason[300] = '\0';
+	CHECK_INT(breaker_force_suspend(b, 26500, false, 1, FXB_NEVER, reason),
+	          FXB_OK);
+	CHECK_INT(strlen(lg.ev[lg.n - 1].reason), 255);
+	CHECK_INT(strncmp(lg.ev[lg.n - 1].reason, reason, 255), 0);
+	/* 256 bytes: one byte too many, the last character goes whole. */
+	memset(reason, 'a', 256);
+	memcpy(reason + 253, "\xea\xb0\x80", 3);
+	reason[256] = '\0';
+	breaker_force_suspend(b, 26600, false, 1, FXB_NEVER, reason);
+	CHECK_INT(strlen(lg.ev[lg.n - 1].reason), 253);
 	CHECK_INT(breaker_force_lift(b, 27000, false, 1), FXB_OK);
 	CHECK(!lg.ev[lg.n - 1].by_timer);
 	breaker_check(b, 27000, 1, 1, 0, &d);

@@ -164,8 +164,9 @@ test_errors(void)
 	    {"band_pct = 1.5", "band_pct = 1.5x",
 	     "test.conf:10: [rule usdkrw-band] band_pct: not a percentage"},
 	    {"band_pct = 1.5", "band_pct = 1.23456",
-	     "test.conf:10: [rule usdkrw-band] band_pct: percentage (0 to "
-	     "100, at most 4 fractional digits) has too many"},
+	     "test.conf:10: [rule usdkrw-band] band_pct: percentage has too "
+	     "many fractional digits (0 to 100, at most 4 fractional "
+	     "digits)"},
 	    {"band_pct = 1.5", "band_pct = 100",
 	     "test.conf:10: [rule usdkrw-band] band_pct: must be below 100"},
 	    {"band_pct = 1.5", "band_pct = 0",
@@ -221,8 +222,9 @@ test_errors(void)
 	    {"warn = 300", "warn = 30.5",
 	     "[rule wallet-volume] warn: whole number has too many"},
 	    {"trip = 1000000.50", "trip = 1000000.505",
-	     "test.conf:50: [rule remit-notional] trip: amount in the base "
-	     "currency has too many fractional digits"},
+	     "test.conf:50: [rule remit-notional] trip: amount has too many "
+	     "fractional digits (in the base currency, with its minor-unit "
+	     "digits)"},
 	    {"max_auto_resumes = 2", "max_auto_resumes = -1",
 	     "max_auto_resumes: not a whole number"},
 	    {"max_auto_resumes = 2", "max_auto_resumes = 1001",
@@ -260,8 +262,8 @@ test_errors(void)
 	     "test.conf:30: [pair USD/KRW] tick: set twice (first on line "
 	     "29)"},
 	    {"tick = 0.1", "tick = 0.0000000001",
-	     "[pair USD/KRW] tick: price (at most 8 fractional digits) has "
-	     "too many"},
+	     "[pair USD/KRW] tick: price has too many fractional digits "
+	     "(above 0, at most 8 fractional digits)"},
 	    {"side = buy", "side = long",
 	     "side: must be one of buy, sell, any"},
 	    {"data_dir = ./run/data",
