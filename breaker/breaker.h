@@ -56,7 +56,8 @@ enum breaker_event_type {
 #define BREAKER_FIG_SINCE  0x040u /* since: when the condition began */
 #define BREAKER_FIG_BASE   0x080u /* base (deviation) */
 #define BREAKER_FIG_COUNT  0x100u /* n: checks throttled (throttle_end) */
-#define BREAKER_FIG_SPREAD 0x200u /* spread_pct (display) and limit pct */
+#define BREAKER_FIG_SPREAD 0x200u /* pct: the spread (display), limit_pct */
+#define BREAKER_FIG_BUCKET 0x400u /* rate, burst (throttle_start) */
 
 struct breaker_event {
 	fxb_time t;
@@ -81,7 +82,13 @@ struct breaker_event {
 	int64_t wmin, wmax, limit;
 	int64_t n, threshold;
 	int64_t base;
-	int64_t pct; /* spread: measured pct, 10^-4 % units */
+	int64_t pct;       /* spread: measured pct, 10^-4 % units */
+	int64_t limit_pct; /* spread: the rule's max_spread_pct */
+	int64_t rate, burst;
+	/* volume: n and threshold are amounts in minor units of the base
+	 * currency when notional (amount_exponent digits), else counts */
+	bool notional;
+	int amount_exponent;
 	fxb_time since;
 	const char *reason; /* force_suspend: the operator's reason */
 };

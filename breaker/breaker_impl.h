@@ -93,6 +93,7 @@ struct rule {
 	bool warned;   /* volume */
 	bool latched;
 	bool clock;      /* deviation/spread: the hold clock runs */
+	int8_t exponent; /* volume: minor units of the base currency */
 	fxb_time window; /* copies of c's parameters */
 	int64_t trip, warn, rate, burst;
 	fxb_time until;     /* TRIPPED: automatic end or FXB_NEVER */

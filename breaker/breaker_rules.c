@@ -218,6 +218,9 @@ rule_init_state(struct breaker *b, struct rule *r)
 	r->warn = c->warn;
 	r->rate = c->rate;
 	r->burst = c->burst;
+	if (!c->on_pair)
+		r->exponent =
+		    (int8_t)b->pairs[b->products[c->owner].pair].base_exponent;
 	r->until = FXB_NEVER;
 	r->since = b->now;
 	r->state = RS_NORMAL;
@@ -549,6 +552,7 @@ spread_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t bid,
 		ev.bid = bid;
 		ev.ask = ask;
 		ev.pct = spread_pct(bid, ask);
+		ev.limit_pct = c->max_spread_pct;
 		rule_trip(b, r, t, 0, &ev);
 		return;
 	}
@@ -609,6 +613,8 @@ volume_evaluate(struct breaker *b, struct rule *r, fxb_time t, int64_t m)
 	if (n >= r->trip) {
 		rule_event_init(b, r, &ev, BREAKER_EV_TRIP, t);
 		ev.figs = BREAKER_FIG_N;
+		ev.notional = r->notional;
+		ev.amount_exponent = r->exponent;
 		ev.n = clamp64(n);
 		ev.threshold = r->trip;
 		window_clear(&r->win, &r->sum);
@@ -624,6 +630,8 @@ volume_evaluate(struct breaker *b, struct rule *r, fxb_time t, int64_t m)
 		r->warned = true;
 		rule_event_init(b, r, &ev, BREAKER_EV_WARN, t);
 		ev.figs = BREAKER_FIG_N;
+		ev.notional = r->notional;
+		ev.amount_exponent = r->exponent;
 		ev.n = clamp64(n);
 		ev.threshold = r->warn;
 		breaker_emit(b, &ev);
@@ -685,6 +693,9 @@ throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
 	if (r->throttled++ == 0) {
 		struct breaker_event ev;
 		rule_event_init(b, r, &ev, BREAKER_EV_THROTTLE_START, t);
+		ev.figs = BREAKER_FIG_BUCKET;
+		ev.rate = r->rate;
+		ev.burst = r->burst;
 		r->since = t;
 		breaker_emit(b, &ev);
 	}

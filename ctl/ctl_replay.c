@@ -109,11 +109,16 @@ get_string(struct replay *rp, json_t *obj, const char *what, const char *key,
 		return NULL;
 	}
 	if (!json_is_string(v)) {
+		/* Only the decimal fields get the hint. */
+		bool decimal =
+		    strcmp(key, "amount") == 0 || strcmp(key, "rate") == 0 ||
+		    strcmp(key, "px") == 0 || strcmp(key, "bid") == 0 ||
+		    strcmp(key, "ask") == 0;
 		*rc =
 		    tape_error(rp, "%s: \"%s\" must be a string%s", what, key,
-		               json_is_number(v) ? " (decimals are "
-		                                   "strings: \"1421.00\")"
-		                                 : "");
+		               decimal && json_is_number(v)
+		                   ? " (decimals are strings: \"1421.00\")"
+		                   : "");
 		return NULL;
 	}
 	return json_string_value(v);

@@ -64,9 +64,17 @@ ipc_event_json(const struct breaker_event *ev, int64_t suspension)
 		rc |= ipc_json_set_px(o, "bid", ev->bid);
 		rc |= ipc_json_set_px(o, "ask", ev->ask);
 	}
-	if (ev->figs & BREAKER_FIG_SPREAD)
+	if (ev->figs & BREAKER_FIG_SPREAD) {
 		rc |= set_str(o, "spread_pct",
 		              breaker_decimal_format(buf, ev->pct, 4, 0));
+		rc |=
+		    set_str(o, "max_spread_pct",
+		            breaker_decimal_format(buf, ev->limit_pct, 4, 0));
+	}
+	if (ev->figs & BREAKER_FIG_BUCKET) {
+		rc |= set_int(o, "rate", ev->rate);
+		rc |= set_int(o, "burst", ev->burst);
+	}
 	if (ev->figs & BREAKER_FIG_REF)
 		rc |= set_str(
 		    o, "ref",
@@ -82,7 +90,16 @@ ipc_event_json(const struct breaker_event *ev, int64_t suspension)
 	}
 	if (ev->figs & BREAKER_FIG_BASE)
 		rc |= ipc_json_set_px(o, "base", ev->base);
-	if (ev->figs & BREAKER_FIG_N) {
+	if ((ev->figs & BREAKER_FIG_N) && ev->notional) {
+		/* Amounts, like every amount on the wire, are decimal strings
+		 * in the currency's major unit. */
+		unsigned e = (unsigned)ev->amount_exponent;
+		rc |=
+		    set_str(o, "n", breaker_decimal_format(buf, ev->n, e, e));
+		rc |=
+		    set_str(o, "threshold",
+		            breaker_decimal_format(buf, ev->threshold, e, e));
+	} else if (ev->figs & BREAKER_FIG_N) {
 		rc |= set_int(o, "n", ev->n);
 		rc |= set_int(o, "threshold", ev->threshold);
 	}
