@@ -20,7 +20,7 @@ WARN     = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion \
 	   -Wformat=2 -Wvla -Wcast-qual -Wpointer-arith -Wundef \
 	   -Wwrite-strings -Wdouble-promotion -Wold-style-definition
 OPT     ?= -O2 -g
-CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ibreaker -Iipc
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ibreaker -Iipc -Itests
 CFLAGS  += $(WARN) $(OPT) -MMD -MP $(if $(WERROR),-Werror) $(SAN) \
 	   $(shell pkg-config --cflags $(PKGS))
 LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -linih -ljansson)

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "breaker.h"
+#include "xorshift.h"
 
 #define ROUNDS 7
 #define NPAIRS 3
@@ -35,10 +36,7 @@ static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t
 rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return xorshift64(&rng_state);
 }
 
 static char *

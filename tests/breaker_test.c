@@ -12,6 +12,7 @@
 #include "breaker.h"
 #include "breaker_decimal.h"
 #include "testlib.h"
+#include "xorshift.h"
 
 #define PX(x) ((int64_t)((x)*1000000000LL))
 
@@ -455,10 +456,7 @@ static uint64_t rng_state;
 static uint64_t
 rng(void)
 {
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return rng_state;
+	return xorshift64(&rng_state);
 }
 
 /* Runs one random tape; returns a hash of everything emitted. */

@@ -6,6 +6,7 @@
 
 #include "breaker_decimal.h"
 #include "testlib.h"
+#include "xorshift.h"
 
 struct parse_case {
 	const char *in;
@@ -152,9 +153,7 @@ test_round_trip(void)
 	char buf[BREAKER_DECIMAL_BUFSZ];
 	uint64_t x = 88172645463325252ULL;
 	for (int i = 0; i < 20000; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
+		xorshift64(&x);
 		int64_t v = (int64_t)(x % 9000000000000000000ULL) / 10 * 10;
 		if (v == 0)
 			continue;
