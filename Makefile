@@ -108,6 +108,10 @@ check:
 		|| { echo 'check: breaker/ must not do I/O or use other modules'; exit 1; }
 	@clang-format --dry-run --Werror breaker/*.[ch] ctl/*.[ch] ipc/*.[ch] \
 		tests/*.[ch] tests/fuzz/*.c bench/*.[ch]
+	@if [ -f ../shared/RULES.md ]; then \
+		tail -n +4 docs/RULES.md | cmp -s - ../shared/RULES.md || \
+		{ echo 'check: docs/RULES.md differs from ../shared/RULES.md'; \
+		  exit 1; }; fi
 	@cppcheck --quiet --error-exitcode=1 --enable=warning,portability \
 		--inline-suppr -Ibreaker -Iipc breaker ctl ipc
 	@echo "check: ok"

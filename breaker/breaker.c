@@ -309,6 +309,12 @@ breaker_product_exponent(const struct breaker *b, int32_t product)
 	return b->pairs[b->products[product].pair].base_exponent;
 }
 
+int32_t
+breaker_product_pair(const struct breaker *b, int32_t product)
+{
+	return b->products[product].pair;
+}
+
 size_t
 breaker_product_count(const struct breaker *b)
 {

@@ -162,6 +162,9 @@ int32_t breaker_rule_find(const struct breaker *b, const char *id, size_t len);
  * base currency: the amount of a check is parsed with it. */
 int breaker_product_exponent(const struct breaker *b, int32_t product);
 
+/* breaker_product_pair returns the index of the product's pair. */
+int32_t breaker_product_pair(const struct breaker *b, int32_t product);
+
 /* breaker_product_count / breaker_pair_count / breaker_rule_count. */
 size_t breaker_product_count(const struct breaker *b);
 size_t breaker_pair_count(const struct breaker *b);

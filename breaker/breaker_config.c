@@ -52,6 +52,8 @@ struct parse {
 	int line;          /* line number of the line last read */
 	bool continuation; /* that line continues the previous key */
 	bool prev_key;     /* a key was read since the last header */
+	const char *raw;   /* the line last read, as in the file */
+	size_t rawlen;
 	struct sect *sects;
 	size_t nsects, capsects;
 	char *err;
@@ -225,6 +227,8 @@ read_line(char *str, int num, void *stream)
 	}
 	memcpy(str, p, n);
 	str[n] = '\0';
+	ps->raw = p;
+	ps->rawlen = n;
 	ps->pos += n;
 	/* Mirror inih: an indented line after a key continues it. */
 	size_t i = 0;
@@ -254,6 +258,20 @@ on_key(void *user, const char *section, const char *name, const char *value)
 	}
 	struct sect *s = &ps->sects[ps->nsects - 1];
 	ps->prev_key = true;
+	/* inih cuts a value at " ;" (an inline comment).  A notice must
+	 * reach customers whole, so refuse the line rather than cut it. */
+	if (s->type == SECT_NOTICE) {
+		for (size_t i = 1; i < ps->rawlen; i++)
+			if (ps->raw[i] == ';' && (ps->raw[i - 1] == ' ' ||
+			                          ps->raw[i - 1] == '\t')) {
+				fail(ps, ps->line,
+				     "[notice %s] %s: \" ;\" starts a comment "
+				     "and would cut the text; write \";\" "
+				     "without a space before it",
+				     s->name, name);
+				return 0;
+			}
+	}
 	for (size_t i = 0; i < s->nkv; i++) {
 		struct kv *kv = &s->kv[i];
 		if (strcmp(kv->key, name) != 0)
@@ -267,8 +285,9 @@ on_key(void *user, const char *section, const char *name, const char *value)
 		}
 		if (s->type != SECT_NOTICE) {
 			fail(ps, ps->line,
-			     "[%s%s%s] %s: only notice texts may continue on "
-			     "an indented line",
+			     "an indented line continues the key above it "
+			     "([%s%s%s] %s), and only notice texts may "
+			     "continue: remove the indentation",
 			     sect_type_name(s->type), s->name[0] ? " " : "",
 			     s->name, name);
 			return 0;
@@ -418,8 +437,9 @@ val_decimal_err(struct parse *ps, struct sect *s, struct kv *kv,
 		snprintf(msg, sizeof(msg), "%s out of range (%s)", what, rule);
 		break;
 	default:
-		snprintf(msg, sizeof(msg), "not a %s (digits[.digits], %s)",
-		         what, rule);
+		snprintf(msg, sizeof(msg), "not %s %s (digits[.digits], %s)",
+		         strchr("aeiou", what[0]) != NULL ? "an" : "a", what,
+		         rule);
 		break;
 	}
 	fail_kv(ps, s, kv, msg);
@@ -577,6 +597,15 @@ build_service(struct parse *ps, struct sect *s)
 			continue;
 		if (kv->val[0] == '\0') {
 			fail_kv(ps, s, kv, "must not be empty");
+			return false;
+		}
+		if (strstr(keys[i].key, "_url") != NULL &&
+		    strncmp(kv->val, "ipc://", 6) != 0 &&
+		    strncmp(kv->val, "tcp://", 6) != 0 &&
+		    strncmp(kv->val, "tls+tcp://", 10) != 0) {
+			fail_kv(ps, s, kv,
+			        "an nng address: ipc://PATH, tcp://HOST:PORT "
+			        "or tls+tcp://HOST:PORT");
 			return false;
 		}
 		if (!val_text(ps, s, kv, (char *)sv + keys[i].off,

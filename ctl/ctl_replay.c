@@ -10,6 +10,7 @@
  * event's ordinal among the output's events (1, 2, ...): the daemon uses
  * the log's sequence number instead.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -114,21 +115,29 @@ get_string(struct replay *rp, json_t *obj, const char *what, const char *key,
 		    strcmp(key, "amount") == 0 || strcmp(key, "rate") == 0 ||
 		    strcmp(key, "px") == 0 || strcmp(key, "bid") == 0 ||
 		    strcmp(key, "ask") == 0;
-		*rc =
-		    tape_error(rp, "%s: \"%s\" must be a string%s", what, key,
-		               decimal && json_is_number(v)
-		                   ? " (decimals are strings: \"1421.00\")"
-		                   : "");
+		*rc = tape_error(
+		    rp, "%s: \"%s\" must be a string%s", what, key,
+		    decimal && json_is_number(v)
+		        ? (strcmp(key, "amount") == 0
+		               ? " (amounts are strings: \"100.00\")"
+		               : " (prices are strings: \"1421.00\")")
+		        : "");
 		return NULL;
 	}
 	return json_string_value(v);
 }
 
+/* A price that did not parse: say what a good one looks like. */
 static int
 decimal_error(struct replay *rp, const char *what, const char *s,
               enum fxb_err e)
 {
-	return tape_error(rp, "%s \"%s\": %s", what, s, fxb_strerror(e));
+	const char *why =
+	    e == FXB_ERR_PRECISION ? "at most 8 fractional digits"
+	    : e == FXB_ERR_RANGE ? "a price is above 0 and below 9223372036.85"
+	                         : "a price is digits[.digits]";
+	return tape_error(rp, "%s \"%s\": %s (%s)", what, s, fxb_strerror(e),
+	                  why);
 }
 
 static int
@@ -202,10 +211,13 @@ do_check(struct replay *rp, fxb_time t, json_t *ck)
 	int exponent = breaker_product_exponent(rp->b, pi);
 	if ((e = breaker_amount_parse(samount, strlen(samount), exponent,
 	                              &amount)) != FXB_OK)
-		return tape_error(rp,
-		                  "check: amount \"%s\": %s (the base "
-		                  "currency has %d fractional digits)",
-		                  samount, fxb_strerror(e), exponent);
+		return tape_error(
+		    rp,
+		    "check: amount \"%s\": %s (an amount is above 0, in %.3s "
+		    "with at most %d fractional digits)",
+		    samount, fxb_strerror(e),
+		    breaker_pair_name(rp->b, breaker_product_pair(rp->b, pi)),
+		    exponent);
 	if (srate != NULL &&
 	    (e = breaker_px_parse(srate, strlen(srate), &rate)) != FXB_OK)
 		return decimal_error(rp, "check: rate", srate, e);
@@ -249,7 +261,8 @@ do_scope(struct replay *rp, json_t *obj, const char *what, bool *on_pair,
 	if (rc != 0)
 		return rc;
 	if ((prod == NULL) == (pair == NULL))
-		return tape_error(rp, "%s: give product or pair", what);
+		return tape_error(rp, "%s: give either product or pair%s",
+		                  what, prod != NULL ? ", not both" : "");
 	*on_pair = pair != NULL;
 	*idx = pair != NULL ? breaker_pair_find(rp->b, pair, strlen(pair))
 	                    : breaker_product_find(rp->b, prod, strlen(prod));
@@ -304,6 +317,12 @@ do_operator(struct replay *rp, fxb_time t, const char *op, json_t *obj)
 		                   json_integer_value(ju) > FXB_TIME_MAX))
 			return tape_error(rp, "force_suspend: \"until\" must "
 			                      "be an integer time");
+		if (ju != NULL && json_integer_value(ju) <= t)
+			return tape_error(
+			    rp,
+			    "force_suspend: \"until\" (%lld) must "
+			    "be after the line's time (%lld)",
+			    (long long)json_integer_value(ju), (long long)t);
 		const char *reason =
 		    get_string(rp, obj, op, "reason", false, &rc);
 		if (rc != 0)
@@ -330,6 +349,9 @@ replay_line(struct replay *rp, const char *text, size_t len)
 	json_t *body = NULL;
 	int rc = 0;
 
+	if (len == 0 || (len == 1 && text[0] == '\n'))
+		return tape_error(rp, "empty line (a tape has one JSON object "
+		                      "per line)");
 	if (rec == NULL)
 		return tape_error(rp, "not JSON: %s", jerr.text);
 	if (!json_is_object(rec)) {
@@ -338,7 +360,9 @@ replay_line(struct replay *rp, const char *text, size_t len)
 	}
 	json_t *jt = json_object_get(rec, "t");
 	if (jt == NULL || !json_is_integer(jt)) {
-		rc = tape_error(rp, "\"t\" must be an integer (milliseconds)");
+		rc = tape_error(rp, "\"t\" %s (an integer time in ms)",
+		                jt == NULL ? "is missing"
+		                           : "must be an integer");
 		goto out;
 	}
 	fxb_time t = (fxb_time)json_integer_value(jt);
@@ -450,8 +474,14 @@ ctl_replay(int argc, char **argv)
 		else if (tape == NULL &&
 		         (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
 			tape = argv[i];
-		else
-			config = tape = NULL, i = argc;
+		else {
+			fprintf(stderr, "fxbreakerctl replay: %s '%s'\n",
+			        argv[i][0] == '-' ? "unknown option"
+			                          : "unexpected argument",
+			        argv[i]);
+			config = tape = NULL;
+			break;
+		}
 	}
 	if (config == NULL || tape == NULL) {
 		fprintf(stderr, "usage: fxbreakerctl replay --config FILE "
@@ -463,7 +493,8 @@ ctl_replay(int argc, char **argv)
 	rp.tally = calloc(rp.cfg->nproducts + 1, sizeof(*rp.tally));
 	in = strcmp(tape, "-") == 0 ? stdin : fopen(tape, "r");
 	if (rp.tally == NULL || in == NULL) {
-		fprintf(stderr, "fxbreakerctl: %s: cannot open\n", tape);
+		fprintf(stderr, "fxbreakerctl: %s: %s\n", tape,
+		        strerror(errno));
 		code = CTL_EXIT_USAGE;
 		goto out;
 	}
@@ -484,7 +515,8 @@ ctl_replay(int argc, char **argv)
 		}
 	}
 	if (code == CTL_EXIT_OK && ferror(in)) {
-		fprintf(stderr, "fxbreakerctl: %s: read error\n", tape);
+		fprintf(stderr, "fxbreakerctl: %s: %s\n", tape,
+		        strerror(errno));
 		code = CTL_EXIT_USAGE;
 	}
 	if (code == CTL_EXIT_OK)

@@ -29,7 +29,8 @@ ctl_read_file(const char *path, size_t max, size_t *len)
 	}
 	n = fread(buf, 1, max + 1, f);
 	if (ferror(f)) {
-		fprintf(stderr, "fxbreakerctl: %s: read error\n", path);
+		fprintf(stderr, "fxbreakerctl: %s: %s\n", path,
+		        strerror(errno));
 		goto fail;
 	}
 	if (n > max) {

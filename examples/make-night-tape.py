@@ -295,13 +295,19 @@ def gen_checks(night, mids):
 def main(argv):
     path = "examples/night-2024-12-03.tape"
     operator = True
+    usage = "usage: make-night-tape.py [--no-operator] [OUTPUT]"
+    paths = []
     for a in argv[1:]:
         if a == "--no-operator":
             operator = False
         elif a.startswith("-"):
-            sys.exit("usage: make-night-tape.py [--no-operator] [OUTPUT]")
+            sys.exit(usage)
         else:
-            path = a
+            paths.append(a)
+    if len(paths) > 1:
+        sys.exit(usage)
+    if paths:
+        path = paths[0]
     night = Night(SEED)
     ticks, mids = gen_ticks(night)
     checks = gen_checks(night, mids)

@@ -107,7 +107,7 @@ ipc_event_json(const struct breaker_event *ev, int64_t suspension)
 		rc |= set_int(o, "throttled", ev->n);
 	if (ev->figs & BREAKER_FIG_SINCE)
 		rc |= set_int(o, "since", ev->since);
-	if (ev->reason != NULL)
+	if (ev->reason != NULL && ev->reason[0] != '\0')
 		rc |= set_str(o, "reason", ev->reason);
 	if (rc != 0) {
 		json_decref(o);

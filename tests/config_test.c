@@ -269,8 +269,16 @@ test_errors(void)
 	    {"data_dir = ./run/data",
 	     "data_dir =", "[service] data_dir: must not be empty"},
 	    {"service_id = uat", "  indented = x",
-	     "test.conf:4: [service] data_dir: only notice texts may "
-	     "continue"},
+	     "test.conf:4: an indented line continues the key above it "
+	     "([service] data_dir), and only notice texts may continue"},
+	    {"service_id = uat", "check_url = http://x",
+	     "test.conf:4: [service] check_url: an nng address: ipc://PATH"},
+	    {"ko = 일시 중단", "ko = 일시 중단 ; 곧 재개",
+	     "test.conf:42: [notice busy] ko: \" ;\" starts a comment"},
+	    {"warn = 300", "warn = 3,00",
+	     "[rule wallet-volume] warn: not a whole number"},
+	    {"trip = 1000000.50", "trip = 1,000,000.50",
+	     "[rule remit-notional] trip: not an amount"},
 	    {"# a comment", "just words",
 	     "test.conf:1: syntax error: expected [section]"},
 	    {"# a comment", "orphan = 1",
