@@ -156,20 +156,24 @@ breaker_new(const struct breaker_config *cfg, fxb_time start,
 				goto fail;
 		}
 		r->timer.idx = (int32_t)i;
-		rule_init_state(b, r);
+		breaker_rule_init_state(b, r);
 		b->rule_names[i] = r->id;
 	}
 	if ((err = breaker_link(b, cfg)) != FXB_OK)
 		goto fail;
+	err = FXB_ERR_NOMEM;
+	if (!breaker_timer_heap_init(&b->heap,
+	                             b->nrules + b->nproducts + b->npairs))
+		goto fail;
 	/* The config parser has already refused duplicate ids. */
 	int32_t dup;
 	err = FXB_ERR_NOMEM;
-	if (name_index_build(&b->pair_index, b->pair_names, b->npairs, &dup) !=
-	        0 ||
-	    name_index_build(&b->product_index, b->product_names, b->nproducts,
-	                     &dup) != 0 ||
-	    name_index_build(&b->rule_index, b->rule_names, b->nrules, &dup) !=
-	        0)
+	if (breaker_index_build(&b->pair_index, b->pair_names, b->npairs,
+	                        &dup) != 0 ||
+	    breaker_index_build(&b->product_index, b->product_names,
+	                        b->nproducts, &dup) != 0 ||
+	    breaker_index_build(&b->rule_index, b->rule_names, b->nrules,
+	                        &dup) != 0)
 		goto fail;
 	*out = b;
 	return FXB_OK;
@@ -188,9 +192,9 @@ breaker_free(struct breaker *b)
 		free(r->id);
 		free(r->notice);
 		free(r->resumes);
-		ring_fini(&r->win);
-		ring_fini(&r->dq_min);
-		ring_fini(&r->dq_max);
+		breaker_ring_fini(&r->win);
+		breaker_ring_fini(&r->dq_min);
+		breaker_ring_fini(&r->dq_max);
 	}
 	for (uint32_t i = 0; b->products != NULL && i < b->nproducts; i++) {
 		struct product *p = &b->products[i];
@@ -206,10 +210,10 @@ breaker_free(struct breaker *b)
 		free(b->pairs[i].enforcing);
 		free(b->pairs[i].force);
 	}
-	name_index_fini(&b->pair_index);
-	name_index_fini(&b->product_index);
-	name_index_fini(&b->rule_index);
-	timer_heap_fini(&b->heap);
+	breaker_index_fini(&b->pair_index);
+	breaker_index_fini(&b->product_index);
+	breaker_index_fini(&b->rule_index);
+	breaker_timer_heap_fini(&b->heap);
 	free(b->pair_names);
 	free(b->product_names);
 	free(b->rule_names);
@@ -229,29 +233,37 @@ breaker_now(const struct breaker *b)
 fxb_time
 breaker_next_timer(const struct breaker *b)
 {
-	const struct timer *tm = timer_peek(&b->heap);
+	const struct timer *tm = breaker_timer_peek(&b->heap);
 	return tm != NULL ? tm->at : FXB_NEVER;
+}
+
+/* An event about an operator's suspension of a product or pair. */
+static void
+force_event_init(struct breaker *b, struct breaker_event *ev,
+                 enum breaker_event_type type, bool on_pair, int32_t idx)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->t = b->now;
+	ev->type = type;
+	ev->scope_is_pair = on_pair;
+	ev->scope = on_pair ? b->pairs[idx].name : b->products[idx].id;
+	ev->until = FXB_NEVER;
 }
 
 static void
 force_end(struct breaker *b, struct force *f, bool on_pair, int32_t idx,
-          bool by_timer)
+          enum breaker_lift by)
 {
 	struct breaker_event ev;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.t = b->now;
-	ev.type = BREAKER_EV_FORCE_LIFT;
-	ev.scope_is_pair = on_pair;
-	ev.scope = on_pair ? b->pairs[idx].name : b->products[idx].id;
+	force_event_init(b, &ev, BREAKER_EV_FORCE_LIFT, on_pair, idx);
 	ev.suspension = f->suspension;
 	ev.figs = BREAKER_FIG_SINCE;
 	ev.since = f->since;
-	ev.until = FXB_NEVER;
-	ev.by_timer = by_timer;
+	ev.by = by;
 	f->on = false;
 	f->until = FXB_NEVER;
-	timer_cancel(&b->heap, &f->timer);
+	breaker_timer_cancel(&b->heap, &f->timer);
 	breaker_emit(b, &ev);
 }
 
@@ -264,20 +276,20 @@ breaker_advance(struct breaker *b, fxb_time t)
 		return FXB_ERR_RANGE;
 	if (t < b->now)
 		return FXB_ERR_TIME_BACKWARDS;
-	while ((tm = timer_peek(&b->heap)) != NULL && tm->at <= t) {
-		timer_cancel(&b->heap, tm);
+	while ((tm = breaker_timer_peek(&b->heap)) != NULL && tm->at <= t) {
+		breaker_timer_cancel(&b->heap, tm);
 		b->now = tm->at;
 		switch (tm->owner) {
 		case TIMER_RULE:
-			rule_on_timer(b, &b->rules[tm->idx]);
+			breaker_rule_on_timer(b, &b->rules[tm->idx]);
 			break;
 		case TIMER_FORCE_PRODUCT:
 			force_end(b, b->products[tm->idx].force, false,
-			          tm->idx, true);
+			          tm->idx, BREAKER_LIFT_SCHEDULE);
 			break;
 		case TIMER_FORCE_PAIR:
 			force_end(b, b->pairs[tm->idx].force, true, tm->idx,
-			          true);
+			          BREAKER_LIFT_SCHEDULE);
 			break;
 		}
 	}
@@ -288,31 +300,40 @@ breaker_advance(struct breaker *b, fxb_time t)
 int32_t
 breaker_product_find(const struct breaker *b, const char *id, size_t len)
 {
-	return name_index_find(&b->product_index, id, len);
+	return breaker_index_find(&b->product_index, id, len);
 }
 
 int32_t
 breaker_pair_find(const struct breaker *b, const char *name, size_t len)
 {
-	return name_index_find(&b->pair_index, name, len);
+	return breaker_index_find(&b->pair_index, name, len);
 }
 
 int32_t
 breaker_rule_find(const struct breaker *b, const char *id, size_t len)
 {
-	return name_index_find(&b->rule_index, id, len);
+	return breaker_index_find(&b->rule_index, id, len);
+}
+
+static bool
+valid_index(int32_t i, uint32_t n)
+{
+	return i >= 0 && (uint32_t)i < n;
 }
 
 int
 breaker_product_exponent(const struct breaker *b, int32_t product)
 {
+	if (!valid_index(product, b->nproducts))
+		return -1;
 	return b->pairs[b->products[product].pair].base_exponent;
 }
 
 int32_t
 breaker_product_pair(const struct breaker *b, int32_t product)
 {
-	return b->products[product].pair;
+	return valid_index(product, b->nproducts) ? b->products[product].pair
+	                                          : -1;
 }
 
 size_t
@@ -336,19 +357,20 @@ breaker_rule_count(const struct breaker *b)
 const char *
 breaker_product_id(const struct breaker *b, int32_t product)
 {
-	return b->products[product].id;
+	return valid_index(product, b->nproducts) ? b->products[product].id
+	                                          : NULL;
 }
 
 const char *
 breaker_pair_name(const struct breaker *b, int32_t pair)
 {
-	return b->pairs[pair].name;
+	return valid_index(pair, b->npairs) ? b->pairs[pair].name : NULL;
 }
 
 const char *
 breaker_rule_id(const struct breaker *b, int32_t rule)
 {
-	return b->rules[rule].id;
+	return valid_index(rule, b->nrules) ? b->rules[rule].id : NULL;
 }
 
 /* ---- the decision (section 3) ---- */
@@ -452,14 +474,121 @@ decide(struct breaker_decision *out, enum breaker_verdict verdict,
 	out->retry_after_ms = retry_after;
 }
 
+/* A deny quoting the hold: retry_after is absent when it never ends. */
+static void
+decide_hold(struct breaker_decision *out, const struct hold *h, fxb_time t)
+{
+	decide(out, BREAKER_VERDICT_DENY, h->reason, h->rule, h->suspension,
+	       h->end == FXB_NEVER ? -1 : h->end - t);
+}
+
+/*
+ * Step 1 of the decision: the suspensions that hold product p (into h),
+ * and the first enforcing band that excludes the quoted rate (returned).
+ */
+static const struct rule *
+check_holds(const struct breaker *b, const struct product *p, int64_t rate,
+            struct hold *h)
+{
+	const struct rule *outside = NULL;
+
+	hold_force(h, p->force);
+	hold_force(h, b->pairs[p->pair].force);
+	for (uint32_t i = 0; i < p->npair_rules; i++) {
+		const struct rule *r = &b->rules[p->pair_rules[i]];
+		hold_rule(h, r, p->side);
+		if (rate > 0 && outside == NULL && r->kind == BREAKER_BAND &&
+		    breaker_rule_band_excludes(r, rate))
+			outside = r;
+	}
+	for (uint32_t i = 0; i < p->nown; i++) {
+		const struct rule *r = &b->rules[p->own[i]];
+		if (!r->shadow)
+			hold_rule(h, r, p->side);
+	}
+	return outside;
+}
+
+/*
+ * Step 2: flow control.  Returns the enforcing throttle whose next token is
+ * furthest away (*retry), or NULL.  Shadow buckets count their episodes
+ * but never throttle.
+ */
+static const struct rule *
+check_throttles(struct breaker *b, const struct product *p, fxb_time t,
+                int64_t *retry)
+{
+	const struct rule *throttled = NULL;
+
+	for (uint32_t i = 0; i < p->nown; i++) {
+		struct rule *r = &b->rules[p->own[i]];
+		int64_t wait = 0;
+		if (r->kind != BREAKER_THROTTLE ||
+		    breaker_throttle_has_token(b, r, t, &wait) || r->shadow)
+			continue;
+		if (throttled == NULL || wait > *retry) {
+			throttled = r;
+			*retry = wait;
+		}
+	}
+	return throttled;
+}
+
+/*
+ * Step 3: every volume rule in NORMAL counts the arriving check; those
+ * that trip on it are held in h like any other suspension, so the deny
+ * quotes the one that ends last.
+ */
+static void
+check_volumes(struct breaker *b, const struct product *p, fxb_time t,
+              int64_t amount, struct hold *h)
+{
+	for (uint32_t i = 0; i < p->nown; i++) {
+		struct rule *r = &b->rules[p->own[i]];
+		if (r->kind != BREAKER_VOLUME || r->state != RS_NORMAL)
+			continue;
+		if (breaker_volume_evaluate(b, r, t,
+		                            r->notional ? amount : 1) &&
+		    !r->shadow)
+			hold_consider(h, BREAKER_REASON_SUSPENDED, r,
+			              r->suspension, r->until);
+	}
+}
+
+/* Step 4: an allowed check counts as volume and takes its tokens. */
+static void
+check_count(struct breaker *b, const struct product *p, fxb_time t,
+            int64_t amount)
+{
+	for (uint32_t i = 0; i < p->nown; i++) {
+		struct rule *r = &b->rules[p->own[i]];
+		if (r->kind == BREAKER_THROTTLE)
+			breaker_throttle_consume(b, r);
+		else if (r->kind == BREAKER_VOLUME && r->state == RS_NORMAL)
+			breaker_volume_count(r, t, r->notional ? amount : 1);
+	}
+}
+
+/* Makes room, before anything changes, for the entry an allowed check
+ * adds to each volume window: out of memory refuses the check whole
+ * instead of silently undercounting a window. */
+static bool
+check_reserve(struct breaker *b, const struct product *p)
+{
+	for (uint32_t i = 0; i < p->nown; i++) {
+		struct rule *r = &b->rules[p->own[i]];
+		if (r->kind == BREAKER_VOLUME &&
+		    !breaker_ring_reserve(&r->win))
+			return false;
+	}
+	return true;
+}
+
 enum fxb_err
 breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
               int64_t rate, struct breaker_decision *out)
 {
 	struct hold h = {BREAKER_REASON_NONE, NULL, 0, 0};
-	const struct rule *outside = NULL;
-	const struct rule *throttled = NULL;
-	const struct rule *tripped = NULL;
 	int64_t retry = 0;
 	enum fxb_err err;
 
@@ -469,25 +598,13 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 		return FXB_ERR_RANGE;
 	if ((err = breaker_advance(b, t)) != FXB_OK)
 		return err;
+	const struct product *p = &b->products[product];
+	if (!check_reserve(b, p))
+		return FXB_ERR_NOMEM;
 
-	struct product *p = &b->products[product];
-	hold_force(&h, p->force);
-	hold_force(&h, b->pairs[p->pair].force);
-	for (uint32_t i = 0; i < p->npair_rules; i++) {
-		const struct rule *r = &b->rules[p->pair_rules[i]];
-		hold_rule(&h, r, p->side);
-		if (rate > 0 && outside == NULL && r->kind == BREAKER_BAND &&
-		    rule_band_excludes(r, rate))
-			outside = r;
-	}
-	for (uint32_t i = 0; i < p->nown; i++) {
-		const struct rule *r = &b->rules[p->own[i]];
-		if (!r->shadow)
-			hold_rule(&h, r, p->side);
-	}
+	const struct rule *outside = check_holds(b, p, rate, &h);
 	if (h.reason != BREAKER_REASON_NONE) {
-		decide(out, BREAKER_VERDICT_DENY, h.reason, h.rule,
-		       h.suspension, h.end == FXB_NEVER ? -1 : h.end - t);
+		decide_hold(out, &h, t);
 		return FXB_OK;
 	}
 	if (outside != NULL) {
@@ -495,48 +612,20 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 		       BREAKER_REASON_RATE_OUTSIDE_BAND, outside, 0, -1);
 		return FXB_OK;
 	}
-
 	/* Flow control before volume: a throttled check is not allowed, so it
 	 * is not counted and cannot trip a volume rule. */
-	for (uint32_t i = 0; i < p->nown; i++) {
-		struct rule *r = &b->rules[p->own[i]];
-		int64_t wait = 0;
-		if (r->kind != BREAKER_THROTTLE ||
-		    throttle_has_token(b, r, t, &wait) || r->shadow)
-			continue;
-		if (throttled == NULL || wait > retry) {
-			throttled = r;
-			retry = wait;
-		}
-	}
+	const struct rule *throttled = check_throttles(b, p, t, &retry);
 	if (throttled != NULL) {
 		decide(out, BREAKER_VERDICT_THROTTLE, BREAKER_REASON_THROTTLED,
 		       throttled, 0, retry);
 		return FXB_OK;
 	}
-
-	for (uint32_t i = 0; i < p->nown; i++) {
-		struct rule *r = &b->rules[p->own[i]];
-		if (r->kind != BREAKER_VOLUME || r->state != RS_NORMAL)
-			continue;
-		if (volume_evaluate(b, r, t, r->notional ? amount : 1) &&
-		    !r->shadow && tripped == NULL)
-			tripped = r;
-	}
-	if (tripped != NULL) {
-		decide(out, BREAKER_VERDICT_DENY, BREAKER_REASON_SUSPENDED,
-		       tripped, tripped->suspension,
-		       tripped->until == FXB_NEVER ? -1 : tripped->until - t);
+	check_volumes(b, p, t, amount, &h);
+	if (h.reason != BREAKER_REASON_NONE) {
+		decide_hold(out, &h, t);
 		return FXB_OK;
 	}
-
-	for (uint32_t i = 0; i < p->nown; i++) {
-		struct rule *r = &b->rules[p->own[i]];
-		if (r->kind == BREAKER_THROTTLE)
-			throttle_consume(b, r);
-		else if (r->kind == BREAKER_VOLUME && r->state == RS_NORMAL)
-			volume_count(r, t, r->notional ? amount : 1);
-	}
+	check_count(b, p, t, amount);
 	decide(out, BREAKER_VERDICT_ALLOW, BREAKER_REASON_NONE, NULL, 0, -1);
 	return FXB_OK;
 }
@@ -549,9 +638,13 @@ pair_feed(struct breaker *b, fxb_time t, int32_t pair, int64_t px, bool quote,
 	if (err != FXB_OK)
 		return err;
 	const struct pair *pr = &b->pairs[pair];
+	/* Room first, so that out of memory changes nothing. */
 	for (uint32_t i = 0; i < pr->nrules; i++)
-		rule_on_tick(b, &b->rules[pr->rules[i]], t, px, quote, bid,
-		             ask);
+		if (!breaker_rule_reserve(&b->rules[pr->rules[i]]))
+			return FXB_ERR_NOMEM;
+	for (uint32_t i = 0; i < pr->nrules; i++)
+		breaker_rule_on_tick(b, &b->rules[pr->rules[i]], t, px, quote,
+		                     bid, ask);
 	return FXB_OK;
 }
 
@@ -624,6 +717,10 @@ breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair, int32_t idx,
 		return FXB_ERR_RANGE;
 	if ((err = breaker_advance(b, t)) != FXB_OK)
 		return err;
+	/* A new force replaces the old one: close the old suspension first,
+	 * so that every suspension in the log has its end. */
+	if (f->on)
+		force_end(b, f, on_pair, idx, BREAKER_LIFT_REPLACED);
 	f->on = true;
 	f->since = t;
 	f->until = until;
@@ -640,14 +737,10 @@ breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair, int32_t idx,
 	memcpy(f->reason, reason, n);
 	f->reason[n] = '\0';
 	if (until != FXB_NEVER)
-		timer_arm(&b->heap, &f->timer, until);
+		breaker_timer_arm(&b->heap, &f->timer, until);
 	else
-		timer_cancel(&b->heap, &f->timer);
-	memset(&ev, 0, sizeof(ev));
-	ev.t = t;
-	ev.type = BREAKER_EV_FORCE_SUSPEND;
-	ev.scope_is_pair = on_pair;
-	ev.scope = on_pair ? b->pairs[idx].name : b->products[idx].id;
+		breaker_timer_cancel(&b->heap, &f->timer);
+	force_event_init(b, &ev, BREAKER_EV_FORCE_SUSPEND, on_pair, idx);
 	ev.until = until;
 	ev.reason = f->reason;
 	f->suspension = breaker_emit(b, &ev);
@@ -666,7 +759,7 @@ breaker_force_lift(struct breaker *b, fxb_time t, bool on_pair, int32_t idx)
 		return err;
 	if (f == NULL || !f->on)
 		return FXB_ERR_NOT_FORCED;
-	force_end(b, f, on_pair, idx, false);
+	force_end(b, f, on_pair, idx, BREAKER_LIFT_OPERATOR);
 	return FXB_OK;
 }
 
@@ -684,7 +777,7 @@ breaker_reset(struct breaker *b, fxb_time t, int32_t rule)
 		return FXB_ERR_NOT_RESETTABLE;
 	if (r->state != RS_TRIPPED)
 		return FXB_ERR_NOT_TRIPPED;
-	rule_end_suspension(b, r, BREAKER_EV_RESET);
+	breaker_rule_end_suspension(b, r, BREAKER_EV_RESET);
 	return FXB_OK;
 }
 

@@ -1,7 +1,7 @@
 /*
  * breaker.h: the fxbreaker engine.
  *
- * The engine decides, exactly as docs/../shared RULES.md says, when a
+ * The engine decides, exactly as docs/RULES.md (the contract) says, when a
  * product's conversions are suspended.  It is pure: no I/O, no clock, no
  * threads, no globals.  Time comes in as an argument (fxb_time, ms) and must
  * never go backwards; events go out through the caller's sink, synchronously,
@@ -59,6 +59,13 @@ enum breaker_event_type {
 #define BREAKER_FIG_SPREAD 0x200u /* pct: the spread (display), limit_pct */
 #define BREAKER_FIG_BUCKET 0x400u /* rate, burst (throttle_start) */
 
+/* Why a forced suspension ended. */
+enum breaker_lift {
+	BREAKER_LIFT_OPERATOR = 0, /* force_lift by an operator */
+	BREAKER_LIFT_SCHEDULE,     /* its `until` passed */
+	BREAKER_LIFT_REPLACED,     /* a new force_suspend of the same scope */
+};
+
 struct breaker_event {
 	fxb_time t;
 	enum breaker_event_type type;
@@ -68,7 +75,7 @@ struct breaker_event {
 	bool scope_is_pair;
 	bool shadow;          /* the rule is in shadow mode */
 	bool latched;         /* trip: waits for an operator (4.8) */
-	bool by_timer;        /* force_lift: the scheduled end passed */
+	enum breaker_lift by; /* force_lift: who or what ended it */
 	int dir;              /* +1 up, -1 down, 0 no direction */
 	int64_t suspension;   /* resume/reset/fresh/force_lift: the id
 	                         of the suspension this ends */
@@ -178,14 +185,17 @@ const char *breaker_rule_id(const struct breaker *b, int32_t rule);
  * currency, > 0) on `product` at time t; `rate` is the quoted rate in
  * 10^-9 units, or 0 when none is quoted.  Only an allowed check counts as
  * volume.  Errors: FXB_ERR_TIME_BACKWARDS, FXB_ERR_UNKNOWN_PRODUCT,
- * FXB_ERR_RANGE (amount <= 0 or rate < 0); on error nothing changed except
- * timers that fired up to t.
+ * FXB_ERR_RANGE (amount <= 0, rate < 0, t), FXB_ERR_NOMEM (a volume window
+ * could not grow); on error nothing changed except timers that fired up to
+ * t.
  */
 enum fxb_err breaker_check(struct breaker *b, fxb_time t, int32_t product,
                            int64_t amount, int64_t rate,
                            struct breaker_decision *out);
 
-/* breaker_tick feeds a traded or indicative price of a pair. */
+/* breaker_tick feeds a traded or indicative price of a pair.  Errors:
+ * FXB_ERR_UNKNOWN_PAIR, FXB_ERR_RANGE (px <= 0, t), FXB_ERR_TIME_BACKWARDS,
+ * FXB_ERR_NOMEM (a window could not grow; nothing changed). */
 enum fxb_err breaker_tick(struct breaker *b, fxb_time t, int32_t pair,
                           int64_t px);
 
@@ -209,7 +219,8 @@ enum fxb_err breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair,
                                    const char *reason);
 
 /* breaker_force_lift lifts an operator's suspension.  Errors:
- * FXB_ERR_NOT_FORCED. */
+ * FXB_ERR_NOT_FORCED, FXB_ERR_UNKNOWN_PAIR / _PRODUCT, FXB_ERR_RANGE (t),
+ * FXB_ERR_TIME_BACKWARDS. */
 enum fxb_err breaker_force_lift(struct breaker *b, fxb_time t, bool on_pair,
                                 int32_t idx);
 

@@ -39,6 +39,7 @@ struct kv {
 
 struct sect {
 	enum sect_type type;
+	char header[INI_MAX_LINE]; /* the text between the brackets */
 	char name[BREAKER_ID_MAX + 1];
 	int line;
 	struct kv *kv;
@@ -95,6 +96,16 @@ sect_type_name(enum sect_type t)
 	return names[t];
 }
 
+/* "[type name]" (or "[service]") for messages. */
+#define LABEL_MAX (BREAKER_ID_MAX + 16)
+static const char *
+sect_label(const struct sect *s, char *buf)
+{
+	snprintf(buf, LABEL_MAX, "[%s%s%s]", sect_type_name(s->type),
+	         s->name[0] != '\0' ? " " : "", s->name);
+	return buf;
+}
+
 static char *
 dup_n(const char *s, size_t n)
 {
@@ -122,10 +133,24 @@ valid_id(const char *s)
 	return true;
 }
 
+/* Product, rule and notice ids: the syntax of RULES.md section 2. */
+static bool
+check_id(struct parse *ps, const struct sect *s)
+{
+	char lb[LABEL_MAX];
+	if (valid_id(s->name))
+		return true;
+	fail(ps, s->line, "%s: an id is 1 to 64 of A-Z a-z 0-9 . _ : -",
+	     sect_label(s, lb));
+	return false;
+}
+
 /* Registers the section whose header is `hdr` (inside the brackets). */
 static void
 section_begin(struct parse *ps, const char *hdr, size_t n)
 {
+	const char *hdr0 = hdr;
+	size_t hlen0 = n < INI_MAX_LINE ? n : INI_MAX_LINE - 1;
 	while (n > 0 && (hdr[0] == ' ' || hdr[0] == '\t')) {
 		hdr++;
 		n--;
@@ -193,6 +218,8 @@ section_begin(struct parse *ps, const char *hdr, size_t n)
 	struct sect *s = &ps->sects[ps->nsects++];
 	memset(s, 0, sizeof(*s));
 	s->type = types[k].type;
+	memcpy(s->header, hdr0, hlen0);
+	s->header[hlen0] = '\0';
 	memcpy(s->name, name, nlen);
 	s->name[nlen] = '\0';
 	s->line = ps->line;
@@ -230,11 +257,16 @@ read_line(char *str, int num, void *stream)
 	ps->raw = p;
 	ps->rawlen = n;
 	ps->pos += n;
-	/* Mirror inih: an indented line after a key continues it. */
+	/* Mirror inih exactly: it skips a UTF-8 BOM on the first line and
+	 * white space as isspace() has it; an indented line after a key
+	 * continues that key. */
 	size_t i = 0;
-	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+	if (ps->line == 1 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	size_t indent = i;
+	while (i < n && strchr(" \t\n\v\f\r", p[i]) != NULL && p[i] != '\0')
 		i++;
-	ps->continuation = i > 0 && ps->prev_key;
+	ps->continuation = i > indent && i < n && ps->prev_key;
 	if (!ps->continuation && i < n && p[i] == '[') {
 		ps->prev_key = false;
 		const char *close = memchr(p + i, ']', n - i);
@@ -249,7 +281,7 @@ static int
 on_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *ps = user;
-	(void)section;
+	char lb[LABEL_MAX];
 	if (ps->failed)
 		return 0;
 	if (ps->nsects == 0) {
@@ -258,6 +290,15 @@ on_key(void *user, const char *section, const char *name, const char *value)
 	}
 	struct sect *s = &ps->sects[ps->nsects - 1];
 	ps->prev_key = true;
+	/* inih and our reader must agree on the section (inih keeps at most
+	 * 49 bytes of its name): refuse what could be read two ways. */
+	if (strncmp(section, s->header, 49) != 0) {
+		fail(ps, ps->line,
+		     "key %s: cannot tell which section it belongs to "
+		     "(a section header with unusual white space?)",
+		     name);
+		return 0;
+	}
 	/* inih cuts a value at " ;" (an inline comment).  A notice must
 	 * reach customers whole, so refuse the line rather than cut it. */
 	if (s->type == SECT_NOTICE) {
@@ -278,18 +319,16 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			continue;
 		if (!ps->continuation) {
 			fail(ps, ps->line,
-			     "[%s%s%s] %s: set twice (first on line %d)",
-			     sect_type_name(s->type), s->name[0] ? " " : "",
-			     s->name, name, kv->line);
+			     "%s %s: set twice (first on line %d)",
+			     sect_label(s, lb), name, kv->line);
 			return 0;
 		}
 		if (s->type != SECT_NOTICE) {
 			fail(ps, ps->line,
 			     "an indented line continues the key above it "
-			     "([%s%s%s] %s), and only notice texts may "
-			     "continue: remove the indentation",
-			     sect_type_name(s->type), s->name[0] ? " " : "",
-			     s->name, name);
+			     "(%s %s), and only notice texts may continue: "
+			     "remove the indentation",
+			     sect_label(s, lb), name);
 			return 0;
 		}
 		/* A notice continues on indented lines: join with a space. */
@@ -346,18 +385,19 @@ static void
 fail_kv(struct parse *ps, const struct sect *s, const struct kv *kv,
         const char *what)
 {
-	fail(ps, kv->line, "[%s%s%s] %s: %s (\"%s\")", sect_type_name(s->type),
-	     s->name[0] != '\0' ? " " : "", s->name, kv->key, what, kv->val);
+	char lb[LABEL_MAX];
+	fail(ps, kv->line, "%s %s: %s (\"%s\")", sect_label(s, lb), kv->key,
+	     what, kv->val);
 }
 
 static struct kv *
 need(struct parse *ps, struct sect *s, const char *key)
 {
 	struct kv *kv = get(s, key);
+	char lb[LABEL_MAX];
 	if (kv == NULL)
-		fail(ps, s->line, "[%s%s%s] %s: required key missing",
-		     sect_type_name(s->type), s->name[0] != '\0' ? " " : "",
-		     s->name, key);
+		fail(ps, s->line, "%s %s: required key missing",
+		     sect_label(s, lb), key);
 	return kv;
 }
 
@@ -524,7 +564,7 @@ val_word(struct parse *ps, struct sect *s, struct kv *kv,
 static int32_t
 find_sect(struct parse *ps, enum sect_type type, const char *name)
 {
-	return name_index_find(&ps->ix[type], name, strlen(name));
+	return breaker_index_find(&ps->ix[type], name, strlen(name));
 }
 
 /* Indexes the sections of each type by name; refuses a name used twice. */
@@ -549,8 +589,8 @@ index_sections(struct parse *ps)
 	}
 	for (int t = 0; t < 5; t++) {
 		int32_t dup = -1;
-		int rc = name_index_build(&ps->ix[t], ps->names[t],
-		                          (uint32_t)ps->count[t], &dup);
+		int rc = breaker_index_build(&ps->ix[t], ps->names[t],
+		                             (uint32_t)ps->count[t], &dup);
 		if (rc < 0) {
 			ps->nomem = ps->failed = true;
 			return false;
@@ -560,10 +600,10 @@ index_sections(struct parse *ps)
 			const struct sect *first =
 			    &ps->sects[ps->where[t][find_sect(
 			        ps, (enum sect_type)t, s->name)]];
+			char lb[LABEL_MAX];
 			fail(ps, s->line,
-			     "[%s%s%s] is defined twice (first on line %d)",
-			     sect_type_name(s->type), s->name[0] ? " " : "",
-			     s->name, first->line);
+			     "%s is defined twice (first on line %d)",
+			     sect_label(s, lb), first->line);
 			return false;
 		}
 	}
@@ -676,6 +716,90 @@ rule_amount(struct parse *ps, struct sect *s, struct kv *kv, bool notional,
 	    "amount", "in the base currency, with its minor-unit digits");
 }
 
+/* The parameters of a volume rule (4.1).  Thresholds are counts, or
+ * amounts in the base currency (exponent digits) for a notional measure. */
+static bool
+build_volume(struct parse *ps, struct sect *s, struct breaker_rule_conf *rc,
+             int exponent)
+{
+	struct kv *kv;
+	int w;
+
+	if ((kv = get(s, "measure")) != NULL) {
+		static const char *const m[] = {"count", "notional"};
+		if (!val_word(ps, s, kv, m, 2, "count, notional", &w))
+			return false;
+		rc->measure = (enum breaker_measure)w;
+	}
+	bool notional = rc->measure == BREAKER_MEASURE_NOTIONAL;
+	if ((kv = need(ps, s, "window")) == NULL ||
+	    !val_duration(ps, s, kv, true, &rc->window))
+		return false;
+	if (rc->window > VOLUME_WINDOW_MAX_MS) {
+		fail_kv(ps, s, kv, "a volume window is at most 1h");
+		return false;
+	}
+	if ((kv = need(ps, s, "trip")) == NULL ||
+	    !rule_amount(ps, s, kv, notional, exponent, &rc->trip))
+		return false;
+	if ((kv = get(s, "warn")) != NULL) {
+		if (!rule_amount(ps, s, kv, notional, exponent, &rc->warn))
+			return false;
+		if (rc->warn >= rc->trip) {
+			fail_kv(ps, s, kv, "warn must be below trip");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The parameters of a velocity rule (4.3), and V computed once here. */
+static bool
+build_velocity(struct parse *ps, struct sect *s, struct breaker_rule_conf *rc,
+               int64_t tick)
+{
+	struct kv *kv;
+	struct kv *kb = get(s, "base"), *kp = get(s, "pct");
+	struct kv *km = get(s, "max_move");
+
+	if ((kv = need(ps, s, "window")) == NULL ||
+	    !val_duration(ps, s, kv, true, &rc->window))
+		return false;
+	if (km != NULL && (kb != NULL || kp != NULL)) {
+		fail_kv(ps, s, km,
+		        "give either max_move or base and pct, not both");
+		return false;
+	}
+	if (km != NULL) {
+		if (!val_price(ps, s, km, &rc->max_move))
+			return false;
+		rc->velocity = rc->max_move;
+		return true;
+	}
+	if (kb == NULL || kp == NULL) {
+		fail(ps, s->line,
+		     "[rule %s]: a velocity rule needs base and pct, or "
+		     "max_move",
+		     s->name);
+		return false;
+	}
+	if (!val_price(ps, s, kb, &rc->base) || !val_pct(ps, s, kp, &rc->pct))
+		return false;
+	/* V = base x pct / 100, down to a whole tick.  A V of zero would
+	 * trip on every move: refuse it here. */
+	rc->velocity =
+	    (int64_t)((fxb_i128)rc->base * rc->pct / BREAKER_PCT_100);
+	if (tick > 0)
+		rc->velocity -= rc->velocity % tick;
+	if (rc->velocity == 0) {
+		fail_kv(ps, s, kp,
+		        "base x pct / 100 rounds down to less than one tick: "
+		        "every move would trip");
+		return false;
+	}
+	return true;
+}
+
 static bool
 build_rule(struct parse *ps, struct sect *s, struct breaker_rule_conf *rc)
 {
@@ -687,12 +811,8 @@ build_rule(struct parse *ps, struct sect *s, struct breaker_rule_conf *rc)
 	rc->line = s->line;
 	rc->notice = -1;
 	rc->max_auto_resumes = -1;
-	if (!valid_id(s->name)) {
-		fail(ps, s->line,
-		     "[rule %s]: an id is 1 to 64 of A-Z a-z 0-9 . _ : -",
-		     s->name);
+	if (!check_id(ps, s))
 		return false;
-	}
 	if ((kv = need(ps, s, "kind")) == NULL ||
 	    !val_word(ps, s, kv, kind_names + 1, 7,
 	              "volume, band, velocity, deviation, stale, spread, "
@@ -802,35 +922,8 @@ build_rule(struct parse *ps, struct sect *s, struct breaker_rule_conf *rc)
 	}
 
 	switch (rc->kind) {
-	case BREAKER_VOLUME: {
-		if ((kv = get(s, "measure")) != NULL) {
-			static const char *const m[] = {"count", "notional"};
-			if (!val_word(ps, s, kv, m, 2, "count, notional", &w))
-				return false;
-			rc->measure = (enum breaker_measure)w;
-		}
-		bool notional = rc->measure == BREAKER_MEASURE_NOTIONAL;
-		if ((kv = need(ps, s, "window")) == NULL ||
-		    !val_duration(ps, s, kv, true, &rc->window))
-			return false;
-		if (rc->window > VOLUME_WINDOW_MAX_MS) {
-			fail_kv(ps, s, kv, "a volume window is at most 1h");
-			return false;
-		}
-		if ((kv = need(ps, s, "trip")) == NULL ||
-		    !rule_amount(ps, s, kv, notional, exponent, &rc->trip))
-			return false;
-		if ((kv = get(s, "warn")) != NULL) {
-			if (!rule_amount(ps, s, kv, notional, exponent,
-			                 &rc->warn))
-				return false;
-			if (rc->warn >= rc->trip) {
-				fail_kv(ps, s, kv, "warn must be below trip");
-				return false;
-			}
-		}
-		break;
-	}
+	case BREAKER_VOLUME:
+		return build_volume(ps, s, rc, exponent);
 	case BREAKER_BAND:
 		if ((kv = need(ps, s, "window")) == NULL ||
 		    !val_duration(ps, s, kv, true, &rc->window) ||
@@ -849,35 +942,8 @@ build_rule(struct parse *ps, struct sect *s, struct breaker_rule_conf *rc)
 			return false;
 		}
 		break;
-	case BREAKER_VELOCITY: {
-		struct kv *kb = get(s, "base"), *kp = get(s, "pct");
-		struct kv *km = get(s, "max_move");
-		if ((kv = need(ps, s, "window")) == NULL ||
-		    !val_duration(ps, s, kv, true, &rc->window))
-			return false;
-		if (km != NULL && (kb != NULL || kp != NULL)) {
-			fail_kv(ps, s, km,
-			        "give either max_move or base and "
-			        "pct, not both");
-			return false;
-		}
-		if (km != NULL) {
-			if (!val_price(ps, s, km, &rc->max_move))
-				return false;
-			break;
-		}
-		if (kb == NULL || kp == NULL) {
-			fail(ps, s->line,
-			     "[rule %s]: a velocity rule needs base and pct, "
-			     "or max_move",
-			     s->name);
-			return false;
-		}
-		if (!val_price(ps, s, kb, &rc->base) ||
-		    !val_pct(ps, s, kp, &rc->pct))
-			return false;
-		break;
-	}
+	case BREAKER_VELOCITY:
+		return build_velocity(ps, s, rc, cfg->pairs[rc->owner].tick);
 	case BREAKER_DEVIATION:
 		if ((kv = need(ps, s, "base")) == NULL ||
 		    !val_price(ps, s, kv, &rc->base) ||
@@ -919,12 +985,8 @@ build_product(struct parse *ps, struct sect *s,
 
 	memcpy(pc->id, s->name, sizeof(pc->id));
 	pc->line = s->line;
-	if (!valid_id(s->name)) {
-		fail(ps, s->line,
-		     "[product %s]: an id is 1 to 64 of A-Z a-z 0-9 . _ : -",
-		     s->name);
+	if (!check_id(ps, s))
 		return false;
-	}
 	if ((kv = need(ps, s, "pair")) == NULL)
 		return false;
 	if ((pc->pair = find_sect(ps, SECT_PAIR, kv->val)) < 0) {
@@ -950,6 +1012,10 @@ build_exempt(struct parse *ps, struct sect *s, struct breaker_product_conf *pc)
 	struct kv *kv = get(s, "exempt");
 	if (kv == NULL)
 		return true;
+	if (kv->val[0] == '\0') {
+		fail_kv(ps, s, kv, "a comma-separated list of rule ids");
+		return false;
+	}
 	const char *p = kv->val;
 	size_t cap = 1;
 	for (const char *q = p; *q != '\0'; q++)
@@ -994,6 +1060,14 @@ build_exempt(struct parse *ps, struct sect *s, struct breaker_product_conf *pc)
 			fail_kv(ps, s, kv, msg);
 			return false;
 		}
+		for (size_t k = 0; k < pc->nexempt; k++)
+			if (pc->exempt[k] == ri) {
+				char msg[128];
+				snprintf(msg, sizeof(msg),
+				         "rule %s is listed twice", id);
+				fail_kv(ps, s, kv, msg);
+				return false;
+			}
 		pc->exempt[pc->nexempt++] = ri;
 		p = *e == ',' ? e + 1 : e;
 		if (*e == ',' && *p == '\0') {
@@ -1012,12 +1086,8 @@ build_notice(struct parse *ps, struct sect *s, struct breaker_notice_conf *nc)
 	struct kv *kv;
 	memcpy(nc->id, s->name, sizeof(nc->id));
 	nc->line = s->line;
-	if (!valid_id(s->name)) {
-		fail(ps, s->line,
-		     "[notice %s]: an id is 1 to 64 of A-Z a-z 0-9 . _ : -",
-		     s->name);
+	if (!check_id(ps, s))
 		return false;
-	}
 	return (kv = need(ps, s, "ko")) != NULL &&
 	       val_text(ps, s, kv, nc->ko, sizeof(nc->ko)) &&
 	       (kv = need(ps, s, "en")) != NULL &&
@@ -1123,7 +1193,7 @@ parse_fini(struct parse *ps)
 	for (int t = 0; t < 5; t++) {
 		free(ps->names[t]);
 		free(ps->where[t]);
-		name_index_fini(&ps->ix[t]);
+		breaker_index_fini(&ps->ix[t]);
 	}
 }
 

@@ -80,8 +80,10 @@ struct breaker_rule_conf {
 	enum breaker_measure measure;
 	int32_t max_auto_resumes; /* -1 = unlimited */
 	int64_t band_pct, ref_move_pct, pct, max_spread_pct;
-	int64_t base, max_move; /* velocity: V = max_move when set */
-	int64_t rate, burst;    /* throttle: tokens per second, bucket */
+	int64_t base, max_move;
+	int64_t velocity;    /* V: max_move, or base x pct / 100 rounded down
+	                        to the pair's tick */
+	int64_t rate, burst; /* throttle: tokens per second, bucket */
 	int line;
 };
 

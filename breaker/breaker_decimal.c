@@ -154,17 +154,25 @@ breaker_px_format(char *buf, int64_t px)
 	return breaker_decimal_format(buf, px, 9, 2);
 }
 
-char *
-breaker_ratio_format(char *buf, fxb_i128 num, int64_t den)
+int64_t
+breaker_ratio_round(fxb_i128 num, fxb_i128 den)
 {
 	fxb_i128 q = num / den, r = num % den;
 	if (r < 0)
 		r = -r;
 	if (2 * r >= den)
 		q += num < 0 ? -1 : 1;
-	if (q > INT64_MAX || q < -INT64_MAX)
-		q = q > 0 ? INT64_MAX : -INT64_MAX;
-	return breaker_px_format(buf, (int64_t)q);
+	if (q > INT64_MAX)
+		return INT64_MAX;
+	if (q < -INT64_MAX)
+		return -INT64_MAX;
+	return (int64_t)q;
+}
+
+char *
+breaker_ratio_format(char *buf, fxb_i128 num, int64_t den)
+{
+	return breaker_px_format(buf, breaker_ratio_round(num, den));
 }
 
 /*

@@ -70,6 +70,10 @@ char *breaker_decimal_format(char *buf, int64_t v, unsigned scale,
  * fractional digits ("1421.00", "1421.05", "0.00912"). */
 char *breaker_px_format(char *buf, int64_t px);
 
+/* breaker_ratio_round returns num / den (den > 0) rounded half away from
+ * zero, clamped to +-INT64_MAX.  For display only. */
+int64_t breaker_ratio_round(fxb_i128 num, fxb_i128 den);
+
 /*
  * breaker_ratio_format formats num / den price units (a mean of prices),
  * rounded half away from zero to the 10^-9 grid.  Used only to describe

@@ -172,43 +172,46 @@ struct breaker {
 };
 
 /* breaker_util.c */
-void ring_init(struct ring *r, uint32_t max);
-void ring_fini(struct ring *r);
-int ring_push(struct ring *r, int64_t t, int64_t v, int64_t *dropped);
-struct ring_ent *ring_front(struct ring *r);
-struct ring_ent *ring_back(struct ring *r);
-void ring_pop_front(struct ring *r);
-void ring_pop_back(struct ring *r);
-void ring_clear(struct ring *r);
+void breaker_ring_init(struct ring *r, uint32_t max);
+void breaker_ring_fini(struct ring *r);
+bool breaker_ring_reserve(struct ring *r);
+int breaker_ring_push(struct ring *r, int64_t t, int64_t v, int64_t *dropped);
+struct ring_ent *breaker_ring_front(struct ring *r);
+struct ring_ent *breaker_ring_back(struct ring *r);
+void breaker_ring_pop_front(struct ring *r);
+void breaker_ring_pop_back(struct ring *r);
+void breaker_ring_clear(struct ring *r);
 
-void timer_heap_fini(struct timer_heap *h);
-bool timer_arm(struct timer_heap *h, struct timer *tm, fxb_time at);
-void timer_cancel(struct timer_heap *h, struct timer *tm);
-struct timer *timer_peek(const struct timer_heap *h);
+bool breaker_timer_heap_init(struct timer_heap *h, uint32_t cap);
+void breaker_timer_heap_fini(struct timer_heap *h);
+void breaker_timer_arm(struct timer_heap *h, struct timer *tm, fxb_time at);
+void breaker_timer_cancel(struct timer_heap *h, struct timer *tm);
+struct timer *breaker_timer_peek(const struct timer_heap *h);
 
-int name_index_build(struct name_index *ix, const char *const *names,
-                     uint32_t n, int32_t *dup);
-void name_index_fini(struct name_index *ix);
-int32_t name_index_find(const struct name_index *ix, const char *s,
-                        size_t len);
+int breaker_index_build(struct name_index *ix, const char *const *names,
+                        uint32_t n, int32_t *dup);
+void breaker_index_fini(struct name_index *ix);
+int32_t breaker_index_find(const struct name_index *ix, const char *s,
+                           size_t len);
 
 /* breaker_rules.c */
-void rule_init_state(struct breaker *b, struct rule *r);
-void rule_on_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px,
-                  bool quote, int64_t bid, int64_t ask);
-void rule_on_timer(struct breaker *b, struct rule *r);
-void rule_end_suspension(struct breaker *b, struct rule *r,
-                         enum breaker_event_type how);
-void rule_event_init(struct breaker *b, struct rule *r,
-                     struct breaker_event *ev, enum breaker_event_type type,
-                     fxb_time t);
+bool breaker_rule_reserve(struct rule *r);
+void breaker_rule_init_state(struct breaker *b, struct rule *r);
+void breaker_rule_on_tick(struct breaker *b, struct rule *r, fxb_time t,
+                          int64_t px, bool quote, int64_t bid, int64_t ask);
+void breaker_rule_on_timer(struct breaker *b, struct rule *r);
+void breaker_rule_end_suspension(struct breaker *b, struct rule *r,
+                                 enum breaker_event_type how);
+void breaker_rule_event_init(struct breaker *b, struct rule *r,
+                             struct breaker_event *ev,
+                             enum breaker_event_type type, fxb_time t);
 int64_t breaker_emit(struct breaker *b, const struct breaker_event *ev);
-bool rule_band_excludes(const struct rule *r, int64_t rate);
-bool volume_evaluate(struct breaker *b, struct rule *r, fxb_time t,
-                     int64_t measure);
-void volume_count(struct rule *r, fxb_time t, int64_t measure);
-bool throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
-                        int64_t *retry_after);
-void throttle_consume(struct breaker *b, struct rule *r);
+bool breaker_rule_band_excludes(const struct rule *r, int64_t rate);
+bool breaker_volume_evaluate(struct breaker *b, struct rule *r, fxb_time t,
+                             int64_t measure);
+void breaker_volume_count(struct rule *r, fxb_time t, int64_t measure);
+bool breaker_throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
+                                int64_t *retry_after);
+void breaker_throttle_consume(struct breaker *b, struct rule *r);
 
 #endif /* BREAKER_IMPL_H */

@@ -24,8 +24,9 @@ breaker_emit(struct breaker *b, const struct breaker_event *ev)
 }
 
 void
-rule_event_init(struct breaker *b, struct rule *r, struct breaker_event *ev,
-                enum breaker_event_type type, fxb_time t)
+breaker_rule_event_init(struct breaker *b, struct rule *r,
+                        struct breaker_event *ev, enum breaker_event_type type,
+                        fxb_time t)
 {
 	memset(ev, 0, sizeof(*ev));
 	ev->t = t;
@@ -49,24 +50,12 @@ clamp64(fxb_i128 v)
 	return (int64_t)v;
 }
 
-/* num / den rounded half away from zero (den > 0), for display only. */
-static int64_t
-ratio_round(fxb_i128 num, fxb_i128 den)
-{
-	fxb_i128 q = num / den, r = num % den;
-	if (r < 0)
-		r = -r;
-	if (2 * r >= den)
-		q += num < 0 ? -1 : 1;
-	return clamp64(q);
-}
-
 /* Keeps `sum` equal to the sum of the ring's values across a push. */
 static void
 window_push(struct ring *w, fxb_i128 *sum, fxb_time t, int64_t v)
 {
 	int64_t dropped = 0;
-	int rc = ring_push(w, t, v, &dropped);
+	int rc = breaker_ring_push(w, t, v, &dropped);
 	if (rc == 1)
 		*sum -= dropped;
 	if (rc >= 0)
@@ -78,16 +67,16 @@ static void
 window_evict(struct ring *w, fxb_i128 *sum, fxb_time edge)
 {
 	struct ring_ent *e;
-	while ((e = ring_front(w)) != NULL && e->t <= edge) {
+	while ((e = breaker_ring_front(w)) != NULL && e->t <= edge) {
 		*sum -= e->v;
-		ring_pop_front(w);
+		breaker_ring_pop_front(w);
 	}
 }
 
 static void
 window_clear(struct ring *w, fxb_i128 *sum)
 {
-	ring_clear(w);
+	breaker_ring_clear(w);
 	*sum = 0;
 }
 
@@ -138,9 +127,9 @@ rule_trip(struct breaker *b, struct rule *r, fxb_time t, int dir,
 	r->clock = false;
 	r->until = timed && !latched ? t + c->suspend_for : FXB_NEVER;
 	if (r->until != FXB_NEVER)
-		timer_arm(&b->heap, &r->timer, r->until);
+		breaker_timer_arm(&b->heap, &r->timer, r->until);
 	else
-		timer_cancel(&b->heap, &r->timer);
+		breaker_timer_cancel(&b->heap, &r->timer);
 	ev->type = BREAKER_EV_TRIP;
 	ev->t = t;
 	ev->dir = dir;
@@ -150,20 +139,20 @@ rule_trip(struct breaker *b, struct rule *r, fxb_time t, int dir,
 }
 
 /*
- * rule_end_suspension ends r's suspension: `how` is RESUME (its own timer
- * or condition), RESET (an operator) or FRESH (a stale rule's tick).  The
+ * breaker_rule_end_suspension ends r's suspension: `how` is RESUME (its own
+ * timer or condition), RESET (an operator) or FRESH (a stale rule's tick). The
  * rule then starts over as the kind says: a volume window is cleared, a
  * band awaits a new reference, a velocity window restarts, a hold clock
  * waits for the next qualifying tick.
  */
 void
-rule_end_suspension(struct breaker *b, struct rule *r,
-                    enum breaker_event_type how)
+breaker_rule_end_suspension(struct breaker *b, struct rule *r,
+                            enum breaker_event_type how)
 {
 	struct breaker_event ev;
 	fxb_time t = b->now;
 
-	rule_event_init(b, r, &ev, how, t);
+	breaker_rule_event_init(b, r, &ev, how, t);
 	ev.suspension = r->suspension;
 	ev.since = r->since;
 	ev.figs = BREAKER_FIG_SINCE;
@@ -175,7 +164,7 @@ rule_end_suspension(struct breaker *b, struct rule *r,
 		r->nresumes = 0;
 		r->resume_head = 0;
 	}
-	timer_cancel(&b->heap, &r->timer);
+	breaker_timer_cancel(&b->heap, &r->timer);
 	r->latched = false;
 	r->until = FXB_NEVER;
 	r->since = t;
@@ -191,8 +180,8 @@ rule_end_suspension(struct breaker *b, struct rule *r,
 		r->state = RS_AWAITING;
 		break;
 	case BREAKER_VELOCITY:
-		ring_clear(&r->dq_min);
-		ring_clear(&r->dq_max);
+		breaker_ring_clear(&r->dq_min);
+		breaker_ring_clear(&r->dq_max);
 		r->pend = false;
 		r->state = RS_NORMAL;
 		break;
@@ -204,7 +193,7 @@ rule_end_suspension(struct breaker *b, struct rule *r,
 }
 
 void
-rule_init_state(struct breaker *b, struct rule *r)
+breaker_rule_init_state(struct breaker *b, struct rule *r)
 {
 	const struct breaker_rule_conf *c = r->c;
 
@@ -228,16 +217,16 @@ rule_init_state(struct breaker *b, struct rule *r)
 	case BREAKER_VOLUME:
 		/* One entry per distinct millisecond: never more than the
 		 * window holds, so the cap is the window itself. */
-		ring_init(&r->win, (uint32_t)c->window + 1);
+		breaker_ring_init(&r->win, (uint32_t)c->window + 1);
 		break;
 	case BREAKER_BAND:
-		ring_init(&r->win, WINDOW_TICKS_MAX);
+		breaker_ring_init(&r->win, WINDOW_TICKS_MAX);
 		r->state = RS_NO_REF;
 		break;
 	case BREAKER_VELOCITY: {
 		int64_t tick = b->pairs[c->owner].tick;
-		ring_init(&r->dq_min, WINDOW_TICKS_MAX);
-		ring_init(&r->dq_max, WINDOW_TICKS_MAX);
+		breaker_ring_init(&r->dq_min, WINDOW_TICKS_MAX);
+		breaker_ring_init(&r->dq_max, WINDOW_TICKS_MAX);
 		if (c->max_move > 0) {
 			r->velocity = c->max_move;
 		} else {
@@ -262,26 +251,41 @@ rule_init_state(struct breaker *b, struct rule *r)
 
 /* ---- band (4.2) ---- */
 
-/* +1 if px >= upper, -1 if px <= lower, 0 strictly inside. */
+/*
+ * Where px lies against the band: +1 above the upper edge, -1 below the
+ * lower, 0 inside.  A price exactly on an edge counts as outside when
+ * edge_is_outside (a tick entering LIMIT, 4.2) and inside otherwise (a
+ * quoted rate, RULES-NOTES 3).
+ *
+ * px * ref_den * 10^6 against ref_num * (10^6 +- band): with px < 2^63,
+ * ref_den <= 2^20 and 10^6 < 2^20 the left side is < 2^103; ref_num is a
+ * sum of at most 2^20 prices (< 2^83) times at most 2 * 10^6 (< 2^21), so
+ * < 2^104.  Both fit fxb_i128 with room to spare.
+ */
 static int
-band_test(const struct rule *r, int64_t px)
+band_position(const struct rule *r, int64_t px, bool edge_is_outside)
 {
 	fxb_i128 lhs = (fxb_i128)px * r->ref_den * BREAKER_PCT_100;
-	if (lhs >= r->ref_num * (BREAKER_PCT_100 + r->c->band_pct))
+	fxb_i128 up = r->ref_num * (BREAKER_PCT_100 + r->c->band_pct);
+	fxb_i128 down = r->ref_num * (BREAKER_PCT_100 - r->c->band_pct);
+	if (lhs > up || (edge_is_outside && lhs == up))
 		return 1;
-	if (lhs <= r->ref_num * (BREAKER_PCT_100 - r->c->band_pct))
+	if (lhs < down || (edge_is_outside && lhs == down))
 		return -1;
 	return 0;
 }
 
+/*
+ * A band is in force for quoted rates only in NORMAL and LIMIT.  Tripped or
+ * awaiting a new reference there is none: the market has left the old band
+ * by definition, and the side a with-move suspension keeps open must be
+ * able to convert at the market's rate (RULES-NOTES 3).
+ */
 bool
-rule_band_excludes(const struct rule *r, int64_t rate)
+breaker_rule_band_excludes(const struct rule *r, int64_t rate)
 {
-	if (r->state != RS_NORMAL && r->state != RS_LIMIT)
-		return false;
-	fxb_i128 lhs = (fxb_i128)rate * r->ref_den * BREAKER_PCT_100;
-	return lhs > r->ref_num * (BREAKER_PCT_100 + r->c->band_pct) ||
-	       lhs < r->ref_num * (BREAKER_PCT_100 - r->c->band_pct);
+	return (r->state == RS_NORMAL || r->state == RS_LIMIT) &&
+	       band_position(r, rate, false) != 0;
 }
 
 static void
@@ -292,17 +296,17 @@ band_figures(const struct rule *r, struct breaker_event *ev, int64_t px)
 	ev->px = px;
 	ev->ref_num = r->ref_num;
 	ev->ref_den = r->ref_den;
-	ev->lower =
-	    ratio_round(r->ref_num * (BREAKER_PCT_100 - r->c->band_pct), den);
-	ev->upper =
-	    ratio_round(r->ref_num * (BREAKER_PCT_100 + r->c->band_pct), den);
+	ev->lower = breaker_ratio_round(
+	    r->ref_num * (BREAKER_PCT_100 - r->c->band_pct), den);
+	ev->upper = breaker_ratio_round(
+	    r->ref_num * (BREAKER_PCT_100 + r->c->band_pct), den);
 }
 
 static void
 band_trip(struct breaker *b, struct rule *r, fxb_time t)
 {
 	struct breaker_event ev;
-	rule_event_init(b, r, &ev, BREAKER_EV_TRIP, t);
+	breaker_rule_event_init(b, r, &ev, BREAKER_EV_TRIP, t);
 	band_figures(r, &ev, r->last_px);
 	ev.figs |= BREAKER_FIG_SINCE;
 	ev.since = r->since;
@@ -329,7 +333,7 @@ band_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 		r->ref_since = t;
 		r->state = RS_NORMAL;
 		r->since = t;
-		rule_event_init(b, r, &ev, BREAKER_EV_REF_SET, t);
+		breaker_rule_event_init(b, r, &ev, BREAKER_EV_REF_SET, t);
 		band_figures(r, &ev, px);
 		breaker_emit(b, &ev);
 		return;
@@ -347,17 +351,18 @@ band_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 			r->ref_num = r->sum;
 			r->ref_den = (int64_t)n;
 			r->ref_since = t;
-			rule_event_init(b, r, &ev, BREAKER_EV_REF_UPDATE, t);
+			breaker_rule_event_init(b, r, &ev,
+			                        BREAKER_EV_REF_UPDATE, t);
 			band_figures(r, &ev, px);
 			breaker_emit(b, &ev);
 		}
-		int dir = band_test(r, px);
+		int dir = band_position(r, px, true);
 		if (dir == 0)
 			return;
 		r->state = RS_LIMIT;
 		r->since = t;
 		r->dir = (int8_t)dir;
-		rule_event_init(b, r, &ev, BREAKER_EV_LIMIT_ENTER, t);
+		breaker_rule_event_init(b, r, &ev, BREAKER_EV_LIMIT_ENTER, t);
 		band_figures(r, &ev, px);
 		ev.dir = dir;
 		ev.until = t + c->limit_for;
@@ -365,17 +370,18 @@ band_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 		if (c->limit_for == 0)
 			band_trip(b, r, t);
 		else
-			timer_arm(&b->heap, &r->timer, t + c->limit_for);
+			breaker_timer_arm(&b->heap, &r->timer,
+			                  t + c->limit_for);
 		return;
 	}
 	/* RS_LIMIT: the first tick strictly inside leaves it. */
-	int dir = band_test(r, px);
+	int dir = band_position(r, px, true);
 	if (dir != 0) {
 		r->dir = (int8_t)dir;
 		return;
 	}
-	timer_cancel(&b->heap, &r->timer);
-	rule_event_init(b, r, &ev, BREAKER_EV_LIMIT_EXIT, t);
+	breaker_timer_cancel(&b->heap, &r->timer);
+	breaker_rule_event_init(b, r, &ev, BREAKER_EV_LIMIT_EXIT, t);
 	band_figures(r, &ev, px);
 	ev.figs |= BREAKER_FIG_SINCE;
 	ev.since = r->since;
@@ -386,26 +392,44 @@ band_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 
 /* ---- velocity (4.3) ---- */
 
+/*
+ * A monotonic deque keeps, oldest first, the entries that can still be the
+ * window's minimum (sign -1) or maximum (sign +1): pushing drops from the
+ * back every entry the new one dominates, so the front is the extreme.
+ */
+static void
+deque_push(struct ring *dq, fxb_time t, int64_t v, int sign)
+{
+	struct ring_ent *e;
+	int64_t dropped;
+	while ((e = breaker_ring_back(dq)) != NULL &&
+	       (sign < 0 ? e->v >= v : e->v <= v))
+		breaker_ring_pop_back(dq);
+	breaker_ring_push(dq, t, v, &dropped);
+}
+
+/* Drops the entries older than lo. */
+static void
+deque_evict_before(struct ring *dq, fxb_time lo)
+{
+	struct ring_ent *e;
+	while ((e = breaker_ring_front(dq)) != NULL && e->t < lo)
+		breaker_ring_pop_front(dq);
+}
+
 /* Moves the group of ticks at pend_t (all earlier than the tick being
  * tested) into the monotonic deques. */
 static void
 velocity_flush(struct rule *r)
 {
-	struct ring_ent *e;
-	int64_t dropped;
-	while ((e = ring_back(&r->dq_min)) != NULL && e->v >= r->pend_min)
-		ring_pop_back(&r->dq_min);
-	ring_push(&r->dq_min, r->pend_t, r->pend_min, &dropped);
-	while ((e = ring_back(&r->dq_max)) != NULL && e->v <= r->pend_max)
-		ring_pop_back(&r->dq_max);
-	ring_push(&r->dq_max, r->pend_t, r->pend_max, &dropped);
+	deque_push(&r->dq_min, r->pend_t, r->pend_min, -1);
+	deque_push(&r->dq_max, r->pend_t, r->pend_max, 1);
 	r->pend = false;
 }
 
 static void
 velocity_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 {
-	struct ring_ent *e;
 	fxb_time lo = t - r->c->window;
 
 	if (r->state == RS_TRIPPED)
@@ -413,26 +437,24 @@ velocity_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 	if (r->pend && r->pend_t < t)
 		velocity_flush(r);
 	/* W = ticks in [t - window, t): drop those before the lower edge. */
-	while ((e = ring_front(&r->dq_min)) != NULL && e->t < lo)
-		ring_pop_front(&r->dq_min);
-	while ((e = ring_front(&r->dq_max)) != NULL && e->t < lo)
-		ring_pop_front(&r->dq_max);
+	deque_evict_before(&r->dq_min, lo);
+	deque_evict_before(&r->dq_max, lo);
 	if (r->dq_min.len != 0) {
-		int64_t wmin = ring_front(&r->dq_min)->v;
-		int64_t wmax = ring_front(&r->dq_max)->v;
+		int64_t wmin = breaker_ring_front(&r->dq_min)->v;
+		int64_t wmax = breaker_ring_front(&r->dq_max)->v;
 		fxb_i128 up = (fxb_i128)wmin + r->velocity;
 		fxb_i128 down = (fxb_i128)wmax - r->velocity;
 		int dir = px > up ? 1 : px < down ? -1 : 0;
 		if (dir != 0) {
 			struct breaker_event ev;
-			rule_event_init(b, r, &ev, BREAKER_EV_TRIP, t);
+			breaker_rule_event_init(b, r, &ev, BREAKER_EV_TRIP, t);
 			ev.figs = BREAKER_FIG_PX | BREAKER_FIG_WINDOW;
 			ev.px = px;
 			ev.wmin = wmin;
 			ev.wmax = wmax;
 			ev.limit = clamp64(dir > 0 ? up : down);
-			ring_clear(&r->dq_min);
-			ring_clear(&r->dq_max);
+			breaker_ring_clear(&r->dq_min);
+			breaker_ring_clear(&r->dq_max);
 			r->pend = false;
 			rule_trip(b, r, t, dir, &ev);
 			return;
@@ -456,7 +478,7 @@ static void
 deviation_trip(struct breaker *b, struct rule *r, fxb_time t)
 {
 	struct breaker_event ev;
-	rule_event_init(b, r, &ev, BREAKER_EV_TRIP, t);
+	breaker_rule_event_init(b, r, &ev, BREAKER_EV_TRIP, t);
 	ev.figs = BREAKER_FIG_PX | BREAKER_FIG_BASE | BREAKER_FIG_SINCE;
 	ev.px = r->last_px;
 	ev.base = r->c->base;
@@ -479,7 +501,7 @@ deviation_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 		/* The condition broke: the clock starts again from the next
 		 * qualifying tick. */
 		r->clock = false;
-		timer_cancel(&b->heap, &r->timer);
+		breaker_timer_cancel(&b->heap, &r->timer);
 		return;
 	}
 	r->dir = (int8_t)(px >= c->base ? 1 : -1);
@@ -490,7 +512,7 @@ deviation_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 	if (c->hold == 0)
 		deviation_trip(b, r, t);
 	else
-		timer_arm(&b->heap, &r->timer, t + c->hold);
+		breaker_timer_arm(&b->heap, &r->timer, t + c->hold);
 }
 
 /* ---- stale (4.5) ---- */
@@ -501,16 +523,16 @@ stale_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 	r->last_px = px;
 	r->last_t = t;
 	if (r->state == RS_STALE)
-		rule_end_suspension(b, r, BREAKER_EV_FRESH);
+		breaker_rule_end_suspension(b, r, BREAKER_EV_FRESH);
 	r->state = RS_NORMAL;
-	timer_arm(&b->heap, &r->timer, t + r->c->max_age);
+	breaker_timer_arm(&b->heap, &r->timer, t + r->c->max_age);
 }
 
 static void
 stale_trip(struct breaker *b, struct rule *r, fxb_time t)
 {
 	struct breaker_event ev;
-	rule_event_init(b, r, &ev, BREAKER_EV_STALE, t);
+	breaker_rule_event_init(b, r, &ev, BREAKER_EV_STALE, t);
 	ev.figs = BREAKER_FIG_PX | BREAKER_FIG_SINCE;
 	ev.px = r->last_px;
 	ev.since = r->last_t;
@@ -547,7 +569,7 @@ spread_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t bid,
 		if (!wide)
 			return;
 		struct breaker_event ev;
-		rule_event_init(b, r, &ev, BREAKER_EV_TRIP, t);
+		breaker_rule_event_init(b, r, &ev, BREAKER_EV_TRIP, t);
 		ev.figs = BREAKER_FIG_QUOTE | BREAKER_FIG_SPREAD;
 		ev.bid = bid;
 		ev.ask = ask;
@@ -558,7 +580,7 @@ spread_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t bid,
 	}
 	if (wide) {
 		r->clock = false;
-		timer_cancel(&b->heap, &r->timer);
+		breaker_timer_cancel(&b->heap, &r->timer);
 		return;
 	}
 	if (r->clock)
@@ -566,14 +588,29 @@ spread_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t bid,
 	r->clock = true;
 	r->clock_t = t;
 	if (c->hold == 0)
-		rule_end_suspension(b, r, BREAKER_EV_RESUME);
+		breaker_rule_end_suspension(b, r, BREAKER_EV_RESUME);
 	else
-		timer_arm(&b->heap, &r->timer, t + c->hold);
+		breaker_timer_arm(&b->heap, &r->timer, t + c->hold);
+}
+
+/* Makes room for what a tick may add to r's windows (false: no memory). */
+bool
+breaker_rule_reserve(struct rule *r)
+{
+	switch (r->kind) {
+	case BREAKER_BAND:
+		return breaker_ring_reserve(&r->win);
+	case BREAKER_VELOCITY:
+		return breaker_ring_reserve(&r->dq_min) &&
+		       breaker_ring_reserve(&r->dq_max);
+	default:
+		return true;
+	}
 }
 
 void
-rule_on_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px,
-             bool quote, int64_t bid, int64_t ask)
+breaker_rule_on_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px,
+                     bool quote, int64_t bid, int64_t ask)
 {
 	switch (r->c->kind) {
 	case BREAKER_BAND:
@@ -600,23 +637,33 @@ rule_on_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px,
 /* ---- volume (4.1) ---- */
 
 /*
- * volume_evaluate tests the arriving check (measure m) against r; returns
- * true if r tripped on it.  Warns once per excursion above `warn`.
+ * breaker_volume_evaluate tests the arriving check (measure m) against r;
+ * returns true if r tripped on it.  Warns once per excursion above `warn`.
  */
+/* A volume event (warn or trip) with N and the threshold it reached. */
+static void
+volume_event_init(struct breaker *b, struct rule *r, struct breaker_event *ev,
+                  enum breaker_event_type type, fxb_time t, fxb_i128 n,
+                  int64_t threshold)
+{
+	breaker_rule_event_init(b, r, ev, type, t);
+	ev->figs = BREAKER_FIG_N;
+	ev->notional = r->notional;
+	ev->amount_exponent = r->exponent;
+	ev->n = clamp64(n);
+	ev->threshold = threshold;
+}
+
 bool
-volume_evaluate(struct breaker *b, struct rule *r, fxb_time t, int64_t m)
+breaker_volume_evaluate(struct breaker *b, struct rule *r, fxb_time t,
+                        int64_t m)
 {
 	struct breaker_event ev;
 
 	window_evict(&r->win, &r->sum, t - r->window);
 	fxb_i128 n = r->sum + m;
 	if (n >= r->trip) {
-		rule_event_init(b, r, &ev, BREAKER_EV_TRIP, t);
-		ev.figs = BREAKER_FIG_N;
-		ev.notional = r->notional;
-		ev.amount_exponent = r->exponent;
-		ev.n = clamp64(n);
-		ev.threshold = r->trip;
+		volume_event_init(b, r, &ev, BREAKER_EV_TRIP, t, n, r->trip);
 		window_clear(&r->win, &r->sum);
 		r->warned = false;
 		rule_trip(b, r, t, 0, &ev);
@@ -628,22 +675,17 @@ volume_evaluate(struct breaker *b, struct rule *r, fxb_time t, int64_t m)
 		r->warned = false;
 	} else if (!r->warned) {
 		r->warned = true;
-		rule_event_init(b, r, &ev, BREAKER_EV_WARN, t);
-		ev.figs = BREAKER_FIG_N;
-		ev.notional = r->notional;
-		ev.amount_exponent = r->exponent;
-		ev.n = clamp64(n);
-		ev.threshold = r->warn;
+		volume_event_init(b, r, &ev, BREAKER_EV_WARN, t, n, r->warn);
 		breaker_emit(b, &ev);
 	}
 	return false;
 }
 
-/* volume_count adds an allowed check to r's window. */
+/* breaker_volume_count adds an allowed check to r's window. */
 void
-volume_count(struct rule *r, fxb_time t, int64_t m)
+breaker_volume_count(struct rule *r, fxb_time t, int64_t m)
 {
-	struct ring_ent *e = ring_back(&r->win);
+	struct ring_ent *e = breaker_ring_back(&r->win);
 	int64_t v;
 	if (e != NULL && e->t == t && !__builtin_add_overflow(e->v, m, &v)) {
 		e->v = v;
@@ -666,14 +708,14 @@ throttle_wait(const struct rule *r, int64_t want)
 }
 
 /*
- * throttle_has_token refills r's bucket to t and says whether a token is
- * there.  A refusal counts toward the episode (throttle_start on the first)
+ * breaker_throttle_has_token refills r's bucket to t and says whether a token
+ * is there.  A refusal counts toward the episode (throttle_start on the first)
  * and *retry_after gets the time to the next token.  The episode ends, by
  * timer, when the bucket is full again: demand has fallen below the rate.
  */
 bool
-throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
-                   int64_t *retry_after)
+breaker_throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
+                           int64_t *retry_after)
 {
 	int64_t full = r->burst * MILLI;
 
@@ -692,33 +734,35 @@ throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
 	*retry_after = throttle_wait(r, MILLI);
 	if (r->throttled++ == 0) {
 		struct breaker_event ev;
-		rule_event_init(b, r, &ev, BREAKER_EV_THROTTLE_START, t);
+		breaker_rule_event_init(b, r, &ev, BREAKER_EV_THROTTLE_START,
+		                        t);
 		ev.figs = BREAKER_FIG_BUCKET;
 		ev.rate = r->rate;
 		ev.burst = r->burst;
 		r->since = t;
 		breaker_emit(b, &ev);
 	}
-	timer_arm(&b->heap, &r->timer, t + throttle_wait(r, full));
+	breaker_timer_arm(&b->heap, &r->timer, t + throttle_wait(r, full));
 	return false;
 }
 
 void
-throttle_consume(struct breaker *b, struct rule *r)
+breaker_throttle_consume(struct breaker *b, struct rule *r)
 {
 	if (r->tokens < MILLI)
 		return;
 	r->tokens -= MILLI;
 	if (r->throttled > 0)
-		timer_arm(&b->heap, &r->timer,
-		          r->refill_t + throttle_wait(r, r->burst * MILLI));
+		breaker_timer_arm(&b->heap, &r->timer,
+		                  r->refill_t +
+		                      throttle_wait(r, r->burst * MILLI));
 }
 
 static void
 throttle_end(struct breaker *b, struct rule *r, fxb_time t)
 {
 	struct breaker_event ev;
-	rule_event_init(b, r, &ev, BREAKER_EV_THROTTLE_END, t);
+	breaker_rule_event_init(b, r, &ev, BREAKER_EV_THROTTLE_END, t);
 	ev.figs = BREAKER_FIG_COUNT | BREAKER_FIG_SINCE;
 	ev.n = r->throttled;
 	ev.since = r->since;
@@ -726,9 +770,9 @@ throttle_end(struct breaker *b, struct rule *r, fxb_time t)
 	breaker_emit(b, &ev);
 }
 
-/* rule_on_timer runs r's timer, already disarmed, at b->now. */
+/* breaker_rule_on_timer runs r's timer, already disarmed, at b->now. */
 void
-rule_on_timer(struct breaker *b, struct rule *r)
+breaker_rule_on_timer(struct breaker *b, struct rule *r)
 {
 	fxb_time t = b->now;
 
@@ -737,11 +781,11 @@ rule_on_timer(struct breaker *b, struct rule *r)
 		if (r->state == RS_LIMIT)
 			band_trip(b, r, t);
 		else if (r->state == RS_TRIPPED)
-			rule_end_suspension(b, r, BREAKER_EV_RESUME);
+			breaker_rule_end_suspension(b, r, BREAKER_EV_RESUME);
 		break;
 	case BREAKER_DEVIATION:
 		if (r->state == RS_TRIPPED)
-			rule_end_suspension(b, r, BREAKER_EV_RESUME);
+			breaker_rule_end_suspension(b, r, BREAKER_EV_RESUME);
 		else if (r->clock)
 			deviation_trip(b, r, t);
 		break;
@@ -751,7 +795,7 @@ rule_on_timer(struct breaker *b, struct rule *r)
 		break;
 	case BREAKER_SPREAD:
 		if (r->state == RS_TRIPPED && r->clock)
-			rule_end_suspension(b, r, BREAKER_EV_RESUME);
+			breaker_rule_end_suspension(b, r, BREAKER_EV_RESUME);
 		break;
 	case BREAKER_THROTTLE:
 		if (r->throttled > 0)
@@ -759,7 +803,7 @@ rule_on_timer(struct breaker *b, struct rule *r)
 		break;
 	default: /* volume, velocity */
 		if (r->state == RS_TRIPPED)
-			rule_end_suspension(b, r, BREAKER_EV_RESUME);
+			breaker_rule_end_suspension(b, r, BREAKER_EV_RESUME);
 		break;
 	}
 }

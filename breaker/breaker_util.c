@@ -10,14 +10,14 @@
 #include "breaker_impl.h"
 
 void
-ring_init(struct ring *r, uint32_t max)
+breaker_ring_init(struct ring *r, uint32_t max)
 {
 	memset(r, 0, sizeof(*r));
 	r->max = max;
 }
 
 void
-ring_fini(struct ring *r)
+breaker_ring_fini(struct ring *r)
 {
 	free(r->e);
 	r->e = NULL;
@@ -41,21 +41,32 @@ ring_grow(struct ring *r)
 }
 
 /*
- * ring_push appends (t, v) and returns 0.  At the cap, or when memory runs
- * out, the oldest entry is dropped to make room: it returns 1 and writes the
- * dropped value to *dropped, so that the caller's running sum stays the sum
- * of what the ring holds (the window is then capped, as documented).  It
+ * breaker_ring_reserve makes sure the next push stores its entry without
+ * allocating: there is a free slot, or the ring is at its cap (where a push
+ * drops the oldest entry by design).  False on out of memory.
+ */
+bool
+breaker_ring_reserve(struct ring *r)
+{
+	return r->len < r->cap || r->len >= r->max || ring_grow(r);
+}
+
+/*
+ * breaker_ring_push appends (t, v) and returns 0.  At the cap, or when memory
+ * runs out, the oldest entry is dropped to make room: it returns 1 and writes
+ * the dropped value to *dropped, so that the caller's running sum stays the
+ * sum of what the ring holds (the window is then capped, as documented).  It
  * returns -1, storing nothing, only if the ring could never allocate.
  */
 int
-ring_push(struct ring *r, int64_t t, int64_t v, int64_t *dropped)
+breaker_ring_push(struct ring *r, int64_t t, int64_t v, int64_t *dropped)
 {
 	int rc = 0;
 	if (r->len == r->cap && (r->len >= r->max || !ring_grow(r))) {
 		if (r->cap == 0)
 			return -1;
-		*dropped = ring_front(r)->v;
-		ring_pop_front(r);
+		*dropped = breaker_ring_front(r)->v;
+		breaker_ring_pop_front(r);
 		rc = 1;
 	}
 	struct ring_ent *e = &r->e[(r->head + r->len) & (r->cap - 1)];
@@ -66,33 +77,33 @@ ring_push(struct ring *r, int64_t t, int64_t v, int64_t *dropped)
 }
 
 struct ring_ent *
-ring_front(struct ring *r)
+breaker_ring_front(struct ring *r)
 {
 	return r->len != 0 ? &r->e[r->head] : NULL;
 }
 
 struct ring_ent *
-ring_back(struct ring *r)
+breaker_ring_back(struct ring *r)
 {
 	return r->len != 0 ? &r->e[(r->head + r->len - 1) & (r->cap - 1)]
 	                   : NULL;
 }
 
 void
-ring_pop_front(struct ring *r)
+breaker_ring_pop_front(struct ring *r)
 {
 	r->head = (r->head + 1) & (r->cap - 1);
 	r->len--;
 }
 
 void
-ring_pop_back(struct ring *r)
+breaker_ring_pop_back(struct ring *r)
 {
 	r->len--;
 }
 
 void
-ring_clear(struct ring *r)
+breaker_ring_clear(struct ring *r)
 {
 	r->head = 0;
 	r->len = 0;
@@ -145,37 +156,42 @@ heap_down(struct timer_heap *h, uint32_t i)
 	heap_place(h, i, tm);
 }
 
+/* The engine knows every timer it can ever arm (one per rule and per
+ * forceable scope), so the heap is sized once and arming never fails. */
+bool
+breaker_timer_heap_init(struct timer_heap *h, uint32_t cap)
+{
+	memset(h, 0, sizeof(*h));
+	h->v = calloc((size_t)cap + 1, sizeof(*h->v));
+	h->cap = cap + 1;
+	return h->v != NULL;
+}
+
 void
-timer_heap_fini(struct timer_heap *h)
+breaker_timer_heap_fini(struct timer_heap *h)
 {
 	free(h->v);
 	memset(h, 0, sizeof(*h));
 }
 
-/* timer_arm (re)arms tm to fire at `at`; a re-armed timer fires after
- * timers armed earlier for the same instant.  False on out of memory. */
-bool
-timer_arm(struct timer_heap *h, struct timer *tm, fxb_time at)
+/* breaker_timer_arm (re)arms tm to fire at `at`; a re-armed timer fires
+ * after timers armed earlier for the same instant. */
+void
+breaker_timer_arm(struct timer_heap *h, struct timer *tm, fxb_time at)
 {
 	if (tm->pos >= 0)
-		timer_cancel(h, tm);
-	if (h->len == h->cap) {
-		uint32_t ncap = h->cap != 0 ? h->cap * 2 : 64;
-		struct timer **v = realloc(h->v, (size_t)ncap * sizeof(*v));
-		if (v == NULL)
-			return false;
-		h->v = v;
-		h->cap = ncap;
-	}
+		breaker_timer_cancel(h, tm);
+	/* The heap holds every timer the engine has: more is a bug. */
+	if (h->len == h->cap)
+		abort();
 	tm->at = at;
 	tm->seq = h->seq++;
 	heap_place(h, h->len++, tm);
 	heap_up(h, h->len - 1);
-	return true;
 }
 
 void
-timer_cancel(struct timer_heap *h, struct timer *tm)
+breaker_timer_cancel(struct timer_heap *h, struct timer *tm)
 {
 	if (tm->pos < 0)
 		return;
@@ -190,7 +206,7 @@ timer_cancel(struct timer_heap *h, struct timer *tm)
 }
 
 struct timer *
-timer_peek(const struct timer_heap *h)
+breaker_timer_peek(const struct timer_heap *h)
 {
 	return h->len != 0 ? h->v[0] : NULL;
 }
@@ -208,13 +224,13 @@ name_hash(const char *s, size_t len)
 }
 
 /*
- * name_index_build indexes names[0..n).  Returns 0, or 1 with *dup set to
+ * breaker_index_build indexes names[0..n).  Returns 0, or 1 with *dup set to
  * the index of the first name seen twice (its second occurrence), or -1
  * on out of memory.
  */
 int
-name_index_build(struct name_index *ix, const char *const *names, uint32_t n,
-                 int32_t *dup)
+breaker_index_build(struct name_index *ix, const char *const *names,
+                    uint32_t n, int32_t *dup)
 {
 	uint32_t cap = 16;
 	while (cap < 2 * n)
@@ -238,14 +254,14 @@ name_index_build(struct name_index *ix, const char *const *names, uint32_t n,
 }
 
 void
-name_index_fini(struct name_index *ix)
+breaker_index_fini(struct name_index *ix)
 {
 	free(ix->slot);
 	ix->slot = NULL;
 }
 
 int32_t
-name_index_find(const struct name_index *ix, const char *s, size_t len)
+breaker_index_find(const struct name_index *ix, const char *s, size_t len)
 {
 	if (ix->slot == NULL)
 		return -1;

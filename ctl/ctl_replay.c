@@ -435,6 +435,26 @@ out:
 	return rc;
 }
 
+/*
+ * read_tape_line reads one line, newline included, into buf (cap bytes):
+ * returns its length, 0 at the end of the file, or -1 when the line does
+ * not fit (the rest is not read: a runaway line costs no memory).
+ */
+static long
+read_tape_line(FILE *in, char *buf, size_t cap)
+{
+	size_t n = 0;
+	int c;
+	while ((c = getc(in)) != EOF) {
+		if (n == cap)
+			return -1;
+		buf[n++] = (char)c;
+		if (c == '\n')
+			break;
+	}
+	return (long)n;
+}
+
 static void
 print_summary(struct replay *rp)
 {
@@ -461,8 +481,7 @@ ctl_replay(int argc, char **argv)
 	struct replay rp;
 	int code = CTL_EXIT_OK;
 	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	long n;
 	FILE *in = NULL;
 
 	memset(&rp, 0, sizeof(rp));
@@ -499,9 +518,15 @@ ctl_replay(int argc, char **argv)
 		goto out;
 	}
 	rp.tape_name = tape;
-	while ((n = getline(&buf, &cap, in)) > 0) {
+	buf = malloc(TAPE_LINE_MAX + 1);
+	if (buf == NULL) {
+		fprintf(stderr, "fxbreakerctl: out of memory\n");
+		code = CTL_EXIT_USAGE;
+		goto out;
+	}
+	while ((n = read_tape_line(in, buf, TAPE_LINE_MAX + 1)) != 0) {
 		rp.line++;
-		if ((size_t)n > TAPE_LINE_MAX) {
+		if (n < 0) {
 			code = tape_error(&rp, "line longer than %u bytes",
 			                  TAPE_LINE_MAX);
 			break;

@@ -55,7 +55,10 @@ ipc_event_json(const struct breaker_event *ev, int64_t suspension)
 		rc |= json_object_set_new(o, "latched",
 		                          json_boolean(ev->latched));
 	if (ev->type == BREAKER_EV_FORCE_LIFT)
-		rc |= set_str(o, "by", ev->by_timer ? "schedule" : "operator");
+		rc |= set_str(o, "by",
+		              ev->by == BREAKER_LIFT_SCHEDULE   ? "schedule"
+		              : ev->by == BREAKER_LIFT_REPLACED ? "replaced"
+		                                                : "operator");
 	if (ev->until != FXB_NEVER)
 		rc |= set_int(o, "until", ev->until);
 	if (ev->figs & BREAKER_FIG_PX)

@@ -184,19 +184,26 @@ test_force(void)
 	CHECK_INT(d.suspension, lg.id[0]);
 	CHECK_INT(d.retry_after_ms, 9800);
 	CHECK(d.rule == NULL);
-	/* Extend: a new suspension, the old end no longer fires. */
+	/* Extend: the old suspension is closed as replaced and a new one
+	 * opens at the same instant; the old end no longer fires. */
 	CHECK_INT(breaker_force_suspend(b, 300, true, 0, 20000, "longer"),
 	          FXB_OK);
-	breaker_advance(b, 15000);
-	CHECK_INT(lg.n, 2);
-	breaker_check(b, 15000, 0, 1, 0, &d);
-	CHECK_INT(d.suspension, lg.id[1]);
-	breaker_advance(b, 25000);
 	CHECK_INT(lg.n, 3);
-	CHECK_INT(lg.ev[2].type, BREAKER_EV_FORCE_LIFT);
-	CHECK_INT(lg.ev[2].t, 20000);
-	CHECK(lg.ev[2].by_timer);
-	CHECK_INT(lg.ev[2].suspension, lg.id[1]);
+	CHECK_INT(lg.ev[1].type, BREAKER_EV_FORCE_LIFT);
+	CHECK_INT(lg.ev[1].by, BREAKER_LIFT_REPLACED);
+	CHECK_INT(lg.ev[1].suspension, lg.id[0]);
+	CHECK_INT(lg.ev[2].type, BREAKER_EV_FORCE_SUSPEND);
+	CHECK_INT(lg.ev[2].t, 300);
+	breaker_advance(b, 15000);
+	CHECK_INT(lg.n, 3);
+	breaker_check(b, 15000, 0, 1, 0, &d);
+	CHECK_INT(d.suspension, lg.id[2]);
+	breaker_advance(b, 25000);
+	CHECK_INT(lg.n, 4);
+	CHECK_INT(lg.ev[3].type, BREAKER_EV_FORCE_LIFT);
+	CHECK_INT(lg.ev[3].t, 20000);
+	CHECK_INT(lg.ev[3].by, BREAKER_LIFT_SCHEDULE);
+	CHECK_INT(lg.ev[3].suspension, lg.id[2]);
 	breaker_check(b, 25000, 0, 1, 0, &d);
 	CHECK_INT(d.verdict, BREAKER_VERDICT_ALLOW);
 	/* A product force without end waits for a lift. */
@@ -223,7 +230,7 @@ test_force(void)
 	breaker_force_suspend(b, 26600, false, 1, FXB_NEVER, reason);
 	CHECK_INT(strlen(lg.ev[lg.n - 1].reason), 253);
 	CHECK_INT(breaker_force_lift(b, 27000, false, 1), FXB_OK);
-	CHECK(!lg.ev[lg.n - 1].by_timer);
+	CHECK_INT(lg.ev[lg.n - 1].by, BREAKER_LIFT_OPERATOR);
 	breaker_check(b, 27000, 1, 1, 0, &d);
 	CHECK_INT(d.verdict, BREAKER_VERDICT_ALLOW);
 	breaker_free(b);
@@ -246,10 +253,12 @@ test_binding_suspension(void)
 	if (b == NULL)
 		return;
 	breaker_check(b, 0, 0, 1, 0, &d);
-	/* Both trip on the same check; the first enforcing trip is quoted
-	 * at that instant. */
+	/* Both trip on the same check: the deny already quotes the one that
+	 * ends last. */
 	CHECK_INT(lg.n, 2);
-	CHECK_STR(d.rule, "short");
+	CHECK_STR(d.rule, "long");
+	CHECK_INT(d.retry_after_ms, 50000);
+	CHECK_INT(d.suspension, lg.id[1]);
 	breaker_check(b, 1, 0, 1, 0, &d);
 	CHECK_STR(d.rule, "long");
 	CHECK_INT(d.retry_after_ms, 49999);

@@ -196,6 +196,11 @@ test_errors(void)
 	     "exempt: no such [rule nope]"},
 	    {"exempt = usdkrw-band", "exempt = usdkrw-band,",
 	     "exempt: a comma-separated list of rule ids"},
+	    {"exempt = usdkrw-band", "exempt =",
+	     "test.conf:39: [product auto-exchange.USDKRW] exempt: a "
+	     "comma-separated list"},
+	    {"exempt = usdkrw-band", "exempt = usdkrw-band, usdkrw-band",
+	     "exempt: rule usdkrw-band is listed twice"},
 	    {"pair = USD/KRW\nside = buy", "pair = USD/JPY\nside = buy",
 	     "test.conf:32: [product fx-wallet.USDKRW.buy] pair: no such "
 	     "[pair]"},
@@ -397,6 +402,66 @@ test_minimal(void)
 	breaker_config_free(cfg);
 }
 
+/* RULES 4.3: a V that rounds to zero ticks would trip on every move. */
+static void
+test_velocity_zero(void)
+{
+	char err[256];
+	enum fxb_err rc;
+	struct breaker_config *cfg =
+	    parse("[pair USD/KRW]\ntick = 1\n[rule v]\npair = USD/KRW\n"
+	          "kind = velocity\nwindow = 60s\nsuspend_for = 0s\n"
+	          "base = 1400\npct = 0.05\n",
+	          err, sizeof(err), &rc);
+	CHECK(cfg == NULL);
+	CHECK_CONTAINS(err, "test.conf:9: [rule v] pct: base x pct / 100 "
+	                    "rounds down to less than one tick");
+	breaker_config_free(cfg);
+	/* 1400 x 0.1 % = 1.4, down to the tick of 1: V = 1. */
+	cfg = parse("[pair USD/KRW]\ntick = 1\n[rule v]\npair = USD/KRW\n"
+	            "kind = velocity\nwindow = 60s\nsuspend_for = 0s\n"
+	            "base = 1400\npct = 0.1\n",
+	            err, sizeof(err), &rc);
+	CHECK(cfg != NULL && cfg->rules[0].velocity == 1000000000);
+	breaker_config_free(cfg);
+}
+
+/*
+ * The reader and inih agree on sections whatever the white space: a BOM,
+ * a header indented with \v right after another header, CRLF line ends.
+ * Like inih, an indented line after a key continues that key, even one
+ * that looks like a header, and that is refused outside notices.
+ */
+static void
+test_whitespace(void)
+{
+	char err[256];
+	enum fxb_err rc;
+	struct breaker_config *cfg =
+	    parse("\xEF\xBB\xBF[pair USD/KRW]\r\n\v[product p]\r\n"
+	          "pair = USD/KRW\r\n[product q]\r\npair = USD/KRW\r\n"
+	          "side = sell\r\n",
+	          err, sizeof(err), &rc);
+	CHECK_INT(rc, FXB_OK);
+	if (cfg == NULL) {
+		printf("    %s\n", err);
+		return;
+	}
+	CHECK_INT(cfg->npairs, 1);
+	CHECK_INT(cfg->nproducts, 2);
+	CHECK_STR(cfg->products[0].id, "p");
+	CHECK_STR(cfg->products[1].id, "q");
+	CHECK_INT(cfg->products[1].side, BREAKER_SIDE_SELL);
+	breaker_config_free(cfg);
+	cfg = parse("[pair USD/KRW]\ntick = 0.1\n\t[product p]\n"
+	            "pair = USD/KRW\n",
+	            err, sizeof(err), &rc);
+	CHECK(cfg == NULL);
+	CHECK_CONTAINS(err, "test.conf:3: an indented line continues the key "
+	                    "above it ([pair USD/KRW] tick)");
+	breaker_config_free(cfg);
+}
+
 static void
 test_durations(void)
 {
@@ -422,7 +487,8 @@ test_durations(void)
 static const struct test tests[] = {
     {"good_config", test_good_config}, {"errors", test_errors},
     {"kind_keys", test_kind_keys},     {"long_line", test_long_line},
-    {"minimal", test_minimal},         {"durations", test_durations},
+    {"minimal", test_minimal},         {"velocity_zero", test_velocity_zero},
+    {"whitespace", test_whitespace},   {"durations", test_durations},
 };
 
 int
