@@ -111,7 +111,13 @@ breaker_new(const struct breaker_config *cfg, fxb_time start,
 	b->products = aligned_alloc(64, psize);
 	if (b->products != NULL)
 		memset(b->products, 0, psize);
-	b->rules = calloc(b->nrules + 1, sizeof(*b->rules));
+	/* Rules on cache-line boundaries too: a rule's hot fields are its
+	 * first two lines (breaker_impl.h). */
+	size_t rsize = (b->nrules + 1) * sizeof(*b->rules);
+	rsize = (rsize + 63) / 64 * 64;
+	b->rules = aligned_alloc(64, rsize);
+	if (b->rules != NULL)
+		memset(b->rules, 0, rsize);
 	b->rconf = calloc(b->nrules + 1, sizeof(*b->rconf));
 	b->pair_names = calloc(b->npairs + 1, sizeof(char *));
 	b->product_names = calloc(b->nproducts + 1, sizeof(char *));

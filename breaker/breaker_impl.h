@@ -79,7 +79,8 @@ enum rule_state {
 };
 
 /*
- * A rule's state.  The fields a check or a tick reads come first, with
+ * A rule's state.  The fields a check or a tick reads come first, in the
+ * first 128 bytes (two cache lines; keep them there when adding fields), with
  * copies of the parameters they need, so that the hot path of a rule is one
  * or two adjacent cache lines; the config (c) is read only on events.
  */
@@ -93,7 +94,6 @@ struct rule {
 	bool warned;   /* volume */
 	bool latched;
 	bool clock;      /* deviation/spread: the hold clock runs */
-	int8_t exponent; /* volume: minor units of the base currency */
 	fxb_time window; /* copies of c's parameters */
 	int64_t trip, warn, rate, burst;
 	fxb_time until;     /* TRIPPED: automatic end or FXB_NEVER */
@@ -106,8 +106,9 @@ struct rule {
 	/* Cold. */
 	const struct breaker_rule_conf *c; /* points into the engine's copy */
 	char *id;
-	char *notice;   /* notice id, or NULL */
-	fxb_time since; /* when the current state began */
+	char *notice;    /* notice id, or NULL */
+	int8_t exponent; /* volume: minor units of the base currency */
+	fxb_time since;  /* when the current state began */
 	struct timer timer;
 	/* 4.8 escalation: times of the last auto resumes, a small ring. */
 	fxb_time *resumes;
