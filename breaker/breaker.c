@@ -415,11 +415,12 @@ struct hold {
 	const struct rule *rule;
 	int64_t suspension;
 	fxb_time end;
+	fxb_time since;
 };
 
 static void
 hold_consider(struct hold *h, enum breaker_reason reason, const struct rule *r,
-              int64_t suspension, fxb_time end)
+              int64_t suspension, fxb_time end, fxb_time since)
 {
 	if (h->reason != BREAKER_REASON_NONE && end <= h->end)
 		return;
@@ -427,6 +428,7 @@ hold_consider(struct hold *h, enum breaker_reason reason, const struct rule *r,
 	h->rule = r;
 	h->suspension = suspension;
 	h->end = end;
+	h->since = since;
 }
 
 static void
@@ -434,7 +436,7 @@ hold_force(struct hold *h, const struct force *f)
 {
 	if (f != NULL && f->on)
 		hold_consider(h, BREAKER_REASON_FORCED, NULL, f->suspension,
-		              f->until);
+		              f->until, f->since);
 }
 
 static void
@@ -444,22 +446,22 @@ hold_rule(struct hold *h, const struct rule *r, unsigned side)
 	case RS_TRIPPED:
 		if (scope_hits(r, r->dir, side))
 			hold_consider(h, BREAKER_REASON_SUSPENDED, r,
-			              r->suspension, r->until);
+			              r->suspension, r->until, r->since);
 		break;
 	case RS_AWAITING:
 		if (scope_hits(r, r->dir, side))
 			hold_consider(h, BREAKER_REASON_AWAITING_REFERENCE, r,
-			              r->suspension, FXB_NEVER);
+			              r->suspension, FXB_NEVER, r->since);
 		break;
 	case RS_NO_RATE:
 		if (scope_hits(r, 0, side))
 			hold_consider(h, BREAKER_REASON_NO_RATE, r, 0,
-			              FXB_NEVER);
+			              FXB_NEVER, r->since);
 		break;
 	case RS_STALE:
 		if (scope_hits(r, 0, side))
 			hold_consider(h, BREAKER_REASON_STALE, r,
-			              r->suspension, FXB_NEVER);
+			              r->suspension, FXB_NEVER, r->since);
 		break;
 	default:
 		break;
@@ -557,7 +559,7 @@ check_volumes(struct breaker *b, const struct product *p, fxb_time t,
 		                            r->notional ? amount : 1) &&
 		    !r->shadow)
 			hold_consider(h, BREAKER_REASON_SUSPENDED, r,
-			              r->suspension, r->until);
+			              r->suspension, r->until, r->since);
 	}
 }
 
@@ -594,7 +596,7 @@ enum fxb_err
 breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
               int64_t rate, struct breaker_decision *out)
 {
-	struct hold h = {BREAKER_REASON_NONE, NULL, 0, 0};
+	struct hold h = {BREAKER_REASON_NONE, NULL, 0, 0, 0};
 	int64_t retry = 0;
 	enum fxb_err err;
 
@@ -678,6 +680,24 @@ breaker_quote(struct breaker *b, fxb_time t, int32_t pair, int64_t bid,
 	return pair_feed(b, t, pair, mid, true, bid, ask);
 }
 
+/* Keeps at most BREAKER_REASON_MAX bytes of the operator's reason, cut on
+ * a UTF-8 character boundary so that the text stays valid wherever it is
+ * shown. */
+static void
+force_set_reason(struct force *f, const char *reason)
+{
+	if (reason == NULL)
+		reason = "";
+	size_t n = strlen(reason);
+	if (n > BREAKER_REASON_MAX) {
+		n = BREAKER_REASON_MAX;
+		while (n > 0 && ((unsigned char)reason[n] & 0xC0) == 0x80)
+			n--;
+	}
+	memcpy(f->reason, reason, n);
+	f->reason[n] = '\0';
+}
+
 /* The force record of a scope, made on first use (*err says why not). */
 static struct force *
 force_of(struct breaker *b, bool on_pair, int32_t idx, bool create,
@@ -730,18 +750,7 @@ breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair, int32_t idx,
 	f->on = true;
 	f->since = t;
 	f->until = until;
-	if (reason == NULL)
-		reason = "";
-	/* Keep at most BREAKER_REASON_MAX bytes, cut on a UTF-8 character
-	 * boundary so that the text stays valid wherever it is shown. */
-	size_t n = strlen(reason);
-	if (n > BREAKER_REASON_MAX) {
-		n = BREAKER_REASON_MAX;
-		while (n > 0 && ((unsigned char)reason[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(f->reason, reason, n);
-	f->reason[n] = '\0';
+	force_set_reason(f, reason);
 	if (until != FXB_NEVER)
 		breaker_timer_arm(&b->heap, &f->timer, until);
 	else
@@ -785,6 +794,225 @@ breaker_reset(struct breaker *b, fxb_time t, int32_t rule)
 		return FXB_ERR_NOT_TRIPPED;
 	breaker_rule_end_suspension(b, r, BREAKER_EV_RESET);
 	return FXB_OK;
+}
+
+/* ---- status, restore and reload ---- */
+
+void
+breaker_rule_status(const struct breaker *b, int32_t rule,
+                    struct breaker_rule_status *out)
+{
+	static const char *const names[] = {
+	    [RS_NORMAL] = "normal",
+	    [RS_NO_REF] = "no_reference",
+	    [RS_LIMIT] = "limit",
+	    [RS_TRIPPED] = "tripped",
+	    [RS_AWAITING] = "awaiting_reference",
+	    [RS_NO_RATE] = "no_rate",
+	    [RS_STALE] = "stale",
+	};
+	const struct rule *r = &b->rules[rule];
+	out->state = names[r->state];
+	out->since = r->since;
+	out->until = r->state == RS_TRIPPED ? r->until : FXB_NEVER;
+	out->suspension = r->suspension;
+	out->latched = r->latched;
+	out->dir = r->dir;
+}
+
+void
+breaker_product_status(const struct breaker *b, int32_t product,
+                       struct breaker_decision *out, fxb_time *since)
+{
+	struct hold h = {BREAKER_REASON_NONE, NULL, 0, 0, 0};
+	check_holds(b, &b->products[product], 0, &h);
+	if (h.reason != BREAKER_REASON_NONE) {
+		decide_hold(out, &h, b->now);
+		*since = h.since;
+	} else {
+		decide(out, BREAKER_VERDICT_ALLOW, BREAKER_REASON_NONE, NULL,
+		       0, -1);
+		*since = 0;
+	}
+}
+
+enum fxb_err
+breaker_restore_trip(struct breaker *b, int32_t rule, fxb_time since,
+                     fxb_time until, int64_t suspension, int dir, bool latched)
+{
+	if (!valid_index(rule, b->nrules))
+		return FXB_ERR_UNKNOWN_RULE;
+	struct rule *r = &b->rules[rule];
+	r->since = since;
+	r->suspension = suspension;
+	r->dir = (int8_t)dir;
+	r->latched = latched;
+	r->clock = false;
+	breaker_timer_cancel(&b->heap, &r->timer);
+	if (r->kind == BREAKER_STALE) {
+		/* The first tick will end it with `fresh`. */
+		r->state = RS_STALE;
+		r->until = FXB_NEVER;
+		return FXB_OK;
+	}
+	r->state = RS_TRIPPED;
+	r->until = until;
+	if (until != FXB_NEVER)
+		breaker_timer_arm(&b->heap, &r->timer, until);
+	return FXB_OK;
+}
+
+enum fxb_err
+breaker_restore_resume(struct breaker *b, int32_t rule, fxb_time t)
+{
+	if (!valid_index(rule, b->nrules))
+		return FXB_ERR_UNKNOWN_RULE;
+	breaker_rule_record_resume(&b->rules[rule], t);
+	return FXB_OK;
+}
+
+enum fxb_err
+breaker_restore_force(struct breaker *b, bool on_pair, int32_t idx,
+                      fxb_time since, fxb_time until, int64_t suspension,
+                      const char *reason)
+{
+	enum fxb_err err = FXB_OK;
+	struct force *f = force_of(b, on_pair, idx, true, &err);
+	if (f == NULL)
+		return err;
+	f->on = true;
+	f->since = since;
+	f->until = until;
+	f->suspension = suspension;
+	force_set_reason(f, reason);
+	if (until != FXB_NEVER)
+		breaker_timer_arm(&b->heap, &f->timer, until);
+	return FXB_OK;
+}
+
+/* Do two rule configs say the same thing?  Indexes are compared by the
+ * names they point at, since the two configs may order things apart. */
+static bool
+same_rule(const struct breaker *a, const struct rule *x,
+          const struct breaker *b, const struct rule *y)
+{
+	struct breaker_rule_conf cx = *x->c, cy = *y->c;
+	const char *ox =
+	    cx.on_pair ? a->pairs[cx.owner].name : a->products[cx.owner].id;
+	const char *oy =
+	    cy.on_pair ? b->pairs[cy.owner].name : b->products[cy.owner].id;
+	if (strcmp(ox, oy) != 0 ||
+	    (x->notice == NULL) != (y->notice == NULL) ||
+	    (x->notice != NULL && strcmp(x->notice, y->notice) != 0))
+		return false;
+	cx.owner = cy.owner = 0;
+	cx.notice = cy.notice = 0;
+	cx.line = cy.line = 0;
+	return memcmp(&cx, &cy, sizeof(cx)) == 0;
+}
+
+/* Moves a timer from one heap to another, armed at the same instant. */
+static void
+timer_move(struct timer_heap *from, struct timer *tf, struct timer_heap *to,
+           struct timer *tt)
+{
+	if (tf->pos < 0)
+		return;
+	fxb_time at = tf->at;
+	breaker_timer_cancel(from, tf);
+	breaker_timer_arm(to, tt, at);
+}
+
+static void
+transfer_rule(struct breaker *from, struct rule *x, struct breaker *to,
+              struct rule *y)
+{
+	if (same_rule(from, x, to, y)) {
+		/* Everything but identity moves: windows, reference, timer,
+		 * suspension and history. */
+		struct rule keep = *y;
+		*y = *x;
+		y->c = keep.c;
+		y->id = keep.id;
+		y->notice = keep.notice;
+		y->timer = keep.timer;
+		timer_move(&from->heap, &x->timer, &to->heap, &y->timer);
+		/* y now owns x's buffers; x gets y's unused history array
+		 * (same size: same parameters) so that each engine frees
+		 * exactly what it owns. */
+		memset(&x->win, 0, sizeof(x->win));
+		memset(&x->dq_min, 0, sizeof(x->dq_min));
+		memset(&x->dq_max, 0, sizeof(x->dq_max));
+		x->resumes = keep.resumes;
+		x->nresumes = 0;
+		return;
+	}
+	/* Changed parameters: an open suspension stays open (only an
+	 * operator or its own timer may end it); windows start afresh. */
+	if (x->state == RS_TRIPPED || x->state == RS_STALE) {
+		y->state = x->state;
+		y->since = x->since;
+		y->until = x->until;
+		y->suspension = x->suspension;
+		y->dir = x->dir;
+		y->latched = x->latched;
+		if (x->state == RS_TRIPPED && x->until != FXB_NEVER)
+			breaker_timer_arm(&to->heap, &y->timer, x->until);
+	}
+}
+
+/* Moves an operator's suspension to scope index j of the new engine. */
+static void
+transfer_force(struct breaker *from, struct force **fx, struct breaker *to,
+               struct force **fy, int32_t j)
+{
+	struct force *f = *fx;
+	if (f == NULL || !f->on)
+		return;
+	breaker_timer_cancel(&from->heap, &f->timer);
+	f->timer.idx = j;
+	if (f->until != FXB_NEVER)
+		breaker_timer_arm(&to->heap, &f->timer, f->until);
+	*fy = f;
+	*fx = NULL;
+}
+
+void
+breaker_transfer(struct breaker *from, struct breaker *to,
+                 breaker_orphan_fn orphan, void *arg)
+{
+	to->now = from->now;
+	for (uint32_t i = 0; i < from->nrules; i++) {
+		struct rule *x = &from->rules[i];
+		int32_t j = breaker_rule_find(to, x->id, strlen(x->id));
+		if (j >= 0) {
+			transfer_rule(from, x, to, &to->rules[j]);
+		} else if (x->state == RS_TRIPPED || x->state == RS_STALE) {
+			const struct breaker_rule_conf *c = x->c;
+			orphan(arg, x->id,
+			       c->on_pair ? from->pairs[c->owner].name
+			                  : from->products[c->owner].id,
+			       x->suspension);
+		}
+	}
+	for (uint32_t i = 0; i < from->nproducts; i++) {
+		struct product *p = &from->products[i];
+		int32_t j = breaker_product_find(to, p->id, strlen(p->id));
+		if (j >= 0)
+			transfer_force(from, &p->force, to,
+			               &to->products[j].force, j);
+		else if (p->force != NULL && p->force->on)
+			orphan(arg, NULL, p->id, p->force->suspension);
+	}
+	for (uint32_t i = 0; i < from->npairs; i++) {
+		struct pair *pr = &from->pairs[i];
+		int32_t j = breaker_pair_find(to, pr->name, strlen(pr->name));
+		if (j >= 0)
+			transfer_force(from, &pr->force, to,
+			               &to->pairs[j].force, j);
+		else if (pr->force != NULL && pr->force->on)
+			orphan(arg, NULL, pr->name, pr->force->suspension);
+	}
 }
 
 const char *

@@ -233,6 +233,64 @@ enum fxb_err breaker_force_lift(struct breaker *b, fxb_time t, bool on_pair,
  */
 enum fxb_err breaker_reset(struct breaker *b, fxb_time t, int32_t rule);
 
+/* ---- status, restore and reload (the daemon) ---- */
+
+/* A rule's state as ops see it (docs/PROTOCOL.md, admin `status`). */
+struct breaker_rule_status {
+	const char *state;  /* normal, no_reference, limit, tripped,
+	                       awaiting_reference, no_rate, stale */
+	fxb_time since;     /* when that state began */
+	fxb_time until;     /* tripped: automatic end, or FXB_NEVER */
+	int64_t suspension; /* the open (or last) suspension, 0 if none */
+	bool latched;
+	int dir;
+};
+
+/* breaker_rule_status describes rule (a valid index). */
+void breaker_rule_status(const struct breaker *b, int32_t rule,
+                         struct breaker_rule_status *out);
+
+/* breaker_product_status says what holds product now, as a check would
+ * (a deny, or an allow), without counting or consuming anything; *since
+ * gets when the holding suspension began.  No timers fire. */
+void breaker_product_status(const struct breaker *b, int32_t product,
+                            struct breaker_decision *out, fxb_time *since);
+
+/*
+ * Restoring after a restart, from the log's open suspensions: no event is
+ * emitted.  breaker_restore_trip puts rule back in its suspension (a stale
+ * rule in `stale`) with its id, start, automatic end (FXB_NEVER: none) and
+ * direction; an end already past fires, stamped with its own time, at the
+ * next call that moves the clock.  breaker_restore_resume adds an automatic
+ * resume at t to the rule's 4.8 history.  breaker_restore_force restores
+ * an operator's suspension.  Errors: FXB_ERR_UNKNOWN_RULE / _PAIR /
+ * _PRODUCT, FXB_ERR_NOMEM.
+ */
+enum fxb_err breaker_restore_trip(struct breaker *b, int32_t rule,
+                                  fxb_time since, fxb_time until,
+                                  int64_t suspension, int dir, bool latched);
+enum fxb_err breaker_restore_resume(struct breaker *b, int32_t rule,
+                                    fxb_time t);
+enum fxb_err breaker_restore_force(struct breaker *b, bool on_pair,
+                                   int32_t idx, fxb_time since, fxb_time until,
+                                   int64_t suspension, const char *reason);
+
+/*
+ * breaker_transfer moves the running state of `from` into `to`, a new
+ * engine built from a reloaded config, and sets to's clock to from's.  A
+ * rule with the same id and the same parameters keeps everything: its
+ * windows, reference, timers, suspension and history.  A rule whose
+ * parameters changed keeps its open suspension (until an operator or its
+ * timer ends it) but starts its windows afresh.  Forced scopes that still
+ * exist stay forced.  Each suspension of a rule or scope that no longer
+ * exists is reported to `orphan` (the daemon logs its end).  `from` is
+ * left empty of state and must then be freed.
+ */
+typedef void (*breaker_orphan_fn)(void *arg, const char *rule,
+                                  const char *scope, int64_t suspension);
+void breaker_transfer(struct breaker *from, struct breaker *to,
+                      breaker_orphan_fn orphan, void *arg);
+
 /* Names as they appear on the wire and in the log. */
 const char *breaker_event_name(enum breaker_event_type type);
 const char *breaker_reason_name(enum breaker_reason reason);

@@ -197,6 +197,7 @@ int32_t breaker_index_find(const struct name_index *ix, const char *s,
 
 /* breaker_rules.c */
 bool breaker_rule_reserve(struct rule *r);
+void breaker_rule_record_resume(struct rule *r, fxb_time t);
 void breaker_rule_init_state(struct breaker *b, struct rule *r);
 void breaker_rule_on_tick(struct breaker *b, struct rule *r, fxb_time t,
                           int64_t px, bool quote, int64_t bid, int64_t ask);

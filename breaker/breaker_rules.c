@@ -91,8 +91,8 @@ recent_resumes(const struct rule *r, fxb_time t)
 	return n;
 }
 
-static void
-record_resume(struct rule *r, fxb_time t)
+void
+breaker_rule_record_resume(struct rule *r, fxb_time t)
 {
 	uint32_t cap = (uint32_t)r->c->max_auto_resumes;
 	if (r->resumes == NULL || cap == 0)
@@ -159,7 +159,7 @@ breaker_rule_end_suspension(struct breaker *b, struct rule *r,
 	ev.dir = r->dir;
 
 	if (how == BREAKER_EV_RESUME && r->c->suspend_for > 0)
-		record_resume(r, t);
+		breaker_rule_record_resume(r, t);
 	if (how == BREAKER_EV_RESET) {
 		r->nresumes = 0;
 		r->resume_head = 0;

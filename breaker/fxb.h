@@ -48,6 +48,13 @@ enum fxb_err {
 	FXB_ERR_CURRENCY = 16,       /* not an ISO 4217 currency we know */
 	FXB_ERR_MISSING = 17,        /* a required field is absent */
 	FXB_ERR_IO = 18,             /* an I/O error (file, socket) */
+	FXB_ERR_UNKNOWN_OP = 19,     /* a request with an unknown "op" */
+	FXB_ERR_TYPE = 20,           /* a field of the wrong JSON type */
+	FXB_ERR_LEDGER = 21,         /* the ledger cannot be written: closed */
+	FXB_ERR_BUSY = 22,           /* the ledger queue is full: closed */
+	FXB_ERR_SHUTDOWN = 23,       /* the service is stopping */
+	FXB_ERR_UNAVAILABLE = 24,    /* no answer in time (client library) */
+	FXB_ERR_DEGRADED = 25,       /* refused while the ledger is degraded */
 };
 
 /* fxb_strerror returns a static one-line meaning of err, never NULL. */

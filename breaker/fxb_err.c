@@ -31,6 +31,15 @@ static const struct {
     [FXB_ERR_CURRENCY] = {"currency", "unknown ISO 4217 currency"},
     [FXB_ERR_MISSING] = {"missing", "required field missing"},
     [FXB_ERR_IO] = {"io", "I/O error"},
+    [FXB_ERR_UNKNOWN_OP] = {"unknown_op", "unknown op"},
+    [FXB_ERR_TYPE] = {"type", "field has the wrong JSON type"},
+    [FXB_ERR_LEDGER] = {"ledger", "the suspension log cannot be written"},
+    [FXB_ERR_BUSY] = {"busy", "the suspension log queue is full"},
+    [FXB_ERR_SHUTDOWN] = {"shutdown", "the service is stopping"},
+    [FXB_ERR_UNAVAILABLE] = {"unavailable",
+                             "the service did not answer in time"},
+    [FXB_ERR_DEGRADED] = {"degraded",
+                          "refused while the suspension log is degraded"},
 };
 
 #define FXB_ERR_COUNT (sizeof(fxb_err_table) / sizeof(fxb_err_table[0]))

@@ -328,6 +328,118 @@ test_band_cap(void)
 	breaker_free(b);
 }
 
+/* The daemon's restart: a trip restored with an end already past resumes
+ * at that end, stamped with it, and keeps its suspension id; a stale rule
+ * restored stale ends with `fresh` on the first tick; a force restored
+ * holds; restored resumes count toward max_auto_resumes. */
+static void
+test_restore(void)
+{
+	struct log lg;
+	struct breaker_decision d;
+	static const char conf[] =
+	    "[pair USD/KRW]\n[product w]\npair = USD/KRW\n"
+	    "[rule s]\npair = USD/KRW\nkind = stale\nmax_age = 1h\n"
+	    "[rule v]\nproduct = w\nkind = volume\nwindow = 10s\ntrip = 1\n"
+	    "suspend_for = 5s\nmax_auto_resumes = 1\n";
+	struct breaker *b = engine(conf, 100000, &lg);
+	if (b == NULL)
+		return;
+	CHECK_INT(breaker_restore_trip(b, 1, 90000, 95000, 41, 0, false),
+	          FXB_OK);
+	CHECK_INT(breaker_restore_trip(b, 0, 80000, FXB_NEVER, 40, 0, false),
+	          FXB_OK);
+	CHECK_INT(breaker_restore_resume(b, 1, 60000), FXB_OK);
+	CHECK_INT(breaker_restore_trip(b, 9, 0, 0, 1, 0, false),
+	          FXB_ERR_UNKNOWN_RULE);
+	CHECK_INT(lg.n, 0);
+	breaker_check(b, 100000, 0, 1, 0, &d);
+	/* The resume due at 95000 fired first, with its own time. */
+	CHECK_INT(lg.ev[0].type, BREAKER_EV_RESUME);
+	CHECK_INT(lg.ev[0].t, 95000);
+	CHECK_INT(lg.ev[0].suspension, 41);
+	/* Still stale: no tick since the restart. */
+	CHECK_INT(d.reason, BREAKER_REASON_STALE);
+	CHECK_INT(d.suspension, 40);
+	breaker_tick(b, 100001, 0, PX(1400));
+	CHECK_INT(lg.ev[1].type, BREAKER_EV_FRESH);
+	CHECK_INT(lg.ev[1].suspension, 40);
+	/* Two resumes in 24 h (60000 restored, 95000): the next trip
+	 * latches. */
+	breaker_check(b, 100002, 0, 1, 0, &d);
+	CHECK_INT(lg.ev[2].type, BREAKER_EV_TRIP);
+	CHECK(lg.ev[2].latched);
+	CHECK_INT(breaker_restore_force(b, true, 0, 50000, 200000, 39, "x"),
+	          FXB_OK);
+	breaker_reset(b, 100003, 1);
+	breaker_check(b, 100004, 0, 1, 0, &d);
+	CHECK_INT(d.reason, BREAKER_REASON_FORCED);
+	CHECK_INT(d.suspension, 39);
+	CHECK_INT(d.retry_after_ms, 99996);
+	breaker_free(b);
+}
+
+static void
+orphan_count(void *arg, const char *rule, const char *scope, int64_t id)
+{
+	(void)rule;
+	(void)scope;
+	*(int64_t *)arg += id;
+}
+
+/* SIGHUP reload: an unchanged rule keeps its window and timers; a changed
+ * one keeps its open suspension and starts its window afresh; a removed
+ * one's suspension is reported as an orphan. */
+static void
+test_transfer(void)
+{
+	struct log la, lb;
+	struct breaker_decision d;
+	static const char before[] =
+	    "[pair USD/KRW]\n[product w]\npair = USD/KRW\n"
+	    "[rule same]\nproduct = w\nkind = volume\nwindow = 10s\n"
+	    "trip = 3\nsuspend_for = 5s\n"
+	    "[rule changed]\nproduct = w\nkind = volume\nwindow = 10s\n"
+	    "trip = 100\nsuspend_for = 0s\n"
+	    "[rule gone]\npair = USD/KRW\nkind = stale\nmax_age = 1s\n";
+	static const char after[] =
+	    "[pair USD/KRW]\n[product w]\npair = USD/KRW\n"
+	    "[rule changed]\nproduct = w\nkind = volume\nwindow = 10s\n"
+	    "trip = 200\nsuspend_for = 0s\n"
+	    "[rule same]\nproduct = w\nkind = volume\nwindow = 10s\n"
+	    "trip = 3\nsuspend_for = 5s\n";
+	struct breaker *a = engine(before, 0, &la);
+	struct breaker *b = engine(after, 0, &lb);
+	if (a == NULL || b == NULL)
+		return;
+	breaker_tick(a, 0, 0, PX(1400));
+	breaker_check(a, 10, 0, 1, 0, &d);
+	breaker_check(a, 20, 0, 1, 0, &d);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_ALLOW);
+	breaker_advance(a, 2000); /* gone: stale at 1000 */
+	CHECK_INT(la.n, 1);
+	CHECK_INT(breaker_reset(a, 2000, 1), FXB_ERR_NOT_TRIPPED);
+	breaker_force_suspend(a, 2000, false, 0, 9000, "f");
+	int64_t orphans = 0;
+	breaker_transfer(a, b, orphan_count, &orphans);
+	breaker_free(a);
+	CHECK_INT(orphans, la.id[0]);
+	CHECK_INT(breaker_now(b), 2000);
+	/* The force moved with its end. */
+	breaker_check(b, 2500, 0, 1, 0, &d);
+	CHECK_INT(d.reason, BREAKER_REASON_FORCED);
+	CHECK_INT(d.retry_after_ms, 6500);
+	breaker_advance(b, 9000);
+	CHECK_INT(lb.n, 1);
+	CHECK_INT(lb.ev[0].type, BREAKER_EV_FORCE_LIFT);
+	CHECK_INT(lb.ev[0].t, 9000);
+	/* "same" kept its two checks: the third trips it. */
+	breaker_check(b, 9001, 0, 1, 0, &d);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_DENY);
+	CHECK_STR(d.rule, "same");
+	breaker_free(b);
+}
+
 /* ---- randomised tapes against an independent oracle ---- */
 
 static const char random_conf[] =
@@ -615,6 +727,8 @@ static const struct test tests[] = {
     {"binding_suspension", test_binding_suspension},
     {"many_products", test_many_products},
     {"band_cap", test_band_cap},
+    {"restore", test_restore},
+    {"transfer", test_transfer},
     {"random_invariants", test_random_invariants},
 };
 
