@@ -14,16 +14,18 @@
 
 CC      ?= cc
 BUILD   ?= build
-PKGS     = inih jansson
+PKGS     = inih jansson sqlite3 libsodium
 WARN     = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion \
 	   -Wsign-conversion -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wformat=2 -Wvla -Wcast-qual -Wpointer-arith -Wundef \
 	   -Wwrite-strings -Wdouble-promotion -Wold-style-definition
 OPT     ?= -O2 -g
-CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ibreaker -Iipc -Itests
+CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ibreaker -Iipc -Iledger -Iconfig \
+	    -Idaemon -Itests
 CFLAGS  += $(WARN) $(OPT) -MMD -MP $(if $(WERROR),-Werror) $(SAN) \
 	   $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -linih -ljansson)
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
+	     echo -linih -ljansson -lsqlite3 -lsodium) -lnng -lpthread
 LDFLAGS += $(SAN)
 
 DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
@@ -32,17 +34,24 @@ DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 BREAKER_SRC = $(wildcard breaker/*.c)
 CTL_SRC     = $(wildcard ctl/*.c)
 IPC_SRC     = $(wildcard ipc/*.c)
+LEDGER_SRC  = $(wildcard ledger/*.c)
+CONFIG_SRC  = $(wildcard config/*.c)
+DAEMON_SRC  = $(wildcard daemon/*.c)
+MIGRATIONS  = $(sort $(wildcard migrations/[0-9]*.sql))
 
 BREAKER_OBJ = $(BREAKER_SRC:%.c=$(BUILD)/%.o)
 CTL_OBJ     = $(CTL_SRC:%.c=$(BUILD)/%.o)
 IPC_OBJ     = $(IPC_SRC:%.c=$(BUILD)/%.o)
+LEDGER_OBJ  = $(LEDGER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/ledger_migrations.o
+CONFIG_OBJ  = $(CONFIG_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 
-UNIT_TESTS  = breaker_test decimal_test config_test
+UNIT_TESTS  = breaker_test decimal_test config_test client_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine
 
 .PHONY: all test unit check asan bench clean deps run format fuzz
-all: $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
+all: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -54,11 +63,31 @@ $(BUILD)/libbreaker.a: $(BREAKER_OBJ)
 $(BUILD)/libfxbipc.a: $(IPC_OBJ)
 	$(AR) rcs $@ $^
 
-$(BUILD)/fxbreakerctl: $(CTL_OBJ) $(BUILD)/libfxbipc.a $(BUILD)/libbreaker.a
+# The schema travels inside the binaries: migrations/*.sql become strings.
+$(BUILD)/gen/ledger_migrations.c: $(MIGRATIONS) migrations/embed.sh
+	@mkdir -p $(dir $@)
+	sh migrations/embed.sh $@ $(MIGRATIONS)
+
+$(BUILD)/gen/ledger_migrations.o: $(BUILD)/gen/ledger_migrations.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-overlength-strings -c $< -o $@
+
+$(BUILD)/libledger.a: $(LEDGER_OBJ)
+	$(AR) rcs $@ $^
+
+$(BUILD)/libconfig.a: $(CONFIG_OBJ)
+	$(AR) rcs $@ $^
+
+# Link order: each library before the ones it uses.
+LIBS_ALL = $(BUILD)/libledger.a $(BUILD)/libfxbipc.a $(BUILD)/libconfig.a \
+	   $(BUILD)/libbreaker.a
+
+$(BUILD)/fxbreakerd: $(DAEMON_OBJ) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testlib.o \
-		$(BUILD)/libfxbipc.a $(BUILD)/libbreaker.a
+$(BUILD)/fxbreakerctl: $(CTL_OBJ) $(LIBS_ALL)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testlib.o $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Keep the intermediate objects (no "rm build/..." chatter after a run).
@@ -151,3 +180,56 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ---- client library (ipc/fxb_client) ----
+# libfxbclient is what core banking links: ipc/fxb_client.c alone, on nng
+# and jansson (no libbreaker: it uses only the error numbers of fxb.h).
+# One position-independent object serves both the .so and the .a, so the
+# archive also links into a caller's own shared library.
+#
+# The .pc points into this tree by default (libs in $(BUILD), the header
+# in ipc/); with PREFIX=/usr/local (say) it describes the usual layout,
+# PREFIX/lib and PREFIX/include, for whoever copies the files there.
+# It is rewritten only when its text changes, so a new PREFIX takes effect
+# without a clean and an unchanged one relinks nothing.
+#
+# fxb_client.o is in libfxbipc.a too (every ipc/*.c is): a program that
+# links that archive and calls the client needs -lnng, as client_test does.
+FXB_CLIENT_VERSION ?= 0.1.0
+FXB_CLIENT_LIBS     = -lnng $(shell pkg-config --libs jansson 2>/dev/null \
+		      || echo -ljansson) -lpthread
+FXB_CLIENT_PIC      = $(BUILD)/pic/ipc/fxb_client.o
+ifeq ($(origin PREFIX),undefined)
+PREFIX                 = $(abspath $(BUILD))
+FXB_CLIENT_LIBDIR      = $${prefix}
+FXB_CLIENT_INCLUDEDIR  = $(abspath ipc)
+else
+FXB_CLIENT_LIBDIR      = $${prefix}/lib
+FXB_CLIENT_INCLUDEDIR  = $${prefix}/include
+endif
+
+all: $(BUILD)/libfxbclient.a $(BUILD)/libfxbclient.so $(BUILD)/fxbreaker-client.pc
+
+$(BUILD)/tests/client_test: LDLIBS += -lnng -lpthread
+
+$(FXB_CLIENT_PIC): ipc/fxb_client.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
+
+$(BUILD)/libfxbclient.a: $(FXB_CLIENT_PIC)
+	$(AR) rcs $@ $^
+
+$(BUILD)/libfxbclient.so: $(FXB_CLIENT_PIC)
+	$(CC) $(LDFLAGS) -shared $^ $(FXB_CLIENT_LIBS) -o $@
+
+.PHONY: fxb-client-pc-always
+fxb-client-pc-always:
+
+$(BUILD)/fxbreaker-client.pc: ipc/fxbreaker-client.pc.in fxb-client-pc-always
+	@mkdir -p $(dir $@)
+	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(FXB_CLIENT_LIBDIR)|g' \
+		-e 's|@INCLUDEDIR@|$(FXB_CLIENT_INCLUDEDIR)|g' \
+		-e 's|@VERSION@|$(FXB_CLIENT_VERSION)|g' $< >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; \
+	else mv $@.tmp $@ && echo "generated $@"; fi
+# ---- end of client library ----

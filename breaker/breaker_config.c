@@ -652,6 +652,21 @@ build_service(struct parse *ps, struct sect *s)
 		              keys[i].cap))
 			return false;
 	}
+	struct kv *kv = get(s, "notice_utc_offset");
+	if (kv != NULL) {
+		/* +HH:MM or -HH:MM: how notices show times to customers. */
+		const char *v = kv->val;
+		if (strlen(v) != 6 || (v[0] != '+' && v[0] != '-') ||
+		    v[3] != ':' || v[1] < '0' || v[1] > '1' || v[2] < '0' ||
+		    v[2] > '9' || v[4] < '0' || v[4] > '5' || v[5] < '0' ||
+		    v[5] > '9') {
+			fail_kv(ps, s, kv, "a UTC offset: +HH:MM or -HH:MM");
+			return false;
+		}
+		int min = ((v[1] - '0') * 10 + (v[2] - '0')) * 60 +
+		          (v[4] - '0') * 10 + (v[5] - '0');
+		sv->notice_tz_min = v[0] == '-' ? -min : min;
+	}
 	return true;
 }
 
@@ -1080,6 +1095,31 @@ build_exempt(struct parse *ps, struct sect *s, struct breaker_product_conf *pc)
 	return true;
 }
 
+/* A notice template: text with {product}, {start}, {until} and {reason}
+ * placeholders (daemon/notice.c renders them); any other {...} is a typo
+ * that customers would see, so it is refused. */
+static bool
+val_template(struct parse *ps, struct sect *s, struct kv *kv, char *dst,
+             size_t cap)
+{
+	static const char *const names[] = {"{product}", "{start}", "{until}",
+	                                     "{reason}"};
+	for (const char *p = strchr(kv->val, '{'); p != NULL;
+	     p = strchr(p + 1, '{')) {
+		size_t i;
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (strncmp(p, names[i], strlen(names[i])) == 0)
+				break;
+		if (i == sizeof(names) / sizeof(names[0])) {
+			fail_kv(ps, s, kv,
+			        "unknown placeholder (use {product}, {start}, "
+			        "{until}, {reason})");
+			return false;
+		}
+	}
+	return val_text(ps, s, kv, dst, cap);
+}
+
 static bool
 build_notice(struct parse *ps, struct sect *s, struct breaker_notice_conf *nc)
 {
@@ -1089,9 +1129,9 @@ build_notice(struct parse *ps, struct sect *s, struct breaker_notice_conf *nc)
 	if (!check_id(ps, s))
 		return false;
 	return (kv = need(ps, s, "ko")) != NULL &&
-	       val_text(ps, s, kv, nc->ko, sizeof(nc->ko)) &&
+	       val_template(ps, s, kv, nc->ko, sizeof(nc->ko)) &&
 	       (kv = need(ps, s, "en")) != NULL &&
-	       val_text(ps, s, kv, nc->en, sizeof(nc->en));
+	       val_template(ps, s, kv, nc->en, sizeof(nc->en));
 }
 
 static void
@@ -1107,6 +1147,7 @@ service_defaults(struct breaker_service_conf *sv)
 	snprintf(sv->events_url, sizeof(sv->events_url),
 	         "ipc:///run/fxbreaker/events.ipc");
 	snprintf(sv->service_id, sizeof(sv->service_id), "fxbreaker");
+	sv->notice_tz_min = 9 * 60; /* Korea: KST, UTC+09:00 */
 }
 
 static bool

@@ -20,9 +20,6 @@ enum {
 };
 
 /* ctl_util.c */
-/* ctl_read_file reads a whole file of at most `max` bytes into a new
- * NUL-terminated buffer; on failure prints why and returns NULL. */
-char *ctl_read_file(const char *path, size_t max, size_t *len);
 /* ctl_load_config reads and validates a config file; prints the error and
  * returns NULL on failure (*exit_code says which). */
 struct breaker_config *ctl_load_config(const char *path, int *exit_code);

@@ -1,0 +1,32 @@
+/*
+ * config_file.h: reading a configuration file from disk, shared by the
+ * daemon and fxbreakerctl.  The parsing itself is breaker_config_parse
+ * (breaker/ does no I/O).
+ */
+#ifndef CONFIG_FILE_H
+#define CONFIG_FILE_H
+
+#include <stddef.h>
+
+#include "breaker_config.h"
+
+/* Files larger than this are refused (a config is a few KiB). */
+#define CONFIG_FILE_MAX (4u << 20)
+
+/*
+ * config_file_read reads a whole file of at most `max` bytes into a new
+ * NUL-terminated buffer (free with free()).  On failure returns NULL with
+ * err naming the file and the reason.
+ */
+char *config_file_read(const char *path, size_t max, size_t *len, char *err,
+                       size_t errlen);
+
+/*
+ * config_file_load reads and validates a config file.  On failure returns
+ * FXB_ERR_CONFIG (err: "FILE:LINE: ...") or FXB_ERR_IO / FXB_ERR_NOMEM.
+ * hash, if not NULL, gets a hex digest of the file's bytes (65 bytes).
+ */
+enum fxb_err config_file_load(const char *path, struct breaker_config **out,
+                              char *hash, char *err, size_t errlen);
+
+#endif /* CONFIG_FILE_H */

@@ -1,0 +1,1431 @@
+/*
+ * daemon.c: the service.  It wires the pure engine to the clock, the log
+ * and the sockets, and keeps DESIGN.md's rules that hold everywhere:
+ *
+ * - Write ahead.  Every engine event gets its log sequence number when it
+ *   happens (under the engine lock) and is queued for the writer thread,
+ *   which commits batches (WAL, synchronous=FULL).  A reply that reflects a
+ *   state whose row has not committed yet -- a deny quoting a suspension
+ *   just opened, an allow on a product just reopened -- is parked and sent
+ *   by the writer right after the commit.  Events are published only after
+ *   their commit.  An allowed check on a settled product never waits.
+ * - Fail closed.  When a commit fails the rows stay queued and are retried;
+ *   the status says degraded; parked replies and any reply that would
+ *   depend on an unwritten row become denies (`ledger_unavailable`); a full
+ *   queue refuses checks the same way.
+ * - State survives restart: open suspensions live in breaker_state and are
+ *   restored into a new engine; ends that passed while down fire at their
+ *   own time.
+ *
+ * Threads: nng's task threads run the request handlers; one writer thread
+ * owns the ledger; one timer thread moves the engine's clock when no
+ * request does, so timed trips and resumes are logged and published on
+ * time.  Lock order: mu (engine) before qmu (queue), never the reverse.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "breaker_decimal.h"
+#include "config_file.h"
+#include "daemon.h"
+#include "ipc_json.h"
+#include "ipc_server.h"
+#include "ipc_wire.h"
+#include "ledger.h"
+
+/* Rows waiting for the disk before new checks are refused (fail closed). */
+#define QUEUE_SOFT_CAP 65536
+/* Rows written in one transaction at most. */
+#define BATCH_MAX 4096
+/* A passive WAL checkpoint after this many commits, or a second idle. */
+#define CHECKPOINT_EVERY 256
+
+/* A log row waiting for its commit; it owns its strings. */
+struct qrow {
+	struct ledger_row row;
+	char *rule, *scope, *detail, *reason, *ko, *en, *notice_id;
+	char topic[BREAKER_ID_MAX + 16];
+	char *notice_msg; /* a notice to publish after the commit, or NULL */
+};
+
+/* An open customer notice, rendered per product on every deny. */
+struct onotice {
+	int64_t suspension;
+	char *id;
+	char *scope;
+	fxb_time since, until;
+	char *tpl_ko, *tpl_en;
+	char *reason_ko, *reason_en;
+};
+
+/* A reply waiting for the commit of the row it depends on. */
+struct parked {
+	struct ipc_call *call;
+	int64_t wait_seq;
+	char *reply;
+	char *ref;
+	struct parked *next;
+};
+
+struct daemon {
+	char *config_path;
+	char config_hash[65];
+	struct breaker_config *cfg;
+	struct breaker *engine;
+	/* mu guards the engine and everything derived from the config. */
+	pthread_mutex_t mu;
+	int64_t next_seq;
+	int64_t *reopen_seq;     /* per product: its last reopening row */
+	int32_t *pair_products;  /* products grouped by pair ... */
+	uint32_t *pair_first;    /* ... pair p's are [first[p], first[p+1]) */
+	struct onotice *notices; /* sorted by suspension */
+	size_t nnotices, capnotices;
+
+	/* qmu guards the queue, the parked replies and the ledger status. */
+	pthread_mutex_t qmu;
+	pthread_cond_t qcv;
+	struct ledger *ledger;
+	pthread_t writer;
+	struct qrow *queue;
+	size_t nqueue, capqueue;
+	_Atomic size_t queued;
+	_Atomic int64_t committed;
+	bool degraded;
+	char last_error[256];
+	struct parked *parked;
+	bool writer_stop;
+
+	pthread_t timer;
+	pthread_cond_t tcv;      /* with mu */
+	fxb_time timer_target;
+	bool timer_stop;
+
+	struct ipc_server *ipc;
+	_Atomic bool stopping;
+	_Atomic uint64_t bad_ticks;
+};
+
+/* ---- the in-memory notice table ---- */
+
+static struct onotice *
+notice_find(struct daemon *d, int64_t suspension, size_t *at)
+{
+	size_t lo = 0, hi = d->nnotices;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (d->notices[mid].suspension < suspension)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (at != NULL)
+		*at = lo;
+	return lo < d->nnotices && d->notices[lo].suspension == suspension
+	           ? &d->notices[lo]
+	           : NULL;
+}
+
+static void
+onotice_free(struct onotice *n)
+{
+	free(n->id);
+	free(n->scope);
+	free(n->tpl_ko);
+	free(n->tpl_en);
+	free(n->reason_ko);
+	free(n->reason_en);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/*
+ * notice_open records the notice of a new suspension: the rule's
+ * [notice] templates, or the defaults.  Returns the entry, or NULL on out
+ * of memory (the suspension stands; only its text is missing).
+ */
+static struct onotice *
+notice_open(struct daemon *d, int64_t suspension, const char *rule,
+            enum breaker_kind kind, const char *scope, fxb_time since,
+            fxb_time until, const char *op_reason)
+{
+	const char *id = NULL, *ko = notice_default_ko, *en = notice_default_en;
+	const char *rko, *ren;
+	char defid[32];
+	size_t at;
+
+	if (rule != NULL) {
+		int32_t ri = breaker_rule_find(d->engine, rule, strlen(rule));
+		int32_t ni = ri >= 0 ? d->cfg->rules[ri].notice : -1;
+		if (ni >= 0) {
+			id = d->cfg->notices[ni].id;
+			ko = d->cfg->notices[ni].ko;
+			en = d->cfg->notices[ni].en;
+		}
+	}
+	if (id == NULL) {
+		snprintf(defid, sizeof(defid), "default-%s",
+		         breaker_kind_name(kind));
+		id = defid;
+	}
+	if (d->nnotices == d->capnotices) {
+		size_t ncap = d->capnotices != 0 ? d->capnotices * 2 : 16;
+		struct onotice *v = realloc(d->notices, ncap * sizeof(*v));
+		if (v == NULL)
+			return NULL;
+		d->notices = v;
+		d->capnotices = ncap;
+	}
+	if (notice_find(d, suspension, &at) != NULL)
+		return &d->notices[at];
+	notice_reason(kind, op_reason, &rko, &ren);
+	struct onotice n = {
+	    .suspension = suspension,
+	    .id = strdup(id),
+	    .scope = strdup(scope),
+	    .since = since,
+	    .until = until,
+	    .tpl_ko = strdup(ko),
+	    .tpl_en = strdup(en),
+	    .reason_ko = strdup(rko),
+	    .reason_en = strdup(ren),
+	};
+	if (n.id == NULL || n.scope == NULL || n.tpl_ko == NULL ||
+	    n.tpl_en == NULL || n.reason_ko == NULL || n.reason_en == NULL) {
+		onotice_free(&n);
+		return NULL;
+	}
+	memmove(&d->notices[at + 1], &d->notices[at],
+	        (d->nnotices - at) * sizeof(*d->notices));
+	d->notices[at] = n;
+	d->nnotices++;
+	return &d->notices[at];
+}
+
+static void
+notice_vars_of(struct daemon *d, const struct onotice *n, const char *product,
+               struct notice_vars *v)
+{
+	v->product = product;
+	v->start = n->since;
+	v->until = n->until;
+	v->end = 0;
+	v->reason_ko = n->reason_ko;
+	v->reason_en = n->reason_en;
+	v->tz_min = d->cfg->service.notice_tz_min;
+}
+
+/* ---- the writer: the queue, commits, parked replies, publishing ---- */
+
+static void
+qrow_free(struct qrow *q)
+{
+	free(q->rule);
+	free(q->scope);
+	free(q->detail);
+	free(q->reason);
+	free(q->ko);
+	free(q->en);
+	free(q->notice_id);
+	free(q->notice_msg);
+}
+
+/* The answer when a reply would rest on a row that cannot be written. */
+static char *
+fail_closed_reply(const char *ref)
+{
+	json_t *o = json_object();
+	char *s = NULL;
+	if (o != NULL &&
+	    json_object_set_new(o, "decision", json_string("deny")) == 0 &&
+	    json_object_set_new(o, "reason", json_string("ledger_unavailable")) ==
+	        0 &&
+	    (ref == NULL || json_object_set_new(o, "ref", json_string(ref)) == 0))
+		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+static void
+send_reply(struct ipc_call *call, const char *reply)
+{
+	static const char oom[] =
+	    "{\"error\":{\"code\":1,\"name\":\"nomem\",\"message\":\"out of "
+	    "memory\"}}";
+	if (reply == NULL)
+		ipc_call_reply(call, oom, sizeof(oom) - 1);
+	else
+		ipc_call_reply(call, reply, strlen(reply));
+}
+
+static void
+parked_send(struct parked *p, bool fail_closed)
+{
+	while (p != NULL) {
+		struct parked *next = p->next;
+		if (fail_closed) {
+			char *r = fail_closed_reply(p->ref);
+			send_reply(p->call, r);
+			free(r);
+		} else {
+			send_reply(p->call, p->reply);
+		}
+		free(p->reply);
+		free(p->ref);
+		free(p);
+		p = next;
+	}
+}
+
+/* Takes from the parked list every reply whose row has committed (or all,
+ * when `all`).  qmu held. */
+static struct parked *
+parked_take(struct daemon *d, int64_t committed, bool all)
+{
+	struct parked *ready = NULL, **pp = &d->parked;
+	while (*pp != NULL) {
+		struct parked *p = *pp;
+		if (all || p->wait_seq <= committed) {
+			*pp = p->next;
+			p->next = ready;
+			ready = p;
+		} else {
+			pp = &p->next;
+		}
+	}
+	return ready;
+}
+
+/*
+ * reply_when_written sends `reply` to call once row wait_seq has committed:
+ * now if it has, later (from the writer) if not.  When the log is failing
+ * the client gets a fail-closed deny instead of waiting.  Takes ownership
+ * of reply.
+ */
+static void
+reply_when_written(struct daemon *d, struct ipc_call *call, char *reply,
+                   int64_t wait_seq, const char *ref)
+{
+	pthread_mutex_lock(&d->qmu);
+	if (wait_seq <= atomic_load(&d->committed)) {
+		pthread_mutex_unlock(&d->qmu);
+		send_reply(call, reply);
+		free(reply);
+		return;
+	}
+	if (d->degraded) {
+		pthread_mutex_unlock(&d->qmu);
+		free(reply);
+		reply = fail_closed_reply(ref);
+		send_reply(call, reply);
+		free(reply);
+		return;
+	}
+	struct parked *p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		pthread_mutex_unlock(&d->qmu);
+		free(reply);
+		send_reply(call, NULL);
+		return;
+	}
+	p->call = call;
+	p->wait_seq = wait_seq;
+	p->reply = reply;
+	p->ref = dup_or_null(ref);
+	p->next = d->parked;
+	d->parked = p;
+	pthread_mutex_unlock(&d->qmu);
+}
+
+/* Queues a row (mu held, so rows queue in sequence order).  The queue
+ * takes ownership of the row's strings. */
+static void
+enqueue(struct daemon *d, struct qrow *q)
+{
+	pthread_mutex_lock(&d->qmu);
+	if (d->nqueue == d->capqueue) {
+		size_t ncap = d->capqueue != 0 ? d->capqueue * 2 : 256;
+		struct qrow *v = realloc(d->queue, ncap * sizeof(*v));
+		if (v == NULL) {
+			/* Cannot even queue: the row is lost, so say so loudly
+			 * and stay degraded (the engine state stays safe: a
+			 * trip only denies). */
+			d->degraded = true;
+			snprintf(d->last_error, sizeof(d->last_error),
+			         "out of memory queueing row %lld",
+			         (long long)q->row.seq);
+			pthread_mutex_unlock(&d->qmu);
+			log_warn("%s", d->last_error);
+			qrow_free(q);
+			return;
+		}
+		d->queue = v;
+		d->capqueue = ncap;
+	}
+	d->queue[d->nqueue++] = *q;
+	atomic_store(&d->queued, d->nqueue);
+	pthread_cond_signal(&d->qcv);
+	pthread_mutex_unlock(&d->qmu);
+}
+
+static void
+publish_row(struct daemon *d, const struct qrow *q)
+{
+	if (q->row.detail != NULL && q->topic[0] != '\0')
+		ipc_publish(d->ipc, q->topic, q->detail, strlen(q->detail));
+	if (q->notice_msg != NULL) {
+		char topic[BREAKER_ID_MAX + 16];
+		snprintf(topic, sizeof(topic), "notice/%s",
+		         q->scope != NULL ? q->scope : "");
+		ipc_publish(d->ipc, topic, q->notice_msg,
+		            strlen(q->notice_msg));
+	}
+}
+
+static void *
+writer_main(void *arg)
+{
+	struct daemon *d = arg;
+	struct ledger_row *rows = calloc(BATCH_MAX, sizeof(*rows));
+	int commits = 0;
+	unsigned backoff_ms = 50;
+	char err[256];
+
+	if (rows == NULL)
+		abort(); /* at start, before anything was promised */
+	pthread_mutex_lock(&d->qmu);
+	for (;;) {
+		while (d->nqueue == 0 && !d->writer_stop) {
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			if (pthread_cond_timedwait(&d->qcv, &d->qmu, &ts) ==
+			        ETIMEDOUT &&
+			    commits > 0) {
+				/* Idle: a good moment for a checkpoint. */
+				pthread_mutex_unlock(&d->qmu);
+				ledger_checkpoint(d->ledger);
+				pthread_mutex_lock(&d->qmu);
+				commits = 0;
+			}
+		}
+		if (d->nqueue == 0 && d->writer_stop)
+			break;
+		size_t n = d->nqueue < BATCH_MAX ? d->nqueue : BATCH_MAX;
+		for (size_t i = 0; i < n; i++)
+			rows[i] = d->queue[i].row;
+		pthread_mutex_unlock(&d->qmu);
+
+		enum fxb_err rc = ledger_append(d->ledger, rows, n,
+		                                clock_now_ms(), err, sizeof(err));
+
+		pthread_mutex_lock(&d->qmu);
+		if (rc != FXB_OK) {
+			struct parked *fail = NULL;
+			if (!d->degraded)
+				log_warn("ledger degraded: %s (%zu rows queued, "
+				         "retrying)",
+				         err, d->nqueue);
+			d->degraded = true;
+			snprintf(d->last_error, sizeof(d->last_error), "%s", err);
+			/* Nobody waits on a disk that may not come back. */
+			fail = parked_take(d, 0, true);
+			pthread_mutex_unlock(&d->qmu);
+			parked_send(fail, true);
+			if (d->writer_stop && backoff_ms >= 1000) {
+				log_warn("stopping with %zu rows not written "
+				         "(never acknowledged)",
+				         d->nqueue);
+				pthread_mutex_lock(&d->qmu);
+				break;
+			}
+			struct timespec ts = {0, (long)backoff_ms * 1000000L};
+			nanosleep(&ts, NULL);
+			if (backoff_ms < 1000)
+				backoff_ms *= 2;
+			pthread_mutex_lock(&d->qmu);
+			continue;
+		}
+		if (d->degraded)
+			log_info("ledger recovered: %zu rows written", n);
+		d->degraded = false;
+		d->last_error[0] = '\0';
+		backoff_ms = 50;
+		int64_t committed = d->queue[n - 1].row.seq;
+		atomic_store(&d->committed, committed);
+		struct qrow *done = malloc(n * sizeof(*done));
+		if (done != NULL)
+			memcpy(done, d->queue, n * sizeof(*done));
+		memmove(d->queue, d->queue + n,
+		        (d->nqueue - n) * sizeof(*d->queue));
+		d->nqueue -= n;
+		atomic_store(&d->queued, d->nqueue);
+		struct parked *ready = parked_take(d, committed, false);
+		pthread_mutex_unlock(&d->qmu);
+
+		parked_send(ready, false);
+		for (size_t i = 0; done != NULL && i < n; i++) {
+			publish_row(d, &done[i]);
+			qrow_free(&done[i]);
+		}
+		free(done);
+		if (++commits >= CHECKPOINT_EVERY) {
+			ledger_checkpoint(d->ledger);
+			commits = 0;
+		}
+		pthread_mutex_lock(&d->qmu);
+	}
+	struct parked *rest = parked_take(d, 0, true);
+	pthread_mutex_unlock(&d->qmu);
+	parked_send(rest, true);
+	free(rows);
+	return NULL;
+}
+
+/* ---- the engine's sink: every event becomes a queued row ---- */
+
+static bool
+opens_suspension(enum breaker_event_type t)
+{
+	return t == BREAKER_EV_TRIP || t == BREAKER_EV_STALE ||
+	       t == BREAKER_EV_FORCE_SUSPEND;
+}
+
+static bool
+ends_suspension(enum breaker_event_type t)
+{
+	return t == BREAKER_EV_RESUME || t == BREAKER_EV_RESET ||
+	       t == BREAKER_EV_FRESH || t == BREAKER_EV_FORCE_LIFT;
+}
+
+/* A reopening is visible only once its row commits: every product the
+ * ended suspension held waits for that row before an allow goes out. */
+static void
+gate_reopen(struct daemon *d, bool on_pair, const char *scope, int64_t seq)
+{
+	if (on_pair) {
+		int32_t p = breaker_pair_find(d->engine, scope, strlen(scope));
+		if (p < 0)
+			return;
+		for (uint32_t i = d->pair_first[p]; i < d->pair_first[p + 1];
+		     i++)
+			d->reopen_seq[d->pair_products[i]] = seq;
+	} else {
+		int32_t p =
+		    breaker_product_find(d->engine, scope, strlen(scope));
+		if (p >= 0)
+			d->reopen_seq[p] = seq;
+	}
+}
+
+static char *
+notice_message(const struct onotice *n, const char *state, fxb_time t,
+               const char *ko, const char *en)
+{
+	json_t *o = json_object();
+	char *s = NULL;
+	if (o != NULL &&
+	    json_object_set_new(o, "suspension", json_integer(n->suspension)) ==
+	        0 &&
+	    json_object_set_new(o, "notice", json_string(n->id)) == 0 &&
+	    json_object_set_new(o, "scope", json_string(n->scope)) == 0 &&
+	    json_object_set_new(o, "state", json_string(state)) == 0 &&
+	    json_object_set_new(o, "t", json_integer(t)) == 0 &&
+	    json_object_set_new(o, "ko", json_string(ko)) == 0 &&
+	    json_object_set_new(o, "en", json_string(en)) == 0)
+		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+/* Fills the row's notice for an opening or ending event (mu held). */
+static void
+row_notice(struct daemon *d, struct qrow *q, const struct breaker_event *ev)
+{
+	struct notice_vars v;
+	if (ev->shadow)
+		return; /* a shadow rule suspends nothing: no customer text */
+	if (opens_suspension(ev->type)) {
+		struct onotice *n =
+		    notice_open(d, q->row.seq, ev->rule, ev->kind, ev->scope,
+		                ev->t, ev->until, ev->reason);
+		if (n == NULL)
+			return;
+		notice_vars_of(d, n, n->scope, &v);
+		q->ko = notice_render(n->tpl_ko, &v, true);
+		q->en = notice_render(n->tpl_en, &v, false);
+		q->notice_id = strdup(n->id);
+		q->row.notice_id = q->notice_id;
+		if (q->ko != NULL && q->en != NULL)
+			q->notice_msg = notice_message(n, "open", ev->t, q->ko,
+			                               q->en);
+		return;
+	}
+	size_t at;
+	struct onotice *n = notice_find(d, ev->suspension, &at);
+	if (n == NULL)
+		return;
+	notice_vars_of(d, n, n->scope, &v);
+	v.end = ev->t;
+	q->ko = notice_render_closed(&v, true);
+	q->en = notice_render_closed(&v, false);
+	if (q->ko != NULL && q->en != NULL)
+		q->notice_msg =
+		    notice_message(n, "closed", ev->t, q->ko, q->en);
+	onotice_free(n);
+	memmove(&d->notices[at], &d->notices[at + 1],
+	        (d->nnotices - at - 1) * sizeof(*d->notices));
+	d->nnotices--;
+}
+
+static int64_t
+daemon_sink(void *arg, const struct breaker_event *ev)
+{
+	struct daemon *d = arg;
+	struct qrow q;
+	int64_t seq = d->next_seq++;
+	bool opens = opens_suspension(ev->type);
+	bool ends = ends_suspension(ev->type);
+
+	memset(&q, 0, sizeof(q));
+	int64_t susp = opens ? seq : ev->suspension;
+	json_t *j = ipc_event_json(ev, susp);
+	q.detail = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)
+	                     : NULL;
+	json_decref(j);
+	q.rule = dup_or_null(ev->rule);
+	q.scope = dup_or_null(ev->scope);
+	q.reason = dup_or_null(ev->reason);
+	q.row.seq = seq;
+	q.row.t = ev->t;
+	q.row.event = breaker_event_name(ev->type);
+	q.row.rule = q.rule;
+	q.row.kind = ev->rule != NULL ? breaker_kind_name(ev->kind) : "forced";
+	q.row.scope = q.scope;
+	q.row.scope_type = ev->scope_is_pair ? "pair" : "product";
+	q.row.suspension = susp;
+	q.row.shadow = ev->shadow;
+	q.row.detail = q.detail;
+	q.row.effect = opens ? LEDGER_OPENS : ends ? LEDGER_CLOSES : LEDGER_NONE;
+	q.row.until = ev->until;
+	q.row.dir = ev->dir;
+	q.row.latched = ev->latched;
+	q.row.reason = q.reason;
+	snprintf(q.topic, sizeof(q.topic), "%s/%s",
+	         ev->scope_is_pair ? "pair" : "product", ev->scope);
+	if (opens || ends)
+		row_notice(d, &q, ev);
+	q.row.notice_ko = q.ko;
+	q.row.notice_en = q.en;
+	if (ends && !ev->shadow)
+		gate_reopen(d, ev->scope_is_pair, ev->scope, seq);
+	enqueue(d, &q);
+	return seq;
+}
+
+/* A service row (start, stop, reload) or the end of a suspension whose
+ * rule or scope is gone (`retired`).  mu held. */
+static void
+log_service(struct daemon *d, const char *event, const char *detail,
+            int64_t ends, const char *scope)
+{
+	struct qrow q;
+	memset(&q, 0, sizeof(q));
+	q.row.seq = d->next_seq++;
+	q.row.t = breaker_now(d->engine);
+	q.row.event = event;
+	q.row.kind = "service";
+	q.detail = strdup(detail);
+	q.row.detail = q.detail;
+	if (ends > 0) {
+		q.row.effect = LEDGER_CLOSES;
+		q.row.suspension = ends;
+		q.scope = dup_or_null(scope);
+		q.row.scope = q.scope;
+	}
+	enqueue(d, &q);
+}
+
+/* ---- the clock ---- */
+
+/* The engine's clock is the wall clock, never going backwards (an NTP
+ * step back holds it still until the wall clock catches up). */
+static fxb_time
+engine_now(struct daemon *d)
+{
+	fxb_time now = clock_now_ms(), t = breaker_now(d->engine);
+	return now > t ? now : t;
+}
+
+/* After a call that may have armed an earlier timer (mu held). */
+static void
+timer_poke(struct daemon *d)
+{
+	if (breaker_next_timer(d->engine) < d->timer_target)
+		pthread_cond_signal(&d->tcv);
+}
+
+static void *
+timer_main(void *arg)
+{
+	struct daemon *d = arg;
+	pthread_mutex_lock(&d->mu);
+	while (!d->timer_stop) {
+		fxb_time now = engine_now(d);
+		breaker_advance(d->engine, now);
+		fxb_time next = breaker_next_timer(d->engine);
+		d->timer_target = next < now + 1000 ? next : now + 1000;
+		struct timespec ts = {
+		    .tv_sec = (time_t)(d->timer_target / 1000),
+		    .tv_nsec = (long)(d->timer_target % 1000) * 1000000L,
+		};
+		pthread_cond_timedwait(&d->tcv, &d->mu, &ts);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/* ---- requests ---- */
+
+static void
+reply_error(struct ipc_call *call, enum fxb_err code, const char *msg,
+            const char *ref)
+{
+	char *r = ipc_error_reply(code, msg, ref);
+	if (r == NULL) /* e.g. a message that is not UTF-8 */
+		r = ipc_error_reply(code, fxb_strerror(code), ref);
+	send_reply(call, r);
+	free(r);
+}
+
+/* A decimal error as the client should read it. */
+static void
+decimal_message(char *msg, size_t cap, const char *field, const char *val,
+                enum fxb_err e, int exponent)
+{
+	if (e == FXB_ERR_PRECISION && exponent >= 0)
+		snprintf(msg, cap,
+		         "%s \"%.40s\": at most %d fractional digits for this "
+		         "product's currency",
+		         field, val, exponent);
+	else if (e == FXB_ERR_PRECISION)
+		snprintf(msg, cap, "%s \"%.40s\": at most 8 fractional digits",
+		         field, val);
+	else if (e == FXB_ERR_RANGE)
+		snprintf(msg, cap, "%s \"%.40s\": out of range (above 0)",
+		         field, val);
+	else
+		snprintf(msg, cap, "%s \"%.40s\": not a decimal (digits[.digits])",
+		         field, val);
+}
+
+/* The reply to a check (mu held: reads the notice table). */
+static char *
+check_reply(struct daemon *d, const struct breaker_decision *dec,
+            const char *product, const char *ref)
+{
+	json_t *o = ipc_decision_json(dec);
+	char *s = NULL;
+	if (o == NULL)
+		return NULL;
+	json_object_del(o, "notice");
+	const struct onotice *n =
+	    dec->verdict == BREAKER_VERDICT_DENY && dec->suspension > 0
+	        ? notice_find(d, dec->suspension, NULL)
+	        : NULL;
+	if (n != NULL) {
+		struct notice_vars v;
+		notice_vars_of(d, n, product, &v);
+		char *ko = notice_render(n->tpl_ko, &v, true);
+		char *en = notice_render(n->tpl_en, &v, false);
+		json_t *no = json_object();
+		if (no != NULL && ko != NULL && en != NULL) {
+			json_object_set_new(no, "id", json_string(n->id));
+			json_object_set_new(no, "ko", json_string(ko));
+			json_object_set_new(no, "en", json_string(en));
+			json_object_set_new(no, "since", json_integer(n->since));
+			if (n->until != FXB_NEVER)
+				json_object_set_new(no, "until",
+				                    json_integer(n->until));
+			json_object_set_new(o, "notice", no);
+		} else {
+			json_decref(no);
+		}
+		free(ko);
+		free(en);
+	}
+	if (ref != NULL)
+		json_object_set_new(o, "ref", json_string(ref));
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+static void
+do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r)
+{
+	char msg[256];
+	int64_t amount, rate = 0;
+	struct breaker_decision dec;
+	enum fxb_err e;
+
+	if (atomic_load(&d->queued) >= QUEUE_SOFT_CAP) {
+		char *reply = fail_closed_reply(r->ref);
+		send_reply(call, reply);
+		free(reply);
+		return;
+	}
+	if (r->rate != NULL &&
+	    (e = breaker_px_parse(r->rate, strlen(r->rate), &rate)) != FXB_OK) {
+		decimal_message(msg, sizeof(msg), "rate", r->rate, e, -1);
+		reply_error(call, e, msg, r->ref);
+		return;
+	}
+	pthread_mutex_lock(&d->mu);
+	int32_t pi = breaker_product_find(d->engine, r->product,
+	                                  strlen(r->product));
+	if (pi < 0) {
+		pthread_mutex_unlock(&d->mu);
+		snprintf(msg, sizeof(msg), "unknown product \"%.64s\"",
+		         r->product);
+		reply_error(call, FXB_ERR_UNKNOWN_PRODUCT, msg, r->ref);
+		return;
+	}
+	int exponent = breaker_product_exponent(d->engine, pi);
+	e = breaker_amount_parse(r->amount, strlen(r->amount), exponent,
+	                         &amount);
+	if (e == FXB_OK)
+		e = breaker_check(d->engine, engine_now(d), pi, amount, rate,
+		                  &dec);
+	else
+		decimal_message(msg, sizeof(msg), "amount", r->amount, e,
+		                exponent);
+	if (e != FXB_OK) {
+		pthread_mutex_unlock(&d->mu);
+		if (e != FXB_ERR_DECIMAL && e != FXB_ERR_PRECISION &&
+		    e != FXB_ERR_RANGE)
+			snprintf(msg, sizeof(msg), "%s", fxb_strerror(e));
+		reply_error(call, e, msg, r->ref);
+		return;
+	}
+	/* Which row must be durable before this answer may be seen. */
+	int64_t wait = dec.suspension;
+	if (dec.verdict == BREAKER_VERDICT_ALLOW)
+		wait = d->reopen_seq[pi];
+	char *reply = check_reply(d, &dec, r->product, r->ref);
+	timer_poke(d);
+	pthread_mutex_unlock(&d->mu);
+	reply_when_written(d, call, reply, wait, r->ref);
+}
+
+/* A tick from either socket; returns 0 or an error (msg says why). */
+static enum fxb_err
+apply_tick(struct daemon *d, const struct ipc_request *r, char *msg,
+           size_t cap)
+{
+	int64_t px = 0, bid = 0, ask = 0;
+	enum fxb_err e = FXB_OK;
+	const char *bad = NULL, *field = NULL;
+
+	if (r->px != NULL && (e = breaker_px_parse(r->px, strlen(r->px), &px)))
+		bad = r->px, field = "px";
+	else if (r->bid != NULL &&
+	         (e = breaker_px_parse(r->bid, strlen(r->bid), &bid)))
+		bad = r->bid, field = "bid";
+	else if (r->ask != NULL &&
+	         (e = breaker_px_parse(r->ask, strlen(r->ask), &ask)))
+		bad = r->ask, field = "ask";
+	if (bad != NULL) {
+		decimal_message(msg, cap, field, bad, e, -1);
+		return e;
+	}
+	pthread_mutex_lock(&d->mu);
+	int32_t pi = breaker_pair_find(d->engine, r->pair, strlen(r->pair));
+	if (pi < 0) {
+		pthread_mutex_unlock(&d->mu);
+		snprintf(msg, cap, "unknown pair \"%.16s\"", r->pair);
+		return FXB_ERR_UNKNOWN_PAIR;
+	}
+	fxb_time now = engine_now(d);
+	e = r->px != NULL ? breaker_tick(d->engine, now, pi, px)
+	                  : breaker_quote(d->engine, now, pi, bid, ask);
+	timer_poke(d);
+	pthread_mutex_unlock(&d->mu);
+	if (e != FXB_OK)
+		snprintf(msg, cap, "%s", fxb_strerror(e));
+	return e;
+}
+
+static void
+reply_ok(struct daemon *d, struct ipc_call *call, const char *ref,
+         bool ping)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "ok", json_true());
+	if (ping) {
+		json_object_set_new(o, "service_id",
+		                    json_string(d->cfg->service.service_id));
+		json_object_set_new(o, "now", json_integer(clock_now_ms()));
+	}
+	if (ref != NULL)
+		json_object_set_new(o, "ref", json_string(ref));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	send_reply(call, s);
+	free(s);
+}
+
+static void
+on_check(void *arg, struct ipc_call *call, const char *buf, size_t len)
+{
+	struct daemon *d = arg;
+	struct ipc_request r;
+	char msg[256];
+	enum fxb_err e = ipc_request_parse(buf, len, IPC_SOCKET_CHECK, &r, msg,
+	                                   sizeof(msg));
+
+	if (e == FXB_OK && atomic_load(&d->stopping)) {
+		e = FXB_ERR_SHUTDOWN;
+		snprintf(msg, sizeof(msg), "the service is stopping");
+	}
+	if (e != FXB_OK) {
+		reply_error(call, e, msg, r.ref);
+	} else if (r.op == IPC_OP_CHECK) {
+		do_check(d, call, &r);
+	} else if (r.op == IPC_OP_TICK) {
+		if ((e = apply_tick(d, &r, msg, sizeof(msg))) != FXB_OK)
+			reply_error(call, e, msg, r.ref);
+		else
+			reply_ok(d, call, r.ref, false);
+	} else {
+		reply_ok(d, call, r.ref, true);
+	}
+	ipc_request_free(&r);
+}
+
+static void
+on_tick(void *arg, const char *buf, size_t len)
+{
+	struct daemon *d = arg;
+	struct ipc_request r;
+	char msg[256];
+	enum fxb_err e = ipc_request_parse(buf, len, IPC_SOCKET_TICK, &r, msg,
+	                                   sizeof(msg));
+	if (e == FXB_OK)
+		e = apply_tick(d, &r, msg, sizeof(msg));
+	ipc_request_free(&r);
+	if (e != FXB_OK) {
+		/* No reply on PULL: count, and say so at most once a
+		 * second. */
+		static _Atomic fxb_time last_said;
+		uint64_t n = atomic_fetch_add(&d->bad_ticks, 1) + 1;
+		fxb_time now = clock_now_ms();
+		if (now - atomic_load(&last_said) >= 1000) {
+			atomic_store(&last_said, now);
+			log_warn("bad tick (%llu so far): %s",
+			         (unsigned long long)n, msg);
+		}
+	}
+}
+
+static void
+status_rules(struct daemon *d, json_t *arr)
+{
+	for (size_t i = 0; i < breaker_rule_count(d->engine); i++) {
+		const struct breaker_rule_conf *c = &d->cfg->rules[i];
+		struct breaker_rule_status st;
+		breaker_rule_status(d->engine, (int32_t)i, &st);
+		json_t *o = json_object();
+		json_object_set_new(o, "rule", json_string(c->id));
+		json_object_set_new(o, "kind",
+		                    json_string(breaker_kind_name(c->kind)));
+		json_object_set_new(
+		    o, "scope",
+		    json_string(c->on_pair ? d->cfg->pairs[c->owner].name
+		                           : d->cfg->products[c->owner].id));
+		json_object_set_new(o, "scope_type",
+		                    json_string(c->on_pair ? "pair" : "product"));
+		json_object_set_new(o, "mode",
+		                    json_string(c->shadow ? "shadow" : "enforce"));
+		json_object_set_new(o, "state", json_string(st.state));
+		json_object_set_new(o, "since", json_integer(st.since));
+		if (st.until != FXB_NEVER)
+			json_object_set_new(o, "until", json_integer(st.until));
+		if (st.suspension > 0)
+			json_object_set_new(o, "suspension",
+			                    json_integer(st.suspension));
+		json_object_set_new(o, "latched", json_boolean(st.latched));
+		json_array_append_new(arr, o);
+	}
+}
+
+static void
+status_products(struct daemon *d, json_t *arr)
+{
+	for (size_t i = 0; i < breaker_product_count(d->engine); i++) {
+		struct breaker_decision dec;
+		fxb_time since;
+		breaker_product_status(d->engine, (int32_t)i, &dec, &since);
+		json_t *o = json_object();
+		json_object_set_new(o, "product",
+		                    json_string(d->cfg->products[i].id));
+		json_object_set_new(
+		    o, "pair",
+		    json_string(d->cfg->pairs[d->cfg->products[i].pair].name));
+		bool held = dec.verdict != BREAKER_VERDICT_ALLOW;
+		json_object_set_new(o, "state",
+		                    json_string(held ? "suspended" : "open"));
+		if (held) {
+			json_object_set_new(
+			    o, "reason",
+			    json_string(breaker_reason_name(dec.reason)));
+			if (dec.rule != NULL) {
+				json_object_set_new(o, "rule",
+				                    json_string(dec.rule));
+				json_object_set_new(
+				    o, "kind",
+				    json_string(breaker_kind_name(dec.kind)));
+			}
+			if (dec.suspension > 0)
+				json_object_set_new(
+				    o, "suspension",
+				    json_integer(dec.suspension));
+			json_object_set_new(o, "since", json_integer(since));
+			if (dec.retry_after_ms >= 0)
+				json_object_set_new(
+				    o, "until",
+				    json_integer(breaker_now(d->engine) +
+				                 dec.retry_after_ms));
+		}
+		json_array_append_new(arr, o);
+	}
+}
+
+static char *
+status_reply(struct daemon *d, const char *ref)
+{
+	json_t *o = json_object(), *lg = json_object();
+	json_t *products = json_array(), *rules = json_array();
+
+	pthread_mutex_lock(&d->mu);
+	breaker_advance(d->engine, engine_now(d));
+	json_object_set_new(o, "service_id",
+	                    json_string(d->cfg->service.service_id));
+	json_object_set_new(o, "now", json_integer(breaker_now(d->engine)));
+	status_products(d, products);
+	status_rules(d, rules);
+	pthread_mutex_unlock(&d->mu);
+
+	pthread_mutex_lock(&d->qmu);
+	json_object_set_new(lg, "state",
+	                    json_string(d->degraded ? "degraded" : "ok"));
+	json_object_set_new(lg, "committed_seq",
+	                    json_integer(atomic_load(&d->committed)));
+	json_object_set_new(lg, "queued", json_integer((json_int_t)d->nqueue));
+	if (d->degraded)
+		json_object_set_new(lg, "last_error",
+		                    json_string(d->last_error));
+	pthread_mutex_unlock(&d->qmu);
+
+	json_object_set_new(o, "ledger", lg);
+	json_object_set_new(o, "products", products);
+	json_object_set_new(o, "rules", rules);
+	if (ref != NULL)
+		json_object_set_new(o, "ref", json_string(ref));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+static void
+on_admin(void *arg, struct ipc_call *call, const char *buf, size_t len)
+{
+	struct daemon *d = arg;
+	struct ipc_request r;
+	char msg[256];
+	enum fxb_err e = ipc_request_parse(buf, len, IPC_SOCKET_ADMIN, &r, msg,
+	                                   sizeof(msg));
+	if (e != FXB_OK) {
+		reply_error(call, e, msg, r.ref);
+	} else if (r.op == IPC_OP_STATUS) {
+		char *s = status_reply(d, r.ref);
+		send_reply(call, s);
+		free(s);
+	} else {
+		reply_ok(d, call, r.ref, true);
+	}
+	ipc_request_free(&r);
+}
+
+/* ---- start, restore, reload, stop ---- */
+
+/* Products grouped by pair, for reopening every product of a pair. */
+static bool
+index_products(struct daemon *d)
+{
+	size_t np = breaker_pair_count(d->engine);
+	size_t nprod = breaker_product_count(d->engine);
+	uint32_t *first = calloc(np + 2, sizeof(*first));
+	int32_t *list = calloc(nprod + 1, sizeof(*list));
+	int64_t *reopen = calloc(nprod + 1, sizeof(*reopen));
+	if (first == NULL || list == NULL || reopen == NULL) {
+		free(first);
+		free(list);
+		free(reopen);
+		return false;
+	}
+	for (size_t i = 0; i < nprod; i++)
+		first[breaker_product_pair(d->engine, (int32_t)i) + 2]++;
+	for (size_t p = 2; p < np + 2; p++)
+		first[p] += first[p - 1];
+	for (size_t i = 0; i < nprod; i++)
+		list[first[breaker_product_pair(d->engine, (int32_t)i) + 1]++] =
+		    (int32_t)i;
+	/* Every product waits for what is queued now: a reload or a start
+	 * forgets which reopening each product waits for, so wait for all. */
+	for (size_t i = 0; i < nprod; i++)
+		reopen[i] = d->next_seq - 1;
+	free(d->pair_first);
+	free(d->pair_products);
+	free(d->reopen_seq);
+	d->pair_first = first;
+	d->pair_products = list;
+	d->reopen_seq = reopen;
+	return true;
+}
+
+static int
+restore_one(void *arg, const struct ledger_state *st)
+{
+	struct daemon *d = arg;
+	enum fxb_err e = FXB_ERR_UNKNOWN_RULE;
+	enum breaker_kind kind = 0;
+
+	if (st->rule != NULL) {
+		int32_t ri =
+		    breaker_rule_find(d->engine, st->rule, strlen(st->rule));
+		if (ri >= 0) {
+			kind = d->cfg->rules[ri].kind;
+			e = breaker_restore_trip(d->engine, ri, st->since,
+			                         st->until, st->suspension,
+			                         st->dir, st->latched);
+		}
+	} else {
+		bool on_pair = strcmp(st->scope_type, "pair") == 0;
+		int32_t idx =
+		    on_pair ? breaker_pair_find(d->engine, st->scope,
+		                                strlen(st->scope))
+		            : breaker_product_find(d->engine, st->scope,
+		                                   strlen(st->scope));
+		if (idx >= 0)
+			e = breaker_restore_force(d->engine, on_pair, idx,
+			                          st->since, st->until,
+			                          st->suspension, st->reason);
+	}
+	if (e != FXB_OK) {
+		/* Its rule or scope is no longer in the config. */
+		char detail[256];
+		snprintf(detail, sizeof(detail),
+		         "{\"reason\":\"not in the config\",\"suspension\":%lld}",
+		         (long long)st->suspension);
+		log_warn("suspension %lld (%s %s) ended: not in the config",
+		         (long long)st->suspension,
+		         st->rule != NULL ? st->rule : "forced", st->scope);
+		log_service(d, "retired", detail, st->suspension, st->scope);
+		return 0;
+	}
+	if (!st->shadow)
+		notice_open(d, st->suspension, st->rule, kind, st->scope,
+		            st->since, st->until, st->reason);
+	log_info("restored suspension %lld: %s %s%s", (long long)st->suspension,
+	         st->rule != NULL ? st->rule : "forced", st->scope,
+	         st->until != FXB_NEVER ? " (timed)" : "");
+	return 0;
+}
+
+struct resume_arg {
+	struct daemon *d;
+	int32_t rule;
+};
+
+static int
+restore_resume(void *arg, int64_t t)
+{
+	struct resume_arg *ra = arg;
+	breaker_restore_resume(ra->d->engine, ra->rule, t);
+	return 0;
+}
+
+static enum fxb_err
+restore(struct daemon *d)
+{
+	enum fxb_err e = ledger_states(d->ledger, restore_one, d);
+	if (e != FXB_OK)
+		return e;
+	fxb_time day_ago = breaker_now(d->engine) - 86400000;
+	for (size_t i = 0; i < d->cfg->nrules; i++) {
+		struct resume_arg ra = {d, (int32_t)i};
+		if (d->cfg->rules[i].max_auto_resumes > 0 &&
+		    (e = ledger_resumes(d->ledger, d->cfg->rules[i].id, day_ago,
+		                        restore_resume, &ra)) != FXB_OK)
+			return e;
+	}
+	return FXB_OK;
+}
+
+/* mkdir -p with mode 0750 for the directories fxbreakerd owns. */
+static int
+make_dirs(const char *path)
+{
+	char buf[BREAKER_TEXT_MAX + 1];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = buf + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+/* The directory of an ipc:// socket file. */
+static int
+make_socket_dir(const char *url)
+{
+	if (strncmp(url, "ipc://", 6) != 0)
+		return 0;
+	char dir[BREAKER_TEXT_MAX + 1];
+	snprintf(dir, sizeof(dir), "%s", url + 6);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	return make_dirs(dir);
+}
+
+static char *
+service_detail(struct daemon *d, const char *what)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "config", json_string(d->config_path));
+	json_object_set_new(o, "config_hash", json_string(d->config_hash));
+	json_object_set_new(o, "service_id",
+	                    json_string(d->cfg->service.service_id));
+	json_object_set_new(o, "pid", json_integer(getpid()));
+	json_object_set_new(o, "what", json_string(what));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+struct daemon *
+daemon_start(const struct daemon_opts *opts)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	char err[512], path[BREAKER_TEXT_MAX + 32];
+	enum fxb_err e;
+
+	if (d == NULL)
+		return NULL;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_mutex_init(&d->qmu, NULL);
+	pthread_cond_init(&d->qcv, NULL);
+	pthread_cond_init(&d->tcv, NULL);
+	d->config_path = strdup(opts->config_path);
+	e = config_file_load(opts->config_path, &d->cfg, d->config_hash, err,
+	                     sizeof(err));
+	if (e != FXB_OK) {
+		log_warn("%s", err);
+		goto fail;
+	}
+	const struct breaker_service_conf *sv = &d->cfg->service;
+	if (make_dirs(sv->data_dir) != 0) {
+		log_warn("%s: %s", sv->data_dir, strerror(errno));
+		goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/fxbreaker.db", sv->data_dir);
+	if (ledger_open(path, false, &d->ledger, err, sizeof(err)) != FXB_OK) {
+		log_warn("ledger %s: %s", path, err);
+		goto fail;
+	}
+	d->next_seq = ledger_last_seq(d->ledger) + 1;
+	atomic_store(&d->committed, d->next_seq - 1);
+	if (breaker_new(d->cfg, clock_now_ms(), daemon_sink, d, &d->engine) !=
+	        FXB_OK ||
+	    !index_products(d)) {
+		log_warn("out of memory");
+		goto fail;
+	}
+	if (restore(d) != FXB_OK) {
+		log_warn("ledger %s: cannot read the open suspensions", path);
+		goto fail;
+	}
+	char *detail = service_detail(d, "start");
+	log_service(d, "service_start", detail != NULL ? detail : "{}", 0,
+	            NULL);
+	free(detail);
+	if (pthread_create(&d->writer, NULL, writer_main, d) != 0 ||
+	    pthread_create(&d->timer, NULL, timer_main, d) != 0) {
+		log_warn("cannot start threads");
+		goto fail; /* before serving: nothing was acknowledged */
+	}
+	if (make_socket_dir(sv->check_url) != 0 ||
+	    make_socket_dir(sv->tick_url) != 0 ||
+	    make_socket_dir(sv->admin_url) != 0 ||
+	    make_socket_dir(sv->events_url) != 0) {
+		log_warn("socket directory: %s", strerror(errno));
+		daemon_stop(d);
+		return NULL;
+	}
+	struct ipc_server_conf ic = {
+	    .check_url = sv->check_url,
+	    .admin_url = sv->admin_url,
+	    .tick_url = sv->tick_url,
+	    .events_url = sv->events_url,
+	    .check_contexts = opts->check_contexts,
+	    .on_check = on_check,
+	    .on_admin = on_admin,
+	    .on_tick = on_tick,
+	    .arg = d,
+	};
+	if (ipc_server_open(&ic, &d->ipc, err, sizeof(err)) != FXB_OK) {
+		log_warn("%s", err);
+		daemon_stop(d);
+		return NULL;
+	}
+	log_info("serving %s (config %s, hash %.16s, ledger %s, next seq "
+	         "%lld)",
+	         sv->service_id, opts->config_path, d->config_hash, path,
+	         (long long)d->next_seq);
+	return d;
+fail:
+	/* Nothing started yet: just free. */
+	breaker_free(d->engine);
+	breaker_config_free(d->cfg);
+	ledger_close(d->ledger);
+	free(d->reopen_seq);
+	free(d->pair_first);
+	free(d->pair_products);
+	free(d->config_path);
+	free(d);
+	return NULL;
+}
+
+static void
+orphan_row(void *arg, const char *rule, const char *scope, int64_t susp)
+{
+	struct daemon *d = arg;
+	char detail[256];
+	snprintf(detail, sizeof(detail),
+	         "{\"reason\":\"removed from the config\",\"suspension\":%lld}",
+	         (long long)susp);
+	log_warn("reload: suspension %lld (%s %s) ended: removed from the "
+	         "config",
+	         (long long)susp, rule != NULL ? rule : "forced", scope);
+	log_service(d, "retired", detail, susp, scope);
+}
+
+void
+daemon_reload(struct daemon *d)
+{
+	struct breaker_config *cfg = NULL;
+	struct breaker *engine = NULL;
+	char err[512], hash[65];
+
+	if (config_file_load(d->config_path, &cfg, hash, err, sizeof(err)) !=
+	    FXB_OK) {
+		log_warn("reload refused, keeping the running config: %s", err);
+		return;
+	}
+	pthread_mutex_lock(&d->mu);
+	if (breaker_new(cfg, breaker_now(d->engine), daemon_sink, d,
+	                &engine) != FXB_OK) {
+		pthread_mutex_unlock(&d->mu);
+		breaker_config_free(cfg);
+		log_warn("reload refused: out of memory");
+		return;
+	}
+	struct breaker *old = d->engine;
+	struct breaker_config *oldcfg = d->cfg;
+	breaker_transfer(old, engine, orphan_row, d);
+	d->engine = engine;
+	d->cfg = cfg;
+	if (!index_products(d)) {
+		/* Keep serving: the old lists fit neither engine, so refuse
+		 * loudly rather than guess (cannot happen short of OOM). */
+		log_warn("reload: out of memory indexing products");
+		abort();
+	}
+	memcpy(d->config_hash, hash, sizeof(hash));
+	char *detail = service_detail(d, "reload");
+	log_service(d, "config_reload", detail != NULL ? detail : "{}", 0,
+	            NULL);
+	free(detail);
+	timer_poke(d);
+	pthread_mutex_unlock(&d->mu);
+	breaker_free(old);
+	breaker_config_free(oldcfg);
+	log_info("reloaded %s (hash %.16s)", d->config_path, hash);
+}
+
+void
+daemon_stop(struct daemon *d)
+{
+	atomic_store(&d->stopping, true);
+	pthread_mutex_lock(&d->mu);
+	char *detail = service_detail(d, "stop");
+	log_service(d, "service_stop", detail != NULL ? detail : "{}", 0,
+	            NULL);
+	free(detail);
+	d->timer_stop = true;
+	pthread_cond_signal(&d->tcv);
+	pthread_mutex_unlock(&d->mu);
+	pthread_join(d->timer, NULL);
+
+	/* The writer drains the queue (every parked reply goes out with its
+	 * commit), then stops. */
+	pthread_mutex_lock(&d->qmu);
+	d->writer_stop = true;
+	pthread_cond_signal(&d->qcv);
+	pthread_mutex_unlock(&d->qmu);
+	pthread_join(d->writer, NULL);
+
+	/* A reply parked after the writer's last look: answer it closed. */
+	pthread_mutex_lock(&d->qmu);
+	struct parked *late = parked_take(d, 0, true);
+	pthread_mutex_unlock(&d->qmu);
+	parked_send(late, true);
+	ipc_server_close(d->ipc);
+	ledger_close(d->ledger);
+	for (size_t i = 0; i < d->nnotices; i++)
+		onotice_free(&d->notices[i]);
+	for (size_t i = 0; i < d->nqueue; i++)
+		qrow_free(&d->queue[i]);
+	free(d->queue);
+	free(d->notices);
+	breaker_free(d->engine);
+	breaker_config_free(d->cfg);
+	free(d->reopen_seq);
+	free(d->pair_first);
+	free(d->pair_products);
+	free(d->config_path);
+	pthread_mutex_destroy(&d->mu);
+	pthread_mutex_destroy(&d->qmu);
+	pthread_cond_destroy(&d->qcv);
+	pthread_cond_destroy(&d->tcv);
+	log_info("stopped");
+	free(d);
+}

@@ -1,0 +1,80 @@
+/*
+ * fxb_client.h: the C client library core banking links to ask fxbreakerd
+ * "may this conversion go ahead?" before every FX conversion.
+ *
+ * One client is one nng REQ socket; calls on one client are serialised by
+ * the library (a mutex), so a program may share a client between threads
+ * or open one per thread for parallelism.  Every call returns within the
+ * timeout given at open: when the service does not answer in time, or
+ * answers with an error, the product's fail policy decides (deny unless
+ * the bank chose allow for that product) and the result says so.
+ *
+ * Link with `pkg-config --libs fxbreaker-client`.
+ */
+#ifndef FXB_CLIENT_H
+#define FXB_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct fxb_client;
+
+enum fxb_client_decision {
+	FXB_CLIENT_ALLOW = 0,
+	FXB_CLIENT_DENY = 1,
+	FXB_CLIENT_THROTTLE = 2,
+};
+
+/* What the product's fail policy does when the service cannot answer. */
+enum fxb_client_policy {
+	FXB_CLIENT_FAIL_DENY = 0, /* the default */
+	FXB_CLIENT_FAIL_ALLOW = 1,
+};
+
+#define FXB_CLIENT_TEXT_MAX 1024
+
+struct fxb_client_result {
+	enum fxb_client_decision decision;
+	/* true when the service gave no usable answer (timeout, connection
+	 * lost, an error reply) and the fail policy decided. */
+	bool by_policy;
+	int error;       /* the error code (docs/PROTOCOL.md), 0 */
+	char reason[32]; /* "suspended", "forced", ... or "" */
+	char rule[65];   /* the rule holding the product, or "" */
+	char kind[16];
+	int64_t suspension;     /* 0 if none */
+	int64_t retry_after_ms; /* -1 if absent */
+	char notice_ko[FXB_CLIENT_TEXT_MAX];
+	char notice_en[FXB_CLIENT_TEXT_MAX];
+	char message[256]; /* the error message, if any */
+};
+
+/*
+ * fxb_client_open dials url (e.g. "ipc:///run/fxbreaker/check.ipc") and
+ * returns a client whose calls wait at most timeout_ms.  The dial does not
+ * need the service to be up: nng keeps redialling in the background.
+ * Returns 0 or an nng error number; *out is written only on success.
+ */
+int fxb_client_open(const char *url, int timeout_ms, struct fxb_client **out);
+
+/* fxb_client_close closes the client; NULL is a no-op. */
+void fxb_client_close(struct fxb_client *c);
+
+/* fxb_client_set_policy sets the fail policy of one product (default:
+ * deny).  Returns 0, or -1 if the table of policies is full (256). */
+int fxb_client_set_policy(struct fxb_client *c, const char *product,
+                          enum fxb_client_policy policy);
+
+/*
+ * fxb_client_check asks for a decision.  amount and rate are decimal
+ * strings as in docs/PROTOCOL.md (rate and ref may be NULL).  Always fills
+ * *res and returns its decision: a service answer, or the product's fail
+ * policy with by_policy set.
+ */
+enum fxb_client_decision fxb_client_check(struct fxb_client *c,
+                                          const char *product,
+                                          const char *amount, const char *rate,
+                                          const char *ref,
+                                          struct fxb_client_result *res);
+
+#endif /* FXB_CLIENT_H */

@@ -1,0 +1,246 @@
+/*
+ * ipc_server.c: the daemon's nng sockets (see ipc_server.h).
+ *
+ * Each REP socket is served by a pool of contexts in nng's demo/async
+ * shape: a context receives a request, hands it to the handler, and sends
+ * the reply when the handler calls ipc_call_reply, then receives again.
+ * The reply reuses the request's message (no allocation per request).
+ */
+#include <errno.h>
+#include <nng/nng.h>
+#include <nng/protocol/pipeline0/pull.h>
+#include <nng/protocol/pubsub0/pub.h>
+#include <nng/protocol/reqrep0/rep.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipc_server.h"
+
+enum call_state { CALL_RECV, CALL_BUSY, CALL_SEND };
+
+struct ipc_call {
+	struct ipc_server *srv;
+	ipc_request_fn fn;
+	nng_ctx ctx;
+	nng_aio *aio;
+	nng_msg *msg; /* the request, kept to carry the reply */
+	enum call_state state;
+};
+
+struct ipc_server {
+	nng_socket check, admin, tick, events;
+	bool check_open, admin_open, tick_open, events_open;
+	struct ipc_call *calls;
+	int ncalls;
+	nng_aio *tick_aio;
+	ipc_message_fn on_tick;
+	void *arg;
+};
+
+static void
+call_recv(struct ipc_call *c)
+{
+	c->state = CALL_RECV;
+	nng_ctx_recv(c->ctx, c->aio);
+}
+
+static void
+call_cb(void *arg)
+{
+	struct ipc_call *c = arg;
+	int rv = nng_aio_result(c->aio);
+
+	if (c->state == CALL_SEND) {
+		if (rv != 0) /* the peer went away: the reply is ours again */
+			nng_msg_free(nng_aio_get_msg(c->aio));
+		call_recv(c);
+		return;
+	}
+	if (rv != 0) {
+		/* NNG_ECLOSED: shutting down.  Anything else is transient. */
+		if (rv != NNG_ECLOSED && rv != NNG_ECANCELED)
+			call_recv(c);
+		return;
+	}
+	c->msg = nng_aio_get_msg(c->aio);
+	c->state = CALL_BUSY;
+	c->fn(c->srv->arg, c, nng_msg_body(c->msg), nng_msg_len(c->msg));
+}
+
+void
+ipc_call_reply(struct ipc_call *c, const char *buf, size_t len)
+{
+	nng_msg *m = c->msg;
+	c->msg = NULL;
+	nng_msg_clear(m);
+	if (nng_msg_append(m, buf, len) != 0) {
+		/* Out of memory: no reply; the client times out and applies
+		 * its fail policy. */
+		nng_msg_free(m);
+		call_recv(c);
+		return;
+	}
+	c->state = CALL_SEND;
+	nng_aio_set_msg(c->aio, m);
+	nng_ctx_send(c->ctx, c->aio);
+}
+
+static void
+tick_cb(void *arg)
+{
+	struct ipc_server *srv = arg;
+	int rv = nng_aio_result(srv->tick_aio);
+	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
+		return;
+	if (rv == 0) {
+		nng_msg *m = nng_aio_get_msg(srv->tick_aio);
+		srv->on_tick(srv->arg, nng_msg_body(m), nng_msg_len(m));
+		nng_msg_free(m);
+	}
+	nng_recv_aio(srv->tick, srv->tick_aio);
+}
+
+static int
+set_err(char *err, size_t errlen, const char *url, const char *what, int rv)
+{
+	snprintf(err, errlen, "%s: %s: %s", url, what, nng_strerror(rv));
+	return -1;
+}
+
+/* Listens on url with the receive cap; ipc:// files get mode 0600. */
+static int
+listen_on(nng_socket s, const char *url, char *err, size_t errlen)
+{
+	nng_listener l;
+	int rv;
+	if ((rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, IPC_RECV_MAX)) !=
+	    0)
+		return set_err(err, errlen, url, "recv-size-max", rv);
+	if ((rv = nng_listener_create(&l, s, url)) != 0)
+		return set_err(err, errlen, url, "listen", rv);
+	if (strncmp(url, "ipc://", 6) == 0 &&
+	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0)
+		return set_err(err, errlen, url, "permissions", rv);
+	if ((rv = nng_listener_start(l, 0)) != 0)
+		return set_err(err, errlen, url, "listen", rv);
+	return 0;
+}
+
+static int
+open_calls(struct ipc_server *srv, nng_socket s, ipc_request_fn fn,
+           int first, int n, char *err, size_t errlen)
+{
+	for (int i = first; i < first + n; i++) {
+		struct ipc_call *c = &srv->calls[i];
+		int rv;
+		c->srv = srv;
+		c->fn = fn;
+		if ((rv = nng_aio_alloc(&c->aio, call_cb, c)) != 0 ||
+		    (rv = nng_ctx_open(&c->ctx, s)) != 0) {
+			snprintf(err, errlen, "context: %s", nng_strerror(rv));
+			return -1;
+		}
+		srv->ncalls = i + 1;
+	}
+	return 0;
+}
+
+enum fxb_err
+ipc_server_open(const struct ipc_server_conf *conf, struct ipc_server **out,
+                char *err, size_t errlen)
+{
+	struct ipc_server *srv = calloc(1, sizeof(*srv));
+	int admin_contexts = 2;
+	int rv;
+
+	if (srv == NULL)
+		return FXB_ERR_NOMEM;
+	srv->on_tick = conf->on_tick;
+	srv->arg = conf->arg;
+	srv->calls = calloc((size_t)(conf->check_contexts + admin_contexts),
+	                    sizeof(*srv->calls));
+	if (srv->calls == NULL) {
+		free(srv);
+		return FXB_ERR_NOMEM;
+	}
+	if ((rv = nng_rep0_open(&srv->check)) == 0)
+		srv->check_open = true;
+	if (rv == 0 && (rv = nng_rep0_open(&srv->admin)) == 0)
+		srv->admin_open = true;
+	if (rv == 0 && (rv = nng_pull0_open(&srv->tick)) == 0)
+		srv->tick_open = true;
+	if (rv == 0 && (rv = nng_pub0_open(&srv->events)) == 0)
+		srv->events_open = true;
+	if (rv != 0) {
+		snprintf(err, errlen, "socket: %s", nng_strerror(rv));
+		goto fail;
+	}
+	if (listen_on(srv->check, conf->check_url, err, errlen) != 0 ||
+	    listen_on(srv->admin, conf->admin_url, err, errlen) != 0 ||
+	    listen_on(srv->tick, conf->tick_url, err, errlen) != 0 ||
+	    listen_on(srv->events, conf->events_url, err, errlen) != 0)
+		goto fail;
+	if (open_calls(srv, srv->check, conf->on_check, 0,
+	               conf->check_contexts, err, errlen) != 0 ||
+	    open_calls(srv, srv->admin, conf->on_admin, conf->check_contexts,
+	               admin_contexts, err, errlen) != 0)
+		goto fail;
+	if ((rv = nng_aio_alloc(&srv->tick_aio, tick_cb, srv)) != 0) {
+		snprintf(err, errlen, "aio: %s", nng_strerror(rv));
+		goto fail;
+	}
+	for (int i = 0; i < srv->ncalls; i++)
+		call_recv(&srv->calls[i]);
+	nng_recv_aio(srv->tick, srv->tick_aio);
+	*out = srv;
+	return FXB_OK;
+fail:
+	ipc_server_close(srv);
+	return FXB_ERR_IO;
+}
+
+void
+ipc_publish(struct ipc_server *srv, const char *topic, const char *json,
+            size_t len)
+{
+	nng_msg *m;
+	if (nng_msg_alloc(&m, 0) != 0)
+		return;
+	if (nng_msg_append(m, topic, strlen(topic)) != 0 ||
+	    nng_msg_append(m, " ", 1) != 0 || nng_msg_append(m, json, len) != 0 ||
+	    nng_sendmsg(srv->events, m, NNG_FLAG_NONBLOCK) != 0)
+		nng_msg_free(m);
+}
+
+void
+ipc_server_close(struct ipc_server *srv)
+{
+	if (srv == NULL)
+		return;
+	/* Closing the sockets aborts every pending receive and send; then
+	 * stop each aio, which waits for its callback to finish. */
+	if (srv->check_open)
+		nng_close(srv->check);
+	if (srv->admin_open)
+		nng_close(srv->admin);
+	if (srv->tick_open)
+		nng_close(srv->tick);
+	if (srv->events_open)
+		nng_close(srv->events);
+	for (int i = 0; i < srv->ncalls; i++) {
+		if (srv->calls[i].aio != NULL) {
+			nng_aio_stop(srv->calls[i].aio);
+			nng_aio_free(srv->calls[i].aio);
+		}
+		if (srv->calls[i].msg != NULL)
+			nng_msg_free(srv->calls[i].msg);
+	}
+	if (srv->tick_aio != NULL) {
+		nng_aio_stop(srv->tick_aio);
+		nng_aio_free(srv->tick_aio);
+	}
+	free(srv->calls);
+	free(srv);
+}

@@ -1,0 +1,145 @@
+/*
+ * ledger.h: the suspension log, breaker state and customer notices, in
+ * SQLite.  The only module that speaks SQLite.
+ *
+ * The database is opened in WAL mode with synchronous=FULL: a row is
+ * durable when ledger_append returns FXB_OK.  Rows carry a sequence number
+ * chosen by the caller (the daemon hands it out with the event, before the
+ * row is written); ledger_append writes a batch in one transaction, so the
+ * rows of one commit become durable together or not at all.
+ *
+ * One struct ledger is used by one thread at a time.  Strings passed in
+ * are copied by SQLite (SQLITE_TRANSIENT); strings passed to callbacks
+ * live until the callback returns.
+ */
+#ifndef LEDGER_H
+#define LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fxb.h"
+
+struct ledger;
+
+/* What a row does to the breaker_state and notices tables. */
+enum ledger_effect {
+	LEDGER_NONE = 0,  /* a record only (warn, ref_set, service_*) */
+	LEDGER_OPENS,     /* opens suspension `seq` (trip, stale, force) */
+	LEDGER_CLOSES,    /* ends suspension `suspension` */
+};
+
+struct ledger_row {
+	int64_t seq;
+	int64_t t;
+	const char *event;      /* "trip", "resume", ..., "service_start" */
+	const char *rule;       /* NULL for force_* and service_* */
+	const char *kind;       /* rule kind, "forced" or "service" */
+	const char *scope;      /* pair or product; NULL for service_* */
+	const char *scope_type; /* "pair", "product" or NULL */
+	int64_t suspension;     /* the suspension it opens or ends, or 0 */
+	bool shadow;
+	const char *detail;     /* the event as JSON */
+	enum ledger_effect effect;
+	/* LEDGER_OPENS: the state to restore after a crash. */
+	int64_t until;          /* automatic end, or FXB_NEVER */
+	int dir;
+	bool latched;
+	const char *reason;     /* force_suspend: the operator's reason */
+	/* A customer notice opened (LEDGER_OPENS) or closed (LEDGER_CLOSES)
+	 * with this row; NULL when none (shadow rules, service rows). */
+	const char *notice_id;
+	const char *notice_ko;
+	const char *notice_en;
+};
+
+/* An open suspension, as restored on start. */
+struct ledger_state {
+	int64_t suspension;
+	const char *rule;       /* NULL for forced */
+	const char *kind;
+	const char *scope;
+	const char *scope_type;
+	const char *event;      /* trip, stale, force_suspend */
+	int64_t since;
+	int64_t until;          /* FXB_NEVER when none */
+	int dir;
+	bool latched;
+	bool shadow;
+	const char *reason;
+};
+
+/* An open customer notice. */
+struct ledger_notice {
+	int64_t suspension;
+	const char *notice_id;
+	const char *scope;
+	int64_t opened_at;
+	const char *ko;
+	const char *en;
+};
+
+/* What `fxbreakerctl log` asks for; NULL / 0 fields do not filter. */
+struct ledger_filter {
+	const char *scope;      /* product or pair */
+	const char *rule;
+	const char *kind;
+	const char *event;
+	int64_t from, to;       /* t in [from, to); to = 0: no upper bound */
+	int64_t limit;          /* 0: no limit */
+};
+
+/*
+ * ledger_open opens (creating if needed) the database at path, applies the
+ * migrations built into the binary, and runs PRAGMA quick_check.  With
+ * readonly, it only reads (no migration; an older schema is an error).
+ * Errors: FXB_ERR_IO (with err), FXB_ERR_NOMEM.
+ */
+enum fxb_err ledger_open(const char *path, bool readonly, struct ledger **out,
+                         char *err, size_t errlen);
+
+/* ledger_close closes the database; NULL is a no-op. */
+void ledger_close(struct ledger *lg);
+
+/* ledger_last_seq returns the highest sequence number written, or 0. */
+int64_t ledger_last_seq(struct ledger *lg);
+
+/*
+ * ledger_append writes rows[0..n) in one transaction, with their effect on
+ * breaker_state and notices.  logged_at is stamped with `now`.  On error
+ * nothing is written and err says why (disk full, locked, read-only, I/O):
+ * the caller keeps the rows and retries.  Errors: FXB_ERR_LEDGER.
+ */
+enum fxb_err ledger_append(struct ledger *lg, const struct ledger_row *rows,
+                           size_t n, int64_t now, char *err, size_t errlen);
+
+/* ledger_checkpoint runs a passive WAL checkpoint (never blocks writers
+ * for long); call it from the writer thread, not from a commit. */
+void ledger_checkpoint(struct ledger *lg);
+
+/* Callbacks return 0 to go on, anything else to stop. */
+typedef int (*ledger_state_fn)(void *arg, const struct ledger_state *st);
+typedef int (*ledger_notice_fn)(void *arg, const struct ledger_notice *n);
+typedef int (*ledger_time_fn)(void *arg, int64_t t);
+typedef int (*ledger_row_fn)(void *arg, const struct ledger_row *row,
+                             int64_t logged_at);
+
+/* ledger_states calls fn for every open suspension, oldest first. */
+enum fxb_err ledger_states(struct ledger *lg, ledger_state_fn fn, void *arg);
+
+/* ledger_notices calls fn for every open notice, oldest first. */
+enum fxb_err ledger_notices(struct ledger *lg, ledger_notice_fn fn,
+                            void *arg);
+
+/* ledger_resumes calls fn with the time of every automatic resume of rule
+ * at or after `since`, oldest first (for max_auto_resumes after a
+ * restart). */
+enum fxb_err ledger_resumes(struct ledger *lg, const char *rule,
+                            int64_t since, ledger_time_fn fn, void *arg);
+
+/* ledger_query calls fn for each log row matching f, in sequence order. */
+enum fxb_err ledger_query(struct ledger *lg, const struct ledger_filter *f,
+                          ledger_row_fn fn, void *arg);
+
+#endif /* LEDGER_H */
