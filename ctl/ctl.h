@@ -24,6 +24,23 @@ enum {
  * returns NULL on failure (*exit_code says which). */
 struct breaker_config *ctl_load_config(const char *path, int *exit_code);
 
+/* ctl_common.c */
+/* The config file when none is named: $FXBREAKER_CONFIG, or
+ * /etc/fxbreaker/fxbreaker.conf. */
+const char *ctl_default_config(void);
+/* "2024-12-03T13:28:13.000Z" */
+char *ctl_format_time(char *buf, size_t cap, int64_t ms);
+/* Epoch ms, "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC); -1 if neither. */
+int ctl_parse_time(const char *s, int64_t *out);
+
+/* ctl_wire.c */
+int ctl_check(int argc, char **argv);
+int ctl_tick(int argc, char **argv);
+int ctl_status(int argc, char **argv);
+
+/* ctl_log.c */
+int ctl_log(int argc, char **argv);
+
 /* ctl_replay.c */
 int ctl_replay(int argc, char **argv);
 

@@ -9,7 +9,6 @@
 #include "config_file.h"
 #include "ctl.h"
 
-
 struct breaker_config *
 ctl_load_config(const char *path, int *exit_code)
 {

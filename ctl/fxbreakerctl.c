@@ -16,6 +16,14 @@ static const struct {
      "replay --config FILE [--decisions] TAPE   run the engine over a tape"},
     {"validate", ctl_validate,
      "validate FILE                             check a configuration file"},
+    {"check", ctl_check,
+     "check PRODUCT AMOUNT [--rate R] [--ref X] ask the service"},
+    {"tick", ctl_tick,
+     "tick PAIR PX | PAIR --bid B --ask A       feed a rate"},
+    {"status", ctl_status,
+     "status [--json]                           every product and rule"},
+    {"log", ctl_log,
+     "log [--product P] [--rule R] [--since T] [--format text|csv|json]"},
 };
 
 static int
@@ -24,8 +32,11 @@ usage(FILE *f)
 	fprintf(f, "usage: fxbreakerctl COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s\n", commands[i].usage);
-	fprintf(f, "\nexit codes: 0 ok, 1 bad input data, 2 bad "
-	           "configuration, 3 usage or I/O error\n");
+	fprintf(f, "\ncheck, tick, status and log find the service through "
+	           "--config FILE\n(default $FXBREAKER_CONFIG, else "
+	           "/etc/fxbreaker/fxbreaker.conf).\n"
+	           "\nexit codes: 0 ok, 1 bad input data, 2 bad "
+	           "configuration, 3 usage, I/O error or no answer\n");
 	return f == stdout ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 }
 

@@ -1,0 +1,69 @@
+/*
+ * ctl_common.c: what the subcommands that talk to a running service
+ * share: finding the config (for the URLs and the data directory), and
+ * showing times.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+
+const char *
+ctl_default_config(void)
+{
+	const char *env = getenv("FXBREAKER_CONFIG");
+	return env != NULL && env[0] != '\0' ? env
+	                                     : "/etc/fxbreaker/fxbreaker.conf";
+}
+
+char *
+ctl_format_time(char *buf, size_t cap, int64_t ms)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&secs, &tm);
+	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	         tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	return buf;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	y -= m <= 2;
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int
+ctl_parse_time(const char *s, int64_t *out)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0, n = 0;
+	char *end;
+	long long v = strtoll(s, &end, 10);
+	if (*s != '\0' && *end == '\0') {
+		*out = v;
+		return 0;
+	}
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &sec,
+	           &n) == 6 &&
+	    s[n] == '\0') {
+	} else if (sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &n) == 3 &&
+	           s[n] == '\0') {
+	} else {
+		return -1;
+	}
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
+	    sec > 60)
+		return -1;
+	*out = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
+	       (int64_t)sec * 1000;
+	return 0;
+}

@@ -1,0 +1,24 @@
+/*
+ * ipc_request.h: one request, one reply, for tools (fxbreakerctl): dial a
+ * REQ socket, send, wait at most timeout_ms, close.
+ */
+#ifndef IPC_REQUEST_H
+#define IPC_REQUEST_H
+
+#include <stddef.h>
+
+#include "fxb.h"
+
+/*
+ * ipc_request_once sends req to url and returns the reply in a new
+ * NUL-terminated buffer (*reply, free with free()).  Errors:
+ * FXB_ERR_UNAVAILABLE (no answer in time; err says why), FXB_ERR_IO.
+ */
+enum fxb_err ipc_request_once(const char *url, const char *req, int timeout_ms,
+                              char **reply, char *err, size_t errlen);
+
+/* ipc_push_once sends msg on a PUSH socket to url (the tick socket). */
+enum fxb_err ipc_push_once(const char *url, const char *msg, int timeout_ms,
+                           char *err, size_t errlen);
+
+#endif /* IPC_REQUEST_H */
