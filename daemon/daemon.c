@@ -104,7 +104,7 @@ struct daemon {
 	bool writer_stop;
 
 	pthread_t timer;
-	pthread_cond_t tcv;      /* with mu */
+	pthread_cond_t tcv; /* with mu */
 	fxb_time timer_target;
 	bool timer_stop;
 
@@ -160,7 +160,8 @@ notice_open(struct daemon *d, int64_t suspension, const char *rule,
             enum breaker_kind kind, const char *scope, fxb_time since,
             fxb_time until, const char *op_reason)
 {
-	const char *id = NULL, *ko = notice_default_ko, *en = notice_default_en;
+	const char *id = NULL, *ko = notice_default_ko,
+	           *en = notice_default_en;
 	const char *rko, *ren;
 	char defid[32];
 	size_t at;
@@ -249,9 +250,10 @@ fail_closed_reply(const char *ref)
 	char *s = NULL;
 	if (o != NULL &&
 	    json_object_set_new(o, "decision", json_string("deny")) == 0 &&
-	    json_object_set_new(o, "reason", json_string("ledger_unavailable")) ==
-	        0 &&
-	    (ref == NULL || json_object_set_new(o, "ref", json_string(ref)) == 0))
+	    json_object_set_new(o, "reason",
+	                        json_string("ledger_unavailable")) == 0 &&
+	    (ref == NULL ||
+	     json_object_set_new(o, "ref", json_string(ref)) == 0))
 		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;
@@ -427,18 +429,20 @@ writer_main(void *arg)
 			rows[i] = d->queue[i].row;
 		pthread_mutex_unlock(&d->qmu);
 
-		enum fxb_err rc = ledger_append(d->ledger, rows, n,
-		                                clock_now_ms(), err, sizeof(err));
+		enum fxb_err rc = ledger_append(
+		    d->ledger, rows, n, clock_now_ms(), err, sizeof(err));
 
 		pthread_mutex_lock(&d->qmu);
 		if (rc != FXB_OK) {
 			struct parked *fail = NULL;
 			if (!d->degraded)
-				log_warn("ledger degraded: %s (%zu rows queued, "
-				         "retrying)",
-				         err, d->nqueue);
+				log_warn(
+				    "ledger degraded: %s (%zu rows queued, "
+				    "retrying)",
+				    err, d->nqueue);
 			d->degraded = true;
-			snprintf(d->last_error, sizeof(d->last_error), "%s", err);
+			snprintf(d->last_error, sizeof(d->last_error), "%s",
+			         err);
 			/* Nobody waits on a disk that may not come back. */
 			fail = parked_take(d, 0, true);
 			pthread_mutex_unlock(&d->qmu);
@@ -536,8 +540,8 @@ notice_message(const struct onotice *n, const char *state, fxb_time t,
 	json_t *o = json_object();
 	char *s = NULL;
 	if (o != NULL &&
-	    json_object_set_new(o, "suspension", json_integer(n->suspension)) ==
-	        0 &&
+	    json_object_set_new(o, "suspension",
+	                        json_integer(n->suspension)) == 0 &&
 	    json_object_set_new(o, "notice", json_string(n->id)) == 0 &&
 	    json_object_set_new(o, "scope", json_string(n->scope)) == 0 &&
 	    json_object_set_new(o, "state", json_string(state)) == 0 &&
@@ -568,8 +572,8 @@ row_notice(struct daemon *d, struct qrow *q, const struct breaker_event *ev)
 		q->notice_id = strdup(n->id);
 		q->row.notice_id = q->notice_id;
 		if (q->ko != NULL && q->en != NULL)
-			q->notice_msg = notice_message(n, "open", ev->t, q->ko,
-			                               q->en);
+			q->notice_msg =
+			    notice_message(n, "open", ev->t, q->ko, q->en);
 		return;
 	}
 	size_t at;
@@ -601,8 +605,9 @@ daemon_sink(void *arg, const struct breaker_event *ev)
 	memset(&q, 0, sizeof(q));
 	int64_t susp = opens ? seq : ev->suspension;
 	json_t *j = ipc_event_json(ev, susp);
-	q.detail = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)
-	                     : NULL;
+	q.detail = j != NULL
+	               ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)
+	               : NULL;
 	json_decref(j);
 	q.rule = dup_or_null(ev->rule);
 	q.scope = dup_or_null(ev->scope);
@@ -617,7 +622,9 @@ daemon_sink(void *arg, const struct breaker_event *ev)
 	q.row.suspension = susp;
 	q.row.shadow = ev->shadow;
 	q.row.detail = q.detail;
-	q.row.effect = opens ? LEDGER_OPENS : ends ? LEDGER_CLOSES : LEDGER_NONE;
+	q.row.effect = opens  ? LEDGER_OPENS
+	               : ends ? LEDGER_CLOSES
+	                      : LEDGER_NONE;
 	q.row.until = ev->until;
 	q.row.dir = ev->dir;
 	q.row.latched = ev->latched;
@@ -726,7 +733,8 @@ decimal_message(char *msg, size_t cap, const char *field, const char *val,
 		snprintf(msg, cap, "%s \"%.40s\": out of range (above 0)",
 		         field, val);
 	else
-		snprintf(msg, cap, "%s \"%.40s\": not a decimal (digits[.digits])",
+		snprintf(msg, cap,
+		         "%s \"%.40s\": not a decimal (digits[.digits])",
 		         field, val);
 }
 
@@ -754,7 +762,8 @@ check_reply(struct daemon *d, const struct breaker_decision *dec,
 			json_object_set_new(no, "id", json_string(n->id));
 			json_object_set_new(no, "ko", json_string(ko));
 			json_object_set_new(no, "en", json_string(en));
-			json_object_set_new(no, "since", json_integer(n->since));
+			json_object_set_new(no, "since",
+			                    json_integer(n->since));
 			if (n->until != FXB_NEVER)
 				json_object_set_new(no, "until",
 				                    json_integer(n->until));
@@ -786,15 +795,15 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r)
 		free(reply);
 		return;
 	}
-	if (r->rate != NULL &&
-	    (e = breaker_px_parse(r->rate, strlen(r->rate), &rate)) != FXB_OK) {
+	if (r->rate != NULL && (e = breaker_px_parse(r->rate, strlen(r->rate),
+	                                             &rate)) != FXB_OK) {
 		decimal_message(msg, sizeof(msg), "rate", r->rate, e, -1);
 		reply_error(call, e, msg, r->ref);
 		return;
 	}
 	pthread_mutex_lock(&d->mu);
-	int32_t pi = breaker_product_find(d->engine, r->product,
-	                                  strlen(r->product));
+	int32_t pi =
+	    breaker_product_find(d->engine, r->product, strlen(r->product));
 	if (pi < 0) {
 		pthread_mutex_unlock(&d->mu);
 		snprintf(msg, sizeof(msg), "unknown product \"%.64s\"",
@@ -868,8 +877,7 @@ apply_tick(struct daemon *d, const struct ipc_request *r, char *msg,
 }
 
 static void
-reply_ok(struct daemon *d, struct ipc_call *call, const char *ref,
-         bool ping)
+reply_ok(struct daemon *d, struct ipc_call *call, const char *ref, bool ping)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "ok", json_true());
@@ -920,8 +928,8 @@ on_tick(void *arg, const char *buf, size_t len)
 	struct daemon *d = arg;
 	struct ipc_request r;
 	char msg[256];
-	enum fxb_err e = ipc_request_parse(buf, len, IPC_SOCKET_TICK, &r, msg,
-	                                   sizeof(msg));
+	enum fxb_err e =
+	    ipc_request_parse(buf, len, IPC_SOCKET_TICK, &r, msg, sizeof(msg));
 	if (e == FXB_OK)
 		e = apply_tick(d, &r, msg, sizeof(msg));
 	ipc_request_free(&r);
@@ -954,14 +962,16 @@ status_rules(struct daemon *d, json_t *arr)
 		    o, "scope",
 		    json_string(c->on_pair ? d->cfg->pairs[c->owner].name
 		                           : d->cfg->products[c->owner].id));
-		json_object_set_new(o, "scope_type",
-		                    json_string(c->on_pair ? "pair" : "product"));
-		json_object_set_new(o, "mode",
-		                    json_string(c->shadow ? "shadow" : "enforce"));
+		json_object_set_new(
+		    o, "scope_type",
+		    json_string(c->on_pair ? "pair" : "product"));
+		json_object_set_new(
+		    o, "mode", json_string(c->shadow ? "shadow" : "enforce"));
 		json_object_set_new(o, "state", json_string(st.state));
 		json_object_set_new(o, "since", json_integer(st.since));
 		if (st.until != FXB_NEVER)
-			json_object_set_new(o, "until", json_integer(st.until));
+			json_object_set_new(o, "until",
+			                    json_integer(st.until));
 		if (st.suspension > 0)
 			json_object_set_new(o, "suspension",
 			                    json_integer(st.suspension));
@@ -1090,8 +1100,8 @@ index_products(struct daemon *d)
 	for (size_t p = 2; p < np + 2; p++)
 		first[p] += first[p - 1];
 	for (size_t i = 0; i < nprod; i++)
-		list[first[breaker_product_pair(d->engine, (int32_t)i) + 1]++] =
-		    (int32_t)i;
+		list[first[breaker_product_pair(d->engine, (int32_t)i) +
+		           1]++] = (int32_t)i;
 	/* Every product waits for what is queued now: a reload or a start
 	 * forgets which reopening each product waits for, so wait for all. */
 	for (size_t i = 0; i < nprod; i++)
@@ -1123,11 +1133,11 @@ restore_one(void *arg, const struct ledger_state *st)
 		}
 	} else {
 		bool on_pair = strcmp(st->scope_type, "pair") == 0;
-		int32_t idx =
-		    on_pair ? breaker_pair_find(d->engine, st->scope,
-		                                strlen(st->scope))
-		            : breaker_product_find(d->engine, st->scope,
-		                                   strlen(st->scope));
+		int32_t idx = on_pair
+		                  ? breaker_pair_find(d->engine, st->scope,
+		                                      strlen(st->scope))
+		                  : breaker_product_find(d->engine, st->scope,
+		                                         strlen(st->scope));
 		if (idx >= 0)
 			e = breaker_restore_force(d->engine, on_pair, idx,
 			                          st->since, st->until,
@@ -1136,9 +1146,10 @@ restore_one(void *arg, const struct ledger_state *st)
 	if (e != FXB_OK) {
 		/* Its rule or scope is no longer in the config. */
 		char detail[256];
-		snprintf(detail, sizeof(detail),
-		         "{\"reason\":\"not in the config\",\"suspension\":%lld}",
-		         (long long)st->suspension);
+		snprintf(
+		    detail, sizeof(detail),
+		    "{\"reason\":\"not in the config\",\"suspension\":%lld}",
+		    (long long)st->suspension);
 		log_warn("suspension %lld (%s %s) ended: not in the config",
 		         (long long)st->suspension,
 		         st->rule != NULL ? st->rule : "forced", st->scope);
@@ -1148,7 +1159,8 @@ restore_one(void *arg, const struct ledger_state *st)
 	if (!st->shadow)
 		notice_open(d, st->suspension, st->rule, kind, st->scope,
 		            st->since, st->until, st->reason);
-	log_info("restored suspension %lld: %s %s%s", (long long)st->suspension,
+	log_info("restored suspension %lld: %s %s%s",
+	         (long long)st->suspension,
 	         st->rule != NULL ? st->rule : "forced", st->scope,
 	         st->until != FXB_NEVER ? " (timed)" : "");
 	return 0;
@@ -1177,8 +1189,9 @@ restore(struct daemon *d)
 	for (size_t i = 0; i < d->cfg->nrules; i++) {
 		struct resume_arg ra = {d, (int32_t)i};
 		if (d->cfg->rules[i].max_auto_resumes > 0 &&
-		    (e = ledger_resumes(d->ledger, d->cfg->rules[i].id, day_ago,
-		                        restore_resume, &ra)) != FXB_OK)
+		    (e = ledger_resumes(d->ledger, d->cfg->rules[i].id,
+		                        day_ago, restore_resume, &ra)) !=
+		        FXB_OK)
 			return e;
 	}
 	return FXB_OK;
@@ -1329,9 +1342,10 @@ orphan_row(void *arg, const char *rule, const char *scope, int64_t susp)
 {
 	struct daemon *d = arg;
 	char detail[256];
-	snprintf(detail, sizeof(detail),
-	         "{\"reason\":\"removed from the config\",\"suspension\":%lld}",
-	         (long long)susp);
+	snprintf(
+	    detail, sizeof(detail),
+	    "{\"reason\":\"removed from the config\",\"suspension\":%lld}",
+	    (long long)susp);
 	log_warn("reload: suspension %lld (%s %s) ended: removed from the "
 	         "config",
 	         (long long)susp, rule != NULL ? rule : "forced", scope);
@@ -1347,7 +1361,8 @@ daemon_reload(struct daemon *d)
 
 	if (config_file_load(d->config_path, &cfg, hash, err, sizeof(err)) !=
 	    FXB_OK) {
-		log_warn("reload refused, keeping the running config: %s", err);
+		log_warn("reload refused, keeping the running config: %s",
+		         err);
 		return;
 	}
 	pthread_mutex_lock(&d->mu);

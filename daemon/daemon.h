@@ -38,7 +38,7 @@ struct notice_vars {
 	const char *product;
 	fxb_time start, until, end;
 	const char *reason_ko, *reason_en;
-	int tz_min;         /* the notice time zone, minutes east of UTC */
+	int tz_min; /* the notice time zone, minutes east of UTC */
 };
 extern const char *const notice_default_ko;
 extern const char *const notice_default_en;

@@ -16,6 +16,9 @@ clock_now_ms(void)
 	return (fxb_time)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void vlog(const char *level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
 static void
 vlog(const char *level, const char *fmt, va_list ap)
 {

@@ -82,7 +82,8 @@ main(int argc, char **argv)
 			daemon_reload(d);
 			continue;
 		}
-		log_info("%s: stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		log_info("%s: stopping",
+		         sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		break;
 	}
 	daemon_stop(d);

@@ -44,7 +44,8 @@ void
 notice_reason(enum breaker_kind kind, const char *operator_reason,
               const char **ko, const char **en)
 {
-	if (kind == 0 && operator_reason != NULL && operator_reason[0] != '\0') {
+	if (kind == 0 && operator_reason != NULL &&
+	    operator_reason[0] != '\0') {
 		*ko = *en = operator_reason;
 		return;
 	}
@@ -115,11 +116,12 @@ notice_render(const char *tpl, const struct notice_vars *v, bool ko)
 		} else if (n == 5 && memcmp(name, "until", 5) == 0) {
 			char t[48];
 			if (v->until == FXB_NEVER) {
-				val = ko ? "추후 공지 시까지" : "until further notice";
+				val = ko ? "추후 공지 시까지"
+				         : "until further notice";
 			} else {
 				format_time(t, sizeof(t), v->until, v->tz_min);
-				snprintf(tbuf, sizeof(tbuf), ko ? "%s까지" : "until %s",
-				         t);
+				snprintf(tbuf, sizeof(tbuf),
+				         ko ? "%s까지" : "until %s", t);
 				val = tbuf;
 			}
 		} else if (n == 6 && memcmp(name, "reason", 6) == 0) {

@@ -129,8 +129,8 @@ listen_on(nng_socket s, const char *url, char *err, size_t errlen)
 }
 
 static int
-open_calls(struct ipc_server *srv, nng_socket s, ipc_request_fn fn,
-           int first, int n, char *err, size_t errlen)
+open_calls(struct ipc_server *srv, nng_socket s, ipc_request_fn fn, int first,
+           int n, char *err, size_t errlen)
 {
 	for (int i = first; i < first + n; i++) {
 		struct ipc_call *c = &srv->calls[i];
@@ -209,7 +209,8 @@ ipc_publish(struct ipc_server *srv, const char *topic, const char *json,
 	if (nng_msg_alloc(&m, 0) != 0)
 		return;
 	if (nng_msg_append(m, topic, strlen(topic)) != 0 ||
-	    nng_msg_append(m, " ", 1) != 0 || nng_msg_append(m, json, len) != 0 ||
+	    nng_msg_append(m, " ", 1) != 0 ||
+	    nng_msg_append(m, json, len) != 0 ||
 	    nng_sendmsg(srv->events, m, NNG_FLAG_NONBLOCK) != 0)
 		nng_msg_free(m);
 }

@@ -29,7 +29,7 @@ typedef void (*ipc_message_fn)(void *arg, const char *msg, size_t len);
 
 struct ipc_server_conf {
 	const char *check_url, *admin_url, *tick_url, *events_url;
-	int check_contexts;     /* requests served at once on check_url */
+	int check_contexts; /* requests served at once on check_url */
 	ipc_request_fn on_check;
 	ipc_request_fn on_admin;
 	ipc_message_fn on_tick;

@@ -9,20 +9,22 @@
 
 struct field {
 	const char *name;
-	size_t off;     /* offset of the const char * in struct ipc_request */
+	size_t off; /* offset of the const char * in struct ipc_request */
 	bool required;
 };
 
-#define F(name, req)                                                           \
-	{ #name, offsetof(struct ipc_request, name), req }
+#define F(name, req)                                                          \
+	{                                                                     \
+#name, offsetof(struct ipc_request, name), req                \
+	}
 
 static const struct field check_fields[] = {
-    F(product, true), F(amount, true), F(rate, false), F(ref, false),
-    {NULL, 0, false},
+    F(product, true), F(amount, true),  F(rate, false),
+    F(ref, false),    {NULL, 0, false},
 };
 static const struct field tick_fields[] = {
-    F(pair, true), F(px, false), F(bid, false), F(ask, false),
-    F(ref, false), {NULL, 0, false},
+    F(pair, true), F(px, false),  F(bid, false),
+    F(ask, false), F(ref, false), {NULL, 0, false},
 };
 static const struct field none_fields[] = {F(ref, false), {NULL, 0, false}};
 
@@ -90,16 +92,16 @@ ipc_request_parse(const char *buf, size_t len, enum ipc_socket sock,
 			return FXB_ERR_TYPE;
 		}
 		if (json_string_length(v) > IPC_REF_MAX) {
-			snprintf(msg, msglen, "\"ref\" is longer than %d bytes",
+			snprintf(msg, msglen,
+			         "\"ref\" is longer than %d bytes",
 			         IPC_REF_MAX);
 			return FXB_ERR_RANGE;
 		}
 		out->ref = json_string_value(v);
 	}
 	v = json_object_get(root, "op");
-	const char *opname = v != NULL && json_is_string(v)
-	                         ? json_string_value(v)
-	                         : NULL;
+	const char *opname =
+	    v != NULL && json_is_string(v) ? json_string_value(v) : NULL;
 	if (v == NULL && sock == IPC_SOCKET_TICK)
 		opname = "tick";
 	for (k = 0; opname != NULL && k < sizeof(ops) / sizeof(ops[0]); k++)
@@ -128,8 +130,7 @@ ipc_request_parse(const char *buf, size_t len, enum ipc_socket sock,
 			return FXB_ERR_SYNTAX;
 		}
 		if (!json_is_string(v)) {
-			snprintf(msg, msglen,
-			         "\"%s\" must be a string%s", key,
+			snprintf(msg, msglen, "\"%s\" must be a string%s", key,
 			         json_is_number(v) ? " (decimals are strings: "
 			                             "\"100.00\")"
 			                           : "");
@@ -169,7 +170,8 @@ ipc_error_reply(enum fxb_err code, const char *message, const char *ref)
 	        0 &&
 	    json_object_set_new(e, "message", json_string(message)) == 0 &&
 	    json_object_set(o, "error", e) == 0 &&
-	    (ref == NULL || json_object_set_new(o, "ref", json_string(ref)) == 0))
+	    (ref == NULL ||
+	     json_object_set_new(o, "ref", json_string(ref)) == 0))
 		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(e);
 	json_decref(o);

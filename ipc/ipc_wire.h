@@ -24,17 +24,17 @@ enum ipc_op {
  * ipc_request_free. */
 struct ipc_request {
 	enum ipc_op op;
-	const char *ref;    /* NULL if none */
+	const char *ref; /* NULL if none */
 	const char *product, *amount, *rate;
 	const char *pair, *px, *bid, *ask;
-	void *root;         /* the parsed JSON (json_t) */
+	void *root; /* the parsed JSON (json_t) */
 };
 
 /* Which ops a socket serves. */
 enum ipc_socket {
-	IPC_SOCKET_CHECK,   /* check, tick, ping */
-	IPC_SOCKET_ADMIN,   /* status, ping */
-	IPC_SOCKET_TICK,    /* tick; "op" may be omitted */
+	IPC_SOCKET_CHECK, /* check, tick, ping */
+	IPC_SOCKET_ADMIN, /* status, ping */
+	IPC_SOCKET_TICK,  /* tick; "op" may be omitted */
 };
 
 /*

@@ -1,0 +1,538 @@
+/*
+ * fxb_client.c: the client library core banking links (fxb_client.h).  One
+ * nng REQ socket per client; each call builds a `check` request with
+ * jansson, waits for the reply within the client's timeout, and turns the
+ * reply into a struct fxb_client_result.  Whatever cannot be turned into a
+ * service answer (no answer in time, a dropped connection, an `error`
+ * reply, bytes that are not a reply) goes to the product's fail policy.
+ *
+ * It is not a server and keeps no state between calls but the socket and
+ * the policy table.  It prints nothing: the result says everything.  It
+ * uses only the header-only parts of breaker/fxb.h (the error numbers),
+ * so libfxbclient needs nothing of libbreaker.
+ */
+#include "fxb_client.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/util/platform.h>
+
+#include "fxb.h"
+
+/* A product id is at most this long: must match BREAKER_ID_MAX
+ * (breaker/breaker_config.h), so that every product the service knows
+ * fits a slot and none it cannot know takes one. */
+#define FXB_CLIENT_PRODUCT_MAX 64
+
+/* The table of fail policies is fixed: a program that sets policies in a
+ * loop from untrusted data cannot make the client grow. */
+#define FXB_CLIENT_POLICY_MAX 256
+
+/* docs/PROTOCOL.md: the service drops a larger request together with its
+ * connection.  Must match the service's NNG_OPT_RECVMAXSZ. */
+#define FXB_CLIENT_REQUEST_MAX 65536
+
+struct fxb_client_policy_slot {
+	char product[FXB_CLIENT_PRODUCT_MAX + 1];
+	enum fxb_client_policy policy;
+};
+
+struct fxb_client {
+	nng_socket sock;
+	nng_aio *aio;            /* the one operation in flight, if any */
+	nng_duration timeout_ms; /* per call, lock wait included */
+
+	/* mtx guards busy and the policy table.  A call holds `busy` rather
+	 * than mtx across its send and receive, so that a caller queued
+	 * behind a slow call can give up at its own deadline (cv) instead of
+	 * waiting out every call ahead of it: the header promises each call
+	 * returns within the timeout, even on a shared client. */
+	nng_mtx *mtx;
+	nng_cv *cv; /* signalled when busy clears */
+	bool busy;
+	size_t npolicies;
+	struct fxb_client_policy_slot policies[FXB_CLIENT_POLICY_MAX];
+};
+
+int
+fxb_client_open(const char *url, int timeout_ms, struct fxb_client **out)
+{
+	struct fxb_client *c;
+	int rv;
+
+	if (url == NULL || out == NULL || timeout_ms <= 0)
+		return NNG_EINVAL;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NNG_ENOMEM;
+	c->timeout_ms = timeout_ms;
+	if ((rv = nng_mtx_alloc(&c->mtx)) != 0)
+		goto out_free;
+	if ((rv = nng_cv_alloc(&c->cv, c->mtx)) != 0)
+		goto out_mtx;
+	if ((rv = nng_aio_alloc(&c->aio, NULL, NULL)) != 0)
+		goto out_cv;
+	if ((rv = nng_req0_open(&c->sock)) != 0)
+		goto out_aio;
+	/* No resends: the call's own timeout bounds the wait, and the
+	 * default resend timer costs a global lock on every request
+	 * (PERF-NOTES.md).  It also means a dropped connection fails the
+	 * call at once (NNG_ECONNRESET) instead of resending. */
+	rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
+	                       NNG_DURATION_INFINITE);
+	if (rv != 0)
+		goto out_sock;
+	/* Non-blocking: the service need not be up yet; the dialer keeps
+	 * redialling in the background and a call meanwhile times out. */
+	if ((rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0)
+		goto out_sock;
+	*out = c;
+	return 0;
+
+out_sock:
+	nng_close(c->sock);
+out_aio:
+	nng_aio_free(c->aio);
+out_cv:
+	nng_cv_free(c->cv);
+out_mtx:
+	nng_mtx_free(c->mtx);
+out_free:
+	free(c);
+	return rv;
+}
+
+void
+fxb_client_close(struct fxb_client *c)
+{
+	if (c == NULL)
+		return;
+	/* Closing the socket first ends anything still in flight (a caller
+	 * bug: close must not race a call), so the aio is idle when freed. */
+	nng_close(c->sock);
+	nng_aio_stop(c->aio);
+	nng_aio_free(c->aio);
+	nng_cv_free(c->cv);
+	nng_mtx_free(c->mtx);
+	free(c);
+}
+
+/* fxb_client_slot returns the slot of product, or NULL.  Call with mtx
+ * held. */
+static struct fxb_client_policy_slot *
+fxb_client_slot(struct fxb_client *c, const char *product)
+{
+	for (size_t i = 0; i < c->npolicies; i++)
+		if (strcmp(c->policies[i].product, product) == 0)
+			return &c->policies[i];
+	return NULL;
+}
+
+int
+fxb_client_set_policy(struct fxb_client *c, const char *product,
+                      enum fxb_client_policy policy)
+{
+	struct fxb_client_policy_slot *slot;
+	size_t len;
+	int rv = 0;
+
+	/* A product id longer than any the service accepts cannot be
+	 * checked, so it has no policy to keep: refuse it like a full
+	 * table rather than store a prefix that could match another. */
+	if (c == NULL || product == NULL ||
+	    (len = strlen(product)) > FXB_CLIENT_PRODUCT_MAX)
+		return -1;
+	/* Anything but an explicit allow is deny: fail closed. */
+	if (policy != FXB_CLIENT_FAIL_ALLOW)
+		policy = FXB_CLIENT_FAIL_DENY;
+	nng_mtx_lock(c->mtx);
+	if ((slot = fxb_client_slot(c, product)) != NULL) {
+		slot->policy = policy;
+	} else if (policy == FXB_CLIENT_FAIL_DENY) {
+		/* The default needs no slot: a full table still takes it. */
+	} else if (c->npolicies == FXB_CLIENT_POLICY_MAX) {
+		rv = -1;
+	} else {
+		slot = &c->policies[c->npolicies++];
+		memcpy(slot->product, product, len + 1);
+		slot->policy = policy;
+	}
+	nng_mtx_unlock(c->mtx);
+	return rv;
+}
+
+static enum fxb_client_policy
+fxb_client_policy_of(struct fxb_client *c, const char *product)
+{
+	const struct fxb_client_policy_slot *slot;
+	enum fxb_client_policy policy = FXB_CLIENT_FAIL_DENY;
+
+	if (c == NULL || product == NULL)
+		return policy;
+	nng_mtx_lock(c->mtx);
+	if ((slot = fxb_client_slot(c, product)) != NULL)
+		policy = slot->policy;
+	nng_mtx_unlock(c->mtx);
+	return policy;
+}
+
+/*
+ * fxb_client_fail lets the product's fail policy decide: res says
+ * by_policy, the error code and why (a printf format).
+ */
+static enum fxb_client_decision
+fxb_client_fail(struct fxb_client *c, const char *product, int err,
+                struct fxb_client_result *res, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static enum fxb_client_decision
+fxb_client_fail(struct fxb_client *c, const char *product, int err,
+                struct fxb_client_result *res, const char *fmt, ...)
+{
+	va_list ap;
+
+	res->decision =
+	    fxb_client_policy_of(c, product) == FXB_CLIENT_FAIL_ALLOW
+	        ? FXB_CLIENT_ALLOW
+	        : FXB_CLIENT_DENY;
+	res->by_policy = true;
+	res->error = err;
+	va_start(ap, fmt);
+	vsnprintf(res->message, sizeof(res->message), fmt, ap);
+	va_end(ap);
+	return res->decision;
+}
+
+/*
+ * fxb_client_copy copies len bytes of src into dst (size bytes, always
+ * terminated), cutting a text too long for dst at a character boundary: a
+ * notice cut inside a Hangul syllable would be invalid UTF-8 on a
+ * customer's screen.
+ */
+static void
+fxb_client_copy(char *dst, size_t size, const char *src, size_t len)
+{
+	if (len >= size) {
+		len = size - 1;
+		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* fxb_client_get_str copies obj[key] into dst if it is a string. */
+static void
+fxb_client_get_str(const json_t *obj, const char *key, char *dst, size_t size)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (json_is_string(v))
+		fxb_client_copy(dst, size, json_string_value(v),
+		                json_string_length(v));
+}
+
+/* fxb_client_get_int returns obj[key] if it is an integer >= min, else
+ * dflt. */
+static int64_t
+fxb_client_get_int(const json_t *obj, const char *key, int64_t min,
+                   int64_t dflt)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (json_is_integer(v) && json_integer_value(v) >= min)
+		return (int64_t)json_integer_value(v);
+	return dflt;
+}
+
+/*
+ * fxb_client_error_reply applies the fail policy to an `error` reply,
+ * keeping the service's code and message.  A code that is not a positive
+ * integer makes the reply malformed (syntax): there is no right number to
+ * pass on.
+ */
+static enum fxb_client_decision
+fxb_client_error_reply(struct fxb_client *c, const char *product,
+                       const json_t *error, struct fxb_client_result *res)
+{
+	const json_t *code = json_object_get(error, "code");
+	const json_t *text = json_object_get(error, "message");
+	enum fxb_client_decision d;
+
+	if (!json_is_integer(code) || json_integer_value(code) <= 0 ||
+	    json_integer_value(code) > INT32_MAX)
+		return fxb_client_fail(c, product, FXB_ERR_SYNTAX, res,
+		                       "error reply without a valid code");
+	if (!json_is_string(text))
+		text = json_object_get(error, "name");
+	d = fxb_client_fail(c, product, (int)json_integer_value(code), res,
+	                    "%s", "");
+	if (json_is_string(text))
+		fxb_client_copy(res->message, sizeof(res->message),
+		                json_string_value(text),
+		                json_string_length(text));
+	return d;
+}
+
+/*
+ * fxb_client_reply turns the reply bytes into *res.  The decision is the
+ * only field that must be right: once the service said allow, deny or
+ * throttle, that stands, and an optional field of the wrong type reads as
+ * absent.  Being stricter would hand a service's deny to the fail policy,
+ * which may be allow.
+ */
+static enum fxb_client_decision
+fxb_client_reply(struct fxb_client *c, const char *product, const char *buf,
+                 size_t len, struct fxb_client_result *res)
+{
+	static const struct {
+		const char *name;
+		enum fxb_client_decision decision;
+	} decisions[] = {
+	    {"allow", FXB_CLIENT_ALLOW},
+	    {"deny", FXB_CLIENT_DENY},
+	    {"throttle", FXB_CLIENT_THROTTLE},
+	};
+	json_error_t jerr;
+	json_t *reply, *v;
+	const json_t *notice;
+	enum fxb_client_decision d;
+	size_t i;
+
+	reply = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (reply == NULL)
+		return fxb_client_fail(c, product, FXB_ERR_SYNTAX, res,
+		                       "reply is not JSON: %s", jerr.text);
+	if (!json_is_object(reply)) {
+		d = fxb_client_fail(c, product, FXB_ERR_SYNTAX, res,
+		                    "reply is not a JSON object");
+		goto out;
+	}
+	if ((v = json_object_get(reply, "error")) != NULL) {
+		d = fxb_client_error_reply(c, product, v, res);
+		goto out;
+	}
+	v = json_object_get(reply, "decision");
+	for (i = 0; i < sizeof(decisions) / sizeof(decisions[0]); i++)
+		if (json_is_string(v) &&
+		    strcmp(json_string_value(v), decisions[i].name) == 0)
+			break;
+	if (i == sizeof(decisions) / sizeof(decisions[0])) {
+		d = fxb_client_fail(c, product, FXB_ERR_SYNTAX, res,
+		                    "reply has no valid decision");
+		goto out;
+	}
+	d = res->decision = decisions[i].decision;
+	fxb_client_get_str(reply, "reason", res->reason, sizeof(res->reason));
+	fxb_client_get_str(reply, "rule", res->rule, sizeof(res->rule));
+	fxb_client_get_str(reply, "kind", res->kind, sizeof(res->kind));
+	res->suspension = fxb_client_get_int(reply, "suspension", 1, 0);
+	res->retry_after_ms =
+	    fxb_client_get_int(reply, "retry_after_ms", 0, -1);
+	notice = json_object_get(reply, "notice");
+	if (json_is_object(notice)) {
+		fxb_client_get_str(notice, "ko", res->notice_ko,
+		                   sizeof(res->notice_ko));
+		fxb_client_get_str(notice, "en", res->notice_en,
+		                   sizeof(res->notice_en));
+	}
+out:
+	json_decref(reply);
+	return d;
+}
+
+/*
+ * fxb_client_set_field sets obj[key] to the string s.  jansson refuses a
+ * string that is not UTF-8 (NULL) the same way it reports out of memory;
+ * the unchecked constructor tells the two apart.
+ */
+static enum fxb_err
+fxb_client_set_field(json_t *obj, const char *key, const char *s)
+{
+	json_t *v = json_string(s);
+
+	if (v == NULL) {
+		if ((v = json_string_nocheck(s)) == NULL)
+			return FXB_ERR_NOMEM;
+		json_decref(v);
+		return FXB_ERR_SYNTAX;
+	}
+	return json_object_set_new(obj, key, v) == 0 ? FXB_OK : FXB_ERR_NOMEM;
+}
+
+/* fxb_client_request builds the request text; *out is the caller's to
+ * free() on success. */
+static enum fxb_err
+fxb_client_request(const char *product, const char *amount, const char *rate,
+                   const char *ref, char **out)
+{
+	json_t *req = json_object();
+	enum fxb_err err;
+
+	if (req == NULL)
+		return FXB_ERR_NOMEM;
+	/* Decimals go as the caller's strings, untouched: the service
+	 * validates them exactly and nothing here may round them. */
+	if ((err = fxb_client_set_field(req, "op", "check")) != FXB_OK ||
+	    (err = fxb_client_set_field(req, "product", product)) != FXB_OK ||
+	    (err = fxb_client_set_field(req, "amount", amount)) != FXB_OK ||
+	    (rate != NULL &&
+	     (err = fxb_client_set_field(req, "rate", rate)) != FXB_OK) ||
+	    (ref != NULL &&
+	     (err = fxb_client_set_field(req, "ref", ref)) != FXB_OK))
+		goto out;
+	if ((*out = json_dumps(req, JSON_COMPACT)) == NULL)
+		err = FXB_ERR_NOMEM;
+out:
+	json_decref(req);
+	return err;
+}
+
+/* fxb_client_left returns the ms left until deadline, 0 if none. */
+static nng_duration
+fxb_client_left(nng_time deadline)
+{
+	nng_time now = nng_clock();
+
+	return now < deadline ? (nng_duration)(deadline - now) : 0;
+}
+
+/*
+ * fxb_client_call sends text and waits for the reply until deadline.
+ * Returns 0 and the reply in *reply (the caller's to free), or the nng
+ * error.  The REQ socket matches a reply to its request by id, so a late
+ * reply to an earlier, timed-out call is dropped by nng, never taken for
+ * this one.
+ */
+static int
+fxb_client_call(struct fxb_client *c, const char *text, nng_time deadline,
+                nng_msg **reply)
+{
+	nng_msg *msg;
+	int rv;
+
+	if ((rv = nng_msg_alloc(&msg, 0)) != 0)
+		return rv;
+	if ((rv = nng_msg_append(msg, text, strlen(text))) != 0) {
+		nng_msg_free(msg);
+		return rv;
+	}
+	/* The send waits while no connection is up (the dialer retrying). */
+	nng_aio_set_msg(c->aio, msg);
+	nng_aio_set_timeout(c->aio, fxb_client_left(deadline));
+	nng_send_aio(c->sock, c->aio);
+	nng_aio_wait(c->aio);
+	if ((rv = nng_aio_result(c->aio)) != 0) {
+		/* A failed send gives the message back. */
+		if ((msg = nng_aio_get_msg(c->aio)) != NULL)
+			nng_msg_free(msg);
+		nng_aio_set_msg(c->aio, NULL);
+		return rv;
+	}
+	/* A time left of 0 still polls: the reply may be there already. */
+	nng_aio_set_timeout(c->aio, fxb_client_left(deadline));
+	nng_recv_aio(c->sock, c->aio);
+	nng_aio_wait(c->aio);
+	if ((rv = nng_aio_result(c->aio)) != 0)
+		return rv;
+	*reply = nng_aio_get_msg(c->aio);
+	nng_aio_set_msg(c->aio, NULL);
+	return *reply != NULL ? 0 : NNG_EINTERNAL;
+}
+
+/* fxb_client_acquire waits until c is free or deadline passes. */
+static bool
+fxb_client_acquire(struct fxb_client *c, nng_time deadline)
+{
+	bool got;
+
+	nng_mtx_lock(c->mtx);
+	while (c->busy && nng_clock() < deadline)
+		(void)nng_cv_until(c->cv, deadline);
+	if ((got = !c->busy))
+		c->busy = true;
+	nng_mtx_unlock(c->mtx);
+	return got;
+}
+
+static void
+fxb_client_release(struct fxb_client *c)
+{
+	nng_mtx_lock(c->mtx);
+	c->busy = false;
+	nng_cv_wake1(c->cv);
+	nng_mtx_unlock(c->mtx);
+}
+
+enum fxb_client_decision
+fxb_client_check(struct fxb_client *c, const char *product, const char *amount,
+                 const char *rate, const char *ref,
+                 struct fxb_client_result *res)
+{
+	struct fxb_client_result scratch;
+	nng_time deadline;
+	nng_msg *reply = NULL;
+	char *text = NULL;
+	enum fxb_client_decision d;
+	enum fxb_err err;
+	size_t len;
+	int rv;
+
+	/* The header promises *res is always filled; a NULL res still gets
+	 * an answer, in the return value. */
+	if (res == NULL)
+		res = &scratch;
+	memset(res, 0, sizeof(*res));
+	res->decision = FXB_CLIENT_DENY;
+	res->retry_after_ms = -1;
+
+	if (c == NULL || product == NULL || amount == NULL)
+		return fxb_client_fail(c, product, FXB_ERR_MISSING, res, "%s",
+		                       c == NULL         ? "no client"
+		                       : product == NULL ? "no product"
+		                                         : "no amount");
+	/* The deadline starts now, before any wait for the client. */
+	deadline = nng_clock() + (nng_time)c->timeout_ms;
+
+	if ((err = fxb_client_request(product, amount, rate, ref, &text)) !=
+	    FXB_OK)
+		return fxb_client_fail(
+		    c, product, (int)err, res, "%s",
+		    err == FXB_ERR_NOMEM ? "out of memory building the request"
+		                         : "a request field is not UTF-8");
+	/* The service would drop this request and its connection: fail it
+	 * here, at once, rather than after a reconnect. */
+	if ((len = strlen(text)) > FXB_CLIENT_REQUEST_MAX) {
+		free(text);
+		return fxb_client_fail(c, product, FXB_ERR_LIMIT, res,
+		                       "request of %zu bytes exceeds %d", len,
+		                       FXB_CLIENT_REQUEST_MAX);
+	}
+
+	if (!fxb_client_acquire(c, deadline)) {
+		free(text);
+		return fxb_client_fail(c, product, FXB_ERR_UNAVAILABLE, res,
+		                       "no answer within %d ms (client busy)",
+		                       (int)c->timeout_ms);
+	}
+	rv = fxb_client_call(c, text, deadline, &reply);
+	fxb_client_release(c);
+	free(text);
+
+	if (rv == NNG_ETIMEDOUT)
+		return fxb_client_fail(c, product, FXB_ERR_UNAVAILABLE, res,
+		                       "no answer within %d ms",
+		                       (int)c->timeout_ms);
+	if (rv != 0)
+		return fxb_client_fail(c, product, FXB_ERR_UNAVAILABLE, res,
+		                       "no answer: %s", nng_strerror(rv));
+	d = fxb_client_reply(c, product, nng_msg_body(reply),
+	                     nng_msg_len(reply), res);
+	nng_msg_free(reply);
+	return d;
+}
