@@ -1103,7 +1103,7 @@ val_template(struct parse *ps, struct sect *s, struct kv *kv, char *dst,
              size_t cap)
 {
 	static const char *const names[] = {"{product}", "{start}", "{until}",
-	                                     "{reason}"};
+	                                    "{reason}"};
 	for (const char *p = strchr(kv->val, '{'); p != NULL;
 	     p = strchr(p + 1, '{')) {
 		size_t i;

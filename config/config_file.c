@@ -48,7 +48,8 @@ config_file_load(const char *path, struct breaker_config **out, char *hash,
                  char *err, size_t errlen)
 {
 	size_t len;
-	char *text = config_file_read(path, CONFIG_FILE_MAX, &len, err, errlen);
+	char *text =
+	    config_file_read(path, CONFIG_FILE_MAX, &len, err, errlen);
 	if (text == NULL)
 		return FXB_ERR_IO;
 	if (hash != NULL) {

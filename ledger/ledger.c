@@ -64,7 +64,8 @@ exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 	char *msg = NULL;
 	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
 	if (rc != SQLITE_OK && errlen > 0)
-		snprintf(err, errlen, "%s", msg != NULL ? msg : sqlite3_errstr(rc));
+		snprintf(err, errlen, "%s",
+		         msg != NULL ? msg : sqlite3_errstr(rc));
 	sqlite3_free(msg);
 	return rc;
 }
@@ -163,7 +164,8 @@ ledger_open(const char *path, bool readonly, struct ledger **out, char *err,
 	sqlite3_busy_timeout(lg->db, LEDGER_BUSY_MS);
 	if (!readonly) {
 		if (exec(lg->db,
-		         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; "
+		         "PRAGMA journal_mode = WAL; PRAGMA synchronous = "
+		         "FULL; "
 		         "PRAGMA wal_autocheckpoint = 0; "
 		         "PRAGMA foreign_keys = ON",
 		         err, errlen) != SQLITE_OK ||
@@ -202,8 +204,8 @@ ledger_close(struct ledger *lg)
 	for (int i = 0; i < ST_COUNT; i++)
 		sqlite3_finalize(lg->st[i]);
 	if (lg->db != NULL && !lg->readonly)
-		sqlite3_wal_checkpoint_v2(lg->db, NULL,
-		                          SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		sqlite3_wal_checkpoint_v2(
+		    lg->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	sqlite3_close(lg->db);
 	free(lg);
 }
@@ -339,8 +341,8 @@ ledger_append(struct ledger *lg, const struct ledger_row *rows, size_t n,
 void
 ledger_checkpoint(struct ledger *lg)
 {
-	sqlite3_wal_checkpoint_v2(lg->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL,
-	                          NULL);
+	sqlite3_wal_checkpoint_v2(lg->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+	                          NULL, NULL);
 }
 
 static const char *
@@ -362,12 +364,13 @@ ledger_states(struct ledger *lg, ledger_state_fn fn, void *arg)
 {
 	sqlite3_stmt *st;
 	int rc;
-	if (sqlite3_prepare_v2(lg->db,
-	                       "SELECT suspension, rule, kind, scope, "
-	                       "scope_type, event, since, until, dir, latched, "
-	                       "mode, reason FROM breaker_state ORDER BY "
-	                       "suspension",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        lg->db,
+	        "SELECT suspension, rule, kind, scope, "
+	        "scope_type, event, since, until, dir, latched, "
+	        "mode, reason FROM breaker_state ORDER BY "
+	        "suspension",
+	        -1, &st, NULL) != SQLITE_OK)
 		return FXB_ERR_LEDGER;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ledger_state s = {
@@ -396,11 +399,12 @@ ledger_notices(struct ledger *lg, ledger_notice_fn fn, void *arg)
 {
 	sqlite3_stmt *st;
 	int rc;
-	if (sqlite3_prepare_v2(lg->db,
-	                       "SELECT suspension, notice_id, scope, opened_at, "
-	                       "ko, en FROM notices WHERE closed_at IS NULL "
-	                       "ORDER BY suspension",
-	                       -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        lg->db,
+	        "SELECT suspension, notice_id, scope, opened_at, "
+	        "ko, en FROM notices WHERE closed_at IS NULL "
+	        "ORDER BY suspension",
+	        -1, &st, NULL) != SQLITE_OK)
 		return FXB_ERR_LEDGER;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ledger_notice n = {
@@ -448,7 +452,8 @@ ledger_query(struct ledger *lg, const struct ledger_filter *f,
 	        lg->db,
 	        "SELECT seq, t, event, rule, kind, scope, scope_type, "
 	        "suspension, mode, detail, logged_at FROM suspension_log "
-	        "WHERE (?1 IS NULL OR scope = ?1) AND (?2 IS NULL OR rule = ?2) "
+	        "WHERE (?1 IS NULL OR scope = ?1) AND (?2 IS NULL OR rule = "
+	        "?2) "
 	        "AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR event = ?4) "
 	        "AND t >= ?5 AND (?6 = 0 OR t < ?6) ORDER BY seq "
 	        "LIMIT CASE WHEN ?7 > 0 THEN ?7 ELSE -1 END",

@@ -25,9 +25,9 @@ struct ledger;
 
 /* What a row does to the breaker_state and notices tables. */
 enum ledger_effect {
-	LEDGER_NONE = 0,  /* a record only (warn, ref_set, service_*) */
-	LEDGER_OPENS,     /* opens suspension `seq` (trip, stale, force) */
-	LEDGER_CLOSES,    /* ends suspension `suspension` */
+	LEDGER_NONE = 0, /* a record only (warn, ref_set, service_*) */
+	LEDGER_OPENS,    /* opens suspension `seq` (trip, stale, force) */
+	LEDGER_CLOSES,   /* ends suspension `suspension` */
 };
 
 struct ledger_row {
@@ -40,13 +40,13 @@ struct ledger_row {
 	const char *scope_type; /* "pair", "product" or NULL */
 	int64_t suspension;     /* the suspension it opens or ends, or 0 */
 	bool shadow;
-	const char *detail;     /* the event as JSON */
+	const char *detail; /* the event as JSON */
 	enum ledger_effect effect;
 	/* LEDGER_OPENS: the state to restore after a crash. */
-	int64_t until;          /* automatic end, or FXB_NEVER */
+	int64_t until; /* automatic end, or FXB_NEVER */
 	int dir;
 	bool latched;
-	const char *reason;     /* force_suspend: the operator's reason */
+	const char *reason; /* force_suspend: the operator's reason */
 	/* A customer notice opened (LEDGER_OPENS) or closed (LEDGER_CLOSES)
 	 * with this row; NULL when none (shadow rules, service rows). */
 	const char *notice_id;
@@ -57,13 +57,13 @@ struct ledger_row {
 /* An open suspension, as restored on start. */
 struct ledger_state {
 	int64_t suspension;
-	const char *rule;       /* NULL for forced */
+	const char *rule; /* NULL for forced */
 	const char *kind;
 	const char *scope;
 	const char *scope_type;
-	const char *event;      /* trip, stale, force_suspend */
+	const char *event; /* trip, stale, force_suspend */
 	int64_t since;
-	int64_t until;          /* FXB_NEVER when none */
+	int64_t until; /* FXB_NEVER when none */
 	int dir;
 	bool latched;
 	bool shadow;
@@ -82,12 +82,12 @@ struct ledger_notice {
 
 /* What `fxbreakerctl log` asks for; NULL / 0 fields do not filter. */
 struct ledger_filter {
-	const char *scope;      /* product or pair */
+	const char *scope; /* product or pair */
 	const char *rule;
 	const char *kind;
 	const char *event;
-	int64_t from, to;       /* t in [from, to); to = 0: no upper bound */
-	int64_t limit;          /* 0: no limit */
+	int64_t from, to; /* t in [from, to); to = 0: no upper bound */
+	int64_t limit;    /* 0: no limit */
 };
 
 /*
@@ -129,14 +129,13 @@ typedef int (*ledger_row_fn)(void *arg, const struct ledger_row *row,
 enum fxb_err ledger_states(struct ledger *lg, ledger_state_fn fn, void *arg);
 
 /* ledger_notices calls fn for every open notice, oldest first. */
-enum fxb_err ledger_notices(struct ledger *lg, ledger_notice_fn fn,
-                            void *arg);
+enum fxb_err ledger_notices(struct ledger *lg, ledger_notice_fn fn, void *arg);
 
 /* ledger_resumes calls fn with the time of every automatic resume of rule
  * at or after `since`, oldest first (for max_auto_resumes after a
  * restart). */
-enum fxb_err ledger_resumes(struct ledger *lg, const char *rule,
-                            int64_t since, ledger_time_fn fn, void *arg);
+enum fxb_err ledger_resumes(struct ledger *lg, const char *rule, int64_t since,
+                            ledger_time_fn fn, void *arg);
 
 /* ledger_query calls fn for each log row matching f, in sequence order. */
 enum fxb_err ledger_query(struct ledger *lg, const struct ledger_filter *f,
