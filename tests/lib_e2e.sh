@@ -1,0 +1,94 @@
+# tests/lib_e2e.sh: shared by the end-to-end tests (sourced, not run).
+# Each test starts the real fxbreakerd in its own temporary directory and
+# drives it with real clients: fxbreakerctl, nngcat and sqlite3.
+#
+#   ok NAME / fail NAME WHY  record a result; finish prints the tally
+#   start_daemon             starts fxbreakerd on ./fx.conf, waits for it
+#   stop_daemon / kill_daemon  SIGTERM (waits for exit 0) / SIGKILL
+#   req JSON / admin JSON    one request on the check / admin socket
+#   sql SQL                  a query on the ledger
+
+BUILD=${1:-build}
+ROOT=$(pwd)
+FXD="$ROOT/$BUILD/fxbreakerd"
+CTL="$ROOT/$BUILD/fxbreakerctl"
+passed=0
+failed=0
+
+ok() { echo "ok $1"; passed=$((passed + 1)); }
+fail() {
+	echo "FAIL $1: $2"
+	failed=$((failed + 1))
+}
+# check NAME GOT WANT
+check() {
+	if [ "$2" = "$3" ]; then ok "$1"; else fail "$1" "got [$2], want [$3]"; fi
+}
+# check_has NAME HAYSTACK NEEDLE
+check_has() {
+	case "$2" in
+	*"$3"*) ok "$1" ;;
+	*) fail "$1" "[$2] lacks [$3]" ;;
+	esac
+}
+finish() {
+	stop_daemon 2>/dev/null
+	cd "$ROOT" && rm -rf "$TMP"
+	echo "$passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+}
+
+TMP=$(mktemp -d /tmp/fxb-e2e.XXXXXX)
+cd "$TMP" || exit 1
+export FXBREAKER_CONFIG="$TMP/fx.conf"
+PID=
+
+# The [service] part every test config starts with.
+service_conf() {
+	cat <<EOS
+[service]
+data_dir = $TMP/data
+check_url = ipc://$TMP/run/check.ipc
+tick_url = ipc://$TMP/run/tick.ipc
+admin_url = ipc://$TMP/run/admin.ipc
+events_url = ipc://$TMP/run/events.ipc
+service_id = e2e
+EOS
+}
+
+start_daemon() {
+	"$FXD" -f "$TMP/fx.conf" 2>>"$TMP/daemon.log" &
+	PID=$!
+	i=0
+	while ! "$CTL" status >/dev/null 2>&1; do
+		i=$((i + 1))
+		if [ $i -gt 100 ] || ! kill -0 "$PID" 2>/dev/null; then
+			echo "daemon did not start:"
+			cat "$TMP/daemon.log"
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+stop_daemon() {
+	[ -n "$PID" ] || return 0
+	kill -TERM "$PID" 2>/dev/null
+	wait "$PID"
+	STOP_RC=$?
+	PID=
+	return $STOP_RC
+}
+
+kill_daemon() {
+	[ -n "$PID" ] || return 0
+	kill -KILL "$PID" 2>/dev/null
+	wait "$PID" 2>/dev/null
+	PID=
+}
+
+req() { nngcat --req --dial "ipc://$TMP/run/check.ipc" --data "$1" --ascii 2>&1; }
+admin() { nngcat --req --dial "ipc://$TMP/run/admin.ipc" --data "$1" --ascii 2>&1; }
+sql() { sqlite3 "$TMP/data/fxbreaker.db" "$1"; }
+# json FIELD: a top-level field of the JSON on stdin (jq).
+json() { jq -r "$1"; }
