@@ -1,7 +1,8 @@
 # fxbreaker: a plain GNU Makefile.
 #
-#   make run        install what is missing, build, replay the example
-#                   night of 2024-12-03 through the example config
+#   make run        install what is missing, build, run fxbreakerd on the
+#                   example config (data in ./run; Ctrl-C stops it)
+#   make replay-night  replay the night of 2024-12-03 (no daemon)
 #   make test       install what is missing, build, run every test; ends
 #                   with "N passed, N failed" and fails if any failed
 #   make            build everything into build/
@@ -50,7 +51,8 @@ UNIT_TESTS  = breaker_test decimal_test config_test client_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine
 
-.PHONY: all test unit check asan bench clean deps run format fuzz
+.PHONY: all test unit check asan bench clean deps run replay-night format \
+	fuzz
 all: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
@@ -116,10 +118,15 @@ asan: deps
 EXAMPLE_CONF = examples/fxbreaker.conf
 EXAMPLE_TAPE = examples/night-2024-12-03.tape
 
-# Until the daemon lands (issue 3), the service's main job is the replay.
+# The service on the example config, in the foreground: data in ./run/data,
+# sockets in ./run (the README's tour talks to it).  Ctrl-C stops it.
 run: deps
-	@$(MAKE) --no-print-directory $(BUILD)/fxbreakerctl
+	@$(MAKE) --no-print-directory $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl
 	$(BUILD)/fxbreakerctl validate $(EXAMPLE_CONF)
+	$(BUILD)/fxbreakerd -f $(EXAMPLE_CONF)
+
+# The example night, replayed through the example config (no daemon).
+replay-night: $(BUILD)/fxbreakerctl
 	$(BUILD)/fxbreakerctl replay --config $(EXAMPLE_CONF) $(EXAMPLE_TAPE)
 
 bench: $(BENCH_BINS)
