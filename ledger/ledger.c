@@ -395,34 +395,6 @@ ledger_states(struct ledger *lg, ledger_state_fn fn, void *arg)
 }
 
 enum fxb_err
-ledger_notices(struct ledger *lg, ledger_notice_fn fn, void *arg)
-{
-	sqlite3_stmt *st;
-	int rc;
-	if (sqlite3_prepare_v2(
-	        lg->db,
-	        "SELECT suspension, notice_id, scope, opened_at, "
-	        "ko, en FROM notices WHERE closed_at IS NULL "
-	        "ORDER BY suspension",
-	        -1, &st, NULL) != SQLITE_OK)
-		return FXB_ERR_LEDGER;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct ledger_notice n = {
-		    .suspension = sqlite3_column_int64(st, 0),
-		    .notice_id = col_text(st, 1),
-		    .scope = col_text(st, 2),
-		    .opened_at = sqlite3_column_int64(st, 3),
-		    .ko = col_text(st, 4),
-		    .en = col_text(st, 5),
-		};
-		if (fn(arg, &n) != 0)
-			break;
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? FXB_OK : FXB_ERR_LEDGER;
-}
-
-enum fxb_err
 ledger_resumes(struct ledger *lg, const char *rule, int64_t since,
                ledger_time_fn fn, void *arg)
 {

@@ -70,16 +70,6 @@ struct ledger_state {
 	const char *reason;
 };
 
-/* An open customer notice. */
-struct ledger_notice {
-	int64_t suspension;
-	const char *notice_id;
-	const char *scope;
-	int64_t opened_at;
-	const char *ko;
-	const char *en;
-};
-
 /* What `fxbreakerctl log` asks for; NULL / 0 fields do not filter. */
 struct ledger_filter {
 	const char *scope; /* product or pair */
@@ -120,16 +110,12 @@ void ledger_checkpoint(struct ledger *lg);
 
 /* Callbacks return 0 to go on, anything else to stop. */
 typedef int (*ledger_state_fn)(void *arg, const struct ledger_state *st);
-typedef int (*ledger_notice_fn)(void *arg, const struct ledger_notice *n);
 typedef int (*ledger_time_fn)(void *arg, int64_t t);
 typedef int (*ledger_row_fn)(void *arg, const struct ledger_row *row,
                              int64_t logged_at);
 
 /* ledger_states calls fn for every open suspension, oldest first. */
 enum fxb_err ledger_states(struct ledger *lg, ledger_state_fn fn, void *arg);
-
-/* ledger_notices calls fn for every open notice, oldest first. */
-enum fxb_err ledger_notices(struct ledger *lg, ledger_notice_fn fn, void *arg);
 
 /* ledger_resumes calls fn with the time of every automatic resume of rule
  * at or after `since`, oldest first (for max_auto_resumes after a
