@@ -836,6 +836,23 @@ breaker_product_status(const struct breaker *b, int32_t product,
 	}
 }
 
+bool
+breaker_force_status(const struct breaker *b, bool on_pair, int32_t idx,
+                     int64_t *suspension, fxb_time *since, fxb_time *until)
+{
+	const struct force *f = NULL;
+	if (on_pair && valid_index(idx, b->npairs))
+		f = b->pairs[idx].force;
+	else if (!on_pair && valid_index(idx, b->nproducts))
+		f = b->products[idx].force;
+	if (f == NULL || !f->on)
+		return false;
+	*suspension = f->suspension;
+	*since = f->since;
+	*until = f->until;
+	return true;
+}
+
 enum fxb_err
 breaker_restore_trip(struct breaker *b, int32_t rule, fxb_time since,
                      fxb_time until, int64_t suspension, int dir, bool latched)

@@ -256,6 +256,12 @@ void breaker_rule_status(const struct breaker *b, int32_t rule,
 void breaker_product_status(const struct breaker *b, int32_t product,
                             struct breaker_decision *out, fxb_time *since);
 
+/* breaker_force_status says whether a pair (on_pair) or product is under
+ * an operator's suspension, and if so its id, start and end. */
+bool breaker_force_status(const struct breaker *b, bool on_pair, int32_t idx,
+                          int64_t *suspension, fxb_time *since,
+                          fxb_time *until);
+
 /*
  * Restoring after a restart, from the log's open suspensions: no event is
  * emitted.  breaker_restore_trip puts rule back in its suspension (a stale

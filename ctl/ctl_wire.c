@@ -256,6 +256,25 @@ status_table(json_t *r)
 	       (long long)json_integer_value(json_object_get(lg, "queued")),
 	       json_object_get(lg, "last_error") != NULL ? ": " : "",
 	       str(lg, "last_error"));
+	printf("%-8s %-9s %s\n", "PAIR", "STATE", "HELD BY");
+	json_array_foreach(json_object_get(r, "pairs"), i, v)
+	{
+		size_t k;
+		json_t *h;
+		printf("%-8s %-9s", str(v, "pair"), str(v, "state"));
+		json_array_foreach(json_object_get(v, "held_by"), k, h)
+		{
+			printf("%s%s (%s%s%s)", k > 0 ? ", " : " ",
+			       json_object_get(h, "rule") != NULL
+			           ? str(h, "rule")
+			           : "forced",
+			       str(h, "kind"),
+			       json_object_get(h, "state") != NULL ? ", " : "",
+			       str(h, "state"));
+		}
+		putchar('\n');
+	}
+	putchar('\n');
 	printf("%-28s %-8s %-9s %-30s %6s  %-24s %s\n", "PRODUCT", "PAIR",
 	       "STATE", "HELD BY", "SUSP", "SINCE", "UNTIL");
 	json_array_foreach(json_object_get(r, "products"), i, v)

@@ -1022,17 +1022,79 @@ status_products(struct daemon *d, json_t *arr)
 	}
 }
 
+/* A pair is suspended when an enforcing rule on it holds (for some side
+ * or all) or an operator forced it; it lists what holds it. */
+static void
+status_pairs(struct daemon *d, json_t *arr)
+{
+	for (size_t p = 0; p < breaker_pair_count(d->engine); p++) {
+		json_t *o = json_object(), *held = json_array();
+		int64_t susp;
+		fxb_time since, until;
+		if (breaker_force_status(d->engine, true, (int32_t)p, &susp,
+		                         &since, &until)) {
+			json_t *h = json_object();
+			json_object_set_new(h, "kind", json_string("forced"));
+			json_object_set_new(h, "suspension",
+			                    json_integer(susp));
+			json_object_set_new(h, "since", json_integer(since));
+			if (until != FXB_NEVER)
+				json_object_set_new(h, "until",
+				                    json_integer(until));
+			json_array_append_new(held, h);
+		}
+		for (size_t i = 0; i < d->cfg->nrules; i++) {
+			const struct breaker_rule_conf *c = &d->cfg->rules[i];
+			struct breaker_rule_status st;
+			if (!c->on_pair || c->owner != (int32_t)p || c->shadow)
+				continue;
+			breaker_rule_status(d->engine, (int32_t)i, &st);
+			if (strcmp(st.state, "tripped") != 0 &&
+			    strcmp(st.state, "stale") != 0 &&
+			    strcmp(st.state, "no_rate") != 0 &&
+			    strcmp(st.state, "awaiting_reference") != 0)
+				continue;
+			json_t *h = json_object();
+			json_object_set_new(h, "rule", json_string(c->id));
+			json_object_set_new(
+			    h, "kind",
+			    json_string(breaker_kind_name(c->kind)));
+			json_object_set_new(h, "state", json_string(st.state));
+			if (st.suspension > 0)
+				json_object_set_new(
+				    h, "suspension",
+				    json_integer(st.suspension));
+			json_object_set_new(h, "since",
+			                    json_integer(st.since));
+			if (st.until != FXB_NEVER)
+				json_object_set_new(h, "until",
+				                    json_integer(st.until));
+			json_array_append_new(held, h);
+		}
+		json_object_set_new(o, "pair",
+		                    json_string(d->cfg->pairs[p].name));
+		json_object_set_new(o, "state",
+		                    json_string(json_array_size(held) > 0
+		                                    ? "suspended"
+		                                    : "open"));
+		json_object_set_new(o, "held_by", held);
+		json_array_append_new(arr, o);
+	}
+}
+
 static char *
 status_reply(struct daemon *d, const char *ref)
 {
 	json_t *o = json_object(), *lg = json_object();
 	json_t *products = json_array(), *rules = json_array();
+	json_t *pairs = json_array();
 
 	pthread_mutex_lock(&d->mu);
 	breaker_advance(d->engine, engine_now(d));
 	json_object_set_new(o, "service_id",
 	                    json_string(d->cfg->service.service_id));
 	json_object_set_new(o, "now", json_integer(breaker_now(d->engine)));
+	status_pairs(d, pairs);
 	status_products(d, products);
 	status_rules(d, rules);
 	pthread_mutex_unlock(&d->mu);
@@ -1049,6 +1111,7 @@ status_reply(struct daemon *d, const char *ref)
 	pthread_mutex_unlock(&d->qmu);
 
 	json_object_set_new(o, "ledger", lg);
+	json_object_set_new(o, "pairs", pairs);
 	json_object_set_new(o, "products", products);
 	json_object_set_new(o, "rules", rules);
 	if (ref != NULL)
