@@ -136,7 +136,7 @@ check "restart logged" \
 # --- SIGHUP: a bad file keeps the running config; a good one applies ----
 echo "[rule broken" >>"$TMP/fx.conf"
 kill -HUP "$PID"
-sleep 0.3
+wait_for grep -q "reload refused" "$TMP/daemon.log"
 check "bad reload refused, still serving the same rules" \
 	"$(req '{"op":"check","product":"wallet","amount":"1.00"}' | json .suspension)" \
 	"$susp"
@@ -144,7 +144,8 @@ check_has "bad reload said so" "$(cat "$TMP/daemon.log")" \
 	"reload refused, keeping the running config"
 write_conf 3 2s
 kill -HUP "$PID"
-sleep 0.3
+reloaded() { [ "$(sql "select count(*) from suspension_log where event='config_reload'")" = 1 ]; }
+wait_for reloaded
 check "good reload logged with the file's hash" \
 	"$(sql "select count(*) from suspension_log where event='config_reload' and detail like '%config_hash%'")" 1
 check "reload kept the open suspension" \
@@ -169,7 +170,8 @@ u2=$(sql "select until from breaker_state where suspension=$s2")
 kill_daemon
 sleep 2.5
 start_daemon || exit 1
-sleep 0.3
+resumed() { [ -n "$(sql "select t from suspension_log where event='resume' and suspension=$s2")" ]; }
+wait_for resumed
 check "resume while down: logged at its own instant" \
 	"$(sql "select t from suspension_log where event='resume' and suspension=$s2")" \
 	"$u2"

@@ -87,6 +87,17 @@ kill_daemon() {
 	PID=
 }
 
+# wait_for CMD...: retries CMD (a test command) for up to 10 s, so that
+# a slow machine (CI, AddressSanitizer) does not make a test flaky.
+wait_for() {
+	i=0
+	until "$@"; do
+		i=$((i + 1))
+		[ $i -gt 200 ] && return 1
+		sleep 0.05
+	done
+}
+
 req() { nngcat --req --dial "ipc://$TMP/run/check.ipc" --data "$1" --ascii 2>&1; }
 admin() { nngcat --req --dial "ipc://$TMP/run/admin.ipc" --data "$1" --ascii 2>&1; }
 sql() { sqlite3 "$TMP/data/fxbreaker.db" "$1"; }
