@@ -414,6 +414,12 @@ breaker_duration_parse(const char *s, size_t len, fxb_time *out)
 	}
 	if (i == 0)
 		return FXB_ERR_SYNTAX;
+	/* RULES 4.1 writes "suspend_for (0 = until an operator resets)":
+	 * zero needs no unit. */
+	if (i == len && v == 0) {
+		*out = 0;
+		return FXB_OK;
+	}
 	int64_t mult;
 	size_t ulen = len - i;
 	const char *u = s + i;

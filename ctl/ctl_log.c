@@ -76,6 +76,23 @@ print_row(void *arg, const struct ledger_row *r, int64_t logged_at)
 		json_object_set_new(o2, "logged_at", json_integer(logged_at));
 		if (d != NULL)
 			json_object_update(o2, d);
+		/* Service rows' detail is about the service: add the row's
+		 * own columns it lacks, so that every line reads as an
+		 * event. */
+		if (json_object_get(o2, "t") == NULL)
+			json_object_set_new(o2, "t", json_integer(r->t));
+		if (json_object_get(o2, "event") == NULL)
+			json_object_set_new(o2, "event",
+			                    json_string(r->event));
+		if (json_object_get(o2, "kind") == NULL && r->kind != NULL)
+			json_object_set_new(o2, "kind", json_string(r->kind));
+		if (json_object_get(o2, "scope") == NULL && r->scope != NULL)
+			json_object_set_new(o2, "scope",
+			                    json_string(r->scope));
+		if (json_object_get(o2, "suspension") == NULL &&
+		    r->suspension > 0)
+			json_object_set_new(o2, "suspension",
+			                    json_integer(r->suspension));
 		json_dumpf(o2, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(d);

@@ -66,11 +66,18 @@ struct onotice {
 	char *reason_ko, *reason_en;
 };
 
-/* A reply waiting for the commit of the row it depends on. */
+/*
+ * A call waiting for the commit of the row it depends on: a reply to send
+ * (a deny quoting a new suspension), or a request to decide only then (a
+ * check on a product whose reopening is not written yet: deciding it now
+ * would count it as volume even if the reopening never commits).
+ */
 struct parked {
 	struct ipc_call *call;
 	int64_t wait_seq;
-	char *reply;
+	char *reply;   /* send this, or ... */
+	char *request; /* ... decide this again */
+	size_t request_len;
 	char *ref;
 	struct parked *next;
 };
@@ -98,7 +105,7 @@ struct daemon {
 	size_t nqueue, capqueue;
 	_Atomic size_t queued;
 	_Atomic int64_t committed;
-	bool degraded;
+	_Atomic bool degraded;
 	char last_error[256];
 	struct parked *parked;
 	bool writer_stop;
@@ -107,6 +114,7 @@ struct daemon {
 	pthread_cond_t tcv; /* with mu */
 	fxb_time timer_target;
 	bool timer_stop;
+	bool no_timer; /* the timer thread never started */
 
 	struct ipc_server *ipc;
 	_Atomic bool stopping;
@@ -271,8 +279,11 @@ send_reply(struct ipc_call *call, const char *reply)
 		ipc_call_reply(call, reply, strlen(reply));
 }
 
+static void on_check(void *arg, struct ipc_call *call, const char *buf,
+                     size_t len);
+
 static void
-parked_send(struct parked *p, bool fail_closed)
+parked_send(struct daemon *d, struct parked *p, bool fail_closed)
 {
 	while (p != NULL) {
 		struct parked *next = p->next;
@@ -280,10 +291,13 @@ parked_send(struct parked *p, bool fail_closed)
 			char *r = fail_closed_reply(p->ref);
 			send_reply(p->call, r);
 			free(r);
+		} else if (p->request != NULL) {
+			on_check(d, p->call, p->request, p->request_len);
 		} else {
 			send_reply(p->call, p->reply);
 		}
 		free(p->reply);
+		free(p->request);
 		free(p->ref);
 		free(p);
 		p = next;
@@ -310,19 +324,21 @@ parked_take(struct daemon *d, int64_t committed, bool all)
 }
 
 /*
- * reply_when_written sends `reply` to call once row wait_seq has committed:
- * now if it has, later (from the writer) if not.  When the log is failing
- * the client gets a fail-closed deny instead of waiting.  Takes ownership
- * of reply.
+ * park holds a call until row wait_seq has committed, then sends reply or
+ * decides request (see struct parked).  Now if the row is already written;
+ * a fail-closed deny if the log is failing.  Takes ownership of reply.
  */
 static void
-reply_when_written(struct daemon *d, struct ipc_call *call, char *reply,
-                   int64_t wait_seq, const char *ref)
+park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
+     const char *request, size_t request_len, const char *ref)
 {
 	pthread_mutex_lock(&d->qmu);
 	if (wait_seq <= atomic_load(&d->committed)) {
 		pthread_mutex_unlock(&d->qmu);
-		send_reply(call, reply);
+		if (request != NULL)
+			on_check(d, call, request, request_len);
+		else
+			send_reply(call, reply);
 		free(reply);
 		return;
 	}
@@ -335,19 +351,39 @@ reply_when_written(struct daemon *d, struct ipc_call *call, char *reply,
 		return;
 	}
 	struct parked *p = calloc(1, sizeof(*p));
-	if (p == NULL) {
+	char *req = request != NULL ? malloc(request_len + 1) : NULL;
+	if (p == NULL || (request != NULL && req == NULL)) {
 		pthread_mutex_unlock(&d->qmu);
+		free(p);
+		free(req);
 		free(reply);
 		send_reply(call, NULL);
 		return;
 	}
+	if (req != NULL)
+		memcpy(req, request, request_len);
 	p->call = call;
 	p->wait_seq = wait_seq;
 	p->reply = reply;
+	p->request = req;
+	p->request_len = request_len;
 	p->ref = dup_or_null(ref);
 	p->next = d->parked;
 	d->parked = p;
 	pthread_mutex_unlock(&d->qmu);
+}
+
+/*
+ * reply_when_written sends `reply` to call once row wait_seq has committed:
+ * now if it has, later (from the writer) if not.  When the log is failing
+ * the client gets a fail-closed deny instead of waiting.  Takes ownership
+ * of reply.
+ */
+static void
+reply_when_written(struct daemon *d, struct ipc_call *call, char *reply,
+                   int64_t wait_seq, const char *ref)
+{
+	park(d, call, wait_seq, reply, NULL, 0, ref);
 }
 
 /* Queues a row (mu held, so rows queue in sequence order).  The queue
@@ -446,7 +482,7 @@ writer_main(void *arg)
 			/* Nobody waits on a disk that may not come back. */
 			fail = parked_take(d, 0, true);
 			pthread_mutex_unlock(&d->qmu);
-			parked_send(fail, true);
+			parked_send(d, fail, true);
 			if (d->writer_stop && backoff_ms >= 1000) {
 				log_warn("stopping with %zu rows not written "
 				         "(never acknowledged)",
@@ -478,7 +514,7 @@ writer_main(void *arg)
 		struct parked *ready = parked_take(d, committed, false);
 		pthread_mutex_unlock(&d->qmu);
 
-		parked_send(ready, false);
+		parked_send(d, ready, false);
 		for (size_t i = 0; done != NULL && i < n; i++) {
 			publish_row(d, &done[i]);
 			qrow_free(&done[i]);
@@ -492,7 +528,7 @@ writer_main(void *arg)
 	}
 	struct parked *rest = parked_take(d, 0, true);
 	pthread_mutex_unlock(&d->qmu);
-	parked_send(rest, true);
+	parked_send(d, rest, true);
 	free(rows);
 	return NULL;
 }
@@ -782,7 +818,8 @@ check_reply(struct daemon *d, const struct breaker_decision *dec,
 }
 
 static void
-do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r)
+do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
+         const char *raw, size_t rawlen)
 {
 	char msg[256];
 	int64_t amount, rate = 0;
@@ -790,6 +827,8 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r)
 	enum fxb_err e;
 
 	if (atomic_load(&d->queued) >= QUEUE_SOFT_CAP) {
+		/* The log is far behind: nothing new could be recorded, so
+		 * fail closed for every check (docs/PROTOCOL.md). */
 		char *reply = fail_closed_reply(r->ref);
 		send_reply(call, reply);
 		free(reply);
@@ -811,6 +850,15 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r)
 		reply_error(call, FXB_ERR_UNKNOWN_PRODUCT, msg, r->ref);
 		return;
 	}
+	int64_t gate = d->reopen_seq[pi];
+	if (gate > atomic_load(&d->committed)) {
+		/* The product's reopening is not written yet: decide this
+		 * check only once it is, so that an answer that might be a
+		 * fail-closed deny is never counted as volume. */
+		pthread_mutex_unlock(&d->mu);
+		park(d, call, gate, NULL, raw, rawlen, r->ref);
+		return;
+	}
 	int exponent = breaker_product_exponent(d->engine, pi);
 	e = breaker_amount_parse(r->amount, strlen(r->amount), exponent,
 	                         &amount);
@@ -828,10 +876,10 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r)
 		reply_error(call, e, msg, r->ref);
 		return;
 	}
-	/* Which row must be durable before this answer may be seen. */
-	int64_t wait = dec.suspension;
-	if (dec.verdict == BREAKER_VERDICT_ALLOW)
-		wait = d->reopen_seq[pi];
+	/* A deny quoting a suspension waits for its row (an allow's
+	 * reopening was settled above). */
+	int64_t wait =
+	    dec.verdict == BREAKER_VERDICT_DENY ? dec.suspension : 0;
 	char *reply = check_reply(d, &dec, r->product, r->ref);
 	timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
@@ -858,6 +906,10 @@ apply_tick(struct daemon *d, const struct ipc_request *r, char *msg,
 	if (bad != NULL) {
 		decimal_message(msg, cap, field, bad, e, -1);
 		return e;
+	}
+	if (atomic_load(&d->queued) >= QUEUE_SOFT_CAP) {
+		snprintf(msg, cap, "the suspension log queue is full");
+		return FXB_ERR_BUSY;
 	}
 	pthread_mutex_lock(&d->mu);
 	int32_t pi = breaker_pair_find(d->engine, r->pair, strlen(r->pair));
@@ -910,7 +962,7 @@ on_check(void *arg, struct ipc_call *call, const char *buf, size_t len)
 	if (e != FXB_OK) {
 		reply_error(call, e, msg, r.ref);
 	} else if (r.op == IPC_OP_CHECK) {
-		do_check(d, call, &r);
+		do_check(d, call, &r, buf, len);
 	} else if (r.op == IPC_OP_TICK) {
 		if ((e = apply_tick(d, &r, msg, sizeof(msg))) != FXB_OK)
 			reply_error(call, e, msg, r.ref);
@@ -947,6 +999,14 @@ on_tick(void *arg, const char *buf, size_t len)
 	}
 }
 
+/* A suspension id may be shown only once its row is written (status too:
+ * an id that never committed could be reused after a restart). */
+static bool
+id_visible(struct daemon *d, int64_t id)
+{
+	return id > 0 && id <= atomic_load(&d->committed);
+}
+
 static void
 status_rules(struct daemon *d, json_t *arr)
 {
@@ -972,7 +1032,7 @@ status_rules(struct daemon *d, json_t *arr)
 		if (st.until != FXB_NEVER)
 			json_object_set_new(o, "until",
 			                    json_integer(st.until));
-		if (st.suspension > 0)
+		if (id_visible(d, st.suspension))
 			json_object_set_new(o, "suspension",
 			                    json_integer(st.suspension));
 		json_object_set_new(o, "latched", json_boolean(st.latched));
@@ -1007,7 +1067,7 @@ status_products(struct daemon *d, json_t *arr)
 				    o, "kind",
 				    json_string(breaker_kind_name(dec.kind)));
 			}
-			if (dec.suspension > 0)
+			if (id_visible(d, dec.suspension))
 				json_object_set_new(
 				    o, "suspension",
 				    json_integer(dec.suspension));
@@ -1035,8 +1095,9 @@ status_pairs(struct daemon *d, json_t *arr)
 		                         &since, &until)) {
 			json_t *h = json_object();
 			json_object_set_new(h, "kind", json_string("forced"));
-			json_object_set_new(h, "suspension",
-			                    json_integer(susp));
+			if (id_visible(d, susp))
+				json_object_set_new(h, "suspension",
+				                    json_integer(susp));
 			json_object_set_new(h, "since", json_integer(since));
 			if (until != FXB_NEVER)
 				json_object_set_new(h, "until",
@@ -1060,7 +1121,7 @@ status_pairs(struct daemon *d, json_t *arr)
 			    h, "kind",
 			    json_string(breaker_kind_name(c->kind)));
 			json_object_set_new(h, "state", json_string(st.state));
-			if (st.suspension > 0)
+			if (id_visible(d, st.suspension))
 				json_object_set_new(
 				    h, "suspension",
 				    json_integer(st.suspension));
@@ -1353,18 +1414,12 @@ daemon_start(const struct daemon_opts *opts)
 	log_service(d, "service_start", detail != NULL ? detail : "{}", 0,
 	            NULL);
 	free(detail);
-	if (pthread_create(&d->writer, NULL, writer_main, d) != 0 ||
-	    pthread_create(&d->timer, NULL, timer_main, d) != 0) {
-		log_warn("cannot start threads");
-		goto fail; /* before serving: nothing was acknowledged */
-	}
 	if (make_socket_dir(sv->check_url) != 0 ||
 	    make_socket_dir(sv->tick_url) != 0 ||
 	    make_socket_dir(sv->admin_url) != 0 ||
 	    make_socket_dir(sv->events_url) != 0) {
 		log_warn("socket directory: %s", strerror(errno));
-		daemon_stop(d);
-		return NULL;
+		goto fail;
 	}
 	struct ipc_server_conf ic = {
 	    .check_url = sv->check_url,
@@ -1377,8 +1432,21 @@ daemon_start(const struct daemon_opts *opts)
 	    .on_tick = on_tick,
 	    .arg = d,
 	};
+	/* Sockets before threads: the writer publishes every row it
+	 * commits, and a restored suspension may end (and be written) at
+	 * once.  A request that arrives first just waits for the writer. */
 	if (ipc_server_open(&ic, &d->ipc, err, sizeof(err)) != FXB_OK) {
 		log_warn("%s", err);
+		goto fail;
+	}
+	if (pthread_create(&d->writer, NULL, writer_main, d) != 0) {
+		log_warn("cannot start the writer thread");
+		goto fail; /* nothing written or acknowledged yet */
+	}
+	if (pthread_create(&d->timer, NULL, timer_main, d) != 0) {
+		log_warn("cannot start the timer thread");
+		d->timer_stop = true; /* daemon_stop joins only what ran */
+		d->no_timer = true;
 		daemon_stop(d);
 		return NULL;
 	}
@@ -1388,7 +1456,14 @@ daemon_start(const struct daemon_opts *opts)
 	         (long long)d->next_seq);
 	return d;
 fail:
-	/* Nothing started yet: just free. */
+	/* No thread started yet: close and free. */
+	ipc_server_close(d->ipc);
+	for (size_t i = 0; i < d->nqueue; i++)
+		qrow_free(&d->queue[i]);
+	free(d->queue);
+	for (size_t i = 0; i < d->nnotices; i++)
+		onotice_free(&d->notices[i]);
+	free(d->notices);
 	breaker_free(d->engine);
 	breaker_config_free(d->cfg);
 	ledger_close(d->ledger);
@@ -1471,7 +1546,8 @@ daemon_stop(struct daemon *d)
 	d->timer_stop = true;
 	pthread_cond_signal(&d->tcv);
 	pthread_mutex_unlock(&d->mu);
-	pthread_join(d->timer, NULL);
+	if (!d->no_timer)
+		pthread_join(d->timer, NULL);
 
 	/* The writer drains the queue (every parked reply goes out with its
 	 * commit), then stops. */
@@ -1485,7 +1561,7 @@ daemon_stop(struct daemon *d)
 	pthread_mutex_lock(&d->qmu);
 	struct parked *late = parked_take(d, 0, true);
 	pthread_mutex_unlock(&d->qmu);
-	parked_send(late, true);
+	parked_send(d, late, true);
 	ipc_server_close(d->ipc);
 	ledger_close(d->ledger);
 	for (size_t i = 0; i < d->nnotices; i++)

@@ -208,6 +208,29 @@ fxb_client_fail(struct fxb_client *c, const char *product, int err,
 	return res->decision;
 }
 
+/* Error codes that say the request was wrong, not the service
+ * (docs/PROTOCOL.md): syntax, decimal, precision, range, unknown product or
+ * pair, crossed, missing, unknown op, type. */
+static bool
+fxb_client_is_request_error(int err)
+{
+	switch (err) {
+	case FXB_ERR_SYNTAX:
+	case FXB_ERR_DECIMAL:
+	case FXB_ERR_PRECISION:
+	case FXB_ERR_RANGE:
+	case FXB_ERR_UNKNOWN_PRODUCT:
+	case FXB_ERR_UNKNOWN_PAIR:
+	case FXB_ERR_CROSSED:
+	case FXB_ERR_MISSING:
+	case FXB_ERR_UNKNOWN_OP:
+	case FXB_ERR_TYPE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /*
  * fxb_client_copy copies len bytes of src into dst (size bytes, always
  * terminated), cutting a text too long for dst at a character boundary: a
@@ -270,8 +293,18 @@ fxb_client_error_reply(struct fxb_client *c, const char *product,
 		                       "error reply without a valid code");
 	if (!json_is_string(text))
 		text = json_object_get(error, "name");
-	d = fxb_client_fail(c, product, (int)json_integer_value(code), res,
-	                    "%s", "");
+	int err = (int)json_integer_value(code);
+	if (fxb_client_is_request_error(err)) {
+		/* The request itself is wrong (a bad amount, an unknown
+		 * product): that is an answer, and the answer is no.  The
+		 * fail policy is for a service that cannot answer, never a
+		 * way for bad input to be allowed. */
+		res->decision = d = FXB_CLIENT_DENY;
+		res->by_policy = false;
+		res->error = err;
+	} else {
+		d = fxb_client_fail(c, product, err, res, "%s", "");
+	}
 	if (json_is_string(text))
 		fxb_client_copy(res->message, sizeof(res->message),
 		                json_string_value(text),

@@ -69,7 +69,10 @@ int fxb_client_set_policy(struct fxb_client *c, const char *product,
  * fxb_client_check asks for a decision.  amount and rate are decimal
  * strings as in docs/PROTOCOL.md (rate and ref may be NULL).  Always fills
  * *res and returns its decision: a service answer, or the product's fail
- * policy with by_policy set.
+ * policy with by_policy set.  An error reply that says the request itself
+ * is wrong (bad amount, unknown product, ...: codes 2-7, 10, 17, 19, 20)
+ * is a deny with res->error set, never the fail policy: bad input is not
+ * allowed through.
  */
 enum fxb_client_decision fxb_client_check(struct fxb_client *c,
                                           const char *product,

@@ -358,8 +358,9 @@ out:
 	srv_stop(&s);
 }
 
-/* An error reply: the fail policy decides, with the service's code and
- * message. */
+/* An error reply: a request error (bad input) is a deny whatever the
+ * policy; a service error (shutdown, ...) goes to the fail policy; both
+ * keep the service's code and message. */
 static void
 test_error_reply(void)
 {
@@ -382,20 +383,29 @@ test_error_reply(void)
 	                           "TX-0001", &res),
 	          FXB_CLIENT_DENY);
 	CHECK_INT(res.decision, FXB_CLIENT_DENY);
-	CHECK(res.by_policy);
+	CHECK(!res.by_policy);
 	CHECK_INT(res.error, FXB_ERR_UNKNOWN_PRODUCT);
 	CHECK_STR(res.message, "unknown product \"fx-wallet.XXX\"");
 	CHECK_STR(res.reason, "");
 	CHECK_INT(res.retry_after_ms, -1);
 
+	/* Bad input is never allowed through, even for a product whose
+	 * fail policy is allow. */
 	CHECK_INT(fxb_client_check(c, "fx-wallet.XXX.open", "100.00", NULL,
 	                           NULL, &res),
-	          FXB_CLIENT_ALLOW);
-	CHECK(res.by_policy);
+	          FXB_CLIENT_DENY);
+	CHECK(!res.by_policy);
 	CHECK_INT(res.error, FXB_ERR_UNKNOWN_PRODUCT);
 
-	/* Without a message the name stands in. */
+	/* A service error goes to the policy: allow for this product. */
 	srv_reply(&s, "{\"error\":{\"code\":23,\"name\":\"shutdown\"}}");
+	CHECK_INT(fxb_client_check(c, "fx-wallet.XXX.open", "1.00", NULL, NULL,
+	                           &res),
+	          FXB_CLIENT_ALLOW);
+	CHECK(res.by_policy);
+	CHECK_INT(res.error, FXB_ERR_SHUTDOWN);
+
+	/* Without a message the name stands in. */
 	CHECK_INT(fxb_client_check(c, "fx-wallet.USDKRW.buy", "1.00", NULL,
 	                           NULL, &res),
 	          FXB_CLIENT_DENY);

@@ -476,6 +476,10 @@ test_durations(void)
 	CHECK_INT(v, 7200000);
 	CHECK_INT(breaker_duration_parse("0s", 2, &v), FXB_OK);
 	CHECK_INT(v, 0);
+	v = -1;
+	CHECK_INT(breaker_duration_parse("0", 1, &v), FXB_OK);
+	CHECK_INT(v, 0);
+	CHECK_INT(breaker_duration_parse("5", 1, &v), FXB_ERR_SYNTAX);
 	CHECK_INT(breaker_duration_parse("1.5s", 4, &v), FXB_ERR_SYNTAX);
 	CHECK_INT(breaker_duration_parse("s", 1, &v), FXB_ERR_SYNTAX);
 	CHECK_INT(breaker_duration_parse("10 s", 4, &v), FXB_ERR_SYNTAX);

@@ -1,0 +1,137 @@
+/*
+ * client_e2e.c: the client library (ipc/fxb_client.h) against the real
+ * fxbreakerd, driven by tests/e2e_client.sh.
+ *
+ *	client_e2e URL TIMEOUT_MS
+ *
+ * Phase 1, the service up: prints one line per call (an allow, the
+ * tripping deny, a settled deny, an allow of a fail-allow product, error
+ * replies under each policy), then "STOP" and waits for a line on stdin
+ * while the script stops the daemon.  Phase 2, the service gone: the same
+ * client, then a client opened after the stop, each asking for a
+ * fail-allow and a default product.  Every line is
+ *
+ *	NAME decision=D by_policy=B error=E reason=R rule=R kind=K
+ *	susp=S retry=R in_time=T
+ *
+ * then, when there is a notice, "NAME ko=..." and "NAME en=..." lines; a
+ * message, "NAME message=...".  in_time is 1 when the call returned
+ * within the timeout + 300 ms.  The script compares exact lines.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fxb_client.h"
+
+static int timeout_ms;
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *
+decision_name(enum fxb_client_decision d)
+{
+	switch (d) {
+	case FXB_CLIENT_ALLOW:
+		return "allow";
+	case FXB_CLIENT_DENY:
+		return "deny";
+	case FXB_CLIENT_THROTTLE:
+		return "throttle";
+	}
+	return "?";
+}
+
+static void
+call(struct fxb_client *c, const char *name, const char *product,
+     const char *amount, const char *ref)
+{
+	struct fxb_client_result r;
+	int64_t t0 = now_ms();
+	enum fxb_client_decision d =
+	    fxb_client_check(c, product, amount, NULL, ref, &r);
+	int64_t took = now_ms() - t0;
+
+	printf("%s decision=%s by_policy=%d error=%d reason=%s rule=%s "
+	       "kind=%s susp=%lld retry=%lld in_time=%d\n",
+	       name, decision_name(d), r.by_policy ? 1 : 0, r.error, r.reason,
+	       r.rule, r.kind, (long long)r.suspension,
+	       (long long)r.retry_after_ms,
+	       took <= (int64_t)timeout_ms + 300 ? 1 : 0);
+	if (d != r.decision)
+		printf("%s returned %s but the result says %s\n", name,
+		       decision_name(d), decision_name(r.decision));
+	if (r.notice_ko[0] != '\0')
+		printf("%s ko=%s\n", name, r.notice_ko);
+	if (r.notice_en[0] != '\0')
+		printf("%s en=%s\n", name, r.notice_en);
+	if (r.message[0] != '\0')
+		printf("%s message=%s\n", name, r.message);
+	fprintf(stderr, "%s took %lld ms\n", name, (long long)took);
+	fflush(stdout);
+}
+
+static struct fxb_client *
+open_client(const char *url)
+{
+	struct fxb_client *c = NULL;
+	int rv = fxb_client_open(url, timeout_ms, &c);
+	if (rv != 0) {
+		printf("fxb_client_open: %d\n", rv);
+		exit(1);
+	}
+	/* fa fails open; fd and everything else fail closed (default). */
+	if (fxb_client_set_policy(c, "fa", FXB_CLIENT_FAIL_ALLOW) != 0 ||
+	    fxb_client_set_policy(c, "fd", FXB_CLIENT_FAIL_DENY) != 0) {
+		printf("fxb_client_set_policy failed\n");
+		exit(1);
+	}
+	return c;
+}
+
+int
+main(int argc, char **argv)
+{
+	char line[64];
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: client_e2e URL TIMEOUT_MS\n");
+		return 2;
+	}
+	timeout_ms = atoi(argv[2]);
+	struct fxb_client *c = open_client(argv[1]);
+
+	/* Phase 1: the service answers. */
+	call(c, "allow", "wallet", "10.00", "T-1");
+	call(c, "trip", "wallet", "10.00", "T-2");
+	call(c, "settled", "wallet", "0.01", NULL);
+	call(c, "fa-up", "fa", "1.00", NULL);
+	call(c, "fd-up", "fd", "1.00", NULL);
+	call(c, "unknown", "nope", "1.00", NULL);
+	call(c, "fa-bad", "fa", "1.001", NULL);
+	call(c, "fd-bad", "fd", "1.001", NULL);
+	printf("STOP\n");
+	fflush(stdout);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return 1;
+
+	/* Phase 2: the service is gone. */
+	call(c, "fa-down", "fa", "1.00", NULL);
+	call(c, "fd-down", "fd", "1.00", NULL);
+	call(c, "other-down", "wallet", "1.00", NULL);
+	fxb_client_close(c);
+	c = open_client(argv[1]);
+	call(c, "fa-fresh", "fa", "1.00", NULL);
+	call(c, "fd-fresh", "fd", "1.00", NULL);
+	fxb_client_close(c);
+	printf("END\n");
+	return 0;
+}

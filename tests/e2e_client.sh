@@ -1,0 +1,134 @@
+#!/bin/sh
+# e2e_client.sh BUILD: the C client library (BUILD/libfxbclient.a) against
+# the real daemon (tests/client_e2e.c): an allow, a deny with its
+# suspension and notice, error replies under each fail policy; then the
+# daemon stops, and a fail-allow product gets allow by policy (error 24),
+# a default one deny by policy, each within the timeout + 300 ms, on the
+# client that was connected and on a fresh one.
+. "$(dirname "$0")/lib_e2e.sh"
+
+{
+	service_conf
+	cat <<'EOF2'
+[pair USD/KRW]
+[product wallet]
+pair = USD/KRW
+[product fa]
+pair = USD/KRW
+[product fd]
+pair = USD/KRW
+[rule wallet-vol]
+product = wallet
+kind = volume
+window = 1h
+trip = 2
+suspend_for = 1h
+notice = busy
+[notice busy]
+ko = {product} 환전 일시 중단 ({reason})
+en = {product}: exchange paused ({reason})
+EOF2
+} >"$TMP/fx.conf"
+
+# Build the client with the compiler and sanitizers the library was built
+# with (an ASan build's archive needs the ASan runtime).
+LIB="$ROOT/$BUILD/libfxbclient.a"
+SANFLAGS=
+if nm "$LIB" 2>/dev/null | grep -q '__asan_'; then
+	SANFLAGS="-fsanitize=address,undefined"
+fi
+if ! ${CC:-cc} $SANFLAGS -I"$ROOT/ipc" "$ROOT/tests/client_e2e.c" "$LIB" \
+	-lnng -ljansson -lpthread -o "$TMP/client_e2e" 2>cc.err; then
+	fail "client_e2e builds" "$(cat cc.err)"
+	finish
+	exit 1
+fi
+ok "client_e2e builds against $BUILD/libfxbclient.a"
+
+# Whatever ends the script (a failed step, a closed pipe), nothing it
+# started outlives it.
+CPID=
+cleanup() {
+	for p in $PID $CPID; do kill -KILL "$p" 2>/dev/null; done
+	cd "$ROOT" && rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 1' HUP INT TERM PIPE
+
+if ! start_daemon; then
+	fail "start" "the daemon did not start"
+	finish
+	exit 1
+fi
+mkfifo cin
+"$TMP/client_e2e" "ipc://$TMP/run/check.ipc" 500 <cin >cout 2>cerr &
+CPID=$!
+exec 8>cin
+stopped_at() { grep -q "^$1\$" cout; }
+if ! wait_for stopped_at STOP; then
+	fail "phase 1 ends" "$(cat cout cerr)"
+fi
+line() { grep "^$1 " cout | tr '\n' '|'; }
+susp=$(sql "select seq from suspension_log where event='trip'")
+check "phase 1: allow" "$(line allow)" \
+	"allow decision=allow by_policy=0 error=0 reason= rule= kind= susp=0 retry=-1 in_time=1|"
+trip=$(grep '^trip decision' cout)
+retry=$(echo "$trip" | sed 's/.* retry=\([0-9-]*\) .*/\1/')
+check "phase 1: the tripping deny, with the trip row's seq" \
+	"$(echo "$trip" | sed 's/ retry=[0-9-]* / retry=R /')" \
+	"trip decision=deny by_policy=0 error=0 reason=suspended rule=wallet-vol kind=volume susp=$susp retry=R in_time=1"
+if [ "$retry" -gt 3590000 ] && [ "$retry" -le 3600000 ]; then
+	ok "phase 1: retry_after_ms is the hour's rest ($retry)"
+else
+	fail "phase 1: retry_after_ms is the hour's rest" "$retry"
+fi
+check "phase 1: the notice, ko and en" "$(grep '^trip [ke][on]=' cout)" \
+	"trip ko=wallet 환전 일시 중단 (이용량 급증)
+trip en=wallet: exchange paused (very heavy use)"
+check "phase 1: a settled deny quotes the same suspension" \
+	"$(grep '^settled decision' cout | sed 's/ retry=[0-9-]* / retry=R /')" \
+	"settled decision=deny by_policy=0 error=0 reason=suspended rule=wallet-vol kind=volume susp=$susp retry=R in_time=1"
+check "phase 1: fail-allow product, service up: the service's allow" \
+	"$(line fa-up)" \
+	"fa-up decision=allow by_policy=0 error=0 reason= rule= kind= susp=0 retry=-1 in_time=1|"
+check "phase 1: default product, service up: the service's allow" \
+	"$(line fd-up)" \
+	"fd-up decision=allow by_policy=0 error=0 reason= rule= kind= susp=0 retry=-1 in_time=1|"
+check "phase 1: a request error is a deny, not the policy, code kept" \
+	"$(line unknown)" \
+	"unknown decision=deny by_policy=0 error=6 reason= rule= kind= susp=0 retry=-1 in_time=1|unknown message=unknown product \"nope\"|"
+check "phase 1: bad input on a fail-allow product: still a deny" \
+	"$(line fa-bad)" \
+	"fa-bad decision=deny by_policy=0 error=4 reason= rule= kind= susp=0 retry=-1 in_time=1|fa-bad message=amount \"1.001\": at most 2 fractional digits for this product's currency|"
+check "phase 1: bad input on a default product: deny" \
+	"$(line fd-bad)" \
+	"fd-bad decision=deny by_policy=0 error=4 reason= rule= kind= susp=0 retry=-1 in_time=1|fd-bad message=amount \"1.001\": at most 2 fractional digits for this product's currency|"
+
+stop_daemon
+check "daemon stopped: exit 0" "$STOP_RC" 0
+echo go >&8
+exec 8>&-
+if ! wait_for stopped_at END; then
+	fail "phase 2 ends" "$(cat cout cerr)"
+fi
+wait "$CPID"
+check "client_e2e: exit 0" "$?" 0
+down() { # down NAME DECISION: a fail-policy answer, error 24, in time
+	echo "$1 decision=$2 by_policy=1 error=24 reason= rule= kind= susp=0 retry=-1 in_time=1|$1 message=no answer within 500 ms|"
+}
+check "phase 2: fail-allow product, service gone: allow by policy" \
+	"$(line fa-down)" "$(down fa-down allow)"
+check "phase 2: default product, service gone: deny by policy" \
+	"$(line fd-down)" "$(down fd-down deny)"
+check "phase 2: a product with no policy set: deny by policy" \
+	"$(line other-down)" "$(down other-down deny)"
+check "phase 2: fresh client, fail-allow product: allow by policy" \
+	"$(line fa-fresh)" "$(down fa-fresh allow)"
+check "phase 2: fresh client, default product: deny by policy" \
+	"$(line fd-fresh)" "$(down fd-fresh deny)"
+check "nothing else printed" \
+	"$(grep -v -e '^[a-z-]* decision=' -e '^[a-z-]* \(ko\|en\|message\)=' -e '^STOP$' -e '^END$' cout)" ""
+echo "timings: $(tr '\n' ';' <cerr)"
+check "the daemon logged one trip" \
+	"$(sql "select count(*) from suspension_log where event='trip'")" 1
+finish
