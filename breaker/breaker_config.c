@@ -636,6 +636,9 @@ build_service(struct parse *ps, struct sect *s)
 	     sizeof(sv->events_url)},
 	    {"service_id", offsetof(struct breaker_service_conf, service_id),
 	     sizeof(sv->service_id)},
+	    {"checkpoint_dir",
+	     offsetof(struct breaker_service_conf, checkpoint_dir),
+	     sizeof(sv->checkpoint_dir)},
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		struct kv *kv = get(s, keys[i].key);

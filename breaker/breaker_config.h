@@ -101,7 +101,9 @@ struct breaker_service_conf {
 	char admin_url[BREAKER_TEXT_MAX + 1];
 	char events_url[BREAKER_TEXT_MAX + 1];
 	char service_id[BREAKER_ID_MAX + 1];
-	int notice_tz_min; /* notice_utc_offset: minutes east of UTC */
+	char checkpoint_dir[BREAKER_TEXT_MAX +
+	                    1]; /* "": DATA_DIR/checkpoints */
+	int notice_tz_min;      /* notice_utc_offset: minutes east of UTC */
 };
 
 struct breaker_config {

@@ -22,6 +22,11 @@ static const struct {
      "tick PAIR PX | PAIR --bid B --ask A       feed a rate"},
     {"status", ctl_status,
      "status [--json]                           every product and rule"},
+    {"export", ctl_export,
+     "export OUT                                snapshot of the ledger + "
+     "note"},
+    {"verify", ctl_verify,
+     "verify [--pubkey F] [--anchor N]... DB    check a snapshot's log"},
     {"log", ctl_log,
      "log [--product P] [--rule R] [--since T] [--format text|csv|json]"},
 };
@@ -36,7 +41,9 @@ usage(FILE *f)
 	           "--config FILE\n(default $FXBREAKER_CONFIG, else "
 	           "/etc/fxbreaker/fxbreaker.conf).\n"
 	           "\nexit codes: 0 ok, 1 bad input data, 2 bad "
-	           "configuration, 3 usage, I/O error or no answer\n");
+	           "configuration, 3 usage, I/O error or no answer\n"
+	           "(verify: 0 intact, 1 tampered, 2 truncated or forked, "
+	           "3 usage or I/O, 4 policy only)\n");
 	return f == stdout ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 }
 

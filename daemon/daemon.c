@@ -47,6 +47,10 @@
 #define BATCH_MAX 4096
 /* A passive WAL checkpoint after this many commits, or a second idle. */
 #define CHECKPOINT_EVERY 256
+/* A signed log checkpoint at least this often while the log grows. */
+#define CHECKPOINT_MAX_AGE_MS 60000
+/* Rows whose chain the daemon checks on start. */
+#define VERIFY_TAIL_ROWS 1000
 
 /* A log row waiting for its commit; it owns its strings. */
 struct qrow {
@@ -84,6 +88,7 @@ struct parked {
 
 struct daemon {
 	char *config_path;
+	char checkpoint_dir[BREAKER_TEXT_MAX + 1];
 	char config_hash[65];
 	struct breaker_config *cfg;
 	struct breaker *engine;
@@ -431,6 +436,26 @@ publish_row(struct daemon *d, const struct qrow *q)
 	}
 }
 
+/*
+ * export_note writes a signed checkpoint note to the checkpoint directory
+ * (write, fsync, rename: a reader never sees half a note), after its
+ * commit.  Failing here loses nothing in the log: the checkpoint is in the
+ * database too; say so and carry on.
+ */
+static void
+export_note(struct daemon *d, int64_t size, const char *note)
+{
+	char path[BREAKER_TEXT_MAX + 64], tmp[BREAKER_TEXT_MAX + 72];
+	snprintf(path, sizeof(path), "%s/checkpoint-%012lld.note",
+	         d->checkpoint_dir, (long long)size);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (f == NULL || fputs(note, f) < 0 || fflush(f) != 0 ||
+	    fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) != 0)
+		log_warn("cannot export checkpoint %lld to %s: %s",
+		         (long long)size, d->checkpoint_dir, strerror(errno));
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -438,6 +463,7 @@ writer_main(void *arg)
 	struct ledger_row *rows = calloc(BATCH_MAX, sizeof(*rows));
 	int commits = 0;
 	unsigned backoff_ms = 50;
+	fxb_time last_signed = clock_now_ms();
 	char err[256];
 
 	if (rows == NULL)
@@ -461,12 +487,26 @@ writer_main(void *arg)
 		if (d->nqueue == 0 && d->writer_stop)
 			break;
 		size_t n = d->nqueue < BATCH_MAX ? d->nqueue : BATCH_MAX;
-		for (size_t i = 0; i < n; i++)
+		bool sign = false;
+		for (size_t i = 0; i < n; i++) {
 			rows[i] = d->queue[i].row;
+			/* A checkpoint after every suspension, reset or
+			 * service event (docs/LEDGER.md). */
+			sign |= rows[i].effect != LEDGER_NONE ||
+			        strcmp(rows[i].kind, "service") == 0;
+		}
 		pthread_mutex_unlock(&d->qmu);
 
-		enum fxb_err rc = ledger_append(
-		    d->ledger, rows, n, clock_now_ms(), err, sizeof(err));
+		fxb_time now = clock_now_ms();
+		sign |= now - last_signed >= CHECKPOINT_MAX_AGE_MS;
+		char *note = NULL;
+		enum fxb_err rc = ledger_append(d->ledger, rows, n, now, sign,
+		                                &note, err, sizeof(err));
+		if (rc == FXB_OK && note != NULL) {
+			last_signed = now;
+			export_note(d, rows[n - 1].seq, note);
+			free(note);
+		}
 
 		pthread_mutex_lock(&d->qmu);
 		if (rc != FXB_OK) {
@@ -641,10 +681,6 @@ daemon_sink(void *arg, const struct breaker_event *ev)
 	memset(&q, 0, sizeof(q));
 	int64_t susp = opens ? seq : ev->suspension;
 	json_t *j = ipc_event_json(ev, susp);
-	q.detail = j != NULL
-	               ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)
-	               : NULL;
-	json_decref(j);
 	q.rule = dup_or_null(ev->rule);
 	q.scope = dup_or_null(ev->scope);
 	q.reason = dup_or_null(ev->reason);
@@ -657,7 +693,6 @@ daemon_sink(void *arg, const struct breaker_event *ev)
 	q.row.scope_type = ev->scope_is_pair ? "pair" : "product";
 	q.row.suspension = susp;
 	q.row.shadow = ev->shadow;
-	q.row.detail = q.detail;
 	q.row.effect = opens  ? LEDGER_OPENS
 	               : ends ? LEDGER_CLOSES
 	                      : LEDGER_NONE;
@@ -669,6 +704,21 @@ daemon_sink(void *arg, const struct breaker_event *ev)
 	         ev->scope_is_pair ? "pair" : "product", ev->scope);
 	if (opens || ends)
 		row_notice(d, &q, ev);
+	/* The notice's text is part of the chained row: an audit can prove
+	 * what customers were shown. */
+	if (j != NULL && q.ko != NULL && q.en != NULL) {
+		json_t *n = json_object();
+		json_object_set_new(n, "state",
+		                    json_string(opens ? "open" : "closed"));
+		json_object_set_new(n, "ko", json_string(q.ko));
+		json_object_set_new(n, "en", json_string(q.en));
+		json_object_set_new(j, "notice", n);
+	}
+	q.detail = j != NULL
+	               ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)
+	               : NULL;
+	json_decref(j);
+	q.row.detail = q.detail;
 	q.row.notice_ko = q.ko;
 	q.row.notice_en = q.en;
 	if (ends && !ev->shadow)
@@ -1368,6 +1418,32 @@ service_detail(struct daemon *d, const char *what)
 	return s;
 }
 
+/*
+ * The log failed its check at start: someone edited, deleted or inserted
+ * rows.  Suspend every product (fail closed) and say so in the log itself;
+ * reopening needs operators (the signed reset of issue 4's commands).
+ */
+static void
+degraded_start(struct daemon *d, const char *why)
+{
+	char detail[600], reason[BREAKER_REASON_MAX + 1];
+	json_t *o = json_object();
+	json_object_set_new(o, "reason", json_string(why));
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	snprintf(detail, sizeof(detail), "%s", s != NULL ? s : "{}");
+	free(s);
+	log_warn("the suspension log failed its check (%s): every product is "
+	         "suspended until operators reset it",
+	         why);
+	log_service(d, "degraded_start", detail, 0, NULL);
+	snprintf(reason, sizeof(reason), "log check failed at start: %.200s",
+	         why);
+	for (size_t i = 0; i < breaker_product_count(d->engine); i++)
+		breaker_force_suspend(d->engine, breaker_now(d->engine), false,
+		                      (int32_t)i, FXB_NEVER, reason);
+}
+
 struct daemon *
 daemon_start(const struct daemon_opts *opts)
 {
@@ -1398,6 +1474,28 @@ daemon_start(const struct daemon_opts *opts)
 		log_warn("ledger %s: %s", path, err);
 		goto fail;
 	}
+	/* The log key signs checkpoints; made on first start. */
+	unsigned char pk[32], sk[64];
+	if (ledger_key_load(sv->data_dir, true, pk, sk, err, sizeof(err)) !=
+	    FXB_OK) {
+		log_warn("%s", err);
+		goto fail;
+	}
+	ledger_set_key(d->ledger, pk, sk);
+	if (sv->checkpoint_dir[0] != '\0')
+		snprintf(d->checkpoint_dir, sizeof(d->checkpoint_dir), "%s",
+		         sv->checkpoint_dir);
+	else if (snprintf(d->checkpoint_dir, sizeof(d->checkpoint_dir),
+	                  "%.1000s/checkpoints", sv->data_dir) < 0)
+		goto fail;
+	if (make_dirs(d->checkpoint_dir) != 0) {
+		log_warn("%s: %s", d->checkpoint_dir, strerror(errno));
+		goto fail;
+	}
+	bool chain_ok = ledger_verify_tail(d->ledger, pk, VERIFY_TAIL_ROWS,
+	                                   err, sizeof(err));
+	/* The ledger keeps its copy; wipe this one. */
+	memset(sk, 0, sizeof(sk));
 	d->next_seq = ledger_last_seq(d->ledger) + 1;
 	atomic_store(&d->committed, d->next_seq - 1);
 	if (breaker_new(d->cfg, clock_now_ms(), daemon_sink, d, &d->engine) !=
@@ -1414,6 +1512,8 @@ daemon_start(const struct daemon_opts *opts)
 	log_service(d, "service_start", detail != NULL ? detail : "{}", 0,
 	            NULL);
 	free(detail);
+	if (!chain_ok)
+		degraded_start(d, err);
 	if (make_socket_dir(sv->check_url) != 0 ||
 	    make_socket_dir(sv->tick_url) != 0 ||
 	    make_socket_dir(sv->admin_url) != 0 ||

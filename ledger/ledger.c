@@ -8,6 +8,7 @@
  * between commits (PERF-NOTES: an automatic checkpoint stalls the commit
  * that triggers it by 13-20 ms).
  */
+#include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,13 +26,15 @@ enum stmt {
 	ST_STATE_CLOSE,
 	ST_NOTICE_OPEN,
 	ST_NOTICE_CLOSE,
+	ST_CHECKPOINT,
 	ST_COUNT,
 };
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_LOG] = "INSERT INTO suspension_log (seq, t, event, rule, kind, "
-               "scope, scope_type, suspension, mode, detail, logged_at) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+               "scope, scope_type, suspension, mode, detail, logged_at, "
+               "prev_hash, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+               "?9, ?10, ?11, ?12, ?13)",
     [ST_STATE_OPEN] = "INSERT INTO breaker_state (suspension, rule, kind, "
                       "scope, scope_type, event, since, until, dir, "
                       "latched, mode, reason) VALUES (?1, ?2, ?3, ?4, ?5, "
@@ -42,13 +45,24 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_NOTICE_CLOSE] = "UPDATE notices SET closed_at = ?2, closed_ko = ?3, "
                         "closed_en = ?4 WHERE suspension = ?1 AND "
                         "closed_at IS NULL",
+    [ST_CHECKPOINT] = "INSERT INTO checkpoints (size, t, head, body, "
+                      "key_id, signature) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 };
 
 struct ledger {
 	sqlite3 *db;
 	bool readonly;
 	sqlite3_stmt *st[ST_COUNT];
+	unsigned char log_id[32];
+	int64_t last_seq; /* the chain's tail, as committed */
+	unsigned char last_hash[32];
+	bool has_key;
+	unsigned char pk[32], sk[64];
+	char key_id[17];
 };
+
+static const char *col_text(sqlite3_stmt *st, int i);
+static int step(sqlite3_stmt *st);
 
 static void
 set_err(char *err, size_t errlen, const char *what, sqlite3 *db)
@@ -144,6 +158,125 @@ quick_check(sqlite3 *db, char *err, size_t errlen)
 	return rc;
 }
 
+static struct ledger_chain_row
+chain_row_of(const struct ledger_row *r, int64_t logged_at)
+{
+	struct ledger_chain_row c = {
+	    .seq = r->seq,
+	    .t = r->t,
+	    .event = r->event,
+	    .rule = r->rule,
+	    .kind = r->kind,
+	    .scope = r->scope,
+	    .scope_type = r->scope_type,
+	    .suspension = r->suspension,
+	    .mode = r->shadow ? "shadow" : "enforce",
+	    .detail = r->detail != NULL ? r->detail : "{}",
+	    .logged_at = logged_at,
+	};
+	return c;
+}
+
+/* The log id (made once), hashes for rows older than the chain (filled
+ * once, in order), and the tail the next row chains from. */
+static enum fxb_err
+chain_setup(struct ledger *lg, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL, *up = NULL;
+	unsigned char prev[32] = {0};
+	char hex[65];
+	size_t got = 0;
+	enum fxb_err rc = FXB_ERR_LEDGER;
+
+	if (sodium_init() < 0)
+		return FXB_ERR_LEDGER;
+	if (exec(lg->db, "BEGIN IMMEDIATE", err, errlen) != SQLITE_OK)
+		return FXB_ERR_LEDGER;
+	if (sqlite3_prepare_v2(lg->db,
+	                       "SELECT value FROM ledger_meta WHERE key = "
+	                       "'log_id'",
+	                       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (sodium_hex2bin(lg->log_id, 32, col_text(st, 0),
+		                   (size_t)sqlite3_column_bytes(st, 0), NULL,
+		                   &got, NULL) != 0 ||
+		    got != 32) {
+			snprintf(err, errlen, "ledger_meta: damaged log_id");
+			goto out;
+		}
+	} else {
+		randombytes_buf(lg->log_id, sizeof(lg->log_id));
+		sodium_bin2hex(hex, sizeof(hex), lg->log_id, 32);
+		sqlite3_finalize(st);
+		st = NULL;
+		if (sqlite3_prepare_v2(lg->db,
+		                       "INSERT INTO ledger_meta (key, value) "
+		                       "VALUES ('log_id', ?1)",
+		                       -1, &st, NULL) != SQLITE_OK)
+			goto out;
+		sqlite3_bind_text(st, 1, hex, -1, SQLITE_TRANSIENT);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_prepare_v2(
+	        lg->db,
+	        "SELECT seq, t, event, rule, kind, scope, "
+	        "scope_type, suspension, mode, detail, logged_at, "
+	        "hash FROM suspension_log ORDER BY seq",
+	        -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+	        lg->db,
+	        "UPDATE suspension_log SET prev_hash = ?2, hash "
+	        "= ?3 WHERE seq = ?1 AND hash IS NULL",
+	        -1, &up, NULL) != SQLITE_OK)
+		goto out;
+	/* One pass: rows that have hashes give the tail; rows without (from
+	 * before migration 0002) get theirs. */
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const void *h = sqlite3_column_blob(st, 11);
+		lg->last_seq = sqlite3_column_int64(st, 0);
+		if (h != NULL && sqlite3_column_bytes(st, 11) == 32) {
+			memcpy(prev, h, 32);
+			continue;
+		}
+		struct ledger_chain_row r = {
+		    .seq = sqlite3_column_int64(st, 0),
+		    .t = sqlite3_column_int64(st, 1),
+		    .event = col_text(st, 2),
+		    .rule = col_text(st, 3),
+		    .kind = col_text(st, 4),
+		    .scope = col_text(st, 5),
+		    .scope_type = col_text(st, 6),
+		    .suspension = sqlite3_column_int64(st, 7),
+		    .mode = col_text(st, 8),
+		    .detail = col_text(st, 9),
+		    .logged_at = sqlite3_column_int64(st, 10),
+		};
+		unsigned char hash[32];
+		ledger_row_hash(lg->log_id, prev, &r, hash);
+		sqlite3_bind_int64(up, 1, r.seq);
+		sqlite3_bind_blob(up, 2, prev, 32, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(up, 3, hash, 32, SQLITE_TRANSIENT);
+		if (step(up) != SQLITE_OK)
+			goto out;
+		memcpy(prev, hash, 32);
+	}
+	memcpy(lg->last_hash, prev, 32);
+	rc = FXB_OK;
+out:
+	if (rc != FXB_OK && errlen > 0 && err[0] == '\0')
+		set_err(err, errlen, "chain", lg->db);
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	if (exec(lg->db, rc == FXB_OK ? "COMMIT" : "ROLLBACK", err, errlen) !=
+	    SQLITE_OK)
+		rc = FXB_ERR_LEDGER;
+	return rc;
+}
+
 enum fxb_err
 ledger_open(const char *path, bool readonly, struct ledger **out, char *err,
             size_t errlen)
@@ -181,6 +314,8 @@ ledger_open(const char *path, bool readonly, struct ledger **out, char *err,
 		goto fail;
 	}
 	if (quick_check(lg->db, err, errlen) != FXB_OK)
+		goto fail;
+	if (!readonly && chain_setup(lg, err, errlen) != FXB_OK)
 		goto fail;
 	for (int i = 0; !readonly && i < ST_COUNT; i++)
 		if (sqlite3_prepare_v3(lg->db, stmt_sql[i], -1,
@@ -250,7 +385,8 @@ step(sqlite3_stmt *st)
 }
 
 static int
-append_row(struct ledger *lg, const struct ledger_row *r, int64_t now)
+append_row(struct ledger *lg, const struct ledger_row *r, int64_t now,
+           const unsigned char prev[32], const unsigned char hash[32])
 {
 	sqlite3_stmt *st = lg->st[ST_LOG];
 	sqlite3_bind_int64(st, 1, r->seq);
@@ -265,6 +401,8 @@ append_row(struct ledger *lg, const struct ledger_row *r, int64_t now)
 	bind_text(st, 9, r->shadow ? "shadow" : "enforce");
 	bind_text(st, 10, r->detail != NULL ? r->detail : "{}");
 	sqlite3_bind_int64(st, 11, now);
+	sqlite3_bind_blob(st, 12, prev, 32, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(st, 13, hash, 32, SQLITE_TRANSIENT);
 	int rc = step(st);
 	if (rc != SQLITE_OK)
 		return rc;
@@ -314,28 +452,242 @@ append_row(struct ledger *lg, const struct ledger_row *r, int64_t now)
 	return SQLITE_OK;
 }
 
+void
+ledger_set_key(struct ledger *lg, const unsigned char pk[32],
+               const unsigned char sk[64])
+{
+	memcpy(lg->pk, pk, 32);
+	memcpy(lg->sk, sk, 64);
+	ledger_key_id(pk, lg->key_id);
+	lg->has_key = true;
+}
+
+/* The signed checkpoint of the chain as it stands after `size` rows. */
+static int
+append_checkpoint(struct ledger *lg, int64_t size,
+                  const unsigned char head[32], int64_t now, char **note)
+{
+	char body[512];
+	unsigned char sig[64];
+	sqlite3_stmt *st = lg->st[ST_CHECKPOINT];
+
+	ledger_checkpoint_body(body, sizeof(body), lg->log_id, size, head,
+	                       now);
+	ledger_checkpoint_sign(body, lg->sk, sig);
+	sqlite3_bind_int64(st, 1, size);
+	sqlite3_bind_int64(st, 2, now);
+	sqlite3_bind_blob(st, 3, head, 32, SQLITE_TRANSIENT);
+	bind_text(st, 4, body);
+	bind_text(st, 5, lg->key_id);
+	sqlite3_bind_blob(st, 6, sig, 64, SQLITE_TRANSIENT);
+	int rc = step(st);
+	if (rc == SQLITE_OK && note != NULL)
+		*note = ledger_checkpoint_note(body, lg->key_id, sig);
+	return rc;
+}
+
 enum fxb_err
 ledger_append(struct ledger *lg, const struct ledger_row *rows, size_t n,
-              int64_t now, char *err, size_t errlen)
+              int64_t now, bool checkpoint, char **note, char *err,
+              size_t errlen)
 {
+	unsigned char prev[32], hash[32];
+	char *made = NULL;
+
+	if (note != NULL)
+		*note = NULL;
 	if (lg->readonly) {
 		snprintf(err, errlen, "the ledger is open read-only");
 		return FXB_ERR_LEDGER;
 	}
 	if (exec(lg->db, "BEGIN IMMEDIATE", err, errlen) != SQLITE_OK)
 		return FXB_ERR_LEDGER;
+	/* The chain advances in memory only once the commit succeeds. */
+	memcpy(prev, lg->last_hash, 32);
 	for (size_t i = 0; i < n; i++) {
-		if (append_row(lg, &rows[i], now) != SQLITE_OK) {
+		struct ledger_chain_row c = chain_row_of(&rows[i], now);
+		ledger_row_hash(lg->log_id, prev, &c, hash);
+		if (append_row(lg, &rows[i], now, prev, hash) != SQLITE_OK) {
 			set_err(err, errlen, "append", lg->db);
 			exec(lg->db, "ROLLBACK", NULL, 0);
 			return FXB_ERR_LEDGER;
 		}
+		memcpy(prev, hash, 32);
 	}
-	if (exec(lg->db, "COMMIT", err, errlen) != SQLITE_OK) {
+	int64_t size = n > 0 ? rows[n - 1].seq : lg->last_seq;
+	if (checkpoint && lg->has_key && size > 0 &&
+	    append_checkpoint(lg, size, prev, now, &made) != SQLITE_OK) {
+		set_err(err, errlen, "checkpoint", lg->db);
 		exec(lg->db, "ROLLBACK", NULL, 0);
 		return FXB_ERR_LEDGER;
 	}
+	if (exec(lg->db, "COMMIT", err, errlen) != SQLITE_OK) {
+		exec(lg->db, "ROLLBACK", NULL, 0);
+		free(made);
+		return FXB_ERR_LEDGER;
+	}
+	memcpy(lg->last_hash, prev, 32);
+	lg->last_seq = size;
+	if (note != NULL)
+		*note = made;
+	else
+		free(made);
 	return FXB_OK;
+}
+
+bool
+ledger_verify_tail(struct ledger *lg, const unsigned char pk[32], int64_t rows,
+                   char *err, size_t errlen)
+{
+	sqlite3_stmt *st;
+	unsigned char prev[32] = {0}, h[32];
+	bool ok = true, first = true;
+	int64_t from = lg->last_seq - rows + 1, expect = from < 1 ? 1 : from;
+
+	if (sqlite3_prepare_v2(
+	        lg->db,
+	        "SELECT seq, t, event, rule, kind, scope, "
+	        "scope_type, suspension, mode, detail, logged_at, "
+	        "prev_hash, hash FROM suspension_log WHERE seq >= "
+	        "?1 ORDER BY seq",
+	        -1, &st, NULL) != SQLITE_OK) {
+		set_err(err, errlen, "verify", lg->db);
+		return false;
+	}
+	sqlite3_bind_int64(st, 1, expect);
+	while (ok && sqlite3_step(st) == SQLITE_ROW) {
+		struct ledger_chain_row r = {
+		    .seq = sqlite3_column_int64(st, 0),
+		    .t = sqlite3_column_int64(st, 1),
+		    .event = col_text(st, 2),
+		    .rule = col_text(st, 3),
+		    .kind = col_text(st, 4),
+		    .scope = col_text(st, 5),
+		    .scope_type = col_text(st, 6),
+		    .suspension = sqlite3_column_int64(st, 7),
+		    .mode = col_text(st, 8),
+		    .detail = col_text(st, 9),
+		    .logged_at = sqlite3_column_int64(st, 10),
+		};
+		const void *sp = sqlite3_column_blob(st, 11);
+		const void *sh = sqlite3_column_blob(st, 12);
+		if (sp == NULL || sh == NULL ||
+		    sqlite3_column_bytes(st, 11) != 32 ||
+		    sqlite3_column_bytes(st, 12) != 32) {
+			snprintf(err, errlen, "seq %lld: no hash",
+			         (long long)r.seq);
+			ok = false;
+			break;
+		}
+		/* The first row's predecessor is taken on trust; the rest
+		 * must chain. */
+		if (first)
+			memcpy(prev, sp, 32);
+		first = false;
+		ledger_row_hash(lg->log_id, prev, &r, h);
+		if (r.seq != expect || memcmp(sp, prev, 32) != 0 ||
+		    memcmp(sh, h, 32) != 0) {
+			snprintf(
+			    err, errlen,
+			    "seq %lld: the chain is broken (edited, deleted "
+			    "or inserted rows)",
+			    (long long)r.seq);
+			ok = false;
+		}
+		memcpy(prev, h, 32);
+		expect = r.seq + 1;
+	}
+	sqlite3_finalize(st);
+	if (!ok)
+		return false;
+	/* The latest checkpoint: ours, and matching the row it names. */
+	if (sqlite3_prepare_v2(lg->db,
+	                       "SELECT c.size, c.body, c.signature, l.hash = "
+	                       "c.head FROM checkpoints c LEFT JOIN "
+	                       "suspension_log l ON l.seq = c.size ORDER BY "
+	                       "c.size DESC LIMIT 1",
+	                       -1, &st, NULL) != SQLITE_OK)
+		return true; /* no checkpoints yet */
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		const char *body = col_text(st, 1);
+		const unsigned char *sig = sqlite3_column_blob(st, 2);
+		size_t blen = strlen(body);
+		unsigned char *m = malloc(24 + blen);
+		bool sig_ok = m != NULL && sig != NULL &&
+		              sqlite3_column_bytes(st, 2) == 64;
+		if (sig_ok) {
+			memcpy(m, "fxbreaker/checkpoint/v1\n", 24);
+			memcpy(m + 24, body, blen);
+			sig_ok = crypto_sign_verify_detached(sig, m, 24 + blen,
+			                                     pk) == 0;
+		}
+		free(m);
+		if (!sig_ok || sqlite3_column_int(st, 3) != 1) {
+			snprintf(err, errlen, "checkpoint %lld: %s",
+			         (long long)sqlite3_column_int64(st, 0),
+			         !sig_ok
+			             ? "bad signature"
+			             : "its head is not the row it names "
+			               "(rows rewritten or the tail deleted)");
+			ok = false;
+		}
+	}
+	sqlite3_finalize(st);
+	return ok;
+}
+
+enum fxb_err
+ledger_export(const char *path, const char *out, char *err, size_t errlen)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	enum fxb_err rc = FXB_ERR_IO;
+	char npath[4200];
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		set_err(err, errlen, path, db);
+		goto out;
+	}
+	sqlite3_busy_timeout(db, LEDGER_BUSY_MS * 10);
+	if (sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		set_err(err, errlen, "export", db);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, out, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		set_err(err, errlen, out, db);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	/* The latest checkpoint as a note, to keep beside the snapshot. */
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT body, key_id, signature FROM checkpoints "
+	        "ORDER BY size DESC LIMIT 1",
+	        -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_bytes(st, 2) == 64) {
+		char *note =
+		    ledger_checkpoint_note(col_text(st, 0), col_text(st, 1),
+		                           sqlite3_column_blob(st, 2));
+		snprintf(npath, sizeof(npath), "%s.checkpoint", out);
+		FILE *f = fopen(npath, "w");
+		if (note == NULL || f == NULL || fputs(note, f) < 0 ||
+		    fclose(f) != 0) {
+			snprintf(err, errlen, "%s: cannot write", npath);
+			free(note);
+			goto out;
+		}
+		free(note);
+	}
+	rc = FXB_OK;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
 }
 
 void

@@ -96,13 +96,63 @@ void ledger_close(struct ledger *lg);
 int64_t ledger_last_seq(struct ledger *lg);
 
 /*
- * ledger_append writes rows[0..n) in one transaction, with their effect on
- * breaker_state and notices.  logged_at is stamped with `now`.  On error
- * nothing is written and err says why (disk full, locked, read-only, I/O):
- * the caller keeps the rows and retries.  Errors: FXB_ERR_LEDGER.
+ * ledger_append writes rows[0..n) in one transaction, each with its place
+ * in the hash chain (docs/LEDGER.md) and its effect on breaker_state and
+ * notices; logged_at is stamped with `now`.  With `checkpoint` (and a key
+ * set), a signed checkpoint of the log after these rows goes into the same
+ * transaction, and *note (if not NULL) gets its exportable text (free with
+ * free()).  On error nothing is written and err says why (disk full,
+ * locked, read-only, I/O): the caller keeps the rows and retries.
+ * Errors: FXB_ERR_LEDGER.
  */
 enum fxb_err ledger_append(struct ledger *lg, const struct ledger_row *rows,
-                           size_t n, int64_t now, char *err, size_t errlen);
+                           size_t n, int64_t now, bool checkpoint, char **note,
+                           char *err, size_t errlen);
+
+/* ledger_set_key gives the ledger the log key that signs checkpoints. */
+void ledger_set_key(struct ledger *lg, const unsigned char pk[32],
+                    const unsigned char sk[64]);
+
+/*
+ * ledger_key_load reads DIR/log.key and DIR/log.pub (hex), or, with create
+ * and both absent, makes a new Ed25519 pair and writes them (log.key mode
+ * 0400).  Refuses a pair whose halves do not match.  Errors: FXB_ERR_IO.
+ */
+enum fxb_err ledger_key_load(const char *dir, bool create,
+                             unsigned char pk[32], unsigned char sk[64],
+                             char *err, size_t errlen);
+
+/* ledger_key_id writes the 16-hex-digit id of a public key. */
+void ledger_key_id(const unsigned char pk[32], char out[17]);
+
+/*
+ * ledger_verify_tail checks, on an open ledger, the last `rows` rows'
+ * chain and the latest checkpoint (its signature with pk, and its head
+ * against the row it names).  Returns true if intact; otherwise err says
+ * where.  For the daemon's start.
+ */
+bool ledger_verify_tail(struct ledger *lg, const unsigned char pk[32],
+                        int64_t rows, char *err, size_t errlen);
+
+/*
+ * ledger_verify checks a snapshot file (docs/LEDGER.md): the whole chain,
+ * every stored checkpoint and every anchor note (paths), with pk.  Calls
+ * fn once per finding and once with the verdict line.  Returns the exit
+ * code: 0 intact, 1 tampered, 2 truncated or forked, 3 usage or I/O (a
+ * live WAL too), 4 policy only.
+ */
+typedef void (*ledger_finding_fn)(void *arg, const char *line);
+int ledger_verify(const char *path, const unsigned char pk[32],
+                  const char *const *anchors, size_t nanchors,
+                  ledger_finding_fn fn, void *arg);
+
+/*
+ * ledger_export writes a consistent snapshot of the database at path to
+ * out (VACUUM INTO, which reads committed WAL frames too) and the latest
+ * checkpoint's note to out + ".checkpoint".  Errors: FXB_ERR_IO.
+ */
+enum fxb_err ledger_export(const char *path, const char *out, char *err,
+                           size_t errlen);
 
 /* ledger_checkpoint runs a passive WAL checkpoint (never blocks writers
  * for long); call it from the writer thread, not from a commit. */

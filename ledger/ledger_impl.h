@@ -16,4 +16,25 @@ struct ledger_migration {
 extern const struct ledger_migration ledger_migrations[];
 extern const int ledger_nmigrations;
 
+/* The columns a row hash covers (docs/LEDGER.md), in that order. */
+struct ledger_chain_row {
+	int64_t seq, t;
+	const char *event, *rule, *kind, *scope, *scope_type;
+	int64_t suspension; /* 0: NULL */
+	const char *mode, *detail;
+	int64_t logged_at;
+};
+
+/* ledger_chain.c */
+void ledger_row_hash(const unsigned char log_id[32],
+                     const unsigned char prev[32],
+                     const struct ledger_chain_row *r, unsigned char out[32]);
+void ledger_checkpoint_body(char *buf, size_t cap,
+                            const unsigned char log_id[32], int64_t size,
+                            const unsigned char head[32], int64_t t);
+void ledger_checkpoint_sign(const char *body, const unsigned char sk[64],
+                            unsigned char sig[64]);
+char *ledger_checkpoint_note(const char *body, const char *key_id,
+                             const unsigned char sig[64]);
+
 #endif /* LEDGER_IMPL_H */

@@ -148,7 +148,7 @@ while [ $round -le $ROUNDS ]; do
 		"$(comm -23 reopened.$round ends.$round | tr '\n' ' ')" ""
 	sed 's/}\(product\/\|pair\/\|notice\/\)/}\n\1/g' "events.$round" |
 		grep '^product/' | sed 's/^[^ ]* //' | sort -u >published.$round
-	sql "select detail from suspension_log" | sort -u >details.$round
+	sql "select detail from suspension_log" | ascii | sort -u >details.$round
 	check "round $round: every published event is a log row" \
 		"$(comm -23 published.$round details.$round | head -n 3)" ""
 	check "round $round: seq dense" \

@@ -98,7 +98,7 @@ subs_connected() {
 # topic (no text in this config contains one).
 events() { sed 's/}\(product\/\|pair\/\|notice\/\)/}\n\1/g' "$1"; }
 payloads() { events "$1" | grep "^$2 " | sed "s|^$2 ||"; }
-row() { sql "select detail from suspension_log where seq=$1"; }
+row() { sql "select detail from suspension_log where seq=$1" | ascii; }
 
 # Whatever ends the script (a failed step, a closed pipe), nothing it
 # started outlives it.
@@ -276,10 +276,10 @@ eurpub() { [ -n "$(payloads ev_all.txt notice/EUR/KRW)" ]; }
 wait_for eurpub
 check "(c) pair/EUR/KRW: ref_set, limit_enter, trip, each equal to its row" \
 	"$(payloads ev_all.txt pair/EUR/KRW)" \
-	"$(sql "select detail from suspension_log where rule='eur-band' order by seq")"
+	"$(sql "select detail from suspension_log where rule='eur-band' order by seq" | ascii)"
 check "(c) the pair subscriber got exactly those" \
 	"$(payloads ev_eur.txt pair/EUR/KRW)" \
-	"$(sql "select detail from suspension_log where rule='eur-band' order by seq")"
+	"$(sql "select detail from suspension_log where rule='eur-band' order by seq" | ascii)"
 check "(c) its notice on notice/EUR/KRW" \
 	"$(payloads ev_all.txt notice/EUR/KRW | jq -c '[.state, .suspension, .scope, .en]')" \
 	"[\"open\",$s_eur,\"EUR/KRW\",\"EUR/KRW: the rate moved fast\"]"
@@ -354,7 +354,7 @@ check "(d) log --format csv: the header" "$(echo "$csv" | head -n 1)" \
 t_w=$(sql "select t from suspension_log where seq=$s_w")
 la_w=$(sql "select logged_at from suspension_log where seq=$s_w")
 det_csv=$(row "$s_w" | sed 's/"/""/g')
-check "(d) log --format csv: the trip row" "$(echo "$csv" | sed -n 2p)" \
+check "(d) log --format csv: the trip row" "$(echo "$csv" | sed -n 2p | ascii)" \
 	"\"$s_w\",\"$t_w\",\"$(fmt_t "$t_w")\",\"trip\",\"wallet-vol\",\"volume\",\"wallet\",\"product\",\"$s_w\",\"enforce\",\"$la_w\",\"$det_csv\""
 check "(d) log --format csv: one row for the rule" "$(echo "$csv" | wc -l)" 2
 check "(d) log --format csv: a service row has empty rule and suspension" \
@@ -363,12 +363,12 @@ check "(d) log --format csv: a service row has empty rule and suspension" \
 js=$("$CTL" log --format json --rule wallet-vol)
 check "(d) log --format json: seq and logged_at, then the event" \
 	"$(echo "$js" | jq -c 'keys_unsorted')" \
-	'["seq","logged_at","t","event","rule","kind","scope","scope_type","suspension","latched","n","threshold"]'
+	'["seq","logged_at","t","event","rule","kind","scope","scope_type","suspension","latched","n","threshold","notice"]'
 check "(d) log --format json: the values" \
 	"$(echo "$js" | jq -c '[.seq, .logged_at, .t, .event, .rule, .scope, .suspension, .latched, .n, .threshold]')" \
 	"[$s_w,$la_w,$t_w,\"trip\",\"wallet-vol\",\"wallet\",$s_w,false,2,2]"
 check "(d) log --format json: the event is the stored detail" \
-	"$(echo "$js" | jq -c 'del(.seq, .logged_at)')" "$(row "$s_w")"
+	"$(echo "$js" | jq -c 'del(.seq, .logged_at)' | ascii)" "$(row "$s_w")"
 check "(d) log --format json --event trip: one line per trip, in seq order" \
 	"$("$CTL" log --format json --event trip | jq -r .seq | tr '\n' ' ')" \
 	"$(sql "select seq from suspension_log where event='trip' order by seq" | tr '\n' ' ')"

@@ -101,5 +101,8 @@ wait_for() {
 req() { nngcat --req --dial "ipc://$TMP/run/check.ipc" --data "$1" --ascii 2>&1; }
 admin() { nngcat --req --dial "ipc://$TMP/run/admin.ipc" --data "$1" --ascii 2>&1; }
 sql() { sqlite3 "$TMP/data/fxbreaker.db" "$1"; }
+# ascii: what nngcat --ascii makes of text: every byte outside printable
+# ASCII becomes "." (a Hangul syllable, three bytes, becomes "...").
+ascii() { LC_ALL=C sed 's/[^ -~]/./g'; }
 # json FIELD: a top-level field of the JSON on stdin (jq).
 json() { jq -r "$1"; }

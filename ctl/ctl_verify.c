@@ -1,0 +1,141 @@
+/*
+ * ctl_verify.c: `fxbreakerctl verify` and `fxbreakerctl export`
+ * (docs/LEDGER.md).  export takes a consistent snapshot of a live ledger
+ * with its latest checkpoint note; verify checks a snapshot's chain,
+ * checkpoints and anchors and exits with the verdict:
+ * 0 intact, 1 tampered, 2 truncated or forked, 3 usage or I/O, 4 policy.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "ledger.h"
+
+#define MAX_ANCHORS 64
+
+static void
+print_line(void *arg, const char *line)
+{
+	(void)arg;
+	printf("%s\n", line);
+}
+
+/* The public key: --pubkey FILE, or log.pub beside the database. */
+static int
+load_pubkey(const char *file, const char *db, unsigned char pk[32])
+{
+	char path[4096], buf[256];
+	if (file == NULL) {
+		const char *slash = strrchr(db, '/');
+		int dirlen = slash != NULL ? (int)(slash - db) : 1;
+		snprintf(path, sizeof(path), "%.*s/log.pub", dirlen,
+		         slash != NULL ? db : ".");
+		file = path;
+	}
+	FILE *f = fopen(file, "r");
+	if (f == NULL) {
+		fprintf(stderr,
+		        "fxbreakerctl: %s: cannot read the public key (give "
+		        "--pubkey FILE)\n",
+		        file);
+		return -1;
+	}
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	size_t got = 0;
+	if (sodium_hex2bin(pk, 32, buf, n, NULL, &got, NULL) != 0 ||
+	    got != 32) {
+		fprintf(stderr, "fxbreakerctl: %s: not a public key in hex\n",
+		        file);
+		return -1;
+	}
+	return 0;
+}
+
+int
+ctl_verify(int argc, char **argv)
+{
+	static const char use[] =
+	    "usage: fxbreakerctl verify [--pubkey FILE] [--anchor NOTE]... DB";
+	const char *pubfile = NULL, *db = NULL;
+	const char *anchors[MAX_ANCHORS];
+	size_t nanchors = 0;
+	unsigned char pk[32];
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--pubkey") == 0 && i + 1 < argc)
+			pubfile = argv[++i];
+		else if (strcmp(argv[i], "--anchor") == 0 && i + 1 < argc &&
+		         nanchors < MAX_ANCHORS)
+			anchors[nanchors++] = argv[++i];
+		else if (argv[i][0] != '-' && db == NULL)
+			db = argv[i];
+		else {
+			fprintf(stderr, "%s\n", use);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (db == NULL) {
+		fprintf(stderr, "%s\n", use);
+		return CTL_EXIT_USAGE;
+	}
+	if (sodium_init() < 0 || load_pubkey(pubfile, db, pk) != 0)
+		return CTL_EXIT_USAGE;
+	int code = ledger_verify(db, pk, anchors, nanchors, print_line, NULL);
+	fflush(stdout);
+	return code;
+}
+
+int
+ctl_export(int argc, char **argv)
+{
+	static const char use[] =
+	    "usage: fxbreakerctl export [--config FILE | --db PATH] OUT";
+	const char *config = ctl_default_config(), *db = NULL, *out = NULL;
+	char path[BREAKER_TEXT_MAX + 32], err[512];
+	int code = CTL_EXIT_OK;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strcmp(argv[i], "--db") == 0 && i + 1 < argc)
+			db = argv[++i];
+		else if (argv[i][0] != '-' && out == NULL)
+			out = argv[i];
+		else {
+			fprintf(stderr, "%s\n", use);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (out == NULL) {
+		fprintf(stderr, "%s\n", use);
+		return CTL_EXIT_USAGE;
+	}
+	if (access(out, F_OK) == 0) {
+		fprintf(stderr,
+		        "fxbreakerctl: %s exists: refusing to overwrite\n",
+		        out);
+		return CTL_EXIT_USAGE;
+	}
+	if (db == NULL) {
+		struct breaker_config *cfg = ctl_load_config(config, &code);
+		if (cfg == NULL)
+			return code;
+		snprintf(path, sizeof(path), "%s/fxbreaker.db",
+		         cfg->service.data_dir);
+		breaker_config_free(cfg);
+		db = path;
+	}
+	if (ledger_export(db, out, err, sizeof(err)) != FXB_OK) {
+		fprintf(stderr, "fxbreakerctl: %s\n", err);
+		return CTL_EXIT_USAGE;
+	}
+	printf("%s\n%s.checkpoint\n", out, out);
+	return CTL_EXIT_OK;
+}
