@@ -30,7 +30,8 @@ LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
 LDFLAGS += $(SAN)
 
 DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
-	   libnng-dev nng-utils libsqlite3-dev sqlite3 libsodium-dev jq
+	   libnng-dev nng-utils libsqlite3-dev sqlite3 libsodium-dev jq \
+	   python3
 
 BREAKER_SRC = $(wildcard breaker/*.c)
 CTL_SRC     = $(wildcard ctl/*.c)

@@ -900,6 +900,10 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 		reply_error(call, FXB_ERR_UNKNOWN_PRODUCT, msg, r->ref);
 		return;
 	}
+	/* Move the clock first: a timed end due now must gate this very
+	 * check (its reopening row is queued by the advance). */
+	fxb_time now = engine_now(d);
+	breaker_advance(d->engine, now);
 	int64_t gate = d->reopen_seq[pi];
 	if (gate > atomic_load(&d->committed)) {
 		/* The product's reopening is not written yet: decide this
@@ -913,8 +917,7 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 	e = breaker_amount_parse(r->amount, strlen(r->amount), exponent,
 	                         &amount);
 	if (e == FXB_OK)
-		e = breaker_check(d->engine, engine_now(d), pi, amount, rate,
-		                  &dec);
+		e = breaker_check(d->engine, now, pi, amount, rate, &dec);
 	else
 		decimal_message(msg, sizeof(msg), "amount", r->amount, e,
 		                exponent);
@@ -1097,6 +1100,9 @@ status_products(struct daemon *d, json_t *arr)
 		struct breaker_decision dec;
 		fxb_time since;
 		breaker_product_status(d->engine, (int32_t)i, &dec, &since);
+		/* Reopened in memory but not yet in the log: not open. */
+		bool unlogged = dec.verdict == BREAKER_VERDICT_ALLOW &&
+		                d->reopen_seq[i] > atomic_load(&d->committed);
 		json_t *o = json_object();
 		json_object_set_new(o, "product",
 		                    json_string(d->cfg->products[i].id));
@@ -1104,8 +1110,12 @@ status_products(struct daemon *d, json_t *arr)
 		    o, "pair",
 		    json_string(d->cfg->pairs[d->cfg->products[i].pair].name));
 		bool held = dec.verdict != BREAKER_VERDICT_ALLOW;
-		json_object_set_new(o, "state",
-		                    json_string(held ? "suspended" : "open"));
+		json_object_set_new(
+		    o, "state",
+		    json_string(held || unlogged ? "suspended" : "open"));
+		if (unlogged)
+			json_object_set_new(
+			    o, "reason", json_string("reopening_not_logged"));
 		if (held) {
 			json_object_set_new(
 			    o, "reason",

@@ -70,10 +70,10 @@ ledger_row_hash(const unsigned char log_id[32], const unsigned char prev[32],
 	put_text(&st, r->kind);
 	put_text(&st, r->scope);
 	put_text(&st, r->scope_type);
-	if (r->suspension > 0)
-		put_int(&st, r->suspension);
-	else
+	if (r->suspension_null)
 		put_null(&st);
+	else
+		put_int(&st, r->suspension);
 	put_text(&st, r->mode);
 	put_text(&st, r->detail);
 	put_int(&st, r->logged_at);
@@ -435,6 +435,8 @@ ledger_verify(const char *path, const unsigned char pk[32],
 		    .scope = (const char *)sqlite3_column_text(st, 5),
 		    .scope_type = (const char *)sqlite3_column_text(st, 6),
 		    .suspension = sqlite3_column_int64(st, 7),
+		    .suspension_null =
+		        sqlite3_column_type(st, 7) == SQLITE_NULL,
 		    .mode = (const char *)sqlite3_column_text(st, 8),
 		    .detail = (const char *)sqlite3_column_text(st, 9),
 		    .logged_at = sqlite3_column_int64(st, 10),
@@ -482,15 +484,27 @@ ledger_verify(const char *path, const unsigned char pk[32],
 	st = NULL;
 
 	/* Checkpoints stored in the log. */
-	if (sqlite3_prepare_v2(db,
-	                       "SELECT size, body, signature FROM checkpoints "
-	                       "ORDER BY size",
-	                       -1, &st, NULL) == SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+	        db,
+	        "SELECT size, body, signature, t FROM checkpoints "
+	        "ORDER BY size",
+	        -1, &st, NULL) == SQLITE_OK) {
 		while (sqlite3_step(st) == SQLITE_ROW) {
-			int64_t size = sqlite3_column_int64(st, 0);
-			char what[64];
+			int64_t size = sqlite3_column_int64(st, 0), bsize, bt;
+			char what[64], blid[65], bhead[65];
 			snprintf(what, sizeof(what), "checkpoint %lld",
 			         (long long)size);
+			const char *body =
+			    (const char *)sqlite3_column_text(st, 1);
+			/* The columns must say what the signed body says. */
+			if (body != NULL &&
+			    parse_body(body, blid, &bsize, bhead, &bt) &&
+			    (bsize != size ||
+			     bt != sqlite3_column_int64(st, 3)))
+				find(&v, 1,
+				     "%s: its columns differ from its "
+				     "signed body (edited)",
+				     what);
 			const unsigned char *sig = sqlite3_column_blob(st, 2);
 			if (sig == NULL || sqlite3_column_bytes(st, 2) != 64) {
 				find(&v, 1, "%s: no signature", what);

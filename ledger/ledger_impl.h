@@ -20,7 +20,8 @@ extern const int ledger_nmigrations;
 struct ledger_chain_row {
 	int64_t seq, t;
 	const char *event, *rule, *kind, *scope, *scope_type;
-	int64_t suspension; /* 0: NULL */
+	int64_t suspension;
+	bool suspension_null; /* hashed as NULL (the daemon stores 0 so) */
 	const char *mode, *detail;
 	int64_t logged_at;
 };

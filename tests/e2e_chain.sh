@@ -91,6 +91,10 @@ for col in t event rule kind scope scope_type suspension mode detail logged_at; 
 	tamper "edit-$col" "update suspension_log set $col = $v where seq = 3"
 	expect "edited $col" "edit-$col.db" 1 "seq 3: edited"
 done
+tamper null0 "update suspension_log set suspension = 0 where seq = 1"
+expect "a NULL suspension made 0" null0.db 1 "seq 1: edited"
+tamper ckt "update checkpoints set t = t + 1 where size = (select min(size) from checkpoints)"
+expect "a checkpoint's time column edited" ckt.db 1 "differ from its signed body" "" nosig
 tamper del "delete from suspension_log where seq = 3"
 expect "deleted middle row" del.db 1 "seq 3: missing"
 tamper swap "update suspension_log set detail = (select detail from suspension_log where seq = 5) where seq = 4;
