@@ -907,25 +907,49 @@ breaker_restore_force(struct breaker *b, bool on_pair, int32_t idx,
 	return FXB_OK;
 }
 
+static const char *
+scope_of(const struct breaker *b, const struct breaker_rule_conf *c)
+{
+	return c->on_pair ? b->pairs[c->owner].name : b->products[c->owner].id;
+}
+
+/* Is y the same rule as x (same scope, kind and mode), whatever its
+ * thresholds?  Otherwise x's suspension cannot carry over. */
+static bool
+same_identity(const struct breaker *a, const struct rule *x,
+              const struct breaker *b, const struct rule *y)
+{
+	return x->c->on_pair == y->c->on_pair && x->c->kind == y->c->kind &&
+	       x->c->shadow == y->c->shadow &&
+	       strcmp(scope_of(a, x->c), scope_of(b, y->c)) == 0;
+}
+
 /* Do two rule configs say the same thing?  Indexes are compared by the
  * names they point at, since the two configs may order things apart. */
+/* Do two rule configs say the same thing (identity and every
+ * parameter)?  Field by field: padding is no part of a rule. */
 static bool
 same_rule(const struct breaker *a, const struct rule *x,
           const struct breaker *b, const struct rule *y)
 {
-	struct breaker_rule_conf cx = *x->c, cy = *y->c;
-	const char *ox =
-	    cx.on_pair ? a->pairs[cx.owner].name : a->products[cx.owner].id;
-	const char *oy =
-	    cy.on_pair ? b->pairs[cy.owner].name : b->products[cy.owner].id;
-	if (strcmp(ox, oy) != 0 ||
+	const struct breaker_rule_conf *cx = x->c, *cy = y->c;
+	if (!same_identity(a, x, b, y) ||
 	    (x->notice == NULL) != (y->notice == NULL) ||
 	    (x->notice != NULL && strcmp(x->notice, y->notice) != 0))
 		return false;
-	cx.owner = cy.owner = 0;
-	cx.notice = cy.notice = 0;
-	cx.line = cy.line = 0;
-	return memcmp(&cx, &cy, sizeof(cx)) == 0;
+	return cx->suspends == cy->suspends && cx->window == cy->window &&
+	       cx->suspend_for == cy->suspend_for &&
+	       cx->ref_min_life == cy->ref_min_life &&
+	       cx->limit_for == cy->limit_for && cx->hold == cy->hold &&
+	       cx->max_age == cy->max_age && cx->warn == cy->warn &&
+	       cx->trip == cy->trip && cx->measure == cy->measure &&
+	       cx->max_auto_resumes == cy->max_auto_resumes &&
+	       cx->band_pct == cy->band_pct &&
+	       cx->ref_move_pct == cy->ref_move_pct && cx->pct == cy->pct &&
+	       cx->max_spread_pct == cy->max_spread_pct &&
+	       cx->base == cy->base && cx->max_move == cy->max_move &&
+	       cx->velocity == cy->velocity && cx->rate == cy->rate &&
+	       cx->burst == cy->burst;
 }
 
 /* Moves a timer from one heap to another, armed at the same instant. */
@@ -1002,13 +1026,11 @@ breaker_transfer(struct breaker *from, struct breaker *to,
 	for (uint32_t i = 0; i < from->nrules; i++) {
 		struct rule *x = &from->rules[i];
 		int32_t j = breaker_rule_find(to, x->id, strlen(x->id));
-		if (j >= 0) {
+		if (j >= 0 && same_identity(from, x, to, &to->rules[j])) {
 			transfer_rule(from, x, to, &to->rules[j]);
 		} else if (x->state == RS_TRIPPED || x->state == RS_STALE) {
 			const struct breaker_rule_conf *c = x->c;
-			orphan(arg, x->id,
-			       c->on_pair ? from->pairs[c->owner].name
-			                  : from->products[c->owner].id,
+			orphan(arg, x->id, scope_of(from, c), c->on_pair,
 			       x->suspension);
 		}
 	}
@@ -1019,7 +1041,7 @@ breaker_transfer(struct breaker *from, struct breaker *to,
 			transfer_force(from, &p->force, to,
 			               &to->products[j].force, j);
 		else if (p->force != NULL && p->force->on)
-			orphan(arg, NULL, p->id, p->force->suspension);
+			orphan(arg, NULL, p->id, false, p->force->suspension);
 	}
 	for (uint32_t i = 0; i < from->npairs; i++) {
 		struct pair *pr = &from->pairs[i];
@@ -1028,7 +1050,8 @@ breaker_transfer(struct breaker *from, struct breaker *to,
 			transfer_force(from, &pr->force, to,
 			               &to->pairs[j].force, j);
 		else if (pr->force != NULL && pr->force->on)
-			orphan(arg, NULL, pr->name, pr->force->suspension);
+			orphan(arg, NULL, pr->name, true,
+			       pr->force->suspension);
 	}
 }
 

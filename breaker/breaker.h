@@ -293,7 +293,8 @@ enum fxb_err breaker_restore_force(struct breaker *b, bool on_pair,
  * left empty of state and must then be freed.
  */
 typedef void (*breaker_orphan_fn)(void *arg, const char *rule,
-                                  const char *scope, int64_t suspension);
+                                  const char *scope, bool on_pair,
+                                  int64_t suspension);
 void breaker_transfer(struct breaker *from, struct breaker *to,
                       breaker_orphan_fn orphan, void *arg);
 

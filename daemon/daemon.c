@@ -41,6 +41,9 @@
 #include "ipc_wire.h"
 #include "ledger.h"
 
+/* Calls parked at once at most: the rest of the contexts keep serving
+ * settled answers while the disk is slow (the others fail closed). */
+#define PARKED_MAX 48
 /* Rows waiting for the disk before new checks are refused (fail closed). */
 #define QUEUE_SOFT_CAP 65536
 /* Rows written in one transaction at most. */
@@ -113,13 +116,16 @@ struct daemon {
 	_Atomic bool degraded;
 	char last_error[256];
 	struct parked *parked;
+	size_t nparked;
 	bool writer_stop;
+	bool writer_done; /* the writer has exited: nothing parks any more */
 
 	pthread_t timer;
 	pthread_cond_t tcv; /* with mu */
 	fxb_time timer_target;
 	bool timer_stop;
 	bool no_timer; /* the timer thread never started */
+	bool restore_failed;
 
 	struct ipc_server *ipc;
 	_Atomic bool stopping;
@@ -321,6 +327,7 @@ parked_take(struct daemon *d, int64_t committed, bool all)
 			*pp = p->next;
 			p->next = ready;
 			ready = p;
+			d->nparked--;
 		} else {
 			pp = &p->next;
 		}
@@ -347,7 +354,7 @@ park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
 		free(reply);
 		return;
 	}
-	if (d->degraded) {
+	if (d->degraded || d->writer_done || d->nparked >= PARKED_MAX) {
 		pthread_mutex_unlock(&d->qmu);
 		free(reply);
 		reply = fail_closed_reply(ref);
@@ -375,6 +382,7 @@ park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
 	p->ref = dup_or_null(ref);
 	p->next = d->parked;
 	d->parked = p;
+	d->nparked++;
 	pthread_mutex_unlock(&d->qmu);
 }
 
@@ -401,17 +409,14 @@ enqueue(struct daemon *d, struct qrow *q)
 		size_t ncap = d->capqueue != 0 ? d->capqueue * 2 : 256;
 		struct qrow *v = realloc(d->queue, ncap * sizeof(*v));
 		if (v == NULL) {
-			/* Cannot even queue: the row is lost, so say so loudly
-			 * and stay degraded (the engine state stays safe: a
-			 * trip only denies). */
-			d->degraded = true;
-			snprintf(d->last_error, sizeof(d->last_error),
-			         "out of memory queueing row %lld",
+			/* A row that cannot be queued cannot be written, and
+			 * its sequence number is taken: carrying on would let
+			 * the next commit pass over the gap.  Stop; the
+			 * restart restores every written suspension from the
+			 * log. */
+			log_warn("out of memory queueing row %lld: stopping",
 			         (long long)q->row.seq);
-			pthread_mutex_unlock(&d->qmu);
-			log_warn("%s", d->last_error);
-			qrow_free(q);
-			return;
+			abort();
 		}
 		d->queue = v;
 		d->capqueue = ncap;
@@ -523,12 +528,12 @@ writer_main(void *arg)
 			fail = parked_take(d, 0, true);
 			pthread_mutex_unlock(&d->qmu);
 			parked_send(d, fail, true);
-			if (d->writer_stop && backoff_ms >= 1000) {
-				log_warn("stopping with %zu rows not written "
-				         "(never acknowledged)",
-				         d->nqueue);
+			pthread_mutex_lock(&d->qmu);
+			bool give_up = d->writer_stop && backoff_ms >= 1000;
+			pthread_mutex_unlock(&d->qmu);
+			if (give_up) {
 				pthread_mutex_lock(&d->qmu);
-				break;
+				break; /* the count is logged on the way out */
 			}
 			struct timespec ts = {0, (long)backoff_ms * 1000000L};
 			nanosleep(&ts, NULL);
@@ -567,6 +572,11 @@ writer_main(void *arg)
 		pthread_mutex_lock(&d->qmu);
 	}
 	struct parked *rest = parked_take(d, 0, true);
+	d->writer_done = true;
+	if (d->nqueue > 0)
+		log_warn("stopping with %zu rows not written (never "
+		         "acknowledged)",
+		         d->nqueue);
 	pthread_mutex_unlock(&d->qmu);
 	parked_send(d, rest, true);
 	free(rows);
@@ -629,6 +639,33 @@ notice_message(const struct onotice *n, const char *state, fxb_time t,
 	return s;
 }
 
+/* Closes suspension's notice with the row q ending it at t: the
+ * "service restored" texts go into the row and are published after it. */
+static void
+notice_close(struct daemon *d, struct qrow *q, int64_t suspension, fxb_time t)
+{
+	struct notice_vars v;
+	size_t at;
+	struct onotice *n = notice_find(d, suspension, &at);
+	if (n == NULL)
+		return;
+	notice_vars_of(d, n, n->scope, &v);
+	v.end = t;
+	q->ko = notice_render_closed(&v, true);
+	q->en = notice_render_closed(&v, false);
+	if (q->ko != NULL && q->en != NULL) {
+		q->notice_msg = notice_message(n, "closed", t, q->ko, q->en);
+	} else {
+		free(q->ko);
+		free(q->en);
+		q->ko = q->en = NULL;
+	}
+	onotice_free(n);
+	memmove(&d->notices[at], &d->notices[at + 1],
+	        (d->nnotices - at - 1) * sizeof(*d->notices));
+	d->nnotices--;
+}
+
 /* Fills the row's notice for an opening or ending event (mu held). */
 static void
 row_notice(struct daemon *d, struct qrow *q, const struct breaker_event *ev)
@@ -645,28 +682,20 @@ row_notice(struct daemon *d, struct qrow *q, const struct breaker_event *ev)
 		notice_vars_of(d, n, n->scope, &v);
 		q->ko = notice_render(n->tpl_ko, &v, true);
 		q->en = notice_render(n->tpl_en, &v, false);
+		if (q->ko == NULL || q->en == NULL) {
+			/* No text (out of memory): the suspension stands, and
+			 * the row must not promise a notice it cannot hold. */
+			free(q->ko);
+			free(q->en);
+			q->ko = q->en = NULL;
+			return;
+		}
 		q->notice_id = strdup(n->id);
 		q->row.notice_id = q->notice_id;
-		if (q->ko != NULL && q->en != NULL)
-			q->notice_msg =
-			    notice_message(n, "open", ev->t, q->ko, q->en);
+		q->notice_msg = notice_message(n, "open", ev->t, q->ko, q->en);
 		return;
 	}
-	size_t at;
-	struct onotice *n = notice_find(d, ev->suspension, &at);
-	if (n == NULL)
-		return;
-	notice_vars_of(d, n, n->scope, &v);
-	v.end = ev->t;
-	q->ko = notice_render_closed(&v, true);
-	q->en = notice_render_closed(&v, false);
-	if (q->ko != NULL && q->en != NULL)
-		q->notice_msg =
-		    notice_message(n, "closed", ev->t, q->ko, q->en);
-	onotice_free(n);
-	memmove(&d->notices[at], &d->notices[at + 1],
-	        (d->nnotices - at - 1) * sizeof(*d->notices));
-	d->nnotices--;
+	notice_close(d, q, ev->suspension, ev->t);
 }
 
 static int64_t
@@ -727,11 +756,54 @@ daemon_sink(void *arg, const struct breaker_event *ev)
 	return seq;
 }
 
-/* A service row (start, stop, reload) or the end of a suspension whose
- * rule or scope is gone (`retired`).  mu held. */
+/*
+ * retire ends a suspension whose rule or scope left the config (a reload,
+ * or a restart with a new config): a `retired` row that closes its notice,
+ * names its rule and scope, reopens its products only once written, and
+ * is published like any end.  mu held.
+ */
 static void
-log_service(struct daemon *d, const char *event, const char *detail,
-            int64_t ends, const char *scope)
+retire(struct daemon *d, const char *rule, const char *scope, bool on_pair,
+       int64_t suspension, const char *why)
+{
+	struct qrow q;
+	memset(&q, 0, sizeof(q));
+	q.row.seq = d->next_seq++;
+	q.row.t = breaker_now(d->engine);
+	q.row.event = "retired";
+	q.row.kind = "service";
+	q.rule = dup_or_null(rule);
+	q.scope = dup_or_null(scope);
+	q.row.rule = q.rule;
+	q.row.scope = q.scope;
+	q.row.scope_type = on_pair ? "pair" : "product";
+	q.row.suspension = suspension;
+	q.row.effect = LEDGER_CLOSES;
+	notice_close(d, &q, suspension, q.row.t);
+	q.row.notice_ko = q.ko;
+	q.row.notice_en = q.en;
+	json_t *o = json_object();
+	json_object_set_new(o, "t", json_integer(q.row.t));
+	json_object_set_new(o, "event", json_string("retired"));
+	if (rule != NULL)
+		json_object_set_new(o, "rule", json_string(rule));
+	json_object_set_new(o, "scope", json_string(scope));
+	json_object_set_new(o, "scope_type", json_string(q.row.scope_type));
+	json_object_set_new(o, "suspension", json_integer(suspension));
+	json_object_set_new(o, "reason", json_string(why));
+	q.detail = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	q.row.detail = q.detail;
+	snprintf(q.topic, sizeof(q.topic), "%s/%s", q.row.scope_type, scope);
+	gate_reopen(d, on_pair, scope, q.row.seq);
+	log_warn("suspension %lld (%s %s) ended: %s", (long long)suspension,
+	         rule != NULL ? rule : "forced", scope, why);
+	enqueue(d, &q);
+}
+
+/* A service row: start, stop, reload, degraded start.  mu held. */
+static void
+log_service(struct daemon *d, const char *event, const char *detail)
 {
 	struct qrow q;
 	memset(&q, 0, sizeof(q));
@@ -741,12 +813,6 @@ log_service(struct daemon *d, const char *event, const char *detail,
 	q.row.kind = "service";
 	q.detail = strdup(detail);
 	q.row.detail = q.detail;
-	if (ends > 0) {
-		q.row.effect = LEDGER_CLOSES;
-		q.row.suspension = ends;
-		q.scope = dup_or_null(scope);
-		q.row.scope = q.scope;
-	}
 	enqueue(d, &q);
 }
 
@@ -960,6 +1026,10 @@ apply_tick(struct daemon *d, const struct ipc_request *r, char *msg,
 		decimal_message(msg, cap, field, bad, e, -1);
 		return e;
 	}
+	if (atomic_load(&d->stopping)) {
+		snprintf(msg, cap, "the service is stopping");
+		return FXB_ERR_SHUTDOWN;
+	}
 	if (atomic_load(&d->queued) >= QUEUE_SOFT_CAP) {
 		snprintf(msg, cap, "the suspension log queue is full");
 		return FXB_ERR_BUSY;
@@ -987,8 +1057,11 @@ reply_ok(struct daemon *d, struct ipc_call *call, const char *ref, bool ping)
 	json_t *o = json_object();
 	json_object_set_new(o, "ok", json_true());
 	if (ping) {
+		/* Under mu: a reload frees the old config. */
+		pthread_mutex_lock(&d->mu);
 		json_object_set_new(o, "service_id",
 		                    json_string(d->cfg->service.service_id));
+		pthread_mutex_unlock(&d->mu);
 		json_object_set_new(o, "now", json_integer(clock_now_ms()));
 	}
 	if (ref != NULL)
@@ -1046,6 +1119,11 @@ on_tick(void *arg, const char *buf, size_t len)
 		fxb_time now = clock_now_ms();
 		if (now - atomic_load(&last_said) >= 1000) {
 			atomic_store(&last_said, now);
+			/* The message quotes the sender's bytes: no control
+			 * characters reach the log (no forged lines). */
+			for (char *c = msg; *c != '\0'; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					*c = '?';
 			log_warn("bad tick (%llu so far): %s",
 			         (unsigned long long)n, msg);
 		}
@@ -1264,39 +1342,61 @@ on_admin(void *arg, struct ipc_call *call, const char *buf, size_t len)
 
 /* ---- start, restore, reload, stop ---- */
 
-/* Products grouped by pair, for reopening every product of a pair. */
+/* Products grouped by pair (for reopening every product of a pair) and
+ * each product's reopening gate. */
+struct prod_index {
+	uint32_t *first; /* pair p's products are list[first[p]..first[p+1]) */
+	int32_t *list;
+	int64_t *reopen;
+};
+
+/* Builds the index of an engine with every gate at `gate`; false on out
+ * of memory (nothing changed). */
 static bool
-index_products(struct daemon *d)
+index_build(const struct breaker *engine, int64_t gate, struct prod_index *ix)
 {
-	size_t np = breaker_pair_count(d->engine);
-	size_t nprod = breaker_product_count(d->engine);
-	uint32_t *first = calloc(np + 2, sizeof(*first));
-	int32_t *list = calloc(nprod + 1, sizeof(*list));
-	int64_t *reopen = calloc(nprod + 1, sizeof(*reopen));
-	if (first == NULL || list == NULL || reopen == NULL) {
-		free(first);
-		free(list);
-		free(reopen);
+	size_t np = breaker_pair_count(engine);
+	size_t nprod = breaker_product_count(engine);
+	ix->first = calloc(np + 2, sizeof(*ix->first));
+	ix->list = calloc(nprod + 1, sizeof(*ix->list));
+	ix->reopen = calloc(nprod + 1, sizeof(*ix->reopen));
+	if (ix->first == NULL || ix->list == NULL || ix->reopen == NULL) {
+		free(ix->first);
+		free(ix->list);
+		free(ix->reopen);
 		return false;
 	}
 	for (size_t i = 0; i < nprod; i++)
-		first[breaker_product_pair(d->engine, (int32_t)i) + 2]++;
+		ix->first[breaker_product_pair(engine, (int32_t)i) + 2]++;
 	for (size_t p = 2; p < np + 2; p++)
-		first[p] += first[p - 1];
+		ix->first[p] += ix->first[p - 1];
 	for (size_t i = 0; i < nprod; i++)
-		list[first[breaker_product_pair(d->engine, (int32_t)i) +
-		           1]++] = (int32_t)i;
-	/* Every product waits for what is queued now: a reload or a start
-	 * forgets which reopening each product waits for, so wait for all. */
+		ix->list[ix->first[breaker_product_pair(engine, (int32_t)i) +
+		                   1]++] = (int32_t)i;
 	for (size_t i = 0; i < nprod; i++)
-		reopen[i] = d->next_seq - 1;
+		ix->reopen[i] = gate;
+	return true;
+}
+
+static void
+index_install(struct daemon *d, struct prod_index *ix)
+{
 	free(d->pair_first);
 	free(d->pair_products);
 	free(d->reopen_seq);
-	d->pair_first = first;
-	d->pair_products = list;
-	d->reopen_seq = reopen;
-	return true;
+	d->pair_first = ix->first;
+	d->pair_products = ix->list;
+	d->reopen_seq = ix->reopen;
+}
+
+/* The config's scope of rule ri: its pair or product, and which. */
+static const char *
+rule_scope(struct daemon *d, int32_t ri, bool *on_pair)
+{
+	const struct breaker_rule_conf *c = &d->cfg->rules[ri];
+	*on_pair = c->on_pair;
+	return c->on_pair ? d->cfg->pairs[c->owner].name
+	                  : d->cfg->products[c->owner].id;
 }
 
 static int
@@ -1305,39 +1405,51 @@ restore_one(void *arg, const struct ledger_state *st)
 	struct daemon *d = arg;
 	enum fxb_err e = FXB_ERR_UNKNOWN_RULE;
 	enum breaker_kind kind = 0;
+	bool st_pair = strcmp(st->scope_type, "pair") == 0;
+	const char *why = "not in the config";
 
 	if (st->rule != NULL) {
 		int32_t ri =
 		    breaker_rule_find(d->engine, st->rule, strlen(st->rule));
-		if (ri >= 0) {
+		bool on_pair = false;
+		const char *scope =
+		    ri >= 0 ? rule_scope(d, ri, &on_pair) : NULL;
+		/* The same id on another scope, of another kind or mode is
+		 * another rule: its old suspension ends, it starts fresh. */
+		if (ri >= 0 &&
+		    (strcmp(scope, st->scope) != 0 || on_pair != st_pair ||
+		     strcmp(breaker_kind_name(d->cfg->rules[ri].kind),
+		            st->kind) != 0 ||
+		     d->cfg->rules[ri].shadow != st->shadow)) {
+			why = "its rule changed scope, kind or mode";
+		} else if (ri >= 0) {
 			kind = d->cfg->rules[ri].kind;
 			e = breaker_restore_trip(d->engine, ri, st->since,
 			                         st->until, st->suspension,
 			                         st->dir, st->latched);
 		}
 	} else {
-		bool on_pair = strcmp(st->scope_type, "pair") == 0;
-		int32_t idx = on_pair
+		int32_t idx = st_pair
 		                  ? breaker_pair_find(d->engine, st->scope,
 		                                      strlen(st->scope))
 		                  : breaker_product_find(d->engine, st->scope,
 		                                         strlen(st->scope));
 		if (idx >= 0)
-			e = breaker_restore_force(d->engine, on_pair, idx,
+			e = breaker_restore_force(d->engine, st_pair, idx,
 			                          st->since, st->until,
 			                          st->suspension, st->reason);
+		else
+			e = FXB_ERR_UNKNOWN_PRODUCT;
+	}
+	if (e == FXB_ERR_NOMEM) {
+		/* Never end a live suspension for want of memory. */
+		log_warn("out of memory restoring suspension %lld",
+		         (long long)st->suspension);
+		d->restore_failed = true;
+		return 1;
 	}
 	if (e != FXB_OK) {
-		/* Its rule or scope is no longer in the config. */
-		char detail[256];
-		snprintf(
-		    detail, sizeof(detail),
-		    "{\"reason\":\"not in the config\",\"suspension\":%lld}",
-		    (long long)st->suspension);
-		log_warn("suspension %lld (%s %s) ended: not in the config",
-		         (long long)st->suspension,
-		         st->rule != NULL ? st->rule : "forced", st->scope);
-		log_service(d, "retired", detail, st->suspension, st->scope);
+		retire(d, st->rule, st->scope, st_pair, st->suspension, why);
 		return 0;
 	}
 	if (!st->shadow)
@@ -1367,8 +1479,8 @@ static enum fxb_err
 restore(struct daemon *d)
 {
 	enum fxb_err e = ledger_states(d->ledger, restore_one, d);
-	if (e != FXB_OK)
-		return e;
+	if (e != FXB_OK || d->restore_failed)
+		return e != FXB_OK ? e : FXB_ERR_NOMEM;
 	fxb_time day_ago = breaker_now(d->engine) - 86400000;
 	for (size_t i = 0; i < d->cfg->nrules; i++) {
 		struct resume_arg ra = {d, (int32_t)i};
@@ -1446,7 +1558,7 @@ degraded_start(struct daemon *d, const char *why)
 	log_warn("the suspension log failed its check (%s): every product is "
 	         "suspended until operators reset it",
 	         why);
-	log_service(d, "degraded_start", detail, 0, NULL);
+	log_service(d, "degraded_start", detail);
 	snprintf(reason, sizeof(reason), "log check failed at start: %.200s",
 	         why);
 	for (size_t i = 0; i < breaker_product_count(d->engine); i++)
@@ -1508,19 +1620,25 @@ daemon_start(const struct daemon_opts *opts)
 	memset(sk, 0, sizeof(sk));
 	d->next_seq = ledger_last_seq(d->ledger) + 1;
 	atomic_store(&d->committed, d->next_seq - 1);
+	struct prod_index ix;
 	if (breaker_new(d->cfg, clock_now_ms(), daemon_sink, d, &d->engine) !=
 	        FXB_OK ||
-	    !index_products(d)) {
+	    !index_build(d->engine, d->next_seq - 1, &ix)) {
 		log_warn("out of memory");
 		goto fail;
 	}
+	index_install(d, &ix);
 	if (restore(d) != FXB_OK) {
-		log_warn("ledger %s: cannot read the open suspensions", path);
+		log_warn("ledger %s: cannot restore the open suspensions",
+		         path);
 		goto fail;
 	}
+	/* Whatever restore queued (ends of retired suspensions) must be
+	 * written before any product reopens. */
+	for (size_t i = 0; i < breaker_product_count(d->engine); i++)
+		d->reopen_seq[i] = d->next_seq - 1;
 	char *detail = service_detail(d, "start");
-	log_service(d, "service_start", detail != NULL ? detail : "{}", 0,
-	            NULL);
+	log_service(d, "service_start", detail != NULL ? detail : "{}");
 	free(detail);
 	if (!chain_ok)
 		degraded_start(d, err);
@@ -1586,18 +1704,27 @@ fail:
 }
 
 static void
-orphan_row(void *arg, const char *rule, const char *scope, int64_t susp)
+orphan_row(void *arg, const char *rule, const char *scope, bool on_pair,
+           int64_t susp)
 {
-	struct daemon *d = arg;
-	char detail[256];
-	snprintf(
-	    detail, sizeof(detail),
-	    "{\"reason\":\"removed from the config\",\"suspension\":%lld}",
-	    (long long)susp);
-	log_warn("reload: suspension %lld (%s %s) ended: removed from the "
-	         "config",
-	         (long long)susp, rule != NULL ? rule : "forced", scope);
-	log_service(d, "retired", detail, susp, scope);
+	retire(arg, rule, scope, on_pair, susp,
+	       "its rule or scope left the config, or changed scope, kind "
+	       "or mode");
+}
+
+/* Fields of [service] a reload cannot change: the sockets are open and
+ * the ledger is in use. */
+static bool
+same_service(const struct breaker_service_conf *a,
+             const struct breaker_service_conf *b)
+{
+	return strcmp(a->data_dir, b->data_dir) == 0 &&
+	       strcmp(a->check_url, b->check_url) == 0 &&
+	       strcmp(a->tick_url, b->tick_url) == 0 &&
+	       strcmp(a->admin_url, b->admin_url) == 0 &&
+	       strcmp(a->events_url, b->events_url) == 0 &&
+	       strcmp(a->service_id, b->service_id) == 0 &&
+	       strcmp(a->checkpoint_dir, b->checkpoint_dir) == 0;
 }
 
 void
@@ -1605,6 +1732,7 @@ daemon_reload(struct daemon *d)
 {
 	struct breaker_config *cfg = NULL;
 	struct breaker *engine = NULL;
+	struct prod_index ix;
 	char err[512], hash[65];
 
 	if (config_file_load(d->config_path, &cfg, hash, err, sizeof(err)) !=
@@ -1614,28 +1742,37 @@ daemon_reload(struct daemon *d)
 		return;
 	}
 	pthread_mutex_lock(&d->mu);
-	if (breaker_new(cfg, breaker_now(d->engine), daemon_sink, d,
-	                &engine) != FXB_OK) {
+	if (!same_service(&cfg->service, &d->cfg->service)) {
 		pthread_mutex_unlock(&d->mu);
+		breaker_config_free(cfg);
+		log_warn("reload refused, keeping the running config: "
+		         "[service] changed (addresses, data, service id): "
+		         "restart to change it");
+		return;
+	}
+	if (breaker_new(cfg, breaker_now(d->engine), daemon_sink, d,
+	                &engine) != FXB_OK ||
+	    !index_build(engine, 0, &ix)) {
+		pthread_mutex_unlock(&d->mu);
+		breaker_free(engine);
 		breaker_config_free(cfg);
 		log_warn("reload refused: out of memory");
 		return;
 	}
 	struct breaker *old = d->engine;
 	struct breaker_config *oldcfg = d->cfg;
+	/* Orphans are retired against the old engine and its index. */
 	breaker_transfer(old, engine, orphan_row, d);
 	d->engine = engine;
 	d->cfg = cfg;
-	if (!index_products(d)) {
-		/* Keep serving: the old lists fit neither engine, so refuse
-		 * loudly rather than guess (cannot happen short of OOM). */
-		log_warn("reload: out of memory indexing products");
-		abort();
-	}
+	/* Every product waits for what is queued now (retired ends, the
+	 * reload row): which reopening each waited for is not carried. */
+	for (size_t i = 0; i < breaker_product_count(engine); i++)
+		ix.reopen[i] = d->next_seq;
+	index_install(d, &ix);
 	memcpy(d->config_hash, hash, sizeof(hash));
 	char *detail = service_detail(d, "reload");
-	log_service(d, "config_reload", detail != NULL ? detail : "{}", 0,
-	            NULL);
+	log_service(d, "config_reload", detail != NULL ? detail : "{}");
 	free(detail);
 	timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
@@ -1650,8 +1787,7 @@ daemon_stop(struct daemon *d)
 	atomic_store(&d->stopping, true);
 	pthread_mutex_lock(&d->mu);
 	char *detail = service_detail(d, "stop");
-	log_service(d, "service_stop", detail != NULL ? detail : "{}", 0,
-	            NULL);
+	log_service(d, "service_stop", detail != NULL ? detail : "{}");
 	free(detail);
 	d->timer_stop = true;
 	pthread_cond_signal(&d->tcv);

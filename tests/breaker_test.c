@@ -380,10 +380,12 @@ test_restore(void)
 }
 
 static void
-orphan_count(void *arg, const char *rule, const char *scope, int64_t id)
+orphan_count(void *arg, const char *rule, const char *scope, bool on_pair,
+             int64_t id)
 {
 	(void)rule;
 	(void)scope;
+	(void)on_pair;
 	*(int64_t *)arg += id;
 }
 

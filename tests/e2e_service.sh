@@ -152,6 +152,35 @@ check "reload kept the open suspension" \
 	"$(req '{"op":"check","product":"wallet","amount":"1.00"}' | json .suspension)" \
 	"$susp"
 
+# --- reload: a rule moved to another product is another rule -----------
+sed 's/^product = wallet$/product = auto/' "$TMP/fx.conf" >moved.conf
+sed -n '/^\[rule vol\]/,/^notice/p' moved.conf | grep -q '^product = auto' ||
+	fail "test setup" "sed did not move the rule"
+cp moved.conf "$TMP/fx.conf"
+kill -HUP "$PID"
+retired() { [ "$(sql "select count(*) from suspension_log where event='retired'")" = 1 ]; }
+wait_for retired
+check "moved rule: its old suspension is retired, naming rule and scope" \
+	"$(sql "select rule, scope, suspension from suspension_log where event='retired'")" \
+	"vol|wallet|$susp"
+check "moved rule: breaker_state closed" \
+	"$(sql "select count(*) from breaker_state where suspension=$susp")" 0
+check "moved rule: notice closed" \
+	"$(sql "select closed_at is not null from notices where suspension=$susp")" 1
+check "moved rule: wallet reopens" \
+	"$(req '{"op":"check","product":"wallet","amount":"1.00"}')" \
+	'{"decision":"allow"}'
+write_conf 3 2s
+kill -HUP "$PID"
+wait_for grep -q "reloaded" "$TMP/daemon.log"
+# A [service] change needs a restart: refused, the running one stays.
+sed 's/^service_id = e2e$/service_id = other/' "$TMP/fx.conf" >svc.conf
+cp svc.conf "$TMP/fx.conf"
+kill -HUP "$PID"
+wait_for grep -q "\[service\] changed" "$TMP/daemon.log"
+check "[service] change refused" "$(req '{"op":"ping"}' | json .service_id)" e2e
+write_conf 3 2s
+
 # --- a resume that falls while the daemon is down ----------------------
 stop_daemon
 check "SIGTERM: exit 0" "$STOP_RC" 0
