@@ -639,6 +639,9 @@ build_service(struct parse *ps, struct sect *s)
 	    {"checkpoint_dir",
 	     offsetof(struct breaker_service_conf, checkpoint_dir),
 	     sizeof(sv->checkpoint_dir)},
+	    {"operators_file",
+	     offsetof(struct breaker_service_conf, operators_file),
+	     sizeof(sv->operators_file)},
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		struct kv *kv = get(s, keys[i].key);

@@ -101,9 +101,11 @@ struct breaker_service_conf {
 	char admin_url[BREAKER_TEXT_MAX + 1];
 	char events_url[BREAKER_TEXT_MAX + 1];
 	char service_id[BREAKER_ID_MAX + 1];
-	char checkpoint_dir[BREAKER_TEXT_MAX +
-	                    1]; /* "": DATA_DIR/checkpoints */
-	int notice_tz_min;      /* notice_utc_offset: minutes east of UTC */
+	/* "": DATA_DIR/checkpoints */
+	char checkpoint_dir[BREAKER_TEXT_MAX + 1];
+	/* "": no operators (every command is refused) */
+	char operators_file[BREAKER_TEXT_MAX + 1];
+	int notice_tz_min; /* notice_utc_offset: minutes east of UTC */
 };
 
 struct breaker_config {

@@ -55,6 +55,14 @@ enum fxb_err {
 	FXB_ERR_SHUTDOWN = 23,       /* the service is stopping */
 	FXB_ERR_UNAVAILABLE = 24,    /* no answer in time (client library) */
 	FXB_ERR_DEGRADED = 25,       /* refused while the ledger is degraded */
+	FXB_ERR_BAD_SIGNATURE = 26, /* a command's signature does not verify */
+	FXB_ERR_UNKNOWN_OPERATOR = 27, /* no such operator, or revoked */
+	FXB_ERR_FORBIDDEN = 28,        /* the operator lacks the role */
+	FXB_ERR_EXPIRED = 29,        /* issued too far from now, or expired */
+	FXB_ERR_WRONG_SERVICE = 30,  /* signed for another deployment */
+	FXB_ERR_SELF_APPROVAL = 31,  /* approver is the requester */
+	FXB_ERR_STALE_APPROVAL = 32, /* request gone, done, or superseded */
+	FXB_ERR_REPLAYED = 33,       /* reserved: replays get stored replies */
 };
 
 /* fxb_strerror returns a static one-line meaning of err, never NULL. */

@@ -40,6 +40,19 @@ static const struct {
                              "the service did not answer in time"},
     [FXB_ERR_DEGRADED] = {"degraded",
                           "refused while the suspension log is degraded"},
+    [FXB_ERR_BAD_SIGNATURE] = {"bad_signature",
+                               "the command's signature does not verify"},
+    [FXB_ERR_UNKNOWN_OPERATOR] = {"unknown_operator",
+                                  "no such operator, or revoked"},
+    [FXB_ERR_FORBIDDEN] = {"forbidden", "the operator lacks the role"},
+    [FXB_ERR_EXPIRED] = {"expired", "issued too far from now, or expired"},
+    [FXB_ERR_WRONG_SERVICE] = {"wrong_service",
+                               "signed for another deployment"},
+    [FXB_ERR_SELF_APPROVAL] = {"self_approval",
+                               "the approver is the requester"},
+    [FXB_ERR_STALE_APPROVAL] = {"stale_approval",
+                                "the request is gone, done or superseded"},
+    [FXB_ERR_REPLAYED] = {"replayed", "command seen before"},
 };
 
 #define FXB_ERR_COUNT (sizeof(fxb_err_table) / sizeof(fxb_err_table[0]))

@@ -36,6 +36,7 @@
 #include "breaker_decimal.h"
 #include "config_file.h"
 #include "daemon.h"
+#include "daemon_impl.h"
 #include "ipc_json.h"
 #include "ipc_server.h"
 #include "ipc_wire.h"
@@ -54,83 +55,6 @@
 #define CHECKPOINT_MAX_AGE_MS 60000
 /* Rows whose chain the daemon checks on start. */
 #define VERIFY_TAIL_ROWS 1000
-
-/* A log row waiting for its commit; it owns its strings. */
-struct qrow {
-	struct ledger_row row;
-	char *rule, *scope, *detail, *reason, *ko, *en, *notice_id;
-	char topic[BREAKER_ID_MAX + 16];
-	char *notice_msg; /* a notice to publish after the commit, or NULL */
-};
-
-/* An open customer notice, rendered per product on every deny. */
-struct onotice {
-	int64_t suspension;
-	char *id;
-	char *scope;
-	fxb_time since, until;
-	char *tpl_ko, *tpl_en;
-	char *reason_ko, *reason_en;
-};
-
-/*
- * A call waiting for the commit of the row it depends on: a reply to send
- * (a deny quoting a new suspension), or a request to decide only then (a
- * check on a product whose reopening is not written yet: deciding it now
- * would count it as volume even if the reopening never commits).
- */
-struct parked {
-	struct ipc_call *call;
-	int64_t wait_seq;
-	char *reply;   /* send this, or ... */
-	char *request; /* ... decide this again */
-	size_t request_len;
-	char *ref;
-	struct parked *next;
-};
-
-struct daemon {
-	char *config_path;
-	char checkpoint_dir[BREAKER_TEXT_MAX + 1];
-	char config_hash[65];
-	struct breaker_config *cfg;
-	struct breaker *engine;
-	/* mu guards the engine and everything derived from the config. */
-	pthread_mutex_t mu;
-	int64_t next_seq;
-	int64_t *reopen_seq;     /* per product: its last reopening row */
-	int32_t *pair_products;  /* products grouped by pair ... */
-	uint32_t *pair_first;    /* ... pair p's are [first[p], first[p+1]) */
-	struct onotice *notices; /* sorted by suspension */
-	size_t nnotices, capnotices;
-
-	/* qmu guards the queue, the parked replies and the ledger status. */
-	pthread_mutex_t qmu;
-	pthread_cond_t qcv;
-	struct ledger *ledger;
-	pthread_t writer;
-	struct qrow *queue;
-	size_t nqueue, capqueue;
-	_Atomic size_t queued;
-	_Atomic int64_t committed;
-	_Atomic bool degraded;
-	char last_error[256];
-	struct parked *parked;
-	size_t nparked;
-	bool writer_stop;
-	bool writer_done; /* the writer has exited: nothing parks any more */
-
-	pthread_t timer;
-	pthread_cond_t tcv; /* with mu */
-	fxb_time timer_target;
-	bool timer_stop;
-	bool no_timer; /* the timer thread never started */
-	bool restore_failed;
-
-	struct ipc_server *ipc;
-	_Atomic bool stopping;
-	_Atomic uint64_t bad_ticks;
-};
 
 /* ---- the in-memory notice table ---- */
 
@@ -262,8 +186,8 @@ qrow_free(struct qrow *q)
 }
 
 /* The answer when a reply would rest on a row that cannot be written. */
-static char *
-fail_closed_reply(const char *ref)
+char *
+daemon_fail_closed_reply(const char *ref)
 {
 	json_t *o = json_object();
 	char *s = NULL;
@@ -278,8 +202,8 @@ fail_closed_reply(const char *ref)
 	return s;
 }
 
-static void
-send_reply(struct ipc_call *call, const char *reply)
+void
+daemon_send_reply(struct ipc_call *call, const char *reply)
 {
 	static const char oom[] =
 	    "{\"error\":{\"code\":1,\"name\":\"nomem\",\"message\":\"out of "
@@ -299,13 +223,13 @@ parked_send(struct daemon *d, struct parked *p, bool fail_closed)
 	while (p != NULL) {
 		struct parked *next = p->next;
 		if (fail_closed) {
-			char *r = fail_closed_reply(p->ref);
-			send_reply(p->call, r);
+			char *r = daemon_fail_closed_reply(p->ref);
+			daemon_send_reply(p->call, r);
 			free(r);
 		} else if (p->request != NULL) {
 			on_check(d, p->call, p->request, p->request_len);
 		} else {
-			send_reply(p->call, p->reply);
+			daemon_send_reply(p->call, p->reply);
 		}
 		free(p->reply);
 		free(p->request);
@@ -340,9 +264,10 @@ parked_take(struct daemon *d, int64_t committed, bool all)
  * decides request (see struct parked).  Now if the row is already written;
  * a fail-closed deny if the log is failing.  Takes ownership of reply.
  */
-static void
-park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
-     const char *request, size_t request_len, const char *ref)
+void
+daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
+            char *reply, const char *request, size_t request_len,
+            const char *ref)
 {
 	pthread_mutex_lock(&d->qmu);
 	if (wait_seq <= atomic_load(&d->committed)) {
@@ -350,15 +275,15 @@ park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
 		if (request != NULL)
 			on_check(d, call, request, request_len);
 		else
-			send_reply(call, reply);
+			daemon_send_reply(call, reply);
 		free(reply);
 		return;
 	}
 	if (d->degraded || d->writer_done || d->nparked >= PARKED_MAX) {
 		pthread_mutex_unlock(&d->qmu);
 		free(reply);
-		reply = fail_closed_reply(ref);
-		send_reply(call, reply);
+		reply = daemon_fail_closed_reply(ref);
+		daemon_send_reply(call, reply);
 		free(reply);
 		return;
 	}
@@ -369,7 +294,7 @@ park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
 		free(p);
 		free(req);
 		free(reply);
-		send_reply(call, NULL);
+		daemon_send_reply(call, NULL);
 		return;
 	}
 	if (req != NULL)
@@ -396,7 +321,7 @@ static void
 reply_when_written(struct daemon *d, struct ipc_call *call, char *reply,
                    int64_t wait_seq, const char *ref)
 {
-	park(d, call, wait_seq, reply, NULL, 0, ref);
+	daemon_park(d, call, wait_seq, reply, NULL, 0, ref);
 }
 
 /* Queues a row (mu held, so rows queue in sequence order).  The queue
@@ -816,20 +741,39 @@ log_service(struct daemon *d, const char *event, const char *detail)
 	enqueue(d, &q);
 }
 
+int64_t
+daemon_log_command(struct daemon *d, const char *scope, int64_t suspension,
+                   const char *detail)
+{
+	struct qrow q;
+	memset(&q, 0, sizeof(q));
+	q.row.seq = d->next_seq++;
+	q.row.t = breaker_now(d->engine);
+	q.row.event = "command";
+	q.row.kind = "operator";
+	q.scope = dup_or_null(scope);
+	q.row.scope = q.scope;
+	q.row.suspension = suspension;
+	q.detail = strdup(detail);
+	q.row.detail = q.detail;
+	enqueue(d, &q);
+	return q.row.seq;
+}
+
 /* ---- the clock ---- */
 
 /* The engine's clock is the wall clock, never going backwards (an NTP
  * step back holds it still until the wall clock catches up). */
-static fxb_time
-engine_now(struct daemon *d)
+fxb_time
+daemon_engine_now(struct daemon *d)
 {
 	fxb_time now = clock_now_ms(), t = breaker_now(d->engine);
 	return now > t ? now : t;
 }
 
 /* After a call that may have armed an earlier timer (mu held). */
-static void
-timer_poke(struct daemon *d)
+void
+daemon_timer_poke(struct daemon *d)
 {
 	if (breaker_next_timer(d->engine) < d->timer_target)
 		pthread_cond_signal(&d->tcv);
@@ -841,7 +785,7 @@ timer_main(void *arg)
 	struct daemon *d = arg;
 	pthread_mutex_lock(&d->mu);
 	while (!d->timer_stop) {
-		fxb_time now = engine_now(d);
+		fxb_time now = daemon_engine_now(d);
 		breaker_advance(d->engine, now);
 		fxb_time next = breaker_next_timer(d->engine);
 		d->timer_target = next < now + 1000 ? next : now + 1000;
@@ -857,14 +801,14 @@ timer_main(void *arg)
 
 /* ---- requests ---- */
 
-static void
-reply_error(struct ipc_call *call, enum fxb_err code, const char *msg,
-            const char *ref)
+void
+daemon_reply_error(struct ipc_call *call, enum fxb_err code, const char *msg,
+                   const char *ref)
 {
 	char *r = ipc_error_reply(code, msg, ref);
 	if (r == NULL) /* e.g. a message that is not UTF-8 */
 		r = ipc_error_reply(code, fxb_strerror(code), ref);
-	send_reply(call, r);
+	daemon_send_reply(call, r);
 	free(r);
 }
 
@@ -945,15 +889,15 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 	if (atomic_load(&d->queued) >= QUEUE_SOFT_CAP) {
 		/* The log is far behind: nothing new could be recorded, so
 		 * fail closed for every check (docs/PROTOCOL.md). */
-		char *reply = fail_closed_reply(r->ref);
-		send_reply(call, reply);
+		char *reply = daemon_fail_closed_reply(r->ref);
+		daemon_send_reply(call, reply);
 		free(reply);
 		return;
 	}
 	if (r->rate != NULL && (e = breaker_px_parse(r->rate, strlen(r->rate),
 	                                             &rate)) != FXB_OK) {
 		decimal_message(msg, sizeof(msg), "rate", r->rate, e, -1);
-		reply_error(call, e, msg, r->ref);
+		daemon_reply_error(call, e, msg, r->ref);
 		return;
 	}
 	pthread_mutex_lock(&d->mu);
@@ -963,12 +907,12 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 		pthread_mutex_unlock(&d->mu);
 		snprintf(msg, sizeof(msg), "unknown product \"%.64s\"",
 		         r->product);
-		reply_error(call, FXB_ERR_UNKNOWN_PRODUCT, msg, r->ref);
+		daemon_reply_error(call, FXB_ERR_UNKNOWN_PRODUCT, msg, r->ref);
 		return;
 	}
 	/* Move the clock first: a timed end due now must gate this very
 	 * check (its reopening row is queued by the advance). */
-	fxb_time now = engine_now(d);
+	fxb_time now = daemon_engine_now(d);
 	breaker_advance(d->engine, now);
 	int64_t gate = d->reopen_seq[pi];
 	if (gate > atomic_load(&d->committed)) {
@@ -976,7 +920,7 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 		 * check only once it is, so that an answer that might be a
 		 * fail-closed deny is never counted as volume. */
 		pthread_mutex_unlock(&d->mu);
-		park(d, call, gate, NULL, raw, rawlen, r->ref);
+		daemon_park(d, call, gate, NULL, raw, rawlen, r->ref);
 		return;
 	}
 	int exponent = breaker_product_exponent(d->engine, pi);
@@ -992,7 +936,7 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 		if (e != FXB_ERR_DECIMAL && e != FXB_ERR_PRECISION &&
 		    e != FXB_ERR_RANGE)
 			snprintf(msg, sizeof(msg), "%s", fxb_strerror(e));
-		reply_error(call, e, msg, r->ref);
+		daemon_reply_error(call, e, msg, r->ref);
 		return;
 	}
 	/* A deny quoting a suspension waits for its row (an allow's
@@ -1000,7 +944,7 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 	int64_t wait =
 	    dec.verdict == BREAKER_VERDICT_DENY ? dec.suspension : 0;
 	char *reply = check_reply(d, &dec, r->product, r->ref);
-	timer_poke(d);
+	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
 	reply_when_written(d, call, reply, wait, r->ref);
 }
@@ -1041,10 +985,10 @@ apply_tick(struct daemon *d, const struct ipc_request *r, char *msg,
 		snprintf(msg, cap, "unknown pair \"%.16s\"", r->pair);
 		return FXB_ERR_UNKNOWN_PAIR;
 	}
-	fxb_time now = engine_now(d);
+	fxb_time now = daemon_engine_now(d);
 	e = r->px != NULL ? breaker_tick(d->engine, now, pi, px)
 	                  : breaker_quote(d->engine, now, pi, bid, ask);
-	timer_poke(d);
+	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
 	if (e != FXB_OK)
 		snprintf(msg, cap, "%s", fxb_strerror(e));
@@ -1068,7 +1012,7 @@ reply_ok(struct daemon *d, struct ipc_call *call, const char *ref, bool ping)
 		json_object_set_new(o, "ref", json_string(ref));
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	send_reply(call, s);
+	daemon_send_reply(call, s);
 	free(s);
 }
 
@@ -1086,12 +1030,12 @@ on_check(void *arg, struct ipc_call *call, const char *buf, size_t len)
 		snprintf(msg, sizeof(msg), "the service is stopping");
 	}
 	if (e != FXB_OK) {
-		reply_error(call, e, msg, r.ref);
+		daemon_reply_error(call, e, msg, r.ref);
 	} else if (r.op == IPC_OP_CHECK) {
 		do_check(d, call, &r, buf, len);
 	} else if (r.op == IPC_OP_TICK) {
 		if ((e = apply_tick(d, &r, msg, sizeof(msg))) != FXB_OK)
-			reply_error(call, e, msg, r.ref);
+			daemon_reply_error(call, e, msg, r.ref);
 		else
 			reply_ok(d, call, r.ref, false);
 	} else {
@@ -1289,7 +1233,7 @@ status_reply(struct daemon *d, const char *ref)
 	json_t *pairs = json_array();
 
 	pthread_mutex_lock(&d->mu);
-	breaker_advance(d->engine, engine_now(d));
+	breaker_advance(d->engine, daemon_engine_now(d));
 	json_object_set_new(o, "service_id",
 	                    json_string(d->cfg->service.service_id));
 	json_object_set_new(o, "now", json_integer(breaker_now(d->engine)));
@@ -1329,11 +1273,13 @@ on_admin(void *arg, struct ipc_call *call, const char *buf, size_t len)
 	enum fxb_err e = ipc_request_parse(buf, len, IPC_SOCKET_ADMIN, &r, msg,
 	                                   sizeof(msg));
 	if (e != FXB_OK) {
-		reply_error(call, e, msg, r.ref);
+		daemon_reply_error(call, e, msg, r.ref);
 	} else if (r.op == IPC_OP_STATUS) {
 		char *s = status_reply(d, r.ref);
-		send_reply(call, s);
+		daemon_send_reply(call, s);
 		free(s);
+	} else if (r.op == IPC_OP_COMMAND) {
+		commands_handle(d, call, &r);
 	} else {
 		reply_ok(d, call, r.ref, true);
 	}
@@ -1628,6 +1574,15 @@ daemon_start(const struct daemon_opts *opts)
 		goto fail;
 	}
 	index_install(d, &ix);
+	d->cmds = commands_new();
+	if (d->cmds == NULL ||
+	    !commands_load_operators(d, sv->operators_file)) {
+		log_warn("cannot load the operators (%s)",
+		         sv->operators_file[0] != '\0' ? sv->operators_file
+		                                       : "none configured");
+		goto fail;
+	}
+	commands_restore(d);
 	if (restore(d) != FXB_OK) {
 		log_warn("ledger %s: cannot restore the open suspensions",
 		         path);
@@ -1699,6 +1654,7 @@ fail:
 	free(d->pair_first);
 	free(d->pair_products);
 	free(d->config_path);
+	commands_free(d->cmds);
 	free(d);
 	return NULL;
 }
@@ -1771,10 +1727,13 @@ daemon_reload(struct daemon *d)
 		ix.reopen[i] = d->next_seq;
 	index_install(d, &ix);
 	memcpy(d->config_hash, hash, sizeof(hash));
+	if (!commands_load_operators(d, cfg->service.operators_file))
+		log_warn("reload: the operators file is bad: keeping the "
+		         "operators as they were");
 	char *detail = service_detail(d, "reload");
 	log_service(d, "config_reload", detail != NULL ? detail : "{}");
 	free(detail);
-	timer_poke(d);
+	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
 	breaker_free(old);
 	breaker_config_free(oldcfg);
@@ -1822,6 +1781,7 @@ daemon_stop(struct daemon *d)
 	free(d->pair_first);
 	free(d->pair_products);
 	free(d->config_path);
+	commands_free(d->cmds);
 	pthread_mutex_destroy(&d->mu);
 	pthread_mutex_destroy(&d->qmu);
 	pthread_cond_destroy(&d->qcv);

@@ -27,6 +27,7 @@ struct ipc_call {
 	nng_aio *aio;
 	nng_msg *msg; /* the request, kept to carry the reply */
 	enum call_state state;
+	char peer[64]; /* who sent the request: "uid=0 pid=123" */
 };
 
 struct ipc_server {
@@ -66,7 +67,24 @@ call_cb(void *arg)
 	}
 	c->msg = nng_aio_get_msg(c->aio);
 	c->state = CALL_BUSY;
+	/* From where (the log records it with every operator command).
+	 * ipc:// peers have a uid and pid; other transports say so. */
+	nng_pipe pipe = nng_msg_get_pipe(c->msg);
+	int uid = -1, pid = -1;
+	if (nng_pipe_get_int(pipe, NNG_OPT_IPC_PEER_UID, &uid) == 0) {
+		nng_pipe_get_int(pipe, NNG_OPT_IPC_PEER_PID, &pid);
+		snprintf(c->peer, sizeof(c->peer), "uid=%d pid=%d", uid, pid);
+	} else {
+		snprintf(c->peer, sizeof(c->peer), "pipe=%u",
+		         (unsigned)nng_pipe_id(pipe));
+	}
 	c->fn(c->srv->arg, c, nng_msg_body(c->msg), nng_msg_len(c->msg));
+}
+
+const char *
+ipc_call_peer(const struct ipc_call *c)
+{
+	return c->peer;
 }
 
 void

@@ -45,6 +45,10 @@ enum fxb_err ipc_server_open(const struct ipc_server_conf *conf,
                              struct ipc_server **out, char *err,
                              size_t errlen);
 
+/* ipc_call_peer describes the sender of call's request ("uid=0 pid=123"
+ * on ipc://), for the log. */
+const char *ipc_call_peer(const struct ipc_call *call);
+
 /* ipc_call_reply sends buf[0..len) as the answer to call.  Any thread. */
 void ipc_call_reply(struct ipc_call *call, const char *buf, size_t len);
 

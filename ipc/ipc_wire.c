@@ -27,6 +27,8 @@ static const struct field tick_fields[] = {
     F(ask, false), F(ref, false), {NULL, 0, false},
 };
 static const struct field none_fields[] = {F(ref, false), {NULL, 0, false}};
+static const struct field command_fields[] = {
+    F(body, true), F(signature, true), F(ref, false), {NULL, 0, false}};
 
 static const struct {
 	const char *name;
@@ -37,6 +39,7 @@ static const struct {
     {"tick", IPC_OP_TICK, tick_fields},
     {"ping", IPC_OP_PING, none_fields},
     {"status", IPC_OP_STATUS, none_fields},
+    {"command", IPC_OP_COMMAND, command_fields},
 };
 
 static bool
@@ -47,7 +50,8 @@ op_allowed(enum ipc_op op, enum ipc_socket sock)
 		return op == IPC_OP_CHECK || op == IPC_OP_TICK ||
 		       op == IPC_OP_PING;
 	case IPC_SOCKET_ADMIN:
-		return op == IPC_OP_STATUS || op == IPC_OP_PING;
+		return op == IPC_OP_STATUS || op == IPC_OP_PING ||
+		       op == IPC_OP_COMMAND;
 	case IPC_SOCKET_TICK:
 		return op == IPC_OP_TICK;
 	}

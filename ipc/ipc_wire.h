@@ -15,6 +15,7 @@ enum ipc_op {
 	IPC_OP_TICK,
 	IPC_OP_PING,
 	IPC_OP_STATUS,
+	IPC_OP_COMMAND, /* a signed operator command (admin socket) */
 };
 
 /* Longest caller reference echoed back. */
@@ -27,7 +28,8 @@ struct ipc_request {
 	const char *ref; /* NULL if none */
 	const char *product, *amount, *rate;
 	const char *pair, *px, *bid, *ask;
-	void *root; /* the parsed JSON (json_t) */
+	const char *body, *signature; /* command */
+	void *root;                   /* the parsed JSON (json_t) */
 };
 
 /* Which ops a socket serves. */

@@ -1,0 +1,792 @@
+/*
+ * commands.c: signed operator commands on the admin socket
+ * (docs/PROTOCOL.md, "Signed operator commands").
+ *
+ * A command is checked in a fixed order -- signature, replay, deployment,
+ * time, role, then what it asks -- and every command that got as far as a
+ * known operator's good signature becomes a `command` row, accepted or
+ * rejected, committed before its reply.  Forcing a suspension takes one
+ * signature; lifting one or resetting a trip is a request that a second,
+ * different person approves, bound to the request and to the suspension it
+ * names (an approval cannot reopen a newer trip).  The memory of nonces and
+ * pending requests is rebuilt from the log at start, so a command retried
+ * after a crash gets its stored answer.
+ */
+#include <jansson.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "breaker_decimal.h"
+#include "daemon_impl.h"
+
+#define OPERATORS_MAX   256
+#define NONCES_MAX      65536        /* remembered replies, newest kept */
+#define REQUESTS_MAX    1024         /* pending four-eyes requests */
+#define SKEW_MS         120000       /* issued_at within +-120 s */
+#define LIFETIME_MAX_MS 600000       /* expires_at - issued_at <= 10 min */
+#define NONCE_MEMORY_MS (15 * 60000) /* longer than any command lives */
+
+enum role { ROLE_SUSPEND = 1, ROLE_RESET = 2, ROLE_APPROVE = 4 };
+
+struct operator
+{
+	char key_id[17];
+	char name[65];
+	unsigned char pk[32];
+	unsigned roles;
+};
+
+struct nonce {
+	char key[17 + 33]; /* key_id/nonce */
+	fxb_time seen;
+	char *reply;
+};
+
+/* A lift or reset waiting for a second person. */
+struct request {
+	int64_t seq; /* the request's command row */
+	char operator[17], name[65];
+	char cmd[8]; /* "lift" or "reset" */
+	char rule[BREAKER_ID_MAX + 1];
+	char scope[BREAKER_ID_MAX + 1];
+	bool on_pair;
+	int64_t suspension;
+	fxb_time expires;
+	bool done;
+};
+
+struct commands {
+	struct operator ops[OPERATORS_MAX];
+	size_t nops;
+	struct nonce *nonces; /* a ring, oldest first */
+	size_t nnonces, nonce_head;
+	struct request reqs[REQUESTS_MAX];
+	size_t nreqs;
+};
+
+struct commands *
+commands_new(void)
+{
+	struct commands *c = calloc(1, sizeof(*c));
+	if (c != NULL &&
+	    (c->nonces = calloc(NONCES_MAX, sizeof(*c->nonces))) == NULL) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void
+commands_free(struct commands *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < NONCES_MAX; i++)
+		free(c->nonces[i].reply);
+	free(c->nonces);
+	free(c);
+}
+
+/* ---- operators ---- */
+
+static unsigned
+parse_roles(const char *s)
+{
+	unsigned roles = 0;
+	char buf[128];
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *tok = strtok(buf, ","); tok != NULL;
+	     tok = strtok(NULL, ","))
+		if (strcmp(tok, "suspend") == 0)
+			roles |= ROLE_SUSPEND;
+		else if (strcmp(tok, "reset") == 0)
+			roles |= ROLE_RESET;
+		else if (strcmp(tok, "approve") == 0)
+			roles |= ROLE_APPROVE;
+		else
+			return 0;
+	return roles;
+}
+
+static const struct operator*
+    op_find(const struct commands *c, const char *key_id)
+{
+	for (size_t i = 0; i < c->nops; i++)
+		if (strcmp(c->ops[i].key_id, key_id) == 0)
+			return &c->ops[i];
+	return NULL;
+}
+
+static void
+log_operator_change(struct daemon *d, const char *event,
+                    const struct operator* op, const char *roles)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "event", json_string(event));
+	json_object_set_new(o, "operator", json_string(op->key_id));
+	json_object_set_new(o, "name", json_string(op->name));
+	if (roles != NULL)
+		json_object_set_new(o, "roles", json_string(roles));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	daemon_log_command(d, op->name, 0, s != NULL ? s : "{}");
+	free(s);
+}
+
+bool
+commands_load_operators(struct daemon *d, const char *path)
+{
+	struct commands *c = d->cmds, next;
+	char line[512];
+	struct stat sb;
+
+	memset(&next, 0, sizeof(next));
+	if (path == NULL || path[0] == '\0') {
+		c->nops = 0; /* no operators: every command is refused */
+		return true;
+	}
+	/* The file is the root of trust: it must be root's and writable by
+	 * nobody else. */
+	if (stat(path, &sb) != 0 || sb.st_uid != 0 || (sb.st_mode & 022)) {
+		log_warn("%s: must exist, belong to root and be writable by "
+		         "root alone",
+		         path);
+		return false;
+	}
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return false;
+	int lineno = 0;
+	bool ok = true;
+	while (ok && fgets(line, sizeof(line), f) != NULL) {
+		char name[65], rl[128], hex[130];
+		lineno++;
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		size_t got = 0;
+		struct operator* op = & next.ops[next.nops];
+		if (next.nops == OPERATORS_MAX ||
+		    sscanf(line, "%64s %127s %129s", name, rl, hex) != 3 ||
+		    (op->roles = parse_roles(rl)) == 0 ||
+		    sodium_hex2bin(op->pk, 32, hex, strlen(hex), NULL, &got,
+		                   NULL) != 0 ||
+		    got != 32) {
+			log_warn(
+			    "%s:%d: expected NAME ROLE[,ROLE...] PUBKEY_HEX "
+			    "(roles: suspend, reset, approve)",
+			    path, lineno);
+			ok = false;
+			break;
+		}
+		snprintf(op->name, sizeof(op->name), "%s", name);
+		ledger_key_id(op->pk, op->key_id);
+		next.nops++;
+	}
+	fclose(f);
+	if (!ok)
+		return false;
+	/* Log what changed, then take the new set. */
+	for (size_t i = 0; i < next.nops; i++) {
+		const struct operator* old = op_find(c, next.ops[i].key_id);
+		if (old == NULL || old->roles != next.ops[i].roles)
+			log_operator_change(d, "operator_enrolled",
+			                    &next.ops[i], NULL);
+	}
+	for (size_t i = 0; i < c->nops; i++)
+		if (op_find(&next, c->ops[i].key_id) == NULL)
+			log_operator_change(d, "operator_revoked", &c->ops[i],
+			                    NULL);
+	memcpy(c->ops, next.ops, sizeof(next.ops));
+	c->nops = next.nops;
+	log_info("%zu operators from %s", c->nops, path);
+	return true;
+}
+
+/* ---- nonces ---- */
+
+static struct nonce *
+nonce_find(struct commands *c, const char *key)
+{
+	for (size_t i = 0; i < c->nnonces; i++) {
+		struct nonce *n = &c->nonces[(c->nonce_head + i) % NONCES_MAX];
+		if (strcmp(n->key, key) == 0)
+			return n;
+	}
+	return NULL;
+}
+
+static void
+nonce_remember(struct commands *c, const char *key, fxb_time t,
+               const char *reply)
+{
+	struct nonce *n;
+	if (c->nnonces == NONCES_MAX) {
+		n = &c->nonces[c->nonce_head];
+		c->nonce_head = (c->nonce_head + 1) % NONCES_MAX;
+		free(n->reply);
+	} else {
+		n = &c->nonces[(c->nonce_head + c->nnonces) % NONCES_MAX];
+		c->nnonces++;
+	}
+	snprintf(n->key, sizeof(n->key), "%s", key);
+	n->seen = t;
+	n->reply = strdup(reply);
+}
+
+/* ---- replies and rows ---- */
+
+static char *
+reply_rejected(enum fxb_err code, const char *msg)
+{
+	json_t *o = json_object(), *e = json_object();
+	json_object_set_new(e, "code", json_integer(code));
+	json_object_set_new(e, "name", json_string(fxb_errname(code)));
+	json_object_set_new(e, "message", json_string(msg));
+	json_object_set_new(o, "result", json_string("rejected"));
+	json_object_set_new(o, "error", e);
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	return s;
+}
+
+/*
+ * finish logs the command row (who, what, from where, result) and sends
+ * the reply once that row -- and every row before it, such as the effect
+ * -- has committed.  Remembers the reply under the nonce.  mu held; it is
+ * released here.
+ */
+static void
+finish(struct daemon *d, struct ipc_call *call, json_t *row, const char *scope,
+       int64_t suspension, char *reply, const char *nonce_key)
+{
+	json_object_set_new(row, "reply", json_string(reply));
+	char *detail = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int64_t seq = daemon_log_command(d, scope, suspension,
+	                                 detail != NULL ? detail : "{}");
+	free(detail);
+	if (nonce_key != NULL)
+		nonce_remember(d->cmds, nonce_key, breaker_now(d->engine),
+		               reply);
+	daemon_timer_poke(d);
+	pthread_mutex_unlock(&d->mu);
+	daemon_park(d, call, seq, reply, NULL, 0, NULL);
+}
+
+/* ---- the commands ---- */
+
+static const char *
+str_arg(json_t *args, const char *key)
+{
+	return json_string_value(json_object_get(args, key));
+}
+
+/* The scope an args object names: product or pair.  Returns its index or
+ * -1 (msg says why). */
+static int32_t
+scope_arg(struct daemon *d, json_t *args, bool *on_pair, const char **name,
+          char *msg, size_t cap)
+{
+	const char *prod = str_arg(args, "product"),
+	           *pair = str_arg(args, "pair");
+	if ((prod == NULL) == (pair == NULL)) {
+		snprintf(msg, cap, "args: give product or pair");
+		return -1;
+	}
+	*on_pair = pair != NULL;
+	*name = pair != NULL ? pair : prod;
+	int32_t idx =
+	    pair != NULL ? breaker_pair_find(d->engine, pair, strlen(pair))
+	                 : breaker_product_find(d->engine, prod, strlen(prod));
+	if (idx < 0)
+		snprintf(msg, cap, "no such %s \"%.64s\"",
+		         pair != NULL ? "pair" : "product", *name);
+	return idx;
+}
+
+/* The suspension a lift or reset would end now, or 0 if none. */
+static int64_t
+current_suspension(struct daemon *d, const struct request *q)
+{
+	if (strcmp(q->cmd, "reset") == 0) {
+		int32_t ri =
+		    breaker_rule_find(d->engine, q->rule, strlen(q->rule));
+		struct breaker_rule_status st;
+		if (ri < 0)
+			return 0;
+		breaker_rule_status(d->engine, ri, &st);
+		return strcmp(st.state, "tripped") == 0 ? st.suspension : 0;
+	}
+	int32_t idx =
+	    q->on_pair
+	        ? breaker_pair_find(d->engine, q->scope, strlen(q->scope))
+	        : breaker_product_find(d->engine, q->scope, strlen(q->scope));
+	int64_t susp = 0;
+	fxb_time since, until;
+	if (idx < 0 || !breaker_force_status(d->engine, q->on_pair, idx, &susp,
+	                                     &since, &until))
+		return 0;
+	return susp;
+}
+
+static struct request *
+request_find(struct commands *c, int64_t seq)
+{
+	for (size_t i = 0; i < c->nreqs; i++)
+		if (c->reqs[i].seq == seq)
+			return &c->reqs[i];
+	return NULL;
+}
+
+static struct request *
+request_add(struct commands *c)
+{
+	if (c->nreqs == REQUESTS_MAX) {
+		/* Forget the oldest finished or expired one. */
+		size_t k = 0;
+		for (size_t i = 0; i < c->nreqs; i++)
+			if (c->reqs[i].done) {
+				k = i;
+				break;
+			}
+		memmove(&c->reqs[k], &c->reqs[k + 1],
+		        (c->nreqs - k - 1) * sizeof(c->reqs[0]));
+		c->nreqs--;
+	}
+	struct request *q = &c->reqs[c->nreqs++];
+	memset(q, 0, sizeof(*q));
+	return q;
+}
+
+/*
+ * The command's meaning, after its envelope checked out.  Returns the
+ * reply (and fills row, scope, suspension for the log), or a rejection.
+ */
+static char *
+apply(struct daemon *d, const struct operator* op, const char *cmd,
+      json_t *args, fxb_time expires, json_t *row, const char **scope,
+      int64_t *suspension, enum fxb_err *code, char *msg, size_t cap)
+{
+	struct commands *c = d->cmds;
+	fxb_time now = breaker_now(d->engine);
+	const char *reason = str_arg(args, "reason");
+	bool on_pair = false;
+	const char *name = NULL;
+	json_t *r = json_object();
+	char *out = NULL;
+
+	if (reason == NULL || reason[0] == '\0') {
+		*code = FXB_ERR_MISSING;
+		snprintf(msg, cap, "args: a reason is required");
+		goto out;
+	}
+	if (strcmp(cmd, "suspend") == 0) {
+		if (!(op->roles & ROLE_SUSPEND))
+			goto forbidden;
+		int32_t idx = scope_arg(d, args, &on_pair, &name, msg, cap);
+		json_t *ju = json_object_get(args, "until");
+		fxb_time until =
+		    ju != NULL ? (fxb_time)json_integer_value(ju) : FXB_NEVER;
+		if (idx < 0 ||
+		    (ju != NULL && (!json_is_integer(ju) || until <= now))) {
+			*code = idx < 0 ? (on_pair ? FXB_ERR_UNKNOWN_PAIR
+			                           : FXB_ERR_UNKNOWN_PRODUCT)
+			                : FXB_ERR_RANGE;
+			if (idx >= 0)
+				snprintf(msg, cap,
+				         "args: until must be after now");
+			goto out;
+		}
+		char why[BREAKER_REASON_MAX + 1];
+		snprintf(why, sizeof(why), "%s (by %s)", reason, op->name);
+		breaker_force_suspend(d->engine, now, on_pair, idx, until,
+		                      why);
+		/* The force_suspend row is the last the engine just queued
+		 * (forcing a forced scope first ends the old one). */
+		*suspension = d->next_seq - 1;
+		*scope = name;
+		json_object_set_new(r, "result", json_string("applied"));
+		json_object_set_new(r, "suspension",
+		                    json_integer(*suspension));
+		goto done;
+	}
+	if (strcmp(cmd, "lift") == 0 || strcmp(cmd, "reset") == 0) {
+		if (!(op->roles & ROLE_RESET))
+			goto forbidden;
+		json_t *js = json_object_get(args, "suspension");
+		struct request q;
+		memset(&q, 0, sizeof(q));
+		snprintf(q.cmd, sizeof(q.cmd), "%s", cmd);
+		if (strcmp(cmd, "reset") == 0) {
+			const char *rule = str_arg(args, "rule");
+			if (rule == NULL ||
+			    breaker_rule_find(d->engine, rule, strlen(rule)) <
+			        0) {
+				*code = FXB_ERR_UNKNOWN_RULE;
+				snprintf(msg, cap, "args: no such rule");
+				goto out;
+			}
+			snprintf(q.rule, sizeof(q.rule), "%s", rule);
+			name = rule;
+		} else {
+			if (scope_arg(d, args, &on_pair, &name, msg, cap) <
+			    0) {
+				*code = on_pair ? FXB_ERR_UNKNOWN_PAIR
+				                : FXB_ERR_UNKNOWN_PRODUCT;
+				goto out;
+			}
+			snprintf(q.scope, sizeof(q.scope), "%s", name);
+			q.on_pair = on_pair;
+		}
+		q.suspension = json_integer_value(js);
+		if (!json_is_integer(js) || q.suspension <= 0 ||
+		    current_suspension(d, &q) != q.suspension) {
+			*code = FXB_ERR_STALE_APPROVAL;
+			snprintf(
+			    msg, cap,
+			    "suspension %lld is not the current one of %s",
+			    (long long)q.suspension, name);
+			goto out;
+		}
+		snprintf(q.operator, sizeof(q.operator), "%s", op->key_id);
+		snprintf(q.name, sizeof(q.name), "%s", op->name);
+		q.expires = expires;
+		q.seq = d->next_seq; /* the command row finish() writes next */
+		*request_add(c) = q;
+		*scope = name;
+		*suspension = q.suspension;
+		json_object_set_new(r, "result", json_string("pending"));
+		json_object_set_new(r, "request", json_integer(q.seq));
+		goto done;
+	}
+	if (strcmp(cmd, "approve") == 0) {
+		if (!(op->roles & ROLE_APPROVE))
+			goto forbidden;
+		json_t *jr = json_object_get(args, "request");
+		json_t *js = json_object_get(args, "suspension");
+		struct request *q =
+		    json_is_integer(jr)
+		        ? request_find(c, json_integer_value(jr))
+		        : NULL;
+		if (q == NULL || q->done || q->expires <= now ||
+		    !json_is_integer(js) ||
+		    json_integer_value(js) != q->suspension ||
+		    current_suspension(d, q) != q->suspension) {
+			*code = FXB_ERR_STALE_APPROVAL;
+			snprintf(msg, cap,
+			         "no pending request %lld for suspension %lld "
+			         "(unknown, done, expired, or superseded by a "
+			         "newer suspension)",
+			         (long long)json_integer_value(jr),
+			         (long long)json_integer_value(js));
+			goto out;
+		}
+		if (strcmp(q->operator, op->key_id) == 0 ||
+		    strcmp(q->name, op->name) == 0) {
+			*code = FXB_ERR_SELF_APPROVAL;
+			snprintf(msg, cap,
+			         "%s requested this: a different person must "
+			         "approve",
+			         q->name);
+			goto out;
+		}
+		/* Reopening needs the log: refuse while it is failing. */
+		if (atomic_load(&d->degraded)) {
+			*code = FXB_ERR_LEDGER;
+			snprintf(msg, cap,
+			         "the suspension log cannot be "
+			         "written: nothing reopens");
+			goto out;
+		}
+		enum fxb_err e;
+		if (strcmp(q->cmd, "reset") == 0) {
+			e = breaker_reset(d->engine, now,
+			                  breaker_rule_find(d->engine, q->rule,
+			                                    strlen(q->rule)));
+			*scope = q->rule;
+		} else {
+			int32_t idx =
+			    q->on_pair
+			        ? breaker_pair_find(d->engine, q->scope,
+			                            strlen(q->scope))
+			        : breaker_product_find(d->engine, q->scope,
+			                               strlen(q->scope));
+			e = breaker_force_lift(d->engine, now, q->on_pair,
+			                       idx);
+			*scope = q->scope;
+		}
+		if (e != FXB_OK) {
+			*code = e;
+			snprintf(msg, cap, "%s", fxb_strerror(e));
+			goto out;
+		}
+		q->done = true;
+		*suspension = q->suspension;
+		json_object_set_new(row, "request", json_integer(q->seq));
+		json_object_set_new(row, "requested_by", json_string(q->name));
+		json_object_set_new(r, "result", json_string("applied"));
+		json_object_set_new(r, "request", json_integer(q->seq));
+		json_object_set_new(r, "suspension",
+		                    json_integer(q->suspension));
+		goto done;
+	}
+	*code = FXB_ERR_UNKNOWN_OP;
+	snprintf(msg, cap, "unknown cmd \"%.32s\"", cmd);
+	goto out;
+forbidden:
+	*code = FXB_ERR_FORBIDDEN;
+	snprintf(msg, cap, "%s may not %s", op->name, cmd);
+	goto out;
+done:
+	out = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER);
+out:
+	json_decref(r);
+	return out;
+}
+
+/* Reads the body's required fields; false with code and msg if bad. */
+static bool
+body_fields(json_t *b, const char **service, const char **opid,
+            json_int_t *issued, json_int_t *expires, const char **nonce,
+            const char **cmd, json_t **args)
+{
+	json_t *v = json_object_get(b, "v");
+	*service = json_string_value(json_object_get(b, "service_id"));
+	*opid = json_string_value(json_object_get(b, "operator"));
+	*nonce = json_string_value(json_object_get(b, "nonce"));
+	*cmd = json_string_value(json_object_get(b, "cmd"));
+	*args = json_object_get(b, "args");
+	json_t *ji = json_object_get(b, "issued_at");
+	json_t *je = json_object_get(b, "expires_at");
+	if (!json_is_integer(v) || json_integer_value(v) != 1 ||
+	    *service == NULL || *opid == NULL || *nonce == NULL ||
+	    strlen(*nonce) != 32 || *cmd == NULL || !json_is_object(*args) ||
+	    !json_is_integer(ji) || !json_is_integer(je))
+		return false;
+	*issued = json_integer_value(ji);
+	*expires = json_integer_value(je);
+	return true;
+}
+
+/* A command that did not authenticate is still a row (who it claimed
+ * to be, from where, why refused); no nonce is remembered for it.  mu
+ * held; released. */
+static void
+reject_unauthenticated(struct daemon *d, struct ipc_call *call,
+                       const char *opid, const char *cmd, enum fxb_err code,
+                       const char *msg)
+{
+	json_t *row = json_object();
+	json_object_set_new(row, "cmd", json_string(cmd));
+	json_object_set_new(row, "operator", json_string(opid));
+	json_object_set_new(row, "from", json_string(ipc_call_peer(call)));
+	json_object_set_new(row, "result", json_string("rejected"));
+	json_object_set_new(row, "error", json_string(fxb_errname(code)));
+	json_object_set_new(row, "why", json_string(msg));
+	char *reply = reply_rejected(code, msg);
+	finish(d, call, row, NULL, 0, reply, NULL);
+	json_decref(row);
+	free(reply);
+}
+
+void
+commands_handle(struct daemon *d, struct ipc_call *call,
+                const struct ipc_request *r)
+{
+	unsigned char sig[64], m_head[] = "fxbreaker/command/v1\n";
+	size_t got = 0, blen = strlen(r->body);
+	char msg[256], key[64];
+	const char *service, *opid, *nonce, *cmd;
+	json_int_t issued, expires;
+	json_t *args, *body;
+	json_error_t jerr;
+
+	body = json_loads(r->body, JSON_REJECT_DUPLICATES, &jerr);
+	if (body == NULL || !json_is_object(body) ||
+	    !body_fields(body, &service, &opid, &issued, &expires, &nonce,
+	                 &cmd, &args)) {
+		json_decref(body);
+		daemon_reply_error(
+		    call, FXB_ERR_SYNTAX,
+		    "body: not a command (v, service_id, "
+		    "operator, issued_at, expires_at, nonce, cmd, "
+		    "args)",
+		    r->ref);
+		return;
+	}
+	pthread_mutex_lock(&d->mu);
+	const struct operator* op = op_find(d->cmds, opid);
+	if (op == NULL) {
+		json_decref(body);
+		reject_unauthenticated(d, call, opid, cmd,
+		                       FXB_ERR_UNKNOWN_OPERATOR,
+		                       "no such operator (or revoked)");
+		return;
+	}
+	/* The signature covers the exact bytes sent. */
+	unsigned char *m = malloc(sizeof(m_head) - 1 + blen);
+	bool sig_ok = m != NULL &&
+	              sodium_base642bin(sig, sizeof(sig), r->signature,
+	                                strlen(r->signature), NULL, &got, NULL,
+	                                sodium_base64_VARIANT_ORIGINAL) == 0 &&
+	              got == 64;
+	if (sig_ok) {
+		memcpy(m, m_head, sizeof(m_head) - 1);
+		memcpy(m + sizeof(m_head) - 1, r->body, blen);
+		sig_ok = crypto_sign_verify_detached(
+		             sig, m, sizeof(m_head) - 1 + blen, op->pk) == 0;
+	}
+	free(m);
+	if (!sig_ok) {
+		json_decref(body);
+		reject_unauthenticated(
+		    d, call, opid, cmd, FXB_ERR_BAD_SIGNATURE,
+		    "the signature does not verify for this "
+		    "operator");
+		return;
+	}
+	/* A command seen before: its stored answer, nothing done again. */
+	snprintf(key, sizeof(key), "%s/%s", op->key_id, nonce);
+	struct nonce *seen = nonce_find(d->cmds, key);
+	if (seen != NULL) {
+		char *reply = strdup(seen->reply);
+		pthread_mutex_unlock(&d->mu);
+		json_decref(body);
+		daemon_send_reply(call, reply);
+		free(reply);
+		return;
+	}
+
+	fxb_time now = daemon_engine_now(d);
+	breaker_advance(d->engine, now);
+	enum fxb_err code = FXB_OK;
+	const char *scope = NULL;
+	int64_t suspension = 0;
+	char *reply = NULL;
+	json_t *row = json_object();
+	json_object_set_new(row, "cmd", json_string(cmd));
+	json_object_set_new(row, "operator", json_string(op->key_id));
+	json_object_set_new(row, "name", json_string(op->name));
+	json_object_set_new(row, "from", json_string(ipc_call_peer(call)));
+	json_object_set_new(row, "nonce", json_string(nonce));
+	json_object_set_new(row, "issued_at", json_integer(issued));
+	json_object_set_new(row, "expires_at", json_integer(expires));
+	json_object_set_new(row, "args", json_deep_copy(args));
+
+	if (strcmp(service, d->cfg->service.service_id) != 0) {
+		code = FXB_ERR_WRONG_SERVICE;
+		snprintf(msg, sizeof(msg),
+		         "signed for \"%.64s\", this is \"%s\"", service,
+		         d->cfg->service.service_id);
+	} else if (issued < now - SKEW_MS || issued > now + SKEW_MS ||
+	           expires <= now || expires > issued + LIFETIME_MAX_MS) {
+		code = FXB_ERR_EXPIRED;
+		snprintf(
+		    msg, sizeof(msg),
+		    "issued %lld ms from now, expires in %lld ms (allowed: "
+		    "+-%d s, at most %d s)",
+		    (long long)(issued - now), (long long)(expires - now),
+		    SKEW_MS / 1000, LIFETIME_MAX_MS / 1000);
+	} else {
+		reply = apply(d, op, cmd, args, expires, row, &scope,
+		              &suspension, &code, msg, sizeof(msg));
+	}
+	if (reply == NULL) {
+		if (code == FXB_OK)
+			code = FXB_ERR_NOMEM;
+		reply = reply_rejected(code, msg);
+		json_object_set_new(row, "result", json_string("rejected"));
+		json_object_set_new(row, "error",
+		                    json_string(fxb_errname(code)));
+		json_object_set_new(row, "why", json_string(msg));
+	} else {
+		json_t *rj = json_loads(reply, 0, &jerr);
+		json_object_set_new(
+		    row, "result",
+		    json_string(rj != NULL ? json_string_value(
+		                                 json_object_get(rj, "result"))
+		                           : "applied"));
+		json_decref(rj);
+	}
+	json_decref(body);
+	finish(d, call, row, scope, suspension, reply, key);
+	json_decref(row);
+	free(reply);
+}
+
+/* ---- rebuilding from the log at start ---- */
+
+struct restore_arg {
+	struct daemon *d;
+	fxb_time now;
+};
+
+static int
+restore_row(void *arg, const struct ledger_row *row, int64_t logged_at)
+{
+	struct restore_arg *ra = arg;
+	struct commands *c = ra->d->cmds;
+	json_error_t jerr;
+	json_t *o = json_loads(row->detail, 0, &jerr);
+	(void)logged_at;
+	if (o == NULL)
+		return 0;
+	const char *opid = json_string_value(json_object_get(o, "operator"));
+	const char *nonce = json_string_value(json_object_get(o, "nonce"));
+	const char *reply = json_string_value(json_object_get(o, "reply"));
+	const char *result = json_string_value(json_object_get(o, "result"));
+	const char *cmd = json_string_value(json_object_get(o, "cmd"));
+	if (opid != NULL && nonce != NULL && reply != NULL) {
+		char key[64];
+		snprintf(key, sizeof(key), "%s/%s", opid, nonce);
+		nonce_remember(c, key, row->t, reply);
+	}
+	/* A pending request comes back; an applied approval finishes it. */
+	if (result != NULL && cmd != NULL && strcmp(result, "pending") == 0) {
+		json_t *args = json_object_get(o, "args");
+		struct request *q = request_add(c);
+		q->seq = row->seq;
+		snprintf(q->operator, sizeof(q->operator), "%s", opid);
+		snprintf(q->name, sizeof(q->name), "%s",
+		         json_string_value(json_object_get(o, "name")));
+		snprintf(q->cmd, sizeof(q->cmd), "%s", cmd);
+		const char *rule =
+		    json_string_value(json_object_get(args, "rule"));
+		const char *prod =
+		    json_string_value(json_object_get(args, "product"));
+		const char *pair =
+		    json_string_value(json_object_get(args, "pair"));
+		snprintf(q->rule, sizeof(q->rule), "%s", rule ? rule : "");
+		snprintf(q->scope, sizeof(q->scope), "%s",
+		         pair   ? pair
+		         : prod ? prod
+		                : "");
+		q->on_pair = pair != NULL;
+		q->suspension =
+		    json_integer_value(json_object_get(args, "suspension"));
+		q->expires =
+		    json_integer_value(json_object_get(o, "expires_at"));
+	} else if (result != NULL && cmd != NULL &&
+	           strcmp(cmd, "approve") == 0 &&
+	           strcmp(result, "applied") == 0) {
+		struct request *q = request_find(
+		    c, json_integer_value(json_object_get(o, "request")));
+		if (q != NULL)
+			q->done = true;
+	}
+	json_decref(o);
+	return 0;
+}
+
+void
+commands_restore(struct daemon *d)
+{
+	struct ledger_filter f;
+	struct restore_arg ra = {d, breaker_now(d->engine)};
+	memset(&f, 0, sizeof(f));
+	f.event = "command";
+	f.from = ra.now - NONCE_MEMORY_MS;
+	ledger_query(d->ledger, &f, restore_row, &ra);
+}

@@ -1,0 +1,126 @@
+/*
+ * daemon_impl.h: what daemon.c shares with the daemon's other files
+ * (commands.c): the service's state and the few helpers that reach it.
+ * Lock order everywhere: mu (engine) before qmu (queue).
+ */
+#ifndef DAEMON_IMPL_H
+#define DAEMON_IMPL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "breaker.h"
+#include "daemon.h"
+#include "ipc_server.h"
+#include "ipc_wire.h"
+#include "ledger.h"
+
+struct commands;
+
+/* A log row waiting for its commit; it owns its strings. */
+struct qrow {
+	struct ledger_row row;
+	char *rule, *scope, *detail, *reason, *ko, *en, *notice_id;
+	char topic[BREAKER_ID_MAX + 16];
+	char *notice_msg; /* a notice to publish after the commit, or NULL */
+};
+
+/* An open customer notice, rendered per product on every deny. */
+struct onotice {
+	int64_t suspension;
+	char *id;
+	char *scope;
+	fxb_time since, until;
+	char *tpl_ko, *tpl_en;
+	char *reason_ko, *reason_en;
+};
+
+/*
+ * A call waiting for the commit of the row it depends on: a reply to send
+ * (a deny quoting a new suspension), or a request to decide only then (a
+ * check on a product whose reopening is not written yet: deciding it now
+ * would count it as volume even if the reopening never commits).
+ */
+struct parked {
+	struct ipc_call *call;
+	int64_t wait_seq;
+	char *reply;   /* send this, or ... */
+	char *request; /* ... decide this again */
+	size_t request_len;
+	char *ref;
+	struct parked *next;
+};
+
+struct daemon {
+	char *config_path;
+	char checkpoint_dir[BREAKER_TEXT_MAX + 1];
+	char config_hash[65];
+	struct breaker_config *cfg;
+	struct breaker *engine;
+	/* mu guards the engine and everything derived from the config. */
+	pthread_mutex_t mu;
+	int64_t next_seq;
+	int64_t *reopen_seq;     /* per product: its last reopening row */
+	int32_t *pair_products;  /* products grouped by pair ... */
+	uint32_t *pair_first;    /* ... pair p's are [first[p], first[p+1]) */
+	struct onotice *notices; /* sorted by suspension */
+	size_t nnotices, capnotices;
+
+	/* qmu guards the queue, the parked replies and the ledger status. */
+	pthread_mutex_t qmu;
+	pthread_cond_t qcv;
+	struct ledger *ledger;
+	pthread_t writer;
+	struct qrow *queue;
+	size_t nqueue, capqueue;
+	_Atomic size_t queued;
+	_Atomic int64_t committed;
+	_Atomic bool degraded;
+	char last_error[256];
+	struct parked *parked;
+	size_t nparked;
+	bool writer_stop;
+	bool writer_done; /* the writer has exited: nothing parks any more */
+
+	pthread_t timer;
+	pthread_cond_t tcv; /* with mu */
+	fxb_time timer_target;
+	bool timer_stop;
+	bool no_timer; /* the timer thread never started */
+	bool restore_failed;
+
+	struct ipc_server *ipc;
+	struct commands *cmds; /* operators, nonces, pending requests (mu) */
+	_Atomic bool stopping;
+	_Atomic uint64_t bad_ticks;
+};
+
+/* daemon.c */
+void daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
+                 char *reply, const char *request, size_t request_len,
+                 const char *ref);
+fxb_time daemon_engine_now(struct daemon *d);
+char *daemon_fail_closed_reply(const char *ref);
+void daemon_send_reply(struct ipc_call *call, const char *reply);
+void daemon_reply_error(struct ipc_call *call, enum fxb_err code,
+                        const char *msg, const char *ref);
+void daemon_timer_poke(struct daemon *d);
+/* daemon_log_command queues a `command` row (mu held) and returns its seq. */
+int64_t daemon_log_command(struct daemon *d, const char *scope,
+                           int64_t suspension, const char *detail);
+
+/* commands.c */
+struct commands *commands_new(void);
+void commands_free(struct commands *c);
+/* commands_load_operators (re)reads the operators file (mu held); logs
+ * enrolments and revocations against what the log knew.  Prints why and
+ * returns false on a bad file. */
+bool commands_load_operators(struct daemon *d, const char *path);
+/* commands_restore rebuilds the nonce memory and pending requests from
+ * the log's recent command rows (at start, mu held). */
+void commands_restore(struct daemon *d);
+/* commands_handle serves one signed command on the admin socket. */
+void commands_handle(struct daemon *d, struct ipc_call *call,
+                     const struct ipc_request *r);
+
+#endif /* DAEMON_IMPL_H */
