@@ -62,15 +62,17 @@ int
 ctl_verify(int argc, char **argv)
 {
 	static const char use[] =
-	    "usage: fxbreakerctl verify [--pubkey FILE] [--anchor NOTE]... DB";
-	const char *pubfile = NULL, *db = NULL;
+	    "usage: fxbreakerctl verify [--pubkey FILE]... [--anchor NOTE]... "
+	    "DB";
+	const char *pubfiles[MAX_ANCHORS], *db = NULL;
 	const char *anchors[MAX_ANCHORS];
-	size_t nanchors = 0;
-	unsigned char pk[32];
+	size_t nanchors = 0, npub = 0;
+	unsigned char pks[MAX_ANCHORS][32];
 
 	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--pubkey") == 0 && i + 1 < argc)
-			pubfile = argv[++i];
+		if (strcmp(argv[i], "--pubkey") == 0 && i + 1 < argc &&
+		    npub < MAX_ANCHORS)
+			pubfiles[npub++] = argv[++i];
 		else if (strcmp(argv[i], "--anchor") == 0 && i + 1 < argc &&
 		         nanchors < MAX_ANCHORS)
 			anchors[nanchors++] = argv[++i];
@@ -85,9 +87,21 @@ ctl_verify(int argc, char **argv)
 		fprintf(stderr, "%s\n", use);
 		return CTL_EXIT_USAGE;
 	}
-	if (sodium_init() < 0 || load_pubkey(pubfile, db, pk) != 0)
+	if (sodium_init() < 0)
 		return CTL_EXIT_USAGE;
-	int code = ledger_verify(db, pk, anchors, nanchors, print_line, NULL);
+	/* Every key the log was signed with (keys rotate); by default the
+	 * log.pub beside the database. */
+	if (npub == 0) {
+		if (load_pubkey(NULL, db, pks[0]) != 0)
+			return CTL_EXIT_USAGE;
+		npub = 1;
+	} else {
+		for (size_t i = 0; i < npub; i++)
+			if (load_pubkey(pubfiles[i], db, pks[i]) != 0)
+				return CTL_EXIT_USAGE;
+	}
+	int code = ledger_verify(db, (const unsigned char(*)[32])pks, npub,
+	                         anchors, nanchors, print_line, NULL);
 	fflush(stdout);
 	return code;
 }

@@ -136,14 +136,15 @@ bool ledger_verify_tail(struct ledger *lg, const unsigned char pk[32],
 
 /*
  * ledger_verify checks a snapshot file (docs/LEDGER.md): the whole chain,
- * every stored checkpoint and every anchor note (paths), with pk.  Calls
+ * every stored checkpoint and every anchor note (paths); a checkpoint is
+ * good if any of the npks keys signed it (keys rotate).  Calls
  * fn once per finding and once with the verdict line.  Returns the exit
  * code: 0 intact, 1 tampered, 2 truncated or forked, 3 usage or I/O (a
  * live WAL too), 4 policy only.
  */
 typedef void (*ledger_finding_fn)(void *arg, const char *line);
-int ledger_verify(const char *path, const unsigned char pk[32],
-                  const char *const *anchors, size_t nanchors,
+int ledger_verify(const char *path, const unsigned char (*pks)[32],
+                  size_t npks, const char *const *anchors, size_t nanchors,
                   ledger_finding_fn fn, void *arg);
 
 /*

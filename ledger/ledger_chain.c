@@ -197,8 +197,8 @@ ledger_checkpoint_sign(const char *body, const unsigned char sk[64],
 }
 
 static bool
-checkpoint_sig_ok(const char *body, const unsigned char sig[64],
-                  const unsigned char pk[32])
+checkpoint_sig_one(const char *body, const unsigned char sig[64],
+                   const unsigned char pk[32])
 {
 	size_t n = strlen(body);
 	unsigned char *m = malloc(24 + n);
@@ -224,6 +224,18 @@ ledger_checkpoint_note(const char *body, const char *key_id,
 		snprintf(note, cap, "%s\n\xe2\x80\x94 %s %s\n", body, key_id,
 		         b64);
 	return note;
+}
+
+/* A checkpoint is good if any of the log's keys signed it (a log keeps
+ * its checkpoints across a key rotation). */
+static bool
+checkpoint_sig_ok(const char *body, const unsigned char sig[64],
+                  const unsigned char (*pks)[32], size_t npks)
+{
+	for (size_t i = 0; i < npks; i++)
+		if (checkpoint_sig_one(body, sig, pks[i]))
+			return true;
+	return false;
 }
 
 /* Parses a checkpoint body into its fields; false if it is not one. */
@@ -275,8 +287,9 @@ find(struct verifier *v, int code, const char *fmt, ...)
  * recomputed chain. */
 static void
 check_point(struct verifier *v, const char *what, const char *body,
-            const unsigned char sig[64], const unsigned char *pk,
-            const char *log_id_hex, unsigned char (*hashes)[32], int64_t nrows)
+            const unsigned char sig[64], const unsigned char (*pks)[32],
+            size_t npks, const char *log_id_hex, unsigned char (*hashes)[32],
+            int64_t nrows)
 {
 	char lid[65], head[65], got[65];
 	int64_t size, t;
@@ -284,7 +297,7 @@ check_point(struct verifier *v, const char *what, const char *body,
 		find(v, 1, "%s: not a checkpoint body", what);
 		return;
 	}
-	if (!checkpoint_sig_ok(body, sig, pk)) {
+	if (!checkpoint_sig_ok(body, sig, pks, npks)) {
 		find(v, 1,
 		     "%s (size %lld): bad signature (forged, or not this "
 		     "key)",
@@ -364,7 +377,7 @@ read_note(const char *path, char *body, size_t cap, unsigned char sig[64])
 }
 
 int
-ledger_verify(const char *path, const unsigned char pk[32],
+ledger_verify(const char *path, const unsigned char (*pks)[32], size_t npks,
               const char *const *anchors, size_t nanchors,
               ledger_finding_fn fn, void *arg)
 {
@@ -512,7 +525,7 @@ ledger_verify(const char *path, const unsigned char pk[32],
 			}
 			check_point(&v, what,
 			            (const char *)sqlite3_column_text(st, 1),
-			            sig, pk, lid_hex, hashes, nrows);
+			            sig, pks, npks, lid_hex, hashes, nrows);
 			if (size > covered && size <= nrows)
 				covered = size;
 		}
@@ -535,7 +548,8 @@ ledger_verify(const char *path, const unsigned char pk[32],
 			find(&v, 1, "%s: not a checkpoint note", what);
 			continue;
 		}
-		check_point(&v, what, body, sig, pk, lid_hex, hashes, nrows);
+		check_point(&v, what, body, sig, pks, npks, lid_hex, hashes,
+		            nrows);
 		if (parse_body(body, lid, &size, head, &t) && size > covered &&
 		    size <= nrows)
 			covered = size;
