@@ -29,6 +29,15 @@ static const struct {
      "verify [--pubkey F] [--anchor N]... DB    check a snapshot's log"},
     {"log", ctl_log,
      "log [--product P] [--rule R] [--since T] [--format text|csv|json]"},
+    {"keygen", ctl_keygen,
+     "keygen --name NAME --out FILE [--no-passphrase]  an operator key"},
+    {"suspend", ctl_command,
+     "suspend --key F (--product P | --pair P) --reason T [--until T]"},
+    {"lift", ctl_command,
+     "lift --key F (--product P | --pair P) --suspension N --reason T"},
+    {"reset", ctl_command, "reset --key F --rule R --suspension N --reason T"},
+    {"approve", ctl_command,
+     "approve --key F --request N --suspension N --reason T"},
 };
 
 static int
@@ -40,10 +49,18 @@ usage(FILE *f)
 	fprintf(f, "\ncheck, tick, status and log find the service through "
 	           "--config FILE\n(default $FXBREAKER_CONFIG, else "
 	           "/etc/fxbreaker/fxbreaker.conf).\n"
+	           "\nsuspend, lift, reset and approve are signed with an "
+	           "operator's key (--key FILE;\nits passphrase from "
+	           "$FXBREAKER_PASSPHRASE, else the terminal) and also "
+	           "take\n[--config FILE | --url URL --service-id ID] "
+	           "[--expires SECONDS] [--json]\n[--sign-only] (print the "
+	           "signed request, send nothing) [--timeout MS],\nand, "
+	           "for tests, [--issued-at MS] [--nonce HEX].\n"
 	           "\nexit codes: 0 ok, 1 bad input data, 2 bad "
 	           "configuration, 3 usage, I/O error or no answer\n"
 	           "(verify: 0 intact, 1 tampered, 2 truncated or forked, "
-	           "3 usage or I/O, 4 policy only)\n");
+	           "3 usage or I/O, 4 policy only;\n"
+	           "signed commands: 0 applied or pending, 1 rejected)\n");
 	return f == stdout ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 }
 

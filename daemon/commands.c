@@ -255,8 +255,8 @@ reply_rejected(enum fxb_err code, const char *msg)
 /*
  * finish logs the command row (who, what, from where, result) and sends
  * the reply once that row -- and every row before it, such as the effect
- * -- has committed.  Remembers the reply under the nonce.  mu held; it is
- * released here.
+ * -- has committed.  Remembers the reply under the nonce.  Takes reply.
+ * mu held; it is released here.
  */
 static void
 finish(struct daemon *d, struct ipc_call *call, json_t *row, const char *scope,
@@ -588,7 +588,6 @@ reject_unauthenticated(struct daemon *d, struct ipc_call *call,
 	char *reply = reply_rejected(code, msg);
 	finish(d, call, row, NULL, 0, reply, NULL);
 	json_decref(row);
-	free(reply);
 }
 
 void
@@ -713,7 +712,6 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 	json_decref(body);
 	finish(d, call, row, scope, suspension, reply, key);
 	json_decref(row);
-	free(reply);
 }
 
 /* ---- rebuilding from the log at start ---- */

@@ -70,10 +70,11 @@ call_cb(void *arg)
 	/* From where (the log records it with every operator command).
 	 * ipc:// peers have a uid and pid; other transports say so. */
 	nng_pipe pipe = nng_msg_get_pipe(c->msg);
-	int uid = -1, pid = -1;
-	if (nng_pipe_get_int(pipe, NNG_OPT_IPC_PEER_UID, &uid) == 0) {
-		nng_pipe_get_int(pipe, NNG_OPT_IPC_PEER_PID, &pid);
-		snprintf(c->peer, sizeof(c->peer), "uid=%d pid=%d", uid, pid);
+	uint64_t uid = 0, pid = 0;
+	if (nng_pipe_get_uint64(pipe, NNG_OPT_IPC_PEER_UID, &uid) == 0) {
+		nng_pipe_get_uint64(pipe, NNG_OPT_IPC_PEER_PID, &pid);
+		snprintf(c->peer, sizeof(c->peer), "uid=%llu pid=%llu",
+		         (unsigned long long)uid, (unsigned long long)pid);
 	} else {
 		snprintf(c->peer, sizeof(c->peer), "pipe=%u",
 		         (unsigned)nng_pipe_id(pipe));

@@ -1,0 +1,165 @@
+#!/bin/sh
+# e2e_commands.sh BUILD: signed operator commands (docs/PROTOCOL.md) on the
+# real daemon: keys from fxbreakerctl keygen, envelopes signed by
+# fxbreakerctl, replayed and tampered with nngcat.  Each defence is a
+# case that fails if the defence is removed.
+. "$(dirname "$0")/lib_e2e.sh"
+
+k() { "$CTL" keygen --name "$1" --out "$TMP/$2.key" --no-passphrase |
+	grep -v '^#' | sed "s/ suspend,reset,approve / ${3:-suspend,reset,approve} /"; }
+{
+	k alice alice
+	k bob bob
+	k alice alice2 # alice's second key
+	k carol carol suspend # may suspend, not approve
+} >"$TMP/operators"
+k mallory mallory >/dev/null # a key nobody enrolled
+chmod 644 "$TMP/operators"
+{
+	service_conf
+	cat <<EOF2
+operators_file = $TMP/operators
+[pair USD/KRW]
+[product w]
+pair = USD/KRW
+[product x]
+pair = USD/KRW
+[rule v]
+product = w
+kind = volume
+window = 60s
+trip = 2
+suspend_for = 0
+EOF2
+} >"$TMP/fx.conf"
+start_daemon || exit 1
+ADMIN="ipc://$TMP/run/admin.ipc"
+raw() { nngcat --req --dial "$ADMIN" --data "$1" --ascii 2>&1; }
+result() { jq -r '"\(.result) \(.error.name // "")"'; }
+cmd() { "$CTL" "$@" --json 2>/dev/null | result; }
+last_cmd() { sql "select detail from suspension_log where event='command' order by seq desc limit 1"; }
+
+check "operators enrolled and logged" \
+	"$(sql "select count(*) from suspension_log where detail like '%operator_enrolled%'")" 4
+
+# --- suspend: one signature ---------------------------------------------
+check "suspend applied" "$(cmd suspend --key alice.key --product x --reason pause)" "applied "
+fs=$(sql "select seq from suspension_log where event='force_suspend'")
+check "the product is denied, quoting the force" \
+	"$(req '{"op":"check","product":"x","amount":"1.00"}' | json .suspension)" "$fs"
+check_has "the command row says who, what, from where" "$(last_cmd)" '"name":"alice"'
+check_has "from: the peer's uid" "$(last_cmd)" '"from":"uid=0'
+check "carol may suspend" "$(cmd suspend --key carol.key --product w --reason p)" "applied "
+
+# --- replays and resends ------------------------------------------------
+env=$("$CTL" suspend --key alice.key --product x --reason again --sign-only)
+first=$(raw "$env")
+n=$(sql "select count(*) from suspension_log where event='force_suspend'")
+second=$(raw "$env")
+check "a resent command gets the same answer" "$second" "$first"
+check "a resent command does nothing again" \
+	"$(sql "select count(*) from suspension_log where event='force_suspend'")" "$n"
+
+# --- forged, edited, unknown, revoked -----------------------------------
+forged=$(echo "$env" | jq -c '.signature = "'"$(head -c 64 /dev/zero | base64 -w0)"'"')
+check "forged signature" "$(raw "$forged" | result)" "rejected bad_signature"
+edited=$(echo "$env" | jq -c '.body |= sub("again"; "AGAIN")')
+check "body edited after signing" "$(raw "$edited" | result)" "rejected bad_signature"
+check "unknown key" "$(cmd suspend --key mallory.key --product x --reason p)" \
+	"rejected unknown_operator"
+check_has "a rejected command is a row too" "$(last_cmd)" '"error":"unknown_operator"'
+check "wrong service_id" \
+	"$(cmd suspend --key alice.key --product x --reason p --url "$ADMIN" --service-id prod)" \
+	"rejected wrong_service"
+now=$(($(date +%s) * 1000))
+check "issued 5 minutes ago (clock skew back)" \
+	"$(cmd suspend --key alice.key --product x --reason p --issued-at $((now - 300000)))" \
+	"rejected expired"
+check "issued 5 minutes ahead (clock skew forward)" \
+	"$(cmd suspend --key alice.key --product x --reason p --issued-at $((now + 300000)))" \
+	"rejected expired"
+old_env=$("$CTL" suspend --key alice.key --product x --reason p --expires 1 --sign-only)
+sleep 1.2
+check "expired command" "$(raw "$old_env" | result)" "rejected expired"
+check "a command on the check socket" \
+	"$(req "$env" | jq -r .error.name)" unknown_op
+check "carol may not approve" \
+	"$(cmd approve --key carol.key --request 1 --suspension 1 --reason r)" \
+	"rejected forbidden"
+
+# --- four eyes: reset --------------------------------------------------
+for i in 1 2; do req '{"op":"check","product":"w","amount":"1.00"}' >/dev/null; done
+cmd lift --key alice.key --product w --suspension \
+	"$(sql "select suspension from breaker_state where scope='w' and event='force_suspend'")" \
+	--reason r >/dev/null
+rq=$(sql "select max(seq) from suspension_log where event='command'")
+cmd approve --key bob.key --request "$rq" --suspension \
+	"$(sql "select suspension from breaker_state where scope='w' and event='force_suspend'")" \
+	--reason ok >/dev/null
+for i in 1 2 3; do r=$(req '{"op":"check","product":"w","amount":"1.00"}'); done
+trip=$(echo "$r" | json .suspension)
+check "w tripped (waits for an operator)" "$(echo "$r" | json .rule)" v
+check "reset is a request" \
+	"$(cmd reset --key alice.key --rule v --suspension "$trip" --reason r)" "pending "
+rq=$(sql "select max(seq) from suspension_log where event='command'")
+check "self-approval, same key" \
+	"$(cmd approve --key alice.key --request "$rq" --suspension "$trip" --reason r)" \
+	"rejected self_approval"
+check "self-approval, the same person's second key" \
+	"$(cmd approve --key alice2.key --request "$rq" --suspension "$trip" --reason r)" \
+	"rejected self_approval"
+check "approval naming another suspension" \
+	"$(cmd approve --key bob.key --request "$rq" --suspension 1 --reason r)" \
+	"rejected stale_approval"
+check "still denied before the approval" \
+	"$(req '{"op":"check","product":"w","amount":"1.00"}' | json .suspension)" "$trip"
+check "approved by another person" \
+	"$(cmd approve --key bob.key --request "$rq" --suspension "$trip" --reason ok)" "applied "
+check "reset row names the trip" \
+	"$(sql "select suspension from suspension_log where event='reset'")" "$trip"
+check "reopened" "$(req '{"op":"check","product":"w","amount":"1.00"}')" '{"decision":"allow"}'
+check "an approval used twice is stale" \
+	"$(cmd approve --key carol.key --request "$rq" --suspension "$trip" --reason r 2>/dev/null; \
+	   cmd approve --key bob.key --request "$rq" --suspension "$trip" --reason again)" \
+	"rejected forbidden
+rejected stale_approval"
+
+# --- a stale approval after a re-trip ----------------------------------
+r=$(req '{"op":"check","product":"w","amount":"1.00"}')
+t2=$(echo "$r" | json .suspension)
+cmd reset --key alice.key --rule v --suspension "$t2" --reason r >/dev/null
+rq2=$(sql "select max(seq) from suspension_log where event='command'")
+cmd reset --key bob.key --rule v --suspension "$t2" --reason r2 >/dev/null
+rq3=$(sql "select max(seq) from suspension_log where event='command'")
+cmd approve --key alice.key --request "$rq3" --suspension "$t2" --reason ok >/dev/null
+for i in 1 2; do r=$(req '{"op":"check","product":"w","amount":"1.00"}'); done
+t3=$(echo "$r" | json .suspension)
+check "re-tripped with a new id" "$([ "$t3" -gt "$t2" ] && echo yes)" yes
+check "an old approval cannot reopen the newer trip" \
+	"$(cmd approve --key bob.key --request "$rq2" --suspension "$t2" --reason late)" \
+	"rejected stale_approval"
+check "still denied" \
+	"$(req '{"op":"check","product":"w","amount":"1.00"}' | json .suspension)" "$t3"
+
+# --- revoked: taken out of the file, reloaded ---------------------------
+grep -v '^carol ' "$TMP/operators" >ops && cat ops >"$TMP/operators"
+kill -HUP "$PID"
+revoked() { [ "$(sql "select count(*) from suspension_log where detail like '%operator_revoked%'")" = 1 ]; }
+wait_for revoked
+check "revocation logged" \
+	"$(sql "select count(*) from suspension_log where detail like '%operator_revoked%'")" 1
+check "revoked key" "$(cmd suspend --key carol.key --product x --reason p)" \
+	"rejected unknown_operator"
+
+# --- kill -9 between commit and reply: the retry gets the stored answer --
+env=$("$CTL" suspend --key alice.key --pair USD/KRW --reason crash --sign-only)
+raw "$env" >/dev/null &
+sleep 0.05
+kill_daemon
+start_daemon || exit 1
+again=$(raw "$env")
+check "after a crash, the retried command is answered" "$(echo "$again" | json .result)" applied
+check "and carried out exactly once" \
+	"$(sql "select count(*) from suspension_log where event='command' and detail like '%\"reason\":\"crash\"%' and detail like '%\"result\":\"applied\"%'")" 1
+check "the log still verifies" "$("$CTL" export snap.db >/dev/null; "$CTL" verify --pubkey "$TMP/data/log.pub" snap.db | tail -n 1 | cut -d' ' -f2)" ok
+finish
