@@ -30,7 +30,7 @@ static const struct {
     {"log", ctl_log,
      "log [--product P] [--rule R] [--since T] [--format text|csv|json]"},
     {"keygen", ctl_keygen,
-     "keygen --name NAME --out FILE [--no-passphrase]  an operator key"},
+     "keygen --name N --out F [--no-passphrase] make an operator key"},
     {"suspend", ctl_command,
      "suspend --key F (--product P | --pair P) --reason T [--until T]"},
     {"lift", ctl_command,
@@ -51,11 +51,11 @@ usage(FILE *f)
 	           "/etc/fxbreaker/fxbreaker.conf).\n"
 	           "\nsuspend, lift, reset and approve are signed with an "
 	           "operator's key (--key FILE;\nits passphrase from "
-	           "$FXBREAKER_PASSPHRASE, else the terminal) and also "
-	           "take\n[--config FILE | --url URL --service-id ID] "
-	           "[--expires SECONDS] [--json]\n[--sign-only] (print the "
-	           "signed request, send nothing) [--timeout MS],\nand, "
-	           "for tests, [--issued-at MS] [--nonce HEX].\n"
+	           "$FXBREAKER_PASSPHRASE, else the terminal) and also\n"
+	           "take [--config FILE | --url URL --service-id ID] "
+	           "[--expires SECONDS]\n[--json] [--sign-only] (print the "
+	           "signed request, send nothing)\n[--timeout MS], and, for "
+	           "tests, [--issued-at MS] [--nonce HEX].\n"
 	           "\nexit codes: 0 ok, 1 bad input data, 2 bad "
 	           "configuration, 3 usage, I/O error or no answer\n"
 	           "(verify: 0 intact, 1 tampered, 2 truncated or forked, "

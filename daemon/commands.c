@@ -618,10 +618,10 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 	pthread_mutex_lock(&d->mu);
 	const struct operator* op = op_find(d->cmds, opid);
 	if (op == NULL) {
-		json_decref(body);
 		reject_unauthenticated(d, call, opid, cmd,
 		                       FXB_ERR_UNKNOWN_OPERATOR,
 		                       "no such operator (or revoked)");
+		json_decref(body); /* opid and cmd point into it */
 		return;
 	}
 	/* The signature covers the exact bytes sent. */
@@ -639,11 +639,11 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 	}
 	free(m);
 	if (!sig_ok) {
-		json_decref(body);
 		reject_unauthenticated(
 		    d, call, opid, cmd, FXB_ERR_BAD_SIGNATURE,
 		    "the signature does not verify for this "
 		    "operator");
+		json_decref(body);
 		return;
 	}
 	/* A command seen before: its stored answer, nothing done again. */
@@ -709,8 +709,9 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 		                           : "applied"));
 		json_decref(rj);
 	}
-	json_decref(body);
+	/* scope may point into body: free it only after the row is made. */
 	finish(d, call, row, scope, suspension, reply, key);
+	json_decref(body);
 	json_decref(row);
 }
 

@@ -34,7 +34,7 @@ EOF2
 } >"$TMP/fx.conf"
 start_daemon || exit 1
 ADMIN="ipc://$TMP/run/admin.ipc"
-raw() { nngcat --req --dial "$ADMIN" --data "$1" --ascii 2>&1; }
+raw() { nngcat --req --dial "$ADMIN" --data "$1" --ascii --recv-timeout 10 2>&1; }
 result() { jq -r '"\(.result) \(.error.name // "")"'; }
 cmd() { "$CTL" "$@" --json 2>/dev/null | result; }
 last_cmd() { sql "select detail from suspension_log where event='command' order by seq desc limit 1"; }
