@@ -41,6 +41,9 @@ int ctl_status(int argc, char **argv);
 /* ctl_log.c */
 int ctl_log(int argc, char **argv);
 
+/* ctl_report.c */
+int ctl_report(int argc, char **argv);
+
 /* ctl_verify.c */
 int ctl_verify(int argc, char **argv);
 int ctl_export(int argc, char **argv);

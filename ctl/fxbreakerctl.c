@@ -22,6 +22,8 @@ static const struct {
      "tick PAIR PX | PAIR --bid B --ask A       feed a rate"},
     {"status", ctl_status,
      "status [--json]                           every product and rule"},
+    {"report", ctl_report,
+     "report [--since T] [--format text|csv|json]  suspension episodes"},
     {"export", ctl_export,
      "export OUT                                snapshot of the ledger + "
      "note"},

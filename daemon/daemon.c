@@ -574,6 +574,7 @@ notice_close(struct daemon *d, struct qrow *q, int64_t suspension, fxb_time t)
 	struct onotice *n = notice_find(d, suspension, &at);
 	if (n == NULL)
 		return;
+	q->denied = n->denied; /* the customer impact, for the row */
 	notice_vars_of(d, n, n->scope, &v);
 	v.end = t;
 	q->ko = notice_render_closed(&v, true);
@@ -633,6 +634,7 @@ daemon_sink(void *arg, const struct breaker_event *ev)
 	bool ends = ends_suspension(ev->type);
 
 	memset(&q, 0, sizeof(q));
+	q.denied = -1;
 	int64_t susp = opens ? seq : ev->suspension;
 	json_t *j = ipc_event_json(ev, susp);
 	q.rule = dup_or_null(ev->rule);
@@ -668,6 +670,8 @@ daemon_sink(void *arg, const struct breaker_event *ev)
 		json_object_set_new(n, "en", json_string(q.en));
 		json_object_set_new(j, "notice", n);
 	}
+	if (j != NULL && q.denied >= 0)
+		json_object_set_new(j, "denied", json_integer(q.denied));
 	q.detail = j != NULL
 	               ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)
 	               : NULL;
@@ -704,6 +708,7 @@ retire(struct daemon *d, const char *rule, const char *scope, bool on_pair,
 	q.row.scope_type = on_pair ? "pair" : "product";
 	q.row.suspension = suspension;
 	q.row.effect = LEDGER_CLOSES;
+	q.denied = -1;
 	notice_close(d, &q, suspension, q.row.t);
 	q.row.notice_ko = q.ko;
 	q.row.notice_en = q.en;
@@ -716,6 +721,8 @@ retire(struct daemon *d, const char *rule, const char *scope, bool on_pair,
 	json_object_set_new(o, "scope_type", json_string(q.row.scope_type));
 	json_object_set_new(o, "suspension", json_integer(suspension));
 	json_object_set_new(o, "reason", json_string(why));
+	if (q.denied >= 0)
+		json_object_set_new(o, "denied", json_integer(q.denied));
 	q.detail = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	q.row.detail = q.detail;
@@ -943,6 +950,11 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 	 * reopening was settled above). */
 	int64_t wait =
 	    dec.verdict == BREAKER_VERDICT_DENY ? dec.suspension : 0;
+	if (dec.verdict == BREAKER_VERDICT_DENY && dec.suspension > 0) {
+		struct onotice *n = notice_find(d, dec.suspension, NULL);
+		if (n != NULL)
+			n->denied++;
+	}
 	char *reply = check_reply(d, &dec, r->product, r->ref);
 	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);

@@ -23,6 +23,7 @@ struct qrow {
 	char *rule, *scope, *detail, *reason, *ko, *en, *notice_id;
 	char topic[BREAKER_ID_MAX + 16];
 	char *notice_msg; /* a notice to publish after the commit, or NULL */
+	int64_t denied;   /* the ended suspension's denied checks, or -1 */
 };
 
 /* An open customer notice, rendered per product on every deny. */
@@ -33,6 +34,7 @@ struct onotice {
 	fxb_time since, until;
 	char *tpl_ko, *tpl_en;
 	char *reason_ko, *reason_en;
+	int64_t denied; /* checks denied quoting it (since this start) */
 };
 
 /*

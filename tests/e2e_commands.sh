@@ -151,6 +151,26 @@ check "revocation logged" \
 check "revoked key" "$(cmd suspend --key carol.key --product x --reason p)" \
 	"rejected unknown_operator"
 
+# --- report: the episode, who reopened it, the customer impact ---------
+rep=$("$CTL" report --format json | jq -c "select(.suspension == $trip)")
+check "report: the reset episode's end and who" \
+	"$(echo "$rep" | jq -r '"\(.ended) \(.ended_by)"')" \
+	"reset requested by alice, approved by bob"
+check "report: checks denied while it held" \
+	"$(echo "$rep" | jq -r .denied)" \
+	"$(sql "select json_extract(detail, '$.denied') from suspension_log where event='reset' and suspension=$trip")"
+check "report: the trigger's figures" \
+	"$(echo "$rep" | jq -c '[.trigger.n, .trigger.threshold]')" "[2,2]"
+
+# --- a non-operator's connection: the admin socket is root's alone -----
+if id nobody >/dev/null 2>&1 && command -v runuser >/dev/null 2>&1; then
+	out=$(runuser -u nobody -- nngcat --req --dial "$ADMIN" \
+		--data '{"op":"ping"}' --ascii --recv-timeout 2 2>&1)
+	check_has "another user cannot even connect" "$out" "ermission denied"
+else
+	fail "non-operator connection" "needs the nobody user and runuser"
+fi
+
 # --- kill -9 between commit and reply: the retry gets the stored answer --
 env=$("$CTL" suspend --key alice.key --pair USD/KRW --reason crash --sign-only)
 raw "$env" >/dev/null &

@@ -1,0 +1,325 @@
+/*
+ * ctl_report.c: `fxbreakerctl report`: suspension episodes for
+ * compliance.  One line per suspension: what tripped it (with its
+ * figures), when it started and ended, how long it lasted, how it ended
+ * and who ended it (the operators who requested and approved a reset or
+ * lift), how many checks were denied while it held (the customer impact),
+ * and the notice customers were shown.  Read from the log alone.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "ledger.h"
+
+struct episode {
+	int64_t suspension;
+	int64_t start, end; /* end 0: still open */
+	char *opened;       /* trip, stale, force_suspend */
+	char *rule, *kind, *scope;
+	bool shadow;
+	char *trigger;  /* the opening row's figures, as JSON */
+	char *ended;    /* resume, reset, fresh, force_lift, retired */
+	char *by;       /* who or what ended it */
+	int64_t denied; /* -1: not recorded */
+	char *notice;   /* the notice's English text */
+};
+
+struct report {
+	struct episode *v;
+	size_t n, cap;
+	int64_t from, to;
+};
+
+static struct episode *
+find(struct report *r, int64_t suspension)
+{
+	size_t lo = 0, hi = r->n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (r->v[mid].suspension < suspension)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < r->n && r->v[lo].suspension == suspension ? &r->v[lo]
+	                                                      : NULL;
+}
+
+static char *
+dup(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+	return json_string_value(json_object_get(o, k));
+}
+
+static int
+collect(void *arg, const struct ledger_row *row, int64_t logged_at)
+{
+	struct report *r = arg;
+	json_error_t jerr;
+	json_t *d = json_loads(row->detail, 0, &jerr);
+	(void)logged_at;
+	if (d == NULL)
+		return 0;
+	const char *ev = row->event;
+	bool opens = strcmp(ev, "trip") == 0 || strcmp(ev, "stale") == 0 ||
+	             strcmp(ev, "force_suspend") == 0;
+	bool ends = strcmp(ev, "resume") == 0 || strcmp(ev, "reset") == 0 ||
+	            strcmp(ev, "fresh") == 0 ||
+	            strcmp(ev, "force_lift") == 0 ||
+	            strcmp(ev, "retired") == 0;
+	if (opens && r->n == r->cap) {
+		r->cap = r->cap != 0 ? r->cap * 2 : 64;
+		struct episode *v = realloc(r->v, r->cap * sizeof(*v));
+		if (v == NULL) {
+			json_decref(d);
+			return 1;
+		}
+		r->v = v;
+	}
+	if (opens) {
+		struct episode *e = &r->v[r->n++];
+		memset(e, 0, sizeof(*e));
+		e->suspension = row->seq;
+		e->start = row->t;
+		e->opened = dup(ev);
+		e->rule = dup(row->rule);
+		e->kind = dup(row->kind);
+		e->scope = dup(row->scope);
+		e->shadow = row->shadow;
+		e->denied = -1;
+		json_t *fig = json_deep_copy(d);
+		json_object_del(fig, "notice");
+		e->trigger =
+		    json_dumps(fig, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(fig);
+		e->notice = dup(jstr(json_object_get(d, "notice"), "en"));
+		const char *reason = jstr(d, "reason");
+		if (reason != NULL && e->notice == NULL)
+			e->notice = dup(reason);
+	} else if (ends && row->suspension > 0) {
+		struct episode *e = find(r, row->suspension);
+		if (e != NULL && e->end == 0) {
+			e->end = row->t;
+			e->ended = dup(ev);
+			json_t *dn = json_object_get(d, "denied");
+			if (json_is_integer(dn))
+				e->denied = json_integer_value(dn);
+			if (e->by == NULL) {
+				const char *by = jstr(d, "by");
+				e->by = dup(strcmp(ev, "resume") == 0 ? "timer"
+				            : strcmp(ev, "fresh") == 0
+				                ? "a fresh tick"
+				            : strcmp(ev, "retired") == 0
+				                ? "config change"
+				            : by != NULL ? by
+				                         : "operator");
+			}
+		}
+	} else if (strcmp(ev, "command") == 0 && row->suspension > 0) {
+		/* An applied approval names who asked and who approved. */
+		const char *cmd = jstr(d, "cmd"), *res = jstr(d, "result");
+		struct episode *e = find(r, row->suspension);
+		if (e != NULL && cmd != NULL && res != NULL &&
+		    strcmp(cmd, "approve") == 0 &&
+		    strcmp(res, "applied") == 0) {
+			char by[200];
+			snprintf(
+			    by, sizeof(by), "requested by %s, approved by %s",
+			    jstr(d, "requested_by") ? jstr(d, "requested_by")
+			                            : "?",
+			    jstr(d, "name") ? jstr(d, "name") : "?");
+			free(e->by);
+			e->by = strdup(by);
+		}
+	}
+	json_decref(d);
+	return 0;
+}
+
+static void
+print_csv(const char *s, bool last)
+{
+	putchar('"');
+	for (; s != NULL && *s != '\0'; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+	putchar(last ? '\n' : ',');
+}
+
+int
+ctl_report(int argc, char **argv)
+{
+	static const char use[] =
+	    "usage: fxbreakerctl report [--config FILE | --db PATH] "
+	    "[--since TIME] [--until TIME] [--format text|csv|json]";
+	const char *config = ctl_default_config(), *db = NULL, *fmt = "text";
+	char path[BREAKER_TEXT_MAX + 32], err[512];
+	struct report r;
+	int code = CTL_EXIT_OK;
+
+	memset(&r, 0, sizeof(r));
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i],
+		           *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (v == NULL)
+			goto usage;
+		i++;
+		if (strcmp(a, "--config") == 0)
+			config = v;
+		else if (strcmp(a, "--db") == 0)
+			db = v;
+		else if (strcmp(a, "--format") == 0 &&
+		         (strcmp(v, "text") == 0 || strcmp(v, "csv") == 0 ||
+		          strcmp(v, "json") == 0))
+			fmt = v;
+		else if (strcmp(a, "--since") == 0 &&
+		         ctl_parse_time(v, &r.from) == 0)
+			continue;
+		else if (strcmp(a, "--until") == 0 &&
+		         ctl_parse_time(v, &r.to) == 0)
+			continue;
+		else
+			goto usage;
+	}
+	if (db == NULL) {
+		struct breaker_config *cfg = ctl_load_config(config, &code);
+		if (cfg == NULL)
+			return code;
+		snprintf(path, sizeof(path), "%s/fxbreaker.db",
+		         cfg->service.data_dir);
+		breaker_config_free(cfg);
+		db = path;
+	}
+	struct ledger *lg = NULL;
+	if (ledger_open(db, true, &lg, err, sizeof(err)) != FXB_OK) {
+		fprintf(stderr, "fxbreakerctl: %s\n", err);
+		return CTL_EXIT_USAGE;
+	}
+	struct ledger_filter f;
+	memset(&f, 0, sizeof(f));
+	if (ledger_query(lg, &f, collect, &r) != FXB_OK) {
+		fprintf(stderr, "fxbreakerctl: %s: query failed\n", db);
+		code = CTL_EXIT_USAGE;
+	}
+	ledger_close(lg);
+	if (strcmp(fmt, "text") == 0)
+		printf("%6s  %-24s %-28s %-24s %-24s %9s  %-8s %s\n", "SUSP",
+		       "SCOPE", "RULE (KIND)", "START (UTC)", "END (UTC)",
+		       "SECONDS", "DENIED", "ENDED BY");
+	else if (strcmp(fmt, "csv") == 0)
+		printf("suspension,scope,rule,kind,mode,opened,start,end,"
+		       "duration_ms,ended,ended_by,denied,trigger,notice\n");
+	for (size_t i = 0; i < r.n; i++) {
+		struct episode *e = &r.v[i];
+		char t1[40], t2[40] = "(open)", rk[100], dn[24] = "-";
+		if (e->start < r.from || (r.to != 0 && e->start >= r.to))
+			continue;
+		ctl_format_time(t1, sizeof(t1), e->start);
+		if (e->end != 0)
+			ctl_format_time(t2, sizeof(t2), e->end);
+		if (e->denied >= 0)
+			snprintf(dn, sizeof(dn), "%lld", (long long)e->denied);
+		snprintf(rk, sizeof(rk), "%s (%s)",
+		         e->rule != NULL ? e->rule : "operator",
+		         e->kind != NULL ? e->kind : "forced");
+		double secs =
+		    e->end != 0 ? (double)(e->end - e->start) / 1000.0 : 0.0;
+		if (strcmp(fmt, "text") == 0) {
+			printf("%6lld  %-24s %-28s %-24s %-24s %9.1f  %-8s "
+			       "%s%s\n",
+			       (long long)e->suspension,
+			       e->scope != NULL ? e->scope : "-", rk, t1, t2,
+			       secs, dn, e->by != NULL ? e->by : "",
+			       e->shadow ? " [shadow]" : "");
+		} else if (strcmp(fmt, "csv") == 0) {
+			char b[4][32];
+			snprintf(b[0], 32, "%lld", (long long)e->suspension);
+			snprintf(b[1], 32, "%lld", (long long)e->start);
+			snprintf(b[2], 32, "%lld", (long long)e->end);
+			snprintf(
+			    b[3], 32, "%lld",
+			    (long long)(e->end != 0 ? e->end - e->start : 0));
+			print_csv(b[0], false);
+			print_csv(e->scope, false);
+			print_csv(e->rule, false);
+			print_csv(e->kind, false);
+			print_csv(e->shadow ? "shadow" : "enforce", false);
+			print_csv(e->opened, false);
+			print_csv(b[1], false);
+			print_csv(e->end != 0 ? b[2] : "", false);
+			print_csv(e->end != 0 ? b[3] : "", false);
+			print_csv(e->ended, false);
+			print_csv(e->by, false);
+			print_csv(e->denied >= 0 ? dn : "", false);
+			print_csv(e->trigger, false);
+			print_csv(e->notice, true);
+		} else {
+			json_t *o = json_object();
+			json_object_set_new(o, "suspension",
+			                    json_integer(e->suspension));
+			json_object_set_new(o, "scope", json_string(e->scope));
+			if (e->rule != NULL)
+				json_object_set_new(o, "rule",
+				                    json_string(e->rule));
+			json_object_set_new(o, "kind", json_string(e->kind));
+			json_object_set_new(
+			    o, "mode",
+			    json_string(e->shadow ? "shadow" : "enforce"));
+			json_object_set_new(o, "start",
+			                    json_integer(e->start));
+			if (e->end != 0) {
+				json_object_set_new(o, "end",
+				                    json_integer(e->end));
+				json_object_set_new(
+				    o, "duration_ms",
+				    json_integer(e->end - e->start));
+				json_object_set_new(o, "ended",
+				                    json_string(e->ended));
+				json_object_set_new(o, "ended_by",
+				                    json_string(e->by));
+			}
+			if (e->denied >= 0)
+				json_object_set_new(o, "denied",
+				                    json_integer(e->denied));
+			json_error_t jerr;
+			json_t *tr = json_loads(e->trigger, 0, &jerr);
+			if (tr != NULL)
+				json_object_set_new(o, "trigger", tr);
+			if (e->notice != NULL)
+				json_object_set_new(o, "notice",
+				                    json_string(e->notice));
+			json_dumpf(o, stdout,
+			           JSON_COMPACT | JSON_PRESERVE_ORDER);
+			putchar('\n');
+			json_decref(o);
+		}
+	}
+	for (size_t i = 0; i < r.n; i++) {
+		struct episode *e = &r.v[i];
+		free(e->opened);
+		free(e->rule);
+		free(e->kind);
+		free(e->scope);
+		free(e->trigger);
+		free(e->ended);
+		free(e->by);
+		free(e->notice);
+	}
+	free(r.v);
+	return code;
+usage:
+	fprintf(stderr, "%s\n", use);
+	return CTL_EXIT_USAGE;
+}
