@@ -32,6 +32,10 @@ const char *ctl_default_config(void);
 char *ctl_format_time(char *buf, size_t cap, int64_t ms);
 /* Epoch ms, "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC); -1 if neither. */
 int ctl_parse_time(const char *s, int64_t *out);
+/* The ledger, read-only: db, or DATA_DIR/fxbreaker.db of the config.
+ * Prints why and returns NULL (with *exit_code) on failure. */
+struct ledger *ctl_open_ledger(const char *config, const char *db,
+                               int *exit_code);
 
 /* ctl_wire.c */
 int ctl_check(int argc, char **argv);

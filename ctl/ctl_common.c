@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "ctl.h"
+#include "ledger.h"
 
 const char *
 ctl_default_config(void)
@@ -66,4 +67,27 @@ ctl_parse_time(const char *s, int64_t *out)
 	*out = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60000 +
 	       (int64_t)sec * 1000;
 	return 0;
+}
+
+struct ledger *
+ctl_open_ledger(const char *config, const char *db, int *exit_code)
+{
+	char path[BREAKER_TEXT_MAX + 32], err[512];
+	struct ledger *lg = NULL;
+	if (db == NULL) {
+		struct breaker_config *cfg =
+		    ctl_load_config(config, exit_code);
+		if (cfg == NULL)
+			return NULL;
+		snprintf(path, sizeof(path), "%s/fxbreaker.db",
+		         cfg->service.data_dir);
+		breaker_config_free(cfg);
+		db = path;
+	}
+	if (ledger_open(db, true, &lg, err, sizeof(err)) != FXB_OK) {
+		fprintf(stderr, "fxbreakerctl: %s\n", err);
+		*exit_code = CTL_EXIT_USAGE;
+		return NULL;
+	}
+	return lg;
 }

@@ -114,7 +114,6 @@ ctl_log(int argc, char **argv)
 	struct ledger_filter f;
 	struct log_out out = {FMT_TEXT, 0};
 	const char *config = ctl_default_config(), *db = NULL;
-	char path[BREAKER_TEXT_MAX + 32], err[512];
 	int code = CTL_EXIT_OK;
 
 	memset(&f, 0, sizeof(f));
@@ -153,20 +152,9 @@ ctl_log(int argc, char **argv)
 		else
 			goto usage;
 	}
-	if (db == NULL) {
-		struct breaker_config *cfg = ctl_load_config(config, &code);
-		if (cfg == NULL)
-			return code;
-		snprintf(path, sizeof(path), "%s/fxbreaker.db",
-		         cfg->service.data_dir);
-		breaker_config_free(cfg);
-		db = path;
-	}
-	struct ledger *lg = NULL;
-	if (ledger_open(db, true, &lg, err, sizeof(err)) != FXB_OK) {
-		fprintf(stderr, "fxbreakerctl: %s\n", err);
-		return CTL_EXIT_USAGE;
-	}
+	struct ledger *lg = ctl_open_ledger(config, db, &code);
+	if (lg == NULL)
+		return code;
 	if (out.fmt == FMT_TEXT)
 		printf("%6s  %-24s  %-14s %-28s %-9s %-24s %6s\n", "SEQ",
 		       "TIME (UTC)", "EVENT", "RULE", "KIND", "SCOPE", "SUSP");
@@ -174,7 +162,7 @@ ctl_log(int argc, char **argv)
 		printf("seq,t,time,event,rule,kind,scope,scope_type,"
 		       "suspension,mode,logged_at,detail\n");
 	if (ledger_query(lg, &f, print_row, &out) != FXB_OK) {
-		fprintf(stderr, "fxbreakerctl: %s: query failed\n", db);
+		fprintf(stderr, "fxbreakerctl: the log query failed\n");
 		code = CTL_EXIT_USAGE;
 	}
 	ledger_close(lg);

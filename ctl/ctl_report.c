@@ -165,7 +165,6 @@ ctl_report(int argc, char **argv)
 	    "usage: fxbreakerctl report [--config FILE | --db PATH] "
 	    "[--since TIME] [--until TIME] [--format text|csv|json]";
 	const char *config = ctl_default_config(), *db = NULL, *fmt = "text";
-	char path[BREAKER_TEXT_MAX + 32], err[512];
 	struct report r;
 	int code = CTL_EXIT_OK;
 
@@ -193,24 +192,13 @@ ctl_report(int argc, char **argv)
 		else
 			goto usage;
 	}
-	if (db == NULL) {
-		struct breaker_config *cfg = ctl_load_config(config, &code);
-		if (cfg == NULL)
-			return code;
-		snprintf(path, sizeof(path), "%s/fxbreaker.db",
-		         cfg->service.data_dir);
-		breaker_config_free(cfg);
-		db = path;
-	}
-	struct ledger *lg = NULL;
-	if (ledger_open(db, true, &lg, err, sizeof(err)) != FXB_OK) {
-		fprintf(stderr, "fxbreakerctl: %s\n", err);
-		return CTL_EXIT_USAGE;
-	}
+	struct ledger *lg = ctl_open_ledger(config, db, &code);
+	if (lg == NULL)
+		return code;
 	struct ledger_filter f;
 	memset(&f, 0, sizeof(f));
 	if (ledger_query(lg, &f, collect, &r) != FXB_OK) {
-		fprintf(stderr, "fxbreakerctl: %s: query failed\n", db);
+		fprintf(stderr, "fxbreakerctl: the log query failed\n");
 		code = CTL_EXIT_USAGE;
 	}
 	ledger_close(lg);

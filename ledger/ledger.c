@@ -243,21 +243,7 @@ chain_setup(struct ledger *lg, char *err, size_t errlen)
 			memcpy(prev, h, 32);
 			continue;
 		}
-		struct ledger_chain_row r = {
-		    .seq = sqlite3_column_int64(st, 0),
-		    .t = sqlite3_column_int64(st, 1),
-		    .event = col_text(st, 2),
-		    .rule = col_text(st, 3),
-		    .kind = col_text(st, 4),
-		    .scope = col_text(st, 5),
-		    .scope_type = col_text(st, 6),
-		    .suspension = sqlite3_column_int64(st, 7),
-		    .suspension_null =
-		        sqlite3_column_type(st, 7) == SQLITE_NULL,
-		    .mode = col_text(st, 8),
-		    .detail = col_text(st, 9),
-		    .logged_at = sqlite3_column_int64(st, 10),
-		};
+		struct ledger_chain_row r = ledger_chain_row_read(st);
 		unsigned char hash[32];
 		ledger_row_hash(lg->log_id, prev, &r, hash);
 		sqlite3_bind_int64(up, 1, r.seq);
@@ -559,21 +545,7 @@ ledger_verify_tail(struct ledger *lg, const unsigned char pk[32], int64_t rows,
 	}
 	sqlite3_bind_int64(st, 1, expect);
 	while (ok && sqlite3_step(st) == SQLITE_ROW) {
-		struct ledger_chain_row r = {
-		    .seq = sqlite3_column_int64(st, 0),
-		    .t = sqlite3_column_int64(st, 1),
-		    .event = col_text(st, 2),
-		    .rule = col_text(st, 3),
-		    .kind = col_text(st, 4),
-		    .scope = col_text(st, 5),
-		    .scope_type = col_text(st, 6),
-		    .suspension = sqlite3_column_int64(st, 7),
-		    .suspension_null =
-		        sqlite3_column_type(st, 7) == SQLITE_NULL,
-		    .mode = col_text(st, 8),
-		    .detail = col_text(st, 9),
-		    .logged_at = sqlite3_column_int64(st, 10),
-		};
+		struct ledger_chain_row r = ledger_chain_row_read(st);
 		const void *sp = sqlite3_column_blob(st, 11);
 		const void *sh = sqlite3_column_blob(st, 12);
 		if (sp == NULL || sh == NULL ||

@@ -80,6 +80,29 @@ ledger_row_hash(const unsigned char log_id[32], const unsigned char prev[32],
 	crypto_generichash_final(&st, out, 32);
 }
 
+/* The chain's columns of a row selected as "seq, t, event, rule, kind,
+ * scope, scope_type, suspension, mode, detail, logged_at, ..." (every
+ * reader of the chain selects them in this order). */
+struct ledger_chain_row
+ledger_chain_row_read(sqlite3_stmt *st)
+{
+	struct ledger_chain_row r = {
+	    .seq = sqlite3_column_int64(st, 0),
+	    .t = sqlite3_column_int64(st, 1),
+	    .event = (const char *)sqlite3_column_text(st, 2),
+	    .rule = (const char *)sqlite3_column_text(st, 3),
+	    .kind = (const char *)sqlite3_column_text(st, 4),
+	    .scope = (const char *)sqlite3_column_text(st, 5),
+	    .scope_type = (const char *)sqlite3_column_text(st, 6),
+	    .suspension = sqlite3_column_int64(st, 7),
+	    .suspension_null = sqlite3_column_type(st, 7) == SQLITE_NULL,
+	    .mode = (const char *)sqlite3_column_text(st, 8),
+	    .detail = (const char *)sqlite3_column_text(st, 9),
+	    .logged_at = sqlite3_column_int64(st, 10),
+	};
+	return r;
+}
+
 /* ---- the log key ---- */
 
 void
@@ -439,21 +462,7 @@ ledger_verify(const char *path, const unsigned char (*pks)[32], size_t npks,
 	    "hash FROM suspension_log ORDER BY seq",
 	    -1, &st, NULL);
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		struct ledger_chain_row r = {
-		    .seq = sqlite3_column_int64(st, 0),
-		    .t = sqlite3_column_int64(st, 1),
-		    .event = (const char *)sqlite3_column_text(st, 2),
-		    .rule = (const char *)sqlite3_column_text(st, 3),
-		    .kind = (const char *)sqlite3_column_text(st, 4),
-		    .scope = (const char *)sqlite3_column_text(st, 5),
-		    .scope_type = (const char *)sqlite3_column_text(st, 6),
-		    .suspension = sqlite3_column_int64(st, 7),
-		    .suspension_null =
-		        sqlite3_column_type(st, 7) == SQLITE_NULL,
-		    .mode = (const char *)sqlite3_column_text(st, 8),
-		    .detail = (const char *)sqlite3_column_text(st, 9),
-		    .logged_at = sqlite3_column_int64(st, 10),
-		};
+		struct ledger_chain_row r = ledger_chain_row_read(st);
 		const void *sp = sqlite3_column_blob(st, 11);
 		const void *sh = sqlite3_column_blob(st, 12);
 		bool sp_ok = sp != NULL && sqlite3_column_bytes(st, 11) == 32;

@@ -4,6 +4,8 @@
 #ifndef LEDGER_IMPL_H
 #define LEDGER_IMPL_H
 
+#include <sqlite3.h>
+
 #include "ledger.h"
 
 struct ledger_migration {
@@ -27,6 +29,7 @@ struct ledger_chain_row {
 };
 
 /* ledger_chain.c */
+struct ledger_chain_row ledger_chain_row_read(sqlite3_stmt *st);
 void ledger_row_hash(const unsigned char log_id[32],
                      const unsigned char prev[32],
                      const struct ledger_chain_row *r, unsigned char out[32]);
