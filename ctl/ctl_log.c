@@ -16,7 +16,25 @@ enum format { FMT_TEXT, FMT_CSV, FMT_JSON };
 struct log_out {
 	enum format fmt;
 	long rows;
+	const char *operator; /* --operator: a name or key id, or NULL */
 };
+
+/* Is this a row about the operator (a command they signed, or their
+ * enrolment or revocation)? */
+static bool
+by_operator(const struct ledger_row *r, const char *who)
+{
+	json_error_t jerr;
+	if (strcmp(r->event, "command") != 0)
+		return false;
+	json_t *d = json_loads(r->detail, 0, &jerr);
+	const char *name = json_string_value(json_object_get(d, "name"));
+	const char *id = json_string_value(json_object_get(d, "operator"));
+	bool yes = (name != NULL && strcmp(name, who) == 0) ||
+	           (id != NULL && strcmp(id, who) == 0);
+	json_decref(d);
+	return yes;
+}
 
 /* A CSV field: quoted, with quotes doubled (RFC 4180). */
 static void
@@ -37,6 +55,8 @@ print_row(void *arg, const struct ledger_row *r, int64_t logged_at)
 {
 	struct log_out *o = arg;
 	char t[40], susp[24] = "";
+	if (o->operator!= NULL && !by_operator(r, o->operator))
+		return 0;
 	o->rows++;
 	if (r->suspension > 0)
 		snprintf(susp, sizeof(susp), "%lld", (long long)r->suspension);
@@ -109,10 +129,11 @@ ctl_log(int argc, char **argv)
 	static const char use[] =
 	    "fxbreakerctl log [--config FILE | --db PATH] [--product ID] "
 	    "[--pair PAIR] [--rule ID] [--kind KIND] [--event EVENT] "
+	    "[--operator NAME|KEYID] "
 	    "[--since TIME] [--until TIME] [--limit N] "
 	    "[--format text|csv|json]";
 	struct ledger_filter f;
-	struct log_out out = {FMT_TEXT, 0};
+	struct log_out out = {FMT_TEXT, 0, NULL};
 	const char *config = ctl_default_config(), *db = NULL;
 	int code = CTL_EXIT_OK;
 
@@ -134,6 +155,8 @@ ctl_log(int argc, char **argv)
 			f.rule = v;
 		else if (strcmp(a, "--kind") == 0)
 			f.kind = v;
+		else if (strcmp(a, "--operator") == 0)
+			out.operator= v;
 		else if (strcmp(a, "--event") == 0)
 			f.event = v;
 		else if (strcmp(a, "--limit") == 0)

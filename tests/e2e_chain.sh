@@ -128,6 +128,29 @@ expect "truncated tail, only an anchor" trunc2.db 2 "truncated" "$TMP/data/check
 tamper trunc3 "delete from suspension_log where seq > $((last - 2)); delete from checkpoints"
 "$CTL" verify $PUB trunc3.db >out
 check "truncated tail, nothing to anchor it: policy (4)" "$?" 4
+# A full rewrite: every row's detail changed and every hash recomputed
+# with the spec, the checkpoints deleted.  Only the anchor kept outside
+# shows it: its head is not the rewritten chain's.
+tamper rewrite "delete from checkpoints; update suspension_log set detail = '{\"rewritten\":true}'"
+python3 - rewrite.db <<'EOF2'
+import hashlib, sqlite3, struct, sys
+db = sqlite3.connect(sys.argv[1])
+log_id = bytes.fromhex(db.execute("select value from ledger_meta where key='log_id'").fetchone()[0])
+def val(x):
+    if x is None: return b"\0"
+    if isinstance(x, int): return b"\1" + struct.pack(">q", x)
+    b = x.encode(); return b"\2" + struct.pack(">I", len(b)) + b
+prev = bytes(32)
+rows = db.execute("select seq,t,event,rule,kind,scope,scope_type,suspension,mode,detail,logged_at from suspension_log order by seq").fetchall()
+for r in rows:
+    h = hashlib.blake2b(b"fxbreaker/log/v1" + log_id + prev + b"".join(map(val, r)), digest_size=32).digest()
+    db.execute("update suspension_log set prev_hash=?, hash=? where seq=?", (prev, h, r[0]))
+    prev = h
+db.commit()
+EOF2
+"$CTL" verify $PUB rewrite.db >out
+check "a full rewrite with no anchor passes the chain: policy only (4)" "$?" 4
+expect "a full rewrite against an anchor" rewrite.db 2 "forked" "$TMP/data/checkpoints/$note"
 tamper forged "update checkpoints set signature = zeroblob(64) where size = (select max(size) from checkpoints)"
 expect "forged checkpoint" forged.db 1 "bad signature" "" nosig
 "$CTL" verify --pubkey "$ROOT/tests/scenarios/smoke-band/fxbreaker.conf" "$DB" >out 2>&1

@@ -162,6 +162,13 @@ check "report: checks denied while it held" \
 check "report: the trigger's figures" \
 	"$(echo "$rep" | jq -c '[.trigger.n, .trigger.threshold]')" "[2,2]"
 
+# --- log --operator: what one person did ---------------------------------
+check "log --operator bob: bob's commands only" \
+	"$("$CTL" log --operator bob --format json | jq -r '.name' | sort -u)" bob
+check "log --operator bob: the approval of the reset is there" \
+	"$("$CTL" log --operator bob --format json | jq -c "select(.cmd == \"approve\" and .result == \"applied\" and .request == $rq) | .requested_by")" \
+	'"alice"'
+
 # --- a non-operator's connection: the admin socket is root's alone -----
 if id nobody >/dev/null 2>&1 && command -v runuser >/dev/null 2>&1; then
 	out=$(runuser -u nobody -- nngcat --req --dial "$ADMIN" \
