@@ -45,6 +45,10 @@ int ctl_status(int argc, char **argv);
 /* ctl_log.c */
 int ctl_log(int argc, char **argv);
 
+/* ctl_operators.c */
+/* `operators`: the roster the log records, or its history. */
+int ctl_operators(int argc, char **argv);
+
 /* ctl_report.c */
 int ctl_report(int argc, char **argv);
 

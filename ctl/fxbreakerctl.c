@@ -31,6 +31,8 @@ static const struct {
      "verify [--pubkey F] [--anchor N]... DB    check a snapshot's log"},
     {"log", ctl_log,
      "log [--product P] [--rule R] [--since T] [--format text|csv|json]"},
+    {"operators", ctl_operators,
+     "operators [--history] [--json]            who may sign commands"},
     {"keygen", ctl_keygen,
      "keygen --name N --out F [--no-passphrase] make an operator key"},
     {"suspend", ctl_command,

@@ -65,6 +65,7 @@ struct commands {
 	size_t nnonces, nonce_head;
 	struct request reqs[REQUESTS_MAX];
 	size_t nreqs;
+	bool roster_loaded; /* ops seeded from the log's roster */
 };
 
 struct commands *
@@ -120,36 +121,78 @@ static const struct operator*
 	return NULL;
 }
 
+/* "suspend,reset,approve" or the subset held, in that order. */
+static void
+roles_str(unsigned roles, char out[32])
+{
+	snprintf(out, 32, "%s%s%s", roles & ROLE_SUSPEND ? "suspend," : "",
+	         roles & ROLE_RESET ? "reset," : "",
+	         roles & ROLE_APPROVE ? "approve," : "");
+	size_t n = strlen(out);
+	if (n > 0)
+		out[n - 1] = '\0';
+}
+
+/* An enrolment or revocation row: who, with which key and roles. */
 static void
 log_operator_change(struct daemon *d, const char *event,
-                    const struct operator* op, const char *roles)
+                    const struct operator* op)
 {
+	char roles[32], pk[65];
+	roles_str(op->roles, roles);
+	sodium_bin2hex(pk, sizeof(pk), op->pk, sizeof(op->pk));
 	json_t *o = json_object();
 	json_object_set_new(o, "event", json_string(event));
 	json_object_set_new(o, "operator", json_string(op->key_id));
 	json_object_set_new(o, "name", json_string(op->name));
-	if (roles != NULL)
-		json_object_set_new(o, "roles", json_string(roles));
+	json_object_set_new(o, "roles", json_string(roles));
+	json_object_set_new(o, "pubkey", json_string(pk));
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	daemon_log_command(d, op->name, 0, s != NULL ? s : "{}");
 	free(s);
 }
 
-bool
-commands_load_operators(struct daemon *d, const char *path)
+/* Replays one roster change from the log into the set it builds. */
+static int
+roster_row(void *arg, const struct ledger_operator_change *ch)
 {
-	struct commands *c = d->cmds, next;
+	struct commands *c = arg;
+	size_t i = 0;
+	while (i < c->nops && strcmp(c->ops[i].key_id, ch->key_id) != 0)
+		i++;
+	if (!ch->enrolled) {
+		if (i < c->nops)
+			c->ops[i] = c->ops[--c->nops];
+		return 0;
+	}
+	if (i == c->nops) {
+		if (c->nops == OPERATORS_MAX)
+			return 0;
+		c->nops++;
+	}
+	struct operator* op = & c->ops[i];
+	size_t got = 0;
+	memset(op, 0, sizeof(*op));
+	snprintf(op->key_id, sizeof(op->key_id), "%s", ch->key_id);
+	snprintf(op->name, sizeof(op->name), "%s", ch->name);
+	/* Rows from before roles were logged read as no roles, so the
+	 * file's roles are logged once, in full. */
+	op->roles = ch->roles[0] != '\0' ? parse_roles(ch->roles) : 0;
+	if (sodium_hex2bin(op->pk, 32, ch->pubkey, strlen(ch->pubkey), NULL,
+	                   &got, NULL) != 0 ||
+	    got != 32)
+		memset(op->pk, 0, sizeof(op->pk));
+	return 0;
+}
+
+/* Reads the operators file into next.  The file is the root of trust: it
+ * must be root's and writable by nobody else. */
+static bool
+read_operators_file(const char *path, struct commands *next)
+{
 	char line[512];
 	struct stat sb;
-
-	memset(&next, 0, sizeof(next));
-	if (path == NULL || path[0] == '\0') {
-		c->nops = 0; /* no operators: every command is refused */
-		return true;
-	}
-	/* The file is the root of trust: it must be root's and writable by
-	 * nobody else. */
 	if (stat(path, &sb) != 0 || sb.st_uid != 0 || (sb.st_mode & 022)) {
 		log_warn("%s: must exist, belong to root and be writable by "
 		         "root alone",
@@ -167,8 +210,8 @@ commands_load_operators(struct daemon *d, const char *path)
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
 		size_t got = 0;
-		struct operator* op = & next.ops[next.nops];
-		if (next.nops == OPERATORS_MAX ||
+		struct operator* op = & next->ops[next->nops];
+		if (next->nops == OPERATORS_MAX ||
 		    sscanf(line, "%64s %127s %129s", name, rl, hex) != 3 ||
 		    (op->roles = parse_roles(rl)) == 0 ||
 		    sodium_hex2bin(op->pk, 32, hex, strlen(hex), NULL, &got,
@@ -183,25 +226,55 @@ commands_load_operators(struct daemon *d, const char *path)
 		}
 		snprintf(op->name, sizeof(op->name), "%s", name);
 		ledger_key_id(op->pk, op->key_id);
-		next.nops++;
+		if (op_find(next, op->key_id) != NULL) {
+			log_warn("%s:%d: this key is already listed", path,
+			         lineno);
+			ok = false;
+			break;
+		}
+		next->nops++;
 	}
 	fclose(f);
-	if (!ok)
+	return ok;
+}
+
+bool
+commands_load_operators(struct daemon *d, const char *path)
+{
+	struct commands *c = d->cmds, next;
+
+	/* At start the set to compare against is the one the log holds, so
+	 * an unchanged file logs nothing and a key dropped while the daemon
+	 * was down is logged as revoked. */
+	if (!c->roster_loaded) {
+		c->nops = 0;
+		if (ledger_operators(d->ledger, roster_row, c) != FXB_OK) {
+			log_warn(
+			    "cannot read the operator roster from the log");
+			return false;
+		}
+		c->roster_loaded = true;
+	}
+	/* No file: no operators, every command is refused. */
+	memset(&next, 0, sizeof(next));
+	if (path != NULL && path[0] != '\0' &&
+	    !read_operators_file(path, &next))
 		return false;
 	/* Log what changed, then take the new set. */
 	for (size_t i = 0; i < next.nops; i++) {
 		const struct operator* old = op_find(c, next.ops[i].key_id);
-		if (old == NULL || old->roles != next.ops[i].roles)
+		if (old == NULL || old->roles != next.ops[i].roles ||
+		    strcmp(old->name, next.ops[i].name) != 0)
 			log_operator_change(d, "operator_enrolled",
-			                    &next.ops[i], NULL);
+			                    &next.ops[i]);
 	}
 	for (size_t i = 0; i < c->nops; i++)
 		if (op_find(&next, c->ops[i].key_id) == NULL)
-			log_operator_change(d, "operator_revoked", &c->ops[i],
-			                    NULL);
+			log_operator_change(d, "operator_revoked", &c->ops[i]);
 	memcpy(c->ops, next.ops, sizeof(next.ops));
 	c->nops = next.nops;
-	log_info("%zu operators from %s", c->nops, path);
+	log_info("%zu operators from %s", c->nops,
+	         path != NULL && path[0] != '\0' ? path : "(none)");
 	return true;
 }
 

@@ -420,10 +420,12 @@ writer_main(void *arg)
 		bool sign = false;
 		for (size_t i = 0; i < n; i++) {
 			rows[i] = d->queue[i].row;
-			/* A checkpoint after every suspension, reset or
-			 * service event (docs/LEDGER.md). */
+			/* A checkpoint after every suspension, reset,
+			 * service event or operator command, accepted or
+			 * rejected (docs/LEDGER.md). */
 			sign |= rows[i].effect != LEDGER_NONE ||
-			        strcmp(rows[i].kind, "service") == 0;
+			        strcmp(rows[i].kind, "service") == 0 ||
+			        strcmp(rows[i].kind, "operator") == 0;
 		}
 		pthread_mutex_unlock(&d->qmu);
 

@@ -680,6 +680,14 @@ col_text(sqlite3_stmt *st, int i)
 	return (const char *)sqlite3_column_text(st, i);
 }
 
+/* The text of column i, or "" for NULL. */
+static const char *
+col_or_empty(sqlite3_stmt *st, int i)
+{
+	const char *s = col_text(st, i);
+	return s != NULL ? s : "";
+}
+
 static int64_t
 col_time(sqlite3_stmt *st, int i)
 {
@@ -739,6 +747,41 @@ ledger_resumes(struct ledger *lg, const char *rule, int64_t since,
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		if (fn(arg, sqlite3_column_int64(st, 0)) != 0)
 			break;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? FXB_OK : FXB_ERR_LEDGER;
+}
+
+enum fxb_err
+ledger_operators(struct ledger *lg, ledger_operator_fn fn, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+	if (sqlite3_prepare_v2(
+	        lg->db,
+	        "SELECT seq, t, json_extract(detail, '$.event'), "
+	        "json_extract(detail, '$.operator'), "
+	        "json_extract(detail, '$.name'), "
+	        "json_extract(detail, '$.roles'), "
+	        "json_extract(detail, '$.pubkey') FROM suspension_log "
+	        "WHERE event = 'command' AND json_valid(detail) AND "
+	        "json_extract(detail, '$.event') IN "
+	        "('operator_enrolled', 'operator_revoked') ORDER BY seq",
+	        -1, &st, NULL) != SQLITE_OK)
+		return FXB_ERR_LEDGER;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_operator_change c = {
+		    .seq = sqlite3_column_int64(st, 0),
+		    .t = sqlite3_column_int64(st, 1),
+		    .enrolled =
+		        strcmp(col_text(st, 2), "operator_enrolled") == 0,
+		    .key_id = col_or_empty(st, 3),
+		    .name = col_or_empty(st, 4),
+		    .roles = col_or_empty(st, 5),
+		    .pubkey = col_or_empty(st, 6),
+		};
+		if (fn(arg, &c) != 0)
+			break;
+	}
 	sqlite3_finalize(st);
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? FXB_OK : FXB_ERR_LEDGER;
 }

@@ -174,6 +174,24 @@ enum fxb_err ledger_states(struct ledger *lg, ledger_state_fn fn, void *arg);
 enum fxb_err ledger_resumes(struct ledger *lg, const char *rule, int64_t since,
                             ledger_time_fn fn, void *arg);
 
+/*
+ * One change to the operator roster, as the log recorded it: an
+ * `operator_enrolled` (new, or new roles) or `operator_revoked` command
+ * row.  roles is "suspend,reset,approve" or a subset, in that order;
+ * pubkey is 64 hex digits.  Either may be "" on rows older than 0.4.
+ */
+struct ledger_operator_change {
+	int64_t seq, t;
+	bool enrolled; /* false: revoked */
+	const char *key_id, *name, *roles, *pubkey;
+};
+typedef int (*ledger_operator_fn)(void *arg,
+                                  const struct ledger_operator_change *c);
+
+/* ledger_operators calls fn for every roster change, oldest first. */
+enum fxb_err ledger_operators(struct ledger *lg, ledger_operator_fn fn,
+                              void *arg);
+
 /* ledger_query calls fn for each log row matching f, in sequence order. */
 enum fxb_err ledger_query(struct ledger *lg, const struct ledger_filter *f,
                           ledger_row_fn fn, void *arg);

@@ -41,6 +41,13 @@ last_cmd() { sql "select detail from suspension_log where event='command' order 
 
 check "operators enrolled and logged" \
 	"$(sql "select count(*) from suspension_log where detail like '%operator_enrolled%'")" 4
+carol_pk=$(grep '^carol ' "$TMP/operators" | cut -d' ' -f3)
+check "an enrolment row names the roles and the public key" \
+	"$(sql "select json_extract(detail, '\$.roles') || ' ' || json_extract(detail, '\$.pubkey') from suspension_log where detail like '%operator_enrolled%' and detail like '%\"name\":\"carol\"%'")" \
+	"suspend $carol_pk"
+check "operators: the roster the log holds" \
+	"$("$CTL" operators --json | jq -r '"\(.name) \(.roles)"' | sort | tr '\n' ' ')" \
+	"alice suspend,reset,approve alice suspend,reset,approve bob suspend,reset,approve carol suspend "
 
 # --- suspend: one signature ---------------------------------------------
 check "suspend applied" "$(cmd suspend --key alice.key --product x --reason pause)" "applied "
@@ -150,6 +157,11 @@ check "revocation logged" \
 	"$(sql "select count(*) from suspension_log where detail like '%operator_revoked%'")" 1
 check "revoked key" "$(cmd suspend --key carol.key --product x --reason p)" \
 	"rejected unknown_operator"
+check "operators: carol is off the roster" \
+	"$("$CTL" operators --json | jq -r .name | sort | tr '\n' ' ')" "alice alice bob "
+check "operators --history: four enrolments, then carol's revocation" \
+	"$("$CTL" operators --history --json | jq -r '"\(.change) \(.name)"' | tail -n 2 | tr '\n' ' ')" \
+	"enrolled carol revoked carol "
 
 # --- report: the episode, who reopened it, the customer impact ---------
 rep=$("$CTL" report --format json | jq -c "select(.suspension == $trip)")
@@ -185,8 +197,21 @@ sleep 0.05
 kill_daemon
 start_daemon || exit 1
 again=$(raw "$env")
+check "a restart with the same file logs no roster change" \
+	"$(sql "select count(*) from suspension_log where detail like '%operator_enrolled%' or detail like '%operator_revoked%'")" 5
 check "after a crash, the retried command is answered" "$(echo "$again" | json .result)" applied
 check "and carried out exactly once" \
 	"$(sql "select count(*) from suspension_log where event='command' and detail like '%\"reason\":\"crash\"%' and detail like '%\"result\":\"applied\"%'")" 1
+# --- a key dropped while the daemon was down: revoked at the next start --
+grep -v '^bob ' "$TMP/operators" >ops && cat ops >"$TMP/operators"
+stop_daemon
+start_daemon || exit 1
+check "bob's key, dropped while down, is logged revoked at start" \
+	"$(sql "select json_extract(detail, '\$.name') from suspension_log where detail like '%operator_revoked%' order by seq desc limit 1")" bob
+check "bob cannot sign" "$(cmd suspend --key bob.key --product x --reason p)" \
+	"rejected unknown_operator"
+check "a rejected command is covered by a checkpoint at once" \
+	"$(ls data/checkpoints | tail -n 1)" \
+	"checkpoint-$(printf %012d "$(sql 'select max(seq) from suspension_log')").note"
 check "the log still verifies" "$("$CTL" export snap.db >/dev/null; "$CTL" verify --pubkey "$TMP/data/log.pub" snap.db | tail -n 1 | cut -d' ' -f2)" ok
 finish
