@@ -153,25 +153,14 @@ log_operator_change(struct daemon *d, const char *event,
 	free(s);
 }
 
-/* Replays one roster change from the log into the set it builds. */
+/* Adds one operator of the log's roster to the set to compare against. */
 static int
 roster_row(void *arg, const struct ledger_operator_change *ch)
 {
 	struct commands *c = arg;
-	size_t i = 0;
-	while (i < c->nops && strcmp(c->ops[i].key_id, ch->key_id) != 0)
-		i++;
-	if (!ch->enrolled) {
-		if (i < c->nops)
-			c->ops[i] = c->ops[--c->nops];
-		return 0;
-	}
-	if (i == c->nops) {
-		if (c->nops == OPERATORS_MAX)
-			return 0;
-		c->nops++;
-	}
-	struct operator* op = & c->ops[i];
+	if (c->nops == OPERATORS_MAX)
+		return 1;
+	struct operator* op = & c->ops[c->nops++];
 	size_t got = 0;
 	memset(op, 0, sizeof(*op));
 	snprintf(op->key_id, sizeof(op->key_id), "%s", ch->key_id);
@@ -248,7 +237,8 @@ commands_load_operators(struct daemon *d, const char *path)
 	 * was down is logged as revoked. */
 	if (!c->roster_loaded) {
 		c->nops = 0;
-		if (ledger_operators(d->ledger, roster_row, c) != FXB_OK) {
+		if (ledger_operators(d->ledger, false, roster_row, c) !=
+		    FXB_OK) {
 			log_warn(
 			    "cannot read the operator roster from the log");
 			return false;

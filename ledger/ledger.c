@@ -752,22 +752,30 @@ ledger_resumes(struct ledger *lg, const char *rule, int64_t since,
 }
 
 enum fxb_err
-ledger_operators(struct ledger *lg, ledger_operator_fn fn, void *arg)
+ledger_operators(struct ledger *lg, bool history, ledger_operator_fn fn,
+                 void *arg)
 {
 	sqlite3_stmt *st;
 	int rc;
 	if (sqlite3_prepare_v2(
 	        lg->db,
-	        "SELECT seq, t, json_extract(detail, '$.event'), "
-	        "json_extract(detail, '$.operator'), "
-	        "json_extract(detail, '$.name'), "
-	        "json_extract(detail, '$.roles'), "
-	        "json_extract(detail, '$.pubkey') FROM suspension_log "
-	        "WHERE event = 'command' AND json_valid(detail) AND "
-	        "json_extract(detail, '$.event') IN "
-	        "('operator_enrolled', 'operator_revoked') ORDER BY seq",
+	        "SELECT seq, t, ev, k, name, roles, pubkey FROM ("
+	        " SELECT seq, t, json_extract(detail, '$.event') AS ev,"
+	        " json_extract(detail, '$.operator') AS k,"
+	        " json_extract(detail, '$.name') AS name,"
+	        " json_extract(detail, '$.roles') AS roles,"
+	        " json_extract(detail, '$.pubkey') AS pubkey,"
+	        " row_number() OVER (PARTITION BY"
+	        "  json_extract(detail, '$.operator') ORDER BY seq DESC) AS "
+	        "nth"
+	        " FROM suspension_log WHERE event = 'command' AND"
+	        " json_valid(detail) AND json_extract(detail, '$.event') IN"
+	        " ('operator_enrolled', 'operator_revoked'))"
+	        " WHERE ?1 OR (nth = 1 AND ev = 'operator_enrolled')"
+	        " ORDER BY seq",
 	        -1, &st, NULL) != SQLITE_OK)
 		return FXB_ERR_LEDGER;
+	sqlite3_bind_int(st, 1, history);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ledger_operator_change c = {
 		    .seq = sqlite3_column_int64(st, 0),

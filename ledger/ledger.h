@@ -188,9 +188,11 @@ struct ledger_operator_change {
 typedef int (*ledger_operator_fn)(void *arg,
                                   const struct ledger_operator_change *c);
 
-/* ledger_operators calls fn for every roster change, oldest first. */
-enum fxb_err ledger_operators(struct ledger *lg, ledger_operator_fn fn,
-                              void *arg);
+/* ledger_operators calls fn, oldest first, for every roster change
+ * (history), or for each operator enrolled now with the enrolment in
+ * force (the latest change to each key, where that is an enrolment). */
+enum fxb_err ledger_operators(struct ledger *lg, bool history,
+                              ledger_operator_fn fn, void *arg);
 
 /* ledger_query calls fn for each log row matching f, in sequence order. */
 enum fxb_err ledger_query(struct ledger *lg, const struct ledger_filter *f,
