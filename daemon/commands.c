@@ -58,9 +58,14 @@ struct request {
 	bool done;
 };
 
-struct commands {
+/* Who may sign: from the operators file, or the log's record of it. */
+struct roster {
 	struct operator ops[OPERATORS_MAX];
 	size_t nops;
+};
+
+struct commands {
+	struct roster roster;
 	struct nonce *nonces; /* a ring, oldest first */
 	size_t nnonces, nonce_head;
 	struct request reqs[REQUESTS_MAX];
@@ -113,11 +118,11 @@ parse_roles(const char *s)
 }
 
 static const struct operator*
-    op_find(const struct commands *c, const char *key_id)
+    op_find(const struct roster *r, const char *key_id)
 {
-	for (size_t i = 0; i < c->nops; i++)
-		if (strcmp(c->ops[i].key_id, key_id) == 0)
-			return &c->ops[i];
+	for (size_t i = 0; i < r->nops; i++)
+		if (strcmp(r->ops[i].key_id, key_id) == 0)
+			return &r->ops[i];
 	return NULL;
 }
 
@@ -157,10 +162,10 @@ log_operator_change(struct daemon *d, const char *event,
 static int
 roster_row(void *arg, const struct ledger_operator_change *ch)
 {
-	struct commands *c = arg;
-	if (c->nops == OPERATORS_MAX)
+	struct roster *r = arg;
+	if (r->nops == OPERATORS_MAX)
 		return 1;
-	struct operator* op = & c->ops[c->nops++];
+	struct operator* op = & r->ops[r->nops++];
 	size_t got = 0;
 	memset(op, 0, sizeof(*op));
 	snprintf(op->key_id, sizeof(op->key_id), "%s", ch->key_id);
@@ -178,7 +183,7 @@ roster_row(void *arg, const struct ledger_operator_change *ch)
 /* Reads the operators file into next.  The file is the root of trust: it
  * must be root's and writable by nobody else. */
 static bool
-read_operators_file(const char *path, struct commands *next)
+read_operators_file(const char *path, struct roster *next)
 {
 	char line[512];
 	struct stat sb;
@@ -230,14 +235,15 @@ read_operators_file(const char *path, struct commands *next)
 bool
 commands_load_operators(struct daemon *d, const char *path)
 {
-	struct commands *c = d->cmds, next;
+	struct commands *c = d->cmds;
+	struct roster *now = &c->roster, next;
 
 	/* At start the set to compare against is the one the log holds, so
 	 * an unchanged file logs nothing and a key dropped while the daemon
 	 * was down is logged as revoked. */
 	if (!c->roster_loaded) {
-		c->nops = 0;
-		if (ledger_operators(d->ledger, false, roster_row, c) !=
+		now->nops = 0;
+		if (ledger_operators(d->ledger, false, roster_row, now) !=
 		    FXB_OK) {
 			log_warn(
 			    "cannot read the operator roster from the log");
@@ -252,18 +258,18 @@ commands_load_operators(struct daemon *d, const char *path)
 		return false;
 	/* Log what changed, then take the new set. */
 	for (size_t i = 0; i < next.nops; i++) {
-		const struct operator* old = op_find(c, next.ops[i].key_id);
+		const struct operator* old = op_find(now, next.ops[i].key_id);
 		if (old == NULL || old->roles != next.ops[i].roles ||
 		    strcmp(old->name, next.ops[i].name) != 0)
 			log_operator_change(d, "operator_enrolled",
 			                    &next.ops[i]);
 	}
-	for (size_t i = 0; i < c->nops; i++)
-		if (op_find(&next, c->ops[i].key_id) == NULL)
-			log_operator_change(d, "operator_revoked", &c->ops[i]);
-	memcpy(c->ops, next.ops, sizeof(next.ops));
-	c->nops = next.nops;
-	log_info("%zu operators from %s", c->nops,
+	for (size_t i = 0; i < now->nops; i++)
+		if (op_find(&next, now->ops[i].key_id) == NULL)
+			log_operator_change(d, "operator_revoked",
+			                    &now->ops[i]);
+	*now = next;
+	log_info("%zu operators from %s", now->nops,
 	         path != NULL && path[0] != '\0' ? path : "(none)");
 	return true;
 }
@@ -679,7 +685,7 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 		return;
 	}
 	pthread_mutex_lock(&d->mu);
-	const struct operator* op = op_find(d->cmds, opid);
+	const struct operator* op = op_find(&d->cmds->roster, opid);
 	if (op == NULL) {
 		reject_unauthenticated(d, call, opid, cmd,
 		                       FXB_ERR_UNKNOWN_OPERATOR,
