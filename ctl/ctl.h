@@ -28,6 +28,9 @@ struct breaker_config *ctl_load_config(const char *path, int *exit_code);
 /* The config file when none is named: $FXBREAKER_CONFIG, or
  * /etc/fxbreaker/fxbreaker.conf. */
 const char *ctl_default_config(void);
+/* One CSV field on stdout, quoted, quotes doubled (RFC 4180); NULL is
+ * "".  Then ',' or, for the last, '\n'. */
+void ctl_csv_field(const char *s, bool last);
 /* "2024-12-03T13:28:13.000Z" */
 char *ctl_format_time(char *buf, size_t cap, int64_t ms);
 /* Epoch ms, "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC); -1 if neither. */

@@ -1,7 +1,7 @@
 /*
  * ctl_common.c: what the subcommands that talk to a running service
  * share: finding the config (for the URLs and the data directory), and
- * showing times.
+ * showing times and CSV fields.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,19 @@
 
 #include "ctl.h"
 #include "ledger.h"
+
+void
+ctl_csv_field(const char *s, bool last)
+{
+	putchar('"');
+	for (; s != NULL && *s != '\0'; s++) {
+		if (*s == '"')
+			putchar('"');
+		putchar(*s);
+	}
+	putchar('"');
+	putchar(last ? '\n' : ',');
+}
 
 const char *
 ctl_default_config(void)

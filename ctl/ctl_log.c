@@ -36,20 +36,6 @@ by_operator(const struct ledger_row *r, const char *who)
 	return yes;
 }
 
-/* A CSV field: quoted, with quotes doubled (RFC 4180). */
-static void
-csv_field(const char *s, bool last)
-{
-	putchar('"');
-	for (; s != NULL && *s != '\0'; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
-	putchar(last ? '\n' : ',');
-}
-
 static int
 print_row(void *arg, const struct ledger_row *r, int64_t logged_at)
 {
@@ -74,18 +60,18 @@ print_row(void *arg, const struct ledger_row *r, int64_t logged_at)
 		snprintf(seq, sizeof(seq), "%lld", (long long)r->seq);
 		snprintf(tm, sizeof(tm), "%lld", (long long)r->t);
 		snprintf(la, sizeof(la), "%lld", (long long)logged_at);
-		csv_field(seq, false);
-		csv_field(tm, false);
-		csv_field(ctl_format_time(t, sizeof(t), r->t), false);
-		csv_field(r->event, false);
-		csv_field(r->rule, false);
-		csv_field(r->kind, false);
-		csv_field(r->scope, false);
-		csv_field(r->scope_type, false);
-		csv_field(susp, false);
-		csv_field(r->shadow ? "shadow" : "enforce", false);
-		csv_field(la, false);
-		csv_field(r->detail, true);
+		ctl_csv_field(seq, false);
+		ctl_csv_field(tm, false);
+		ctl_csv_field(ctl_format_time(t, sizeof(t), r->t), false);
+		ctl_csv_field(r->event, false);
+		ctl_csv_field(r->rule, false);
+		ctl_csv_field(r->kind, false);
+		ctl_csv_field(r->scope, false);
+		ctl_csv_field(r->scope_type, false);
+		ctl_csv_field(susp, false);
+		ctl_csv_field(r->shadow ? "shadow" : "enforce", false);
+		ctl_csv_field(la, false);
+		ctl_csv_field(r->detail, true);
 		break;
 	}
 	case FMT_JSON: {

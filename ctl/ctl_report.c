@@ -145,19 +145,6 @@ collect(void *arg, const struct ledger_row *row, int64_t logged_at)
 	return 0;
 }
 
-static void
-print_csv(const char *s, bool last)
-{
-	putchar('"');
-	for (; s != NULL && *s != '\0'; s++) {
-		if (*s == '"')
-			putchar('"');
-		putchar(*s);
-	}
-	putchar('"');
-	putchar(last ? '\n' : ',');
-}
-
 int
 ctl_report(int argc, char **argv)
 {
@@ -239,20 +226,20 @@ ctl_report(int argc, char **argv)
 			snprintf(
 			    b[3], 32, "%lld",
 			    (long long)(e->end != 0 ? e->end - e->start : 0));
-			print_csv(b[0], false);
-			print_csv(e->scope, false);
-			print_csv(e->rule, false);
-			print_csv(e->kind, false);
-			print_csv(e->shadow ? "shadow" : "enforce", false);
-			print_csv(e->opened, false);
-			print_csv(b[1], false);
-			print_csv(e->end != 0 ? b[2] : "", false);
-			print_csv(e->end != 0 ? b[3] : "", false);
-			print_csv(e->ended, false);
-			print_csv(e->by, false);
-			print_csv(e->denied >= 0 ? dn : "", false);
-			print_csv(e->trigger, false);
-			print_csv(e->notice, true);
+			ctl_csv_field(b[0], false);
+			ctl_csv_field(e->scope, false);
+			ctl_csv_field(e->rule, false);
+			ctl_csv_field(e->kind, false);
+			ctl_csv_field(e->shadow ? "shadow" : "enforce", false);
+			ctl_csv_field(e->opened, false);
+			ctl_csv_field(b[1], false);
+			ctl_csv_field(e->end != 0 ? b[2] : "", false);
+			ctl_csv_field(e->end != 0 ? b[3] : "", false);
+			ctl_csv_field(e->ended, false);
+			ctl_csv_field(e->by, false);
+			ctl_csv_field(e->denied >= 0 ? dn : "", false);
+			ctl_csv_field(e->trigger, false);
+			ctl_csv_field(e->notice, true);
 		} else {
 			json_t *o = json_object();
 			json_object_set_new(o, "suspension",
