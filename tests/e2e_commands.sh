@@ -173,6 +173,12 @@ check "report: checks denied while it held" \
 	"$(sql "select json_extract(detail, '$.denied') from suspension_log where event='reset' and suspension=$trip")"
 check "report: the trigger's figures" \
 	"$(echo "$rep" | jq -c '[.trigger.n, .trigger.threshold]')" "[2,2]"
+csv=$("$CTL" report --format csv)
+check "report --format csv: the header" "$(echo "$csv" | head -n 1)" \
+	"suspension,scope,rule,kind,mode,opened,start,end,duration_ms,ended,ended_by,denied,trigger,notice"
+check "report --format csv: the reset episode, a comma inside quotes" \
+	"$(echo "$csv" | grep "^\"$trip\"," | cut -d, -f1-5,10-12)" \
+	"\"$trip\",\"w\",\"v\",\"volume\",\"enforce\",\"reset\",\"requested by alice, approved by bob\""
 
 # --- log --operator: what one person did ---------------------------------
 check "log --operator bob: bob's commands only" \
