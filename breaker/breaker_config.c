@@ -10,6 +10,7 @@
  */
 #include <ini.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +278,36 @@ read_line(char *str, int num, void *stream)
 	return str;
 }
 
+/* Appends key = value to s; 0 (nomem set) if out of memory. */
+static int
+kv_add(struct parse *ps, struct sect *s, const char *key, const char *value,
+       int line)
+{
+	if (s->nkv == s->capkv) {
+		size_t ncap = s->capkv != 0 ? s->capkv * 2 : 8;
+		struct kv *v = realloc(s->kv, ncap * sizeof(*v));
+		if (v == NULL) {
+			ps->nomem = ps->failed = true;
+			return 0;
+		}
+		s->kv = v;
+		s->capkv = ncap;
+	}
+	struct kv *kv = &s->kv[s->nkv];
+	kv->key = dup_n(key, strlen(key));
+	kv->val = dup_n(value, strlen(value));
+	kv->line = line;
+	kv->used = false;
+	if (kv->key == NULL || kv->val == NULL) {
+		free(kv->key);
+		free(kv->val);
+		ps->nomem = ps->failed = true;
+		return 0;
+	}
+	s->nkv++;
+	return 1;
+}
+
 static int
 on_key(void *user, const char *section, const char *name, const char *value)
 {
@@ -343,29 +374,7 @@ on_key(void *user, const char *section, const char *name, const char *value)
 		kv->val = v;
 		return 1;
 	}
-	if (s->nkv == s->capkv) {
-		size_t ncap = s->capkv != 0 ? s->capkv * 2 : 8;
-		struct kv *v = realloc(s->kv, ncap * sizeof(*v));
-		if (v == NULL) {
-			ps->nomem = ps->failed = true;
-			return 0;
-		}
-		s->kv = v;
-		s->capkv = ncap;
-	}
-	struct kv *kv = &s->kv[s->nkv];
-	kv->key = dup_n(name, strlen(name));
-	kv->val = dup_n(value, strlen(value));
-	kv->line = ps->line;
-	kv->used = false;
-	if (kv->key == NULL || kv->val == NULL) {
-		free(kv->key);
-		free(kv->val);
-		ps->nomem = ps->failed = true;
-		return 0;
-	}
-	s->nkv++;
-	return 1;
+	return kv_add(ps, s, name, value, ps->line);
 }
 
 /* ---- second pass: values ---- */
@@ -717,6 +726,93 @@ static const char *const kind_keys[][8] = {
     [BREAKER_SPREAD] = {"max_spread_pct", "hold", NULL},
     [BREAKER_THROTTLE] = {"rate", "burst", NULL},
 };
+
+/*
+ * The trip levels an operator may change at run time (never a window or a
+ * duration of suspension).  Each grows as the rule loosens: a higher trip
+ * count, a wider band, a longer hold or max_age, a faster rate.  cmp is
+ * the field compared to tell loosening from tightening (a velocity rule's
+ * V, whichever key sets it).
+ */
+enum threshold_type { TH_AMOUNT, TH_PCT, TH_PRICE, TH_MS, TH_INT };
+static const struct {
+	enum breaker_kind kind;
+	const char *key;
+	enum threshold_type type;
+	size_t field, cmp;
+} thresholds[] = {
+#define TH(k, key, t, f, c)                                                   \
+	{                                                                     \
+		k, key, t, offsetof(struct breaker_rule_conf, f),             \
+		    offsetof(struct breaker_rule_conf, c)                     \
+	}
+    TH(BREAKER_VOLUME, "trip", TH_AMOUNT, trip, trip),
+    TH(BREAKER_VOLUME, "warn", TH_AMOUNT, warn, warn),
+    TH(BREAKER_BAND, "band_pct", TH_PCT, band_pct, band_pct),
+    TH(BREAKER_VELOCITY, "max_move", TH_PRICE, max_move, velocity),
+    TH(BREAKER_VELOCITY, "pct", TH_PCT, pct, velocity),
+    TH(BREAKER_DEVIATION, "pct", TH_PCT, pct, pct),
+    TH(BREAKER_DEVIATION, "hold", TH_MS, hold, hold),
+    TH(BREAKER_STALE, "max_age", TH_MS, max_age, max_age),
+    TH(BREAKER_SPREAD, "max_spread_pct", TH_PCT, max_spread_pct,
+       max_spread_pct),
+    TH(BREAKER_SPREAD, "hold", TH_MS, hold, hold),
+    TH(BREAKER_THROTTLE, "rate", TH_INT, rate, rate),
+    TH(BREAKER_THROTTLE, "burst", TH_INT, burst, burst),
+#undef TH
+};
+
+bool
+breaker_threshold(const struct breaker_config *cfg,
+                  const struct breaker_rule_conf *rc, const char *key,
+                  int64_t *cmp, char *text)
+{
+	for (size_t i = 0; i < sizeof(thresholds) / sizeof(thresholds[0]);
+	     i++) {
+		if (thresholds[i].kind != rc->kind ||
+		    strcmp(thresholds[i].key, key) != 0)
+			continue;
+		const char *base = (const char *)rc;
+		int64_t v, c;
+		memcpy(&v, base + thresholds[i].field, sizeof(v));
+		memcpy(&c, base + thresholds[i].cmp, sizeof(c));
+		/* No warn level at all is the loosest: setting one tightens.
+		 */
+		*cmp = thresholds[i].field ==
+		                   offsetof(struct breaker_rule_conf, warn) &&
+		               v == 0
+		           ? INT64_MAX
+		           : c;
+		int32_t pair =
+		    rc->on_pair ? rc->owner : cfg->products[rc->owner].pair;
+		unsigned exp = (unsigned)cfg->pairs[pair].base_exponent;
+		switch (thresholds[i].type) {
+		case TH_AMOUNT:
+		case TH_INT:
+			if (thresholds[i].type == TH_AMOUNT && v != 0 &&
+			    rc->measure == BREAKER_MEASURE_NOTIONAL)
+				breaker_decimal_format(text, v, exp, exp);
+			else if (v == 0)
+				snprintf(text, BREAKER_DECIMAL_BUFSZ, "none");
+			else
+				snprintf(text, BREAKER_DECIMAL_BUFSZ, "%lld",
+				         (long long)v);
+			break;
+		case TH_PCT:
+			breaker_decimal_format(text, v, 4, 0);
+			break;
+		case TH_PRICE:
+			breaker_px_format(text, v);
+			break;
+		case TH_MS:
+			snprintf(text, BREAKER_DECIMAL_BUFSZ, "%lldms",
+			         (long long)v);
+			break;
+		}
+		return true;
+	}
+	return false;
+}
 
 static const char *const kind_names[] = {
     "forced",    "volume", "band",   "velocity",
@@ -1250,9 +1346,52 @@ parse_fini(struct parse *ps)
 	}
 }
 
+/* Lays each threshold change over the file's value of its key (or adds
+ * the key), before the values are read and checked as usual. */
+static bool
+apply_overrides(struct parse *ps, const struct breaker_override *ov,
+                size_t nov)
+{
+	for (size_t i = 0; i < nov; i++) {
+		int32_t r = find_sect(ps, SECT_RULE, ov[i].rule);
+		if (r < 0) {
+			fail(ps, 0, "threshold change: no [rule %s]",
+			     ov[i].rule);
+			return false;
+		}
+		struct sect *s = &ps->sects[ps->where[SECT_RULE][r]];
+		size_t k = 0;
+		while (k < s->nkv && strcmp(s->kv[k].key, ov[i].key) != 0)
+			k++;
+		if (k == s->nkv) {
+			if (!kv_add(ps, s, ov[i].key, ov[i].value, s->line))
+				return false;
+			continue;
+		}
+		char *v = dup_n(ov[i].value, strlen(ov[i].value));
+		if (v == NULL) {
+			ps->nomem = ps->failed = true;
+			return false;
+		}
+		free(s->kv[k].val);
+		s->kv[k].val = v;
+	}
+	return true;
+}
+
 enum fxb_err
 breaker_config_parse(const char *text, size_t len, const char *filename,
                      struct breaker_config **out, char *err, size_t errlen)
+{
+	return breaker_config_parse_over(text, len, filename, NULL, 0, out,
+	                                 err, errlen);
+}
+
+enum fxb_err
+breaker_config_parse_over(const char *text, size_t len, const char *filename,
+                          const struct breaker_override *ov, size_t nov,
+                          struct breaker_config **out, char *err,
+                          size_t errlen)
 {
 	struct parse ps;
 	enum fxb_err rc = FXB_ERR_CONFIG;
@@ -1273,7 +1412,7 @@ breaker_config_parse(const char *text, size_t len, const char *filename,
 		fail(&ps, line,
 		     "syntax error: expected [section], key = value, or a "
 		     "comment");
-	if (!ps.failed && index_sections(&ps))
+	if (!ps.failed && index_sections(&ps) && apply_overrides(&ps, ov, nov))
 		build(&ps);
 	if (ps.nomem)
 		rc = FXB_ERR_NOMEM;

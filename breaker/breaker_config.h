@@ -132,6 +132,31 @@ enum fxb_err breaker_config_parse(const char *text, size_t len,
                                   struct breaker_config **out, char *err,
                                   size_t errlen);
 
+/* A threshold change laid over the file's value (docs/PROTOCOL.md,
+ * "threshold"). */
+struct breaker_override {
+	const char *rule, *key, *value;
+};
+
+/* breaker_config_parse_over is breaker_config_parse with nov threshold
+ * changes laid over the text, each checked as if the file said it. */
+enum fxb_err breaker_config_parse_over(const char *text, size_t len,
+                                       const char *filename,
+                                       const struct breaker_override *ov,
+                                       size_t nov, struct breaker_config **out,
+                                       char *err, size_t errlen);
+
+/*
+ * breaker_threshold reads one of a rule's trip levels -- the keys an
+ * operator may change at run time -- as text in the config's notation
+ * (BREAKER_DECIMAL_BUFSZ bytes; "none" for an unset warn) and as a number
+ * (cmp) that grows as the rule loosens.  false: key is not a trip level
+ * of this rule's kind.
+ */
+bool breaker_threshold(const struct breaker_config *cfg,
+                       const struct breaker_rule_conf *rc, const char *key,
+                       int64_t *cmp, char *text);
+
 /* breaker_config_free frees a config; NULL is a no-op. */
 void breaker_config_free(struct breaker_config *cfg);
 

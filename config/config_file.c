@@ -47,6 +47,14 @@ enum fxb_err
 config_file_load(const char *path, struct breaker_config **out, char *hash,
                  char *err, size_t errlen)
 {
+	return config_file_load_over(path, NULL, 0, out, hash, err, errlen);
+}
+
+enum fxb_err
+config_file_load_over(const char *path, const struct breaker_override *ov,
+                      size_t nov, struct breaker_config **out, char *hash,
+                      char *err, size_t errlen)
+{
 	size_t len;
 	char *text =
 	    config_file_read(path, CONFIG_FILE_MAX, &len, err, errlen);
@@ -59,8 +67,8 @@ config_file_load(const char *path, struct breaker_config **out, char *hash,
 		                   len, NULL, 0);
 		sodium_bin2hex(hash, 65, h, sizeof(h));
 	}
-	enum fxb_err rc =
-	    breaker_config_parse(text, len, path, out, err, errlen);
+	enum fxb_err rc = breaker_config_parse_over(text, len, path, ov, nov,
+	                                            out, err, errlen);
 	free(text);
 	return rc;
 }

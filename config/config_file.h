@@ -29,4 +29,11 @@ char *config_file_read(const char *path, size_t max, size_t *len, char *err,
 enum fxb_err config_file_load(const char *path, struct breaker_config **out,
                               char *hash, char *err, size_t errlen);
 
+/* config_file_load_over: the same, with threshold changes laid over the
+ * file (breaker_config_parse_over). */
+enum fxb_err config_file_load_over(const char *path,
+                                   const struct breaker_override *ov,
+                                   size_t nov, struct breaker_config **out,
+                                   char *hash, char *err, size_t errlen);
+
 #endif /* CONFIG_FILE_H */

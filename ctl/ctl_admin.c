@@ -545,6 +545,8 @@ enum opt {
 	O_TIMEOUT,
 	O_ISSUED_AT,
 	O_NONCE,
+	O_PARAM,
+	O_VALUE,
 	O_COUNT
 };
 
@@ -564,6 +566,8 @@ static const char *const opt_flag[O_COUNT] = {
     [O_TIMEOUT] = "--timeout",
     [O_ISSUED_AT] = "--issued-at",
     [O_NONCE] = "--nonce",
+    [O_PARAM] = "--param",
+    [O_VALUE] = "--value",
 };
 
 #define B(o) (1u << (o))
@@ -594,9 +598,15 @@ static const struct cmd_spec {
      B(O_KEY) | B(O_REASON) | B(O_RULE) | B(O_SUSPENSION),
      "fxbreakerctl reset --key FILE --rule ID --suspension N "
      "--reason TEXT" TAIL},
+    {"threshold", COMMON | B(O_RULE) | B(O_PARAM) | B(O_VALUE),
+     B(O_KEY) | B(O_REASON) | B(O_RULE) | B(O_PARAM) | B(O_VALUE),
+     "fxbreakerctl threshold --key FILE --rule ID --param KEY --value V "
+     "--reason TEXT" TAIL},
+    /* --suspension: the one a lift or reset request names; none for a
+     * threshold request. */
     {"approve", COMMON | B(O_REQUEST) | B(O_SUSPENSION),
-     B(O_KEY) | B(O_REASON) | B(O_REQUEST) | B(O_SUSPENSION),
-     "fxbreakerctl approve --key FILE --request N --suspension N "
+     B(O_KEY) | B(O_REASON) | B(O_REQUEST),
+     "fxbreakerctl approve --key FILE --request N [--suspension N] "
      "--reason TEXT" TAIL},
 };
 
@@ -766,6 +776,10 @@ cmd_body(const struct cmd_opts *o, const char *service_id,
 		ok = ok && set_str(args, "pair", o->v[O_PAIR], "--pair");
 	if (o->v[O_RULE] != NULL)
 		ok = ok && set_str(args, "rule", o->v[O_RULE], "--rule");
+	if (o->v[O_PARAM] != NULL)
+		ok = ok && set_str(args, "key", o->v[O_PARAM], "--param");
+	if (o->v[O_VALUE] != NULL)
+		ok = ok && set_str(args, "value", o->v[O_VALUE], "--value");
 	if (o->v[O_REQUEST] != NULL)
 		json_object_set_new(args, "request", json_integer(o->request));
 	if (o->v[O_SUSPENSION] != NULL)

@@ -323,6 +323,14 @@ status_table(json_t *r)
 		           : "",
 		       json_is_true(json_object_get(v, "latched")) ? " LATCHED"
 		                                                   : "");
+		/* A trip level changed by command, not as the file says. */
+		const char *k;
+		json_t *cv;
+		json_object_foreach(json_object_get(v, "changed"), k, cv)
+		{
+			printf("%-28s changed by command: %s = %s\n", "", k,
+			       json_string_value(cv));
+		}
 	}
 }
 

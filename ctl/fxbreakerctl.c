@@ -40,8 +40,10 @@ static const struct {
     {"lift", ctl_command,
      "lift --key F (--product P | --pair P) --suspension N --reason T"},
     {"reset", ctl_command, "reset --key F --rule R --suspension N --reason T"},
+    {"threshold", ctl_command,
+     "threshold --key F --rule R --param K --value V --reason T"},
     {"approve", ctl_command,
-     "approve --key F --request N --suspension N --reason T"},
+     "approve --key F --request N [--suspension N] --reason T"},
 };
 
 static int

@@ -45,15 +45,19 @@ struct nonce {
 	char *reply;
 };
 
-/* A lift or reset waiting for a second person. */
+/* A lift, reset or loosening waiting for a second person. */
 struct request {
 	int64_t seq; /* the request's command row */
 	char operator[17], name[65];
-	char cmd[8]; /* "lift" or "reset" */
+	char cmd[12]; /* "lift", "reset" or "threshold" */
 	char rule[BREAKER_ID_MAX + 1];
 	char scope[BREAKER_ID_MAX + 1];
 	bool on_pair;
-	int64_t suspension;
+	int64_t suspension; /* 0 for a threshold */
+	/* threshold: the key, the value asked for, and the value it was
+	 * asked over (an approval after another change is stale). */
+	struct threshold thr;
+	char from[BREAKER_DECIMAL_BUFSZ];
 	fxb_time expires;
 	bool done;
 };
@@ -379,6 +383,8 @@ scope_arg(struct daemon *d, json_t *args, bool *on_pair, const char **name,
 static int64_t
 current_suspension(struct daemon *d, const struct request *q)
 {
+	if (strcmp(q->cmd, "threshold") == 0)
+		return 0;
 	if (strcmp(q->cmd, "reset") == 0) {
 		int32_t ri =
 		    breaker_rule_find(d->engine, q->rule, strlen(q->rule));
@@ -539,9 +545,12 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		    json_is_integer(jr)
 		        ? request_find(c, json_integer_value(jr))
 		        : NULL;
+		/* A threshold request names no suspension: none, or 0. */
+		int64_t susp =
+		    json_is_integer(js) ? json_integer_value(js) : 0;
 		if (q == NULL || q->done || q->expires <= now ||
-		    !json_is_integer(js) ||
-		    json_integer_value(js) != q->suspension ||
+		    (js != NULL && !json_is_integer(js)) ||
+		    susp != q->suspension ||
 		    current_suspension(d, q) != q->suspension) {
 			*code = FXB_ERR_STALE_APPROVAL;
 			snprintf(msg, cap,
@@ -570,7 +579,36 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			goto out;
 		}
 		enum fxb_err e;
-		if (strcmp(q->cmd, "reset") == 0) {
+		struct threshold_change tc;
+		if (strcmp(q->cmd, "threshold") == 0) {
+			/* Another change since the request: it asked over a
+			 * value no longer in force. */
+			e = daemon_threshold(d, q->thr.rule, q->thr.key,
+			                     q->thr.value, false, 0, &tc, msg,
+			                     cap);
+			if (e == FXB_OK && strcmp(tc.from, q->from) != 0) {
+				*code = FXB_ERR_STALE_APPROVAL;
+				snprintf(msg, cap,
+				         "%s of %s is %s now, not %s as when "
+				         "asked: ask again",
+				         q->thr.key, q->rule, tc.from,
+				         q->from);
+				goto out;
+			}
+			if (e == FXB_OK)
+				e = daemon_threshold(
+				    d, q->thr.rule, q->thr.key, q->thr.value,
+				    true, q->seq, &tc, msg, cap);
+			if (e != FXB_OK) {
+				*code = e;
+				goto out;
+			}
+			*scope = q->rule;
+			json_object_set_new(row, "from", json_string(tc.from));
+			json_object_set_new(row, "to", json_string(tc.to));
+			json_object_set_new(r, "change",
+			                    json_integer(d->next_seq - 1));
+		} else if (strcmp(q->cmd, "reset") == 0) {
 			e = breaker_reset(d->engine, now,
 			                  breaker_rule_find(d->engine, q->rule,
 			                                    strlen(q->rule)));
@@ -599,6 +637,67 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		json_object_set_new(r, "request", json_integer(q->seq));
 		json_object_set_new(r, "suspension",
 		                    json_integer(q->suspension));
+		goto done;
+	}
+	if (strcmp(cmd, "threshold") == 0) {
+		const char *rule = str_arg(args, "rule"),
+		           *key = str_arg(args, "key"),
+		           *value = str_arg(args, "value");
+		struct threshold_change tc;
+		if (rule == NULL || key == NULL || value == NULL) {
+			*code = FXB_ERR_MISSING;
+			snprintf(msg, cap,
+			         "args: rule, key and value are "
+			         "required");
+			goto out;
+		}
+		*code = daemon_threshold(d, rule, key, value, false, 0, &tc,
+		                         msg, cap);
+		if (*code != FXB_OK)
+			goto out;
+		if (tc.to_cmp == tc.from_cmp) {
+			*code = FXB_ERR_RANGE;
+			snprintf(msg, cap, "no change: %s of %s is %s already",
+			         key, rule, tc.from);
+			goto out;
+		}
+		bool loosens = tc.to_cmp > tc.from_cmp;
+		json_object_set_new(row, "from", json_string(tc.from));
+		json_object_set_new(row, "to", json_string(tc.to));
+		json_object_set_new(row, "loosens", json_boolean(loosens));
+		*scope = rule;
+		/* Tightening protects, like a suspension: one person.
+		 * Loosening reopens risk, like a reset: two. */
+		if (!loosens) {
+			if (!(op->roles & ROLE_SUSPEND))
+				goto forbidden;
+			*code = daemon_threshold(d, rule, key, value, true, 0,
+			                         &tc, msg, cap);
+			if (*code != FXB_OK)
+				goto out;
+			json_object_set_new(r, "result",
+			                    json_string("applied"));
+			json_object_set_new(r, "change",
+			                    json_integer(d->next_seq - 1));
+			goto done;
+		}
+		if (!(op->roles & ROLE_RESET))
+			goto forbidden;
+		struct request q;
+		memset(&q, 0, sizeof(q));
+		snprintf(q.cmd, sizeof(q.cmd), "threshold");
+		snprintf(q.rule, sizeof(q.rule), "%s", rule);
+		snprintf(q.thr.rule, sizeof(q.thr.rule), "%s", rule);
+		snprintf(q.thr.key, sizeof(q.thr.key), "%s", key);
+		snprintf(q.thr.value, sizeof(q.thr.value), "%s", value);
+		snprintf(q.from, sizeof(q.from), "%s", tc.from);
+		snprintf(q.operator, sizeof(q.operator), "%s", op->key_id);
+		snprintf(q.name, sizeof(q.name), "%s", op->name);
+		q.expires = expires;
+		q.seq = d->next_seq; /* the command row finish() writes next */
+		*request_add(c) = q;
+		json_object_set_new(r, "result", json_string("pending"));
+		json_object_set_new(r, "request", json_integer(q.seq));
 		goto done;
 	}
 	*code = FXB_ERR_UNKNOWN_OP;
@@ -836,6 +935,17 @@ restore_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 		    json_integer_value(json_object_get(args, "suspension"));
 		q->expires =
 		    json_integer_value(json_object_get(o, "expires_at"));
+		const char *key =
+		    json_string_value(json_object_get(args, "key"));
+		const char *val =
+		    json_string_value(json_object_get(args, "value"));
+		const char *from =
+		    json_string_value(json_object_get(o, "from"));
+		snprintf(q->thr.rule, sizeof(q->thr.rule), "%s", q->rule);
+		snprintf(q->thr.key, sizeof(q->thr.key), "%s", key ? key : "");
+		snprintf(q->thr.value, sizeof(q->thr.value), "%s",
+		         val ? val : "");
+		snprintf(q->from, sizeof(q->from), "%s", from ? from : "");
 	} else if (result != NULL && cmd != NULL &&
 	           strcmp(cmd, "approve") == 0 &&
 	           strcmp(result, "applied") == 0) {

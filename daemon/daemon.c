@@ -735,9 +735,11 @@ retire(struct daemon *d, const char *rule, const char *scope, bool on_pair,
 	enqueue(d, &q);
 }
 
-/* A service row: start, stop, reload, degraded start.  mu held. */
+/* A service row: start, stop, reload, degraded start, threshold changes
+ * (with the rule they change).  mu held. */
 static void
-log_service(struct daemon *d, const char *event, const char *detail)
+log_service_rule(struct daemon *d, const char *event, const char *rule,
+                 const char *detail)
 {
 	struct qrow q;
 	memset(&q, 0, sizeof(q));
@@ -745,9 +747,17 @@ log_service(struct daemon *d, const char *event, const char *detail)
 	q.row.t = breaker_now(d->engine);
 	q.row.event = event;
 	q.row.kind = "service";
+	q.rule = dup_or_null(rule);
+	q.row.rule = q.rule;
 	q.detail = strdup(detail);
 	q.row.detail = q.detail;
 	enqueue(d, &q);
+}
+
+static void
+log_service(struct daemon *d, const char *event, const char *detail)
+{
+	log_service_rule(d, event, NULL, detail);
 }
 
 int64_t
@@ -1125,6 +1135,18 @@ status_rules(struct daemon *d, json_t *arr)
 			json_object_set_new(o, "suspension",
 			                    json_integer(st.suspension));
 		json_object_set_new(o, "latched", json_boolean(st.latched));
+		/* Trip levels an operator changed: what is in force now
+		 * differs from the file. */
+		json_t *ch = json_object();
+		for (size_t k = 0; k < d->nthr; k++)
+			if (strcmp(d->thr[k].rule, c->id) == 0)
+				json_object_set_new(
+				    ch, d->thr[k].key,
+				    json_string(d->thr[k].value));
+		if (json_object_size(ch) > 0)
+			json_object_set_new(o, "changed", ch);
+		else
+			json_decref(ch);
 		json_array_append_new(arr, o);
 	}
 }
@@ -1495,6 +1517,8 @@ service_detail(struct daemon *d, const char *what)
 	                    json_string(d->cfg->service.service_id));
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "what", json_string(what));
+	json_object_set_new(o, "thresholds_changed",
+	                    json_integer((json_int_t)d->nthr));
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;
@@ -1526,10 +1550,141 @@ degraded_start(struct daemon *d, const char *why)
 		                      (int32_t)i, FXB_NEVER, reason);
 }
 
+/* The threshold changes in force, as overrides for the config parser. */
+static size_t
+overrides_of(const struct daemon *d, struct breaker_override *ov)
+{
+	for (size_t i = 0; i < d->nthr; i++)
+		ov[i] = (struct breaker_override){
+		    d->thr[i].rule, d->thr[i].key, d->thr[i].value};
+	return d->nthr;
+}
+
+/* A threshold_change or threshold_dropped row. */
+static void
+log_threshold(struct daemon *d, const char *event, const struct threshold *t,
+              const struct threshold_change *tc, int64_t by, const char *why)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "rule", json_string(t->rule));
+	json_object_set_new(o, "key", json_string(t->key));
+	json_object_set_new(o, "value", json_string(t->value));
+	if (tc != NULL) {
+		json_object_set_new(o, "from", json_string(tc->from));
+		json_object_set_new(o, "to", json_string(tc->to));
+		json_object_set_new(o, "loosens",
+		                    json_boolean(tc->to_cmp > tc->from_cmp));
+	}
+	json_object_set_new(o, "config_hash", json_string(d->config_hash));
+	if (by > 0)
+		json_object_set_new(o, "request", json_integer(by));
+	if (why != NULL)
+		json_object_set_new(o, "why", json_string(why));
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	log_service_rule(d, event, t->rule, s != NULL ? s : "{}");
+	free(s);
+}
+
+/* The threshold changes the log holds in force (changed, not dropped
+ * since), each with the hash of the file it was made over. */
+struct thr_log {
+	struct threshold t[THRESHOLDS_MAX];
+	char hash[THRESHOLDS_MAX][65];
+	size_t n;
+};
+
+static int
+thr_log_row(void *arg, const struct ledger_row *row, int64_t logged_at)
+{
+	struct thr_log *tl = arg;
+	bool change = strcmp(row->event, "threshold_change") == 0;
+	json_error_t jerr;
+	(void)logged_at;
+	if (!change && strcmp(row->event, "threshold_dropped") != 0)
+		return 0;
+	json_t *o = json_loads(row->detail, 0, &jerr);
+	const char *rule = json_string_value(json_object_get(o, "rule"));
+	const char *key = json_string_value(json_object_get(o, "key"));
+	const char *value = json_string_value(json_object_get(o, "value"));
+	const char *hash =
+	    json_string_value(json_object_get(o, "config_hash"));
+	if (rule != NULL && key != NULL && value != NULL && hash != NULL) {
+		size_t i = 0;
+		while (i < tl->n && (strcmp(tl->t[i].rule, rule) != 0 ||
+		                     strcmp(tl->t[i].key, key) != 0))
+			i++;
+		if (!change && i < tl->n) {
+			tl->n--;
+			tl->t[i] = tl->t[tl->n];
+			memcpy(tl->hash[i], tl->hash[tl->n], 65);
+		} else if (change && i < THRESHOLDS_MAX) {
+			snprintf(tl->t[i].rule, sizeof(tl->t[i].rule), "%s",
+			         rule);
+			snprintf(tl->t[i].key, sizeof(tl->t[i].key), "%s",
+			         key);
+			snprintf(tl->t[i].value, sizeof(tl->t[i].value), "%s",
+			         value);
+			snprintf(tl->hash[i], 65, "%s", hash);
+			if (i == tl->n)
+				tl->n++;
+		}
+	}
+	json_decref(o);
+	return 0;
+}
+
+/*
+ * At start, before the engine exists: lays the threshold changes the log
+ * holds in force over the config, if they were made over this very file.
+ * Leaves in tl those that were not (the file changed while the service
+ * was down), to be logged as dropped once rows can be written.
+ */
+static void
+restore_thresholds(struct daemon *d, struct thr_log *tl)
+{
+	struct breaker_override ov[THRESHOLDS_MAX];
+	struct breaker_config *cfg = NULL;
+	struct ledger_filter f;
+	char hash[65], err[512];
+	size_t stale = 0;
+
+	memset(&f, 0, sizeof(f));
+	f.kind = "service";
+	if (ledger_query(d->ledger, &f, thr_log_row, tl) != FXB_OK) {
+		log_warn("cannot read the threshold changes from the log");
+		tl->n = 0;
+		return;
+	}
+	for (size_t i = 0; i < tl->n; i++)
+		if (strcmp(tl->hash[i], d->config_hash) == 0)
+			d->thr[d->nthr++] = tl->t[i];
+		else
+			tl->t[stale++] = tl->t[i];
+	tl->n = stale;
+	if (d->nthr == 0)
+		return;
+	if (config_file_load_over(d->config_path, ov, overrides_of(d, ov),
+	                          &cfg, hash, err, sizeof(err)) != FXB_OK ||
+	    strcmp(hash, d->config_hash) != 0) {
+		log_warn("cannot lay the logged threshold changes over %s: %s",
+		         d->config_path, err);
+		breaker_config_free(cfg);
+		for (size_t i = 0; i < d->nthr; i++)
+			tl->t[tl->n++] = d->thr[i];
+		d->nthr = 0;
+		return;
+	}
+	breaker_config_free(d->cfg);
+	d->cfg = cfg;
+	log_info("%zu threshold changes from the log are in force", d->nthr);
+}
+
 struct daemon *
 daemon_start(const struct daemon_opts *opts)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
+	struct thr_log *tl = NULL;
 	char err[512], path[BREAKER_TEXT_MAX + 32];
 	enum fxb_err e;
 
@@ -1580,6 +1735,10 @@ daemon_start(const struct daemon_opts *opts)
 	memset(sk, 0, sizeof(sk));
 	d->next_seq = ledger_last_seq(d->ledger) + 1;
 	atomic_store(&d->committed, d->next_seq - 1);
+	if ((tl = calloc(1, sizeof(*tl))) == NULL)
+		goto fail;
+	restore_thresholds(d, tl);
+	sv = &d->cfg->service; /* the config may be a new one */
 	struct prod_index ix;
 	if (breaker_new(d->cfg, clock_now_ms(), daemon_sink, d, &d->engine) !=
 	        FXB_OK ||
@@ -1609,6 +1768,12 @@ daemon_start(const struct daemon_opts *opts)
 	char *detail = service_detail(d, "start");
 	log_service(d, "service_start", detail != NULL ? detail : "{}");
 	free(detail);
+	for (size_t i = 0; i < tl->n; i++)
+		log_threshold(d, "threshold_dropped", &tl->t[i], NULL, 0,
+		              "the config file changed while the service was "
+		              "down");
+	free(tl);
+	tl = NULL;
 	if (!chain_ok)
 		degraded_start(d, err);
 	if (make_socket_dir(sv->check_url) != 0 ||
@@ -1654,6 +1819,7 @@ daemon_start(const struct daemon_opts *opts)
 	return d;
 fail:
 	/* No thread started yet: close and free. */
+	free(tl);
 	ipc_server_close(d->ipc);
 	for (size_t i = 0; i < d->nqueue; i++)
 		qrow_free(&d->queue[i]);
@@ -1697,13 +1863,142 @@ same_service(const struct breaker_service_conf *a,
 	       strcmp(a->checkpoint_dir, b->checkpoint_dir) == 0;
 }
 
+/*
+ * swap_config runs cfg (whose file has this hash) in place of the running
+ * config: a new engine takes over every rule's state.  Every product then
+ * waits for the next row, which the caller logs now (the reload or the
+ * threshold change).  mu held.  Frees cfg and returns false on out of
+ * memory, with nothing changed.
+ */
+static bool
+swap_config(struct daemon *d, struct breaker_config *cfg, const char *hash)
+{
+	struct breaker *engine = NULL;
+	struct prod_index ix;
+	if (breaker_new(cfg, breaker_now(d->engine), daemon_sink, d,
+	                &engine) != FXB_OK ||
+	    !index_build(engine, 0, &ix)) {
+		breaker_free(engine);
+		breaker_config_free(cfg);
+		return false;
+	}
+	struct breaker *old = d->engine;
+	struct breaker_config *oldcfg = d->cfg;
+	/* Orphans are retired against the old engine and its index. */
+	breaker_transfer(old, engine, orphan_row, d);
+	d->engine = engine;
+	d->cfg = cfg;
+	/* Every product waits for what is queued now (retired ends, the
+	 * caller's row): which reopening each waited for is not carried. */
+	for (size_t i = 0; i < breaker_product_count(engine); i++)
+		ix.reopen[i] = d->next_seq;
+	index_install(d, &ix);
+	memcpy(d->config_hash, hash, sizeof(d->config_hash));
+	breaker_free(old);
+	breaker_config_free(oldcfg);
+	return true;
+}
+
+static const struct breaker_rule_conf *
+rule_conf(const struct breaker_config *cfg, const char *id)
+{
+	for (size_t i = 0; i < cfg->nrules; i++)
+		if (strcmp(cfg->rules[i].id, id) == 0)
+			return &cfg->rules[i];
+	return NULL;
+}
+
+enum fxb_err
+daemon_threshold(struct daemon *d, const char *rule, const char *key,
+                 const char *value, bool apply, int64_t by,
+                 struct threshold_change *tc, char *msg, size_t cap)
+{
+	struct breaker_override ov[THRESHOLDS_MAX];
+	struct breaker_config *cfg = NULL;
+	char hash[65], err[512];
+	const struct breaker_rule_conf *rc = rule_conf(d->cfg, rule);
+
+	if (rc == NULL) {
+		snprintf(msg, cap, "no such rule \"%.64s\"", rule);
+		return FXB_ERR_UNKNOWN_RULE;
+	}
+	if (strlen(key) >= sizeof(d->thr[0].key) ||
+	    !breaker_threshold(d->cfg, rc, key, &tc->from_cmp, tc->from)) {
+		snprintf(msg, cap,
+		         "\"%.23s\" is not a trip level of a %s rule (see "
+		         "docs/PROTOCOL.md, \"threshold\")",
+		         key, breaker_kind_name(rc->kind));
+		return FXB_ERR_RANGE;
+	}
+	if (value[0] == '\0' || strlen(value) >= sizeof(d->thr[0].value)) {
+		snprintf(msg, cap, "value: 1 to %zu characters",
+		         sizeof(d->thr[0].value) - 1);
+		return FXB_ERR_RANGE;
+	}
+	size_t n = overrides_of(d, ov), i = 0;
+	while (i < n &&
+	       (strcmp(ov[i].rule, rule) != 0 || strcmp(ov[i].key, key) != 0))
+		i++;
+	if (i == n && n == THRESHOLDS_MAX) {
+		snprintf(msg, cap,
+		         "%d threshold changes are in force: put "
+		         "them in the config file and reload",
+		         THRESHOLDS_MAX);
+		return FXB_ERR_LIMIT;
+	}
+	ov[i] = (struct breaker_override){rule, key, value};
+	enum fxb_err e =
+	    config_file_load_over(d->config_path, ov, i == n ? n + 1 : n, &cfg,
+	                          hash, err, sizeof(err));
+	if (e != FXB_OK) {
+		snprintf(msg, cap, "%s", err);
+		return e;
+	}
+	/* Laid over a file nobody has reloaded, the change would also put
+	 * that file's unreviewed edits in force. */
+	if (strcmp(hash, d->config_hash) != 0) {
+		breaker_config_free(cfg);
+		snprintf(msg, cap,
+		         "the config file changed since it was loaded: "
+		         "reload it first, then ask again");
+		return FXB_ERR_CONFIG;
+	}
+	breaker_threshold(cfg, rule_conf(cfg, rule), key, &tc->to_cmp, tc->to);
+	if (!apply) {
+		breaker_config_free(cfg);
+		return FXB_OK;
+	}
+	if (!swap_config(d, cfg, hash)) {
+		snprintf(msg, cap, "out of memory");
+		return FXB_ERR_NOMEM;
+	}
+	struct threshold *t = &d->thr[i];
+	snprintf(t->rule, sizeof(t->rule), "%s", rule);
+	snprintf(t->key, sizeof(t->key), "%s", key);
+	snprintf(t->value, sizeof(t->value), "%s", value);
+	if (i == d->nthr)
+		d->nthr++;
+	log_threshold(d, "threshold_change", t, tc, by, NULL);
+	daemon_timer_poke(d);
+	return FXB_OK;
+}
+
+/* Logs each threshold change in force as dropped, and forgets them. */
+static void
+drop_thresholds(struct daemon *d, const char *why)
+{
+	for (size_t i = 0; i < d->nthr; i++)
+		log_threshold(d, "threshold_dropped", &d->thr[i], NULL, 0,
+		              why);
+	d->nthr = 0;
+}
+
 void
 daemon_reload(struct daemon *d)
 {
-	struct breaker_config *cfg = NULL;
-	struct breaker *engine = NULL;
-	struct prod_index ix;
-	char err[512], hash[65];
+	struct breaker_config *cfg = NULL, *over = NULL;
+	struct breaker_override ov[THRESHOLDS_MAX];
+	char err[512], hash[65], hash2[65];
 
 	if (config_file_load(d->config_path, &cfg, hash, err, sizeof(err)) !=
 	    FXB_OK) {
@@ -1720,38 +2015,36 @@ daemon_reload(struct daemon *d)
 		         "restart to change it");
 		return;
 	}
-	if (breaker_new(cfg, breaker_now(d->engine), daemon_sink, d,
-	                &engine) != FXB_OK ||
-	    !index_build(engine, 0, &ix)) {
-		pthread_mutex_unlock(&d->mu);
-		breaker_free(engine);
+	/* Threshold changes hold while the file is the one they were made
+	 * over; once it changes, the file wins. */
+	bool keep =
+	    d->nthr > 0 && strcmp(hash, d->config_hash) == 0 &&
+	    config_file_load_over(d->config_path, ov, overrides_of(d, ov),
+	                          &over, hash2, err, sizeof(err)) == FXB_OK &&
+	    strcmp(hash2, hash) == 0;
+	if (keep) {
 		breaker_config_free(cfg);
+		cfg = over;
+	} else
+		breaker_config_free(over);
+	if (!swap_config(d, cfg, hash)) {
+		pthread_mutex_unlock(&d->mu);
 		log_warn("reload refused: out of memory");
 		return;
 	}
-	struct breaker *old = d->engine;
-	struct breaker_config *oldcfg = d->cfg;
-	/* Orphans are retired against the old engine and its index. */
-	breaker_transfer(old, engine, orphan_row, d);
-	d->engine = engine;
-	d->cfg = cfg;
-	/* Every product waits for what is queued now (retired ends, the
-	 * reload row): which reopening each waited for is not carried. */
-	for (size_t i = 0; i < breaker_product_count(engine); i++)
-		ix.reopen[i] = d->next_seq;
-	index_install(d, &ix);
-	memcpy(d->config_hash, hash, sizeof(hash));
-	if (!commands_load_operators(d, cfg->service.operators_file))
+	if (!keep)
+		drop_thresholds(d, "the config file changed");
+	if (!commands_load_operators(d, d->cfg->service.operators_file))
 		log_warn("reload: the operators file is bad: keeping the "
 		         "operators as they were");
 	char *detail = service_detail(d, "reload");
 	log_service(d, "config_reload", detail != NULL ? detail : "{}");
 	free(detail);
 	daemon_timer_poke(d);
+	size_t nthr = d->nthr;
 	pthread_mutex_unlock(&d->mu);
-	breaker_free(old);
-	breaker_config_free(oldcfg);
-	log_info("reloaded %s (hash %.16s)", d->config_path, hash);
+	log_info("reloaded %s (hash %.16s, %zu threshold changes in force)",
+	         d->config_path, hash, nthr);
 }
 
 void

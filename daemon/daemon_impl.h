@@ -10,12 +10,29 @@
 #include <stdatomic.h>
 
 #include "breaker.h"
+#include "breaker_config.h"
+#include "breaker_decimal.h"
 #include "daemon.h"
 #include "ipc_server.h"
 #include "ipc_wire.h"
 #include "ledger.h"
 
 struct commands;
+
+/* A threshold change in force, laid over the config file's value. */
+#define THRESHOLDS_MAX 256
+struct threshold {
+	char rule[BREAKER_ID_MAX + 1];
+	char key[24];
+	char value[BREAKER_DECIMAL_BUFSZ];
+};
+
+/* What a threshold change would do: the key's value before and after, as
+ * text and as numbers that grow as the rule loosens. */
+struct threshold_change {
+	char from[BREAKER_DECIMAL_BUFSZ], to[BREAKER_DECIMAL_BUFSZ];
+	int64_t from_cmp, to_cmp;
+};
 
 /* A log row waiting for its commit; it owns its strings. */
 struct qrow {
@@ -93,6 +110,8 @@ struct daemon {
 
 	struct ipc_server *ipc;
 	struct commands *cmds; /* operators, nonces, pending requests (mu) */
+	struct threshold thr[THRESHOLDS_MAX]; /* changes in force (mu) */
+	size_t nthr;
 	_Atomic bool stopping;
 	_Atomic uint64_t bad_ticks;
 };
@@ -110,6 +129,22 @@ void daemon_timer_poke(struct daemon *d);
 /* daemon_log_command queues a `command` row (mu held) and returns its seq. */
 int64_t daemon_log_command(struct daemon *d, const char *scope,
                            int64_t suspension, const char *detail);
+
+/*
+ * daemon_threshold checks setting rule's trip level key to value on top of
+ * the running config (the file, unchanged since it was loaded, plus the
+ * changes in force) and fills tc.  With apply, it also swaps the engine to
+ * the new config, keeping every rule's state, and logs a
+ * `threshold_change` row (the last row queued), naming the four-eyes
+ * request it carries out (`by`, or 0).  mu held.  Errors:
+ * FXB_ERR_UNKNOWN_RULE, FXB_ERR_RANGE (not a trip level; msg says),
+ * FXB_ERR_CONFIG (msg: the value's error, or the file changed),
+ * FXB_ERR_LIMIT, FXB_ERR_NOMEM.
+ */
+enum fxb_err daemon_threshold(struct daemon *d, const char *rule,
+                              const char *key, const char *value, bool apply,
+                              int64_t by, struct threshold_change *tc,
+                              char *msg, size_t cap);
 
 /* commands.c */
 struct commands *commands_new(void);
