@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "breaker_config.h"
+#include "breaker_decimal.h"
 #include "testlib.h"
 
 static const char good[] = "# a comment\n"                    /* 1 */
@@ -488,11 +489,85 @@ test_durations(void)
 	          FXB_ERR_RANGE);
 }
 
+/*
+ * Threshold changes laid over the file: checked as if written there, with
+ * the error on the key's own line; the trip levels read back in the
+ * config's notation, and as numbers that grow as a rule loosens.
+ */
+static void
+test_overrides(void)
+{
+	char err[256], text[BREAKER_DECIMAL_BUFSZ];
+	int64_t cmp;
+	struct breaker_config *cfg = NULL;
+	const struct breaker_override set[] = {
+	    {"wallet-volume", "trip", "400"},
+	    {"remit-notional", "warn", "2000.25"},
+	    {"usdkrw-band", "band_pct", "2.25"},
+	};
+	CHECK_INT(breaker_config_parse_over(good, strlen(good), "test.conf",
+	                                    set, 3, &cfg, err, sizeof(err)),
+	          FXB_OK);
+	if (cfg == NULL)
+		return;
+	const struct breaker_rule_conf *band = &cfg->rules[0],
+	                               *wallet = &cfg->rules[1],
+	                               *remit = &cfg->rules[2];
+	CHECK_INT(wallet->trip, 400);
+	CHECK_INT(wallet->warn, 300); /* untouched */
+	CHECK_INT(remit->warn, 200025);
+	CHECK_INT(band->band_pct, 22500);
+	CHECK(breaker_threshold(cfg, wallet, "trip", &cmp, text));
+	CHECK_STR(text, "400");
+	CHECK_INT(cmp, 400);
+	CHECK(breaker_threshold(cfg, remit, "trip", &cmp, text));
+	CHECK_STR(text, "1000000.50");
+	CHECK(breaker_threshold(cfg, band, "band_pct", &cmp, text));
+	CHECK_STR(text, "2.25");
+	CHECK(!breaker_threshold(cfg, band, "window", &cmp, text));
+	CHECK(!breaker_threshold(cfg, wallet, "band_pct", &cmp, text));
+	breaker_config_free(cfg);
+
+	/* No warn level is the loosest: any warn tightens. */
+	cfg = NULL;
+	CHECK_INT(breaker_config_parse(good, strlen(good), "test.conf", &cfg,
+	                               err, sizeof(err)),
+	          FXB_OK);
+	if (cfg != NULL) {
+		CHECK(breaker_threshold(cfg, &cfg->rules[2], "warn", &cmp,
+		                        text));
+		CHECK_STR(text, "none");
+		CHECK(cmp == INT64_MAX);
+	}
+	breaker_config_free(cfg);
+
+	/* Refused as the file would be, on the key's line. */
+	const struct breaker_override warn_over_trip[] = {
+	    {"wallet-volume", "warn", "600"}};
+	cfg = NULL;
+	CHECK_INT(breaker_config_parse_over(good, strlen(good), "test.conf",
+	                                    warn_over_trip, 1, &cfg, err,
+	                                    sizeof(err)),
+	          FXB_ERR_CONFIG);
+	CHECK_CONTAINS(err, "test.conf:23: [rule wallet-volume] warn: warn "
+	                    "must be below trip (\"600\")");
+	const struct breaker_override nope[] = {{"nope", "trip", "1"}};
+	CHECK_INT(breaker_config_parse_over(good, strlen(good), "test.conf",
+	                                    nope, 1, &cfg, err, sizeof(err)),
+	          FXB_ERR_CONFIG);
+	CHECK_CONTAINS(err, "threshold change: no [rule nope]");
+}
+
 static const struct test tests[] = {
-    {"good_config", test_good_config}, {"errors", test_errors},
-    {"kind_keys", test_kind_keys},     {"long_line", test_long_line},
-    {"minimal", test_minimal},         {"velocity_zero", test_velocity_zero},
-    {"whitespace", test_whitespace},   {"durations", test_durations},
+    {"overrides", test_overrides},
+    {"good_config", test_good_config},
+    {"errors", test_errors},
+    {"kind_keys", test_kind_keys},
+    {"long_line", test_long_line},
+    {"minimal", test_minimal},
+    {"velocity_zero", test_velocity_zero},
+    {"whitespace", test_whitespace},
+    {"durations", test_durations},
 };
 
 int
