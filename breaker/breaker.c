@@ -952,6 +952,23 @@ same_rule(const struct breaker *a, const struct rule *x,
 	       cx->burst == cy->burst;
 }
 
+/* Is y x with only a volume rule's trip or warn level changed (an
+ * operator's threshold change, or the file's)?  Its window carries over:
+ * a tightened level must bite on the checks already counted. */
+static bool
+same_but_volume_levels(const struct breaker *a, const struct rule *x,
+                       const struct breaker *b, const struct rule *y)
+{
+	if (x->c->kind != BREAKER_VOLUME)
+		return false;
+	struct breaker_rule_conf levels = *y->c;
+	struct rule ly = *y;
+	levels.trip = x->c->trip;
+	levels.warn = x->c->warn;
+	ly.c = &levels;
+	return same_rule(a, x, b, &ly);
+}
+
 /* Moves a timer from one heap to another, armed at the same instant. */
 static void
 timer_move(struct timer_heap *from, struct timer *tf, struct timer_heap *to,
@@ -968,15 +985,20 @@ static void
 transfer_rule(struct breaker *from, struct rule *x, struct breaker *to,
               struct rule *y)
 {
-	if (same_rule(from, x, to, y)) {
-		/* Everything but identity moves: windows, reference, timer,
-		 * suspension and history. */
+	if (same_rule(from, x, to, y) ||
+	    same_but_volume_levels(from, x, to, y)) {
+		/* Everything but identity and levels moves: windows,
+		 * reference, timer, suspension and history. */
 		struct rule keep = *y;
 		*y = *x;
 		y->c = keep.c;
 		y->id = keep.id;
 		y->notice = keep.notice;
 		y->timer = keep.timer;
+		y->trip = keep.trip;
+		y->warn = keep.warn;
+		if (y->warn != x->warn)
+			y->warned = false;
 		timer_move(&from->heap, &x->timer, &to->heap, &y->timer);
 		/* y now owns x's buffers; x gets y's unused history array
 		 * (same size: same parameters) so that each engine frees

@@ -840,7 +840,8 @@ out:
 static int
 cmd_reply(const struct cmd_opts *o, const char *reply)
 {
-	static const char *const ids[] = {"seq", "suspension", "request"};
+	static const char *const ids[] = {"seq", "suspension", "request",
+	                                  "change"};
 	json_error_t jerr;
 	json_t *r = json_loads(reply, 0, &jerr), *e;
 	int code = CTL_EXIT_OK;

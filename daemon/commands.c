@@ -635,8 +635,9 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		json_object_set_new(row, "requested_by", json_string(q->name));
 		json_object_set_new(r, "result", json_string("applied"));
 		json_object_set_new(r, "request", json_integer(q->seq));
-		json_object_set_new(r, "suspension",
-		                    json_integer(q->suspension));
+		if (q->suspension > 0)
+			json_object_set_new(r, "suspension",
+			                    json_integer(q->suspension));
 		goto done;
 	}
 	if (strcmp(cmd, "threshold") == 0) {

@@ -442,6 +442,53 @@ test_transfer(void)
 	breaker_free(b);
 }
 
+/*
+ * A volume rule whose trip level alone changed (an operator tightening it)
+ * keeps its window: the two checks counted under trip 3 count under trip
+ * 2, so the third trips at once, N = 3.  A changed window starts afresh.
+ */
+static void
+test_transfer_levels(void)
+{
+	static struct log la, lb, lc;
+	struct breaker_decision d;
+	static const char trip3[] =
+	    "[pair USD/KRW]\n[product w]\npair = USD/KRW\n"
+	    "[rule v]\nproduct = w\nkind = volume\nwindow = 10s\n"
+	    "trip = 3\nsuspend_for = 0s\n";
+	static const char trip2[] =
+	    "[pair USD/KRW]\n[product w]\npair = USD/KRW\n"
+	    "[rule v]\nproduct = w\nkind = volume\nwindow = 10s\n"
+	    "trip = 2\nsuspend_for = 0s\n";
+	static const char window20[] =
+	    "[pair USD/KRW]\n[product w]\npair = USD/KRW\n"
+	    "[rule v]\nproduct = w\nkind = volume\nwindow = 20s\n"
+	    "trip = 2\nsuspend_for = 0s\n";
+	struct breaker *a = engine(trip3, 0, &la);
+	struct breaker *b = engine(trip2, 0, &lb);
+	struct breaker *c = engine(window20, 0, &lc);
+	if (a == NULL || b == NULL || c == NULL)
+		return;
+	breaker_check(a, 10, 0, 1, 0, &d);
+	breaker_check(a, 20, 0, 1, 0, &d);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_ALLOW);
+	breaker_transfer(a, b, orphan_count, NULL);
+	breaker_free(a);
+	breaker_check(b, 30, 0, 1, 0, &d);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_DENY);
+	CHECK_INT(lb.n, 1);
+	CHECK_INT(lb.ev[0].type, BREAKER_EV_TRIP);
+	CHECK_INT(lb.ev[0].n, 3);
+	CHECK_INT(lb.ev[0].threshold, 2);
+	/* Now the window changes too: nothing carries, the check counts 1. */
+	breaker_transfer(b, c, orphan_count, NULL);
+	breaker_free(b);
+	CHECK_INT(breaker_reset(c, 40, 0), FXB_OK);
+	breaker_check(c, 50, 0, 1, 0, &d);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_ALLOW);
+	breaker_free(c);
+}
+
 /* ---- randomised tapes against an independent oracle ---- */
 
 static const char random_conf[] =
@@ -731,6 +778,7 @@ static const struct test tests[] = {
     {"band_cap", test_band_cap},
     {"restore", test_restore},
     {"transfer", test_transfer},
+    {"transfer_levels", test_transfer_levels},
     {"random_invariants", test_random_invariants},
 };
 

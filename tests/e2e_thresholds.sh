@@ -60,16 +60,18 @@ check "no reason" "$("$CTL" threshold --key alice.key --rule v --param trip --va
 check "nothing changed so far" "$(changes)" 0
 
 # --- tightening: one signature, at once --------------------------------
+check "check 1 under trip 3: allowed" "$(chk)" allow
 check "carol tightens trip 3 -> 2" "$(th carol v trip 2)" "applied "
 check "the change row: from and to" "$(last_change)" "trip 3->2"
 check "the command row says it tightens" \
 	"$(sql "select json_extract(detail, '\$.loosens') from suspension_log where event='command' order by seq desc limit 1")" 0
 check "status shows the change" \
 	"$("$CTL" status --json | jq -c '.rules[] | select(.rule == "v") | .changed')" '{"trip":"2"}'
-check "check 1 of trip 2: allowed" "$(chk)" allow
 d2=$(req '{"op":"check","product":"w","amount":"1.00"}')
-check "check 2 of trip 2: denied by v (trip 3 would allow it)" \
+check "check 2, counted with check 1 under the new trip 2: denied by v" \
 	"$(echo "$d2" | jq -r '"\(.decision) \(.rule)"')" "deny v"
+check "  the trip row: N 2 of threshold 2" \
+	"$(sql "select json_extract(detail, '\$.n') || '/' || json_extract(detail, '\$.threshold') from suspension_log where event='trip' and rule='v'")" "2/2"
 susp=$(echo "$d2" | json .suspension)
 
 # --- loosening: a request and a different person's approval ------------
@@ -84,7 +86,9 @@ check "carol cannot approve" \
 	"$(cmd approve --key carol.key --request "$rq" --reason ok)" "rejected forbidden"
 check "a suspension id on a threshold approval is stale" \
 	"$(cmd approve --key bob.key --request "$rq" --suspension 1 --reason ok)" "rejected stale_approval"
-check "bob approves" "$(cmd approve --key bob.key --request "$rq" --reason ok)" "applied "
+out=$("$CTL" approve --key bob.key --request "$rq" --reason ok)
+check "bob approves (text: the request and the change row)" "$out" \
+	"applied: request $rq, change $(sql "select max(seq) from suspension_log where event='threshold_change'")"
 check "the change row: 2 -> 5, loosening, naming the request" \
 	"$(sql "select json_extract(detail, '\$.from') || '->' || json_extract(detail, '\$.to') || ' ' || json_extract(detail, '\$.loosens') || ' ' || json_extract(detail, '\$.request') from suspension_log where event='threshold_change' order by seq desc limit 1")" \
 	"2->5 1 $rq"
@@ -101,7 +105,9 @@ check "the old request cannot loosen over the new value" \
 check "trip is 4" "$(last_change)" "trip 5->4"
 
 # --- other kinds: a duration trip level ---------------------------------
-check "tighten stale max_age 10s -> 5s" "$(th carol s max_age 5s)" "applied "
+out=$("$CTL" threshold --key carol.key --rule s --param max_age --value 5s --reason feed)
+check "tighten stale max_age 10s -> 5s (the text reply names the change row)" \
+	"$out" "applied: change $(sql "select max(seq) from suspension_log where event='threshold_change'")"
 check "  logged in ms" "$(last_change)" "max_age 10000ms->5000ms"
 
 # --- restart: the changes hold ------------------------------------------
