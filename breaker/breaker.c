@@ -952,19 +952,26 @@ same_rule(const struct breaker *a, const struct rule *x,
 	       cx->burst == cy->burst;
 }
 
-/* Is y x with only a volume rule's trip or warn level changed (an
- * operator's threshold change, or the file's)?  Its window carries over:
- * a tightened level must bite on the checks already counted. */
+/*
+ * Is y x with only its trip levels changed (an operator's threshold
+ * change, or the file's): a volume rule's trip or warn, a velocity rule's
+ * V?  Those are tested only as checks and ticks arrive, never by a timer,
+ * so the whole state carries over: a tightened level bites on the checks
+ * and ticks already in the window.
+ */
 static bool
-same_but_volume_levels(const struct breaker *a, const struct rule *x,
-                       const struct breaker *b, const struct rule *y)
+same_but_levels(const struct breaker *a, const struct rule *x,
+                const struct breaker *b, const struct rule *y)
 {
-	if (x->c->kind != BREAKER_VOLUME)
+	if (x->c->kind != BREAKER_VOLUME && x->c->kind != BREAKER_VELOCITY)
 		return false;
 	struct breaker_rule_conf levels = *y->c;
 	struct rule ly = *y;
 	levels.trip = x->c->trip;
 	levels.warn = x->c->warn;
+	levels.max_move = x->c->max_move;
+	levels.pct = x->c->pct;
+	levels.velocity = x->c->velocity;
 	ly.c = &levels;
 	return same_rule(a, x, b, &ly);
 }
@@ -985,8 +992,7 @@ static void
 transfer_rule(struct breaker *from, struct rule *x, struct breaker *to,
               struct rule *y)
 {
-	if (same_rule(from, x, to, y) ||
-	    same_but_volume_levels(from, x, to, y)) {
+	if (same_rule(from, x, to, y) || same_but_levels(from, x, to, y)) {
 		/* Everything but identity and levels moves: windows,
 		 * reference, timer, suspension and history. */
 		struct rule keep = *y;
@@ -997,6 +1003,7 @@ transfer_rule(struct breaker *from, struct rule *x, struct breaker *to,
 		y->timer = keep.timer;
 		y->trip = keep.trip;
 		y->warn = keep.warn;
+		y->velocity = keep.velocity;
 		if (y->warn != x->warn)
 			y->warned = false;
 		timer_move(&from->heap, &x->timer, &to->heap, &y->timer);

@@ -728,13 +728,14 @@ static const char *const kind_keys[][8] = {
 };
 
 /*
- * The trip levels an operator may change at run time (never a window or a
- * duration of suspension).  Each grows as the rule loosens: a higher trip
- * count, a wider band, a longer hold or max_age, a faster rate.  cmp is
- * the field compared to tell loosening from tightening (a velocity rule's
- * V, whichever key sets it).
+ * The trip levels an operator may change at run time: those a rule tests
+ * only as events arrive, so that its state carries over exactly (see
+ * transfer_rule).  A band, deviation, spread, stale or throttle level also
+ * decides when an armed timer fires; those change in the file, by reload.
+ * Each grows as the rule loosens.  cmp is the field compared to tell
+ * loosening from tightening (a velocity rule's V, whichever key sets it).
  */
-enum threshold_type { TH_AMOUNT, TH_PCT, TH_PRICE, TH_MS, TH_INT };
+enum threshold_type { TH_AMOUNT, TH_PCT, TH_PRICE };
 static const struct {
 	enum breaker_kind kind;
 	const char *key;
@@ -748,17 +749,8 @@ static const struct {
 	}
     TH(BREAKER_VOLUME, "trip", TH_AMOUNT, trip, trip),
     TH(BREAKER_VOLUME, "warn", TH_AMOUNT, warn, warn),
-    TH(BREAKER_BAND, "band_pct", TH_PCT, band_pct, band_pct),
     TH(BREAKER_VELOCITY, "max_move", TH_PRICE, max_move, velocity),
     TH(BREAKER_VELOCITY, "pct", TH_PCT, pct, velocity),
-    TH(BREAKER_DEVIATION, "pct", TH_PCT, pct, pct),
-    TH(BREAKER_DEVIATION, "hold", TH_MS, hold, hold),
-    TH(BREAKER_STALE, "max_age", TH_MS, max_age, max_age),
-    TH(BREAKER_SPREAD, "max_spread_pct", TH_PCT, max_spread_pct,
-       max_spread_pct),
-    TH(BREAKER_SPREAD, "hold", TH_MS, hold, hold),
-    TH(BREAKER_THROTTLE, "rate", TH_INT, rate, rate),
-    TH(BREAKER_THROTTLE, "burst", TH_INT, burst, burst),
 #undef TH
 };
 
@@ -788,9 +780,7 @@ breaker_threshold(const struct breaker_config *cfg,
 		unsigned exp = (unsigned)cfg->pairs[pair].base_exponent;
 		switch (thresholds[i].type) {
 		case TH_AMOUNT:
-		case TH_INT:
-			if (thresholds[i].type == TH_AMOUNT && v != 0 &&
-			    rc->measure == BREAKER_MEASURE_NOTIONAL)
+			if (v != 0 && rc->measure == BREAKER_MEASURE_NOTIONAL)
 				breaker_decimal_format(text, v, exp, exp);
 			else if (v == 0)
 				snprintf(text, BREAKER_DECIMAL_BUFSZ, "none");
@@ -803,10 +793,6 @@ breaker_threshold(const struct breaker_config *cfg,
 			break;
 		case TH_PRICE:
 			breaker_px_format(text, v);
-			break;
-		case TH_MS:
-			snprintf(text, BREAKER_DECIMAL_BUFSZ, "%lldms",
-			         (long long)v);
 			break;
 		}
 		return true;

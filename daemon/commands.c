@@ -548,6 +548,14 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		/* A threshold request names no suspension: none, or 0. */
 		int64_t susp =
 		    json_is_integer(js) ? json_integer_value(js) : 0;
+		if (q != NULL && q->suspension > 0 && js == NULL) {
+			*code = FXB_ERR_MISSING;
+			snprintf(msg, cap,
+			         "args: request %lld is a %s: give the "
+			         "suspension it names",
+			         (long long)q->seq, q->cmd);
+			goto out;
+		}
 		if (q == NULL || q->done || q->expires <= now ||
 		    (js != NULL && !json_is_integer(js)) ||
 		    susp != q->suspension ||
@@ -583,9 +591,12 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		if (strcmp(q->cmd, "threshold") == 0) {
 			/* Another change since the request: it asked over a
 			 * value no longer in force. */
+			char who[160];
+			snprintf(who, sizeof(who), "%s, approved by %s",
+			         q->name, op->name);
 			e = daemon_threshold(d, q->thr.rule, q->thr.key,
-			                     q->thr.value, false, 0, &tc, msg,
-			                     cap);
+			                     q->thr.value, false, 0, who, &tc,
+			                     msg, cap);
 			if (e == FXB_OK && strcmp(tc.from, q->from) != 0) {
 				*code = FXB_ERR_STALE_APPROVAL;
 				snprintf(msg, cap,
@@ -598,14 +609,16 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			if (e == FXB_OK)
 				e = daemon_threshold(
 				    d, q->thr.rule, q->thr.key, q->thr.value,
-				    true, q->seq, &tc, msg, cap);
+				    true, q->seq, who, &tc, msg, cap);
 			if (e != FXB_OK) {
 				*code = e;
 				goto out;
 			}
 			*scope = q->rule;
-			json_object_set_new(row, "from", json_string(tc.from));
-			json_object_set_new(row, "to", json_string(tc.to));
+			json_object_set_new(row, "value_from",
+			                    json_string(tc.from));
+			json_object_set_new(row, "value_to",
+			                    json_string(tc.to));
 			json_object_set_new(r, "change",
 			                    json_integer(d->next_seq - 1));
 		} else if (strcmp(q->cmd, "reset") == 0) {
@@ -652,8 +665,16 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			         "required");
 			goto out;
 		}
-		*code = daemon_threshold(d, rule, key, value, false, 0, &tc,
-		                         msg, cap);
+		/* A config change needs its row: none while the log fails. */
+		if (atomic_load(&d->degraded)) {
+			*code = FXB_ERR_LEDGER;
+			snprintf(msg, cap,
+			         "the suspension log cannot be "
+			         "written: no threshold changes");
+			goto out;
+		}
+		*code = daemon_threshold(d, rule, key, value, false, 0,
+		                         op->name, &tc, msg, cap);
 		if (*code != FXB_OK)
 			goto out;
 		if (tc.to_cmp == tc.from_cmp) {
@@ -663,8 +684,8 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			goto out;
 		}
 		bool loosens = tc.to_cmp > tc.from_cmp;
-		json_object_set_new(row, "from", json_string(tc.from));
-		json_object_set_new(row, "to", json_string(tc.to));
+		json_object_set_new(row, "value_from", json_string(tc.from));
+		json_object_set_new(row, "value_to", json_string(tc.to));
 		json_object_set_new(row, "loosens", json_boolean(loosens));
 		*scope = rule;
 		/* Tightening protects, like a suspension: one person.
@@ -673,7 +694,7 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			if (!(op->roles & ROLE_SUSPEND))
 				goto forbidden;
 			*code = daemon_threshold(d, rule, key, value, true, 0,
-			                         &tc, msg, cap);
+			                         op->name, &tc, msg, cap);
 			if (*code != FXB_OK)
 				goto out;
 			json_object_set_new(r, "result",
@@ -941,7 +962,7 @@ restore_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 		const char *val =
 		    json_string_value(json_object_get(args, "value"));
 		const char *from =
-		    json_string_value(json_object_get(o, "from"));
+		    json_string_value(json_object_get(o, "value_from"));
 		snprintf(q->thr.rule, sizeof(q->thr.rule), "%s", q->rule);
 		snprintf(q->thr.key, sizeof(q->thr.key), "%s", key ? key : "");
 		snprintf(q->thr.value, sizeof(q->thr.value), "%s",

@@ -1563,7 +1563,8 @@ overrides_of(const struct daemon *d, struct breaker_override *ov)
 /* A threshold_change or threshold_dropped row. */
 static void
 log_threshold(struct daemon *d, const char *event, const struct threshold *t,
-              const struct threshold_change *tc, int64_t by, const char *why)
+              const struct threshold_change *tc, int64_t by, const char *who,
+              const char *why)
 {
 	json_t *o = json_object();
 	json_object_set_new(o, "rule", json_string(t->rule));
@@ -1576,10 +1577,15 @@ log_threshold(struct daemon *d, const char *event, const struct threshold *t,
 		                    json_boolean(tc->to_cmp > tc->from_cmp));
 	}
 	json_object_set_new(o, "config_hash", json_string(d->config_hash));
+	if (who != NULL)
+		json_object_set_new(o, "by", json_string(who));
 	if (by > 0)
 		json_object_set_new(o, "request", json_integer(by));
 	if (why != NULL)
 		json_object_set_new(o, "why", json_string(why));
+	/* A change that puts the file's value back ends the change. */
+	if (tc != NULL && why != NULL)
+		json_object_set_new(o, "ends", json_true());
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	log_service_rule(d, event, t->rule, s != NULL ? s : "{}");
@@ -1609,6 +1615,9 @@ thr_log_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 	const char *value = json_string_value(json_object_get(o, "value"));
 	const char *hash =
 	    json_string_value(json_object_get(o, "config_hash"));
+	/* A change back to the file's value ends the change, like a drop. */
+	if (json_is_true(json_object_get(o, "ends")))
+		change = false;
 	if (rule != NULL && key != NULL && value != NULL && hash != NULL) {
 		size_t i = 0;
 		while (i < tl->n && (strcmp(tl->t[i].rule, rule) != 0 ||
@@ -1638,9 +1647,11 @@ thr_log_row(void *arg, const struct ledger_row *row, int64_t logged_at)
  * At start, before the engine exists: lays the threshold changes the log
  * holds in force over the config, if they were made over this very file.
  * Leaves in tl those that were not (the file changed while the service
- * was down), to be logged as dropped once rows can be written.
+ * was down), to be logged as dropped once rows can be written.  false if
+ * the log or the file cannot be read: starting on the file's values would
+ * silently undo a tightening.
  */
-static void
+static bool
 restore_thresholds(struct daemon *d, struct thr_log *tl)
 {
 	struct breaker_override ov[THRESHOLDS_MAX];
@@ -1653,8 +1664,7 @@ restore_thresholds(struct daemon *d, struct thr_log *tl)
 	f.kind = "service";
 	if (ledger_query(d->ledger, &f, thr_log_row, tl) != FXB_OK) {
 		log_warn("cannot read the threshold changes from the log");
-		tl->n = 0;
-		return;
+		return false;
 	}
 	for (size_t i = 0; i < tl->n; i++)
 		if (strcmp(tl->hash[i], d->config_hash) == 0)
@@ -1663,21 +1673,20 @@ restore_thresholds(struct daemon *d, struct thr_log *tl)
 			tl->t[stale++] = tl->t[i];
 	tl->n = stale;
 	if (d->nthr == 0)
-		return;
+		return true;
+	err[0] = '\0';
 	if (config_file_load_over(d->config_path, ov, overrides_of(d, ov),
 	                          &cfg, hash, err, sizeof(err)) != FXB_OK ||
 	    strcmp(hash, d->config_hash) != 0) {
-		log_warn("cannot lay the logged threshold changes over %s: %s",
-		         d->config_path, err);
+		log_warn("cannot lay the logged threshold changes over %s%s%s",
+		         d->config_path, err[0] != '\0' ? ": " : "", err);
 		breaker_config_free(cfg);
-		for (size_t i = 0; i < d->nthr; i++)
-			tl->t[tl->n++] = d->thr[i];
-		d->nthr = 0;
-		return;
+		return false;
 	}
 	breaker_config_free(d->cfg);
 	d->cfg = cfg;
 	log_info("%zu threshold changes from the log are in force", d->nthr);
+	return true;
 }
 
 struct daemon *
@@ -1735,9 +1744,9 @@ daemon_start(const struct daemon_opts *opts)
 	memset(sk, 0, sizeof(sk));
 	d->next_seq = ledger_last_seq(d->ledger) + 1;
 	atomic_store(&d->committed, d->next_seq - 1);
-	if ((tl = calloc(1, sizeof(*tl))) == NULL)
+	if ((tl = calloc(1, sizeof(*tl))) == NULL ||
+	    !restore_thresholds(d, tl))
 		goto fail;
-	restore_thresholds(d, tl);
 	sv = &d->cfg->service; /* the config may be a new one */
 	struct prod_index ix;
 	if (breaker_new(d->cfg, clock_now_ms(), daemon_sink, d, &d->engine) !=
@@ -1769,7 +1778,7 @@ daemon_start(const struct daemon_opts *opts)
 	log_service(d, "service_start", detail != NULL ? detail : "{}");
 	free(detail);
 	for (size_t i = 0; i < tl->n; i++)
-		log_threshold(d, "threshold_dropped", &tl->t[i], NULL, 0,
+		log_threshold(d, "threshold_dropped", &tl->t[i], NULL, 0, NULL,
 		              "the config file changed while the service was "
 		              "down");
 	free(tl);
@@ -1910,7 +1919,7 @@ rule_conf(const struct breaker_config *cfg, const char *id)
 
 enum fxb_err
 daemon_threshold(struct daemon *d, const char *rule, const char *key,
-                 const char *value, bool apply, int64_t by,
+                 const char *value, bool apply, int64_t by, const char *who,
                  struct threshold_change *tc, char *msg, size_t cap)
 {
 	struct breaker_override ov[THRESHOLDS_MAX];
@@ -1968,17 +1977,36 @@ daemon_threshold(struct daemon *d, const char *rule, const char *key,
 		breaker_config_free(cfg);
 		return FXB_OK;
 	}
+	/* Back to the file's own value: the change ends, rather than
+	 * standing as a change that changes nothing. */
+	struct breaker_config *file = NULL;
+	char file_value[BREAKER_DECIMAL_BUFSZ] = "";
+	int64_t file_cmp;
+	if (config_file_load(d->config_path, &file, NULL, err, sizeof(err)) ==
+	        FXB_OK &&
+	    rule_conf(file, rule) != NULL)
+		breaker_threshold(file, rule_conf(file, rule), key, &file_cmp,
+		                  file_value);
+	breaker_config_free(file);
 	if (!swap_config(d, cfg, hash)) {
 		snprintf(msg, cap, "out of memory");
 		return FXB_ERR_NOMEM;
 	}
-	struct threshold *t = &d->thr[i];
-	snprintf(t->rule, sizeof(t->rule), "%s", rule);
-	snprintf(t->key, sizeof(t->key), "%s", key);
-	snprintf(t->value, sizeof(t->value), "%s", value);
-	if (i == d->nthr)
-		d->nthr++;
-	log_threshold(d, "threshold_change", t, tc, by, NULL);
+	struct threshold t;
+	snprintf(t.rule, sizeof(t.rule), "%s", rule);
+	snprintf(t.key, sizeof(t.key), "%s", key);
+	snprintf(t.value, sizeof(t.value), "%s", value);
+	bool ends = strcmp(file_value, tc->to) == 0;
+	if (ends && i < d->nthr)
+		d->thr[i] = d->thr[--d->nthr];
+	else if (!ends) {
+		d->thr[i] = t;
+		if (i == d->nthr)
+			d->nthr++;
+	}
+	log_threshold(d, "threshold_change", &t, tc, by, who,
+	              ends ? "back to the file's value: the change ends"
+	                   : NULL);
 	daemon_timer_poke(d);
 	return FXB_OK;
 }
@@ -1989,7 +2017,7 @@ drop_thresholds(struct daemon *d, const char *why)
 {
 	for (size_t i = 0; i < d->nthr; i++)
 		log_threshold(d, "threshold_dropped", &d->thr[i], NULL, 0,
-		              why);
+		              NULL, why);
 	d->nthr = 0;
 }
 

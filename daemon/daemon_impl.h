@@ -135,16 +135,18 @@ int64_t daemon_log_command(struct daemon *d, const char *scope,
  * the running config (the file, unchanged since it was loaded, plus the
  * changes in force) and fills tc.  With apply, it also swaps the engine to
  * the new config, keeping every rule's state, and logs a
- * `threshold_change` row (the last row queued), naming the four-eyes
- * request it carries out (`by`, or 0).  mu held.  Errors:
+ * `threshold_change` row (the last row queued) saying who (`who`) and
+ * the four-eyes request it carries out (`by`, or 0).  A value equal to
+ * the file's own ends the change instead.  mu held.  Errors:
  * FXB_ERR_UNKNOWN_RULE, FXB_ERR_RANGE (not a trip level; msg says),
  * FXB_ERR_CONFIG (msg: the value's error, or the file changed),
  * FXB_ERR_LIMIT, FXB_ERR_NOMEM.
  */
 enum fxb_err daemon_threshold(struct daemon *d, const char *rule,
                               const char *key, const char *value, bool apply,
-                              int64_t by, struct threshold_change *tc,
-                              char *msg, size_t cap);
+                              int64_t by, const char *who,
+                              struct threshold_change *tc, char *msg,
+                              size_t cap);
 
 /* commands.c */
 struct commands *commands_new(void);

@@ -32,6 +32,13 @@ pair = USD/KRW
 kind = stale
 mode = shadow
 max_age = 10s
+[rule vel]
+pair = USD/KRW
+kind = velocity
+mode = shadow
+window = 60s
+max_move = 10
+suspend_for = 0
 EOF2
 		echo "$1"
 	} >"$TMP/fx.conf"
@@ -49,6 +56,8 @@ last_change() { sql "select json_extract(detail, '\$.key') || ' ' || json_extrac
 # --- bad input: each refused, nothing changed --------------------------
 check "an unknown rule" "$(th alice nope trip 2)" "rejected unknown_rule"
 check "a key that is not a trip level" "$(th alice v window 10s)" "rejected range"
+check "a level an armed timer depends on: file and reload only" \
+	"$(th alice s max_age 5s)" "rejected range"
 check_has "  and says why" "$("$CTL" threshold --key alice.key --rule v --param window --value 10s --reason t --json | jq -r .error.message)" \
 	'"window" is not a trip level of a volume rule'
 check "a value the config would refuse" "$(th alice v trip abc)" "rejected config"
@@ -63,8 +72,11 @@ check "nothing changed so far" "$(changes)" 0
 check "check 1 under trip 3: allowed" "$(chk)" allow
 check "carol tightens trip 3 -> 2" "$(th carol v trip 2)" "applied "
 check "the change row: from and to" "$(last_change)" "trip 3->2"
-check "the command row says it tightens" \
-	"$(sql "select json_extract(detail, '\$.loosens') from suspension_log where event='command' order by seq desc limit 1")" 0
+check "the command row: values, tightening, and the caller's address" \
+	"$(sql "select json_extract(detail, '\$.value_from') || '->' || json_extract(detail, '\$.value_to') || ' ' || json_extract(detail, '\$.loosens') || ' ' || substr(json_extract(detail, '\$.from'), 1, 4) from suspension_log where event='command' order by seq desc limit 1")" \
+	"3->2 0 uid="
+check "the change row says who" \
+	"$(sql "select json_extract(detail, '\$.by') from suspension_log where event='threshold_change' order by seq desc limit 1")" carol
 check "status shows the change" \
 	"$("$CTL" status --json | jq -c '.rules[] | select(.rule == "v") | .changed')" '{"trip":"2"}'
 d2=$(req '{"op":"check","product":"w","amount":"1.00"}')
@@ -89,9 +101,9 @@ check "a suspension id on a threshold approval is stale" \
 out=$("$CTL" approve --key bob.key --request "$rq" --reason ok)
 check "bob approves (text: the request and the change row)" "$out" \
 	"applied: request $rq, change $(sql "select max(seq) from suspension_log where event='threshold_change'")"
-check "the change row: 2 -> 5, loosening, naming the request" \
-	"$(sql "select json_extract(detail, '\$.from') || '->' || json_extract(detail, '\$.to') || ' ' || json_extract(detail, '\$.loosens') || ' ' || json_extract(detail, '\$.request') from suspension_log where event='threshold_change' order by seq desc limit 1")" \
-	"2->5 1 $rq"
+check "the change row: 2 -> 5, loosening, who, naming the request" \
+	"$(sql "select json_extract(detail, '\$.from') || '->' || json_extract(detail, '\$.to') || ' ' || json_extract(detail, '\$.loosens') || ' ' || json_extract(detail, '\$.by') || ' ' || json_extract(detail, '\$.request') from suspension_log where event='threshold_change' order by seq desc limit 1")" \
+	"2->5 1 alice, approved by bob $rq"
 check "a second approval is stale" \
 	"$(cmd approve --key bob.key --request "$rq" --reason again)" "rejected stale_approval"
 check "the tripped rule is still tripped (a trip level is not a reset)" \
@@ -105,18 +117,31 @@ check "the old request cannot loosen over the new value" \
 check "trip is 4" "$(last_change)" "trip 5->4"
 
 # --- other kinds: a duration trip level ---------------------------------
-out=$("$CTL" threshold --key carol.key --rule s --param max_age --value 5s --reason feed)
-check "tighten stale max_age 10s -> 5s (the text reply names the change row)" \
+out=$("$CTL" threshold --key carol.key --rule vel --param max_move --value 5 --reason wild)
+check "tighten velocity max_move 10 -> 5 (the text reply names the change row)" \
 	"$out" "applied: change $(sql "select max(seq) from suspension_log where event='threshold_change'")"
-check "  logged in ms" "$(last_change)" "max_age 10000ms->5000ms"
+check "  logged as prices" "$(last_change)" "max_move 10.00->5.00"
 
 # --- restart: the changes hold ------------------------------------------
 stop_daemon
 start_daemon || exit 1
 check "after a restart both changes are in force" \
-	"$("$CTL" status --json | jq -c '[.rules[] | .changed // empty]')" '[{"trip":"4"},{"max_age":"5s"}]'
+	"$("$CTL" status --json | jq -c '[.rules[] | .changed // empty]')" '[{"trip":"4"},{"max_move":"5"}]'
 check "  and the start row counts them" \
 	"$(sql "select json_extract(detail, '\$.thresholds_changed') from suspension_log where event='service_start' order by seq desc limit 1")" 2
+
+# --- back to the file's value: the change ends ---------------------------
+rq3=$("$CTL" threshold --key alice.key --rule vel --param max_move --value 10.0 --reason calm --json | json .request)
+check "loosening max_move back to the file's 10" \
+	"$(cmd approve --key bob.key --request "$rq3" --reason ok)" "applied "
+check "  ends the change (status lists only trip)" \
+	"$("$CTL" status --json | jq -c '[.rules[] | .changed // empty]')" '[{"trip":"4"}]'
+check "  the row says so" \
+	"$(sql "select json_extract(detail, '\$.ends') from suspension_log where event='threshold_change' order by seq desc limit 1")" 1
+stop_daemon
+start_daemon || exit 1
+check "  and it stays ended after a restart" \
+	"$("$CTL" status --json | jq -c '[.rules[] | .changed // empty]')" '[{"trip":"4"}]'
 
 # --- reload of the same file: they hold; of a changed file: the file wins
 kill -HUP "$PID"
@@ -124,12 +149,12 @@ reloaded() { [ "$(sql "select count(*) from suspension_log where event='config_r
 wait_for reloaded 1
 check "a reload of the same file keeps them" "$(drops)" 0
 check "  (the reload row counts them)" \
-	"$(sql "select json_extract(detail, '\$.thresholds_changed') from suspension_log where event='config_reload' order by seq desc limit 1")" 2
+	"$(sql "select json_extract(detail, '\$.thresholds_changed') from suspension_log where event='config_reload' order by seq desc limit 1")" 1
 write_conf "# reviewed 2026-11-26"
 check "a change over an edited, unreloaded file is refused" "$(th carol v trip 3)" "rejected config"
 kill -HUP "$PID"
 wait_for reloaded 2
-check "a changed file drops both, logged" "$(drops)" 2
+check "a changed file drops it, logged" "$(drops)" 1
 check "  and status shows none" \
 	"$("$CTL" status --json | jq -c '[.rules[] | .changed // empty]')" '[]'
 
@@ -138,7 +163,7 @@ check "tighten again" "$(th carol v trip 2)" "applied "
 stop_daemon
 write_conf "# reviewed again"
 start_daemon || exit 1
-check "the change made over the old file is dropped at start" "$(drops)" 3
+check "the change made over the old file is dropped at start" "$(drops)" 2
 check "  with why" \
 	"$(sql "select json_extract(detail, '\$.why') from suspension_log where event='threshold_dropped' order by seq desc limit 1")" \
 	"the config file changed while the service was down"
