@@ -147,6 +147,8 @@ check "an old approval cannot reopen the newer trip" \
 	"rejected stale_approval"
 check "still denied" \
 	"$(req '{"op":"check","product":"w","amount":"1.00"}' | json .suspension)" "$t3"
+check "an approval of a reset must name the suspension" \
+	"$(cmd approve --key bob.key --request "$rq2" --reason late)" "rejected missing"
 
 # --- revoked: taken out of the file, reloaded ---------------------------
 grep -v '^carol ' "$TMP/operators" >ops && cat ops >"$TMP/operators"
