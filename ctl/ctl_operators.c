@@ -12,15 +12,17 @@
 
 struct out {
 	bool history, json;
+	long rows;
 };
 
 static int
 print_change(void *arg, const struct ledger_operator_change *c)
 {
-	const struct out *o = arg;
+	struct out *o = arg;
 	const char *what = c->enrolled ? "enrolled" : "revoked";
 	const char *roles = c->roles[0] != '\0' ? c->roles : "-";
 	char t[40];
+	o->rows++;
 	if (o->json) {
 		json_t *j = json_pack(
 		    "{sI sI ss ss ss ss}", "seq", (json_int_t)c->seq, "t",
@@ -44,7 +46,7 @@ int
 ctl_operators(int argc, char **argv)
 {
 	const char *config = ctl_default_config(), *db = NULL;
-	struct out o = {false, false};
+	struct out o = {false, false, 0};
 	int code = CTL_EXIT_OK;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--history") == 0)
@@ -76,6 +78,10 @@ ctl_operators(int argc, char **argv)
 		code = CTL_EXIT_USAGE;
 	}
 	ledger_close(lg);
+	if (o.rows == 0 && !o.json && code == CTL_EXIT_OK)
+		printf(
+		    "(none: every signed command is refused until "
+		    "[service] operators_file names a file of operators)\n");
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "fxbreakerctl: write error on stdout\n");
 		return CTL_EXIT_USAGE;

@@ -213,4 +213,7 @@ check "resume while down: allowed again" \
 	'{"decision":"allow"}'
 check "log is dense (no gaps in seq)" \
 	"$(sql "select max(seq) = count(*) from suspension_log")" 1
+check "operators: none configured, and it says what that means" \
+	"$("$CTL" operators | sed -n 2p)" \
+	"(none: every signed command is refused until [service] operators_file names a file of operators)"
 finish
