@@ -1339,13 +1339,14 @@ apply_overrides(struct parse *ps, const struct breaker_override *ov,
                 size_t nov)
 {
 	for (size_t i = 0; i < nov; i++) {
-		int32_t r = find_sect(ps, SECT_RULE, ov[i].rule);
+		enum sect_type type = ov[i].notice ? SECT_NOTICE : SECT_RULE;
+		int32_t r = find_sect(ps, type, ov[i].rule);
 		if (r < 0) {
-			fail(ps, 0, "threshold change: no [rule %s]",
-			     ov[i].rule);
+			fail(ps, 0, "change by command: no [%s %s]",
+			     ov[i].notice ? "notice" : "rule", ov[i].rule);
 			return false;
 		}
-		struct sect *s = &ps->sects[ps->where[SECT_RULE][r]];
+		struct sect *s = &ps->sects[ps->where[type][r]];
 		size_t k = 0;
 		while (k < s->nkv && strcmp(s->kv[k].key, ov[i].key) != 0)
 			k++;

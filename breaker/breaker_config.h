@@ -132,10 +132,11 @@ enum fxb_err breaker_config_parse(const char *text, size_t len,
                                   struct breaker_config **out, char *err,
                                   size_t errlen);
 
-/* A threshold change laid over the file's value (docs/PROTOCOL.md,
- * "threshold"). */
+/* A threshold change (or, with notice, a notice's text) laid over the
+ * file's value (docs/PROTOCOL.md, "threshold" and "notice"). */
 struct breaker_override {
-	const char *rule, *key, *value;
+	const char *rule, *key, *value; /* rule: the [notice] id if notice */
+	bool notice;
 };
 
 /* breaker_config_parse_over is breaker_config_parse with nov threshold

@@ -63,6 +63,7 @@ enum fxb_err {
 	FXB_ERR_SELF_APPROVAL = 31,  /* approver is the requester */
 	FXB_ERR_STALE_APPROVAL = 32, /* request gone, done, or superseded */
 	FXB_ERR_REPLAYED = 33,       /* reserved: replays get stored replies */
+	FXB_ERR_UNKNOWN_NOTICE = 34, /* no such [notice] */
 };
 
 /* fxb_strerror returns a static one-line meaning of err, never NULL. */

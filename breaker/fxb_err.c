@@ -53,6 +53,7 @@ static const struct {
     [FXB_ERR_STALE_APPROVAL] = {"stale_approval",
                                 "the request is gone, done or superseded"},
     [FXB_ERR_REPLAYED] = {"replayed", "command seen before"},
+    [FXB_ERR_UNKNOWN_NOTICE] = {"unknown_notice", "no such notice"},
 };
 
 #define FXB_ERR_COUNT (sizeof(fxb_err_table) / sizeof(fxb_err_table[0]))

@@ -547,6 +547,9 @@ enum opt {
 	O_NONCE,
 	O_PARAM,
 	O_VALUE,
+	O_NOTICE,
+	O_LANG,
+	O_TEXT,
 	O_COUNT
 };
 
@@ -568,6 +571,9 @@ static const char *const opt_flag[O_COUNT] = {
     [O_NONCE] = "--nonce",
     [O_PARAM] = "--param",
     [O_VALUE] = "--value",
+    [O_NOTICE] = "--notice",
+    [O_LANG] = "--lang",
+    [O_TEXT] = "--text",
 };
 
 #define B(o) (1u << (o))
@@ -601,6 +607,10 @@ static const struct cmd_spec {
     {"threshold", COMMON | B(O_RULE) | B(O_PARAM) | B(O_VALUE),
      B(O_KEY) | B(O_REASON) | B(O_RULE) | B(O_PARAM) | B(O_VALUE),
      "fxbreakerctl threshold --key FILE --rule ID --param KEY --value V "
+     "--reason TEXT" TAIL},
+    {"notice", COMMON | B(O_NOTICE) | B(O_LANG) | B(O_TEXT),
+     B(O_KEY) | B(O_REASON) | B(O_NOTICE) | B(O_LANG) | B(O_TEXT),
+     "fxbreakerctl notice --key FILE --notice ID --lang ko|en --text TEXT "
      "--reason TEXT" TAIL},
     /* --suspension: the one a lift or reset request names; none for a
      * threshold request. */
@@ -780,6 +790,12 @@ cmd_body(const struct cmd_opts *o, const char *service_id,
 		ok = ok && set_str(args, "key", o->v[O_PARAM], "--param");
 	if (o->v[O_VALUE] != NULL)
 		ok = ok && set_str(args, "value", o->v[O_VALUE], "--value");
+	if (o->v[O_NOTICE] != NULL)
+		ok = ok && set_str(args, "notice", o->v[O_NOTICE], "--notice");
+	if (o->v[O_LANG] != NULL)
+		ok = ok && set_str(args, "lang", o->v[O_LANG], "--lang");
+	if (o->v[O_TEXT] != NULL)
+		ok = ok && set_str(args, "text", o->v[O_TEXT], "--text");
 	if (o->v[O_REQUEST] != NULL)
 		json_object_set_new(args, "request", json_integer(o->request));
 	if (o->v[O_SUSPENSION] != NULL)

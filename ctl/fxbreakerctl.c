@@ -40,6 +40,8 @@ static const struct {
     {"lift", ctl_command,
      "lift --key F (--product P | --pair P) --suspension N --reason T"},
     {"reset", ctl_command, "reset --key F --rule R --suspension N --reason T"},
+    {"notice", ctl_command,
+     "notice --key F --notice ID --lang ko|en --text T --reason T"},
     {"threshold", ctl_command,
      "threshold --key F --rule R --param K --value V --reason T"},
     {"approve", ctl_command,

@@ -653,6 +653,36 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			                    json_integer(q->suspension));
 		goto done;
 	}
+	if (strcmp(cmd, "notice") == 0) {
+		const char *id = str_arg(args, "notice"),
+		           *lang = str_arg(args, "lang"),
+		           *text = str_arg(args, "text");
+		if (!(op->roles & ROLE_SUSPEND))
+			goto forbidden;
+		if (id == NULL || lang == NULL || text == NULL) {
+			*code = FXB_ERR_MISSING;
+			snprintf(msg, cap,
+			         "args: notice, lang and text are "
+			         "required");
+			goto out;
+		}
+		if (atomic_load(&d->degraded)) {
+			*code = FXB_ERR_LEDGER;
+			snprintf(msg, cap,
+			         "the suspension log cannot be "
+			         "written: no notice changes");
+			goto out;
+		}
+		*code =
+		    daemon_notice_edit(d, id, lang, text, op->name, msg, cap);
+		if (*code != FXB_OK)
+			goto out;
+		*scope = id;
+		json_object_set_new(r, "result", json_string("applied"));
+		json_object_set_new(r, "change",
+		                    json_integer(d->next_seq - 1));
+		goto done;
+	}
 	if (strcmp(cmd, "threshold") == 0) {
 		const char *rule = str_arg(args, "rule"),
 		           *key = str_arg(args, "key"),

@@ -1139,7 +1139,8 @@ status_rules(struct daemon *d, json_t *arr)
 		 * differs from the file. */
 		json_t *ch = json_object();
 		for (size_t k = 0; k < d->nthr; k++)
-			if (strcmp(d->thr[k].rule, c->id) == 0)
+			if (!d->thr[k].notice &&
+			    strcmp(d->thr[k].rule, c->id) == 0)
 				json_object_set_new(
 				    ch, d->thr[k].key,
 				    json_string(d->thr[k].value));
@@ -1550,13 +1551,52 @@ degraded_start(struct daemon *d, const char *why)
 		                      (int32_t)i, FXB_NEVER, reason);
 }
 
+static const struct breaker_notice_conf *
+notice_conf(const struct breaker_config *cfg, const char *id)
+{
+	for (size_t i = 0; i < cfg->nnotices; i++)
+		if (strcmp(cfg->notices[i].id, id) == 0)
+			return &cfg->notices[i];
+	return NULL;
+}
+
+/* Every open suspension showing [notice id] takes the running config's
+ * text from its next deny on (after an edit, or when the file wins).
+ * Returns how many. */
+static int64_t
+notice_refresh(struct daemon *d, const char *id)
+{
+	const struct breaker_notice_conf *nc = notice_conf(d->cfg, id);
+	int64_t n = 0;
+	for (size_t i = 0; nc != NULL && i < d->nnotices; i++) {
+		struct onotice *o = &d->notices[i];
+		char *ko, *en;
+		if (strcmp(o->id, id) != 0)
+			continue;
+		ko = strdup(nc->ko);
+		en = strdup(nc->en);
+		if (ko == NULL || en == NULL) {
+			free(ko);
+			free(en);
+			continue;
+		}
+		free(o->tpl_ko);
+		free(o->tpl_en);
+		o->tpl_ko = ko;
+		o->tpl_en = en;
+		n++;
+	}
+	return n;
+}
+
 /* The threshold changes in force, as overrides for the config parser. */
 static size_t
 overrides_of(const struct daemon *d, struct breaker_override *ov)
 {
 	for (size_t i = 0; i < d->nthr; i++)
 		ov[i] = (struct breaker_override){
-		    d->thr[i].rule, d->thr[i].key, d->thr[i].value};
+		    d->thr[i].rule, d->thr[i].key, d->thr[i].value,
+		    d->thr[i].notice};
 	return d->nthr;
 }
 
@@ -1567,7 +1607,8 @@ log_threshold(struct daemon *d, const char *event, const struct threshold *t,
               const char *why)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "rule", json_string(t->rule));
+	json_object_set_new(o, t->notice ? "notice" : "rule",
+	                    json_string(t->rule));
 	json_object_set_new(o, "key", json_string(t->key));
 	json_object_set_new(o, "value", json_string(t->value));
 	if (tc != NULL) {
@@ -1588,7 +1629,8 @@ log_threshold(struct daemon *d, const char *event, const struct threshold *t,
 		json_object_set_new(o, "ends", json_true());
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	log_service_rule(d, event, t->rule, s != NULL ? s : "{}");
+	log_service_rule(d, event, t->notice ? NULL : t->rule,
+	                 s != NULL ? s : "{}");
 	free(s);
 }
 
@@ -1604,13 +1646,17 @@ static int
 thr_log_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 {
 	struct thr_log *tl = arg;
-	bool change = strcmp(row->event, "threshold_change") == 0;
+	bool notice = strncmp(row->event, "notice_", 7) == 0;
+	bool change = strcmp(row->event, "threshold_change") == 0 ||
+	              strcmp(row->event, "notice_change") == 0;
 	json_error_t jerr;
 	(void)logged_at;
-	if (!change && strcmp(row->event, "threshold_dropped") != 0)
+	if (!change && strcmp(row->event, "threshold_dropped") != 0 &&
+	    strcmp(row->event, "notice_dropped") != 0)
 		return 0;
 	json_t *o = json_loads(row->detail, 0, &jerr);
-	const char *rule = json_string_value(json_object_get(o, "rule"));
+	const char *rule =
+	    json_string_value(json_object_get(o, notice ? "notice" : "rule"));
 	const char *key = json_string_value(json_object_get(o, "key"));
 	const char *value = json_string_value(json_object_get(o, "value"));
 	const char *hash =
@@ -1620,7 +1666,8 @@ thr_log_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 		change = false;
 	if (rule != NULL && key != NULL && value != NULL && hash != NULL) {
 		size_t i = 0;
-		while (i < tl->n && (strcmp(tl->t[i].rule, rule) != 0 ||
+		while (i < tl->n && (tl->t[i].notice != notice ||
+		                     strcmp(tl->t[i].rule, rule) != 0 ||
 		                     strcmp(tl->t[i].key, key) != 0))
 			i++;
 		if (!change && i < tl->n) {
@@ -1634,6 +1681,7 @@ thr_log_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 			         key);
 			snprintf(tl->t[i].value, sizeof(tl->t[i].value), "%s",
 			         value);
+			tl->t[i].notice = notice;
 			snprintf(tl->hash[i], 65, "%s", hash);
 			if (i == tl->n)
 				tl->n++;
@@ -1778,7 +1826,10 @@ daemon_start(const struct daemon_opts *opts)
 	log_service(d, "service_start", detail != NULL ? detail : "{}");
 	free(detail);
 	for (size_t i = 0; i < tl->n; i++)
-		log_threshold(d, "threshold_dropped", &tl->t[i], NULL, 0, NULL,
+		log_threshold(d,
+		              tl->t[i].notice ? "notice_dropped"
+		                              : "threshold_dropped",
+		              &tl->t[i], NULL, 0, NULL,
 		              "the config file changed while the service was "
 		              "down");
 	free(tl);
@@ -1917,15 +1968,109 @@ rule_conf(const struct breaker_config *cfg, const char *id)
 	return NULL;
 }
 
+/*
+ * The running config with ch laid over it as well (in place of an earlier
+ * change of the same key): *out, and *slot, ch's place in d->thr.  The
+ * file must be the one running: laid over a file nobody has reloaded, a
+ * change would also put that file's unreviewed edits in force.
+ */
+static enum fxb_err
+config_with(struct daemon *d, const struct breaker_override *ch,
+            struct breaker_config **out, char *hash, size_t *slot, char *msg,
+            size_t cap)
+{
+	struct breaker_override ov[THRESHOLDS_MAX];
+	char err[512];
+	size_t n = overrides_of(d, ov), i = 0;
+
+	if (ch->value[0] == '\0' ||
+	    strlen(ch->value) >= sizeof(d->thr[0].value)) {
+		snprintf(msg, cap, "value: 1 to %zu characters",
+		         sizeof(d->thr[0].value) - 1);
+		return FXB_ERR_RANGE;
+	}
+	while (i < n && (ov[i].notice != ch->notice ||
+	                 strcmp(ov[i].rule, ch->rule) != 0 ||
+	                 strcmp(ov[i].key, ch->key) != 0))
+		i++;
+	if (i == n && n == THRESHOLDS_MAX) {
+		snprintf(msg, cap,
+		         "%d changes by command are in force: put them in "
+		         "the config file and reload",
+		         THRESHOLDS_MAX);
+		return FXB_ERR_LIMIT;
+	}
+	ov[i] = *ch;
+	enum fxb_err e =
+	    config_file_load_over(d->config_path, ov, i == n ? n + 1 : n, out,
+	                          hash, err, sizeof(err));
+	if (e != FXB_OK) {
+		snprintf(msg, cap, "%s", err);
+		return e;
+	}
+	if (strcmp(hash, d->config_hash) != 0) {
+		breaker_config_free(*out);
+		*out = NULL;
+		snprintf(msg, cap,
+		         "the config file changed since it was loaded: "
+		         "reload it first, then ask again");
+		return FXB_ERR_CONFIG;
+	}
+	*slot = i;
+	return FXB_OK;
+}
+
+/*
+ * Puts cfg (from config_with) in force and keeps ch at slot in d->thr, or,
+ * when ch puts back the file's own value (ends), forgets it: a change
+ * that changes nothing would otherwise stand.  Frees cfg.  t gets ch.
+ */
+static enum fxb_err
+config_commit(struct daemon *d, struct breaker_config *cfg, const char *hash,
+              const struct breaker_override *ch, size_t slot, bool ends,
+              struct threshold *t, char *msg, size_t cap)
+{
+	if (!swap_config(d, cfg, hash)) {
+		snprintf(msg, cap, "out of memory");
+		return FXB_ERR_NOMEM;
+	}
+	snprintf(t->rule, sizeof(t->rule), "%s", ch->rule);
+	snprintf(t->key, sizeof(t->key), "%s", ch->key);
+	snprintf(t->value, sizeof(t->value), "%s", ch->value);
+	t->notice = ch->notice;
+	if (ends && slot < d->nthr)
+		d->thr[slot] = d->thr[--d->nthr];
+	else if (!ends) {
+		d->thr[slot] = *t;
+		if (slot == d->nthr)
+			d->nthr++;
+	}
+	daemon_timer_poke(d);
+	return FXB_OK;
+}
+
+/* The config file as written, without the changes by command. */
+static struct breaker_config *
+file_config(struct daemon *d)
+{
+	struct breaker_config *file = NULL;
+	char err[512];
+	if (config_file_load(d->config_path, &file, NULL, err, sizeof(err)) !=
+	    FXB_OK)
+		return NULL;
+	return file;
+}
+
 enum fxb_err
 daemon_threshold(struct daemon *d, const char *rule, const char *key,
                  const char *value, bool apply, int64_t by, const char *who,
                  struct threshold_change *tc, char *msg, size_t cap)
 {
-	struct breaker_override ov[THRESHOLDS_MAX];
-	struct breaker_config *cfg = NULL;
-	char hash[65], err[512];
+	const struct breaker_override ch = {rule, key, value, false};
 	const struct breaker_rule_conf *rc = rule_conf(d->cfg, rule);
+	struct breaker_config *cfg = NULL;
+	char hash[65];
+	size_t slot;
 
 	if (rc == NULL) {
 		snprintf(msg, cap, "no such rule \"%.64s\"", rule);
@@ -1939,75 +2084,102 @@ daemon_threshold(struct daemon *d, const char *rule, const char *key,
 		         key, breaker_kind_name(rc->kind));
 		return FXB_ERR_RANGE;
 	}
-	if (value[0] == '\0' || strlen(value) >= sizeof(d->thr[0].value)) {
-		snprintf(msg, cap, "value: 1 to %zu characters",
-		         sizeof(d->thr[0].value) - 1);
-		return FXB_ERR_RANGE;
-	}
-	size_t n = overrides_of(d, ov), i = 0;
-	while (i < n &&
-	       (strcmp(ov[i].rule, rule) != 0 || strcmp(ov[i].key, key) != 0))
-		i++;
-	if (i == n && n == THRESHOLDS_MAX) {
-		snprintf(msg, cap,
-		         "%d threshold changes are in force: put "
-		         "them in the config file and reload",
-		         THRESHOLDS_MAX);
-		return FXB_ERR_LIMIT;
-	}
-	ov[i] = (struct breaker_override){rule, key, value};
-	enum fxb_err e =
-	    config_file_load_over(d->config_path, ov, i == n ? n + 1 : n, &cfg,
-	                          hash, err, sizeof(err));
-	if (e != FXB_OK) {
-		snprintf(msg, cap, "%s", err);
+	enum fxb_err e = config_with(d, &ch, &cfg, hash, &slot, msg, cap);
+	if (e != FXB_OK)
 		return e;
-	}
-	/* Laid over a file nobody has reloaded, the change would also put
-	 * that file's unreviewed edits in force. */
-	if (strcmp(hash, d->config_hash) != 0) {
-		breaker_config_free(cfg);
-		snprintf(msg, cap,
-		         "the config file changed since it was loaded: "
-		         "reload it first, then ask again");
-		return FXB_ERR_CONFIG;
-	}
 	breaker_threshold(cfg, rule_conf(cfg, rule), key, &tc->to_cmp, tc->to);
 	if (!apply) {
 		breaker_config_free(cfg);
 		return FXB_OK;
 	}
-	/* Back to the file's own value: the change ends, rather than
-	 * standing as a change that changes nothing. */
-	struct breaker_config *file = NULL;
+	struct breaker_config *file = file_config(d);
 	char file_value[BREAKER_DECIMAL_BUFSZ] = "";
 	int64_t file_cmp;
-	if (config_file_load(d->config_path, &file, NULL, err, sizeof(err)) ==
-	        FXB_OK &&
-	    rule_conf(file, rule) != NULL)
+	if (file != NULL && rule_conf(file, rule) != NULL)
 		breaker_threshold(file, rule_conf(file, rule), key, &file_cmp,
 		                  file_value);
 	breaker_config_free(file);
-	if (!swap_config(d, cfg, hash)) {
-		snprintf(msg, cap, "out of memory");
-		return FXB_ERR_NOMEM;
-	}
-	struct threshold t;
-	snprintf(t.rule, sizeof(t.rule), "%s", rule);
-	snprintf(t.key, sizeof(t.key), "%s", key);
-	snprintf(t.value, sizeof(t.value), "%s", value);
 	bool ends = strcmp(file_value, tc->to) == 0;
-	if (ends && i < d->nthr)
-		d->thr[i] = d->thr[--d->nthr];
-	else if (!ends) {
-		d->thr[i] = t;
-		if (i == d->nthr)
-			d->nthr++;
+	struct threshold t;
+	e = config_commit(d, cfg, hash, &ch, slot, ends, &t, msg, cap);
+	if (e == FXB_OK)
+		log_threshold(
+		    d, "threshold_change", &t, tc, by, who,
+		    ends ? "back to the file's value: the change ends" : NULL);
+	return e;
+}
+
+enum fxb_err
+daemon_notice_edit(struct daemon *d, const char *id, const char *lang,
+                   const char *text, const char *who, char *msg, size_t cap)
+{
+	const struct breaker_override ch = {id, lang, text, true};
+	const struct breaker_notice_conf *nc = notice_conf(d->cfg, id);
+	struct breaker_config *cfg = NULL;
+	char hash[65];
+	size_t slot;
+
+	if (nc == NULL) {
+		snprintf(msg, cap, "no such notice \"%.64s\"", id);
+		return FXB_ERR_UNKNOWN_NOTICE;
 	}
-	log_threshold(d, "threshold_change", &t, tc, by, who,
-	              ends ? "back to the file's value: the change ends"
-	                   : NULL);
-	daemon_timer_poke(d);
+	bool ko = strcmp(lang, "ko") == 0;
+	if (!ko && strcmp(lang, "en") != 0) {
+		snprintf(msg, cap, "lang: ko or en");
+		return FXB_ERR_RANGE;
+	}
+	char *from = strdup(ko ? nc->ko : nc->en);
+	if (from == NULL)
+		return FXB_ERR_NOMEM;
+	enum fxb_err e = config_with(d, &ch, &cfg, hash, &slot, msg, cap);
+	if (e != FXB_OK) {
+		free(from);
+		return e;
+	}
+	const struct breaker_notice_conf *nn = notice_conf(cfg, id);
+	const char *to = ko ? nn->ko : nn->en;
+	if (strcmp(to, from) == 0) {
+		breaker_config_free(cfg);
+		free(from);
+		snprintf(msg, cap, "no change: that is the %s text already",
+		         lang);
+		return FXB_ERR_RANGE;
+	}
+	char *to_copy = strdup(to);
+	struct breaker_config *file = file_config(d);
+	const struct breaker_notice_conf *fn =
+	    file != NULL ? notice_conf(file, id) : NULL;
+	bool ends = fn != NULL && to_copy != NULL &&
+	            strcmp(ko ? fn->ko : fn->en, to_copy) == 0;
+	breaker_config_free(file);
+	struct threshold t;
+	if (to_copy == NULL ||
+	    (e = config_commit(d, cfg, hash, &ch, slot, ends, &t, msg, cap)) !=
+	        FXB_OK) {
+		if (to_copy == NULL)
+			breaker_config_free(cfg);
+		free(from);
+		free(to_copy);
+		return to_copy == NULL ? FXB_ERR_NOMEM : e;
+	}
+	int64_t shown = notice_refresh(d, id);
+	json_t *o = json_object();
+	json_object_set_new(o, "notice", json_string(id));
+	json_object_set_new(o, "key", json_string(lang));
+	json_object_set_new(o, "value", json_string(text));
+	json_object_set_new(o, "from", json_string(from));
+	json_object_set_new(o, "to", json_string(to_copy));
+	json_object_set_new(o, "open_suspensions", json_integer(shown));
+	json_object_set_new(o, "config_hash", json_string(d->config_hash));
+	json_object_set_new(o, "by", json_string(who));
+	if (ends)
+		json_object_set_new(o, "ends", json_true());
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	log_service(d, "notice_change", s != NULL ? s : "{}");
+	free(s);
+	free(from);
+	free(to_copy);
 	return FXB_OK;
 }
 
@@ -2015,9 +2187,14 @@ daemon_threshold(struct daemon *d, const char *rule, const char *key,
 static void
 drop_thresholds(struct daemon *d, const char *why)
 {
-	for (size_t i = 0; i < d->nthr; i++)
-		log_threshold(d, "threshold_dropped", &d->thr[i], NULL, 0,
-		              NULL, why);
+	for (size_t i = 0; i < d->nthr; i++) {
+		log_threshold(d,
+		              d->thr[i].notice ? "notice_dropped"
+		                               : "threshold_dropped",
+		              &d->thr[i], NULL, 0, NULL, why);
+		if (d->thr[i].notice)
+			notice_refresh(d, d->thr[i].rule);
+	}
 	d->nthr = 0;
 }
 

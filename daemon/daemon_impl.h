@@ -19,12 +19,14 @@
 
 struct commands;
 
-/* A threshold change in force, laid over the config file's value. */
+/* A change by command in force, laid over the config file's value: a
+ * rule's trip level, or (notice) a [notice]'s ko or en text. */
 #define THRESHOLDS_MAX 256
 struct threshold {
-	char rule[BREAKER_ID_MAX + 1];
+	char rule[BREAKER_ID_MAX + 1]; /* the rule, or the notice's id */
 	char key[24];
-	char value[BREAKER_DECIMAL_BUFSZ];
+	char value[BREAKER_TEXT_MAX + 1];
+	bool notice;
 };
 
 /* What a threshold change would do: the key's value before and after, as
@@ -147,6 +149,19 @@ enum fxb_err daemon_threshold(struct daemon *d, const char *rule,
                               int64_t by, const char *who,
                               struct threshold_change *tc, char *msg,
                               size_t cap);
+
+/*
+ * daemon_notice_edit sets the ko or en (lang) text of [notice id] on top
+ * of the running config, as daemon_threshold does a trip level, and puts
+ * it on every open suspension showing that notice.  Logs a
+ * `notice_change` row (the last row queued).  mu held.  Errors:
+ * FXB_ERR_UNKNOWN_NOTICE, FXB_ERR_RANGE (lang, or no change),
+ * FXB_ERR_CONFIG (msg: the text's error, or the file changed),
+ * FXB_ERR_LIMIT, FXB_ERR_NOMEM.
+ */
+enum fxb_err daemon_notice_edit(struct daemon *d, const char *id,
+                                const char *lang, const char *text,
+                                const char *who, char *msg, size_t cap);
 
 /* commands.c */
 struct commands *commands_new(void);

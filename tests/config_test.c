@@ -501,12 +501,13 @@ test_overrides(void)
 	int64_t cmp;
 	struct breaker_config *cfg = NULL;
 	const struct breaker_override set[] = {
-	    {"wallet-volume", "trip", "400"},
-	    {"remit-notional", "warn", "2000.25"},
-	    {"usdkrw-band", "band_pct", "2.25"},
+	    {"wallet-volume", "trip", "400", false},
+	    {"remit-notional", "warn", "2000.25", false},
+	    {"usdkrw-band", "band_pct", "2.25", false},
+	    {"busy", "en", "Paused.", true},
 	};
 	CHECK_INT(breaker_config_parse_over(good, strlen(good), "test.conf",
-	                                    set, 3, &cfg, err, sizeof(err)),
+	                                    set, 4, &cfg, err, sizeof(err)),
 	          FXB_OK);
 	if (cfg == NULL)
 		return;
@@ -517,6 +518,8 @@ test_overrides(void)
 	CHECK_INT(wallet->warn, 300); /* untouched */
 	CHECK_INT(remit->warn, 200025);
 	CHECK_INT(band->band_pct, 22500);
+	CHECK_STR(cfg->notices[0].en, "Paused.");
+	CHECK_STR(cfg->notices[0].ko, "일시 중단"); /* untouched */
 	CHECK(breaker_threshold(cfg, wallet, "trip", &cmp, text));
 	CHECK_STR(text, "400");
 	CHECK_INT(cmp, 400);
@@ -544,7 +547,7 @@ test_overrides(void)
 
 	/* Refused as the file would be, on the key's line. */
 	const struct breaker_override warn_over_trip[] = {
-	    {"wallet-volume", "warn", "600"}};
+	    {"wallet-volume", "warn", "600", false}};
 	cfg = NULL;
 	CHECK_INT(breaker_config_parse_over(good, strlen(good), "test.conf",
 	                                    warn_over_trip, 1, &cfg, err,
@@ -552,11 +555,11 @@ test_overrides(void)
 	          FXB_ERR_CONFIG);
 	CHECK_CONTAINS(err, "test.conf:23: [rule wallet-volume] warn: warn "
 	                    "must be below trip (\"600\")");
-	const struct breaker_override nope[] = {{"nope", "trip", "1"}};
+	const struct breaker_override nope[] = {{"nope", "trip", "1", false}};
 	CHECK_INT(breaker_config_parse_over(good, strlen(good), "test.conf",
 	                                    nope, 1, &cfg, err, sizeof(err)),
 	          FXB_ERR_CONFIG);
-	CHECK_CONTAINS(err, "threshold change: no [rule nope]");
+	CHECK_CONTAINS(err, "change by command: no [rule nope]");
 }
 
 static const struct test tests[] = {
