@@ -666,13 +666,6 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			         "required");
 			goto out;
 		}
-		if (atomic_load(&d->degraded)) {
-			*code = FXB_ERR_LEDGER;
-			snprintf(msg, cap,
-			         "the suspension log cannot be "
-			         "written: no notice changes");
-			goto out;
-		}
 		*code =
 		    daemon_notice_edit(d, id, lang, text, op->name, msg, cap);
 		if (*code != FXB_OK)
@@ -693,14 +686,6 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			snprintf(msg, cap,
 			         "args: rule, key and value are "
 			         "required");
-			goto out;
-		}
-		/* A config change needs its row: none while the log fails. */
-		if (atomic_load(&d->degraded)) {
-			*code = FXB_ERR_LEDGER;
-			snprintf(msg, cap,
-			         "the suspension log cannot be "
-			         "written: no threshold changes");
 			goto out;
 		}
 		*code = daemon_threshold(d, rule, key, value, false, 0,

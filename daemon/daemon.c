@@ -1983,6 +1983,13 @@ config_with(struct daemon *d, const struct breaker_override *ch,
 	char err[512];
 	size_t n = overrides_of(d, ov), i = 0;
 
+	/* A change needs its row: none while the log cannot be written. */
+	if (atomic_load(&d->degraded)) {
+		snprintf(msg, cap,
+		         "the suspension log cannot be written: no "
+		         "changes by command");
+		return FXB_ERR_LEDGER;
+	}
 	if (ch->value[0] == '\0' ||
 	    strlen(ch->value) >= sizeof(d->thr[0].value)) {
 		snprintf(msg, cap, "value: 1 to %zu characters",

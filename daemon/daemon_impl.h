@@ -142,7 +142,8 @@ int64_t daemon_log_command(struct daemon *d, const char *scope,
  * the file's own ends the change instead.  mu held.  Errors:
  * FXB_ERR_UNKNOWN_RULE, FXB_ERR_RANGE (not a trip level; msg says),
  * FXB_ERR_CONFIG (msg: the value's error, or the file changed),
- * FXB_ERR_LIMIT, FXB_ERR_NOMEM.
+ * FXB_ERR_LIMIT, FXB_ERR_LEDGER (the log cannot be written),
+ * FXB_ERR_NOMEM.
  */
 enum fxb_err daemon_threshold(struct daemon *d, const char *rule,
                               const char *key, const char *value, bool apply,
@@ -157,7 +158,7 @@ enum fxb_err daemon_threshold(struct daemon *d, const char *rule,
  * `notice_change` row (the last row queued).  mu held.  Errors:
  * FXB_ERR_UNKNOWN_NOTICE, FXB_ERR_RANGE (lang, or no change),
  * FXB_ERR_CONFIG (msg: the text's error, or the file changed),
- * FXB_ERR_LIMIT, FXB_ERR_NOMEM.
+ * FXB_ERR_LIMIT, FXB_ERR_LEDGER, FXB_ERR_NOMEM.
  */
 enum fxb_err daemon_notice_edit(struct daemon *d, const char *id,
                                 const char *lang, const char *text,

@@ -5,15 +5,13 @@
 # case that fails if the defence is removed.
 . "$(dirname "$0")/lib_e2e.sh"
 
-k() { "$CTL" keygen --name "$1" --out "$TMP/$2.key" --no-passphrase |
-	grep -v '^#' | sed "s/ suspend,reset,approve / ${3:-suspend,reset,approve} /"; }
 {
-	k alice alice
-	k bob bob
-	k alice alice2 # alice's second key
-	k carol carol suspend # may suspend, not approve
+	operator_key alice alice
+	operator_key bob bob
+	operator_key alice alice2 # alice's second key
+	operator_key carol carol suspend # may suspend, not approve
 } >"$TMP/operators"
-k mallory mallory >/dev/null # a key nobody enrolled
+operator_key mallory mallory >/dev/null # a key nobody enrolled
 chmod 644 "$TMP/operators"
 {
 	service_conf

@@ -5,11 +5,9 @@
 # reloads of the same file, and the file wins once it changes.
 . "$(dirname "$0")/lib_e2e.sh"
 
-k() { "$CTL" keygen --name "$1" --out "$TMP/$1.key" --no-passphrase |
-	grep -v '^#' | sed "s/ suspend,reset,approve / ${2:-suspend,reset,approve} /"; }
 {
-	k alice
-	k dave reset # may not edit notices
+	operator_key alice alice
+	operator_key dave dave reset # may not edit notices
 } >"$TMP/operators"
 chmod 644 "$TMP/operators"
 write_conf() {

@@ -5,12 +5,10 @@
 # restarts and reloads of the same file, and the file wins once it changes.
 . "$(dirname "$0")/lib_e2e.sh"
 
-k() { "$CTL" keygen --name "$1" --out "$TMP/$1.key" --no-passphrase |
-	grep -v '^#' | sed "s/ suspend,reset,approve / ${2:-suspend,reset,approve} /"; }
 {
-	k alice
-	k bob
-	k carol suspend # may tighten, not loosen or approve
+	operator_key alice alice
+	operator_key bob bob
+	operator_key carol carol suspend # may tighten, not loosen or approve
 } >"$TMP/operators"
 chmod 644 "$TMP/operators"
 write_conf() {

@@ -7,6 +7,8 @@
 #   stop_daemon / kill_daemon  SIGTERM (waits for exit 0) / SIGKILL
 #   req JSON / admin JSON    one request on the check / admin socket
 #   sql SQL                  a query on the ledger
+#   operator_key NAME FILE [ROLES]  a key in $TMP/FILE.key; prints its
+#                            operators-file line (roles: all three)
 
 BUILD=${1:-build}
 ROOT=$(pwd)
@@ -106,3 +108,9 @@ sql() { sqlite3 "$TMP/data/fxbreaker.db" "$1"; }
 ascii() { LC_ALL=C sed 's/[^ -~]/./g'; }
 # json FIELD: a top-level field of the JSON on stdin (jq).
 json() { jq -r "$1"; }
+
+operator_key() {
+	"$CTL" keygen --name "$1" --out "$TMP/$2.key" --no-passphrase |
+		grep -v '^#' |
+		sed "s/ suspend,reset,approve / ${3:-suspend,reset,approve} /"
+}
