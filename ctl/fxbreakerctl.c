@@ -30,7 +30,7 @@ static const struct {
     {"verify", ctl_verify,
      "verify [--pubkey F] [--anchor N]... DB    check a snapshot's log"},
     {"log", ctl_log,
-     "log [--product P] [--rule R] [--since T] [--format text|csv|json]"},
+     "log [--product P] [--rule R] [--event E] [--since T] [--format F]"},
     {"operators", ctl_operators,
      "operators [--history] [--json]            who may sign commands"},
     {"keygen", ctl_keygen,
@@ -57,7 +57,8 @@ usage(FILE *f)
 	fprintf(f, "\ncheck, tick, status and log find the service through "
 	           "--config FILE\n(default $FXBREAKER_CONFIG, else "
 	           "/etc/fxbreaker/fxbreaker.conf).\n"
-	           "\nsuspend, lift, reset and approve are signed with an "
+	           "\nsuspend, lift, reset, threshold, notice and approve are "
+	           "signed with an "
 	           "operator's key (--key FILE;\nits passphrase from "
 	           "$FXBREAKER_PASSPHRASE, else the terminal) and also\n"
 	           "take [--config FILE | --url URL --service-id ID] "

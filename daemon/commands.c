@@ -561,12 +561,16 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		    susp != q->suspension ||
 		    current_suspension(d, q) != q->suspension) {
 			*code = FXB_ERR_STALE_APPROVAL;
+			char for_susp[48] = "";
+			if (susp > 0)
+				snprintf(for_susp, sizeof(for_susp),
+				         " for suspension %lld",
+				         (long long)susp);
 			snprintf(msg, cap,
-			         "no pending request %lld for suspension %lld "
-			         "(unknown, done, expired, or superseded by a "
-			         "newer suspension)",
-			         (long long)json_integer_value(jr),
-			         (long long)json_integer_value(js));
+			         "no pending request %lld%s (unknown, done, "
+			         "expired, or superseded by a newer "
+			         "suspension)",
+			         (long long)json_integer_value(jr), for_susp);
 			goto out;
 		}
 		if (strcmp(q->operator, op->key_id) == 0 ||

@@ -1733,7 +1733,9 @@ restore_thresholds(struct daemon *d, struct thr_log *tl)
 	}
 	breaker_config_free(d->cfg);
 	d->cfg = cfg;
-	log_info("%zu threshold changes from the log are in force", d->nthr);
+	log_info("%zu changes by command from the log are in force "
+	         "(thresholds, notices)",
+	         d->nthr);
 	return true;
 }
 
@@ -2012,7 +2014,8 @@ config_with(struct daemon *d, const struct breaker_override *ch,
 	    config_file_load_over(d->config_path, ov, i == n ? n + 1 : n, out,
 	                          hash, err, sizeof(err));
 	if (e != FXB_OK) {
-		snprintf(msg, cap, "%s", err);
+		/* The file is fine: it is the change that is not. */
+		snprintf(msg, cap, "with this change, %s", err);
 		return e;
 	}
 	if (strcmp(hash, d->config_hash) != 0) {
@@ -2086,8 +2089,9 @@ daemon_threshold(struct daemon *d, const char *rule, const char *key,
 	if (strlen(key) >= sizeof(d->thr[0].key) ||
 	    !breaker_threshold(d->cfg, rc, key, &tc->from_cmp, tc->from)) {
 		snprintf(msg, cap,
-		         "\"%.23s\" is not a trip level of a %s rule (see "
-		         "docs/PROTOCOL.md, \"threshold\")",
+		         "\"%.23s\" is not a trip level a command may change "
+		         "on a %s rule: change it in the file and reload "
+		         "(docs/PROTOCOL.md, \"threshold\")",
 		         key, breaker_kind_name(rc->kind));
 		return FXB_ERR_RANGE;
 	}
