@@ -56,7 +56,7 @@ struct request {
 	int64_t suspension; /* 0 for a threshold */
 	/* threshold: the key, the value asked for, and the value it was
 	 * asked over (an approval after another change is stale). */
-	struct threshold thr;
+	struct cmd_change change;
 	char from[BREAKER_DECIMAL_BUFSZ];
 	fxb_time expires;
 	bool done;
@@ -598,22 +598,23 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			char who[160];
 			snprintf(who, sizeof(who), "%s, approved by %s",
 			         q->name, op->name);
-			e = daemon_threshold(d, q->thr.rule, q->thr.key,
-			                     q->thr.value, false, 0, who, &tc,
-			                     msg, cap);
+			e = daemon_threshold(d, q->change.rule, q->change.key,
+			                     q->change.value, false, 0, who,
+			                     &tc, msg, cap);
 			if (e == FXB_OK && strcmp(tc.from, q->from) != 0) {
 				*code = FXB_ERR_STALE_APPROVAL;
 				snprintf(msg, cap,
 				         "%s of %s is %s now, not %s as when "
 				         "asked: ask again",
-				         q->thr.key, q->rule, tc.from,
+				         q->change.key, q->rule, tc.from,
 				         q->from);
 				goto out;
 			}
 			if (e == FXB_OK)
 				e = daemon_threshold(
-				    d, q->thr.rule, q->thr.key, q->thr.value,
-				    true, q->seq, who, &tc, msg, cap);
+				    d, q->change.rule, q->change.key,
+				    q->change.value, true, q->seq, who, &tc,
+				    msg, cap);
 			if (e != FXB_OK) {
 				*code = e;
 				goto out;
@@ -728,9 +729,9 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		memset(&q, 0, sizeof(q));
 		snprintf(q.cmd, sizeof(q.cmd), "threshold");
 		snprintf(q.rule, sizeof(q.rule), "%s", rule);
-		snprintf(q.thr.rule, sizeof(q.thr.rule), "%s", rule);
-		snprintf(q.thr.key, sizeof(q.thr.key), "%s", key);
-		snprintf(q.thr.value, sizeof(q.thr.value), "%s", value);
+		snprintf(q.change.rule, sizeof(q.change.rule), "%s", rule);
+		snprintf(q.change.key, sizeof(q.change.key), "%s", key);
+		snprintf(q.change.value, sizeof(q.change.value), "%s", value);
 		snprintf(q.from, sizeof(q.from), "%s", tc.from);
 		snprintf(q.operator, sizeof(q.operator), "%s", op->key_id);
 		snprintf(q.name, sizeof(q.name), "%s", op->name);
@@ -982,9 +983,11 @@ restore_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 		    json_string_value(json_object_get(args, "value"));
 		const char *from =
 		    json_string_value(json_object_get(o, "value_from"));
-		snprintf(q->thr.rule, sizeof(q->thr.rule), "%s", q->rule);
-		snprintf(q->thr.key, sizeof(q->thr.key), "%s", key ? key : "");
-		snprintf(q->thr.value, sizeof(q->thr.value), "%s",
+		snprintf(q->change.rule, sizeof(q->change.rule), "%s",
+		         q->rule);
+		snprintf(q->change.key, sizeof(q->change.key), "%s",
+		         key ? key : "");
+		snprintf(q->change.value, sizeof(q->change.value), "%s",
 		         val ? val : "");
 		snprintf(q->from, sizeof(q->from), "%s", from ? from : "");
 	} else if (result != NULL && cmd != NULL &&

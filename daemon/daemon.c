@@ -735,7 +735,7 @@ retire(struct daemon *d, const char *rule, const char *scope, bool on_pair,
 	enqueue(d, &q);
 }
 
-/* A service row: start, stop, reload, degraded start, threshold changes
+/* A service row: start, stop, reload, degraded start, changes by command
  * (with the rule they change).  mu held. */
 static void
 log_service_rule(struct daemon *d, const char *event, const char *rule,
@@ -1138,12 +1138,12 @@ status_rules(struct daemon *d, json_t *arr)
 		/* Trip levels an operator changed: what is in force now
 		 * differs from the file. */
 		json_t *ch = json_object();
-		for (size_t k = 0; k < d->nthr; k++)
-			if (!d->thr[k].notice &&
-			    strcmp(d->thr[k].rule, c->id) == 0)
+		for (size_t k = 0; k < d->nchanges; k++)
+			if (!d->changes[k].notice &&
+			    strcmp(d->changes[k].rule, c->id) == 0)
 				json_object_set_new(
-				    ch, d->thr[k].key,
-				    json_string(d->thr[k].value));
+				    ch, d->changes[k].key,
+				    json_string(d->changes[k].value));
 		if (json_object_size(ch) > 0)
 			json_object_set_new(o, "changed", ch);
 		else
@@ -1519,7 +1519,7 @@ service_detail(struct daemon *d, const char *what)
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "what", json_string(what));
 	json_object_set_new(o, "thresholds_changed",
-	                    json_integer((json_int_t)d->nthr));
+	                    json_integer((json_int_t)d->nchanges));
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;
@@ -1589,20 +1589,20 @@ notice_refresh(struct daemon *d, const char *id)
 	return n;
 }
 
-/* The threshold changes in force, as overrides for the config parser. */
+/* The changes by command in force, as overrides for the config parser. */
 static size_t
 overrides_of(const struct daemon *d, struct breaker_override *ov)
 {
-	for (size_t i = 0; i < d->nthr; i++)
+	for (size_t i = 0; i < d->nchanges; i++)
 		ov[i] = (struct breaker_override){
-		    d->thr[i].rule, d->thr[i].key, d->thr[i].value,
-		    d->thr[i].notice};
-	return d->nthr;
+		    d->changes[i].rule, d->changes[i].key, d->changes[i].value,
+		    d->changes[i].notice};
+	return d->nchanges;
 }
 
 /* A threshold_change or threshold_dropped row. */
 static void
-log_threshold(struct daemon *d, const char *event, const struct threshold *t,
+log_threshold(struct daemon *d, const char *event, const struct cmd_change *t,
               const struct threshold_change *tc, int64_t by, const char *who,
               const char *why)
 {
@@ -1634,18 +1634,18 @@ log_threshold(struct daemon *d, const char *event, const struct threshold *t,
 	free(s);
 }
 
-/* The threshold changes the log holds in force (changed, not dropped
+/* The changes by command the log holds in force (changed, not dropped
  * since), each with the hash of the file it was made over. */
-struct thr_log {
-	struct threshold t[THRESHOLDS_MAX];
-	char hash[THRESHOLDS_MAX][65];
+struct change_log {
+	struct cmd_change t[CHANGES_MAX];
+	char hash[CHANGES_MAX][65];
 	size_t n;
 };
 
 static int
-thr_log_row(void *arg, const struct ledger_row *row, int64_t logged_at)
+change_log_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 {
-	struct thr_log *tl = arg;
+	struct change_log *tl = arg;
 	bool notice = strncmp(row->event, "notice_", 7) == 0;
 	bool change = strcmp(row->event, "threshold_change") == 0 ||
 	              strcmp(row->event, "notice_change") == 0;
@@ -1674,7 +1674,7 @@ thr_log_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 			tl->n--;
 			tl->t[i] = tl->t[tl->n];
 			memcpy(tl->hash[i], tl->hash[tl->n], 65);
-		} else if (change && i < THRESHOLDS_MAX) {
+		} else if (change && i < CHANGES_MAX) {
 			snprintf(tl->t[i].rule, sizeof(tl->t[i].rule), "%s",
 			         rule);
 			snprintf(tl->t[i].key, sizeof(tl->t[i].key), "%s",
@@ -1692,7 +1692,7 @@ thr_log_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 }
 
 /*
- * At start, before the engine exists: lays the threshold changes the log
+ * At start, before the engine exists: lays the changes by command the log
  * holds in force over the config, if they were made over this very file.
  * Leaves in tl those that were not (the file changed while the service
  * was down), to be logged as dropped once rows can be written.  false if
@@ -1700,9 +1700,9 @@ thr_log_row(void *arg, const struct ledger_row *row, int64_t logged_at)
  * silently undo a tightening.
  */
 static bool
-restore_thresholds(struct daemon *d, struct thr_log *tl)
+restore_changes(struct daemon *d, struct change_log *tl)
 {
-	struct breaker_override ov[THRESHOLDS_MAX];
+	struct breaker_override ov[CHANGES_MAX];
 	struct breaker_config *cfg = NULL;
 	struct ledger_filter f;
 	char hash[65], err[512];
@@ -1710,24 +1710,25 @@ restore_thresholds(struct daemon *d, struct thr_log *tl)
 
 	memset(&f, 0, sizeof(f));
 	f.kind = "service";
-	if (ledger_query(d->ledger, &f, thr_log_row, tl) != FXB_OK) {
-		log_warn("cannot read the threshold changes from the log");
+	if (ledger_query(d->ledger, &f, change_log_row, tl) != FXB_OK) {
+		log_warn("cannot read the changes by command from the log");
 		return false;
 	}
 	for (size_t i = 0; i < tl->n; i++)
 		if (strcmp(tl->hash[i], d->config_hash) == 0)
-			d->thr[d->nthr++] = tl->t[i];
+			d->changes[d->nchanges++] = tl->t[i];
 		else
 			tl->t[stale++] = tl->t[i];
 	tl->n = stale;
-	if (d->nthr == 0)
+	if (d->nchanges == 0)
 		return true;
 	err[0] = '\0';
 	if (config_file_load_over(d->config_path, ov, overrides_of(d, ov),
 	                          &cfg, hash, err, sizeof(err)) != FXB_OK ||
 	    strcmp(hash, d->config_hash) != 0) {
-		log_warn("cannot lay the logged threshold changes over %s%s%s",
-		         d->config_path, err[0] != '\0' ? ": " : "", err);
+		log_warn(
+		    "cannot lay the logged changes by command over %s%s%s",
+		    d->config_path, err[0] != '\0' ? ": " : "", err);
 		breaker_config_free(cfg);
 		return false;
 	}
@@ -1735,7 +1736,7 @@ restore_thresholds(struct daemon *d, struct thr_log *tl)
 	d->cfg = cfg;
 	log_info("%zu changes by command from the log are in force "
 	         "(thresholds, notices)",
-	         d->nthr);
+	         d->nchanges);
 	return true;
 }
 
@@ -1743,7 +1744,7 @@ struct daemon *
 daemon_start(const struct daemon_opts *opts)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
-	struct thr_log *tl = NULL;
+	struct change_log *tl = NULL;
 	char err[512], path[BREAKER_TEXT_MAX + 32];
 	enum fxb_err e;
 
@@ -1794,8 +1795,7 @@ daemon_start(const struct daemon_opts *opts)
 	memset(sk, 0, sizeof(sk));
 	d->next_seq = ledger_last_seq(d->ledger) + 1;
 	atomic_store(&d->committed, d->next_seq - 1);
-	if ((tl = calloc(1, sizeof(*tl))) == NULL ||
-	    !restore_thresholds(d, tl))
+	if ((tl = calloc(1, sizeof(*tl))) == NULL || !restore_changes(d, tl))
 		goto fail;
 	sv = &d->cfg->service; /* the config may be a new one */
 	struct prod_index ix;
@@ -1972,7 +1972,7 @@ rule_conf(const struct breaker_config *cfg, const char *id)
 
 /*
  * The running config with ch laid over it as well (in place of an earlier
- * change of the same key): *out, and *slot, ch's place in d->thr.  The
+ * change of the same key): *out, and *slot, ch's place in d->changes.  The
  * file must be the one running: laid over a file nobody has reloaded, a
  * change would also put that file's unreviewed edits in force.
  */
@@ -1981,7 +1981,7 @@ config_with(struct daemon *d, const struct breaker_override *ch,
             struct breaker_config **out, char *hash, size_t *slot, char *msg,
             size_t cap)
 {
-	struct breaker_override ov[THRESHOLDS_MAX];
+	struct breaker_override ov[CHANGES_MAX];
 	char err[512];
 	size_t n = overrides_of(d, ov), i = 0;
 
@@ -1993,20 +1993,20 @@ config_with(struct daemon *d, const struct breaker_override *ch,
 		return FXB_ERR_LEDGER;
 	}
 	if (ch->value[0] == '\0' ||
-	    strlen(ch->value) >= sizeof(d->thr[0].value)) {
+	    strlen(ch->value) >= sizeof(d->changes[0].value)) {
 		snprintf(msg, cap, "value: 1 to %zu characters",
-		         sizeof(d->thr[0].value) - 1);
+		         sizeof(d->changes[0].value) - 1);
 		return FXB_ERR_RANGE;
 	}
 	while (i < n && (ov[i].notice != ch->notice ||
 	                 strcmp(ov[i].rule, ch->rule) != 0 ||
 	                 strcmp(ov[i].key, ch->key) != 0))
 		i++;
-	if (i == n && n == THRESHOLDS_MAX) {
+	if (i == n && n == CHANGES_MAX) {
 		snprintf(msg, cap,
 		         "%d changes by command are in force: put them in "
 		         "the config file and reload",
-		         THRESHOLDS_MAX);
+		         CHANGES_MAX);
 		return FXB_ERR_LIMIT;
 	}
 	ov[i] = *ch;
@@ -2031,14 +2031,14 @@ config_with(struct daemon *d, const struct breaker_override *ch,
 }
 
 /*
- * Puts cfg (from config_with) in force and keeps ch at slot in d->thr, or,
+ * Puts cfg (from config_with) in force and keeps ch at slot in d->changes, or,
  * when ch puts back the file's own value (ends), forgets it: a change
  * that changes nothing would otherwise stand.  Frees cfg.  t gets ch.
  */
 static enum fxb_err
 config_commit(struct daemon *d, struct breaker_config *cfg, const char *hash,
               const struct breaker_override *ch, size_t slot, bool ends,
-              struct threshold *t, char *msg, size_t cap)
+              struct cmd_change *t, char *msg, size_t cap)
 {
 	if (!swap_config(d, cfg, hash)) {
 		snprintf(msg, cap, "out of memory");
@@ -2048,12 +2048,12 @@ config_commit(struct daemon *d, struct breaker_config *cfg, const char *hash,
 	snprintf(t->key, sizeof(t->key), "%s", ch->key);
 	snprintf(t->value, sizeof(t->value), "%s", ch->value);
 	t->notice = ch->notice;
-	if (ends && slot < d->nthr)
-		d->thr[slot] = d->thr[--d->nthr];
+	if (ends && slot < d->nchanges)
+		d->changes[slot] = d->changes[--d->nchanges];
 	else if (!ends) {
-		d->thr[slot] = *t;
-		if (slot == d->nthr)
-			d->nthr++;
+		d->changes[slot] = *t;
+		if (slot == d->nchanges)
+			d->nchanges++;
 	}
 	daemon_timer_poke(d);
 	return FXB_OK;
@@ -2086,7 +2086,7 @@ daemon_threshold(struct daemon *d, const char *rule, const char *key,
 		snprintf(msg, cap, "no such rule \"%.64s\"", rule);
 		return FXB_ERR_UNKNOWN_RULE;
 	}
-	if (strlen(key) >= sizeof(d->thr[0].key) ||
+	if (strlen(key) >= sizeof(d->changes[0].key) ||
 	    !breaker_threshold(d->cfg, rc, key, &tc->from_cmp, tc->from)) {
 		snprintf(msg, cap,
 		         "\"%.23s\" is not a trip level a command may change "
@@ -2111,7 +2111,7 @@ daemon_threshold(struct daemon *d, const char *rule, const char *key,
 		                  file_value);
 	breaker_config_free(file);
 	bool ends = strcmp(file_value, tc->to) == 0;
-	struct threshold t;
+	struct cmd_change t;
 	e = config_commit(d, cfg, hash, &ch, slot, ends, &t, msg, cap);
 	if (e == FXB_OK)
 		log_threshold(
@@ -2163,7 +2163,7 @@ daemon_notice_edit(struct daemon *d, const char *id, const char *lang,
 	bool ends = fn != NULL && to_copy != NULL &&
 	            strcmp(ko ? fn->ko : fn->en, to_copy) == 0;
 	breaker_config_free(file);
-	struct threshold t;
+	struct cmd_change t;
 	if (to_copy == NULL ||
 	    (e = config_commit(d, cfg, hash, &ch, slot, ends, &t, msg, cap)) !=
 	        FXB_OK) {
@@ -2194,26 +2194,26 @@ daemon_notice_edit(struct daemon *d, const char *id, const char *lang,
 	return FXB_OK;
 }
 
-/* Logs each threshold change in force as dropped, and forgets them. */
+/* Logs each change by command in force as dropped, and forgets them. */
 static void
-drop_thresholds(struct daemon *d, const char *why)
+drop_changes(struct daemon *d, const char *why)
 {
-	for (size_t i = 0; i < d->nthr; i++) {
+	for (size_t i = 0; i < d->nchanges; i++) {
 		log_threshold(d,
-		              d->thr[i].notice ? "notice_dropped"
-		                               : "threshold_dropped",
-		              &d->thr[i], NULL, 0, NULL, why);
-		if (d->thr[i].notice)
-			notice_refresh(d, d->thr[i].rule);
+		              d->changes[i].notice ? "notice_dropped"
+		                                   : "threshold_dropped",
+		              &d->changes[i], NULL, 0, NULL, why);
+		if (d->changes[i].notice)
+			notice_refresh(d, d->changes[i].rule);
 	}
-	d->nthr = 0;
+	d->nchanges = 0;
 }
 
 void
 daemon_reload(struct daemon *d)
 {
 	struct breaker_config *cfg = NULL, *over = NULL;
-	struct breaker_override ov[THRESHOLDS_MAX];
+	struct breaker_override ov[CHANGES_MAX];
 	char err[512], hash[65], hash2[65];
 
 	if (config_file_load(d->config_path, &cfg, hash, err, sizeof(err)) !=
@@ -2234,7 +2234,7 @@ daemon_reload(struct daemon *d)
 	/* Threshold changes hold while the file is the one they were made
 	 * over; once it changes, the file wins. */
 	bool keep =
-	    d->nthr > 0 && strcmp(hash, d->config_hash) == 0 &&
+	    d->nchanges > 0 && strcmp(hash, d->config_hash) == 0 &&
 	    config_file_load_over(d->config_path, ov, overrides_of(d, ov),
 	                          &over, hash2, err, sizeof(err)) == FXB_OK &&
 	    strcmp(hash2, hash) == 0;
@@ -2249,7 +2249,7 @@ daemon_reload(struct daemon *d)
 		return;
 	}
 	if (!keep)
-		drop_thresholds(d, "the config file changed");
+		drop_changes(d, "the config file changed");
 	if (!commands_load_operators(d, d->cfg->service.operators_file))
 		log_warn("reload: the operators file is bad: keeping the "
 		         "operators as they were");
@@ -2257,10 +2257,10 @@ daemon_reload(struct daemon *d)
 	log_service(d, "config_reload", detail != NULL ? detail : "{}");
 	free(detail);
 	daemon_timer_poke(d);
-	size_t nthr = d->nthr;
+	size_t nchanges = d->nchanges;
 	pthread_mutex_unlock(&d->mu);
-	log_info("reloaded %s (hash %.16s, %zu threshold changes in force)",
-	         d->config_path, hash, nthr);
+	log_info("reloaded %s (hash %.16s, %zu changes by command in force)",
+	         d->config_path, hash, nchanges);
 }
 
 void

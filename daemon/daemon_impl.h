@@ -21,8 +21,8 @@ struct commands;
 
 /* A change by command in force, laid over the config file's value: a
  * rule's trip level, or (notice) a [notice]'s ko or en text. */
-#define THRESHOLDS_MAX 256
-struct threshold {
+#define CHANGES_MAX 256
+struct cmd_change {
 	char rule[BREAKER_ID_MAX + 1]; /* the rule, or the notice's id */
 	char key[24];
 	char value[BREAKER_TEXT_MAX + 1];
@@ -112,8 +112,8 @@ struct daemon {
 
 	struct ipc_server *ipc;
 	struct commands *cmds; /* operators, nonces, pending requests (mu) */
-	struct threshold thr[THRESHOLDS_MAX]; /* changes in force (mu) */
-	size_t nthr;
+	struct cmd_change changes[CHANGES_MAX]; /* in force (mu) */
+	size_t nchanges;
 	_Atomic bool stopping;
 	_Atomic uint64_t bad_ticks;
 };
