@@ -64,6 +64,7 @@ enum fxb_err {
 	FXB_ERR_STALE_APPROVAL = 32, /* request gone, done, or superseded */
 	FXB_ERR_REPLAYED = 33,       /* reserved: replays get stored replies */
 	FXB_ERR_UNKNOWN_NOTICE = 34, /* no such [notice] */
+	FXB_ERR_OPERATOR_EXISTS = 35, /* enrol of a key already enrolled */
 };
 
 /* fxb_strerror returns a static one-line meaning of err, never NULL. */

@@ -54,6 +54,8 @@ static const struct {
                                 "the request is gone, done or superseded"},
     [FXB_ERR_REPLAYED] = {"replayed", "command seen before"},
     [FXB_ERR_UNKNOWN_NOTICE] = {"unknown_notice", "no such notice"},
+    [FXB_ERR_OPERATOR_EXISTS] = {"operator_exists",
+                                 "this key is already enrolled"},
 };
 
 #define FXB_ERR_COUNT (sizeof(fxb_err_table) / sizeof(fxb_err_table[0]))

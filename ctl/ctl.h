@@ -68,7 +68,8 @@ int ctl_validate(int argc, char **argv);
 /* ctl_admin.c */
 /* `keygen`: a new operator key file, and its operators-file line. */
 int ctl_keygen(int argc, char **argv);
-/* `suspend`, `lift`, `reset`, `approve` (argv[0] says which): one command
+/* `suspend`, `lift`, `reset`, `threshold`, `notice`, `enrol`, `revoke`,
+ * `approve` (argv[0] says which): one command
  * signed with an operator's key, sent to the admin socket.  Exit 0
  * applied or pending, 1 rejected or an error reply, 2 bad configuration,
  * 3 usage, I/O or no answer. */

@@ -550,6 +550,10 @@ enum opt {
 	O_NOTICE,
 	O_LANG,
 	O_TEXT,
+	O_NAME,
+	O_ROLES,
+	O_PUBKEY,
+	O_OPERATOR,
 	O_COUNT
 };
 
@@ -574,6 +578,10 @@ static const char *const opt_flag[O_COUNT] = {
     [O_NOTICE] = "--notice",
     [O_LANG] = "--lang",
     [O_TEXT] = "--text",
+    [O_NAME] = "--name",
+    [O_ROLES] = "--roles",
+    [O_PUBKEY] = "--pubkey",
+    [O_OPERATOR] = "--operator",
 };
 
 #define B(o) (1u << (o))
@@ -612,8 +620,14 @@ static const struct cmd_spec {
      B(O_KEY) | B(O_REASON) | B(O_NOTICE) | B(O_LANG) | B(O_TEXT),
      "fxbreakerctl notice --key FILE --notice ID --lang ko|en --text TEXT "
      "--reason TEXT" TAIL},
+    {"enrol", COMMON | B(O_NAME) | B(O_ROLES) | B(O_PUBKEY),
+     B(O_KEY) | B(O_REASON) | B(O_NAME) | B(O_ROLES) | B(O_PUBKEY),
+     "fxbreakerctl enrol --key FILE --name NAME --roles ROLE[,ROLE...] "
+     "--pubkey HEX --reason TEXT" TAIL},
+    {"revoke", COMMON | B(O_OPERATOR), B(O_KEY) | B(O_REASON) | B(O_OPERATOR),
+     "fxbreakerctl revoke --key FILE --operator KEY_ID --reason TEXT" TAIL},
     /* --suspension: the one a lift or reset request names; none for a
-     * threshold request. */
+     * threshold or operator request. */
     {"approve", COMMON | B(O_REQUEST) | B(O_SUSPENSION),
      B(O_KEY) | B(O_REASON) | B(O_REQUEST),
      "fxbreakerctl approve --key FILE --request N [--suspension N] "
@@ -796,6 +810,15 @@ cmd_body(const struct cmd_opts *o, const char *service_id,
 		ok = ok && set_str(args, "lang", o->v[O_LANG], "--lang");
 	if (o->v[O_TEXT] != NULL)
 		ok = ok && set_str(args, "text", o->v[O_TEXT], "--text");
+	if (o->v[O_NAME] != NULL)
+		ok = ok && set_str(args, "name", o->v[O_NAME], "--name");
+	if (o->v[O_ROLES] != NULL)
+		ok = ok && set_str(args, "roles", o->v[O_ROLES], "--roles");
+	if (o->v[O_PUBKEY] != NULL)
+		ok = ok && set_str(args, "pubkey", o->v[O_PUBKEY], "--pubkey");
+	if (o->v[O_OPERATOR] != NULL)
+		ok = ok &&
+		     set_str(args, "operator", o->v[O_OPERATOR], "--operator");
 	if (o->v[O_REQUEST] != NULL)
 		json_object_set_new(args, "request", json_integer(o->request));
 	if (o->v[O_SUSPENSION] != NULL)

@@ -44,6 +44,9 @@ static const struct {
      "notice --key F --notice ID --lang ko|en --text T --reason T"},
     {"threshold", ctl_command,
      "threshold --key F --rule R --param K --value V --reason T"},
+    {"enrol", ctl_command,
+     "enrol --key F --name N --roles R --pubkey HEX --reason T"},
+    {"revoke", ctl_command, "revoke --key F --operator KEY_ID --reason T"},
     {"approve", ctl_command,
      "approve --key F --request N [--suspension N] --reason T"},
 };
@@ -57,8 +60,8 @@ usage(FILE *f)
 	fprintf(f, "\ncheck, tick, status and log find the service through "
 	           "--config FILE\n(default $FXBREAKER_CONFIG, else "
 	           "/etc/fxbreaker/fxbreaker.conf).\n"
-	           "\nsuspend, lift, reset, threshold, notice and approve are "
-	           "signed with an "
+	           "\nsuspend, lift, reset, threshold, notice, enrol, revoke "
+	           "and approve are signed with an "
 	           "operator's key (--key FILE;\nits passphrase from "
 	           "$FXBREAKER_PASSPHRASE, else the terminal) and also\n"
 	           "take [--config FILE | --url URL --service-id ID] "

@@ -29,14 +29,22 @@
 #define LIFETIME_MAX_MS 600000       /* expires_at - issued_at <= 10 min */
 #define NONCE_MEMORY_MS (15 * 60000) /* longer than any command lives */
 
-enum role { ROLE_SUSPEND = 1, ROLE_RESET = 2, ROLE_APPROVE = 4 };
+/* admin: enrols and revokes operators by command (four eyes: another
+ * admin approves). */
+enum role {
+	ROLE_SUSPEND = 1,
+	ROLE_RESET = 2,
+	ROLE_APPROVE = 4,
+	ROLE_ADMIN = 8
+};
 
 struct operator
 {
 	char key_id[17];
-	char name[65];
+	char name[65]; /* the person: two keys, one name, one person */
 	unsigned char pk[32];
 	unsigned roles;
+	bool from_file; /* else enrolled by command */
 };
 
 struct nonce {
@@ -45,11 +53,12 @@ struct nonce {
 	char *reply;
 };
 
-/* A lift, reset or loosening waiting for a second person. */
+/* A lift, reset, loosening or operator change waiting for a second
+ * person. */
 struct request {
 	int64_t seq; /* the request's command row */
 	char operator[17], name[65];
-	char cmd[12]; /* "lift", "reset" or "threshold" */
+	char cmd[12]; /* "lift", "reset", "threshold", "enrol", "revoke" */
 	char rule[BREAKER_ID_MAX + 1];
 	char scope[BREAKER_ID_MAX + 1];
 	bool on_pair;
@@ -58,11 +67,13 @@ struct request {
 	 * asked over (an approval after another change is stale). */
 	struct cmd_change change;
 	char from[BREAKER_DECIMAL_BUFSZ];
+	struct operator subject; /* enrol, revoke: whom */
 	fxb_time expires;
 	bool done;
 };
 
-/* Who may sign: from the operators file, or the log's record of it. */
+/* Who may sign: the operators file's people and those enrolled by
+ * command, as the log records them. */
 struct roster {
 	struct operator ops[OPERATORS_MAX];
 	size_t nops;
@@ -116,36 +127,49 @@ parse_roles(const char *s)
 			roles |= ROLE_RESET;
 		else if (strcmp(tok, "approve") == 0)
 			roles |= ROLE_APPROVE;
+		else if (strcmp(tok, "admin") == 0)
+			roles |= ROLE_ADMIN;
 		else
 			return 0;
 	return roles;
 }
 
-static const struct operator*
-    op_find(const struct roster *r, const char *key_id)
+/* The index of key_id's operator in r, or -1. */
+static ptrdiff_t
+op_index(const struct roster *r, const char *key_id)
 {
 	for (size_t i = 0; i < r->nops; i++)
 		if (strcmp(r->ops[i].key_id, key_id) == 0)
-			return &r->ops[i];
-	return NULL;
+			return (ptrdiff_t)i;
+	return -1;
 }
 
-/* "suspend,reset,approve" or the subset held, in that order. */
+static const struct operator*
+    op_find(const struct roster *r, const char *key_id)
+{
+	ptrdiff_t i = op_index(r, key_id);
+	return i < 0 ? NULL : &r->ops[i];
+}
+
+/* "suspend,reset,approve,admin" or the subset held, in that order. */
 static void
 roles_str(unsigned roles, char out[32])
 {
-	snprintf(out, 32, "%s%s%s", roles & ROLE_SUSPEND ? "suspend," : "",
+	snprintf(out, 32, "%s%s%s%s", roles & ROLE_SUSPEND ? "suspend," : "",
 	         roles & ROLE_RESET ? "reset," : "",
-	         roles & ROLE_APPROVE ? "approve," : "");
+	         roles & ROLE_APPROVE ? "approve," : "",
+	         roles & ROLE_ADMIN ? "admin," : "");
 	size_t n = strlen(out);
 	if (n > 0)
 		out[n - 1] = '\0';
 }
 
-/* An enrolment or revocation row: who, with which key and roles. */
+/* An enrolment or revocation row: who, with which key and roles, and on
+ * whose word: the file, or a request (seq) and its approver. */
 static void
 log_operator_change(struct daemon *d, const char *event,
-                    const struct operator* op)
+                    const struct operator* op, const struct request *q,
+                    const char *approver)
 {
 	char roles[32], pk[65];
 	roles_str(op->roles, roles);
@@ -156,6 +180,13 @@ log_operator_change(struct daemon *d, const char *event,
 	json_object_set_new(o, "name", json_string(op->name));
 	json_object_set_new(o, "roles", json_string(roles));
 	json_object_set_new(o, "pubkey", json_string(pk));
+	json_object_set_new(o, "source",
+	                    json_string(q != NULL ? "command" : "file"));
+	if (q != NULL) {
+		json_object_set_new(o, "request", json_integer(q->seq));
+		json_object_set_new(o, "requested_by", json_string(q->name));
+		json_object_set_new(o, "approved_by", json_string(approver));
+	}
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	daemon_log_command(d, op->name, 0, s != NULL ? s : "{}");
@@ -177,6 +208,7 @@ roster_row(void *arg, const struct ledger_operator_change *ch)
 	/* Rows from before roles were logged read as no roles, so the
 	 * file's roles are logged once, in full. */
 	op->roles = ch->roles[0] != '\0' ? parse_roles(ch->roles) : 0;
+	op->from_file = strcmp(ch->source, "command") != 0;
 	if (sodium_hex2bin(op->pk, 32, ch->pubkey, strlen(ch->pubkey), NULL,
 	                   &got, NULL) != 0 ||
 	    got != 32)
@@ -217,12 +249,13 @@ read_operators_file(const char *path, struct roster *next)
 		    got != 32) {
 			log_warn(
 			    "%s:%d: expected NAME ROLE[,ROLE...] PUBKEY_HEX "
-			    "(roles: suspend, reset, approve)",
+			    "(roles: suspend, reset, approve, admin)",
 			    path, lineno);
 			ok = false;
 			break;
 		}
 		snprintf(op->name, sizeof(op->name), "%s", name);
+		op->from_file = true;
 		ledger_key_id(op->pk, op->key_id);
 		if (op_find(next, op->key_id) != NULL) {
 			log_warn("%s:%d: this key is already listed", path,
@@ -260,18 +293,34 @@ commands_load_operators(struct daemon *d, const char *path)
 	if (path != NULL && path[0] != '\0' &&
 	    !read_operators_file(path, &next))
 		return false;
+	/* The file speaks for its own people only: those enrolled by
+	 * command stay unless the file now lists them (the latest row for a
+	 * key is the one in force). */
+	for (size_t i = 0; i < now->nops; i++)
+		if (!now->ops[i].from_file &&
+		    op_find(&next, now->ops[i].key_id) == NULL) {
+			if (next.nops == OPERATORS_MAX) {
+				log_warn("more than %d operators with those "
+				         "enrolled by command",
+				         OPERATORS_MAX);
+				return false;
+			}
+			next.ops[next.nops++] = now->ops[i];
+		}
 	/* Log what changed, then take the new set. */
 	for (size_t i = 0; i < next.nops; i++) {
 		const struct operator* old = op_find(now, next.ops[i].key_id);
-		if (old == NULL || old->roles != next.ops[i].roles ||
-		    strcmp(old->name, next.ops[i].name) != 0)
+		if (next.ops[i].from_file &&
+		    (old == NULL || !old->from_file ||
+		     old->roles != next.ops[i].roles ||
+		     strcmp(old->name, next.ops[i].name) != 0))
 			log_operator_change(d, "operator_enrolled",
-			                    &next.ops[i]);
+			                    &next.ops[i], NULL, NULL);
 	}
 	for (size_t i = 0; i < now->nops; i++)
 		if (op_find(&next, now->ops[i].key_id) == NULL)
 			log_operator_change(d, "operator_revoked",
-			                    &now->ops[i]);
+			                    &now->ops[i], NULL, NULL);
 	*now = next;
 	log_info("%zu operators from %s", now->nops,
 	         path != NULL && path[0] != '\0' ? path : "(none)");
@@ -383,8 +432,8 @@ scope_arg(struct daemon *d, json_t *args, bool *on_pair, const char **name,
 static int64_t
 current_suspension(struct daemon *d, const struct request *q)
 {
-	if (strcmp(q->cmd, "threshold") == 0)
-		return 0;
+	if (q->suspension == 0)
+		return 0; /* a threshold or operator change names none */
 	if (strcmp(q->cmd, "reset") == 0) {
 		int32_t ri =
 		    breaker_rule_find(d->engine, q->rule, strlen(q->rule));
@@ -433,6 +482,157 @@ request_add(struct commands *c)
 	struct request *q = &c->reqs[c->nreqs++];
 	memset(q, 0, sizeof(*q));
 	return q;
+}
+
+static bool
+is_operator_change(const struct request *q)
+{
+	return strcmp(q->cmd, "enrol") == 0 || strcmp(q->cmd, "revoke") == 0;
+}
+
+/* A person's name: 1 to 64 of A-Z a-z 0-9 . _ - (as keygen makes). */
+static bool
+name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return false;
+	for (; *s != '\0'; s++)
+		if (strchr(
+		        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		        "0123456789._-",
+		        *s) == NULL)
+			return false;
+	return true;
+}
+
+/* Whom an enrol request names (args name, roles, pubkey), checked. */
+static enum fxb_err
+enrol_subject(const struct commands *c, json_t *args, struct operator* who,
+              char *msg, size_t cap)
+{
+	const char *name = str_arg(args, "name"),
+	           *roles = str_arg(args, "roles"),
+	           *pk = str_arg(args, "pubkey");
+	size_t got = 0;
+	if (name == NULL || roles == NULL || pk == NULL) {
+		snprintf(msg, cap,
+		         "args: name, roles and pubkey are required");
+		return FXB_ERR_MISSING;
+	}
+	if (!name_ok(name)) {
+		snprintf(msg, cap, "args: name: 1 to 64 of A-Z a-z 0-9 . _ -");
+		return FXB_ERR_SYNTAX;
+	}
+	if (strlen(roles) > 64 || (who->roles = parse_roles(roles)) == 0) {
+		snprintf(msg, cap,
+		         "args: roles: a comma-separated list of suspend, "
+		         "reset, approve, admin");
+		return FXB_ERR_SYNTAX;
+	}
+	if (strlen(pk) != 64 ||
+	    sodium_hex2bin(who->pk, sizeof(who->pk), pk, 64, NULL, &got,
+	                   NULL) != 0 ||
+	    got != 32) {
+		snprintf(msg, cap,
+		         "args: pubkey: 64 hex digits (an Ed25519 "
+		         "public key, as keygen prints it)");
+		return FXB_ERR_SYNTAX;
+	}
+	snprintf(who->name, sizeof(who->name), "%s", name);
+	ledger_key_id(who->pk, who->key_id);
+	const struct operator* old = op_find(&c->roster, who->key_id);
+	if (old != NULL) {
+		snprintf(msg, cap, "key %s is enrolled already (as %s)",
+		         who->key_id, old->name);
+		return FXB_ERR_OPERATOR_EXISTS;
+	}
+	return FXB_OK;
+}
+
+/* A pending enrol's subject, from its logged args (checked when it was
+ * asked; whether the key is enrolled since is checked on approval). */
+static void
+enrol_subject_restore(json_t *args, struct operator* who)
+{
+	const char *name = str_arg(args, "name"),
+	           *roles = str_arg(args, "roles"),
+	           *pk = str_arg(args, "pubkey");
+	size_t got = 0;
+	snprintf(who->name, sizeof(who->name), "%s", name ? name : "");
+	who->roles = roles != NULL ? parse_roles(roles) : 0;
+	if (pk != NULL &&
+	    sodium_hex2bin(who->pk, sizeof(who->pk), pk, strlen(pk), NULL,
+	                   &got, NULL) == 0 &&
+	    got == 32)
+		ledger_key_id(who->pk, who->key_id);
+}
+
+/* Whom a revoke request names (args operator: a key id), checked: the
+ * file's people leave by the file, which would otherwise bring them
+ * back at the next reload. */
+static enum fxb_err
+revoke_subject(const struct commands *c, json_t *args, struct operator* who,
+               char *msg, size_t cap)
+{
+	const char *id = str_arg(args, "operator");
+	if (id == NULL) {
+		snprintf(msg, cap, "args: operator (a key id) is required");
+		return FXB_ERR_MISSING;
+	}
+	const struct operator* op = op_find(&c->roster, id);
+	if (op == NULL) {
+		snprintf(msg, cap, "no operator has key id \"%.32s\"", id);
+		return FXB_ERR_UNKNOWN_OPERATOR;
+	}
+	if (op->from_file) {
+		snprintf(msg, cap,
+		         "%s is enrolled by the operators file: remove the "
+		         "line there and reload",
+		         op->name);
+		return FXB_ERR_FORBIDDEN;
+	}
+	*who = *op;
+	return FXB_OK;
+}
+
+/* Carries out an approved enrol or revoke: the roster changes and an
+ * operator_enrolled or operator_revoked row says on whose word. */
+static enum fxb_err
+roster_apply(struct daemon *d, struct request *q, const char *approver,
+             char *msg, size_t cap)
+{
+	struct roster *r = &d->cmds->roster;
+	ptrdiff_t i = op_index(r, q->subject.key_id);
+	struct operator* cur = i<0 ? NULL : & r->ops[i];
+	if (strcmp(q->cmd, "enrol") == 0) {
+		if (cur != NULL) {
+			snprintf(msg, cap, "key %s was enrolled since (as %s)",
+			         cur->key_id, cur->name);
+			return FXB_ERR_STALE_APPROVAL;
+		}
+		if (r->nops == OPERATORS_MAX) {
+			snprintf(msg, cap, "the roster is full (%d operators)",
+			         OPERATORS_MAX);
+			return FXB_ERR_LIMIT;
+		}
+		r->ops[r->nops] = q->subject;
+		r->ops[r->nops++].from_file = false;
+		log_operator_change(d, "operator_enrolled", &q->subject, q,
+		                    approver);
+		return FXB_OK;
+	}
+	if (cur == NULL || cur->from_file) {
+		snprintf(msg, cap,
+		         "%s (key %s) is not an operator by command "
+		         "any more",
+		         q->subject.name, q->subject.key_id);
+		return FXB_ERR_STALE_APPROVAL;
+	}
+	struct operator gone = * cur;
+	*cur = r->ops[--r->nops];
+	log_operator_change(d, "operator_revoked", &gone, q, approver);
+	return FXB_OK;
 }
 
 /*
@@ -537,7 +737,7 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		goto done;
 	}
 	if (strcmp(cmd, "approve") == 0) {
-		if (!(op->roles & ROLE_APPROVE))
+		if (!(op->roles & (ROLE_APPROVE | ROLE_ADMIN)))
 			goto forbidden;
 		json_t *jr = json_object_get(args, "request");
 		json_t *js = json_object_get(args, "suspension");
@@ -573,6 +773,14 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			         (long long)json_integer_value(jr), for_susp);
 			goto out;
 		}
+		/* Operators are approved by admins; the rest by approvers. */
+		bool on_roster = is_operator_change(q);
+		if (!(op->roles & (on_roster ? ROLE_ADMIN : ROLE_APPROVE))) {
+			*code = FXB_ERR_FORBIDDEN;
+			snprintf(msg, cap, "%s may not approve a%s %s",
+			         op->name, on_roster ? "n" : "", q->cmd);
+			goto out;
+		}
 		if (strcmp(q->operator, op->key_id) == 0 ||
 		    strcmp(q->name, op->name) == 0) {
 			*code = FXB_ERR_SELF_APPROVAL;
@@ -582,17 +790,45 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			         q->name);
 			goto out;
 		}
-		/* Reopening needs the log: refuse while it is failing. */
+		/* Nobody vouches for their own new key. */
+		if (strcmp(q->cmd, "enrol") == 0 &&
+		    strcmp(q->subject.name, op->name) == 0) {
+			*code = FXB_ERR_SELF_APPROVAL;
+			snprintf(msg, cap,
+			         "this enrols %s: a different admin must "
+			         "approve",
+			         q->subject.name);
+			goto out;
+		}
+		/* A revoked requester's requests die with the key. */
+		if (op_find(&c->roster, q->operator) == NULL) {
+			*code = FXB_ERR_STALE_APPROVAL;
+			snprintf(msg, cap,
+			         "%s, who requested this, is no longer an "
+			         "operator",
+			         q->name);
+			goto out;
+		}
+		/* Approving needs the log: refuse while it is failing. */
 		if (atomic_load(&d->degraded)) {
 			*code = FXB_ERR_LEDGER;
 			snprintf(msg, cap,
 			         "the suspension log cannot be "
-			         "written: nothing reopens");
+			         "written: nothing is approved");
 			goto out;
 		}
 		enum fxb_err e;
 		struct threshold_change tc;
-		if (strcmp(q->cmd, "threshold") == 0) {
+		if (on_roster) {
+			e = roster_apply(d, q, op->name, msg, cap);
+			if (e != FXB_OK) {
+				*code = e;
+				goto out;
+			}
+			*scope = q->subject.name;
+			json_object_set_new(r, "change",
+			                    json_integer(d->next_seq - 1));
+		} else if (strcmp(q->cmd, "threshold") == 0) {
 			/* Another change since the request: it asked over a
 			 * value no longer in force. */
 			char who[160];
@@ -656,6 +892,29 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		if (q->suspension > 0)
 			json_object_set_new(r, "suspension",
 			                    json_integer(q->suspension));
+		goto done;
+	}
+	if (strcmp(cmd, "enrol") == 0 || strcmp(cmd, "revoke") == 0) {
+		if (!(op->roles & ROLE_ADMIN))
+			goto forbidden;
+		struct request q;
+		memset(&q, 0, sizeof(q));
+		snprintf(q.cmd, sizeof(q.cmd), "%s", cmd);
+		*code = strcmp(cmd, "enrol") == 0
+		            ? enrol_subject(c, args, &q.subject, msg, cap)
+		            : revoke_subject(c, args, &q.subject, msg, cap);
+		if (*code != FXB_OK)
+			goto out;
+		snprintf(q.operator, sizeof(q.operator), "%s", op->key_id);
+		snprintf(q.name, sizeof(q.name), "%s", op->name);
+		q.expires = expires;
+		q.seq = d->next_seq; /* the command row finish() writes next */
+		*request_add(c) = q;
+		*scope = q.subject.name;
+		json_object_set_new(row, "subject",
+		                    json_string(q.subject.key_id));
+		json_object_set_new(r, "result", json_string("pending"));
+		json_object_set_new(r, "request", json_integer(q.seq));
 		goto done;
 	}
 	if (strcmp(cmd, "notice") == 0) {
@@ -990,6 +1249,13 @@ restore_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 		snprintf(q->change.value, sizeof(q->change.value), "%s",
 		         val ? val : "");
 		snprintf(q->from, sizeof(q->from), "%s", from ? from : "");
+		char why[256];
+		if (strcmp(cmd, "enrol") == 0)
+			enrol_subject_restore(args, &q->subject);
+		else if (strcmp(cmd, "revoke") == 0 &&
+		         revoke_subject(c, args, &q->subject, why,
+		                        sizeof(why)) != FXB_OK)
+			q->done = true; /* gone since: nothing to approve */
 	} else if (result != NULL && cmd != NULL &&
 	           strcmp(cmd, "approve") == 0 &&
 	           strcmp(result, "applied") == 0) {

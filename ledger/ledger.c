@@ -759,12 +759,15 @@ ledger_operators(struct ledger *lg, bool history, ledger_operator_fn fn,
 	int rc;
 	if (sqlite3_prepare_v2(
 	        lg->db,
-	        "SELECT seq, t, ev, k, name, roles, pubkey FROM ("
+	        "SELECT seq, t, ev, k, name, roles, pubkey, src, rq, ap FROM ("
 	        " SELECT seq, t, json_extract(detail, '$.event') AS ev,"
 	        " json_extract(detail, '$.operator') AS k,"
 	        " json_extract(detail, '$.name') AS name,"
 	        " json_extract(detail, '$.roles') AS roles,"
 	        " json_extract(detail, '$.pubkey') AS pubkey,"
+	        " coalesce(json_extract(detail, '$.source'), 'file') AS src,"
+	        " json_extract(detail, '$.requested_by') AS rq,"
+	        " json_extract(detail, '$.approved_by') AS ap,"
 	        " row_number() OVER (PARTITION BY"
 	        "  json_extract(detail, '$.operator') ORDER BY seq DESC) AS "
 	        "nth"
@@ -786,6 +789,9 @@ ledger_operators(struct ledger *lg, bool history, ledger_operator_fn fn,
 		    .name = col_or_empty(st, 4),
 		    .roles = col_or_empty(st, 5),
 		    .pubkey = col_or_empty(st, 6),
+		    .source = col_or_empty(st, 7),
+		    .requested_by = col_or_empty(st, 8),
+		    .approved_by = col_or_empty(st, 9),
 		};
 		if (fn(arg, &c) != 0)
 			break;

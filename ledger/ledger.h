@@ -177,13 +177,16 @@ enum fxb_err ledger_resumes(struct ledger *lg, const char *rule, int64_t since,
 /*
  * One change to the operator roster, as the log recorded it: an
  * `operator_enrolled` (new, or new roles) or `operator_revoked` command
- * row.  roles is "suspend,reset,approve" or a subset, in that order;
+ * row.  roles is "suspend,reset,approve,admin" or a subset, in that order;
  * pubkey is 64 hex digits.  Either may be "" on rows older than 0.4.
  */
 struct ledger_operator_change {
 	int64_t seq, t;
 	bool enrolled; /* false: revoked */
 	const char *key_id, *name, *roles, *pubkey;
+	/* "file" (rows written before sources were logged read so) or
+	 * "command", with the request's two people ("" for the file). */
+	const char *source, *requested_by, *approved_by;
 };
 typedef int (*ledger_operator_fn)(void *arg,
                                   const struct ledger_operator_change *c);

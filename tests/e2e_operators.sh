@@ -1,0 +1,158 @@
+#!/bin/sh
+# e2e_operators.sh BUILD: enrolling and revoking operators by four-eyes
+# command (docs/PROTOCOL.md, "enrol" and "revoke") on the real daemon: an
+# admin asks, a different admin approves; the roster the log holds is the
+# file's people plus those enrolled by command, across reloads and
+# restarts.  Each defence is a case that fails if it is removed.
+. "$(dirname "$0")/lib_e2e.sh"
+
+{
+	operator_key rootA rootA admin
+	operator_key rootB rootB admin
+	operator_key rootB rootB2 admin # rootB's second key
+	operator_key alice alice        # suspend,reset,approve: no admin
+	operator_key dave dave suspend
+} >"$TMP/operators"
+chmod 644 "$TMP/operators"
+pk() { "$CTL" keygen --name "$1" --out "$TMP/$2.key" --no-passphrase | grep -v '^#' | cut -d' ' -f3; }
+erin_pk=$(pk erin erin)
+frank_pk=$(pk frank frank)
+gina_pk=$(pk gina gina)
+hank_pk=$(pk hank hank)
+rootb3_pk=$(pk rootB rootB3)
+alice_pk=$(grep '^alice ' "$TMP/operators" | cut -d' ' -f3)
+{
+	service_conf
+	cat <<EOF2
+operators_file = $TMP/operators
+[pair USD/KRW]
+[product w]
+pair = USD/KRW
+EOF2
+} >"$TMP/fx.conf"
+start_daemon || exit 1
+result() { jq -r '"\(.result) \(.error.name // "")"'; }
+cmd() { "$CTL" "$@" --json 2>/dev/null | result; }
+request() { "$CTL" "$@" --json 2>/dev/null | jq -r .request; }
+enrol() { # enrol KEY NAME ROLES PUBKEY
+	"$CTL" enrol --key "$1.key" --name "$2" --roles "$3" --pubkey "$4" \
+		--reason "new on the desk" --json 2>/dev/null
+}
+approve() { cmd approve --key "$1.key" --request "$2" --reason ok; }
+roster() { "$CTL" operators --json | jq -r .name | sort | tr '\n' ' '; }
+key_id() { "$CTL" operators --json | jq -r "select(.name == \"$1\") | .operator" | head -n 1; }
+
+check "the file's five keys" "$(roster)" "alice dave rootA rootB rootB "
+check "an admin role is logged with the file's enrolment" \
+	"$(sql "select json_extract(detail, '\$.roles') || ' ' || json_extract(detail, '\$.source') from suspension_log where detail like '%operator_enrolled%' and detail like '%\"name\":\"rootA\"%'")" \
+	"admin file"
+
+# --- bad requests: refused, nothing pending -----------------------------
+check "not an admin" "$(enrol alice erin suspend "$erin_pk" | result)" "rejected forbidden"
+check "a name with a space" "$(enrol rootA 'erin x' suspend "$erin_pk" | result)" "rejected syntax"
+check "an unknown role" "$(enrol rootA erin suspend,root "$erin_pk" | result)" "rejected syntax"
+check "a short public key" "$(enrol rootA erin suspend abcd | result)" "rejected syntax"
+check "not hex" "$(enrol rootA erin suspend "$(echo "$erin_pk" | tr 0-9 g-p)" | result)" "rejected syntax"
+check "a key already enrolled" "$(enrol rootA alice2 suspend "$alice_pk" | result)" "rejected operator_exists"
+check_has "  says as whom" "$(enrol rootA alice2 suspend "$alice_pk" | jq -r .error.message)" "(as alice)"
+check "no pubkey: the ctl refuses before signing" \
+	"$("$CTL" enrol --key rootA.key --name erin --roles suspend --reason r >/dev/null 2>&1; echo $?)" 3
+check "no pubkey on the wire" \
+	"$(cmd enrol --key rootA.key --name erin --roles suspend --pubkey '' --reason r)" "rejected syntax"
+check "erin cannot sign yet" "$(cmd suspend --key erin.key --product w --reason p)" "rejected unknown_operator"
+
+# --- enrol: one admin asks, another approves ----------------------------
+out=$(enrol rootA erin suspend,reset "$erin_pk")
+check "pending" "$(echo "$out" | result)" "pending "
+rq=$(echo "$out" | jq -r .request)
+check "the request is the command row" \
+	"$(sql "select json_extract(detail, '\$.result') || ' ' || json_extract(detail, '\$.cmd') from suspension_log where seq = $rq")" \
+	"pending enrol"
+check "not on the roster before approval" "$(roster)" "alice dave rootA rootB rootB "
+check "the requester cannot approve" "$(approve rootA "$rq")" "rejected self_approval"
+check "an approver who is not an admin" "$(approve alice "$rq")" "rejected forbidden"
+check_has "  says what it may not approve" \
+	"$("$CTL" approve --key alice.key --request "$rq" --reason ok --json | jq -r .error.message)" \
+	"alice may not approve an enrol"
+out=$("$CTL" approve --key rootB.key --request "$rq" --reason "checked her ID")
+row=$(sql "select max(seq) from suspension_log where detail like '%operator_enrolled%'")
+check "approved: the enrolment row" "$out" "applied: request $rq, change $row"
+check "erin on the roster" "$(roster)" "alice dave erin rootA rootB rootB "
+check "the row says on whose word" \
+	"$(sql "select json_extract(detail, '\$.source') || ' ' || json_extract(detail, '\$.request') || ' ' || json_extract(detail, '\$.requested_by') || ' ' || json_extract(detail, '\$.approved_by') || ' ' || json_extract(detail, '\$.roles') from suspension_log where seq = $row")" \
+	"command $rq rootA rootB suspend,reset"
+check "operators shows it" \
+	"$("$CTL" operators | awk '$1 == "erin" {print $3, $NF}')" "suspend,reset rootA+rootB"
+check "erin may suspend now" "$(cmd suspend --key erin.key --product w --reason p)" "applied "
+check "a second approval: the request is done" "$(approve rootB2 "$rq")" "rejected stale_approval"
+wait_for sh -c "[ \"\$(sqlite3 '$TMP/data/fxbreaker.db' 'select max(size) from checkpoints')\" -gt $row ]"
+check "a checkpoint signs the approval's row" \
+	"$(sql "select count(*) from checkpoints where size = $row + 1")" 1
+
+# --- nobody vouches for their own new key -------------------------------
+rq=$(request enrol --key rootA.key --name rootB --roles admin --pubkey "$rootb3_pk" --reason "new laptop")
+check "rootB approving rootB's own new key" "$(approve rootB "$rq")" "rejected self_approval"
+check "  nor with rootB's second key" "$(approve rootB2 "$rq")" "rejected self_approval"
+
+# --- two requests for one key: the second approval is stale -------------
+rq1=$(request enrol --key rootA.key --name frank --roles suspend --pubkey "$frank_pk" --reason r)
+rq2=$(request enrol --key rootB.key --name frank --roles reset --pubkey "$frank_pk" --reason r)
+check "the first applies" "$(approve rootB "$rq1")" "applied "
+check "the second is stale" "$(approve rootA "$rq2")" "rejected stale_approval"
+
+# --- the file does not speak for those enrolled by command --------------
+kill -HUP "$PID"
+sleep 0.3
+check "a reload of the same file keeps erin and frank" "$(roster)" \
+	"alice dave erin frank rootA rootB rootB "
+grep -v '^dave ' "$TMP/operators" >ops && cat ops >"$TMP/operators"
+kill -HUP "$PID"
+wait_for sh -c "[ \"\$(\"$CTL\" operators --json | jq -r .name | grep -c dave)\" = 0 ]"
+check "a changed file revokes dave only" "$(roster)" "alice erin frank rootA rootB rootB "
+check "dave's revocation row names the file" \
+	"$(sql "select json_extract(detail, '\$.source') from suspension_log where detail like '%operator_revoked%' and detail like '%\"name\":\"dave\"%'")" \
+	"file"
+
+# --- a pending request survives a restart -------------------------------
+rq=$(request enrol --key rootA.key --name gina --roles admin --pubkey "$gina_pk" --reason "second officer")
+stop_daemon
+start_daemon || exit 1
+check "after a restart: the roster from the log" "$(roster)" "alice erin frank rootA rootB rootB "
+check "the pending enrolment is approved after the restart" "$(approve rootB "$rq")" "applied "
+
+# --- revoke: four eyes too; the file's people leave by the file ---------
+erin=$(key_id erin)
+check "revoke a file operator" "$(cmd revoke --key rootA.key --operator "$(key_id alice)" --reason r)" \
+	"rejected forbidden"
+check "revoke an unknown key" "$(cmd revoke --key rootA.key --operator 0123456789abcdef --reason r)" \
+	"rejected unknown_operator"
+check "revoke by a non-admin" "$(cmd revoke --key alice.key --operator "$erin" --reason r)" \
+	"rejected forbidden"
+rq=$(request revoke --key rootA.key --operator "$erin" --reason "left the bank")
+check "revoke needs a second admin" "$(approve rootA "$rq")" "rejected self_approval"
+check "erin can still sign while it is pending" "$(cmd suspend --key erin.key --product w --reason p2)" "applied "
+check "approved" "$(approve gina "$rq")" "applied "
+check "erin is off the roster" "$(roster)" "alice frank gina rootA rootB rootB "
+check "erin's key is refused" "$(cmd suspend --key erin.key --product w --reason p3)" "rejected unknown_operator"
+check "the revocation row" \
+	"$(sql "select json_extract(detail, '\$.source') || ' ' || json_extract(detail, '\$.requested_by') || ' ' || json_extract(detail, '\$.approved_by') from suspension_log where detail like '%operator_revoked%' and detail like '%\"name\":\"erin\"%'")" \
+	"command rootA gina"
+check "history: erin's enrolment and revocation" \
+	"$("$CTL" operators --history --json | jq -r 'select(.name == "erin") | "\(.change) \(.source) \(.requested_by)+\(.approved_by)"' | tr '\n' ';')" \
+	"enrolled command rootA+rootB;revoked command rootA+gina;"
+
+# --- a revoked requester's requests die with the key --------------------
+rq=$(request enrol --key gina.key --name hank --roles suspend --pubkey "$hank_pk" --reason r)
+rq2=$(request revoke --key rootA.key --operator "$(key_id gina)" --reason "rotating")
+check "gina revoked" "$(approve rootB "$rq2")" "applied "
+check "gina's pending request cannot be approved" "$(approve rootB "$rq")" "rejected stale_approval"
+check_has "  says why" \
+	"$("$CTL" approve --key rootB.key --request "$rq" --reason ok --json | jq -r .error.message)" \
+	"gina, who requested this, is no longer an operator"
+check "hank is not enrolled" "$(roster)" "alice frank rootA rootB rootB "
+
+# --- the log still proves itself ----------------------------------------
+stop_daemon
+"$CTL" verify --pubkey "$TMP/data/log.pub" "$TMP/data/fxbreaker.db" >out 2>&1
+check "verify: the log with its operator changes is intact" "$?" 0
+finish
