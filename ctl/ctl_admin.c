@@ -875,6 +875,10 @@ out:
 	return env;
 }
 
+/* Not an exit code: no answer, or an answer that says the command is not
+ * logged yet.  The caller says how to ask again, and exits 3. */
+#define CTL_EXIT_UNCONFIRMED (-1)
+
 /* Prints the service's answer; returns the exit code. */
 static int
 cmd_reply(const struct cmd_opts *o, const char *reply)
@@ -932,6 +936,12 @@ cmd_reply(const struct cmd_opts *o, const char *reply)
 			       ename != NULL ? ename : "?",
 			       emsg != NULL ? emsg : "");
 		code = CTL_EXIT_DATA;
+	} else if (result != NULL && strcmp(result, "unconfirmed") == 0) {
+		/* Its row is not written (the log is failing): whatever it
+		 * did is not confirmed; the caller says how to ask again. */
+		if (!o->json)
+			printf("unconfirmed: %s\n", emsg != NULL ? emsg : "");
+		code = CTL_EXIT_UNCONFIRMED;
 	} else {
 		fprintf(stderr, "fxbreakerctl: unexpected reply: %s\n", reply);
 		code = CTL_EXIT_USAGE;
@@ -960,6 +970,7 @@ ctl_command(int argc, char **argv)
 	char *env = NULL, *reply = NULL;
 	json_t *body = NULL;
 	int code = CTL_EXIT_USAGE;
+	int64_t issued_at = 0;
 
 	if (!cmd_opts_parse(argc, argv, &o))
 		return CTL_EXIT_USAGE;
@@ -992,7 +1003,7 @@ ctl_command(int argc, char **argv)
 		sodium_bin2hex(nonce, sizeof(nonce), nb, sizeof(nb));
 	}
 	/* Read the clock only now: typing the passphrase takes time. */
-	int64_t issued_at = o.v[O_ISSUED_AT] != NULL ? o.issued_at : now_ms();
+	issued_at = o.v[O_ISSUED_AT] != NULL ? o.issued_at : now_ms();
 	if ((body = cmd_body(&o, sid, k.id, issued_at, nonce)) == NULL)
 		goto out;
 	env = cmd_envelope(body, s->sk);
@@ -1019,19 +1030,24 @@ ctl_command(int argc, char **argv)
 	if (e != FXB_OK) {
 		fprintf(stderr, "fxbreakerctl: %s\n",
 		        e == FXB_ERR_NOMEM ? "out of memory" : err);
-		/* The service may have applied it and lost the reply: the
-		 * very same command again gets the stored answer. */
 		if (e == FXB_ERR_UNAVAILABLE)
-			fprintf(stderr,
-			        "fxbreakerctl: it may have been applied; "
-			        "to ask again without applying it twice, "
-			        "repeat the command with --issued-at %lld "
-			        "--nonce %s\n",
-			        (long long)issued_at, nonce);
+			code = CTL_EXIT_UNCONFIRMED;
 		goto out;
 	}
 	code = cmd_reply(&o, reply);
 out:
+	/* The service may have applied it and lost the reply, or not
+	 * logged it yet: the very same command again gets the stored
+	 * answer and does nothing twice. */
+	if (code == CTL_EXIT_UNCONFIRMED) {
+		fprintf(stderr,
+		        "fxbreakerctl: it may have been applied; "
+		        "to ask again without applying it twice, "
+		        "repeat the command with --issued-at %lld "
+		        "--nonce %s\n",
+		        (long long)issued_at, nonce);
+		code = CTL_EXIT_USAGE;
+	}
 	sodium_free(s);
 	json_decref(body);
 	free(env);

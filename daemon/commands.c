@@ -50,6 +50,7 @@ struct operator
 struct nonce {
 	char key[17 + 33]; /* key_id/nonce */
 	fxb_time seen;
+	int64_t seq; /* the command row: a resend waits for it too */
 	char *reply;
 };
 
@@ -341,7 +342,7 @@ nonce_find(struct commands *c, const char *key)
 }
 
 static void
-nonce_remember(struct commands *c, const char *key, fxb_time t,
+nonce_remember(struct commands *c, const char *key, fxb_time t, int64_t seq,
                const char *reply)
 {
 	struct nonce *n;
@@ -355,6 +356,7 @@ nonce_remember(struct commands *c, const char *key, fxb_time t,
 	}
 	snprintf(n->key, sizeof(n->key), "%s", key);
 	n->seen = t;
+	n->seq = seq;
 	n->reply = strdup(reply);
 }
 
@@ -390,11 +392,11 @@ finish(struct daemon *d, struct ipc_call *call, json_t *row, const char *scope,
 	                                 detail != NULL ? detail : "{}");
 	free(detail);
 	if (nonce_key != NULL)
-		nonce_remember(d->cmds, nonce_key, breaker_now(d->engine),
+		nonce_remember(d->cmds, nonce_key, breaker_now(d->engine), seq,
 		               reply);
 	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
-	daemon_park(d, call, seq, reply, NULL, 0, NULL);
+	daemon_park_command(d, call, seq, reply);
 }
 
 /* ---- the commands ---- */
@@ -1115,15 +1117,19 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 		json_decref(body);
 		return;
 	}
-	/* A command seen before: its stored answer, nothing done again. */
+	/* A command seen before: its stored answer, nothing done again --
+	 * once its row is written, like the first answer. */
 	snprintf(key, sizeof(key), "%s/%s", op->key_id, nonce);
 	struct nonce *seen = nonce_find(d->cmds, key);
 	if (seen != NULL) {
 		char *reply = strdup(seen->reply);
+		int64_t seq = seen->seq;
 		pthread_mutex_unlock(&d->mu);
 		json_decref(body);
-		daemon_send_reply(call, reply);
-		free(reply);
+		if (reply != NULL)
+			daemon_park_command(d, call, seq, reply);
+		else
+			daemon_send_reply(call, NULL);
 		return;
 	}
 
@@ -1209,7 +1215,7 @@ restore_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 	if (opid != NULL && nonce != NULL && reply != NULL) {
 		char key[64];
 		snprintf(key, sizeof(key), "%s/%s", opid, nonce);
-		nonce_remember(c, key, row->t, reply);
+		nonce_remember(c, key, row->t, row->seq, reply);
 	}
 	/* A pending request comes back; an applied approval finishes it. */
 	if (result != NULL && cmd != NULL && strcmp(result, "pending") == 0) {

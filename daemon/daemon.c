@@ -202,6 +202,27 @@ daemon_fail_closed_reply(const char *ref)
 	return s;
 }
 
+/* A command whose row cannot be written: its effect, if any, is in force
+ * in memory and will be logged when the log recovers; the operator is
+ * told so, and that resending the same signed request gets the answer. */
+static const char command_unconfirmed[] =
+    "{\"result\":\"unconfirmed\",\"error\":{\"code\":21,\"name\":"
+    "\"ledger\",\"message\":\"the log cannot be written: this command "
+    "is not logged yet, so not confirmed; resend the same signed request "
+    "once the log recovers for its answer\"}}";
+
+static void
+send_fail_closed(struct ipc_call *call, const char *ref, bool command)
+{
+	if (command) {
+		daemon_send_reply(call, command_unconfirmed);
+		return;
+	}
+	char *r = daemon_fail_closed_reply(ref);
+	daemon_send_reply(call, r);
+	free(r);
+}
+
 void
 daemon_send_reply(struct ipc_call *call, const char *reply)
 {
@@ -223,9 +244,7 @@ parked_send(struct daemon *d, struct parked *p, bool fail_closed)
 	while (p != NULL) {
 		struct parked *next = p->next;
 		if (fail_closed) {
-			char *r = daemon_fail_closed_reply(p->ref);
-			daemon_send_reply(p->call, r);
-			free(r);
+			send_fail_closed(p->call, p->ref, p->command);
 		} else if (p->request != NULL) {
 			on_check(d, p->call, p->request, p->request_len);
 		} else {
@@ -264,10 +283,9 @@ parked_take(struct daemon *d, int64_t committed, bool all)
  * decides request (see struct parked).  Now if the row is already written;
  * a fail-closed deny if the log is failing.  Takes ownership of reply.
  */
-void
-daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
-            char *reply, const char *request, size_t request_len,
-            const char *ref)
+static void
+park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
+     const char *request, size_t request_len, const char *ref, bool command)
 {
 	pthread_mutex_lock(&d->qmu);
 	if (wait_seq <= atomic_load(&d->committed)) {
@@ -282,9 +300,7 @@ daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
 	if (d->degraded || d->writer_done || d->nparked >= PARKED_MAX) {
 		pthread_mutex_unlock(&d->qmu);
 		free(reply);
-		reply = daemon_fail_closed_reply(ref);
-		daemon_send_reply(call, reply);
-		free(reply);
+		send_fail_closed(call, ref, command);
 		return;
 	}
 	struct parked *p = calloc(1, sizeof(*p));
@@ -305,10 +321,26 @@ daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
 	p->request = req;
 	p->request_len = request_len;
 	p->ref = dup_or_null(ref);
+	p->command = command;
 	p->next = d->parked;
 	d->parked = p;
 	d->nparked++;
 	pthread_mutex_unlock(&d->qmu);
+}
+
+void
+daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
+            char *reply, const char *request, size_t request_len,
+            const char *ref)
+{
+	park(d, call, wait_seq, reply, request, request_len, ref, false);
+}
+
+void
+daemon_park_command(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
+                    char *reply)
+{
+	park(d, call, wait_seq, reply, NULL, 0, NULL, true);
 }
 
 /*

@@ -81,29 +81,6 @@ db() { sqlite3 "$DB" "$1"; }
 st() { "$CTL" status --json; }
 ledger_is() { [ "$(st | json .ledger.state)" = "$1" ]; }
 
-# lock_db: another process (the sqlite3 shell) takes the write lock and
-# keeps it until unlock_db.  In WAL mode BEGIN EXCLUSIVE holds the write
-# lock; readers (sqlite3, fxbreakerctl log) still work.
-LOCKPID=
-lock_db() {
-	rm -f lk.fifo lk.out
-	mkfifo lk.fifo
-	sqlite3 -bail "$DB" <lk.fifo >lk.out 2>&1 &
-	LOCKPID=$!
-	exec 7>lk.fifo
-	echo "PRAGMA busy_timeout=0; BEGIN EXCLUSIVE; SELECT 'locked';" >&7
-	if ! wait_for grep -q '^locked$' lk.out; then
-		echo "could not take the lock: $(cat lk.out)"
-		return 1
-	fi
-}
-unlock_db() {
-	echo "COMMIT;" >&7
-	exec 7>&-
-	wait "$LOCKPID"
-	LOCKPID=
-}
-
 # Events: nngcat --ascii prints messages with no separator, so the stream
 # is split before each topic (no text in this config contains one).
 SUBPID=

@@ -84,5 +84,16 @@ check "  and the open suspension shows the file's text again" "$(en_shown)" "Pau
 check "  the dropped row names the notice and why" \
 	"$(sql "select json_extract(detail, '\$.notice') || ': ' || json_extract(detail, '\$.why') from suspension_log where event='notice_dropped'")" \
 	"busy: the config file changed"
+# --- while the log cannot be written, no edit ----------------------------
+DEGRADE_KEY=alice.key DEGRADE_PRODUCT=w
+edits() { sql "select count(*) from suspension_log where event='notice_change'"; }
+before=$(edits)
+while_degraded ed "$CTL" notice --key alice.key --notice busy --lang en --text "Back soon." --reason r --json
+again=$(sed -n 's/.*repeat the command with \(--issued-at [0-9]* --nonce [0-9a-f]*\)$/\1/p' ed.out)
+# shellcheck disable=SC2086 # $again is two options and their values
+check "an edit while the log fails is refused (asked again after)" \
+	"$("$CTL" notice --key alice.key --notice busy --lang en --text "Back soon." --reason r $again --json | result)" \
+	"rejected ledger"
+check "  no notice_change row" "$(edits)" "$before"
 check "the log verifies" "$("$CTL" export snap.db >/dev/null; "$CTL" verify --pubkey "$TMP/data/log.pub" snap.db | tail -n 1 | cut -d' ' -f2)" ok
 finish

@@ -167,5 +167,21 @@ check "the change made over the old file is dropped at start" "$(drops)" 2
 check "  with why" \
 	"$(sql "select json_extract(detail, '\$.why') from suspension_log where event='threshold_dropped' order by seq desc limit 1")" \
 	"the config file changed while the service was down"
+# --- while the log cannot be written, no change by command ---------------
+DEGRADE_KEY=alice.key DEGRADE_PRODUCT=w
+while_degraded th "$CTL" threshold --key carol.key --rule v --param trip --value 1 --reason r --json
+check "a tightening while the log fails: unconfirmed, as its row is not written" \
+	"$(grep '^{' th.out | result)" "unconfirmed ledger"
+again=$(sed -n 's/.*repeat the command with \(--issued-at [0-9]* --nonce [0-9a-f]*\)$/\1/p' th.out)
+check "  fxbreakerctl says how to ask again" "$(echo "$again" | wc -w)" 4
+# shellcheck disable=SC2086 # $again is two options and their values
+check "  asked again once the log recovers: the stored answer, refused" \
+	"$(cmd threshold --key carol.key --rule v --param trip --value 1 --reason r $again)" \
+	"rejected ledger"
+check "  its refusal is logged" \
+	"$(sql "select json_extract(detail, '\$.error') from suspension_log where event='command' and json_extract(detail, '\$.cmd')='threshold' order by seq desc limit 1")" \
+	ledger
+check "  nothing changed" \
+	"$("$CTL" status --json | jq -c '[.rules[] | .changed // empty]')" '[]'
 check "the log verifies" "$("$CTL" export snap.db >/dev/null; "$CTL" verify --pubkey "$TMP/data/log.pub" snap.db | tail -n 1 | cut -d' ' -f2)" ok
 finish

@@ -109,6 +109,54 @@ ascii() { LC_ALL=C sed 's/[^ -~]/./g'; }
 # json FIELD: a top-level field of the JSON on stdin (jq).
 json() { jq -r "$1"; }
 
+# lock_db: another process (the sqlite3 shell) takes the write lock of $DB
+# (else the test's data_dir database) and keeps it until unlock_db.  In
+# WAL mode BEGIN EXCLUSIVE holds the write lock; readers (sqlite3,
+# fxbreakerctl log) still work.
+LOCKPID=
+lock_db() {
+	rm -f lk.fifo lk.out
+	mkfifo lk.fifo
+	sqlite3 -bail "${DB:-$TMP/data/fxbreaker.db}" <lk.fifo >lk.out 2>&1 &
+	LOCKPID=$!
+	exec 7>lk.fifo
+	echo "PRAGMA busy_timeout=0; BEGIN EXCLUSIVE; SELECT 'locked';" >&7
+	if ! wait_for grep -q '^locked$' lk.out; then
+		echo "could not take the lock: $(cat lk.out)"
+		return 1
+	fi
+}
+unlock_db() {
+	echo "COMMIT;" >&7
+	exec 7>&-
+	wait "$LOCKPID"
+	LOCKPID=
+}
+
+# while_degraded NAME CMD...: runs CMD (a signed fxbreakerctl command,
+# with --json) while the log cannot be written: another signed command
+# makes the daemon fail a commit first, so that CMD meets a degraded log.
+# Both run in the background until the lock goes; returns once the log is
+# written again.  Leaves CMD's output (its answer: unconfirmed) in
+# NAME.out.
+ledger_degraded() { [ "$("$CTL" status --json | jq -r .ledger.state)" = degraded ]; }
+ledger_ok() { [ "$("$CTL" status --json | jq -r .ledger.state)" = ok ]; }
+while_degraded() {
+	name=$1
+	shift
+	lock_db || return 1
+	"$CTL" suspend --key "$DEGRADE_KEY" --product "$DEGRADE_PRODUCT" \
+		--reason "make the log fail" --timeout 30000 >/dev/null 2>&1 &
+	p1=$!
+	wait_for ledger_degraded
+	"$@" --timeout 30000 >"$name.out" 2>&1 &
+	p2=$!
+	sleep 0.3
+	unlock_db
+	wait "$p1" "$p2"
+	wait_for ledger_ok
+}
+
 operator_key() {
 	"$CTL" keygen --name "$1" --out "$TMP/$2.key" --no-passphrase |
 		grep -v '^#' |
