@@ -332,6 +332,14 @@ status_table(json_t *r)
 			       json_string_value(cv));
 		}
 	}
+	json_t *edits = json_object_get(r, "notices_changed");
+	if (json_array_size(edits) > 0)
+		printf("\nNOTICE TEXTS CHANGED BY COMMAND\n");
+	json_array_foreach(edits, i, v)
+	{
+		printf("%-28s %-2s %s\n", str(v, "notice"), str(v, "lang"),
+		       str(v, "text"));
+	}
 }
 
 int

@@ -1299,10 +1299,19 @@ status_reply(struct daemon *d, const char *ref)
 {
 	json_t *o = json_object(), *lg = json_object();
 	json_t *products = json_array(), *rules = json_array();
-	json_t *pairs = json_array();
+	json_t *pairs = json_array(), *notices = json_array();
 
 	pthread_mutex_lock(&d->mu);
 	breaker_advance(d->engine, daemon_engine_now(d));
+	/* Notice texts an operator edited: what customers see differs from
+	 * the file. */
+	for (size_t k = 0; k < d->nchanges; k++)
+		if (d->changes[k].notice)
+			json_array_append_new(
+			    notices, json_pack("{ss ss ss}", "notice",
+			                       d->changes[k].rule, "lang",
+			                       d->changes[k].key, "text",
+			                       d->changes[k].value));
 	json_object_set_new(o, "service_id",
 	                    json_string(d->cfg->service.service_id));
 	json_object_set_new(o, "now", json_integer(breaker_now(d->engine)));
@@ -1326,6 +1335,7 @@ status_reply(struct daemon *d, const char *ref)
 	json_object_set_new(o, "pairs", pairs);
 	json_object_set_new(o, "products", products);
 	json_object_set_new(o, "rules", rules);
+	json_object_set_new(o, "notices_changed", notices);
 	if (ref != NULL)
 		json_object_set_new(o, "ref", json_string(ref));
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -65,6 +65,14 @@ check "the change row: from, to, who, how many open suspensions" \
 	"$(sql "select json_extract(detail, '\$.from') || '|' || json_extract(detail, '\$.to') || '|' || json_extract(detail, '\$.by') || '|' || json_extract(detail, '\$.open_suspensions') from suspension_log where event='notice_change'")" \
 	"Paused for now.|Paused until {until}: FX markets are moving fast.|alice|1"
 
+check "status lists the edit" \
+	"$("$CTL" status --json | jq -c '.notices_changed')" \
+	'[{"notice":"busy","lang":"en","text":"Paused until {until}: FX markets are moving fast."}]'
+check "  so does its table" \
+	"$("$CTL" status | sed -n '/^NOTICE TEXTS CHANGED/,$p' | tr -s ' ')" \
+	"NOTICE TEXTS CHANGED BY COMMAND
+busy en Paused until {until}: FX markets are moving fast."
+
 # --- restart and reload of the same file: it holds ----------------------
 stop_daemon
 start_daemon || exit 1
@@ -84,6 +92,8 @@ check "  and the open suspension shows the file's text again" "$(en_shown)" "Pau
 check "  the dropped row names the notice and why" \
 	"$(sql "select json_extract(detail, '\$.notice') || ': ' || json_extract(detail, '\$.why') from suspension_log where event='notice_dropped'")" \
 	"busy: the config file changed"
+check "  status lists no edit" "$("$CTL" status --json | jq -c '.notices_changed')" '[]'
+
 # --- while the log cannot be written, no edit ----------------------------
 DEGRADE_KEY=alice.key DEGRADE_PRODUCT=w
 edits() { sql "select count(*) from suspension_log where event='notice_change'"; }
