@@ -4,10 +4,20 @@
  *
  * Every product carries its own volume and throttle rules and every pair a
  * band, a velocity, a stale and a spread rule, so a check walks four pair
- * rules and two own rules: the realistic shape.  Products are visited in a
- * random order so that the 100,000-product run pays its cache misses, and
- * thresholds are set so that nothing trips: this is the allowed-check hot
- * path.  Each figure is the median of ROUNDS runs.
+ * rules and two own rules: the realistic shape.  Thresholds are set so that
+ * nothing trips: this is the allowed-check hot path.  Each figure is the
+ * median of ROUNDS rounds of OPS operations.
+ *
+ * Two visit orders, each on its own engine:
+ *   - uniform: every product equally likely, so the 100,000-product run
+ *     pays a cache miss on nearly every check (the worst case);
+ *   - zipf: the product of rank k drawn with weight 1/k (Zipf, s = 1), as a
+ *     bank's conversions concentrate on a few products; ranks are shuffled
+ *     over the product indexes so that the popular ones are not neighbours.
+ * The KEY=VALUE lines at the end are what scripts read: the plain keys are
+ * the uniform figures, the _zipf keys the skewed ones.
+ *
+ * Usage: bench_engine [PRODUCTS ...] (default 10 1000 100000).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,17 +28,25 @@
 #include "xorshift.h"
 
 #define ROUNDS 7
+#define OPS    (1u << 20)
 #define NPAIRS 3
+#define NSIZES 8
 
 static const char *const pairs[NPAIRS] = {"USD/KRW", "JPY/KRW", "EUR/KRW"};
 static const int64_t mids[NPAIRS] = {1402900000000LL, 9350000000LL,
                                      1478000000000LL};
 
+enum dist { DIST_UNIFORM, DIST_ZIPF, NDISTS };
+static const char *const dist_names[NDISTS] = {"uniform", "zipf"};
+static const char *const dist_keys[NDISTS] = {"", "_zipf"};
+
+/* The thread's CPU time, not the wall clock: the machine is shared, and
+ * time spent descheduled is no cost of the engine's. */
 static double
 now_ns(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
 	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
@@ -37,6 +55,13 @@ static uint64_t
 rng(void)
 {
 	return xorshift64(&rng_state);
+}
+
+/* A uniform double in [0, 1). */
+static double
+rng_unit(void)
+{
+	return (double)(rng() >> 11) * (1.0 / 9007199254740992.0);
 }
 
 static char *
@@ -73,6 +98,48 @@ make_config(size_t nproducts)
 	return text;
 }
 
+/*
+ * The products to visit, in order.  Zipf: inverse transform sampling on
+ * the cumulative weights of ranks 1..n, then a random rank -> product map.
+ */
+static void
+make_order(int32_t *order, size_t n_ops, size_t nproducts, enum dist d)
+{
+	if (d == DIST_UNIFORM) {
+		for (size_t i = 0; i < n_ops; i++)
+			order[i] = (int32_t)(rng() % nproducts);
+		return;
+	}
+	double *cdf = malloc(nproducts * sizeof(*cdf));
+	int32_t *perm = malloc(nproducts * sizeof(*perm));
+	double sum = 0;
+	for (size_t k = 0; k < nproducts; k++) {
+		sum += 1.0 / (double)(k + 1);
+		cdf[k] = sum;
+		perm[k] = (int32_t)k;
+	}
+	for (size_t k = nproducts - 1; k > 0; k--) {
+		size_t j = (size_t)(rng() % (k + 1));
+		int32_t tmp = perm[k];
+		perm[k] = perm[j];
+		perm[j] = tmp;
+	}
+	for (size_t i = 0; i < n_ops; i++) {
+		double u = rng_unit() * sum;
+		size_t lo = 0, hi = nproducts - 1;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (cdf[mid] > u)
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		order[i] = perm[lo];
+	}
+	free(cdf);
+	free(perm);
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -92,15 +159,15 @@ struct result {
 };
 
 static struct result
-bench(size_t nproducts)
+bench(size_t nproducts, enum dist d)
 {
 	struct breaker_config *cfg = NULL;
 	struct breaker *b = NULL;
-	char err[256];
+	char err[256] = "";
 	char *text = make_config(nproducts);
 	struct result res = {0, 0};
 	double checks[ROUNDS], ticks[ROUNDS];
-	size_t n_ops = 1u << 20;
+	size_t n_ops = OPS;
 	int32_t *order = malloc(n_ops * sizeof(*order));
 	int64_t *px = malloc(n_ops * sizeof(*px));
 
@@ -110,24 +177,23 @@ bench(size_t nproducts)
 		fprintf(stderr, "bench: %s\n", err);
 		exit(1);
 	}
-	for (size_t i = 0; i < n_ops; i++) {
-		order[i] = (int32_t)(rng() % nproducts);
+	make_order(order, n_ops, nproducts, d);
+	for (size_t i = 0; i < n_ops; i++)
 		px[i] = mids[i % NPAIRS] +
 		        (int64_t)(rng() % 2001) * (mids[i % NPAIRS] / 100000) -
 		        1000 * (mids[i % NPAIRS] / 100000);
-	}
 	fxb_time t = 0;
 	for (int p = 0; p < NPAIRS; p++)
 		breaker_tick(b, t, p, mids[p]);
 	for (int r = 0; r < ROUNDS; r++) {
-		struct breaker_decision d;
+		struct breaker_decision dec;
 		long allowed = 0;
 		double t0 = now_ns();
 		for (size_t i = 0; i < n_ops; i++) {
 			/* About 16 checks per millisecond. */
 			breaker_check(b, t + (fxb_time)(i >> 4), order[i],
-			              10000, 0, &d);
-			allowed += d.verdict == BREAKER_VERDICT_ALLOW;
+			              10000, 0, &dec);
+			allowed += dec.verdict == BREAKER_VERDICT_ALLOW;
 		}
 		double t1 = now_ns();
 		t += (fxb_time)(n_ops >> 4) + 1;
@@ -161,28 +227,50 @@ bench(size_t nproducts)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
-	static const size_t sizes[] = {10, 1000, 100000};
-	struct result r[3];
+	size_t sizes[NSIZES] = {10, 1000, 100000};
+	size_t nsizes = 3;
+	struct result r[NSIZES][NDISTS];
 
+	if (argc > 1) {
+		nsizes = 0;
+		for (int i = 1; i < argc && nsizes < NSIZES; i++) {
+			long v = strtol(argv[i], NULL, 10);
+			if (v <= 0) {
+				fprintf(
+				    stderr,
+				    "usage: bench_engine [PRODUCTS ...]\n");
+				return 100;
+			}
+			sizes[nsizes++] = (size_t)v;
+		}
+	}
 	printf("engine, median of %d rounds of %u operations each\n", ROUNDS,
-	       1u << 20);
-	printf("%-10s %14s %14s\n", "products", "ns/check", "ns/tick");
-	for (int i = 0; i < 3; i++) {
-		r[i] = bench(sizes[i]);
-		printf("%-10zu %14.1f %14.1f\n", sizes[i], r[i].check_ns,
-		       r[i].tick_ns);
+	       OPS);
+	printf("%-10s %12s %12s %12s %12s\n", "products", "check unif",
+	       "tick unif", "check zipf", "tick zipf");
+	for (size_t i = 0; i < nsizes; i++) {
+		for (int d = 0; d < NDISTS; d++)
+			r[i][d] = bench(sizes[i], (enum dist)d);
+		printf("%-10zu %12.1f %12.1f %12.1f %12.1f\n", sizes[i],
+		       r[i][DIST_UNIFORM].check_ns, r[i][DIST_UNIFORM].tick_ns,
+		       r[i][DIST_ZIPF].check_ns, r[i][DIST_ZIPF].tick_ns);
 		fflush(stdout);
 	}
-	printf("ratio 100000/10: check %.2f, tick %.2f\n",
-	       r[2].check_ns / r[0].check_ns, r[2].tick_ns / r[0].tick_ns);
-	printf(
-	    "{\"engine_check_ns_10\": %.1f, \"engine_check_ns_1000\": %.1f, "
-	    "\"engine_check_ns_100000\": %.1f, \"engine_tick_ns_10\": %.1f, "
-	    "\"engine_tick_ns_1000\": %.1f, \"engine_tick_ns_100000\": "
-	    "%.1f}\n",
-	    r[0].check_ns, r[1].check_ns, r[2].check_ns, r[0].tick_ns,
-	    r[1].tick_ns, r[2].tick_ns);
+	if (nsizes > 1)
+		for (int d = 0; d < NDISTS; d++)
+			printf("ratio %zu/%zu %s: check %.2f, tick %.2f\n",
+			       sizes[nsizes - 1], sizes[0], dist_names[d],
+			       r[nsizes - 1][d].check_ns / r[0][d].check_ns,
+			       r[nsizes - 1][d].tick_ns / r[0][d].tick_ns);
+	for (int d = 0; d < NDISTS; d++)
+		for (size_t i = 0; i < nsizes; i++)
+			printf("engine_check_ns_%zu%s=%.1f\n", sizes[i],
+			       dist_keys[d], r[i][d].check_ns);
+	for (int d = 0; d < NDISTS; d++)
+		for (size_t i = 0; i < nsizes; i++)
+			printf("engine_tick_ns_%zu%s=%.1f\n", sizes[i],
+			       dist_keys[d], r[i][d].tick_ns);
 	return 0;
 }
