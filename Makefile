@@ -50,7 +50,9 @@ DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_TESTS  = breaker_test decimal_test config_test client_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
-BENCH_BINS  = $(BUILD)/bench/bench_engine
+BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
+	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \
+	      $(BUILD)/bench/uds_pingpong
 
 .PHONY: all test unit check asan bench clean deps run replay-night format \
 	fuzz
@@ -130,8 +132,15 @@ run: deps
 replay-night: $(BUILD)/fxbreakerctl
 	$(BUILD)/fxbreakerctl replay --config $(EXAMPLE_CONF) $(EXAMPLE_TAPE)
 
-bench: $(BENCH_BINS)
+# The service benchmark's tools share bench_util.o; the echo server is
+# ipc/ipc_server.c itself with no engine (bench/echo_server.c).
+$(BUILD)/bench/loadgen $(BUILD)/bench/tickfeed $(BUILD)/bench/uds_pingpong: \
+	$(BUILD)/bench/bench_util.o
+$(BUILD)/bench/echo_server: $(BUILD)/libfxbipc.a
+
+bench: $(BENCH_BINS) $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl
 	@$(BUILD)/bench/bench_engine
+	@sh bench/service_bench.sh $(BUILD)
 
 # Module boundaries (STYLE.md): sqlite only in ledger/, nng only in ipc/,
 # and the engine includes nothing of the other modules.
