@@ -211,11 +211,13 @@ static const char command_unconfirmed[] =
     "is not logged yet, so not confirmed; resend the same signed request "
     "once the log recovers for its answer\"}}";
 
+/* Sends the fail-closed answer: fail if the caller made one (a command, a
+ * batch), else a check's deny echoing ref. */
 static void
-send_fail_closed(struct ipc_call *call, const char *ref, bool command)
+send_fail_closed(struct ipc_call *call, const char *ref, const char *fail)
 {
-	if (command) {
-		daemon_send_reply(call, command_unconfirmed);
+	if (fail != NULL) {
+		daemon_send_reply(call, fail);
 		return;
 	}
 	char *r = daemon_fail_closed_reply(ref);
@@ -244,7 +246,7 @@ parked_send(struct daemon *d, struct parked *p, bool fail_closed)
 	while (p != NULL) {
 		struct parked *next = p->next;
 		if (fail_closed) {
-			send_fail_closed(p->call, p->ref, p->command);
+			send_fail_closed(p->call, p->ref, p->fail);
 		} else if (p->request != NULL) {
 			on_check(d, p->call, p->request, p->request_len);
 		} else {
@@ -253,6 +255,7 @@ parked_send(struct daemon *d, struct parked *p, bool fail_closed)
 		free(p->reply);
 		free(p->request);
 		free(p->ref);
+		free(p->fail);
 		free(p);
 		p = next;
 	}
@@ -281,11 +284,12 @@ parked_take(struct daemon *d, int64_t committed, bool all)
 /*
  * park holds a call until row wait_seq has committed, then sends reply or
  * decides request (see struct parked).  Now if the row is already written;
- * a fail-closed deny if the log is failing.  Takes ownership of reply.
+ * the fail-closed answer if the log is failing: fail, or for NULL a
+ * check's deny echoing ref.  Takes ownership of reply and fail.
  */
 static void
 park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
-     const char *request, size_t request_len, const char *ref, bool command)
+     const char *request, size_t request_len, const char *ref, char *fail)
 {
 	pthread_mutex_lock(&d->qmu);
 	if (wait_seq <= atomic_load(&d->committed)) {
@@ -295,12 +299,14 @@ park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
 		else
 			daemon_send_reply(call, reply);
 		free(reply);
+		free(fail);
 		return;
 	}
 	if (d->degraded || d->writer_done || d->nparked >= PARKED_MAX) {
 		pthread_mutex_unlock(&d->qmu);
 		free(reply);
-		send_fail_closed(call, ref, command);
+		send_fail_closed(call, ref, fail);
+		free(fail);
 		return;
 	}
 	struct parked *p = calloc(1, sizeof(*p));
@@ -310,6 +316,7 @@ park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
 		free(p);
 		free(req);
 		free(reply);
+		free(fail);
 		daemon_send_reply(call, NULL);
 		return;
 	}
@@ -321,7 +328,7 @@ park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
 	p->request = req;
 	p->request_len = request_len;
 	p->ref = dup_or_null(ref);
-	p->command = command;
+	p->fail = fail;
 	p->next = d->parked;
 	d->parked = p;
 	d->nparked++;
@@ -333,14 +340,15 @@ daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
             char *reply, const char *request, size_t request_len,
             const char *ref)
 {
-	park(d, call, wait_seq, reply, request, request_len, ref, false);
+	park(d, call, wait_seq, reply, request, request_len, ref, NULL);
 }
 
 void
 daemon_park_command(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
                     char *reply)
 {
-	park(d, call, wait_seq, reply, NULL, 0, NULL, true);
+	park(d, call, wait_seq, reply, NULL, 0, NULL,
+	     strdup(command_unconfirmed));
 }
 
 /*
@@ -928,37 +936,89 @@ check_reply(struct daemon *d, const struct breaker_decision *dec,
 	return s;
 }
 
-static void
-do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
-         const char *raw, size_t rawlen)
+/* An error answer as text: ipc_error_reply, and if msg cannot be encoded
+ * (not UTF-8), the code's own text. */
+static char *
+error_text(enum fxb_err code, const char *msg, const char *ref)
+{
+	char *r = ipc_error_reply(code, msg, ref);
+	return r != NULL ? r : ipc_error_reply(code, fxb_strerror(code), ref);
+}
+
+/*
+ * decide_check decides one check on product pi at now (mu held, the clock
+ * advanced, pi's reopening written) and returns its answer; *wait is the
+ * row the answer must wait for (a deny quoting a new suspension), else 0.
+ */
+static char *
+decide_check(struct daemon *d, fxb_time now, int32_t pi,
+             const struct ipc_check *c, int64_t *wait)
 {
 	char msg[256];
 	int64_t amount, rate = 0;
 	struct breaker_decision dec;
-	enum fxb_err e;
+	enum fxb_err e = FXB_OK;
+
+	*wait = 0;
+	int exponent = breaker_product_exponent(d->engine, pi);
+	if (c->rate != NULL &&
+	    (e = breaker_px_parse(c->rate, strlen(c->rate), &rate)) != FXB_OK)
+		decimal_message(msg, sizeof(msg), "rate", c->rate, e, -1);
+	else if ((e = breaker_amount_parse(c->amount, strlen(c->amount),
+	                                   exponent, &amount)) != FXB_OK)
+		decimal_message(msg, sizeof(msg), "amount", c->amount, e,
+		                exponent);
+	else if ((e = breaker_check(d->engine, now, pi, amount, rate, &dec)) !=
+	         FXB_OK)
+		snprintf(msg, sizeof(msg), "%s", fxb_strerror(e));
+	if (e != FXB_OK)
+		return error_text(e, msg, c->ref);
+	if (dec.verdict == BREAKER_VERDICT_DENY && dec.suspension > 0) {
+		*wait = dec.suspension;
+		struct onotice *n = notice_find(d, dec.suspension, NULL);
+		if (n != NULL)
+			n->denied++;
+	}
+	return check_reply(d, &dec, c->product, c->ref);
+}
+
+/* The product a check names, or -1 with its error answer in *err. */
+static int32_t
+check_product(struct daemon *d, const struct ipc_check *c, char **err)
+{
+	int32_t pi =
+	    breaker_product_find(d->engine, c->product, strlen(c->product));
+	if (pi < 0) {
+		char msg[128];
+		snprintf(msg, sizeof(msg), "unknown product \"%.64s\"",
+		         c->product);
+		*err = error_text(FXB_ERR_UNKNOWN_PRODUCT, msg, c->ref);
+	}
+	return pi;
+}
+
+static void
+do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
+         const char *raw, size_t rawlen)
+{
+	const struct ipc_check c = {r->product, r->amount, r->rate, r->ref};
+	char *reply = NULL;
+	int64_t wait = 0;
 
 	if (atomic_load(&d->queued) >= QUEUE_SOFT_CAP) {
 		/* The log is far behind: nothing new could be recorded, so
 		 * fail closed for every check (docs/PROTOCOL.md). */
-		char *reply = daemon_fail_closed_reply(r->ref);
+		reply = daemon_fail_closed_reply(r->ref);
 		daemon_send_reply(call, reply);
 		free(reply);
 		return;
 	}
-	if (r->rate != NULL && (e = breaker_px_parse(r->rate, strlen(r->rate),
-	                                             &rate)) != FXB_OK) {
-		decimal_message(msg, sizeof(msg), "rate", r->rate, e, -1);
-		daemon_reply_error(call, e, msg, r->ref);
-		return;
-	}
 	pthread_mutex_lock(&d->mu);
-	int32_t pi =
-	    breaker_product_find(d->engine, r->product, strlen(r->product));
+	int32_t pi = check_product(d, &c, &reply);
 	if (pi < 0) {
 		pthread_mutex_unlock(&d->mu);
-		snprintf(msg, sizeof(msg), "unknown product \"%.64s\"",
-		         r->product);
-		daemon_reply_error(call, FXB_ERR_UNKNOWN_PRODUCT, msg, r->ref);
+		daemon_send_reply(call, reply);
+		free(reply);
 		return;
 	}
 	/* Move the clock first: a timed end due now must gate this very
@@ -974,35 +1034,100 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 		daemon_park(d, call, gate, NULL, raw, rawlen, r->ref);
 		return;
 	}
-	int exponent = breaker_product_exponent(d->engine, pi);
-	e = breaker_amount_parse(r->amount, strlen(r->amount), exponent,
-	                         &amount);
-	if (e == FXB_OK)
-		e = breaker_check(d->engine, now, pi, amount, rate, &dec);
-	else
-		decimal_message(msg, sizeof(msg), "amount", r->amount, e,
-		                exponent);
-	if (e != FXB_OK) {
-		pthread_mutex_unlock(&d->mu);
-		if (e != FXB_ERR_DECIMAL && e != FXB_ERR_PRECISION &&
-		    e != FXB_ERR_RANGE)
-			snprintf(msg, sizeof(msg), "%s", fxb_strerror(e));
-		daemon_reply_error(call, e, msg, r->ref);
-		return;
-	}
-	/* A deny quoting a suspension waits for its row (an allow's
-	 * reopening was settled above). */
-	int64_t wait =
-	    dec.verdict == BREAKER_VERDICT_DENY ? dec.suspension : 0;
-	if (dec.verdict == BREAKER_VERDICT_DENY && dec.suspension > 0) {
-		struct onotice *n = notice_find(d, dec.suspension, NULL);
-		if (n != NULL)
-			n->denied++;
-	}
-	char *reply = check_reply(d, &dec, r->product, r->ref);
+	reply = decide_check(d, now, pi, &c, &wait);
 	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
 	reply_when_written(d, call, reply, wait, r->ref);
+}
+
+/* Appends s (or the out-of-memory error, for NULL) to the batch reply. */
+static void
+batch_add(json_t *results, char *s)
+{
+	json_error_t jerr;
+	json_t *v = s != NULL ? json_loads(s, 0, &jerr) : NULL;
+	if (v == NULL)
+		v = json_pack("{s{sisssss}}", "error", "code", FXB_ERR_NOMEM,
+		              "name", fxb_errname(FXB_ERR_NOMEM), "message",
+		              fxb_strerror(FXB_ERR_NOMEM));
+	json_array_append_new(results, v);
+	free(s);
+}
+
+/* {"results":[...],"ref":...} as text; takes results. */
+static char *
+batch_reply(json_t *results, const char *ref)
+{
+	json_t *o = json_pack("{so}", "results", results);
+	if (o != NULL && ref != NULL)
+		json_object_set_new(o, "ref", json_string(ref));
+	char *s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)
+	                    : NULL;
+	json_decref(o);
+	return s;
+}
+
+/* A batch's fail-closed answer: each check denied, ledger_unavailable. */
+static char *
+batch_fail_closed(const struct ipc_request *r)
+{
+	json_t *results = json_array();
+	for (size_t i = 0; i < r->nchecks; i++)
+		batch_add(results, daemon_fail_closed_reply(r->checks[i].ref));
+	return batch_reply(results, r->ref);
+}
+
+/*
+ * do_check_batch decides r's checks in order, as if each came alone, and
+ * answers them in one reply.  Every product's reopening must be written
+ * first (else the whole batch waits and is decided afterwards); the reply
+ * waits for the newest row any of its denies quotes.
+ */
+static void
+do_check_batch(struct daemon *d, struct ipc_call *call,
+               const struct ipc_request *r, const char *raw, size_t rawlen)
+{
+	int32_t pi[IPC_BATCH_MAX];
+	char *err[IPC_BATCH_MAX] = {NULL};
+	int64_t gate = 0, wait = 0;
+
+	if (atomic_load(&d->queued) >= QUEUE_SOFT_CAP) {
+		char *reply = batch_fail_closed(r);
+		daemon_send_reply(call, reply);
+		free(reply);
+		return;
+	}
+	pthread_mutex_lock(&d->mu);
+	fxb_time now = daemon_engine_now(d);
+	breaker_advance(d->engine, now);
+	for (size_t i = 0; i < r->nchecks; i++) {
+		pi[i] = check_product(d, &r->checks[i], &err[i]);
+		if (pi[i] >= 0 && d->reopen_seq[pi[i]] > gate)
+			gate = d->reopen_seq[pi[i]];
+	}
+	if (gate > atomic_load(&d->committed)) {
+		pthread_mutex_unlock(&d->mu);
+		for (size_t i = 0; i < r->nchecks; i++)
+			free(err[i]);
+		park(d, call, gate, NULL, raw, rawlen, r->ref,
+		     batch_fail_closed(r));
+		return;
+	}
+	json_t *results = json_array();
+	for (size_t i = 0; i < r->nchecks; i++) {
+		int64_t w = 0;
+		batch_add(results, pi[i] < 0
+		                       ? err[i]
+		                       : decide_check(d, now, pi[i],
+		                                      &r->checks[i], &w));
+		if (w > wait)
+			wait = w;
+	}
+	daemon_timer_poke(d);
+	pthread_mutex_unlock(&d->mu);
+	char *reply = batch_reply(results, r->ref);
+	park(d, call, wait, reply, NULL, 0, r->ref,
+	     wait > 0 ? batch_fail_closed(r) : NULL);
 }
 
 /* A tick from either socket; returns 0 or an error (msg says why). */
@@ -1089,6 +1214,8 @@ on_check(void *arg, struct ipc_call *call, const char *buf, size_t len)
 		daemon_reply_error(call, e, msg, r.ref);
 	} else if (r.op == IPC_OP_CHECK) {
 		do_check(d, call, &r, buf, len);
+	} else if (r.op == IPC_OP_CHECK_BATCH) {
+		do_check_batch(d, call, &r, buf, len);
 	} else if (r.op == IPC_OP_TICK) {
 		if ((e = apply_tick(d, &r, msg, sizeof(msg))) != FXB_OK)
 			daemon_reply_error(call, e, msg, r.ref);

@@ -69,7 +69,7 @@ struct parked {
 	char *request; /* ... decide this again */
 	size_t request_len;
 	char *ref;
-	bool command; /* a signed command's answer, not a check's */
+	char *fail; /* the fail-closed answer; NULL: a check's deny (ref) */
 	struct parked *next;
 };
 

@@ -313,15 +313,15 @@ fxb_client_error_reply(struct fxb_client *c, const char *product,
 }
 
 /*
- * fxb_client_reply turns the reply bytes into *res.  The decision is the
- * only field that must be right: once the service said allow, deny or
+ * fxb_client_answer turns one answer object into *res.  The decision is
+ * the only field that must be right: once the service said allow, deny or
  * throttle, that stands, and an optional field of the wrong type reads as
  * absent.  Being stricter would hand a service's deny to the fail policy,
  * which may be allow.
  */
 static enum fxb_client_decision
-fxb_client_reply(struct fxb_client *c, const char *product, const char *buf,
-                 size_t len, struct fxb_client_result *res)
+fxb_client_answer(struct fxb_client *c, const char *product,
+                  const json_t *reply, struct fxb_client_result *res)
 {
 	static const struct {
 		const char *name;
@@ -331,36 +331,23 @@ fxb_client_reply(struct fxb_client *c, const char *product, const char *buf,
 	    {"deny", FXB_CLIENT_DENY},
 	    {"throttle", FXB_CLIENT_THROTTLE},
 	};
-	json_error_t jerr;
-	json_t *reply, *v;
-	const json_t *notice;
-	enum fxb_client_decision d;
+	const json_t *v, *notice;
 	size_t i;
 
-	reply = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (reply == NULL)
+	if (!json_is_object(reply))
 		return fxb_client_fail(c, product, FXB_ERR_SYNTAX, res,
-		                       "reply is not JSON: %s", jerr.text);
-	if (!json_is_object(reply)) {
-		d = fxb_client_fail(c, product, FXB_ERR_SYNTAX, res,
-		                    "reply is not a JSON object");
-		goto out;
-	}
-	if ((v = json_object_get(reply, "error")) != NULL) {
-		d = fxb_client_error_reply(c, product, v, res);
-		goto out;
-	}
+		                       "reply is not a JSON object");
+	if ((v = json_object_get(reply, "error")) != NULL)
+		return fxb_client_error_reply(c, product, v, res);
 	v = json_object_get(reply, "decision");
 	for (i = 0; i < sizeof(decisions) / sizeof(decisions[0]); i++)
 		if (json_is_string(v) &&
 		    strcmp(json_string_value(v), decisions[i].name) == 0)
 			break;
-	if (i == sizeof(decisions) / sizeof(decisions[0])) {
-		d = fxb_client_fail(c, product, FXB_ERR_SYNTAX, res,
-		                    "reply has no valid decision");
-		goto out;
-	}
-	d = res->decision = decisions[i].decision;
+	if (i == sizeof(decisions) / sizeof(decisions[0]))
+		return fxb_client_fail(c, product, FXB_ERR_SYNTAX, res,
+		                       "reply has no valid decision");
+	res->decision = decisions[i].decision;
 	fxb_client_get_str(reply, "reason", res->reason, sizeof(res->reason));
 	fxb_client_get_str(reply, "rule", res->rule, sizeof(res->rule));
 	fxb_client_get_str(reply, "kind", res->kind, sizeof(res->kind));
@@ -374,7 +361,20 @@ fxb_client_reply(struct fxb_client *c, const char *product, const char *buf,
 		fxb_client_get_str(notice, "en", res->notice_en,
 		                   sizeof(res->notice_en));
 	}
-out:
+	return res->decision;
+}
+
+/* fxb_client_reply turns the reply bytes into *res. */
+static enum fxb_client_decision
+fxb_client_reply(struct fxb_client *c, const char *product, const char *buf,
+                 size_t len, struct fxb_client_result *res)
+{
+	json_error_t jerr;
+	json_t *reply = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (reply == NULL)
+		return fxb_client_fail(c, product, FXB_ERR_SYNTAX, res,
+		                       "reply is not JSON: %s", jerr.text);
+	enum fxb_client_decision d = fxb_client_answer(c, product, reply, res);
 	json_decref(reply);
 	return d;
 }
@@ -398,29 +398,62 @@ fxb_client_set_field(json_t *obj, const char *key, const char *s)
 	return json_object_set_new(obj, key, v) == 0 ? FXB_OK : FXB_ERR_NOMEM;
 }
 
-/* fxb_client_request builds the request text; *out is the caller's to
- * free() on success. */
+/* fxb_client_check_fields sets a check's fields on obj.  Decimals go as
+ * the caller's strings, untouched: the service validates them exactly and
+ * nothing here may round them. */
 static enum fxb_err
-fxb_client_request(const char *product, const char *amount, const char *rate,
-                   const char *ref, char **out)
+fxb_client_check_fields(json_t *obj, const struct fxb_client_check *ck)
 {
-	json_t *req = json_object();
 	enum fxb_err err;
+
+	if ((err = fxb_client_set_field(obj, "product", ck->product)) !=
+	        FXB_OK ||
+	    (err = fxb_client_set_field(obj, "amount", ck->amount)) !=
+	        FXB_OK ||
+	    (ck->rate != NULL &&
+	     (err = fxb_client_set_field(obj, "rate", ck->rate)) != FXB_OK) ||
+	    (ck->ref != NULL &&
+	     (err = fxb_client_set_field(obj, "ref", ck->ref)) != FXB_OK))
+		return err;
+	return FXB_OK;
+}
+
+/* fxb_client_request builds the text of a check (n == 1) or a check_batch
+ * (n > 1); *out is the caller's to free() on success. */
+static enum fxb_err
+fxb_client_request(const struct fxb_client_check *checks, size_t n, char **out)
+{
+	json_t *req = json_object(), *arr = NULL;
+	enum fxb_err err = FXB_ERR_NOMEM;
 
 	if (req == NULL)
 		return FXB_ERR_NOMEM;
-	/* Decimals go as the caller's strings, untouched: the service
-	 * validates them exactly and nothing here may round them. */
-	if ((err = fxb_client_set_field(req, "op", "check")) != FXB_OK ||
-	    (err = fxb_client_set_field(req, "product", product)) != FXB_OK ||
-	    (err = fxb_client_set_field(req, "amount", amount)) != FXB_OK ||
-	    (rate != NULL &&
-	     (err = fxb_client_set_field(req, "rate", rate)) != FXB_OK) ||
-	    (ref != NULL &&
-	     (err = fxb_client_set_field(req, "ref", ref)) != FXB_OK))
-		goto out;
-	if ((*out = json_dumps(req, JSON_COMPACT)) == NULL)
-		err = FXB_ERR_NOMEM;
+	if (n == 1) {
+		if ((err = fxb_client_set_field(req, "op", "check")) !=
+		        FXB_OK ||
+		    (err = fxb_client_check_fields(req, &checks[0])) != FXB_OK)
+			goto out;
+	} else {
+		if ((err = fxb_client_set_field(req, "op", "check_batch")) !=
+		        FXB_OK ||
+		    (arr = json_array()) == NULL ||
+		    json_object_set_new(req, "checks", arr) != 0) {
+			err = FXB_ERR_NOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < n; i++) {
+			json_t *o = json_object();
+			if (o == NULL || json_array_append_new(arr, o) != 0) {
+				err = FXB_ERR_NOMEM;
+				goto out;
+			}
+			if ((err = fxb_client_check_fields(o, &checks[i])) !=
+			    FXB_OK)
+				goto out;
+		}
+	}
+	err = (*out = json_dumps(req, JSON_COMPACT)) != NULL ? FXB_OK
+	                                                     : FXB_ERR_NOMEM;
 out:
 	json_decref(req);
 	return err;
@@ -502,70 +535,158 @@ fxb_client_release(struct fxb_client *c)
 	nng_mtx_unlock(c->mtx);
 }
 
-enum fxb_client_decision
-fxb_client_check(struct fxb_client *c, const char *product, const char *amount,
-                 const char *rate, const char *ref,
-                 struct fxb_client_result *res)
+/* fxb_client_fail_all lets each check's fail policy decide (the same
+ * error for all); returns how many were allowed. */
+static size_t
+fxb_client_fail_all(struct fxb_client *c, const struct fxb_client_check *ck,
+                    size_t n, struct fxb_client_result *res, int err,
+                    const char *why)
 {
-	struct fxb_client_result scratch;
+	size_t allowed = 0;
+	for (size_t i = 0; i < n; i++)
+		allowed += fxb_client_fail(c, ck[i].product, err, &res[i],
+		                           "%s", why) == FXB_CLIENT_ALLOW;
+	return allowed;
+}
+
+/*
+ * fxb_client_exchange sends checks[0..n) as one request (a check, or a
+ * batch) and fills res[0..n); returns how many were allowed.  res is
+ * reset first; n is 1 to FXB_CLIENT_BATCH_MAX.
+ */
+static size_t
+fxb_client_exchange(struct fxb_client *c, const struct fxb_client_check *ck,
+                    size_t n, struct fxb_client_result *res)
+{
 	nng_time deadline;
 	nng_msg *reply = NULL;
-	char *text = NULL;
-	enum fxb_client_decision d;
+	char *text = NULL, why[128];
 	enum fxb_err err;
-	size_t len;
+	size_t len, allowed = 0;
 	int rv;
 
-	/* The header promises *res is always filled; a NULL res still gets
-	 * an answer, in the return value. */
-	if (res == NULL)
-		res = &scratch;
-	memset(res, 0, sizeof(*res));
-	res->decision = FXB_CLIENT_DENY;
-	res->retry_after_ms = -1;
-
-	if (c == NULL || product == NULL || amount == NULL)
-		return fxb_client_fail(c, product, FXB_ERR_MISSING, res, "%s",
-		                       c == NULL         ? "no client"
-		                       : product == NULL ? "no product"
-		                                         : "no amount");
+	for (size_t i = 0; i < n; i++) {
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].decision = FXB_CLIENT_DENY;
+		res[i].retry_after_ms = -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (c == NULL || ck[i].product == NULL || ck[i].amount == NULL)
+			return fxb_client_fail_all(
+			    c, ck, n, res, FXB_ERR_MISSING,
+			    c == NULL               ? "no client"
+			    : ck[i].product == NULL ? "no product"
+			                            : "no amount");
+	}
 	/* The deadline starts now, before any wait for the client. */
 	deadline = nng_clock() + (nng_time)c->timeout_ms;
 
-	if ((err = fxb_client_request(product, amount, rate, ref, &text)) !=
-	    FXB_OK)
-		return fxb_client_fail(
-		    c, product, (int)err, res, "%s",
+	if ((err = fxb_client_request(ck, n, &text)) != FXB_OK)
+		return fxb_client_fail_all(
+		    c, ck, n, res, (int)err,
 		    err == FXB_ERR_NOMEM ? "out of memory building the request"
 		                         : "a request field is not UTF-8");
 	/* The service would drop this request and its connection: fail it
 	 * here, at once, rather than after a reconnect. */
 	if ((len = strlen(text)) > FXB_CLIENT_REQUEST_MAX) {
 		free(text);
-		return fxb_client_fail(c, product, FXB_ERR_LIMIT, res,
-		                       "request of %zu bytes exceeds %d", len,
-		                       FXB_CLIENT_REQUEST_MAX);
+		snprintf(why, sizeof(why), "request of %zu bytes exceeds %d",
+		         len, FXB_CLIENT_REQUEST_MAX);
+		return fxb_client_fail_all(c, ck, n, res, FXB_ERR_LIMIT, why);
 	}
 
 	if (!fxb_client_acquire(c, deadline)) {
 		free(text);
-		return fxb_client_fail(c, product, FXB_ERR_UNAVAILABLE, res,
-		                       "no answer within %d ms (client busy)",
-		                       (int)c->timeout_ms);
+		snprintf(why, sizeof(why),
+		         "no answer within %d ms (client busy)",
+		         (int)c->timeout_ms);
+		return fxb_client_fail_all(c, ck, n, res, FXB_ERR_UNAVAILABLE,
+		                           why);
 	}
 	rv = fxb_client_call(c, text, deadline, &reply);
 	fxb_client_release(c);
 	free(text);
 
-	if (rv == NNG_ETIMEDOUT)
-		return fxb_client_fail(c, product, FXB_ERR_UNAVAILABLE, res,
-		                       "no answer within %d ms",
-		                       (int)c->timeout_ms);
-	if (rv != 0)
-		return fxb_client_fail(c, product, FXB_ERR_UNAVAILABLE, res,
-		                       "no answer: %s", nng_strerror(rv));
-	d = fxb_client_reply(c, product, nng_msg_body(reply),
-	                     nng_msg_len(reply), res);
+	if (rv != 0) {
+		if (rv == NNG_ETIMEDOUT)
+			snprintf(why, sizeof(why), "no answer within %d ms",
+			         (int)c->timeout_ms);
+		else
+			snprintf(why, sizeof(why), "no answer: %s",
+			         nng_strerror(rv));
+		return fxb_client_fail_all(c, ck, n, res, FXB_ERR_UNAVAILABLE,
+		                           why);
+	}
+	if (n == 1) {
+		allowed = fxb_client_reply(
+		              c, ck[0].product, nng_msg_body(reply),
+		              nng_msg_len(reply), &res[0]) == FXB_CLIENT_ALLOW;
+		nng_msg_free(reply);
+		return allowed;
+	}
+	/* A batch: {"results":[...]} in order, or one error for all. */
+	json_error_t jerr;
+	json_t *root = json_loadb(nng_msg_body(reply), nng_msg_len(reply),
+	                          JSON_REJECT_DUPLICATES, &jerr);
+	json_t *results = json_object_get(root, "results");
 	nng_msg_free(reply);
-	return d;
+	if (json_is_array(results) && json_array_size(results) == n) {
+		for (size_t i = 0; i < n; i++)
+			allowed +=
+			    fxb_client_answer(c, ck[i].product,
+			                      json_array_get(results, i),
+			                      &res[i]) == FXB_CLIENT_ALLOW;
+	} else if (json_is_object(root) &&
+	           json_object_get(root, "error") != NULL) {
+		for (size_t i = 0; i < n; i++)
+			allowed +=
+			    fxb_client_answer(c, ck[i].product, root,
+			                      &res[i]) == FXB_CLIENT_ALLOW;
+	} else {
+		allowed = fxb_client_fail_all(c, ck, n, res, FXB_ERR_SYNTAX,
+		                              "reply is not a batch's answer");
+	}
+	json_decref(root);
+	return allowed;
+}
+
+enum fxb_client_decision
+fxb_client_check(struct fxb_client *c, const char *product, const char *amount,
+                 const char *rate, const char *ref,
+                 struct fxb_client_result *res)
+{
+	struct fxb_client_result scratch;
+	const struct fxb_client_check ck = {product, amount, rate, ref};
+
+	/* The header promises *res is always filled; a NULL res still gets
+	 * an answer, in the return value. */
+	if (res == NULL)
+		res = &scratch;
+	fxb_client_exchange(c, &ck, 1, res);
+	return res->decision;
+}
+
+size_t
+fxb_client_check_batch(struct fxb_client *c,
+                       const struct fxb_client_check *checks, size_t n,
+                       struct fxb_client_result *res)
+{
+	if (n == 0 || checks == NULL || res == NULL)
+		return 0;
+	if (n > FXB_CLIENT_BATCH_MAX) {
+		char why[64];
+		snprintf(why, sizeof(why), "a batch holds at most %d checks",
+		         FXB_CLIENT_BATCH_MAX);
+		/* A caller's mistake, not the service's: deny, no policy. */
+		for (size_t i = 0; i < n; i++) {
+			memset(&res[i], 0, sizeof(res[i]));
+			res[i].retry_after_ms = -1;
+			res[i].decision = FXB_CLIENT_DENY;
+			res[i].error = FXB_ERR_LIMIT;
+			snprintf(res[i].message, sizeof(res[i].message), "%s",
+			         why);
+		}
+		return 0;
+	}
+	return fxb_client_exchange(c, checks, n, res);
 }

@@ -15,6 +15,7 @@
 #define FXB_CLIENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct fxb_client;
@@ -79,5 +80,26 @@ enum fxb_client_decision fxb_client_check(struct fxb_client *c,
                                           const char *amount, const char *rate,
                                           const char *ref,
                                           struct fxb_client_result *res);
+
+/* One check of a batch: the arguments of fxb_client_check. */
+struct fxb_client_check {
+	const char *product, *amount, *rate, *ref; /* rate, ref may be NULL */
+};
+
+/* Most checks in one batch (the service's limit, docs/PROTOCOL.md). */
+#define FXB_CLIENT_BATCH_MAX 64
+
+/*
+ * fxb_client_check_batch asks for n decisions in one round trip: the
+ * service decides them in order, as if each came alone.  Fills res[0..n)
+ * exactly as fxb_client_check would for each (a check with bad input is
+ * a deny with its error; when the service cannot answer, each product's
+ * fail policy decides) and returns how many were allowed.  n above
+ * FXB_CLIENT_BATCH_MAX denies every check with error 15 (limit): split
+ * the batch.
+ */
+size_t fxb_client_check_batch(struct fxb_client *c,
+                              const struct fxb_client_check *checks, size_t n,
+                              struct fxb_client_result *res);
 
 #endif /* FXB_CLIENT_H */

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct field {
@@ -27,6 +28,7 @@ static const struct field tick_fields[] = {
     F(ask, false), F(ref, false), {NULL, 0, false},
 };
 static const struct field none_fields[] = {F(ref, false), {NULL, 0, false}};
+static const struct field batch_fields[] = {F(ref, false), {NULL, 0, false}};
 static const struct field command_fields[] = {
     F(body, true), F(signature, true), F(ref, false), {NULL, 0, false}};
 
@@ -40,6 +42,7 @@ static const struct {
     {"ping", IPC_OP_PING, none_fields},
     {"status", IPC_OP_STATUS, none_fields},
     {"command", IPC_OP_COMMAND, command_fields},
+    {"check_batch", IPC_OP_CHECK_BATCH, batch_fields},
 };
 
 static bool
@@ -47,8 +50,8 @@ op_allowed(enum ipc_op op, enum ipc_socket sock)
 {
 	switch (sock) {
 	case IPC_SOCKET_CHECK:
-		return op == IPC_OP_CHECK || op == IPC_OP_TICK ||
-		       op == IPC_OP_PING;
+		return op == IPC_OP_CHECK || op == IPC_OP_CHECK_BATCH ||
+		       op == IPC_OP_TICK || op == IPC_OP_PING;
 	case IPC_SOCKET_ADMIN:
 		return op == IPC_OP_STATUS || op == IPC_OP_PING ||
 		       op == IPC_OP_COMMAND;
@@ -62,6 +65,80 @@ static const char **
 slot(struct ipc_request *r, size_t off)
 {
 	return (const char **)(void *)((char *)r + off);
+}
+
+/* A batch's "checks": each element shaped as a check, all or nothing. */
+static enum fxb_err
+parse_checks(json_t *arr, struct ipc_request *out, char *msg, size_t msglen)
+{
+	static const char *const names[] = {"product", "amount", "rate",
+	                                    "ref"};
+	if (!json_is_array(arr)) {
+		snprintf(msg, msglen, "\"checks\" must be an array");
+		return FXB_ERR_TYPE;
+	}
+	size_t n = json_array_size(arr);
+	if (n == 0 || n > IPC_BATCH_MAX) {
+		snprintf(msg, msglen,
+		         "\"checks\" holds 1 to %d checks, not %zu",
+		         IPC_BATCH_MAX, n);
+		return FXB_ERR_RANGE;
+	}
+	out->checks = calloc(n, sizeof(*out->checks));
+	if (out->checks == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return FXB_ERR_NOMEM;
+	}
+	out->nchecks = n;
+	for (size_t i = 0; i < n; i++) {
+		json_t *c = json_array_get(arr, i), *v;
+		const char *key;
+		const char **f[] = {&out->checks[i].product,
+		                    &out->checks[i].amount,
+		                    &out->checks[i].rate, &out->checks[i].ref};
+		if (!json_is_object(c)) {
+			snprintf(msg, msglen, "checks[%zu]: not an object", i);
+			return FXB_ERR_TYPE;
+		}
+		json_object_foreach(c, key, v)
+		{
+			size_t k = 0;
+			while (k < 4 && strcmp(key, names[k]) != 0)
+				k++;
+			if (k == 4) {
+				snprintf(
+				    msg, msglen,
+				    "checks[%zu]: unknown field \"%.64s\"", i,
+				    key);
+				return FXB_ERR_SYNTAX;
+			}
+			if (!json_is_string(v)) {
+				snprintf(
+				    msg, msglen,
+				    "checks[%zu]: \"%s\" must be a string", i,
+				    key);
+				return FXB_ERR_TYPE;
+			}
+			if (k == 3 && json_string_length(v) > IPC_REF_MAX) {
+				snprintf(
+				    msg, msglen,
+				    "checks[%zu]: \"ref\" is longer than %d "
+				    "bytes",
+				    i, IPC_REF_MAX);
+				return FXB_ERR_RANGE;
+			}
+			*f[k] = json_string_value(v);
+		}
+		if (out->checks[i].product == NULL ||
+		    out->checks[i].amount == NULL) {
+			snprintf(msg, msglen, "checks[%zu]: \"%s\" is missing",
+			         i,
+			         out->checks[i].product == NULL ? "product"
+			                                        : "amount");
+			return FXB_ERR_MISSING;
+		}
+	}
+	return FXB_OK;
 }
 
 enum fxb_err
@@ -126,6 +203,13 @@ ipc_request_parse(const char *buf, size_t len, enum ipc_socket sock,
 		const struct field *f;
 		if (strcmp(key, "op") == 0 || strcmp(key, "ref") == 0)
 			continue;
+		if (out->op == IPC_OP_CHECK_BATCH &&
+		    strcmp(key, "checks") == 0) {
+			enum fxb_err e = parse_checks(v, out, msg, msglen);
+			if (e != FXB_OK)
+				return e;
+			continue;
+		}
 		for (f = ops[k].fields; f->name != NULL; f++)
 			if (strcmp(key, f->name) == 0)
 				break;
@@ -147,6 +231,10 @@ ipc_request_parse(const char *buf, size_t len, enum ipc_socket sock,
 			snprintf(msg, msglen, "\"%s\" is missing", f->name);
 			return FXB_ERR_MISSING;
 		}
+	if (out->op == IPC_OP_CHECK_BATCH && out->checks == NULL) {
+		snprintf(msg, msglen, "\"checks\" is missing");
+		return FXB_ERR_MISSING;
+	}
 	if (out->op == IPC_OP_TICK &&
 	    !((out->px != NULL && out->bid == NULL && out->ask == NULL) ||
 	      (out->px == NULL && out->bid != NULL && out->ask != NULL))) {
@@ -161,6 +249,8 @@ ipc_request_free(struct ipc_request *req)
 {
 	json_decref(req->root);
 	req->root = NULL;
+	free(req->checks);
+	req->checks = NULL;
 }
 
 char *

@@ -15,11 +15,24 @@ enum ipc_op {
 	IPC_OP_TICK,
 	IPC_OP_PING,
 	IPC_OP_STATUS,
-	IPC_OP_COMMAND, /* a signed operator command (admin socket) */
+	IPC_OP_COMMAND,     /* a signed operator command (admin socket) */
+	IPC_OP_CHECK_BATCH, /* several checks, decided in order */
 };
 
 /* Longest caller reference echoed back. */
 #define IPC_REF_MAX 128
+
+/* Most checks in one check_batch: the request stays far below the 64 KiB
+ * receive cap (a check is about 100 bytes), the reply below nng's default
+ * 1 MiB on the client's side even when every check is denied with a long
+ * bilingual notice, and a batch holds the engine lock for a few
+ * microseconds only. */
+#define IPC_BATCH_MAX 64
+
+/* One check of a batch (the fields of a single check). */
+struct ipc_check {
+	const char *product, *amount, *rate, *ref;
+};
 
 /* A decoded request.  Strings point into the parsed JSON and live until
  * ipc_request_free. */
@@ -29,12 +42,14 @@ struct ipc_request {
 	const char *product, *amount, *rate;
 	const char *pair, *px, *bid, *ask;
 	const char *body, *signature; /* command */
-	void *root;                   /* the parsed JSON (json_t) */
+	struct ipc_check *checks;     /* check_batch: nchecks of them */
+	size_t nchecks;
+	void *root; /* the parsed JSON (json_t) */
 };
 
 /* Which ops a socket serves. */
 enum ipc_socket {
-	IPC_SOCKET_CHECK, /* check, tick, ping */
+	IPC_SOCKET_CHECK, /* check, check_batch, tick, ping */
 	IPC_SOCKET_ADMIN, /* status, ping */
 	IPC_SOCKET_TICK,  /* tick; "op" may be omitted */
 };
@@ -43,10 +58,11 @@ enum ipc_socket {
  * ipc_request_parse decodes buf[0..len).  Checks the shape: the op for the
  * socket, required fields present, every field a string, no unknown
  * field, ref at most IPC_REF_MAX bytes.  It does not parse decimals or look
- * up ids (the daemon does, with the engine).  On error, msg says why and
- * out->ref is set if the request had a readable one; the caller still
- * calls ipc_request_free.  Errors: FXB_ERR_SYNTAX, FXB_ERR_UNKNOWN_OP,
- * FXB_ERR_MISSING, FXB_ERR_TYPE, FXB_ERR_RANGE.
+ * up ids (the daemon does, with the engine).  A check_batch is checked
+ * whole: 1 to IPC_BATCH_MAX objects, each shaped as a check (no "op").  On
+ * error, msg says why and out->ref is set if the request had a readable one;
+ * the caller still calls ipc_request_free.  Errors: FXB_ERR_SYNTAX,
+ * FXB_ERR_UNKNOWN_OP, FXB_ERR_MISSING, FXB_ERR_TYPE, FXB_ERR_RANGE.
  */
 enum fxb_err ipc_request_parse(const char *buf, size_t len,
                                enum ipc_socket sock, struct ipc_request *out,

@@ -51,15 +51,10 @@ decision_name(enum fxb_client_decision d)
 }
 
 static void
-call(struct fxb_client *c, const char *name, const char *product,
-     const char *amount, const char *ref)
+print_result(const char *name, enum fxb_client_decision d,
+             const struct fxb_client_result *rp, int64_t took)
 {
-	struct fxb_client_result r;
-	int64_t t0 = now_ms();
-	enum fxb_client_decision d =
-	    fxb_client_check(c, product, amount, NULL, ref, &r);
-	int64_t took = now_ms() - t0;
-
+	const struct fxb_client_result r = *rp;
 	printf("%s decision=%s by_policy=%d error=%d reason=%s rule=%s "
 	       "kind=%s susp=%lld retry=%lld in_time=%d\n",
 	       name, decision_name(d), r.by_policy ? 1 : 0, r.error, r.reason,
@@ -77,6 +72,34 @@ call(struct fxb_client *c, const char *name, const char *product,
 		printf("%s message=%s\n", name, r.message);
 	fprintf(stderr, "%s took %lld ms\n", name, (long long)took);
 	fflush(stdout);
+}
+
+static void
+call(struct fxb_client *c, const char *name, const char *product,
+     const char *amount, const char *ref)
+{
+	struct fxb_client_result r;
+	int64_t t0 = now_ms();
+	enum fxb_client_decision d =
+	    fxb_client_check(c, product, amount, NULL, ref, &r);
+	print_result(name, d, &r, now_ms() - t0);
+}
+
+/* A batch: one line per check, NAME-I, and "NAME allowed=N". */
+static void
+batch(struct fxb_client *c, const char *name,
+      const struct fxb_client_check *ck, size_t n)
+{
+	struct fxb_client_result r[80];
+	char item[64];
+	int64_t t0 = now_ms();
+	size_t allowed = fxb_client_check_batch(c, ck, n, r);
+	int64_t took = now_ms() - t0;
+	printf("%s allowed=%zu\n", name, allowed);
+	for (size_t i = 0; i < n && i < 4; i++) {
+		snprintf(item, sizeof(item), "%s-%zu", name, i);
+		print_result(item, r[i].decision, &r[i], took);
+	}
 }
 
 static struct fxb_client *
@@ -118,6 +141,17 @@ main(int argc, char **argv)
 	call(c, "unknown", "nope", "1.00", NULL);
 	call(c, "fa-bad", "fa", "1.001", NULL);
 	call(c, "fd-bad", "fd", "1.001", NULL);
+	const struct fxb_client_check mix[] = {
+	    {"fa", "1.00", NULL, "B-1"},
+	    {"wallet", "1.00", NULL, NULL},
+	    {"nope", "1.00", NULL, NULL},
+	    {"fd", "1.001", NULL, NULL},
+	};
+	batch(c, "mix", mix, 4);
+	struct fxb_client_check big[65];
+	for (size_t i = 0; i < 65; i++)
+		big[i] = (struct fxb_client_check){"fa", "1.00", NULL, NULL};
+	batch(c, "big", big, 65);
 	printf("STOP\n");
 	fflush(stdout);
 	if (fgets(line, sizeof(line), stdin) == NULL)
@@ -127,6 +161,11 @@ main(int argc, char **argv)
 	call(c, "fa-down", "fa", "1.00", NULL);
 	call(c, "fd-down", "fd", "1.00", NULL);
 	call(c, "other-down", "wallet", "1.00", NULL);
+	const struct fxb_client_check down[] = {
+	    {"fa", "1.00", NULL, NULL},
+	    {"fd", "1.00", NULL, NULL},
+	};
+	batch(c, "bdown", down, 2);
 	fxb_client_close(c);
 	c = open_client(argv[1]);
 	call(c, "fa-fresh", "fa", "1.00", NULL);

@@ -104,6 +104,14 @@ check "phase 1: bad input on a default product: deny" \
 	"$(line fd-bad)" \
 	"fd-bad decision=deny by_policy=0 error=4 reason= rule= kind= susp=0 retry=-1 in_time=1|fd-bad message=amount \"1.001\": at most 2 fractional digits for this product's currency|"
 
+check "phase 1: a batch: one allowed" "$(grep '^mix allowed' cout)" "mix allowed=1"
+check "  in order: the allow, the settled deny, each error kept" \
+	"$(grep '^mix-[0-9]' cout | sed 's/ retry=[0-9-]* / retry=R /' | tr '\n' '|')" \
+	"mix-0 decision=allow by_policy=0 error=0 reason= rule= kind= susp=0 retry=R in_time=1|mix-1 decision=deny by_policy=0 error=0 reason=suspended rule=wallet-vol kind=volume susp=$susp retry=R in_time=1|mix-1 ko=wallet 환전 일시 중단 (이용량 급증)|mix-1 en=wallet: exchange paused (very heavy use)|mix-2 decision=deny by_policy=0 error=6 reason= rule= kind= susp=0 retry=R in_time=1|mix-2 message=unknown product \"nope\"|mix-3 decision=deny by_policy=0 error=4 reason= rule= kind= susp=0 retry=R in_time=1|mix-3 message=amount \"1.001\": at most 2 fractional digits for this product's currency|"
+check "phase 1: a batch of 65: refused in the client, deny, no policy" \
+	"$(grep '^big' cout | head -n 3 | tr '\n' '|')" \
+	"big allowed=0|big-0 decision=deny by_policy=0 error=15 reason= rule= kind= susp=0 retry=-1 in_time=1|big-0 message=a batch holds at most 64 checks|"
+
 stop_daemon
 check "daemon stopped: exit 0" "$STOP_RC" 0
 echo go >&8
@@ -122,12 +130,15 @@ check "phase 2: default product, service gone: deny by policy" \
 	"$(line fd-down)" "$(down fd-down deny)"
 check "phase 2: a product with no policy set: deny by policy" \
 	"$(line other-down)" "$(down other-down deny)"
+check "phase 2: a batch, service gone: each product's policy" \
+	"$(grep '^bdown' cout | tr '\n' '|')" \
+	"bdown allowed=1|$(down bdown-0 allow)$(down bdown-1 deny)"
 check "phase 2: fresh client, fail-allow product: allow by policy" \
 	"$(line fa-fresh)" "$(down fa-fresh allow)"
 check "phase 2: fresh client, default product: deny by policy" \
 	"$(line fd-fresh)" "$(down fd-fresh deny)"
 check "nothing else printed" \
-	"$(grep -v -e '^[a-z-]* decision=' -e '^[a-z-]* \(ko\|en\|message\)=' -e '^STOP$' -e '^END$' cout)" ""
+	"$(grep -v -e '^[a-z0-9-]* decision=' -e '^[a-z0-9-]* \(ko\|en\|message\)=' -e '^[a-z]* allowed=[0-9]*$' -e '^STOP$' -e '^END$' cout)" ""
 echo "timings: $(tr '\n' ';' <cerr)"
 check "the daemon logged one trip" \
 	"$(sql "select count(*) from suspension_log where event='trip'")" 1

@@ -77,6 +77,11 @@ check_has "  says what it may not approve" \
 out=$("$CTL" approve --key rootB.key --request "$rq" --reason "checked her ID")
 row=$(sql "select max(seq) from suspension_log where detail like '%operator_enrolled%'")
 check "approved: the enrolment row" "$out" "applied: request $rq, change $row"
+# Nothing else is sent until the checkpoint is there: it must end at the
+# approval's own row, the one after the enrolment.
+wait_for sh -c "[ \"\$(sqlite3 '$TMP/data/fxbreaker.db' 'select max(size) from checkpoints')\" -gt $row ]"
+check "a checkpoint signs the approval's row" \
+	"$(sql "select count(*) from checkpoints where size = $row + 1")" 1
 check "erin on the roster" "$(roster)" "alice dave erin rootA rootB rootB "
 check "the row says on whose word" \
 	"$(sql "select json_extract(detail, '\$.source') || ' ' || json_extract(detail, '\$.request') || ' ' || json_extract(detail, '\$.requested_by') || ' ' || json_extract(detail, '\$.approved_by') || ' ' || json_extract(detail, '\$.roles') from suspension_log where seq = $row")" \
@@ -85,9 +90,6 @@ check "operators shows it" \
 	"$("$CTL" operators | awk '$1 == "erin" {print $3, $NF}')" "suspend,reset rootA+rootB"
 check "erin may suspend now" "$(cmd suspend --key erin.key --product w --reason p)" "applied "
 check "a second approval: the request is done" "$(approve rootB2 "$rq")" "rejected stale_approval"
-wait_for sh -c "[ \"\$(sqlite3 '$TMP/data/fxbreaker.db' 'select max(size) from checkpoints')\" -gt $row ]"
-check "a checkpoint signs the approval's row" \
-	"$(sql "select count(*) from checkpoints where size = $row + 1")" 1
 
 # --- nobody vouches for their own new key -------------------------------
 rq=$(request enrol --key rootA.key --name rootB --roles admin --pubkey "$rootb3_pk" --reason "new laptop")
