@@ -18,16 +18,72 @@ dup_string(const char *s)
 	return p;
 }
 
-/* Builds the per-pair and per-product rule lists. */
+/*
+ * Lays out the arena (breaker_impl.h): the pairs' rules, then each
+ * product's line followed by its own rules in config order.  Fills block[]
+ * and rule[] and each product's nown.
+ */
+static enum fxb_err
+breaker_layout(struct breaker *b, const struct breaker_config *cfg)
+{
+	const size_t rule_lines = sizeof(struct rule) / BREAKER_LINE;
+	uint32_t *nown = calloc(b->nproducts + 1, sizeof(*nown));
+	size_t lines = 0, at = 0;
+
+	if (nown == NULL)
+		return FXB_ERR_NOMEM;
+	for (uint32_t i = 0; i < b->nrules; i++) {
+		const struct breaker_rule_conf *c = &cfg->rules[i];
+		if (c->on_pair)
+			lines += rule_lines;
+		else
+			nown[c->owner]++;
+	}
+	for (uint32_t i = 0; i < b->nproducts; i++)
+		lines += 1 + nown[i] * rule_lines;
+	b->block = calloc(b->nproducts + 1, sizeof(*b->block));
+	b->rule = calloc(b->nrules + 1, sizeof(*b->rule));
+	/* Offsets are kept in lines, in 32 bits. */
+	if (lines < UINT32_MAX)
+		b->arena =
+		    aligned_alloc(BREAKER_LINE, (lines + 1) * BREAKER_LINE);
+	if (b->block == NULL || b->rule == NULL || b->arena == NULL) {
+		free(nown);
+		return FXB_ERR_NOMEM;
+	}
+	memset(b->arena, 0, (lines + 1) * BREAKER_LINE);
+	for (uint32_t i = 0; i < b->nrules; i++) {
+		if (!cfg->rules[i].on_pair)
+			continue;
+		b->rule[i] =
+		    (struct rule *)(void *)(b->arena + at * BREAKER_LINE);
+		at += rule_lines;
+	}
+	for (uint32_t i = 0; i < b->nproducts; i++) {
+		b->block[i] = (uint32_t)at;
+		at += 1 + nown[i] * rule_lines;
+		nown[i] = 0;
+	}
+	for (uint32_t i = 0; i < b->nrules; i++) {
+		const struct breaker_rule_conf *c = &cfg->rules[i];
+		if (c->on_pair)
+			continue;
+		struct product *p = breaker_product(b, c->owner);
+		b->rule[i] = breaker_product_own(p) + nown[c->owner]++;
+		p->nown = nown[c->owner];
+	}
+	free(nown);
+	return FXB_OK;
+}
+
+/* Builds the per-pair rule lists and the products' exemption lists. */
 static enum fxb_err
 breaker_link(struct breaker *b, const struct breaker_config *cfg)
 {
 	for (uint32_t i = 0; i < b->nrules; i++) {
-		const struct breaker_rule_conf *c = b->rules[i].c;
+		const struct breaker_rule_conf *c = b->rule[i]->c;
 		if (c->on_pair)
 			b->pairs[c->owner].nrules++;
-		else
-			b->products[c->owner].nown++;
 	}
 	for (uint32_t i = 0; i < b->npairs; i++) {
 		struct pair *pr = &b->pairs[i];
@@ -37,16 +93,8 @@ breaker_link(struct breaker *b, const struct breaker_config *cfg)
 			return FXB_ERR_NOMEM;
 		pr->nrules = 0;
 	}
-	for (uint32_t i = 0; i < b->nproducts; i++) {
-		struct product *p = &b->products[i];
-		p->own = p->own_inline;
-		if (p->nown > PRODUCT_OWN_INLINE &&
-		    (p->own = calloc(p->nown, sizeof(int32_t))) == NULL)
-			return FXB_ERR_NOMEM;
-		p->nown = 0;
-	}
 	for (uint32_t i = 0; i < b->nrules; i++) {
-		const struct breaker_rule_conf *c = b->rules[i].c;
+		const struct breaker_rule_conf *c = b->rule[i]->c;
 		if (c->on_pair) {
 			struct pair *pr = &b->pairs[c->owner];
 			pr->rules[pr->nrules++] = (int32_t)i;
@@ -54,15 +102,12 @@ breaker_link(struct breaker *b, const struct breaker_config *cfg)
 			 * the decision walks. */
 			if (!c->shadow)
 				pr->enforcing[pr->nenforcing++] = (int32_t)i;
-		} else {
-			struct product *p = &b->products[c->owner];
-			p->own[p->nown++] = (int32_t)i;
 		}
 	}
 	/* A product without exemptions shares its pair's list: one list in
 	 * cache for all of them. */
 	for (uint32_t i = 0; i < b->nproducts; i++) {
-		struct product *p = &b->products[i];
+		struct product *p = breaker_product(b, (int32_t)i);
 		const struct pair *pr = &b->pairs[p->pair];
 		const struct breaker_product_conf *pc = &cfg->products[i];
 		p->pair_rules = pr->enforcing;
@@ -104,27 +149,13 @@ breaker_new(const struct breaker_config *cfg, fxb_time start,
 	b->nproducts = (uint32_t)cfg->nproducts;
 	b->nrules = (uint32_t)cfg->nrules;
 	b->pairs = calloc(b->npairs + 1, sizeof(*b->pairs));
-	/* Products on cache-line boundaries: one line each on the check
-	 * path. */
-	size_t psize = (b->nproducts + 1) * sizeof(*b->products);
-	psize = (psize + 63) / 64 * 64;
-	b->products = aligned_alloc(64, psize);
-	if (b->products != NULL)
-		memset(b->products, 0, psize);
-	/* Rules on cache-line boundaries too: a rule's hot fields are its
-	 * first two lines (breaker_impl.h). */
-	size_t rsize = (b->nrules + 1) * sizeof(*b->rules);
-	rsize = (rsize + 63) / 64 * 64;
-	b->rules = aligned_alloc(64, rsize);
-	if (b->rules != NULL)
-		memset(b->rules, 0, rsize);
 	b->rconf = calloc(b->nrules + 1, sizeof(*b->rconf));
 	b->pair_names = calloc(b->npairs + 1, sizeof(char *));
 	b->product_names = calloc(b->nproducts + 1, sizeof(char *));
 	b->rule_names = calloc(b->nrules + 1, sizeof(char *));
-	if (b->pairs == NULL || b->products == NULL || b->rules == NULL ||
-	    b->rconf == NULL || b->pair_names == NULL ||
-	    b->product_names == NULL || b->rule_names == NULL)
+	if (b->pairs == NULL || b->rconf == NULL || b->pair_names == NULL ||
+	    b->product_names == NULL || b->rule_names == NULL ||
+	    breaker_layout(b, cfg) != FXB_OK)
 		goto fail;
 
 	for (uint32_t i = 0; i < b->npairs; i++) {
@@ -135,7 +166,7 @@ breaker_new(const struct breaker_config *cfg, fxb_time start,
 		b->pair_names[i] = pr->name;
 	}
 	for (uint32_t i = 0; i < b->nproducts; i++) {
-		struct product *p = &b->products[i];
+		struct product *p = breaker_product(b, (int32_t)i);
 		p->id = dup_string(cfg->products[i].id);
 		if (p->id == NULL)
 			goto fail;
@@ -144,7 +175,7 @@ breaker_new(const struct breaker_config *cfg, fxb_time start,
 		b->product_names[i] = p->id;
 	}
 	for (uint32_t i = 0; i < b->nrules; i++) {
-		struct rule *r = &b->rules[i];
+		struct rule *r = b->rule[i];
 		b->rconf[i] = cfg->rules[i];
 		r->c = &b->rconf[i];
 		r->id = dup_string(r->c->id);
@@ -193,8 +224,8 @@ breaker_free(struct breaker *b)
 {
 	if (b == NULL)
 		return;
-	for (uint32_t i = 0; b->rules != NULL && i < b->nrules; i++) {
-		struct rule *r = &b->rules[i];
+	for (uint32_t i = 0; b->arena != NULL && i < b->nrules; i++) {
+		struct rule *r = b->rule[i];
 		free(r->id);
 		free(r->notice);
 		free(r->resumes);
@@ -202,11 +233,9 @@ breaker_free(struct breaker *b)
 		breaker_ring_fini(&r->dq_min);
 		breaker_ring_fini(&r->dq_max);
 	}
-	for (uint32_t i = 0; b->products != NULL && i < b->nproducts; i++) {
-		struct product *p = &b->products[i];
+	for (uint32_t i = 0; b->arena != NULL && i < b->nproducts; i++) {
+		struct product *p = breaker_product(b, (int32_t)i);
 		free(p->id);
-		if (p->own != p->own_inline)
-			free(p->own);
 		if (p->owns_pair_rules)
 			free((void *)(uintptr_t)p->pair_rules);
 		free(p->force);
@@ -223,9 +252,10 @@ breaker_free(struct breaker *b)
 	free(b->pair_names);
 	free(b->product_names);
 	free(b->rule_names);
-	free(b->rules);
+	free(b->arena);
+	free(b->block);
+	free(b->rule);
 	free(b->rconf);
-	free(b->products);
 	free(b->pairs);
 	free(b);
 }
@@ -252,7 +282,7 @@ force_event_init(struct breaker *b, struct breaker_event *ev,
 	ev->t = b->now;
 	ev->type = type;
 	ev->scope_is_pair = on_pair;
-	ev->scope = on_pair ? b->pairs[idx].name : b->products[idx].id;
+	ev->scope = on_pair ? b->pairs[idx].name : breaker_product(b, idx)->id;
 	ev->until = FXB_NEVER;
 }
 
@@ -287,10 +317,10 @@ breaker_advance(struct breaker *b, fxb_time t)
 		b->now = tm->at;
 		switch (tm->owner) {
 		case TIMER_RULE:
-			breaker_rule_on_timer(b, &b->rules[tm->idx]);
+			breaker_rule_on_timer(b, b->rule[tm->idx]);
 			break;
 		case TIMER_FORCE_PRODUCT:
-			force_end(b, b->products[tm->idx].force, false,
+			force_end(b, breaker_product(b, tm->idx)->force, false,
 			          tm->idx, BREAKER_LIFT_SCHEDULE);
 			break;
 		case TIMER_FORCE_PAIR:
@@ -332,14 +362,15 @@ breaker_product_exponent(const struct breaker *b, int32_t product)
 {
 	if (!valid_index(product, b->nproducts))
 		return -1;
-	return b->pairs[b->products[product].pair].base_exponent;
+	return b->pairs[breaker_product(b, product)->pair].base_exponent;
 }
 
 int32_t
 breaker_product_pair(const struct breaker *b, int32_t product)
 {
-	return valid_index(product, b->nproducts) ? b->products[product].pair
-	                                          : -1;
+	return valid_index(product, b->nproducts)
+	           ? breaker_product(b, product)->pair
+	           : -1;
 }
 
 size_t
@@ -363,8 +394,9 @@ breaker_rule_count(const struct breaker *b)
 const char *
 breaker_product_id(const struct breaker *b, int32_t product)
 {
-	return valid_index(product, b->nproducts) ? b->products[product].id
-	                                          : NULL;
+	return valid_index(product, b->nproducts)
+	           ? breaker_product(b, product)->id
+	           : NULL;
 }
 
 const char *
@@ -376,7 +408,7 @@ breaker_pair_name(const struct breaker *b, int32_t pair)
 const char *
 breaker_rule_id(const struct breaker *b, int32_t rule)
 {
-	return valid_index(rule, b->nrules) ? b->rules[rule].id : NULL;
+	return valid_index(rule, b->nrules) ? b->rule[rule]->id : NULL;
 }
 
 /* ---- the decision (section 3) ---- */
@@ -495,22 +527,23 @@ decide_hold(struct breaker_decision *out, const struct hold *h, fxb_time t)
  * and the first enforcing band that excludes the quoted rate (returned).
  */
 static const struct rule *
-check_holds(const struct breaker *b, const struct product *p, int64_t rate,
+check_holds(const struct breaker *b, struct product *p, int64_t rate,
             struct hold *h)
 {
+	struct rule *own = breaker_product_own(p);
 	const struct rule *outside = NULL;
 
 	hold_force(h, p->force);
 	hold_force(h, b->pairs[p->pair].force);
 	for (uint32_t i = 0; i < p->npair_rules; i++) {
-		const struct rule *r = &b->rules[p->pair_rules[i]];
+		const struct rule *r = b->rule[p->pair_rules[i]];
 		hold_rule(h, r, p->side);
 		if (rate > 0 && outside == NULL && r->kind == BREAKER_BAND &&
 		    breaker_rule_band_excludes(r, rate))
 			outside = r;
 	}
 	for (uint32_t i = 0; i < p->nown; i++) {
-		const struct rule *r = &b->rules[p->own[i]];
+		const struct rule *r = &own[i];
 		if (!r->shadow)
 			hold_rule(h, r, p->side);
 	}
@@ -523,13 +556,14 @@ check_holds(const struct breaker *b, const struct product *p, int64_t rate,
  * but never throttle.
  */
 static const struct rule *
-check_throttles(struct breaker *b, const struct product *p, fxb_time t,
+check_throttles(struct breaker *b, struct product *p, fxb_time t,
                 int64_t *retry)
 {
+	struct rule *own = breaker_product_own(p);
 	const struct rule *throttled = NULL;
 
 	for (uint32_t i = 0; i < p->nown; i++) {
-		struct rule *r = &b->rules[p->own[i]];
+		struct rule *r = &own[i];
 		int64_t wait = 0;
 		if (r->kind != BREAKER_THROTTLE ||
 		    breaker_throttle_has_token(b, r, t, &wait) || r->shadow)
@@ -548,11 +582,12 @@ check_throttles(struct breaker *b, const struct product *p, fxb_time t,
  * quotes the one that ends last.
  */
 static void
-check_volumes(struct breaker *b, const struct product *p, fxb_time t,
-              int64_t amount, struct hold *h)
+check_volumes(struct breaker *b, struct product *p, fxb_time t, int64_t amount,
+              struct hold *h)
 {
+	struct rule *own = breaker_product_own(p);
 	for (uint32_t i = 0; i < p->nown; i++) {
-		struct rule *r = &b->rules[p->own[i]];
+		struct rule *r = &own[i];
 		if (r->kind != BREAKER_VOLUME || r->state != RS_NORMAL)
 			continue;
 		if (breaker_volume_evaluate(b, r, t,
@@ -565,11 +600,11 @@ check_volumes(struct breaker *b, const struct product *p, fxb_time t,
 
 /* Step 4: an allowed check counts as volume and takes its tokens. */
 static void
-check_count(struct breaker *b, const struct product *p, fxb_time t,
-            int64_t amount)
+check_count(struct breaker *b, struct product *p, fxb_time t, int64_t amount)
 {
+	struct rule *own = breaker_product_own(p);
 	for (uint32_t i = 0; i < p->nown; i++) {
-		struct rule *r = &b->rules[p->own[i]];
+		struct rule *r = &own[i];
 		if (r->kind == BREAKER_THROTTLE)
 			breaker_throttle_consume(b, r);
 		else if (r->kind == BREAKER_VOLUME && r->state == RS_NORMAL)
@@ -581,10 +616,11 @@ check_count(struct breaker *b, const struct product *p, fxb_time t,
  * adds to each volume window: out of memory refuses the check whole
  * instead of silently undercounting a window. */
 static bool
-check_reserve(struct breaker *b, const struct product *p)
+check_reserve(struct product *p)
 {
+	struct rule *own = breaker_product_own(p);
 	for (uint32_t i = 0; i < p->nown; i++) {
-		struct rule *r = &b->rules[p->own[i]];
+		struct rule *r = &own[i];
 		if (r->kind == BREAKER_VOLUME &&
 		    !breaker_ring_reserve(&r->win))
 			return false;
@@ -606,8 +642,8 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 		return FXB_ERR_RANGE;
 	if ((err = breaker_advance(b, t)) != FXB_OK)
 		return err;
-	const struct product *p = &b->products[product];
-	if (!check_reserve(b, p))
+	struct product *p = breaker_product(b, product);
+	if (!check_reserve(p))
 		return FXB_ERR_NOMEM;
 
 	const struct rule *outside = check_holds(b, p, rate, &h);
@@ -648,10 +684,10 @@ pair_feed(struct breaker *b, fxb_time t, int32_t pair, int64_t px, bool quote,
 	const struct pair *pr = &b->pairs[pair];
 	/* Room first, so that out of memory changes nothing. */
 	for (uint32_t i = 0; i < pr->nrules; i++)
-		if (!breaker_rule_reserve(&b->rules[pr->rules[i]]))
+		if (!breaker_rule_reserve(b->rule[pr->rules[i]]))
 			return FXB_ERR_NOMEM;
 	for (uint32_t i = 0; i < pr->nrules; i++)
-		breaker_rule_on_tick(b, &b->rules[pr->rules[i]], t, px, quote,
+		breaker_rule_on_tick(b, b->rule[pr->rules[i]], t, px, quote,
 		                     bid, ask);
 	return FXB_OK;
 }
@@ -707,7 +743,7 @@ force_of(struct breaker *b, bool on_pair, int32_t idx, bool create,
 	if (on_pair && idx >= 0 && (uint32_t)idx < b->npairs)
 		fp = &b->pairs[idx].force;
 	else if (!on_pair && idx >= 0 && (uint32_t)idx < b->nproducts)
-		fp = &b->products[idx].force;
+		fp = &breaker_product(b, idx)->force;
 	else {
 		*err =
 		    on_pair ? FXB_ERR_UNKNOWN_PAIR : FXB_ERR_UNKNOWN_PRODUCT;
@@ -787,7 +823,7 @@ breaker_reset(struct breaker *b, fxb_time t, int32_t rule)
 		return FXB_ERR_UNKNOWN_RULE;
 	if ((err = breaker_advance(b, t)) != FXB_OK)
 		return err;
-	struct rule *r = &b->rules[rule];
+	struct rule *r = b->rule[rule];
 	if (r->c->kind == BREAKER_STALE)
 		return FXB_ERR_NOT_RESETTABLE;
 	if (r->state != RS_TRIPPED)
@@ -811,7 +847,7 @@ breaker_rule_status(const struct breaker *b, int32_t rule,
 	    [RS_NO_RATE] = "no_rate",
 	    [RS_STALE] = "stale",
 	};
-	const struct rule *r = &b->rules[rule];
+	const struct rule *r = b->rule[rule];
 	out->state = names[r->state];
 	out->since = r->since;
 	out->until = r->state == RS_TRIPPED ? r->until : FXB_NEVER;
@@ -825,7 +861,7 @@ breaker_product_status(const struct breaker *b, int32_t product,
                        struct breaker_decision *out, fxb_time *since)
 {
 	struct hold h = {BREAKER_REASON_NONE, NULL, 0, 0, 0};
-	check_holds(b, &b->products[product], 0, &h);
+	check_holds(b, breaker_product(b, product), 0, &h);
 	if (h.reason != BREAKER_REASON_NONE) {
 		decide_hold(out, &h, b->now);
 		*since = h.since;
@@ -844,7 +880,7 @@ breaker_force_status(const struct breaker *b, bool on_pair, int32_t idx,
 	if (on_pair && valid_index(idx, b->npairs))
 		f = b->pairs[idx].force;
 	else if (!on_pair && valid_index(idx, b->nproducts))
-		f = b->products[idx].force;
+		f = breaker_product(b, idx)->force;
 	if (f == NULL || !f->on)
 		return false;
 	*suspension = f->suspension;
@@ -859,7 +895,7 @@ breaker_restore_trip(struct breaker *b, int32_t rule, fxb_time since,
 {
 	if (!valid_index(rule, b->nrules))
 		return FXB_ERR_UNKNOWN_RULE;
-	struct rule *r = &b->rules[rule];
+	struct rule *r = b->rule[rule];
 	r->since = since;
 	r->suspension = suspension;
 	r->dir = (int8_t)dir;
@@ -884,7 +920,7 @@ breaker_restore_resume(struct breaker *b, int32_t rule, fxb_time t)
 {
 	if (!valid_index(rule, b->nrules))
 		return FXB_ERR_UNKNOWN_RULE;
-	breaker_rule_record_resume(&b->rules[rule], t);
+	breaker_rule_record_resume(b->rule[rule], t);
 	return FXB_OK;
 }
 
@@ -910,7 +946,8 @@ breaker_restore_force(struct breaker *b, bool on_pair, int32_t idx,
 static const char *
 scope_of(const struct breaker *b, const struct breaker_rule_conf *c)
 {
-	return c->on_pair ? b->pairs[c->owner].name : b->products[c->owner].id;
+	return c->on_pair ? b->pairs[c->owner].name
+	                  : breaker_product(b, c->owner)->id;
 }
 
 /* Is y the same rule as x (same scope, kind and mode), whatever its
@@ -1053,10 +1090,10 @@ breaker_transfer(struct breaker *from, struct breaker *to,
 {
 	to->now = from->now;
 	for (uint32_t i = 0; i < from->nrules; i++) {
-		struct rule *x = &from->rules[i];
+		struct rule *x = from->rule[i];
 		int32_t j = breaker_rule_find(to, x->id, strlen(x->id));
-		if (j >= 0 && same_identity(from, x, to, &to->rules[j])) {
-			transfer_rule(from, x, to, &to->rules[j]);
+		if (j >= 0 && same_identity(from, x, to, to->rule[j])) {
+			transfer_rule(from, x, to, to->rule[j]);
 		} else if (x->state == RS_TRIPPED || x->state == RS_STALE) {
 			const struct breaker_rule_conf *c = x->c;
 			orphan(arg, x->id, scope_of(from, c), c->on_pair,
@@ -1064,11 +1101,11 @@ breaker_transfer(struct breaker *from, struct breaker *to,
 		}
 	}
 	for (uint32_t i = 0; i < from->nproducts; i++) {
-		struct product *p = &from->products[i];
+		struct product *p = breaker_product(from, (int32_t)i);
 		int32_t j = breaker_product_find(to, p->id, strlen(p->id));
 		if (j >= 0)
 			transfer_force(from, &p->force, to,
-			               &to->products[j].force, j);
+			               &breaker_product(to, j)->force, j);
 		else if (p->force != NULL && p->force->on)
 			orphan(arg, NULL, p->id, false, p->force->suspension);
 	}

@@ -86,9 +86,9 @@ enum rule_state {
  */
 struct rule {
 	/* Hot. */
-	uint8_t kind;  /* enum breaker_kind */
-	uint8_t state; /* enum rule_state */
-	int8_t dir;    /* direction of the current trip or limit */
+	_Alignas(64) uint8_t kind; /* enum breaker_kind */
+	uint8_t state;             /* enum rule_state */
+	int8_t dir;                /* direction of the current trip or limit */
 	bool shadow;
 	bool notional; /* volume measure */
 	bool warned;   /* volume */
@@ -139,20 +139,21 @@ struct pair {
 	struct force *force; /* NULL until first forced */
 };
 
-/* Rule indexes a product keeps inline; more spill to the heap. */
-#define PRODUCT_OWN_INLINE 4
-
-/* A product: one 64-byte line on the check path. */
+/*
+ * A product heads its block in the engine's arena: this one line, then its
+ * own rules (struct rule, config order), so that a check reads one
+ * contiguous stretch of memory whose every address follows from the
+ * product's index (breaker.c, breaker_product).  The lines of a block can
+ * then be fetched together instead of one after the other.
+ */
 struct product {
-	int32_t pair;
+	_Alignas(64) int32_t pair;
 	uint8_t side;         /* enum breaker_side */
 	bool owns_pair_rules; /* pair_rules is its own, not the pair's */
 	uint32_t npair_rules;
-	uint32_t nown;
+	uint32_t nown;             /* own rules: the rules after this line */
 	const int32_t *pair_rules; /* enforcing pair rules not exempted */
-	int32_t *own; /* own rules, every mode: own_inline or heap */
-	int32_t own_inline[PRODUCT_OWN_INLINE];
-	struct force *force; /* NULL until first forced */
+	struct force *force;       /* NULL until first forced */
 	char *id;
 };
 
@@ -163,14 +164,36 @@ struct breaker {
 	struct breaker_rule_conf *rconf; /* private copy of rule params */
 	struct pair *pairs;
 	uint32_t npairs;
-	struct product *products;
 	uint32_t nproducts;
-	struct rule *rules;
 	uint32_t nrules;
+	/* Every product and rule lives in the arena: the pairs' rules first,
+	 * then one block per product.  block[i] is product i's offset in
+	 * lines (4 bytes a product: the table stays in cache); rule[i] points
+	 * at rule i. */
+	char *arena;
+	uint32_t *block;
+	struct rule **rule;
 	struct timer_heap heap;
 	struct name_index product_index, pair_index, rule_index;
 	const char **product_names, **pair_names, **rule_names;
 };
+
+#define BREAKER_LINE 64
+
+/* breaker_product returns product i (a valid index). */
+static inline struct product *
+breaker_product(const struct breaker *b, int32_t i)
+{
+	return (struct product *)(void *)(b->arena +
+	                                  (size_t)b->block[i] * BREAKER_LINE);
+}
+
+/* breaker_product_own returns the first of p's own rules. */
+static inline struct rule *
+breaker_product_own(struct product *p)
+{
+	return (struct rule *)(void *)(p + 1);
+}
 
 /* breaker_util.c */
 void breaker_ring_init(struct ring *r, uint32_t max);

@@ -36,7 +36,7 @@ breaker_rule_event_init(struct breaker *b, struct rule *r,
 	ev->shadow = r->shadow;
 	ev->scope_is_pair = r->c->on_pair;
 	ev->scope = r->c->on_pair ? b->pairs[r->c->owner].name
-	                          : b->products[r->c->owner].id;
+	                          : breaker_product(b, r->c->owner)->id;
 	ev->until = FXB_NEVER;
 }
 
@@ -209,7 +209,8 @@ breaker_rule_init_state(struct breaker *b, struct rule *r)
 	r->burst = c->burst;
 	if (!c->on_pair)
 		r->exponent =
-		    (int8_t)b->pairs[b->products[c->owner].pair].base_exponent;
+		    (int8_t)b->pairs[breaker_product(b, c->owner)->pair]
+		        .base_exponent;
 	r->until = FXB_NEVER;
 	r->since = b->now;
 	r->state = RS_NORMAL;
