@@ -626,12 +626,13 @@ static const struct cmd_spec {
      "--pubkey HEX --reason TEXT" TAIL},
     {"revoke", COMMON | B(O_OPERATOR), B(O_KEY) | B(O_REASON) | B(O_OPERATOR),
      "fxbreakerctl revoke --key FILE --operator KEY_ID --reason TEXT" TAIL},
-    /* --suspension: the one a lift or reset request names; none for a
-     * threshold or operator request. */
-    {"approve", COMMON | B(O_REQUEST) | B(O_SUSPENSION),
+    /* --suspension: the one a lift or reset request names; --operator:
+     * the key an enrol or revoke request names; neither for a threshold
+     * request. */
+    {"approve", COMMON | B(O_REQUEST) | B(O_SUSPENSION) | B(O_OPERATOR),
      B(O_KEY) | B(O_REASON) | B(O_REQUEST),
-     "fxbreakerctl approve --key FILE --request N [--suspension N] "
-     "--reason TEXT" TAIL},
+     "fxbreakerctl approve --key FILE --request N [--suspension N | "
+     "--operator KEY_ID] --reason TEXT" TAIL},
 };
 
 struct cmd_opts {

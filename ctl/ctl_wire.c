@@ -337,8 +337,15 @@ status_table(json_t *r)
 		printf("\nNOTICE TEXTS CHANGED BY COMMAND\n");
 	json_array_foreach(edits, i, v)
 	{
-		printf("%-28s %-2s %s\n", str(v, "notice"), str(v, "lang"),
-		       str(v, "text"));
+		/* An operator's text: control characters would act on the
+		 * reader's terminal, so they are shown, not sent. */
+		printf("%-28s %-2s ", str(v, "notice"), str(v, "lang"));
+		for (const char *c = str(v, "text"); *c != '\0'; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				printf("\\x%02x", (unsigned)*c);
+			else
+				putchar(*c);
+		putchar('\n');
 	}
 }
 

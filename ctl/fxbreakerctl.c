@@ -48,7 +48,8 @@ static const struct {
      "enrol --key F --name N --roles R --pubkey HEX --reason T"},
     {"revoke", ctl_command, "revoke --key F --operator KEY_ID --reason T"},
     {"approve", ctl_command,
-     "approve --key F --request N [--suspension N] --reason T"},
+     "approve --key F --request N [--suspension N | --operator K] "
+     "--reason T"},
 };
 
 static int

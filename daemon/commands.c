@@ -50,7 +50,8 @@ struct operator
 struct nonce {
 	char key[17 + 33]; /* key_id/nonce */
 	fxb_time seen;
-	int64_t seq; /* the command row: a resend waits for it too */
+	int64_t seq;   /* the command row: a resend waits for it too */
+	bool rejected; /* the reply refused it: nothing was done */
 	char *reply;
 };
 
@@ -114,25 +115,30 @@ commands_free(struct commands *c)
 
 /* ---- operators ---- */
 
+/* "suspend,reset,..." as role bits; 0 for an unknown or empty role. */
 static unsigned
 parse_roles(const char *s)
 {
+	static const struct {
+		const char *name;
+		unsigned role;
+	} names[] = {{"suspend", ROLE_SUSPEND},
+	             {"reset", ROLE_RESET},
+	             {"approve", ROLE_APPROVE},
+	             {"admin", ROLE_ADMIN}};
 	unsigned roles = 0;
-	char buf[128];
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (char *tok = strtok(buf, ","); tok != NULL;
-	     tok = strtok(NULL, ","))
-		if (strcmp(tok, "suspend") == 0)
-			roles |= ROLE_SUSPEND;
-		else if (strcmp(tok, "reset") == 0)
-			roles |= ROLE_RESET;
-		else if (strcmp(tok, "approve") == 0)
-			roles |= ROLE_APPROVE;
-		else if (strcmp(tok, "admin") == 0)
-			roles |= ROLE_ADMIN;
-		else
+	for (;;) {
+		size_t len = strcspn(s, ","), k = 0;
+		while (k < 4 && !(strlen(names[k].name) == len &&
+		                  strncmp(s, names[k].name, len) == 0))
+			k++;
+		if (k == 4)
 			return 0;
-	return roles;
+		roles |= names[k].role;
+		if (s[len] == '\0')
+			return roles;
+		s += len + 1;
+	}
 }
 
 /* The index of key_id's operator in r, or -1. */
@@ -165,6 +171,22 @@ roles_str(unsigned roles, char out[32])
 		out[n - 1] = '\0';
 }
 
+/* A roster change for key_id ends every pending enrol or revoke of that
+ * key: each was asked about a roster no longer in force (an old request
+ * must not bring back a key revoked since, or revoke a new enrolment). */
+static void
+supersede_requests(struct commands *c, const char *key_id)
+{
+	for (size_t i = 0; i < c->nreqs; i++) {
+		struct request *q = &c->reqs[i];
+		if (!q->done &&
+		    (strcmp(q->cmd, "enrol") == 0 ||
+		     strcmp(q->cmd, "revoke") == 0) &&
+		    strcmp(q->subject.key_id, key_id) == 0)
+			q->done = true;
+	}
+}
+
 /* An enrolment or revocation row: who, with which key and roles, and on
  * whose word: the file, or a request (seq) and its approver. */
 static void
@@ -192,6 +214,7 @@ log_operator_change(struct daemon *d, const char *event,
 	json_decref(o);
 	daemon_log_command(d, op->name, 0, s != NULL ? s : "{}");
 	free(s);
+	supersede_requests(d->cmds, op->key_id);
 }
 
 /* Adds one operator of the log's roster to the set to compare against. */
@@ -343,7 +366,7 @@ nonce_find(struct commands *c, const char *key)
 
 static void
 nonce_remember(struct commands *c, const char *key, fxb_time t, int64_t seq,
-               const char *reply)
+               bool rejected, const char *reply)
 {
 	struct nonce *n;
 	if (c->nnonces == NONCES_MAX) {
@@ -357,6 +380,7 @@ nonce_remember(struct commands *c, const char *key, fxb_time t, int64_t seq,
 	snprintf(n->key, sizeof(n->key), "%s", key);
 	n->seen = t;
 	n->seq = seq;
+	n->rejected = rejected;
 	n->reply = strdup(reply);
 }
 
@@ -386,6 +410,8 @@ static void
 finish(struct daemon *d, struct ipc_call *call, json_t *row, const char *scope,
        int64_t suspension, char *reply, const char *nonce_key)
 {
+	const char *result = json_string_value(json_object_get(row, "result"));
+	bool rejected = result != NULL && strcmp(result, "rejected") == 0;
 	json_object_set_new(row, "reply", json_string(reply));
 	char *detail = json_dumps(row, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	int64_t seq = daemon_log_command(d, scope, suspension,
@@ -393,10 +419,10 @@ finish(struct daemon *d, struct ipc_call *call, json_t *row, const char *scope,
 	free(detail);
 	if (nonce_key != NULL)
 		nonce_remember(d->cmds, nonce_key, breaker_now(d->engine), seq,
-		               reply);
+		               rejected, reply);
 	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
-	daemon_park_command(d, call, seq, reply);
+	daemon_park_command(d, call, seq, reply, rejected);
 }
 
 /* ---- the commands ---- */
@@ -779,8 +805,10 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		bool on_roster = is_operator_change(q);
 		if (!(op->roles & (on_roster ? ROLE_ADMIN : ROLE_APPROVE))) {
 			*code = FXB_ERR_FORBIDDEN;
-			snprintf(msg, cap, "%s may not approve a%s %s",
-			         op->name, on_roster ? "n" : "", q->cmd);
+			snprintf(
+			    msg, cap, "%s may not approve %s %s", op->name,
+			    strchr("aeiou", q->cmd[0]) != NULL ? "an" : "a",
+			    q->cmd);
 			goto out;
 		}
 		if (strcmp(q->operator, op->key_id) == 0 ||
@@ -792,23 +820,48 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			         q->name);
 			goto out;
 		}
-		/* Nobody vouches for their own new key. */
-		if (strcmp(q->cmd, "enrol") == 0 &&
-		    strcmp(q->subject.name, op->name) == 0) {
+		/* Nobody vouches for their own key, nor approves their own
+		 * removal: the subject is a party, not a second person. */
+		if (on_roster && strcmp(q->subject.name, op->name) == 0) {
 			*code = FXB_ERR_SELF_APPROVAL;
 			snprintf(msg, cap,
-			         "this enrols %s: a different admin must "
-			         "approve",
-			         q->subject.name);
+			         "this %ss %s: a different admin must approve",
+			         q->cmd, q->subject.name);
 			goto out;
 		}
-		/* A revoked requester's requests die with the key. */
-		if (op_find(&c->roster, q->operator) == NULL) {
+		/* The approver names whom, as a lift names its suspension:
+		 * a signature on a number alone could approve a key nobody
+		 * checked. */
+		const char *whom = str_arg(args, "operator");
+		if (on_roster && whom == NULL) {
+			*code = FXB_ERR_MISSING;
+			snprintf(msg, cap,
+			         "args: request %lld is an operator change: "
+			         "give the key id it names (operator)",
+			         (long long)q->seq);
+			goto out;
+		}
+		if (on_roster && strcmp(whom, q->subject.key_id) != 0) {
 			*code = FXB_ERR_STALE_APPROVAL;
 			snprintf(msg, cap,
-			         "%s, who requested this, is no longer an "
-			         "operator",
-			         q->name);
+			         "request %lld %ss key %s (%s), not \"%.32s\"",
+			         (long long)q->seq, q->cmd, q->subject.key_id,
+			         q->subject.name, whom);
+			goto out;
+		}
+		/* A requester revoked or stripped of the role since: the
+		 * request dies with the authority it was made under. */
+		const struct operator* asker =
+		    op_find(&c->roster, q->operator);
+		unsigned asked_as = on_roster ? ROLE_ADMIN : ROLE_RESET;
+		if (asker == NULL || !(asker->roles & asked_as)) {
+			*code = FXB_ERR_STALE_APPROVAL;
+			snprintf(msg, cap,
+			         "%s, who requested this, is no longer %s",
+			         q->name,
+			         asker == NULL ? "an operator"
+			         : on_roster   ? "an admin"
+			                       : "allowed to reset");
 			goto out;
 		}
 		/* Approving needs the log: refuse while it is failing. */
@@ -822,7 +875,10 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		enum fxb_err e;
 		struct threshold_change tc;
 		if (on_roster) {
-			e = roster_apply(d, q, op->name, msg, cap);
+			/* op points into the roster, which this changes. */
+			char approver[sizeof(op->name)];
+			snprintf(approver, sizeof(approver), "%s", op->name);
+			e = roster_apply(d, q, approver, msg, cap);
 			if (e != FXB_OK) {
 				*code = e;
 				goto out;
@@ -911,8 +967,9 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		snprintf(q.name, sizeof(q.name), "%s", op->name);
 		q.expires = expires;
 		q.seq = d->next_seq; /* the command row finish() writes next */
-		*request_add(c) = q;
-		*scope = q.subject.name;
+		struct request *nq = request_add(c);
+		*nq = q;
+		*scope = nq->subject.name;
 		json_object_set_new(row, "subject",
 		                    json_string(q.subject.key_id));
 		json_object_set_new(r, "result", json_string("pending"));
@@ -1124,10 +1181,11 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 	if (seen != NULL) {
 		char *reply = strdup(seen->reply);
 		int64_t seq = seen->seq;
+		bool rejected = seen->rejected;
 		pthread_mutex_unlock(&d->mu);
 		json_decref(body);
 		if (reply != NULL)
-			daemon_park_command(d, call, seq, reply);
+			daemon_park_command(d, call, seq, reply, rejected);
 		else
 			daemon_send_reply(call, NULL);
 		return;
@@ -1215,10 +1273,20 @@ restore_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 	if (opid != NULL && nonce != NULL && reply != NULL) {
 		char key[64];
 		snprintf(key, sizeof(key), "%s/%s", opid, nonce);
-		nonce_remember(c, key, row->t, row->seq, reply);
+		nonce_remember(
+		    c, key, row->t, row->seq,
+		    result != NULL && strcmp(result, "rejected") == 0, reply);
 	}
-	/* A pending request comes back; an applied approval finishes it. */
-	if (result != NULL && cmd != NULL && strcmp(result, "pending") == 0) {
+	/* A pending request comes back; an applied approval finishes it,
+	 * and so does any later change to the key an operator request
+	 * names (as at the time). */
+	const char *event = json_string_value(json_object_get(o, "event"));
+	if (event != NULL && opid != NULL &&
+	    (strcmp(event, "operator_enrolled") == 0 ||
+	     strcmp(event, "operator_revoked") == 0)) {
+		supersede_requests(c, opid);
+	} else if (result != NULL && cmd != NULL &&
+	           strcmp(result, "pending") == 0) {
 		json_t *args = json_object_get(o, "args");
 		struct request *q = request_add(c);
 		q->seq = row->seq;
@@ -1238,8 +1306,11 @@ restore_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 		         : prod ? prod
 		                : "");
 		q->on_pair = pair != NULL;
-		q->suspension =
-		    json_integer_value(json_object_get(args, "suspension"));
+		/* Only a lift or reset names a suspension (whatever else
+		 * the args carried). */
+		if (strcmp(cmd, "lift") == 0 || strcmp(cmd, "reset") == 0)
+			q->suspension = json_integer_value(
+			    json_object_get(args, "suspension"));
 		q->expires =
 		    json_integer_value(json_object_get(o, "expires_at"));
 		const char *key =

@@ -207,9 +207,10 @@ daemon_fail_closed_reply(const char *ref)
  * told so, and that resending the same signed request gets the answer. */
 static const char command_unconfirmed[] =
     "{\"result\":\"unconfirmed\",\"error\":{\"code\":21,\"name\":"
-    "\"ledger\",\"message\":\"the log cannot be written: this command "
-    "is not logged yet, so not confirmed; resend the same signed request "
-    "once the log recovers for its answer\"}}";
+    "\"ledger\",\"message\":\"this command's row is not written (the "
+    "log is failing, or the service is stopping or overloaded), so it is "
+    "not confirmed; resend the same signed request once status says the "
+    "ledger is ok for its answer\"}}";
 
 /* Sends the fail-closed answer: fail if the caller made one (a command, a
  * batch), else a check's deny echoing ref. */
@@ -345,10 +346,13 @@ daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
 
 void
 daemon_park_command(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
-                    char *reply)
+                    char *reply, bool did_nothing)
 {
+	/* A refusal did nothing: it can be told as it is even before its
+	 * row is written.  Anything else is not confirmed until then. */
 	park(d, call, wait_seq, reply, NULL, 0, NULL,
-	     strdup(command_unconfirmed));
+	     strdup(did_nothing && reply != NULL ? reply
+	                                         : command_unconfirmed));
 }
 
 /*

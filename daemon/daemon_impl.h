@@ -124,10 +124,11 @@ void daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
                  char *reply, const char *request, size_t request_len,
                  const char *ref);
 /* daemon_park_command parks a signed command's reply until its row
- * commits; if the log is failing, the answer says the command is not
- * confirmed (a check-shaped deny would make no sense to fxbreakerctl). */
+ * commits.  If the log is failing, a refusal (did_nothing) is sent as it
+ * is; any other answer says the command is not confirmed (a check-shaped
+ * deny would make no sense to fxbreakerctl). */
 void daemon_park_command(struct daemon *d, struct ipc_call *call,
-                         int64_t wait_seq, char *reply);
+                         int64_t wait_seq, char *reply, bool did_nothing);
 fxb_time daemon_engine_now(struct daemon *d);
 char *daemon_fail_closed_reply(const char *ref);
 void daemon_send_reply(struct ipc_call *call, const char *reply);

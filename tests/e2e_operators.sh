@@ -14,12 +14,19 @@
 	operator_key dave dave suspend
 } >"$TMP/operators"
 chmod 644 "$TMP/operators"
-pk() { "$CTL" keygen --name "$1" --out "$TMP/$2.key" --no-passphrase | grep -v '^#' | cut -d' ' -f3; }
+# pk NAME FILE: a new key in FILE.key; prints its public key (keygen's
+# line), keeps the key id for kid FILE.
+pk() {
+	"$CTL" keygen --name "$1" --out "$TMP/$2.key" --no-passphrase >"$TMP/$2.line"
+	grep -v '^#' "$TMP/$2.line" | cut -d' ' -f3
+}
+kid() { sed -n 's/^# key id //p' "$TMP/$1.line"; }
 erin_pk=$(pk erin erin)
 frank_pk=$(pk frank frank)
 gina_pk=$(pk gina gina)
 hank_pk=$(pk hank hank)
 rootb3_pk=$(pk rootB rootB3)
+xavier_pk=$(pk xavier xavier)
 alice_pk=$(grep '^alice ' "$TMP/operators" | cut -d' ' -f3)
 {
 	service_conf
@@ -38,10 +45,15 @@ enrol() { # enrol KEY NAME ROLES PUBKEY
 	"$CTL" enrol --key "$1.key" --name "$2" --roles "$3" --pubkey "$4" \
 		--reason "new on the desk" --json 2>/dev/null
 }
-approve() { cmd approve --key "$1.key" --request "$2" --reason ok; }
+approve() { # approve KEY REQUEST [SUBJECT_KEY_ID]
+	cmd approve --key "$1.key" --request "$2" ${3:+--operator "$3"} --reason ok
+}
 roster() { "$CTL" operators --json | jq -r .name | sort | tr '\n' ' '; }
 key_id() { "$CTL" operators --json | jq -r "select(.name == \"$1\") | .operator" | head -n 1; }
 
+# The start-up enrolments are written after status first answers.
+five() { [ "$(sql "select count(*) from suspension_log where detail like '%operator_enrolled%'")" = 5 ]; }
+wait_for five
 check "the file's five keys" "$(roster)" "alice dave rootA rootB rootB "
 check "an admin role is logged with the file's enrolment" \
 	"$(sql "select json_extract(detail, '\$.roles') || ' ' || json_extract(detail, '\$.source') from suspension_log where detail like '%operator_enrolled%' and detail like '%\"name\":\"rootA\"%'")" \
@@ -69,12 +81,17 @@ check "the request is the command row" \
 	"$(sql "select json_extract(detail, '\$.result') || ' ' || json_extract(detail, '\$.cmd') from suspension_log where seq = $rq")" \
 	"pending enrol"
 check "not on the roster before approval" "$(roster)" "alice dave rootA rootB rootB "
-check "the requester cannot approve" "$(approve rootA "$rq")" "rejected self_approval"
-check "an approver who is not an admin" "$(approve alice "$rq")" "rejected forbidden"
+check "the requester cannot approve" "$(approve rootA "$rq" "$(kid erin)")" "rejected self_approval"
+check "an approver who is not an admin" "$(approve alice "$rq" "$(kid erin)")" "rejected forbidden"
 check_has "  says what it may not approve" \
-	"$("$CTL" approve --key alice.key --request "$rq" --reason ok --json | jq -r .error.message)" \
+	"$("$CTL" approve --key alice.key --request "$rq" --operator "$(kid erin)" --reason ok --json | jq -r .error.message)" \
 	"alice may not approve an enrol"
-out=$("$CTL" approve --key rootB.key --request "$rq" --reason "checked her ID")
+check "an approval must name the key" "$(approve rootB "$rq")" "rejected missing"
+check "  the key the request names" "$(approve rootB "$rq" "$(kid frank)")" "rejected stale_approval"
+check_has "  says which it names" \
+	"$("$CTL" approve --key rootB.key --request "$rq" --operator "$(kid frank)" --reason ok --json | jq -r .error.message)" \
+	"enrols key $(kid erin) (erin)"
+out=$("$CTL" approve --key rootB.key --request "$rq" --operator "$(kid erin)" --reason "checked her ID")
 row=$(sql "select max(seq) from suspension_log where detail like '%operator_enrolled%'")
 check "approved: the enrolment row" "$out" "applied: request $rq, change $row"
 # Nothing else is sent until the checkpoint is there: it must end at the
@@ -89,27 +106,41 @@ check "the row says on whose word" \
 check "operators shows it" \
 	"$("$CTL" operators | awk '$1 == "erin" {print $3, $NF}')" "suspend,reset rootA+rootB"
 check "erin may suspend now" "$(cmd suspend --key erin.key --product w --reason p)" "applied "
-check "a second approval: the request is done" "$(approve rootB2 "$rq")" "rejected stale_approval"
+check_has "a second approval: the request is done" \
+	"$("$CTL" approve --key rootB2.key --request "$rq" --operator "$(kid erin)" --reason ok --json | jq -r .error.message)" \
+	"no pending request $rq"
 
 # --- nobody vouches for their own new key -------------------------------
 rq=$(request enrol --key rootA.key --name rootB --roles admin --pubkey "$rootb3_pk" --reason "new laptop")
-check "rootB approving rootB's own new key" "$(approve rootB "$rq")" "rejected self_approval"
-check "  nor with rootB's second key" "$(approve rootB2 "$rq")" "rejected self_approval"
+check "rootB approving rootB's own new key" "$(approve rootB "$rq" "$(kid rootB3)")" "rejected self_approval"
+check "  nor with rootB's second key" "$(approve rootB2 "$rq" "$(kid rootB3)")" "rejected self_approval"
 
 # --- two requests for one key: the second approval is stale -------------
 rq1=$(request enrol --key rootA.key --name frank --roles suspend --pubkey "$frank_pk" --reason r)
 rq2=$(request enrol --key rootB.key --name frank --roles reset --pubkey "$frank_pk" --reason r)
-check "the first applies" "$(approve rootB "$rq1")" "applied "
-check "the second is stale" "$(approve rootA "$rq2")" "rejected stale_approval"
+check "the first applies" "$(approve rootB "$rq1" "$(kid frank)")" "applied "
+check "the second is stale" "$(approve rootA "$rq2" "$(kid frank)")" "rejected stale_approval"
+
+# --- an old request never undoes a later change to its key --------------
+rq1=$(request enrol --key rootA.key --name xavier --roles suspend --pubkey "$xavier_pk" --reason r)
+rq2=$(request enrol --key rootB.key --name xavier --roles suspend,admin --pubkey "$xavier_pk" --reason r)
+check "xavier enrolled" "$(approve rootB "$rq1" "$(kid xavier)")" "applied "
+rq3=$(request revoke --key rootA.key --operator "$(kid xavier)" --reason "laptop lost")
+check "xavier revoked" "$(approve rootB "$rq3" "$(kid xavier)")" "applied "
+check "the older enrol request cannot bring the lost key back" \
+	"$(approve rootA "$rq2" "$(kid xavier)")" "rejected stale_approval"
+check "  xavier is off the roster" "$(roster)" "alice dave erin frank rootA rootB rootB "
 
 # --- the file does not speak for those enrolled by command --------------
+reloads() { sql "select count(*) from suspension_log where event='config_reload'"; }
+reloaded() { [ "$(reloads)" -ge "$1" ]; }
 kill -HUP "$PID"
-sleep 0.3
+wait_for reloaded 1
 check "a reload of the same file keeps erin and frank" "$(roster)" \
 	"alice dave erin frank rootA rootB rootB "
 grep -v '^dave ' "$TMP/operators" >ops && cat ops >"$TMP/operators"
 kill -HUP "$PID"
-wait_for sh -c "[ \"\$(\"$CTL\" operators --json | jq -r .name | grep -c dave)\" = 0 ]"
+wait_for reloaded 2
 check "a changed file revokes dave only" "$(roster)" "alice erin frank rootA rootB rootB "
 check "dave's revocation row names the file" \
 	"$(sql "select json_extract(detail, '\$.source') from suspension_log where detail like '%operator_revoked%' and detail like '%\"name\":\"dave\"%'")" \
@@ -120,7 +151,7 @@ rq=$(request enrol --key rootA.key --name gina --roles admin --pubkey "$gina_pk"
 stop_daemon
 start_daemon || exit 1
 check "after a restart: the roster from the log" "$(roster)" "alice erin frank rootA rootB rootB "
-check "the pending enrolment is approved after the restart" "$(approve rootB "$rq")" "applied "
+check "the pending enrolment is approved after the restart" "$(approve rootB "$rq" "$(kid gina)")" "applied "
 
 # --- revoke: four eyes too; the file's people leave by the file ---------
 erin=$(key_id erin)
@@ -131,9 +162,11 @@ check "revoke an unknown key" "$(cmd revoke --key rootA.key --operator 012345678
 check "revoke by a non-admin" "$(cmd revoke --key alice.key --operator "$erin" --reason r)" \
 	"rejected forbidden"
 rq=$(request revoke --key rootA.key --operator "$erin" --reason "left the bank")
-check "revoke needs a second admin" "$(approve rootA "$rq")" "rejected self_approval"
+check "revoke needs a second admin" "$(approve rootA "$rq" "$erin")" "rejected self_approval"
 check "erin can still sign while it is pending" "$(cmd suspend --key erin.key --product w --reason p2)" "applied "
-check "approved" "$(approve gina "$rq")" "applied "
+stop_daemon
+start_daemon || exit 1
+check "the pending revoke is approved after a restart" "$(approve gina "$rq" "$erin")" "applied "
 check "erin is off the roster" "$(roster)" "alice frank gina rootA rootB rootB "
 check "erin's key is refused" "$(cmd suspend --key erin.key --product w --reason p3)" "rejected unknown_operator"
 check "the revocation row" \
@@ -146,12 +179,44 @@ check "history: erin's enrolment and revocation" \
 # --- a revoked requester's requests die with the key --------------------
 rq=$(request enrol --key gina.key --name hank --roles suspend --pubkey "$hank_pk" --reason r)
 rq2=$(request revoke --key rootA.key --operator "$(key_id gina)" --reason "rotating")
-check "gina revoked" "$(approve rootB "$rq2")" "applied "
-check "gina's pending request cannot be approved" "$(approve rootB "$rq")" "rejected stale_approval"
+check "gina cannot approve her own revocation" "$(approve gina "$rq2" "$(key_id gina)")" \
+	"rejected self_approval"
+check "gina revoked" "$(approve rootB "$rq2" "$(kid gina)")" "applied "
+check "the revocation row names its approver" \
+	"$(sql "select json_extract(detail, '\$.approved_by') from suspension_log where detail like '%operator_revoked%' and detail like '%\"name\":\"gina\"%'")" \
+	rootB
+check "gina's pending request cannot be approved" "$(approve rootB "$rq" "$(kid hank)")" "rejected stale_approval"
 check_has "  says why" \
-	"$("$CTL" approve --key rootB.key --request "$rq" --reason ok --json | jq -r .error.message)" \
+	"$("$CTL" approve --key rootB.key --request "$rq" --operator "$(kid hank)" --reason ok --json | jq -r .error.message)" \
 	"gina, who requested this, is no longer an operator"
 check "hank is not enrolled" "$(roster)" "alice frank rootA rootB rootB "
+
+# --- a requester stripped of the role since: the request dies -----------
+rq=$(request enrol --key rootA.key --name hank --roles suspend --pubkey "$hank_pk" --reason r)
+sed 's/^rootA admin /rootA suspend /' "$TMP/operators" >ops && cat ops >"$TMP/operators"
+kill -HUP "$PID"
+wait_for reloaded 3
+check "rootA is no longer an admin" "$(approve rootB "$rq" "$(kid hank)")" "rejected stale_approval"
+check_has "  says why" \
+	"$("$CTL" approve --key rootB.key --request "$rq" --operator "$(kid hank)" --reason ok --json | jq -r .error.message)" \
+	"rootA, who requested this, is no longer an admin"
+fs=$("$CTL" status --json | jq -r '.products[] | select(.product == "w") | .suspension')
+rq=$(request lift --key alice.key --product w --suspension "$fs" --reason "all clear")
+check "an admin without the approve role may not approve a lift" \
+	"$(cmd approve --key rootB.key --request "$rq" --suspension "$fs" --reason ok)" "rejected forbidden"
+
+# --- a key enrolled by command, later listed in the file ----------------
+echo "frank suspend $frank_pk" >>"$TMP/operators"
+kill -HUP "$PID"
+wait_for reloaded 4
+check "the file's line is now frank's enrolment" \
+	"$("$CTL" operators --json | jq -r 'select(.name == "frank") | .source')" file
+check "  so a command cannot revoke him" \
+	"$(cmd revoke --key rootB.key --operator "$(kid frank)" --reason r)" "rejected forbidden"
+grep -v '^frank ' "$TMP/operators" >ops && cat ops >"$TMP/operators"
+kill -HUP "$PID"
+wait_for reloaded 5
+check "  and removing the line revokes him" "$(roster)" "alice rootA rootB rootB "
 
 # --- the log still proves itself ----------------------------------------
 stop_daemon

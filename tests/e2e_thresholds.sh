@@ -170,14 +170,16 @@ check "  with why" \
 # --- while the log cannot be written, no change by command ---------------
 DEGRADE_KEY=alice.key DEGRADE_PRODUCT=w
 while_degraded th "$CTL" threshold --key carol.key --rule v --param trip --value 1 --reason r --json
-check "a tightening while the log fails: unconfirmed, as its row is not written" \
-	"$(grep '^{' th.out | result)" "unconfirmed ledger"
-again=$(sed -n 's/.*repeat the command with \(--issued-at [0-9]* --nonce [0-9a-f]*\)$/\1/p' th.out)
-check "  fxbreakerctl says how to ask again" "$(echo "$again" | wc -w)" 4
+check "a tightening while the log fails: refused at once (it did nothing)" \
+	"$(result <th.out)" "rejected ledger"
+check "the suspend that met the failing log: unconfirmed" \
+	"$(grep '^unconfirmed: ' degrade.out | cut -c1-40)" "unconfirmed: this command's row is not w"
+again=$(sed -n 's/.*repeat the command with \(--issued-at [0-9]* --nonce [0-9a-f]*\)$/\1/p' degrade.out)
 # shellcheck disable=SC2086 # $again is two options and their values
-check "  asked again once the log recovers: the stored answer, refused" \
-	"$(cmd threshold --key carol.key --rule v --param trip --value 1 --reason r $again)" \
-	"rejected ledger"
+check "  asked again once the log is ok: its logged answer, applied" \
+	"$(cmd suspend --key alice.key --product w --reason "make the log fail" $again)" "applied "
+check "  and applied once only" \
+	"$(sql "select count(*) from suspension_log where event='force_suspend' and detail like '%make the log fail%'")" 1
 check "  its refusal is logged" \
 	"$(sql "select json_extract(detail, '\$.error') from suspension_log where event='command' and json_extract(detail, '\$.cmd')='threshold' order by seq desc limit 1")" \
 	ledger

@@ -137,8 +137,8 @@ unlock_db() {
 # with --json) while the log cannot be written: another signed command
 # makes the daemon fail a commit first, so that CMD meets a degraded log.
 # Both run in the background until the lock goes; returns once the log is
-# written again.  Leaves CMD's output (its answer: unconfirmed) in
-# NAME.out.
+# written again.  Leaves CMD's output in NAME.out, the suspend's (its
+# answer: unconfirmed) in degrade.out.
 ledger_degraded() { [ "$("$CTL" status --json | jq -r .ledger.state)" = degraded ]; }
 ledger_ok() { [ "$("$CTL" status --json | jq -r .ledger.state)" = ok ]; }
 while_degraded() {
@@ -146,7 +146,7 @@ while_degraded() {
 	shift
 	lock_db || return 1
 	"$CTL" suspend --key "$DEGRADE_KEY" --product "$DEGRADE_PRODUCT" \
-		--reason "make the log fail" --timeout 30000 >/dev/null 2>&1 &
+		--reason "make the log fail" --timeout 30000 >degrade.out 2>&1 &
 	p1=$!
 	wait_for ledger_degraded
 	"$@" --timeout 30000 >"$name.out" 2>&1 &
