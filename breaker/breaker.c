@@ -229,9 +229,12 @@ breaker_free(struct breaker *b)
 		free(r->id);
 		free(r->notice);
 		free(r->resumes);
-		breaker_ring_fini(&r->win);
-		breaker_ring_fini(&r->dq_min);
-		breaker_ring_fini(&r->dq_max);
+		if (r->kind == BREAKER_VOLUME || r->kind == BREAKER_BAND) {
+			breaker_ring_fini(&r->win);
+		} else if (r->kind == BREAKER_VELOCITY) {
+			breaker_ring_fini(&r->dq_min);
+			breaker_ring_fini(&r->dq_max);
+		}
 	}
 	for (uint32_t i = 0; b->arena != NULL && i < b->nproducts; i++) {
 		struct product *p = breaker_product(b, (int32_t)i);
@@ -1038,18 +1041,34 @@ transfer_rule(struct breaker *from, struct rule *x, struct breaker *to,
 		y->id = keep.id;
 		y->notice = keep.notice;
 		y->timer = keep.timer;
-		y->trip = keep.trip;
-		y->warn = keep.warn;
-		y->velocity = keep.velocity;
-		if (y->warn != x->warn)
-			y->warned = false;
 		timer_move(&from->heap, &x->timer, &to->heap, &y->timer);
 		/* y now owns x's buffers; x gets y's unused history array
 		 * (same size: same parameters) so that each engine frees
-		 * exactly what it owns. */
-		memset(&x->win, 0, sizeof(x->win));
-		memset(&x->dq_min, 0, sizeof(x->dq_min));
-		memset(&x->dq_max, 0, sizeof(x->dq_max));
+		 * exactly what it owns.  The union members touched are
+		 * those of the rule's kind. */
+		switch (y->kind) {
+		case BREAKER_VOLUME:
+			y->trip = keep.trip;
+			y->warn = keep.warn;
+			if (y->warn != x->warn)
+				y->warned = false;
+			/* An inline window came with the copy: its entries
+			 * are now y's own. */
+			if (y->win.cap <= RING_INLINE)
+				y->win.e = y->win_inline;
+			memset(&x->win, 0, sizeof(x->win));
+			break;
+		case BREAKER_BAND:
+			memset(&x->win, 0, sizeof(x->win));
+			break;
+		case BREAKER_VELOCITY:
+			y->velocity = keep.velocity;
+			memset(&x->dq_min, 0, sizeof(x->dq_min));
+			memset(&x->dq_max, 0, sizeof(x->dq_max));
+			break;
+		default:
+			break;
+		}
 		x->resumes = keep.resumes;
 		x->nresumes = 0;
 		return;

@@ -5,6 +5,8 @@
 #ifndef BREAKER_IMPL_H
 #define BREAKER_IMPL_H
 
+#include <stddef.h>
+
 #include "breaker.h"
 
 /*
@@ -17,9 +19,15 @@ struct ring_ent {
 	int64_t v;
 };
 
+/* Entries a volume window keeps in its rule's own lines before it needs an
+ * allocation (breaker_ring_init_inline); an allocated ring starts at twice
+ * that, so that the capacity tells the two apart. */
+#define RING_INLINE 16
+
 struct ring {
 	struct ring_ent *e;
-	uint32_t cap;  /* allocated, a power of two or 0 */
+	uint32_t cap;  /* a power of two or 0; at most RING_INLINE: e is the
+	                  owner's inline array, else allocated */
 	uint32_t head; /* index of the oldest entry */
 	uint32_t len;
 	uint32_t max; /* hard cap on len */
@@ -79,53 +87,81 @@ enum rule_state {
 };
 
 /*
- * A rule's state.  The fields a check or a tick reads come first, in the
- * first 128 bytes (two cache lines; keep them there when adding fields), with
- * copies of the parameters they need, so that the hot path of a rule is one
- * or two adjacent cache lines; the config (c) is read only on events.
+ * A rule's state.  Line 0 holds everything a check reads of an own rule
+ * that lets the check through, with copies of the parameters it needs:
+ * the kind-specific part is a union, volume (and band) or throttle, since
+ * a rule never changes kind; keep those fields there when adding some.
+ * Lines 1-4 are a volume window's first RING_INLINE entries, so that a
+ * product checked now and then keeps its whole window in its own block;
+ * pair kinds, which never use them, keep their own state there instead.
+ * The config (c) is read only on events.  Every access to a union member
+ * must be of the rule's kind.
  */
 struct rule {
-	/* Hot. */
+	/* Line 0, hot. */
 	_Alignas(64) uint8_t kind; /* enum breaker_kind */
 	uint8_t state;             /* enum rule_state */
-	int8_t dir;                /* direction of the current trip or limit */
-	bool shadow;
-	bool notional; /* volume measure */
-	bool warned;   /* volume */
+	bool shadow : 1;
+	bool notional : 1; /* volume measure */
+	bool warned : 1;   /* volume */
+	uint32_t window;   /* volume: c->window (at most 1 h) */
+	union {
+		struct {                    /* volume and band */
+			int64_t trip, warn; /* volume */
+			struct ring
+			    win; /* volume (t, measure); band (t, px) */
+		};
+		struct { /* throttle */
+			int64_t rate, burst;
+			int64_t tokens; /* milli-tokens */
+			fxb_time refill_t;
+			int64_t throttled; /* checks refused this episode */
+		};
+	};
+	fxb_i128 sum; /* volume, band: sum over win */
+	/* Lines 1-4. */
+	union {
+		struct ring_ent win_inline[RING_INLINE]; /* volume */
+		struct {                                 /* pair kinds */
+			fxb_i128
+			    ref_num; /* band reference = ref_num / ref_den */
+			int64_t ref_den;
+			fxb_time ref_since;
+			int64_t
+			    last_px; /* band, deviation, stale: last price */
+			struct ring dq_min,
+			    dq_max; /* velocity monotonic deques */
+			bool pend;  /* velocity: a group of ticks at pend_t */
+			fxb_time pend_t;
+			int64_t pend_min, pend_max;
+			int64_t velocity; /* V, 10^-9 units */
+			fxb_time clock_t; /* deviation, spread: clock start */
+			fxb_time last_t;  /* stale: time of the last tick */
+			int64_t last_bid, last_ask; /* spread */
+		};
+	};
+	/* Cold. */
+	int8_t dir; /* direction of the current trip or limit */
 	bool latched;
-	bool clock;      /* deviation/spread: the hold clock runs */
-	fxb_time window; /* copies of c's parameters */
-	int64_t trip, warn, rate, burst;
+	bool clock;         /* deviation/spread: the hold clock runs */
+	int8_t exponent;    /* volume: minor units of the base currency */
 	fxb_time until;     /* TRIPPED: automatic end or FXB_NEVER */
 	int64_t suspension; /* id of the current (or last) suspension */
-	fxb_i128 sum;       /* volume, band: sum over win */
-	struct ring win;    /* volume (t, measure); band (t, px) */
-	int64_t tokens;     /* throttle: milli-tokens */
-	fxb_time refill_t;
-	int64_t throttled; /* throttle: checks refused this episode */
-	/* Cold. */
+	fxb_time since;     /* when the current state began */
 	const struct breaker_rule_conf *c; /* points into the engine's copy */
 	char *id;
-	char *notice;    /* notice id, or NULL */
-	int8_t exponent; /* volume: minor units of the base currency */
-	fxb_time since;  /* when the current state began */
+	char *notice; /* notice id, or NULL */
 	struct timer timer;
 	/* 4.8 escalation: times of the last auto resumes, a small ring. */
 	fxb_time *resumes;
 	uint32_t nresumes, resume_head;
-	fxb_i128 ref_num; /* band reference = ref_num / ref_den */
-	int64_t ref_den;
-	fxb_time ref_since;
-	int64_t last_px;            /* last price seen by the rule */
-	struct ring dq_min, dq_max; /* velocity monotonic deques */
-	bool pend;                  /* velocity: a group of ticks at pend_t */
-	fxb_time pend_t;
-	int64_t pend_min, pend_max;
-	int64_t velocity; /* V, 10^-9 units */
-	fxb_time clock_t; /* when the clock started */
-	fxb_time last_t;  /* stale: time of the last tick */
-	int64_t last_bid, last_ask;
 };
+
+_Static_assert(offsetof(struct rule, sum) + sizeof(fxb_i128) <= 64 &&
+                   offsetof(struct rule, throttled) + sizeof(int64_t) <= 64,
+               "a check's own-rule state is line 0 of the rule");
+_Static_assert(offsetof(struct rule, win_inline) == 64,
+               "the inline window entries follow line 0");
 
 struct pair {
 	char name[BREAKER_PAIR_MAX + 1];
@@ -197,6 +233,8 @@ breaker_product_own(struct product *p)
 
 /* breaker_util.c */
 void breaker_ring_init(struct ring *r, uint32_t max);
+void breaker_ring_init_inline(struct ring *r, struct ring_ent *buf,
+                              uint32_t max);
 void breaker_ring_fini(struct ring *r);
 bool breaker_ring_reserve(struct ring *r);
 int breaker_ring_push(struct ring *r, int64_t t, int64_t v, int64_t *dropped);

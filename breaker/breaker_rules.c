@@ -202,11 +202,6 @@ breaker_rule_init_state(struct breaker *b, struct rule *r)
 	r->kind = (uint8_t)c->kind;
 	r->shadow = c->shadow;
 	r->notional = c->measure == BREAKER_MEASURE_NOTIONAL;
-	r->window = c->window;
-	r->trip = c->trip;
-	r->warn = c->warn;
-	r->rate = c->rate;
-	r->burst = c->burst;
 	if (!c->on_pair)
 		r->exponent =
 		    (int8_t)b->pairs[breaker_product(b, c->owner)->pair]
@@ -216,9 +211,14 @@ breaker_rule_init_state(struct breaker *b, struct rule *r)
 	r->state = RS_NORMAL;
 	switch (c->kind) {
 	case BREAKER_VOLUME:
+		/* The parser keeps a volume window within 1 h. */
+		r->window = (uint32_t)c->window;
+		r->trip = c->trip;
+		r->warn = c->warn;
 		/* One entry per distinct millisecond: never more than the
 		 * window holds, so the cap is the window itself. */
-		breaker_ring_init(&r->win, (uint32_t)c->window + 1);
+		breaker_ring_init_inline(&r->win, r->win_inline,
+		                         r->window + 1);
 		break;
 	case BREAKER_BAND:
 		breaker_ring_init(&r->win, WINDOW_TICKS_MAX);
@@ -242,6 +242,8 @@ breaker_rule_init_state(struct breaker *b, struct rule *r)
 		r->state = RS_NO_RATE;
 		break;
 	case BREAKER_THROTTLE:
+		r->rate = c->rate;
+		r->burst = c->burst;
 		r->tokens = c->burst * MILLI;
 		r->refill_t = b->now;
 		break;

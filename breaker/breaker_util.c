@@ -16,10 +16,22 @@ breaker_ring_init(struct ring *r, uint32_t max)
 	r->max = max;
 }
 
+/* breaker_ring_init_inline starts r on buf, RING_INLINE entries that its
+ * owner keeps inline: no allocation until the window outgrows them. */
+void
+breaker_ring_init_inline(struct ring *r, struct ring_ent *buf, uint32_t max)
+{
+	memset(r, 0, sizeof(*r));
+	r->e = buf;
+	r->cap = RING_INLINE;
+	r->max = max;
+}
+
 void
 breaker_ring_fini(struct ring *r)
 {
-	free(r->e);
+	if (r->cap > RING_INLINE)
+		free(r->e);
 	r->e = NULL;
 	r->cap = r->len = r->head = 0;
 }
@@ -27,13 +39,14 @@ breaker_ring_fini(struct ring *r)
 static bool
 ring_grow(struct ring *r)
 {
-	uint32_t ncap = r->cap != 0 ? r->cap * 2 : 16;
+	uint32_t ncap = r->cap != 0 ? r->cap * 2 : 2 * RING_INLINE;
 	struct ring_ent *e = malloc((size_t)ncap * sizeof(*e));
 	if (e == NULL)
 		return false;
 	for (uint32_t i = 0; i < r->len; i++)
 		e[i] = r->e[(r->head + i) & (r->cap - 1)];
-	free(r->e);
+	if (r->cap > RING_INLINE)
+		free(r->e);
 	r->e = e;
 	r->cap = ncap;
 	r->head = 0;
