@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -307,12 +308,13 @@ find(struct verifier *v, int code, const char *fmt, ...)
 }
 
 /* Compares a checkpoint (from the table or an anchor note) with the
- * recomputed chain. */
+ * recomputed chain.  sig_ok, if not NULL, is the signature's check done
+ * beforehand (sig_check_chunk). */
 static void
 check_point(struct verifier *v, const char *what, const char *body,
             const unsigned char sig[64], const unsigned char (*pks)[32],
             size_t npks, const char *log_id_hex, unsigned char (*hashes)[32],
-            int64_t nrows)
+            int64_t nrows, const bool *sig_ok)
 {
 	char lid[65], head[65], got[65];
 	int64_t size, t;
@@ -320,7 +322,8 @@ check_point(struct verifier *v, const char *what, const char *body,
 		find(v, 1, "%s: not a checkpoint body", what);
 		return;
 	}
-	if (!checkpoint_sig_ok(body, sig, pks, npks)) {
+	if (sig_ok != NULL ? !*sig_ok
+	                   : !checkpoint_sig_ok(body, sig, pks, npks)) {
 		find(v, 1,
 		     "%s (size %lld): bad signature (forged, or not this "
 		     "key)",
@@ -347,6 +350,74 @@ check_point(struct verifier *v, const char *what, const char *body,
 		     "%.16s...: "
 		     "forked (rows rewritten)",
 		     what, (long long)size, head, got);
+}
+
+/*
+ * Signatures are nearly all of verify's time: the daemon signs a
+ * checkpoint after every commit that opens or ends a suspension, so a log
+ * holds one for every one or two rows, and an Ed25519 verification costs
+ * about 35 us, some 50 times a row's hash (bench/ledger_bench.sh).  So the
+ * stored checkpoints are read in chunks, each chunk's signatures are
+ * checked by one thread per CPU, and then the chunk is judged in order as
+ * before: the findings and their order do not change.
+ */
+#define SIG_CHUNK       4096
+#define SIG_THREADS_MAX 16
+
+struct ckpt {
+	int64_t size, t;
+	char *body; /* the column's text, or NULL */
+	unsigned char sig[64];
+	bool has_sig; /* a 64-byte signature */
+	bool sig_ok;  /* checked if has_sig and body */
+};
+
+struct sig_share {
+	struct ckpt *c;
+	size_t n, first, stride;
+	const unsigned char (*pks)[32];
+	size_t npks;
+};
+
+static void *
+sig_check_share(void *arg)
+{
+	const struct sig_share *w = arg;
+	for (size_t i = w->first; i < w->n; i += w->stride) {
+		struct ckpt *c = &w->c[i];
+		c->sig_ok =
+		    c->has_sig && c->body != NULL &&
+		    checkpoint_sig_ok(c->body, c->sig, w->pks, w->npks);
+	}
+	return NULL;
+}
+
+/* Checks the signatures of c[0..n), on every CPU; a thread that cannot
+ * start leaves its share to this one. */
+static void
+sig_check_chunk(struct ckpt *c, size_t n, const unsigned char (*pks)[32],
+                size_t npks)
+{
+	pthread_t th[SIG_THREADS_MAX];
+	struct sig_share w[SIG_THREADS_MAX];
+	bool started[SIG_THREADS_MAX];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nth = cpus < 1                 ? 1
+	             : cpus > SIG_THREADS_MAX ? SIG_THREADS_MAX
+	                                      : (size_t)cpus;
+	if (nth > n / 64 + 1)
+		nth = n / 64 + 1; /* a small table: not worth a thread */
+	for (size_t i = 0; i < nth; i++) {
+		w[i] = (struct sig_share){c, n, i, nth, pks, npks};
+		started[i] =
+		    i > 0 &&
+		    pthread_create(&th[i], NULL, sig_check_share, &w[i]) == 0;
+	}
+	for (size_t i = 0; i < nth; i++)
+		if (started[i])
+			pthread_join(th[i], NULL);
+		else
+			sig_check_share(&w[i]);
 }
 
 static bool
@@ -408,6 +479,8 @@ ledger_verify(const char *path, const unsigned char (*pks)[32], size_t npks,
 	char wal[4096], lid_hex[65] = "";
 	unsigned char log_id[32], prev[32] = {0}, h[32];
 	unsigned char(*hashes)[32] = NULL;
+	struct ckpt *ck = NULL;
+	size_t nck = 0; /* bodies in ck to free */
 	int64_t nrows = 0, cap = 0, covered = 0, expect = 1;
 	sqlite3 *db = NULL;
 	sqlite3_stmt *st = NULL;
@@ -505,38 +578,80 @@ ledger_verify(const char *path, const unsigned char (*pks)[32], size_t npks,
 	sqlite3_finalize(st);
 	st = NULL;
 
-	/* Checkpoints stored in the log. */
+	/* Checkpoints stored in the log, a chunk at a time: read, their
+	 * signatures checked in parallel, judged in order. */
 	if (sqlite3_prepare_v2(
 	        db,
 	        "SELECT size, body, signature, t FROM checkpoints "
 	        "ORDER BY size",
 	        -1, &st, NULL) == SQLITE_OK) {
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			int64_t size = sqlite3_column_int64(st, 0), bsize, bt;
-			char what[64], blid[65], bhead[65];
-			snprintf(what, sizeof(what), "checkpoint %lld",
-			         (long long)size);
-			const char *body =
-			    (const char *)sqlite3_column_text(st, 1);
-			/* The columns must say what the signed body says. */
-			if (body != NULL &&
-			    parse_body(body, blid, &bsize, bhead, &bt) &&
-			    (bsize != size ||
-			     bt != sqlite3_column_int64(st, 3)))
-				find(&v, 1,
-				     "%s: its columns differ from its "
-				     "signed body (edited)",
-				     what);
-			const unsigned char *sig = sqlite3_column_blob(st, 2);
-			if (sig == NULL || sqlite3_column_bytes(st, 2) != 64) {
-				find(&v, 1, "%s: no signature", what);
-				continue;
+		ck = calloc(SIG_CHUNK, sizeof(*ck));
+		bool more = ck != NULL;
+		if (ck == NULL) {
+			fn(arg, "out of memory");
+			v.worst = 3;
+			goto out;
+		}
+		while (more) {
+			size_t n = 0;
+			while (n < SIG_CHUNK &&
+			       (more = sqlite3_step(st) == SQLITE_ROW)) {
+				struct ckpt *c = &ck[n++];
+				const char *body =
+				    (const char *)sqlite3_column_text(st, 1);
+				size_t blen =
+				    (size_t)sqlite3_column_bytes(st, 1);
+				const void *sig = sqlite3_column_blob(st, 2);
+				c->size = sqlite3_column_int64(st, 0);
+				c->t = sqlite3_column_int64(st, 3);
+				c->body = NULL;
+				if (body != NULL &&
+				    (c->body = malloc(blen + 1)) == NULL) {
+					nck = n;
+					fn(arg, "out of memory");
+					v.worst = 3;
+					goto out;
+				}
+				if (body != NULL) {
+					memcpy(c->body, body, blen);
+					c->body[blen] = '\0';
+				}
+				c->has_sig = sig != NULL &&
+				             sqlite3_column_bytes(st, 2) == 64;
+				if (c->has_sig)
+					memcpy(c->sig, sig, 64);
 			}
-			check_point(&v, what,
-			            (const char *)sqlite3_column_text(st, 1),
-			            sig, pks, npks, lid_hex, hashes, nrows);
-			if (size > covered && size <= nrows)
-				covered = size;
+			nck = n;
+			sig_check_chunk(ck, n, pks, npks);
+			for (size_t i = 0; i < n; i++) {
+				const struct ckpt *c = &ck[i];
+				int64_t bsize, bt;
+				char what[64], blid[65], bhead[65];
+				snprintf(what, sizeof(what), "checkpoint %lld",
+				         (long long)c->size);
+				/* The columns must say what the signed body
+				 * says. */
+				if (c->body != NULL &&
+				    parse_body(c->body, blid, &bsize, bhead,
+				               &bt) &&
+				    (bsize != c->size || bt != c->t))
+					find(&v, 1,
+					     "%s: its columns differ from its "
+					     "signed body (edited)",
+					     what);
+				if (!c->has_sig) {
+					find(&v, 1, "%s: no signature", what);
+					continue;
+				}
+				check_point(&v, what, c->body, c->sig, pks,
+				            npks, lid_hex, hashes, nrows,
+				            &c->sig_ok);
+				if (c->size > covered && c->size <= nrows)
+					covered = c->size;
+			}
+			for (size_t i = 0; i < n; i++)
+				free(ck[i].body);
+			nck = 0;
 		}
 		sqlite3_finalize(st);
 		st = NULL;
@@ -558,7 +673,7 @@ ledger_verify(const char *path, const unsigned char (*pks)[32], size_t npks,
 			continue;
 		}
 		check_point(&v, what, body, sig, pks, npks, lid_hex, hashes,
-		            nrows);
+		            nrows, NULL);
 		if (parse_body(body, lid, &size, head, &t) && size > covered &&
 		    size <= nrows)
 			covered = size;
@@ -583,6 +698,9 @@ out:
 		sqlite3_finalize(st);
 	sqlite3_close(db);
 	free(hashes);
+	for (size_t i = 0; i < nck; i++)
+		free(ck[i].body);
+	free(ck);
 	char line[128];
 	static const char *const verdicts[] = {"ok", "tampered", "truncated",
 	                                       "usage", "policy"};
