@@ -87,8 +87,8 @@ breaker_link(struct breaker *b, const struct breaker_config *cfg)
 	}
 	for (uint32_t i = 0; i < b->npairs; i++) {
 		struct pair *pr = &b->pairs[i];
-		pr->rules = calloc(pr->nrules + 1, sizeof(int32_t));
-		pr->enforcing = calloc(pr->nrules + 1, sizeof(int32_t));
+		pr->rules = calloc(pr->nrules + 1, sizeof(*pr->rules));
+		pr->enforcing = calloc(pr->nrules + 1, sizeof(*pr->enforcing));
 		if (pr->rules == NULL || pr->enforcing == NULL)
 			return FXB_ERR_NOMEM;
 		pr->nrules = 0;
@@ -97,11 +97,11 @@ breaker_link(struct breaker *b, const struct breaker_config *cfg)
 		const struct breaker_rule_conf *c = b->rule[i]->c;
 		if (c->on_pair) {
 			struct pair *pr = &b->pairs[c->owner];
-			pr->rules[pr->nrules++] = (int32_t)i;
+			pr->rules[pr->nrules++] = b->rule[i];
 			/* Shadow rules never deny, so they stay off the lists
 			 * the decision walks. */
 			if (!c->shadow)
-				pr->enforcing[pr->nenforcing++] = (int32_t)i;
+				pr->enforcing[pr->nenforcing++] = b->rule[i];
 		}
 	}
 	/* A product without exemptions shares its pair's list: one list in
@@ -114,7 +114,7 @@ breaker_link(struct breaker *b, const struct breaker_config *cfg)
 		p->npair_rules = pr->nenforcing;
 		if (pc->nexempt == 0)
 			continue;
-		int32_t *list = calloc(pr->nenforcing + 1, sizeof(int32_t));
+		struct rule **list = calloc(pr->nenforcing + 1, sizeof(*list));
 		if (list == NULL)
 			return FXB_ERR_NOMEM;
 		p->pair_rules = list;
@@ -123,7 +123,8 @@ breaker_link(struct breaker *b, const struct breaker_config *cfg)
 		for (uint32_t k = 0; k < pr->nenforcing; k++) {
 			bool exempt = false;
 			for (size_t e = 0; e < pc->nexempt; e++)
-				exempt |= pc->exempt[e] == pr->enforcing[k];
+				exempt |=
+				    b->rule[pc->exempt[e]] == pr->enforcing[k];
 			if (!exempt)
 				list[p->npair_rules++] = pr->enforcing[k];
 		}
@@ -306,15 +307,12 @@ force_end(struct breaker *b, struct force *f, bool on_pair, int32_t idx,
 	breaker_emit(b, &ev);
 }
 
-enum fxb_err
-breaker_advance(struct breaker *b, fxb_time t)
+/* Fires the timers due by t (at least one is). */
+static void
+advance_timers(struct breaker *b, fxb_time t)
 {
 	struct timer *tm;
 
-	if (t < FXB_TIME_MIN || t > FXB_TIME_MAX)
-		return FXB_ERR_RANGE;
-	if (t < b->now)
-		return FXB_ERR_TIME_BACKWARDS;
 	while ((tm = breaker_timer_peek(&b->heap)) != NULL && tm->at <= t) {
 		breaker_timer_cancel(&b->heap, tm);
 		b->now = tm->at;
@@ -332,8 +330,29 @@ breaker_advance(struct breaker *b, fxb_time t)
 			break;
 		}
 	}
+}
+
+/* breaker_advance's body, inline on the check and tick paths, where no
+ * timer is due nearly every time. */
+static inline enum fxb_err
+advance(struct breaker *b, fxb_time t)
+{
+	const struct timer *tm = breaker_timer_peek(&b->heap);
+
+	if (t < FXB_TIME_MIN || t > FXB_TIME_MAX)
+		return FXB_ERR_RANGE;
+	if (t < b->now)
+		return FXB_ERR_TIME_BACKWARDS;
+	if (tm != NULL && tm->at <= t)
+		advance_timers(b, t);
 	b->now = t;
 	return FXB_OK;
+}
+
+enum fxb_err
+breaker_advance(struct breaker *b, fxb_time t)
+{
+	return advance(b, t);
 }
 
 int32_t
@@ -533,23 +552,24 @@ static const struct rule *
 check_holds(const struct breaker *b, struct product *p, int64_t rate,
             struct hold *h)
 {
-	struct rule *own = breaker_product_own(p);
+	struct rule *const *pr = p->pair_rules, *const *pend =
+	                                            pr + p->npair_rules;
+	const struct rule *r = breaker_product_own(p), *end = r + p->nown;
 	const struct rule *outside = NULL;
 
 	hold_force(h, p->force);
 	hold_force(h, b->pairs[p->pair].force);
-	for (uint32_t i = 0; i < p->npair_rules; i++) {
-		const struct rule *r = b->rule[p->pair_rules[i]];
-		hold_rule(h, r, p->side);
-		if (rate > 0 && outside == NULL && r->kind == BREAKER_BAND &&
-		    breaker_rule_band_excludes(r, rate))
-			outside = r;
+	for (; pr < pend; pr++) {
+		if (RS_HOLDS((*pr)->state))
+			hold_rule(h, *pr, p->side);
+		if (rate > 0 && outside == NULL &&
+		    (*pr)->kind == BREAKER_BAND &&
+		    breaker_rule_band_excludes(*pr, rate))
+			outside = *pr;
 	}
-	for (uint32_t i = 0; i < p->nown; i++) {
-		const struct rule *r = &own[i];
-		if (!r->shadow)
+	for (; r < end; r++)
+		if (RS_HOLDS(r->state) && !r->shadow)
 			hold_rule(h, r, p->side);
-	}
 	return outside;
 }
 
@@ -562,11 +582,10 @@ static const struct rule *
 check_throttles(struct breaker *b, struct product *p, fxb_time t,
                 int64_t *retry)
 {
-	struct rule *own = breaker_product_own(p);
+	struct rule *r = breaker_product_own(p), *end = r + p->nown;
 	const struct rule *throttled = NULL;
 
-	for (uint32_t i = 0; i < p->nown; i++) {
-		struct rule *r = &own[i];
+	for (; r < end; r++) {
 		int64_t wait = 0;
 		if (r->kind != BREAKER_THROTTLE ||
 		    breaker_throttle_has_token(b, r, t, &wait) || r->shadow)
@@ -588,9 +607,9 @@ static void
 check_volumes(struct breaker *b, struct product *p, fxb_time t, int64_t amount,
               struct hold *h)
 {
-	struct rule *own = breaker_product_own(p);
-	for (uint32_t i = 0; i < p->nown; i++) {
-		struct rule *r = &own[i];
+	struct rule *r = breaker_product_own(p), *end = r + p->nown;
+
+	for (; r < end; r++) {
 		if (r->kind != BREAKER_VOLUME || r->state != RS_NORMAL)
 			continue;
 		if (breaker_volume_evaluate(b, r, t,
@@ -605,9 +624,9 @@ check_volumes(struct breaker *b, struct product *p, fxb_time t, int64_t amount,
 static void
 check_count(struct breaker *b, struct product *p, fxb_time t, int64_t amount)
 {
-	struct rule *own = breaker_product_own(p);
-	for (uint32_t i = 0; i < p->nown; i++) {
-		struct rule *r = &own[i];
+	struct rule *r = breaker_product_own(p), *end = r + p->nown;
+
+	for (; r < end; r++) {
 		if (r->kind == BREAKER_THROTTLE)
 			breaker_throttle_consume(b, r);
 		else if (r->kind == BREAKER_VOLUME && r->state == RS_NORMAL)
@@ -621,13 +640,12 @@ check_count(struct breaker *b, struct product *p, fxb_time t, int64_t amount)
 static bool
 check_reserve(struct product *p)
 {
-	struct rule *own = breaker_product_own(p);
-	for (uint32_t i = 0; i < p->nown; i++) {
-		struct rule *r = &own[i];
+	struct rule *r = breaker_product_own(p), *end = r + p->nown;
+
+	for (; r < end; r++)
 		if (r->kind == BREAKER_VOLUME &&
 		    !breaker_ring_reserve(&r->win))
 			return false;
-	}
 	return true;
 }
 
@@ -643,7 +661,7 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 		return FXB_ERR_UNKNOWN_PRODUCT;
 	if (amount <= 0 || rate < 0)
 		return FXB_ERR_RANGE;
-	if ((err = breaker_advance(b, t)) != FXB_OK)
+	if ((err = advance(b, t)) != FXB_OK)
 		return err;
 	struct product *p = breaker_product(b, product);
 	if (!check_reserve(p))
@@ -681,17 +699,16 @@ static enum fxb_err
 pair_feed(struct breaker *b, fxb_time t, int32_t pair, int64_t px, bool quote,
           int64_t bid, int64_t ask)
 {
-	enum fxb_err err = breaker_advance(b, t);
+	enum fxb_err err = advance(b, t);
 	if (err != FXB_OK)
 		return err;
 	const struct pair *pr = &b->pairs[pair];
 	/* Room first, so that out of memory changes nothing. */
 	for (uint32_t i = 0; i < pr->nrules; i++)
-		if (!breaker_rule_reserve(b->rule[pr->rules[i]]))
+		if (!breaker_rule_reserve(pr->rules[i]))
 			return FXB_ERR_NOMEM;
 	for (uint32_t i = 0; i < pr->nrules; i++)
-		breaker_rule_on_tick(b, b->rule[pr->rules[i]], t, px, quote,
-		                     bid, ask);
+		breaker_rule_on_tick(b, pr->rules[i], t, px, quote, bid, ask);
 	return FXB_OK;
 }
 

@@ -80,11 +80,15 @@ enum rule_state {
 	RS_NORMAL = 0, /* watching */
 	RS_NO_REF,     /* band: no tick yet, no band in force */
 	RS_LIMIT,      /* band: limit state, trip timer armed */
-	RS_TRIPPED,    /* suspended (denies when enforcing) */
-	RS_AWAITING,   /* band: resumed, waiting for a reference tick */
-	RS_NO_RATE,    /* stale: no tick ever */
-	RS_STALE,      /* stale: tripped by age */
+	/* The states from here on hold products (RS_HOLDS): keep them last. */
+	RS_TRIPPED,  /* suspended (denies when enforcing) */
+	RS_AWAITING, /* band: resumed, waiting for a reference tick */
+	RS_NO_RATE,  /* stale: no tick ever */
+	RS_STALE,    /* stale: tripped by age */
 };
+
+/* Does a rule in state s hold the products it reaches (hold_rule)? */
+#define RS_HOLDS(s) ((s) >= RS_TRIPPED)
 
 /*
  * A rule's state.  Line 0 holds everything a check reads of an own rule
@@ -167,10 +171,10 @@ struct pair {
 	char name[BREAKER_PAIR_MAX + 1];
 	int base_exponent;
 	int64_t tick;
-	int32_t *rules; /* every rule on the pair, config order */
+	struct rule **rules; /* every rule on the pair, config order */
 	uint32_t nrules;
-	int32_t *enforcing; /* its enforcing rules: the list products without
-	                       exemptions share */
+	struct rule **enforcing; /* its enforcing rules: the list products
+	                            without exemptions share */
 	uint32_t nenforcing;
 	struct force *force; /* NULL until first forced */
 };
@@ -187,9 +191,9 @@ struct product {
 	uint8_t side;         /* enum breaker_side */
 	bool owns_pair_rules; /* pair_rules is its own, not the pair's */
 	uint32_t npair_rules;
-	uint32_t nown;             /* own rules: the rules after this line */
-	const int32_t *pair_rules; /* enforcing pair rules not exempted */
-	struct force *force;       /* NULL until first forced */
+	uint32_t nown; /* own rules: the rules after this line */
+	struct rule *const *pair_rules; /* enforcing pair rules not exempted */
+	struct force *force;            /* NULL until first forced */
 	char *id;
 };
 
@@ -236,19 +240,90 @@ void breaker_ring_init(struct ring *r, uint32_t max);
 void breaker_ring_init_inline(struct ring *r, struct ring_ent *buf,
                               uint32_t max);
 void breaker_ring_fini(struct ring *r);
-bool breaker_ring_reserve(struct ring *r);
-int breaker_ring_push(struct ring *r, int64_t t, int64_t v, int64_t *dropped);
-struct ring_ent *breaker_ring_front(struct ring *r);
-struct ring_ent *breaker_ring_back(struct ring *r);
-void breaker_ring_pop_front(struct ring *r);
-void breaker_ring_pop_back(struct ring *r);
-void breaker_ring_clear(struct ring *r);
+bool breaker_ring_grow(struct ring *r);
+
+/* The ring's and the heap's every-call operations are inline: a check or a
+ * tick makes several, each a few instructions. */
+
+static inline struct ring_ent *
+breaker_ring_front(struct ring *r)
+{
+	return r->len != 0 ? &r->e[r->head] : NULL;
+}
+
+static inline struct ring_ent *
+breaker_ring_back(struct ring *r)
+{
+	return r->len != 0 ? &r->e[(r->head + r->len - 1) & (r->cap - 1)]
+	                   : NULL;
+}
+
+static inline void
+breaker_ring_pop_front(struct ring *r)
+{
+	r->head = (r->head + 1) & (r->cap - 1);
+	r->len--;
+}
+
+static inline void
+breaker_ring_pop_back(struct ring *r)
+{
+	r->len--;
+}
+
+static inline void
+breaker_ring_clear(struct ring *r)
+{
+	r->head = 0;
+	r->len = 0;
+}
+
+/*
+ * breaker_ring_reserve makes sure the next push stores its entry without
+ * allocating: there is a free slot, or the ring is at its cap (where a push
+ * drops the oldest entry by design).  False on out of memory.
+ */
+static inline bool
+breaker_ring_reserve(struct ring *r)
+{
+	return r->len < r->cap || r->len >= r->max || breaker_ring_grow(r);
+}
+
+/*
+ * breaker_ring_push appends (t, v) and returns 0.  At the cap, or when memory
+ * runs out, the oldest entry is dropped to make room: it returns 1 and writes
+ * the dropped value to *dropped, so that the caller's running sum stays the
+ * sum of what the ring holds (the window is then capped, as documented).  It
+ * returns -1, storing nothing, only if the ring could never allocate.
+ */
+static inline int
+breaker_ring_push(struct ring *r, int64_t t, int64_t v, int64_t *dropped)
+{
+	int rc = 0;
+	if (r->len == r->cap && (r->len >= r->max || !breaker_ring_grow(r))) {
+		if (r->cap == 0)
+			return -1;
+		*dropped = r->e[r->head].v;
+		breaker_ring_pop_front(r);
+		rc = 1;
+	}
+	struct ring_ent *e = &r->e[(r->head + r->len) & (r->cap - 1)];
+	e->t = t;
+	e->v = v;
+	r->len++;
+	return rc;
+}
 
 bool breaker_timer_heap_init(struct timer_heap *h, uint32_t cap);
 void breaker_timer_heap_fini(struct timer_heap *h);
 void breaker_timer_arm(struct timer_heap *h, struct timer *tm, fxb_time at);
 void breaker_timer_cancel(struct timer_heap *h, struct timer *tm);
-struct timer *breaker_timer_peek(const struct timer_heap *h);
+
+static inline struct timer *
+breaker_timer_peek(const struct timer_heap *h)
+{
+	return h->len != 0 ? h->v[0] : NULL;
+}
 
 int breaker_index_build(struct name_index *ix, const char *const *names,
                         uint32_t n, int32_t *dup);
@@ -270,11 +345,109 @@ void breaker_rule_event_init(struct breaker *b, struct rule *r,
                              enum breaker_event_type type, fxb_time t);
 int64_t breaker_emit(struct breaker *b, const struct breaker_event *ev);
 bool breaker_rule_band_excludes(const struct rule *r, int64_t rate);
-bool breaker_volume_evaluate(struct breaker *b, struct rule *r, fxb_time t,
-                             int64_t measure);
-void breaker_volume_count(struct rule *r, fxb_time t, int64_t measure);
-bool breaker_throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
-                                int64_t *retry_after);
-void breaker_throttle_consume(struct breaker *b, struct rule *r);
+bool breaker_volume_trip(struct breaker *b, struct rule *r, fxb_time t,
+                         fxb_i128 n);
+void breaker_volume_warn(struct breaker *b, struct rule *r, fxb_time t,
+                         fxb_i128 n);
+bool breaker_throttle_refuse(struct breaker *b, struct rule *r, fxb_time t,
+                             int64_t *retry_after);
+void breaker_throttle_rearm(struct breaker *b, struct rule *r);
+
+/*
+ * What a check does to its product's own rules (4.1, 4.7).  A check makes
+ * each of these once per own rule, so the paths that let it through are
+ * inline here; whatever emits an event is out of line in breaker_rules.c.
+ */
+
+#define BREAKER_MILLI 1000 /* milli-tokens per token */
+
+/* Keeps `sum` equal to the sum of the ring's values across a push. */
+static inline void
+breaker_window_push(struct ring *w, fxb_i128 *sum, fxb_time t, int64_t v)
+{
+	int64_t dropped = 0;
+	int rc = breaker_ring_push(w, t, v, &dropped);
+	if (rc == 1)
+		*sum -= dropped;
+	if (rc >= 0)
+		*sum += v;
+}
+
+/*
+ * breaker_volume_evaluate tests the arriving check (measure m) against r;
+ * returns true if r tripped on it.  Warns once per excursion above `warn`.
+ */
+static inline bool
+breaker_volume_evaluate(struct breaker *b, struct rule *r, fxb_time t,
+                        int64_t m)
+{
+	struct ring *w = &r->win;
+	fxb_time edge = t - r->window;
+
+	while (w->len != 0 && w->e[w->head].t <= edge) {
+		r->sum -= w->e[w->head].v;
+		breaker_ring_pop_front(w);
+	}
+	fxb_i128 n = r->sum + m;
+	if (n >= r->trip)
+		return breaker_volume_trip(b, r, t, n);
+	if (r->warn == 0)
+		return false;
+	if (n < r->warn) {
+		if (r->warned)
+			r->warned = false;
+	} else if (!r->warned) {
+		breaker_volume_warn(b, r, t, n);
+	}
+	return false;
+}
+
+/* breaker_volume_count adds an allowed check to r's window. */
+static inline void
+breaker_volume_count(struct rule *r, fxb_time t, int64_t m)
+{
+	struct ring_ent *e = breaker_ring_back(&r->win);
+	int64_t v;
+	if (e != NULL && e->t == t && !__builtin_add_overflow(e->v, m, &v)) {
+		e->v = v;
+		r->sum += m;
+		return;
+	}
+	breaker_window_push(&r->win, &r->sum, t, m);
+}
+
+/*
+ * breaker_throttle_has_token refills r's bucket to t and says whether a token
+ * is there.  A refusal counts toward the episode (throttle_start on the first)
+ * and *retry_after gets the time to the next token.  The episode ends, by
+ * timer, when the bucket is full again: demand has fallen below the rate.
+ */
+static inline bool
+breaker_throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
+                           int64_t *retry_after)
+{
+	if (t > r->refill_t) {
+		/* Exact in 128 bits however long the gap: rate <= 10^6 and
+		 * times are within +-2^62. */
+		int64_t full = r->burst * BREAKER_MILLI;
+		fxb_i128 v = ((fxb_i128)t - r->refill_t) * r->rate + r->tokens;
+		r->tokens = v < full ? (int64_t)v : full;
+		r->refill_t = t;
+	}
+	if (r->tokens >= BREAKER_MILLI)
+		return true;
+	return breaker_throttle_refuse(b, r, t, retry_after);
+}
+
+/* breaker_throttle_consume takes an allowed check's token. */
+static inline void
+breaker_throttle_consume(struct breaker *b, struct rule *r)
+{
+	if (r->tokens < BREAKER_MILLI)
+		return;
+	r->tokens -= BREAKER_MILLI;
+	if (r->throttled > 0)
+		breaker_throttle_rearm(b, r);
+}
 
 #endif /* BREAKER_IMPL_H */

@@ -15,7 +15,7 @@
 #include "breaker_impl.h"
 
 #define DAY_MS 86400000LL
-#define MILLI  1000 /* milli-tokens per token */
+#define MILLI  BREAKER_MILLI
 
 int64_t
 breaker_emit(struct breaker *b, const struct breaker_event *ev)
@@ -50,16 +50,10 @@ clamp64(fxb_i128 v)
 	return (int64_t)v;
 }
 
-/* Keeps `sum` equal to the sum of the ring's values across a push. */
 static void
 window_push(struct ring *w, fxb_i128 *sum, fxb_time t, int64_t v)
 {
-	int64_t dropped = 0;
-	int rc = breaker_ring_push(w, t, v, &dropped);
-	if (rc == 1)
-		*sum -= dropped;
-	if (rc >= 0)
-		*sum += v;
+	breaker_window_push(w, sum, t, v);
 }
 
 /* Drops entries with time <= edge. */
@@ -639,10 +633,6 @@ breaker_rule_on_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px,
 
 /* ---- volume (4.1) ---- */
 
-/*
- * breaker_volume_evaluate tests the arriving check (measure m) against r;
- * returns true if r tripped on it.  Warns once per excursion above `warn`.
- */
 /* A volume event (warn or trip) with N and the threshold it reached. */
 static void
 volume_event_init(struct breaker *b, struct rule *r, struct breaker_event *ev,
@@ -657,45 +647,29 @@ volume_event_init(struct breaker *b, struct rule *r, struct breaker_event *ev,
 	ev->threshold = threshold;
 }
 
+/* The out-of-line ends of breaker_volume_evaluate (breaker_impl.h): r
+ * trips on n... */
 bool
-breaker_volume_evaluate(struct breaker *b, struct rule *r, fxb_time t,
-                        int64_t m)
+breaker_volume_trip(struct breaker *b, struct rule *r, fxb_time t, fxb_i128 n)
 {
 	struct breaker_event ev;
 
-	window_evict(&r->win, &r->sum, t - r->window);
-	fxb_i128 n = r->sum + m;
-	if (n >= r->trip) {
-		volume_event_init(b, r, &ev, BREAKER_EV_TRIP, t, n, r->trip);
-		window_clear(&r->win, &r->sum);
-		r->warned = false;
-		rule_trip(b, r, t, 0, &ev);
-		return true;
-	}
-	if (r->warn == 0)
-		return false;
-	if (n < r->warn) {
-		r->warned = false;
-	} else if (!r->warned) {
-		r->warned = true;
-		volume_event_init(b, r, &ev, BREAKER_EV_WARN, t, n, r->warn);
-		breaker_emit(b, &ev);
-	}
-	return false;
+	volume_event_init(b, r, &ev, BREAKER_EV_TRIP, t, n, r->trip);
+	window_clear(&r->win, &r->sum);
+	r->warned = false;
+	rule_trip(b, r, t, 0, &ev);
+	return true;
 }
 
-/* breaker_volume_count adds an allowed check to r's window. */
+/* ... or n reached warn. */
 void
-breaker_volume_count(struct rule *r, fxb_time t, int64_t m)
+breaker_volume_warn(struct breaker *b, struct rule *r, fxb_time t, fxb_i128 n)
 {
-	struct ring_ent *e = breaker_ring_back(&r->win);
-	int64_t v;
-	if (e != NULL && e->t == t && !__builtin_add_overflow(e->v, m, &v)) {
-		e->v = v;
-		r->sum += m;
-		return;
-	}
-	window_push(&r->win, &r->sum, t, m);
+	struct breaker_event ev;
+
+	r->warned = true;
+	volume_event_init(b, r, &ev, BREAKER_EV_WARN, t, n, r->warn);
+	breaker_emit(b, &ev);
 }
 
 /* ---- throttle (4.7) ---- */
@@ -710,30 +684,14 @@ throttle_wait(const struct rule *r, int64_t want)
 	return (missing + r->rate - 1) / r->rate;
 }
 
-/*
- * breaker_throttle_has_token refills r's bucket to t and says whether a token
- * is there.  A refusal counts toward the episode (throttle_start on the first)
- * and *retry_after gets the time to the next token.  The episode ends, by
- * timer, when the bucket is full again: demand has fallen below the rate.
- */
+/* The out-of-line end of breaker_throttle_has_token (breaker_impl.h): r
+ * has no token for the check at t. */
 bool
-breaker_throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
-                           int64_t *retry_after)
+breaker_throttle_refuse(struct breaker *b, struct rule *r, fxb_time t,
+                        int64_t *retry_after)
 {
 	int64_t full = r->burst * MILLI;
 
-	if (t > r->refill_t) {
-		fxb_time dt = t - r->refill_t;
-		if (dt >= full / r->rate + 1)
-			r->tokens = full;
-		else
-			r->tokens = r->tokens + dt * r->rate < full
-			                ? r->tokens + dt * r->rate
-			                : full;
-		r->refill_t = t;
-	}
-	if (r->tokens >= MILLI)
-		return true;
 	*retry_after = throttle_wait(r, MILLI);
 	if (r->throttled++ == 0) {
 		struct breaker_event ev;
@@ -749,16 +707,13 @@ breaker_throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
 	return false;
 }
 
+/* The out-of-line end of breaker_throttle_consume: an episode is under
+ * way, so its end moves with the bucket. */
 void
-breaker_throttle_consume(struct breaker *b, struct rule *r)
+breaker_throttle_rearm(struct breaker *b, struct rule *r)
 {
-	if (r->tokens < MILLI)
-		return;
-	r->tokens -= MILLI;
-	if (r->throttled > 0)
-		breaker_timer_arm(&b->heap, &r->timer,
-		                  r->refill_t +
-		                      throttle_wait(r, r->burst * MILLI));
+	breaker_timer_arm(&b->heap, &r->timer,
+	                  r->refill_t + throttle_wait(r, r->burst * MILLI));
 }
 
 static void

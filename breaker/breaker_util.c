@@ -36,8 +36,10 @@ breaker_ring_fini(struct ring *r)
 	r->cap = r->len = r->head = 0;
 }
 
-static bool
-ring_grow(struct ring *r)
+/* breaker_ring_grow doubles r's capacity (false: out of memory, r is
+ * unchanged).  The fast paths are inline in breaker_impl.h. */
+bool
+breaker_ring_grow(struct ring *r)
 {
 	uint32_t ncap = r->cap != 0 ? r->cap * 2 : 2 * RING_INLINE;
 	struct ring_ent *e = malloc((size_t)ncap * sizeof(*e));
@@ -51,75 +53,6 @@ ring_grow(struct ring *r)
 	r->cap = ncap;
 	r->head = 0;
 	return true;
-}
-
-/*
- * breaker_ring_reserve makes sure the next push stores its entry without
- * allocating: there is a free slot, or the ring is at its cap (where a push
- * drops the oldest entry by design).  False on out of memory.
- */
-bool
-breaker_ring_reserve(struct ring *r)
-{
-	return r->len < r->cap || r->len >= r->max || ring_grow(r);
-}
-
-/*
- * breaker_ring_push appends (t, v) and returns 0.  At the cap, or when memory
- * runs out, the oldest entry is dropped to make room: it returns 1 and writes
- * the dropped value to *dropped, so that the caller's running sum stays the
- * sum of what the ring holds (the window is then capped, as documented).  It
- * returns -1, storing nothing, only if the ring could never allocate.
- */
-int
-breaker_ring_push(struct ring *r, int64_t t, int64_t v, int64_t *dropped)
-{
-	int rc = 0;
-	if (r->len == r->cap && (r->len >= r->max || !ring_grow(r))) {
-		if (r->cap == 0)
-			return -1;
-		*dropped = breaker_ring_front(r)->v;
-		breaker_ring_pop_front(r);
-		rc = 1;
-	}
-	struct ring_ent *e = &r->e[(r->head + r->len) & (r->cap - 1)];
-	e->t = t;
-	e->v = v;
-	r->len++;
-	return rc;
-}
-
-struct ring_ent *
-breaker_ring_front(struct ring *r)
-{
-	return r->len != 0 ? &r->e[r->head] : NULL;
-}
-
-struct ring_ent *
-breaker_ring_back(struct ring *r)
-{
-	return r->len != 0 ? &r->e[(r->head + r->len - 1) & (r->cap - 1)]
-	                   : NULL;
-}
-
-void
-breaker_ring_pop_front(struct ring *r)
-{
-	r->head = (r->head + 1) & (r->cap - 1);
-	r->len--;
-}
-
-void
-breaker_ring_pop_back(struct ring *r)
-{
-	r->len--;
-}
-
-void
-breaker_ring_clear(struct ring *r)
-{
-	r->head = 0;
-	r->len = 0;
 }
 
 /* Timer heap ordered by (at, seq). */
@@ -216,12 +149,6 @@ breaker_timer_cancel(struct timer_heap *h, struct timer *tm)
 	heap_place(h, i, last);
 	heap_up(h, i);
 	heap_down(h, (uint32_t)last->pos);
-}
-
-struct timer *
-breaker_timer_peek(const struct timer_heap *h)
-{
-	return h->len != 0 ? h->v[0] : NULL;
 }
 
 /* FNV-1a: ids are short and chosen by the bank, not by an attacker. */
