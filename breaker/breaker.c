@@ -545,32 +545,42 @@ decide_hold(struct breaker_decision *out, const struct hold *h, fxb_time t)
 }
 
 /*
- * Step 1 of the decision: the suspensions that hold product p (into h),
- * and the first enforcing band that excludes the quoted rate (returned).
+ * Step 1 of the decision: the suspensions that hold product p (into h), in
+ * the order ties are broken: forced, pair rules, own rules.  own_holds:
+ * whether an own rule may hold it (false when the caller has seen none).
  */
-static const struct rule *
-check_holds(const struct breaker *b, struct product *p, int64_t rate,
+static void
+check_holds(const struct breaker *b, struct product *p, bool own_holds,
             struct hold *h)
 {
 	struct rule *const *pr = p->pair_rules, *const *pend =
 	                                            pr + p->npair_rules;
-	const struct rule *r = breaker_product_own(p), *end = r + p->nown;
-	const struct rule *outside = NULL;
 
 	hold_force(h, p->force);
 	hold_force(h, b->pairs[p->pair].force);
-	for (; pr < pend; pr++) {
+	for (; pr < pend; pr++)
 		if (RS_HOLDS((*pr)->state))
 			hold_rule(h, *pr, p->side);
-		if (rate > 0 && outside == NULL &&
-		    (*pr)->kind == BREAKER_BAND &&
-		    breaker_rule_band_excludes(*pr, rate))
-			outside = *pr;
-	}
+	if (!own_holds)
+		return;
+	const struct rule *r = breaker_product_own(p), *end = r + p->nown;
 	for (; r < end; r++)
 		if (RS_HOLDS(r->state) && !r->shadow)
 			hold_rule(h, r, p->side);
-	return outside;
+}
+
+/* The first enforcing band of p that excludes the quoted rate, or NULL. */
+static const struct rule *
+check_band(const struct product *p, int64_t rate)
+{
+	struct rule *const *pr = p->pair_rules, *const *pend =
+	                                            pr + p->npair_rules;
+
+	for (; pr < pend; pr++)
+		if ((*pr)->kind == BREAKER_BAND &&
+		    breaker_rule_band_excludes(*pr, rate))
+			return *pr;
+	return NULL;
 }
 
 /*
@@ -634,21 +644,6 @@ check_count(struct breaker *b, struct product *p, fxb_time t, int64_t amount)
 	}
 }
 
-/* Makes room, before anything changes, for the entry an allowed check
- * adds to each volume window: out of memory refuses the check whole
- * instead of silently undercounting a window. */
-static bool
-check_reserve(struct product *p)
-{
-	struct rule *r = breaker_product_own(p), *end = r + p->nown;
-
-	for (; r < end; r++)
-		if (r->kind == BREAKER_VOLUME &&
-		    !breaker_ring_reserve(&r->win))
-			return false;
-	return true;
-}
-
 enum fxb_err
 breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
               int64_t rate, struct breaker_decision *out)
@@ -664,14 +659,25 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 	if ((err = advance(b, t)) != FXB_OK)
 		return err;
 	struct product *p = breaker_product(b, product);
-	if (!check_reserve(p))
-		return FXB_ERR_NOMEM;
+	struct rule *r = breaker_product_own(p), *end = r + p->nown;
+	bool own_holds = false;
 
-	const struct rule *outside = check_holds(b, p, rate, &h);
+	/* Room first, before anything changes, for the entry an allowed
+	 * check adds to each volume window: out of memory refuses the check
+	 * whole instead of silently undercounting a window.  The same pass
+	 * sees whether an own rule may hold the product. */
+	for (; r < end; r++) {
+		if (r->kind == BREAKER_VOLUME &&
+		    !breaker_ring_reserve(&r->win))
+			return FXB_ERR_NOMEM;
+		own_holds |= RS_HOLDS(r->state) && !r->shadow;
+	}
+	check_holds(b, p, own_holds, &h);
 	if (h.reason != BREAKER_REASON_NONE) {
 		decide_hold(out, &h, t);
 		return FXB_OK;
 	}
+	const struct rule *outside = rate > 0 ? check_band(p, rate) : NULL;
 	if (outside != NULL) {
 		decide(out, BREAKER_VERDICT_DENY,
 		       BREAKER_REASON_RATE_OUTSIDE_BAND, outside, 0, -1);
@@ -881,7 +887,7 @@ breaker_product_status(const struct breaker *b, int32_t product,
                        struct breaker_decision *out, fxb_time *since)
 {
 	struct hold h = {BREAKER_REASON_NONE, NULL, 0, 0, 0};
-	check_holds(b, breaker_product(b, product), 0, &h);
+	check_holds(b, breaker_product(b, product), true, &h);
 	if (h.reason != BREAKER_REASON_NONE) {
 		decide_hold(out, &h, b->now);
 		*since = h.since;

@@ -427,11 +427,15 @@ breaker_throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
                            int64_t *retry_after)
 {
 	if (t > r->refill_t) {
-		/* Exact in 128 bits however long the gap: rate <= 10^6 and
-		 * times are within +-2^62. */
-		int64_t full = r->burst * BREAKER_MILLI;
-		fxb_i128 v = ((fxb_i128)t - r->refill_t) * r->rate + r->tokens;
-		r->tokens = v < full ? (int64_t)v : full;
+		/* min(full, tokens + (t - refill_t) x rate), exactly: a
+		 * result past INT64_MAX is past full. */
+		int64_t full = r->burst * BREAKER_MILLI, dt, add, v;
+		if (__builtin_sub_overflow(t, r->refill_t, &dt) ||
+		    __builtin_mul_overflow(dt, r->rate, &add) ||
+		    __builtin_add_overflow(add, r->tokens, &v) || v > full)
+			r->tokens = full;
+		else
+			r->tokens = v;
 		r->refill_t = t;
 	}
 	if (r->tokens >= BREAKER_MILLI)
