@@ -14,8 +14,11 @@
  *   - zipf: the product of rank k drawn with weight 1/k (Zipf, s = 1), as a
  *     bank's conversions concentrate on a few products; ranks are shuffled
  *     over the product indexes so that the popular ones are not neighbours.
+ * Checks are also run in batches of BATCH whose products are prefetched
+ * first (breaker_prefetch), as a caller holding a batch of checks would.
  * The KEY=VALUE lines at the end are what scripts read: the plain keys are
- * the uniform figures, the _zipf keys the skewed ones.
+ * the uniform figures one check at a time, the _zipf keys the skewed ones,
+ * engine_check_batch32_* the batched checks.
  *
  * Usage: bench_engine [PRODUCTS ...] (default 10 1000 100000).
  */
@@ -31,6 +34,7 @@
 #define OPS    (1u << 20)
 #define NPAIRS 3
 #define NSIZES 8
+#define BATCH  32 /* checks per batch; divides OPS */
 
 static const char *const pairs[NPAIRS] = {"USD/KRW", "JPY/KRW", "EUR/KRW"};
 static const int64_t mids[NPAIRS] = {1402900000000LL, 9350000000LL,
@@ -155,8 +159,37 @@ median(double *v, int n)
 }
 
 struct result {
-	double check_ns, tick_ns;
+	double check_ns, tick_ns, batch_ns;
 };
+
+/* Checks decided back to back: one at a time, or in batches of BATCH
+ * whose products are prefetched first (breaker_prefetch), as a caller
+ * holding a batch would.  Returns ns per check. */
+static double
+run_checks(struct breaker *b, fxb_time t, const int32_t *order, size_t n_ops,
+           bool batch)
+{
+	struct breaker_decision dec;
+	size_t allowed = 0;
+	double t0 = now_ns();
+	for (size_t i = 0; i < n_ops; i += BATCH) {
+		if (batch)
+			for (size_t k = 0; k < BATCH; k++)
+				breaker_prefetch(b, order[i + k]);
+		for (size_t k = i; k < i + BATCH; k++) {
+			/* About 16 checks per millisecond. */
+			breaker_check(b, t + (fxb_time)(k >> 4), order[k],
+			              10000, 0, &dec);
+			allowed += dec.verdict == BREAKER_VERDICT_ALLOW;
+		}
+	}
+	double t1 = now_ns();
+	if (allowed != n_ops) {
+		fprintf(stderr, "bench: a check was denied\n");
+		exit(1);
+	}
+	return (t1 - t0) / (double)n_ops;
+}
 
 static struct result
 bench(size_t nproducts, enum dist d)
@@ -165,8 +198,8 @@ bench(size_t nproducts, enum dist d)
 	struct breaker *b = NULL;
 	char err[256] = "";
 	char *text = make_config(nproducts);
-	struct result res = {0, 0};
-	double checks[ROUNDS], ticks[ROUNDS];
+	struct result res = {0, 0, 0};
+	double checks[ROUNDS], ticks[ROUNDS], batches[ROUNDS];
 	size_t n_ops = OPS;
 	int32_t *order = malloc(n_ops * sizeof(*order));
 	int64_t *px = malloc(n_ops * sizeof(*px));
@@ -186,23 +219,11 @@ bench(size_t nproducts, enum dist d)
 	for (int p = 0; p < NPAIRS; p++)
 		breaker_tick(b, t, p, mids[p]);
 	for (int r = 0; r < ROUNDS; r++) {
-		struct breaker_decision dec;
-		long allowed = 0;
-		double t0 = now_ns();
-		for (size_t i = 0; i < n_ops; i++) {
-			/* About 16 checks per millisecond. */
-			breaker_check(b, t + (fxb_time)(i >> 4), order[i],
-			              10000, 0, &dec);
-			allowed += dec.verdict == BREAKER_VERDICT_ALLOW;
-		}
-		double t1 = now_ns();
+		checks[r] = run_checks(b, t, order, n_ops, false);
 		t += (fxb_time)(n_ops >> 4) + 1;
-		if (allowed != (long)n_ops) {
-			fprintf(stderr, "bench: a check was denied\n");
-			exit(1);
-		}
-		checks[r] = (t1 - t0) / (double)n_ops;
-		t0 = now_ns();
+		batches[r] = run_checks(b, t, order, n_ops, true);
+		t += (fxb_time)(n_ops >> 4) + 1;
+		double t0 = now_ns();
 		for (size_t i = 0; i < n_ops; i++) {
 			int32_t pair = (int32_t)(i % NPAIRS);
 			fxb_time tt = t + (fxb_time)(i >> 4);
@@ -212,12 +233,13 @@ bench(size_t nproducts, enum dist d)
 				breaker_quote(b, tt, pair, px[i] - 100000000,
 				              px[i] + 100000000);
 		}
-		t1 = now_ns();
+		double t1 = now_ns();
 		t += (fxb_time)(n_ops >> 4) + 1;
 		ticks[r] = (t1 - t0) / (double)n_ops;
 	}
 	res.check_ns = median(checks, ROUNDS);
 	res.tick_ns = median(ticks, ROUNDS);
+	res.batch_ns = median(batches, ROUNDS);
 	breaker_free(b);
 	breaker_config_free(cfg);
 	free(text);
@@ -248,21 +270,26 @@ main(int argc, char **argv)
 	}
 	printf("engine, median of %d rounds of %u operations each\n", ROUNDS,
 	       OPS);
-	printf("%-10s %12s %12s %12s %12s\n", "products", "check unif",
-	       "tick unif", "check zipf", "tick zipf");
+	printf("%-8s %11s %11s %11s %11s %11s %11s\n", "products",
+	       "check unif", "batch unif", "tick unif", "check zipf",
+	       "batch zipf", "tick zipf");
 	for (size_t i = 0; i < nsizes; i++) {
 		for (int d = 0; d < NDISTS; d++)
 			r[i][d] = bench(sizes[i], (enum dist)d);
-		printf("%-10zu %12.1f %12.1f %12.1f %12.1f\n", sizes[i],
-		       r[i][DIST_UNIFORM].check_ns, r[i][DIST_UNIFORM].tick_ns,
-		       r[i][DIST_ZIPF].check_ns, r[i][DIST_ZIPF].tick_ns);
+		printf("%-8zu %11.1f %11.1f %11.1f %11.1f %11.1f %11.1f\n",
+		       sizes[i], r[i][DIST_UNIFORM].check_ns,
+		       r[i][DIST_UNIFORM].batch_ns, r[i][DIST_UNIFORM].tick_ns,
+		       r[i][DIST_ZIPF].check_ns, r[i][DIST_ZIPF].batch_ns,
+		       r[i][DIST_ZIPF].tick_ns);
 		fflush(stdout);
 	}
 	if (nsizes > 1)
 		for (int d = 0; d < NDISTS; d++)
-			printf("ratio %zu/%zu %s: check %.2f, tick %.2f\n",
+			printf("ratio %zu/%zu %s: check %.2f, batch %.2f, "
+			       "tick %.2f\n",
 			       sizes[nsizes - 1], sizes[0], dist_names[d],
 			       r[nsizes - 1][d].check_ns / r[0][d].check_ns,
+			       r[nsizes - 1][d].batch_ns / r[0][d].batch_ns,
 			       r[nsizes - 1][d].tick_ns / r[0][d].tick_ns);
 	for (int d = 0; d < NDISTS; d++)
 		for (size_t i = 0; i < nsizes; i++)
@@ -272,5 +299,9 @@ main(int argc, char **argv)
 		for (size_t i = 0; i < nsizes; i++)
 			printf("engine_tick_ns_%zu%s=%.1f\n", sizes[i],
 			       dist_keys[d], r[i][d].tick_ns);
+	for (int d = 0; d < NDISTS; d++)
+		for (size_t i = 0; i < nsizes; i++)
+			printf("engine_check_batch%d_ns_%zu%s=%.1f\n", BATCH,
+			       sizes[i], dist_keys[d], r[i][d].batch_ns);
 	return 0;
 }

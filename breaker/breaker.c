@@ -64,6 +64,7 @@ breaker_layout(struct breaker *b, const struct breaker_config *cfg)
 		at += 1 + nown[i] * rule_lines;
 		nown[i] = 0;
 	}
+	b->block[b->nproducts] = (uint32_t)at; /* block[i + 1] ends block i */
 	for (uint32_t i = 0; i < b->nrules; i++) {
 		const struct breaker_rule_conf *c = &cfg->rules[i];
 		if (c->on_pair)
@@ -699,6 +700,23 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 	check_count(b, p, t, amount);
 	decide(out, BREAKER_VERDICT_ALLOW, BREAKER_REASON_NONE, NULL, 0, -1);
 	return FXB_OK;
+}
+
+void
+breaker_prefetch(const struct breaker *b, int32_t product)
+{
+	if (product < 0 || (uint32_t)product >= b->nproducts)
+		return;
+	/* The product's line, then each own rule's line 0 and the lines of
+	 * a volume window's inline entries: what a check reads, bar a window
+	 * that outgrew them. */
+	const char *p = (const char *)breaker_product(b, product);
+	const char *end =
+	    b->arena + (size_t)b->block[product + 1] * BREAKER_LINE;
+	__builtin_prefetch(p, 1);
+	for (p += BREAKER_LINE; p < end; p += sizeof(struct rule))
+		for (size_t k = 0; k < 1 + RING_INLINE_LINES; k++)
+			__builtin_prefetch(p + k * BREAKER_LINE, 1);
 }
 
 static enum fxb_err

@@ -193,6 +193,16 @@ enum fxb_err breaker_check(struct breaker *b, fxb_time t, int32_t product,
                            int64_t amount, int64_t rate,
                            struct breaker_decision *out);
 
+/*
+ * breaker_prefetch says that product will be checked soon: it starts
+ * bringing the product's state into the cache and returns at once.  It
+ * changes nothing and decides nothing; an unknown product is ignored.  For
+ * a caller holding a batch of checks: prefetch every product of the batch,
+ * then check them in order, so that their cache misses overlap instead of
+ * coming one after the other.
+ */
+void breaker_prefetch(const struct breaker *b, int32_t product);
+
 /* breaker_tick feeds a traded or indicative price of a pair.  Errors:
  * FXB_ERR_UNKNOWN_PAIR, FXB_ERR_RANGE (px <= 0, t), FXB_ERR_TIME_BACKWARDS,
  * FXB_ERR_NOMEM (a window could not grow; nothing changed). */

@@ -167,6 +167,9 @@ _Static_assert(offsetof(struct rule, sum) + sizeof(fxb_i128) <= 64 &&
 _Static_assert(offsetof(struct rule, win_inline) == 64,
                "the inline window entries follow line 0");
 
+/* Lines of a rule's inline window entries (breaker_prefetch). */
+#define RING_INLINE_LINES (RING_INLINE * sizeof(struct ring_ent) / 64)
+
 struct pair {
 	char name[BREAKER_PAIR_MAX + 1];
 	int base_exponent;
@@ -208,8 +211,8 @@ struct breaker {
 	uint32_t nrules;
 	/* Every product and rule lives in the arena: the pairs' rules first,
 	 * then one block per product.  block[i] is product i's offset in
-	 * lines (4 bytes a product: the table stays in cache); rule[i] points
-	 * at rule i. */
+	 * lines (4 bytes a product: the table stays in cache), block[n] the
+	 * arena's end; rule[i] points at rule i. */
 	char *arena;
 	uint32_t *block;
 	struct rule **rule;
