@@ -48,7 +48,7 @@ LEDGER_OBJ  = $(LEDGER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/ledger_migrations.o
 CONFIG_OBJ  = $(CONFIG_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 
-UNIT_TESTS  = breaker_test decimal_test config_test client_test
+UNIT_TESTS  = breaker_test decimal_test config_test client_test wire_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \
@@ -147,7 +147,7 @@ bench: $(BENCH_BINS) $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl
 check:
 	@! grep -rn --include='*.[ch]' 'sqlite3.h' . | grep -v '^./ledger/' \
 		|| { echo 'check: <sqlite3.h> outside ledger/'; exit 1; }
-	@! grep -rn --include='*.[ch]' '<nng/' . | grep -v -e '^./ipc/' -e '^./tests/' \
+	@! grep -rn --include='*.[ch]' '<nng/' . | grep -v -e '^./ipc/' -e '^./tests/' -e '^./bench/' \
 		|| { echo 'check: <nng/...> outside ipc/'; exit 1; }
 	@! grep -n '#include' breaker/*.[ch] | grep -E 'ipc|ledger|nng|sqlite|sodium|jansson|stdio.h' \
 		| grep -v 'breaker_config.c.*stdio.h' \

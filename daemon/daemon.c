@@ -949,14 +949,56 @@ error_text(enum fxb_err code, const char *msg, const char *ref)
 	return r != NULL ? r : ipc_error_reply(code, fxb_strerror(code), ref);
 }
 
+/* Room for an allow's reply with the longest ref. */
+#define ALLOW_REPLY_MAX (40 + IPC_REF_MAX)
+
+/*
+ * An allow is most replies: written by hand into buf (no JSON library, no
+ * allocation), unless the ref needs escaping -- only a ref the general
+ * parser read can -- when jansson writes it.  Returns buf or a new string.
+ */
+static char *
+allow_reply(const char *ref, char buf[ALLOW_REPLY_MAX])
+{
+	static const char head[] = "{\"decision\":\"allow\"";
+	static const char with_ref[] = ",\"ref\":\"";
+	size_t h = sizeof(head) - 1, w = sizeof(with_ref) - 1;
+	if (ref == NULL) {
+		memcpy(buf, head, h);
+		memcpy(buf + h, "}", 2);
+		return buf;
+	}
+	size_t n = strlen(ref);
+	bool plain = n <= IPC_REF_MAX;
+	for (size_t i = 0; plain && i < n; i++)
+		plain = ref[i] != '"' && ref[i] != '\\' &&
+		        (unsigned char)ref[i] >= 0x20;
+	if (!plain) {
+		char *s = NULL;
+		json_t *o =
+		    json_pack("{ssss}", "decision", "allow", "ref", ref);
+		if (o != NULL)
+			s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+		json_decref(o);
+		return s;
+	}
+	memcpy(buf, head, h);
+	memcpy(buf + h, with_ref, w);
+	memcpy(buf + h + w, ref, n);
+	memcpy(buf + h + w + n, "\"}", 3);
+	return buf;
+}
+
 /*
  * decide_check decides one check on product pi at now (mu held, the clock
- * advanced, pi's reopening written) and returns its answer; *wait is the
- * row the answer must wait for (a deny quoting a new suspension), else 0.
+ * advanced, pi's reopening written) and returns its answer: buf (an allow)
+ * or a new string; *wait is the row the answer must wait for (a deny
+ * quoting a new suspension), else 0.
  */
 static char *
 decide_check(struct daemon *d, fxb_time now, int32_t pi,
-             const struct ipc_check *c, int64_t *wait)
+             const struct ipc_check *c, int64_t *wait,
+             char buf[ALLOW_REPLY_MAX])
 {
 	char msg[256];
 	int64_t amount, rate = 0;
@@ -977,6 +1019,8 @@ decide_check(struct daemon *d, fxb_time now, int32_t pi,
 		snprintf(msg, sizeof(msg), "%s", fxb_strerror(e));
 	if (e != FXB_OK)
 		return error_text(e, msg, c->ref);
+	if (dec.verdict == BREAKER_VERDICT_ALLOW)
+		return allow_reply(c->ref, buf);
 	if (dec.verdict == BREAKER_VERDICT_DENY && dec.suspension > 0) {
 		*wait = dec.suspension;
 		struct onotice *n = notice_find(d, dec.suspension, NULL);
@@ -1038,9 +1082,16 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 		daemon_park(d, call, gate, NULL, raw, rawlen, r->ref);
 		return;
 	}
-	reply = decide_check(d, now, pi, &c, &wait);
+	char buf[ALLOW_REPLY_MAX];
+	reply = decide_check(d, now, pi, &c, &wait, buf);
 	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
+	if (wait == 0) { /* nothing to wait for: no queue lock either */
+		daemon_send_reply(call, reply);
+		if (reply != buf)
+			free(reply);
+		return;
+	}
 	reply_when_written(d, call, reply, wait, r->ref);
 }
 
@@ -1120,10 +1171,11 @@ do_check_batch(struct daemon *d, struct ipc_call *call,
 	json_t *results = json_array();
 	for (size_t i = 0; i < r->nchecks; i++) {
 		int64_t w = 0;
-		batch_add(results, pi[i] < 0
-		                       ? err[i]
-		                       : decide_check(d, now, pi[i],
-		                                      &r->checks[i], &w));
+		char buf[ALLOW_REPLY_MAX];
+		char *one = pi[i] < 0 ? err[i]
+		                      : decide_check(d, now, pi[i],
+		                                     &r->checks[i], &w, buf);
+		batch_add(results, one == buf ? strdup(buf) : one);
 		if (w > wait)
 			wait = w;
 	}

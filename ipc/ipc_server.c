@@ -27,7 +27,8 @@ struct ipc_call {
 	nng_aio *aio;
 	nng_msg *msg; /* the request, kept to carry the reply */
 	enum call_state state;
-	char peer[64]; /* who sent the request: "uid=0 pid=123" */
+	nng_pipe pipe; /* the request's connection */
+	char peer[64]; /* who sent it, "uid=0 pid=123"; "" until asked */
 };
 
 struct ipc_server {
@@ -67,24 +68,28 @@ call_cb(void *arg)
 	}
 	c->msg = nng_aio_get_msg(c->aio);
 	c->state = CALL_BUSY;
-	/* From where (the log records it with every operator command).
-	 * ipc:// peers have a uid and pid; other transports say so. */
-	nng_pipe pipe = nng_msg_get_pipe(c->msg);
+	c->pipe = nng_msg_get_pipe(c->msg);
+	c->peer[0] = '\0';
+	c->fn(c->srv->arg, c, nng_msg_body(c->msg), nng_msg_len(c->msg));
+}
+
+/* From where, asked only by those who log it (operator commands): two
+ * socket options are two system calls, too many for every check. */
+const char *
+ipc_call_peer(struct ipc_call *c)
+{
 	uint64_t uid = 0, pid = 0;
-	if (nng_pipe_get_uint64(pipe, NNG_OPT_IPC_PEER_UID, &uid) == 0) {
-		nng_pipe_get_uint64(pipe, NNG_OPT_IPC_PEER_PID, &pid);
+	if (c->peer[0] != '\0')
+		return c->peer;
+	/* ipc:// peers have a uid and pid; other transports say so. */
+	if (nng_pipe_get_uint64(c->pipe, NNG_OPT_IPC_PEER_UID, &uid) == 0) {
+		nng_pipe_get_uint64(c->pipe, NNG_OPT_IPC_PEER_PID, &pid);
 		snprintf(c->peer, sizeof(c->peer), "uid=%llu pid=%llu",
 		         (unsigned long long)uid, (unsigned long long)pid);
 	} else {
 		snprintf(c->peer, sizeof(c->peer), "pipe=%u",
-		         (unsigned)nng_pipe_id(pipe));
+		         (unsigned)nng_pipe_id(c->pipe));
 	}
-	c->fn(c->srv->arg, c, nng_msg_body(c->msg), nng_msg_len(c->msg));
-}
-
-const char *
-ipc_call_peer(const struct ipc_call *c)
-{
 	return c->peer;
 }
 

@@ -47,7 +47,7 @@ enum fxb_err ipc_server_open(const struct ipc_server_conf *conf,
 
 /* ipc_call_peer describes the sender of call's request ("uid=0 pid=123"
  * on ipc://), for the log. */
-const char *ipc_call_peer(const struct ipc_call *call);
+const char *ipc_call_peer(struct ipc_call *call);
 
 /* ipc_call_reply sends buf[0..len) as the answer to call.  Any thread. */
 void ipc_call_reply(struct ipc_call *call, const char *buf, size_t len);

@@ -141,16 +141,185 @@ parse_checks(json_t *arr, struct ipc_request *out, char *msg, size_t msglen)
 	return FXB_OK;
 }
 
+/* ---- the fast path ----
+ *
+ * Nearly every request is a flat object of plain strings: a check or a
+ * tick.  fast_parse decodes exactly that shape without jansson (no
+ * allocation for a request that fits in small[]) and gives up, returning
+ * false, on anything else -- an escape, a number, a nested value, a
+ * duplicate or unknown key, bytes that are not UTF-8, any error at all --
+ * so that the general parser below decides, and words, every refusal.
+ * What it accepts, jansson would accept with the same meaning.
+ */
+
+static size_t
+skip_ws(const char *p, size_t i, size_t n)
+{
+	while (i < n &&
+	       (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* The length of the valid UTF-8 sequence at p[0..n), or 0. */
+static size_t
+utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+	size_t len;
+	unsigned min;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, min = 0x10000;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	unsigned cp = c & (0x7fu >> len);
+	for (size_t k = 1; k < len; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[k] & 0x3fu);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* A plain string at t[i] ('"' ... '"'), NUL-terminated in place; its
+ * start, or NULL to give up.  *i moves past it. */
+static char *
+plain_string(char *t, size_t *i, size_t n)
+{
+	if (*i >= n || t[*i] != '"')
+		return NULL;
+	size_t j = *i + 1, start = j;
+	while (j < n && t[j] != '"') {
+		unsigned char c = (unsigned char)t[j];
+		if (c == '\\' || c < 0x20)
+			return NULL;
+		size_t l = utf8_len((const unsigned char *)t + j, n - j);
+		if (l == 0)
+			return NULL;
+		j += l;
+	}
+	if (j >= n)
+		return NULL;
+	t[j] = '\0';
+	*i = j + 1;
+	return t + start;
+}
+
+#define FAST_KEYS 8
+
+static bool
+fast_parse(const char *buf, size_t len, enum ipc_socket sock,
+           struct ipc_request *out)
+{
+	const char *key[FAST_KEYS], *val[FAST_KEYS];
+	size_t nk = 0, i;
+	char *t;
+
+	if (len < sizeof(out->small)) {
+		t = out->small;
+	} else if ((t = malloc(len + 1)) != NULL) {
+		out->text = t;
+	} else {
+		return false;
+	}
+	memcpy(t, buf, len);
+	t[len] = '\0';
+	i = skip_ws(t, 0, len);
+	if (i >= len || t[i++] != '{')
+		return false;
+	for (;;) {
+		i = skip_ws(t, i, len);
+		if (nk == FAST_KEYS ||
+		    (key[nk] = plain_string(t, &i, len)) == NULL)
+			return false;
+		i = skip_ws(t, i, len);
+		if (i >= len || t[i++] != ':')
+			return false;
+		i = skip_ws(t, i, len);
+		if ((val[nk] = plain_string(t, &i, len)) == NULL)
+			return false;
+		for (size_t k = 0; k < nk; k++)
+			if (strcmp(key[k], key[nk]) == 0)
+				return false;
+		nk++;
+		i = skip_ws(t, i, len);
+		if (i < len && t[i] == ',') {
+			i++;
+			continue;
+		}
+		if (i < len && t[i] == '}')
+			break;
+		return false;
+	}
+	if (skip_ws(t, i + 1, len) != len)
+		return false;
+
+	const char *opname = sock == IPC_SOCKET_TICK ? "tick" : NULL;
+	size_t op;
+	for (size_t k = 0; k < nk; k++)
+		if (strcmp(key[k], "op") == 0)
+			opname = val[k];
+	for (op = 0; opname != NULL && op < sizeof(ops) / sizeof(ops[0]); op++)
+		if (strcmp(opname, ops[op].name) == 0)
+			break;
+	if (opname == NULL || op == sizeof(ops) / sizeof(ops[0]) ||
+	    !op_allowed(ops[op].op, sock) || ops[op].op == IPC_OP_CHECK_BATCH)
+		return false;
+	out->op = ops[op].op;
+	for (size_t k = 0; k < nk; k++) {
+		const struct field *f;
+		if (strcmp(key[k], "op") == 0)
+			continue;
+		for (f = ops[op].fields; f->name != NULL; f++)
+			if (strcmp(key[k], f->name) == 0)
+				break;
+		if (f->name == NULL)
+			return false;
+		*slot(out, f->off) = val[k];
+	}
+	for (const struct field *f = ops[op].fields; f->name != NULL; f++)
+		if (f->required && *slot(out, f->off) == NULL)
+			return false;
+	if (out->ref != NULL && strlen(out->ref) > IPC_REF_MAX)
+		return false;
+	if (out->op == IPC_OP_TICK &&
+	    !((out->px != NULL && out->bid == NULL && out->ask == NULL) ||
+	      (out->px == NULL && out->bid != NULL && out->ask != NULL)))
+		return false;
+	return true;
+}
+
 enum fxb_err
 ipc_request_parse(const char *buf, size_t len, enum ipc_socket sock,
                   struct ipc_request *out, char *msg, size_t msglen)
+{
+	memset(out, 0, offsetof(struct ipc_request, small));
+	if (fast_parse(buf, len, sock, out))
+		return FXB_OK;
+	free(out->text);
+	return ipc_request_parse_json(buf, len, sock, out, msg, msglen);
+}
+
+enum fxb_err
+ipc_request_parse_json(const char *buf, size_t len, enum ipc_socket sock,
+                       struct ipc_request *out, char *msg, size_t msglen)
 {
 	json_error_t jerr;
 	json_t *root, *v;
 	const char *key;
 	size_t k;
 
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, offsetof(struct ipc_request, small));
 	if (len == 0) {
 		snprintf(msg, msglen, "empty message");
 		return FXB_ERR_SYNTAX;
@@ -251,6 +420,8 @@ ipc_request_free(struct ipc_request *req)
 	req->root = NULL;
 	free(req->checks);
 	req->checks = NULL;
+	free(req->text);
+	req->text = NULL;
 }
 
 char *

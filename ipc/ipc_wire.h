@@ -34,8 +34,8 @@ struct ipc_check {
 	const char *product, *amount, *rate, *ref;
 };
 
-/* A decoded request.  Strings point into the parsed JSON and live until
- * ipc_request_free. */
+/* A decoded request.  Strings point into the parsed JSON (or a copy of the
+ * request) and live until ipc_request_free. */
 struct ipc_request {
 	enum ipc_op op;
 	const char *ref; /* NULL if none */
@@ -44,7 +44,9 @@ struct ipc_request {
 	const char *body, *signature; /* command */
 	struct ipc_check *checks;     /* check_batch: nchecks of them */
 	size_t nchecks;
-	void *root; /* the parsed JSON (json_t) */
+	void *root;      /* the parsed JSON (json_t), or NULL: ... */
+	char *text;      /* ... the strings, NUL-terminated in a copy of it */
+	char small[256]; /* the copy, when the request fits */
 };
 
 /* Which ops a socket serves. */
@@ -67,6 +69,14 @@ enum ipc_socket {
 enum fxb_err ipc_request_parse(const char *buf, size_t len,
                                enum ipc_socket sock, struct ipc_request *out,
                                char *msg, size_t msglen);
+
+/* ipc_request_parse_json is the general parser alone (jansson), without
+ * the fast path for flat requests that ipc_request_parse tries first; the
+ * two must agree, and tests/wire_test.c checks that they do. */
+enum fxb_err ipc_request_parse_json(const char *buf, size_t len,
+                                    enum ipc_socket sock,
+                                    struct ipc_request *out, char *msg,
+                                    size_t msglen);
 
 void ipc_request_free(struct ipc_request *req);
 
