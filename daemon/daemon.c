@@ -1996,6 +1996,10 @@ daemon_start(const struct daemon_opts *opts)
 		log_warn("ledger %s: %s", path, err);
 		goto fail;
 	}
+	if (ledger_quick_checked(d->ledger))
+		log_info("ledger %s: quick_check ok (the last run did not "
+		         "stop cleanly)",
+		         path);
 	/* The log key signs checkpoints; made on first start. */
 	unsigned char pk[32], sk[64];
 	if (ledger_key_load(sv->data_dir, true, pk, sk, err, sizeof(err)) !=

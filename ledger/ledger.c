@@ -56,6 +56,8 @@ struct ledger {
 	unsigned char log_id[32];
 	int64_t last_seq; /* the chain's tail, as committed */
 	unsigned char last_hash[32];
+	bool clean_stop;    /* the tail is a service_stop row */
+	bool quick_checked; /* so PRAGMA quick_check ran at open */
 	bool has_key;
 	unsigned char pk[32], sk[64];
 	char key_id[17];
@@ -222,6 +224,44 @@ chain_setup(struct ledger *lg, char *err, size_t errlen)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	/* Once every row has its hash (remembered in ledger_meta), the tail
+	 * is all start needs: no pass over the whole log. */
+	if (sqlite3_prepare_v2(lg->db,
+	                       "SELECT value FROM ledger_meta WHERE key = "
+	                       "'hashes_complete'",
+	                       -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	bool complete = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (complete) {
+		if (sqlite3_prepare_v2(
+		        lg->db,
+		        "SELECT seq, hash, event FROM "
+		        "suspension_log ORDER BY seq DESC LIMIT 1",
+		        -1, &st, NULL) != SQLITE_OK)
+			goto out;
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			const void *h = sqlite3_column_blob(st, 1);
+			if (h == NULL || sqlite3_column_bytes(st, 1) != 32) {
+				snprintf(
+				    err, errlen,
+				    "row %lld: no hash, though every row "
+				    "had one",
+				    (long long)sqlite3_column_int64(st, 0));
+				goto out;
+			}
+			lg->last_seq = sqlite3_column_int64(st, 0);
+			memcpy(prev, h, 32);
+			lg->clean_stop =
+			    strcmp(col_text(st, 2), "service_stop") == 0;
+		} else {
+			lg->clean_stop = true; /* a new log */
+		}
+		memcpy(lg->last_hash, prev, 32);
+		rc = FXB_OK;
+		goto out;
+	}
 	if (sqlite3_prepare_v2(
 	        lg->db,
 	        "SELECT seq, t, event, rule, kind, scope, "
@@ -254,6 +294,16 @@ chain_setup(struct ledger *lg, char *err, size_t errlen)
 		memcpy(prev, hash, 32);
 	}
 	memcpy(lg->last_hash, prev, 32);
+	/* A new log has nothing to check; one from an older version is
+	 * checked once, whatever its tail. */
+	lg->clean_stop = lg->last_seq == 0;
+	sqlite3_finalize(up);
+	up = NULL;
+	if (exec(lg->db,
+	         "INSERT INTO ledger_meta (key, value) VALUES "
+	         "('hashes_complete', '1')",
+	         err, errlen) != SQLITE_OK)
+		goto out;
 	rc = FXB_OK;
 out:
 	if (rc != FXB_OK && errlen > 0 && err[0] == '\0')
@@ -302,10 +352,18 @@ ledger_open(const char *path, bool readonly, struct ledger **out, char *err,
 		         ledger_migrations[ledger_nmigrations - 1].version);
 		goto fail;
 	}
-	if (quick_check(lg->db, err, errlen) != FXB_OK)
-		goto fail;
 	if (!readonly && chain_setup(lg, err, errlen) != FXB_OK)
 		goto fail;
+	/* A structural check of every page costs a second per million rows
+	 * (and far more from a cold disk): it runs when the last run did
+	 * not end with its service_stop row -- a crash, a kill, a power cut
+	 * -- and not after a clean stop, whose every write was synced.  The
+	 * chain's tail is checked at every start either way (the daemon). */
+	if (!readonly && !lg->clean_stop) {
+		if (quick_check(lg->db, err, errlen) != FXB_OK)
+			goto fail;
+		lg->quick_checked = true;
+	}
 	for (int i = 0; !readonly && i < ST_COUNT; i++)
 		if (sqlite3_prepare_v3(lg->db, stmt_sql[i], -1,
 		                       SQLITE_PREPARE_PERSISTENT, &lg->st[i],
@@ -332,6 +390,12 @@ ledger_close(struct ledger *lg)
 		    lg->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	sqlite3_close(lg->db);
 	free(lg);
+}
+
+bool
+ledger_quick_checked(const struct ledger *lg)
+{
+	return lg->quick_checked;
 }
 
 int64_t

@@ -92,6 +92,11 @@ enum fxb_err ledger_open(const char *path, bool readonly, struct ledger **out,
 /* ledger_close closes the database; NULL is a no-op. */
 void ledger_close(struct ledger *lg);
 
+/* ledger_quick_checked says whether ledger_open ran SQLite's quick_check
+ * (it does when the log does not end with a service_stop row: the last
+ * run did not stop cleanly, or the log is new to this version). */
+bool ledger_quick_checked(const struct ledger *lg);
+
 /* ledger_last_seq returns the highest sequence number written, or 0. */
 int64_t ledger_last_seq(struct ledger *lg);
 

@@ -185,6 +185,11 @@ while [ $round -le $ROUNDS ]; do
 done
 check "the long rule tripped once in all" \
 	"$(sql "select count(*) from suspension_log where event='trip' and rule='vol-long'")" 1
+checks() { grep -c 'quick_check ok (the last run did not stop cleanly)' "$TMP/daemon.log"; }
+check "each start after a kill ran quick_check" "$(checks)" "$ROUNDS"
 stop_daemon
 check "clean stop after the crashes: exit 0" "$STOP_RC" 0
+start_daemon || exit 1
+check "a start after a clean stop skips it" "$(checks)" "$ROUNDS"
+stop_daemon
 finish
