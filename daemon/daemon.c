@@ -478,11 +478,8 @@ writer_main(void *arg)
 		char *note = NULL;
 		enum fxb_err rc = ledger_append(d->ledger, rows, n, now, sign,
 		                                &note, err, sizeof(err));
-		if (rc == FXB_OK && note != NULL) {
+		if (rc == FXB_OK && note != NULL)
 			last_signed = now;
-			export_note(d, rows[n - 1].seq, note);
-			free(note);
-		}
 
 		pthread_mutex_lock(&d->qmu);
 		if (rc != FXB_OK) {
@@ -536,6 +533,12 @@ writer_main(void *arg)
 			qrow_free(&done[i]);
 		}
 		free(done);
+		/* The note file (its own fsync) after the replies: the
+		 * checkpoint is in the log already; the file is a copy. */
+		if (note != NULL) {
+			export_note(d, rows[n - 1].seq, note);
+			free(note);
+		}
 		if (++commits >= CHECKPOINT_EVERY) {
 			ledger_checkpoint(d->ledger);
 			commits = 0;
