@@ -138,9 +138,25 @@ $(BUILD)/bench/loadgen $(BUILD)/bench/tickfeed $(BUILD)/bench/uds_pingpong: \
 	$(BUILD)/bench/bench_util.o
 $(BUILD)/bench/echo_server: $(BUILD)/libfxbipc.a
 
-bench: $(BENCH_BINS) $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl
-	@$(BUILD)/bench/bench_engine
-	@sh bench/service_bench.sh $(BUILD)
+# bench/run.sh: the engine, the service against a bare nng echo server,
+# and the ledger's costs; a table, then one JSON line (docs/PERFORMANCE.md).
+bench: $(BENCH_BINS) $(LEDGER_BENCH_BINS) $(BUILD)/fxbreakerd \
+	$(BUILD)/fxbreakerctl
+	@sh bench/run.sh $(BUILD)
+
+# bench/ledger_bench.sh's programs link the ledger, the config reader and
+# the client library; make_ledger also the daemon's notice texts, so that
+# its rows carry them.
+LEDGER_BENCH_BINS = $(BUILD)/bench/make_ledger $(BUILD)/bench/trip_bench \
+		    $(BUILD)/bench/restart_bench $(BUILD)/bench/touch_products
+all: $(LEDGER_BENCH_BINS)
+$(BUILD)/bench/make_ledger: $(BUILD)/bench/make_ledger.o \
+		$(BUILD)/daemon/notice.o $(LIBS_ALL)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BUILD)/bench/trip_bench $(BUILD)/bench/restart_bench \
+		$(BUILD)/bench/touch_products: $(BUILD)/bench/%: \
+		$(BUILD)/bench/%.o $(LIBS_ALL)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Module boundaries (STYLE.md): sqlite only in ledger/, nng only in ipc/,
 # and the engine includes nothing of the other modules.

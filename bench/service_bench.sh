@@ -186,6 +186,18 @@ wait $LG || die "loadgen beside the flood failed: $(cat "$TMP/ingest_checks")"
 INGEST_CHECKS=$(cat "$TMP/ingest_checks")
 BAD_TICKS=$(grep -c 'bad tick' "$TMP/daemon.log")
 
+# Batches of 32 (check_batch, docs/PROTOCOL.md), K = 16: the same checks,
+# 32 to a request, each batch a different slice of the mix.
+REQB="$TMP/requests-batch32"
+awk '{ sub(/^\{"op":"check",/, "{"); c[NR - 1] = $0 }
+END { for (b = 0; b < 100; b++) {
+	line = "{\"op\":\"check_batch\",\"checks\":["
+	for (j = 0; j < 32; j++)
+		line = line (j ? "," : "") c[(b * 32 + j) % NR]
+	print line "]}" } }' "$REQ" >"$REQB"
+BATCH=$("$B/bench/loadgen" -k 16 -w "$WARM" -d "$SECS" -f "$REQB" "$SVC") ||
+	die "loadgen on batches failed: $BATCH"
+
 UDS=$("$B/bench/uds_pingpong" -w "$WARM" -d "$SECS") || die "uds_pingpong failed"
 
 # What holds at the end: only remittance's notional rule should have
@@ -262,11 +274,15 @@ echo "tick flood beside k=16 checks: $(val sent "$FLOOD") sent in" \
 	"$(val secs "$FLOOD") s = $INGEST/s (sent; the daemon has no" \
 	"counter), $BAD_TICKS bad; checks meanwhile" \
 	"$(val rps "$INGEST_CHECKS")/s, p99 $(val p99_us "$INGEST_CHECKS") us"
+echo "check_batch of 32, k=16: $(val rps "$BATCH") batches/s =" \
+	"$(echo "$(val rps "$BATCH")" | awk '{ print $1 * 32 }') checks/s," \
+	"p99 $(val p99_us "$BATCH") us, errors $(val errors "$BATCH")"
 echo "kernel floor (AF_UNIX ping-pong, 100 B, k=1): $(val rps "$UDS")/s," \
 	"p50 $(val p50_us "$UDS") us, p99 $(val p99_us "$UDS") us"
 
 # A run that measured no real decisions proves nothing: fail it.
-if [ "$ERRORS" -ne 0 ] || [ "$TIMEOUTS" -ne 0 ] || [ "$ALLOW" -eq 0 ]; then
+if [ "$ERRORS" -ne 0 ] || [ "$TIMEOUTS" -ne 0 ] || [ "$ALLOW" -eq 0 ] ||
+	[ "$(val errors "$BATCH")" -ne 0 ]; then
 	die "the service answered errors or timed out, or allowed nothing"
 fi
 kill -0 "$FEED" 2>/dev/null || die "the rate feed stopped: $(cat "$TMP/feed.log")"
@@ -286,3 +302,5 @@ printf 'ratio_p99_k16=%.3f\n' "$(ratios 16 p99_us | median)"
 printf 'uds_rps_k1=%.0f\n' "$(val rps "$UDS")"
 printf 'uds_p50_us=%.1f\n' "$(val p50_us "$UDS")"
 printf 'tick_ingest_per_s=%.0f\n' "$INGEST"
+printf 'batch32_rps_k16=%.0f\n' "$(val rps "$BATCH")"
+printf 'batch32_checks_per_s=%.0f\n' "$(echo "$(val rps "$BATCH")" | awk '{ print $1 * 32 }')"

@@ -1098,41 +1098,87 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 	reply_when_written(d, call, reply, wait, r->ref);
 }
 
-/* Appends s (or the out-of-memory error, for NULL) to the batch reply. */
+/* A batch's reply, built as text: each answer is already JSON, so the
+ * batch is their concatenation ({"results":[a,b,...],"ref":...}). */
+struct batch_out {
+	char *buf;
+	size_t len, cap;
+	bool oom;
+};
+
 static void
-batch_add(json_t *results, char *s)
+batch_put(struct batch_out *o, const char *s, size_t n)
 {
-	json_error_t jerr;
-	json_t *v = s != NULL ? json_loads(s, 0, &jerr) : NULL;
-	if (v == NULL)
-		v = json_pack("{s{sisssss}}", "error", "code", FXB_ERR_NOMEM,
-		              "name", fxb_errname(FXB_ERR_NOMEM), "message",
-		              fxb_strerror(FXB_ERR_NOMEM));
-	json_array_append_new(results, v);
-	free(s);
+	if (o->oom)
+		return;
+	if (o->len + n + 1 > o->cap) {
+		size_t cap = o->cap == 0 ? 4096 : o->cap;
+		while (o->len + n + 1 > cap)
+			cap *= 2;
+		char *b = realloc(o->buf, cap);
+		if (b == NULL) {
+			o->oom = true;
+			return;
+		}
+		o->buf = b;
+		o->cap = cap;
+	}
+	memcpy(o->buf + o->len, s, n);
+	o->len += n;
+	o->buf[o->len] = '\0';
 }
 
-/* {"results":[...],"ref":...} as text; takes results. */
-static char *
-batch_reply(json_t *results, const char *ref)
+/* Appends one answer (NULL: out of memory, said in its place). */
+static void
+batch_add(struct batch_out *o, size_t i, const char *s)
 {
-	json_t *o = json_pack("{so}", "results", results);
-	if (o != NULL && ref != NULL)
-		json_object_set_new(o, "ref", json_string(ref));
-	char *s = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)
-	                    : NULL;
-	json_decref(o);
-	return s;
+	static const char nomem[] =
+	    "{\"error\":{\"code\":1,\"name\":\"nomem\",\"message\":\"out of "
+	    "memory\"}}";
+	if (i == 0)
+		batch_put(o, "{\"results\":[", 12);
+	else
+		batch_put(o, ",", 1);
+	if (s == NULL)
+		s = nomem;
+	batch_put(o, s, strlen(s));
+}
+
+/* Ends the reply and returns it (NULL on out of memory). */
+static char *
+batch_end(struct batch_out *o, const char *ref)
+{
+	batch_put(o, "]", 1);
+	if (ref != NULL) {
+		json_t *j = json_string(ref);
+		char *s = j != NULL ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+		json_decref(j);
+		batch_put(o, ",\"ref\":", 7);
+		if (s == NULL)
+			o->oom = true;
+		else
+			batch_put(o, s, strlen(s));
+		free(s);
+	}
+	batch_put(o, "}", 1);
+	if (o->oom) {
+		free(o->buf);
+		return NULL;
+	}
+	return o->buf;
 }
 
 /* A batch's fail-closed answer: each check denied, ledger_unavailable. */
 static char *
 batch_fail_closed(const struct ipc_request *r)
 {
-	json_t *results = json_array();
-	for (size_t i = 0; i < r->nchecks; i++)
-		batch_add(results, daemon_fail_closed_reply(r->checks[i].ref));
-	return batch_reply(results, r->ref);
+	struct batch_out o = {NULL, 0, 0, false};
+	for (size_t i = 0; i < r->nchecks; i++) {
+		char *s = daemon_fail_closed_reply(r->checks[i].ref);
+		batch_add(&o, i, s);
+		free(s);
+	}
+	return batch_end(&o, r->ref);
 }
 
 /*
@@ -1171,20 +1217,22 @@ do_check_batch(struct daemon *d, struct ipc_call *call,
 		     batch_fail_closed(r));
 		return;
 	}
-	json_t *results = json_array();
+	struct batch_out out = {NULL, 0, 0, false};
 	for (size_t i = 0; i < r->nchecks; i++) {
 		int64_t w = 0;
 		char buf[ALLOW_REPLY_MAX];
 		char *one = pi[i] < 0 ? err[i]
 		                      : decide_check(d, now, pi[i],
 		                                     &r->checks[i], &w, buf);
-		batch_add(results, one == buf ? strdup(buf) : one);
+		batch_add(&out, i, one);
+		if (one != buf)
+			free(one);
 		if (w > wait)
 			wait = w;
 	}
 	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
-	char *reply = batch_reply(results, r->ref);
+	char *reply = batch_end(&out, r->ref);
 	park(d, call, wait, reply, NULL, 0, r->ref,
 	     wait > 0 ? batch_fail_closed(r) : NULL);
 }

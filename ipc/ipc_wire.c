@@ -217,12 +217,108 @@ plain_string(char *t, size_t *i, size_t n)
 
 #define FAST_KEYS 8
 
+static bool check_array(char *t, size_t *i, size_t n, struct ipc_request *out);
+
+/*
+ * flat_object reads {"key":"value",...} at t[*i] into key[], val[] (at
+ * most max members, no key twice).  With batch non-NULL, one member may
+ * be "checks" with an array of such objects (check_array): it goes into
+ * batch, not into key[].  false to give up.
+ */
+static bool
+flat_object(char *t, size_t *i, size_t n, const char **key, const char **val,
+            size_t *nk, size_t max, struct ipc_request *batch)
+{
+	*nk = 0;
+	*i = skip_ws(t, *i, n);
+	if (*i >= n || t[(*i)++] != '{')
+		return false;
+	for (;;) {
+		const char *k;
+		*i = skip_ws(t, *i, n);
+		if ((k = plain_string(t, i, n)) == NULL)
+			return false;
+		*i = skip_ws(t, *i, n);
+		if (*i >= n || t[(*i)++] != ':')
+			return false;
+		*i = skip_ws(t, *i, n);
+		if (batch != NULL && *i < n && t[*i] == '[' &&
+		    strcmp(k, "checks") == 0 && batch->checks == NULL) {
+			if (!check_array(t, i, n, batch))
+				return false;
+		} else {
+			if (*nk == max)
+				return false;
+			key[*nk] = k;
+			if ((val[*nk] = plain_string(t, i, n)) == NULL)
+				return false;
+			for (size_t j = 0; j < *nk; j++)
+				if (strcmp(key[j], k) == 0)
+					return false;
+			(*nk)++;
+		}
+		*i = skip_ws(t, *i, n);
+		if (*i < n && t[*i] == ',') {
+			(*i)++;
+			continue;
+		}
+		if (*i < n && t[*i] == '}') {
+			(*i)++;
+			return true;
+		}
+		return false;
+	}
+}
+
+/* A batch's "checks": 1 to IPC_BATCH_MAX flat objects, each a check. */
+static bool
+check_array(char *t, size_t *i, size_t n, struct ipc_request *out)
+{
+	static const char *const names[] = {"product", "amount", "rate",
+	                                    "ref"};
+	if ((out->checks = calloc(IPC_BATCH_MAX, sizeof(*out->checks))) ==
+	    NULL)
+		return false;
+	(*i)++; /* '[' */
+	for (;;) {
+		const char *key[4], *val[4];
+		size_t nk;
+		if (out->nchecks == IPC_BATCH_MAX ||
+		    !flat_object(t, i, n, key, val, &nk, 4, NULL))
+			return false;
+		struct ipc_check *c = &out->checks[out->nchecks++];
+		const char **f[] = {&c->product, &c->amount, &c->rate,
+		                    &c->ref};
+		for (size_t k = 0; k < nk; k++) {
+			size_t m = 0;
+			while (m < 4 && strcmp(key[k], names[m]) != 0)
+				m++;
+			if (m == 4)
+				return false;
+			*f[m] = val[k];
+		}
+		if (c->product == NULL || c->amount == NULL ||
+		    (c->ref != NULL && strlen(c->ref) > IPC_REF_MAX))
+			return false;
+		*i = skip_ws(t, *i, n);
+		if (*i < n && t[*i] == ',') {
+			(*i)++;
+			continue;
+		}
+		if (*i < n && t[*i] == ']') {
+			(*i)++;
+			return true;
+		}
+		return false;
+	}
+}
+
 static bool
 fast_parse(const char *buf, size_t len, enum ipc_socket sock,
            struct ipc_request *out)
 {
 	const char *key[FAST_KEYS], *val[FAST_KEYS];
-	size_t nk = 0, i;
+	size_t nk = 0, i = 0;
 	char *t;
 
 	if (len < sizeof(out->small)) {
@@ -234,34 +330,8 @@ fast_parse(const char *buf, size_t len, enum ipc_socket sock,
 	}
 	memcpy(t, buf, len);
 	t[len] = '\0';
-	i = skip_ws(t, 0, len);
-	if (i >= len || t[i++] != '{')
-		return false;
-	for (;;) {
-		i = skip_ws(t, i, len);
-		if (nk == FAST_KEYS ||
-		    (key[nk] = plain_string(t, &i, len)) == NULL)
-			return false;
-		i = skip_ws(t, i, len);
-		if (i >= len || t[i++] != ':')
-			return false;
-		i = skip_ws(t, i, len);
-		if ((val[nk] = plain_string(t, &i, len)) == NULL)
-			return false;
-		for (size_t k = 0; k < nk; k++)
-			if (strcmp(key[k], key[nk]) == 0)
-				return false;
-		nk++;
-		i = skip_ws(t, i, len);
-		if (i < len && t[i] == ',') {
-			i++;
-			continue;
-		}
-		if (i < len && t[i] == '}')
-			break;
-		return false;
-	}
-	if (skip_ws(t, i + 1, len) != len)
+	if (!flat_object(t, &i, len, key, val, &nk, FAST_KEYS, out) ||
+	    skip_ws(t, i, len) != len)
 		return false;
 
 	const char *opname = sock == IPC_SOCKET_TICK ? "tick" : NULL;
@@ -273,7 +343,8 @@ fast_parse(const char *buf, size_t len, enum ipc_socket sock,
 		if (strcmp(opname, ops[op].name) == 0)
 			break;
 	if (opname == NULL || op == sizeof(ops) / sizeof(ops[0]) ||
-	    !op_allowed(ops[op].op, sock) || ops[op].op == IPC_OP_CHECK_BATCH)
+	    !op_allowed(ops[op].op, sock) ||
+	    (ops[op].op == IPC_OP_CHECK_BATCH) != (out->checks != NULL))
 		return false;
 	out->op = ops[op].op;
 	for (size_t k = 0; k < nk; k++) {
@@ -307,6 +378,7 @@ ipc_request_parse(const char *buf, size_t len, enum ipc_socket sock,
 	if (fast_parse(buf, len, sock, out))
 		return FXB_OK;
 	free(out->text);
+	free(out->checks);
 	return ipc_request_parse_json(buf, len, sock, out, msg, msglen);
 }
 

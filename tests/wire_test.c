@@ -22,6 +22,12 @@ field(const struct ipc_request *r, int k)
 	return f[k];
 }
 
+static bool
+same_str(const char *x, const char *y)
+{
+	return (x == NULL) == (y == NULL) && (x == NULL || strcmp(x, y) == 0);
+}
+
 /* Parses buf both ways; true if they agree.  *fast_ok says whether the
  * combined parser accepted it. */
 static bool
@@ -36,11 +42,15 @@ agree(const char *buf, size_t len, enum ipc_socket sock, bool *fast_ok)
 	bool same = ea == eb && strcmp(ma, mb) == 0;
 	if (same && ea == FXB_OK) {
 		same = a.op == b.op && a.nchecks == b.nchecks;
-		for (int k = 0; same && k < 10; k++) {
-			const char *x = field(&a, k), *y = field(&b, k);
-			same = (x == NULL) == (y == NULL) &&
-			       (x == NULL || strcmp(x, y) == 0);
-		}
+		for (int k = 0; same && k < 10; k++)
+			same = same_str(field(&a, k), field(&b, k));
+		for (size_t i = 0; same && i < a.nchecks; i++)
+			same =
+			    same_str(a.checks[i].product,
+			             b.checks[i].product) &&
+			    same_str(a.checks[i].amount, b.checks[i].amount) &&
+			    same_str(a.checks[i].rate, b.checks[i].rate) &&
+			    same_str(a.checks[i].ref, b.checks[i].ref);
 	}
 	if (fast_ok != NULL)
 		*fast_ok = ea == FXB_OK;
@@ -61,6 +71,11 @@ test_edges(void)
 	    "{\"op\":\"tick\",\"pair\":\"USD/"
 	    "KRW\",\"bid\":\"1\",\"ask\":\"2\"}",
 	    "{\"op\":\"ping\"}",
+	    "{\"op\":\"check_batch\",\"checks\":[{\"product\":\"w\","
+	    "\"amount\":\"1\"},{\"amount\":\"2\",\"product\":\"x\","
+	    "\"rate\":\"3\",\"ref\":\"r\"}],\"ref\":\"b\"}",
+	    "{\"checks\" : [ {\"product\":\"w\",\"amount\":\"1\"} ] ,"
+	    "\"op\":\"check_batch\"}",
 	};
 	static const char *const other[] = {
 	    "",
@@ -79,8 +94,15 @@ test_edges(void)
 	    "\"1\"}",
 	    "{\"op\":\"status\"}",
 	    "{\"op\":\"tick\",\"pair\":\"P\",\"px\":\"1\",\"bid\":\"1\"}",
+	    "{\"op\":\"check_batch\",\"checks\":[]}",
+	    "{\"op\":\"check_batch\",\"checks\":[{\"product\":\"w\"}]}",
 	    "{\"op\":\"check_batch\",\"checks\":[{\"product\":\"w\","
-	    "\"amount\":\"1\"}]}",
+	    "\"amount\":\"1\",\"op\":\"check\"}]}",
+	    "{\"op\":\"check_batch\",\"checks\":[{\"product\":\"w\","
+	    "\"amount\":\"1\"}],\"checks\":[]}",
+	    "{\"op\":\"check\",\"product\":\"w\",\"amount\":\"1\","
+	    "\"checks\":[{\"product\":\"w\",\"amount\":\"1\"}]}",
+	    "{\"op\":\"check_batch\"}",
 	};
 	bool fast;
 	for (size_t i = 0; i < TEST_COUNT(ok); i++) {
@@ -101,6 +123,22 @@ test_edges(void)
 		CHECK(agree(buf, strlen(buf), IPC_SOCKET_CHECK, &fast));
 		CHECK(fast == (n <= 128));
 	}
+	/* A batch of 64 checks is the most (fast); 65 is refused. */
+	for (int n = 64; n <= 65; n++) {
+		static char batch[4096];
+		size_t l =
+		    (size_t)snprintf(batch, sizeof(batch),
+		                     "{\"op\":\"check_batch\",\"checks\":[");
+		for (int k = 0; k < n; k++)
+			l +=
+			    (size_t)snprintf(batch + l, sizeof(batch) - l,
+			                     "%s{\"product\":\"w\",\"amount\":"
+			                     "\"1\"}",
+			                     k > 0 ? "," : "");
+		snprintf(batch + l, sizeof(batch) - l, "]}");
+		CHECK(agree(batch, strlen(batch), IPC_SOCKET_CHECK, &fast));
+		CHECK(fast == (n == 64));
+	}
 	/* Longer than the inline copy: the fast path allocates. */
 	char big[700];
 	snprintf(big, sizeof(big),
@@ -120,13 +158,16 @@ test_random(void)
 	    "{\"op\":\"tick\",\"pair\":\"USD/KRW\",\"bid\":\"1420.9\",\"ask\":"
 	    "\"1421.1\"}",
 	    "{\"op\":\"ping\",\"ref\":\"\xea\xb0\x80\"}",
+	    "{\"op\":\"check_batch\",\"checks\":[{\"product\":\"w\","
+	    "\"amount\":\"1\"},{\"product\":\"x\",\"amount\":\"2\","
+	    "\"ref\":\"r\"}]}",
 	};
 	static const char alphabet[] = "{}[]\":, \\u0\xc3\xa9\xff\x01\n";
 	uint64_t rng = 0x243f6a8885a308d3ULL;
 	size_t fast = 0, disagree = 0;
 	char buf[256];
 	for (int round = 0; round < 200000; round++) {
-		const char *s = seeds[round % 3];
+		const char *s = seeds[round % 4];
 		size_t len = strlen(s);
 		memcpy(buf, s, len);
 		int edits = 1 + (int)(xorshift64(&rng) % 3);

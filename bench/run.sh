@@ -1,0 +1,63 @@
+#!/bin/sh
+# bench/run.sh BUILD: everything `make bench` measures (issue 5), in one
+# run on this machine: the engine alone (bench_engine), the service
+# against a bare nng echo server (service_bench.sh), and the ledger's
+# costs (ledger_bench.sh).  Each part prints its own report and then
+# KEY=VALUE lines; this script prints them as they come, then a summary
+# table, and last one JSON object of every KEY (docs/PERFORMANCE.md).
+#
+# Figures move +-20 % between runs on a shared machine: compare the
+# ratios measured within one run, not figures across runs.
+set -eu
+B=${1:-build}
+OUT="$B/bench/last"
+mkdir -p "$OUT"
+
+part() { # part NAME COMMAND...: run it, show and keep its output
+	name=$1
+	shift
+	echo "== $name"
+	{
+		rc=0
+		"$@" || rc=$?
+		echo "$rc" >"$OUT/$name.status"
+	} 2>&1 | tee "$OUT/$name.txt"
+	if [ "$(cat "$OUT/$name.status")" != 0 ]; then
+		echo "bench: $name failed" >&2
+		exit 1
+	fi
+}
+START=$(date +%s)
+part engine "$B/bench/bench_engine"
+part service sh bench/service_bench.sh "$B"
+part ledger sh bench/ledger_bench.sh "$B"
+
+# Every KEY=VALUE line, in order; later parts do not repeat keys.
+cat "$OUT/engine.txt" "$OUT/service.txt" "$OUT/ledger.txt" |
+	grep -E '^[a-z0-9_]+=[-0-9.]+$' >"$OUT/keys.txt"
+v() { sed -n "s/^$1=//p" "$OUT/keys.txt" | tail -n 1; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+
+echo
+echo "== summary ($(uname -m), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ), $(($(date +%s) - START)) s)"
+printf '%-44s %14s  %s\n' figure value target
+row() { printf '%-44s %14s  %s\n' "$1" "$2" "$3"; }
+row "service/echo rps, K=16" "$(v ratio_rps_k16)" ">= 0.90"
+row "service/echo rps, K=64" "$(v ratio_rps_k64)" ">= 0.90"
+row "service/echo p99, K=16" "$(v ratio_p99_k16)" "<= 1.25"
+row "echo rps K=1 / 16 / 64" "$(v echo_rps_k1) / $(v echo_rps_k16) / $(v echo_rps_k64)" ""
+row "service rps K=1 / 16 / 64" "$(v service_rps_k1) / $(v service_rps_k16) / $(v service_rps_k64)" ""
+row "batch32 checks/s (x echo K=16)" "$(v batch32_checks_per_s) ($(ratio "$(v batch32_checks_per_s)" "$(v echo_rps_k16)")x)" ">= 5x"
+row "engine check ns 10 / 100k (ratio)" "$(v engine_check_ns_10) / $(v engine_check_ns_100000) ($(ratio "$(v engine_check_ns_100000)" "$(v engine_check_ns_10)"))" "<= 1.5x, < 200"
+row "engine tick ns 10 / 100k (ratio)" "$(v engine_tick_ns_10) / $(v engine_tick_ns_100000) ($(ratio "$(v engine_tick_ns_100000)" "$(v engine_tick_ns_10)"))" "<= 1.5x, < 200"
+row "trip to committed row p50 / p99 (us)" "$(v trip_commit_p50_us) / $(v trip_commit_p99_us)" ""
+row "start-up, 1M-row log (ms)" "$(v restart_ms_1m_rows)" "< 2000"
+row "verify rows/s" "$(v verify_rows_per_s)" "> 300000"
+row "RSS KiB per 1,000 products" "$(v rss_kib_per_1k_products)" ""
+row "tick ingest /s beside K=16 checks" "$(v tick_ingest_per_s)" ""
+row "kernel floor, UDS ping-pong rps" "$(v uds_rps_k1)" ""
+
+# The JSON line: every key, numbers as printed.
+awk -F= 'BEGIN { printf "{" }
+{ printf "%s\"%s\":%s", (NR > 1 ? "," : ""), $1, $2 }
+END { print "}" }' "$OUT/keys.txt"
