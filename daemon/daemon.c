@@ -1206,6 +1206,8 @@ do_check_batch(struct daemon *d, struct ipc_call *call,
 	breaker_advance(d->engine, now);
 	for (size_t i = 0; i < r->nchecks; i++) {
 		pi[i] = check_product(d, &r->checks[i], &err[i]);
+		/* Their cache misses overlap instead of queueing. */
+		breaker_prefetch(d->engine, pi[i]);
 		if (pi[i] >= 0 && d->reopen_seq[pi[i]] > gate)
 			gate = d->reopen_seq[pi[i]];
 	}
