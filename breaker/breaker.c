@@ -42,12 +42,14 @@ breaker_layout(struct breaker *b, const struct breaker_config *cfg)
 	for (uint32_t i = 0; i < b->nproducts; i++)
 		lines += 1 + nown[i] * rule_lines;
 	b->block = calloc(b->nproducts + 1, sizeof(*b->block));
+	b->windows = calloc(b->nproducts + 1, sizeof(*b->windows));
 	b->rule = calloc(b->nrules + 1, sizeof(*b->rule));
 	/* Offsets are kept in lines, in 32 bits. */
 	if (lines < UINT32_MAX)
 		b->arena =
 		    aligned_alloc(BREAKER_LINE, (lines + 1) * BREAKER_LINE);
-	if (b->block == NULL || b->rule == NULL || b->arena == NULL) {
+	if (b->block == NULL || b->windows == NULL || b->rule == NULL ||
+	    b->arena == NULL) {
 		free(nown);
 		return FXB_ERR_NOMEM;
 	}
@@ -64,12 +66,15 @@ breaker_layout(struct breaker *b, const struct breaker_config *cfg)
 		at += 1 + nown[i] * rule_lines;
 		nown[i] = 0;
 	}
-	b->block[b->nproducts] = (uint32_t)at; /* block[i + 1] ends block i */
+	b->block[b->nproducts] = (uint32_t)at; /* ends the last block */
 	for (uint32_t i = 0; i < b->nrules; i++) {
 		const struct breaker_rule_conf *c = &cfg->rules[i];
 		if (c->on_pair)
 			continue;
 		struct product *p = breaker_product(b, c->owner);
+		if (c->kind == BREAKER_VOLUME && nown[c->owner] < 8)
+			b->windows[c->owner] |=
+			    (uint8_t)(1u << nown[c->owner]);
 		b->rule[i] = breaker_product_own(p) + nown[c->owner]++;
 		p->nown = nown[c->owner];
 	}
@@ -259,6 +264,7 @@ breaker_free(struct breaker *b)
 	free(b->rule_names);
 	free(b->arena);
 	free(b->block);
+	free(b->windows);
 	free(b->rule);
 	free(b->rconf);
 	free(b->pairs);
@@ -645,6 +651,25 @@ check_count(struct breaker *b, struct product *p, fxb_time t, int64_t amount)
 	}
 }
 
+/*
+ * PREFETCH_WINDOWS starts loading the lines of the inline entries of the
+ * volume windows (windows[]) of the own rules at own: which entry is
+ * the oldest is known only once a rule's line 0 is read, so all of them.
+ * A macro, not a function: gcc deems a function that only prefetches free
+ * of effects and drops its calls.
+ */
+#define PREFETCH_WINDOWS(own, windows)                                        \
+	do {                                                                  \
+		for (uint32_t w_ = (windows); w_ != 0; w_ &= w_ - 1) {        \
+			const char *r_ =                                      \
+			    (const char *)(own) +                             \
+			    (size_t)__builtin_ctz(w_) * sizeof(struct rule);  \
+			for (size_t k_ = 1; k_ <= RING_INLINE_LINES; k_++)    \
+				__builtin_prefetch(r_ + k_ * BREAKER_LINE,    \
+				                   1);                        \
+		}                                                             \
+	} while (0)
+
 enum fxb_err
 breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
               int64_t rate, struct breaker_decision *out)
@@ -662,6 +687,11 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 	struct product *p = breaker_product(b, product);
 	struct rule *r = breaker_product_own(p), *end = r + p->nown;
 	bool own_holds = false;
+
+	/* The loads of the product's line and its rules' lines 0 start on
+	 * their own (their addresses follow from the index); the window
+	 * entries' would wait for line 0. */
+	PREFETCH_WINDOWS(r, b->windows[product]);
 
 	/* Room first, before anything changes, for the entry an allowed
 	 * check adds to each volume window: out of memory refuses the check
@@ -707,16 +737,16 @@ breaker_prefetch(const struct breaker *b, int32_t product)
 {
 	if (product < 0 || (uint32_t)product >= b->nproducts)
 		return;
-	/* The product's line, then each own rule's line 0 and the lines of
-	 * a volume window's inline entries: what a check reads, bar a window
-	 * that outgrew them. */
-	const char *p = (const char *)breaker_product(b, product);
-	const char *end =
-	    b->arena + (size_t)b->block[product + 1] * BREAKER_LINE;
-	__builtin_prefetch(p, 1);
-	for (p += BREAKER_LINE; p < end; p += sizeof(struct rule))
-		for (size_t k = 0; k < 1 + RING_INLINE_LINES; k++)
-			__builtin_prefetch(p + k * BREAKER_LINE, 1);
+	/* What a check reads: the product's line, each own rule's line 0 and
+	 * a volume window's inline entries. */
+	const struct product *p = breaker_product(b, product);
+	const char *q = (const char *)p,
+	           *end =
+	               b->arena + (size_t)b->block[product + 1] * BREAKER_LINE;
+	__builtin_prefetch(q, 1);
+	for (q += BREAKER_LINE; q < end; q += sizeof(struct rule))
+		__builtin_prefetch(q, 1);
+	PREFETCH_WINDOWS(p + 1, b->windows[product]);
 }
 
 static enum fxb_err

@@ -200,6 +200,13 @@ struct product {
 	char *id;
 };
 
+/* Where product i's block starts, and what of it a check will want. */
+struct block {
+	uint32_t line; /* offset in the arena, in lines */
+	uint32_t
+	    windows; /* bit k: own rule k (k < 32) keeps a volume window */
+};
+
 struct breaker {
 	fxb_time now;
 	breaker_sink_fn sink;
@@ -212,9 +219,12 @@ struct breaker {
 	/* Every product and rule lives in the arena: the pairs' rules first,
 	 * then one block per product.  block[i] is product i's offset in
 	 * lines (4 bytes a product: the table stays in cache), block[n] the
-	 * arena's end; rule[i] points at rule i. */
+	 * arena's end.  Bit k of windows[i]: product i's own rule k (k < 8)
+	 * keeps a volume window, whose inline entries a check will read.
+	 * rule[i] points at rule i. */
 	char *arena;
 	uint32_t *block;
+	uint8_t *windows;
 	struct rule **rule;
 	struct timer_heap heap;
 	struct name_index product_index, pair_index, rule_index;
