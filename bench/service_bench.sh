@@ -5,6 +5,8 @@
 #
 #   sh bench/service_bench.sh [BUILD]      (ROUNDS=5 SECS=3 WARM=1)
 #
+# PERF_RECORD=FILE also profiles the daemon during one more K = 16 run.
+#
 # In a temporary directory it starts fxbreakerd on a copy of
 # examples/fxbreaker.conf (sockets and ledger moved there, as
 # tests/lib_e2e.sh does), a rate feed of 1,000 ticks a second on its
@@ -129,7 +131,8 @@ write_requests() {
 write_requests
 
 "$B/fxbreakerd" -f "$TMP/fx.conf" 2>"$TMP/daemon.log" &
-PIDS="$PIDS $!"
+DAEMON=$!
+PIDS="$PIDS $DAEMON"
 i=0
 until "$CTL" status >/dev/null 2>&1; do
 	i=$((i + 1))
@@ -171,6 +174,18 @@ while [ $r -le "$ROUNDS" ]; do
 	done
 	r=$((r + 1))
 done
+
+# PERF_RECORD=FILE: also profile fxbreakerd (perf record -g) during one
+# more K = 16 run, for docs/PERFORMANCE.md's costs per check.
+if [ -n "${PERF_RECORD:-}" ]; then
+	"$B/bench/loadgen" -k 16 -w "$WARM" -d "$SECS" -f "$REQ" "$SVC" \
+		>/dev/null 2>&1 &
+	LG=$!
+	sleep "$WARM"
+	perf record -q -g -p "$DAEMON" -o "$PERF_RECORD" -- sleep "$SECS" \
+		>/dev/null 2>&1
+	wait $LG
+fi
 
 # Tick ingest: a flood (as fast as the daemon takes them) beside K = 16
 # checks.  The daemon counts no ticks (status has no counter), so this is
