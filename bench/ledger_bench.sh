@@ -22,7 +22,7 @@
 # that when there is one, since the bytes are the same.
 #
 # Knobs (environment): LEDGER_BENCH_ROWS (1000000), LEDGER_BENCH_TRIPS
-# (500), LEDGER_BENCH_STARTS (5), LEDGER_BENCH_PRODUCTS ("1000 10000").
+# (500), LEDGER_BENCH_STARTS (5), LEDGER_BENCH_PRODUCTS ("1000 100000").
 
 BUILD=${1:-build}
 ROOT=$(pwd)
@@ -32,7 +32,7 @@ CTL="$B/fxbreakerctl"
 ROWS=${LEDGER_BENCH_ROWS:-1000000}
 TRIPS=${LEDGER_BENCH_TRIPS:-500}
 STARTS=${LEDGER_BENCH_STARTS:-5}
-PRODUCTS=${LEDGER_BENCH_PRODUCTS:-1000 10000}
+PRODUCTS=${LEDGER_BENCH_PRODUCTS:-1000 100000}
 EXAMPLE="$ROOT/examples/fxbreaker.conf"
 CACHE="$B/bench/ledger-$ROWS"
 SUSPEND_MS=20
@@ -251,9 +251,7 @@ echo "   median $RESTART_MS ms"
 # The example config plus N products, each like the example's wallets:
 # its own count volume rule and throttle, with notices.  VmRSS after
 # start, then after a tick on every pair and one check on every product
-# (the figure used), and, for information, after one admin `status`.  (A
-# config file is at most 4 MiB, CONFIG_FILE_MAX: about 12,000 such
-# products, so not 100,000.)
+# (the figure used), and, for information, after one admin `status`.
 
 gen_products() {
 	awk -v n="$1" 'BEGIN {
