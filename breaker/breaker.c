@@ -440,6 +440,17 @@ breaker_rule_id(const struct breaker *b, int32_t rule)
 	return valid_index(rule, b->nrules) ? b->rule[rule]->id : NULL;
 }
 
+/* The number of pr's enforcing rules in a holding state: what pr->nheld
+ * must be (breaker_rule_set_state). */
+static uint32_t
+pair_count_held(const struct pair *pr)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < pr->nenforcing; i++)
+		n += RS_HOLDS(pr->enforcing[i]->state);
+	return n;
+}
+
 /* ---- the decision (section 3) ---- */
 
 /* Does a pair rule's suspension reach a product of this side?  A rule
@@ -645,7 +656,7 @@ check_count(struct breaker *b, struct product *p, fxb_time t, int64_t amount)
 
 	for (; r < end; r++) {
 		if (r->kind == BREAKER_THROTTLE)
-			breaker_throttle_consume(b, r);
+			breaker_throttle_consume(b, r, t);
 		else if (r->kind == BREAKER_VOLUME && r->state == RS_NORMAL)
 			breaker_volume_count(r, t, r->notional ? amount : 1);
 	}
@@ -686,27 +697,35 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 		return err;
 	struct product *p = breaker_product(b, product);
 	struct rule *r = breaker_product_own(p), *end = r + p->nown;
-	bool own_holds = false;
+	const struct pair *pr = &b->pairs[p->pair];
+	bool own_holds = false, short_of_tokens = false;
 
 	/* The loads of the product's line and its rules' lines 0 start on
 	 * their own (their addresses follow from the index); the window
 	 * entries' would wait for line 0. */
 	PREFETCH_WINDOWS(r, b->windows[product]);
 
-	/* Room first, before anything changes, for the entry an allowed
-	 * check adds to each volume window: out of memory refuses the check
-	 * whole instead of silently undercounting a window.  The same pass
-	 * sees whether an own rule may hold the product. */
+	/* The first pass changes nothing but room: room, before anything
+	 * changes, for the entry an allowed check adds to each volume window
+	 * (out of memory refuses the check whole instead of silently
+	 * undercounting a window); whether an own rule may hold the product;
+	 * whether every bucket has a token. */
 	for (; r < end; r++) {
-		if (r->kind == BREAKER_VOLUME &&
-		    !breaker_ring_reserve(&r->win))
-			return FXB_ERR_NOMEM;
+		if (r->kind == BREAKER_VOLUME) {
+			if (!breaker_ring_reserve(&r->win))
+				return FXB_ERR_NOMEM;
+		} else if (r->kind == BREAKER_THROTTLE) {
+			short_of_tokens |= !breaker_throttle_ready(r, t);
+		}
 		own_holds |= RS_HOLDS(r->state) && !r->shadow;
 	}
-	check_holds(b, p, own_holds, &h);
-	if (h.reason != BREAKER_REASON_NONE) {
-		decide_hold(out, &h, t);
-		return FXB_OK;
+	if (own_holds || p->force != NULL || pr->force != NULL ||
+	    pr->nheld != 0) {
+		check_holds(b, p, own_holds, &h);
+		if (h.reason != BREAKER_REASON_NONE) {
+			decide_hold(out, &h, t);
+			return FXB_OK;
+		}
 	}
 	const struct rule *outside = rate > 0 ? check_band(p, rate) : NULL;
 	if (outside != NULL) {
@@ -715,12 +734,17 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 		return FXB_OK;
 	}
 	/* Flow control before volume: a throttled check is not allowed, so it
-	 * is not counted and cannot trip a volume rule. */
-	const struct rule *throttled = check_throttles(b, p, t, &retry);
-	if (throttled != NULL) {
-		decide(out, BREAKER_VERDICT_THROTTLE, BREAKER_REASON_THROTTLED,
-		       throttled, 0, retry);
-		return FXB_OK;
+	 * is not counted and cannot trip a volume rule.  Only a bucket short
+	 * of a token has anything to do here (an episode, a timer); the
+	 * others are refilled as they give their token. */
+	if (short_of_tokens) {
+		const struct rule *throttled =
+		    check_throttles(b, p, t, &retry);
+		if (throttled != NULL) {
+			decide(out, BREAKER_VERDICT_THROTTLE,
+			       BREAKER_REASON_THROTTLED, throttled, 0, retry);
+			return FXB_OK;
+		}
 	}
 	check_volumes(b, p, t, amount, &h);
 	if (h.reason != BREAKER_REASON_NONE) {
@@ -935,7 +959,13 @@ breaker_product_status(const struct breaker *b, int32_t product,
                        struct breaker_decision *out, fxb_time *since)
 {
 	struct hold h = {BREAKER_REASON_NONE, NULL, 0, 0, 0};
-	check_holds(b, breaker_product(b, product), true, &h);
+	struct product *p = breaker_product(b, product);
+
+	/* A check trusts nheld to skip a quiet pair's rules; status, which
+	 * walks them all anyway, makes sure it may. */
+	if (b->pairs[p->pair].nheld != pair_count_held(&b->pairs[p->pair]))
+		abort();
+	check_holds(b, p, true, &h);
 	if (h.reason != BREAKER_REASON_NONE) {
 		decide_hold(out, &h, b->now);
 		*since = h.since;
@@ -978,11 +1008,11 @@ breaker_restore_trip(struct breaker *b, int32_t rule, fxb_time since,
 	breaker_timer_cancel(&b->heap, &r->timer);
 	if (r->kind == BREAKER_STALE) {
 		/* The first tick will end it with `fresh`. */
-		r->state = RS_STALE;
+		breaker_rule_set_state(b, r, RS_STALE);
 		r->until = FXB_NEVER;
 		return FXB_OK;
 	}
-	r->state = RS_TRIPPED;
+	breaker_rule_set_state(b, r, RS_TRIPPED);
 	r->until = until;
 	if (until != FXB_NEVER)
 		breaker_timer_arm(&b->heap, &r->timer, until);
@@ -1209,6 +1239,9 @@ breaker_transfer(struct breaker *from, struct breaker *to,
 			orphan(arg, NULL, pr->name, true,
 			       pr->force->suspension);
 	}
+	/* Rule states were copied, not set: count afresh. */
+	for (uint32_t i = 0; i < to->npairs; i++)
+		to->pairs[i].nheld = pair_count_held(&to->pairs[i]);
 }
 
 const char *

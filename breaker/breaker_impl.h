@@ -179,6 +179,8 @@ struct pair {
 	struct rule **enforcing; /* its enforcing rules: the list products
 	                            without exemptions share */
 	uint32_t nenforcing;
+	uint32_t nheld;      /* enforcing rules in a holding state: while 0, a
+	                        check need not look at them */
 	struct force *force; /* NULL until first forced */
 };
 
@@ -239,6 +241,25 @@ breaker_product(const struct breaker *b, int32_t i)
 {
 	return (struct product *)(void *)(b->arena +
 	                                  (size_t)b->block[i] * BREAKER_LINE);
+}
+
+/*
+ * breaker_rule_set_state sets r's state.  Every change of a rule's state
+ * goes through here, so that a pair's nheld stays the number of its
+ * enforcing rules in a holding state (breaker_transfer, which copies
+ * states wholesale, counts afresh).
+ */
+static inline void
+breaker_rule_set_state(struct breaker *b, struct rule *r, enum rule_state s)
+{
+	if (RS_HOLDS(r->state) != RS_HOLDS(s) && r->c->on_pair && !r->shadow) {
+		struct pair *pr = &b->pairs[r->c->owner];
+		if (RS_HOLDS(s))
+			pr->nheld++;
+		else
+			pr->nheld--;
+	}
+	r->state = (uint8_t)s;
 }
 
 /* breaker_product_own returns the first of p's own rules. */
@@ -429,6 +450,41 @@ breaker_volume_count(struct rule *r, fxb_time t, int64_t m)
 	breaker_window_push(&r->win, &r->sum, t, m);
 }
 
+/* The milli-tokens r's bucket holds at t: min(full, tokens + (t - refill_t)
+ * x rate), exactly (a result past INT64_MAX is past full). */
+static inline int64_t
+breaker_throttle_level(const struct rule *r, fxb_time t)
+{
+	int64_t full = r->burst * BREAKER_MILLI, dt, add, v;
+	if (t <= r->refill_t)
+		return r->tokens;
+	if (__builtin_sub_overflow(t, r->refill_t, &dt) ||
+	    __builtin_mul_overflow(dt, r->rate, &add) ||
+	    __builtin_add_overflow(add, r->tokens, &v) || v > full)
+		return full;
+	return v;
+}
+
+/* breaker_throttle_ready says whether r has a token for a check at t,
+ * changing nothing. */
+static inline bool
+breaker_throttle_ready(const struct rule *r, fxb_time t)
+{
+	/* A refill only adds. */
+	return r->tokens >= BREAKER_MILLI ||
+	       breaker_throttle_level(r, t) >= BREAKER_MILLI;
+}
+
+/* breaker_throttle_refill brings r's bucket to t. */
+static inline void
+breaker_throttle_refill(struct rule *r, fxb_time t)
+{
+	if (t > r->refill_t) {
+		r->tokens = breaker_throttle_level(r, t);
+		r->refill_t = t;
+	}
+}
+
 /*
  * breaker_throttle_has_token refills r's bucket to t and says whether a token
  * is there.  A refusal counts toward the episode (throttle_start on the first)
@@ -439,27 +495,17 @@ static inline bool
 breaker_throttle_has_token(struct breaker *b, struct rule *r, fxb_time t,
                            int64_t *retry_after)
 {
-	if (t > r->refill_t) {
-		/* min(full, tokens + (t - refill_t) x rate), exactly: a
-		 * result past INT64_MAX is past full. */
-		int64_t full = r->burst * BREAKER_MILLI, dt, add, v;
-		if (__builtin_sub_overflow(t, r->refill_t, &dt) ||
-		    __builtin_mul_overflow(dt, r->rate, &add) ||
-		    __builtin_add_overflow(add, r->tokens, &v) || v > full)
-			r->tokens = full;
-		else
-			r->tokens = v;
-		r->refill_t = t;
-	}
+	breaker_throttle_refill(r, t);
 	if (r->tokens >= BREAKER_MILLI)
 		return true;
 	return breaker_throttle_refuse(b, r, t, retry_after);
 }
 
-/* breaker_throttle_consume takes an allowed check's token. */
+/* breaker_throttle_consume takes the token of a check allowed at t. */
 static inline void
-breaker_throttle_consume(struct breaker *b, struct rule *r)
+breaker_throttle_consume(struct breaker *b, struct rule *r, fxb_time t)
 {
+	breaker_throttle_refill(r, t);
 	if (r->tokens < BREAKER_MILLI)
 		return;
 	r->tokens -= BREAKER_MILLI;

@@ -114,7 +114,7 @@ rule_trip(struct breaker *b, struct rule *r, fxb_time t, int dir,
 	bool latched = timed && c->max_auto_resumes >= 0 &&
 	               recent_resumes(r, t) >= (uint32_t)c->max_auto_resumes;
 
-	r->state = RS_TRIPPED;
+	breaker_rule_set_state(b, r, RS_TRIPPED);
 	r->since = t;
 	r->dir = (int8_t)dir;
 	r->latched = latched;
@@ -167,20 +167,20 @@ breaker_rule_end_suspension(struct breaker *b, struct rule *r,
 	case BREAKER_VOLUME:
 		window_clear(&r->win, &r->sum);
 		r->warned = false;
-		r->state = RS_NORMAL;
+		breaker_rule_set_state(b, r, RS_NORMAL);
 		break;
 	case BREAKER_BAND:
 		window_clear(&r->win, &r->sum);
-		r->state = RS_AWAITING;
+		breaker_rule_set_state(b, r, RS_AWAITING);
 		break;
 	case BREAKER_VELOCITY:
 		breaker_ring_clear(&r->dq_min);
 		breaker_ring_clear(&r->dq_max);
 		r->pend = false;
-		r->state = RS_NORMAL;
+		breaker_rule_set_state(b, r, RS_NORMAL);
 		break;
 	default:
-		r->state = RS_NORMAL;
+		breaker_rule_set_state(b, r, RS_NORMAL);
 		break;
 	}
 	breaker_emit(b, &ev);
@@ -202,7 +202,7 @@ breaker_rule_init_state(struct breaker *b, struct rule *r)
 		        .base_exponent;
 	r->until = FXB_NEVER;
 	r->since = b->now;
-	r->state = RS_NORMAL;
+	breaker_rule_set_state(b, r, RS_NORMAL);
 	switch (c->kind) {
 	case BREAKER_VOLUME:
 		/* The parser keeps a volume window within 1 h. */
@@ -216,7 +216,7 @@ breaker_rule_init_state(struct breaker *b, struct rule *r)
 		break;
 	case BREAKER_BAND:
 		breaker_ring_init(&r->win, WINDOW_TICKS_MAX);
-		r->state = RS_NO_REF;
+		breaker_rule_set_state(b, r, RS_NO_REF);
 		break;
 	case BREAKER_VELOCITY: {
 		int64_t tick = b->pairs[c->owner].tick;
@@ -233,7 +233,7 @@ breaker_rule_init_state(struct breaker *b, struct rule *r)
 		break;
 	}
 	case BREAKER_STALE:
-		r->state = RS_NO_RATE;
+		breaker_rule_set_state(b, r, RS_NO_RATE);
 		break;
 	case BREAKER_THROTTLE:
 		r->rate = c->rate;
@@ -328,7 +328,7 @@ band_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 		r->ref_num = px;
 		r->ref_den = 1;
 		r->ref_since = t;
-		r->state = RS_NORMAL;
+		breaker_rule_set_state(b, r, RS_NORMAL);
 		r->since = t;
 		breaker_rule_event_init(b, r, &ev, BREAKER_EV_REF_SET, t);
 		band_figures(r, &ev, px);
@@ -356,7 +356,7 @@ band_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 		int dir = band_position(r, px, true);
 		if (dir == 0)
 			return;
-		r->state = RS_LIMIT;
+		breaker_rule_set_state(b, r, RS_LIMIT);
 		r->since = t;
 		r->dir = (int8_t)dir;
 		breaker_rule_event_init(b, r, &ev, BREAKER_EV_LIMIT_ENTER, t);
@@ -382,7 +382,7 @@ band_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 	band_figures(r, &ev, px);
 	ev.figs |= BREAKER_FIG_SINCE;
 	ev.since = r->since;
-	r->state = RS_NORMAL;
+	breaker_rule_set_state(b, r, RS_NORMAL);
 	r->since = t;
 	breaker_emit(b, &ev);
 }
@@ -521,7 +521,7 @@ stale_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 	r->last_t = t;
 	if (r->state == RS_STALE)
 		breaker_rule_end_suspension(b, r, BREAKER_EV_FRESH);
-	r->state = RS_NORMAL;
+	breaker_rule_set_state(b, r, RS_NORMAL);
 	breaker_timer_arm(&b->heap, &r->timer, t + r->c->max_age);
 }
 
@@ -533,7 +533,7 @@ stale_trip(struct breaker *b, struct rule *r, fxb_time t)
 	ev.figs = BREAKER_FIG_PX | BREAKER_FIG_SINCE;
 	ev.px = r->last_px;
 	ev.since = r->last_t;
-	r->state = RS_STALE;
+	breaker_rule_set_state(b, r, RS_STALE);
 	r->since = t;
 	r->dir = 0;
 	r->until = FXB_NEVER;
