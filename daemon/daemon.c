@@ -24,6 +24,7 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -1593,6 +1594,10 @@ on_admin(void *arg, struct ipc_call *call, const char *buf, size_t len)
 		char *s = status_reply(d, r.ref);
 		daemon_send_reply(call, s);
 		free(s);
+		/* A status of 100,000 products builds about 300 MB of JSON
+		 * objects; give the freed pages back rather than keep the
+		 * peak resident for the daemon's life (glibc). */
+		malloc_trim(0);
 	} else if (r.op == IPC_OP_COMMAND) {
 		commands_handle(d, call, &r);
 	} else {
