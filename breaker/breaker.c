@@ -3,8 +3,12 @@
  * decision of RULES.md section 3.  Per-kind rule behaviour is in
  * breaker_rules.c.
  */
+#ifndef _DEFAULT_SOURCE
+#define _DEFAULT_SOURCE /* MADV_HUGEPAGE, where there is one (Linux) */
+#endif
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "breaker_impl.h"
 
@@ -16,6 +20,40 @@ dup_string(const char *s)
 	if (p != NULL)
 		memcpy(p, s, n);
 	return p;
+}
+
+/* A huge page, and the size from which an arena asks for them. */
+#define HUGE_PAGE  (2u << 20)
+#define ARENA_HUGE (2 * HUGE_PAGE)
+
+/*
+ * Allocates a zeroed arena of `bytes` (a multiple of BREAKER_LINE).  A big
+ * one is asked to live on transparent huge pages: at 100,000 products
+ * every check lands on a page of its own, and under virtualisation the
+ * TLB miss costs as much as the cache miss (issue 5: 251 -> 159 ns per
+ * check).  Only a hint: where there is no such thing, or the system says
+ * no, nothing else changes.
+ */
+static char *
+arena_alloc(size_t bytes)
+{
+	size_t align = BREAKER_LINE, size = bytes;
+	char *a;
+
+#ifdef MADV_HUGEPAGE
+	if (bytes >= ARENA_HUGE) {
+		align = HUGE_PAGE;
+		size = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE;
+	}
+#endif
+	if ((a = aligned_alloc(align, size)) == NULL)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (align == HUGE_PAGE)
+		(void)madvise(a, size, MADV_HUGEPAGE);
+#endif
+	memset(a, 0, size);
+	return a;
 }
 
 /*
@@ -46,14 +84,12 @@ breaker_layout(struct breaker *b, const struct breaker_config *cfg)
 	b->rule = calloc(b->nrules + 1, sizeof(*b->rule));
 	/* Offsets are kept in lines, in 32 bits. */
 	if (lines < UINT32_MAX)
-		b->arena =
-		    aligned_alloc(BREAKER_LINE, (lines + 1) * BREAKER_LINE);
+		b->arena = arena_alloc((lines + 1) * BREAKER_LINE);
 	if (b->block == NULL || b->windows == NULL || b->rule == NULL ||
 	    b->arena == NULL) {
 		free(nown);
 		return FXB_ERR_NOMEM;
 	}
-	memset(b->arena, 0, (lines + 1) * BREAKER_LINE);
 	for (uint32_t i = 0; i < b->nrules; i++) {
 		if (!cfg->rules[i].on_pair)
 			continue;
