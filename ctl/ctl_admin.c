@@ -591,7 +591,7 @@ static const char *const opt_flag[O_COUNT] = {
 #define SCOPE (B(O_PRODUCT) | B(O_PAIR))
 #define TAIL                                                                  \
 	" [--config FILE | --url URL --service-id ID] [--expires SECONDS] "   \
-	"[--json] [--sign-only] [--timeout MS]; for tests: [--issued-at MS] " \
+	"[--json] [--sign-only] [--timeout MS]; to repeat: [--issued-at MS] " \
 	"[--nonce HEX]"
 
 /* What each command takes: docs/PROTOCOL.md's table of args.  A command

@@ -302,8 +302,29 @@ status_table(json_t *r)
 		        ? ctl_format_time(
 		              t2, sizeof(t2),
 		              json_integer_value(json_object_get(v, "until")))
+		    : held_now && strcmp(str(v, "reason"), "forced") == 0
+		        ? "(an operator's lift)"
 		    : held_now ? "(operator or tick)"
 		               : "");
+		/* Forces behind the one quoted: lifting that one alone
+		 * would not reopen it. */
+		size_t k;
+		json_t *f;
+		json_array_foreach(json_object_get(v, "also_forced"), k, f)
+		{
+			printf("%-28s also forced (%s): suspension %lld%s%s\n",
+			       "", str(f, "scope"),
+			       (long long)json_integer_value(
+			           json_object_get(f, "suspension")),
+			       json_object_get(f, "until") != NULL ? " until "
+			                                           : "",
+			       json_object_get(f, "until") != NULL
+			           ? ctl_format_time(
+			                 t2, sizeof(t2),
+			                 json_integer_value(
+			                     json_object_get(f, "until")))
+			           : "");
+		}
 	}
 	printf("\n%-28s %-10s %-8s %-19s %6s  %s\n", "RULE", "KIND", "MODE",
 	       "STATE", "SUSP", "UNTIL");

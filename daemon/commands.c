@@ -806,9 +806,11 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		if (!(op->roles & (on_roster ? ROLE_ADMIN : ROLE_APPROVE))) {
 			*code = FXB_ERR_FORBIDDEN;
 			snprintf(
-			    msg, cap, "%s may not approve %s %s", op->name,
+			    msg, cap,
+			    "%s may not approve %s %s (it takes the %s role)",
+			    op->name,
 			    strchr("aeiou", q->cmd[0]) != NULL ? "an" : "a",
-			    q->cmd);
+			    q->cmd, on_roster ? "admin" : "approve");
 			goto out;
 		}
 		if (strcmp(q->operator, op->key_id) == 0 ||
@@ -1065,7 +1067,14 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 	goto out;
 forbidden:
 	*code = FXB_ERR_FORBIDDEN;
-	snprintf(msg, cap, "%s may not %s", op->name, cmd);
+	{
+		char held[32];
+		roles_str(op->roles, held);
+		snprintf(msg, cap,
+		         "%s may not %s (roles held: %s; docs/PROTOCOL.md "
+		         "lists the role each command takes)",
+		         op->name, cmd, held[0] != '\0' ? held : "none");
+	}
 	goto out;
 done:
 	out = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER);

@@ -1466,6 +1466,34 @@ status_products(struct daemon *d, json_t *arr)
 				    json_integer(breaker_now(d->engine) +
 				                 dec.retry_after_ms));
 		}
+		/* Forced suspensions behind the one quoted (the product's
+		 * own, its pair's): lifting the quoted one alone would not
+		 * reopen the product. */
+		json_t *also = json_array();
+		for (int on_pair = 0; on_pair <= 1; on_pair++) {
+			int64_t fs;
+			fxb_time fsince, funtil;
+			int32_t idx =
+			    on_pair ? d->cfg->products[i].pair : (int32_t)i;
+			if (!breaker_force_status(d->engine, on_pair, idx, &fs,
+			                          &fsince, &funtil) ||
+			    fs == dec.suspension || !id_visible(d, fs))
+				continue;
+			json_t *f = json_object();
+			json_object_set_new(
+			    f, "scope",
+			    json_string(on_pair ? "pair" : "product"));
+			json_object_set_new(f, "suspension", json_integer(fs));
+			json_object_set_new(f, "since", json_integer(fsince));
+			if (funtil != FXB_NEVER)
+				json_object_set_new(f, "until",
+				                    json_integer(funtil));
+			json_array_append_new(also, f);
+		}
+		if (json_array_size(also) > 0)
+			json_object_set_new(o, "also_forced", also);
+		else
+			json_decref(also);
 		json_array_append_new(arr, o);
 	}
 }

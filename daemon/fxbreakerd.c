@@ -72,8 +72,11 @@ main(int argc, char **argv)
 
 	struct daemon_opts opts = {.config_path = file, .check_contexts = 64};
 	struct daemon *d = daemon_start(&opts);
-	if (d == NULL)
+	if (d == NULL) {
+		/* The warnings above say why; this says what it means. */
+		fprintf(stderr, "fxbreakerd: not starting (exit 111)\n");
 		return 111;
+	}
 	for (;;) {
 		int sig = 0;
 		sigwait(&set, &sig);

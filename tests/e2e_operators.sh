@@ -218,6 +218,15 @@ kill -HUP "$PID"
 wait_for reloaded 5
 check "  and removing the line revokes him" "$(roster)" "alice rootA rootB rootB "
 
+# --- status shows a product's own force behind its pair's ---------------
+fs=$("$CTL" status --json | jq -r '.products[] | select(.product == "w") | .suspension')
+check "force the pair too" "$(cmd suspend --key alice.key --pair USD/KRW --reason "pair closed")" "applied "
+ps=$(sql "select max(seq) from suspension_log where event='force_suspend'")
+check "status: w quotes one force and shows the other" \
+	"$("$CTL" status --json | jq -r '.products[] | select(.product == "w") | [.suspension, .also_forced[0].suspension] | sort | map(tostring) | join(" ")')" \
+	"$(printf '%s\n%s\n' "$fs" "$ps" | sort -n | tr '\n' ' ' | sed 's/ $//')"
+check_has "  and the table says so" "$("$CTL" status)" "also forced (pair): suspension $ps"
+
 # --- the log still proves itself ----------------------------------------
 stop_daemon
 "$CTL" verify --pubkey "$TMP/data/log.pub" "$TMP/data/fxbreaker.db" >out 2>&1
