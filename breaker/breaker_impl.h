@@ -167,8 +167,9 @@ _Static_assert(offsetof(struct rule, sum) + sizeof(fxb_i128) <= 64 &&
 _Static_assert(offsetof(struct rule, win_inline) == 64,
                "the inline window entries follow line 0");
 
-/* Lines of a rule's inline window entries (breaker_prefetch). */
-#define RING_INLINE_LINES (RING_INLINE * sizeof(struct ring_ent) / 64)
+/* Window entries in a line, and the lines of a rule's inline entries. */
+#define RING_LINE_ENTRIES (64 / sizeof(struct ring_ent))
+#define RING_INLINE_LINES (RING_INLINE / RING_LINE_ENTRIES)
 
 struct pair {
 	char name[BREAKER_PAIR_MAX + 1];
@@ -422,6 +423,13 @@ breaker_volume_evaluate(struct breaker *b, struct rule *r, fxb_time t,
 		r->sum -= w->e[w->head].v;
 		breaker_ring_pop_front(w);
 	}
+	/* The lines after the oldest entry and after the newest: for a
+	 * product checked often, whose window has a ring of its own, they
+	 * are there by its next check. */
+	__builtin_prefetch(
+	    &w->e[(w->head + RING_LINE_ENTRIES) & (w->cap - 1)]);
+	__builtin_prefetch(
+	    &w->e[(w->head + w->len + RING_LINE_ENTRIES) & (w->cap - 1)], 1);
 	fxb_i128 n = r->sum + m;
 	if (n >= r->trip)
 		return breaker_volume_trip(b, r, t, n);
