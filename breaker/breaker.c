@@ -87,6 +87,9 @@ breaker_layout(struct breaker *b, const struct breaker_config *cfg)
 		b->arena = arena_alloc((lines + 1) * BREAKER_LINE);
 	if (b->block == NULL || b->windows == NULL || b->rule == NULL ||
 	    b->arena == NULL) {
+		/* breaker_free walks the arena only when it is laid out. */
+		free(b->arena);
+		b->arena = NULL;
 		free(nown);
 		return FXB_ERR_NOMEM;
 	}

@@ -112,8 +112,8 @@ struct rule {
 	union {
 		struct {                    /* volume and band */
 			int64_t trip, warn; /* volume */
-			struct ring
-			    win; /* volume (t, measure); band (t, px) */
+			/* volume (t, measure); band (t, px) */
+			struct ring win;
 		};
 		struct { /* throttle */
 			int64_t rate, burst;
@@ -127,15 +127,15 @@ struct rule {
 	union {
 		struct ring_ent win_inline[RING_INLINE]; /* volume */
 		struct {                                 /* pair kinds */
-			fxb_i128
-			    ref_num; /* band reference = ref_num / ref_den */
+			/* band: the reference is ref_num / ref_den */
+			fxb_i128 ref_num;
 			int64_t ref_den;
 			fxb_time ref_since;
-			int64_t
-			    last_px; /* band, deviation, stale: last price */
-			struct ring dq_min,
-			    dq_max; /* velocity monotonic deques */
-			bool pend;  /* velocity: a group of ticks at pend_t */
+			/* band, deviation, stale: the last price seen */
+			int64_t last_px;
+			/* velocity: the monotonic deques */
+			struct ring dq_min, dq_max;
+			bool pend; /* velocity: a group of ticks at pend_t */
 			fxb_time pend_t;
 			int64_t pend_min, pend_max;
 			int64_t velocity; /* V, 10^-9 units */
@@ -201,13 +201,6 @@ struct product {
 	struct rule *const *pair_rules; /* enforcing pair rules not exempted */
 	struct force *force;            /* NULL until first forced */
 	char *id;
-};
-
-/* Where product i's block starts, and what of it a check will want. */
-struct block {
-	uint32_t line; /* offset in the arena, in lines */
-	uint32_t
-	    windows; /* bit k: own rule k (k < 32) keeps a volume window */
 };
 
 struct breaker {
