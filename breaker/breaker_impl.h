@@ -127,10 +127,14 @@ struct rule {
 	union {
 		struct ring_ent win_inline[RING_INLINE]; /* volume */
 		struct {                                 /* pair kinds */
-			/* band: the reference is ref_num / ref_den */
+			/* band: the reference is ref_num / ref_den; a
+			 * price px is inside when px * band_den lies in
+			 * [band_down, band_up] (band_set_ref) */
 			fxb_i128 ref_num;
 			int64_t ref_den;
 			fxb_time ref_since;
+			fxb_i128 band_up, band_down;
+			int64_t band_den;
 			/* band, deviation, stale: the last price seen */
 			int64_t last_px;
 			/* velocity: the monotonic deques */
@@ -372,7 +376,6 @@ void breaker_rule_event_init(struct breaker *b, struct rule *r,
                              struct breaker_event *ev,
                              enum breaker_event_type type, fxb_time t);
 int64_t breaker_emit(struct breaker *b, const struct breaker_event *ev);
-bool breaker_rule_band_excludes(const struct rule *r, int64_t rate);
 bool breaker_volume_trip(struct breaker *b, struct rule *r, fxb_time t,
                          fxb_i128 n);
 void breaker_volume_warn(struct breaker *b, struct rule *r, fxb_time t,
@@ -380,6 +383,23 @@ void breaker_volume_warn(struct breaker *b, struct rule *r, fxb_time t,
 bool breaker_throttle_refuse(struct breaker *b, struct rule *r, fxb_time t,
                              int64_t *retry_after);
 void breaker_throttle_rearm(struct breaker *b, struct rule *r);
+
+/*
+ * breaker_rule_band_excludes: is the quoted rate strictly outside band r?
+ * A band is in force for quoted rates only in NORMAL and LIMIT.  Tripped or
+ * awaiting a new reference there is none: the market has left the old band
+ * by definition, and the side a with-move suspension keeps open must be
+ * able to convert at the market's rate (RULES-NOTES 3).  A rate exactly on
+ * an edge is inside.
+ */
+static inline bool
+breaker_rule_band_excludes(const struct rule *r, int64_t rate)
+{
+	if (r->state != RS_NORMAL && r->state != RS_LIMIT)
+		return false;
+	fxb_i128 lhs = (fxb_i128)rate * r->band_den;
+	return lhs > r->band_up || lhs < r->band_down;
+}
 
 /*
  * What a check does to its product's own rules (4.1, 4.7).  A check makes

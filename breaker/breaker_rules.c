@@ -249,40 +249,39 @@ breaker_rule_init_state(struct breaker *b, struct rule *r)
 /* ---- band (4.2) ---- */
 
 /*
+ * band_set_ref sets r's reference to num / den and the edges a price is
+ * tested against (band_position), computed once here rather than on every
+ * tick and quoted rate: px * ref_den * 10^6 is tested against ref_num *
+ * (10^6 +- band).  With px < 2^63, ref_den <= 2^20 and 10^6 < 2^20 the
+ * left side is < 2^103; ref_num is a sum of at most 2^20 prices (< 2^83)
+ * times at most 2 * 10^6 (< 2^21), so < 2^104.  Both fit fxb_i128 with
+ * room to spare, and ref_den * 10^6 < 2^40 fits int64_t.
+ */
+static void
+band_set_ref(struct rule *r, fxb_i128 num, int64_t den)
+{
+	r->ref_num = num;
+	r->ref_den = den;
+	r->band_den = den * BREAKER_PCT_100;
+	r->band_up = num * (BREAKER_PCT_100 + r->c->band_pct);
+	r->band_down = num * (BREAKER_PCT_100 - r->c->band_pct);
+}
+
+/*
  * Where px lies against the band: +1 above the upper edge, -1 below the
  * lower, 0 inside.  A price exactly on an edge counts as outside when
  * edge_is_outside (a tick entering LIMIT, 4.2) and inside otherwise (a
- * quoted rate, RULES-NOTES 3).
- *
- * px * ref_den * 10^6 against ref_num * (10^6 +- band): with px < 2^63,
- * ref_den <= 2^20 and 10^6 < 2^20 the left side is < 2^103; ref_num is a
- * sum of at most 2^20 prices (< 2^83) times at most 2 * 10^6 (< 2^21), so
- * < 2^104.  Both fit fxb_i128 with room to spare.
+ * quoted rate, RULES-NOTES 3: breaker_rule_band_excludes).
  */
 static int
 band_position(const struct rule *r, int64_t px, bool edge_is_outside)
 {
-	fxb_i128 lhs = (fxb_i128)px * r->ref_den * BREAKER_PCT_100;
-	fxb_i128 up = r->ref_num * (BREAKER_PCT_100 + r->c->band_pct);
-	fxb_i128 down = r->ref_num * (BREAKER_PCT_100 - r->c->band_pct);
-	if (lhs > up || (edge_is_outside && lhs == up))
+	fxb_i128 lhs = (fxb_i128)px * r->band_den;
+	if (lhs > r->band_up || (edge_is_outside && lhs == r->band_up))
 		return 1;
-	if (lhs < down || (edge_is_outside && lhs == down))
+	if (lhs < r->band_down || (edge_is_outside && lhs == r->band_down))
 		return -1;
 	return 0;
-}
-
-/*
- * A band is in force for quoted rates only in NORMAL and LIMIT.  Tripped or
- * awaiting a new reference there is none: the market has left the old band
- * by definition, and the side a with-move suspension keeps open must be
- * able to convert at the market's rate (RULES-NOTES 3).
- */
-bool
-breaker_rule_band_excludes(const struct rule *r, int64_t rate)
-{
-	return (r->state == RS_NORMAL || r->state == RS_LIMIT) &&
-	       band_position(r, rate, false) != 0;
 }
 
 static void
@@ -325,8 +324,7 @@ band_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 		 * reference and a fresh history; no band test on it. */
 		window_clear(&r->win, &r->sum);
 		window_push(&r->win, &r->sum, t, px);
-		r->ref_num = px;
-		r->ref_den = 1;
+		band_set_ref(r, px, 1);
 		r->ref_since = t;
 		breaker_rule_set_state(b, r, RS_NORMAL);
 		r->since = t;
@@ -345,8 +343,7 @@ band_tick(struct breaker *b, struct rule *r, fxb_time t, int64_t px)
 		if (t - r->ref_since >= c->ref_min_life &&
 		    diff * BREAKER_PCT_100 >=
 		        c->ref_move_pct * r->ref_num * n) {
-			r->ref_num = r->sum;
-			r->ref_den = (int64_t)n;
+			band_set_ref(r, r->sum, (int64_t)n);
 			r->ref_since = t;
 			breaker_rule_event_init(b, r, &ev,
 			                        BREAKER_EV_REF_UPDATE, t);
