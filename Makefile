@@ -48,7 +48,8 @@ LEDGER_OBJ  = $(LEDGER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/ledger_migrations.o
 CONFIG_OBJ  = $(CONFIG_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 
-UNIT_TESTS  = breaker_test decimal_test config_test client_test wire_test
+UNIT_TESTS  = breaker_test decimal_test config_test client_test wire_test \
+	      oom_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \
@@ -93,6 +94,16 @@ $(BUILD)/fxbreakerctl: $(CTL_OBJ) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testlib.o $(LIBS_ALL)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# oom_test runs on a second build of the engine in which every allocation
+# can be made to fail (tests/failalloc.h, included ahead of each source).
+OOM_OBJ = $(BREAKER_SRC:%.c=$(BUILD)/oom/%.o)
+$(BUILD)/oom/%.o: %.c tests/failalloc.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -include tests/failalloc.h -c $< -o $@
+$(BUILD)/tests/oom_test: $(BUILD)/tests/oom_test.o \
+		$(BUILD)/tests/failalloc.o $(BUILD)/tests/testlib.o $(OOM_OBJ)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Keep the intermediate objects (no "rm build/..." chatter after a run).
