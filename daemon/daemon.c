@@ -1421,6 +1421,22 @@ status_rules(struct daemon *d, json_t *arr)
 	}
 }
 
+/* An operator's force in status: {key: value, "suspension" (once its row
+ * is written), "since", "until" (when it ends on its own)}. */
+static json_t *
+force_json(struct daemon *d, const char *key, const char *value, int64_t susp,
+           fxb_time since, fxb_time until)
+{
+	json_t *f = json_object();
+	json_object_set_new(f, key, json_string(value));
+	if (id_visible(d, susp))
+		json_object_set_new(f, "suspension", json_integer(susp));
+	json_object_set_new(f, "since", json_integer(since));
+	if (until != FXB_NEVER)
+		json_object_set_new(f, "until", json_integer(until));
+	return f;
+}
+
 static void
 status_products(struct daemon *d, json_t *arr)
 {
@@ -1479,16 +1495,10 @@ status_products(struct daemon *d, json_t *arr)
 			                          &fsince, &funtil) ||
 			    fs == dec.suspension || !id_visible(d, fs))
 				continue;
-			json_t *f = json_object();
-			json_object_set_new(
-			    f, "scope",
-			    json_string(on_pair ? "pair" : "product"));
-			json_object_set_new(f, "suspension", json_integer(fs));
-			json_object_set_new(f, "since", json_integer(fsince));
-			if (funtil != FXB_NEVER)
-				json_object_set_new(f, "until",
-				                    json_integer(funtil));
-			json_array_append_new(also, f);
+			json_array_append_new(
+			    also, force_json(d, "scope",
+			                     on_pair ? "pair" : "product", fs,
+			                     fsince, funtil));
 		}
 		if (json_array_size(also) > 0)
 			json_object_set_new(o, "also_forced", also);
@@ -1509,16 +1519,9 @@ status_pairs(struct daemon *d, json_t *arr)
 		fxb_time since, until;
 		if (breaker_force_status(d->engine, true, (int32_t)p, &susp,
 		                         &since, &until)) {
-			json_t *h = json_object();
-			json_object_set_new(h, "kind", json_string("forced"));
-			if (id_visible(d, susp))
-				json_object_set_new(h, "suspension",
-				                    json_integer(susp));
-			json_object_set_new(h, "since", json_integer(since));
-			if (until != FXB_NEVER)
-				json_object_set_new(h, "until",
-				                    json_integer(until));
-			json_array_append_new(held, h);
+			json_array_append_new(held,
+			                      force_json(d, "kind", "forced",
+			                                 susp, since, until));
 		}
 		for (size_t i = 0; i < d->cfg->nrules; i++) {
 			const struct breaker_rule_conf *c = &d->cfg->rules[i];
