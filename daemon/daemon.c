@@ -1283,6 +1283,8 @@ apply_tick(struct daemon *d, const struct ipc_request *r, char *msg,
 	pthread_mutex_unlock(&d->mu);
 	if (e != FXB_OK)
 		snprintf(msg, cap, "%s", fxb_strerror(e));
+	else
+		atomic_fetch_add_explicit(&d->ticks, 1, memory_order_relaxed);
 	return e;
 }
 
@@ -1600,6 +1602,10 @@ status_reply(struct daemon *d, const char *ref)
 	pthread_mutex_unlock(&d->qmu);
 
 	json_object_set_new(o, "ledger", lg);
+	json_object_set_new(
+	    o, "ticks",
+	    json_pack("{sIsI}", "applied", (json_int_t)atomic_load(&d->ticks),
+	              "refused", (json_int_t)atomic_load(&d->bad_ticks)));
 	json_object_set_new(o, "pairs", pairs);
 	json_object_set_new(o, "products", products);
 	json_object_set_new(o, "rules", rules);

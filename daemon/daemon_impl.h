@@ -116,7 +116,8 @@ struct daemon {
 	struct cmd_change changes[CHANGES_MAX]; /* in force (mu) */
 	size_t nchanges;
 	_Atomic bool stopping;
-	_Atomic uint64_t bad_ticks;
+	_Atomic uint64_t bad_ticks; /* refused on tick_url */
+	_Atomic uint64_t ticks;     /* applied, from either socket */
 };
 
 /* daemon.c */

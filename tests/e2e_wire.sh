@@ -235,12 +235,16 @@ check "(c) bad ticks changed nothing: no row" \
 check "(c) bad ticks changed nothing: the band has no reference" \
 	"$("$CTL" status --json | jq -r '.rules[] | select(.rule=="eur-band") | .state')" \
 	no_reference
+ticks() { "$CTL" status --json | jq -r ".ticks.$1"; }
+check "(c) status counts the 7 refused ticks" "$(ticks refused)" 7
+applied=$(ticks applied)
 has_event() { [ "$(sql "select count(*) from suspension_log where rule='eur-band' and event='$1'")" = 1 ]; }
 push '{"pair":"EUR/KRW","px":"1400"}'
 wait_for has_event ref_set
 check "(c) the first good tick sets the reference (not a bad one)" \
 	"$(sql "select detail from suspension_log where event='ref_set'" | jq -c '[.scope, .px, .ref, .lower, .upper]')" \
 	'["EUR/KRW","1400.00","1400.00","1386.00","1414.00"]'
+check "(c) status counts the applied tick" "$(ticks applied)" $((applied + 1))
 check "(c) a quoted rate outside the band is denied" \
 	"$(req '{"op":"check","product":"eur","amount":"1.00","rate":"1414.01"}')" \
 	'{"decision":"deny","reason":"rate_outside_band","rule":"eur-band","kind":"band"}'
