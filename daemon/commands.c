@@ -578,24 +578,6 @@ enrol_subject(const struct commands *c, json_t *args, struct operator* who,
 	return FXB_OK;
 }
 
-/* A pending enrol's subject, from its logged args (checked when it was
- * asked; whether the key is enrolled since is checked on approval). */
-static void
-enrol_subject_restore(json_t *args, struct operator* who)
-{
-	const char *name = str_arg(args, "name"),
-	           *roles = str_arg(args, "roles"),
-	           *pk = str_arg(args, "pubkey");
-	size_t got = 0;
-	snprintf(who->name, sizeof(who->name), "%s", name ? name : "");
-	who->roles = roles != NULL ? parse_roles(roles) : 0;
-	if (pk != NULL &&
-	    sodium_hex2bin(who->pk, sizeof(who->pk), pk, strlen(pk), NULL,
-	                   &got, NULL) == 0 &&
-	    got == 32)
-		ledger_key_id(who->pk, who->key_id);
-}
-
 /* Whom a revoke request names (args operator: a key id), checked: the
  * file's people leave by the file, which would otherwise bring them
  * back at the next reload. */
@@ -1336,12 +1318,17 @@ restore_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 		         val ? val : "");
 		snprintf(q->from, sizeof(q->from), "%s", from ? from : "");
 		char why[256];
+		/* Checked again against the roster now: a key enrolled, or
+		 * gone, since the request leaves nothing to approve. */
+		enum fxb_err e = FXB_OK;
 		if (strcmp(cmd, "enrol") == 0)
-			enrol_subject_restore(args, &q->subject);
-		else if (strcmp(cmd, "revoke") == 0 &&
-		         revoke_subject(c, args, &q->subject, why,
-		                        sizeof(why)) != FXB_OK)
-			q->done = true; /* gone since: nothing to approve */
+			e = enrol_subject(c, args, &q->subject, why,
+			                  sizeof(why));
+		else if (strcmp(cmd, "revoke") == 0)
+			e = revoke_subject(c, args, &q->subject, why,
+			                   sizeof(why));
+		if (e != FXB_OK)
+			q->done = true;
 	} else if (result != NULL && cmd != NULL &&
 	           strcmp(cmd, "approve") == 0 &&
 	           strcmp(result, "applied") == 0) {

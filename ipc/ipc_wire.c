@@ -28,6 +28,8 @@ static const struct field tick_fields[] = {
     F(ask, false), F(ref, false), {NULL, 0, false},
 };
 static const struct field none_fields[] = {F(ref, false), {NULL, 0, false}};
+/* The fields of one check in a batch, in struct ipc_check's order. */
+static const char *const check_names[] = {"product", "amount", "rate", "ref"};
 static const struct field batch_fields[] = {F(ref, false), {NULL, 0, false}};
 static const struct field command_fields[] = {
     F(body, true), F(signature, true), F(ref, false), {NULL, 0, false}};
@@ -71,8 +73,6 @@ slot(struct ipc_request *r, size_t off)
 static enum fxb_err
 parse_checks(json_t *arr, struct ipc_request *out, char *msg, size_t msglen)
 {
-	static const char *const names[] = {"product", "amount", "rate",
-	                                    "ref"};
 	if (!json_is_array(arr)) {
 		snprintf(msg, msglen, "\"checks\" must be an array");
 		return FXB_ERR_TYPE;
@@ -103,7 +103,7 @@ parse_checks(json_t *arr, struct ipc_request *out, char *msg, size_t msglen)
 		json_object_foreach(c, key, v)
 		{
 			size_t k = 0;
-			while (k < 4 && strcmp(key, names[k]) != 0)
+			while (k < 4 && strcmp(key, check_names[k]) != 0)
 				k++;
 			if (k == 4) {
 				snprintf(
@@ -274,8 +274,6 @@ flat_object(char *t, size_t *i, size_t n, const char **key, const char **val,
 static bool
 check_array(char *t, size_t *i, size_t n, struct ipc_request *out)
 {
-	static const char *const names[] = {"product", "amount", "rate",
-	                                    "ref"};
 	if ((out->checks = calloc(IPC_BATCH_MAX, sizeof(*out->checks))) ==
 	    NULL)
 		return false;
@@ -291,7 +289,7 @@ check_array(char *t, size_t *i, size_t n, struct ipc_request *out)
 		                    &c->ref};
 		for (size_t k = 0; k < nk; k++) {
 			size_t m = 0;
-			while (m < 4 && strcmp(key[k], names[m]) != 0)
+			while (m < 4 && strcmp(key[k], check_names[m]) != 0)
 				m++;
 			if (m == 4)
 				return false;
