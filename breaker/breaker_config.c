@@ -688,7 +688,9 @@ build_service(struct parse *ps, struct sect *s)
 		          (v[4] - '0') * 10 + (v[5] - '0');
 		sv->notice_tz_min = v[0] == '-' ? -min : min;
 	}
-	return true;
+	kv = get(s, "clock_step_tolerance");
+	return kv == NULL ||
+	       val_duration(ps, s, kv, true, &sv->clock_step_tolerance);
 }
 
 static bool
@@ -1242,6 +1244,9 @@ service_defaults(struct breaker_service_conf *sv)
 	         "ipc:///run/fxbreaker/events.ipc");
 	snprintf(sv->service_id, sizeof(sv->service_id), "fxbreaker");
 	sv->notice_tz_min = 9 * 60; /* Korea: KST, UTC+09:00 */
+	/* Above NTP's own step threshold (128 ms) and chrony's usual
+	 * makestep, below anything a person would call a step. */
+	sv->clock_step_tolerance = 1000;
 }
 
 static bool

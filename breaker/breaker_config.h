@@ -106,6 +106,9 @@ struct breaker_service_conf {
 	/* "": no operators (every command is refused) */
 	char operators_file[BREAKER_TEXT_MAX + 1];
 	int notice_tz_min; /* notice_utc_offset: minutes east of UTC */
+	/* clock_step_tolerance: a wall clock step larger than this is
+	 * logged (docs/OPERATIONS.md, "The clock"); default 1 s. */
+	fxb_time clock_step_tolerance;
 };
 
 struct breaker_config {

@@ -648,11 +648,14 @@ roster_apply(struct daemon *d, struct request *q, const char *approver,
 /*
  * The command's meaning, after its envelope checked out.  Returns the
  * reply (and fills row, scope, suspension for the log), or a rejection.
+ * expires is in engine time; shift is what turns the signer's clock into
+ * the engine's (for args.until).
  */
 static char *
 apply(struct daemon *d, const struct operator* op, const char *cmd,
-      json_t *args, fxb_time expires, json_t *row, const char **scope,
-      int64_t *suspension, enum fxb_err *code, char *msg, size_t cap)
+      json_t *args, fxb_time expires, int64_t shift, json_t *row,
+      const char **scope, int64_t *suspension, enum fxb_err *code, char *msg,
+      size_t cap)
 {
 	struct commands *c = d->cmds;
 	fxb_time now = breaker_now(d->engine);
@@ -672,8 +675,9 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			goto forbidden;
 		int32_t idx = scope_arg(d, args, &on_pair, &name, msg, cap);
 		json_t *ju = json_object_get(args, "until");
-		fxb_time until =
-		    ju != NULL ? (fxb_time)json_integer_value(ju) : FXB_NEVER;
+		fxb_time until = ju != NULL
+		                     ? (fxb_time)json_integer_value(ju) + shift
+		                     : FXB_NEVER;
 		if (idx < 0 ||
 		    (ju != NULL && (!json_is_integer(ju) || until <= now))) {
 			*code = idx < 0 ? (on_pair ? FXB_ERR_UNKNOWN_PAIR
@@ -1065,6 +1069,39 @@ out:
 	return out;
 }
 
+/*
+ * The clock a command's time window is judged on (docs/PROTOCOL.md,
+ * "Time windows").  A window is issued_at within +-SKEW_MS of a clock
+ * and expires_at after it.  The engine's clock comes first (it never goes
+ * back); the wall clock is the other, so that a command signed on this
+ * machine after its clock stepped still works.  Outside both, only a
+ * suspend is taken: it only ever tightens, an operator must always be
+ * able to stop trading, and a replay of one (after its nonce is
+ * forgotten) can do no more than suspend again, in a row naming its
+ * signer and skew.  Everything else is a request or an approval bound to
+ * a request number and a suspension, so a replay opens nothing.  BAD: an
+ * envelope no clock could make right (expires before it was issued, or
+ * a lifetime over the maximum).
+ */
+enum time_window { WINDOW_ENGINE, WINDOW_WALL, WINDOW_OUTSIDE, WINDOW_BAD };
+static const char *const time_window_name[] = {"engine", "wall", "outside",
+                                               "bad"};
+
+static enum time_window
+time_window(json_int_t issued, json_int_t expires, fxb_time engine,
+            fxb_time wall)
+{
+	if (expires <= issued || expires > issued + LIFETIME_MAX_MS)
+		return WINDOW_BAD;
+	if (issued >= engine - SKEW_MS && issued <= engine + SKEW_MS &&
+	    expires > engine)
+		return WINDOW_ENGINE;
+	if (issued >= wall - SKEW_MS && issued <= wall + SKEW_MS &&
+	    expires > wall)
+		return WINDOW_WALL;
+	return WINDOW_OUTSIDE;
+}
+
 /* Reads the body's required fields; false with code and msg if bad. */
 static bool
 body_fields(json_t *b, const char **service, const char **opid,
@@ -1184,6 +1221,8 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 
 	fxb_time now = daemon_engine_now(d);
 	breaker_advance(d->engine, now);
+	fxb_time wall = clock_now_ms();
+	enum time_window win = time_window(issued, expires, now, wall);
 	enum fxb_err code = FXB_OK;
 	const char *scope = NULL;
 	int64_t suspension = 0;
@@ -1197,24 +1236,41 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 	json_object_set_new(row, "issued_at", json_integer(issued));
 	json_object_set_new(row, "expires_at", json_integer(expires));
 	json_object_set_new(row, "args", json_deep_copy(args));
+	/* Judged on another clock than the engine's: how far off it was,
+	 * for the auditor (the engine's own window adds nothing). */
+	if (win != WINDOW_ENGINE) {
+		json_object_set_new(row, "window",
+		                    json_string(time_window_name[win]));
+		json_object_set_new(row, "skew_ms",
+		                    json_integer(issued - now));
+		json_object_set_new(row, "wall", json_integer(wall));
+	}
 
 	if (strcmp(service, d->cfg->service.service_id) != 0) {
 		code = FXB_ERR_WRONG_SERVICE;
 		snprintf(msg, sizeof(msg),
 		         "signed for \"%.64s\", this is \"%s\"", service,
 		         d->cfg->service.service_id);
-	} else if (issued < now - SKEW_MS || issued > now + SKEW_MS ||
-	           expires <= now || expires > issued + LIFETIME_MAX_MS) {
+	} else if (win == WINDOW_BAD ||
+	           (win == WINDOW_OUTSIDE && strcmp(cmd, "suspend") != 0)) {
 		code = FXB_ERR_EXPIRED;
 		snprintf(
 		    msg, sizeof(msg),
-		    "issued %lld ms from now, expires in %lld ms (allowed: "
-		    "+-%d s, at most %d s)",
-		    (long long)(issued - now), (long long)(expires - now),
-		    SKEW_MS / 1000, LIFETIME_MAX_MS / 1000);
+		    "issued %lld ms from the service's clock (%lld ms from "
+		    "the wall clock), expires in %lld ms (allowed: +-%d s "
+		    "of either, at most %d s; repeat with --issued-at %lld "
+		    "to sign on the service's clock)",
+		    (long long)(issued - now), (long long)(issued - wall),
+		    (long long)(expires - now), SKEW_MS / 1000,
+		    LIFETIME_MAX_MS / 1000, (long long)now);
 	} else {
-		reply = apply(d, op, cmd, args, expires, row, &scope,
-		              &suspension, &code, msg, sizeof(msg));
+		/* The command's own times, read on the clock it was
+		 * judged by, in engine time. */
+		int64_t shift = win == WINDOW_WALL      ? now - wall
+		                : win == WINDOW_OUTSIDE ? now - issued
+		                                        : 0;
+		reply = apply(d, op, cmd, args, expires + shift, shift, row,
+		              &scope, &suspension, &code, msg, sizeof(msg));
 	}
 	if (reply == NULL) {
 		if (code == FXB_OK)
@@ -1304,6 +1360,11 @@ restore_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 			    json_object_get(args, "suspension"));
 		q->expires =
 		    json_integer_value(json_object_get(o, "expires_at"));
+		/* Judged on the wall clock: its expiry in engine time, as
+		 * when it was taken. */
+		json_t *jw = json_object_get(o, "wall");
+		if (json_is_integer(jw))
+			q->expires += row->t - json_integer_value(jw);
 		const char *key =
 		    json_string_value(json_object_get(args, "key"));
 		const char *val =
@@ -1348,6 +1409,14 @@ commands_restore(struct daemon *d)
 	struct restore_arg ra = {d, breaker_now(d->engine)};
 	memset(&f, 0, sizeof(f));
 	f.event = "command";
-	f.from = ra.now - NONCE_MEMORY_MS;
+	/* From the earlier of the wall clock and the log's latest row: a
+	 * command judged on the wall clock (which may be ahead of the rows'
+	 * engine time) or on the engine's clock (which starts at the log's
+	 * time) is remembered for as long as either clock could take it
+	 * again. */
+	fxb_time from = d->tb.start_wall < d->tb.ledger_last
+	                    ? d->tb.start_wall
+	                    : d->tb.ledger_last;
+	f.from = from - NONCE_MEMORY_MS;
 	ledger_query(d->ledger, &f, restore_row, &ra);
 }

@@ -438,7 +438,9 @@ writer_main(void *arg)
 	struct ledger_row *rows = calloc(BATCH_MAX, sizeof(*rows));
 	int commits = 0;
 	unsigned backoff_ms = 50;
-	fxb_time last_signed = clock_now_ms();
+	/* Monotonic: a wall clock step back must not hold off the
+	 * minute's checkpoint for hours. */
+	int64_t last_signed = timebase_mono_ns() / 1000000;
 	char err[256];
 
 	if (rows == NULL)
@@ -447,7 +449,7 @@ writer_main(void *arg)
 	for (;;) {
 		while (d->nqueue == 0 && !d->writer_stop) {
 			struct timespec ts;
-			clock_gettime(CLOCK_REALTIME, &ts);
+			clock_gettime(CLOCK_MONOTONIC, &ts); /* qcv's */
 			ts.tv_sec += 1;
 			if (pthread_cond_timedwait(&d->qcv, &d->qmu, &ts) ==
 			        ETIMEDOUT &&
@@ -474,13 +476,16 @@ writer_main(void *arg)
 		}
 		pthread_mutex_unlock(&d->qmu);
 
+		/* logged_at is the wall clock as read: evidence of what it
+		 * said, beside the engine's t. */
 		fxb_time now = clock_now_ms();
-		sign |= now - last_signed >= CHECKPOINT_MAX_AGE_MS;
+		int64_t mono = timebase_mono_ns() / 1000000;
+		sign |= mono - last_signed >= CHECKPOINT_MAX_AGE_MS;
 		char *note = NULL;
 		enum fxb_err rc = ledger_append(d->ledger, rows, n, now, sign,
 		                                &note, err, sizeof(err));
 		if (rc == FXB_OK && note != NULL)
-			last_signed = now;
+			last_signed = mono;
 
 		pthread_mutex_lock(&d->qmu);
 		if (rc != FXB_OK) {
@@ -829,12 +834,79 @@ daemon_log_command(struct daemon *d, const char *scope, int64_t suspension,
 
 /* ---- the clock ---- */
 
-/* The engine's clock is the wall clock, never going backwards (an NTP
- * step back holds it still until the wall clock catches up). */
+/* "3h0m0.250s": a step's size for a person reading stderr. */
+static void
+step_size_text(char *buf, size_t cap, int64_t ms)
+{
+	snprintf(buf, cap, "%lldh%lldm%lld.%03llds", (long long)(ms / 3600000),
+	         (long long)(ms / 60000 % 60), (long long)(ms / 1000 % 60),
+	         (long long)(ms % 1000));
+}
+
+/* A clock_step row: the wall clock moved against the engine's (mu held).
+ * Rows keep engine time; this row is how a reader maps them back to the
+ * wall clock of the moment. */
+static void
+log_clock_step(struct daemon *d, const struct timebase_step *st)
+{
+	char size[48];
+	json_t *o = json_object();
+	json_object_set_new(o, "from", json_integer(st->from));
+	json_object_set_new(o, "to", json_integer(st->to));
+	json_object_set_new(o, "size_ms", json_integer(st->size_ms));
+	json_object_set_new(o, "direction",
+	                    json_string(st->back ? "back" : "forward"));
+	json_object_set_new(o, "engine", json_integer(st->at));
+	json_object_set_new(o, "offset_ms", json_integer(st->offset_ms));
+	json_object_set_new(
+	    o, "tolerance_ms",
+	    json_integer(d->cfg->service.clock_step_tolerance));
+	char *detail = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	step_size_text(size, sizeof(size), st->size_ms);
+	log_warn("the wall clock stepped %s by %s (wall now %+lld ms from the "
+	         "service's clock): the service keeps its own clock, so rows "
+	         "stay in order and timed ends keep their durations",
+	         st->back ? "back" : "forward", size,
+	         (long long)st->offset_ms);
+	log_service(d, "clock_step", detail != NULL ? detail : "{}");
+	free(detail);
+}
+
+/* A clock_behind row at start: the wall clock reads earlier than the
+ * log's latest row, so the engine starts at the log's time (mu held). */
+static void
+log_clock_behind(struct daemon *d)
+{
+	const struct timebase *tb = &d->tb;
+	char size[48];
+	json_t *o = json_object();
+	json_object_set_new(o, "wall", json_integer(tb->start_wall));
+	json_object_set_new(o, "ledger_last", json_integer(tb->ledger_last));
+	json_object_set_new(o, "behind_ms",
+	                    json_integer(tb->ledger_last - tb->start_wall));
+	json_object_set_new(o, "engine", json_integer(tb->anchor));
+	char *detail = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	step_size_text(size, sizeof(size), tb->ledger_last - tb->start_wall);
+	log_warn("the wall clock is %s behind the log's latest row: the "
+	         "service starts its clock at the log's time",
+	         size);
+	log_service(d, "clock_behind", detail != NULL ? detail : "{}");
+	free(detail);
+}
+
+/* The engine's clock runs on CLOCK_MONOTONIC from its start anchor
+ * (timebase.c): it never goes back, and the wall clock is read against
+ * it on every call, so a step is logged within the timer's second. */
 fxb_time
 daemon_engine_now(struct daemon *d)
 {
-	fxb_time now = clock_now_ms(), t = breaker_now(d->engine);
+	struct timebase_step st;
+	fxb_time now = timebase_now(&d->tb), t = breaker_now(d->engine);
+	if (timebase_check(&d->tb, now, clock_now_ms(),
+	                   d->cfg->service.clock_step_tolerance, &st))
+		log_clock_step(d, &st);
 	return now > t ? now : t;
 }
 
@@ -856,10 +928,10 @@ timer_main(void *arg)
 		breaker_advance(d->engine, now);
 		fxb_time next = breaker_next_timer(d->engine);
 		d->timer_target = next < now + 1000 ? next : now + 1000;
-		struct timespec ts = {
-		    .tv_sec = (time_t)(d->timer_target / 1000),
-		    .tv_nsec = (long)(d->timer_target % 1000) * 1000000L,
-		};
+		/* A monotonic deadline: a wall clock step neither wakes
+		 * the timer early nor holds it for hours. */
+		struct timespec ts;
+		timebase_deadline(&d->tb, d->timer_target, &ts);
 		pthread_cond_timedwait(&d->tcv, &d->mu, &ts);
 	}
 	pthread_mutex_unlock(&d->mu);
@@ -1299,7 +1371,9 @@ reply_ok(struct daemon *d, struct ipc_call *call, const char *ref, bool ping)
 		json_object_set_new(o, "service_id",
 		                    json_string(d->cfg->service.service_id));
 		pthread_mutex_unlock(&d->mu);
-		json_object_set_new(o, "now", json_integer(clock_now_ms()));
+		/* The clock signed commands are judged by. */
+		json_object_set_new(o, "now",
+		                    json_integer(timebase_now(&d->tb)));
 	}
 	if (ref != NULL)
 		json_object_set_new(o, "ref", json_string(ref));
@@ -1355,7 +1429,7 @@ on_tick(void *arg, const char *buf, size_t len)
 		 * second. */
 		static _Atomic fxb_time last_said;
 		uint64_t n = atomic_fetch_add(&d->bad_ticks, 1) + 1;
-		fxb_time now = clock_now_ms();
+		fxb_time now = timebase_mono_ns() / 1000000;
 		if (now - atomic_load(&last_said) >= 1000) {
 			atomic_store(&last_said, now);
 			/* The message quotes the sender's bytes: no control
@@ -1564,6 +1638,36 @@ status_pairs(struct daemon *d, json_t *arr)
 	}
 }
 
+/* The wall clock against the engine's: its offset now, the steps seen,
+ * the latest, and how the clock started (mu held). */
+static json_t *
+status_clock(struct daemon *d)
+{
+	const struct timebase *tb = &d->tb;
+	fxb_time wall = clock_now_ms();
+	json_t *c = json_object();
+	json_object_set_new(c, "wall", json_integer(wall));
+	json_object_set_new(c, "offset_ms",
+	                    json_integer(wall - breaker_now(d->engine)));
+	json_object_set_new(
+	    c, "tolerance_ms",
+	    json_integer(d->cfg->service.clock_step_tolerance));
+	json_object_set_new(c, "started_at", json_integer(tb->anchor));
+	if (tb->anchor > tb->start_wall)
+		json_object_set_new(c, "started_behind_ms",
+		                    json_integer(tb->anchor - tb->start_wall));
+	json_object_set_new(c, "steps", json_integer((json_int_t)tb->steps));
+	if (tb->steps > 0)
+		json_object_set_new(
+		    c, "last_step",
+		    json_pack("{sI sI sI sI ss}", "t", (json_int_t)tb->last.at,
+		              "from", (json_int_t)tb->last.from, "to",
+		              (json_int_t)tb->last.to, "size_ms",
+		              (json_int_t)tb->last.size_ms, "direction",
+		              tb->last.back ? "back" : "forward"));
+	return c;
+}
+
 static char *
 status_reply(struct daemon *d, const char *ref)
 {
@@ -1585,6 +1689,7 @@ status_reply(struct daemon *d, const char *ref)
 	json_object_set_new(o, "service_id",
 	                    json_string(d->cfg->service.service_id));
 	json_object_set_new(o, "now", json_integer(breaker_now(d->engine)));
+	json_object_set_new(o, "clock", status_clock(d));
 	status_pairs(d, pairs);
 	status_products(d, products);
 	status_rules(d, rules);
@@ -2072,8 +2177,12 @@ daemon_start(const struct daemon_opts *opts)
 		return NULL;
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_mutex_init(&d->qmu, NULL);
-	pthread_cond_init(&d->qcv, NULL);
-	pthread_cond_init(&d->tcv, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->qcv, &ca);
+	pthread_cond_init(&d->tcv, &ca);
+	pthread_condattr_destroy(&ca);
 	d->config_path = strdup(opts->config_path);
 	e = config_file_load(opts->config_path, &d->cfg, d->config_hash, err,
 	                     sizeof(err));
@@ -2123,7 +2232,11 @@ daemon_start(const struct daemon_opts *opts)
 		goto fail;
 	sv = &d->cfg->service; /* the config may be a new one */
 	struct prod_index ix;
-	if (breaker_new(d->cfg, clock_now_ms(), daemon_sink, d, &d->engine) !=
+	/* The clock never starts before the log's latest row. */
+	bool behind =
+	    timebase_start(&d->tb, clock_now_ms(), ledger_last_time(d->ledger),
+	                   sv->clock_step_tolerance);
+	if (breaker_new(d->cfg, d->tb.anchor, daemon_sink, d, &d->engine) !=
 	        FXB_OK ||
 	    !index_build(d->engine, d->next_seq - 1, &ix)) {
 		log_warn("out of memory");
@@ -2148,6 +2261,8 @@ daemon_start(const struct daemon_opts *opts)
 	 * written before any product reopens. */
 	for (size_t i = 0; i < breaker_product_count(d->engine); i++)
 		d->reopen_seq[i] = d->next_seq - 1;
+	if (behind)
+		log_clock_behind(d);
 	char *detail = service_detail(d, "start");
 	log_service(d, "service_start", detail != NULL ? detail : "{}");
 	free(detail);

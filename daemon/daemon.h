@@ -8,6 +8,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "breaker.h"
 
@@ -32,6 +34,44 @@ void daemon_stop(struct daemon *d);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 fxb_time clock_now_ms(void);
+
+/* timebase.c */
+/* A step of the wall clock against the engine's. */
+struct timebase_step {
+	fxb_time at;       /* engine time when it was seen */
+	fxb_time from, to; /* the wall clock as expected, and as read */
+	int64_t size_ms;   /* |to - from| */
+	int64_t offset_ms; /* wall - engine after it */
+	bool back;
+};
+struct timebase {
+	/* Set at start, then read without a lock. */
+	fxb_time anchor;      /* engine time at anchor_ns */
+	int64_t anchor_ns;    /* CLOCK_MONOTONIC */
+	fxb_time start_wall;  /* the wall clock at start */
+	fxb_time ledger_last; /* the log's latest row time at start */
+	/* The rest under the daemon's engine lock (mu). */
+	int64_t offset_ms; /* wall - engine, as last reported */
+	uint64_t steps;
+	struct timebase_step last; /* the latest, if steps > 0 */
+};
+int64_t timebase_mono_ns(void);
+/* timebase_start starts engine time at max(wall, ledger_last); true when
+ * the wall clock is behind the log by more than tolerance_ms (the caller
+ * logs a clock_behind row). */
+bool timebase_start(struct timebase *tb, fxb_time wall, fxb_time ledger_last,
+                    int64_t tolerance_ms);
+/* timebase_now returns engine time: never back, monotonic rate. */
+fxb_time timebase_now(const struct timebase *tb);
+/* timebase_check compares the wall clock with engine time: true (and
+ * *out) once per step, when the offset moved by more than tolerance_ms
+ * since it was last reported. */
+bool timebase_check(struct timebase *tb, fxb_time engine, fxb_time wall,
+                    int64_t tolerance_ms, struct timebase_step *out);
+/* timebase_deadline: engine time t as a CLOCK_MONOTONIC deadline (for a
+ * condition variable made with that clock). */
+void timebase_deadline(const struct timebase *tb, fxb_time t,
+                       struct timespec *ts);
 
 /* notice.c */
 struct notice_vars {

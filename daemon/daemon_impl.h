@@ -90,7 +90,7 @@ struct daemon {
 
 	/* qmu guards the queue, the parked replies and the ledger status. */
 	pthread_mutex_t qmu;
-	pthread_cond_t qcv;
+	pthread_cond_t qcv; /* CLOCK_MONOTONIC */
 	struct ledger *ledger;
 	pthread_t writer;
 	struct qrow *queue;
@@ -104,8 +104,10 @@ struct daemon {
 	bool writer_stop;
 	bool writer_done; /* the writer has exited: nothing parks any more */
 
+	/* The engine's clock (timebase.c); its step record under mu. */
+	struct timebase tb;
 	pthread_t timer;
-	pthread_cond_t tcv; /* with mu */
+	pthread_cond_t tcv; /* with mu; CLOCK_MONOTONIC */
 	fxb_time timer_target;
 	bool timer_stop;
 	bool no_timer; /* the timer thread never started */
@@ -130,6 +132,8 @@ void daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
  * deny would make no sense to fxbreakerctl). */
 void daemon_park_command(struct daemon *d, struct ipc_call *call,
                          int64_t wait_seq, char *reply, bool did_nothing);
+/* daemon_engine_now returns the engine's clock (mu held) and logs a
+ * clock_step row when the wall clock stepped since the last call. */
 fxb_time daemon_engine_now(struct daemon *d);
 char *daemon_fail_closed_reply(const char *ref);
 void daemon_send_reply(struct ipc_call *call, const char *reply);

@@ -412,6 +412,23 @@ ledger_last_seq(struct ledger *lg)
 	return v;
 }
 
+int64_t
+ledger_last_time(struct ledger *lg)
+{
+	sqlite3_stmt *st;
+	int64_t v = 0;
+	/* max(t), not the last row's: a log written before issue 9 may
+	 * hold rows whose time went back.  The index on t makes it a
+	 * lookup. */
+	if (sqlite3_prepare_v2(lg->db, "SELECT max(t) FROM suspension_log", -1,
+	                       &st, NULL) != SQLITE_OK)
+		return 0;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
 /* Binds a string or NULL. */
 static int
 bind_text(sqlite3_stmt *st, int i, const char *s)

@@ -100,6 +100,11 @@ bool ledger_quick_checked(const struct ledger *lg);
 /* ledger_last_seq returns the highest sequence number written, or 0. */
 int64_t ledger_last_seq(struct ledger *lg);
 
+/* ledger_last_time returns the latest row time (t) written, or 0: the
+ * daemon never starts its clock before it (docs/OPERATIONS.md, "The
+ * clock"). */
+int64_t ledger_last_time(struct ledger *lg);
+
 /*
  * ledger_append writes rows[0..n) in one transaction, each with its place
  * in the hash chain (docs/LEDGER.md) and its effect on breaker_state and

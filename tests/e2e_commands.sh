@@ -76,16 +76,31 @@ check_has "a rejected command is a row too" "$(last_cmd)" '"error":"unknown_oper
 check "wrong service_id" \
 	"$(cmd suspend --key alice.key --product x --reason p --url "$ADMIN" --service-id prod)" \
 	"rejected wrong_service"
+# Time windows (docs/PROTOCOL.md): +-120 s of the service's clock or the
+# wall clock; a lift (anything but a suspend) outside both is refused ...
 now=$(($(date +%s) * 1000))
 check "issued 5 minutes ago (clock skew back)" \
-	"$(cmd suspend --key alice.key --product x --reason p --issued-at $((now - 300000)))" \
+	"$(cmd lift --key alice.key --product x --suspension 1 --reason p --issued-at $((now - 300000)))" \
 	"rejected expired"
 check "issued 5 minutes ahead (clock skew forward)" \
-	"$(cmd suspend --key alice.key --product x --reason p --issued-at $((now + 300000)))" \
+	"$(cmd lift --key alice.key --product x --suspension 1 --reason p --issued-at $((now + 300000)))" \
 	"rejected expired"
-old_env=$("$CTL" suspend --key alice.key --product x --reason p --expires 1 --sign-only)
+check_has "the refusal gives the service's clock to sign on" \
+	"$(last_cmd | jq -r .why)" "repeat with --issued-at "
+old_env=$("$CTL" lift --key alice.key --product x --suspension 1 --reason p --expires 1 --sign-only)
 sleep 1.2
 check "expired command" "$(raw "$old_env" | result)" "rejected expired"
+# ... while a suspend outside both is taken (it only tightens), with its
+# skew in its row.
+check "a suspend issued 5 minutes ago is applied" \
+	"$(cmd suspend --key alice.key --product x --reason p --issued-at $((now - 300000)))" \
+	"applied "
+check "its row: window outside, skew about -300 s" \
+	"$(last_cmd | jq -r '"\(.window) \(.skew_ms > -302000 and .skew_ms < -298000)"')" \
+	"outside true"
+check "a suspend in the window: no window field in its row" \
+	"$(cmd suspend --key alice.key --product x --reason p >/dev/null; last_cmd | jq -r '.window // "engine"')" \
+	"engine"
 check "a command on the check socket" \
 	"$(req "$env" | jq -r .error.name)" unknown_op
 check "carol may not approve" \
