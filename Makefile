@@ -31,7 +31,7 @@ LDFLAGS += $(SAN)
 
 DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 	   libnng-dev nng-utils libsqlite3-dev sqlite3 libsodium-dev jq \
-	   python3
+	   python3 faketime
 
 BREAKER_SRC = $(wildcard breaker/*.c)
 CTL_SRC     = $(wildcard ctl/*.c)

@@ -239,6 +239,30 @@ ctl_tick(int argc, char **argv)
 	return code;
 }
 
+/* One line when the wall clock is off the service's (stepped since
+ * start, or behind the log at start); nothing otherwise. */
+static void
+status_clock(json_t *c)
+{
+	json_int_t steps = json_integer_value(json_object_get(c, "steps"));
+	json_t *behind = json_object_get(c, "started_behind_ms");
+	json_t *last = json_object_get(c, "last_step");
+	if (steps == 0 && behind == NULL)
+		return;
+	printf("clock: the wall clock is %+lld ms from the service's clock",
+	       (long long)json_integer_value(json_object_get(c, "offset_ms")));
+	if (last != NULL)
+		printf("; %lld step%s, the last %s by %lld ms",
+		       (long long)steps, steps == 1 ? "" : "s",
+		       str(last, "direction"),
+		       (long long)json_integer_value(
+		           json_object_get(last, "size_ms")));
+	if (behind != NULL)
+		printf("; %lld ms behind the log at start",
+		       (long long)json_integer_value(behind));
+	printf("\n\n");
+}
+
 static void
 status_table(json_t *r)
 {
@@ -256,6 +280,7 @@ status_table(json_t *r)
 	       (long long)json_integer_value(json_object_get(lg, "queued")),
 	       json_object_get(lg, "last_error") != NULL ? ": " : "",
 	       str(lg, "last_error"));
+	status_clock(json_object_get(r, "clock"));
 	printf("%-8s %-9s %s\n", "PAIR", "STATE", "HELD BY");
 	json_array_foreach(json_object_get(r, "pairs"), i, v)
 	{
