@@ -12,7 +12,8 @@
 # Real-time bounds are tight below (nothing ends early) and loose above
 # (a loaded machine may be slow to look); engine times are exact.
 #   - a restart with the wall clock 3 h behind the log: a clock_behind
-#     row, and no row earlier than the log's latest.
+#     row, and no row earlier than the log's latest;
+#   - moves under the tolerance add up until they pass it.
 . "$(dirname "$0")/lib_e2e.sh"
 
 FT_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
@@ -213,6 +214,16 @@ n=$(rows force_suspend)
 check "the emergency suspend replayed after the restart: its stored answer" \
 	"$(nngcat --req --dial "ipc://$TMP/run/admin.ipc" --data "$env5" --ascii | jq -r .result) $(rows force_suspend)" \
 	"applied $n"
+
+# --- moves under the tolerance add up -----------------------------------
+echo "-10800.6" >"$TMP/faketime"
+sleep 1.3
+check "0.6 s back, under the 1 s tolerance: no row" "$(rows clock_step)" 2
+echo "-10801.3" >"$TMP/faketime"
+wait_for has_rows clock_step 3
+check "0.7 s more: a step, counted from the last one reported" "$(rows clock_step)" 3
+within "  of 1.3 s" "$(row clock_step "json_extract(detail, '$.size_ms')")" 1300 50
+check "  back" "$(row clock_step "json_extract(detail, '$.direction')")" back
 req '{"op":"check","product":"eur","amount":"1.00"}' >/dev/null
 check "no row back in time, all along" "$(in_order)" 0
 finish
