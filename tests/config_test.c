@@ -88,6 +88,7 @@ test_good_config(void)
 	CHECK_STR(cfg->service.data_dir, "./run/data");
 	CHECK_STR(cfg->service.service_id, "uat");
 	CHECK_STR(cfg->service.check_url, "ipc:///run/fxbreaker/check.ipc");
+	CHECK_INT(cfg->service.clock_step_tolerance, 1000); /* default */
 	CHECK_INT(cfg->npairs, 1);
 	CHECK_STR(cfg->pairs[0].name, "USD/KRW");
 	CHECK_INT(cfg->pairs[0].base_exponent, 2);
@@ -279,6 +280,11 @@ test_errors(void)
 	     "([service] data_dir), and only notice texts may continue"},
 	    {"service_id = uat", "check_url = http://x",
 	     "test.conf:4: [service] check_url: an nng address: ipc://PATH"},
+	    {"service_id = uat", "clock_step_tolerance = 0s",
+	     "test.conf:4: [service] clock_step_tolerance: must be greater "
+	     "than zero"},
+	    {"service_id = uat", "clock_step_tolerance = 2",
+	     "test.conf:4: [service] clock_step_tolerance: not a duration"},
 	    {"ko = 일시 중단", "ko = 일시 중단 ; 곧 재개",
 	     "test.conf:42: [notice busy] ko: \" ;\" starts a comment"},
 	    {"warn = 300", "warn = 3,00",
@@ -562,6 +568,23 @@ test_overrides(void)
 	CHECK_CONTAINS(err, "change by command: no [rule nope]");
 }
 
+/* [service] clock_step_tolerance: a duration, read as written. */
+static void
+test_clock_tolerance(void)
+{
+	char err[256];
+	enum fxb_err rc;
+	char *text = mutate("service_id = uat",
+	                    "service_id = uat\nclock_step_tolerance = 250ms");
+	struct breaker_config *cfg =
+	    text != NULL ? parse(text, err, sizeof(err), &rc) : NULL;
+	CHECK(cfg != NULL);
+	if (cfg != NULL)
+		CHECK_INT(cfg->service.clock_step_tolerance, 250);
+	breaker_config_free(cfg);
+	free(text);
+}
+
 static const struct test tests[] = {
     {"overrides", test_overrides},
     {"good_config", test_good_config},
@@ -572,6 +595,7 @@ static const struct test tests[] = {
     {"velocity_zero", test_velocity_zero},
     {"whitespace", test_whitespace},
     {"durations", test_durations},
+    {"clock_tolerance", test_clock_tolerance},
 };
 
 int
