@@ -28,6 +28,7 @@
 #define SKEW_MS         120000       /* issued_at within +-120 s */
 #define LIFETIME_MAX_MS 600000       /* expires_at - issued_at <= 10 min */
 #define NONCE_MEMORY_MS (15 * 60000) /* longer than any command lives */
+#define TIME_MAX_MS     253402300799999LL /* 9999-12-31T23:59:59.999Z */
 
 /* admin: enrols and revokes operators by command (four eyes: another
  * admin approves). */
@@ -675,11 +676,12 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			goto forbidden;
 		int32_t idx = scope_arg(d, args, &on_pair, &name, msg, cap);
 		json_t *ju = json_object_get(args, "until");
-		fxb_time until = ju != NULL
-		                     ? (fxb_time)json_integer_value(ju) + shift
-		                     : FXB_NEVER;
-		if (idx < 0 ||
-		    (ju != NULL && (!json_is_integer(ju) || until <= now))) {
+		fxb_time until = json_integer_value(ju);
+		bool bad_until = ju != NULL &&
+		                 (!json_is_integer(ju) || until < 0 ||
+		                  until > TIME_MAX_MS || until + shift <= now);
+		until = ju != NULL ? until + shift : FXB_NEVER;
+		if (idx < 0 || bad_until) {
 			*code = idx < 0 ? (on_pair ? FXB_ERR_UNKNOWN_PAIR
 			                           : FXB_ERR_UNKNOWN_PRODUCT)
 			                : FXB_ERR_RANGE;
@@ -1091,7 +1093,9 @@ static enum time_window
 time_window(json_int_t issued, json_int_t expires, fxb_time engine,
             fxb_time wall)
 {
-	if (expires <= issued || expires > issued + LIFETIME_MAX_MS)
+	/* Years 1970 to 9999 only: no arithmetic below can overflow. */
+	if (issued < 0 || issued > TIME_MAX_MS || expires <= issued ||
+	    expires - issued > LIFETIME_MAX_MS)
 		return WINDOW_BAD;
 	if (issued >= engine - SKEW_MS && issued <= engine + SKEW_MS &&
 	    expires > engine)
