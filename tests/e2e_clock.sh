@@ -192,6 +192,7 @@ check "no row back in time" "$(in_order)" 0
 
 # --- a restart with the wall clock 3 h behind the log -------------------
 stop_daemon
+check "a clean stop (exit 0)" "$?" 0
 last=$(sql "select max(t) from suspension_log")
 n=$(sql "select max(seq) from suspension_log")
 echo "-3h" >"$TMP/faketime"
