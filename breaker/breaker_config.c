@@ -1445,9 +1445,8 @@ breaker_config_parse_over(const char *text, size_t len, const char *filename,
 
 enum fxb_err
 breaker_config_parse_service(const char *text, size_t len,
-                             const char *filename,
-                             struct breaker_config **out, char *err,
-                             size_t errlen)
+                             const char *filename, struct breaker_config **out,
+                             char *err, size_t errlen)
 {
 	return parse_text(text, len, filename, true, NULL, 0, out, err,
 	                  errlen);

@@ -46,8 +46,8 @@ ctl_service(const char *config, const char *instead,
 	if (rc == FXB_ERR_CONFIG) {
 		/* One definition of [service]: the daemon's own parser,
 		 * reading that section alone. */
-		rc = config_file_load_service(config, &cfg, serr,
-		                              sizeof(serr));
+		rc =
+		    config_file_load_service(config, &cfg, serr, sizeof(serr));
 		if (rc == FXB_OK)
 			fprintf(stderr,
 			        "fxbreakerctl: warning: %s (only [service] "

@@ -641,16 +641,11 @@ test_service_only(void)
 }
 
 static const struct test tests[] = {
-    {"service_only", test_service_only},
-    {"overrides", test_overrides},
-    {"good_config", test_good_config},
-    {"errors", test_errors},
-    {"kind_keys", test_kind_keys},
-    {"long_line", test_long_line},
-    {"minimal", test_minimal},
-    {"velocity_zero", test_velocity_zero},
-    {"whitespace", test_whitespace},
-    {"durations", test_durations},
+    {"service_only", test_service_only}, {"overrides", test_overrides},
+    {"good_config", test_good_config},   {"errors", test_errors},
+    {"kind_keys", test_kind_keys},       {"long_line", test_long_line},
+    {"minimal", test_minimal},           {"velocity_zero", test_velocity_zero},
+    {"whitespace", test_whitespace},     {"durations", test_durations},
 };
 
 int
