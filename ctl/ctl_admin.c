@@ -601,9 +601,12 @@ static const struct cmd_spec {
 	unsigned allowed, required;
 	const char *use;
 } cmd_specs[] = {
-    {"suspend", COMMON | SCOPE | B(O_UNTIL), B(O_KEY) | B(O_REASON),
+    /* --reason is for the log; customers read --notice's [notice], or
+     * the default forced notice. */
+    {"suspend", COMMON | SCOPE | B(O_UNTIL) | B(O_NOTICE),
+     B(O_KEY) | B(O_REASON),
      "fxbreakerctl suspend --key FILE (--product ID | --pair PAIR) "
-     "--reason TEXT [--until TIME]" TAIL},
+     "--reason TEXT [--notice ID] [--until TIME]" TAIL},
     {"lift", COMMON | SCOPE | B(O_SUSPENSION),
      B(O_KEY) | B(O_REASON) | B(O_SUSPENSION),
      "fxbreakerctl lift --key FILE (--product ID | --pair PAIR) "
@@ -980,11 +983,12 @@ ctl_command(int argc, char **argv)
 	if ((o.v[O_URL] == NULL && !o.sign_only) ||
 	    o.v[O_SERVICE_ID] == NULL) {
 		struct breaker_service_conf sv;
-		const char *instead =
-		    o.v[O_URL] != NULL   ? "give --service-id ID"
-		    : o.v[O_SERVICE_ID] != NULL ? "give --url URL"
-		                                : "give --url URL --service-id "
-		                                  "ID";
+		const char *instead = o.v[O_URL] != NULL
+		                          ? "give --service-id ID"
+		                      : o.v[O_SERVICE_ID] != NULL
+		                          ? "give --url URL"
+		                          : "give --url URL --service-id "
+		                            "ID";
 		if ((code = ctl_service(o.v[O_CONFIG], instead, &sv)) !=
 		    CTL_EXIT_OK)
 			return code;

@@ -246,6 +246,32 @@ ctl_tick(int argc, char **argv)
 	return code;
 }
 
+/* An operator's text: control characters would act on the reader's
+ * terminal, so they are shown, not sent. */
+static void
+put_text(const char *s)
+{
+	for (const char *c = s; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			printf("\\x%02x", (unsigned)*c);
+		else
+			putchar(*c);
+}
+
+/* A force's internal side: why (the operator's words, "... (by NAME)")
+ * and which notice customers read instead. */
+static void
+put_force_notes(json_t *f)
+{
+	if (json_object_get(f, "operator_reason") == NULL)
+		return;
+	printf("%-28s forced: ", "");
+	put_text(str(f, "operator_reason"));
+	if (json_object_get(f, "notice") != NULL)
+		printf("; customers see notice %s", str(f, "notice"));
+	putchar('\n');
+}
+
 static void
 status_table(json_t *r)
 {
@@ -280,6 +306,8 @@ status_table(json_t *r)
 			       str(h, "state"));
 		}
 		putchar('\n');
+		json_array_foreach(json_object_get(v, "held_by"), k, h)
+		    put_force_notes(h);
 	}
 	putchar('\n');
 	printf("%-28s %-8s %-9s %-30s %6s  %-24s %s\n", "PRODUCT", "PAIR",
@@ -313,6 +341,7 @@ status_table(json_t *r)
 		        ? "(an operator's lift)"
 		    : held_now ? "(operator or tick)"
 		               : "");
+		put_force_notes(v);
 		/* Forces behind the one quoted: lifting that one alone
 		 * would not reopen it. */
 		size_t k;
@@ -368,11 +397,7 @@ status_table(json_t *r)
 		/* An operator's text: control characters would act on the
 		 * reader's terminal, so they are shown, not sent. */
 		printf("%-28s %-2s ", str(v, "notice"), str(v, "lang"));
-		for (const char *c = str(v, "text"); *c != '\0'; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				printf("\\x%02x", (unsigned)*c);
-			else
-				putchar(*c);
+		put_text(str(v, "text"));
 		putchar('\n');
 	}
 }
