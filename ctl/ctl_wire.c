@@ -307,7 +307,9 @@ status_table(json_t *r)
 		}
 		putchar('\n');
 		json_array_foreach(json_object_get(v, "held_by"), k, h)
-		    put_force_notes(h);
+		{
+			put_force_notes(h);
+		}
 	}
 	putchar('\n');
 	printf("%-28s %-8s %-9s %-30s %6s  %-24s %s\n", "PRODUCT", "PAIR",
