@@ -242,12 +242,6 @@ section_begin(struct parse *ps, const char *hdr, size_t n)
 }
 
 /*
- * The line reader inih pulls from.  Besides handing over lines it counts
- * them (inih's handler does not get line numbers in Debian's build), sees
- * section headers (inih does not report empty sections), and refuses lines
- * longer than inih's buffer instead of letting inih split them.
- */
-/*
  * Tells continuation lines apart and registers a section header; true if
  * the line is a header.  Mirrors inih exactly: it skips a UTF-8 BOM on
  * the first line and white space as isspace() has it; an indented line
@@ -278,9 +272,8 @@ scan_line(struct parse *ps, const char *p, size_t n)
  * section headers (inih does not report empty sections), and refuses lines
  * longer than inih's buffer instead of letting inih split them.  In a
  * service-only read the lines of other sections (of any type, even an
- * unknown one) reach inih blank, so
- * nothing in them (long lines, syntax, keys) can fail it; line numbers
- * stay those of the file.
+ * unknown one) reach inih blank, so nothing in them (long lines, syntax,
+ * keys) can fail it; line numbers stay those of the file.
  */
 static char *
 read_line(char *str, int num, void *stream)
