@@ -295,8 +295,7 @@ row_notice(struct gen *g, struct pend *p, const struct breaker_event *ev,
 		n->scope = xstrdup(ev->scope);
 		n->since = ev->t;
 		n->until = ev->until;
-		notice_reason(ev->kind, ev->reason, &n->reason_ko,
-		              &n->reason_en);
+		notice_reason(ev->kind, &n->reason_ko, &n->reason_en);
 		notice_vars(g, n, &v);
 		p->ko = notice_render(ko, &v, true);
 		p->en = notice_render(en, &v, false);

@@ -1032,6 +1032,17 @@ breaker_force_status(const struct breaker *b, bool on_pair, int32_t idx,
 	return true;
 }
 
+const char *
+breaker_force_reason(const struct breaker *b, bool on_pair, int32_t idx)
+{
+	const struct force *f = NULL;
+	if (on_pair && valid_index(idx, b->npairs))
+		f = b->pairs[idx].force;
+	else if (!on_pair && valid_index(idx, b->nproducts))
+		f = breaker_product(b, idx)->force;
+	return f != NULL && f->on ? f->reason : NULL;
+}
+
 enum fxb_err
 breaker_restore_trip(struct breaker *b, int32_t rule, fxb_time since,
                      fxb_time until, int64_t suspension, int dir, bool latched)

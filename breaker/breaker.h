@@ -271,6 +271,10 @@ void breaker_product_status(const struct breaker *b, int32_t product,
 bool breaker_force_status(const struct breaker *b, bool on_pair, int32_t idx,
                           int64_t *suspension, fxb_time *since,
                           fxb_time *until);
+/* breaker_force_reason: that suspension's reason as forced (owned by the
+ * engine, valid until the next call that changes it), or NULL if none. */
+const char *breaker_force_reason(const struct breaker *b, bool on_pair,
+                                 int32_t idx);
 
 /*
  * Restoring after a restart, from the log's open suspensions: no event is

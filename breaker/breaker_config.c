@@ -7,6 +7,10 @@
  * lines and section headers, and tells continuation lines apart).  The
  * second checks every value and every reference, so sections may come in
  * any order.  The first problem stops the parse with "FILE:LINE: message".
+ *
+ * A service-only read (breaker_config_parse_service) is the same parse
+ * with every section but [service] blanked out on the way to inih: what
+ * fxbreakerctl needs to reach a daemon whose file has a typo elsewhere.
  */
 #include <ini.h>
 #include <stdarg.h>
@@ -62,6 +66,9 @@ struct parse {
 	size_t errlen;
 	bool failed;
 	bool nomem;
+	/* A service-only read, and whether the lines being read belong to
+	 * a section other than [service] (handed to inih as blank). */
+	bool service_only, skipping;
 	struct breaker_config *cfg;
 	/* Per section type: names in file order, their section positions,
 	 * and a hash over them (built after the first pass). */
@@ -174,6 +181,14 @@ section_begin(struct parse *ps, const char *hdr, size_t n)
 		if (strlen(types[k].word) == tlen &&
 		    memcmp(types[k].word, hdr, tlen) == 0)
 			break;
+	if (ps->service_only) {
+		/* An unknown section is skipped like any other: if it was a
+		 * misspelt [service], the read fails for want of one. */
+		ps->skipping = k == sizeof(types) / sizeof(types[0]) ||
+		               types[k].type != SECT_SERVICE;
+		if (ps->skipping)
+			return;
+	}
 	if (k == sizeof(types) / sizeof(types[0])) {
 		fail(ps, ps->line,
 		     "unknown section [%.*s] (expected service, pair, "
@@ -227,10 +242,38 @@ section_begin(struct parse *ps, const char *hdr, size_t n)
 }
 
 /*
+ * Tells continuation lines apart and registers a section header; true if
+ * the line is a header.  Mirrors inih exactly: it skips a UTF-8 BOM on
+ * the first line and white space as isspace() has it; an indented line
+ * after a key continues that key.
+ */
+static bool
+scan_line(struct parse *ps, const char *p, size_t n)
+{
+	size_t i = 0;
+	if (ps->line == 1 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+		i = 3;
+	size_t indent = i;
+	while (i < n && strchr(" \t\n\v\f\r", p[i]) != NULL && p[i] != '\0')
+		i++;
+	ps->continuation = i > indent && i < n && ps->prev_key;
+	if (ps->continuation || i >= n || p[i] != '[')
+		return false;
+	ps->prev_key = false;
+	const char *close = memchr(p + i, ']', n - i);
+	if (close != NULL)
+		section_begin(ps, p + i + 1, (size_t)(close - (p + i + 1)));
+	return true;
+}
+
+/*
  * The line reader inih pulls from.  Besides handing over lines it counts
  * them (inih's handler does not get line numbers in Debian's build), sees
  * section headers (inih does not report empty sections), and refuses lines
- * longer than inih's buffer instead of letting inih split them.
+ * longer than inih's buffer instead of letting inih split them.  In a
+ * service-only read the lines of other sections (of any type, even an
+ * unknown one) reach inih blank, so nothing in them (long lines, syntax,
+ * keys) can fail it; line numbers stay those of the file.
  */
 static char *
 read_line(char *str, int num, void *stream)
@@ -242,6 +285,24 @@ read_line(char *str, int num, void *stream)
 	const char *nl = memchr(p, '\n', ps->len - ps->pos);
 	size_t n = nl != NULL ? (size_t)(nl - p) + 1 : ps->len - ps->pos;
 	ps->line++;
+	if (ps->service_only) {
+		bool header = scan_line(ps, p, n);
+		if (ps->failed)
+			return NULL;
+		if (ps->skipping) {
+			/* inih's continuation rule: what follows a key. */
+			size_t i = 0;
+			while (i < n && strchr(" \t\v\f\r", p[i]) != NULL)
+				i++;
+			if (!header && !ps->continuation && i < n &&
+			    p[i] != ';' && p[i] != '#' && p[i] != '\n')
+				ps->prev_key = memchr(p, '=', n) != NULL ||
+				               memchr(p, ':', n) != NULL;
+			ps->pos += n;
+			snprintf(str, (size_t)num, "\n");
+			return str;
+		}
+	}
 	if (n + 1 > (size_t)num) {
 		fail(ps, ps->line,
 		     "line longer than %d bytes (continue a "
@@ -258,23 +319,8 @@ read_line(char *str, int num, void *stream)
 	ps->raw = p;
 	ps->rawlen = n;
 	ps->pos += n;
-	/* Mirror inih exactly: it skips a UTF-8 BOM on the first line and
-	 * white space as isspace() has it; an indented line after a key
-	 * continues that key. */
-	size_t i = 0;
-	if (ps->line == 1 && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
-		i = 3;
-	size_t indent = i;
-	while (i < n && strchr(" \t\n\v\f\r", p[i]) != NULL && p[i] != '\0')
-		i++;
-	ps->continuation = i > indent && i < n && ps->prev_key;
-	if (!ps->continuation && i < n && p[i] == '[') {
-		ps->prev_key = false;
-		const char *close = memchr(p + i, ']', n - i);
-		if (close != NULL)
-			section_begin(ps, p + i + 1,
-			              (size_t)(close - (p + i + 1)));
-	}
+	if (!ps->service_only)
+		scan_line(ps, p, n);
 	return str;
 }
 
@@ -1379,16 +1425,41 @@ breaker_config_parse(const char *text, size_t len, const char *filename,
 	                                 err, errlen);
 }
 
+static enum fxb_err parse_text(const char *text, size_t len,
+                               const char *filename, bool service_only,
+                               const struct breaker_override *ov, size_t nov,
+                               struct breaker_config **out, char *err,
+                               size_t errlen);
+
 enum fxb_err
 breaker_config_parse_over(const char *text, size_t len, const char *filename,
                           const struct breaker_override *ov, size_t nov,
                           struct breaker_config **out, char *err,
                           size_t errlen)
 {
+	return parse_text(text, len, filename, false, ov, nov, out, err,
+	                  errlen);
+}
+
+enum fxb_err
+breaker_config_parse_service(const char *text, size_t len,
+                             const char *filename, struct breaker_config **out,
+                             char *err, size_t errlen)
+{
+	return parse_text(text, len, filename, true, NULL, 0, out, err,
+	                  errlen);
+}
+
+static enum fxb_err
+parse_text(const char *text, size_t len, const char *filename,
+           bool service_only, const struct breaker_override *ov, size_t nov,
+           struct breaker_config **out, char *err, size_t errlen)
+{
 	struct parse ps;
 	enum fxb_err rc = FXB_ERR_CONFIG;
 
 	memset(&ps, 0, sizeof(ps));
+	ps.service_only = service_only;
 	ps.filename = filename;
 	ps.text = text;
 	ps.len = len;
@@ -1406,6 +1477,12 @@ breaker_config_parse_over(const char *text, size_t len, const char *filename,
 		     "comment");
 	if (!ps.failed && index_sections(&ps) && apply_overrides(&ps, ov, nov))
 		build(&ps);
+	if (!ps.failed && service_only && ps.count[SECT_SERVICE] == 0) {
+		/* The defaults would be a guess: the file may have a
+		 * misspelt [service]. */
+		snprintf(err, errlen, "%s: no [service] section", filename);
+		ps.failed = true;
+	}
 	if (ps.nomem)
 		rc = FXB_ERR_NOMEM;
 	else if (!ps.failed)

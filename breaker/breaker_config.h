@@ -151,6 +151,20 @@ enum fxb_err breaker_config_parse_over(const char *text, size_t len,
                                        char *err, size_t errlen);
 
 /*
+ * breaker_config_parse_service reads only the [service] sections of the
+ * text, exactly as breaker_config_parse does (the same code), and skips
+ * every other section unread: a typo in a rule cannot fail it.  What
+ * still fails it: a bad [service] (its keys, values, a line inih cannot
+ * read inside it, [service] twice), and no [service] at all (it may be
+ * misspelt: the defaults would be a guess).  *out has the service and no
+ * pairs, products, rules or notices.  Errors as breaker_config_parse.
+ */
+enum fxb_err breaker_config_parse_service(const char *text, size_t len,
+                                          const char *filename,
+                                          struct breaker_config **out,
+                                          char *err, size_t errlen);
+
+/*
  * breaker_threshold reads one of a rule's trip levels -- the keys an
  * operator may change at run time -- as text in the config's notation
  * (BREAKER_DECIMAL_BUFSZ bytes; "none" for an unset warn) and as a number

@@ -72,3 +72,18 @@ config_file_load_over(const char *path, const struct breaker_override *ov,
 	free(text);
 	return rc;
 }
+
+enum fxb_err
+config_file_load_service(const char *path, struct breaker_config **out,
+                         char *err, size_t errlen)
+{
+	size_t len;
+	char *text =
+	    config_file_read(path, CONFIG_FILE_MAX, &len, err, errlen);
+	if (text == NULL)
+		return FXB_ERR_IO;
+	enum fxb_err rc =
+	    breaker_config_parse_service(text, len, path, out, err, errlen);
+	free(text);
+	return rc;
+}

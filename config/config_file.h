@@ -37,4 +37,11 @@ enum fxb_err config_file_load_over(const char *path,
                                    size_t nov, struct breaker_config **out,
                                    char *hash, char *err, size_t errlen);
 
+/* config_file_load_service: the file's [service] alone
+ * (breaker_config_parse_service): what a tool needs to reach the daemon,
+ * whatever the rest of the file says.  Errors as config_file_load. */
+enum fxb_err config_file_load_service(const char *path,
+                                      struct breaker_config **out, char *err,
+                                      size_t errlen);
+
 #endif /* CONFIG_FILE_H */

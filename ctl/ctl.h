@@ -28,6 +28,27 @@ struct breaker_config *ctl_load_config(const char *path, int *exit_code);
 /* The config file when none is named: $FXBREAKER_CONFIG, or
  * /etc/fxbreaker/fxbreaker.conf. */
 const char *ctl_default_config(void);
+/*
+ * ctl_service reads the [service] of config into *out: all a command
+ * needs to reach the daemon or its ledger.  The rest of the file may be
+ * broken (a reload the daemon refused): that is one warning line on
+ * stderr, not an error.  An unreadable file or a bad [service] is fatal:
+ * prints why and how to do without the file (`instead`, e.g. "give --url
+ * URL") and returns the exit code; 0 on success.
+ */
+int ctl_service(const char *config, const char *instead,
+                struct breaker_service_conf *out);
+/* Where a command's socket address came from, for its failure message:
+ * key is the [service] key ("admin_url"), config the file, or NULL when
+ * the address was given with --url. */
+struct ctl_target {
+	char url[BREAKER_TEXT_MAX + 1];
+	const char *key;
+	const char *config;
+};
+/* ctl_unreachable prints why a request to t failed (err, which names
+ * the URL) and where that URL came from and how to give another. */
+void ctl_unreachable(const struct ctl_target *t, const char *err);
 /* One CSV field on stdout, quoted, quotes doubled (RFC 4180); NULL is
  * "".  Then ',' or, for the last, '\n'. */
 void ctl_csv_field(const char *s, bool last);

@@ -590,7 +590,7 @@ static const char *const opt_flag[O_COUNT] = {
 	 B(O_EXPIRES) | B(O_TIMEOUT) | B(O_ISSUED_AT) | B(O_NONCE))
 #define SCOPE (B(O_PRODUCT) | B(O_PAIR))
 #define TAIL                                                                  \
-	" [--config FILE | --url URL --service-id ID] [--expires SECONDS] "   \
+	" [--config FILE] [--url URL] [--service-id ID] [--expires SECONDS] " \
 	"[--json] [--sign-only] [--timeout MS]; to repeat: [--issued-at MS] " \
 	"[--nonce HEX]"
 
@@ -601,9 +601,12 @@ static const struct cmd_spec {
 	unsigned allowed, required;
 	const char *use;
 } cmd_specs[] = {
-    {"suspend", COMMON | SCOPE | B(O_UNTIL), B(O_KEY) | B(O_REASON),
+    /* --reason is for the log; customers read --notice's [notice], or
+     * the default forced notice. */
+    {"suspend", COMMON | SCOPE | B(O_UNTIL) | B(O_NOTICE),
+     B(O_KEY) | B(O_REASON),
      "fxbreakerctl suspend --key FILE (--product ID | --pair PAIR) "
-     "--reason TEXT [--until TIME]" TAIL},
+     "--reason TEXT [--notice ID] [--until TIME]" TAIL},
     {"lift", COMMON | SCOPE | B(O_SUSPENSION),
      B(O_KEY) | B(O_REASON) | B(O_SUSPENSION),
      "fxbreakerctl lift --key FILE (--product ID | --pair PAIR) "
@@ -713,8 +716,6 @@ cmd_opts_parse(int argc, char **argv, struct cmd_opts *o)
 	    (o->v[O_PRODUCT] == NULL) == (o->v[O_PAIR] == NULL))
 		return cmd_usage(o->spec, "--product or --pair",
 		                 ": give exactly one");
-	if (o->v[O_URL] != NULL && o->v[O_SERVICE_ID] == NULL)
-		return cmd_usage(o->spec, "--url", " needs --service-id ID");
 	if (o->v[O_REQUEST] != NULL &&
 	    !parse_int(o->v[O_REQUEST], 1, INT64_MAX, &o->request))
 		return cmd_usage(o->spec, "--request",
@@ -966,7 +967,7 @@ ctl_command(int argc, char **argv)
 	struct cmd_opts o;
 	struct admin_key k;
 	struct admin_secret *s = NULL;
-	char url[BREAKER_TEXT_MAX + 1] = "", sid[BREAKER_TEXT_MAX + 1] = "";
+	char sid[BREAKER_TEXT_MAX + 1] = "";
 	char nonce[33], err[512];
 	char *env = NULL, *reply = NULL;
 	json_t *body = NULL;
@@ -975,19 +976,30 @@ ctl_command(int argc, char **argv)
 
 	if (!cmd_opts_parse(argc, argv, &o))
 		return CTL_EXIT_USAGE;
-	/* The config only for what the options do not give. */
+	/* The config only for what the options do not give, and of it
+	 * only [service]: an emergency suspend must not wait for a typo
+	 * in a rule to be fixed. */
+	struct ctl_target t = {.key = "admin_url"};
 	if ((o.v[O_URL] == NULL && !o.sign_only) ||
 	    o.v[O_SERVICE_ID] == NULL) {
-		struct breaker_config *cfg =
-		    ctl_load_config(o.v[O_CONFIG], &code);
-		if (cfg == NULL)
+		struct breaker_service_conf sv;
+		const char *instead = o.v[O_URL] != NULL
+		                          ? "give --service-id ID"
+		                      : o.v[O_SERVICE_ID] != NULL
+		                          ? "give --url URL"
+		                          : "give --url URL --service-id "
+		                            "ID";
+		if ((code = ctl_service(o.v[O_CONFIG], instead, &sv)) !=
+		    CTL_EXIT_OK)
 			return code;
-		snprintf(url, sizeof(url), "%s", cfg->service.admin_url);
-		snprintf(sid, sizeof(sid), "%s", cfg->service.service_id);
-		breaker_config_free(cfg);
+		snprintf(t.url, sizeof(t.url), "%s", sv.admin_url);
+		snprintf(sid, sizeof(sid), "%s", sv.service_id);
+		t.config = o.v[O_CONFIG];
 	}
-	if (o.v[O_URL] != NULL)
-		snprintf(url, sizeof(url), "%s", o.v[O_URL]);
+	if (o.v[O_URL] != NULL) {
+		snprintf(t.url, sizeof(t.url), "%s", o.v[O_URL]);
+		t.config = NULL;
+	}
 	if (o.v[O_SERVICE_ID] != NULL)
 		snprintf(sid, sizeof(sid), "%s", o.v[O_SERVICE_ID]);
 	if (sodium_init() < 0) {
@@ -1026,11 +1038,13 @@ ctl_command(int argc, char **argv)
 		        strlen(env), REQUEST_MAX);
 		goto out;
 	}
-	enum fxb_err e =
-	    ipc_request_once(url, env, o.timeout_ms, &reply, err, sizeof(err));
+	enum fxb_err e = ipc_request_once(t.url, env, o.timeout_ms, &reply,
+	                                  err, sizeof(err));
 	if (e != FXB_OK) {
-		fprintf(stderr, "fxbreakerctl: %s\n",
-		        e == FXB_ERR_NOMEM ? "out of memory" : err);
+		if (e == FXB_ERR_NOMEM)
+			fprintf(stderr, "fxbreakerctl: out of memory\n");
+		else
+			ctl_unreachable(&t, err);
 		if (e == FXB_ERR_UNAVAILABLE)
 			code = CTL_EXIT_UNCONFIRMED;
 		goto out;

@@ -1,13 +1,15 @@
 /*
  * ctl_common.c: what the subcommands that talk to a running service
- * share: finding the config (for the URLs and the data directory), and
- * showing times and CSV fields.
+ * share: finding the service (its [service]: the URLs and the data
+ * directory), saying how to reach it when that fails, and showing times
+ * and CSV fields.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "config_file.h"
 #include "ctl.h"
 #include "ledger.h"
 
@@ -30,6 +32,65 @@ ctl_default_config(void)
 	const char *env = getenv("FXBREAKER_CONFIG");
 	return env != NULL && env[0] != '\0' ? env
 	                                     : "/etc/fxbreaker/fxbreaker.conf";
+}
+
+int
+ctl_service(const char *config, const char *instead,
+            struct breaker_service_conf *out)
+{
+	char err[512], serr[512];
+	struct breaker_config *cfg = NULL;
+	enum fxb_err rc =
+	    config_file_load(config, &cfg, NULL, err, sizeof(err));
+
+	if (rc == FXB_ERR_CONFIG) {
+		/* One definition of [service]: the daemon's own parser,
+		 * reading that section alone. */
+		rc =
+		    config_file_load_service(config, &cfg, serr, sizeof(serr));
+		if (rc == FXB_OK)
+			fprintf(stderr,
+			        "fxbreakerctl: warning: %s (only [service] "
+			        "is read here; a running daemon keeps its "
+			        "last good config)\n",
+			        err);
+		else if (rc == FXB_ERR_CONFIG)
+			snprintf(err, sizeof(err), "%s", serr);
+	}
+	if (rc == FXB_OK) {
+		*out = cfg->service;
+		breaker_config_free(cfg);
+		return CTL_EXIT_OK;
+	}
+	if (rc == FXB_ERR_CONFIG) {
+		fprintf(stderr,
+		        "%s\nfxbreakerctl: [service] of %s is needed to "
+		        "find the service: fix it, or %s\n",
+		        err, config, instead);
+		return CTL_EXIT_CONFIG;
+	}
+	fprintf(stderr,
+	        "fxbreakerctl: %s\nfxbreakerctl: the config names the "
+	        "service: name it with --config FILE (or $FXBREAKER_CONFIG), "
+	        "or %s\n",
+	        rc == FXB_ERR_IO ? err : fxb_strerror(rc), instead);
+	return CTL_EXIT_USAGE;
+}
+
+void
+ctl_unreachable(const struct ctl_target *t, const char *err)
+{
+	fprintf(stderr, "fxbreakerctl: %s\n", err);
+	if (t->config != NULL)
+		fprintf(stderr,
+		        "fxbreakerctl: %s is %s in [service] of %s; give "
+		        "--url URL to try another\n",
+		        t->url, t->key, t->config);
+	else
+		fprintf(stderr,
+		        "fxbreakerctl: %s was given with --url; without it, "
+		        "%s in [service] of the config is used\n",
+		        t->url, t->key);
 }
 
 char *
@@ -88,13 +149,11 @@ ctl_open_ledger(const char *config, const char *db, int *exit_code)
 	char path[BREAKER_TEXT_MAX + 32], err[512];
 	struct ledger *lg = NULL;
 	if (db == NULL) {
-		struct breaker_config *cfg =
-		    ctl_load_config(config, exit_code);
-		if (cfg == NULL)
+		struct breaker_service_conf sv;
+		if ((*exit_code = ctl_service(config, "give --db PATH",
+		                              &sv)) != CTL_EXIT_OK)
 			return NULL;
-		snprintf(path, sizeof(path), "%s/fxbreaker.db",
-		         cfg->service.data_dir);
-		breaker_config_free(cfg);
+		snprintf(path, sizeof(path), "%s/fxbreaker.db", sv.data_dir);
 		db = path;
 	}
 	if (ledger_open(db, true, &lg, err, sizeof(err)) != FXB_OK) {

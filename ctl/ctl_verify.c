@@ -138,12 +138,11 @@ ctl_export(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	if (db == NULL) {
-		struct breaker_config *cfg = ctl_load_config(config, &code);
-		if (cfg == NULL)
+		struct breaker_service_conf sv;
+		if ((code = ctl_service(config, "give --db PATH", &sv)) !=
+		    CTL_EXIT_OK)
 			return code;
-		snprintf(path, sizeof(path), "%s/fxbreaker.db",
-		         cfg->service.data_dir);
-		breaker_config_free(cfg);
+		snprintf(path, sizeof(path), "%s/fxbreaker.db", sv.data_dir);
 		db = path;
 	}
 	if (ledger_export(db, out, err, sizeof(err)) != FXB_OK) {

@@ -1,6 +1,7 @@
 /*
  * ctl_wire.c: `fxbreakerctl check`, `tick` and `status`: requests to a
- * running fxbreakerd, with its addresses taken from the config file.
+ * running fxbreakerd, at the address --url gives, else the config's
+ * [service] (the rest of the file may be broken: see ctl_service).
  *
  * Exit codes: 0 the service answered (whatever the decision), 1 it
  * answered with an error (bad input), 2 bad configuration, 3 usage, or no
@@ -71,43 +72,49 @@ wire_opts_parse(int argc, char **argv, struct wire_opts *o, const char *use)
 	return true;
 }
 
-/* The URL to use: --url, or the config's key. */
-static const char *
-wire_url(const struct wire_opts *o, const char *key, char *buf, size_t cap,
-         int *code)
+/* The URL to use: --url, or the config's key (admin_url or check_url),
+ * from its [service] alone.  false (said why, *code set) if neither. */
+static bool
+wire_target(const struct wire_opts *o, const char *key, struct ctl_target *t,
+            int *code)
 {
-	if (o->url != NULL)
-		return o->url;
-	struct breaker_config *cfg = ctl_load_config(o->config, code);
-	if (cfg == NULL)
-		return NULL;
-	const struct breaker_service_conf *sv = &cfg->service;
-	snprintf(buf, cap, "%s",
-	         strcmp(key, "admin") == 0 ? sv->admin_url : sv->check_url);
-	breaker_config_free(cfg);
-	return buf;
+	t->key = key;
+	t->config = NULL;
+	if (o->url != NULL) {
+		snprintf(t->url, sizeof(t->url), "%s", o->url);
+		return true;
+	}
+	struct breaker_service_conf sv;
+	if ((*code = ctl_service(o->config, "give --url URL", &sv)) !=
+	    CTL_EXIT_OK)
+		return false;
+	snprintf(t->url, sizeof(t->url), "%s",
+	         strcmp(key, "admin_url") == 0 ? sv.admin_url : sv.check_url);
+	t->config = o->config;
+	return true;
 }
 
 /* Sends req and parses the reply; prints why and returns NULL on
  * failure (*code set). */
 static json_t *
-wire_call(const struct wire_opts *o, const char *socket, json_t *req,
-          int *code)
+wire_call(const struct wire_opts *o, const char *key, json_t *req, int *code)
 {
-	char urlbuf[BREAKER_TEXT_MAX + 1], err[512];
+	struct ctl_target t;
+	char err[512];
 	char *reply = NULL;
-	const char *url = wire_url(o, socket, urlbuf, sizeof(urlbuf), code);
-	if (url == NULL)
+	if (!wire_target(o, key, &t, code))
 		return NULL;
 	char *text = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	enum fxb_err e = text != NULL
-	                     ? ipc_request_once(url, text, o->timeout_ms,
+	                     ? ipc_request_once(t.url, text, o->timeout_ms,
 	                                        &reply, err, sizeof(err))
 	                     : FXB_ERR_NOMEM;
 	free(text);
 	if (e != FXB_OK) {
-		fprintf(stderr, "fxbreakerctl: %s\n",
-		        e == FXB_ERR_NOMEM ? "out of memory" : err);
+		if (e == FXB_ERR_NOMEM)
+			fprintf(stderr, "fxbreakerctl: out of memory\n");
+		else
+			ctl_unreachable(&t, err);
 		*code = CTL_EXIT_USAGE;
 		return NULL;
 	}
@@ -174,7 +181,7 @@ ctl_check(int argc, char **argv)
 		json_object_set_new(req, "rate", json_string(o.rate));
 	if (o.ref != NULL)
 		json_object_set_new(req, "ref", json_string(o.ref));
-	json_t *r = wire_call(&o, "check", req, &code);
+	json_t *r = wire_call(&o, "check_url", req, &code);
 	json_decref(req);
 	if (r == NULL)
 		return code;
@@ -229,7 +236,7 @@ ctl_tick(int argc, char **argv)
 	} else {
 		json_object_set_new(req, "px", json_string(o.args[1]));
 	}
-	json_t *r = wire_call(&o, "check", req, &code);
+	json_t *r = wire_call(&o, "check_url", req, &code);
 	json_decref(req);
 	if (r == NULL)
 		return code;
@@ -261,6 +268,32 @@ status_clock(json_t *c)
 		printf("; %lld ms behind the log at start",
 		       (long long)json_integer_value(behind));
 	printf("\n\n");
+}
+
+/* An operator's text: control characters would act on the reader's
+ * terminal, so they are shown, not sent. */
+static void
+put_text(const char *s)
+{
+	for (const char *c = s; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			printf("\\x%02x", (unsigned)*c);
+		else
+			putchar(*c);
+}
+
+/* A force's internal side: why (the operator's words, "... (by NAME)")
+ * and which notice customers read instead. */
+static void
+put_force_notes(json_t *f)
+{
+	if (json_object_get(f, "operator_reason") == NULL)
+		return;
+	printf("%-28s forced: ", "");
+	put_text(str(f, "operator_reason"));
+	if (json_object_get(f, "notice") != NULL)
+		printf("; customers see notice %s", str(f, "notice"));
+	putchar('\n');
 }
 
 static void
@@ -298,6 +331,10 @@ status_table(json_t *r)
 			       str(h, "state"));
 		}
 		putchar('\n');
+		json_array_foreach(json_object_get(v, "held_by"), k, h)
+		{
+			put_force_notes(h);
+		}
 	}
 	putchar('\n');
 	printf("%-28s %-8s %-9s %-30s %6s  %-24s %s\n", "PRODUCT", "PAIR",
@@ -331,6 +368,7 @@ status_table(json_t *r)
 		        ? "(an operator's lift)"
 		    : held_now ? "(operator or tick)"
 		               : "");
+		put_force_notes(v);
 		/* Forces behind the one quoted: lifting that one alone
 		 * would not reopen it. */
 		size_t k;
@@ -386,11 +424,7 @@ status_table(json_t *r)
 		/* An operator's text: control characters would act on the
 		 * reader's terminal, so they are shown, not sent. */
 		printf("%-28s %-2s ", str(v, "notice"), str(v, "lang"));
-		for (const char *c = str(v, "text"); *c != '\0'; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				printf("\\x%02x", (unsigned)*c);
-			else
-				putchar(*c);
+		put_text(str(v, "text"));
 		putchar('\n');
 	}
 }
@@ -411,7 +445,7 @@ ctl_status(int argc, char **argv)
 	}
 	json_t *req = json_object();
 	json_object_set_new(req, "op", json_string("status"));
-	json_t *r = wire_call(&o, "admin", req, &code);
+	json_t *r = wire_call(&o, "admin_url", req, &code);
 	json_decref(req);
 	if (r == NULL)
 		return code;

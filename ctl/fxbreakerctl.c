@@ -36,7 +36,8 @@ static const struct {
     {"keygen", ctl_keygen,
      "keygen --name N --out F [--no-passphrase] make an operator key"},
     {"suspend", ctl_command,
-     "suspend --key F (--product P | --pair P) --reason T [--until T]"},
+     "suspend --key F (--product P | --pair P) --reason T [--notice ID] "
+     "[--until T]"},
     {"lift", ctl_command,
      "lift --key F (--product P | --pair P) --suspension N --reason T"},
     {"reset", ctl_command, "reset --key F --rule R --suspension N --reason T"},
@@ -58,14 +59,20 @@ usage(FILE *f)
 	fprintf(f, "usage: fxbreakerctl COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s\n", commands[i].usage);
-	fprintf(f, "\ncheck, tick, status and log find the service through "
-	           "--config FILE\n(default $FXBREAKER_CONFIG, else "
-	           "/etc/fxbreaker/fxbreaker.conf).\n"
+	fprintf(f, "\nThe service is found through --config FILE (default "
+	           "$FXBREAKER_CONFIG, else\n/etc/fxbreaker/fxbreaker.conf), "
+	           "of which only [service] is needed: a typo\nelsewhere is "
+	           "a warning.  --url URL (the socket the command uses: "
+	           "check\nand tick the check socket, status and signed "
+	           "commands the admin socket)\nreplaces the config's; "
+	           "log, report, operators and export take --db PATH.\n"
+	           "--config, --url and --service-id may come before the "
+	           "command too.\n"
 	           "\nsuspend, lift, reset, threshold, notice, enrol, revoke "
 	           "and approve are signed with an "
 	           "operator's key (--key FILE;\nits passphrase from "
 	           "$FXBREAKER_PASSPHRASE, else the terminal) and also\n"
-	           "take [--config FILE | --url URL --service-id ID] "
+	           "take [--config FILE] [--url URL] [--service-id ID] "
 	           "[--expires SECONDS]\n[--json] [--sign-only] (print the "
 	           "signed request, send nothing)\n[--timeout MS], and, to "
 	           "repeat a command without applying it twice,\n"
@@ -79,17 +86,38 @@ usage(FILE *f)
 	return f == stdout ? CTL_EXIT_OK : CTL_EXIT_USAGE;
 }
 
+/* Options that may come before the command as well as after it: a
+ * tired operator types `fxbreakerctl --config F suspend ...` as often as
+ * `fxbreakerctl suspend ... --config F`. */
+static bool
+global_option(const char *a)
+{
+	return strcmp(a, "--config") == 0 || strcmp(a, "--url") == 0 ||
+	       strcmp(a, "--service-id") == 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	if (argc < 2)
+	int g = 1; /* argv[1..g): options before the command */
+	while (g + 1 < argc && global_option(argv[g]))
+		g += 2;
+	if (g >= argc)
 		return usage(stderr);
-	if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
-	    strcmp(argv[1], "-h") == 0)
+	const char *name = argv[g];
+	if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 ||
+	    strcmp(name, "-h") == 0)
 		return usage(stdout);
+	/* The command's own argv: its name, the options given before it,
+	 * the rest (argv rotated in place); each command reads them as if
+	 * they followed it. */
+	char *cmd = argv[g];
+	for (int i = g; i > 1; i--)
+		argv[i] = argv[i - 1];
+	argv[1] = cmd;
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(argv[1], commands[i].name) == 0)
+		if (strcmp(name, commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "fxbreakerctl: unknown command '%s'\n", argv[1]);
+	fprintf(stderr, "fxbreakerctl: unknown command '%s'\n", name);
 	return usage(stderr);
 }

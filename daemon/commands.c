@@ -690,10 +690,20 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 				         "args: until must be after now");
 			goto out;
 		}
+		/* What customers read is a [notice], never the reason:
+		 * that is the operator's, for the log. */
+		const char *notice = str_arg(args, "notice");
+		json_t *jn = json_object_get(args, "notice");
+		if (jn != NULL &&
+		    (notice == NULL || !daemon_notice_known(d, notice))) {
+			*code = FXB_ERR_UNKNOWN_NOTICE;
+			snprintf(msg, cap, "args: no such notice \"%.64s\"",
+			         notice != NULL ? notice : "");
+			goto out;
+		}
 		char why[BREAKER_REASON_MAX + 1];
 		snprintf(why, sizeof(why), "%s (by %s)", reason, op->name);
-		breaker_force_suspend(d->engine, now, on_pair, idx, until,
-		                      why);
+		daemon_force_suspend(d, now, on_pair, idx, until, why, notice);
 		/* The force_suspend row is the last the engine just queued
 		 * (forcing a forced scope first ends the old one). */
 		*suspension = d->next_seq - 1;

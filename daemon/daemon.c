@@ -94,30 +94,42 @@ dup_or_null(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
+static const struct breaker_notice_conf *
+notice_conf(const struct breaker_config *cfg, const char *id);
+
 /*
  * notice_open records the notice of a new suspension: the rule's
- * [notice] templates, or the defaults.  Returns the entry, or NULL on out
- * of memory (the suspension stands; only its text is missing).
+ * [notice] templates, for a forced one the [notice forced] the operator
+ * chose (NULL: none), or the defaults.  An operator's reason is not an
+ * argument: it is for the log, never for customers.  Returns the entry,
+ * or NULL on out of memory (the suspension stands; only its text is
+ * missing).
  */
 static struct onotice *
 notice_open(struct daemon *d, int64_t suspension, const char *rule,
             enum breaker_kind kind, const char *scope, fxb_time since,
-            fxb_time until, const char *op_reason)
+            fxb_time until, const char *forced)
 {
 	const char *id = NULL, *ko = notice_default_ko,
 	           *en = notice_default_en;
 	const char *rko, *ren;
 	char defid[32];
 	size_t at;
+	const struct breaker_notice_conf *nc = NULL;
 
 	if (rule != NULL) {
 		int32_t ri = breaker_rule_find(d->engine, rule, strlen(rule));
 		int32_t ni = ri >= 0 ? d->cfg->rules[ri].notice : -1;
-		if (ni >= 0) {
-			id = d->cfg->notices[ni].id;
-			ko = d->cfg->notices[ni].ko;
-			en = d->cfg->notices[ni].en;
-		}
+		if (ni >= 0)
+			nc = &d->cfg->notices[ni];
+	} else if (forced != NULL) {
+		/* Gone from the config since (a restart): the default. */
+		nc = notice_conf(d->cfg, forced);
+	}
+	if (nc != NULL) {
+		id = nc->id;
+		ko = nc->ko;
+		en = nc->en;
 	}
 	if (id == NULL) {
 		snprintf(defid, sizeof(defid), "default-%s",
@@ -134,7 +146,7 @@ notice_open(struct daemon *d, int64_t suspension, const char *rule,
 	}
 	if (notice_find(d, suspension, &at) != NULL)
 		return &d->notices[at];
-	notice_reason(kind, op_reason, &rko, &ren);
+	notice_reason(kind, &rko, &ren);
 	struct onotice n = {
 	    .suspension = suspension,
 	    .id = strdup(id),
@@ -655,9 +667,9 @@ row_notice(struct daemon *d, struct qrow *q, const struct breaker_event *ev)
 	if (ev->shadow)
 		return; /* a shadow rule suspends nothing: no customer text */
 	if (opens_suspension(ev->type)) {
-		struct onotice *n =
-		    notice_open(d, q->row.seq, ev->rule, ev->kind, ev->scope,
-		                ev->t, ev->until, ev->reason);
+		struct onotice *n = notice_open(
+		    d, q->row.seq, ev->rule, ev->kind, ev->scope, ev->t,
+		    ev->until, ev->rule == NULL ? d->force_notice : NULL);
 		if (n == NULL)
 			return;
 		notice_vars_of(d, n, n->scope, &v);
@@ -1497,11 +1509,26 @@ status_rules(struct daemon *d, json_t *arr)
 	}
 }
 
+/* What ops see of a force and customers do not: the operator's reason
+ * ("... (by NAME)") and the id of the notice customers are shown. */
+static void
+force_notes(struct daemon *d, json_t *o, bool on_pair, int32_t idx,
+            int64_t susp)
+{
+	const char *why = breaker_force_reason(d->engine, on_pair, idx);
+	const struct onotice *n = notice_find(d, susp, NULL);
+	if (why != NULL)
+		json_object_set_new(o, "operator_reason", json_string(why));
+	if (n != NULL)
+		json_object_set_new(o, "notice", json_string(n->id));
+}
+
 /* An operator's force in status: {key: value, "suspension" (once its row
- * is written), "since", "until" (when it ends on its own)}. */
+ * is written), "since", "until" (when it ends on its own),
+ * "operator_reason", "notice"}. */
 static json_t *
-force_json(struct daemon *d, const char *key, const char *value, int64_t susp,
-           fxb_time since, fxb_time until)
+force_json(struct daemon *d, const char *key, const char *value, bool on_pair,
+           int32_t idx, int64_t susp, fxb_time since, fxb_time until)
 {
 	json_t *f = json_object();
 	json_object_set_new(f, key, json_string(value));
@@ -1510,6 +1537,7 @@ force_json(struct daemon *d, const char *key, const char *value, int64_t susp,
 	json_object_set_new(f, "since", json_integer(since));
 	if (until != FXB_NEVER)
 		json_object_set_new(f, "until", json_integer(until));
+	force_notes(d, f, on_pair, idx, susp);
 	return f;
 }
 
@@ -1568,13 +1596,16 @@ status_products(struct daemon *d, json_t *arr)
 			int32_t idx =
 			    on_pair ? d->cfg->products[i].pair : (int32_t)i;
 			if (!breaker_force_status(d->engine, on_pair, idx, &fs,
-			                          &fsince, &funtil) ||
-			    fs == dec.suspension || !id_visible(d, fs))
+			                          &fsince, &funtil))
+				continue;
+			if (held && fs == dec.suspension)
+				force_notes(d, o, on_pair, idx, fs);
+			if (fs == dec.suspension || !id_visible(d, fs))
 				continue;
 			json_array_append_new(
-			    also, force_json(d, "scope",
-			                     on_pair ? "pair" : "product", fs,
-			                     fsince, funtil));
+			    also, force_json(
+			              d, "scope", on_pair ? "pair" : "product",
+			              on_pair, idx, fs, fsince, funtil));
 		}
 		if (json_array_size(also) > 0)
 			json_object_set_new(o, "also_forced", also);
@@ -1595,9 +1626,9 @@ status_pairs(struct daemon *d, json_t *arr)
 		fxb_time since, until;
 		if (breaker_force_status(d->engine, true, (int32_t)p, &susp,
 		                         &since, &until)) {
-			json_array_append_new(held,
-			                      force_json(d, "kind", "forced",
-			                                 susp, since, until));
+			json_array_append_new(
+			    held, force_json(d, "kind", "forced", true,
+			                     (int32_t)p, susp, since, until));
 		}
 		for (size_t i = 0; i < d->cfg->nrules; i++) {
 			const struct breaker_rule_conf *c = &d->cfg->rules[i];
@@ -1862,7 +1893,7 @@ restore_one(void *arg, const struct ledger_state *st)
 	}
 	if (!st->shadow)
 		notice_open(d, st->suspension, st->rule, kind, st->scope,
-		            st->since, st->until, st->reason);
+		            st->since, st->until, st->notice_id);
 	log_info("restored suspension %lld: %s %s%s",
 	         (long long)st->suspension,
 	         st->rule != NULL ? st->rule : "forced", st->scope,
@@ -1983,6 +2014,23 @@ notice_conf(const struct breaker_config *cfg, const char *id)
 		if (strcmp(cfg->notices[i].id, id) == 0)
 			return &cfg->notices[i];
 	return NULL;
+}
+
+bool
+daemon_notice_known(struct daemon *d, const char *id)
+{
+	return notice_conf(d->cfg, id) != NULL;
+}
+
+void
+daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair, int32_t idx,
+                     fxb_time until, const char *reason, const char *notice)
+{
+	/* The engine's sink (daemon_sink, row_notice) runs inside this
+	 * call, under mu: it reads the notice from here. */
+	d->force_notice = notice;
+	breaker_force_suspend(d->engine, now, on_pair, idx, until, reason);
+	d->force_notice = NULL;
 }
 
 /* Every open suspension showing [notice id] takes the running config's

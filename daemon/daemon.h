@@ -82,8 +82,9 @@ struct notice_vars {
 };
 extern const char *const notice_default_ko;
 extern const char *const notice_default_en;
-void notice_reason(enum breaker_kind kind, const char *operator_reason,
-                   const char **ko, const char **en);
+/* notice_reason: {reason} in the customer's words for a rule's kind (0:
+ * forced, "operational reasons"). */
+void notice_reason(enum breaker_kind kind, const char **ko, const char **en);
 char *notice_render(const char *tpl, const struct notice_vars *v, bool ko);
 char *notice_render_closed(const struct notice_vars *v, bool ko);
 

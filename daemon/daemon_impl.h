@@ -87,6 +87,9 @@ struct daemon {
 	uint32_t *pair_first;    /* ... pair p's are [first[p], first[p+1]) */
 	struct onotice *notices; /* sorted by suspension */
 	size_t nnotices, capnotices;
+	/* The [notice] of the forced suspension being opened, or NULL:
+	 * set by daemon_force_suspend for the length of the engine call. */
+	const char *force_notice;
 
 	/* qmu guards the queue, the parked replies and the ledger status. */
 	pthread_mutex_t qmu;
@@ -140,6 +143,18 @@ void daemon_send_reply(struct ipc_call *call, const char *reply);
 void daemon_reply_error(struct ipc_call *call, enum fxb_err code,
                         const char *msg, const char *ref);
 void daemon_timer_poke(struct daemon *d);
+/*
+ * daemon_force_suspend forces a suspension of product or pair idx
+ * (breaker_force_suspend) whose customer notice is [notice notice], or,
+ * NULL, the default forced notice.  reason is for the log, status and
+ * report only: no notice shows it.  mu held; notice must be one
+ * daemon_notice_known knows.
+ */
+void daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair,
+                          int32_t idx, fxb_time until, const char *reason,
+                          const char *notice);
+/* daemon_notice_known: the running config has [notice id] (mu held). */
+bool daemon_notice_known(struct daemon *d, const char *id);
 /* daemon_log_command queues a `command` row (mu held) and returns its seq. */
 int64_t daemon_log_command(struct daemon *d, const char *scope,
                            int64_t suspension, const char *detail);

@@ -5,7 +5,8 @@
  * Placeholders: {product} (the product, or the pair for a pair-wide
  * notice), {start} (when the suspension began), {until} (a phrase: "until
  * 2024-12-04 00:33 (UTC+09:00)" or "until further notice"), {reason} (why,
- * in the customer's words), {end} (when it ended: closing notices).  Times
+ * in the customer's words: the rule's kind, never an operator's own text),
+ * {end} (when it ended: closing notices).  Times
  * are shown in the service's notice time zone (config: notice_utc_offset).
  */
 #include <stdio.h>
@@ -41,14 +42,11 @@ static const char *const closed_en =
     "patience.";
 
 void
-notice_reason(enum breaker_kind kind, const char *operator_reason,
-              const char **ko, const char **en)
+notice_reason(enum breaker_kind kind, const char **ko, const char **en)
 {
-	if (kind == 0 && operator_reason != NULL &&
-	    operator_reason[0] != '\0') {
-		*ko = *en = operator_reason;
-		return;
-	}
+	/* A forced suspension's reason is the operator's, written for the
+	 * log (and signed "by NAME"): never a customer's text.  Customers
+	 * read "operational reasons", or the [notice] the operator chose. */
 	*ko = kind_reason[kind].ko;
 	*en = kind_reason[kind].en;
 }

@@ -786,8 +786,9 @@ ledger_states(struct ledger *lg, ledger_state_fn fn, void *arg)
 	        lg->db,
 	        "SELECT suspension, rule, kind, scope, "
 	        "scope_type, event, since, until, dir, latched, "
-	        "mode, reason FROM breaker_state ORDER BY "
-	        "suspension",
+	        "mode, reason, (SELECT notice_id FROM notices n WHERE "
+	        "n.suspension = breaker_state.suspension) FROM "
+	        "breaker_state ORDER BY suspension",
 	        -1, &st, NULL) != SQLITE_OK)
 		return FXB_ERR_LEDGER;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -804,6 +805,7 @@ ledger_states(struct ledger *lg, ledger_state_fn fn, void *arg)
 		    .latched = sqlite3_column_int(st, 9) != 0,
 		    .shadow = strcmp(col_text(st, 10), "shadow") == 0,
 		    .reason = col_text(st, 11),
+		    .notice_id = col_text(st, 12),
 		};
 		if (fn(arg, &s) != 0)
 			break;

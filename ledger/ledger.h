@@ -68,6 +68,7 @@ struct ledger_state {
 	bool latched;
 	bool shadow;
 	const char *reason;
+	const char *notice_id; /* its customer notice's id, or NULL */
 };
 
 /* What `fxbreakerctl log` asks for; NULL / 0 fields do not filter. */

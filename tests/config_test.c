@@ -585,7 +585,86 @@ test_clock_tolerance(void)
 	free(text);
 }
 
+/* A service-only read (what fxbreakerctl does when the whole file does
+ * not parse): a typo outside [service] cannot fail it; a bad [service]
+ * or none at all does. */
+static void
+test_service_only(void)
+{
+	static const struct {
+		const char *from, *to, *want; /* want NULL: reads */
+	} cases[] = {
+	    {"band_pct = 1.5", "band_pct = 1.5x", NULL},
+	    {"kind = band\n", "kind band\n", NULL}, /* inih syntax */
+	    {"[pair USD/KRW]", "[pairr USD/KRW]", NULL},
+	    {"window = 300s\n", "window = 300s\nwindow = 1s\n", NULL},
+	    {"tick = 0.1\n", "tick = 0.1\n  continued\n", NULL},
+	    {"[product auto-exchange.USDKRW]", "[product bad id!]", NULL},
+	    {"en = Exchange", "en = Exchange ; cut", NULL},
+	    {"data_dir = ./run/data", "datadir = ./run/data",
+	     "test.conf:3: [service] datadir: unknown key in this section"},
+	    {"service_id = uat", "service_id =",
+	     "test.conf:4: [service] service_id: must not be empty"},
+	    {"service_id = uat\n", "service_id = uat\nservice id\n",
+	     "test.conf:5: syntax error"},
+	    {"[service]", "[servce]", "test.conf: no [service] section"},
+	    {"[notice busy]", "[service]\n[notice busy]",
+	     "test.conf:41: [service] is defined twice (first on line 2)"},
+	};
+	struct breaker_config *full = NULL, *cfg = NULL;
+	char err[512];
+
+	CHECK_INT(breaker_config_parse(good, strlen(good), "test.conf", &full,
+	                               err, sizeof(err)),
+	          FXB_OK);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = mutate(cases[i].from, cases[i].to);
+		CHECK(text != NULL);
+		if (text == NULL)
+			continue;
+		cfg = NULL;
+		enum fxb_err rc = breaker_config_parse_service(
+		    text, strlen(text), "test.conf", &cfg, err, sizeof(err));
+		if (cases[i].want == NULL) {
+			CHECK_INT(rc, FXB_OK);
+			/* The very [service] the whole file gives. */
+			CHECK(cfg != NULL && full != NULL &&
+			      memcmp(&cfg->service, &full->service,
+			             sizeof(cfg->service)) == 0);
+			CHECK(cfg != NULL && cfg->nproducts == 0 &&
+			      cfg->nrules == 0 && cfg->npairs == 0);
+		} else {
+			CHECK_INT(rc, FXB_ERR_CONFIG);
+			CHECK_CONTAINS(err, cases[i].want);
+		}
+		breaker_config_free(cfg);
+		free(text);
+	}
+	breaker_config_free(full);
+
+	/* [service] after a broken section, and a long line before it:
+	 * read, at the file's line numbers. */
+	char text[600];
+	snprintf(text, sizeof(text),
+	         "[rule x]\nbogus\n[notice n]\nko = %0300d\n[service]\n"
+	         "service_id = late\nadmin_url = nope\n",
+	         0);
+	cfg = NULL;
+	CHECK_INT(breaker_config_parse_service(text, strlen(text), "t.conf",
+	                                       &cfg, err, sizeof(err)),
+	          FXB_ERR_CONFIG);
+	CHECK_CONTAINS(err, "t.conf:7: [service] admin_url: an nng address");
+	*strstr(text, "admin_url") = '\0';
+	CHECK_INT(breaker_config_parse_service(text, strlen(text), "t.conf",
+	                                       &cfg, err, sizeof(err)),
+	          FXB_OK);
+	if (cfg != NULL)
+		CHECK_STR(cfg->service.service_id, "late");
+	breaker_config_free(cfg);
+}
+
 static const struct test tests[] = {
+    {"service_only", test_service_only},
     {"overrides", test_overrides},
     {"good_config", test_good_config},
     {"errors", test_errors},

@@ -4,6 +4,7 @@
  * with a message naming a line; nothing may crash or leak.
  */
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "breaker.h"
@@ -17,9 +18,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct breaker *b = NULL;
 	char err[256];
 
+	/* The service-only read (fxbreakerctl's) must never crash either,
+	 * and where both read a file they agree on its [service]. */
+	struct breaker_config *sv = NULL;
+	enum fxb_err rs = breaker_config_parse_service(
+	    (const char *)data, size, "fuzz", &sv, err, sizeof(err));
 	if (breaker_config_parse((const char *)data, size, "fuzz", &cfg, err,
-	                         sizeof(err)) != FXB_OK)
+	                         sizeof(err)) != FXB_OK) {
+		breaker_config_free(sv);
 		return 0;
+	}
+	if (rs == FXB_OK &&
+	    memcmp(&sv->service, &cfg->service, sizeof(sv->service)) != 0)
+		abort();
+	breaker_config_free(sv);
 	if (breaker_new(cfg, 0, NULL, NULL, &b) == FXB_OK) {
 		struct breaker_decision d;
 		for (size_t p = 0; p < breaker_pair_count(b); p++)
