@@ -2074,6 +2074,7 @@ daemon_start(const struct daemon_opts *opts)
 	pthread_mutex_init(&d->qmu, NULL);
 	pthread_cond_init(&d->qcv, NULL);
 	pthread_cond_init(&d->tcv, NULL);
+	d->lock_fd = -1;
 	d->config_path = strdup(opts->config_path);
 	e = config_file_load(opts->config_path, &d->cfg, d->config_hash, err,
 	                     sizeof(err));
@@ -2084,6 +2085,14 @@ daemon_start(const struct daemon_opts *opts)
 	const struct breaker_service_conf *sv = &d->cfg->service;
 	if (make_dirs(sv->data_dir) != 0) {
 		log_warn("%s: %s", sv->data_dir, strerror(errno));
+		goto fail;
+	}
+	/* One daemon per data_dir, decided before anything is opened or
+	 * listened on: a second daemon must not touch the ledger, the key
+	 * or the first one's sockets. */
+	if ((d->lock_fd = daemon_lock_take(sv->data_dir, path, sizeof(path),
+	                                   err, sizeof(err))) < 0) {
+		log_warn("%s", err);
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/fxbreaker.db", sv->data_dir);
@@ -2221,6 +2230,7 @@ fail:
 	free(d->pair_products);
 	free(d->config_path);
 	commands_free(d->cmds);
+	daemon_lock_release(d->lock_fd);
 	free(d);
 	return NULL;
 }
@@ -2616,6 +2626,9 @@ daemon_stop(struct daemon *d)
 	parked_send(d, late, true);
 	ipc_server_close(d->ipc);
 	ledger_close(d->ledger);
+	/* Last: the next daemon may start once the log and sockets are
+	 * closed. */
+	daemon_lock_release(d->lock_fd);
 	for (size_t i = 0; i < d->nnotices; i++)
 		onotice_free(&d->notices[i]);
 	for (size_t i = 0; i < d->nqueue; i++)

@@ -75,6 +75,7 @@ struct parked {
 
 struct daemon {
 	char *config_path;
+	int lock_fd; /* holds DATA_DIR/fxbreakerd.lock (datadir_lock.c) */
 	char checkpoint_dir[BREAKER_TEXT_MAX + 1];
 	char config_hash[65];
 	struct breaker_config *cfg;
