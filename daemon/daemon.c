@@ -431,6 +431,24 @@ export_note(struct daemon *d, int64_t size, const char *note)
 		         (long long)size, d->checkpoint_dir, strerror(errno));
 }
 
+/*
+ * The database or its -wal file was removed or replaced under the
+ * daemon (ledger_files_intact): it stays degraded until restarted, since
+ * every row from here on would go to a file nobody can see.  qmu held.
+ */
+static void
+files_lost(struct daemon *d, const char *why)
+{
+	if (d->degraded && strcmp(d->last_error, why) == 0)
+		return;
+	log_warn("ledger degraded until restarted: %s; breakers stay as "
+	         "they are, nothing is written, resets are refused (stop, "
+	         "investigate, restore, restart: docs/OPERATIONS.md)",
+	         why);
+	d->degraded = true;
+	snprintf(d->last_error, sizeof(d->last_error), "%s", why);
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -439,7 +457,7 @@ writer_main(void *arg)
 	int commits = 0;
 	unsigned backoff_ms = 50;
 	fxb_time last_signed = clock_now_ms();
-	char err[256];
+	char err[512];
 
 	if (rows == NULL)
 		abort(); /* at start, before anything was promised */
@@ -449,15 +467,21 @@ writer_main(void *arg)
 			struct timespec ts;
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
-			if (pthread_cond_timedwait(&d->qcv, &d->qmu, &ts) ==
-			        ETIMEDOUT &&
-			    commits > 0) {
-				/* Idle: a good moment for a checkpoint. */
-				pthread_mutex_unlock(&d->qmu);
+			if (pthread_cond_timedwait(&d->qcv, &d->qmu, &ts) !=
+			    ETIMEDOUT)
+				continue;
+			/* Idle: a good moment for a checkpoint, and to see
+			 * that the files are still there (each commit looks
+			 * too, in ledger_append). */
+			pthread_mutex_unlock(&d->qmu);
+			bool intact =
+			    ledger_files_intact(d->ledger, err, sizeof(err));
+			if (intact && commits > 0)
 				ledger_checkpoint(d->ledger);
-				pthread_mutex_lock(&d->qmu);
-				commits = 0;
-			}
+			pthread_mutex_lock(&d->qmu);
+			commits = intact ? 0 : commits;
+			if (!intact)
+				files_lost(d, err);
 		}
 		if (d->nqueue == 0 && d->writer_stop)
 			break;
@@ -485,7 +509,11 @@ writer_main(void *arg)
 		pthread_mutex_lock(&d->qmu);
 		if (rc != FXB_OK) {
 			struct parked *fail = NULL;
-			if (!d->degraded)
+			char lost[512];
+			if (!ledger_files_intact(d->ledger, lost,
+			                         sizeof(lost)))
+				files_lost(d, lost); /* for good */
+			else if (!d->degraded)
 				log_warn(
 				    "ledger degraded: %s (%zu rows queued, "
 				    "retrying)",
@@ -1853,7 +1881,7 @@ service_detail(struct daemon *d, const char *what)
 static void
 degraded_start(struct daemon *d, const char *why)
 {
-	char detail[600], reason[BREAKER_REASON_MAX + 1];
+	char detail[1400], reason[BREAKER_REASON_MAX + 1];
 	json_t *o = json_object();
 	json_object_set_new(o, "reason", json_string(why));
 	char *s = json_dumps(o, JSON_COMPACT);
@@ -1869,6 +1897,43 @@ degraded_start(struct daemon *d, const char *why)
 	for (size_t i = 0; i < breaker_product_count(d->engine); i++)
 		breaker_force_suspend(d->engine, breaker_now(d->engine), false,
 		                      (int32_t)i, FXB_NEVER, reason);
+}
+
+/*
+ * At start, the newest exported checkpoint note against the log: the
+ * note names a row the log acknowledged.  If the log lacks it (a -wal
+ * file removed before a crash, an old copy restored), rows were lost
+ * that no chain check can see: the caller starts degraded.  Notes beyond
+ * the log's end are renamed lost-*, so that rows written at the reused
+ * seqs cannot overwrite them: `fxbreakerctl verify --checkpoint-dir`
+ * keeps reporting the loss.  A note that is not the log key's is
+ * ignored (it proves nothing), with a warning.  false and why if rows
+ * are missing.
+ */
+static bool
+notes_check(struct daemon *d, char *why, size_t cap)
+{
+	char note[BREAKER_TEXT_MAX + 64], msg[1024];
+	int64_t size, last = ledger_last_seq(d->ledger);
+	if (!ledger_note_newest(d->checkpoint_dir, note, sizeof(note), &size))
+		return true;
+	int rc = ledger_note_compare(d->ledger, note, msg, sizeof(msg));
+	if (rc < 0)
+		log_warn("checkpoint note ignored: %s", msg);
+	if (rc <= 0)
+		return true;
+	/* The note itself goes too when it names a seq the log has with
+	 * another hash. */
+	long n = ledger_notes_set_aside(
+	    d->checkpoint_dir, size <= last ? size - 1 : last, clock_now_ms());
+	if (n < 0)
+		log_warn("%s: cannot set the notes for lost rows aside: %s",
+		         d->checkpoint_dir, strerror(errno));
+	snprintf(why, cap, "%s (%ld notes renamed lost-*)", msg, n);
+	log_warn("acknowledged rows are missing from the log: %s; the next "
+	         "rows take their sequence numbers",
+	         why);
+	return false;
 }
 
 static const struct breaker_notice_conf *
@@ -2126,6 +2191,8 @@ daemon_start(const struct daemon_opts *opts)
 	                                   err, sizeof(err));
 	/* The ledger keeps its copy; wipe this one. */
 	memset(sk, 0, sizeof(sk));
+	char lost[1200];
+	bool notes_ok = notes_check(d, lost, sizeof(lost));
 	d->next_seq = ledger_last_seq(d->ledger) + 1;
 	atomic_store(&d->committed, d->next_seq - 1);
 	if ((tl = calloc(1, sizeof(*tl))) == NULL || !restore_changes(d, tl))
@@ -2171,6 +2238,8 @@ daemon_start(const struct daemon_opts *opts)
 	tl = NULL;
 	if (!chain_ok)
 		degraded_start(d, err);
+	else if (!notes_ok)
+		degraded_start(d, lost);
 	if (make_socket_dir(sv->check_url) != 0 ||
 	    make_socket_dir(sv->tick_url) != 0 ||
 	    make_socket_dir(sv->admin_url) != 0 ||

@@ -99,7 +99,7 @@ struct daemon {
 	_Atomic size_t queued;
 	_Atomic int64_t committed;
 	_Atomic bool degraded;
-	char last_error[256];
+	char last_error[512];
 	struct parked *parked;
 	size_t nparked;
 	bool writer_stop;
