@@ -106,6 +106,12 @@ dir_anchor(void *arg, const char *path, int64_t size, bool lost)
 	return 0;
 }
 
+static int
+cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int
 ctl_verify(int argc, char **argv)
 {
@@ -150,6 +156,10 @@ ctl_verify(int argc, char **argv)
 			        dir);
 			goto out;
 		}
+		/* In name order, so that findings come in the same order
+		 * on every machine: the newest note, then the set-aside
+		 * ones by when and size. */
+		qsort(da.path, da.n, sizeof(*da.path), cmp_path);
 		const char **v =
 		    realloc(anchors, (nanchors + da.n + 1) * sizeof(*v));
 		if (v == NULL)

@@ -71,6 +71,7 @@ struct ledger {
 	ino_t ino[2];
 	bool known[2];
 	char lost[512];
+	bool db_replaced; /* lost: the database file itself went */
 };
 
 static const char *col_text(sqlite3_stmt *st, int i);
@@ -387,6 +388,7 @@ ledger_files_intact(struct ledger *lg, char *why, size_t cap)
 		} else {
 			continue;
 		}
+		lg->db_replaced = i == 0;
 		/* The -wal file alone went: every committed row is still in
 		 * it, through SQLite's descriptor, and the database file is
 		 * still the one others see (i = 0 was checked first).  Copy
@@ -491,6 +493,22 @@ ledger_close(struct ledger *lg)
 		sqlite3_wal_checkpoint_v2(
 		    lg->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	sqlite3_close(lg->db);
+	/* The database file was removed or replaced under us: SQLite
+	 * leaves its -wal file behind, and the next open would lay that
+	 * file's pages over whatever database is at the path now (a
+	 * replacement, a restored copy) and corrupt it.  Move it aside,
+	 * kept for whoever investigates. */
+	struct stat sb;
+	if (lg->db_replaced && stat(lg->path[1], &sb) == 0 &&
+	    sb.st_dev == lg->dev[1] && sb.st_ino == lg->ino[1]) {
+		size_t n = strlen(lg->path[1]) + 16;
+		char *to = malloc(n);
+		if (to != NULL) {
+			snprintf(to, n, "%s.orphaned", lg->path[1]);
+			rename(lg->path[1], to);
+		}
+		free(to);
+	}
 	free(lg->path[0]);
 	free(lg->path[1]);
 	free(lg);
