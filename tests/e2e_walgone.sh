@@ -48,6 +48,12 @@ trip() { # trip PRODUCT: three checks; prints the third reply
 	req "{\"op\":\"check\",\"product\":\"$1\",\"amount\":\"1.00\",\"ref\":\"$1\"}"
 }
 ledger() { "$CTL" status --json | jq -c "$1"; }
+# start: the daemon, and its start rows (queued before its sockets
+# opened) written.
+start() {
+	start_daemon || exit 1
+	wait_for [ "$(ledger .ledger.queued)" = 0 ]
+}
 denied_by() { # denied_by PRODUCT: the suspension a check is denied by
 	req "{\"op\":\"check\",\"product\":\"$1\",\"amount\":\"1.00\"}" |
 		jq -c '[.decision, .suspension]'
@@ -61,7 +67,7 @@ verify_snap() { # verify_snap NAME ARGS...: export, verify; output in NAME.out
 }
 
 # --- (a) the -wal file removed while running ----------------------------
-start_daemon || exit 1
+start
 check "a: the trip's deny" "$(trip wallet | jq -c '[.decision, .suspension]')" '["deny",2]'
 rm "$DATA/fxbreaker.db-wal"
 t0=$(date +%s%N)
@@ -84,7 +90,7 @@ check "a: still degraded, the trip's row not written" "$(ledger .ledger)" \
 	"{\"state\":\"degraded\",\"committed_seq\":2,\"queued\":1,\"last_error\":\"$WALGONE\"}"
 check "a: no new -wal file" "$(ls "$DATA" | grep -c wal)" 0
 kill_daemon
-start_daemon || exit 1
+start
 check "a: the restart after SIGKILL is clean" "$(ledger .ledger)" \
 	'{"state":"ok","committed_seq":3,"queued":0}'
 check "a: no row lost, none reused" "$(rows)" "1:service_start 2:trip 3:service_start"
@@ -98,7 +104,7 @@ check "a: no degraded start" "$(sql "select count(*) from suspension_log where e
 # copy the rows committed after it began, so rows 6 and 7 stay in the
 # -wal file alone, however slow the machine.
 stop_daemon
-start_daemon || exit 1
+start
 wait_for [ "$(dbfile_max)" = 5 ]
 check "b: rows 1..5 in the database file" "$(dbfile_max)" 5
 rm -f rd.fifo
@@ -120,7 +126,10 @@ rm "$DATA/fxbreaker.db-wal"
 kill -KILL "$PID"
 wait "$PID" 2>/dev/null
 PID=
-start_daemon || exit 1
+start
+# status answers before the writer has committed the start's rows.
+degraded_starts() { sql "select count(*) from suspension_log where event = 'degraded_start'"; }
+wait_for [ "$(degraded_starts)" = 1 ]
 LOST="$NOTES/checkpoint-000000000007.note names seq 7, the log ends at seq 5: rows 6..7 were acknowledged and are missing (2 notes renamed lost-*)"
 check "b: a degraded start row with the reason" \
 	"$(sql "select seq || ' ' || detail from suspension_log where event = 'degraded_start'")" \
@@ -149,7 +158,7 @@ verdict: truncated (10 rows, covered to 10)"
 verify_snap anchor --anchor "$LOST7"
 check "b: verify --anchor the set-aside note: exit 2" "$?" 2
 stop_daemon
-start_daemon || exit 1
+start
 check "b: the next clean restart is not degraded again" \
 	"$(sql "select count(*) from suspension_log where event = 'degraded_start'")" 1
 check "b: and keeps every product suspended" \
@@ -168,7 +177,8 @@ check "c: status: degraded, naming the file and both inodes" \
 	"\"the database file $DATA/fxbreaker.db was replaced while in use (inode $NEW_INODE, was $OLD_INODE)\""
 stop_daemon
 check "c: the stop still exits 0" "$STOP_RC" 0
-start_daemon || exit 1
+start
+wait_for [ "$(degraded_starts)" = 2 ]
 check "c: the restart on the replacement is a degraded start" \
 	"$(sql "select detail from suspension_log where event = 'degraded_start' order by seq desc limit 1" |
 		jq -r .reason | sed "s|$NOTES/||")" \
