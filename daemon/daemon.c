@@ -1899,6 +1899,9 @@ degraded_start(struct daemon *d, const char *why)
 		                      (int32_t)i, FXB_NEVER, reason);
 }
 
+/* How many untrusted notes the start's check goes past. */
+#define NOTES_UNTRUSTED_MAX 16
+
 /*
  * At start, the newest exported checkpoint note against the log: the
  * note names a row the log acknowledged.  If the log lacks it (a -wal
@@ -1914,12 +1917,19 @@ static bool
 notes_check(struct daemon *d, char *why, size_t cap)
 {
 	char note[BREAKER_TEXT_MAX + 64], msg[1024];
-	int64_t size, last = ledger_last_seq(d->ledger);
-	if (!ledger_note_newest(d->checkpoint_dir, note, sizeof(note), &size))
-		return true;
-	int rc = ledger_note_compare(d->ledger, note, msg, sizeof(msg));
-	if (rc < 0)
-		log_warn("checkpoint note ignored: %s", msg);
+	int64_t size, below = INT64_MAX, last = ledger_last_seq(d->ledger);
+	int rc = -1;
+	/* A planted or damaged note must not hide the real newest one: go
+	 * down past a few that are not the log key's. */
+	for (int tries = 0; rc < 0 && tries < NOTES_UNTRUSTED_MAX; tries++) {
+		if (!ledger_note_newest(d->checkpoint_dir, below, note,
+		                        sizeof(note), &size))
+			return true;
+		rc = ledger_note_compare(d->ledger, note, msg, sizeof(msg));
+		if (rc < 0)
+			log_warn("checkpoint note ignored: %s", msg);
+		below = size;
+	}
 	if (rc <= 0)
 		return true;
 	/* The note itself goes too when it names a seq the log has with

@@ -185,9 +185,10 @@ typedef int (*ledger_note_fn)(void *arg, const char *path, int64_t size,
                               bool lost);
 int ledger_note_scan(const char *dir, ledger_note_fn fn, void *arg);
 
-/* ledger_note_newest puts the path of dir's newest note (the largest
- * size, not set aside) in path and its size in *size; false if none. */
-bool ledger_note_newest(const char *dir, char *path, size_t cap,
+/* ledger_note_newest puts the path of dir's newest note below `below`
+ * (the largest size under it, not set aside) in path and its size in
+ * *size; false if none. */
+bool ledger_note_newest(const char *dir, int64_t below, char *path, size_t cap,
                         int64_t *size);
 
 /*

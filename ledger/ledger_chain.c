@@ -766,14 +766,14 @@ ledger_note_scan(const char *dir, ledger_note_fn fn, void *arg)
 struct newest {
 	char *path;
 	size_t cap;
-	int64_t size;
+	int64_t size, below;
 };
 
 static int
 newest_one(void *arg, const char *path, int64_t size, bool lost)
 {
 	struct newest *nw = arg;
-	if (!lost && size > nw->size) {
+	if (!lost && size > nw->size && size < nw->below) {
 		nw->size = size;
 		snprintf(nw->path, nw->cap, "%s", path);
 	}
@@ -781,9 +781,10 @@ newest_one(void *arg, const char *path, int64_t size, bool lost)
 }
 
 bool
-ledger_note_newest(const char *dir, char *path, size_t cap, int64_t *size)
+ledger_note_newest(const char *dir, int64_t below, char *path, size_t cap,
+                   int64_t *size)
 {
-	struct newest nw = {path, cap, 0};
+	struct newest nw = {path, cap, 0, below};
 	if (ledger_note_scan(dir, newest_one, &nw) != 0 || nw.size == 0)
 		return false;
 	*size = nw.size;

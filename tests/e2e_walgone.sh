@@ -19,6 +19,8 @@
 #     daemon runs: degraded, naming the file and both inodes; the
 #     restart on the replacement, which lacks rows the notes name, is a
 #     degraded start.
+# (d) A note in the directory that the log key did not sign (planted, or
+#     damaged) is named on stderr and stops nothing.
 . "$(dirname "$0")/lib_e2e.sh"
 
 {
@@ -192,4 +194,14 @@ n=$(sql "select count(*) from suspension_log")
 check "c: the notes for rows 11 and 12 of the old log: forked" \
 	"$(grep -c "^anchor $NOTES/lost-[0-9]*-checkpoint-00000000001[12].note: head at size 1[12] is [0-9a-f]\{16\}\.\.\., the rows give [0-9a-f]\{16\}\.\.\.: forked (rows rewritten)$" replaced.out)" 2
 check "c: verdict" "$(tail -n 1 replaced.out)" "verdict: truncated ($n rows, covered to $n)"
+
+# --- (d) a note the log key did not sign stops nothing -----------------
+stop_daemon
+newest=$(ls "$NOTES"/checkpoint-*.note | tail -n 1)
+sed 's/^size .*/size 999999/' "$newest" >"$NOTES/checkpoint-000000999999.note"
+start
+check "d: a forged note past the end: no degraded start" "$(degraded_starts)" 2
+check "d: it is named on stderr" \
+	"$(grep -Fc "warning: checkpoint note ignored: $NOTES/checkpoint-000000999999.note: not signed with this log's key" daemon.log)" 1
+check "d: nothing more set aside (b's two, c's two)" "$(ls "$NOTES" | grep -c '^lost-')" 4
 finish
