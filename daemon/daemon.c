@@ -505,13 +505,17 @@ writer_main(void *arg)
 		                                &note, err, sizeof(err));
 		if (rc == FXB_OK && note != NULL)
 			last_signed = now;
+		/* A failed commit: is it the files (for good) or the disk
+		 * (retried)?  Asked before qmu: it may stat, or copy. */
+		char lost[512];
+		bool intact =
+		    rc == FXB_OK ||
+		    ledger_files_intact(d->ledger, lost, sizeof(lost));
 
 		pthread_mutex_lock(&d->qmu);
 		if (rc != FXB_OK) {
 			struct parked *fail = NULL;
-			char lost[512];
-			if (!ledger_files_intact(d->ledger, lost,
-			                         sizeof(lost)))
+			if (!intact)
 				files_lost(d, lost); /* for good */
 			else if (!d->degraded)
 				log_warn(
