@@ -6,6 +6,7 @@
  * 0 intact, 1 tampered, 2 truncated or forked, 3 usage or I/O, 4 policy.
  */
 #include <sodium.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,17 +59,74 @@ load_pubkey(const char *file, const char *db, unsigned char pk[32])
 	return 0;
 }
 
+/* The anchors a checkpoint directory gives: its newest note, and every
+ * note set aside at a degraded start as naming rows the log lost. */
+struct dir_anchors {
+	char **path;
+	size_t n, cap;
+	int64_t newest;
+	size_t newest_at; /* in path, or n: none yet */
+	bool nomem;
+};
+
+static int
+dir_anchor(void *arg, const char *path, int64_t size, bool lost)
+{
+	struct dir_anchors *a = arg;
+	if (!lost && a->newest_at < a->n && size <= a->newest)
+		return 0;
+	char *p = strdup(path);
+	if (p == NULL) {
+		a->nomem = true;
+		return 1;
+	}
+	if (!lost && a->newest_at < a->n) {
+		/* A newer note than the one kept: it takes its place. */
+		free(a->path[a->newest_at]);
+		a->path[a->newest_at] = p;
+		a->newest = size;
+		return 0;
+	}
+	if (a->n == a->cap) {
+		size_t ncap = a->cap != 0 ? a->cap * 2 : 16;
+		char **v = realloc(a->path, ncap * sizeof(*v));
+		if (v == NULL) {
+			free(p);
+			a->nomem = true;
+			return 1;
+		}
+		a->path = v;
+		a->cap = ncap;
+	}
+	if (!lost) {
+		a->newest_at = a->n;
+		a->newest = size;
+	}
+	a->path[a->n++] = p;
+	return 0;
+}
+
+static int
+cmp_path(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 int
 ctl_verify(int argc, char **argv)
 {
 	static const char use[] =
 	    "usage: fxbreakerctl verify [--pubkey FILE]... [--anchor NOTE]... "
-	    "DB";
-	const char *pubfiles[MAX_ANCHORS], *db = NULL;
-	const char *anchors[MAX_ANCHORS];
+	    "[--checkpoint-dir DIR] DB";
+	const char *pubfiles[MAX_ANCHORS], *db = NULL, *dir = NULL;
+	const char **anchors = NULL;
 	size_t nanchors = 0, npub = 0;
 	unsigned char pks[MAX_ANCHORS][32];
+	struct dir_anchors da = {NULL, 0, 0, 0, SIZE_MAX, false};
+	int code = CTL_EXIT_USAGE;
 
+	if ((anchors = calloc(MAX_ANCHORS, sizeof(*anchors))) == NULL)
+		return CTL_EXIT_USAGE;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--pubkey") == 0 && i + 1 < argc &&
 		    npub < MAX_ANCHORS)
@@ -76,33 +134,61 @@ ctl_verify(int argc, char **argv)
 		else if (strcmp(argv[i], "--anchor") == 0 && i + 1 < argc &&
 		         nanchors < MAX_ANCHORS)
 			anchors[nanchors++] = argv[++i];
+		else if (strcmp(argv[i], "--checkpoint-dir") == 0 &&
+		         i + 1 < argc && dir == NULL)
+			dir = argv[++i];
 		else if (argv[i][0] != '-' && db == NULL)
 			db = argv[i];
 		else {
 			fprintf(stderr, "%s\n", use);
-			return CTL_EXIT_USAGE;
+			goto out;
 		}
 	}
 	if (db == NULL) {
 		fprintf(stderr, "%s\n", use);
-		return CTL_EXIT_USAGE;
+		goto out;
+	}
+	if (dir != NULL) {
+		if (ledger_note_scan(dir, dir_anchor, &da) != 0 || da.nomem) {
+			fprintf(stderr,
+			        "fxbreakerctl: %s: cannot read the checkpoint "
+			        "notes\n",
+			        dir);
+			goto out;
+		}
+		/* In name order, so that findings come in the same order
+		 * on every machine: the newest note, then the set-aside
+		 * ones by when and size. */
+		qsort(da.path, da.n, sizeof(*da.path), cmp_path);
+		const char **v =
+		    realloc(anchors, (nanchors + da.n + 1) * sizeof(*v));
+		if (v == NULL)
+			goto out;
+		anchors = v;
+		for (size_t i = 0; i < da.n; i++)
+			anchors[nanchors++] = da.path[i];
 	}
 	if (sodium_init() < 0)
-		return CTL_EXIT_USAGE;
+		goto out;
 	/* Every key the log was signed with (keys rotate); by default the
 	 * log.pub beside the database. */
 	if (npub == 0) {
 		if (load_pubkey(NULL, db, pks[0]) != 0)
-			return CTL_EXIT_USAGE;
+			goto out;
 		npub = 1;
 	} else {
 		for (size_t i = 0; i < npub; i++)
 			if (load_pubkey(pubfiles[i], db, pks[i]) != 0)
-				return CTL_EXIT_USAGE;
+				goto out;
 	}
-	int code = ledger_verify(db, (const unsigned char(*)[32])pks, npub,
-	                         anchors, nanchors, print_line, NULL);
+	code = ledger_verify(db, (const unsigned char(*)[32])pks, npub,
+	                     anchors, nanchors, print_line, NULL);
 	fflush(stdout);
+out:
+	for (size_t i = 0; i < da.n; i++)
+		free(da.path[i]);
+	free(da.path);
+	free(anchors);
 	return code;
 }
 

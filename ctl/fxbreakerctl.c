@@ -28,7 +28,8 @@ static const struct {
      "export OUT                                snapshot of the ledger + "
      "note"},
     {"verify", ctl_verify,
-     "verify [--pubkey F] [--anchor N]... DB    check a snapshot's log"},
+     "verify [--pubkey F] [--anchor N]... [--checkpoint-dir D] DB\n"
+     "                                          check a snapshot's log"},
     {"log", ctl_log,
      "log [--product P] [--rule R] [--event E] [--since T] [--format F]"},
     {"operators", ctl_operators,

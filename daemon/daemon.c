@@ -443,6 +443,24 @@ export_note(struct daemon *d, int64_t size, const char *note)
 		         (long long)size, d->checkpoint_dir, strerror(errno));
 }
 
+/*
+ * The database or its -wal file was removed or replaced under the
+ * daemon (ledger_files_intact): it stays degraded until restarted, since
+ * every row from here on would go to a file nobody can see.  qmu held.
+ */
+static void
+files_lost(struct daemon *d, const char *why)
+{
+	if (d->degraded && strcmp(d->last_error, why) == 0)
+		return;
+	log_warn("ledger degraded until restarted: %s; breakers stay as "
+	         "they are, nothing is written, resets are refused (stop, "
+	         "investigate, restore, restart: docs/OPERATIONS.md)",
+	         why);
+	d->degraded = true;
+	snprintf(d->last_error, sizeof(d->last_error), "%s", why);
+}
+
 static void *
 writer_main(void *arg)
 {
@@ -453,7 +471,7 @@ writer_main(void *arg)
 	/* Monotonic: a wall clock step back must not hold off the
 	 * minute's checkpoint for hours. */
 	int64_t last_signed = timebase_mono_ns() / 1000000;
-	char err[256];
+	char err[512];
 
 	if (rows == NULL)
 		abort(); /* at start, before anything was promised */
@@ -463,15 +481,21 @@ writer_main(void *arg)
 			struct timespec ts;
 			clock_gettime(CLOCK_MONOTONIC, &ts); /* qcv's */
 			ts.tv_sec += 1;
-			if (pthread_cond_timedwait(&d->qcv, &d->qmu, &ts) ==
-			        ETIMEDOUT &&
-			    commits > 0) {
-				/* Idle: a good moment for a checkpoint. */
-				pthread_mutex_unlock(&d->qmu);
+			if (pthread_cond_timedwait(&d->qcv, &d->qmu, &ts) !=
+			    ETIMEDOUT)
+				continue;
+			/* Idle: a good moment for a checkpoint, and to see
+			 * that the files are still there (each commit looks
+			 * too, in ledger_append). */
+			pthread_mutex_unlock(&d->qmu);
+			bool intact =
+			    ledger_files_intact(d->ledger, err, sizeof(err));
+			if (intact && commits > 0)
 				ledger_checkpoint(d->ledger);
-				pthread_mutex_lock(&d->qmu);
-				commits = 0;
-			}
+			pthread_mutex_lock(&d->qmu);
+			commits = intact ? 0 : commits;
+			if (!intact)
+				files_lost(d, err);
 		}
 		if (d->nqueue == 0 && d->writer_stop)
 			break;
@@ -498,11 +522,19 @@ writer_main(void *arg)
 		                                &note, err, sizeof(err));
 		if (rc == FXB_OK && note != NULL)
 			last_signed = mono;
+		/* A failed commit: is it the files (for good) or the disk
+		 * (retried)?  Asked before qmu: it may stat, or copy. */
+		char lost[512];
+		bool intact =
+		    rc == FXB_OK ||
+		    ledger_files_intact(d->ledger, lost, sizeof(lost));
 
 		pthread_mutex_lock(&d->qmu);
 		if (rc != FXB_OK) {
 			struct parked *fail = NULL;
-			if (!d->degraded)
+			if (!intact)
+				files_lost(d, lost); /* for good */
+			else if (!d->degraded)
 				log_warn(
 				    "ledger degraded: %s (%zu rows queued, "
 				    "retrying)",
@@ -1989,7 +2021,7 @@ service_detail(struct daemon *d, const char *what)
 static void
 degraded_start(struct daemon *d, const char *why)
 {
-	char detail[600], reason[BREAKER_REASON_MAX + 1];
+	char detail[1400], reason[BREAKER_REASON_MAX + 1];
 	json_t *o = json_object();
 	json_object_set_new(o, "reason", json_string(why));
 	char *s = json_dumps(o, JSON_COMPACT);
@@ -2005,6 +2037,53 @@ degraded_start(struct daemon *d, const char *why)
 	for (size_t i = 0; i < breaker_product_count(d->engine); i++)
 		breaker_force_suspend(d->engine, breaker_now(d->engine), false,
 		                      (int32_t)i, FXB_NEVER, reason);
+}
+
+/* How many untrusted notes the start's check goes past. */
+#define NOTES_UNTRUSTED_MAX 16
+
+/*
+ * At start, the newest exported checkpoint note against the log: the
+ * note names a row the log acknowledged.  If the log lacks it (a -wal
+ * file removed before a crash, an old copy restored), rows were lost
+ * that no chain check can see: the caller starts degraded.  Notes beyond
+ * the log's end are renamed lost-*, so that rows written at the reused
+ * seqs cannot overwrite them: `fxbreakerctl verify --checkpoint-dir`
+ * keeps reporting the loss.  A note that is not the log key's is
+ * ignored (it proves nothing), with a warning.  false and why if rows
+ * are missing.
+ */
+static bool
+notes_check(struct daemon *d, char *why, size_t cap)
+{
+	char note[BREAKER_TEXT_MAX + 64], msg[1024];
+	int64_t size, below = INT64_MAX, last = ledger_last_seq(d->ledger);
+	int rc = -1;
+	/* A planted or damaged note must not hide the real newest one: go
+	 * down past a few that are not the log key's. */
+	for (int tries = 0; rc < 0 && tries < NOTES_UNTRUSTED_MAX; tries++) {
+		if (!ledger_note_newest(d->checkpoint_dir, below, note,
+		                        sizeof(note), &size))
+			return true;
+		rc = ledger_note_compare(d->ledger, note, msg, sizeof(msg));
+		if (rc < 0)
+			log_warn("checkpoint note ignored: %s", msg);
+		below = size;
+	}
+	if (rc <= 0)
+		return true;
+	/* The note itself goes too when it names a seq the log has with
+	 * another hash. */
+	long n = ledger_notes_set_aside(
+	    d->checkpoint_dir, size <= last ? size - 1 : last, clock_now_ms());
+	if (n < 0)
+		log_warn("%s: cannot set the notes for lost rows aside: %s",
+		         d->checkpoint_dir, strerror(errno));
+	snprintf(why, cap, "%s (%ld notes renamed lost-*)", msg, n);
+	log_warn("acknowledged rows are missing from the log: %s; the next "
+	         "rows take their sequence numbers",
+	         why);
+	return false;
 }
 
 static const struct breaker_notice_conf *
@@ -2231,6 +2310,7 @@ daemon_start(const struct daemon_opts *opts)
 	pthread_cond_init(&d->qcv, &ca);
 	pthread_cond_init(&d->tcv, &ca);
 	pthread_condattr_destroy(&ca);
+	d->lock_fd = -1;
 	d->config_path = strdup(opts->config_path);
 	e = config_file_load(opts->config_path, &d->cfg, d->config_hash, err,
 	                     sizeof(err));
@@ -2241,6 +2321,14 @@ daemon_start(const struct daemon_opts *opts)
 	const struct breaker_service_conf *sv = &d->cfg->service;
 	if (make_dirs(sv->data_dir) != 0) {
 		log_warn("%s: %s", sv->data_dir, strerror(errno));
+		goto fail;
+	}
+	/* One daemon per data_dir, decided before anything is opened or
+	 * listened on: a second daemon must not touch the ledger, the key
+	 * or the first one's sockets. */
+	if ((d->lock_fd = daemon_lock_take(sv->data_dir, path, sizeof(path),
+	                                   err, sizeof(err))) < 0) {
+		log_warn("%s", err);
 		goto fail;
 	}
 	snprintf(path, sizeof(path), "%s/fxbreaker.db", sv->data_dir);
@@ -2274,6 +2362,8 @@ daemon_start(const struct daemon_opts *opts)
 	                                   err, sizeof(err));
 	/* The ledger keeps its copy; wipe this one. */
 	memset(sk, 0, sizeof(sk));
+	char lost[1200];
+	bool notes_ok = notes_check(d, lost, sizeof(lost));
 	d->next_seq = ledger_last_seq(d->ledger) + 1;
 	atomic_store(&d->committed, d->next_seq - 1);
 	if ((tl = calloc(1, sizeof(*tl))) == NULL || !restore_changes(d, tl))
@@ -2325,6 +2415,8 @@ daemon_start(const struct daemon_opts *opts)
 	tl = NULL;
 	if (!chain_ok)
 		degraded_start(d, err);
+	else if (!notes_ok)
+		degraded_start(d, lost);
 	if (make_socket_dir(sv->check_url) != 0 ||
 	    make_socket_dir(sv->tick_url) != 0 ||
 	    make_socket_dir(sv->admin_url) != 0 ||
@@ -2384,6 +2476,7 @@ fail:
 	free(d->pair_products);
 	free(d->config_path);
 	commands_free(d->cmds);
+	daemon_lock_release(d->lock_fd);
 	free(d);
 	return NULL;
 }
@@ -2779,6 +2872,9 @@ daemon_stop(struct daemon *d)
 	parked_send(d, late, true);
 	ipc_server_close(d->ipc);
 	ledger_close(d->ledger);
+	/* Last: the next daemon may start once the log and sockets are
+	 * closed. */
+	daemon_lock_release(d->lock_fd);
 	for (size_t i = 0; i < d->nnotices; i++)
 		onotice_free(&d->notices[i]);
 	for (size_t i = 0; i < d->nqueue; i++)

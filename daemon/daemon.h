@@ -30,6 +30,17 @@ void daemon_reload(struct daemon *d);
  * waits for the log to be written, and frees everything. */
 void daemon_stop(struct daemon *d);
 
+/* datadir_lock.c */
+/* daemon_lock_take takes the exclusive lock on DATA_DIR/fxbreakerd.lock
+ * (its path into path) and writes this pid into it.  Returns the
+ * descriptor that holds the lock (keep it open for the process's life),
+ * or -1 with err saying why: another daemon holds it (err names its pid
+ * and the file), or the file cannot be opened. */
+int daemon_lock_take(const char *data_dir, char *path, size_t pathcap,
+                     char *err, size_t errcap);
+/* daemon_lock_release drops the lock (-1 is a no-op). */
+void daemon_lock_release(int fd);
+
 /* daemon_log.c */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -75,6 +75,7 @@ struct parked {
 
 struct daemon {
 	char *config_path;
+	int lock_fd; /* holds DATA_DIR/fxbreakerd.lock (datadir_lock.c) */
 	char checkpoint_dir[BREAKER_TEXT_MAX + 1];
 	char config_hash[65];
 	struct breaker_config *cfg;
@@ -101,7 +102,7 @@ struct daemon {
 	_Atomic size_t queued;
 	_Atomic int64_t committed;
 	_Atomic bool degraded;
-	char last_error[256];
+	char last_error[512];
 	struct parked *parked;
 	size_t nparked;
 	bool writer_stop;

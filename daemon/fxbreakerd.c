@@ -7,7 +7,8 @@
  * file keeps the running config); SIGTERM or SIGINT stops cleanly: stop
  * accepting, answer what is in flight, log the stop, exit 0.  -n only
  * checks FILE and exits.  Exit codes: 0 ok, 2 bad configuration, 100
- * usage, 111 could not start (ledger, sockets).
+ * usage, 111 could not start (another fxbreakerd holds the data
+ * directory, ledger, sockets).
  */
 #include <pthread.h>
 #include <signal.h>

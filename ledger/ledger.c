@@ -8,11 +8,13 @@
  * between commits (PERF-NOTES: an automatic checkpoint stalls the commit
  * that triggers it by 13-20 ms).
  */
+#include <errno.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ledger_impl.h"
 
@@ -61,6 +63,15 @@ struct ledger {
 	bool has_key;
 	unsigned char pk[32], sk[64];
 	char key_id[17];
+	/* The files as opened: [0] the database, [1] its -wal file
+	 * (ledger_files_intact).  lost: why they are not any more; once
+	 * set, it stays. */
+	char *path[2];
+	dev_t dev[2];
+	ino_t ino[2];
+	bool known[2];
+	char lost[512];
+	bool db_replaced; /* lost: the database file itself went */
 };
 
 static const char *col_text(sqlite3_stmt *st, int i);
@@ -316,6 +327,95 @@ out:
 	return rc;
 }
 
+/*
+ * The identity (device, inode) of the database and its -wal file as this
+ * connection opened them.  SQLite keeps both open by descriptor: if
+ * someone removes or replaces either path, every later commit goes to a
+ * file nobody else can see, and the rows it holds vanish with the
+ * process (issue 9).  The -wal file exists once the first transaction
+ * ran (migrate, chain_setup did); if it does not, it is adopted at the
+ * first check that finds it.
+ */
+static enum fxb_err
+files_note(struct ledger *lg, const char *path)
+{
+	size_t n = strlen(path);
+	struct stat sb;
+	if ((lg->path[0] = strdup(path)) == NULL ||
+	    (lg->path[1] = malloc(n + 5)) == NULL)
+		return FXB_ERR_NOMEM;
+	snprintf(lg->path[1], n + 5, "%s-wal", path);
+	for (int i = 0; i < 2; i++)
+		if (stat(lg->path[i], &sb) == 0) {
+			lg->dev[i] = sb.st_dev;
+			lg->ino[i] = sb.st_ino;
+			lg->known[i] = true;
+		}
+	return FXB_OK;
+}
+
+bool
+ledger_files_intact(struct ledger *lg, char *why, size_t cap)
+{
+	static const char *const what[2] = {"the database file",
+	                                    "the database's -wal file"};
+	struct stat sb;
+	if (lg->readonly || lg->path[0] == NULL)
+		return true;
+	for (int i = 0; lg->lost[0] == '\0' && i < 2; i++) {
+		if (stat(lg->path[i], &sb) != 0) {
+			/* Only a missing file is news: another error (EACCES
+			 * on a directory, EIO) fails the commit itself. */
+			if (errno != ENOENT || !lg->known[i])
+				continue;
+			snprintf(lg->lost, sizeof(lg->lost),
+			         "%s %s was removed while in use", what[i],
+			         lg->path[i]);
+		} else if (!lg->known[i]) {
+			lg->dev[i] = sb.st_dev;
+			lg->ino[i] = sb.st_ino;
+			lg->known[i] = true;
+			continue;
+		} else if (sb.st_dev != lg->dev[i] ||
+		           sb.st_ino != lg->ino[i]) {
+			snprintf(
+			    lg->lost, sizeof(lg->lost),
+			    "%s %s was replaced while in use (inode %llu, "
+			    "was %llu)",
+			    what[i], lg->path[i],
+			    (unsigned long long)sb.st_ino,
+			    (unsigned long long)lg->ino[i]);
+		} else {
+			continue;
+		}
+		lg->db_replaced = i == 0;
+		/* The -wal file alone went: every committed row is still in
+		 * it, through SQLite's descriptor, and the database file is
+		 * still the one others see (i = 0 was checked first).  Copy
+		 * the rows there now (a checkpoint, fsynced), so that no
+		 * acknowledged row dies with this process.  Nothing new is
+		 * written after. */
+		if (i == 1) {
+			int logged = -1, copied = -1;
+			bool done = sqlite3_wal_checkpoint_v2(
+			                lg->db, NULL, SQLITE_CHECKPOINT_FULL,
+			                &logged, &copied) == SQLITE_OK &&
+			            copied == logged;
+			size_t len = strlen(lg->lost);
+			snprintf(lg->lost + len, sizeof(lg->lost) - len,
+			         done ? "; the rows committed so far were "
+			                "copied into the database file"
+			              : "; the rows committed since the last "
+			                "checkpoint could not be copied into "
+			                "the database file");
+		}
+	}
+	if (lg->lost[0] == '\0')
+		return true;
+	snprintf(why, cap, "%s", lg->lost);
+	return false;
+}
+
 enum fxb_err
 ledger_open(const char *path, bool readonly, struct ledger **out, char *err,
             size_t errlen)
@@ -364,6 +464,10 @@ ledger_open(const char *path, bool readonly, struct ledger **out, char *err,
 			goto fail;
 		lg->quick_checked = true;
 	}
+	if (!readonly && files_note(lg, path) != FXB_OK) {
+		rc = FXB_ERR_NOMEM;
+		goto fail;
+	}
 	for (int i = 0; !readonly && i < ST_COUNT; i++)
 		if (sqlite3_prepare_v3(lg->db, stmt_sql[i], -1,
 		                       SQLITE_PREPARE_PERSISTENT, &lg->st[i],
@@ -389,6 +493,24 @@ ledger_close(struct ledger *lg)
 		sqlite3_wal_checkpoint_v2(
 		    lg->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	sqlite3_close(lg->db);
+	/* The database file was removed or replaced under us: SQLite
+	 * leaves its -wal file behind, and the next open would lay that
+	 * file's pages over whatever database is at the path now (a
+	 * replacement, a restored copy) and corrupt it.  Move it aside,
+	 * kept for whoever investigates. */
+	struct stat sb;
+	if (lg->db_replaced && stat(lg->path[1], &sb) == 0 &&
+	    sb.st_dev == lg->dev[1] && sb.st_ino == lg->ino[1]) {
+		size_t n = strlen(lg->path[1]) + 16;
+		char *to = malloc(n);
+		if (to != NULL) {
+			snprintf(to, n, "%s.orphaned", lg->path[1]);
+			rename(lg->path[1], to);
+		}
+		free(to);
+	}
+	free(lg->path[0]);
+	free(lg->path[1]);
 	free(lg);
 }
 
@@ -570,6 +692,10 @@ ledger_append(struct ledger *lg, const struct ledger_row *rows, size_t n,
 		snprintf(err, errlen, "the ledger is open read-only");
 		return FXB_ERR_LEDGER;
 	}
+	/* Never a row into a file nobody can see: once the database or its
+	 * -wal file was removed or replaced, every commit fails. */
+	if (!ledger_files_intact(lg, err, errlen))
+		return FXB_ERR_LEDGER;
 	if (exec(lg->db, "BEGIN IMMEDIATE", err, errlen) != SQLITE_OK)
 		return FXB_ERR_LEDGER;
 	/* The chain advances in memory only once the commit succeeds. */
@@ -748,9 +874,72 @@ out:
 	return rc;
 }
 
+int
+ledger_note_compare(struct ledger *lg, const char *path, char *why, size_t cap)
+{
+	char body[1024], lid[65], head[65], mine[65], got[65] = "";
+	unsigned char sig[64];
+	int64_t size, t;
+	sqlite3_stmt *st;
+
+	if (ledger_note_read(path, body, sizeof(body), sig) != 0 ||
+	    !ledger_checkpoint_parse(body, lid, &size, head, &t)) {
+		snprintf(why, cap, "%s: not a checkpoint note", path);
+		return -1;
+	}
+	/* An unsigned or foreign note proves nothing: it must not stop the
+	 * service either. */
+	if (!lg->has_key ||
+	    !ledger_checkpoint_sig_ok(body, sig,
+	                              (const unsigned char(*)[32])lg->pk, 1)) {
+		snprintf(why, cap, "%s: not signed with this log's key", path);
+		return -1;
+	}
+	sodium_bin2hex(mine, sizeof(mine), lg->log_id, 32);
+	if (strcmp(lid, mine) != 0) {
+		snprintf(
+		    why, cap,
+		    "%s (seq %lld) is for log %.16s, this database is log "
+		    "%.16s: the log it covers is gone",
+		    path, (long long)size, lid, mine);
+		return 1;
+	}
+	if (size > lg->last_seq) {
+		snprintf(why, cap,
+		         "%s names seq %lld, the log ends at seq %lld: rows "
+		         "%lld..%lld were acknowledged and are missing",
+		         path, (long long)size, (long long)lg->last_seq,
+		         (long long)lg->last_seq + 1, (long long)size);
+		return 1;
+	}
+	if (sqlite3_prepare_v2(
+	        lg->db, "SELECT hash FROM suspension_log WHERE seq = ?1", -1,
+	        &st, NULL) != SQLITE_OK) {
+		set_err(why, cap, "note", lg->db);
+		return -1;
+	}
+	sqlite3_bind_int64(st, 1, size);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    sqlite3_column_bytes(st, 0) == 32)
+		sodium_bin2hex(got, sizeof(got), sqlite3_column_blob(st, 0),
+		               32);
+	sqlite3_finalize(st);
+	if (strcmp(got, head) != 0) {
+		snprintf(why, cap,
+		         "%s names seq %lld with head %.16s, the log has "
+		         "%.16s there: the rows it covers were replaced",
+		         path, (long long)size, head,
+		         got[0] != '\0' ? got : "no row");
+		return 1;
+	}
+	return 0;
+}
+
 void
 ledger_checkpoint(struct ledger *lg)
 {
+	if (lg->lost[0] != '\0')
+		return; /* ledger_files_intact copied what it could */
 	sqlite3_wal_checkpoint_v2(lg->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
 	                          NULL, NULL);
 }

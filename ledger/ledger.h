@@ -166,6 +166,53 @@ int ledger_verify(const char *path, const unsigned char (*pks)[32],
 enum fxb_err ledger_export(const char *path, const char *out, char *err,
                            size_t errlen);
 
+/*
+ * ledger_files_intact says whether the database file and its -wal file
+ * at their paths are still the ones this ledger opened (same device and
+ * inode).  If either was removed or replaced, every commit from then on
+ * would go to a file nobody else sees and die with the process: it
+ * returns false with why naming the file, and keeps returning it (and
+ * ledger_append keeps failing with it) until the ledger is closed.  When
+ * only the -wal file went, it first copies the committed rows into the
+ * database file (a checkpoint through the descriptor SQLite still holds)
+ * and why says whether that worked.  Two stat(2) calls: cheap enough
+ * for every commit and a once-a-second tick.  Writer thread only.
+ */
+bool ledger_files_intact(struct ledger *lg, char *why, size_t cap);
+
+/*
+ * Exported checkpoint notes (the daemon writes DIR/checkpoint-SIZE.note
+ * after commits; docs/LEDGER.md).  ledger_note_scan calls fn for every
+ * note file in dir: its path, the size its name gives, and whether it
+ * was set aside as naming rows the log lost (lost-TAG-checkpoint-SIZE
+ * .note).  -1 if dir cannot be read.  fn returns 0 to go on.
+ */
+typedef int (*ledger_note_fn)(void *arg, const char *path, int64_t size,
+                              bool lost);
+int ledger_note_scan(const char *dir, ledger_note_fn fn, void *arg);
+
+/* ledger_note_newest puts the path of dir's newest note below `below`
+ * (the largest size under it, not set aside) in path and its size in
+ * *size; false if none. */
+bool ledger_note_newest(const char *dir, int64_t below, char *path, size_t cap,
+                        int64_t *size);
+
+/*
+ * ledger_note_compare checks a note against the open log.  Returns 0 if
+ * the log holds the row the note names, with the hash it names; 1 if it
+ * does not (rows the log acknowledged are missing: the note names a seq
+ * past the log's end, another hash at that seq, or another log), why
+ * says which; -1 if the note cannot be trusted (unreadable, not a note,
+ * not signed with the log key set by ledger_set_key), why says so.
+ */
+int ledger_note_compare(struct ledger *lg, const char *path, char *why,
+                        size_t cap);
+
+/* ledger_notes_set_aside renames every note in dir whose size is beyond
+ * `after` to lost-TAG-checkpoint-SIZE.note, so that notes for reused
+ * sequence numbers cannot overwrite it.  Returns how many, or -1 (errno). */
+long ledger_notes_set_aside(const char *dir, int64_t after, int64_t tag);
+
 /* ledger_checkpoint runs a passive WAL checkpoint (never blocks writers
  * for long); call it from the writer thread, not from a commit. */
 void ledger_checkpoint(struct ledger *lg);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
@@ -252,9 +253,9 @@ ledger_checkpoint_note(const char *body, const char *key_id,
 
 /* A checkpoint is good if any of the log's keys signed it (a log keeps
  * its checkpoints across a key rotation). */
-static bool
-checkpoint_sig_ok(const char *body, const unsigned char sig[64],
-                  const unsigned char (*pks)[32], size_t npks)
+bool
+ledger_checkpoint_sig_ok(const char *body, const unsigned char sig[64],
+                         const unsigned char (*pks)[32], size_t npks)
 {
 	for (size_t i = 0; i < npks; i++)
 		if (checkpoint_sig_one(body, sig, pks[i]))
@@ -263,9 +264,9 @@ checkpoint_sig_ok(const char *body, const unsigned char sig[64],
 }
 
 /* Parses a checkpoint body into its fields; false if it is not one. */
-static bool
-parse_body(const char *body, char lid[65], int64_t *size, char head[65],
-           int64_t *t)
+bool
+ledger_checkpoint_parse(const char *body, char lid[65], int64_t *size,
+                        char head[65], int64_t *t)
 {
 	long long sz, tt;
 	int n = 0;
@@ -318,12 +319,12 @@ check_point(struct verifier *v, const char *what, const char *body,
 {
 	char lid[65], head[65], got[65];
 	int64_t size, t;
-	if (!parse_body(body, lid, &size, head, &t)) {
+	if (!ledger_checkpoint_parse(body, lid, &size, head, &t)) {
 		find(v, 1, "%s: not a checkpoint body", what);
 		return;
 	}
 	if (sig_ok != NULL ? !*sig_ok
-	                   : !checkpoint_sig_ok(body, sig, pks, npks)) {
+	                   : !ledger_checkpoint_sig_ok(body, sig, pks, npks)) {
 		find(v, 1,
 		     "%s (size %lld): bad signature (forged, or not this "
 		     "key)",
@@ -387,7 +388,7 @@ sig_check_share(void *arg)
 		struct ckpt *c = &w->c[i];
 		c->sig_ok =
 		    c->has_sig && c->body != NULL &&
-		    checkpoint_sig_ok(c->body, c->sig, w->pks, w->npks);
+		    ledger_checkpoint_sig_ok(c->body, c->sig, w->pks, w->npks);
 	}
 	return NULL;
 }
@@ -437,8 +438,9 @@ has_trigger(sqlite3 *db, const char *name)
 }
 
 /* Reads an anchor note: body, key id and signature. */
-static int
-read_note(const char *path, char *body, size_t cap, unsigned char sig[64])
+int
+ledger_note_read(const char *path, char *body, size_t cap,
+                 unsigned char sig[64])
 {
 	char buf[2048];
 	FILE *f = fopen(path, "r");
@@ -632,8 +634,8 @@ ledger_verify(const char *path, const unsigned char (*pks)[32], size_t npks,
 				/* The columns must say what the signed body
 				 * says. */
 				if (c->body != NULL &&
-				    parse_body(c->body, blid, &bsize, bhead,
-				               &bt) &&
+				    ledger_checkpoint_parse(
+				        c->body, blid, &bsize, bhead, &bt) &&
 				    (bsize != c->size || bt != c->t))
 					find(&v, 1,
 					     "%s: its columns differ from its "
@@ -662,7 +664,7 @@ ledger_verify(const char *path, const unsigned char (*pks)[32], size_t npks,
 		unsigned char sig[64];
 		int64_t size, t;
 		snprintf(what, sizeof(what), "anchor %s", anchors[i]);
-		int rc = read_note(anchors[i], body, sizeof(body), sig);
+		int rc = ledger_note_read(anchors[i], body, sizeof(body), sig);
 		if (rc == -1) {
 			fn(arg, "cannot read an anchor file");
 			v.worst = v.worst == 1 || v.worst == 2 ? v.worst : 3;
@@ -674,8 +676,8 @@ ledger_verify(const char *path, const unsigned char (*pks)[32], size_t npks,
 		}
 		check_point(&v, what, body, sig, pks, npks, lid_hex, hashes,
 		            nrows, NULL);
-		if (parse_body(body, lid, &size, head, &t) && size > covered &&
-		    size <= nrows)
+		if (ledger_checkpoint_parse(body, lid, &size, head, &t) &&
+		    size > covered && size <= nrows)
 			covered = size;
 	}
 	static const char *const triggers[] = {
@@ -709,4 +711,119 @@ out:
 	         (long long)nrows, (long long)covered);
 	fn(arg, line);
 	return v.worst;
+}
+
+/* ---- exported notes in the checkpoint directory ---- */
+
+/*
+ * Note file names.  The daemon exports checkpoint-SIZE.note (SIZE in 12
+ * digits: export_note in daemon/daemon.c must match); a note that names
+ * rows the log lost is renamed lost-TAG-checkpoint-SIZE.note at a
+ * degraded start, so that a new row at a reused seq cannot overwrite the
+ * evidence (docs/LEDGER.md "What verify can prove").
+ */
+static bool
+note_name(const char *name, int64_t *size, bool *lost)
+{
+	char digits[13];
+	long long tag;
+	int n = 0;
+	*lost = strncmp(name, "lost-", 5) == 0;
+	if (*lost) {
+		if (sscanf(name, "lost-%lld-%n", &tag, &n) != 1 || n == 0)
+			return false;
+		name += n;
+	}
+	n = 0;
+	if (sscanf(name, "checkpoint-%12[0-9].note%n", digits, &n) != 1 ||
+	    name[n] != '\0' || strlen(digits) != 12)
+		return false;
+	*size = strtoll(digits, NULL, 10);
+	return true;
+}
+
+int
+ledger_note_scan(const char *dir, ledger_note_fn fn, void *arg)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *de;
+	char path[4096];
+	int rc = 0;
+	if (dp == NULL)
+		return -1;
+	while (rc == 0 && (de = readdir(dp)) != NULL) {
+		int64_t size;
+		bool lost;
+		if (!note_name(de->d_name, &size, &lost))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		rc = fn(arg, path, size, lost);
+	}
+	closedir(dp);
+	return 0;
+}
+
+struct newest {
+	char *path;
+	size_t cap;
+	int64_t size, below;
+};
+
+static int
+newest_one(void *arg, const char *path, int64_t size, bool lost)
+{
+	struct newest *nw = arg;
+	if (!lost && size > nw->size && size < nw->below) {
+		nw->size = size;
+		snprintf(nw->path, nw->cap, "%s", path);
+	}
+	return 0;
+}
+
+bool
+ledger_note_newest(const char *dir, int64_t below, char *path, size_t cap,
+                   int64_t *size)
+{
+	struct newest nw = {path, cap, 0, below};
+	if (ledger_note_scan(dir, newest_one, &nw) != 0 || nw.size == 0)
+		return false;
+	*size = nw.size;
+	return true;
+}
+
+struct aside {
+	const char *dir;
+	int64_t after;
+	long long tag;
+	size_t n;
+	int err;
+};
+
+static int
+aside_one(void *arg, const char *path, int64_t size, bool lost)
+{
+	struct aside *a = arg;
+	char to[4200];
+	if (lost || size <= a->after)
+		return 0;
+	snprintf(to, sizeof(to), "%s/lost-%lld-checkpoint-%012lld.note",
+	         a->dir, a->tag, (long long)size);
+	if (rename(path, to) == 0)
+		a->n++;
+	else
+		a->err = errno;
+	return 0;
+}
+
+long
+ledger_notes_set_aside(const char *dir, int64_t after, int64_t tag)
+{
+	struct aside a = {dir, after, (long long)tag, 0, 0};
+	if (ledger_note_scan(dir, aside_one, &a) != 0)
+		return -1;
+	if (a.err != 0) {
+		errno = a.err;
+		return -1;
+	}
+	return (long)a.n;
 }

@@ -40,5 +40,13 @@ void ledger_checkpoint_sign(const char *body, const unsigned char sk[64],
                             unsigned char sig[64]);
 char *ledger_checkpoint_note(const char *body, const char *key_id,
                              const unsigned char sig[64]);
+bool ledger_checkpoint_sig_ok(const char *body, const unsigned char sig[64],
+                              const unsigned char (*pks)[32], size_t npks);
+bool ledger_checkpoint_parse(const char *body, char lid[65], int64_t *size,
+                             char head[65], int64_t *t);
+/* ledger_note_read reads a note file: 0, -1 (cannot open), -2 (not a
+ * note). */
+int ledger_note_read(const char *path, char *body, size_t cap,
+                     unsigned char sig[64]);
 
 #endif /* LEDGER_IMPL_H */
