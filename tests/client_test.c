@@ -23,8 +23,9 @@
 #include "fxb_client.h"
 #include "testlib.h"
 
-/* Generous bounds: these machines are noisy (PERF-NOTES.md). */
-#define SLACK_MS 200
+/* Generous upper bounds: these machines are noisy (PERF-NOTES.md), and
+ * CI may share its two cores; the lower bounds prove the timeout itself. */
+#define SLACK_MS 800
 
 enum srv_mode {
 	SRV_REPLY,  /* answer the canned reply */
