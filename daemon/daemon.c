@@ -892,10 +892,22 @@ decimal_message(char *msg, size_t cap, const char *field, const char *val,
 	else if (e == FXB_ERR_PRECISION)
 		snprintf(msg, cap, "%s \"%.40s\": at most 8 fractional digits",
 		         field, val);
-	else if (e == FXB_ERR_RANGE)
+	else if (e == FXB_ERR_RANGE && strpbrk(val, "123456789") == NULL)
 		snprintf(msg, cap, "%s \"%.40s\": out of range (above 0)",
 		         field, val);
-	else
+	else if (e == FXB_ERR_RANGE) {
+		/* Too large for int64 minor units (an amount) or 10^-9
+		 * units with 8 digits kept (a price): say the real bound. */
+		char max[BREAKER_DECIMAL_BUFSZ];
+		if (exponent >= 0)
+			breaker_decimal_format(max, INT64_MAX,
+			                       (unsigned)exponent,
+			                       (unsigned)exponent);
+		else
+			breaker_px_format(max, INT64_MAX / 10 * 10);
+		snprintf(msg, cap, "%s \"%.40s\": out of range (at most %s)",
+		         field, val, max);
+	} else
 		snprintf(msg, cap,
 		         "%s \"%.40s\": not a decimal (digits[.digits])",
 		         field, val);
