@@ -433,15 +433,22 @@ str_arg(json_t *args, const char *key)
 	return json_string_value(json_object_get(args, key));
 }
 
-/* The scope an args object names: product or pair.  Returns its index or
- * -1 (msg says why). */
+/* The scope an args object names: product or pair, exactly one of them.
+ * Returns its index or -1 (code and msg say why: missing, syntax for
+ * both, unknown_product or unknown_pair). */
 static int32_t
 scope_arg(struct daemon *d, json_t *args, bool *on_pair, const char **name,
-          char *msg, size_t cap)
+          enum fxb_err *code, char *msg, size_t cap)
 {
 	const char *prod = str_arg(args, "product"),
 	           *pair = str_arg(args, "pair");
-	if ((prod == NULL) == (pair == NULL)) {
+	if (prod != NULL && pair != NULL) {
+		*code = FXB_ERR_SYNTAX;
+		snprintf(msg, cap, "args: give product or pair, not both");
+		return -1;
+	}
+	if (prod == NULL && pair == NULL) {
+		*code = FXB_ERR_MISSING;
 		snprintf(msg, cap, "args: give product or pair");
 		return -1;
 	}
@@ -450,9 +457,12 @@ scope_arg(struct daemon *d, json_t *args, bool *on_pair, const char **name,
 	int32_t idx =
 	    pair != NULL ? breaker_pair_find(d->engine, pair, strlen(pair))
 	                 : breaker_product_find(d->engine, prod, strlen(prod));
-	if (idx < 0)
+	if (idx < 0) {
+		*code = pair != NULL ? FXB_ERR_UNKNOWN_PAIR
+		                     : FXB_ERR_UNKNOWN_PRODUCT;
 		snprintf(msg, cap, "no such %s \"%.64s\"",
 		         pair != NULL ? "pair" : "product", *name);
+	}
 	return idx;
 }
 
@@ -720,18 +730,16 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 	if (strcmp(cmd, "suspend") == 0) {
 		if (!(op->roles & ROLE_SUSPEND))
 			goto forbidden;
-		int32_t idx = scope_arg(d, args, &on_pair, &name, msg, cap);
+		int32_t idx =
+		    scope_arg(d, args, &on_pair, &name, code, msg, cap);
 		json_t *ju = json_object_get(args, "until");
 		fxb_time until =
 		    ju != NULL ? (fxb_time)json_integer_value(ju) : FXB_NEVER;
-		if (idx < 0 ||
-		    (ju != NULL && (!json_is_integer(ju) || until <= now))) {
-			*code = idx < 0 ? (on_pair ? FXB_ERR_UNKNOWN_PAIR
-			                           : FXB_ERR_UNKNOWN_PRODUCT)
-			                : FXB_ERR_RANGE;
-			if (idx >= 0)
-				snprintf(msg, cap,
-				         "args: until must be after now");
+		if (idx < 0)
+			goto out;
+		if (ju != NULL && (!json_is_integer(ju) || until <= now)) {
+			*code = FXB_ERR_RANGE;
+			snprintf(msg, cap, "args: until must be after now");
 			goto out;
 		}
 		char why[BREAKER_REASON_MAX + 1];
@@ -766,12 +774,9 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			snprintf(q.rule, sizeof(q.rule), "%s", rule);
 			name = rule;
 		} else {
-			if (scope_arg(d, args, &on_pair, &name, msg, cap) <
-			    0) {
-				*code = on_pair ? FXB_ERR_UNKNOWN_PAIR
-				                : FXB_ERR_UNKNOWN_PRODUCT;
+			if (scope_arg(d, args, &on_pair, &name, code, msg,
+			              cap) < 0)
 				goto out;
-			}
 			snprintf(q.scope, sizeof(q.scope), "%s", name);
 			q.on_pair = on_pair;
 		}

@@ -50,6 +50,18 @@ check "approve's args are its own" \
 	"$(send '.cmd = "approve" | .args = {"request":1,"reason":"r","product":"x"}')" \
 	'rejected 2 args: unknown field "product" for approve'
 check "no force from the refused ones" "$(forces)" 1
+# --- item 4: product and pair both, or neither ---------------------------
+check "product and pair both: syntax" \
+	"$(send '.args += {"pair":"USD/KRW"}')" \
+	'rejected 2 args: give product or pair, not both'
+check "neither: missing" "$(send 'del(.args.product)')" \
+	'rejected 17 args: give product or pair'
+check "an unknown product is still unknown_product" \
+	"$(send '.args.product = "nope"')" 'rejected 6 no such product "nope"'
+check "an unknown pair is unknown_pair" \
+	"$(send 'del(.args.product) | .args.pair = "XXX/YYY"')" \
+	'rejected 7 no such pair "XXX/YYY"'
+check "no force from these" "$(forces)" 1
 check "fxbreakerctl's own body still applied" \
 	"$("$CTL" suspend --key alice.key --pair USD/KRW --reason ok --json | jq -r .result)" \
 	applied
