@@ -294,6 +294,17 @@ read_operators_file(const char *path, struct roster *next)
 }
 
 bool
+commands_check_operators(const char *path)
+{
+	struct roster *r = calloc(1, sizeof(*r));
+	bool ok = r != NULL && read_operators_file(path, r);
+	if (r == NULL)
+		log_warn("out of memory");
+	free(r);
+	return ok;
+}
+
+bool
 commands_load_operators(struct daemon *d, const char *path)
 {
 	struct commands *c = d->cmds;

@@ -28,6 +28,12 @@ void daemon_reload(struct daemon *d);
  * waits for the log to be written, and frees everything. */
 void daemon_stop(struct daemon *d);
 
+/* commands.c */
+/* commands_check_operators reads the operators file at path as a start
+ * would (owner, mode, every line) and keeps nothing: false, with the same
+ * warnings a start prints, if a start would refuse it.  For -n. */
+bool commands_check_operators(const char *path);
+
 /* daemon_log.c */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
