@@ -415,20 +415,60 @@ publish_row(struct daemon *d, const struct qrow *q)
  * export_note writes a signed checkpoint note to the checkpoint directory
  * (write, fsync, rename: a reader never sees half a note), after its
  * commit.  Failing here loses nothing in the log: the checkpoint is in the
- * database too; say so and carry on.
+ * database too; the temporary file goes (no empty or half note is left),
+ * status says so (checkpoint_note) and stderr says it once per episode,
+ * and the next note tries again.  Takes qmu.
  */
 static void
 export_note(struct daemon *d, int64_t size, const char *note)
 {
 	char path[BREAKER_TEXT_MAX + 64], tmp[BREAKER_TEXT_MAX + 72];
+	int err = 0;
 	snprintf(path, sizeof(path), "%s/checkpoint-%012lld.note",
 	         d->checkpoint_dir, (long long)size);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	FILE *f = fopen(tmp, "w");
-	if (f == NULL || fputs(note, f) < 0 || fflush(f) != 0 ||
-	    fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-		log_warn("cannot export checkpoint %lld to %s: %s",
-		         (long long)size, d->checkpoint_dir, strerror(errno));
+	if (f == NULL) {
+		err = errno;
+	} else {
+		if (fputs(note, f) < 0 || fflush(f) != 0 ||
+		    fsync(fileno(f)) != 0)
+			err = errno;
+		if (fclose(f) != 0 && err == 0)
+			err = errno;
+		if (err == 0 && rename(tmp, path) != 0)
+			err = errno;
+		if (err != 0)
+			unlink(tmp);
+	}
+	if (f == NULL || err != 0) {
+		if (err == 0)
+			err = EIO;
+		pthread_mutex_lock(&d->qmu);
+		bool first = d->note_failed++ == 0;
+		snprintf(d->note_error, sizeof(d->note_error),
+		         "checkpoint %lld: %s", (long long)size,
+		         strerror(err));
+		pthread_mutex_unlock(&d->qmu);
+		if (first)
+			log_warn("cannot export checkpoint %lld to %s: %s "
+			         "(status: checkpoint_note; said once until "
+			         "one is written)",
+			         (long long)size, d->checkpoint_dir,
+			         strerror(err));
+		return;
+	}
+	pthread_mutex_lock(&d->qmu);
+	uint64_t failed = d->note_failed;
+	d->note_failed = 0;
+	d->note_error[0] = '\0';
+	d->note_ok_seq = size;
+	pthread_mutex_unlock(&d->qmu);
+	if (failed > 0)
+		log_info("checkpoint %lld exported to %s (%llu failed before "
+		         "it)",
+		         (long long)size, d->checkpoint_dir,
+		         (unsigned long long)failed);
 }
 
 static void *
@@ -1611,9 +1651,17 @@ status_reply(struct daemon *d, const char *ref)
 	if (d->degraded)
 		json_object_set_new(lg, "last_error",
 		                    json_string(d->last_error));
+	json_t *cn = json_pack("{sbsI}", "ok", d->note_failed == 0,
+	                       "last_ok_seq", (json_int_t)d->note_ok_seq);
+	if (d->note_failed > 0) {
+		json_object_set_new(cn, "error", json_string(d->note_error));
+		json_object_set_new(cn, "failed",
+		                    json_integer((json_int_t)d->note_failed));
+	}
 	pthread_mutex_unlock(&d->qmu);
 
 	json_object_set_new(o, "ledger", lg);
+	json_object_set_new(o, "checkpoint_note", cn);
 	json_object_set_new(
 	    o, "ticks",
 	    json_pack("{sIsI}", "applied", (json_int_t)atomic_load(&d->ticks),

@@ -99,6 +99,11 @@ struct daemon {
 	_Atomic int64_t committed;
 	_Atomic bool degraded;
 	char last_error[256];
+	/* Checkpoint note files (export_note): the last one written, and
+	 * the failures since (0: the last try worked). */
+	int64_t note_ok_seq;
+	uint64_t note_failed;
+	char note_error[256];
 	struct parked *parked;
 	size_t nparked;
 	bool writer_stop;
