@@ -665,6 +665,7 @@ notice_close(struct daemon *d, struct qrow *q, int64_t suspension, fxb_time t)
 	if (n == NULL)
 		return;
 	q->denied = n->denied; /* the customer impact, for the row */
+	q->denied_partial = n->denied_partial;
 	notice_vars_of(d, n, n->scope, &v);
 	v.end = t;
 	q->ko = notice_render_closed(&v, true);
@@ -762,6 +763,8 @@ daemon_sink(void *arg, const struct breaker_event *ev)
 	}
 	if (j != NULL && q.denied >= 0)
 		json_object_set_new(j, "denied", json_integer(q.denied));
+	if (j != NULL && q.denied >= 0 && q.denied_partial)
+		json_object_set_new(j, "denied_partial", json_true());
 	q.detail = j != NULL
 	               ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)
 	               : NULL;
@@ -813,6 +816,8 @@ retire(struct daemon *d, const char *rule, const char *scope, bool on_pair,
 	json_object_set_new(o, "reason", json_string(why));
 	if (q.denied >= 0)
 		json_object_set_new(o, "denied", json_integer(q.denied));
+	if (q.denied >= 0 && q.denied_partial)
+		json_object_set_new(o, "denied_partial", json_true());
 	q.detail = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	q.row.detail = q.detail;
@@ -1762,6 +1767,78 @@ rule_scope(struct daemon *d, int32_t ri, bool *on_pair)
 	                  : d->cfg->products[c->owner].id;
 }
 
+/* The last service_stop row: its seq and detail (strdup). */
+struct last_stop {
+	int64_t seq;
+	char *detail;
+};
+
+static int
+last_stop_row(void *arg, const struct ledger_row *row, int64_t logged_at)
+{
+	struct last_stop *ls = arg;
+	(void)logged_at;
+	free(ls->detail);
+	ls->seq = row->seq;
+	ls->detail = strdup(row->detail);
+	return 0;
+}
+
+/*
+ * carried_load reads what the last runs left of each open suspension's
+ * denied count: a clean stop wrote them in its service_stop row.  If that
+ * row is the log's last, the counts are whole; if not, a run crashed
+ * since and its denials are lost: the counts of the latest clean stop
+ * (or 0) are only lower bounds (denied_lost).  Before restore.
+ */
+static void
+carried_load(struct daemon *d)
+{
+	struct ledger_filter f;
+	struct last_stop ls = {0, NULL};
+	int64_t last = d->next_seq - 1;
+	memset(&f, 0, sizeof(f));
+	f.event = "service_stop";
+	if (last == 0)
+		return; /* a new log: nothing to carry */
+	ledger_query(d->ledger, &f, last_stop_row, &ls);
+	json_error_t jerr;
+	json_t *o = ls.detail != NULL ? json_loads(ls.detail, 0, &jerr) : NULL;
+	json_t *a = json_object_get(o, "denied");
+	free(ls.detail);
+	/* No clean stop last, or one from before counts were carried. */
+	d->denied_lost = ls.seq != last || !json_is_array(a);
+	size_t n = json_array_size(a);
+	d->carried = n > 0 ? calloc(n, sizeof(*d->carried)) : NULL;
+	for (size_t i = 0; d->carried != NULL && i < n; i++) {
+		json_t *e = json_array_get(a, i);
+		d->carried[i].suspension =
+		    json_integer_value(json_object_get(e, "suspension"));
+		d->carried[i].denied =
+		    json_integer_value(json_object_get(e, "denied"));
+		d->carried[i].partial =
+		    json_is_true(json_object_get(e, "denied_partial"));
+	}
+	/* Out of memory: the counts are unknown, so say partial. */
+	if (n > 0 && d->carried == NULL)
+		d->denied_lost = true;
+	else
+		d->ncarried = n;
+	json_decref(o);
+}
+
+/* Seeds a restored notice's denied count with what the last run left. */
+static void
+carry_denied(struct daemon *d, struct onotice *n)
+{
+	n->denied_partial = d->denied_lost;
+	for (size_t i = 0; i < d->ncarried; i++)
+		if (d->carried[i].suspension == n->suspension) {
+			n->denied = d->carried[i].denied;
+			n->denied_partial |= d->carried[i].partial;
+		}
+}
+
 static int
 restore_one(void *arg, const struct ledger_state *st)
 {
@@ -1815,9 +1892,13 @@ restore_one(void *arg, const struct ledger_state *st)
 		retire(d, st->rule, st->scope, st_pair, st->suspension, why);
 		return 0;
 	}
-	if (!st->shadow)
-		notice_open(d, st->suspension, st->rule, kind, st->scope,
-		            st->since, st->until, st->reason);
+	struct onotice *n =
+	    st->shadow
+	        ? NULL
+	        : notice_open(d, st->suspension, st->rule, kind, st->scope,
+	                      st->since, st->until, st->reason);
+	if (n != NULL)
+		carry_denied(d, n);
 	log_info("restored suspension %lld: %s %s%s",
 	         (long long)st->suspension,
 	         st->rule != NULL ? st->rule : "forced", st->scope,
@@ -1841,7 +1922,11 @@ restore_resume(void *arg, int64_t t)
 static enum fxb_err
 restore(struct daemon *d)
 {
+	carried_load(d);
 	enum fxb_err e = ledger_states(d->ledger, restore_one, d);
+	free(d->carried);
+	d->carried = NULL;
+	d->ncarried = 0;
 	if (e != FXB_OK || d->restore_failed)
 		return e != FXB_OK ? e : FXB_ERR_NOMEM;
 	fxb_time day_ago = breaker_now(d->engine) - 86400000;
@@ -1900,6 +1985,22 @@ service_detail(struct daemon *d, const char *what)
 	json_object_set_new(o, "what", json_string(what));
 	json_object_set_new(o, "thresholds_changed",
 	                    json_integer((json_int_t)d->nchanges));
+	/* A clean stop carries each open suspension's denied count to the
+	 * next start (carried_load): the report's count survives it. */
+	if (strcmp(what, "stop") == 0) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < d->nnotices; i++) {
+			const struct onotice *n = &d->notices[i];
+			json_t *e = json_pack("{sIsI}", "suspension",
+			                      (json_int_t)n->suspension,
+			                      "denied", (json_int_t)n->denied);
+			if (n->denied_partial)
+				json_object_set_new(e, "denied_partial",
+				                    json_true());
+			json_array_append_new(a, e);
+		}
+		json_object_set_new(o, "denied", a);
+	}
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;

@@ -43,6 +43,7 @@ struct qrow {
 	char topic[BREAKER_ID_MAX + 16];
 	char *notice_msg; /* a notice to publish after the commit, or NULL */
 	int64_t denied;   /* the ended suspension's denied checks, or -1 */
+	bool denied_partial; /* ... a lower bound: a crash lost some */
 };
 
 /* An open customer notice, rendered per product on every deny. */
@@ -53,7 +54,16 @@ struct onotice {
 	fxb_time since, until;
 	char *tpl_ko, *tpl_en;
 	char *reason_ko, *reason_en;
-	int64_t denied; /* checks denied quoting it (since this start) */
+	/* Checks denied quoting it: since it opened, carried across clean
+	 * stops (the service_stop row); partial once a crash lost some. */
+	int64_t denied;
+	bool denied_partial;
+};
+
+/* A restored suspension's denied count, as the last clean stop left it. */
+struct carried_denied {
+	int64_t suspension, denied;
+	bool partial;
 };
 
 /*
@@ -115,6 +125,11 @@ struct daemon {
 	bool timer_stop;
 	bool no_timer; /* the timer thread never started */
 	bool restore_failed;
+	/* At start only: the counts the last run's service_stop carried,
+	 * or denied_lost when it did not stop cleanly (restore_one). */
+	struct carried_denied *carried;
+	size_t ncarried;
+	bool denied_lost;
 
 	struct ipc_server *ipc;
 	struct commands *cmds; /* operators, nonces, pending requests (mu) */
