@@ -1667,6 +1667,17 @@ status_reply(struct daemon *d, const char *ref)
 
 	json_object_set_new(o, "ledger", lg);
 	json_object_set_new(o, "checkpoint_note", cn);
+	struct fdwatch_state fs;
+	fdwatch_read(d->fdw, &fs);
+	json_t *fo = json_object();
+	json_object_set_new(
+	    fo, "open", fs.open >= 0 ? json_integer(fs.open) : json_null());
+	json_object_set_new(
+	    fo, "limit", fs.limit >= 0 ? json_integer(fs.limit) : json_null());
+	json_object_set_new(fo, "state", json_string(fs.high ? "high" : "ok"));
+	json_object_set_new(fo, "high_episodes",
+	                    json_integer((json_int_t)fs.episodes));
+	json_object_set_new(o, "fds", fo);
 	json_object_set_new(
 	    o, "ticks",
 	    json_pack("{sIsI}", "applied", (json_int_t)atomic_load(&d->ticks),
@@ -2359,6 +2370,9 @@ daemon_start(const struct daemon_opts *opts)
 		daemon_stop(d);
 		return NULL;
 	}
+	/* Not fatal: it only tells (status shows the count either way). */
+	if ((d->fdw = fdwatch_start()) == NULL)
+		log_warn("cannot start the file descriptor watch");
 	log_info("serving %s (config %s, hash %.16s, ledger %s, next seq "
 	         "%lld)",
 	         sv->service_id, opts->config_path, d->config_hash, path,
@@ -2761,6 +2775,7 @@ daemon_stop(struct daemon *d)
 	pthread_mutex_unlock(&d->mu);
 	if (!d->no_timer)
 		pthread_join(d->timer, NULL);
+	fdwatch_stop(d->fdw);
 
 	/* The writer drains the queue (every parked reply goes out with its
 	 * commit), then stops. */

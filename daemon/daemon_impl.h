@@ -18,6 +18,7 @@
 #include "ledger.h"
 
 struct commands;
+struct fdwatch;
 
 /* A change by command in force, laid over the config file's value: a
  * rule's trip level, or (notice) a [notice]'s ko or en text. */
@@ -138,6 +139,7 @@ struct daemon {
 	_Atomic bool stopping;
 	_Atomic uint64_t bad_ticks; /* refused on tick_url */
 	_Atomic uint64_t ticks;     /* applied, from either socket */
+	struct fdwatch *fdw;        /* NULL if its thread did not start */
 };
 
 /* daemon.c */
@@ -191,6 +193,21 @@ enum fxb_err daemon_threshold(struct daemon *d, const char *rule,
 enum fxb_err daemon_notice_edit(struct daemon *d, const char *id,
                                 const char *lang, const char *text,
                                 const char *who, char *msg, size_t cap);
+
+/* fdwatch.c */
+struct fdwatch_state {
+	int open, limit; /* -1: unknown (no /proc, no limit) */
+	bool high;       /* at 90 % or more, not yet below 80 % again */
+	uint64_t episodes;
+};
+/* fdwatch_start starts the thread that warns when the descriptors near
+ * their limit; NULL if it cannot start. */
+struct fdwatch *fdwatch_start(void);
+/* fdwatch_stop stops and frees it; NULL is a no-op. */
+void fdwatch_stop(struct fdwatch *w);
+/* fdwatch_read counts the descriptors now, with the watcher's state (w
+ * may be NULL). */
+void fdwatch_read(struct fdwatch *w, struct fdwatch_state *st);
 
 /* commands.c */
 struct commands *commands_new(void);
