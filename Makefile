@@ -280,3 +280,10 @@ $(BUILD)/fxbreaker-client.pc: ipc/fxbreaker-client.pc.in fxb-client-pc-always
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; \
 	else mv $@.tmp $@ && echo "generated $@"; fi
 # ---- end of client library ----
+
+# tests/sign_body signs a hand-written command body with fxbreakerctl's
+# own code (every ctl object but its main), for the e2e tests.
+all: $(BUILD)/tests/sign_body
+$(BUILD)/tests/sign_body: $(BUILD)/tests/sign_body.o \
+		$(filter-out $(BUILD)/ctl/fxbreakerctl.o,$(CTL_OBJ)) $(LIBS_ALL)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

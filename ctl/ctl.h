@@ -95,5 +95,10 @@ int ctl_keygen(int argc, char **argv);
  * applied or pending, 1 rejected or an error reply, 2 bad configuration,
  * 3 usage, I/O or no answer. */
 int ctl_command(int argc, char **argv);
+/* ctl_sign_body signs body (a command's body text, sent as is) with the
+ * key file at key_path exactly as ctl_command signs, and returns the
+ * envelope (free with free()), or NULL with the reason printed.  For
+ * tests/sign_body, which sends bodies fxbreakerctl would never write. */
+char *ctl_sign_body(const char *key_path, const char *body);
 
 #endif /* CTL_H */

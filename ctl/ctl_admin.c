@@ -837,29 +837,21 @@ cmd_body(const struct cmd_opts *o, const char *service_id,
 	return b;
 }
 
-/*
- * The envelope {"op":"command","body":...,"signature":...} as compact
- * JSON (free with free()).  body is serialized once, and those very bytes
- * are both signed and sent: the service verifies the string it receives,
- * never a re-serialization.  NULL on out of memory.
- */
+/* The envelope of body text: the text's very bytes, signed (with
+ * SIGN_PREFIX ahead) and sent as the body string.  NULL on out of memory
+ * or text that is not UTF-8. */
 static char *
-cmd_envelope(json_t *body, const unsigned char sk[SK_LEN])
+envelope_of(const char *text, const unsigned char sk[SK_LEN])
 {
 	static const char prefix[] = SIGN_PREFIX;
 	const size_t plen = sizeof(prefix) - 1;
 	unsigned char sig[crypto_sign_BYTES];
 	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES,
 	                                   sodium_base64_VARIANT_ORIGINAL)];
-	char *env = NULL;
-
-	char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (text == NULL)
-		return NULL;
 	size_t n = strlen(text);
 	unsigned char *m = malloc(plen + n);
 	if (m == NULL)
-		goto out;
+		return NULL;
 	memcpy(m, prefix, plen);
 	memcpy(m + plen, text, n);
 	crypto_sign_detached(sig, NULL, m, plen + n, sk);
@@ -870,10 +862,41 @@ cmd_envelope(json_t *body, const unsigned char sk[SK_LEN])
 	json_object_set_new(e, "op", json_string("command"));
 	json_object_set_new(e, "body", json_string(text));
 	json_object_set_new(e, "signature", json_string(b64));
-	env = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *env = json_dumps(e, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(e);
-out:
+	return env;
+}
+
+/*
+ * The envelope {"op":"command","body":...,"signature":...} as compact
+ * JSON (free with free()).  body is serialized once, and those very bytes
+ * are both signed and sent: the service verifies the string it receives,
+ * never a re-serialization.  NULL on out of memory.
+ */
+static char *
+cmd_envelope(json_t *body, const unsigned char sk[SK_LEN])
+{
+	char *text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (text == NULL)
+		return NULL;
+	char *env = envelope_of(text, sk);
 	free(text);
+	return env;
+}
+
+char *
+ctl_sign_body(const char *key_path, const char *body)
+{
+	struct admin_key k;
+	struct admin_secret *s = NULL;
+	char *env = NULL;
+	if (sodium_init() < 0 || (s = secret_new()) == NULL ||
+	    key_load(key_path, &k, s) != 0)
+		goto out;
+	if ((env = envelope_of(body, s->sk)) == NULL)
+		fprintf(stderr, "fxbreakerctl: out of memory\n");
+out:
+	sodium_free(s);
 	return env;
 }
 

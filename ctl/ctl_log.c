@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "breaker_config.h"
+#include "config_file.h"
 #include "ctl.h"
 #include "ledger.h"
 
@@ -109,6 +111,150 @@ print_row(void *arg, const struct ledger_row *r, int64_t logged_at)
 	return 0;
 }
 
+/* ---- is a filter's value one that could match? ---- */
+
+static int
+found_row(void *arg, const struct ledger_row *r, int64_t logged_at)
+{
+	(void)r;
+	(void)logged_at;
+	*(bool *)arg = true;
+	return 1; /* one is enough */
+}
+
+/* Does some row of the log, at any time, match f alone? */
+static bool
+in_log(struct ledger *lg, struct ledger_filter f)
+{
+	bool found = false;
+	f.limit = 1;
+	ledger_query(lg, &f, found_row, &found);
+	return found;
+}
+
+static int
+found_operator(void *arg, const struct ledger_operator_change *c)
+{
+	const char **who = arg;
+	if (strcmp(c->name, *who) == 0 || strcmp(c->key_id, *who) == 0) {
+		*who = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+/* The rows the daemon writes besides engine events (docs/OPERATIONS.md,
+ * "The suspension log"); an event not listed here still counts as known
+ * once the log holds a row of it. */
+static const char *const service_events[] = {
+    "service_start",    "service_stop",      "config_reload", "degraded_start",
+    "command",          "retired",           "notice_change", "notice_dropped",
+    "threshold_change", "threshold_dropped",
+};
+
+static bool
+known_event(const char *e)
+{
+	for (size_t i = 0;
+	     i < sizeof(service_events) / sizeof(service_events[0]); i++)
+		if (strcmp(e, service_events[i]) == 0)
+			return true;
+	for (int t = 0; t < 64; t++)
+		if (strcmp(e, breaker_event_name(
+		                  (enum breaker_event_type)t)) == 0 &&
+		    strcmp(e, "unknown") != 0)
+			return true;
+	return false;
+}
+
+static bool
+known_kind(const char *k)
+{
+	if (strcmp(k, "service") == 0)
+		return true;
+	for (int i = 0; i < 64; i++)
+		if (strcmp(k, breaker_kind_name((enum breaker_kind)i)) == 0 &&
+		    strcmp(k, "unknown") != 0)
+			return true;
+	return false;
+}
+
+/*
+ * A filter value that no row could ever match is a typo, not an empty
+ * answer: each is checked against the config (when it loads) and the
+ * whole log, and the first unknown one is printed; false then.  A value
+ * either knows (a product of the config with no rows yet) is fine.
+ */
+static bool
+filters_known(struct ledger *lg, const char *config, const char *product,
+              const char *pair, const struct ledger_filter *f,
+              const char *operator)
+{
+	char err[512];
+	struct breaker_config *cfg = NULL;
+	struct ledger_filter one;
+	const char *flag = NULL, *val = NULL, *what = NULL;
+	bool known = true;
+
+	if (config == NULL ||
+	    config_file_load(config, &cfg, NULL, err, sizeof(err)) != FXB_OK)
+		cfg = NULL; /* the log alone decides */
+	if (product != NULL) {
+		known = false;
+		for (size_t i = 0; cfg != NULL && i < cfg->nproducts; i++)
+			known =
+			    known || strcmp(cfg->products[i].id, product) == 0;
+		memset(&one, 0, sizeof(one));
+		one.scope = product;
+		known = known || in_log(lg, one);
+		flag = "--product", val = product, what = "product";
+	}
+	if (known && pair != NULL) {
+		known = false;
+		for (size_t i = 0; cfg != NULL && i < cfg->npairs; i++)
+			known = known || strcmp(cfg->pairs[i].name, pair) == 0;
+		memset(&one, 0, sizeof(one));
+		one.scope = pair;
+		known = known || in_log(lg, one);
+		flag = "--pair", val = pair, what = "pair";
+	}
+	if (known && f->rule != NULL) {
+		known = false;
+		for (size_t i = 0; cfg != NULL && i < cfg->nrules; i++)
+			known =
+			    known || strcmp(cfg->rules[i].id, f->rule) == 0;
+		memset(&one, 0, sizeof(one));
+		one.rule = f->rule;
+		known = known || in_log(lg, one);
+		flag = "--rule", val = f->rule, what = "rule";
+	}
+	if (known && f->kind != NULL) {
+		memset(&one, 0, sizeof(one));
+		one.kind = f->kind;
+		known = known_kind(f->kind) || in_log(lg, one);
+		flag = "--kind", val = f->kind, what = "kind";
+	}
+	if (known && f->event != NULL) {
+		memset(&one, 0, sizeof(one));
+		one.event = f->event;
+		known = known_event(f->event) || in_log(lg, one);
+		flag = "--event", val = f->event, what = "event";
+	}
+	if (known && operator!= NULL) {
+		const char *who = operator;
+		ledger_operators(lg, true, found_operator, &who);
+		known = who == NULL;
+		flag = "--operator", val = operator, what = "operator";
+	}
+	breaker_config_free(cfg);
+	if (!known)
+		fprintf(stderr,
+		        "fxbreakerctl: log: %s \"%s\": no such %s in the "
+		        "config or the log (a typo?)\n",
+		        flag, val, what);
+	return known;
+}
+
 int
 ctl_log(int argc, char **argv)
 {
@@ -121,6 +267,7 @@ ctl_log(int argc, char **argv)
 	struct ledger_filter f;
 	struct log_out out = {FMT_TEXT, 0, NULL};
 	const char *config = ctl_default_config(), *db = NULL;
+	const char *product = NULL, *pair = NULL;
 	int code = CTL_EXIT_OK;
 
 	memset(&f, 0, sizeof(f));
@@ -134,9 +281,10 @@ ctl_log(int argc, char **argv)
 			config = v;
 		else if (strcmp(a, "--db") == 0)
 			db = v;
-		else if (strcmp(a, "--product") == 0 ||
-		         strcmp(a, "--pair") == 0)
-			f.scope = v;
+		else if (strcmp(a, "--product") == 0)
+			f.scope = product = v;
+		else if (strcmp(a, "--pair") == 0)
+			f.scope = pair = v;
 		else if (strcmp(a, "--rule") == 0)
 			f.rule = v;
 		else if (strcmp(a, "--kind") == 0)
@@ -164,6 +312,10 @@ ctl_log(int argc, char **argv)
 	struct ledger *lg = ctl_open_ledger(config, db, &code);
 	if (lg == NULL)
 		return code;
+	if (!filters_known(lg, config, product, pair, &f, out.operator)) {
+		ledger_close(lg);
+		return CTL_EXIT_USAGE;
+	}
 	if (out.fmt == FMT_TEXT)
 		printf("%6s  %-24s  %-14s %-28s %-9s %-24s %6s\n", "SEQ",
 		       "TIME (UTC)", "EVENT", "RULE", "KIND", "SCOPE", "SUSP");

@@ -20,11 +20,12 @@ struct episode {
 	char *opened;       /* trip, stale, force_suspend */
 	char *rule, *kind, *scope;
 	bool shadow;
-	char *trigger;  /* the opening row's figures, as JSON */
-	char *ended;    /* resume, reset, fresh, force_lift, retired */
-	char *by;       /* who or what ended it */
-	int64_t denied; /* -1: not recorded */
-	char *notice;   /* the notice's English text */
+	char *trigger;       /* the opening row's figures, as JSON */
+	char *ended;         /* resume, reset, fresh, force_lift, retired */
+	char *by;            /* who or what ended it */
+	int64_t denied;      /* -1: not recorded */
+	bool denied_partial; /* a lower bound: a crash lost some */
+	char *notice;        /* the notice's English text */
 };
 
 struct report {
@@ -113,6 +114,8 @@ collect(void *arg, const struct ledger_row *row, int64_t logged_at)
 			json_t *dn = json_object_get(d, "denied");
 			if (json_is_integer(dn))
 				e->denied = json_integer_value(dn);
+			e->denied_partial =
+			    json_is_true(json_object_get(d, "denied_partial"));
 			if (e->by == NULL) {
 				const char *by = jstr(d, "by");
 				e->by = dup(strcmp(ev, "resume") == 0 ? "timer"
@@ -204,8 +207,11 @@ ctl_report(int argc, char **argv)
 		ctl_format_time(t1, sizeof(t1), e->start);
 		if (e->end != 0)
 			ctl_format_time(t2, sizeof(t2), e->end);
+		/* "17+": at least 17, the daemon crashed while it held. */
 		if (e->denied >= 0)
-			snprintf(dn, sizeof(dn), "%lld", (long long)e->denied);
+			snprintf(dn, sizeof(dn), "%lld%s",
+			         (long long)e->denied,
+			         e->denied_partial ? "+" : "");
 		snprintf(rk, sizeof(rk), "%s (%s)",
 		         e->rule != NULL ? e->rule : "operator",
 		         e->kind != NULL ? e->kind : "forced");
@@ -268,6 +274,9 @@ ctl_report(int argc, char **argv)
 			if (e->denied >= 0)
 				json_object_set_new(o, "denied",
 				                    json_integer(e->denied));
+			if (e->denied >= 0 && e->denied_partial)
+				json_object_set_new(o, "denied_partial",
+				                    json_true());
 			json_error_t jerr;
 			json_t *tr = json_loads(e->trigger, 0, &jerr);
 			if (tr != NULL)

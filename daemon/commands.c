@@ -295,6 +295,17 @@ read_operators_file(const char *path, struct roster *next)
 }
 
 bool
+commands_check_operators(const char *path)
+{
+	struct roster *r = calloc(1, sizeof(*r));
+	bool ok = r != NULL && read_operators_file(path, r);
+	if (r == NULL)
+		log_warn("out of memory");
+	free(r);
+	return ok;
+}
+
+bool
 commands_load_operators(struct daemon *d, const char *path)
 {
 	struct commands *c = d->cmds;
@@ -434,15 +445,22 @@ str_arg(json_t *args, const char *key)
 	return json_string_value(json_object_get(args, key));
 }
 
-/* The scope an args object names: product or pair.  Returns its index or
- * -1 (msg says why). */
+/* The scope an args object names: product or pair, exactly one of them.
+ * Returns its index or -1 (code and msg say why: missing, syntax for
+ * both, unknown_product or unknown_pair). */
 static int32_t
 scope_arg(struct daemon *d, json_t *args, bool *on_pair, const char **name,
-          char *msg, size_t cap)
+          enum fxb_err *code, char *msg, size_t cap)
 {
 	const char *prod = str_arg(args, "product"),
 	           *pair = str_arg(args, "pair");
-	if ((prod == NULL) == (pair == NULL)) {
+	if (prod != NULL && pair != NULL) {
+		*code = FXB_ERR_SYNTAX;
+		snprintf(msg, cap, "args: give product or pair, not both");
+		return -1;
+	}
+	if (prod == NULL && pair == NULL) {
+		*code = FXB_ERR_MISSING;
 		snprintf(msg, cap, "args: give product or pair");
 		return -1;
 	}
@@ -451,9 +469,12 @@ scope_arg(struct daemon *d, json_t *args, bool *on_pair, const char **name,
 	int32_t idx =
 	    pair != NULL ? breaker_pair_find(d->engine, pair, strlen(pair))
 	                 : breaker_product_find(d->engine, prod, strlen(prod));
-	if (idx < 0)
+	if (idx < 0) {
+		*code = pair != NULL ? FXB_ERR_UNKNOWN_PAIR
+		                     : FXB_ERR_UNKNOWN_PRODUCT;
 		snprintf(msg, cap, "no such %s \"%.64s\"",
 		         pair != NULL ? "pair" : "product", *name);
+	}
 	return idx;
 }
 
@@ -646,6 +667,52 @@ roster_apply(struct daemon *d, struct request *q, const char *approver,
 	return FXB_OK;
 }
 
+/* The args each command takes (docs/PROTOCOL.md's table of args, and
+ * ctl_admin.c's cmd_specs, which must match).  Any other is refused: a
+ * misspelt "until" must not make a suspension open-ended. */
+static const struct cmd_args {
+	const char *cmd;
+	const char *const keys[6];
+} cmd_args[] = {
+    {"suspend", {"reason", "product", "pair", "until", "notice"}},
+    {"lift", {"reason", "product", "pair", "suspension"}},
+    {"reset", {"reason", "rule", "suspension"}},
+    {"threshold", {"reason", "rule", "key", "value"}},
+    {"notice", {"reason", "notice", "lang", "text"}},
+    {"enrol", {"reason", "name", "roles", "pubkey"}},
+    {"revoke", {"reason", "operator"}},
+    {"approve", {"reason", "request", "suspension", "operator"}},
+};
+
+/* false (msg says which) if args has a key cmd does not take; an unknown
+ * cmd is left to apply's own error. */
+static bool
+args_known(const char *cmd, json_t *args, char *msg, size_t cap)
+{
+	const struct cmd_args *ca = NULL;
+	for (size_t i = 0; i < sizeof(cmd_args) / sizeof(cmd_args[0]); i++)
+		if (strcmp(cmd, cmd_args[i].cmd) == 0)
+			ca = &cmd_args[i];
+	if (ca == NULL)
+		return true;
+	const char *k;
+	json_t *v;
+	json_object_foreach(args, k, v)
+	{
+		size_t i = 0, n = sizeof(ca->keys) / sizeof(ca->keys[0]);
+		while (i < n && ca->keys[i] != NULL &&
+		       strcmp(k, ca->keys[i]) != 0)
+			i++;
+		if (i == n || ca->keys[i] == NULL) {
+			snprintf(msg, cap,
+			         "args: unknown field \"%.32s\" for %s", k,
+			         cmd);
+			return false;
+		}
+	}
+	return true;
+}
+
 /*
  * The command's meaning, after its envelope checked out.  Returns the
  * reply (and fills row, scope, suspension for the log), or a rejection.
@@ -666,6 +733,10 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 	json_t *r = json_object();
 	char *out = NULL;
 
+	if (!args_known(cmd, args, msg, cap)) {
+		*code = FXB_ERR_SYNTAX;
+		goto out;
+	}
 	if (reason == NULL || reason[0] == '\0') {
 		*code = FXB_ERR_MISSING;
 		snprintf(msg, cap, "args: a reason is required");
@@ -674,20 +745,19 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 	if (strcmp(cmd, "suspend") == 0) {
 		if (!(op->roles & ROLE_SUSPEND))
 			goto forbidden;
-		int32_t idx = scope_arg(d, args, &on_pair, &name, msg, cap);
+		int32_t idx =
+		    scope_arg(d, args, &on_pair, &name, code, msg, cap);
 		json_t *ju = json_object_get(args, "until");
 		fxb_time until = json_integer_value(ju);
 		bool bad_until = ju != NULL &&
 		                 (!json_is_integer(ju) || until < 0 ||
 		                  until > TIME_MAX_MS || until + shift <= now);
 		until = ju != NULL ? until + shift : FXB_NEVER;
-		if (idx < 0 || bad_until) {
-			*code = idx < 0 ? (on_pair ? FXB_ERR_UNKNOWN_PAIR
-			                           : FXB_ERR_UNKNOWN_PRODUCT)
-			                : FXB_ERR_RANGE;
-			if (idx >= 0)
-				snprintf(msg, cap,
-				         "args: until must be after now");
+		if (idx < 0)
+			goto out;
+		if (bad_until) {
+			*code = FXB_ERR_RANGE;
+			snprintf(msg, cap, "args: until must be after now");
 			goto out;
 		}
 		/* What customers read is a [notice], never the reason:
@@ -732,12 +802,9 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			snprintf(q.rule, sizeof(q.rule), "%s", rule);
 			name = rule;
 		} else {
-			if (scope_arg(d, args, &on_pair, &name, msg, cap) <
-			    0) {
-				*code = on_pair ? FXB_ERR_UNKNOWN_PAIR
-				                : FXB_ERR_UNKNOWN_PRODUCT;
+			if (scope_arg(d, args, &on_pair, &name, code, msg,
+			              cap) < 0)
 				goto out;
-			}
 			snprintf(q.scope, sizeof(q.scope), "%s", name);
 			q.on_pair = on_pair;
 		}
@@ -1116,12 +1183,32 @@ time_window(json_int_t issued, json_int_t expires, fxb_time engine,
 	return WINDOW_OUTSIDE;
 }
 
-/* Reads the body's required fields; false with code and msg if bad. */
+/* A signed body has exactly these fields (docs/PROTOCOL.md): an unknown
+ * one is refused, not ignored, so that what was signed is what is done. */
+static const char *const body_keys[] = {
+    "v",          "service_id", "operator", "issued_at",
+    "expires_at", "nonce",      "cmd",      "args",
+};
+
+/* Reads the body's fields; false with msg if the body is not exactly a
+ * command (each is refused as syntax: it changes nothing). */
 static bool
 body_fields(json_t *b, const char **service, const char **opid,
             json_int_t *issued, json_int_t *expires, const char **nonce,
-            const char **cmd, json_t **args)
+            const char **cmd, json_t **args, char *msg, size_t cap)
 {
+	const char *k;
+	json_t *val;
+	json_object_foreach(b, k, val)
+	{
+		size_t i = 0, n = sizeof(body_keys) / sizeof(body_keys[0]);
+		while (i < n && strcmp(k, body_keys[i]) != 0)
+			i++;
+		if (i == n) {
+			snprintf(msg, cap, "body: unknown field \"%.32s\"", k);
+			return false;
+		}
+	}
 	json_t *v = json_object_get(b, "v");
 	*service = json_string_value(json_object_get(b, "service_id"));
 	*opid = json_string_value(json_object_get(b, "operator"));
@@ -1132,9 +1219,20 @@ body_fields(json_t *b, const char **service, const char **opid,
 	json_t *je = json_object_get(b, "expires_at");
 	if (!json_is_integer(v) || json_integer_value(v) != 1 ||
 	    *service == NULL || *opid == NULL || *nonce == NULL ||
-	    strlen(*nonce) != 32 || *cmd == NULL || !json_is_object(*args) ||
-	    !json_is_integer(ji) || !json_is_integer(je))
+	    *cmd == NULL || !json_is_object(*args) || !json_is_integer(ji) ||
+	    !json_is_integer(je)) {
+		snprintf(msg, cap,
+		         "body: not a command (v, service_id, operator, "
+		         "issued_at, expires_at, nonce, cmd, args)");
 		return false;
+	}
+	/* One spelling per nonce: an upper-case twin would be a second
+	 * command with the same random bits. */
+	size_t len = strspn(*nonce, "0123456789abcdef");
+	if (len != 32 || (*nonce)[len] != '\0') {
+		snprintf(msg, cap, "body: nonce: 32 lower-case hex digits");
+		return false;
+	}
 	*issued = json_integer_value(ji);
 	*expires = json_integer_value(je);
 	return true;
@@ -1173,16 +1271,14 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 	json_error_t jerr;
 
 	body = json_loads(r->body, JSON_REJECT_DUPLICATES, &jerr);
+	snprintf(msg, sizeof(msg),
+	         "body: not a command (v, service_id, operator, issued_at, "
+	         "expires_at, nonce, cmd, args)");
 	if (body == NULL || !json_is_object(body) ||
 	    !body_fields(body, &service, &opid, &issued, &expires, &nonce,
-	                 &cmd, &args)) {
+	                 &cmd, &args, msg, sizeof(msg))) {
 		json_decref(body);
-		daemon_reply_error(
-		    call, FXB_ERR_SYNTAX,
-		    "body: not a command (v, service_id, "
-		    "operator, issued_at, expires_at, nonce, cmd, "
-		    "args)",
-		    r->ref);
+		daemon_reply_error(call, FXB_ERR_SYNTAX, msg, r->ref);
 		return;
 	}
 	pthread_mutex_lock(&d->mu);

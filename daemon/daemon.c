@@ -427,20 +427,60 @@ publish_row(struct daemon *d, const struct qrow *q)
  * export_note writes a signed checkpoint note to the checkpoint directory
  * (write, fsync, rename: a reader never sees half a note), after its
  * commit.  Failing here loses nothing in the log: the checkpoint is in the
- * database too; say so and carry on.
+ * database too; the temporary file goes (no empty or half note is left),
+ * status says so (checkpoint_note) and stderr says it once per episode,
+ * and the next note tries again.  Takes qmu.
  */
 static void
 export_note(struct daemon *d, int64_t size, const char *note)
 {
 	char path[BREAKER_TEXT_MAX + 64], tmp[BREAKER_TEXT_MAX + 72];
+	int err = 0;
 	snprintf(path, sizeof(path), "%s/checkpoint-%012lld.note",
 	         d->checkpoint_dir, (long long)size);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	FILE *f = fopen(tmp, "w");
-	if (f == NULL || fputs(note, f) < 0 || fflush(f) != 0 ||
-	    fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, path) != 0)
-		log_warn("cannot export checkpoint %lld to %s: %s",
-		         (long long)size, d->checkpoint_dir, strerror(errno));
+	if (f == NULL) {
+		err = errno;
+	} else {
+		if (fputs(note, f) < 0 || fflush(f) != 0 ||
+		    fsync(fileno(f)) != 0)
+			err = errno;
+		if (fclose(f) != 0 && err == 0)
+			err = errno;
+		if (err == 0 && rename(tmp, path) != 0)
+			err = errno;
+		if (err != 0)
+			unlink(tmp);
+	}
+	if (f == NULL || err != 0) {
+		if (err == 0)
+			err = EIO;
+		pthread_mutex_lock(&d->qmu);
+		bool first = d->note_failed++ == 0;
+		snprintf(d->note_error, sizeof(d->note_error),
+		         "checkpoint %lld: %s", (long long)size,
+		         strerror(err));
+		pthread_mutex_unlock(&d->qmu);
+		if (first)
+			log_warn("cannot export checkpoint %lld to %s: %s "
+			         "(status: checkpoint_note; said once until "
+			         "one is written)",
+			         (long long)size, d->checkpoint_dir,
+			         strerror(err));
+		return;
+	}
+	pthread_mutex_lock(&d->qmu);
+	uint64_t failed = d->note_failed;
+	d->note_failed = 0;
+	d->note_error[0] = '\0';
+	d->note_ok_seq = size;
+	pthread_mutex_unlock(&d->qmu);
+	if (failed > 0)
+		log_info("checkpoint %lld exported to %s (%llu failed before "
+		         "it)",
+		         (long long)size, d->checkpoint_dir,
+		         (unsigned long long)failed);
 }
 
 /*
@@ -674,6 +714,7 @@ notice_close(struct daemon *d, struct qrow *q, int64_t suspension, fxb_time t)
 	if (n == NULL)
 		return;
 	q->denied = n->denied; /* the customer impact, for the row */
+	q->denied_partial = n->denied_partial;
 	notice_vars_of(d, n, n->scope, &v);
 	v.end = t;
 	q->ko = notice_render_closed(&v, true);
@@ -771,6 +812,8 @@ daemon_sink(void *arg, const struct breaker_event *ev)
 	}
 	if (j != NULL && q.denied >= 0)
 		json_object_set_new(j, "denied", json_integer(q.denied));
+	if (j != NULL && q.denied >= 0 && q.denied_partial)
+		json_object_set_new(j, "denied_partial", json_true());
 	q.detail = j != NULL
 	               ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)
 	               : NULL;
@@ -822,6 +865,8 @@ retire(struct daemon *d, const char *rule, const char *scope, bool on_pair,
 	json_object_set_new(o, "reason", json_string(why));
 	if (q.denied >= 0)
 		json_object_set_new(o, "denied", json_integer(q.denied));
+	if (q.denied >= 0 && q.denied_partial)
+		json_object_set_new(o, "denied_partial", json_true());
 	q.detail = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	q.row.detail = q.detail;
@@ -1008,10 +1053,22 @@ decimal_message(char *msg, size_t cap, const char *field, const char *val,
 	else if (e == FXB_ERR_PRECISION)
 		snprintf(msg, cap, "%s \"%.40s\": at most 8 fractional digits",
 		         field, val);
-	else if (e == FXB_ERR_RANGE)
+	else if (e == FXB_ERR_RANGE && strpbrk(val, "123456789") == NULL)
 		snprintf(msg, cap, "%s \"%.40s\": out of range (above 0)",
 		         field, val);
-	else
+	else if (e == FXB_ERR_RANGE) {
+		/* Too large for int64 minor units (an amount) or 10^-9
+		 * units with 8 digits kept (a price): say the real bound. */
+		char max[BREAKER_DECIMAL_BUFSZ];
+		if (exponent >= 0)
+			breaker_decimal_format(max, INT64_MAX,
+			                       (unsigned)exponent,
+			                       (unsigned)exponent);
+		else
+			breaker_px_format(max, INT64_MAX / 10 * 10);
+		snprintf(msg, cap, "%s \"%.40s\": out of range (at most %s)",
+		         field, val, max);
+	} else
 		snprintf(msg, cap,
 		         "%s \"%.40s\": not a decimal (digits[.digits])",
 		         field, val);
@@ -1767,9 +1824,28 @@ status_reply(struct daemon *d, const char *ref)
 	if (d->degraded)
 		json_object_set_new(lg, "last_error",
 		                    json_string(d->last_error));
+	json_t *cn = json_pack("{sbsI}", "ok", d->note_failed == 0,
+	                       "last_ok_seq", (json_int_t)d->note_ok_seq);
+	if (d->note_failed > 0) {
+		json_object_set_new(cn, "error", json_string(d->note_error));
+		json_object_set_new(cn, "failed",
+		                    json_integer((json_int_t)d->note_failed));
+	}
 	pthread_mutex_unlock(&d->qmu);
 
 	json_object_set_new(o, "ledger", lg);
+	json_object_set_new(o, "checkpoint_note", cn);
+	struct fdwatch_state fs;
+	fdwatch_read(d->fdw, &fs);
+	json_t *fo = json_object();
+	json_object_set_new(
+	    fo, "open", fs.open >= 0 ? json_integer(fs.open) : json_null());
+	json_object_set_new(
+	    fo, "limit", fs.limit >= 0 ? json_integer(fs.limit) : json_null());
+	json_object_set_new(fo, "state", json_string(fs.high ? "high" : "ok"));
+	json_object_set_new(fo, "high_episodes",
+	                    json_integer((json_int_t)fs.episodes));
+	json_object_set_new(o, "fds", fo);
 	json_object_set_new(
 	    o, "ticks",
 	    json_pack("{sIsI}", "applied", (json_int_t)atomic_load(&d->ticks),
@@ -1870,6 +1946,78 @@ rule_scope(struct daemon *d, int32_t ri, bool *on_pair)
 	                  : d->cfg->products[c->owner].id;
 }
 
+/* The last service_stop row: its seq and detail (strdup). */
+struct last_stop {
+	int64_t seq;
+	char *detail;
+};
+
+static int
+last_stop_row(void *arg, const struct ledger_row *row, int64_t logged_at)
+{
+	struct last_stop *ls = arg;
+	(void)logged_at;
+	free(ls->detail);
+	ls->seq = row->seq;
+	ls->detail = strdup(row->detail);
+	return 0;
+}
+
+/*
+ * carried_load reads what the last runs left of each open suspension's
+ * denied count: a clean stop wrote them in its service_stop row.  If that
+ * row is the log's last, the counts are whole; if not, a run crashed
+ * since and its denials are lost: the counts of the latest clean stop
+ * (or 0) are only lower bounds (denied_lost).  Before restore.
+ */
+static void
+carried_load(struct daemon *d)
+{
+	struct ledger_filter f;
+	struct last_stop ls = {0, NULL};
+	int64_t last = d->next_seq - 1;
+	memset(&f, 0, sizeof(f));
+	f.event = "service_stop";
+	if (last == 0)
+		return; /* a new log: nothing to carry */
+	ledger_query(d->ledger, &f, last_stop_row, &ls);
+	json_error_t jerr;
+	json_t *o = ls.detail != NULL ? json_loads(ls.detail, 0, &jerr) : NULL;
+	json_t *a = json_object_get(o, "denied");
+	free(ls.detail);
+	/* No clean stop last, or one from before counts were carried. */
+	d->denied_lost = ls.seq != last || !json_is_array(a);
+	size_t n = json_array_size(a);
+	d->carried = n > 0 ? calloc(n, sizeof(*d->carried)) : NULL;
+	for (size_t i = 0; d->carried != NULL && i < n; i++) {
+		json_t *e = json_array_get(a, i);
+		d->carried[i].suspension =
+		    json_integer_value(json_object_get(e, "suspension"));
+		d->carried[i].denied =
+		    json_integer_value(json_object_get(e, "denied"));
+		d->carried[i].partial =
+		    json_is_true(json_object_get(e, "denied_partial"));
+	}
+	/* Out of memory: the counts are unknown, so say partial. */
+	if (n > 0 && d->carried == NULL)
+		d->denied_lost = true;
+	else
+		d->ncarried = n;
+	json_decref(o);
+}
+
+/* Seeds a restored notice's denied count with what the last run left. */
+static void
+carry_denied(struct daemon *d, struct onotice *n)
+{
+	n->denied_partial = d->denied_lost;
+	for (size_t i = 0; i < d->ncarried; i++)
+		if (d->carried[i].suspension == n->suspension) {
+			n->denied = d->carried[i].denied;
+			n->denied_partial |= d->carried[i].partial;
+		}
+}
+
 static int
 restore_one(void *arg, const struct ledger_state *st)
 {
@@ -1923,9 +2071,13 @@ restore_one(void *arg, const struct ledger_state *st)
 		retire(d, st->rule, st->scope, st_pair, st->suspension, why);
 		return 0;
 	}
-	if (!st->shadow)
-		notice_open(d, st->suspension, st->rule, kind, st->scope,
-		            st->since, st->until, st->notice_id);
+	struct onotice *n =
+	    st->shadow
+	        ? NULL
+	        : notice_open(d, st->suspension, st->rule, kind, st->scope,
+	                      st->since, st->until, st->notice_id);
+	if (n != NULL)
+		carry_denied(d, n);
 	log_info("restored suspension %lld: %s %s%s",
 	         (long long)st->suspension,
 	         st->rule != NULL ? st->rule : "forced", st->scope,
@@ -1949,7 +2101,11 @@ restore_resume(void *arg, int64_t t)
 static enum fxb_err
 restore(struct daemon *d)
 {
+	carried_load(d);
 	enum fxb_err e = ledger_states(d->ledger, restore_one, d);
+	free(d->carried);
+	d->carried = NULL;
+	d->ncarried = 0;
 	if (e != FXB_OK || d->restore_failed)
 		return e != FXB_OK ? e : FXB_ERR_NOMEM;
 	fxb_time day_ago = breaker_now(d->engine) - 86400000;
@@ -2008,6 +2164,22 @@ service_detail(struct daemon *d, const char *what)
 	json_object_set_new(o, "what", json_string(what));
 	json_object_set_new(o, "thresholds_changed",
 	                    json_integer((json_int_t)d->nchanges));
+	/* A clean stop carries each open suspension's denied count to the
+	 * next start (carried_load): the report's count survives it. */
+	if (strcmp(what, "stop") == 0) {
+		json_t *a = json_array();
+		for (size_t i = 0; i < d->nnotices; i++) {
+			const struct onotice *n = &d->notices[i];
+			json_t *e = json_pack("{sIsI}", "suspension",
+			                      (json_int_t)n->suspension,
+			                      "denied", (json_int_t)n->denied);
+			if (n->denied_partial)
+				json_object_set_new(e, "denied_partial",
+				                    json_true());
+			json_array_append_new(a, e);
+		}
+		json_object_set_new(o, "denied", a);
+	}
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	return s;
@@ -2453,6 +2625,9 @@ daemon_start(const struct daemon_opts *opts)
 		daemon_stop(d);
 		return NULL;
 	}
+	/* Not fatal: it only tells (status shows the count either way). */
+	if ((d->fdw = fdwatch_start()) == NULL)
+		log_warn("cannot start the file descriptor watch");
 	log_info("serving %s (config %s, hash %.16s, ledger %s, next seq "
 	         "%lld)",
 	         sv->service_id, opts->config_path, d->config_hash, path,
@@ -2856,6 +3031,7 @@ daemon_stop(struct daemon *d)
 	pthread_mutex_unlock(&d->mu);
 	if (!d->no_timer)
 		pthread_join(d->timer, NULL);
+	fdwatch_stop(d->fdw);
 
 	/* The writer drains the queue (every parked reply goes out with its
 	 * commit), then stops. */

@@ -18,6 +18,7 @@
 #include "ledger.h"
 
 struct commands;
+struct fdwatch;
 
 /* A change by command in force, laid over the config file's value: a
  * rule's trip level, or (notice) a [notice]'s ko or en text. */
@@ -43,6 +44,7 @@ struct qrow {
 	char topic[BREAKER_ID_MAX + 16];
 	char *notice_msg; /* a notice to publish after the commit, or NULL */
 	int64_t denied;   /* the ended suspension's denied checks, or -1 */
+	bool denied_partial; /* ... a lower bound: a crash lost some */
 };
 
 /* An open customer notice, rendered per product on every deny. */
@@ -53,7 +55,16 @@ struct onotice {
 	fxb_time since, until;
 	char *tpl_ko, *tpl_en;
 	char *reason_ko, *reason_en;
-	int64_t denied; /* checks denied quoting it (since this start) */
+	/* Checks denied quoting it: since it opened, carried across clean
+	 * stops (the service_stop row); partial once a crash lost some. */
+	int64_t denied;
+	bool denied_partial;
+};
+
+/* A restored suspension's denied count, as the last clean stop left it. */
+struct carried_denied {
+	int64_t suspension, denied;
+	bool partial;
 };
 
 /*
@@ -103,6 +114,11 @@ struct daemon {
 	_Atomic int64_t committed;
 	_Atomic bool degraded;
 	char last_error[512];
+	/* Checkpoint note files (export_note): the last one written, and
+	 * the failures since (0: the last try worked). */
+	int64_t note_ok_seq;
+	uint64_t note_failed;
+	char note_error[256];
 	struct parked *parked;
 	size_t nparked;
 	bool writer_stop;
@@ -116,6 +132,11 @@ struct daemon {
 	bool timer_stop;
 	bool no_timer; /* the timer thread never started */
 	bool restore_failed;
+	/* At start only: the counts the last run's service_stop carried,
+	 * or denied_lost when it did not stop cleanly (restore_one). */
+	struct carried_denied *carried;
+	size_t ncarried;
+	bool denied_lost;
 
 	struct ipc_server *ipc;
 	struct commands *cmds; /* operators, nonces, pending requests (mu) */
@@ -124,6 +145,7 @@ struct daemon {
 	_Atomic bool stopping;
 	_Atomic uint64_t bad_ticks; /* refused on tick_url */
 	_Atomic uint64_t ticks;     /* applied, from either socket */
+	struct fdwatch *fdw;        /* NULL if its thread did not start */
 };
 
 /* daemon.c */
@@ -191,6 +213,21 @@ enum fxb_err daemon_threshold(struct daemon *d, const char *rule,
 enum fxb_err daemon_notice_edit(struct daemon *d, const char *id,
                                 const char *lang, const char *text,
                                 const char *who, char *msg, size_t cap);
+
+/* fdwatch.c */
+struct fdwatch_state {
+	int open, limit; /* -1: unknown (no /proc, no limit) */
+	bool high;       /* at 90 % or more, not yet below 80 % again */
+	uint64_t episodes;
+};
+/* fdwatch_start starts the thread that warns when the descriptors near
+ * their limit; NULL if it cannot start. */
+struct fdwatch *fdwatch_start(void);
+/* fdwatch_stop stops and frees it; NULL is a no-op. */
+void fdwatch_stop(struct fdwatch *w);
+/* fdwatch_read counts the descriptors now, with the watcher's state (w
+ * may be NULL). */
+void fdwatch_read(struct fdwatch *w, struct fdwatch_state *st);
 
 /* commands.c */
 struct commands *commands_new(void);

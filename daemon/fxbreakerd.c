@@ -6,7 +6,8 @@
  * Runs in the foreground and logs to stderr.  SIGHUP reloads FILE (a bad
  * file keeps the running config); SIGTERM or SIGINT stops cleanly: stop
  * accepting, answer what is in flight, log the stop, exit 0.  -n only
- * checks FILE and exits.  Exit codes: 0 ok, 2 bad configuration, 100
+ * checks FILE and the operators file it names (as a start would: owner,
+ * mode, lines) and exits.  Exit codes: 0 ok, 2 bad configuration, 100
  * usage, 111 could not start (another fxbreakerd holds the data
  * directory, ledger, sockets).
  */
@@ -52,11 +53,20 @@ main(int argc, char **argv)
 		char err[512];
 		enum fxb_err e =
 		    config_file_load(file, &cfg, NULL, err, sizeof(err));
-		breaker_config_free(cfg);
 		if (e != FXB_OK) {
+			breaker_config_free(cfg);
 			fprintf(stderr, "%s\n", err);
 			return 2;
 		}
+		/* The operators file too, as a start checks it (its owner
+		 * and mode as well as its lines), with the same words. */
+		const char *ops = cfg->service.operators_file;
+		if (ops[0] != '\0' && !commands_check_operators(ops)) {
+			log_warn("cannot load the operators (%s)", ops);
+			breaker_config_free(cfg);
+			return 2;
+		}
+		breaker_config_free(cfg);
 		fprintf(stderr, "%s: ok\n", file);
 		return 0;
 	}

@@ -133,14 +133,21 @@ set_err(char *err, size_t errlen, const char *url, const char *what, int rv)
 	return -1;
 }
 
-/* Listens on url with the receive cap; ipc:// files get mode 0600. */
+/*
+ * Listens on url with the receive cap; ipc:// files get mode 0600.  nng's
+ * transports compare the cap with the whole message as it came on the
+ * wire, and a REQ sends its 4-byte request id ahead of the body: a REP
+ * socket's cap is IPC_RECV_MAX plus that header (IPC_REQ_HEADER), so that
+ * the body a client wrote is what IPC_RECV_MAX counts (docs/PROTOCOL.md).
+ */
 static int
-listen_on(nng_socket s, const char *url, char *err, size_t errlen)
+listen_on(nng_socket s, const char *url, size_t header, char *err,
+          size_t errlen)
 {
 	nng_listener l;
 	int rv;
-	if ((rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ, IPC_RECV_MAX)) !=
-	    0)
+	if ((rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ,
+	                              IPC_RECV_MAX + header)) != 0)
 		return set_err(err, errlen, url, "recv-size-max", rv);
 	if ((rv = nng_listener_create(&l, s, url)) != 0)
 		return set_err(err, errlen, url, "listen", rv);
@@ -201,10 +208,12 @@ ipc_server_open(const struct ipc_server_conf *conf, struct ipc_server **out,
 		snprintf(err, errlen, "socket: %s", nng_strerror(rv));
 		goto fail;
 	}
-	if (listen_on(srv->check, conf->check_url, err, errlen) != 0 ||
-	    listen_on(srv->admin, conf->admin_url, err, errlen) != 0 ||
-	    listen_on(srv->tick, conf->tick_url, err, errlen) != 0 ||
-	    listen_on(srv->events, conf->events_url, err, errlen) != 0)
+	if (listen_on(srv->check, conf->check_url, IPC_REQ_HEADER, err,
+	              errlen) != 0 ||
+	    listen_on(srv->admin, conf->admin_url, IPC_REQ_HEADER, err,
+	              errlen) != 0 ||
+	    listen_on(srv->tick, conf->tick_url, 0, err, errlen) != 0 ||
+	    listen_on(srv->events, conf->events_url, 0, err, errlen) != 0)
 		goto fail;
 	if (open_calls(srv, srv->check, conf->on_check, 0,
 	               conf->check_contexts, err, errlen) != 0 ||

@@ -19,9 +19,12 @@
 struct ipc_server;
 struct ipc_call;
 
-/* Largest message accepted on any socket; nng drops a larger one and the
- * connection it came on. */
+/* Largest message body accepted on any socket; nng drops a larger one and
+ * the connection it came on. */
 #define IPC_RECV_MAX 65536
+/* The request id a direct REQ peer sends ahead of each body (one hop of
+ * nng's REQ/REP backtrace): counted by nng's cap, not by IPC_RECV_MAX. */
+#define IPC_REQ_HEADER 4
 
 typedef void (*ipc_request_fn)(void *arg, struct ipc_call *call,
                                const char *req, size_t len);

@@ -227,8 +227,11 @@ check "and carried out exactly once" \
 grep -v '^bob ' "$TMP/operators" >ops && cat ops >"$TMP/operators"
 stop_daemon
 start_daemon || exit 1
+# The start queues the row; status answers before the writer commits it.
+last_revoked() { sql "select json_extract(detail, '\$.name') from suspension_log where detail like '%operator_revoked%' order by seq desc limit 1"; }
+wait_for [ "$(last_revoked)" = bob ]
 check "bob's key, dropped while down, is logged revoked at start" \
-	"$(sql "select json_extract(detail, '\$.name') from suspension_log where detail like '%operator_revoked%' order by seq desc limit 1")" bob
+	"$(last_revoked)" bob
 check "bob cannot sign" "$(cmd suspend --key bob.key --product x --reason p)" \
 	"rejected unknown_operator"
 check "a rejected command is covered by a checkpoint at once" \
