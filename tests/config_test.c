@@ -392,6 +392,51 @@ test_long_line(void)
 	breaker_config_free(cfg);
 }
 
+/*
+ * RULES 9 (calendars, sessions, planned suspensions) is specified but not
+ * implemented yet (issue 13; RULES-NOTES 9).  Until it is, a config that
+ * uses it must be refused whole, naming the line and the key, never
+ * half-read: a `trip@night` silently ignored would run the day level all
+ * night.  These are the exact errors an operator meets today.
+ */
+static void
+test_section9_refused(void)
+{
+	static const struct {
+		const char *from, *to, *want;
+	} cases[] = {
+	    {"mode = shadow\n",
+	     "mode = shadow\n[calendar krx]\nutc_offset = +09:00\n"
+	     "session.day = mon-fri 09:00-02:00\n",
+	     "test.conf:53: unknown section [calendar krx] (expected "
+	     "service, pair, product, rule or notice)"},
+	    {"trip = 500\n", "trip = 500\ntrip@night = 60\n",
+	     "test.conf:25: [rule wallet-volume] trip@night: unknown key for "
+	     "a volume rule (\"60\")"},
+	    {"trip = 500\n", "trip = 500\ncalendar = krx\n",
+	     "test.conf:25: [rule wallet-volume] calendar: unknown key for "
+	     "a volume rule (\"krx\")"},
+	    {"channel = app\n", "channel = app\nhours = krx:day\n",
+	     "test.conf:35: [product fx-wallet.USDKRW.buy] hours: unknown key "
+	     "in this section (\"krx:day\")"},
+	};
+	for (size_t i = 0; i < TEST_COUNT(cases); i++) {
+		char err[512] = "";
+		enum fxb_err rc;
+		char *text = mutate(cases[i].from, cases[i].to);
+		CHECK(text != NULL);
+		if (text == NULL)
+			continue;
+		struct breaker_config *cfg =
+		    parse(text, err, sizeof(err), &rc);
+		CHECK(cfg == NULL);
+		CHECK_INT(rc, FXB_ERR_CONFIG);
+		CHECK_STR(err, cases[i].want);
+		breaker_config_free(cfg);
+		free(text);
+	}
+}
+
 /* Sections are independent of order and an empty config is valid. */
 static void
 test_minimal(void)
@@ -675,6 +720,7 @@ static const struct test tests[] = {
     {"whitespace", test_whitespace},
     {"durations", test_durations},
     {"clock_tolerance", test_clock_tolerance},
+    {"section9_refused", test_section9_refused},
 };
 
 int
