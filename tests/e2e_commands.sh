@@ -234,8 +234,11 @@ check "bob's key, dropped while down, is logged revoked at start" \
 	"$(last_revoked)" bob
 check "bob cannot sign" "$(cmd suspend --key bob.key --product x --reason p)" \
 	"rejected unknown_operator"
+# The writer answers first and writes the note file after (docs/LEDGER.md):
+# wait for it, then the newest note must name the newest row.
+want_note="checkpoint-$(printf %012d "$(sql 'select max(seq) from suspension_log')").note"
+wait_for [ -f "data/checkpoints/$want_note" ]
 check "a rejected command is covered by a checkpoint at once" \
-	"$(ls data/checkpoints | tail -n 1)" \
-	"checkpoint-$(printf %012d "$(sql 'select max(seq) from suspension_log')").note"
+	"$(ls data/checkpoints | grep '\.note$' | tail -n 1)" "$want_note"
 check "the log still verifies" "$("$CTL" export snap.db >/dev/null; "$CTL" verify --pubkey "$TMP/data/log.pub" snap.db | tail -n 1 | cut -d' ' -f2)" ok
 finish
