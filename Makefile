@@ -220,9 +220,9 @@ $(BUILD)/bench/trip_bench $(BUILD)/bench/restart_bench \
 # Module boundaries (STYLE.md): sqlite only in ledger/, nng only in ipc/,
 # and the engine includes nothing of the other modules.
 check:
-	@! grep -rn --include='*.[ch]' 'sqlite3.h' . | grep -v '^./ledger/' \
+	@! grep -rn --include='*.[ch]' --exclude-dir=build 'sqlite3.h' . | grep -v '^./ledger/' \
 		|| { echo 'check: <sqlite3.h> outside ledger/'; exit 1; }
-	@! grep -rn --include='*.[ch]' '<nng/' . | grep -v -e '^./ipc/' -e '^./tests/' -e '^./bench/' \
+	@! grep -rn --include='*.[ch]' --exclude-dir=build '<nng/' . | grep -v -e '^./ipc/' -e '^./tests/' -e '^./bench/' \
 		|| { echo 'check: <nng/...> outside ipc/'; exit 1; }
 	@! grep -n '#include' breaker/*.[ch] | grep -E 'ipc|ledger|nng|sqlite|sodium|jansson|stdio.h' \
 		| grep -v 'breaker_config.c.*stdio.h' \

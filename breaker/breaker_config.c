@@ -688,6 +688,15 @@ build_service(struct parse *ps, struct sect *s)
 		          (v[4] - '0') * 10 + (v[5] - '0');
 		sv->notice_tz_min = v[0] == '-' ? -min : min;
 	}
+	kv = get(s, "watchdog_interval");
+	if (kv != NULL &&
+	    !val_duration(ps, s, kv, false, &sv->watchdog_interval))
+		return false;
+	if (kv != NULL && sv->watchdog_interval != 0 &&
+	    sv->watchdog_interval < 100) {
+		fail_kv(ps, s, kv, "0 (off) or at least 100ms");
+		return false;
+	}
 	return true;
 }
 
@@ -1242,6 +1251,7 @@ service_defaults(struct breaker_service_conf *sv)
 	         "ipc:///run/fxbreaker/events.ipc");
 	snprintf(sv->service_id, sizeof(sv->service_id), "fxbreaker");
 	sv->notice_tz_min = 9 * 60; /* Korea: KST, UTC+09:00 */
+	sv->watchdog_interval = 5000;
 }
 
 static bool

@@ -106,6 +106,9 @@ struct breaker_service_conf {
 	/* "": no operators (every command is refused) */
 	char operators_file[BREAKER_TEXT_MAX + 1];
 	int notice_tz_min; /* notice_utc_offset: minutes east of UTC */
+	/* watchdog_interval: how often the daemon pings its own check
+	 * socket; 0 turns the watchdog off.  Default 5 s. */
+	fxb_time watchdog_interval;
 };
 
 struct breaker_config {

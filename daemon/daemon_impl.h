@@ -118,6 +118,7 @@ struct daemon {
 	_Atomic bool stopping;
 	_Atomic uint64_t bad_ticks; /* refused on tick_url */
 	_Atomic uint64_t ticks;     /* applied, from either socket */
+	struct watchdog *wd;        /* NULL: watchdog_interval = 0 */
 };
 
 /* daemon.c */
