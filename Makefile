@@ -198,10 +198,25 @@ $(BUILD)/bench/loadgen $(BUILD)/bench/tickfeed $(BUILD)/bench/uds_pingpong: \
 $(BUILD)/bench/echo_server: $(BUILD)/libfxbipc.a
 
 # bench/run.sh: the engine, the service against a bare nng echo server,
-# and the ledger's costs; a table, then one JSON line (docs/PERFORMANCE.md).
+# nng's task threads (the echo server on nng built with 2 and with nng's
+# default), and the ledger's costs; a table, then one JSON line
+# (docs/PERFORMANCE.md).
 bench: $(BENCH_BINS) $(LEDGER_BENCH_BINS) $(BUILD)/fxbreakerd \
-	$(BUILD)/fxbreakerctl
+	$(BUILD)/fxbreakerctl $(BUILD)/bench/echo_server-taskq-default
 	@sh bench/run.sh $(BUILD)
+
+# The same nng source, patch and options, with nng's default task threads
+# (bench/nng_taskq_bench.sh's comparison); built only for the bench.
+NNG_DEFAULT_DIR   = build/nng-taskq-default
+NNG_DEFAULT_STAMP = $(NNG_DEFAULT_DIR)/prefix/.stamp
+$(NNG_DEFAULT_STAMP): $(NNG_SRC)
+	sh third_party/nng/build.sh $(NNG_DEFAULT_DIR) default
+$(BUILD)/bench/echo_server-taskq-default: $(BUILD)/bench/echo_server.o \
+		$(BUILD)/libfxbipc.a $(BUILD)/libbreaker.a $(NNG_DEFAULT_STAMP)
+	$(CC) $(LDFLAGS) $(BUILD)/bench/echo_server.o $(BUILD)/libfxbipc.a \
+		$(BUILD)/libbreaker.a $(BASE_LIBS) \
+		$(NNG_DEFAULT_DIR)/prefix/lib/libnng.a -lmbedtls -lmbedx509 \
+		-lmbedcrypto -lpthread -o $@
 
 # bench/ledger_bench.sh's programs link the ledger, the config reader and
 # the client library; make_ledger also the daemon's notice texts, so that
