@@ -340,6 +340,10 @@ check "watchdog row: its fields" \
 	"{\"check_socket\":\"silent\",\"url\":\"ipc://$IPC/check.ipc\",\"last_answer\":$la,\"error\":\"ipc://$IPC/check.ipc: no answer within 1000 ms (receive)\"}"
 check "watchdog: one stderr line" \
 	"$(grep -c "watchdog: the check socket ipc://$IPC/check.ipc does not answer" "$TMP/stock.log")" 1
+check_has "fxbreakerctl status: the silent line" "$("$CTL" status)" \
+	"check socket SILENT since "
+check_has "fxbreakerctl status: why" "$("$CTL" status | sed -n 3p)" \
+	"): ipc://$IPC/check.ipc: no answer within 1000 ms (receive)"
 check "stock libnng: still silent" "$(ping "ipc://$IPC/check.ipc")" ""
 kill -TERM "$PID3"
 wait "$PID3"
