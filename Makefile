@@ -94,8 +94,9 @@ BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 all: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
 
 # nng before any object: its headers are in build/nng/prefix/include.
+# The system compiler whatever CC says (make exports a command line's CC).
 $(NNG_STAMP): $(NNG_SRC)
-	sh third_party/nng/build.sh $(NNG_DIR) $(NNG_TASKQ)
+	env -u CC -u CFLAGS sh third_party/nng/build.sh $(NNG_DIR) $(NNG_TASKQ)
 nng: $(NNG_STAMP)
 
 $(BUILD)/%.o: %.c | $(NNG_DEP)
@@ -210,7 +211,7 @@ bench: $(BENCH_BINS) $(LEDGER_BENCH_BINS) $(BUILD)/fxbreakerd \
 NNG_DEFAULT_DIR   = build/nng-taskq-default
 NNG_DEFAULT_STAMP = $(NNG_DEFAULT_DIR)/prefix/.stamp
 $(NNG_DEFAULT_STAMP): $(NNG_SRC)
-	sh third_party/nng/build.sh $(NNG_DEFAULT_DIR) default
+	env -u CC -u CFLAGS sh third_party/nng/build.sh $(NNG_DEFAULT_DIR) default
 $(BUILD)/bench/echo_server-taskq-default: $(BUILD)/bench/echo_server.o \
 		$(BUILD)/libfxbipc.a $(BUILD)/libbreaker.a $(NNG_DEFAULT_STAMP)
 	$(CC) $(LDFLAGS) $(BUILD)/bench/echo_server.o $(BUILD)/libfxbipc.a \
