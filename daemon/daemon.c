@@ -2266,7 +2266,15 @@ daemon_start(const struct daemon_opts *opts)
 		daemon_stop(d);
 		return NULL;
 	}
-	if (sv->watchdog_interval > 0) {
+	/* ipc_probe speaks plain SP: a tls+tcp:// check socket is not
+	 * watched (status says "unwatched"). */
+	bool probeable = strncmp(sv->check_url, "ipc://", 6) == 0 ||
+	                 strncmp(sv->check_url, "tcp://", 6) == 0;
+	if (sv->watchdog_interval > 0 && !probeable)
+		log_info("watchdog: %s is not watched (only ipc:// and "
+		         "tcp:// are)",
+		         sv->check_url);
+	if (sv->watchdog_interval > 0 && probeable) {
 		struct watchdog_conf wc = {
 		    .url = sv->check_url,
 		    .service_id = sv->service_id,

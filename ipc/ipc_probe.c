@@ -158,10 +158,22 @@ dial(const char *url, bool *ipc, int64_t deadline, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: %s", url, gai_strerror(g));
 			return -1;
 		}
-		fd = socket(ai->ai_family,
-		            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) != 0)
-			rv = errno;
+		/* Each address in turn ("localhost" may give ::1 first
+		 * and the listener be on 127.0.0.1): loopback connects
+		 * succeed or fail at once. */
+		for (struct addrinfo *a = ai; a != NULL; a = a->ai_next) {
+			if (fd >= 0)
+				close(fd);
+			rv = 0;
+			fd = socket(a->ai_family,
+			            SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			            0);
+			if (fd >= 0 &&
+			    connect(fd, a->ai_addr, a->ai_addrlen) != 0)
+				rv = errno;
+			if (fd >= 0 && (rv == 0 || rv == EINPROGRESS))
+				break;
+		}
 		freeaddrinfo(ai);
 	} else {
 		snprintf(err, errlen, "%s: only ipc:// and tcp:// are probed",
