@@ -10,11 +10,39 @@
 #   make asan       the tests under AddressSanitizer + UBSan
 #   make bench      benchmarks (prints a table and a JSON line)
 #   make deps       install the Debian packages (as root, only if missing)
+#                   and build nng (below)
+#   make nng        build nng alone (third_party/nng/README.md)
 #
 # CC=clang works; WERROR=1 (CI) turns warnings into errors.
+#
+# nng: everything links build/nng/prefix/lib/libnng.a, Debian's nng 1.5.2
+# source with the fix for nng issue #1518 (a raw connect-and-close
+# silenced a listener for good), built once by third_party/nng/build.sh
+# with gcc whatever CC is.  NNG=system links Debian's libnng instead,
+# into build/system-nng: only to show the bug (tests/e2e_probe.sh).
 
 CC      ?= cc
+NNG     ?= ours
+ifeq ($(NNG),system)
+BUILD   ?= build/system-nng
+endif
 BUILD   ?= build
+# nng's task threads (third_party/nng/README.md: measured for this load).
+NNG_TASKQ ?= 2
+NNG_DIR   = build/nng
+NNG_STAMP = $(NNG_DIR)/prefix/.stamp
+NNG_SRC   = third_party/nng/build.sh third_party/nng/patches/series \
+	    $(wildcard third_party/nng/patches/*.patch)
+ifeq ($(NNG),system)
+NNG_CPPFLAGS =
+NNG_LIBS     = -lnng
+NNG_DEP      =
+else
+NNG_CPPFLAGS = -I$(NNG_DIR)/prefix/include
+NNG_LIBS     = $(NNG_DIR)/prefix/lib/libnng.a -lmbedtls -lmbedx509 \
+	       -lmbedcrypto
+NNG_DEP      = $(NNG_STAMP)
+endif
 PKGS     = inih jansson sqlite3 libsodium
 WARN     = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion \
 	   -Wsign-conversion -Wstrict-prototypes -Wmissing-prototypes \
@@ -22,16 +50,22 @@ WARN     = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion \
 	   -Wwrite-strings -Wdouble-promotion -Wold-style-definition
 OPT     ?= -O2 -g
 CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ibreaker -Iipc -Iledger -Iconfig \
-	    -Idaemon -Itests
+	    -Idaemon -Itests $(NNG_CPPFLAGS)
 CFLAGS  += $(WARN) $(OPT) -MMD -MP $(if $(WERROR),-Werror) $(SAN) \
 	   $(shell pkg-config --cflags $(PKGS))
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
-	     echo -linih -ljansson -lsqlite3 -lsodium) -lnng -lpthread
+BASE_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
+	     echo -linih -ljansson -lsqlite3 -lsodium)
+LDLIBS  += $(BASE_LIBS) $(NNG_LIBS) -lpthread
 LDFLAGS += $(SAN)
 
+# nng's build (third_party/nng): the fetch (apt, the archive's keyring),
+# dpkg-source, patch, cmake and ninja, mbedTLS for its TLS transport.
+# libnng-dev stays: NNG=system and build/fxbreakerd-stocknng link it;
+# nng-utils gives the tests nngcat.
 DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 	   libnng-dev nng-utils libsqlite3-dev sqlite3 libsodium-dev jq \
-	   python3 faketime
+	   python3 faketime cmake ninja-build dpkg-dev patch libmbedtls-dev \
+	   debian-archive-keyring
 
 BREAKER_SRC = $(wildcard breaker/*.c)
 CTL_SRC     = $(wildcard ctl/*.c)
@@ -56,10 +90,16 @@ BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/uds_pingpong
 
 .PHONY: all test unit check asan bench clean deps run replay-night format \
-	fuzz
+	fuzz nng
 all: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
 
-$(BUILD)/%.o: %.c
+# nng before any object: its headers are in build/nng/prefix/include.
+# The system compiler whatever CC says (make exports a command line's CC).
+$(NNG_STAMP): $(NNG_SRC)
+	env -u CC -u CFLAGS sh third_party/nng/build.sh $(NNG_DIR) $(NNG_TASKQ)
+nng: $(NNG_STAMP)
+
+$(BUILD)/%.o: %.c | $(NNG_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -93,13 +133,22 @@ $(BUILD)/fxbreakerd: $(DAEMON_OBJ) $(LIBS_ALL)
 $(BUILD)/fxbreakerctl: $(CTL_OBJ) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+# The same daemon on Debian's stock libnng 1.5.2 (same API and ABI; the
+# objects are the ones above): tests/e2e_probe.sh shows the bug on it and
+# the watchdog catching it.  Not for production.
+ifneq ($(NNG),system)
+all: $(BUILD)/fxbreakerd-stocknng
+$(BUILD)/fxbreakerd-stocknng: $(DAEMON_OBJ) $(LIBS_ALL)
+	$(CC) $(LDFLAGS) $^ $(BASE_LIBS) -lnng -lpthread -o $@
+endif
+
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testlib.o $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # oom_test runs on a second build of the engine in which every allocation
 # can be made to fail (tests/failalloc.h, included ahead of each source).
 OOM_OBJ = $(BREAKER_SRC:%.c=$(BUILD)/oom/%.o)
-$(BUILD)/oom/%.o: %.c tests/failalloc.h
+$(BUILD)/oom/%.o: %.c tests/failalloc.h | $(NNG_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -include tests/failalloc.h -c $< -o $@
 $(BUILD)/tests/oom_test: $(BUILD)/tests/oom_test.o \
@@ -150,10 +199,25 @@ $(BUILD)/bench/loadgen $(BUILD)/bench/tickfeed $(BUILD)/bench/uds_pingpong: \
 $(BUILD)/bench/echo_server: $(BUILD)/libfxbipc.a
 
 # bench/run.sh: the engine, the service against a bare nng echo server,
-# and the ledger's costs; a table, then one JSON line (docs/PERFORMANCE.md).
+# nng's task threads (the echo server on nng built with 2 and with nng's
+# default), and the ledger's costs; a table, then one JSON line
+# (docs/PERFORMANCE.md).
 bench: $(BENCH_BINS) $(LEDGER_BENCH_BINS) $(BUILD)/fxbreakerd \
-	$(BUILD)/fxbreakerctl
+	$(BUILD)/fxbreakerctl $(BUILD)/bench/echo_server-taskq-default
 	@sh bench/run.sh $(BUILD)
+
+# The same nng source, patch and options, with nng's default task threads
+# (bench/nng_taskq_bench.sh's comparison); built only for the bench.
+NNG_DEFAULT_DIR   = build/nng-taskq-default
+NNG_DEFAULT_STAMP = $(NNG_DEFAULT_DIR)/prefix/.stamp
+$(NNG_DEFAULT_STAMP): $(NNG_SRC)
+	env -u CC -u CFLAGS sh third_party/nng/build.sh $(NNG_DEFAULT_DIR) default
+$(BUILD)/bench/echo_server-taskq-default: $(BUILD)/bench/echo_server.o \
+		$(BUILD)/libfxbipc.a $(BUILD)/libbreaker.a $(NNG_DEFAULT_STAMP)
+	$(CC) $(LDFLAGS) $(BUILD)/bench/echo_server.o $(BUILD)/libfxbipc.a \
+		$(BUILD)/libbreaker.a $(BASE_LIBS) \
+		$(NNG_DEFAULT_DIR)/prefix/lib/libnng.a -lmbedtls -lmbedx509 \
+		-lmbedcrypto -lpthread -o $@
 
 # bench/ledger_bench.sh's programs link the ledger, the config reader and
 # the client library; make_ledger also the daemon's notice texts, so that
@@ -172,9 +236,9 @@ $(BUILD)/bench/trip_bench $(BUILD)/bench/restart_bench \
 # Module boundaries (STYLE.md): sqlite only in ledger/, nng only in ipc/,
 # and the engine includes nothing of the other modules.
 check:
-	@! grep -rn --include='*.[ch]' 'sqlite3.h' . | grep -v '^./ledger/' \
+	@! grep -rn --include='*.[ch]' --exclude-dir=build 'sqlite3.h' . | grep -v '^./ledger/' \
 		|| { echo 'check: <sqlite3.h> outside ledger/'; exit 1; }
-	@! grep -rn --include='*.[ch]' '<nng/' . | grep -v -e '^./ipc/' -e '^./tests/' -e '^./bench/' \
+	@! grep -rn --include='*.[ch]' --exclude-dir=build '<nng/' . | grep -v -e '^./ipc/' -e '^./tests/' -e '^./bench/' \
 		|| { echo 'check: <nng/...> outside ipc/'; exit 1; }
 	@! grep -n '#include' breaker/*.[ch] | grep -E 'ipc|ledger|nng|sqlite|sodium|jansson|stdio.h' \
 		| grep -v 'breaker_config.c.*stdio.h' \
@@ -222,6 +286,7 @@ deps:
 		apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			$(DEB_PKGS); }
+	@$(MAKE) --no-print-directory nng
 
 clean:
 	rm -rf build
@@ -241,10 +306,19 @@ clean:
 # without a clean and an unchanged one relinks nothing.
 #
 # fxb_client.o is in libfxbipc.a too (every ipc/*.c is): a program that
-# links that archive and calls the client needs -lnng, as client_test does.
+# links that archive and calls the client needs nng, as client_test does.
+#
+# The .so carries nng inside (build/nng's libnng.a, built -fPIC), its
+# symbols hidden (--exclude-libs): a caller gets the #1518 fix without
+# installing anything, and a caller that links its own nng does not clash
+# with ours.  The .a cannot carry another archive: its users link nng
+# themselves (-lnng in the .pc; our build/nng/prefix/lib/libnng.a in
+# tests/e2e_client.sh).
 FXB_CLIENT_VERSION ?= 0.1.0
-FXB_CLIENT_LIBS     = -lnng $(shell pkg-config --libs jansson 2>/dev/null \
-		      || echo -ljansson) -lpthread
+FXB_CLIENT_LIBS     = $(NNG_LIBS) $(shell pkg-config --libs jansson \
+		      2>/dev/null || echo -ljansson) -lpthread \
+		      $(if $(NNG_DEP),-Wl$(comma)--exclude-libs$(comma)libnng.a)
+comma = ,
 FXB_CLIENT_PIC      = $(BUILD)/pic/ipc/fxb_client.o
 ifeq ($(origin PREFIX),undefined)
 PREFIX                 = $(abspath $(BUILD))
@@ -257,9 +331,7 @@ endif
 
 all: $(BUILD)/libfxbclient.a $(BUILD)/libfxbclient.so $(BUILD)/fxbreaker-client.pc
 
-$(BUILD)/tests/client_test: LDLIBS += -lnng -lpthread
-
-$(FXB_CLIENT_PIC): ipc/fxb_client.c
+$(FXB_CLIENT_PIC): ipc/fxb_client.c | $(NNG_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
 

@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/run.sh BUILD: everything `make bench` measures (issue 5), in one
 # run on this machine: the engine alone (bench_engine), the service
-# against a bare nng echo server (service_bench.sh), and the ledger's
+# against a bare nng echo server (service_bench.sh), nng's task threads
+# (nng_taskq_bench.sh), and the ledger's
 # costs (ledger_bench.sh).  Each part prints its own report and then
 # KEY=VALUE lines; this script prints them as they come, then a summary
 # table, and last one JSON object of every KEY (docs/PERFORMANCE.md).
@@ -30,10 +31,11 @@ part() { # part NAME COMMAND...: run it, show and keep its output
 START=$(date +%s)
 part engine "$B/bench/bench_engine"
 part service sh bench/service_bench.sh "$B"
+part nng sh bench/nng_taskq_bench.sh "$B"
 part ledger sh bench/ledger_bench.sh "$B"
 
 # Every KEY=VALUE line, in order; later parts do not repeat keys.
-cat "$OUT/engine.txt" "$OUT/service.txt" "$OUT/ledger.txt" |
+cat "$OUT/engine.txt" "$OUT/service.txt" "$OUT/nng.txt" "$OUT/ledger.txt" |
 	grep -E '^[a-z0-9_]+=[-0-9.]+$' >"$OUT/keys.txt"
 v() { sed -n "s/^$1=//p" "$OUT/keys.txt" | tail -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
@@ -56,6 +58,8 @@ row "verify rows/s" "$(v verify_rows_per_s)" "> 300000"
 row "RSS KiB per 1,000 products" "$(v rss_kib_per_1k_products)" ""
 row "tick ingest /s beside K=16 checks" "$(v tick_ingest_per_s)" ""
 row "kernel floor, UDS ping-pong rps" "$(v uds_rps_k1)" ""
+row "nng 2 task threads / default: rps K=16" "$(v nng_taskq2_vs_default_rps_k16)" "> 1"
+row "nng 2 task threads / default: p50 K=1" "$(v nng_taskq2_vs_default_p50_k1)" "< 1"
 
 # The JSON line: every key, numbers as printed.
 awk -F= 'BEGIN { printf "{" }

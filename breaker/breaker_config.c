@@ -734,6 +734,15 @@ build_service(struct parse *ps, struct sect *s)
 		          (v[4] - '0') * 10 + (v[5] - '0');
 		sv->notice_tz_min = v[0] == '-' ? -min : min;
 	}
+	kv = get(s, "watchdog_interval");
+	if (kv != NULL &&
+	    !val_duration(ps, s, kv, false, &sv->watchdog_interval))
+		return false;
+	if (kv != NULL && sv->watchdog_interval != 0 &&
+	    sv->watchdog_interval < 100) {
+		fail_kv(ps, s, kv, "0 (off) or at least 100ms");
+		return false;
+	}
 	kv = get(s, "clock_step_tolerance");
 	return kv == NULL ||
 	       val_duration(ps, s, kv, true, &sv->clock_step_tolerance);
@@ -1293,6 +1302,7 @@ service_defaults(struct breaker_service_conf *sv)
 	/* Above NTP's own step threshold (128 ms) and chrony's usual
 	 * makestep, below anything a person would call a step. */
 	sv->clock_step_tolerance = 1000;
+	sv->watchdog_interval = 5000;
 }
 
 static bool

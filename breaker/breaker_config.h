@@ -109,6 +109,9 @@ struct breaker_service_conf {
 	/* clock_step_tolerance: a wall clock step larger than this is
 	 * logged (docs/OPERATIONS.md, "The clock"); default 1 s. */
 	fxb_time clock_step_tolerance;
+	/* watchdog_interval: how often the daemon pings its own check
+	 * socket; 0 turns the watchdog off.  Default 5 s. */
+	fxb_time watchdog_interval;
 };
 
 struct breaker_config {

@@ -314,6 +314,20 @@ status_table(json_t *r)
 	       json_object_get(lg, "last_error") != NULL ? ": " : "",
 	       str(lg, "last_error"));
 	status_clock(json_object_get(r, "clock"));
+	/* The watchdog's finding: core banking's checks time out. */
+	json_t *cs = json_object_get(r, "check_socket");
+	if (strcmp(str(cs, "state"), "silent") == 0)
+		printf(
+		    "check socket SILENT since %s (last answer %s): %s\n\n",
+		    ctl_format_time(
+		        t1, sizeof(t1),
+		        json_integer_value(json_object_get(cs, "since"))),
+		    json_is_integer(json_object_get(cs, "last_answer"))
+		        ? ctl_format_time(t2, sizeof(t2),
+		                          json_integer_value(json_object_get(
+		                              cs, "last_answer")))
+		        : "never",
+		    str(cs, "error"));
 	printf("%-8s %-9s %s\n", "PAIR", "STATE", "HELD BY");
 	json_array_foreach(json_object_get(r, "pairs"), i, v)
 	{

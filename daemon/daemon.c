@@ -1788,6 +1788,27 @@ status_clock(struct daemon *d)
 	return c;
 }
 
+/* What the watchdog says of the check socket (docs/PROTOCOL.md). */
+static json_t *
+check_socket_json(struct daemon *d, bool *silent)
+{
+	struct watchdog_state st;
+	if (d->wd == NULL)
+		return json_pack("{ss}", "state", "unwatched");
+	watchdog_get(d->wd, &st);
+	json_t *o =
+	    json_pack("{ss}", "state", st.silent ? "silent" : "answering");
+	json_object_set_new(o, "last_answer",
+	                    st.last_answer > 0 ? json_integer(st.last_answer)
+	                                       : json_null());
+	if (st.silent) {
+		json_object_set_new(o, "since", json_integer(st.since));
+		json_object_set_new(o, "error", json_string(st.error));
+	}
+	*silent = st.silent;
+	return o;
+}
+
 static char *
 status_reply(struct daemon *d, const char *ref)
 {
@@ -1816,6 +1837,7 @@ status_reply(struct daemon *d, const char *ref)
 	pthread_mutex_unlock(&d->mu);
 
 	pthread_mutex_lock(&d->qmu);
+	bool ledger_degraded = d->degraded;
 	json_object_set_new(lg, "state",
 	                    json_string(d->degraded ? "degraded" : "ok"));
 	json_object_set_new(lg, "committed_seq",
@@ -1846,6 +1868,12 @@ status_reply(struct daemon *d, const char *ref)
 	json_object_set_new(fo, "high_episodes",
 	                    json_integer((json_int_t)fs.episodes));
 	json_object_set_new(o, "fds", fo);
+	bool silent = false;
+	json_object_set_new(o, "check_socket", check_socket_json(d, &silent));
+	/* One word for a dashboard: anything an operator must look at. */
+	json_object_set_new(
+	    o, "state",
+	    json_string(ledger_degraded || silent ? "degraded" : "ok"));
 	json_object_set_new(
 	    o, "ticks",
 	    json_pack("{sIsI}", "applied", (json_int_t)atomic_load(&d->ticks),
@@ -1888,6 +1916,46 @@ on_admin(void *arg, struct ipc_call *call, const char *buf, size_t len)
 }
 
 /* ---- start, restore, reload, stop ---- */
+
+/*
+ * The watchdog saw the check socket go silent or answer again (its own
+ * thread, daemon/watchdog.c): a line on stderr and one `watchdog` row
+ * per change, so that an episode is one row when it starts and one when
+ * it ends, however long it lasts.
+ */
+static void
+watchdog_changed(void *arg, const struct watchdog_state *st)
+{
+	struct daemon *d = arg;
+	/* Under mu from here: a reload frees the config it reads. */
+	pthread_mutex_lock(&d->mu);
+	json_t *o = json_pack("{ss ss}", "check_socket",
+	                      st->silent ? "silent" : "answering", "url",
+	                      d->cfg->service.check_url);
+	if (st->silent) {
+		json_object_set_new(o, "last_answer",
+		                    st->last_answer > 0
+		                        ? json_integer(st->last_answer)
+		                        : json_null());
+		json_object_set_new(o, "error", json_string(st->error));
+		log_warn("watchdog: the check socket %s does not answer (%s); "
+		         "last answer %lld",
+		         d->cfg->service.check_url, st->error,
+		         (long long)st->last_answer);
+	} else {
+		json_object_set_new(o, "silent_since",
+		                    json_integer(st->since));
+		json_object_set_new(o, "last_answer",
+		                    json_integer(st->last_answer));
+		log_info("watchdog: the check socket %s answers again",
+		         d->cfg->service.check_url);
+	}
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	log_service(d, "watchdog", s != NULL ? s : "{}");
+	pthread_mutex_unlock(&d->mu);
+	free(s);
+}
 
 /* Products grouped by pair (for reopening every product of a pair) and
  * each product's reopening gate. */
@@ -2628,6 +2696,30 @@ daemon_start(const struct daemon_opts *opts)
 	/* Not fatal: it only tells (status shows the count either way). */
 	if ((d->fdw = fdwatch_start()) == NULL)
 		log_warn("cannot start the file descriptor watch");
+	/* ipc_probe speaks plain SP: a tls+tcp:// check socket is not
+	 * watched (status says "unwatched"). */
+	bool probeable = strncmp(sv->check_url, "ipc://", 6) == 0 ||
+	                 strncmp(sv->check_url, "tcp://", 6) == 0;
+	if (sv->watchdog_interval > 0 && !probeable)
+		log_info("watchdog: %s is not watched (only ipc:// and "
+		         "tcp:// are)",
+		         sv->check_url);
+	if (sv->watchdog_interval > 0 && probeable) {
+		struct watchdog_conf wc = {
+		    .url = sv->check_url,
+		    .service_id = sv->service_id,
+		    .interval_ms = sv->watchdog_interval,
+		    /* A healthy check answers in well under 1 ms; 1 s
+		     * leaves room for a loaded machine, not for a core
+		     * banking client's patience. */
+		    .timeout_ms = 1000,
+		    .on_change = watchdog_changed,
+		    .arg = d,
+		};
+		if ((d->wd = watchdog_start(&wc)) == NULL)
+			log_warn("cannot start the watchdog: the check socket "
+			         "is not watched");
+	}
 	log_info("serving %s (config %s, hash %.16s, ledger %s, next seq "
 	         "%lld)",
 	         sv->service_id, opts->config_path, d->config_hash, path,
@@ -2677,7 +2769,8 @@ same_service(const struct breaker_service_conf *a,
 	       strcmp(a->admin_url, b->admin_url) == 0 &&
 	       strcmp(a->events_url, b->events_url) == 0 &&
 	       strcmp(a->service_id, b->service_id) == 0 &&
-	       strcmp(a->checkpoint_dir, b->checkpoint_dir) == 0;
+	       strcmp(a->checkpoint_dir, b->checkpoint_dir) == 0 &&
+	       a->watchdog_interval == b->watchdog_interval;
 }
 
 /*
@@ -3021,6 +3114,8 @@ daemon_reload(struct daemon *d)
 void
 daemon_stop(struct daemon *d)
 {
+	/* First: a probe answered "stopping" is no answer. */
+	watchdog_stop(d->wd);
 	atomic_store(&d->stopping, true);
 	pthread_mutex_lock(&d->mu);
 	char *detail = service_detail(d, "stop");

@@ -88,6 +88,35 @@ bool timebase_check(struct timebase *tb, fxb_time engine, fxb_time wall,
  * condition variable made with that clock). */
 void timebase_deadline(const struct timebase *tb, fxb_time t,
                        struct timespec *ts);
+/* watchdog.c */
+struct watchdog;
+/* What the watchdog knows of the check socket (times: wall clock ms). */
+struct watchdog_state {
+	bool silent;          /* the last probe and its retry got no answer */
+	fxb_time last_answer; /* the last right answer; 0: none yet */
+	fxb_time since;       /* silent: the first probe missed */
+	char error[200];      /* silent: what the probe got instead */
+	uint64_t probes;
+};
+typedef void (*watchdog_fn)(void *arg, const struct watchdog_state *st);
+struct watchdog_conf {
+	const char *url;        /* the check socket (copied) */
+	const char *service_id; /* the answer must name it (copied) */
+	fxb_time interval_ms;   /* between probes */
+	fxb_time timeout_ms;    /* each probe's wait, twice at most */
+	/* Called on the watchdog's thread, no watchdog lock held, when the
+	 * socket goes silent and when it answers again. */
+	watchdog_fn on_change;
+	void *arg;
+};
+/* watchdog_start probes conf->url now and every interval, on a thread of
+ * its own.  NULL on out of memory or no thread. */
+struct watchdog *watchdog_start(const struct watchdog_conf *conf);
+/* watchdog_get copies the current state into *out.  Any thread. */
+void watchdog_get(struct watchdog *w, struct watchdog_state *out);
+/* watchdog_stop stops and frees; waits for a probe under way (at most
+ * twice its timeout).  NULL is a no-op. */
+void watchdog_stop(struct watchdog *w);
 
 /* notice.c */
 struct notice_vars {

@@ -146,6 +146,7 @@ struct daemon {
 	_Atomic uint64_t bad_ticks; /* refused on tick_url */
 	_Atomic uint64_t ticks;     /* applied, from either socket */
 	struct fdwatch *fdw;        /* NULL if its thread did not start */
+	struct watchdog *wd;        /* NULL: watchdog_interval = 0 */
 };
 
 /* daemon.c */

@@ -89,6 +89,7 @@ test_good_config(void)
 	CHECK_STR(cfg->service.service_id, "uat");
 	CHECK_STR(cfg->service.check_url, "ipc:///run/fxbreaker/check.ipc");
 	CHECK_INT(cfg->service.clock_step_tolerance, 1000); /* default */
+	CHECK_INT(cfg->service.watchdog_interval, 5000);    /* the default */
 	CHECK_INT(cfg->npairs, 1);
 	CHECK_STR(cfg->pairs[0].name, "USD/KRW");
 	CHECK_INT(cfg->pairs[0].base_exponent, 2);
@@ -285,6 +286,11 @@ test_errors(void)
 	     "than zero"},
 	    {"service_id = uat", "clock_step_tolerance = 2",
 	     "test.conf:4: [service] clock_step_tolerance: not a duration"},
+	    {"service_id = uat", "watchdog_interval = 50ms",
+	     "test.conf:4: [service] watchdog_interval: 0 (off) or at least "
+	     "100ms (\"50ms\")"},
+	    {"service_id = uat", "watchdog_interval = 5",
+	     "test.conf:4: [service] watchdog_interval: not a duration"},
 	    {"ko = 일시 중단", "ko = 일시 중단 ; 곧 재개",
 	     "test.conf:42: [notice busy] ko: \" ;\" starts a comment"},
 	    {"warn = 300", "warn = 3,00",

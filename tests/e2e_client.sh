@@ -37,8 +37,15 @@ SANFLAGS=
 if nm "$LIB" 2>/dev/null | grep -q '__asan_'; then
 	SANFLAGS="-fsanitize=address,undefined"
 fi
+# nng: the build's own (build/nng, the Makefile's NNG_LIBS) unless this
+# is an NNG=system build.
+NNGLIBS=-lnng
+case $BUILD in
+*system-nng*) ;;
+*) NNGLIBS="$ROOT/build/nng/prefix/lib/libnng.a -lmbedtls -lmbedx509 -lmbedcrypto" ;;
+esac
 if ! ${CC:-cc} $SANFLAGS -I"$ROOT/ipc" "$ROOT/tests/client_e2e.c" "$LIB" \
-	-lnng -ljansson -lpthread -o "$TMP/client_e2e" 2>cc.err; then
+	$NNGLIBS -ljansson -lpthread -o "$TMP/client_e2e" 2>cc.err; then
 	fail "client_e2e builds" "$(cat cc.err)"
 	finish
 	exit 1
