@@ -38,7 +38,7 @@
 #include "testlib.h"
 
 #define CLOSE_LIMIT_MS 2000
-#define DEFAULT_ITERS 500
+#define DEFAULT_ITERS  500
 
 struct srv {
 	nng_socket sock;
@@ -153,8 +153,8 @@ test_req_close_racing_reply(void)
 		int port = 0;
 
 		CHECK_INT(nng_listen(srv.sock, "tcp://127.0.0.1:0", &l, 0), 0);
-		CHECK_INT(nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port),
-		          0);
+		CHECK_INT(
+		    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port), 0);
 		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
 	}
 	CHECK_INT(pthread_create(&srv.thread, NULL, srv_run, &srv), 0);
@@ -214,7 +214,7 @@ test_req_close_racing_reply(void)
 }
 
 static const struct test tests[] = {
-	{"req_close_racing_reply", test_req_close_racing_reply},
+    {"req_close_racing_reply", test_req_close_racing_reply},
 };
 
 int
