@@ -93,13 +93,14 @@ BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	fuzz nng
 all: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
 
-# nng before any object: its headers are in build/nng/prefix/include.
+# nng before any object: its headers are in build/nng/prefix/include,
+# and a new build of it (a patch added) recompiles and relinks everything.
 # The system compiler whatever CC says (make exports a command line's CC).
 $(NNG_STAMP): $(NNG_SRC)
 	env -u CC -u CFLAGS sh third_party/nng/build.sh $(NNG_DIR) $(NNG_TASKQ)
 nng: $(NNG_STAMP)
 
-$(BUILD)/%.o: %.c | $(NNG_DEP)
+$(BUILD)/%.o: %.c $(NNG_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -148,7 +149,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testlib.o $(LIBS_ALL)
 # oom_test runs on a second build of the engine in which every allocation
 # can be made to fail (tests/failalloc.h, included ahead of each source).
 OOM_OBJ = $(BREAKER_SRC:%.c=$(BUILD)/oom/%.o)
-$(BUILD)/oom/%.o: %.c tests/failalloc.h | $(NNG_DEP)
+$(BUILD)/oom/%.o: %.c tests/failalloc.h $(NNG_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -include tests/failalloc.h -c $< -o $@
 $(BUILD)/tests/oom_test: $(BUILD)/tests/oom_test.o \
@@ -331,7 +332,7 @@ endif
 
 all: $(BUILD)/libfxbclient.a $(BUILD)/libfxbclient.so $(BUILD)/fxbreaker-client.pc
 
-$(FXB_CLIENT_PIC): ipc/fxb_client.c | $(NNG_DEP)
+$(FXB_CLIENT_PIC): ipc/fxb_client.c $(NNG_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
 
@@ -352,12 +353,6 @@ $(BUILD)/fxbreaker-client.pc: ipc/fxbreaker-client.pc.in fxb-client-pc-always
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; \
 	else mv $@.tmp $@ && echo "generated $@"; fi
 # ---- end of client library ----
-
-# The open nng known issue (third_party/nng/README.md): nng_close of a REQ
-# socket hanging on ipc://.  Fails on this build; not in tests/run.sh.
-.PHONY: nng-close-repro
-nng-close-repro: $(BUILD)/tests/nng_close_test
-	FXB_CLOSE_IPC=1 $(BUILD)/tests/nng_close_test
 
 # tests/sign_body signs a hand-written command body with fxbreakerctl's
 # own code (every ctl object but its main), for the e2e tests.

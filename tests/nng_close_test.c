@@ -2,8 +2,8 @@
  * nng_close_test.c: nng_close of a REQ socket must return, also when the
  * reply to its last request is still arriving as it closes.  nng 1.5.2
  * hangs there for good (third_party/nng/README.md: the tcp:// case is
- * nanomsg/nng PR #1636, patched; the ipc:// case is a known issue, still
- * open).  fxbreakerctl's one-shot requests (ipc/ipc_request.c) and
+ * nanomsg/nng PR #1636, patched; the ipc:// case is our port of that
+ * change).  fxbreakerctl's one-shot requests (ipc/ipc_request.c) and
  * fxb_client_close (ipc/fxb_client.c) close REQ sockets exactly so.
  *
  * A REP server in a thread answers each request after 0, 1 or 2 ms; each
@@ -17,8 +17,6 @@
  * build before the patch at 3 to 88 (7 runs of 10 within 300); with it,
  * 3000 iterations close in <= 9 ms each.  500 take ~2 s.
  *
- *   FXB_CLOSE_IPC=1       ipc:// instead of tcp:// (the open known issue:
- *                         hangs on this build; `make nng-close-repro`)
  *   FXB_CLOSE_ITERS=N     iterations (default 500)
  *   FXB_CLOSE_HOLD=1      on a hang, print the pid and wait 120 s (gdb -p)
  */
@@ -132,13 +130,12 @@ close_bounded(nng_socket sock, long *took_ms)
 }
 
 static void
-test_req_close_racing_reply(void)
+req_close_racing_reply(int ipc)
 {
 	char dir[] = "/tmp/fxb_close_XXXXXX";
 	char url[128];
 	struct srv srv;
 	const char *env = getenv("FXB_CLOSE_ITERS");
-	int ipc = getenv("FXB_CLOSE_IPC") != NULL;
 	int iters = env != NULL ? atoi(env) : DEFAULT_ITERS;
 	int hung = 0, timedout = 0, answered = 0, i;
 	long took, worst = 0;
@@ -213,8 +210,21 @@ test_req_close_racing_reply(void)
 	rmdir(dir);
 }
 
+static void
+test_tcp_req_close_racing_reply(void)
+{
+	req_close_racing_reply(0);
+}
+
+static void
+test_ipc_req_close_racing_reply(void)
+{
+	req_close_racing_reply(1);
+}
+
 static const struct test tests[] = {
-    {"req_close_racing_reply", test_req_close_racing_reply},
+    {"tcp_req_close_racing_reply", test_tcp_req_close_racing_reply},
+    {"ipc_req_close_racing_reply", test_ipc_req_close_racing_reply},
 };
 
 int
