@@ -9,6 +9,9 @@
 #   make check      formatting, module boundaries, cppcheck
 #   make asan       the tests under AddressSanitizer + UBSan
 #   make bench      benchmarks (prints a table and a JSON line)
+#   make soak       the long proof: crashes, a 10-minute load, 1,000
+#                   clients (tests/soak.sh; about 20 minutes)
+#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
 #   make deps       install the Debian packages (as root, only if missing)
 #
 # CC=clang works; WERROR=1 (CI) turns warnings into errors.
@@ -53,10 +56,10 @@ UNIT_TESTS  = breaker_test decimal_test config_test client_test wire_test \
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \
-	      $(BUILD)/bench/uds_pingpong
+	      $(BUILD)/bench/uds_pingpong $(BUILD)/bench/manyclients
 
 .PHONY: all test unit check asan bench clean deps run replay-night format \
-	fuzz
+	fuzz soak
 all: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
 
 $(BUILD)/%.o: %.c
@@ -145,7 +148,8 @@ replay-night: $(BUILD)/fxbreakerctl
 
 # The service benchmark's tools share bench_util.o; the echo server is
 # ipc/ipc_server.c itself with no engine (bench/echo_server.c).
-$(BUILD)/bench/loadgen $(BUILD)/bench/tickfeed $(BUILD)/bench/uds_pingpong: \
+$(BUILD)/bench/loadgen $(BUILD)/bench/tickfeed $(BUILD)/bench/uds_pingpong \
+		$(BUILD)/bench/manyclients: \
 	$(BUILD)/bench/bench_util.o
 $(BUILD)/bench/echo_server: $(BUILD)/libfxbipc.a
 
@@ -216,6 +220,12 @@ fuzz: deps
 			-artifact_prefix=build/fuzz/$$t- \
 			build/fuzz/$$t.corpus || exit 1; \
 	done
+
+# tests/soak.sh: 100 SIGKILL rounds, 10 minutes of mixed load with a
+# tick flood, 1,000 clients at once (about 20 minutes; not in make test).
+# SOAK_ROUNDS, SOAK_MINUTES, SOAK_CLIENTS shorten it.
+soak: all
+	@sh tests/soak.sh $(BUILD)
 
 deps:
 	@dpkg -s $(DEB_PKGS) >/dev/null 2>&1 || { \

@@ -55,6 +55,7 @@ row "start-up, 1M-row log (ms)" "$(v restart_ms_1m_rows)" "< 2000"
 row "verify rows/s" "$(v verify_rows_per_s)" "> 300000"
 row "RSS KiB per 1,000 products" "$(v rss_kib_per_1k_products)" ""
 row "tick ingest /s beside K=16 checks" "$(v tick_ingest_per_s)" ""
+row "checks beside a tick flood / alone, K=16" "$(v flood_check_ratio)" ">= 0.50"
 row "kernel floor, UDS ping-pong rps" "$(v uds_rps_k1)" ""
 
 # The JSON line: every key, numbers as printed.
