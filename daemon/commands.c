@@ -1089,6 +1089,22 @@ body_fields(json_t *b, const char **service, const char **opid,
 	return true;
 }
 
+json_t *
+commands_body_parse(const char *text, const char **service, const char **opid,
+                    json_int_t *issued, json_int_t *expires,
+                    const char **nonce, const char **cmd, json_t **args)
+{
+	json_error_t jerr;
+	json_t *body = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	if (body == NULL || !json_is_object(body) ||
+	    !body_fields(body, service, opid, issued, expires, nonce, cmd,
+	                 args)) {
+		json_decref(body);
+		return NULL;
+	}
+	return body;
+}
+
 /* A command that did not authenticate is still a row (who it claimed
  * to be, from where, why refused); no nonce is remembered for it.  mu
  * held; released. */
@@ -1121,11 +1137,9 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 	json_t *args, *body;
 	json_error_t jerr;
 
-	body = json_loads(r->body, JSON_REJECT_DUPLICATES, &jerr);
-	if (body == NULL || !json_is_object(body) ||
-	    !body_fields(body, &service, &opid, &issued, &expires, &nonce,
-	                 &cmd, &args)) {
-		json_decref(body);
+	body = commands_body_parse(r->body, &service, &opid, &issued, &expires,
+	                           &nonce, &cmd, &args);
+	if (body == NULL) {
 		daemon_reply_error(
 		    call, FXB_ERR_SYNTAX,
 		    "body: not a command (v, service_id, "
