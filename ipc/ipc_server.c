@@ -157,8 +157,11 @@ tick_main(void *arg)
 		int rv = nng_recvmsg(srv->tick, &m, 0);
 		if (rv == NNG_ECLOSED)
 			return NULL;
-		if (rv != 0)
+		if (rv != 0) { /* out of memory: no spinning on it */
+			struct timespec ts = {0, IPC_TICK_PAUSE_US * 1000L};
+			nanosleep(&ts, NULL);
 			continue;
+		}
 		srv->on_tick(srv->arg, nng_msg_body(m), nng_msg_len(m));
 		nng_msg_free(m);
 		if (++burst < IPC_TICK_BURST)
