@@ -1092,13 +1092,17 @@ body_fields(json_t *b, const char **service, const char **opid,
 json_t *
 commands_body_parse(const char *text, const char **service, const char **opid,
                     json_int_t *issued, json_int_t *expires,
-                    const char **nonce, const char **cmd, json_t **args)
+                    const char **nonce, const char **cmd, json_t **args,
+                    char *msg, size_t cap)
 {
 	json_error_t jerr;
 	json_t *body = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
 	if (body == NULL || !json_is_object(body) ||
 	    !body_fields(body, service, opid, issued, expires, nonce, cmd,
 	                 args)) {
+		snprintf(msg, cap,
+		         "body: not a command (v, service_id, operator, "
+		         "issued_at, expires_at, nonce, cmd, args)");
 		json_decref(body);
 		return NULL;
 	}
@@ -1138,14 +1142,9 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 	json_error_t jerr;
 
 	body = commands_body_parse(r->body, &service, &opid, &issued, &expires,
-	                           &nonce, &cmd, &args);
+	                           &nonce, &cmd, &args, msg, sizeof(msg));
 	if (body == NULL) {
-		daemon_reply_error(
-		    call, FXB_ERR_SYNTAX,
-		    "body: not a command (v, service_id, "
-		    "operator, issued_at, expires_at, nonce, cmd, "
-		    "args)",
-		    r->ref);
+		daemon_reply_error(call, FXB_ERR_SYNTAX, msg, r->ref);
 		return;
 	}
 	pthread_mutex_lock(&d->mu);

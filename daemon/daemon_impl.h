@@ -189,12 +189,14 @@ void commands_restore(struct daemon *d);
  * nonce, cmd and args of their types.  Pure (no daemon state, no lock):
  * commands_handle and tests/fuzz/fuzz_command.c call it.  Returns the
  * parsed body, which the strings and *args point into (the caller
- * json_decrefs it), or NULL if text is not a command.
+ * json_decrefs it), or NULL with msg (cap bytes) saying why if text is
+ * not a command.
  */
 json_t *commands_body_parse(const char *text, const char **service,
                             const char **opid, json_int_t *issued,
                             json_int_t *expires, const char **nonce,
-                            const char **cmd, json_t **args);
+                            const char **cmd, json_t **args, char *msg,
+                            size_t cap);
 /* commands_handle serves one signed command on the admin socket. */
 void commands_handle(struct daemon *d, struct ipc_call *call,
                      const struct ipc_request *r);

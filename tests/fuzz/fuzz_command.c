@@ -27,10 +27,20 @@ body(const char *text)
 	const char *service, *opid, *nonce, *cmd;
 	json_int_t issued, expires;
 	json_t *args;
-	json_t *b = commands_body_parse(text, &service, &opid, &issued,
-	                                &expires, &nonce, &cmd, &args);
-	if (b == NULL)
+	char msg[256] = "";
+	json_t *b =
+	    commands_body_parse(text, &service, &opid, &issued, &expires,
+	                        &nonce, &cmd, &args, msg, sizeof(msg));
+	if (b == NULL) {
+		if (strncmp(msg, "body: ", 6) != 0) {
+			fprintf(stderr,
+			        "fuzz_command: refused without a "
+			        "message: %s\n",
+			        text);
+			abort();
+		}
 		return;
+	}
 	/* What commands_handle relies on once the parse said yes. */
 	if (service == NULL || opid == NULL || nonce == NULL || cmd == NULL ||
 	    strlen(nonce) != 32 || !json_is_object(args)) {
