@@ -9,6 +9,9 @@
 #   make check      formatting, module boundaries, cppcheck
 #   make asan       the tests under AddressSanitizer + UBSan
 #   make bench      benchmarks (prints a table and a JSON line)
+#   make soak       the long proof: crashes, a 10-minute load, 1,000
+#                   clients (tests/soak.sh; about 20 minutes)
+#   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
 #   make deps       install the Debian packages (as root, only if missing)
 #                   and build nng (below)
 #   make nng        build nng alone (third_party/nng/README.md)
@@ -87,10 +90,10 @@ UNIT_TESTS  = breaker_test decimal_test config_test client_test wire_test \
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \
-	      $(BUILD)/bench/uds_pingpong
+	      $(BUILD)/bench/uds_pingpong $(BUILD)/bench/manyclients
 
 .PHONY: all test unit check asan bench clean deps run replay-night format \
-	fuzz nng
+	fuzz nng soak
 all: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
 
 # nng before any object: its headers are in build/nng/prefix/include,
@@ -195,7 +198,8 @@ replay-night: $(BUILD)/fxbreakerctl
 
 # The service benchmark's tools share bench_util.o; the echo server is
 # ipc/ipc_server.c itself with no engine (bench/echo_server.c).
-$(BUILD)/bench/loadgen $(BUILD)/bench/tickfeed $(BUILD)/bench/uds_pingpong: \
+$(BUILD)/bench/loadgen $(BUILD)/bench/tickfeed $(BUILD)/bench/uds_pingpong \
+		$(BUILD)/bench/manyclients: \
 	$(BUILD)/bench/bench_util.o
 $(BUILD)/bench/echo_server: $(BUILD)/libfxbipc.a
 
@@ -261,26 +265,54 @@ format:
 		config/*.[ch] daemon/*.[ch] tests/*.[ch] tests/fuzz/*.c \
 		bench/*.[ch]
 
-# libFuzzer targets (clang) over the config parser and the engine, with
-# ASan and UBSan.  FUZZ_SECONDS per target; the corpus is kept in
-# build/fuzz/.
+# libFuzzer targets (clang) with ASan and UBSan: the config parser, the
+# engine, the wire request parser (every op, both parsers agreeing), a
+# signed command's envelope and body, and the tape reader.  The project's
+# sources are built once into build/fuzz/ by a sub-make with the
+# fuzzer's instrumentation; each target then runs FUZZ_SECONDS from its
+# committed seeds in tests/fuzz/corpus/TARGET/ (what it finds goes to
+# build/fuzz/TARGET.corpus/, a crash to build/fuzz/TARGET-crash-*: rerun
+# one with build/fuzz/TARGET FILE).  CI runs FUZZ_SECONDS=20.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = fuzz_config fuzz_engine
+FUZZ_TARGETS = fuzz_config fuzz_engine fuzz_wire fuzz_command fuzz_tape
+FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_OBJ  = $(filter-out %/fxbreakerd.o %/fxbreakerctl.o, \
+	    $(DAEMON_SRC:%.c=build/fuzz/%.o) $(CTL_SRC:%.c=build/fuzz/%.o))
+FUZZ_LIBS = build/fuzz/libledger.a build/fuzz/libfxbipc.a \
+	    build/fuzz/libconfig.a build/fuzz/libbreaker.a
 fuzz: deps
 	@dpkg -s clang libclang-rt-14-dev >/dev/null 2>&1 || \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang \
 			libclang-rt-14-dev
-	@mkdir -p build/fuzz
+	@$(MAKE) -s --no-print-directory BUILD=build/fuzz CC=clang OPT="-O1 -g" \
+		SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" $(FUZZ_OBJ) \
+		$(FUZZ_LIBS)
 	@for t in $(FUZZ_TARGETS); do \
-		clang $(CPPFLAGS) -std=c11 -g -O1 \
-			-fsanitize=fuzzer,address,undefined \
-			-fno-sanitize-recover=all tests/fuzz/$$t.c \
-			$(BREAKER_SRC) -linih -o build/fuzz/$$t || exit 1; \
+		echo "== $$t ($(FUZZ_SECONDS) s)"; \
+		clang $(CPPFLAGS) -Ictl $(shell pkg-config --cflags $(PKGS)) \
+			-std=c11 -g -O1 -fsanitize=fuzzer $(FUZZ_SAN) \
+			tests/fuzz/$$t.c $(FUZZ_OBJ) $(FUZZ_LIBS) $(LDLIBS) \
+			-o build/fuzz/$$t || exit 1; \
 		mkdir -p build/fuzz/$$t.corpus; \
+		seeds=tests/fuzz/corpus/$$t; [ -d $$seeds ] || seeds=; \
 		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) \
+			-close_fd_mask=3 -print_final_stats=1 \
 			-artifact_prefix=build/fuzz/$$t- \
-			build/fuzz/$$t.corpus || exit 1; \
+			build/fuzz/$$t.corpus $$seeds >build/fuzz/$$t.log 2>&1 || \
+			{ tail -n 40 build/fuzz/$$t.log; \
+			  echo "fuzz: $$t found a bug"; exit 1; }; \
+		grep -E '^(#[0-9]+[[:space:]]+DONE|stat::number_of_executed)' \
+			build/fuzz/$$t.log; \
+		[ -z "$$(ls build/fuzz/$$t-crash-* build/fuzz/$$t-leak-* \
+			build/fuzz/$$t-timeout-* build/fuzz/$$t-oom-* \
+			2>/dev/null)" ] || { echo "fuzz: $$t found a bug"; exit 1; }; \
 	done
+
+# tests/soak.sh: 100 SIGKILL rounds, 10 minutes of mixed load with a
+# tick flood, 1,000 clients at once (about 20 minutes; not in make test).
+# SOAK_ROUNDS, SOAK_MINUTES, SOAK_CLIENTS shorten it.
+soak: all
+	@sh tests/soak.sh $(BUILD)
 
 deps:
 	@dpkg -s $(DEB_PKGS) >/dev/null 2>&1 || { \

@@ -74,61 +74,13 @@ RES="$TMP/results"
 export FXBREAKER_CONFIG="$TMP/fx.conf"
 
 # The example config with [service] pointed into $TMP and the demand
-# thresholds sized for this load (see the top of this file).
-awk -v tmp="$TMP" '
-/^\[/ { sect = $0; notional = 0 }
-$0 == "[service]" {
-	print
-	print "data_dir = " tmp "/data"
-	print "check_url = ipc://" tmp "/run/check.ipc"
-	print "tick_url = ipc://" tmp "/run/tick.ipc"
-	print "admin_url = ipc://" tmp "/run/admin.ipc"
-	print "events_url = ipc://" tmp "/run/events.ipc"
-	print "service_id = bench"
-	next
-}
-sect == "[service]" && /^(data_dir|[a-z]+_url|service_id) *=/ { next }
-sect ~ /^\[rule / && /^measure *= *notional/ { notional = 1 }
-sect ~ /^\[rule / && /^(rate|burst) *=/ { sub(/=.*/, "= 1000000") }
-sect ~ /^\[rule / && !notional && /^warn *=/ { sub(/=.*/, "= 10000000") }
-sect ~ /^\[rule / && !notional && /^trip *=/ { sub(/=.*/, "= 20000000") }
-{ print }' "$ROOT/examples/fxbreaker.conf" >"$TMP/fx.conf"
+# thresholds sized for this load (bench/bench_conf.sh).
+. "$ROOT/bench/bench_conf.sh"
+bench_conf "$ROOT" "$TMP" >"$TMP/fx.conf"
 "$CTL" validate "$TMP/fx.conf" >/dev/null || die "derived config is invalid"
 
-# 100 requests, cycled by loadgen.  Slot (i * 37) % 100 spreads each
-# product through the file, so every context sees the whole mix.
-write_requests() {
-	awk 'BEGIN {
-	for (i = 0; i < 100; i++) {
-		s = (i * 37) % 100
-		ref = sprintf("\"ref\":\"TX-%04d\"", i)
-		usd = sprintf("%d.%02d", 20 + (i * 53) % 980, i % 100)
-		if (s < 4)       # a stale screen: outside the band, denied
-			r = "\"product\":\"fx-wallet.USDKRW.buy\",\"amount\":\"" usd "\",\"rate\":\"1360.0\""
-		else if (s < 24)
-			r = "\"product\":\"fx-wallet.USDKRW.buy\",\"amount\":\"" usd "\",\"rate\":\"1403.1\""
-		else if (s < 44)
-			r = "\"product\":\"fx-wallet.USDKRW.buy\",\"amount\":\"" usd "\""
-		else if (s < 54)
-			r = "\"product\":\"fx-wallet.USDKRW.sell\",\"amount\":\"" usd "\",\"rate\":\"1402.7\""
-		else if (s < 69)
-			r = "\"product\":\"fx-wallet.USDKRW.sell\",\"amount\":\"" usd "\""
-		else if (s < 79)
-			r = "\"product\":\"auto-exchange.USDKRW\",\"amount\":\"" usd "\""
-		else if (s < 84)  # remittance: tripped by its notional limit
-			r = "\"product\":\"remittance.USDKRW\",\"amount\":\"" (5000 + i * 100) ".00\""
-		else if (s < 89)
-			r = "\"product\":\"fx-wallet.JPYKRW.buy\",\"amount\":\"" (10000 + i * 1000) "\""
-		else if (s < 92)
-			r = "\"product\":\"fx-wallet.JPYKRW.sell\",\"amount\":\"" (5000 + i * 500) "\""
-		else if (s < 96)
-			r = "\"product\":\"fx-wallet.EURKRW.buy\",\"amount\":\"" usd "\""
-		else
-			r = "\"product\":\"fx-wallet.EURKRW.sell\",\"amount\":\"" usd "\""
-		print "{\"op\":\"check\"," r "," ref "}"
-	}}' >"$REQ"
-}
-write_requests
+# 100 requests of the mix above, cycled by loadgen (bench/bench_conf.sh).
+bench_requests >"$REQ"
 
 "$B/fxbreakerd" -f "$TMP/fx.conf" 2>"$TMP/daemon.log" &
 DAEMON=$!
@@ -189,20 +141,38 @@ fi
 
 # Tick ingest: a flood (as fast as the daemon takes them) beside K = 16
 # checks.  The rate is what the daemon applied (status .ticks.applied,
-# the steady 1,000/s feed included) over the flood's wall time.
-"$B/bench/loadgen" -k 16 -w "$WARM" -d "$SECS" -f "$REQ" "$SVC" \
-	>"$TMP/ingest_checks" 2>&1 &
-LG=$!
-sleep "$WARM"
+# the steady 1,000/s feed included) over the flood's wall time.  The
+# same checks alone just before give flood_check_ratio: checks/s beside
+# the flood over checks/s alone (issue 9: at least 0.5, checks keep
+# priority over ticks).  FLOOD_ROUNDS pairs of (alone, beside), back to
+# back so each pair shares its minute's noise; the median ratio counts.
+FLOOD_ROUNDS=${FLOOD_ROUNDS:-3}
 applied() { "$CTL" status --json | jq -r .ticks.applied; }
-T0=$(applied)
-NS0=$(date +%s%N)
-FLOOD=$("$B/bench/tickfeed" -r 0 -d "$SECS" -e "$EPOCH" "$TICK") ||
-	die "tick flood failed: $FLOOD"
-T1=$(applied)
-NS1=$(date +%s%N)
-wait $LG || die "loadgen beside the flood failed: $(cat "$TMP/ingest_checks")"
-INGEST_CHECKS=$(cat "$TMP/ingest_checks")
+: >"$TMP/flood_ratios"
+f=1
+while [ $f -le "$FLOOD_ROUNDS" ]; do
+	ALONE=$("$B/bench/loadgen" -k 16 -w "$WARM" -d "$SECS" -f "$REQ" "$SVC") ||
+		die "loadgen alone before the flood failed: $ALONE"
+	"$B/bench/loadgen" -k 16 -w "$WARM" -d "$SECS" -f "$REQ" "$SVC" \
+		>"$TMP/ingest_checks" 2>&1 &
+	LG=$!
+	sleep "$WARM"
+	T0=$(applied)
+	NS0=$(date +%s%N)
+	FLOOD=$("$B/bench/tickfeed" -r 0 -d "$SECS" -e "$EPOCH" "$TICK") ||
+		die "tick flood failed: $FLOOD"
+	T1=$(applied)
+	NS1=$(date +%s%N)
+	wait $LG || die "loadgen beside the flood failed: $(cat "$TMP/ingest_checks")"
+	INGEST_CHECKS=$(cat "$TMP/ingest_checks")
+	a=$(echo "$ALONE" | tr ' ' '\n' | sed -n 's/^rps=//p')
+	b=$(echo "$INGEST_CHECKS" | tr ' ' '\n' | sed -n 's/^rps=//p')
+	awk -v a="$a" -v b="$b" 'BEGIN { printf "%.3f\n", (a > 0 ? b / a : 0) }' \
+		>>"$TMP/flood_ratios"
+	echo "flood round $f: checks alone $a/s, beside the flood $b/s," \
+		"ticks applied $((T1 - T0))"
+	f=$((f + 1))
+done
 BAD_TICKS=$(grep -c 'bad tick' "$TMP/daemon.log")
 
 # Batches of 32 (check_batch, docs/PROTOCOL.md), K = 16: the same checks,
@@ -294,6 +264,9 @@ echo "tick flood beside k=16 checks: $(val sent "$FLOOD") sent in" \
 	"$(val secs "$FLOOD") s; the daemon applied $((T1 - T0)) = $INGEST/s," \
 	"$BAD_TICKS bad; checks meanwhile" \
 	"$(val rps "$INGEST_CHECKS")/s, p99 $(val p99_us "$INGEST_CHECKS") us"
+FLOOD_RATIO=$(median <"$TMP/flood_ratios")
+echo "checks k=16 beside the flood / alone, per round:" \
+	"[$(join <"$TMP/flood_ratios")], median flood_check_ratio $FLOOD_RATIO"
 echo "check_batch of 32, k=16: $(val rps "$BATCH") batches/s =" \
 	"$(echo "$(val rps "$BATCH")" | awk '{ print $1 * 32 }') checks/s," \
 	"p99 $(val p99_us "$BATCH") us, errors $(val errors "$BATCH")"
@@ -322,5 +295,6 @@ printf 'ratio_p99_k16=%.3f\n' "$(ratios 16 p99_us | median)"
 printf 'uds_rps_k1=%.0f\n' "$(val rps "$UDS")"
 printf 'uds_p50_us=%.1f\n' "$(val p50_us "$UDS")"
 printf 'tick_ingest_per_s=%.0f\n' "$INGEST"
+printf 'flood_check_ratio=%.3f\n' "$FLOOD_RATIO"
 printf 'batch32_rps_k16=%.0f\n' "$(val rps "$BATCH")"
 printf 'batch32_checks_per_s=%.0f\n' "$(echo "$(val rps "$BATCH")" | awk '{ print $1 * 32 }')"

@@ -8,7 +8,9 @@
 #ifndef CTL_H
 #define CTL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "breaker.h"
 
@@ -82,6 +84,13 @@ int ctl_export(int argc, char **argv);
 
 /* ctl_replay.c */
 int ctl_replay(int argc, char **argv);
+/* ctl_replay_run replays the tape read from in (named name in errors)
+ * on a new engine built from cfg (which stays the caller's): events, and
+ * decisions if asked, on stdout, then the summary; the first bad line
+ * stops it with its number on stderr.  Returns an exit code.
+ * tests/fuzz/fuzz_tape.c calls it on a tape in memory. */
+int ctl_replay_run(struct breaker_config *cfg, const char *name, FILE *in,
+                   bool decisions);
 
 /* ctl_validate.c */
 int ctl_validate(int argc, char **argv);

@@ -475,51 +475,21 @@ print_summary(struct replay *rp)
 }
 
 int
-ctl_replay(int argc, char **argv)
+ctl_replay_run(struct breaker_config *cfg, const char *name, FILE *in,
+               bool decisions)
 {
-	const char *config = NULL, *tape = NULL;
 	struct replay rp;
 	int code = CTL_EXIT_OK;
 	char *buf = NULL;
 	long n;
-	FILE *in = NULL;
 
 	memset(&rp, 0, sizeof(rp));
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
-			config = argv[++i];
-		else if (strcmp(argv[i], "--decisions") == 0)
-			rp.decisions = true;
-		else if (tape == NULL &&
-		         (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
-			tape = argv[i];
-		else {
-			fprintf(stderr, "fxbreakerctl replay: %s '%s'\n",
-			        argv[i][0] == '-' ? "unknown option"
-			                          : "unexpected argument",
-			        argv[i]);
-			config = tape = NULL;
-			break;
-		}
-	}
-	if (config == NULL || tape == NULL) {
-		fprintf(stderr, "usage: fxbreakerctl replay --config FILE "
-		                "[--decisions] TAPE (- for stdin)\n");
-		return CTL_EXIT_USAGE;
-	}
-	if ((rp.cfg = ctl_load_config(config, &code)) == NULL)
-		return code;
+	rp.cfg = cfg;
+	rp.decisions = decisions;
+	rp.tape_name = name;
 	rp.tally = calloc(rp.cfg->nproducts + 1, sizeof(*rp.tally));
-	in = strcmp(tape, "-") == 0 ? stdin : fopen(tape, "r");
-	if (rp.tally == NULL || in == NULL) {
-		fprintf(stderr, "fxbreakerctl: %s: %s\n", tape,
-		        strerror(errno));
-		code = CTL_EXIT_USAGE;
-		goto out;
-	}
-	rp.tape_name = tape;
 	buf = malloc(TAPE_LINE_MAX + 1);
-	if (buf == NULL) {
+	if (rp.tally == NULL || buf == NULL) {
 		fprintf(stderr, "fxbreakerctl: out of memory\n");
 		code = CTL_EXIT_USAGE;
 		goto out;
@@ -540,7 +510,7 @@ ctl_replay(int argc, char **argv)
 		}
 	}
 	if (code == CTL_EXIT_OK && ferror(in)) {
-		fprintf(stderr, "fxbreakerctl: %s: %s\n", tape,
+		fprintf(stderr, "fxbreakerctl: %s: %s\n", name,
 		        strerror(errno));
 		code = CTL_EXIT_USAGE;
 	}
@@ -551,11 +521,55 @@ ctl_replay(int argc, char **argv)
 		code = CTL_EXIT_USAGE;
 	}
 out:
-	if (in != NULL && in != stdin)
-		fclose(in);
 	free(buf);
 	free(rp.tally);
 	breaker_free(rp.b);
-	breaker_config_free(rp.cfg);
+	return code;
+}
+
+int
+ctl_replay(int argc, char **argv)
+{
+	const char *config = NULL, *tape = NULL;
+	struct breaker_config *cfg;
+	bool decisions = false;
+	int code = CTL_EXIT_OK;
+	FILE *in;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			config = argv[++i];
+		else if (strcmp(argv[i], "--decisions") == 0)
+			decisions = true;
+		else if (tape == NULL &&
+		         (argv[i][0] != '-' || strcmp(argv[i], "-") == 0))
+			tape = argv[i];
+		else {
+			fprintf(stderr, "fxbreakerctl replay: %s '%s'\n",
+			        argv[i][0] == '-' ? "unknown option"
+			                          : "unexpected argument",
+			        argv[i]);
+			config = tape = NULL;
+			break;
+		}
+	}
+	if (config == NULL || tape == NULL) {
+		fprintf(stderr, "usage: fxbreakerctl replay --config FILE "
+		                "[--decisions] TAPE (- for stdin)\n");
+		return CTL_EXIT_USAGE;
+	}
+	if ((cfg = ctl_load_config(config, &code)) == NULL)
+		return code;
+	in = strcmp(tape, "-") == 0 ? stdin : fopen(tape, "r");
+	if (in == NULL) {
+		fprintf(stderr, "fxbreakerctl: %s: %s\n", tape,
+		        strerror(errno));
+		breaker_config_free(cfg);
+		return CTL_EXIT_USAGE;
+	}
+	code = ctl_replay_run(cfg, tape, in, decisions);
+	if (in != stdin)
+		fclose(in);
+	breaker_config_free(cfg);
 	return code;
 }

@@ -1238,6 +1238,28 @@ body_fields(json_t *b, const char **service, const char **opid,
 	return true;
 }
 
+json_t *
+commands_body_parse(const char *text, const char **service, const char **opid,
+                    json_int_t *issued, json_int_t *expires,
+                    const char **nonce, const char **cmd, json_t **args,
+                    char *msg, size_t cap)
+{
+	json_error_t jerr;
+	json_t *body = json_loads(text, JSON_REJECT_DUPLICATES, &jerr);
+	/* body_fields says more where it can (an unknown field, the
+	 * nonce's spelling). */
+	snprintf(msg, cap,
+	         "body: not a command (v, service_id, operator, "
+	         "issued_at, expires_at, nonce, cmd, args)");
+	if (body == NULL || !json_is_object(body) ||
+	    !body_fields(body, service, opid, issued, expires, nonce, cmd,
+	                 args, msg, cap)) {
+		json_decref(body);
+		return NULL;
+	}
+	return body;
+}
+
 /* A command that did not authenticate is still a row (who it claimed
  * to be, from where, why refused); no nonce is remembered for it.  mu
  * held; released. */
@@ -1270,14 +1292,9 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 	json_t *args, *body;
 	json_error_t jerr;
 
-	body = json_loads(r->body, JSON_REJECT_DUPLICATES, &jerr);
-	snprintf(msg, sizeof(msg),
-	         "body: not a command (v, service_id, operator, issued_at, "
-	         "expires_at, nonce, cmd, args)");
-	if (body == NULL || !json_is_object(body) ||
-	    !body_fields(body, &service, &opid, &issued, &expires, &nonce,
-	                 &cmd, &args, msg, sizeof(msg))) {
-		json_decref(body);
+	body = commands_body_parse(r->body, &service, &opid, &issued, &expires,
+	                           &nonce, &cmd, &args, msg, sizeof(msg));
+	if (body == NULL) {
 		daemon_reply_error(call, FXB_ERR_SYNTAX, msg, r->ref);
 		return;
 	}

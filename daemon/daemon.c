@@ -1876,8 +1876,11 @@ status_reply(struct daemon *d, const char *ref)
 	    json_string(ledger_degraded || silent ? "degraded" : "ok"));
 	json_object_set_new(
 	    o, "ticks",
-	    json_pack("{sIsI}", "applied", (json_int_t)atomic_load(&d->ticks),
-	              "refused", (json_int_t)atomic_load(&d->bad_ticks)));
+	    json_pack(
+	        "{sIsIsI}", "applied", (json_int_t)atomic_load(&d->ticks),
+	        "refused", (json_int_t)atomic_load(&d->bad_ticks), "waits",
+	        (json_int_t)(d->ipc != NULL ? ipc_server_tick_waits(d->ipc)
+	                                    : 0)));
 	json_object_set_new(o, "pairs", pairs);
 	json_object_set_new(o, "products", products);
 	json_object_set_new(o, "rules", rules);

@@ -6,6 +6,7 @@
 #ifndef DAEMON_IMPL_H
 #define DAEMON_IMPL_H
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -240,6 +241,20 @@ bool commands_load_operators(struct daemon *d, const char *path);
 /* commands_restore rebuilds the nonce memory and pending requests from
  * the log's recent command rows (at start, mu held). */
 void commands_restore(struct daemon *d);
+/*
+ * commands_body_parse parses a signed command's body (docs/PROTOCOL.md):
+ * JSON, an object, with v, service_id, operator, issued_at, expires_at,
+ * nonce, cmd and args of their types.  Pure (no daemon state, no lock):
+ * commands_handle and tests/fuzz/fuzz_command.c call it.  Returns the
+ * parsed body, which the strings and *args point into (the caller
+ * json_decrefs it), or NULL with msg (cap bytes) saying why if text is
+ * not a command.
+ */
+json_t *commands_body_parse(const char *text, const char **service,
+                            const char **opid, json_int_t *issued,
+                            json_int_t *expires, const char **nonce,
+                            const char **cmd, json_t **args, char *msg,
+                            size_t cap);
 /* commands_handle serves one signed command on the admin socket. */
 void commands_handle(struct daemon *d, struct ipc_call *call,
                      const struct ipc_request *r);

@@ -8,13 +8,17 @@
  */
 #include <errno.h>
 #include <nng/nng.h>
+#include <nng/supplemental/util/platform.h>
 #include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pubsub0/pub.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ipc_server.h"
 
@@ -36,9 +40,15 @@ struct ipc_server {
 	bool check_open, admin_open, tick_open, events_open;
 	struct ipc_call *calls;
 	int ncalls;
-	nng_aio *tick_aio;
+	pthread_t tick_thread;
+	bool tick_started;
 	ipc_message_fn on_tick;
 	void *arg;
+	/* Checks before ticks (see tick_main).  last_check: nng_clock() of
+	 * the latest request received on check_url. */
+	_Atomic nng_time last_check;
+	_Atomic uint64_t tick_waits;
+	ipc_request_fn on_check_fn;
 };
 
 static void
@@ -68,6 +78,9 @@ call_cb(void *arg)
 	}
 	c->msg = nng_aio_get_msg(c->aio);
 	c->state = CALL_BUSY;
+	if (c->fn == c->srv->on_check_fn)
+		atomic_store_explicit(&c->srv->last_check, nng_clock(),
+		                      memory_order_relaxed);
 	c->pipe = nng_msg_get_pipe(c->msg);
 	c->peer[0] = '\0';
 	c->fn(c->srv->arg, c, nng_msg_body(c->msg), nng_msg_len(c->msg));
@@ -111,19 +124,64 @@ ipc_call_reply(struct ipc_call *c, const char *buf, size_t len)
 	nng_ctx_send(c->ctx, c->aio);
 }
 
-static void
-tick_cb(void *arg)
+/*
+ * Checks before ticks (issue 9).  Ticks are read by one thread of our
+ * own, not by nng's task threads, which are the checks'.  A flood of
+ * ticks (tens of thousands a second) would otherwise take as much of the
+ * machine as the checks do: each tick costs nng's receive, a parse and
+ * the engine lock, and the feeder's sending besides.  So while checks
+ * are being served (one arrived in the last IPC_TICK_CHECK_RECENT_MS),
+ * the reader takes at most IPC_TICK_BURST ticks and then sleeps
+ * IPC_TICK_PAUSE_US before receiving again: ticks get at most about
+ * IPC_TICK_BURST per pause, checks the rest.  With no checks it reads as
+ * fast as ticks come.
+ *
+ * No tick is dropped or coalesced: every tick moves a band's mean and a
+ * velocity window (RULES.md 4.2, 4.3), so skipping one could change a
+ * decision.  A pausing reader leaves ticks in the socket's buffers and
+ * the feed's PUSH blocks (nng's backpressure): the flood is slowed at
+ * its source.  ipc_server_tick_waits counts the pauses (status shows it).
+ */
+#define IPC_TICK_BURST           32
+#define IPC_TICK_PAUSE_US        1000
+#define IPC_TICK_CHECK_RECENT_MS 10
+
+static void *
+tick_main(void *arg)
 {
 	struct ipc_server *srv = arg;
-	int rv = nng_aio_result(srv->tick_aio);
-	if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
-		return;
-	if (rv == 0) {
-		nng_msg *m = nng_aio_get_msg(srv->tick_aio);
+	int burst = 0;
+
+	for (;;) {
+		nng_msg *m;
+		int rv = nng_recvmsg(srv->tick, &m, 0);
+		if (rv == NNG_ECLOSED)
+			return NULL;
+		if (rv != 0) { /* out of memory: no spinning on it */
+			struct timespec ts = {0, IPC_TICK_PAUSE_US * 1000L};
+			nanosleep(&ts, NULL);
+			continue;
+		}
 		srv->on_tick(srv->arg, nng_msg_body(m), nng_msg_len(m));
 		nng_msg_free(m);
+		if (++burst < IPC_TICK_BURST)
+			continue;
+		burst = 0;
+		if (nng_clock() - atomic_load_explicit(&srv->last_check,
+		                                       memory_order_relaxed) >
+		    IPC_TICK_CHECK_RECENT_MS)
+			continue;
+		atomic_fetch_add_explicit(&srv->tick_waits, 1,
+		                          memory_order_relaxed);
+		struct timespec ts = {0, IPC_TICK_PAUSE_US * 1000L};
+		nanosleep(&ts, NULL);
 	}
-	nng_recv_aio(srv->tick, srv->tick_aio);
+}
+
+uint64_t
+ipc_server_tick_waits(struct ipc_server *srv)
+{
+	return atomic_load_explicit(&srv->tick_waits, memory_order_relaxed);
 }
 
 static int
@@ -189,6 +247,7 @@ ipc_server_open(const struct ipc_server_conf *conf, struct ipc_server **out,
 	if (srv == NULL)
 		return FXB_ERR_NOMEM;
 	srv->on_tick = conf->on_tick;
+	srv->on_check_fn = conf->on_check;
 	srv->arg = conf->arg;
 	srv->calls = calloc((size_t)(conf->check_contexts + admin_contexts),
 	                    sizeof(*srv->calls));
@@ -220,13 +279,14 @@ ipc_server_open(const struct ipc_server_conf *conf, struct ipc_server **out,
 	    open_calls(srv, srv->admin, conf->on_admin, conf->check_contexts,
 	               admin_contexts, err, errlen) != 0)
 		goto fail;
-	if ((rv = nng_aio_alloc(&srv->tick_aio, tick_cb, srv)) != 0) {
-		snprintf(err, errlen, "aio: %s", nng_strerror(rv));
+	if ((rv = pthread_create(&srv->tick_thread, NULL, tick_main, srv)) !=
+	    0) {
+		snprintf(err, errlen, "tick reader: %s", strerror(rv));
 		goto fail;
 	}
+	srv->tick_started = true;
 	for (int i = 0; i < srv->ncalls; i++)
 		call_recv(&srv->calls[i]);
-	nng_recv_aio(srv->tick, srv->tick_aio);
 	*out = srv;
 	return FXB_OK;
 fail:
@@ -271,10 +331,10 @@ ipc_server_close(struct ipc_server *srv)
 		if (srv->calls[i].msg != NULL)
 			nng_msg_free(srv->calls[i].msg);
 	}
-	if (srv->tick_aio != NULL) {
-		nng_aio_stop(srv->tick_aio);
-		nng_aio_free(srv->tick_aio);
-	}
+	/* The tick socket is closed: the reader's receive fails and it
+	 * returns. */
+	if (srv->tick_started)
+		pthread_join(srv->tick_thread, NULL);
 	free(srv->calls);
 	free(srv);
 }

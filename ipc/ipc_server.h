@@ -3,7 +3,8 @@
  * and admin URLs, served by many nng contexts at once; PULL for ticks; PUB
  * for events.  It moves bytes and knows nothing of their meaning.
  *
- * Threads: handlers run on nng's task threads, several at once.  A
+ * Threads: handlers run on nng's task threads, several at once; on_tick
+ * runs on one reader thread of the server's own, one tick at a time.  A
  * request handler must answer each call exactly once with ipc_call_reply,
  * now or later and from any thread (the daemon parks a reply until the log
  * row it depends on has committed); until then that context serves
@@ -13,6 +14,7 @@
 #define IPC_SERVER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "fxb.h"
 
@@ -59,6 +61,10 @@ void ipc_call_reply(struct ipc_call *call, const char *buf, size_t len);
  * slow subscriber loses messages, nng's PUB semantics). */
 void ipc_publish(struct ipc_server *srv, const char *topic, const char *json,
                  size_t len);
+
+/* ipc_server_tick_waits counts the times the tick reader paused to leave
+ * the machine to checks (ipc_server.c, tick_main). */
+uint64_t ipc_server_tick_waits(struct ipc_server *srv);
 
 /*
  * ipc_server_close closes every socket and waits for handlers to return.

@@ -9,10 +9,15 @@
 #     same product) has its end row for S in the log;
 #   - every event published is, byte for byte, the detail of a log row;
 #   - seq is dense (max(seq) = count(*)), one service_start per start;
-#   - a long suspension keeps its id across every crash.
+#   - a long suspension keeps its id across every crash;
+#   - `fxbreakerctl verify` calls an export of the log ok.
+# CRASH_ROUNDS (default 5) sets the rounds: `make soak` runs this same
+# file for its 100 rounds (tests/soak.sh).  The last line before the
+# tally sums them up for it: "crash summary: rounds=R acked=N lost=N
+# verify_failed=N".
 . "$(dirname "$0")/lib_e2e.sh"
 
-ROUNDS=5
+ROUNDS=${CRASH_ROUNDS:-5}
 CLIENTS=4
 {
 	service_conf
@@ -96,6 +101,9 @@ trap cleanup EXIT
 trap 'exit 1' HUP INT TERM PIPE
 
 long_susp=
+acked_total=0
+lost_total=0
+verify_failed=0
 if ! start_daemon; then
 	fail "start" "the daemon did not start"
 	finish
@@ -135,6 +143,16 @@ while [ $round -le $ROUNDS ]; do
 		sort -u >trips.$round
 	check "round $round: acknowledged suspension ids are all trip rows" \
 		"$(comm -23 acked.$round trips.$round | tr '\n' ' ')" ""
+	acked_total=$((acked_total + $(wc -l <acked.$round)))
+	lost_total=$((lost_total + $(comm -23 acked.$round trips.$round | wc -l)))
+	# The whole log, as compliance would check it: an export verified
+	# against the daemon's public key.
+	rm -f snap.db snap.db.checkpoint
+	"$CTL" export snap.db >/dev/null 2>&1
+	"$CTL" verify --pubkey "$TMP/data/log.pub" snap.db >verify.out 2>&1
+	vrc=$?
+	check "round $round: verify of an export: ok (0)" "$vrc" 0
+	[ "$vrc" -eq 0 ] || verify_failed=$((verify_failed + 1))
 	# Each client is sequential: deny(S) then allow on the same product
 	# means S's reopening was acknowledged, so its row must be there.
 	for f in "reply.$round".*; do
@@ -187,6 +205,8 @@ check "the long rule tripped once in all" \
 	"$(sql "select count(*) from suspension_log where event='trip' and rule='vol-long'")" 1
 checks() { grep -c 'quick_check ok (the last run did not stop cleanly)' "$TMP/daemon.log"; }
 check "each start after a kill ran quick_check" "$(checks)" "$ROUNDS"
+echo "crash summary: rounds=$ROUNDS acked=$acked_total lost=$lost_total" \
+	"verify_failed=$verify_failed"
 stop_daemon
 check "clean stop after the crashes: exit 0" "$STOP_RC" 0
 start_daemon || exit 1
