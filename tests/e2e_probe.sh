@@ -165,8 +165,8 @@ done
 nngcat --push --dial "ipc://$IPC/tick.ipc" \
 	--data '{"pair":"USD/KRW","px":"1421.0"}'
 nngcat --push --dial "$TTICK" --data '{"pair":"USD/KRW","px":"1421.0"}'
-tick_a() { [ "$(ticks "ipc://$IPC/admin.ipc")" = '{"applied":1,"refused":0}' ]; }
-tick_b() { [ "$(ticks "$TADMIN")" = '{"applied":1,"refused":0}' ]; }
+tick_a() { [ "$(ticks "ipc://$IPC/admin.ipc")" = '{"applied":1,"refused":0,"waits":0}' ]; }
+tick_b() { [ "$(ticks "$TADMIN")" = '{"applied":1,"refused":0,"waits":0}' ]; }
 if wait_for tick_a; then ok "tick after probes: ipc"; else
 	fail "tick after probes: ipc" "$(ticks "ipc://$IPC/admin.ipc")"
 fi
