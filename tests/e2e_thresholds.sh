@@ -127,6 +127,9 @@ stop_daemon
 start_daemon || exit 1
 check "after a restart both changes are in force" \
 	"$("$CTL" status --json | jq -c '[.rules[] | .changed // empty]')" '[{"trip":"4"},{"max_move":"5"}]'
+# The start queues its row; status may answer before the writer commits it.
+started() { [ "$(sql "select max(seq) > (select max(seq) from suspension_log where event='service_stop') from suspension_log where event='service_start'")" = 1 ]; }
+wait_for started
 check "  and the start row counts them" \
 	"$(sql "select json_extract(detail, '\$.thresholds_changed') from suspension_log where event='service_start' order by seq desc limit 1")" 2
 

@@ -71,6 +71,19 @@ start_daemon() {
 		fi
 		sleep 0.05
 	done
+	# The start's own rows (service_start, restored ends, revocations)
+	# are queued before the sockets open: wait until they are written,
+	# or the ledger says it cannot write, so that a test reading the log
+	# right after a start reads them.
+	i=0
+	while [ $i -lt 100 ]; do
+		case $("$CTL" status --json 2>/dev/null |
+			jq -r '"\(.ledger.queued) \(.ledger.state)"') in
+		"0 "* | *" degraded") break ;;
+		esac
+		i=$((i + 1))
+		sleep 0.05
+	done
 }
 
 stop_daemon() {
