@@ -2049,6 +2049,8 @@ carried_load(struct daemon *d)
 	int64_t last = d->next_seq - 1;
 	memset(&f, 0, sizeof(f));
 	f.event = "service_stop";
+	f.newest_first = true;
+	f.limit = 1;
 	if (last == 0)
 		return; /* a new log: nothing to carry */
 	ledger_query(d->ledger, &f, last_stop_row, &ls);

@@ -1078,17 +1078,18 @@ ledger_query(struct ledger *lg, const struct ledger_filter *f,
 {
 	sqlite3_stmt *st;
 	int rc;
+#define QUERY_SQL(order)                                                      \
+	"SELECT seq, t, event, rule, kind, scope, scope_type, "               \
+	"suspension, mode, detail, logged_at FROM suspension_log "            \
+	"WHERE (?1 IS NULL OR scope = ?1) AND (?2 IS NULL OR rule = ?2) "     \
+	"AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR event = ?4) "       \
+	"AND t >= ?5 AND (?6 = 0 OR t < ?6) ORDER BY seq " order              \
+	" LIMIT CASE WHEN ?7 > 0 THEN ?7 ELSE -1 END"
 	if (sqlite3_prepare_v2(
-	        lg->db,
-	        "SELECT seq, t, event, rule, kind, scope, scope_type, "
-	        "suspension, mode, detail, logged_at FROM suspension_log "
-	        "WHERE (?1 IS NULL OR scope = ?1) AND (?2 IS NULL OR rule = "
-	        "?2) "
-	        "AND (?3 IS NULL OR kind = ?3) AND (?4 IS NULL OR event = ?4) "
-	        "AND t >= ?5 AND (?6 = 0 OR t < ?6) ORDER BY seq "
-	        "LIMIT CASE WHEN ?7 > 0 THEN ?7 ELSE -1 END",
+	        lg->db, f->newest_first ? QUERY_SQL("DESC") : QUERY_SQL("ASC"),
 	        -1, &st, NULL) != SQLITE_OK)
 		return FXB_ERR_LEDGER;
+#undef QUERY_SQL
 	bind_text(st, 1, f->scope);
 	bind_text(st, 2, f->rule);
 	bind_text(st, 3, f->kind);

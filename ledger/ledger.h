@@ -79,6 +79,10 @@ struct ledger_filter {
 	const char *event;
 	int64_t from, to; /* t in [from, to); to = 0: no upper bound */
 	int64_t limit;    /* 0: no limit */
+	/* Newest row first: with limit = 1, the latest match, found by
+	 * walking back from the log's end (a start must not scan the
+	 * whole log to find its last service_stop). */
+	bool newest_first;
 };
 
 /*
@@ -255,7 +259,8 @@ typedef int (*ledger_operator_fn)(void *arg,
 enum fxb_err ledger_operators(struct ledger *lg, bool history,
                               ledger_operator_fn fn, void *arg);
 
-/* ledger_query calls fn for each log row matching f, in sequence order. */
+/* ledger_query calls fn for each log row matching f, in sequence order
+ * (reversed with f->newest_first). */
 enum fxb_err ledger_query(struct ledger *lg, const struct ledger_filter *f,
                           ledger_row_fn fn, void *arg);
 
