@@ -986,17 +986,23 @@ log_clock_behind(struct daemon *d)
 }
 
 /* The engine's clock runs on CLOCK_MONOTONIC from its start anchor
- * (timebase.c): it never goes back, and the wall clock is read against
- * it on every call, so a step is logged within the timer's second. */
+ * (timebase.c): it never goes back.  The wall clock is read against it
+ * by the timer thread, not here: this is every check's path. */
 fxb_time
 daemon_engine_now(struct daemon *d)
 {
-	struct timebase_step st;
 	fxb_time now = timebase_now(&d->tb), t = breaker_now(d->engine);
+	return now > t ? now : t;
+}
+
+/* A wall clock step is logged within the timer's second (mu held). */
+static void
+clock_watch(struct daemon *d, fxb_time now)
+{
+	struct timebase_step st;
 	if (timebase_check(&d->tb, now, clock_now_ms(),
 	                   d->cfg->service.clock_step_tolerance, &st))
 		log_clock_step(d, &st);
-	return now > t ? now : t;
 }
 
 /* After a call that may have armed an earlier timer (mu held). */
@@ -1014,6 +1020,7 @@ timer_main(void *arg)
 	pthread_mutex_lock(&d->mu);
 	while (!d->timer_stop) {
 		fxb_time now = daemon_engine_now(d);
+		clock_watch(d, now);
 		breaker_advance(d->engine, now);
 		fxb_time next = breaker_next_timer(d->engine);
 		d->timer_target = next < now + 1000 ? next : now + 1000;
