@@ -1,5 +1,16 @@
-# bench/bench_conf.sh: sourced by bench/service_bench.sh and
-# tests/soak.sh (not run).
+# bench/bench_conf.sh: sourced by bench/service_bench.sh,
+# bench/nng_taskq_bench.sh and tests/soak.sh (not run).
+#
+# bench_scratch NAME makes TMP (/tmp/fxb-NAME.XXXXXX) and, on exit or
+# interrupt, stops every pid in PIDS and removes TMP.
+bench_scratch() {
+	TMP=$(mktemp -d "/tmp/fxb-$1.XXXXXX") || exit 1
+	PIDS=
+	trap 'for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
+		for p in $PIDS; do wait "$p" 2>/dev/null; done
+		rm -rf "$TMP"' EXIT
+	trap 'exit 130' INT TERM
+}
 #
 # bench_conf ROOT TMP prints ROOT's
 # examples/fxbreaker.conf with [service] pointed into TMP (sockets, data)

@@ -24,15 +24,8 @@ for f in bench/loadgen bench/echo_server bench/echo_server-taskq-default; do
 	}
 done
 
-TMP=$(mktemp -d /tmp/fxb-taskq.XXXXXX) || exit 1
-PIDS=
-cleanup() {
-	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
-	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$(pwd)/bench/bench_conf.sh"
+bench_scratch taskq
 
 # The echo answers whatever it gets: one ping-sized request will do.
 echo '{"op":"check","product":"fx-wallet.USDKRW.buy","amount":"100.00"}' \

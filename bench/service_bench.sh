@@ -50,15 +50,8 @@ for f in fxbreakerd fxbreakerctl bench/loadgen bench/echo_server \
 	}
 done
 
-TMP=$(mktemp -d /tmp/fxb-bench.XXXXXX) || exit 1
-PIDS=
-cleanup() {
-	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
-	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$ROOT/bench/bench_conf.sh"
+bench_scratch bench
 
 die() {
 	echo "service_bench: $*" >&2
@@ -75,7 +68,6 @@ export FXBREAKER_CONFIG="$TMP/fx.conf"
 
 # The example config with [service] pointed into $TMP and the demand
 # thresholds sized for this load (bench/bench_conf.sh).
-. "$ROOT/bench/bench_conf.sh"
 bench_conf "$ROOT" "$TMP" >"$TMP/fx.conf"
 "$CTL" validate "$TMP/fx.conf" >/dev/null || die "derived config is invalid"
 

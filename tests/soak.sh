@@ -61,15 +61,8 @@ ulimit -n $((SOAK_CLIENTS * 2 + 256)) 2>/dev/null ||
 	echo "soak: cannot raise the descriptor limit to" \
 		"$((SOAK_CLIENTS * 2 + 256)) (it is $(ulimit -n))" >&2
 
-TMP=$(mktemp -d /tmp/fxb-soak.XXXXXX) || exit 111
-PIDS=
-cleanup() {
-	for p in $PIDS; do kill -TERM "$p" 2>/dev/null; done
-	for p in $PIDS; do wait "$p" 2>/dev/null; done
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+. "$ROOT/bench/bench_conf.sh"
+bench_scratch soak
 
 START=$(date +%s)
 FAILS=0
@@ -110,7 +103,6 @@ row crash "e2e checks failed" "${tally#*, }" "0 failed" \
 # --- 2. mixed load ------------------------------------------------------
 echo "== soak 2/3: $SOAK_MINUTES minutes of mixed load, a slice every" \
 	"$SOAK_INTERVAL s"
-. "$ROOT/bench/bench_conf.sh"
 "$CTL" keygen --name soak --out "$TMP/soak.key" --no-passphrase |
 	grep -v '^#' >"$TMP/operators"
 chmod 644 "$TMP/operators"
