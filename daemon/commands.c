@@ -190,7 +190,7 @@ supersede_requests(struct commands *c, const char *key_id)
 
 /* An enrolment or revocation row: who, with which key and roles, and on
  * whose word: the file, or a request (seq) and its approver. */
-static void
+static int64_t
 log_operator_change(struct daemon *d, const char *event,
                     const struct operator* op, const struct request *q,
                     const char *approver)
@@ -213,9 +213,10 @@ log_operator_change(struct daemon *d, const char *event,
 	}
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	daemon_log_command(d, op->name, 0, s != NULL ? s : "{}");
+	int64_t seq = daemon_log_command(d, op->name, 0, s != NULL ? s : "{}");
 	free(s);
 	supersede_requests(d->cmds, op->key_id);
+	return seq;
 }
 
 /* Adds one operator of the log's roster to the set to compare against. */
@@ -629,10 +630,11 @@ revoke_subject(const struct commands *c, json_t *args, struct operator* who,
 }
 
 /* Carries out an approved enrol or revoke: the roster changes and an
- * operator_enrolled or operator_revoked row says on whose word. */
+ * operator_enrolled or operator_revoked row (its seq in *seq) says on
+ * whose word. */
 static enum fxb_err
 roster_apply(struct daemon *d, struct request *q, const char *approver,
-             char *msg, size_t cap)
+             int64_t *seq, char *msg, size_t cap)
 {
 	struct roster *r = &d->cmds->roster;
 	ptrdiff_t i = op_index(r, q->subject.key_id);
@@ -650,8 +652,8 @@ roster_apply(struct daemon *d, struct request *q, const char *approver,
 		}
 		r->ops[r->nops] = q->subject;
 		r->ops[r->nops++].from_file = false;
-		log_operator_change(d, "operator_enrolled", &q->subject, q,
-		                    approver);
+		*seq = log_operator_change(d, "operator_enrolled", &q->subject,
+		                           q, approver);
 		return FXB_OK;
 	}
 	if (cur == NULL || cur->from_file) {
@@ -663,7 +665,7 @@ roster_apply(struct daemon *d, struct request *q, const char *approver,
 	}
 	struct operator gone = * cur;
 	*cur = r->ops[--r->nops];
-	log_operator_change(d, "operator_revoked", &gone, q, approver);
+	*seq = log_operator_change(d, "operator_revoked", &gone, q, approver);
 	return FXB_OK;
 }
 
@@ -773,10 +775,10 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 		}
 		char why[BREAKER_REASON_MAX + 1];
 		snprintf(why, sizeof(why), "%s (by %s)", reason, op->name);
-		daemon_force_suspend(d, now, on_pair, idx, until, why, notice);
-		/* The force_suspend row is the last the engine just queued
-		 * (forcing a forced scope first ends the old one). */
-		*suspension = d->next_seq - 1;
+		/* Forcing a forced scope first ends the old one: the id is
+		 * the new force_suspend row's. */
+		*suspension = daemon_force_suspend(d, now, on_pair, idx, until,
+		                                   why, notice);
 		*scope = name;
 		json_object_set_new(r, "result", json_string("applied"));
 		json_object_set_new(r, "suspension",
@@ -945,14 +947,14 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			/* op points into the roster, which this changes. */
 			char approver[sizeof(op->name)];
 			snprintf(approver, sizeof(approver), "%s", op->name);
-			e = roster_apply(d, q, approver, msg, cap);
+			int64_t change = 0;
+			e = roster_apply(d, q, approver, &change, msg, cap);
 			if (e != FXB_OK) {
 				*code = e;
 				goto out;
 			}
 			*scope = q->subject.name;
-			json_object_set_new(r, "change",
-			                    json_integer(d->next_seq - 1));
+			json_object_set_new(r, "change", json_integer(change));
 		} else if (strcmp(q->cmd, "threshold") == 0) {
 			/* Another change since the request: it asked over a
 			 * value no longer in force. */
@@ -985,8 +987,7 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			                    json_string(tc.from));
 			json_object_set_new(row, "value_to",
 			                    json_string(tc.to));
-			json_object_set_new(r, "change",
-			                    json_integer(d->next_seq - 1));
+			json_object_set_new(r, "change", json_integer(tc.seq));
 		} else if (strcmp(q->cmd, "reset") == 0) {
 			e = breaker_reset(d->engine, now,
 			                  breaker_rule_find(d->engine, q->rule,
@@ -1056,14 +1057,14 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 			         "required");
 			goto out;
 		}
-		*code =
-		    daemon_notice_edit(d, id, lang, text, op->name, msg, cap);
+		int64_t change = 0;
+		*code = daemon_notice_edit(d, id, lang, text, op->name,
+		                           &change, msg, cap);
 		if (*code != FXB_OK)
 			goto out;
 		*scope = id;
 		json_object_set_new(r, "result", json_string("applied"));
-		json_object_set_new(r, "change",
-		                    json_integer(d->next_seq - 1));
+		json_object_set_new(r, "change", json_integer(change));
 		goto done;
 	}
 	if (strcmp(cmd, "threshold") == 0) {
@@ -1104,8 +1105,7 @@ apply(struct daemon *d, const struct operator* op, const char *cmd,
 				goto out;
 			json_object_set_new(r, "result",
 			                    json_string("applied"));
-			json_object_set_new(r, "change",
-			                    json_integer(d->next_seq - 1));
+			json_object_set_new(r, "change", json_integer(tc.seq));
 			goto done;
 		}
 		if (!(op->roles & ROLE_RESET))

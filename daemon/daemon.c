@@ -879,7 +879,7 @@ retire(struct daemon *d, const char *rule, const char *scope, bool on_pair,
 
 /* A service row: start, stop, reload, degraded start, changes by command
  * (with the rule they change).  mu held. */
-static void
+static int64_t
 log_service_rule(struct daemon *d, const char *event, const char *rule,
                  const char *detail)
 {
@@ -894,17 +894,19 @@ log_service_rule(struct daemon *d, const char *event, const char *rule,
 	q.detail = strdup(detail);
 	q.row.detail = q.detail;
 	enqueue(d, &q);
+	return q.row.seq;
 }
 
-static void
+static int64_t
 log_service(struct daemon *d, const char *event, const char *detail)
 {
-	log_service_rule(d, event, NULL, detail);
+	return log_service_rule(d, event, NULL, detail);
 }
 
 int64_t
-daemon_log_command(struct daemon *d, const char *scope, int64_t suspension,
-                   const char *detail)
+daemon_log_command_with(struct daemon *d, const char *scope,
+                        int64_t suspension,
+                        char *(*detail)(void *arg, int64_t seq), void *arg)
 {
 	struct qrow q;
 	memset(&q, 0, sizeof(q));
@@ -915,10 +917,27 @@ daemon_log_command(struct daemon *d, const char *scope, int64_t suspension,
 	q.scope = dup_or_null(scope);
 	q.row.scope = q.scope;
 	q.row.suspension = suspension;
-	q.detail = strdup(detail);
+	q.detail = detail(arg, q.row.seq);
+	if (q.detail == NULL)
+		q.detail = strdup("{}");
 	q.row.detail = q.detail;
 	enqueue(d, &q);
 	return q.row.seq;
+}
+
+static char *
+fixed_detail(void *arg, int64_t seq)
+{
+	(void)seq;
+	return strdup(arg);
+}
+
+int64_t
+daemon_log_command(struct daemon *d, const char *scope, int64_t suspension,
+                   const char *detail)
+{
+	return daemon_log_command_with(d, scope, suspension, fixed_detail,
+	                               (void *)(uintptr_t)detail);
 }
 
 /* ---- the clock ---- */
@@ -2353,15 +2372,21 @@ daemon_notice_known(struct daemon *d, const char *id)
 	return notice_conf(d->cfg, id) != NULL;
 }
 
-void
+int64_t
 daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair, int32_t idx,
                      fxb_time until, const char *reason, const char *notice)
 {
+	int64_t suspension = 0;
+	fxb_time since, end;
 	/* The engine's sink (daemon_sink, row_notice) runs inside this
 	 * call, under mu: it reads the notice from here. */
 	d->force_notice = notice;
 	breaker_force_suspend(d->engine, now, on_pair, idx, until, reason);
 	d->force_notice = NULL;
+	if (!breaker_force_status(d->engine, on_pair, idx, &suspension, &since,
+	                          &end))
+		return 0;
+	return suspension;
 }
 
 /* Every open suspension showing [notice id] takes the running config's
@@ -2404,8 +2429,8 @@ overrides_of(const struct daemon *d, struct breaker_override *ov)
 	return d->nchanges;
 }
 
-/* A threshold_change or threshold_dropped row. */
-static void
+/* A threshold_change or threshold_dropped row; returns its seq. */
+static int64_t
 log_threshold(struct daemon *d, const char *event, const struct cmd_change *t,
               const struct threshold_change *tc, int64_t by, const char *who,
               const char *why)
@@ -2433,9 +2458,10 @@ log_threshold(struct daemon *d, const char *event, const struct cmd_change *t,
 		json_object_set_new(o, "ends", json_true());
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	log_service_rule(d, event, t->notice ? NULL : t->rule,
-	                 s != NULL ? s : "{}");
+	int64_t seq = log_service_rule(d, event, t->notice ? NULL : t->rule,
+	                               s != NULL ? s : "{}");
 	free(s);
+	return seq;
 }
 
 /* The changes by command the log holds in force (changed, not dropped
@@ -2974,7 +3000,7 @@ daemon_threshold(struct daemon *d, const char *rule, const char *key,
 	struct cmd_change t;
 	e = config_commit(d, cfg, hash, &ch, slot, ends, &t, msg, cap);
 	if (e == FXB_OK)
-		log_threshold(
+		tc->seq = log_threshold(
 		    d, "threshold_change", &t, tc, by, who,
 		    ends ? "back to the file's value: the change ends" : NULL);
 	return e;
@@ -2982,7 +3008,8 @@ daemon_threshold(struct daemon *d, const char *rule, const char *key,
 
 enum fxb_err
 daemon_notice_edit(struct daemon *d, const char *id, const char *lang,
-                   const char *text, const char *who, char *msg, size_t cap)
+                   const char *text, const char *who, int64_t *seq, char *msg,
+                   size_t cap)
 {
 	const struct breaker_override ch = {id, lang, text, true};
 	const struct breaker_notice_conf *nc = notice_conf(d->cfg, id);
@@ -3047,7 +3074,7 @@ daemon_notice_edit(struct daemon *d, const char *id, const char *lang,
 		json_object_set_new(o, "ends", json_true());
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	log_service(d, "notice_change", s != NULL ? s : "{}");
+	*seq = log_service(d, "notice_change", s != NULL ? s : "{}");
 	free(s);
 	free(from);
 	free(to_copy);

@@ -36,6 +36,7 @@ struct cmd_change {
 struct threshold_change {
 	char from[BREAKER_DECIMAL_BUFSZ], to[BREAKER_DECIMAL_BUFSZ];
 	int64_t from_cmp, to_cmp;
+	int64_t seq; /* applied: the threshold_change row's seq */
 };
 
 /* A log row waiting for its commit; it owns its strings. */
@@ -173,23 +174,31 @@ void daemon_timer_poke(struct daemon *d);
  * (breaker_force_suspend) whose customer notice is [notice notice], or,
  * NULL, the default forced notice.  reason is for the log, status and
  * report only: no notice shows it.  mu held; notice must be one
- * daemon_notice_known knows.
+ * daemon_notice_known knows.  Returns the new suspension's id (the
+ * force_suspend row's seq), 0 if the engine refused.
  */
-void daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair,
-                          int32_t idx, fxb_time until, const char *reason,
-                          const char *notice);
+int64_t daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair,
+                             int32_t idx, fxb_time until, const char *reason,
+                             const char *notice);
 /* daemon_notice_known: the running config has [notice id] (mu held). */
 bool daemon_notice_known(struct daemon *d, const char *id);
 /* daemon_log_command queues a `command` row (mu held) and returns its seq. */
 int64_t daemon_log_command(struct daemon *d, const char *scope,
                            int64_t suspension, const char *detail);
+/* daemon_log_command_with: the same, for a row whose text quotes its own
+ * seq (a four-eyes request's id is its command row): detail(arg, seq)
+ * builds the text (a malloc'ed string; NULL logs "{}"). */
+int64_t daemon_log_command_with(struct daemon *d, const char *scope,
+                                int64_t suspension,
+                                char *(*detail)(void *arg, int64_t seq),
+                                void *arg);
 
 /*
  * daemon_threshold checks setting rule's trip level key to value on top of
  * the running config (the file, unchanged since it was loaded, plus the
  * changes in force) and fills tc.  With apply, it also swaps the engine to
  * the new config, keeping every rule's state, and logs a
- * `threshold_change` row (the last row queued) saying who (`who`) and
+ * `threshold_change` row (its seq in tc->seq) saying who (`who`) and
  * the four-eyes request it carries out (`by`, or 0).  A value equal to
  * the file's own ends the change instead.  mu held.  Errors:
  * FXB_ERR_UNKNOWN_RULE, FXB_ERR_RANGE (not a trip level; msg says),
@@ -207,14 +216,15 @@ enum fxb_err daemon_threshold(struct daemon *d, const char *rule,
  * daemon_notice_edit sets the ko or en (lang) text of [notice id] on top
  * of the running config, as daemon_threshold does a trip level, and puts
  * it on every open suspension showing that notice.  Logs a
- * `notice_change` row (the last row queued).  mu held.  Errors:
+ * `notice_change` row (its seq in *seq).  mu held.  Errors:
  * FXB_ERR_UNKNOWN_NOTICE, FXB_ERR_RANGE (lang, or no change),
  * FXB_ERR_CONFIG (msg: the text's error, or the file changed),
  * FXB_ERR_LIMIT, FXB_ERR_LEDGER, FXB_ERR_NOMEM.
  */
 enum fxb_err daemon_notice_edit(struct daemon *d, const char *id,
                                 const char *lang, const char *text,
-                                const char *who, char *msg, size_t cap);
+                                const char *who, int64_t *seq, char *msg,
+                                size_t cap);
 
 /* fdwatch.c */
 struct fdwatch_state {
