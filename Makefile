@@ -238,7 +238,7 @@ $(BUILD)/bench/trip_bench $(BUILD)/bench/restart_bench \
 		$(BUILD)/bench/%.o $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# Module boundaries (STYLE.md): sqlite only in ledger/, nng only in ipc/,
+# Module boundaries (docs/ARCHITECTURE.md): sqlite only in ledger/, nng only in ipc/,
 # and the engine includes nothing of the other modules.
 check:
 	@! grep -rn --include='*.[ch]' --exclude-dir=build 'sqlite3.h' . | grep -v '^./ledger/' \

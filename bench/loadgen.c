@@ -255,7 +255,7 @@ main(int argc, char **argv)
 		return 111;
 
 	/* By default REQ arms a resend timer per request, under one global
-	 * lock (PERF-NOTES.md: -10-28 % at K >= 4); the aio timeout below
+	 * lock (measured: -10-28 % at K >= 4); the aio timeout below
 	 * bounds a lost request instead. */
 	if ((rv = nng_req0_open(&s)) != 0 ||
 	    (rv = nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME,

@@ -15,8 +15,8 @@
 # service at K = 1, 16 and 64 in flight, with the same request file; then
 # a tick flood beside K = 16 checks, and the raw Unix-socket floor.  It
 # prints a table, and last the KEY=VALUE lines: medians over rounds, and
-# for ratios the median of the per-round ratios (PERF-NOTES.md: the two
-# servers share each round's noise).
+# for ratios the median of the per-round ratios (the two servers share
+# each round's noise).
 #
 # Two changes to the example config, both demand thresholds that the
 # config itself says to size from your own traffic: the throttles (4 a

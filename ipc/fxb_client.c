@@ -81,8 +81,9 @@ fxb_client_open(const char *url, int timeout_ms, struct fxb_client **out)
 		goto out_aio;
 	/* No resends: the call's own timeout bounds the wait, and the
 	 * default resend timer costs a global lock on every request
-	 * (PERF-NOTES.md).  It also means a dropped connection fails the
-	 * call at once (NNG_ECONNRESET) instead of resending. */
+	 * (measured: -10-28 % at 4 or more in flight).  It also means a
+	 * dropped connection fails the call at once (NNG_ECONNRESET) instead
+	 * of resending. */
 	rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
 	                       NNG_DURATION_INFINITE);
 	if (rv != 0)

@@ -5,8 +5,8 @@
  * batch, every statement prepared once.  SQLite's result codes stop here:
  * callers get FXB_ERR_LEDGER and a message naming the SQLite error.
  * Automatic WAL checkpoints are off; the writer thread runs passive ones
- * between commits (PERF-NOTES: an automatic checkpoint stalls the commit
- * that triggers it by 13-20 ms).
+ * between commits (measured on this kind of machine: an automatic
+ * checkpoint stalls the commit that triggers it by 13-20 ms).
  */
 #include <errno.h>
 #include <sodium.h>

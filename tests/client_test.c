@@ -23,7 +23,7 @@
 #include "fxb_client.h"
 #include "testlib.h"
 
-/* Generous upper bounds: these machines are noisy (PERF-NOTES.md), and
+/* Generous upper bounds: these machines are noisy, and
  * CI may share its two cores; the lower bounds prove the timeout itself. */
 #define SLACK_MS 800
 

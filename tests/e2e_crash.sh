@@ -3,7 +3,7 @@
 # Concurrent clients send checks that trip and reopen short volume
 # breakers and record every reply; a subscriber records every event; the
 # daemon is killed with SIGKILL mid-burst and restarted.  After each
-# restart (DESIGN.md rules 1 and 4):
+# restart (docs/ARCHITECTURE.md, rules 1 and 4):
 #   - every suspension id any client was told is a trip row of the log;
 #   - every reopening a client saw (a deny quoting S, later an allow on the
 #     same product) has its end row for S in the log;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# e2e_failclosed.sh BUILD: DESIGN.md rule 2 end to end, "fail closed on the
+# e2e_failclosed.sh BUILD: docs/ARCHITECTURE.md rule 2 end to end, "fail closed on the
 # ledger" (docs/PROTOCOL.md "Fail closed", docs/OPERATIONS.md "When the
 # ledger is degraded").
 #
