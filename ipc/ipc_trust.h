@@ -4,20 +4,22 @@
  * them, and for fxbreakerctl, which must produce what the service accepts:
  * what a command's signature covers, an operator's key id, a key in hex
  * (in a field or in a file), an operator's name, a nonce's spelling, the
- * longest a command may live, and the largest request a socket takes.  A rule
- * changed on one side only would make every command fail to verify, or let
- * through what the other refuses.
+ * longest a command may live, and the largest request a socket takes.
+ * A rule changed on one side only would make every command fail to
+ * verify, or let through what the other side refuses.
  *
  * It decides nothing about a command (who may do what, the clock, the
- * nonces): that is the service's.  It holds no key: callers own theirs.
+ * nonces already seen): that is the service's.  It holds no key: callers
+ * own theirs.
  *
  * Why in ipc/: these rules are the wire's, as PROTOCOL.md states them, and
- * ipc/ is the module both mains already link.  It uses libsodium and
- * fxb.h, nothing of nng, of the engine or of the ledger, so that the
- * dependencies stay one way (breaker/ uses nothing; ipc/ only fxb.h; ctl/
- * and daemon/ use both).  The trip levels a threshold command may change
- * are not here: they are the engine's (breaker_threshold), since it alone
- * knows what a level does to a rule's state.
+ * ipc/ is the module both mains already link.  This file uses libsodium
+ * and breaker/'s fxb.h, nothing of nng, of the engine, of the ledger or of
+ * the mains, so the dependencies stay one way (breaker/ uses nothing; ipc/
+ * only fxb.h; ctl/ and daemon/ use both) and any module may call it.  The
+ * trip levels a threshold command may change are not here: they are the
+ * engine's (breaker_threshold), which alone knows what a level does to a
+ * rule's state.
  */
 #ifndef IPC_TRUST_H
 #define IPC_TRUST_H
@@ -48,9 +50,10 @@
 /* An operator's key id: 16 lower-case hex digits, and its NUL. */
 #define IPC_TRUST_KEY_ID_SIZE 17
 
-/* An operator's name (the person: in the operators file, a key file,
- * an enrol command): 1 to IPC_TRUST_NAME_MAX of the characters below.
- * IPC_TRUST_NAME_RULE is how both sides say so in an error. */
+/* An operator's name (the person, as keygen writes it into a key file
+ * and an enrol command names it): 1 to IPC_TRUST_NAME_MAX of the
+ * characters below.  IPC_TRUST_NAME_RULE is how both sides say so in an
+ * error. */
 #define IPC_TRUST_NAME_MAX  64
 #define IPC_TRUST_NAME_RULE "1 to 64 of A-Z a-z 0-9 . _ -"
 
@@ -90,8 +93,8 @@ bool ipc_trust_verify(const char *body, size_t len, const char *sig_b64,
 void ipc_trust_key_id(const unsigned char pk[IPC_TRUST_PK_LEN],
                       char out[IPC_TRUST_KEY_ID_SIZE]);
 
-/* ipc_trust_name_ok: s is 1 to IPC_TRUST_NAME_MAX of A-Z a-z 0-9 . _ -
- * (a word in the operators file, as keygen makes). */
+/* ipc_trust_name_ok: s is 1 to IPC_TRUST_NAME_MAX of A-Z a-z 0-9 . _ -:
+ * one word, safe in the operators file, a log row and a terminal. */
 bool ipc_trust_name_ok(const char *s);
 
 /* ipc_trust_nonce_ok: s is exactly IPC_TRUST_NONCE_SIZE - 1 of 0-9 a-f. */
