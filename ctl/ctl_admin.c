@@ -39,17 +39,15 @@
 
 #include "ctl.h"
 #include "ipc_request.h"
+#include "ipc_trust.h"
 
 #define KEY_MAGIC    "fxbreaker operator key v1"
 #define KEY_FILE_MAX 4096 /* a key file is about 400 bytes */
-#define KEY_NAME_MAX 64
 #define PASS_MAX     1024
-#define SIGN_PREFIX  "fxbreaker/command/v1\n" /* must match the service */
-#define REQUEST_MAX  65536 /* the admin socket's limit (PROTOCOL.md) */
 #define EXPIRES_DEF  300
-#define EXPIRES_MAX  600
-#define PK_LEN       crypto_sign_PUBLICKEYBYTES
-#define SK_LEN       crypto_sign_SECRETKEYBYTES
+#define EXPIRES_MAX  (IPC_TRUST_LIFETIME_MAX_MS / 1000)
+#define PK_LEN       IPC_TRUST_PK_LEN
+#define SK_LEN       IPC_TRUST_SK_LEN
 #define NONCE_LEN    crypto_secretbox_NONCEBYTES
 #define SEALED_LEN   (NONCE_LEN + crypto_secretbox_MACBYTES + SK_LEN)
 /* Bounds on a key file's argon2id parameters, so that a damaged file
@@ -69,9 +67,9 @@ struct admin_secret {
 
 /* The public half of a key file, and the sealed secret. */
 struct admin_key {
-	char name[KEY_NAME_MAX + 1];
+	char name[IPC_TRUST_NAME_MAX + 1];
 	unsigned char pk[PK_LEN];
-	char id[17];
+	char id[IPC_TRUST_KEY_ID_SIZE];
 	bool sealed; /* kdf argon2id (else kdf none) */
 	unsigned long long ops;
 	size_t mem;
@@ -90,41 +88,11 @@ secret_new(void)
 	return s;
 }
 
-/* The key id: the first 8 bytes of BLAKE2b-256 of the public key, in hex.
- * Must match docs/PROTOCOL.md (and ledger_key_id, which computes the
- * same for the log key). */
-static void
-key_id(const unsigned char pk[PK_LEN], char out[17])
-{
-	unsigned char h[32];
-	crypto_generichash(h, sizeof(h), pk, PK_LEN, NULL, 0);
-	sodium_bin2hex(out, 17, h, 8);
-}
-
-/* 1 to 64 of [A-Za-z0-9._-]: a word in the operators file. */
-static bool
-name_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > KEY_NAME_MAX)
-		return false;
-	for (; *s != '\0'; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '_' ||
-		      *s == '-'))
-			return false;
-	return true;
-}
-
-/* hex is exactly n bytes in hex, written to out. */
+/* hex is exactly n bytes in hex (ipc_trust_hex), written to out. */
 static bool
 hex_exact(const char *hex, unsigned char *out, size_t n)
 {
-	size_t len = strlen(hex), got = 0;
-	const char *end = NULL;
-	return len == 2 * n &&
-	       sodium_hex2bin(out, n, hex, len, NULL, &got, &end) == 0 &&
-	       got == n && end == hex + len;
+	return ipc_trust_hex(out, n, hex, strlen(hex));
 }
 
 /* ---- the passphrase ---- */
@@ -289,7 +257,7 @@ key_parse(char *text, struct admin_key *k, struct admin_secret *s)
 	if ((l = next_line(&cur)) == NULL || strcmp(l, KEY_MAGIC) != 0)
 		return false;
 	if ((l = next_line(&cur)) == NULL || strncmp(l, "name ", 5) != 0 ||
-	    !name_ok(l + 5))
+	    !ipc_trust_name_ok(l + 5))
 		return false;
 	memcpy(k->name, l + 5, strlen(l + 5) + 1);
 	if ((l = next_line(&cur)) == NULL || strncmp(l, "public ", 7) != 0 ||
@@ -372,9 +340,9 @@ key_load(const char *path, struct admin_key *k, struct admin_secret *s)
 		        path);
 		return -1;
 	}
-	key_id(k->pk, k->id);
+	ipc_trust_key_id(k->pk, k->id);
 	if (k->sealed) {
-		char prompt[KEY_NAME_MAX + 64];
+		char prompt[IPC_TRUST_NAME_MAX + 64];
 		snprintf(prompt, sizeof(prompt),
 		         "Passphrase for %s (key %s): ", k->name, k->id);
 		if (pass_get(s, prompt, false) != 0 || pass_derive(s, k) != 0)
@@ -447,10 +415,9 @@ ctl_keygen(int argc, char **argv)
 		fprintf(stderr, "%s\n", use);
 		return CTL_EXIT_USAGE;
 	}
-	if (!name_ok(name)) {
-		fprintf(
-		    stderr,
-		    "fxbreakerctl: --name: 1 to 64 of A-Z a-z 0-9 . _ -\n");
+	if (!ipc_trust_name_ok(name)) {
+		fprintf(stderr,
+		        "fxbreakerctl: --name: " IPC_TRUST_NAME_RULE "\n");
 		return CTL_EXIT_USAGE;
 	}
 	if (sodium_init() < 0) {
@@ -473,9 +440,9 @@ ctl_keygen(int argc, char **argv)
 		goto out;
 	memcpy(k.name, name, strlen(name) + 1);
 	crypto_sign_keypair(k.pk, s->sk);
-	key_id(k.pk, k.id);
+	ipc_trust_key_id(k.pk, k.id);
 	if (!plain) {
-		char prompt[KEY_NAME_MAX + 64];
+		char prompt[IPC_TRUST_NAME_MAX + 64];
 		snprintf(prompt, sizeof(prompt),
 		         "New passphrase for %s: ", name);
 		if (pass_get(s, prompt, true) != 0)
@@ -748,16 +715,9 @@ cmd_opts_parse(int argc, char **argv, struct cmd_opts *o)
 	               &o->issued_at))
 		return cmd_usage(o->spec, "--issued-at",
 		                 ": epoch milliseconds");
-	if (o->v[O_NONCE] != NULL) {
-		const char *h = o->v[O_NONCE];
-		bool ok = strlen(h) == 32;
-		for (; ok && *h != '\0'; h++)
-			ok = (*h >= '0' && *h <= '9') ||
-			     (*h >= 'a' && *h <= 'f');
-		if (!ok)
-			return cmd_usage(o->spec, "--nonce",
-			                 ": 32 lower-case hex digits");
-	}
+	if (o->v[O_NONCE] != NULL && !ipc_trust_nonce_ok(o->v[O_NONCE]))
+		return cmd_usage(o->spec, "--nonce",
+		                 ": " IPC_TRUST_NONCE_RULE);
 	return true;
 }
 
@@ -837,27 +797,15 @@ cmd_body(const struct cmd_opts *o, const char *service_id,
 	return b;
 }
 
-/* The envelope of body text: the text's very bytes, signed (with
- * SIGN_PREFIX ahead) and sent as the body string.  NULL on out of memory
- * or text that is not UTF-8. */
+/* The envelope of body text: the text's very bytes, signed (as
+ * ipc_trust_sign: its domain ahead) and sent as the body string.  NULL on
+ * out of memory or text that is not UTF-8. */
 static char *
 envelope_of(const char *text, const unsigned char sk[SK_LEN])
 {
-	static const char prefix[] = SIGN_PREFIX;
-	const size_t plen = sizeof(prefix) - 1;
-	unsigned char sig[crypto_sign_BYTES];
-	char b64[sodium_base64_ENCODED_LEN(crypto_sign_BYTES,
-	                                   sodium_base64_VARIANT_ORIGINAL)];
-	size_t n = strlen(text);
-	unsigned char *m = malloc(plen + n);
-	if (m == NULL)
+	char b64[IPC_TRUST_SIG_B64_SIZE];
+	if (ipc_trust_sign(text, strlen(text), sk, b64) != FXB_OK)
 		return NULL;
-	memcpy(m, prefix, plen);
-	memcpy(m + plen, text, n);
-	crypto_sign_detached(sig, NULL, m, plen + n, sk);
-	free(m);
-	sodium_bin2base64(b64, sizeof(b64), sig, sizeof(sig),
-	                  sodium_base64_VARIANT_ORIGINAL);
 	json_t *e = json_object();
 	json_object_set_new(e, "op", json_string("command"));
 	json_object_set_new(e, "body", json_string(text));
@@ -991,7 +939,7 @@ ctl_command(int argc, char **argv)
 	struct admin_key k;
 	struct admin_secret *s = NULL;
 	char sid[BREAKER_TEXT_MAX + 1] = "";
-	char nonce[33], err[512];
+	char nonce[IPC_TRUST_NONCE_SIZE], err[512];
 	char *env = NULL, *reply = NULL;
 	json_t *body = NULL;
 	int code = CTL_EXIT_USAGE;
@@ -1034,7 +982,7 @@ ctl_command(int argc, char **argv)
 	if (o.v[O_NONCE] != NULL) {
 		memcpy(nonce, o.v[O_NONCE], sizeof(nonce));
 	} else {
-		unsigned char nb[16];
+		unsigned char nb[(IPC_TRUST_NONCE_SIZE - 1) / 2];
 		randombytes_buf(nb, sizeof(nb));
 		sodium_bin2hex(nonce, sizeof(nonce), nb, sizeof(nb));
 	}
@@ -1054,11 +1002,11 @@ ctl_command(int argc, char **argv)
 		code = CTL_EXIT_OK;
 		goto out;
 	}
-	if (strlen(env) > REQUEST_MAX) {
+	if (!ipc_trust_request_fits(strlen(env))) {
 		fprintf(stderr,
 		        "fxbreakerctl: the command is %zu bytes, over the "
 		        "service's limit of %d (shorten --reason)\n",
-		        strlen(env), REQUEST_MAX);
+		        strlen(env), IPC_TRUST_REQUEST_MAX);
 		goto out;
 	}
 	enum fxb_err e = ipc_request_once(t.url, env, o.timeout_ms, &reply,

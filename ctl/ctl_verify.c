@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ipc_trust.h"
 #include "ledger.h"
 
 #define MAX_ANCHORS 64
@@ -28,7 +29,7 @@ print_line(void *arg, const char *line)
 static int
 load_pubkey(const char *file, const char *db, unsigned char pk[32])
 {
-	char path[4096], buf[256];
+	char path[4096], err[4096 + 64];
 	if (file == NULL) {
 		const char *slash = strrchr(db, '/');
 		int dirlen = slash != NULL ? (int)(slash - db) : 1;
@@ -36,27 +37,21 @@ load_pubkey(const char *file, const char *db, unsigned char pk[32])
 		         slash != NULL ? db : ".");
 		file = path;
 	}
-	FILE *f = fopen(file, "r");
-	if (f == NULL) {
+	switch (ipc_trust_hex_file_read(file, "public key", pk,
+	                                IPC_TRUST_PK_LEN, err, sizeof(err))) {
+	case IPC_TRUST_HEX_FILE_OK:
+		return 0;
+	case IPC_TRUST_HEX_FILE_UNREADABLE:
 		fprintf(stderr,
 		        "fxbreakerctl: %s: cannot read the public key (give "
 		        "--pubkey FILE)\n",
 		        file);
 		return -1;
+	case IPC_TRUST_HEX_FILE_BAD:
+		break;
 	}
-	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	size_t got = 0;
-	if (sodium_hex2bin(pk, 32, buf, n, NULL, &got, NULL) != 0 ||
-	    got != 32) {
-		fprintf(stderr, "fxbreakerctl: %s: not a public key in hex\n",
-		        file);
-		return -1;
-	}
-	return 0;
+	fprintf(stderr, "fxbreakerctl: %s\n", err);
+	return -1;
 }
 
 /* The anchors a checkpoint directory gives: its newest note, and every

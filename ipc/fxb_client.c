@@ -24,6 +24,7 @@
 #include <nng/supplemental/util/platform.h>
 
 #include "fxb.h"
+#include "ipc_trust.h"
 
 /* A product id is at most this long: must match BREAKER_ID_MAX
  * (breaker/breaker_config.h), so that every product the service knows
@@ -35,8 +36,8 @@
 #define FXB_CLIENT_POLICY_MAX 256
 
 /* docs/PROTOCOL.md: the service drops a larger request together with its
- * connection.  Must match the service's NNG_OPT_RECVMAXSZ. */
-#define FXB_CLIENT_REQUEST_MAX 65536
+ * connection (the one cap, ipc_trust.h's). */
+#define FXB_CLIENT_REQUEST_MAX IPC_TRUST_REQUEST_MAX
 
 struct fxb_client_policy_slot {
 	char product[FXB_CLIENT_PRODUCT_MAX + 1];

@@ -17,13 +17,14 @@
 #include <stdint.h>
 
 #include "fxb.h"
+#include "ipc_trust.h"
 
 struct ipc_server;
 struct ipc_call;
 
 /* Largest message body accepted on any socket; nng drops a larger one and
  * the connection it came on. */
-#define IPC_RECV_MAX 65536
+#define IPC_RECV_MAX IPC_TRUST_REQUEST_MAX
 /* The request id a direct REQ peer sends ahead of each body (one hop of
  * nng's REQ/REP backtrace): counted by nng's cap, not by IPC_RECV_MAX. */
 #define IPC_REQ_HEADER 4

@@ -14,11 +14,12 @@
 #include <string.h>
 
 #include "../ctl/ctl.h"
+#include "ipc_trust.h"
 
 int
 main(int argc, char **argv)
 {
-	static char body[65537];
+	static char body[IPC_TRUST_REQUEST_MAX + 1];
 	if (argc != 2) {
 		fprintf(stderr, "usage: sign_body KEYFILE <body\n");
 		return 3;

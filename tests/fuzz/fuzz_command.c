@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "daemon_impl.h"
+#include "ipc_trust.h"
 #include "ipc_wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -43,7 +44,7 @@ body(const char *text)
 	}
 	/* What commands_handle relies on once the parse said yes. */
 	if (service == NULL || opid == NULL || nonce == NULL || cmd == NULL ||
-	    strlen(nonce) != 32 || !json_is_object(args)) {
+	    !ipc_trust_nonce_ok(nonce) || !json_is_object(args)) {
 		fprintf(stderr,
 		        "fuzz_command: accepted a body without its "
 		        "fields: %s\n",
