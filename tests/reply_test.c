@@ -132,6 +132,32 @@ test_deny(void)
 	    "{\"decision\":\"deny\",\"reason\":\"forced\",\"suspension\":61,"
 	    "\"notice\":{\"id\":\"default-forced\",\"ko\":\"k\",\"since\":"
 	    "5}}");
+	/* The denies that quote no suspension: reason, rule and kind. */
+	static const struct {
+		enum breaker_reason reason;
+		enum breaker_kind kind;
+		const char *want;
+	} held[] = {
+	    {BREAKER_REASON_NO_RATE, BREAKER_STALE,
+	     "{\"decision\":\"deny\",\"reason\":\"no_rate\",\"rule\":\"r\","
+	     "\"kind\":\"stale\"}"},
+	    {BREAKER_REASON_AWAITING_REFERENCE, BREAKER_BAND,
+	     "{\"decision\":\"deny\",\"reason\":\"awaiting_reference\","
+	     "\"rule\":\"r\",\"kind\":\"band\"}"},
+	    {BREAKER_REASON_STALE, BREAKER_STALE,
+	     "{\"decision\":\"deny\",\"reason\":\"stale\",\"rule\":\"r\","
+	     "\"kind\":\"stale\"}"},
+	};
+	for (size_t i = 0; i < sizeof(held) / sizeof(held[0]); i++) {
+		const struct breaker_decision h = {BREAKER_VERDICT_DENY,
+		                                   held[i].reason,
+		                                   "r",
+		                                   held[i].kind,
+		                                   NULL,
+		                                   0,
+		                                   -1};
+		EXPECT(ipc_reply_check(&h, &n, NULL), held[i].want);
+	}
 	/* docs/PROTOCOL.md's throttle: never a notice. */
 	const struct breaker_decision t = {BREAKER_VERDICT_THROTTLE,
 	                                   BREAKER_REASON_THROTTLED,
