@@ -86,7 +86,7 @@ CONFIG_OBJ  = $(CONFIG_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_TESTS  = breaker_test decimal_test config_test client_test wire_test \
-	      oom_test nng_close_test trust_test
+	      reply_test oom_test nng_close_test trust_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \

@@ -1,0 +1,640 @@
+/*
+ * ipc_reply.c: the wire protocol's replies (see ipc_reply.h).  jansson
+ * writes them, compact and in insertion order, except an allow and the
+ * out-of-memory error, written by hand: the first because it is most
+ * replies, the second because it must not allocate.  A key whose value
+ * jansson refuses (a string that is not UTF-8) is left out, as it always
+ * has been: each builder makes the same calls in the same order as the
+ * daemon did when it wrote these itself, so the bytes are the same.
+ */
+#include "ipc_reply.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipc_json.h"
+
+#define DUMP_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER)
+
+/* A check's answer when the log cannot be written: not an engine reason,
+ * the service's own (docs/PROTOCOL.md, "Fail closed"). */
+static const char ledger_unavailable[] = "ledger_unavailable";
+
+/* Dumps o and drops it; NULL in, NULL out. */
+static char *
+dump(json_t *o)
+{
+	char *s = o != NULL ? json_dumps(o, DUMP_FLAGS) : NULL;
+	json_decref(o);
+	return s;
+}
+
+static void
+set_ref(json_t *o, const char *ref)
+{
+	if (ref != NULL)
+		json_object_set_new(o, "ref", json_string(ref));
+}
+
+static json_t *
+int_or_null(int64_t v, bool shown)
+{
+	return shown ? json_integer((json_int_t)v) : json_null();
+}
+
+/* ---- a check ---- */
+
+char *
+ipc_reply_allow(const char *ref, char buf[IPC_REPLY_ALLOW_MAX])
+{
+	static const char head[] = "{\"decision\":\"allow\"";
+	static const char with_ref[] = ",\"ref\":\"";
+	size_t h = sizeof(head) - 1, w = sizeof(with_ref) - 1;
+	if (ref == NULL) {
+		memcpy(buf, head, h);
+		memcpy(buf + h, "}", 2);
+		return buf;
+	}
+	size_t n = strlen(ref);
+	bool plain = n <= IPC_REF_MAX;
+	for (size_t i = 0; plain && i < n; i++)
+		plain = ref[i] != '"' && ref[i] != '\\' &&
+		        (unsigned char)ref[i] >= 0x20;
+	if (!plain)
+		return dump(
+		    json_pack("{ssss}", "decision", "allow", "ref", ref));
+	memcpy(buf, head, h);
+	memcpy(buf + h, with_ref, w);
+	memcpy(buf + h + w, ref, n);
+	memcpy(buf + h + w + n, "\"}", 3);
+	return buf;
+}
+
+char *
+ipc_reply_check(const struct breaker_decision *dec,
+                const struct ipc_reply_notice *notice, const char *ref)
+{
+	json_t *o = ipc_decision_json(dec);
+	if (o == NULL)
+		return NULL;
+	/* Customers read the open notice's texts, not the rule's id. */
+	json_object_del(o, "notice");
+	if (notice != NULL && dec->verdict == BREAKER_VERDICT_DENY &&
+	    dec->suspension > 0) {
+		json_t *no = json_object();
+		if (no != NULL) {
+			json_object_set_new(no, "id", json_string(notice->id));
+			json_object_set_new(no, "ko", json_string(notice->ko));
+			json_object_set_new(no, "en", json_string(notice->en));
+			json_object_set_new(no, "since",
+			                    json_integer(notice->since));
+			if (notice->until != FXB_NEVER)
+				json_object_set_new(
+				    no, "until", json_integer(notice->until));
+			json_object_set_new(o, "notice", no);
+		}
+	}
+	set_ref(o, ref);
+	return dump(o);
+}
+
+char *
+ipc_reply_fail_closed(const char *ref)
+{
+	json_t *o = json_object();
+	char *s = NULL;
+	if (o != NULL &&
+	    json_object_set_new(o, "decision",
+	                        json_string(breaker_verdict_name(
+	                            BREAKER_VERDICT_DENY))) == 0 &&
+	    json_object_set_new(o, "reason",
+	                        json_string(ledger_unavailable)) == 0 &&
+	    (ref == NULL ||
+	     json_object_set_new(o, "ref", json_string(ref)) == 0))
+		s = json_dumps(o, DUMP_FLAGS);
+	json_decref(o);
+	return s;
+}
+
+/* ---- errors, ok, ping ---- */
+
+char *
+ipc_reply_error(enum fxb_err code, const char *msg, const char *ref)
+{
+	char *r = ipc_error_reply(code, msg, ref);
+	return r != NULL ? r : ipc_error_reply(code, fxb_strerror(code), ref);
+}
+
+const char *
+ipc_reply_nomem(char buf[IPC_REPLY_NOMEM_MAX])
+{
+	/* The table's name and text need no escaping (tests/reply_test.c
+	 * holds this equal to what jansson writes). */
+	snprintf(
+	    buf, IPC_REPLY_NOMEM_MAX,
+	    "{\"error\":{\"code\":%d,\"name\":\"%s\",\"message\":\"%s\"}}",
+	    (int)FXB_ERR_NOMEM, fxb_errname(FXB_ERR_NOMEM),
+	    fxb_strerror(FXB_ERR_NOMEM));
+	return buf;
+}
+
+static char *
+ok_reply(bool ping, const char *service_id, fxb_time now, const char *ref)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "ok", json_true());
+	if (ping) {
+		json_object_set_new(o, "service_id", json_string(service_id));
+		json_object_set_new(o, "now", json_integer(now));
+	}
+	set_ref(o, ref);
+	return dump(o);
+}
+
+char *
+ipc_reply_ok(const char *ref)
+{
+	return ok_reply(false, NULL, 0, ref);
+}
+
+char *
+ipc_reply_ping(const char *service_id, fxb_time now, const char *ref)
+{
+	return ok_reply(true, service_id, now, ref);
+}
+
+/* ---- a batch ---- */
+
+static void
+batch_put(struct ipc_reply_batch *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap == 0 ? 4096 : b->cap;
+		while (b->len + n + 1 > cap)
+			cap *= 2;
+		char *p = realloc(b->buf, cap);
+		if (p == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->buf = p;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, s, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+}
+
+static const char batch_head[] = "{\"results\":[";
+
+void
+ipc_reply_batch_add(struct ipc_reply_batch *b, const char *answer)
+{
+	char nomem[IPC_REPLY_NOMEM_MAX];
+	if (b->n++ == 0)
+		batch_put(b, batch_head, sizeof(batch_head) - 1);
+	else
+		batch_put(b, ",", 1);
+	if (answer == NULL)
+		answer = ipc_reply_nomem(nomem);
+	batch_put(b, answer, strlen(answer));
+}
+
+char *
+ipc_reply_batch_end(struct ipc_reply_batch *b, const char *ref)
+{
+	/* A batch has at least one check (ipc_request_parse); an empty one
+	 * still reads as JSON. */
+	if (b->n == 0)
+		batch_put(b, batch_head, sizeof(batch_head) - 1);
+	batch_put(b, "]", 1);
+	if (ref != NULL) {
+		json_t *j = json_string(ref);
+		char *s = j != NULL ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+		json_decref(j);
+		batch_put(b, ",\"ref\":", 7);
+		if (s == NULL)
+			b->oom = true;
+		else
+			batch_put(b, s, strlen(s));
+		free(s);
+	}
+	batch_put(b, "}", 1);
+	if (b->oom) {
+		free(b->buf);
+		return NULL;
+	}
+	return b->buf;
+}
+
+char *
+ipc_reply_batch_fail_closed(const struct ipc_request *r)
+{
+	struct ipc_reply_batch b = IPC_REPLY_BATCH_INIT;
+	for (size_t i = 0; i < r->nchecks; i++) {
+		char *s = ipc_reply_fail_closed(r->checks[i].ref);
+		ipc_reply_batch_add(&b, s);
+		free(s);
+	}
+	return ipc_reply_batch_end(&b, r->ref);
+}
+
+/* ---- signed commands ---- */
+
+/* The error object of a command's answer; "message" left out if msg
+ * cannot be encoded. */
+static json_t *
+cmd_error(enum fxb_err code, const char *msg)
+{
+	json_t *e = json_object();
+	json_object_set_new(e, "code", json_integer(code));
+	json_object_set_new(e, "name", json_string(fxb_errname(code)));
+	json_object_set_new(e, "message", json_string(msg));
+	return e;
+}
+
+char *
+ipc_reply_cmd(const struct ipc_reply_cmd *c)
+{
+	json_t *r = json_object();
+	const char *result =
+	    c->result == IPC_CMD_PENDING ? "pending" : "applied";
+	if (c->result == IPC_CMD_APPLIED && c->request > 0) {
+		/* An approval: the change it made was always said first. */
+		if (c->change > 0)
+			json_object_set_new(r, "change",
+			                    json_integer(c->change));
+		json_object_set_new(r, "result", json_string(result));
+		json_object_set_new(r, "request", json_integer(c->request));
+		if (c->suspension > 0)
+			json_object_set_new(r, "suspension",
+			                    json_integer(c->suspension));
+		return dump(r);
+	}
+	json_object_set_new(r, "result", json_string(result));
+	if (c->suspension > 0)
+		json_object_set_new(r, "suspension",
+		                    json_integer(c->suspension));
+	if (c->request > 0)
+		json_object_set_new(r, "request", json_integer(c->request));
+	if (c->change > 0)
+		json_object_set_new(r, "change", json_integer(c->change));
+	return dump(r);
+}
+
+char *
+ipc_reply_cmd_rejected(enum fxb_err code, const char *msg)
+{
+	json_t *o = json_object(), *e = cmd_error(code, msg);
+	json_object_set_new(o, "result", json_string("rejected"));
+	json_object_set_new(o, "error", e);
+	return dump(o);
+}
+
+char *
+ipc_reply_cmd_unconfirmed(void)
+{
+	/* Its effect, if any, is in force in memory and is logged when the
+	 * log recovers; resending the same signed request gets the answer. */
+	json_t *o = json_object();
+	json_object_set_new(o, "result", json_string("unconfirmed"));
+	json_object_set_new(
+	    o, "error",
+	    cmd_error(FXB_ERR_LEDGER,
+	              "this command's row is not written (the log is "
+	              "failing, or the service is stopping or overloaded), "
+	              "so it is not confirmed; resend the same signed "
+	              "request once status says the ledger is ok for its "
+	              "answer"));
+	return dump(o);
+}
+
+/* ---- the admin status ---- */
+
+struct ipc_reply_status {
+	json_t *service_id, *now, *clock;
+	json_t *ledger, *note;
+	json_t *pairs, *products, *rules, *notices;
+	bool degraded; /* the ledger's */
+};
+
+struct ipc_reply_status *
+ipc_reply_status_new(void)
+{
+	struct ipc_reply_status *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return NULL;
+	st->pairs = json_array();
+	st->products = json_array();
+	st->rules = json_array();
+	st->notices = json_array();
+	return st;
+}
+
+void
+ipc_reply_status_free(struct ipc_reply_status *st)
+{
+	if (st == NULL)
+		return;
+	json_decref(st->service_id);
+	json_decref(st->now);
+	json_decref(st->clock);
+	json_decref(st->ledger);
+	json_decref(st->note);
+	json_decref(st->pairs);
+	json_decref(st->products);
+	json_decref(st->rules);
+	json_decref(st->notices);
+	free(st);
+}
+
+static void
+replace(json_t **slot, json_t *v)
+{
+	json_decref(*slot);
+	*slot = v;
+}
+
+void
+ipc_reply_status_service(struct ipc_reply_status *st, const char *service_id,
+                         fxb_time now, const struct ipc_status_clock *clock)
+{
+	if (st == NULL)
+		return;
+	replace(&st->service_id, json_string(service_id));
+	replace(&st->now, json_integer(now));
+	json_t *c = json_object();
+	json_object_set_new(c, "wall", json_integer(clock->wall));
+	json_object_set_new(c, "offset_ms", json_integer(clock->offset_ms));
+	json_object_set_new(c, "tolerance_ms",
+	                    json_integer(clock->tolerance_ms));
+	json_object_set_new(c, "started_at", json_integer(clock->started_at));
+	if (clock->started_behind_ms > 0)
+		json_object_set_new(c, "started_behind_ms",
+		                    json_integer(clock->started_behind_ms));
+	json_object_set_new(c, "steps",
+	                    json_integer((json_int_t)clock->steps));
+	if (clock->steps > 0)
+		json_object_set_new(
+		    c, "last_step",
+		    json_pack("{sI sI sI sI ss}", "t",
+		              (json_int_t)clock->last_step.t, "from",
+		              (json_int_t)clock->last_step.from, "to",
+		              (json_int_t)clock->last_step.to, "size_ms",
+		              (json_int_t)clock->last_step.size_ms,
+		              "direction",
+		              clock->last_step.back ? "back" : "forward"));
+	replace(&st->clock, c);
+}
+
+/* An operator's force: {key: value, "suspension"?, "since", "until"?,
+ * "operator_reason"?, "notice"?}. */
+static json_t *
+force_json(const char *key, const char *value,
+           const struct ipc_status_force *f)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, key, json_string(value));
+	if (f->suspension > 0)
+		json_object_set_new(o, "suspension",
+		                    json_integer(f->suspension));
+	json_object_set_new(o, "since", json_integer(f->since));
+	if (f->until != FXB_NEVER)
+		json_object_set_new(o, "until", json_integer(f->until));
+	if (f->operator_reason != NULL)
+		json_object_set_new(o, "operator_reason",
+		                    json_string(f->operator_reason));
+	if (f->notice != NULL)
+		json_object_set_new(o, "notice", json_string(f->notice));
+	return o;
+}
+
+void
+ipc_reply_status_pair(struct ipc_reply_status *st,
+                      const struct ipc_status_pair *p)
+{
+	if (st == NULL)
+		return;
+	json_t *o = json_object(), *held = json_array();
+	if (p->forced != NULL)
+		json_array_append_new(held,
+		                      force_json("kind", "forced", p->forced));
+	for (size_t i = 0; i < p->nholds; i++) {
+		const struct ipc_status_hold *r = &p->holds[i];
+		json_t *h = json_object();
+		json_object_set_new(h, "rule", json_string(r->rule));
+		json_object_set_new(h, "kind", json_string(r->kind));
+		json_object_set_new(h, "state", json_string(r->state));
+		if (r->suspension > 0)
+			json_object_set_new(h, "suspension",
+			                    json_integer(r->suspension));
+		json_object_set_new(h, "since", json_integer(r->since));
+		if (r->until != FXB_NEVER)
+			json_object_set_new(h, "until",
+			                    json_integer(r->until));
+		json_array_append_new(held, h);
+	}
+	json_object_set_new(o, "pair", json_string(p->pair));
+	json_object_set_new(
+	    o, "state",
+	    json_string(json_array_size(held) > 0 ? "suspended" : "open"));
+	json_object_set_new(o, "held_by", held);
+	json_array_append_new(st->pairs, o);
+}
+
+void
+ipc_reply_status_product(struct ipc_reply_status *st,
+                         const struct ipc_status_product *p)
+{
+	if (st == NULL)
+		return;
+	json_t *o = json_object();
+	json_object_set_new(o, "product", json_string(p->product));
+	json_object_set_new(o, "pair", json_string(p->pair));
+	json_object_set_new(
+	    o, "state",
+	    json_string(p->held || p->unlogged ? "suspended" : "open"));
+	if (p->unlogged)
+		json_object_set_new(o, "reason",
+		                    json_string("reopening_not_logged"));
+	if (p->held) {
+		json_object_set_new(o, "reason", json_string(p->reason));
+		if (p->rule != NULL) {
+			json_object_set_new(o, "rule", json_string(p->rule));
+			json_object_set_new(o, "kind", json_string(p->kind));
+		}
+		if (p->suspension > 0)
+			json_object_set_new(o, "suspension",
+			                    json_integer(p->suspension));
+		json_object_set_new(o, "since", json_integer(p->since));
+		if (p->until != FXB_NEVER)
+			json_object_set_new(o, "until",
+			                    json_integer(p->until));
+	}
+	if (p->operator_reason != NULL)
+		json_object_set_new(o, "operator_reason",
+		                    json_string(p->operator_reason));
+	if (p->notice != NULL)
+		json_object_set_new(o, "notice", json_string(p->notice));
+	json_t *also = json_array();
+	for (size_t i = 0; i < p->nalso; i++)
+		json_array_append_new(
+		    also, force_json("scope",
+		                     p->also[i].on_pair ? "pair" : "product",
+		                     &p->also[i]));
+	if (json_array_size(also) > 0)
+		json_object_set_new(o, "also_forced", also);
+	else
+		json_decref(also);
+	json_array_append_new(st->products, o);
+}
+
+void
+ipc_reply_status_rule(struct ipc_reply_status *st,
+                      const struct ipc_status_rule *r)
+{
+	if (st == NULL)
+		return;
+	json_t *o = json_object();
+	json_object_set_new(o, "rule", json_string(r->rule));
+	json_object_set_new(o, "kind", json_string(r->kind));
+	json_object_set_new(o, "scope", json_string(r->scope));
+	json_object_set_new(o, "scope_type",
+	                    json_string(r->on_pair ? "pair" : "product"));
+	json_object_set_new(o, "mode",
+	                    json_string(r->shadow ? "shadow" : "enforce"));
+	json_object_set_new(o, "state", json_string(r->state));
+	json_object_set_new(o, "since", json_integer(r->since));
+	if (r->until != FXB_NEVER)
+		json_object_set_new(o, "until", json_integer(r->until));
+	if (r->suspension > 0)
+		json_object_set_new(o, "suspension",
+		                    json_integer(r->suspension));
+	json_object_set_new(o, "latched", json_boolean(r->latched));
+	/* Trip levels an operator changed: what is in force now differs
+	 * from the file. */
+	json_t *ch = json_object();
+	for (size_t k = 0; k < r->nchanged; k++)
+		json_object_set_new(ch, r->changed[k].key,
+		                    json_string(r->changed[k].value));
+	if (json_object_size(ch) > 0)
+		json_object_set_new(o, "changed", ch);
+	else
+		json_decref(ch);
+	json_array_append_new(st->rules, o);
+}
+
+void
+ipc_reply_status_notice_changed(struct ipc_reply_status *st,
+                                const char *notice, const char *lang,
+                                const char *text)
+{
+	if (st == NULL)
+		return;
+	json_array_append_new(st->notices,
+	                      json_pack("{ss ss ss}", "notice", notice, "lang",
+	                                lang, "text", text));
+}
+
+void
+ipc_reply_status_ledger(struct ipc_reply_status *st,
+                        const struct ipc_status_ledger *lg)
+{
+	if (st == NULL)
+		return;
+	json_t *o = json_object();
+	json_object_set_new(o, "state",
+	                    json_string(lg->degraded ? "degraded" : "ok"));
+	json_object_set_new(o, "committed_seq",
+	                    json_integer(lg->committed_seq));
+	json_object_set_new(o, "queued", json_integer((json_int_t)lg->queued));
+	if (lg->degraded)
+		json_object_set_new(o, "last_error",
+		                    json_string(lg->last_error));
+	json_t *cn = json_pack("{sbsI}", "ok", lg->note_failed == 0,
+	                       "last_ok_seq", (json_int_t)lg->note_ok_seq);
+	if (lg->note_failed > 0) {
+		json_object_set_new(cn, "error", json_string(lg->note_error));
+		json_object_set_new(cn, "failed",
+		                    json_integer((json_int_t)lg->note_failed));
+	}
+	replace(&st->ledger, o);
+	replace(&st->note, cn);
+	st->degraded = lg->degraded;
+}
+
+static json_t *
+fds_json(const struct ipc_status_fds *fs)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "open", int_or_null(fs->open, fs->open >= 0));
+	json_object_set_new(o, "limit",
+	                    int_or_null(fs->limit, fs->limit >= 0));
+	json_object_set_new(o, "state", json_string(fs->high ? "high" : "ok"));
+	json_object_set_new(o, "high_episodes",
+	                    json_integer((json_int_t)fs->episodes));
+	return o;
+}
+
+static json_t *
+socket_json(const struct ipc_status_socket *s)
+{
+	if (!s->watched)
+		return json_pack("{ss}", "state", "unwatched");
+	json_t *o =
+	    json_pack("{ss}", "state", s->silent ? "silent" : "answering");
+	json_object_set_new(o, "last_answer",
+	                    int_or_null(s->last_answer, s->last_answer > 0));
+	if (s->silent) {
+		json_object_set_new(o, "since", json_integer(s->since));
+		json_object_set_new(o, "error", json_string(s->error));
+	}
+	return o;
+}
+
+/* Sets o[key] to *slot, which o now owns. */
+static void
+take(json_t *o, const char *key, json_t **slot)
+{
+	json_object_set_new(o, key, *slot);
+	*slot = NULL;
+}
+
+char *
+ipc_reply_status_end(struct ipc_reply_status *st,
+                     const struct ipc_status_fds *fds,
+                     const struct ipc_status_socket *check_socket,
+                     const struct ipc_status_ticks *ticks, const char *ref)
+{
+	if (st == NULL)
+		return NULL;
+	json_t *o = json_object();
+	take(o, "service_id", &st->service_id);
+	take(o, "now", &st->now);
+	take(o, "clock", &st->clock);
+	take(o, "ledger", &st->ledger);
+	take(o, "checkpoint_note", &st->note);
+	json_object_set_new(o, "fds", fds_json(fds));
+	json_object_set_new(o, "check_socket", socket_json(check_socket));
+	/* One word for a dashboard: anything an operator must look at. */
+	bool silent = check_socket->watched && check_socket->silent;
+	json_object_set_new(
+	    o, "state",
+	    json_string(st->degraded || silent ? "degraded" : "ok"));
+	json_object_set_new(o, "ticks",
+	                    json_pack("{sIsIsI}", "applied",
+	                              (json_int_t)ticks->applied, "refused",
+	                              (json_int_t)ticks->refused, "waits",
+	                              (json_int_t)ticks->waits));
+	take(o, "pairs", &st->pairs);
+	take(o, "products", &st->products);
+	take(o, "rules", &st->rules);
+	take(o, "notices_changed", &st->notices);
+	set_ref(o, ref);
+	ipc_reply_status_free(st);
+	return dump(o);
+}
