@@ -21,6 +21,7 @@
 
 #include "breaker_decimal.h"
 #include "daemon_impl.h"
+#include "ipc_trust.h"
 
 #define OPERATORS_MAX   256
 #define NONCES_MAX      65536        /* remembered replies, newest kept */
@@ -282,7 +283,7 @@ read_operators_file(const char *path, struct roster *next)
 		}
 		snprintf(op->name, sizeof(op->name), "%s", name);
 		op->from_file = true;
-		ledger_key_id(op->pk, op->key_id);
+		ipc_trust_key_id(op->pk, op->key_id);
 		if (op_find(next, op->key_id) != NULL) {
 			log_warn("%s:%d: this key is already listed", path,
 			         lineno);
@@ -591,7 +592,7 @@ enrol_subject(const struct commands *c, json_t *args, struct operator* who,
 		return FXB_ERR_SYNTAX;
 	}
 	snprintf(who->name, sizeof(who->name), "%s", name);
-	ledger_key_id(who->pk, who->key_id);
+	ipc_trust_key_id(who->pk, who->key_id);
 	const struct operator* old = op_find(&c->roster, who->key_id);
 	if (old != NULL) {
 		snprintf(msg, cap, "key %s is enrolled already (as %s)",

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ipc_trust.h"
 #include "ledger_impl.h"
 
 /* How long a write waits for a lock held by another process (a reader's
@@ -650,7 +651,7 @@ ledger_set_key(struct ledger *lg, const unsigned char pk[32],
 {
 	memcpy(lg->pk, pk, 32);
 	memcpy(lg->sk, sk, 64);
-	ledger_key_id(pk, lg->key_id);
+	ipc_trust_key_id(pk, lg->key_id);
 	lg->has_key = true;
 }
 

@@ -137,8 +137,6 @@ enum fxb_err ledger_key_load(const char *dir, bool create,
                              unsigned char pk[32], unsigned char sk[64],
                              char *err, size_t errlen);
 
-/* ledger_key_id writes the 16-hex-digit id of a public key. */
-void ledger_key_id(const unsigned char pk[32], char out[17]);
 
 /*
  * ledger_verify_tail checks, on an open ledger, the last `rows` rows'

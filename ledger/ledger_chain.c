@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ipc_trust.h"
 #include "ledger_impl.h"
 
 static const char row_prefix[] = "fxbreaker/log/v1";           /* 16 bytes */
@@ -107,32 +108,21 @@ ledger_chain_row_read(sqlite3_stmt *st)
 
 /* ---- the log key ---- */
 
-void
-ledger_key_id(const unsigned char pk[32], char out[17])
-{
-	unsigned char h[32];
-	crypto_generichash(h, sizeof(h), pk, 32, NULL, 0);
-	sodium_bin2hex(out, 17, h, 8);
-}
-
-/* Reads a file holding `n` bytes as hex on one line. */
+/* Reads a file holding `n` bytes as hex: 0, -1 if it cannot be opened,
+ * -2 if it is not n bytes in hex (the shared reader, ipc_trust.h). */
 static int
 read_hex_file(const char *path, unsigned char *out, size_t n)
 {
-	char buf[256];
-	FILE *f = fopen(path, "r");
-	if (f == NULL)
+	char err[8];
+	switch (
+	    ipc_trust_hex_file_read(path, "key", out, n, err, sizeof(err))) {
+	case IPC_TRUST_HEX_FILE_OK:
+		return 0;
+	case IPC_TRUST_HEX_FILE_UNREADABLE:
 		return -1;
-	size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[len] = '\0';
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
-		buf[--len] = '\0';
-	size_t got = 0;
-	if (sodium_hex2bin(out, n, buf, len, NULL, &got, NULL) != 0 ||
-	    got != n)
+	default:
 		return -2;
-	return 0;
+	}
 }
 
 static int
