@@ -492,7 +492,7 @@ current_suspension(struct daemon *d, const struct request *q)
 		if (ri < 0)
 			return 0;
 		breaker_rule_status(d->engine, ri, &st);
-		return strcmp(st.state, "tripped") == 0 ? st.suspension : 0;
+		return st.state == BREAKER_RULE_TRIPPED ? st.suspension : 0;
 	}
 	int32_t idx =
 	    q->on_pair

@@ -1598,7 +1598,9 @@ status_rules(struct daemon *d, json_t *arr)
 		    json_string(c->on_pair ? "pair" : "product"));
 		json_object_set_new(
 		    o, "mode", json_string(c->shadow ? "shadow" : "enforce"));
-		json_object_set_new(o, "state", json_string(st.state));
+		json_object_set_new(
+		    o, "state",
+		    json_string(breaker_rule_state_name(st.state)));
 		json_object_set_new(o, "since", json_integer(st.since));
 		if (st.until != FXB_NEVER)
 			json_object_set_new(o, "until",
@@ -1751,17 +1753,19 @@ status_pairs(struct daemon *d, json_t *arr)
 			if (!c->on_pair || c->owner != (int32_t)p || c->shadow)
 				continue;
 			breaker_rule_status(d->engine, (int32_t)i, &st);
-			if (strcmp(st.state, "tripped") != 0 &&
-			    strcmp(st.state, "stale") != 0 &&
-			    strcmp(st.state, "no_rate") != 0 &&
-			    strcmp(st.state, "awaiting_reference") != 0)
+			if (st.state != BREAKER_RULE_TRIPPED &&
+			    st.state != BREAKER_RULE_STALE &&
+			    st.state != BREAKER_RULE_NO_RATE &&
+			    st.state != BREAKER_RULE_AWAITING_REFERENCE)
 				continue;
 			json_t *h = json_object();
 			json_object_set_new(h, "rule", json_string(c->id));
 			json_object_set_new(
 			    h, "kind",
 			    json_string(breaker_kind_name(c->kind)));
-			json_object_set_new(h, "state", json_string(st.state));
+			json_object_set_new(
+			    h, "state",
+			    json_string(breaker_rule_state_name(st.state)));
 			if (id_visible(d, st.suspension))
 				json_object_set_new(
 				    h, "suspension",
