@@ -1373,11 +1373,11 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 		json_object_set_new(row, "wall", json_integer(wall));
 	}
 
-	if (strcmp(service, d->cfg->service.service_id) != 0) {
+	if (strcmp(service, d->svc.service_id) != 0) {
 		code = FXB_ERR_WRONG_SERVICE;
 		snprintf(msg, sizeof(msg),
 		         "signed for \"%.64s\", this is \"%s\"", service,
-		         d->cfg->service.service_id);
+		         d->svc.service_id);
 	} else if (win == WINDOW_BAD ||
 	           (win == WINDOW_OUTSIDE && strcmp(cmd, "suspend") != 0)) {
 		code = FXB_ERR_EXPIRED;
