@@ -5,8 +5,9 @@
  *
  * The builder keeps what it is given; breaker_config_finish checks every
  * value and every reference in dependency order (pairs, notices, products,
- * rules, exemptions), then refuses any key nobody read.  The first problem
- * stops it with "FILE:LINE: message".  This file reads no file: stdio.h is
+ * rules, exemptions), then refuses any key nobody read (or tells the
+ * reader, which refuses it: breaker_config_set).  The first problem stops
+ * it with "FILE:LINE: message".  This file reads no file: stdio.h is
  * here for snprintf alone, to word the messages.
  */
 #include <stdarg.h>
@@ -160,14 +161,14 @@ breaker_config_section(struct breaker_config_builder *b,
 
 enum fxb_err
 breaker_config_set(struct breaker_config_builder *b, const char *key,
-                   const char *value, int line)
+                   const char *value, int line, bool *seen)
 {
 	if (b->nomem)
 		return FXB_ERR_NOMEM;
 	if (b->nsects == 0) {
-		/* A caller's bug, not the file's: no section to hold it. */
-		b->nomem = true;
-		return FXB_ERR_NOMEM;
+		/* The reader refuses this first, in the same words. */
+		breaker_conf_fail(b, line, "key %s before any [section]", key);
+		return FXB_ERR_CONFIG;
 	}
 	struct conf_sect *s = &b->sects[b->nsects - 1];
 	if (s->nkv == s->capkv) {
@@ -180,8 +181,8 @@ breaker_config_set(struct breaker_config_builder *b, const char *key,
 		s->kv = v;
 		s->capkv = ncap;
 	}
-	s->kv[s->nkv++] =
-	    (struct conf_kv){.key = key, .val = value, .line = line};
+	s->kv[s->nkv++] = (struct conf_kv){
+	    .key = key, .val = value, .line = line, .seen = seen};
 	return FXB_OK;
 }
 
@@ -193,6 +194,8 @@ breaker_conf_get(struct conf_sect *s, const char *key)
 	for (size_t i = 0; i < s->nkv; i++)
 		if (strcmp(s->kv[i].key, key) == 0) {
 			s->kv[i].used = true;
+			if (s->kv[i].seen != NULL)
+				*s->kv[i].seen = true;
 			return &s->kv[i];
 		}
 	return NULL;
@@ -658,11 +661,12 @@ build(struct breaker_config_builder *b)
 		if (b->sects[i].type == BREAKER_SECTION_PRODUCT &&
 		    !build_exempt(b, &b->sects[i], &cfg->products[pi++]))
 			return false;
-	/* Any key nobody read is unknown. */
+	/* Any key nobody read is unknown (the caller's to say, for a key
+	 * it gave a flag with). */
 	for (size_t i = 0; i < b->nsects; i++) {
 		struct conf_sect *s = &b->sects[i];
 		for (size_t k = 0; k < s->nkv; k++)
-			if (!s->kv[k].used) {
+			if (!s->kv[k].used && s->kv[k].seen == NULL) {
 				breaker_conf_fail_kv(
 				    b, s, &s->kv[k],
 				    "unknown key in this section");
@@ -680,7 +684,7 @@ breaker_config_finish(struct breaker_config_builder *b,
 
 	if (!b->nomem && (b->cfg = calloc(1, sizeof(*b->cfg))) == NULL)
 		b->nomem = true;
-	if (!b->nomem && index_sections(b))
+	if (!b->nomem && !b->failed && index_sections(b))
 		build(b);
 	if (b->nomem)
 		rc = FXB_ERR_NOMEM;

@@ -114,7 +114,7 @@ struct breaker_config {
  *
  *	b = breaker_config_begin("fx.conf", err, sizeof(err));
  *	breaker_config_section(b, BREAKER_SECTION_PAIR, "USD/KRW", 7);
- *	breaker_config_set(b, "tick", "0.1", 8);
+ *	breaker_config_set(b, "tick", "0.1", 8, NULL);
  *	...
  *	rc = breaker_config_finish(b, &cfg);
  *
@@ -146,17 +146,25 @@ enum fxb_err breaker_config_section(struct breaker_config_builder *b,
                                     enum breaker_section type,
                                     const char *name, int line);
 
-/* breaker_config_set adds key = value, on `line`, to the section opened
- * last (every key must follow a section).  A key given twice is the
- * reader's to refuse.  Errors: FXB_ERR_NOMEM. */
+/*
+ * breaker_config_set adds key = value, on `line`, to the section opened
+ * last.  A key given twice is the reader's to refuse.  A key no section
+ * reads is unknown: with seen NULL, breaker_config_finish refuses it;
+ * otherwise *seen (false to begin with) is set when the key is read, and
+ * the caller refuses the key if it is not, once finish has passed (the
+ * reader does, so that a file is refused for its first unknown key,
+ * whichever section holds it).  Errors: FXB_ERR_NOMEM, FXB_ERR_CONFIG (no
+ * section opened yet: reported by breaker_config_finish).
+ */
 enum fxb_err breaker_config_set(struct breaker_config_builder *b,
-                                const char *key, const char *value, int line);
+                                const char *key, const char *value, int line,
+                                bool *seen);
 
 /*
  * breaker_config_finish checks the values and references of everything
  * handed over and frees b.  On success *out is a new config to free with
  * breaker_config_free.  Errors: FXB_ERR_CONFIG (the message in err),
- * FXB_ERR_NOMEM (also when an earlier call of b failed).
+ * FXB_ERR_NOMEM; either also when an earlier call of b failed so.
  */
 enum fxb_err breaker_config_finish(struct breaker_config_builder *b,
                                    struct breaker_config **out);

@@ -21,7 +21,9 @@ struct conf_kv {
 	const char *key;
 	const char *val;
 	int line;
-	bool used; /* read by a builder: any other key is unknown */
+	bool used;  /* read by a builder: any other key is unknown */
+	bool *seen; /* the caller's flag, set when read (the caller then
+	               refuses the key if nobody read it), or NULL */
 };
 
 struct conf_sect {

@@ -4,7 +4,6 @@
  * may change at run time.  The builder that calls it is breaker_config.c.
  */
 #include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "breaker_config.h"

@@ -21,7 +21,8 @@ struct ini_kv {
 	char *key;
 	char *val;
 	int line;
-	bool used; /* [service]: read; any other key there is unknown */
+	bool used; /* read ([service]) or seen by the engine: any other key
+	              is unknown */
 };
 
 struct ini_sect {
@@ -70,6 +71,5 @@ struct ini_kv *config_ini_get(struct ini_sect *s, const char *key);
 void config_service_defaults(struct service_conf *sv);
 bool config_service_read(struct ini *in, struct ini_sect *s,
                          struct service_conf *sv);
-bool config_service_unknown(struct ini *in);
 
 #endif /* CONFIG_IMPL_H */

@@ -49,7 +49,6 @@ sect_type_name(enum ini_type t)
 }
 
 /* "[type name]" (or "[service]") for messages. */
-#define INI_LABEL_MAX (BREAKER_ID_MAX + 16)
 const char *
 config_ini_label(const struct ini_sect *s, char *buf)
 {
@@ -510,7 +509,7 @@ build_engine(struct ini *in, struct breaker_config **out)
 		                           s->line);
 		for (size_t k = 0; k < s->nkv && e == FXB_OK; k++)
 			e = breaker_config_set(b, s->kv[k].key, s->kv[k].val,
-			                       s->kv[k].line);
+			                       s->kv[k].line, &s->kv[k].used);
 	}
 	/* Whatever failed above, finish frees the builder (and says so). */
 	e = breaker_config_finish(b, out);
@@ -520,8 +519,25 @@ build_engine(struct ini *in, struct breaker_config **out)
 		in->failed = true;
 }
 
+/* Any key nobody read (neither config_service_read nor the engine's
+ * builder) is unknown: the first in the file is named. */
+static void
+unknown_keys(struct ini *in)
+{
+	for (size_t i = 0; i < in->nsects; i++) {
+		const struct ini_sect *s = &in->sects[i];
+		for (size_t k = 0; k < s->nkv; k++)
+			if (!s->kv[k].used) {
+				config_ini_fail_kv(
+				    in, s, &s->kv[k],
+				    "unknown key in this section");
+				return;
+			}
+	}
+}
+
 /* The second pass: [service], then (out not NULL) the engine's sections,
- * then the keys of [service] nobody read. */
+ * then, every value being good, the keys nobody read. */
 static void
 build(struct ini *in, struct service_conf *sv, struct breaker_config **out)
 {
@@ -535,7 +551,7 @@ build(struct ini *in, struct service_conf *sv, struct breaker_config **out)
 		if (in->failed)
 			return;
 	}
-	config_service_unknown(in);
+	unknown_keys(in);
 }
 
 static void

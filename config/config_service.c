@@ -91,8 +91,8 @@ val_utc_offset(struct ini *in, struct ini_sect *s, struct ini_kv *kv, int *out)
 }
 
 /* Reads the values of the [service] section s into sv (which holds the
- * defaults); its unknown keys are refused later (config_service_unknown),
- * after the engine's values, as they always were. */
+ * defaults).  Its unknown keys are refused later with every section's
+ * (config_ini.c), once every value has passed. */
 bool
 config_service_read(struct ini *in, struct ini_sect *s,
                     struct service_conf *sv)
@@ -144,23 +144,4 @@ config_service_read(struct ini *in, struct ini_sect *s,
 	kv = config_ini_get(s, "clock_step_tolerance");
 	return kv == NULL ||
 	       val_duration(in, s, kv, true, &sv->clock_step_tolerance);
-}
-
-/* Any key of a [service] that config_service_read did not read. */
-bool
-config_service_unknown(struct ini *in)
-{
-	for (size_t i = 0; i < in->nsects; i++) {
-		struct ini_sect *s = &in->sects[i];
-		if (s->type != INI_SERVICE)
-			continue;
-		for (size_t k = 0; k < s->nkv; k++)
-			if (!s->kv[k].used) {
-				config_ini_fail_kv(
-				    in, s, &s->kv[k],
-				    "unknown key in this section");
-				return false;
-			}
-	}
-	return true;
 }

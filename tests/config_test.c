@@ -714,7 +714,61 @@ test_service_only(void)
 	CHECK_STR(sv.service_id, "late");
 }
 
+/*
+ * The engine's builder on its own (what config/ hands over): a config of
+ * text keys, and the two refusals config/ makes first, in the same words,
+ * when a caller of the builder does not.
+ */
+static void
+test_builder(void)
+{
+	char err[256];
+	struct breaker_config *cfg = NULL;
+	struct breaker_config_builder *b =
+	    breaker_config_begin("b.conf", err, sizeof(err));
+	CHECK(b != NULL);
+	if (b == NULL)
+		return;
+	CHECK_INT(
+	    breaker_config_section(b, BREAKER_SECTION_PAIR, "USD/KRW", 1),
+	    FXB_OK);
+	CHECK_INT(breaker_config_set(b, "tick", "0.1", 2, NULL), FXB_OK);
+	CHECK_INT(breaker_config_section(b, BREAKER_SECTION_PRODUCT, "p", 3),
+	          FXB_OK);
+	CHECK_INT(breaker_config_set(b, "pair", "USD/KRW", 4, NULL), FXB_OK);
+	CHECK_INT(breaker_config_finish(b, &cfg), FXB_OK);
+	CHECK(cfg != NULL && cfg->npairs == 1 && cfg->nproducts == 1 &&
+	      cfg->pairs[0].tick == 100000000 && cfg->products[0].pair == 0);
+	breaker_config_free(cfg);
+
+	cfg = NULL;
+	b = breaker_config_begin("b.conf", err, sizeof(err));
+	CHECK(b != NULL);
+	if (b == NULL)
+		return;
+	CHECK_INT(breaker_config_set(b, "tick", "0.1", 3, NULL),
+	          FXB_ERR_CONFIG);
+	CHECK_INT(breaker_config_finish(b, &cfg), FXB_ERR_CONFIG);
+	CHECK_STR(err, "b.conf:3: key tick before any [section]");
+
+	b = breaker_config_begin("b.conf", err, sizeof(err));
+	CHECK(b != NULL);
+	if (b == NULL)
+		return;
+	CHECK_INT(
+	    breaker_config_section(b, BREAKER_SECTION_PAIR, "USD/KRW", 1),
+	    FXB_OK);
+	CHECK_INT(
+	    breaker_config_section(b, BREAKER_SECTION_PAIR, "USD/KRW", 5),
+	    FXB_OK);
+	CHECK_INT(breaker_config_finish(b, &cfg), FXB_ERR_CONFIG);
+	CHECK_STR(
+	    err,
+	    "b.conf:5: [pair USD/KRW] is defined twice (first on line 1)");
+}
+
 static const struct test tests[] = {
+    {"builder", test_builder},
     {"service_only", test_service_only},
     {"overrides", test_overrides},
     {"good_config", test_good_config},
