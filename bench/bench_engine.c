@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "breaker.h"
+#include "config.h"
 #include "xorshift.h"
 
 #define ROUNDS 7
@@ -204,8 +205,8 @@ bench(size_t nproducts, enum dist d)
 	int32_t *order = malloc(n_ops * sizeof(*order));
 	int64_t *px = malloc(n_ops * sizeof(*px));
 
-	if (breaker_config_parse(text, strlen(text), "bench", &cfg, err,
-	                         sizeof(err)) != FXB_OK ||
+	if (config_parse(text, strlen(text), "bench", NULL, 0, NULL, &cfg, err,
+	                 sizeof(err)) != FXB_OK ||
 	    breaker_new(cfg, 0, NULL, NULL, &b) != FXB_OK) {
 		fprintf(stderr, "bench: %s\n", err);
 		exit(1);

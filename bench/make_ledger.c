@@ -92,6 +92,7 @@ struct opjob {
 
 struct gen {
 	struct breaker_config *cfg;
+	struct service_conf svc;
 	struct breaker *b;
 	struct ledger *lg;
 	char config_hash[65];
@@ -251,7 +252,7 @@ notice_vars(struct gen *g, const struct onotice *n, struct notice_vars *v)
 	v->end = 0;
 	v->reason_ko = n->reason_ko;
 	v->reason_en = n->reason_en;
-	v->tz_min = g->cfg->service.notice_tz_min;
+	v->tz_min = g->svc.notice_tz_min;
 }
 
 /* Fills p's notice for an event that opens or ends a suspension. */
@@ -410,8 +411,7 @@ service_row(struct gen *g, const char *event, const char *what)
 	json_object_set_new(o, "config",
 	                    json_string("/etc/fxbreaker/fxbreaker.conf"));
 	json_object_set_new(o, "config_hash", json_string(g->config_hash));
-	json_object_set_new(o, "service_id",
-	                    json_string(g->cfg->service.service_id));
+	json_object_set_new(o, "service_id", json_string(g->svc.service_id));
 	json_object_set_new(o, "pid", json_integer(g->pid));
 	json_object_set_new(o, "what", json_string(what));
 	json_object_set_new(o, "thresholds_changed", json_integer(0));
@@ -826,7 +826,7 @@ main(int argc, char **argv)
 	memset(&g, 0, sizeof(g));
 	g.rng = 0x2024120300000001ULL;
 	g.pid = 4242;
-	if (config_file_load(argv[1], &g.cfg, g.config_hash, err,
+	if (config_file_load(argv[1], &g.svc, &g.cfg, g.config_hash, err,
 	                     sizeof(err)) != FXB_OK)
 		die(err);
 	snprintf(path, sizeof(path), "%s/fxbreaker.db", argv[2]);

@@ -971,21 +971,29 @@ breaker_reset(struct breaker *b, fxb_time t, int32_t rule)
 
 /* ---- status, restore and reload ---- */
 
+const char *
+breaker_rule_state_name(enum breaker_rule_state state)
+{
+	static const char *const names[] = {
+	    [BREAKER_RULE_NORMAL] = "normal",
+	    [BREAKER_RULE_NO_REFERENCE] = "no_reference",
+	    [BREAKER_RULE_LIMIT] = "limit",
+	    [BREAKER_RULE_TRIPPED] = "tripped",
+	    [BREAKER_RULE_AWAITING_REFERENCE] = "awaiting_reference",
+	    [BREAKER_RULE_NO_RATE] = "no_rate",
+	    [BREAKER_RULE_STALE] = "stale",
+	};
+	if ((size_t)state >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[state];
+}
+
 void
 breaker_rule_status(const struct breaker *b, int32_t rule,
                     struct breaker_rule_status *out)
 {
-	static const char *const names[] = {
-	    [RS_NORMAL] = "normal",
-	    [RS_NO_REF] = "no_reference",
-	    [RS_LIMIT] = "limit",
-	    [RS_TRIPPED] = "tripped",
-	    [RS_AWAITING] = "awaiting_reference",
-	    [RS_NO_RATE] = "no_rate",
-	    [RS_STALE] = "stale",
-	};
 	const struct rule *r = b->rule[rule];
-	out->state = names[r->state];
+	out->state = (enum breaker_rule_state)r->state;
 	out->since = r->since;
 	out->until = r->state == RS_TRIPPED ? r->until : FXB_NEVER;
 	out->suspension = r->suspension;

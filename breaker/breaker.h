@@ -245,10 +245,28 @@ enum fxb_err breaker_reset(struct breaker *b, fxb_time t, int32_t rule);
 
 /* ---- status, restore and reload (the daemon) ---- */
 
+/* A rule's state (docs/PROTOCOL.md, admin `status`).  Not every kind uses
+ * every state.  The engine keeps these numbers in its rules: the states
+ * that hold products come last (breaker_impl.h, RS_HOLDS). */
+enum breaker_rule_state {
+	BREAKER_RULE_NORMAL = 0,   /* watching */
+	BREAKER_RULE_NO_REFERENCE, /* band: no tick yet, no band in force */
+	BREAKER_RULE_LIMIT,        /* band: limit state, trip timer armed */
+	BREAKER_RULE_TRIPPED,      /* suspended (denies when enforcing) */
+	BREAKER_RULE_AWAITING_REFERENCE, /* band: resumed, waiting for a
+	                                    reference tick */
+	BREAKER_RULE_NO_RATE,            /* stale: no tick ever */
+	BREAKER_RULE_STALE,              /* stale: tripped by age */
+};
+
+/* breaker_rule_state_name returns the state's name on the wire and in the
+ * log: "normal", "no_reference", "limit", "tripped",
+ * "awaiting_reference", "no_rate" or "stale". */
+const char *breaker_rule_state_name(enum breaker_rule_state state);
+
 /* A rule's state as ops see it (docs/PROTOCOL.md, admin `status`). */
 struct breaker_rule_status {
-	const char *state;  /* normal, no_reference, limit, tripped,
-	                       awaiting_reference, no_rate, stale */
+	enum breaker_rule_state state;
 	fxb_time since;     /* when that state began */
 	fxb_time until;     /* tripped: automatic end, or FXB_NEVER */
 	int64_t suspension; /* the open (or last) suspension, 0 if none */

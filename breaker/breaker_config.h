@@ -1,10 +1,11 @@
 /*
- * breaker_config.h: the configuration file (RULES.md section 8), parsed and
- * validated into plain data that breaker_new consumes.
+ * breaker_config.h: the engine's part of the configuration file (RULES.md
+ * section 8): its sections, validated into plain data that breaker_new
+ * consumes.
  *
- * The parser reads text, not files: the caller reads the file and names it,
- * so that every error can say "FILE:LINE: [section] key: what is wrong".
- * Validation is complete: a config that parses is one the engine accepts.
+ * The engine reads no file and no INI: config/ does, and hands over the
+ * text of each key with its line, so that every error can say
+ * "FILE:LINE: [section] key: what is wrong".  [service] is config/'s.
  */
 #ifndef BREAKER_CONFIG_H
 #define BREAKER_CONFIG_H
@@ -94,28 +95,7 @@ struct breaker_notice_conf {
 	int line;
 };
 
-struct breaker_service_conf {
-	char data_dir[BREAKER_TEXT_MAX + 1];
-	char check_url[BREAKER_TEXT_MAX + 1];
-	char tick_url[BREAKER_TEXT_MAX + 1];
-	char admin_url[BREAKER_TEXT_MAX + 1];
-	char events_url[BREAKER_TEXT_MAX + 1];
-	char service_id[BREAKER_ID_MAX + 1];
-	/* "": DATA_DIR/checkpoints */
-	char checkpoint_dir[BREAKER_TEXT_MAX + 1];
-	/* "": no operators (every command is refused) */
-	char operators_file[BREAKER_TEXT_MAX + 1];
-	int notice_tz_min; /* notice_utc_offset: minutes east of UTC */
-	/* clock_step_tolerance: a wall clock step larger than this is
-	 * logged (docs/OPERATIONS.md, "The clock"); default 1 s. */
-	fxb_time clock_step_tolerance;
-	/* watchdog_interval: how often the daemon pings its own check
-	 * socket; 0 turns the watchdog off.  Default 5 s. */
-	fxb_time watchdog_interval;
-};
-
 struct breaker_config {
-	struct breaker_service_conf service;
 	struct breaker_pair_conf *pairs;
 	size_t npairs;
 	struct breaker_product_conf *products;
@@ -127,45 +107,67 @@ struct breaker_config {
 };
 
 /*
- * breaker_config_parse parses and validates INI text (text[0..len), need
- * not be NUL-terminated) read from `filename` (used only in messages).
- * On success *out is a new config to free with breaker_config_free.  On
- * FXB_ERR_CONFIG, err (errlen bytes) holds "FILE:LINE: message" for the
- * first problem found.  Errors: FXB_ERR_CONFIG, FXB_ERR_NOMEM.
+ * The builder: the sections and keys of a file arrive as text, in file
+ * order, with their line numbers (config/ reads the INI and hands over
+ * every section but [service]); breaker_config_finish then checks every
+ * value and every reference, so sections may come in any order.
+ *
+ *	b = breaker_config_begin("fx.conf", err, sizeof(err));
+ *	breaker_config_section(b, BREAKER_SECTION_PAIR, "USD/KRW", 7);
+ *	breaker_config_set(b, "tick", "0.1", 8, NULL);
+ *	...
+ *	rc = breaker_config_finish(b, &cfg);
+ *
+ * Names, keys and values are not copied: they must stay until
+ * breaker_config_finish returns.  Validation is complete: a config that
+ * finishes is one the engine accepts.
  */
-enum fxb_err breaker_config_parse(const char *text, size_t len,
-                                  const char *filename,
-                                  struct breaker_config **out, char *err,
-                                  size_t errlen);
-
-/* A threshold change (or, with notice, a notice's text) laid over the
- * file's value (docs/PROTOCOL.md, "threshold" and "notice"). */
-struct breaker_override {
-	const char *rule, *key, *value; /* rule: the [notice] id if notice */
-	bool notice;
+enum breaker_section {
+	BREAKER_SECTION_PAIR,
+	BREAKER_SECTION_PRODUCT,
+	BREAKER_SECTION_RULE,
+	BREAKER_SECTION_NOTICE,
 };
 
-/* breaker_config_parse_over is breaker_config_parse with nov threshold
- * changes laid over the text, each checked as if the file said it. */
-enum fxb_err breaker_config_parse_over(const char *text, size_t len,
-                                       const char *filename,
-                                       const struct breaker_override *ov,
-                                       size_t nov, struct breaker_config **out,
-                                       char *err, size_t errlen);
+struct breaker_config_builder;
 
 /*
- * breaker_config_parse_service reads only the [service] sections of the
- * text, exactly as breaker_config_parse does (the same code), and skips
- * every other section unread: a typo in a rule cannot fail it.  What
- * still fails it: a bad [service] (its keys, values, a line inih cannot
- * read inside it, [service] twice), and no [service] at all (it may be
- * misspelt: the defaults would be a guess).  *out has the service and no
- * pairs, products, rules or notices.  Errors as breaker_config_parse.
+ * breaker_config_begin starts a config read from `filename` (used only in
+ * messages).  err (errlen bytes) is where breaker_config_finish reports
+ * the first problem, as "FILE:LINE: message"; it must stay until then.
+ * NULL: out of memory.
  */
-enum fxb_err breaker_config_parse_service(const char *text, size_t len,
-                                          const char *filename,
-                                          struct breaker_config **out,
-                                          char *err, size_t errlen);
+struct breaker_config_builder *breaker_config_begin(const char *filename,
+                                                    char *err, size_t errlen);
+
+/* breaker_config_section opens the section [TYPE name] whose header is on
+ * `line`; the keys set next belong to it.  Errors: FXB_ERR_NOMEM. */
+enum fxb_err breaker_config_section(struct breaker_config_builder *b,
+                                    enum breaker_section type,
+                                    const char *name, int line);
+
+/*
+ * breaker_config_set adds key = value, on `line`, to the section opened
+ * last.  A key given twice is the reader's to refuse.  A key no section
+ * reads is unknown: with seen NULL, breaker_config_finish refuses it;
+ * otherwise *seen (false to begin with) is set when the key is read, and
+ * the caller refuses the key if it is not, once finish has passed (the
+ * reader does, so that a file is refused for its first unknown key,
+ * whichever section holds it).  Errors: FXB_ERR_NOMEM, FXB_ERR_CONFIG (no
+ * section opened yet: reported by breaker_config_finish).
+ */
+enum fxb_err breaker_config_set(struct breaker_config_builder *b,
+                                const char *key, const char *value, int line,
+                                bool *seen);
+
+/*
+ * breaker_config_finish checks the values and references of everything
+ * handed over and frees b.  On success *out is a new config to free with
+ * breaker_config_free.  Errors: FXB_ERR_CONFIG (the message in err),
+ * FXB_ERR_NOMEM; either also when an earlier call of b failed so.
+ */
+enum fxb_err breaker_config_finish(struct breaker_config_builder *b,
+                                   struct breaker_config **out);
 
 /*
  * breaker_threshold reads one of a rule's trip levels -- the keys an

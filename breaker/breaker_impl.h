@@ -75,16 +75,17 @@ struct force {
 	struct timer timer;
 };
 
-/* Rule states.  Not every kind uses every state. */
+/* Rule states: enum breaker_rule_state (breaker.h), by the engine's short
+ * names.  Not every kind uses every state. */
 enum rule_state {
-	RS_NORMAL = 0, /* watching */
-	RS_NO_REF,     /* band: no tick yet, no band in force */
-	RS_LIMIT,      /* band: limit state, trip timer armed */
+	RS_NORMAL = BREAKER_RULE_NORMAL,
+	RS_NO_REF = BREAKER_RULE_NO_REFERENCE,
+	RS_LIMIT = BREAKER_RULE_LIMIT,
 	/* The states from here on hold products (RS_HOLDS): keep them last. */
-	RS_TRIPPED,  /* suspended (denies when enforcing) */
-	RS_AWAITING, /* band: resumed, waiting for a reference tick */
-	RS_NO_RATE,  /* stale: no tick ever */
-	RS_STALE,    /* stale: tripped by age */
+	RS_TRIPPED = BREAKER_RULE_TRIPPED,
+	RS_AWAITING = BREAKER_RULE_AWAITING_REFERENCE,
+	RS_NO_RATE = BREAKER_RULE_NO_RATE,
+	RS_STALE = BREAKER_RULE_STALE,
 };
 
 /* Does a rule in state s hold the products it reaches (hold_rule)? */

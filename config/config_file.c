@@ -44,16 +44,19 @@ fail:
 }
 
 enum fxb_err
-config_file_load(const char *path, struct breaker_config **out, char *hash,
-                 char *err, size_t errlen)
+config_file_load(const char *path, struct service_conf *svc,
+                 struct breaker_config **out, char *hash, char *err,
+                 size_t errlen)
 {
-	return config_file_load_over(path, NULL, 0, out, hash, err, errlen);
+	return config_file_load_over(path, NULL, 0, svc, out, hash, err,
+	                             errlen);
 }
 
 enum fxb_err
-config_file_load_over(const char *path, const struct breaker_override *ov,
-                      size_t nov, struct breaker_config **out, char *hash,
-                      char *err, size_t errlen)
+config_file_load_over(const char *path, const struct config_override *ov,
+                      size_t nov, struct service_conf *svc,
+                      struct breaker_config **out, char *hash, char *err,
+                      size_t errlen)
 {
 	size_t len;
 	char *text =
@@ -67,15 +70,15 @@ config_file_load_over(const char *path, const struct breaker_override *ov,
 		                   len, NULL, 0);
 		sodium_bin2hex(hash, 65, h, sizeof(h));
 	}
-	enum fxb_err rc = breaker_config_parse_over(text, len, path, ov, nov,
-	                                            out, err, errlen);
+	enum fxb_err rc =
+	    config_parse(text, len, path, ov, nov, svc, out, err, errlen);
 	free(text);
 	return rc;
 }
 
 enum fxb_err
-config_file_load_service(const char *path, struct breaker_config **out,
-                         char *err, size_t errlen)
+config_file_load_service(const char *path, struct service_conf *svc, char *err,
+                         size_t errlen)
 {
 	size_t len;
 	char *text =
@@ -83,7 +86,7 @@ config_file_load_service(const char *path, struct breaker_config **out,
 	if (text == NULL)
 		return FXB_ERR_IO;
 	enum fxb_err rc =
-	    breaker_config_parse_service(text, len, path, out, err, errlen);
+	    config_parse_service(text, len, path, svc, err, errlen);
 	free(text);
 	return rc;
 }

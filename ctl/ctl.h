@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "breaker.h"
+#include "config.h"
 
 enum {
 	CTL_EXIT_OK = 0,
@@ -39,7 +40,7 @@ const char *ctl_default_config(void);
  * URL") and returns the exit code; 0 on success.
  */
 int ctl_service(const char *config, const char *instead,
-                struct breaker_service_conf *out);
+                struct service_conf *out);
 /* Where a command's socket address came from, for its failure message:
  * key is the [service] key ("admin_url"), config the file, or NULL when
  * the address was given with --url. */

@@ -953,7 +953,7 @@ ctl_command(int argc, char **argv)
 	struct ctl_target t = {.key = "admin_url"};
 	if ((o.v[O_URL] == NULL && !o.sign_only) ||
 	    o.v[O_SERVICE_ID] == NULL) {
-		struct breaker_service_conf sv;
+		struct service_conf sv;
 		const char *instead = o.v[O_URL] != NULL
 		                          ? "give --service-id ID"
 		                      : o.v[O_SERVICE_ID] != NULL

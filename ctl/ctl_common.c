@@ -35,19 +35,19 @@ ctl_default_config(void)
 }
 
 int
-ctl_service(const char *config, const char *instead,
-            struct breaker_service_conf *out)
+ctl_service(const char *config, const char *instead, struct service_conf *out)
 {
 	char err[512], serr[512];
 	struct breaker_config *cfg = NULL;
+	struct service_conf svc;
 	enum fxb_err rc =
-	    config_file_load(config, &cfg, NULL, err, sizeof(err));
+	    config_file_load(config, &svc, &cfg, NULL, err, sizeof(err));
 
 	if (rc == FXB_ERR_CONFIG) {
 		/* One definition of [service]: the daemon's own parser,
 		 * reading that section alone. */
 		rc =
-		    config_file_load_service(config, &cfg, serr, sizeof(serr));
+		    config_file_load_service(config, &svc, serr, sizeof(serr));
 		if (rc == FXB_OK)
 			fprintf(stderr,
 			        "fxbreakerctl: warning: %s (only [service] "
@@ -58,7 +58,7 @@ ctl_service(const char *config, const char *instead,
 			snprintf(err, sizeof(err), "%s", serr);
 	}
 	if (rc == FXB_OK) {
-		*out = cfg->service;
+		*out = svc;
 		breaker_config_free(cfg);
 		return CTL_EXIT_OK;
 	}
@@ -149,7 +149,7 @@ ctl_open_ledger(const char *config, const char *db, int *exit_code)
 	char path[BREAKER_TEXT_MAX + 32], err[512];
 	struct ledger *lg = NULL;
 	if (db == NULL) {
-		struct breaker_service_conf sv;
+		struct service_conf sv;
 		if ((*exit_code = ctl_service(config, "give --db PATH",
 		                              &sv)) != CTL_EXIT_OK)
 			return NULL;

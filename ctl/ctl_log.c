@@ -196,8 +196,8 @@ filters_known(struct ledger *lg, const char *config, const char *product,
 	const char *flag = NULL, *val = NULL, *what = NULL;
 	bool known = true;
 
-	if (config == NULL ||
-	    config_file_load(config, &cfg, NULL, err, sizeof(err)) != FXB_OK)
+	if (config == NULL || config_file_load(config, NULL, &cfg, NULL, err,
+	                                       sizeof(err)) != FXB_OK)
 		cfg = NULL; /* the log alone decides */
 	if (product != NULL) {
 		known = false;

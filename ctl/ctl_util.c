@@ -14,7 +14,8 @@ ctl_load_config(const char *path, int *exit_code)
 {
 	char err[512];
 	struct breaker_config *cfg = NULL;
-	enum fxb_err rc = config_file_load(path, &cfg, NULL, err, sizeof(err));
+	enum fxb_err rc =
+	    config_file_load(path, NULL, &cfg, NULL, err, sizeof(err));
 
 	if (rc == FXB_ERR_CONFIG) {
 		fprintf(stderr, "%s\n", err);

@@ -219,7 +219,7 @@ ctl_export(int argc, char **argv)
 		return CTL_EXIT_USAGE;
 	}
 	if (db == NULL) {
-		struct breaker_service_conf sv;
+		struct service_conf sv;
 		if ((code = ctl_service(config, "give --db PATH", &sv)) !=
 		    CTL_EXIT_OK)
 			return code;

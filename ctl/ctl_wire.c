@@ -84,7 +84,7 @@ wire_target(const struct wire_opts *o, const char *key, struct ctl_target *t,
 		snprintf(t->url, sizeof(t->url), "%s", o->url);
 		return true;
 	}
-	struct breaker_service_conf sv;
+	struct service_conf sv;
 	if ((*code = ctl_service(o->config, "give --url URL", &sv)) !=
 	    CTL_EXIT_OK)
 		return false;

@@ -493,7 +493,7 @@ current_suspension(struct daemon *d, const struct request *q)
 		if (ri < 0)
 			return 0;
 		breaker_rule_status(d->engine, ri, &st);
-		return strcmp(st.state, "tripped") == 0 ? st.suspension : 0;
+		return st.state == BREAKER_RULE_TRIPPED ? st.suspension : 0;
 	}
 	int32_t idx =
 	    q->on_pair
@@ -1374,11 +1374,11 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 		json_object_set_new(row, "wall", json_integer(wall));
 	}
 
-	if (strcmp(service, d->cfg->service.service_id) != 0) {
+	if (strcmp(service, d->svc.service_id) != 0) {
 		code = FXB_ERR_WRONG_SERVICE;
 		snprintf(msg, sizeof(msg),
 		         "signed for \"%.64s\", this is \"%s\"", service,
-		         d->cfg->service.service_id);
+		         d->svc.service_id);
 	} else if (win == WINDOW_BAD ||
 	           (win == WINDOW_OUTSIDE && strcmp(cmd, "suspend") != 0)) {
 		code = FXB_ERR_EXPIRED;

@@ -180,7 +180,7 @@ notice_vars_of(struct daemon *d, const struct onotice *n, const char *product,
 	v->end = 0;
 	v->reason_ko = n->reason_ko;
 	v->reason_en = n->reason_en;
-	v->tz_min = d->cfg->service.notice_tz_min;
+	v->tz_min = d->svc.notice_tz_min;
 }
 
 /* ---- the writer: the queue, commits, parked replies, publishing ---- */
@@ -966,9 +966,8 @@ log_clock_step(struct daemon *d, const struct timebase_step *st)
 	                    json_string(st->back ? "back" : "forward"));
 	json_object_set_new(o, "engine", json_integer(st->at));
 	json_object_set_new(o, "offset_ms", json_integer(st->offset_ms));
-	json_object_set_new(
-	    o, "tolerance_ms",
-	    json_integer(d->cfg->service.clock_step_tolerance));
+	json_object_set_new(o, "tolerance_ms",
+	                    json_integer(d->svc.clock_step_tolerance));
 	char *detail = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
 	step_size_text(size, sizeof(size), st->size_ms);
@@ -1020,7 +1019,7 @@ clock_watch(struct daemon *d, fxb_time now)
 {
 	struct timebase_step st;
 	if (timebase_check(&d->tb, now, clock_now_ms(),
-	                   d->cfg->service.clock_step_tolerance, &st))
+	                   d->svc.clock_step_tolerance, &st))
 		log_clock_step(d, &st);
 }
 
@@ -1496,7 +1495,7 @@ reply_ok(struct daemon *d, struct ipc_call *call, const char *ref, bool ping)
 		/* Under mu: a reload frees the old config. */
 		pthread_mutex_lock(&d->mu);
 		json_object_set_new(o, "service_id",
-		                    json_string(d->cfg->service.service_id));
+		                    json_string(d->svc.service_id));
 		pthread_mutex_unlock(&d->mu);
 		/* The clock signed commands are judged by. */
 		json_object_set_new(o, "now",
@@ -1598,7 +1597,9 @@ status_rules(struct daemon *d, json_t *arr)
 		    json_string(c->on_pair ? "pair" : "product"));
 		json_object_set_new(
 		    o, "mode", json_string(c->shadow ? "shadow" : "enforce"));
-		json_object_set_new(o, "state", json_string(st.state));
+		json_object_set_new(
+		    o, "state",
+		    json_string(breaker_rule_state_name(st.state)));
 		json_object_set_new(o, "since", json_integer(st.since));
 		if (st.until != FXB_NEVER)
 			json_object_set_new(o, "until",
@@ -1751,17 +1752,19 @@ status_pairs(struct daemon *d, json_t *arr)
 			if (!c->on_pair || c->owner != (int32_t)p || c->shadow)
 				continue;
 			breaker_rule_status(d->engine, (int32_t)i, &st);
-			if (strcmp(st.state, "tripped") != 0 &&
-			    strcmp(st.state, "stale") != 0 &&
-			    strcmp(st.state, "no_rate") != 0 &&
-			    strcmp(st.state, "awaiting_reference") != 0)
+			if (st.state != BREAKER_RULE_TRIPPED &&
+			    st.state != BREAKER_RULE_STALE &&
+			    st.state != BREAKER_RULE_NO_RATE &&
+			    st.state != BREAKER_RULE_AWAITING_REFERENCE)
 				continue;
 			json_t *h = json_object();
 			json_object_set_new(h, "rule", json_string(c->id));
 			json_object_set_new(
 			    h, "kind",
 			    json_string(breaker_kind_name(c->kind)));
-			json_object_set_new(h, "state", json_string(st.state));
+			json_object_set_new(
+			    h, "state",
+			    json_string(breaker_rule_state_name(st.state)));
 			if (id_visible(d, st.suspension))
 				json_object_set_new(
 				    h, "suspension",
@@ -1795,9 +1798,8 @@ status_clock(struct daemon *d)
 	json_object_set_new(c, "wall", json_integer(wall));
 	json_object_set_new(c, "offset_ms",
 	                    json_integer(wall - breaker_now(d->engine)));
-	json_object_set_new(
-	    c, "tolerance_ms",
-	    json_integer(d->cfg->service.clock_step_tolerance));
+	json_object_set_new(c, "tolerance_ms",
+	                    json_integer(d->svc.clock_step_tolerance));
 	json_object_set_new(c, "started_at", json_integer(tb->anchor));
 	if (tb->anchor > tb->start_wall)
 		json_object_set_new(c, "started_behind_ms",
@@ -1853,8 +1855,7 @@ status_reply(struct daemon *d, const char *ref)
 			                       d->changes[k].rule, "lang",
 			                       d->changes[k].key, "text",
 			                       d->changes[k].value));
-	json_object_set_new(o, "service_id",
-	                    json_string(d->cfg->service.service_id));
+	json_object_set_new(o, "service_id", json_string(d->svc.service_id));
 	json_object_set_new(o, "now", json_integer(breaker_now(d->engine)));
 	json_object_set_new(o, "clock", status_clock(d));
 	status_pairs(d, pairs);
@@ -1960,7 +1961,7 @@ watchdog_changed(void *arg, const struct watchdog_state *st)
 	pthread_mutex_lock(&d->mu);
 	json_t *o = json_pack("{ss ss}", "check_socket",
 	                      st->silent ? "silent" : "answering", "url",
-	                      d->cfg->service.check_url);
+	                      d->svc.check_url);
 	if (st->silent) {
 		json_object_set_new(o, "last_answer",
 		                    st->last_answer > 0
@@ -1969,7 +1970,7 @@ watchdog_changed(void *arg, const struct watchdog_state *st)
 		json_object_set_new(o, "error", json_string(st->error));
 		log_warn("watchdog: the check socket %s does not answer (%s); "
 		         "last answer %lld",
-		         d->cfg->service.check_url, st->error,
+		         d->svc.check_url, st->error,
 		         (long long)st->last_answer);
 	} else {
 		json_object_set_new(o, "silent_since",
@@ -1977,7 +1978,7 @@ watchdog_changed(void *arg, const struct watchdog_state *st)
 		json_object_set_new(o, "last_answer",
 		                    json_integer(st->last_answer));
 		log_info("watchdog: the check socket %s answers again",
-		         d->cfg->service.check_url);
+		         d->svc.check_url);
 	}
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
@@ -2257,8 +2258,7 @@ service_detail(struct daemon *d, const char *what)
 	json_t *o = json_object();
 	json_object_set_new(o, "config", json_string(d->config_path));
 	json_object_set_new(o, "config_hash", json_string(d->config_hash));
-	json_object_set_new(o, "service_id",
-	                    json_string(d->cfg->service.service_id));
+	json_object_set_new(o, "service_id", json_string(d->svc.service_id));
 	json_object_set_new(o, "pid", json_integer(getpid()));
 	json_object_set_new(o, "what", json_string(what));
 	json_object_set_new(o, "thresholds_changed",
@@ -2420,10 +2420,10 @@ notice_refresh(struct daemon *d, const char *id)
 
 /* The changes by command in force, as overrides for the config parser. */
 static size_t
-overrides_of(const struct daemon *d, struct breaker_override *ov)
+overrides_of(const struct daemon *d, struct config_override *ov)
 {
 	for (size_t i = 0; i < d->nchanges; i++)
-		ov[i] = (struct breaker_override){
+		ov[i] = (struct config_override){
 		    d->changes[i].rule, d->changes[i].key, d->changes[i].value,
 		    d->changes[i].notice};
 	return d->nchanges;
@@ -2532,7 +2532,7 @@ change_log_row(void *arg, const struct ledger_row *row, int64_t logged_at)
 static bool
 restore_changes(struct daemon *d, struct change_log *tl)
 {
-	struct breaker_override ov[CHANGES_MAX];
+	struct config_override ov[CHANGES_MAX];
 	struct breaker_config *cfg = NULL;
 	struct ledger_filter f;
 	char hash[65], err[512];
@@ -2554,7 +2554,8 @@ restore_changes(struct daemon *d, struct change_log *tl)
 		return true;
 	err[0] = '\0';
 	if (config_file_load_over(d->config_path, ov, overrides_of(d, ov),
-	                          &cfg, hash, err, sizeof(err)) != FXB_OK ||
+	                          NULL, &cfg, hash, err,
+	                          sizeof(err)) != FXB_OK ||
 	    strcmp(hash, d->config_hash) != 0) {
 		log_warn(
 		    "cannot lay the logged changes by command over %s%s%s",
@@ -2590,13 +2591,13 @@ daemon_start(const struct daemon_opts *opts)
 	pthread_condattr_destroy(&ca);
 	d->lock_fd = -1;
 	d->config_path = strdup(opts->config_path);
-	e = config_file_load(opts->config_path, &d->cfg, d->config_hash, err,
-	                     sizeof(err));
+	e = config_file_load(opts->config_path, &d->svc, &d->cfg,
+	                     d->config_hash, err, sizeof(err));
 	if (e != FXB_OK) {
 		log_warn("%s", err);
 		goto fail;
 	}
-	const struct breaker_service_conf *sv = &d->cfg->service;
+	const struct service_conf *sv = &d->svc;
 	if (make_dirs(sv->data_dir) != 0) {
 		log_warn("%s: %s", sv->data_dir, strerror(errno));
 		goto fail;
@@ -2646,7 +2647,6 @@ daemon_start(const struct daemon_opts *opts)
 	atomic_store(&d->committed, d->next_seq - 1);
 	if ((tl = calloc(1, sizeof(*tl))) == NULL || !restore_changes(d, tl))
 		goto fail;
-	sv = &d->cfg->service; /* the config may be a new one */
 	struct prod_index ix;
 	/* The clock never starts before the log's latest row. */
 	bool behind =
@@ -2798,8 +2798,7 @@ orphan_row(void *arg, const char *rule, const char *scope, bool on_pair,
 /* Fields of [service] a reload cannot change: the sockets are open and
  * the ledger is in use. */
 static bool
-same_service(const struct breaker_service_conf *a,
-             const struct breaker_service_conf *b)
+same_service(const struct service_conf *a, const struct service_conf *b)
 {
 	return strcmp(a->data_dir, b->data_dir) == 0 &&
 	       strcmp(a->check_url, b->check_url) == 0 &&
@@ -2863,11 +2862,11 @@ rule_conf(const struct breaker_config *cfg, const char *id)
  * change would also put that file's unreviewed edits in force.
  */
 static enum fxb_err
-config_with(struct daemon *d, const struct breaker_override *ch,
+config_with(struct daemon *d, const struct config_override *ch,
             struct breaker_config **out, char *hash, size_t *slot, char *msg,
             size_t cap)
 {
-	struct breaker_override ov[CHANGES_MAX];
+	struct config_override ov[CHANGES_MAX];
 	char err[512];
 	size_t n = overrides_of(d, ov), i = 0;
 
@@ -2897,8 +2896,8 @@ config_with(struct daemon *d, const struct breaker_override *ch,
 	}
 	ov[i] = *ch;
 	enum fxb_err e =
-	    config_file_load_over(d->config_path, ov, i == n ? n + 1 : n, out,
-	                          hash, err, sizeof(err));
+	    config_file_load_over(d->config_path, ov, i == n ? n + 1 : n, NULL,
+	                          out, hash, err, sizeof(err));
 	if (e != FXB_OK) {
 		/* The file is fine: it is the change that is not. */
 		snprintf(msg, cap, "with this change, %s", err);
@@ -2923,7 +2922,7 @@ config_with(struct daemon *d, const struct breaker_override *ch,
  */
 static enum fxb_err
 config_commit(struct daemon *d, struct breaker_config *cfg, const char *hash,
-              const struct breaker_override *ch, size_t slot, bool ends,
+              const struct config_override *ch, size_t slot, bool ends,
               struct cmd_change *t, char *msg, size_t cap)
 {
 	if (!swap_config(d, cfg, hash)) {
@@ -2951,8 +2950,8 @@ file_config(struct daemon *d)
 {
 	struct breaker_config *file = NULL;
 	char err[512];
-	if (config_file_load(d->config_path, &file, NULL, err, sizeof(err)) !=
-	    FXB_OK)
+	if (config_file_load(d->config_path, NULL, &file, NULL, err,
+	                     sizeof(err)) != FXB_OK)
 		return NULL;
 	return file;
 }
@@ -2962,7 +2961,7 @@ daemon_threshold(struct daemon *d, const char *rule, const char *key,
                  const char *value, bool apply, int64_t by, const char *who,
                  struct threshold_change *tc, char *msg, size_t cap)
 {
-	const struct breaker_override ch = {rule, key, value, false};
+	const struct config_override ch = {rule, key, value, false};
 	const struct breaker_rule_conf *rc = rule_conf(d->cfg, rule);
 	struct breaker_config *cfg = NULL;
 	char hash[65];
@@ -3011,7 +3010,7 @@ daemon_notice_edit(struct daemon *d, const char *id, const char *lang,
                    const char *text, const char *who, int64_t *seq, char *msg,
                    size_t cap)
 {
-	const struct breaker_override ch = {id, lang, text, true};
+	const struct config_override ch = {id, lang, text, true};
 	const struct breaker_notice_conf *nc = notice_conf(d->cfg, id);
 	struct breaker_config *cfg = NULL;
 	char hash[65];
@@ -3100,17 +3099,18 @@ void
 daemon_reload(struct daemon *d)
 {
 	struct breaker_config *cfg = NULL, *over = NULL;
-	struct breaker_override ov[CHANGES_MAX];
+	struct config_override ov[CHANGES_MAX];
+	struct service_conf svc;
 	char err[512], hash[65], hash2[65];
 
-	if (config_file_load(d->config_path, &cfg, hash, err, sizeof(err)) !=
-	    FXB_OK) {
+	if (config_file_load(d->config_path, &svc, &cfg, hash, err,
+	                     sizeof(err)) != FXB_OK) {
 		log_warn("reload refused, keeping the running config: %s",
 		         err);
 		return;
 	}
 	pthread_mutex_lock(&d->mu);
-	if (!same_service(&cfg->service, &d->cfg->service)) {
+	if (!same_service(&svc, &d->svc)) {
 		pthread_mutex_unlock(&d->mu);
 		breaker_config_free(cfg);
 		log_warn("reload refused, keeping the running config: "
@@ -3120,11 +3120,11 @@ daemon_reload(struct daemon *d)
 	}
 	/* Threshold changes hold while the file is the one they were made
 	 * over; once it changes, the file wins. */
-	bool keep =
-	    d->nchanges > 0 && strcmp(hash, d->config_hash) == 0 &&
-	    config_file_load_over(d->config_path, ov, overrides_of(d, ov),
-	                          &over, hash2, err, sizeof(err)) == FXB_OK &&
-	    strcmp(hash2, hash) == 0;
+	bool keep = d->nchanges > 0 && strcmp(hash, d->config_hash) == 0 &&
+	            config_file_load_over(d->config_path, ov,
+	                                  overrides_of(d, ov), NULL, &over,
+	                                  hash2, err, sizeof(err)) == FXB_OK &&
+	            strcmp(hash2, hash) == 0;
 	if (keep) {
 		breaker_config_free(cfg);
 		cfg = over;
@@ -3135,9 +3135,10 @@ daemon_reload(struct daemon *d)
 		log_warn("reload refused: out of memory");
 		return;
 	}
+	d->svc = svc;
 	if (!keep)
 		drop_changes(d, "the config file changed");
-	if (!commands_load_operators(d, d->cfg->service.operators_file))
+	if (!commands_load_operators(d, d->svc.operators_file))
 		log_warn("reload: the operators file is bad: keeping the "
 		         "operators as they were");
 	char *detail = service_detail(d, "reload");

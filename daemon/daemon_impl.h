@@ -13,6 +13,7 @@
 #include "breaker.h"
 #include "breaker_config.h"
 #include "breaker_decimal.h"
+#include "config.h"
 #include "daemon.h"
 #include "ipc_server.h"
 #include "ipc_wire.h"
@@ -92,6 +93,7 @@ struct daemon {
 	char checkpoint_dir[BREAKER_TEXT_MAX + 1];
 	char config_hash[65];
 	struct breaker_config *cfg;
+	struct service_conf svc; /* the file's [service] (mu: a reload) */
 	struct breaker *engine;
 	/* mu guards the engine and everything derived from the config. */
 	pthread_mutex_t mu;

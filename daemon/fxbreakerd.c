@@ -50,9 +50,10 @@ main(int argc, char **argv)
 		return usage();
 	if (check_only) {
 		struct breaker_config *cfg = NULL;
+		struct service_conf svc;
 		char err[512];
 		enum fxb_err e =
-		    config_file_load(file, &cfg, NULL, err, sizeof(err));
+		    config_file_load(file, &svc, &cfg, NULL, err, sizeof(err));
 		if (e != FXB_OK) {
 			breaker_config_free(cfg);
 			fprintf(stderr, "%s\n", err);
@@ -60,7 +61,7 @@ main(int argc, char **argv)
 		}
 		/* The operators file too, as a start checks it (its owner
 		 * and mode as well as its lines), with the same words. */
-		const char *ops = cfg->service.operators_file;
+		const char *ops = svc.operators_file;
 		if (ops[0] != '\0' && !commands_check_operators(ops)) {
 			log_warn("cannot load the operators (%s)", ops);
 			breaker_config_free(cfg);

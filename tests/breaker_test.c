@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "breaker.h"
+#include "config.h"
 #include "breaker_decimal.h"
 #include "testlib.h"
 #include "xorshift.h"
@@ -51,8 +52,8 @@ engine(const char *text, fxb_time start, struct log *lg)
 	char err[256];
 	struct breaker_config *cfg = NULL;
 	struct breaker *b = NULL;
-	if (breaker_config_parse(text, strlen(text), "t.conf", &cfg, err,
-	                         sizeof(err)) != FXB_OK) {
+	if (config_parse(text, strlen(text), "t.conf", NULL, 0, NULL, &cfg,
+	                 err, sizeof(err)) != FXB_OK) {
 		test_fail(__FILE__, __LINE__, "config: %s", err);
 		return NULL;
 	}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "breaker_config.h"
+#include "config.h"
 #include "breaker_decimal.h"
 #include "testlib.h"
 
@@ -64,12 +65,15 @@ static const char good[] = "# a comment\n"                    /* 1 */
                            "suspend_for = 0s\n"               /* 51 */
                            "mode = shadow\n";                 /* 52 */
 
+/* The [service] of the text parse() read last. */
+static struct service_conf svc;
+
 static struct breaker_config *
 parse(const char *text, char *err, size_t errlen, enum fxb_err *rc)
 {
 	struct breaker_config *cfg = NULL;
-	*rc = breaker_config_parse(text, strlen(text), "test.conf", &cfg, err,
-	                           errlen);
+	*rc = config_parse(text, strlen(text), "test.conf", NULL, 0, &svc,
+	                   &cfg, err, errlen);
 	return cfg;
 }
 
@@ -85,11 +89,11 @@ test_good_config(void)
 		printf("    %s\n", err);
 		return;
 	}
-	CHECK_STR(cfg->service.data_dir, "./run/data");
-	CHECK_STR(cfg->service.service_id, "uat");
-	CHECK_STR(cfg->service.check_url, "ipc:///run/fxbreaker/check.ipc");
-	CHECK_INT(cfg->service.clock_step_tolerance, 1000); /* default */
-	CHECK_INT(cfg->service.watchdog_interval, 5000);    /* the default */
+	CHECK_STR(svc.data_dir, "./run/data");
+	CHECK_STR(svc.service_id, "uat");
+	CHECK_STR(svc.check_url, "ipc:///run/fxbreaker/check.ipc");
+	CHECK_INT(svc.clock_step_tolerance, 1000); /* default */
+	CHECK_INT(svc.watchdog_interval, 5000);    /* the default */
 	CHECK_INT(cfg->npairs, 1);
 	CHECK_STR(cfg->pairs[0].name, "USD/KRW");
 	CHECK_INT(cfg->pairs[0].base_exponent, 2);
@@ -557,14 +561,14 @@ test_overrides(void)
 	char err[256], text[BREAKER_DECIMAL_BUFSZ];
 	int64_t cmp;
 	struct breaker_config *cfg = NULL;
-	const struct breaker_override set[] = {
+	const struct config_override set[] = {
 	    {"wallet-volume", "trip", "400", false},
 	    {"remit-notional", "warn", "2000.25", false},
 	    {"usdkrw-band", "band_pct", "2.25", false},
 	    {"busy", "en", "Paused.", true},
 	};
-	CHECK_INT(breaker_config_parse_over(good, strlen(good), "test.conf",
-	                                    set, 4, &cfg, err, sizeof(err)),
+	CHECK_INT(config_parse(good, strlen(good), "test.conf", set, 4, NULL,
+	                       &cfg, err, sizeof(err)),
 	          FXB_OK);
 	if (cfg == NULL)
 		return;
@@ -591,8 +595,8 @@ test_overrides(void)
 
 	/* No warn level is the loosest: any warn tightens. */
 	cfg = NULL;
-	CHECK_INT(breaker_config_parse(good, strlen(good), "test.conf", &cfg,
-	                               err, sizeof(err)),
+	CHECK_INT(config_parse(good, strlen(good), "test.conf", NULL, 0, NULL,
+	                       &cfg, err, sizeof(err)),
 	          FXB_OK);
 	if (cfg != NULL) {
 		CHECK(breaker_threshold(cfg, &cfg->rules[2], "warn", &cmp,
@@ -603,18 +607,17 @@ test_overrides(void)
 	breaker_config_free(cfg);
 
 	/* Refused as the file would be, on the key's line. */
-	const struct breaker_override warn_over_trip[] = {
+	const struct config_override warn_over_trip[] = {
 	    {"wallet-volume", "warn", "600", false}};
 	cfg = NULL;
-	CHECK_INT(breaker_config_parse_over(good, strlen(good), "test.conf",
-	                                    warn_over_trip, 1, &cfg, err,
-	                                    sizeof(err)),
+	CHECK_INT(config_parse(good, strlen(good), "test.conf", warn_over_trip,
+	                       1, NULL, &cfg, err, sizeof(err)),
 	          FXB_ERR_CONFIG);
 	CHECK_CONTAINS(err, "test.conf:23: [rule wallet-volume] warn: warn "
 	                    "must be below trip (\"600\")");
-	const struct breaker_override nope[] = {{"nope", "trip", "1", false}};
-	CHECK_INT(breaker_config_parse_over(good, strlen(good), "test.conf",
-	                                    nope, 1, &cfg, err, sizeof(err)),
+	const struct config_override nope[] = {{"nope", "trip", "1", false}};
+	CHECK_INT(config_parse(good, strlen(good), "test.conf", nope, 1, NULL,
+	                       &cfg, err, sizeof(err)),
 	          FXB_ERR_CONFIG);
 	CHECK_CONTAINS(err, "change by command: no [rule nope]");
 }
@@ -631,7 +634,7 @@ test_clock_tolerance(void)
 	    text != NULL ? parse(text, err, sizeof(err), &rc) : NULL;
 	CHECK(cfg != NULL);
 	if (cfg != NULL)
-		CHECK_INT(cfg->service.clock_step_tolerance, 250);
+		CHECK_INT(svc.clock_step_tolerance, 250);
 	breaker_config_free(cfg);
 	free(text);
 }
@@ -662,33 +665,32 @@ test_service_only(void)
 	    {"[notice busy]", "[service]\n[notice busy]",
 	     "test.conf:41: [service] is defined twice (first on line 2)"},
 	};
-	struct breaker_config *full = NULL, *cfg = NULL;
+	struct breaker_config *full = NULL;
+	struct service_conf full_svc, sv;
 	char err[512];
 
-	CHECK_INT(breaker_config_parse(good, strlen(good), "test.conf", &full,
-	                               err, sizeof(err)),
+	CHECK_INT(config_parse(good, strlen(good), "test.conf", NULL, 0,
+	                       &full_svc, &full, err, sizeof(err)),
 	          FXB_OK);
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *text = mutate(cases[i].from, cases[i].to);
 		CHECK(text != NULL);
 		if (text == NULL)
 			continue;
-		cfg = NULL;
-		enum fxb_err rc = breaker_config_parse_service(
-		    text, strlen(text), "test.conf", &cfg, err, sizeof(err));
+		memset(&sv, 0xa5, sizeof(sv));
+		enum fxb_err rc = config_parse_service(
+		    text, strlen(text), "test.conf", &sv, err, sizeof(err));
 		if (cases[i].want == NULL) {
 			CHECK_INT(rc, FXB_OK);
-			/* The very [service] the whole file gives. */
-			CHECK(cfg != NULL && full != NULL &&
-			      memcmp(&cfg->service, &full->service,
-			             sizeof(cfg->service)) == 0);
-			CHECK(cfg != NULL && cfg->nproducts == 0 &&
-			      cfg->nrules == 0 && cfg->npairs == 0);
+			/* The very [service] the whole file gives (and no
+			 * pairs, products or rules: the service-only read
+			 * has nowhere to put them). */
+			CHECK(full != NULL &&
+			      memcmp(&sv, &full_svc, sizeof(sv)) == 0);
 		} else {
 			CHECK_INT(rc, FXB_ERR_CONFIG);
 			CHECK_CONTAINS(err, cases[i].want);
 		}
-		breaker_config_free(cfg);
 		free(text);
 	}
 	breaker_config_free(full);
@@ -700,21 +702,73 @@ test_service_only(void)
 	         "[rule x]\nbogus\n[notice n]\nko = %0300d\n[service]\n"
 	         "service_id = late\nadmin_url = nope\n",
 	         0);
-	cfg = NULL;
-	CHECK_INT(breaker_config_parse_service(text, strlen(text), "t.conf",
-	                                       &cfg, err, sizeof(err)),
+	CHECK_INT(config_parse_service(text, strlen(text), "t.conf", &sv, err,
+	                               sizeof(err)),
 	          FXB_ERR_CONFIG);
 	CHECK_CONTAINS(err, "t.conf:7: [service] admin_url: an nng address");
 	*strstr(text, "admin_url") = '\0';
-	CHECK_INT(breaker_config_parse_service(text, strlen(text), "t.conf",
-	                                       &cfg, err, sizeof(err)),
+	memset(&sv, 0, sizeof(sv));
+	CHECK_INT(config_parse_service(text, strlen(text), "t.conf", &sv, err,
+	                               sizeof(err)),
 	          FXB_OK);
-	if (cfg != NULL)
-		CHECK_STR(cfg->service.service_id, "late");
+	CHECK_STR(sv.service_id, "late");
+}
+
+/*
+ * The engine's builder on its own (what config/ hands over): a config of
+ * text keys, and the two refusals config/ makes first, in the same words,
+ * when a caller of the builder does not.
+ */
+static void
+test_builder(void)
+{
+	char err[256];
+	struct breaker_config *cfg = NULL;
+	struct breaker_config_builder *b =
+	    breaker_config_begin("b.conf", err, sizeof(err));
+	CHECK(b != NULL);
+	if (b == NULL)
+		return;
+	CHECK_INT(
+	    breaker_config_section(b, BREAKER_SECTION_PAIR, "USD/KRW", 1),
+	    FXB_OK);
+	CHECK_INT(breaker_config_set(b, "tick", "0.1", 2, NULL), FXB_OK);
+	CHECK_INT(breaker_config_section(b, BREAKER_SECTION_PRODUCT, "p", 3),
+	          FXB_OK);
+	CHECK_INT(breaker_config_set(b, "pair", "USD/KRW", 4, NULL), FXB_OK);
+	CHECK_INT(breaker_config_finish(b, &cfg), FXB_OK);
+	CHECK(cfg != NULL && cfg->npairs == 1 && cfg->nproducts == 1 &&
+	      cfg->pairs[0].tick == 100000000 && cfg->products[0].pair == 0);
 	breaker_config_free(cfg);
+
+	cfg = NULL;
+	b = breaker_config_begin("b.conf", err, sizeof(err));
+	CHECK(b != NULL);
+	if (b == NULL)
+		return;
+	CHECK_INT(breaker_config_set(b, "tick", "0.1", 3, NULL),
+	          FXB_ERR_CONFIG);
+	CHECK_INT(breaker_config_finish(b, &cfg), FXB_ERR_CONFIG);
+	CHECK_STR(err, "b.conf:3: key tick before any [section]");
+
+	b = breaker_config_begin("b.conf", err, sizeof(err));
+	CHECK(b != NULL);
+	if (b == NULL)
+		return;
+	CHECK_INT(
+	    breaker_config_section(b, BREAKER_SECTION_PAIR, "USD/KRW", 1),
+	    FXB_OK);
+	CHECK_INT(
+	    breaker_config_section(b, BREAKER_SECTION_PAIR, "USD/KRW", 5),
+	    FXB_OK);
+	CHECK_INT(breaker_config_finish(b, &cfg), FXB_ERR_CONFIG);
+	CHECK_STR(
+	    err,
+	    "b.conf:5: [pair USD/KRW] is defined twice (first on line 1)");
 }
 
 static const struct test tests[] = {
+    {"builder", test_builder},
     {"service_only", test_service_only},
     {"overrides", test_overrides},
     {"good_config", test_good_config},

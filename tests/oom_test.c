@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "breaker.h"
+#include "config.h"
 #include "failalloc.h"
 #include "testlib.h"
 
@@ -56,8 +57,8 @@ config(void)
 {
 	struct breaker_config *cfg = NULL;
 	char err[256];
-	if (breaker_config_parse(conf, strlen(conf), "oom", &cfg, err,
-	                         sizeof(err)) != FXB_OK)
+	if (config_parse(conf, strlen(conf), "oom", NULL, 0, NULL, &cfg, err,
+	                 sizeof(err)) != FXB_OK)
 		test_fail(__FILE__, __LINE__, "config: %s", err);
 	return cfg;
 }

@@ -1,5 +1,6 @@
 /*
- * fuzz_config.c: libFuzzer target for the configuration parser.  Any
+ * fuzz_config.c: libFuzzer target for the configuration parser (config/
+ * reading the INI, the engine's builder checking its sections).  Any
  * input must either parse into a config the engine accepts, or be refused
  * with a message naming a line; nothing may crash or leak.
  */
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "breaker.h"
+#include "config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -16,22 +18,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct breaker_config *cfg = NULL;
 	struct breaker *b = NULL;
+	struct service_conf svc, sv;
 	char err[256];
 
 	/* The service-only read (fxbreakerctl's) must never crash either,
 	 * and where both read a file they agree on its [service]. */
-	struct breaker_config *sv = NULL;
-	enum fxb_err rs = breaker_config_parse_service(
-	    (const char *)data, size, "fuzz", &sv, err, sizeof(err));
-	if (breaker_config_parse((const char *)data, size, "fuzz", &cfg, err,
-	                         sizeof(err)) != FXB_OK) {
-		breaker_config_free(sv);
+	enum fxb_err rs = config_parse_service((const char *)data, size,
+	                                       "fuzz", &sv, err, sizeof(err));
+	if (config_parse((const char *)data, size, "fuzz", NULL, 0, &svc, &cfg,
+	                 err, sizeof(err)) != FXB_OK)
 		return 0;
-	}
-	if (rs == FXB_OK &&
-	    memcmp(&sv->service, &cfg->service, sizeof(sv->service)) != 0)
+	if (rs == FXB_OK && memcmp(&sv, &svc, sizeof(sv)) != 0)
 		abort();
-	breaker_config_free(sv);
 	if (breaker_new(cfg, 0, NULL, NULL, &b) == FXB_OK) {
 		struct breaker_decision d;
 		for (size_t p = 0; p < breaker_pair_count(b); p++)

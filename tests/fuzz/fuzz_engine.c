@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "breaker.h"
+#include "config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,8 +55,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fxb_time t = 0;
 
 	if (cfg == NULL &&
-	    breaker_config_parse(conf, strlen(conf), "fuzz", &cfg, err,
-	                         sizeof(err)) != FXB_OK)
+	    config_parse(conf, strlen(conf), "fuzz", NULL, 0, NULL, &cfg, err,
+	                 sizeof(err)) != FXB_OK)
 		__builtin_trap();
 	if (breaker_new(cfg, 0, NULL, NULL, &b) != FXB_OK)
 		return 0;

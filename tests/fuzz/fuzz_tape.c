@@ -31,8 +31,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	static char text[1 << 16];
 	size_t n = f != NULL ? fread(text, 1, sizeof(text), f) : 0;
 	if (f == NULL || n == 0 || n == sizeof(text) ||
-	    breaker_config_parse(text, n, path, &cfg, err, sizeof(err)) !=
-	        FXB_OK) {
+	    config_parse(text, n, path, NULL, 0, NULL, &cfg, err,
+	                 sizeof(err)) != FXB_OK) {
 		fprintf(stderr,
 		        "fuzz_tape: cannot load %s (run from the "
 		        "source root)\n",

@@ -1,0 +1,77 @@
+/*
+ * config.h: the configuration file's text (RULES.md section 8) read into
+ * the service's settings and the engine's config.
+ *
+ * config/ reads the INI (libinih), keeps sections and line numbers, owns
+ * [service] (where the daemon keeps its data, the sockets it serves, who
+ * may sign commands), and hands every other section, key by key, to the
+ * engine's builder (breaker_config.h), which validates what it owns.
+ * Every error says "FILE:LINE: [section] key: what is wrong".  Reading
+ * the file from disk is config_file.h's.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "breaker_config.h"
+#include "fxb.h"
+
+/* [service]: the daemon's own settings (docs/OPERATIONS.md). */
+struct service_conf {
+	char data_dir[BREAKER_TEXT_MAX + 1];
+	char check_url[BREAKER_TEXT_MAX + 1];
+	char tick_url[BREAKER_TEXT_MAX + 1];
+	char admin_url[BREAKER_TEXT_MAX + 1];
+	char events_url[BREAKER_TEXT_MAX + 1];
+	char service_id[BREAKER_ID_MAX + 1];
+	/* "": DATA_DIR/checkpoints */
+	char checkpoint_dir[BREAKER_TEXT_MAX + 1];
+	/* "": no operators (every command is refused) */
+	char operators_file[BREAKER_TEXT_MAX + 1];
+	int notice_tz_min; /* notice_utc_offset: minutes east of UTC */
+	/* clock_step_tolerance: a wall clock step larger than this is
+	 * logged (docs/OPERATIONS.md, "The clock"); default 1 s. */
+	fxb_time clock_step_tolerance;
+	/* watchdog_interval: how often the daemon pings its own check
+	 * socket; 0 turns the watchdog off.  Default 5 s. */
+	fxb_time watchdog_interval;
+};
+
+/* A threshold change (or, with notice, a notice's text) laid over the
+ * file's value (docs/PROTOCOL.md, "threshold" and "notice"). */
+struct config_override {
+	const char *rule, *key, *value; /* rule: the [notice] id if notice */
+	bool notice;
+};
+
+/*
+ * config_parse parses and validates INI text (text[0..len), need not be
+ * NUL-terminated) read from `filename` (used only in messages), with nov
+ * threshold changes laid over it, each checked as if the file said it.
+ * On success *svc (if not NULL) gets [service] and *out a new engine
+ * config to free with breaker_config_free.  On FXB_ERR_CONFIG, err
+ * (errlen bytes) holds "FILE:LINE: message" for the first problem found.
+ * Errors: FXB_ERR_CONFIG, FXB_ERR_NOMEM.
+ */
+enum fxb_err config_parse(const char *text, size_t len, const char *filename,
+                          const struct config_override *ov, size_t nov,
+                          struct service_conf *svc,
+                          struct breaker_config **out, char *err,
+                          size_t errlen);
+
+/*
+ * config_parse_service reads only the [service] sections of the text,
+ * exactly as config_parse does (the same code), and skips every other
+ * section unread: a typo in a rule cannot fail it.  What still fails it:
+ * a bad [service] (its keys, values, a line inih cannot read inside it,
+ * [service] twice), and no [service] at all (it may be misspelt: the
+ * defaults would be a guess).  Errors as config_parse.
+ */
+enum fxb_err config_parse_service(const char *text, size_t len,
+                                  const char *filename,
+                                  struct service_conf *svc, char *err,
+                                  size_t errlen);
+
+#endif /* CONFIG_H */
