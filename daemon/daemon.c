@@ -43,9 +43,6 @@
 #include "ipc_wire.h"
 #include "ledger.h"
 
-/* Calls parked at once at most: the rest of the contexts keep serving
- * settled answers while the disk is slow (the others fail closed). */
-#define PARKED_MAX 48
 /* Rows waiting for the disk before new checks are refused (fail closed). */
 #define QUEUE_SOFT_CAP 65536
 /* Rows written in one transaction at most. */
@@ -86,12 +83,6 @@ onotice_free(struct onotice *n)
 	free(n->tpl_en);
 	free(n->reason_ko);
 	free(n->reason_en);
-}
-
-static char *
-dup_or_null(const char *s)
-{
-	return s != NULL ? strdup(s) : NULL;
 }
 
 static const struct breaker_notice_conf *
@@ -196,189 +187,6 @@ qrow_free(struct qrow *q)
 	free(q->en);
 	free(q->notice_id);
 	free(q->notice_msg);
-}
-
-/* The answer when a reply would rest on a row that cannot be written. */
-char *
-daemon_fail_closed_reply(const char *ref)
-{
-	json_t *o = json_object();
-	char *s = NULL;
-	if (o != NULL &&
-	    json_object_set_new(o, "decision", json_string("deny")) == 0 &&
-	    json_object_set_new(o, "reason",
-	                        json_string("ledger_unavailable")) == 0 &&
-	    (ref == NULL ||
-	     json_object_set_new(o, "ref", json_string(ref)) == 0))
-		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	return s;
-}
-
-/* A command whose row cannot be written: its effect, if any, is in force
- * in memory and will be logged when the log recovers; the operator is
- * told so, and that resending the same signed request gets the answer. */
-static const char command_unconfirmed[] =
-    "{\"result\":\"unconfirmed\",\"error\":{\"code\":21,\"name\":"
-    "\"ledger\",\"message\":\"this command's row is not written (the "
-    "log is failing, or the service is stopping or overloaded), so it is "
-    "not confirmed; resend the same signed request once status says the "
-    "ledger is ok for its answer\"}}";
-
-/* Sends the fail-closed answer: fail if the caller made one (a command, a
- * batch), else a check's deny echoing ref. */
-static void
-send_fail_closed(struct ipc_call *call, const char *ref, const char *fail)
-{
-	if (fail != NULL) {
-		daemon_send_reply(call, fail);
-		return;
-	}
-	char *r = daemon_fail_closed_reply(ref);
-	daemon_send_reply(call, r);
-	free(r);
-}
-
-void
-daemon_send_reply(struct ipc_call *call, const char *reply)
-{
-	static const char oom[] =
-	    "{\"error\":{\"code\":1,\"name\":\"nomem\",\"message\":\"out of "
-	    "memory\"}}";
-	if (reply == NULL)
-		ipc_call_reply(call, oom, sizeof(oom) - 1);
-	else
-		ipc_call_reply(call, reply, strlen(reply));
-}
-
-static void on_check(void *arg, struct ipc_call *call, const char *buf,
-                     size_t len);
-
-static void
-parked_send(struct daemon *d, struct parked *p, bool fail_closed)
-{
-	while (p != NULL) {
-		struct parked *next = p->next;
-		if (fail_closed) {
-			send_fail_closed(p->call, p->ref, p->fail);
-		} else if (p->request != NULL) {
-			on_check(d, p->call, p->request, p->request_len);
-		} else {
-			daemon_send_reply(p->call, p->reply);
-		}
-		free(p->reply);
-		free(p->request);
-		free(p->ref);
-		free(p->fail);
-		free(p);
-		p = next;
-	}
-}
-
-/* Takes from the parked list every reply whose row has committed (or all,
- * when `all`).  qmu held. */
-static struct parked *
-parked_take(struct daemon *d, int64_t committed, bool all)
-{
-	struct parked *ready = NULL, **pp = &d->parked;
-	while (*pp != NULL) {
-		struct parked *p = *pp;
-		if (all || p->wait_seq <= committed) {
-			*pp = p->next;
-			p->next = ready;
-			ready = p;
-			d->nparked--;
-		} else {
-			pp = &p->next;
-		}
-	}
-	return ready;
-}
-
-/*
- * park holds a call until row wait_seq has committed, then sends reply or
- * decides request (see struct parked).  Now if the row is already written;
- * the fail-closed answer if the log is failing: fail, or for NULL a
- * check's deny echoing ref.  Takes ownership of reply and fail.
- */
-static void
-park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
-     const char *request, size_t request_len, const char *ref, char *fail)
-{
-	pthread_mutex_lock(&d->qmu);
-	if (wait_seq <= atomic_load(&d->committed)) {
-		pthread_mutex_unlock(&d->qmu);
-		if (request != NULL)
-			on_check(d, call, request, request_len);
-		else
-			daemon_send_reply(call, reply);
-		free(reply);
-		free(fail);
-		return;
-	}
-	if (d->degraded || d->writer_done || d->nparked >= PARKED_MAX) {
-		pthread_mutex_unlock(&d->qmu);
-		free(reply);
-		send_fail_closed(call, ref, fail);
-		free(fail);
-		return;
-	}
-	struct parked *p = calloc(1, sizeof(*p));
-	char *req = request != NULL ? malloc(request_len + 1) : NULL;
-	if (p == NULL || (request != NULL && req == NULL)) {
-		pthread_mutex_unlock(&d->qmu);
-		free(p);
-		free(req);
-		free(reply);
-		free(fail);
-		daemon_send_reply(call, NULL);
-		return;
-	}
-	if (req != NULL)
-		memcpy(req, request, request_len);
-	p->call = call;
-	p->wait_seq = wait_seq;
-	p->reply = reply;
-	p->request = req;
-	p->request_len = request_len;
-	p->ref = dup_or_null(ref);
-	p->fail = fail;
-	p->next = d->parked;
-	d->parked = p;
-	d->nparked++;
-	pthread_mutex_unlock(&d->qmu);
-}
-
-void
-daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
-            char *reply, const char *request, size_t request_len,
-            const char *ref)
-{
-	park(d, call, wait_seq, reply, request, request_len, ref, NULL);
-}
-
-void
-daemon_park_command(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
-                    char *reply, bool did_nothing)
-{
-	/* A refusal did nothing: it can be told as it is even before its
-	 * row is written.  Anything else is not confirmed until then. */
-	park(d, call, wait_seq, reply, NULL, 0, NULL,
-	     strdup(did_nothing && reply != NULL ? reply
-	                                         : command_unconfirmed));
-}
-
-/*
- * reply_when_written sends `reply` to call once row wait_seq has committed:
- * now if it has, later (from the writer) if not.  When the log is failing
- * the client gets a fail-closed deny instead of waiting.  Takes ownership
- * of reply.
- */
-static void
-reply_when_written(struct daemon *d, struct ipc_call *call, char *reply,
-                   int64_t wait_seq, const char *ref)
-{
-	daemon_park(d, call, wait_seq, reply, NULL, 0, ref);
 }
 
 /* Queues a row (mu held, so rows queue in sequence order).  The queue
@@ -583,9 +391,9 @@ writer_main(void *arg)
 			snprintf(d->last_error, sizeof(d->last_error), "%s",
 			         err);
 			/* Nobody waits on a disk that may not come back. */
-			fail = parked_take(d, 0, true);
+			fail = park_take(d, 0, true);
 			pthread_mutex_unlock(&d->qmu);
-			parked_send(d, fail, true);
+			park_send(fail, true);
 			pthread_mutex_lock(&d->qmu);
 			bool give_up = d->writer_stop && backoff_ms >= 1000;
 			pthread_mutex_unlock(&d->qmu);
@@ -614,10 +422,10 @@ writer_main(void *arg)
 		        (d->nqueue - n) * sizeof(*d->queue));
 		d->nqueue -= n;
 		atomic_store(&d->queued, d->nqueue);
-		struct parked *ready = parked_take(d, committed, false);
+		struct parked *ready = park_take(d, committed, false);
 		pthread_mutex_unlock(&d->qmu);
 
-		parked_send(d, ready, false);
+		park_send(ready, false);
 		for (size_t i = 0; done != NULL && i < n; i++) {
 			publish_row(d, &done[i]);
 			qrow_free(&done[i]);
@@ -635,14 +443,14 @@ writer_main(void *arg)
 		}
 		pthread_mutex_lock(&d->qmu);
 	}
-	struct parked *rest = parked_take(d, 0, true);
+	struct parked *rest = park_take(d, 0, true);
 	d->writer_done = true;
 	if (d->nqueue > 0)
 		log_warn("stopping with %zu rows not written (never "
 		         "acknowledged)",
 		         d->nqueue);
 	pthread_mutex_unlock(&d->qmu);
-	parked_send(d, rest, true);
+	park_send(rest, true);
 	free(rows);
 	return NULL;
 }
@@ -672,14 +480,12 @@ gate_reopen(struct daemon *d, bool on_pair, const char *scope, int64_t seq)
 		int32_t p = breaker_pair_find(d->engine, scope, strlen(scope));
 		if (p < 0)
 			return;
-		for (uint32_t i = d->pair_first[p]; i < d->pair_first[p + 1];
-		     i++)
-			d->reopen_seq[d->pair_products[i]] = seq;
+		gate_pair(&d->gate, p, seq);
 	} else {
 		int32_t p =
 		    breaker_product_find(d->engine, scope, strlen(scope));
 		if (p >= 0)
-			d->reopen_seq[p] = seq;
+			gate_product(&d->gate, p, seq);
 	}
 }
 
@@ -1055,17 +861,6 @@ timer_main(void *arg)
 
 /* ---- requests ---- */
 
-void
-daemon_reply_error(struct ipc_call *call, enum fxb_err code, const char *msg,
-                   const char *ref)
-{
-	char *r = ipc_error_reply(code, msg, ref);
-	if (r == NULL) /* e.g. a message that is not UTF-8 */
-		r = ipc_error_reply(code, fxb_strerror(code), ref);
-	daemon_send_reply(call, r);
-	free(r);
-}
-
 /* A decimal error as the client should read it. */
 static void
 decimal_message(char *msg, size_t cap, const char *field, const char *val,
@@ -1276,13 +1071,13 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 	 * check (its reopening row is queued by the advance). */
 	fxb_time now = daemon_engine_now(d);
 	breaker_advance(d->engine, now);
-	int64_t gate = d->reopen_seq[pi];
-	if (gate > atomic_load(&d->committed)) {
+	if (!gate_open(&d->gate, pi, atomic_load(&d->committed))) {
 		/* The product's reopening is not written yet: decide this
 		 * check only once it is, so that an answer that might be a
 		 * fail-closed deny is never counted as volume. */
 		pthread_mutex_unlock(&d->mu);
-		daemon_park(d, call, gate, NULL, raw, rawlen, r->ref);
+		daemon_park(d, call, gate_seq(&d->gate, pi), NULL, raw, rawlen,
+		            r->ref);
 		return;
 	}
 	char buf[ALLOW_REPLY_MAX];
@@ -1295,7 +1090,7 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 			free(reply);
 		return;
 	}
-	reply_when_written(d, call, reply, wait, r->ref);
+	park_reply(d, call, reply, wait, r->ref);
 }
 
 /* A batch's reply, built as text: each answer is already JSON, so the
@@ -1408,15 +1203,15 @@ do_check_batch(struct daemon *d, struct ipc_call *call,
 		pi[i] = check_product(d, &r->checks[i], &err[i]);
 		/* Their cache misses overlap instead of queueing. */
 		breaker_prefetch(d->engine, pi[i]);
-		if (pi[i] >= 0 && d->reopen_seq[pi[i]] > gate)
-			gate = d->reopen_seq[pi[i]];
+		if (pi[i] >= 0 && gate_seq(&d->gate, pi[i]) > gate)
+			gate = gate_seq(&d->gate, pi[i]);
 	}
 	if (gate > atomic_load(&d->committed)) {
 		pthread_mutex_unlock(&d->mu);
 		for (size_t i = 0; i < r->nchecks; i++)
 			free(err[i]);
-		park(d, call, gate, NULL, raw, rawlen, r->ref,
-		     batch_fail_closed(r));
+		struct park_redo redo = {d->check_redo, d, raw, rawlen};
+		park(d, call, gate, NULL, &redo, r->ref, batch_fail_closed(r));
 		return;
 	}
 	struct batch_out out = {NULL, 0, 0, false};
@@ -1435,7 +1230,7 @@ do_check_batch(struct daemon *d, struct ipc_call *call,
 	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
 	char *reply = batch_end(&out, r->ref);
-	park(d, call, wait, reply, NULL, 0, r->ref,
+	park(d, call, wait, reply, NULL, r->ref,
 	     wait > 0 ? batch_fail_closed(r) : NULL);
 }
 
@@ -1665,7 +1460,8 @@ status_products(struct daemon *d, json_t *arr)
 		breaker_product_status(d->engine, (int32_t)i, &dec, &since);
 		/* Reopened in memory but not yet in the log: not open. */
 		bool unlogged = dec.verdict == BREAKER_VERDICT_ALLOW &&
-		                d->reopen_seq[i] > atomic_load(&d->committed);
+		                !gate_open(&d->gate, (int32_t)i,
+		                           atomic_load(&d->committed));
 		json_t *o = json_object();
 		json_object_set_new(o, "product",
 		                    json_string(d->cfg->products[i].id));
@@ -1984,53 +1780,6 @@ watchdog_changed(void *arg, const struct watchdog_state *st)
 	log_service(d, "watchdog", s != NULL ? s : "{}");
 	pthread_mutex_unlock(&d->mu);
 	free(s);
-}
-
-/* Products grouped by pair (for reopening every product of a pair) and
- * each product's reopening gate. */
-struct prod_index {
-	uint32_t *first; /* pair p's products are list[first[p]..first[p+1]) */
-	int32_t *list;
-	int64_t *reopen;
-};
-
-/* Builds the index of an engine with every gate at `gate`; false on out
- * of memory (nothing changed). */
-static bool
-index_build(const struct breaker *engine, int64_t gate, struct prod_index *ix)
-{
-	size_t np = breaker_pair_count(engine);
-	size_t nprod = breaker_product_count(engine);
-	ix->first = calloc(np + 2, sizeof(*ix->first));
-	ix->list = calloc(nprod + 1, sizeof(*ix->list));
-	ix->reopen = calloc(nprod + 1, sizeof(*ix->reopen));
-	if (ix->first == NULL || ix->list == NULL || ix->reopen == NULL) {
-		free(ix->first);
-		free(ix->list);
-		free(ix->reopen);
-		return false;
-	}
-	for (size_t i = 0; i < nprod; i++)
-		ix->first[breaker_product_pair(engine, (int32_t)i) + 2]++;
-	for (size_t p = 2; p < np + 2; p++)
-		ix->first[p] += ix->first[p - 1];
-	for (size_t i = 0; i < nprod; i++)
-		ix->list[ix->first[breaker_product_pair(engine, (int32_t)i) +
-		                   1]++] = (int32_t)i;
-	for (size_t i = 0; i < nprod; i++)
-		ix->reopen[i] = gate;
-	return true;
-}
-
-static void
-index_install(struct daemon *d, struct prod_index *ix)
-{
-	free(d->pair_first);
-	free(d->pair_products);
-	free(d->reopen_seq);
-	d->pair_first = ix->first;
-	d->pair_products = ix->list;
-	d->reopen_seq = ix->reopen;
 }
 
 /* The config's scope of rule ri: its pair or product, and which. */
@@ -2588,6 +2337,9 @@ daemon_start(const struct daemon_opts *opts)
 	pthread_cond_init(&d->qcv, &ca);
 	pthread_cond_init(&d->tcv, &ca);
 	pthread_condattr_destroy(&ca);
+	parkq_init(&d->parked);
+	/* What a check parked on a reopening is decided again by. */
+	d->check_redo = on_check;
 	d->lock_fd = -1;
 	d->config_path = strdup(opts->config_path);
 	e = config_file_load(opts->config_path, &d->cfg, d->config_hash, err,
@@ -2647,18 +2399,16 @@ daemon_start(const struct daemon_opts *opts)
 	if ((tl = calloc(1, sizeof(*tl))) == NULL || !restore_changes(d, tl))
 		goto fail;
 	sv = &d->cfg->service; /* the config may be a new one */
-	struct prod_index ix;
 	/* The clock never starts before the log's latest row. */
 	bool behind =
 	    timebase_start(&d->tb, clock_now_ms(), ledger_last_time(d->ledger),
 	                   sv->clock_step_tolerance);
 	if (breaker_new(d->cfg, d->tb.anchor, daemon_sink, d, &d->engine) !=
 	        FXB_OK ||
-	    !index_build(d->engine, d->next_seq - 1, &ix)) {
+	    !gate_build_engine(&d->gate, d->engine, d->next_seq - 1)) {
 		log_warn("out of memory");
 		goto fail;
 	}
-	index_install(d, &ix);
 	d->cmds = commands_new();
 	if (d->cmds == NULL ||
 	    !commands_load_operators(d, sv->operators_file)) {
@@ -2675,8 +2425,7 @@ daemon_start(const struct daemon_opts *opts)
 	}
 	/* Whatever restore queued (ends of retired suspensions) must be
 	 * written before any product reopens. */
-	for (size_t i = 0; i < breaker_product_count(d->engine); i++)
-		d->reopen_seq[i] = d->next_seq - 1;
+	gate_all(&d->gate, d->next_seq - 1);
 	if (behind)
 		log_clock_behind(d);
 	char *detail = service_detail(d, "start");
@@ -2776,9 +2525,7 @@ fail:
 	breaker_free(d->engine);
 	breaker_config_free(d->cfg);
 	ledger_close(d->ledger);
-	free(d->reopen_seq);
-	free(d->pair_first);
-	free(d->pair_products);
+	gate_free(&d->gate);
 	free(d->config_path);
 	commands_free(d->cmds);
 	daemon_lock_release(d->lock_fd);
@@ -2822,10 +2569,10 @@ static bool
 swap_config(struct daemon *d, struct breaker_config *cfg, const char *hash)
 {
 	struct breaker *engine = NULL;
-	struct prod_index ix;
+	struct gate gate;
 	if (breaker_new(cfg, breaker_now(d->engine), daemon_sink, d,
 	                &engine) != FXB_OK ||
-	    !index_build(engine, 0, &ix)) {
+	    !gate_build_engine(&gate, engine, 0)) {
 		breaker_free(engine);
 		breaker_config_free(cfg);
 		return false;
@@ -2838,9 +2585,9 @@ swap_config(struct daemon *d, struct breaker_config *cfg, const char *hash)
 	d->cfg = cfg;
 	/* Every product waits for what is queued now (retired ends, the
 	 * caller's row): which reopening each waited for is not carried. */
-	for (size_t i = 0; i < breaker_product_count(engine); i++)
-		ix.reopen[i] = d->next_seq;
-	index_install(d, &ix);
+	gate_all(&gate, d->next_seq);
+	gate_free(&d->gate);
+	d->gate = gate;
 	memcpy(d->config_hash, hash, sizeof(d->config_hash));
 	breaker_free(old);
 	breaker_config_free(oldcfg);
@@ -3177,9 +2924,9 @@ daemon_stop(struct daemon *d)
 
 	/* A reply parked after the writer's last look: answer it closed. */
 	pthread_mutex_lock(&d->qmu);
-	struct parked *late = parked_take(d, 0, true);
+	struct parked *late = park_take(d, 0, true);
 	pthread_mutex_unlock(&d->qmu);
-	parked_send(d, late, true);
+	park_send(late, true);
 	ipc_server_close(d->ipc);
 	ledger_close(d->ledger);
 	/* Last: the next daemon may start once the log and sockets are
@@ -3193,9 +2940,7 @@ daemon_stop(struct daemon *d)
 	free(d->notices);
 	breaker_free(d->engine);
 	breaker_config_free(d->cfg);
-	free(d->reopen_seq);
-	free(d->pair_first);
-	free(d->pair_products);
+	gate_free(&d->gate);
 	free(d->config_path);
 	commands_free(d->cmds);
 	pthread_mutex_destroy(&d->mu);

@@ -1,7 +1,24 @@
 /*
- * daemon_impl.h: what daemon.c shares with the daemon's other files
- * (commands.c): the service's state and the few helpers that reach it.
- * Lock order everywhere: mu (engine) before qmu (queue).
+ * daemon_impl.h: what the daemon's files share: the service's state
+ * (struct daemon) and a section per file, lowest first: a file calls only
+ * into the sections above its own (tests/check_calls.py fails on a
+ * cycle).  A lower file that must hand work back up does it through a
+ * function pointer it was given (a parked check's redo, the engine's
+ * sink), never by name.
+ *
+ * Lock order: mu before qmu, never the reverse.
+ *   mu  (the engine lock) guards the engine, the config and what derives
+ *       from it (the reopening gate, open notices, changes by command,
+ *       operators) and next_seq, so that rows take their seqs in the
+ *       order the engine made them.  Taken by nng's task threads (check.c,
+ *       status.c, commands), the timer thread (clock.c), the watchdog's
+ *       thread (events.c) and a reload (daemon.c).
+ *   qmu (the queue lock) guards the row queue, the parked calls and the
+ *       ledger's status.  Taken under mu to queue a row (wal_enqueue),
+ *       without mu to park a call (park.c), and by the writer thread
+ *       (wal.c), which never takes mu.
+ * The writer sends parked replies and redoes parked checks holding no
+ * lock: a redo takes mu.
  */
 #ifndef DAEMON_IMPL_H
 #define DAEMON_IMPL_H
@@ -9,6 +26,8 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "breaker.h"
 #include "breaker_config.h"
@@ -20,6 +39,141 @@
 
 struct commands;
 struct fdwatch;
+struct daemon;
+
+static inline char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* park.c: calls waiting for a commit, fail-closed answers, the gate. */
+
+/* Calls parked at once at most: the rest of the contexts keep serving
+ * settled answers while the disk is slow (the others fail closed). */
+#define PARKED_MAX 48
+
+/* A parked check is decided again, once its row is written, by this
+ * (the check socket's handler, which daemon.c registers). */
+typedef void (*park_redo_fn)(void *arg, struct ipc_call *call,
+                             const char *request, size_t len);
+struct park_redo {
+	park_redo_fn fn;
+	void *arg;
+	const char *request; /* copied when the call parks */
+	size_t len;
+};
+
+/*
+ * A call waiting for the commit of the row it depends on: a reply to send
+ * (a deny quoting a new suspension), or a request to decide only then (a
+ * check on a product whose reopening is not written yet: deciding it now
+ * would count it as volume even if the reopening never commits).
+ */
+struct parked {
+	struct ipc_call *call;
+	int64_t wait_seq;
+	char *reply;       /* send this, or ... */
+	park_redo_fn redo; /* ... decide request again with redo(redo_arg) */
+	void *redo_arg;
+	char *request;
+	size_t request_len;
+	char *ref;
+	char *fail; /* the fail-closed answer; NULL: a check's deny (ref) */
+	struct parked *next;
+};
+
+/* The parked calls, in the order they parked: a commit sends (or
+ * decides again) the ready ones in that order, so checks parked on one
+ * product are decided in the order they came. */
+struct parkq {
+	struct parked *head, **tail;
+	size_t n;
+};
+void parkq_init(struct parkq *q);
+/* parkq_push appends p (q owns it from here). */
+void parkq_push(struct parkq *q, struct parked *p);
+/* parkq_take unlinks and returns, in their order, the calls whose row
+ * has committed (wait_seq <= committed), or every call when `all`. */
+struct parked *parkq_take(struct parkq *q, int64_t committed, bool all);
+
+/* What park does with a call waiting for row wait_seq. */
+enum park_way {
+	PARK_NOW,  /* the row is written: answer now */
+	PARK_FAIL, /* the log is failing, the writer gone, or too many
+	            * wait: the fail-closed answer */
+	PARK_WAIT, /* park it */
+};
+enum park_way park_way(int64_t wait_seq, int64_t committed, bool degraded,
+                       bool writer_done, size_t nparked);
+
+/*
+ * The reopening gate: a reopening is visible only once its row commits,
+ * so each product keeps the seq of its last reopening row and a check on
+ * it waits until that row is written.  Products are grouped by pair, for
+ * a pair's reopening.  Under mu.
+ */
+struct gate {
+	int64_t *reopen; /* per product: its last reopening row */
+	int32_t *list;   /* products grouped by pair ... */
+	uint32_t *first; /* ... pair p's are list[first[p]..first[p+1]) */
+	size_t npairs, nproducts;
+};
+/* gate_build builds the gate of npairs pairs and nproducts products
+ * (pair_of(arg, i): product i's pair) with every product at seq; false
+ * on out of memory (g then empty). */
+bool gate_build(struct gate *g, size_t npairs, size_t nproducts,
+                int32_t (*pair_of)(const void *arg, int32_t product),
+                const void *arg, int64_t seq);
+/* gate_build_engine: gate_build for an engine's products and pairs. */
+bool gate_build_engine(struct gate *g, const struct breaker *engine,
+                       int64_t seq);
+void gate_free(struct gate *g);
+/* gate_product, gate_pair, gate_all: the product, every product of the
+ * pair, every product reopens with row seq. */
+void gate_product(struct gate *g, int32_t product, int64_t seq);
+void gate_pair(struct gate *g, int32_t pair, int64_t seq);
+void gate_all(struct gate *g, int64_t seq);
+/* gate_seq: the row product's reopening waits for. */
+int64_t gate_seq(const struct gate *g, int32_t product);
+/* gate_open: product's reopening is written once committed is. */
+bool gate_open(const struct gate *g, int32_t product, int64_t committed);
+
+/*
+ * park holds a call until row wait_seq has committed, then sends reply or,
+ * with redo, decides redo->request again.  Now if the row is already
+ * written; the fail-closed answer if the log is failing: fail, or for
+ * NULL a check's deny echoing ref.  Takes ownership of reply and fail.
+ * No lock held (takes qmu).
+ */
+void park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
+          char *reply, const struct park_redo *redo, const char *ref,
+          char *fail);
+/* daemon_park: park with no fail answer of its own; a request is decided
+ * again by d->check_redo. */
+void daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
+                 char *reply, const char *request, size_t request_len,
+                 const char *ref);
+/* daemon_park_command parks a signed command's reply until its row
+ * commits.  If the log is failing, a refusal (did_nothing) is sent as it
+ * is; any other answer says the command is not confirmed (a check-shaped
+ * deny would make no sense to fxbreakerctl). */
+void daemon_park_command(struct daemon *d, struct ipc_call *call,
+                         int64_t wait_seq, char *reply, bool did_nothing);
+/* park_reply sends reply to call once row wait_seq has committed: now if
+ * it has, later (from the writer) if not; a fail-closed deny echoing ref
+ * when the log is failing.  Takes ownership of reply. */
+void park_reply(struct daemon *d, struct ipc_call *call, char *reply,
+                int64_t wait_seq, const char *ref);
+/* park_take takes the parked calls ready at committed (or all), qmu
+ * held; park_send then answers them (no lock held): closed, or as
+ * parked. */
+struct parked *park_take(struct daemon *d, int64_t committed, bool all);
+void park_send(struct parked *p, bool fail_closed);
+char *daemon_fail_closed_reply(const char *ref);
+void daemon_send_reply(struct ipc_call *call, const char *reply);
+void daemon_reply_error(struct ipc_call *call, enum fxb_err code,
+                        const char *msg, const char *ref);
 
 /* A change by command in force, laid over the config file's value: a
  * rule's trip level, or (notice) a [notice]'s ko or en text. */
@@ -69,23 +223,6 @@ struct carried_denied {
 	bool partial;
 };
 
-/*
- * A call waiting for the commit of the row it depends on: a reply to send
- * (a deny quoting a new suspension), or a request to decide only then (a
- * check on a product whose reopening is not written yet: deciding it now
- * would count it as volume even if the reopening never commits).
- */
-struct parked {
-	struct ipc_call *call;
-	int64_t wait_seq;
-	char *reply;   /* send this, or ... */
-	char *request; /* ... decide this again */
-	size_t request_len;
-	char *ref;
-	char *fail; /* the fail-closed answer; NULL: a check's deny (ref) */
-	struct parked *next;
-};
-
 struct daemon {
 	char *config_path;
 	int lock_fd; /* holds DATA_DIR/fxbreakerd.lock (datadir_lock.c) */
@@ -96,9 +233,7 @@ struct daemon {
 	/* mu guards the engine and everything derived from the config. */
 	pthread_mutex_t mu;
 	int64_t next_seq;
-	int64_t *reopen_seq;     /* per product: its last reopening row */
-	int32_t *pair_products;  /* products grouped by pair ... */
-	uint32_t *pair_first;    /* ... pair p's are [first[p], first[p+1]) */
+	struct gate gate;        /* each product's reopening row (park.c) */
 	struct onotice *notices; /* sorted by suspension */
 	size_t nnotices, capnotices;
 	/* The [notice] of the forced suspension being opened, or NULL:
@@ -121,8 +256,7 @@ struct daemon {
 	int64_t note_ok_seq;
 	uint64_t note_failed;
 	char note_error[256];
-	struct parked *parked;
-	size_t nparked;
+	struct parkq parked;
 	bool writer_stop;
 	bool writer_done; /* the writer has exited: nothing parks any more */
 
@@ -141,7 +275,8 @@ struct daemon {
 	bool denied_lost;
 
 	struct ipc_server *ipc;
-	struct commands *cmds; /* operators, nonces, pending requests (mu) */
+	park_redo_fn check_redo; /* decides a parked check (daemon.c sets) */
+	struct commands *cmds;   /* operators, nonces, pending requests (mu) */
 	struct cmd_change changes[CHANGES_MAX]; /* in force (mu) */
 	size_t nchanges;
 	_Atomic bool stopping;
@@ -152,22 +287,9 @@ struct daemon {
 };
 
 /* daemon.c */
-void daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
-                 char *reply, const char *request, size_t request_len,
-                 const char *ref);
-/* daemon_park_command parks a signed command's reply until its row
- * commits.  If the log is failing, a refusal (did_nothing) is sent as it
- * is; any other answer says the command is not confirmed (a check-shaped
- * deny would make no sense to fxbreakerctl). */
-void daemon_park_command(struct daemon *d, struct ipc_call *call,
-                         int64_t wait_seq, char *reply, bool did_nothing);
 /* daemon_engine_now returns the engine's clock (mu held) and logs a
  * clock_step row when the wall clock stepped since the last call. */
 fxb_time daemon_engine_now(struct daemon *d);
-char *daemon_fail_closed_reply(const char *ref);
-void daemon_send_reply(struct ipc_call *call, const char *reply);
-void daemon_reply_error(struct ipc_call *call, enum fxb_err code,
-                        const char *msg, const char *ref);
 void daemon_timer_poke(struct daemon *d);
 /*
  * daemon_force_suspend forces a suspension of product or pair idx
