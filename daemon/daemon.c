@@ -43,708 +43,8 @@
 #include "ipc_wire.h"
 #include "ledger.h"
 
-/* Rows waiting for the disk before new checks are refused (fail closed). */
-#define QUEUE_SOFT_CAP 65536
-/* Rows written in one transaction at most. */
-#define BATCH_MAX 4096
-/* A passive WAL checkpoint after this many commits, or a second idle. */
-#define CHECKPOINT_EVERY 256
-/* A signed log checkpoint at least this often while the log grows. */
-#define CHECKPOINT_MAX_AGE_MS 60000
 /* Rows whose chain the daemon checks on start. */
 #define VERIFY_TAIL_ROWS 1000
-
-/* ---- the in-memory notice table ---- */
-
-static struct onotice *
-notice_find(struct daemon *d, int64_t suspension, size_t *at)
-{
-	size_t lo = 0, hi = d->nnotices;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (d->notices[mid].suspension < suspension)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (at != NULL)
-		*at = lo;
-	return lo < d->nnotices && d->notices[lo].suspension == suspension
-	           ? &d->notices[lo]
-	           : NULL;
-}
-
-static void
-onotice_free(struct onotice *n)
-{
-	free(n->id);
-	free(n->scope);
-	free(n->tpl_ko);
-	free(n->tpl_en);
-	free(n->reason_ko);
-	free(n->reason_en);
-}
-
-static const struct breaker_notice_conf *
-notice_conf(const struct breaker_config *cfg, const char *id);
-
-/*
- * notice_open records the notice of a new suspension: the rule's
- * [notice] templates, for a forced one the [notice forced] the operator
- * chose (NULL: none), or the defaults.  An operator's reason is not an
- * argument: it is for the log, never for customers.  Returns the entry,
- * or NULL on out of memory (the suspension stands; only its text is
- * missing).
- */
-static struct onotice *
-notice_open(struct daemon *d, int64_t suspension, const char *rule,
-            enum breaker_kind kind, const char *scope, fxb_time since,
-            fxb_time until, const char *forced)
-{
-	const char *id = NULL, *ko = notice_default_ko,
-	           *en = notice_default_en;
-	const char *rko, *ren;
-	char defid[32];
-	size_t at;
-	const struct breaker_notice_conf *nc = NULL;
-
-	if (rule != NULL) {
-		int32_t ri = breaker_rule_find(d->engine, rule, strlen(rule));
-		int32_t ni = ri >= 0 ? d->cfg->rules[ri].notice : -1;
-		if (ni >= 0)
-			nc = &d->cfg->notices[ni];
-	} else if (forced != NULL) {
-		/* Gone from the config since (a restart): the default. */
-		nc = notice_conf(d->cfg, forced);
-	}
-	if (nc != NULL) {
-		id = nc->id;
-		ko = nc->ko;
-		en = nc->en;
-	}
-	if (id == NULL) {
-		snprintf(defid, sizeof(defid), "default-%s",
-		         breaker_kind_name(kind));
-		id = defid;
-	}
-	if (d->nnotices == d->capnotices) {
-		size_t ncap = d->capnotices != 0 ? d->capnotices * 2 : 16;
-		struct onotice *v = realloc(d->notices, ncap * sizeof(*v));
-		if (v == NULL)
-			return NULL;
-		d->notices = v;
-		d->capnotices = ncap;
-	}
-	if (notice_find(d, suspension, &at) != NULL)
-		return &d->notices[at];
-	notice_reason(kind, &rko, &ren);
-	struct onotice n = {
-	    .suspension = suspension,
-	    .id = strdup(id),
-	    .scope = strdup(scope),
-	    .since = since,
-	    .until = until,
-	    .tpl_ko = strdup(ko),
-	    .tpl_en = strdup(en),
-	    .reason_ko = strdup(rko),
-	    .reason_en = strdup(ren),
-	};
-	if (n.id == NULL || n.scope == NULL || n.tpl_ko == NULL ||
-	    n.tpl_en == NULL || n.reason_ko == NULL || n.reason_en == NULL) {
-		onotice_free(&n);
-		return NULL;
-	}
-	memmove(&d->notices[at + 1], &d->notices[at],
-	        (d->nnotices - at) * sizeof(*d->notices));
-	d->notices[at] = n;
-	d->nnotices++;
-	return &d->notices[at];
-}
-
-static void
-notice_vars_of(struct daemon *d, const struct onotice *n, const char *product,
-               struct notice_vars *v)
-{
-	v->product = product;
-	v->start = n->since;
-	v->until = n->until;
-	v->end = 0;
-	v->reason_ko = n->reason_ko;
-	v->reason_en = n->reason_en;
-	v->tz_min = d->cfg->service.notice_tz_min;
-}
-
-/* ---- the writer: the queue, commits, parked replies, publishing ---- */
-
-static void
-qrow_free(struct qrow *q)
-{
-	free(q->rule);
-	free(q->scope);
-	free(q->detail);
-	free(q->reason);
-	free(q->ko);
-	free(q->en);
-	free(q->notice_id);
-	free(q->notice_msg);
-}
-
-/* Queues a row (mu held, so rows queue in sequence order).  The queue
- * takes ownership of the row's strings. */
-static void
-enqueue(struct daemon *d, struct qrow *q)
-{
-	pthread_mutex_lock(&d->qmu);
-	if (d->nqueue == d->capqueue) {
-		size_t ncap = d->capqueue != 0 ? d->capqueue * 2 : 256;
-		struct qrow *v = realloc(d->queue, ncap * sizeof(*v));
-		if (v == NULL) {
-			/* A row that cannot be queued cannot be written, and
-			 * its sequence number is taken: carrying on would let
-			 * the next commit pass over the gap.  Stop; the
-			 * restart restores every written suspension from the
-			 * log. */
-			log_warn("out of memory queueing row %lld: stopping",
-			         (long long)q->row.seq);
-			abort();
-		}
-		d->queue = v;
-		d->capqueue = ncap;
-	}
-	d->queue[d->nqueue++] = *q;
-	atomic_store(&d->queued, d->nqueue);
-	pthread_cond_signal(&d->qcv);
-	pthread_mutex_unlock(&d->qmu);
-}
-
-static void
-publish_row(struct daemon *d, const struct qrow *q)
-{
-	if (q->row.detail != NULL && q->topic[0] != '\0')
-		ipc_publish(d->ipc, q->topic, q->detail, strlen(q->detail));
-	if (q->notice_msg != NULL) {
-		char topic[BREAKER_ID_MAX + 16];
-		snprintf(topic, sizeof(topic), "notice/%s",
-		         q->scope != NULL ? q->scope : "");
-		ipc_publish(d->ipc, topic, q->notice_msg,
-		            strlen(q->notice_msg));
-	}
-}
-
-/*
- * export_note writes a signed checkpoint note to the checkpoint directory
- * (write, fsync, rename: a reader never sees half a note), after its
- * commit.  Failing here loses nothing in the log: the checkpoint is in the
- * database too; the temporary file goes (no empty or half note is left),
- * status says so (checkpoint_note) and stderr says it once per episode,
- * and the next note tries again.  Takes qmu.
- */
-static void
-export_note(struct daemon *d, int64_t size, const char *note)
-{
-	char path[BREAKER_TEXT_MAX + 64], tmp[BREAKER_TEXT_MAX + 72];
-	int err = 0;
-	snprintf(path, sizeof(path), "%s/checkpoint-%012lld.note",
-	         d->checkpoint_dir, (long long)size);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	FILE *f = fopen(tmp, "w");
-	if (f == NULL) {
-		err = errno;
-	} else {
-		if (fputs(note, f) < 0 || fflush(f) != 0 ||
-		    fsync(fileno(f)) != 0)
-			err = errno;
-		if (fclose(f) != 0 && err == 0)
-			err = errno;
-		if (err == 0 && rename(tmp, path) != 0)
-			err = errno;
-		if (err != 0)
-			unlink(tmp);
-	}
-	if (f == NULL || err != 0) {
-		if (err == 0)
-			err = EIO;
-		pthread_mutex_lock(&d->qmu);
-		bool first = d->note_failed++ == 0;
-		snprintf(d->note_error, sizeof(d->note_error),
-		         "checkpoint %lld: %s", (long long)size,
-		         strerror(err));
-		pthread_mutex_unlock(&d->qmu);
-		if (first)
-			log_warn("cannot export checkpoint %lld to %s: %s "
-			         "(status: checkpoint_note; said once until "
-			         "one is written)",
-			         (long long)size, d->checkpoint_dir,
-			         strerror(err));
-		return;
-	}
-	pthread_mutex_lock(&d->qmu);
-	uint64_t failed = d->note_failed;
-	d->note_failed = 0;
-	d->note_error[0] = '\0';
-	d->note_ok_seq = size;
-	pthread_mutex_unlock(&d->qmu);
-	if (failed > 0)
-		log_info("checkpoint %lld exported to %s (%llu failed before "
-		         "it)",
-		         (long long)size, d->checkpoint_dir,
-		         (unsigned long long)failed);
-}
-
-/*
- * The database or its -wal file was removed or replaced under the
- * daemon (ledger_files_intact): it stays degraded until restarted, since
- * every row from here on would go to a file nobody can see.  qmu held.
- */
-static void
-files_lost(struct daemon *d, const char *why)
-{
-	if (d->degraded && strcmp(d->last_error, why) == 0)
-		return;
-	log_warn("ledger degraded until restarted: %s; breakers stay as "
-	         "they are, nothing is written, resets are refused (stop, "
-	         "investigate, restore, restart: docs/OPERATIONS.md)",
-	         why);
-	d->degraded = true;
-	snprintf(d->last_error, sizeof(d->last_error), "%s", why);
-}
-
-static void *
-writer_main(void *arg)
-{
-	struct daemon *d = arg;
-	struct ledger_row *rows = calloc(BATCH_MAX, sizeof(*rows));
-	int commits = 0;
-	unsigned backoff_ms = 50;
-	/* Monotonic: a wall clock step back must not hold off the
-	 * minute's checkpoint for hours. */
-	int64_t last_signed = timebase_mono_ns() / 1000000;
-	char err[512];
-
-	if (rows == NULL)
-		abort(); /* at start, before anything was promised */
-	pthread_mutex_lock(&d->qmu);
-	for (;;) {
-		while (d->nqueue == 0 && !d->writer_stop) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts); /* qcv's */
-			ts.tv_sec += 1;
-			if (pthread_cond_timedwait(&d->qcv, &d->qmu, &ts) !=
-			    ETIMEDOUT)
-				continue;
-			/* Idle: a good moment for a checkpoint, and to see
-			 * that the files are still there (each commit looks
-			 * too, in ledger_append). */
-			pthread_mutex_unlock(&d->qmu);
-			bool intact =
-			    ledger_files_intact(d->ledger, err, sizeof(err));
-			if (intact && commits > 0)
-				ledger_checkpoint(d->ledger);
-			pthread_mutex_lock(&d->qmu);
-			commits = intact ? 0 : commits;
-			if (!intact)
-				files_lost(d, err);
-		}
-		if (d->nqueue == 0 && d->writer_stop)
-			break;
-		size_t n = d->nqueue < BATCH_MAX ? d->nqueue : BATCH_MAX;
-		bool sign = false;
-		for (size_t i = 0; i < n; i++) {
-			rows[i] = d->queue[i].row;
-			/* A checkpoint after every suspension, reset,
-			 * service event or operator command, accepted or
-			 * rejected (docs/LEDGER.md). */
-			sign |= rows[i].effect != LEDGER_NONE ||
-			        strcmp(rows[i].kind, "service") == 0 ||
-			        strcmp(rows[i].kind, "operator") == 0;
-		}
-		pthread_mutex_unlock(&d->qmu);
-
-		/* logged_at is the wall clock as read: evidence of what it
-		 * said, beside the engine's t. */
-		fxb_time now = clock_now_ms();
-		int64_t mono = timebase_mono_ns() / 1000000;
-		sign |= mono - last_signed >= CHECKPOINT_MAX_AGE_MS;
-		char *note = NULL;
-		enum fxb_err rc = ledger_append(d->ledger, rows, n, now, sign,
-		                                &note, err, sizeof(err));
-		if (rc == FXB_OK && note != NULL)
-			last_signed = mono;
-		/* A failed commit: is it the files (for good) or the disk
-		 * (retried)?  Asked before qmu: it may stat, or copy. */
-		char lost[512];
-		bool intact =
-		    rc == FXB_OK ||
-		    ledger_files_intact(d->ledger, lost, sizeof(lost));
-
-		pthread_mutex_lock(&d->qmu);
-		if (rc != FXB_OK) {
-			struct parked *fail = NULL;
-			if (!intact)
-				files_lost(d, lost); /* for good */
-			else if (!d->degraded)
-				log_warn(
-				    "ledger degraded: %s (%zu rows queued, "
-				    "retrying)",
-				    err, d->nqueue);
-			d->degraded = true;
-			snprintf(d->last_error, sizeof(d->last_error), "%s",
-			         err);
-			/* Nobody waits on a disk that may not come back. */
-			fail = park_take(d, 0, true);
-			pthread_mutex_unlock(&d->qmu);
-			park_send(fail, true);
-			pthread_mutex_lock(&d->qmu);
-			bool give_up = d->writer_stop && backoff_ms >= 1000;
-			pthread_mutex_unlock(&d->qmu);
-			if (give_up) {
-				pthread_mutex_lock(&d->qmu);
-				break; /* the count is logged on the way out */
-			}
-			struct timespec ts = {0, (long)backoff_ms * 1000000L};
-			nanosleep(&ts, NULL);
-			if (backoff_ms < 1000)
-				backoff_ms *= 2;
-			pthread_mutex_lock(&d->qmu);
-			continue;
-		}
-		if (d->degraded)
-			log_info("ledger recovered: %zu rows written", n);
-		d->degraded = false;
-		d->last_error[0] = '\0';
-		backoff_ms = 50;
-		int64_t committed = d->queue[n - 1].row.seq;
-		atomic_store(&d->committed, committed);
-		struct qrow *done = malloc(n * sizeof(*done));
-		if (done != NULL)
-			memcpy(done, d->queue, n * sizeof(*done));
-		memmove(d->queue, d->queue + n,
-		        (d->nqueue - n) * sizeof(*d->queue));
-		d->nqueue -= n;
-		atomic_store(&d->queued, d->nqueue);
-		struct parked *ready = park_take(d, committed, false);
-		pthread_mutex_unlock(&d->qmu);
-
-		park_send(ready, false);
-		for (size_t i = 0; done != NULL && i < n; i++) {
-			publish_row(d, &done[i]);
-			qrow_free(&done[i]);
-		}
-		free(done);
-		/* The note file (its own fsync) after the replies: the
-		 * checkpoint is in the log already; the file is a copy. */
-		if (note != NULL) {
-			export_note(d, rows[n - 1].seq, note);
-			free(note);
-		}
-		if (++commits >= CHECKPOINT_EVERY) {
-			ledger_checkpoint(d->ledger);
-			commits = 0;
-		}
-		pthread_mutex_lock(&d->qmu);
-	}
-	struct parked *rest = park_take(d, 0, true);
-	d->writer_done = true;
-	if (d->nqueue > 0)
-		log_warn("stopping with %zu rows not written (never "
-		         "acknowledged)",
-		         d->nqueue);
-	pthread_mutex_unlock(&d->qmu);
-	park_send(rest, true);
-	free(rows);
-	return NULL;
-}
-
-/* ---- the engine's sink: every event becomes a queued row ---- */
-
-static bool
-opens_suspension(enum breaker_event_type t)
-{
-	return t == BREAKER_EV_TRIP || t == BREAKER_EV_STALE ||
-	       t == BREAKER_EV_FORCE_SUSPEND;
-}
-
-static bool
-ends_suspension(enum breaker_event_type t)
-{
-	return t == BREAKER_EV_RESUME || t == BREAKER_EV_RESET ||
-	       t == BREAKER_EV_FRESH || t == BREAKER_EV_FORCE_LIFT;
-}
-
-/* A reopening is visible only once its row commits: every product the
- * ended suspension held waits for that row before an allow goes out. */
-static void
-gate_reopen(struct daemon *d, bool on_pair, const char *scope, int64_t seq)
-{
-	if (on_pair) {
-		int32_t p = breaker_pair_find(d->engine, scope, strlen(scope));
-		if (p < 0)
-			return;
-		gate_pair(&d->gate, p, seq);
-	} else {
-		int32_t p =
-		    breaker_product_find(d->engine, scope, strlen(scope));
-		if (p >= 0)
-			gate_product(&d->gate, p, seq);
-	}
-}
-
-static char *
-notice_message(const struct onotice *n, const char *state, fxb_time t,
-               const char *ko, const char *en)
-{
-	json_t *o = json_object();
-	char *s = NULL;
-	if (o != NULL &&
-	    json_object_set_new(o, "suspension",
-	                        json_integer(n->suspension)) == 0 &&
-	    json_object_set_new(o, "notice", json_string(n->id)) == 0 &&
-	    json_object_set_new(o, "scope", json_string(n->scope)) == 0 &&
-	    json_object_set_new(o, "state", json_string(state)) == 0 &&
-	    json_object_set_new(o, "t", json_integer(t)) == 0 &&
-	    json_object_set_new(o, "ko", json_string(ko)) == 0 &&
-	    json_object_set_new(o, "en", json_string(en)) == 0)
-		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	return s;
-}
-
-/* Closes suspension's notice with the row q ending it at t: the
- * "service restored" texts go into the row and are published after it. */
-static void
-notice_close(struct daemon *d, struct qrow *q, int64_t suspension, fxb_time t)
-{
-	struct notice_vars v;
-	size_t at;
-	struct onotice *n = notice_find(d, suspension, &at);
-	if (n == NULL)
-		return;
-	q->denied = n->denied; /* the customer impact, for the row */
-	q->denied_partial = n->denied_partial;
-	notice_vars_of(d, n, n->scope, &v);
-	v.end = t;
-	q->ko = notice_render_closed(&v, true);
-	q->en = notice_render_closed(&v, false);
-	if (q->ko != NULL && q->en != NULL) {
-		q->notice_msg = notice_message(n, "closed", t, q->ko, q->en);
-	} else {
-		free(q->ko);
-		free(q->en);
-		q->ko = q->en = NULL;
-	}
-	onotice_free(n);
-	memmove(&d->notices[at], &d->notices[at + 1],
-	        (d->nnotices - at - 1) * sizeof(*d->notices));
-	d->nnotices--;
-}
-
-/* Fills the row's notice for an opening or ending event (mu held). */
-static void
-row_notice(struct daemon *d, struct qrow *q, const struct breaker_event *ev)
-{
-	struct notice_vars v;
-	if (ev->shadow)
-		return; /* a shadow rule suspends nothing: no customer text */
-	if (opens_suspension(ev->type)) {
-		struct onotice *n = notice_open(
-		    d, q->row.seq, ev->rule, ev->kind, ev->scope, ev->t,
-		    ev->until, ev->rule == NULL ? d->force_notice : NULL);
-		if (n == NULL)
-			return;
-		notice_vars_of(d, n, n->scope, &v);
-		q->ko = notice_render(n->tpl_ko, &v, true);
-		q->en = notice_render(n->tpl_en, &v, false);
-		if (q->ko == NULL || q->en == NULL) {
-			/* No text (out of memory): the suspension stands, and
-			 * the row must not promise a notice it cannot hold. */
-			free(q->ko);
-			free(q->en);
-			q->ko = q->en = NULL;
-			return;
-		}
-		q->notice_id = strdup(n->id);
-		q->row.notice_id = q->notice_id;
-		q->notice_msg = notice_message(n, "open", ev->t, q->ko, q->en);
-		return;
-	}
-	notice_close(d, q, ev->suspension, ev->t);
-}
-
-static int64_t
-daemon_sink(void *arg, const struct breaker_event *ev)
-{
-	struct daemon *d = arg;
-	struct qrow q;
-	int64_t seq = d->next_seq++;
-	bool opens = opens_suspension(ev->type);
-	bool ends = ends_suspension(ev->type);
-
-	memset(&q, 0, sizeof(q));
-	q.denied = -1;
-	int64_t susp = opens ? seq : ev->suspension;
-	json_t *j = ipc_event_json(ev, susp);
-	q.rule = dup_or_null(ev->rule);
-	q.scope = dup_or_null(ev->scope);
-	q.reason = dup_or_null(ev->reason);
-	q.row.seq = seq;
-	q.row.t = ev->t;
-	q.row.event = breaker_event_name(ev->type);
-	q.row.rule = q.rule;
-	q.row.kind = ev->rule != NULL ? breaker_kind_name(ev->kind) : "forced";
-	q.row.scope = q.scope;
-	q.row.scope_type = ev->scope_is_pair ? "pair" : "product";
-	q.row.suspension = susp;
-	q.row.shadow = ev->shadow;
-	q.row.effect = opens  ? LEDGER_OPENS
-	               : ends ? LEDGER_CLOSES
-	                      : LEDGER_NONE;
-	q.row.until = ev->until;
-	q.row.dir = ev->dir;
-	q.row.latched = ev->latched;
-	q.row.reason = q.reason;
-	snprintf(q.topic, sizeof(q.topic), "%s/%s",
-	         ev->scope_is_pair ? "pair" : "product", ev->scope);
-	if (opens || ends)
-		row_notice(d, &q, ev);
-	/* The notice's text is part of the chained row: an audit can prove
-	 * what customers were shown. */
-	if (j != NULL && q.ko != NULL && q.en != NULL) {
-		json_t *n = json_object();
-		json_object_set_new(n, "state",
-		                    json_string(opens ? "open" : "closed"));
-		json_object_set_new(n, "ko", json_string(q.ko));
-		json_object_set_new(n, "en", json_string(q.en));
-		json_object_set_new(j, "notice", n);
-	}
-	if (j != NULL && q.denied >= 0)
-		json_object_set_new(j, "denied", json_integer(q.denied));
-	if (j != NULL && q.denied >= 0 && q.denied_partial)
-		json_object_set_new(j, "denied_partial", json_true());
-	q.detail = j != NULL
-	               ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)
-	               : NULL;
-	json_decref(j);
-	q.row.detail = q.detail;
-	q.row.notice_ko = q.ko;
-	q.row.notice_en = q.en;
-	if (ends && !ev->shadow)
-		gate_reopen(d, ev->scope_is_pair, ev->scope, seq);
-	enqueue(d, &q);
-	return seq;
-}
-
-/*
- * retire ends a suspension whose rule or scope left the config (a reload,
- * or a restart with a new config): a `retired` row that closes its notice,
- * names its rule and scope, reopens its products only once written, and
- * is published like any end.  mu held.
- */
-static void
-retire(struct daemon *d, const char *rule, const char *scope, bool on_pair,
-       int64_t suspension, const char *why)
-{
-	struct qrow q;
-	memset(&q, 0, sizeof(q));
-	q.row.seq = d->next_seq++;
-	q.row.t = breaker_now(d->engine);
-	q.row.event = "retired";
-	q.row.kind = "service";
-	q.rule = dup_or_null(rule);
-	q.scope = dup_or_null(scope);
-	q.row.rule = q.rule;
-	q.row.scope = q.scope;
-	q.row.scope_type = on_pair ? "pair" : "product";
-	q.row.suspension = suspension;
-	q.row.effect = LEDGER_CLOSES;
-	q.denied = -1;
-	notice_close(d, &q, suspension, q.row.t);
-	q.row.notice_ko = q.ko;
-	q.row.notice_en = q.en;
-	json_t *o = json_object();
-	json_object_set_new(o, "t", json_integer(q.row.t));
-	json_object_set_new(o, "event", json_string("retired"));
-	if (rule != NULL)
-		json_object_set_new(o, "rule", json_string(rule));
-	json_object_set_new(o, "scope", json_string(scope));
-	json_object_set_new(o, "scope_type", json_string(q.row.scope_type));
-	json_object_set_new(o, "suspension", json_integer(suspension));
-	json_object_set_new(o, "reason", json_string(why));
-	if (q.denied >= 0)
-		json_object_set_new(o, "denied", json_integer(q.denied));
-	if (q.denied >= 0 && q.denied_partial)
-		json_object_set_new(o, "denied_partial", json_true());
-	q.detail = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	q.row.detail = q.detail;
-	snprintf(q.topic, sizeof(q.topic), "%s/%s", q.row.scope_type, scope);
-	gate_reopen(d, on_pair, scope, q.row.seq);
-	log_warn("suspension %lld (%s %s) ended: %s", (long long)suspension,
-	         rule != NULL ? rule : "forced", scope, why);
-	enqueue(d, &q);
-}
-
-/* A service row: start, stop, reload, degraded start, changes by command
- * (with the rule they change).  mu held. */
-static int64_t
-log_service_rule(struct daemon *d, const char *event, const char *rule,
-                 const char *detail)
-{
-	struct qrow q;
-	memset(&q, 0, sizeof(q));
-	q.row.seq = d->next_seq++;
-	q.row.t = breaker_now(d->engine);
-	q.row.event = event;
-	q.row.kind = "service";
-	q.rule = dup_or_null(rule);
-	q.row.rule = q.rule;
-	q.detail = strdup(detail);
-	q.row.detail = q.detail;
-	enqueue(d, &q);
-	return q.row.seq;
-}
-
-static int64_t
-log_service(struct daemon *d, const char *event, const char *detail)
-{
-	return log_service_rule(d, event, NULL, detail);
-}
-
-int64_t
-daemon_log_command_with(struct daemon *d, const char *scope,
-                        int64_t suspension,
-                        char *(*detail)(void *arg, int64_t seq), void *arg)
-{
-	struct qrow q;
-	memset(&q, 0, sizeof(q));
-	q.row.seq = d->next_seq++;
-	q.row.t = breaker_now(d->engine);
-	q.row.event = "command";
-	q.row.kind = "operator";
-	q.scope = dup_or_null(scope);
-	q.row.scope = q.scope;
-	q.row.suspension = suspension;
-	q.detail = detail(arg, q.row.seq);
-	if (q.detail == NULL)
-		q.detail = strdup("{}");
-	q.row.detail = q.detail;
-	enqueue(d, &q);
-	return q.row.seq;
-}
-
-static char *
-fixed_detail(void *arg, int64_t seq)
-{
-	(void)seq;
-	return strdup(arg);
-}
-
-int64_t
-daemon_log_command(struct daemon *d, const char *scope, int64_t suspension,
-                   const char *detail)
-{
-	return daemon_log_command_with(d, scope, suspension, fixed_detail,
-	                               (void *)(uintptr_t)detail);
-}
 
 /* ---- the clock ---- */
 
@@ -783,7 +83,7 @@ log_clock_step(struct daemon *d, const struct timebase_step *st)
 	         "stay in order and timed ends keep their durations",
 	         st->back ? "back" : "forward", size,
 	         (long long)st->offset_ms);
-	log_service(d, "clock_step", detail != NULL ? detail : "{}");
+	events_service(d, "clock_step", detail != NULL ? detail : "{}");
 	free(detail);
 }
 
@@ -806,7 +106,7 @@ log_clock_behind(struct daemon *d)
 	log_warn("the wall clock is %s behind the log's latest row: the "
 	         "service starts its clock at the log's time",
 	         size);
-	log_service(d, "clock_behind", detail != NULL ? detail : "{}");
+	events_service(d, "clock_behind", detail != NULL ? detail : "{}");
 	free(detail);
 }
 
@@ -907,11 +207,11 @@ check_reply(struct daemon *d, const struct breaker_decision *dec,
 	json_object_del(o, "notice");
 	const struct onotice *n =
 	    dec->verdict == BREAKER_VERDICT_DENY && dec->suspension > 0
-	        ? notice_find(d, dec->suspension, NULL)
+	        ? onotice_find(d, dec->suspension, NULL)
 	        : NULL;
 	if (n != NULL) {
 		struct notice_vars v;
-		notice_vars_of(d, n, product, &v);
+		onotice_vars(d, n, product, &v);
 		char *ko = notice_render(n->tpl_ko, &v, true);
 		char *en = notice_render(n->tpl_en, &v, false);
 		json_t *no = json_object();
@@ -1021,7 +321,7 @@ decide_check(struct daemon *d, fxb_time now, int32_t pi,
 		return allow_reply(c->ref, buf);
 	if (dec.verdict == BREAKER_VERDICT_DENY && dec.suspension > 0) {
 		*wait = dec.suspension;
-		struct onotice *n = notice_find(d, dec.suspension, NULL);
+		struct onotice *n = onotice_find(d, dec.suspension, NULL);
 		if (n != NULL)
 			n->denied++;
 	}
@@ -1426,7 +726,7 @@ force_notes(struct daemon *d, json_t *o, bool on_pair, int32_t idx,
             int64_t susp)
 {
 	const char *why = breaker_force_reason(d->engine, on_pair, idx);
-	const struct onotice *n = notice_find(d, susp, NULL);
+	const struct onotice *n = onotice_find(d, susp, NULL);
 	if (why != NULL)
 		json_object_set_new(o, "operator_reason", json_string(why));
 	if (n != NULL)
@@ -1742,46 +1042,6 @@ on_admin(void *arg, struct ipc_call *call, const char *buf, size_t len)
 
 /* ---- start, restore, reload, stop ---- */
 
-/*
- * The watchdog saw the check socket go silent or answer again (its own
- * thread, daemon/watchdog.c): a line on stderr and one `watchdog` row
- * per change, so that an episode is one row when it starts and one when
- * it ends, however long it lasts.
- */
-static void
-watchdog_changed(void *arg, const struct watchdog_state *st)
-{
-	struct daemon *d = arg;
-	/* Under mu from here: a reload frees the config it reads. */
-	pthread_mutex_lock(&d->mu);
-	json_t *o = json_pack("{ss ss}", "check_socket",
-	                      st->silent ? "silent" : "answering", "url",
-	                      d->cfg->service.check_url);
-	if (st->silent) {
-		json_object_set_new(o, "last_answer",
-		                    st->last_answer > 0
-		                        ? json_integer(st->last_answer)
-		                        : json_null());
-		json_object_set_new(o, "error", json_string(st->error));
-		log_warn("watchdog: the check socket %s does not answer (%s); "
-		         "last answer %lld",
-		         d->cfg->service.check_url, st->error,
-		         (long long)st->last_answer);
-	} else {
-		json_object_set_new(o, "silent_since",
-		                    json_integer(st->since));
-		json_object_set_new(o, "last_answer",
-		                    json_integer(st->last_answer));
-		log_info("watchdog: the check socket %s answers again",
-		         d->cfg->service.check_url);
-	}
-	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	log_service(d, "watchdog", s != NULL ? s : "{}");
-	pthread_mutex_unlock(&d->mu);
-	free(s);
-}
-
 /* The config's scope of rule ri: its pair or product, and which. */
 static const char *
 rule_scope(struct daemon *d, int32_t ri, bool *on_pair)
@@ -1821,7 +1081,7 @@ carried_load(struct daemon *d)
 {
 	struct ledger_filter f;
 	struct last_stop ls = {0, NULL};
-	int64_t last = d->next_seq - 1;
+	int64_t last = events_last_seq(d);
 	memset(&f, 0, sizeof(f));
 	f.event = "service_stop";
 	f.newest_first = true;
@@ -1916,14 +1176,15 @@ restore_one(void *arg, const struct ledger_state *st)
 		return 1;
 	}
 	if (e != FXB_OK) {
-		retire(d, st->rule, st->scope, st_pair, st->suspension, why);
+		events_retire(d, st->rule, st->scope, st_pair, st->suspension,
+		              why);
 		return 0;
 	}
 	struct onotice *n =
 	    st->shadow
 	        ? NULL
-	        : notice_open(d, st->suspension, st->rule, kind, st->scope,
-	                      st->since, st->until, st->notice_id);
+	        : onotice_open(d, st->suspension, st->rule, kind, st->scope,
+	                       st->since, st->until, st->notice_id);
 	if (n != NULL)
 		carry_denied(d, n);
 	log_info("restored suspension %lld: %s %s%s",
@@ -2051,7 +1312,7 @@ degraded_start(struct daemon *d, const char *why)
 	log_warn("the suspension log failed its check (%s): every product is "
 	         "suspended until operators reset it",
 	         why);
-	log_service(d, "degraded_start", detail);
+	events_service(d, "degraded_start", detail);
 	snprintf(reason, sizeof(reason), "log check failed at start: %.200s",
 	         why);
 	for (size_t i = 0; i < breaker_product_count(d->engine); i++)
@@ -2106,67 +1367,6 @@ notes_check(struct daemon *d, char *why, size_t cap)
 	return false;
 }
 
-static const struct breaker_notice_conf *
-notice_conf(const struct breaker_config *cfg, const char *id)
-{
-	for (size_t i = 0; i < cfg->nnotices; i++)
-		if (strcmp(cfg->notices[i].id, id) == 0)
-			return &cfg->notices[i];
-	return NULL;
-}
-
-bool
-daemon_notice_known(struct daemon *d, const char *id)
-{
-	return notice_conf(d->cfg, id) != NULL;
-}
-
-int64_t
-daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair, int32_t idx,
-                     fxb_time until, const char *reason, const char *notice)
-{
-	int64_t suspension = 0;
-	fxb_time since, end;
-	/* The engine's sink (daemon_sink, row_notice) runs inside this
-	 * call, under mu: it reads the notice from here. */
-	d->force_notice = notice;
-	breaker_force_suspend(d->engine, now, on_pair, idx, until, reason);
-	d->force_notice = NULL;
-	if (!breaker_force_status(d->engine, on_pair, idx, &suspension, &since,
-	                          &end))
-		return 0;
-	return suspension;
-}
-
-/* Every open suspension showing [notice id] takes the running config's
- * text from its next deny on (after an edit, or when the file wins).
- * Returns how many. */
-static int64_t
-notice_refresh(struct daemon *d, const char *id)
-{
-	const struct breaker_notice_conf *nc = notice_conf(d->cfg, id);
-	int64_t n = 0;
-	for (size_t i = 0; nc != NULL && i < d->nnotices; i++) {
-		struct onotice *o = &d->notices[i];
-		char *ko, *en;
-		if (strcmp(o->id, id) != 0)
-			continue;
-		ko = strdup(nc->ko);
-		en = strdup(nc->en);
-		if (ko == NULL || en == NULL) {
-			free(ko);
-			free(en);
-			continue;
-		}
-		free(o->tpl_ko);
-		free(o->tpl_en);
-		o->tpl_ko = ko;
-		o->tpl_en = en;
-		n++;
-	}
-	return n;
-}
-
 /* The changes by command in force, as overrides for the config parser. */
 static size_t
 overrides_of(const struct daemon *d, struct breaker_override *ov)
@@ -2207,8 +1407,8 @@ log_threshold(struct daemon *d, const char *event, const struct cmd_change *t,
 		json_object_set_new(o, "ends", json_true());
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	int64_t seq = log_service_rule(d, event, t->notice ? NULL : t->rule,
-	                               s != NULL ? s : "{}");
+	int64_t seq = events_service_rule(d, event, t->notice ? NULL : t->rule,
+	                                  s != NULL ? s : "{}");
 	free(s);
 	return seq;
 }
@@ -2394,8 +1594,8 @@ daemon_start(const struct daemon_opts *opts)
 	memset(sk, 0, sizeof(sk));
 	char lost[1200];
 	bool notes_ok = notes_check(d, lost, sizeof(lost));
-	d->next_seq = ledger_last_seq(d->ledger) + 1;
-	atomic_store(&d->committed, d->next_seq - 1);
+	events_start(d, ledger_last_seq(d->ledger));
+	atomic_store(&d->committed, events_last_seq(d));
 	if ((tl = calloc(1, sizeof(*tl))) == NULL || !restore_changes(d, tl))
 		goto fail;
 	sv = &d->cfg->service; /* the config may be a new one */
@@ -2403,9 +1603,9 @@ daemon_start(const struct daemon_opts *opts)
 	bool behind =
 	    timebase_start(&d->tb, clock_now_ms(), ledger_last_time(d->ledger),
 	                   sv->clock_step_tolerance);
-	if (breaker_new(d->cfg, d->tb.anchor, daemon_sink, d, &d->engine) !=
+	if (breaker_new(d->cfg, d->tb.anchor, events_sink, d, &d->engine) !=
 	        FXB_OK ||
-	    !gate_build_engine(&d->gate, d->engine, d->next_seq - 1)) {
+	    !gate_build_engine(&d->gate, d->engine, events_last_seq(d))) {
 		log_warn("out of memory");
 		goto fail;
 	}
@@ -2425,11 +1625,11 @@ daemon_start(const struct daemon_opts *opts)
 	}
 	/* Whatever restore queued (ends of retired suspensions) must be
 	 * written before any product reopens. */
-	gate_all(&d->gate, d->next_seq - 1);
+	gate_all(&d->gate, events_last_seq(d));
 	if (behind)
 		log_clock_behind(d);
 	char *detail = service_detail(d, "start");
-	log_service(d, "service_start", detail != NULL ? detail : "{}");
+	events_service(d, "service_start", detail != NULL ? detail : "{}");
 	free(detail);
 	for (size_t i = 0; i < tl->n; i++)
 		log_threshold(d,
@@ -2469,7 +1669,7 @@ daemon_start(const struct daemon_opts *opts)
 		log_warn("%s", err);
 		goto fail;
 	}
-	if (pthread_create(&d->writer, NULL, writer_main, d) != 0) {
+	if (!wal_start(d)) {
 		log_warn("cannot start the writer thread");
 		goto fail; /* nothing written or acknowledged yet */
 	}
@@ -2500,7 +1700,7 @@ daemon_start(const struct daemon_opts *opts)
 		     * leaves room for a loaded machine, not for a core
 		     * banking client's patience. */
 		    .timeout_ms = 1000,
-		    .on_change = watchdog_changed,
+		    .on_change = events_watchdog,
 		    .arg = d,
 		};
 		if ((d->wd = watchdog_start(&wc)) == NULL)
@@ -2510,18 +1710,14 @@ daemon_start(const struct daemon_opts *opts)
 	log_info("serving %s (config %s, hash %.16s, ledger %s, next seq "
 	         "%lld)",
 	         sv->service_id, opts->config_path, d->config_hash, path,
-	         (long long)d->next_seq);
+	         (long long)events_last_seq(d) + 1);
 	return d;
 fail:
 	/* No thread started yet: close and free. */
 	free(tl);
 	ipc_server_close(d->ipc);
-	for (size_t i = 0; i < d->nqueue; i++)
-		qrow_free(&d->queue[i]);
-	free(d->queue);
-	for (size_t i = 0; i < d->nnotices; i++)
-		onotice_free(&d->notices[i]);
-	free(d->notices);
+	wal_free_queue(d);
+	onotice_free_all(d);
 	breaker_free(d->engine);
 	breaker_config_free(d->cfg);
 	ledger_close(d->ledger);
@@ -2537,9 +1733,10 @@ static void
 orphan_row(void *arg, const char *rule, const char *scope, bool on_pair,
            int64_t susp)
 {
-	retire(arg, rule, scope, on_pair, susp,
-	       "its rule or scope left the config, or changed scope, kind "
-	       "or mode");
+	events_retire(
+	    arg, rule, scope, on_pair, susp,
+	    "its rule or scope left the config, or changed scope, kind "
+	    "or mode");
 }
 
 /* Fields of [service] a reload cannot change: the sockets are open and
@@ -2570,7 +1767,7 @@ swap_config(struct daemon *d, struct breaker_config *cfg, const char *hash)
 {
 	struct breaker *engine = NULL;
 	struct gate gate;
-	if (breaker_new(cfg, breaker_now(d->engine), daemon_sink, d,
+	if (breaker_new(cfg, breaker_now(d->engine), events_sink, d,
 	                &engine) != FXB_OK ||
 	    !gate_build_engine(&gate, engine, 0)) {
 		breaker_free(engine);
@@ -2585,9 +1782,9 @@ swap_config(struct daemon *d, struct breaker_config *cfg, const char *hash)
 	d->cfg = cfg;
 	/* Every product waits for what is queued now (retired ends, the
 	 * caller's row): which reopening each waited for is not carried. */
-	gate_all(&gate, d->next_seq);
 	gate_free(&d->gate);
 	d->gate = gate;
+	events_gate_all_next(d);
 	memcpy(d->config_hash, hash, sizeof(d->config_hash));
 	breaker_free(old);
 	breaker_config_free(oldcfg);
@@ -2759,7 +1956,7 @@ daemon_notice_edit(struct daemon *d, const char *id, const char *lang,
                    size_t cap)
 {
 	const struct breaker_override ch = {id, lang, text, true};
-	const struct breaker_notice_conf *nc = notice_conf(d->cfg, id);
+	const struct breaker_notice_conf *nc = onotice_conf(d->cfg, id);
 	struct breaker_config *cfg = NULL;
 	char hash[65];
 	size_t slot;
@@ -2781,7 +1978,7 @@ daemon_notice_edit(struct daemon *d, const char *id, const char *lang,
 		free(from);
 		return e;
 	}
-	const struct breaker_notice_conf *nn = notice_conf(cfg, id);
+	const struct breaker_notice_conf *nn = onotice_conf(cfg, id);
 	const char *to = ko ? nn->ko : nn->en;
 	if (strcmp(to, from) == 0) {
 		breaker_config_free(cfg);
@@ -2793,7 +1990,7 @@ daemon_notice_edit(struct daemon *d, const char *id, const char *lang,
 	char *to_copy = strdup(to);
 	struct breaker_config *file = file_config(d);
 	const struct breaker_notice_conf *fn =
-	    file != NULL ? notice_conf(file, id) : NULL;
+	    file != NULL ? onotice_conf(file, id) : NULL;
 	bool ends = fn != NULL && to_copy != NULL &&
 	            strcmp(ko ? fn->ko : fn->en, to_copy) == 0;
 	breaker_config_free(file);
@@ -2807,7 +2004,7 @@ daemon_notice_edit(struct daemon *d, const char *id, const char *lang,
 		free(to_copy);
 		return to_copy == NULL ? FXB_ERR_NOMEM : e;
 	}
-	int64_t shown = notice_refresh(d, id);
+	int64_t shown = onotice_refresh(d, id);
 	json_t *o = json_object();
 	json_object_set_new(o, "notice", json_string(id));
 	json_object_set_new(o, "key", json_string(lang));
@@ -2821,7 +2018,7 @@ daemon_notice_edit(struct daemon *d, const char *id, const char *lang,
 		json_object_set_new(o, "ends", json_true());
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	*seq = log_service(d, "notice_change", s != NULL ? s : "{}");
+	*seq = events_service(d, "notice_change", s != NULL ? s : "{}");
 	free(s);
 	free(from);
 	free(to_copy);
@@ -2838,7 +2035,7 @@ drop_changes(struct daemon *d, const char *why)
 		                                   : "threshold_dropped",
 		              &d->changes[i], NULL, 0, NULL, why);
 		if (d->changes[i].notice)
-			notice_refresh(d, d->changes[i].rule);
+			onotice_refresh(d, d->changes[i].rule);
 	}
 	d->nchanges = 0;
 }
@@ -2888,7 +2085,7 @@ daemon_reload(struct daemon *d)
 		log_warn("reload: the operators file is bad: keeping the "
 		         "operators as they were");
 	char *detail = service_detail(d, "reload");
-	log_service(d, "config_reload", detail != NULL ? detail : "{}");
+	events_service(d, "config_reload", detail != NULL ? detail : "{}");
 	free(detail);
 	daemon_timer_poke(d);
 	size_t nchanges = d->nchanges;
@@ -2905,7 +2102,7 @@ daemon_stop(struct daemon *d)
 	atomic_store(&d->stopping, true);
 	pthread_mutex_lock(&d->mu);
 	char *detail = service_detail(d, "stop");
-	log_service(d, "service_stop", detail != NULL ? detail : "{}");
+	events_service(d, "service_stop", detail != NULL ? detail : "{}");
 	free(detail);
 	d->timer_stop = true;
 	pthread_cond_signal(&d->tcv);
@@ -2914,30 +2111,14 @@ daemon_stop(struct daemon *d)
 		pthread_join(d->timer, NULL);
 	fdwatch_stop(d->fdw);
 
-	/* The writer drains the queue (every parked reply goes out with its
-	 * commit), then stops. */
-	pthread_mutex_lock(&d->qmu);
-	d->writer_stop = true;
-	pthread_cond_signal(&d->qcv);
-	pthread_mutex_unlock(&d->qmu);
-	pthread_join(d->writer, NULL);
-
-	/* A reply parked after the writer's last look: answer it closed. */
-	pthread_mutex_lock(&d->qmu);
-	struct parked *late = park_take(d, 0, true);
-	pthread_mutex_unlock(&d->qmu);
-	park_send(late, true);
+	wal_stop(d);
 	ipc_server_close(d->ipc);
 	ledger_close(d->ledger);
 	/* Last: the next daemon may start once the log and sockets are
 	 * closed. */
 	daemon_lock_release(d->lock_fd);
-	for (size_t i = 0; i < d->nnotices; i++)
-		onotice_free(&d->notices[i]);
-	for (size_t i = 0; i < d->nqueue; i++)
-		qrow_free(&d->queue[i]);
-	free(d->queue);
-	free(d->notices);
+	onotice_free_all(d);
+	wal_free_queue(d);
 	breaker_free(d->engine);
 	breaker_config_free(d->cfg);
 	gate_free(&d->gate);

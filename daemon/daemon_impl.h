@@ -40,12 +40,29 @@
 struct commands;
 struct fdwatch;
 struct daemon;
+struct qrow;
+struct watchdog_state;
 
 static inline char *
 dup_or_null(const char *s)
 {
 	return s != NULL ? strdup(s) : NULL;
 }
+
+/* fdwatch.c */
+struct fdwatch_state {
+	int open, limit; /* -1: unknown (no /proc, no limit) */
+	bool high;       /* at 90 % or more, not yet below 80 % again */
+	uint64_t episodes;
+};
+/* fdwatch_start starts the thread that warns when the descriptors near
+ * their limit; NULL if it cannot start. */
+struct fdwatch *fdwatch_start(void);
+/* fdwatch_stop stops and frees it; NULL is a no-op. */
+void fdwatch_stop(struct fdwatch *w);
+/* fdwatch_read counts the descriptors now, with the watcher's state (w
+ * may be NULL). */
+void fdwatch_read(struct fdwatch *w, struct fdwatch_state *st);
 
 /* park.c: calls waiting for a commit, fail-closed answers, the gate. */
 
@@ -175,6 +192,145 @@ void daemon_send_reply(struct ipc_call *call, const char *reply);
 void daemon_reply_error(struct ipc_call *call, enum fxb_err code,
                         const char *msg, const char *ref);
 
+/* onotice.c: the open customer notices (mu held). */
+
+/* An open customer notice, rendered per product on every deny. */
+struct onotice {
+	int64_t suspension;
+	char *id;
+	char *scope;
+	fxb_time since, until;
+	char *tpl_ko, *tpl_en;
+	char *reason_ko, *reason_en;
+	/* Checks denied quoting it: since it opened, carried across clean
+	 * stops (the service_stop row); partial once a crash lost some. */
+	int64_t denied;
+	bool denied_partial;
+};
+
+/* onotice_find: the open notice of suspension, or NULL; *at (if not
+ * NULL) gets its place in d->notices, or where it would go. */
+struct onotice *onotice_find(struct daemon *d, int64_t suspension, size_t *at);
+/*
+ * onotice_open records the notice of a new suspension: the rule's
+ * [notice] templates, for a forced one the [notice forced] the operator
+ * chose (NULL: none), or the defaults.  An operator's reason is not an
+ * argument: it is for the log, never for customers.  Returns the entry,
+ * or NULL on out of memory (the suspension stands; only its text is
+ * missing).
+ */
+struct onotice *onotice_open(struct daemon *d, int64_t suspension,
+                             const char *rule, enum breaker_kind kind,
+                             const char *scope, fxb_time since, fxb_time until,
+                             const char *forced);
+/* onotice_vars: the template variables of n shown for product. */
+void onotice_vars(struct daemon *d, const struct onotice *n,
+                  const char *product, struct notice_vars *v);
+/* onotice_message: the events socket's notice message (state "open" or
+ * "closed"), malloc'ed; NULL on out of memory. */
+char *onotice_message(const struct onotice *n, const char *state, fxb_time t,
+                      const char *ko, const char *en);
+/* onotice_close closes suspension's notice with the row q ending it at t:
+ * the "service restored" texts and the denied count go into the row, the
+ * message to publish after it into q->notice_msg. */
+void onotice_close(struct daemon *d, struct qrow *q, int64_t suspension,
+                   fxb_time t);
+/* onotice_conf: the config's [notice id], or NULL. */
+const struct breaker_notice_conf *
+onotice_conf(const struct breaker_config *cfg, const char *id);
+/* daemon_notice_known: the running config has [notice id] (mu held). */
+bool daemon_notice_known(struct daemon *d, const char *id);
+/* onotice_refresh: every open suspension showing [notice id] takes the
+ * running config's text from its next deny on (after an edit, or when
+ * the file wins).  Returns how many. */
+int64_t onotice_refresh(struct daemon *d, const char *id);
+void onotice_free(struct onotice *n);
+void onotice_free_all(struct daemon *d);
+
+/* wal.c: the row queue and the writer thread. */
+
+/* Rows waiting for the disk before new checks are refused (fail closed). */
+#define QUEUE_SOFT_CAP 65536
+
+/* A log row waiting for its commit; it owns its strings. */
+struct qrow {
+	struct ledger_row row;
+	char *rule, *scope, *detail, *reason, *ko, *en, *notice_id;
+	char topic[BREAKER_ID_MAX + 16];
+	char *notice_msg; /* a notice to publish after the commit, or NULL */
+	int64_t denied;   /* the ended suspension's denied checks, or -1 */
+	bool denied_partial; /* ... a lower bound: a crash lost some */
+};
+
+/* wal_enqueue queues a row (mu held, so rows queue in sequence order).
+ * The queue takes ownership of the row's strings; out of memory stops
+ * the process (its seq is taken: a gap must not be committed over). */
+void wal_enqueue(struct daemon *d, struct qrow *q);
+/* wal_start starts the writer thread; false if it cannot. */
+bool wal_start(struct daemon *d);
+/* wal_stop lets the writer drain the queue, joins it, and answers closed
+ * whatever parked after its last look. */
+void wal_stop(struct daemon *d);
+/* wal_free_queue frees what is still queued (the writer not running). */
+void wal_free_queue(struct daemon *d);
+
+/* events.c: rows, and their seqs (mu held). */
+
+/* events_start: the log's last row is last; the next row is last + 1. */
+void events_start(struct daemon *d, int64_t last);
+/* events_last_seq: the newest seq handed out (queued, maybe not yet
+ * written). */
+int64_t events_last_seq(const struct daemon *d);
+/* events_gate_all_next: every product's reopening waits for the next
+ * row queued (a new config: which reopening each waited for is not
+ * carried). */
+void events_gate_all_next(struct daemon *d);
+/* events_sink is the engine's sink (breaker_sink_fn): each event becomes
+ * a queued row; returns its seq. */
+int64_t events_sink(void *arg, const struct breaker_event *ev);
+/*
+ * events_retire ends a suspension whose rule or scope left the config (a
+ * reload, or a restart with a new config): a `retired` row that closes
+ * its notice, names its rule and scope, reopens its products only once
+ * written, and is published like any end.  Returns its seq.
+ */
+int64_t events_retire(struct daemon *d, const char *rule, const char *scope,
+                      bool on_pair, int64_t suspension, const char *why);
+/* events_service, events_service_rule: a service row (start, stop,
+ * reload, degraded start, a change by command with the rule it
+ * changes); returns its seq. */
+int64_t events_service(struct daemon *d, const char *event,
+                       const char *detail);
+int64_t events_service_rule(struct daemon *d, const char *event,
+                            const char *rule, const char *detail);
+/* daemon_log_command queues a `command` row (mu held) and returns its seq. */
+int64_t daemon_log_command(struct daemon *d, const char *scope,
+                           int64_t suspension, const char *detail);
+/* daemon_log_command_with: the same, for a row whose text quotes its own
+ * seq (a four-eyes request's id is its command row): detail(arg, seq)
+ * builds the text (a malloc'ed string; NULL logs "{}"). */
+int64_t daemon_log_command_with(struct daemon *d, const char *scope,
+                                int64_t suspension,
+                                char *(*detail)(void *arg, int64_t seq),
+                                void *arg);
+/*
+ * daemon_force_suspend forces a suspension of product or pair idx
+ * (breaker_force_suspend) whose customer notice is [notice notice], or,
+ * NULL, the default forced notice.  reason is for the log, status and
+ * report only: no notice shows it.  mu held; notice must be one
+ * daemon_notice_known knows.  Returns the new suspension's id (the
+ * force_suspend row's seq), 0 if the engine refused.
+ */
+int64_t daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair,
+                             int32_t idx, fxb_time until, const char *reason,
+                             const char *notice);
+/* events_watchdog is the watchdog's callback (watchdog_fn, its thread):
+ * one `watchdog` row per change, so that an episode is a row when it
+ * starts and one when it ends. */
+void events_watchdog(void *arg, const struct watchdog_state *st);
+
+/* daemon.c */
+
 /* A change by command in force, laid over the config file's value: a
  * rule's trip level, or (notice) a [notice]'s ko or en text. */
 #define CHANGES_MAX 256
@@ -191,30 +347,6 @@ struct threshold_change {
 	char from[BREAKER_DECIMAL_BUFSZ], to[BREAKER_DECIMAL_BUFSZ];
 	int64_t from_cmp, to_cmp;
 	int64_t seq; /* applied: the threshold_change row's seq */
-};
-
-/* A log row waiting for its commit; it owns its strings. */
-struct qrow {
-	struct ledger_row row;
-	char *rule, *scope, *detail, *reason, *ko, *en, *notice_id;
-	char topic[BREAKER_ID_MAX + 16];
-	char *notice_msg; /* a notice to publish after the commit, or NULL */
-	int64_t denied;   /* the ended suspension's denied checks, or -1 */
-	bool denied_partial; /* ... a lower bound: a crash lost some */
-};
-
-/* An open customer notice, rendered per product on every deny. */
-struct onotice {
-	int64_t suspension;
-	char *id;
-	char *scope;
-	fxb_time since, until;
-	char *tpl_ko, *tpl_en;
-	char *reason_ko, *reason_en;
-	/* Checks denied quoting it: since it opened, carried across clean
-	 * stops (the service_stop row); partial once a crash lost some. */
-	int64_t denied;
-	bool denied_partial;
 };
 
 /* A restored suspension's denied count, as the last clean stop left it. */
@@ -286,34 +418,10 @@ struct daemon {
 	struct watchdog *wd;        /* NULL: watchdog_interval = 0 */
 };
 
-/* daemon.c */
 /* daemon_engine_now returns the engine's clock (mu held) and logs a
  * clock_step row when the wall clock stepped since the last call. */
 fxb_time daemon_engine_now(struct daemon *d);
 void daemon_timer_poke(struct daemon *d);
-/*
- * daemon_force_suspend forces a suspension of product or pair idx
- * (breaker_force_suspend) whose customer notice is [notice notice], or,
- * NULL, the default forced notice.  reason is for the log, status and
- * report only: no notice shows it.  mu held; notice must be one
- * daemon_notice_known knows.  Returns the new suspension's id (the
- * force_suspend row's seq), 0 if the engine refused.
- */
-int64_t daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair,
-                             int32_t idx, fxb_time until, const char *reason,
-                             const char *notice);
-/* daemon_notice_known: the running config has [notice id] (mu held). */
-bool daemon_notice_known(struct daemon *d, const char *id);
-/* daemon_log_command queues a `command` row (mu held) and returns its seq. */
-int64_t daemon_log_command(struct daemon *d, const char *scope,
-                           int64_t suspension, const char *detail);
-/* daemon_log_command_with: the same, for a row whose text quotes its own
- * seq (a four-eyes request's id is its command row): detail(arg, seq)
- * builds the text (a malloc'ed string; NULL logs "{}"). */
-int64_t daemon_log_command_with(struct daemon *d, const char *scope,
-                                int64_t suspension,
-                                char *(*detail)(void *arg, int64_t seq),
-                                void *arg);
 
 /*
  * daemon_threshold checks setting rule's trip level key to value on top of
@@ -347,21 +455,6 @@ enum fxb_err daemon_notice_edit(struct daemon *d, const char *id,
                                 const char *lang, const char *text,
                                 const char *who, int64_t *seq, char *msg,
                                 size_t cap);
-
-/* fdwatch.c */
-struct fdwatch_state {
-	int open, limit; /* -1: unknown (no /proc, no limit) */
-	bool high;       /* at 90 % or more, not yet below 80 % again */
-	uint64_t episodes;
-};
-/* fdwatch_start starts the thread that warns when the descriptors near
- * their limit; NULL if it cannot start. */
-struct fdwatch *fdwatch_start(void);
-/* fdwatch_stop stops and frees it; NULL is a no-op. */
-void fdwatch_stop(struct fdwatch *w);
-/* fdwatch_read counts the descriptors now, with the watcher's state (w
- * may be NULL). */
-void fdwatch_read(struct fdwatch *w, struct fdwatch_state *st);
 
 /* commands.c */
 struct commands *commands_new(void);
