@@ -331,6 +331,44 @@ void events_watchdog(void *arg, const struct watchdog_state *st);
 
 /* daemon.c */
 
+/* clock.c: the engine's clock and the timer thread. */
+
+/* daemon_engine_now returns the engine's clock (mu held): never back,
+ * and never behind the engine's own time. */
+fxb_time daemon_engine_now(struct daemon *d);
+/* daemon_timer_poke wakes the timer after a call that may have armed an
+ * earlier timer (mu held). */
+void daemon_timer_poke(struct daemon *d);
+/* clock_log_behind logs the clock_behind row at start, when the wall
+ * clock read earlier than the log's latest row (mu held); its seq. */
+int64_t clock_log_behind(struct daemon *d);
+/* clock_start starts the timer thread; false if it cannot (clock_join
+ * then has nothing to join). */
+bool clock_start(struct daemon *d);
+/* clock_stop asks the timer to stop (mu held); clock_join waits for it
+ * (mu not held). */
+void clock_stop(struct daemon *d);
+void clock_join(struct daemon *d);
+
+/* status.c: the admin socket's status, and "ok". */
+
+/* status_reply: the status (docs/PROTOCOL.md) echoing ref, malloc'ed;
+ * NULL on out of memory.  Takes mu, then qmu. */
+char *status_reply(struct daemon *d, const char *ref);
+/* status_ok_reply answers {"ok":true}: for a ping with the service id and
+ * the clock signed commands are judged by. */
+void status_ok_reply(struct daemon *d, struct ipc_call *call, const char *ref,
+                     bool ping);
+
+/* check.c: checks, batches and ticks. */
+
+/* check_on_request is the check socket's handler (ipc_server_conf's
+ * on_check), and what a parked check is decided again by. */
+void check_on_request(void *arg, struct ipc_call *call, const char *buf,
+                      size_t len);
+/* check_on_tick is the tick socket's handler (no reply on PULL). */
+void check_on_tick(void *arg, const char *buf, size_t len);
+
 /* A change by command in force, laid over the config file's value: a
  * rule's trip level, or (notice) a [notice]'s ko or en text. */
 #define CHANGES_MAX 256
@@ -417,11 +455,6 @@ struct daemon {
 	struct fdwatch *fdw;        /* NULL if its thread did not start */
 	struct watchdog *wd;        /* NULL: watchdog_interval = 0 */
 };
-
-/* daemon_engine_now returns the engine's clock (mu held) and logs a
- * clock_step row when the wall clock stepped since the last call. */
-fxb_time daemon_engine_now(struct daemon *d);
-void daemon_timer_poke(struct daemon *d);
 
 /*
  * daemon_threshold checks setting rule's trip level key to value on top of
