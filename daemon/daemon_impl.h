@@ -369,6 +369,38 @@ void check_on_request(void *arg, struct ipc_call *call, const char *buf,
 /* check_on_tick is the tick socket's handler (no reply on PULL). */
 void check_on_tick(void *arg, const char *buf, size_t len);
 
+/* restore.c: start-up from the log. */
+
+/* A restored suspension's denied count, as the last clean stop left it. */
+struct carried_denied {
+	int64_t suspension, denied;
+	bool partial;
+};
+/* restore_suspensions restores the log's open suspensions into the new
+ * engine, with their notices and denied counts, and the rules' recent
+ * automatic resumes; a suspension whose rule or scope left the config is
+ * retired (mu held, before serving). */
+enum fxb_err restore_suspensions(struct daemon *d);
+/* restore_degraded: the log failed its check at start (why): someone
+ * edited, deleted or inserted rows.  Every product is suspended (fail
+ * closed) and the log says so itself; reopening needs operators (a
+ * signed reset). */
+void restore_degraded(struct daemon *d, const char *why);
+/*
+ * restore_notes_check holds, at start, the newest exported checkpoint
+ * note against the log: the note names a row the log acknowledged.  If
+ * the log lacks it (a -wal file removed before a crash, an old copy
+ * restored), rows were lost that no chain check can see: the caller
+ * starts degraded.  Notes beyond the log's end are renamed lost-*, so
+ * that rows written at the reused seqs cannot overwrite them:
+ * `fxbreakerctl verify --checkpoint-dir` keeps reporting the loss.  A
+ * note that is not the log key's is ignored (it proves nothing), with a
+ * warning.  false and why if rows are missing.
+ */
+bool restore_notes_check(struct daemon *d, char *why, size_t cap);
+
+/* override.c: changes by command laid over the config file (mu held). */
+
 /* A change by command in force, laid over the config file's value: a
  * rule's trip level, or (notice) a [notice]'s ko or en text. */
 #define CHANGES_MAX 256
@@ -385,75 +417,6 @@ struct threshold_change {
 	char from[BREAKER_DECIMAL_BUFSZ], to[BREAKER_DECIMAL_BUFSZ];
 	int64_t from_cmp, to_cmp;
 	int64_t seq; /* applied: the threshold_change row's seq */
-};
-
-/* A restored suspension's denied count, as the last clean stop left it. */
-struct carried_denied {
-	int64_t suspension, denied;
-	bool partial;
-};
-
-struct daemon {
-	char *config_path;
-	int lock_fd; /* holds DATA_DIR/fxbreakerd.lock (datadir_lock.c) */
-	char checkpoint_dir[BREAKER_TEXT_MAX + 1];
-	char config_hash[65];
-	struct breaker_config *cfg;
-	struct breaker *engine;
-	/* mu guards the engine and everything derived from the config. */
-	pthread_mutex_t mu;
-	int64_t next_seq;
-	struct gate gate;        /* each product's reopening row (park.c) */
-	struct onotice *notices; /* sorted by suspension */
-	size_t nnotices, capnotices;
-	/* The [notice] of the forced suspension being opened, or NULL:
-	 * set by daemon_force_suspend for the length of the engine call. */
-	const char *force_notice;
-
-	/* qmu guards the queue, the parked replies and the ledger status. */
-	pthread_mutex_t qmu;
-	pthread_cond_t qcv; /* CLOCK_MONOTONIC */
-	struct ledger *ledger;
-	pthread_t writer;
-	struct qrow *queue;
-	size_t nqueue, capqueue;
-	_Atomic size_t queued;
-	_Atomic int64_t committed;
-	_Atomic bool degraded;
-	char last_error[512];
-	/* Checkpoint note files (export_note): the last one written, and
-	 * the failures since (0: the last try worked). */
-	int64_t note_ok_seq;
-	uint64_t note_failed;
-	char note_error[256];
-	struct parkq parked;
-	bool writer_stop;
-	bool writer_done; /* the writer has exited: nothing parks any more */
-
-	/* The engine's clock (timebase.c); its step record under mu. */
-	struct timebase tb;
-	pthread_t timer;
-	pthread_cond_t tcv; /* with mu; CLOCK_MONOTONIC */
-	fxb_time timer_target;
-	bool timer_stop;
-	bool no_timer; /* the timer thread never started */
-	bool restore_failed;
-	/* At start only: the counts the last run's service_stop carried,
-	 * or denied_lost when it did not stop cleanly (restore_one). */
-	struct carried_denied *carried;
-	size_t ncarried;
-	bool denied_lost;
-
-	struct ipc_server *ipc;
-	park_redo_fn check_redo; /* decides a parked check (daemon.c sets) */
-	struct commands *cmds;   /* operators, nonces, pending requests (mu) */
-	struct cmd_change changes[CHANGES_MAX]; /* in force (mu) */
-	size_t nchanges;
-	_Atomic bool stopping;
-	_Atomic uint64_t bad_ticks; /* refused on tick_url */
-	_Atomic uint64_t ticks;     /* applied, from either socket */
-	struct fdwatch *fdw;        /* NULL if its thread did not start */
-	struct watchdog *wd;        /* NULL: watchdog_interval = 0 */
 };
 
 /*
@@ -488,6 +451,109 @@ enum fxb_err daemon_notice_edit(struct daemon *d, const char *id,
                                 const char *lang, const char *text,
                                 const char *who, int64_t *seq, char *msg,
                                 size_t cap);
+
+/* The changes by command the log holds in force (changed, not dropped
+ * since), each with the hash of the file it was made over. */
+struct change_log {
+	struct cmd_change t[CHANGES_MAX];
+	char hash[CHANGES_MAX][65];
+	size_t n;
+};
+/*
+ * override_restore, at start, before the engine exists: lays the changes
+ * by command the log holds in force over the config, if they were made
+ * over this very file.  Leaves in tl those that were not (the file
+ * changed while the service was down), to be logged as dropped once rows
+ * can be written (override_log_dropped).  false if the log or the file
+ * cannot be read: starting on the file's values would silently undo a
+ * tightening.
+ */
+bool override_restore(struct daemon *d, struct change_log *tl);
+void override_log_dropped(struct daemon *d, const struct change_log *tl);
+/* override_reload runs cfg, the config file just read (its hash), in
+ * place of the running config: the changes by command stay if the file
+ * is the one they were made over, else they are logged as dropped.
+ * Every product then waits for the next row, which the caller logs.
+ * false (cfg freed, nothing changed) on out of memory. */
+bool override_reload(struct daemon *d, struct breaker_config *cfg,
+                     const char *hash);
+
+/*
+ * The service's state, grouped by the file that owns each part (the
+ * others read it).  commands.c reads mu, engine, cfg, cmds, ledger,
+ * degraded, tb and next_seq by these names.
+ */
+struct daemon {
+	/* daemon.c: what start read and opened. */
+	char *config_path;
+	int lock_fd; /* holds DATA_DIR/fxbreakerd.lock (datadir_lock.c) */
+	struct ipc_server *ipc;
+	park_redo_fn check_redo; /* decides a parked check (check.c's) */
+	_Atomic bool stopping;
+	struct fdwatch *fdw; /* NULL if its thread did not start */
+	struct watchdog *wd; /* NULL: watchdog_interval = 0 */
+
+	/* mu guards the engine and everything derived from the config. */
+	pthread_mutex_t mu;
+	struct breaker_config *cfg;
+	struct breaker *engine;
+	char config_hash[65];
+	int64_t next_seq; /* events.c alone moves it */
+	struct gate gate; /* park.c */
+	/* onotice.c: sorted by suspension. */
+	struct onotice *notices;
+	size_t nnotices, capnotices;
+	/* events.c: the [notice] of the forced suspension being opened, or
+	 * NULL: set by daemon_force_suspend for the length of the engine
+	 * call. */
+	const char *force_notice;
+	/* override.c: the changes by command in force. */
+	struct cmd_change changes[CHANGES_MAX];
+	size_t nchanges;
+	struct commands *cmds; /* operators, nonces, pending requests */
+
+	/* wal.c: qmu guards the queue, the parked calls and the ledger's
+	 * status. */
+	pthread_mutex_t qmu;
+	pthread_cond_t qcv; /* CLOCK_MONOTONIC */
+	struct ledger *ledger;
+	char checkpoint_dir[BREAKER_TEXT_MAX + 1];
+	pthread_t writer;
+	struct qrow *queue;
+	size_t nqueue, capqueue;
+	_Atomic size_t queued;
+	_Atomic int64_t committed;
+	_Atomic bool degraded;
+	char last_error[512];
+	/* Checkpoint note files (export_note): the last one written, and
+	 * the failures since (0: the last try worked). */
+	int64_t note_ok_seq;
+	uint64_t note_failed;
+	char note_error[256];
+	struct parkq parked; /* park.c */
+	bool writer_stop;
+	bool writer_done; /* the writer has exited: nothing parks any more */
+
+	/* clock.c: the engine's clock (timebase.c); its step record under
+	 * mu. */
+	struct timebase tb;
+	pthread_t timer;
+	pthread_cond_t tcv; /* with mu; CLOCK_MONOTONIC */
+	fxb_time timer_target;
+	bool timer_stop;
+	bool no_timer; /* the timer thread never started */
+
+	/* restore.c, at start only: the counts the last run's service_stop
+	 * carried, or denied_lost when it did not stop cleanly. */
+	bool restore_failed;
+	struct carried_denied *carried;
+	size_t ncarried;
+	bool denied_lost;
+
+	/* check.c */
+	_Atomic uint64_t bad_ticks; /* refused on tick_url */
+	_Atomic uint64_t ticks;     /* applied, from either socket */
+};
 
 /* commands.c */
 struct commands *commands_new(void);
