@@ -1,26 +1,28 @@
 /*
- * daemon.c: the service.  It wires the pure engine to the clock, the log
- * and the sockets, and keeps DESIGN.md's rules that hold everywhere:
+ * daemon.c: the service's start, reload and stop, and the admin socket's
+ * dispatch.  It wires the pure engine to the clock, the log and the
+ * sockets; the rules that hold everywhere live in the files named here:
  *
  * - Write ahead.  Every engine event gets its log sequence number when it
- *   happens (under the engine lock) and is queued for the writer thread,
- *   which commits batches (WAL, synchronous=FULL).  A reply that reflects a
- *   state whose row has not committed yet -- a deny quoting a suspension
- *   just opened, an allow on a product just reopened -- is parked and sent
- *   by the writer right after the commit.  Events are published only after
- *   their commit.  An allowed check on a settled product never waits.
- * - Fail closed.  When a commit fails the rows stay queued and are retried;
- *   the status says degraded; parked replies and any reply that would
- *   depend on an unwritten row become denies (`ledger_unavailable`); a full
- *   queue refuses checks the same way.
+ *   happens, under the engine lock (events.c), and is queued for the
+ *   writer thread, which commits batches (wal.c).  A reply that reflects
+ *   a state whose row has not committed yet -- a deny quoting a
+ *   suspension just opened, an allow on a product just reopened -- is
+ *   parked and sent by the writer right after the commit (park.c).
+ *   Events are published only after their commit.  An allowed check on a
+ *   settled product never waits (check.c).
+ * - Fail closed.  When a commit fails the rows stay queued and are
+ *   retried; the status says degraded; parked replies and any reply that
+ *   would depend on an unwritten row become denies (`ledger_unavailable`);
+ *   a full queue refuses checks the same way.
  * - State survives restart: open suspensions live in breaker_state and are
- *   restored into a new engine; ends that passed while down fire at their
- *   own time.
+ *   restored into a new engine (restore.c); ends that passed while down
+ *   fire at their own time.
  *
  * Threads: nng's task threads run the request handlers; one writer thread
- * owns the ledger; one timer thread moves the engine's clock when no
- * request does, so timed trips and resumes are logged and published on
- * time.  Lock order: mu (engine) before qmu (queue), never the reverse.
+ * owns the ledger (wal.c); one timer thread moves the engine's clock when
+ * no request does (clock.c).  The lock order is at the top of
+ * daemon_impl.h.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -34,11 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "breaker_decimal.h"
 #include "config_file.h"
 #include "daemon.h"
 #include "daemon_impl.h"
-#include "ipc_json.h"
 #include "ipc_server.h"
 #include "ipc_wire.h"
 #include "ledger.h"
@@ -46,6 +46,7 @@
 /* Rows whose chain the daemon checks on start. */
 #define VERIFY_TAIL_ROWS 1000
 
+/* The admin socket: status, a signed command (commands.c), or a ping. */
 static void
 on_admin(void *arg, struct ipc_call *call, const char *buf, size_t len)
 {
@@ -71,8 +72,6 @@ on_admin(void *arg, struct ipc_call *call, const char *buf, size_t len)
 	}
 	ipc_request_free(&r);
 }
-
-/* ---- start, restore, reload, stop ---- */
 
 /* mkdir -p with mode 0750 for the directories fxbreakerd owns. */
 static int
