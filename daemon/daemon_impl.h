@@ -1,10 +1,10 @@
 /*
  * daemon_impl.h: what the daemon's files share: the service's state
  * (struct daemon) and a section per file, lowest first: a file calls only
- * into the sections above its own (tests/check_calls.py fails on a
- * cycle).  A lower file that must hand work back up does it through a
- * function pointer it was given (a parked check's redo, the engine's
- * sink), never by name.
+ * into the sections above its own and into daemon.h's leaf files
+ * (tests/check_calls.py fails on a cycle).  A lower file that must hand
+ * work back up does it through a function pointer it was given (a parked
+ * check's redo, the engine's sink), never by name.
  *
  * Lock order: mu before qmu, never the reverse.
  *   mu  (the engine lock) guards the engine, the config and what derives
@@ -16,9 +16,9 @@
  *   qmu (the queue lock) guards the row queue, the parked calls and the
  *       ledger's status.  Taken under mu to queue a row (wal_enqueue),
  *       without mu to park a call (park.c), and by the writer thread
- *       (wal.c), which never takes mu.
- * The writer sends parked replies and redoes parked checks holding no
- * lock: a redo takes mu.
+ *       (wal.c) between commits, never across one.
+ * The writer takes mu only to redo a parked check, with qmu released:
+ * it sends parked replies and redoes parked checks holding no lock.
  */
 #ifndef DAEMON_IMPL_H
 #define DAEMON_IMPL_H
