@@ -227,13 +227,13 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 	 * check (its reopening row is queued by the advance). */
 	fxb_time now = daemon_engine_now(d);
 	breaker_advance(d->engine, now);
-	if (!gate_open(&d->gate, pi, atomic_load(&d->committed))) {
+	int64_t gate = gate_seq(&d->gate, pi);
+	if (gate > atomic_load(&d->committed)) {
 		/* The product's reopening is not written yet: decide this
 		 * check only once it is, so that an answer that might be a
 		 * fail-closed deny is never counted as volume. */
 		pthread_mutex_unlock(&d->mu);
-		daemon_park(d, call, gate_seq(&d->gate, pi), NULL, raw, rawlen,
-		            r->ref);
+		daemon_park(d, call, gate, NULL, raw, rawlen, r->ref);
 		return;
 	}
 	char buf[ALLOW_REPLY_MAX];

@@ -41,14 +41,6 @@ onotice_free(struct onotice *n)
 	free(n->reason_en);
 }
 
-/*
- * onotice_open records the notice of a new suspension: the rule's
- * [notice] templates, for a forced one the [notice forced] the operator
- * chose (NULL: none), or the defaults.  An operator's reason is not an
- * argument: it is for the log, never for customers.  Returns the entry,
- * or NULL on out of memory (the suspension stands; only its text is
- * missing).
- */
 struct onotice *
 onotice_open(struct daemon *d, int64_t suspension, const char *rule,
              enum breaker_kind kind, const char *scope, fxb_time since,

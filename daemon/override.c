@@ -189,7 +189,7 @@ swap_config(struct daemon *d, struct breaker_config *cfg, const char *hash)
 	}
 	struct breaker *old = d->engine;
 	struct breaker_config *oldcfg = d->cfg;
-	/* Orphans are retired against the old engine and its index. */
+	/* Orphans are retired against the old engine and its gate. */
 	breaker_transfer(old, engine, orphan_row, d);
 	d->engine = engine;
 	d->cfg = cfg;
