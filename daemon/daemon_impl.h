@@ -41,7 +41,6 @@ struct commands;
 struct fdwatch;
 struct daemon;
 struct qrow;
-struct watchdog_state;
 
 static inline char *
 dup_or_null(const char *s)
@@ -328,8 +327,6 @@ int64_t daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair,
  * one `watchdog` row per change, so that an episode is a row when it
  * starts and one when it ends. */
 void events_watchdog(void *arg, const struct watchdog_state *st);
-
-/* daemon.c */
 
 /* clock.c: the engine's clock and the timer thread. */
 
