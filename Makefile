@@ -86,7 +86,7 @@ CONFIG_OBJ  = $(CONFIG_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_TESTS  = breaker_test decimal_test config_test client_test wire_test \
-	      reply_test oom_test nng_close_test trust_test
+	      reply_test oom_test nng_close_test trust_test daemon_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \
@@ -147,6 +147,12 @@ $(BUILD)/fxbreakerd-stocknng: $(DAEMON_OBJ) $(LIBS_ALL)
 endif
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testlib.o $(LIBS_ALL)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# daemon_test links the daemon's files, all but its main.
+DAEMON_LIB_OBJ = $(filter-out $(BUILD)/daemon/fxbreakerd.o,$(DAEMON_OBJ))
+$(BUILD)/tests/daemon_test: $(BUILD)/tests/daemon_test.o \
+		$(BUILD)/tests/testlib.o $(DAEMON_LIB_OBJ) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # oom_test runs on a second build of the engine in which every allocation

@@ -1,7 +1,24 @@
 /*
- * daemon_impl.h: what daemon.c shares with the daemon's other files
- * (commands.c): the service's state and the few helpers that reach it.
- * Lock order everywhere: mu (engine) before qmu (queue).
+ * daemon_impl.h: what the daemon's files share: the service's state
+ * (struct daemon) and a section per file, lowest first: a file calls only
+ * into the sections above its own and into daemon.h's leaf files
+ * (tests/check_calls.py fails on a cycle).  A lower file that must hand
+ * work back up does it through a function pointer it was given (a parked
+ * check's redo, the engine's sink), never by name.
+ *
+ * Lock order: mu before qmu, never the reverse.
+ *   mu  (the engine lock) guards the engine, the config and what derives
+ *       from it (the reopening gate, open notices, changes by command,
+ *       operators) and next_seq, so that rows take their seqs in the
+ *       order the engine made them.  Taken by nng's task threads (check.c,
+ *       status.c, commands), the timer thread (clock.c), the watchdog's
+ *       thread (events.c) and a reload (daemon.c).
+ *   qmu (the queue lock) guards the row queue, the parked calls and the
+ *       ledger's status.  Taken under mu to queue a row (wal_enqueue),
+ *       without mu to park a call (park.c), and by the writer thread
+ *       (wal.c) between commits, never across one.
+ * The writer takes mu only to redo a parked check, with qmu released:
+ * it sends parked replies and redoes parked checks holding no lock.
  */
 #ifndef DAEMON_IMPL_H
 #define DAEMON_IMPL_H
@@ -9,11 +26,13 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "breaker.h"
 #include "breaker_config.h"
-#include "breaker_decimal.h"
 #include "config.h"
+#include "breaker_decimal.h"
 #include "daemon.h"
 #include "ipc_server.h"
 #include "ipc_wire.h"
@@ -21,6 +40,364 @@
 
 struct commands;
 struct fdwatch;
+struct daemon;
+struct qrow;
+
+static inline char *
+dup_or_null(const char *s)
+{
+	return s != NULL ? strdup(s) : NULL;
+}
+
+/* fdwatch.c */
+struct fdwatch_state {
+	int open, limit; /* -1: unknown (no /proc, no limit) */
+	bool high;       /* at 90 % or more, not yet below 80 % again */
+	uint64_t episodes;
+};
+/* fdwatch_start starts the thread that warns when the descriptors near
+ * their limit; NULL if it cannot start. */
+struct fdwatch *fdwatch_start(void);
+/* fdwatch_stop stops and frees it; NULL is a no-op. */
+void fdwatch_stop(struct fdwatch *w);
+/* fdwatch_read counts the descriptors now, with the watcher's state (w
+ * may be NULL). */
+void fdwatch_read(struct fdwatch *w, struct fdwatch_state *st);
+
+/* park.c: calls waiting for a commit, fail-closed answers, the gate. */
+
+/* Calls parked at once at most: the rest of the contexts keep serving
+ * settled answers while the disk is slow (the others fail closed). */
+#define PARKED_MAX 48
+
+/* A parked check is decided again, once its row is written, by this
+ * (the check socket's handler, which daemon.c registers). */
+typedef void (*park_redo_fn)(void *arg, struct ipc_call *call,
+                             const char *request, size_t len);
+struct park_redo {
+	park_redo_fn fn;
+	void *arg;
+	const char *request; /* copied when the call parks */
+	size_t len;
+};
+
+/*
+ * A call waiting for the commit of the row it depends on: a reply to send
+ * (a deny quoting a new suspension), or a request to decide only then (a
+ * check on a product whose reopening is not written yet: deciding it now
+ * would count it as volume even if the reopening never commits).
+ */
+struct parked {
+	struct ipc_call *call;
+	int64_t wait_seq;
+	char *reply;       /* send this, or ... */
+	park_redo_fn redo; /* ... decide request again with redo(redo_arg) */
+	void *redo_arg;
+	char *request;
+	size_t request_len;
+	char *ref;
+	char *fail; /* the fail-closed answer; NULL: a check's deny (ref) */
+	struct parked *next;
+};
+
+/* The parked calls, in the order they parked: a commit sends (or
+ * decides again) the ready ones in that order, so checks parked on one
+ * product are decided in the order they came. */
+struct parkq {
+	struct parked *head, **tail;
+	size_t n;
+};
+void parkq_init(struct parkq *q);
+/* parkq_push appends p (q owns it from here). */
+void parkq_push(struct parkq *q, struct parked *p);
+/* parkq_take unlinks and returns, in their order, the calls whose row
+ * has committed (wait_seq <= committed), or every call when `all`. */
+struct parked *parkq_take(struct parkq *q, int64_t committed, bool all);
+
+/* What park does with a call waiting for row wait_seq. */
+enum park_way {
+	PARK_NOW,  /* the row is written: answer now */
+	PARK_FAIL, /* the log is failing, the writer gone, or too many
+	            * wait: the fail-closed answer */
+	PARK_WAIT, /* park it */
+};
+enum park_way park_way(int64_t wait_seq, int64_t committed, bool degraded,
+                       bool writer_done, size_t nparked);
+
+/*
+ * The reopening gate: a reopening is visible only once its row commits,
+ * so each product keeps the seq of its last reopening row and a check on
+ * it waits until that row is written.  Products are grouped by pair, for
+ * a pair's reopening.  Under mu.
+ */
+struct gate {
+	int64_t *reopen; /* per product: its last reopening row */
+	int32_t *list;   /* products grouped by pair ... */
+	uint32_t *first; /* ... pair p's are list[first[p]..first[p+1]) */
+	size_t npairs, nproducts;
+};
+/* gate_build builds the gate of npairs pairs and nproducts products
+ * (pair_of(arg, i): product i's pair) with every product at seq; false
+ * on out of memory (g then empty). */
+bool gate_build(struct gate *g, size_t npairs, size_t nproducts,
+                int32_t (*pair_of)(const void *arg, int32_t product),
+                const void *arg, int64_t seq);
+/* gate_build_engine: gate_build for an engine's products and pairs. */
+bool gate_build_engine(struct gate *g, const struct breaker *engine,
+                       int64_t seq);
+void gate_free(struct gate *g);
+/* gate_product, gate_pair, gate_all: the product, every product of the
+ * pair, every product reopens with row seq. */
+void gate_product(struct gate *g, int32_t product, int64_t seq);
+void gate_pair(struct gate *g, int32_t pair, int64_t seq);
+void gate_all(struct gate *g, int64_t seq);
+/* gate_seq: the row product's reopening waits for. */
+int64_t gate_seq(const struct gate *g, int32_t product);
+/* gate_open: product's reopening is written once committed is. */
+bool gate_open(const struct gate *g, int32_t product, int64_t committed);
+
+/*
+ * park holds a call until row wait_seq has committed, then sends reply or,
+ * with redo, decides redo->request again.  Now if the row is already
+ * written; the fail-closed answer if the log is failing: fail, or for
+ * NULL a check's deny echoing ref.  Takes ownership of reply and fail.
+ * No lock held (takes qmu).
+ */
+void park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
+          char *reply, const struct park_redo *redo, const char *ref,
+          char *fail);
+/* daemon_park: park with no fail answer of its own; a request is decided
+ * again by d->check_redo. */
+void daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
+                 char *reply, const char *request, size_t request_len,
+                 const char *ref);
+/* daemon_park_command parks a signed command's reply until its row
+ * commits.  If the log is failing, a refusal (did_nothing) is sent as it
+ * is; any other answer says the command is not confirmed (a check-shaped
+ * deny would make no sense to fxbreakerctl). */
+void daemon_park_command(struct daemon *d, struct ipc_call *call,
+                         int64_t wait_seq, char *reply, bool did_nothing);
+/* park_reply sends reply to call once row wait_seq has committed: now if
+ * it has, later (from the writer) if not; a fail-closed deny echoing ref
+ * when the log is failing.  Takes ownership of reply. */
+void park_reply(struct daemon *d, struct ipc_call *call, char *reply,
+                int64_t wait_seq, const char *ref);
+/* park_take takes the parked calls ready at committed (or all), qmu
+ * held; park_send then answers them (no lock held): closed, or as
+ * parked. */
+struct parked *park_take(struct daemon *d, int64_t committed, bool all);
+void park_send(struct parked *p, bool fail_closed);
+char *daemon_fail_closed_reply(const char *ref);
+void daemon_send_reply(struct ipc_call *call, const char *reply);
+void daemon_reply_error(struct ipc_call *call, enum fxb_err code,
+                        const char *msg, const char *ref);
+
+/* onotice.c: the open customer notices (mu held). */
+
+/* An open customer notice, rendered per product on every deny. */
+struct onotice {
+	int64_t suspension;
+	char *id;
+	char *scope;
+	fxb_time since, until;
+	char *tpl_ko, *tpl_en;
+	char *reason_ko, *reason_en;
+	/* Checks denied quoting it: since it opened, carried across clean
+	 * stops (the service_stop row); partial once a crash lost some. */
+	int64_t denied;
+	bool denied_partial;
+};
+
+/* onotice_find: the open notice of suspension, or NULL; *at (if not
+ * NULL) gets its place in d->notices, or where it would go. */
+struct onotice *onotice_find(struct daemon *d, int64_t suspension, size_t *at);
+/*
+ * onotice_open records the notice of a new suspension: the rule's
+ * [notice] templates, for a forced one the [notice forced] the operator
+ * chose (NULL: none), or the defaults.  An operator's reason is not an
+ * argument: it is for the log, never for customers.  Returns the entry,
+ * or NULL on out of memory (the suspension stands; only its text is
+ * missing).
+ */
+struct onotice *onotice_open(struct daemon *d, int64_t suspension,
+                             const char *rule, enum breaker_kind kind,
+                             const char *scope, fxb_time since, fxb_time until,
+                             const char *forced);
+/* onotice_vars: the template variables of n shown for product. */
+void onotice_vars(struct daemon *d, const struct onotice *n,
+                  const char *product, struct notice_vars *v);
+/* onotice_message: the events socket's notice message (state "open" or
+ * "closed"), malloc'ed; NULL on out of memory. */
+char *onotice_message(const struct onotice *n, const char *state, fxb_time t,
+                      const char *ko, const char *en);
+/* onotice_close closes suspension's notice with the row q ending it at t:
+ * the "service restored" texts and the denied count go into the row, the
+ * message to publish after it into q->notice_msg. */
+void onotice_close(struct daemon *d, struct qrow *q, int64_t suspension,
+                   fxb_time t);
+/* onotice_conf: the config's [notice id], or NULL. */
+const struct breaker_notice_conf *
+onotice_conf(const struct breaker_config *cfg, const char *id);
+/* daemon_notice_known: the running config has [notice id] (mu held). */
+bool daemon_notice_known(struct daemon *d, const char *id);
+/* onotice_refresh: every open suspension showing [notice id] takes the
+ * running config's text from its next deny on (after an edit, or when
+ * the file wins).  Returns how many. */
+int64_t onotice_refresh(struct daemon *d, const char *id);
+void onotice_free(struct onotice *n);
+void onotice_free_all(struct daemon *d);
+
+/* wal.c: the row queue and the writer thread. */
+
+/* Rows waiting for the disk before new checks are refused (fail closed). */
+#define QUEUE_SOFT_CAP 65536
+
+/* A log row waiting for its commit; it owns its strings. */
+struct qrow {
+	struct ledger_row row;
+	char *rule, *scope, *detail, *reason, *ko, *en, *notice_id;
+	char topic[BREAKER_ID_MAX + 16];
+	char *notice_msg; /* a notice to publish after the commit, or NULL */
+	int64_t denied;   /* the ended suspension's denied checks, or -1 */
+	bool denied_partial; /* ... a lower bound: a crash lost some */
+};
+
+/* wal_enqueue queues a row (mu held, so rows queue in sequence order).
+ * The queue takes ownership of the row's strings; out of memory stops
+ * the process (its seq is taken: a gap must not be committed over). */
+void wal_enqueue(struct daemon *d, struct qrow *q);
+/* wal_start starts the writer thread; false if it cannot. */
+bool wal_start(struct daemon *d);
+/* wal_stop lets the writer drain the queue, joins it, and answers closed
+ * whatever parked after its last look. */
+void wal_stop(struct daemon *d);
+/* wal_free_queue frees what is still queued (the writer not running). */
+void wal_free_queue(struct daemon *d);
+
+/* events.c: rows, and their seqs (mu held). */
+
+/* events_start: the log's last row is last; the next row is last + 1. */
+void events_start(struct daemon *d, int64_t last);
+/* events_last_seq: the newest seq handed out (queued, maybe not yet
+ * written). */
+int64_t events_last_seq(const struct daemon *d);
+/* events_gate_all_next: every product's reopening waits for the next
+ * row queued (a new config: which reopening each waited for is not
+ * carried). */
+void events_gate_all_next(struct daemon *d);
+/* events_sink is the engine's sink (breaker_sink_fn): each event becomes
+ * a queued row; returns its seq. */
+int64_t events_sink(void *arg, const struct breaker_event *ev);
+/*
+ * events_retire ends a suspension whose rule or scope left the config (a
+ * reload, or a restart with a new config): a `retired` row that closes
+ * its notice, names its rule and scope, reopens its products only once
+ * written, and is published like any end.  Returns its seq.
+ */
+int64_t events_retire(struct daemon *d, const char *rule, const char *scope,
+                      bool on_pair, int64_t suspension, const char *why);
+/* events_service, events_service_rule: a service row (start, stop,
+ * reload, degraded start, a change by command with the rule it
+ * changes); returns its seq. */
+int64_t events_service(struct daemon *d, const char *event,
+                       const char *detail);
+int64_t events_service_rule(struct daemon *d, const char *event,
+                            const char *rule, const char *detail);
+/* daemon_log_command queues a `command` row (mu held) and returns its seq. */
+int64_t daemon_log_command(struct daemon *d, const char *scope,
+                           int64_t suspension, const char *detail);
+/* daemon_log_command_with: the same, for a row whose text quotes its own
+ * seq (a four-eyes request's id is its command row): detail(arg, seq)
+ * builds the text (a malloc'ed string; NULL logs "{}"). */
+int64_t daemon_log_command_with(struct daemon *d, const char *scope,
+                                int64_t suspension,
+                                char *(*detail)(void *arg, int64_t seq),
+                                void *arg);
+/*
+ * daemon_force_suspend forces a suspension of product or pair idx
+ * (breaker_force_suspend) whose customer notice is [notice notice], or,
+ * NULL, the default forced notice.  reason is for the log, status and
+ * report only: no notice shows it.  mu held; notice must be one
+ * daemon_notice_known knows.  Returns the new suspension's id (the
+ * force_suspend row's seq), 0 if the engine refused.
+ */
+int64_t daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair,
+                             int32_t idx, fxb_time until, const char *reason,
+                             const char *notice);
+/* events_watchdog is the watchdog's callback (watchdog_fn, its thread):
+ * one `watchdog` row per change, so that an episode is a row when it
+ * starts and one when it ends. */
+void events_watchdog(void *arg, const struct watchdog_state *st);
+
+/* clock.c: the engine's clock and the timer thread. */
+
+/* daemon_engine_now returns the engine's clock (mu held): never back,
+ * and never behind the engine's own time. */
+fxb_time daemon_engine_now(struct daemon *d);
+/* daemon_timer_poke wakes the timer after a call that may have armed an
+ * earlier timer (mu held). */
+void daemon_timer_poke(struct daemon *d);
+/* clock_log_behind logs the clock_behind row at start, when the wall
+ * clock read earlier than the log's latest row (mu held); its seq. */
+int64_t clock_log_behind(struct daemon *d);
+/* clock_start starts the timer thread; false if it cannot (clock_join
+ * then has nothing to join). */
+bool clock_start(struct daemon *d);
+/* clock_stop asks the timer to stop (mu held); clock_join waits for it
+ * (mu not held). */
+void clock_stop(struct daemon *d);
+void clock_join(struct daemon *d);
+
+/* status.c: the admin socket's status, and "ok". */
+
+/* status_reply: the status (docs/PROTOCOL.md) echoing ref, malloc'ed;
+ * NULL on out of memory.  Takes mu, then qmu. */
+char *status_reply(struct daemon *d, const char *ref);
+/* status_ok_reply answers {"ok":true}: for a ping with the service id and
+ * the clock signed commands are judged by. */
+void status_ok_reply(struct daemon *d, struct ipc_call *call, const char *ref,
+                     bool ping);
+
+/* check.c: checks, batches and ticks. */
+
+/* check_on_request is the check socket's handler (ipc_server_conf's
+ * on_check), and what a parked check is decided again by. */
+void check_on_request(void *arg, struct ipc_call *call, const char *buf,
+                      size_t len);
+/* check_on_tick is the tick socket's handler (no reply on PULL). */
+void check_on_tick(void *arg, const char *buf, size_t len);
+
+/* restore.c: start-up from the log. */
+
+/* A restored suspension's denied count, as the last clean stop left it. */
+struct carried_denied {
+	int64_t suspension, denied;
+	bool partial;
+};
+/* restore_suspensions restores the log's open suspensions into the new
+ * engine, with their notices and denied counts, and the rules' recent
+ * automatic resumes; a suspension whose rule or scope left the config is
+ * retired (mu held, before serving). */
+enum fxb_err restore_suspensions(struct daemon *d);
+/* restore_degraded: the log failed its check at start (why): someone
+ * edited, deleted or inserted rows.  Every product is suspended (fail
+ * closed) and the log says so itself; reopening needs operators (a
+ * signed reset). */
+void restore_degraded(struct daemon *d, const char *why);
+/*
+ * restore_notes_check holds, at start, the newest exported checkpoint
+ * note against the log: the note names a row the log acknowledged.  If
+ * the log lacks it (a -wal file removed before a crash, an old copy
+ * restored), rows were lost that no chain check can see: the caller
+ * starts degraded.  Notes beyond the log's end are renamed lost-*, so
+ * that rows written at the reused seqs cannot overwrite them:
+ * `fxbreakerctl verify --checkpoint-dir` keeps reporting the loss.  A
+ * note that is not the log key's is ignored (it proves nothing), with a
+ * warning.  false and why if rows are missing.
+ */
+bool restore_notes_check(struct daemon *d, char *why, size_t cap);
+
+/* override.c: changes by command laid over the config file (mu held). */
 
 /* A change by command in force, laid over the config file's value: a
  * rule's trip level, or (notice) a [notice]'s ko or en text. */
@@ -39,161 +416,6 @@ struct threshold_change {
 	int64_t from_cmp, to_cmp;
 	int64_t seq; /* applied: the threshold_change row's seq */
 };
-
-/* A log row waiting for its commit; it owns its strings. */
-struct qrow {
-	struct ledger_row row;
-	char *rule, *scope, *detail, *reason, *ko, *en, *notice_id;
-	char topic[BREAKER_ID_MAX + 16];
-	char *notice_msg; /* a notice to publish after the commit, or NULL */
-	int64_t denied;   /* the ended suspension's denied checks, or -1 */
-	bool denied_partial; /* ... a lower bound: a crash lost some */
-};
-
-/* An open customer notice, rendered per product on every deny. */
-struct onotice {
-	int64_t suspension;
-	char *id;
-	char *scope;
-	fxb_time since, until;
-	char *tpl_ko, *tpl_en;
-	char *reason_ko, *reason_en;
-	/* Checks denied quoting it: since it opened, carried across clean
-	 * stops (the service_stop row); partial once a crash lost some. */
-	int64_t denied;
-	bool denied_partial;
-};
-
-/* A restored suspension's denied count, as the last clean stop left it. */
-struct carried_denied {
-	int64_t suspension, denied;
-	bool partial;
-};
-
-/*
- * A call waiting for the commit of the row it depends on: a reply to send
- * (a deny quoting a new suspension), or a request to decide only then (a
- * check on a product whose reopening is not written yet: deciding it now
- * would count it as volume even if the reopening never commits).
- */
-struct parked {
-	struct ipc_call *call;
-	int64_t wait_seq;
-	char *reply;   /* send this, or ... */
-	char *request; /* ... decide this again */
-	size_t request_len;
-	char *ref;
-	char *fail; /* the fail-closed answer; NULL: a check's deny (ref) */
-	struct parked *next;
-};
-
-struct daemon {
-	char *config_path;
-	int lock_fd; /* holds DATA_DIR/fxbreakerd.lock (datadir_lock.c) */
-	char checkpoint_dir[BREAKER_TEXT_MAX + 1];
-	char config_hash[65];
-	struct breaker_config *cfg;
-	struct service_conf svc; /* the file's [service] (mu: a reload) */
-	struct breaker *engine;
-	/* mu guards the engine and everything derived from the config. */
-	pthread_mutex_t mu;
-	int64_t next_seq;
-	int64_t *reopen_seq;     /* per product: its last reopening row */
-	int32_t *pair_products;  /* products grouped by pair ... */
-	uint32_t *pair_first;    /* ... pair p's are [first[p], first[p+1]) */
-	struct onotice *notices; /* sorted by suspension */
-	size_t nnotices, capnotices;
-	/* The [notice] of the forced suspension being opened, or NULL:
-	 * set by daemon_force_suspend for the length of the engine call. */
-	const char *force_notice;
-
-	/* qmu guards the queue, the parked replies and the ledger status. */
-	pthread_mutex_t qmu;
-	pthread_cond_t qcv; /* CLOCK_MONOTONIC */
-	struct ledger *ledger;
-	pthread_t writer;
-	struct qrow *queue;
-	size_t nqueue, capqueue;
-	_Atomic size_t queued;
-	_Atomic int64_t committed;
-	_Atomic bool degraded;
-	char last_error[512];
-	/* Checkpoint note files (export_note): the last one written, and
-	 * the failures since (0: the last try worked). */
-	int64_t note_ok_seq;
-	uint64_t note_failed;
-	char note_error[256];
-	struct parked *parked;
-	size_t nparked;
-	bool writer_stop;
-	bool writer_done; /* the writer has exited: nothing parks any more */
-
-	/* The engine's clock (timebase.c); its step record under mu. */
-	struct timebase tb;
-	pthread_t timer;
-	pthread_cond_t tcv; /* with mu; CLOCK_MONOTONIC */
-	fxb_time timer_target;
-	bool timer_stop;
-	bool no_timer; /* the timer thread never started */
-	bool restore_failed;
-	/* At start only: the counts the last run's service_stop carried,
-	 * or denied_lost when it did not stop cleanly (restore_one). */
-	struct carried_denied *carried;
-	size_t ncarried;
-	bool denied_lost;
-
-	struct ipc_server *ipc;
-	struct commands *cmds; /* operators, nonces, pending requests (mu) */
-	struct cmd_change changes[CHANGES_MAX]; /* in force (mu) */
-	size_t nchanges;
-	_Atomic bool stopping;
-	_Atomic uint64_t bad_ticks; /* refused on tick_url */
-	_Atomic uint64_t ticks;     /* applied, from either socket */
-	struct fdwatch *fdw;        /* NULL if its thread did not start */
-	struct watchdog *wd;        /* NULL: watchdog_interval = 0 */
-};
-
-/* daemon.c */
-void daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
-                 char *reply, const char *request, size_t request_len,
-                 const char *ref);
-/* daemon_park_command parks a signed command's reply until its row
- * commits.  If the log is failing, a refusal (did_nothing) is sent as it
- * is; any other answer says the command is not confirmed (a check-shaped
- * deny would make no sense to fxbreakerctl). */
-void daemon_park_command(struct daemon *d, struct ipc_call *call,
-                         int64_t wait_seq, char *reply, bool did_nothing);
-/* daemon_engine_now returns the engine's clock (mu held) and logs a
- * clock_step row when the wall clock stepped since the last call. */
-fxb_time daemon_engine_now(struct daemon *d);
-char *daemon_fail_closed_reply(const char *ref);
-void daemon_send_reply(struct ipc_call *call, const char *reply);
-void daemon_reply_error(struct ipc_call *call, enum fxb_err code,
-                        const char *msg, const char *ref);
-void daemon_timer_poke(struct daemon *d);
-/*
- * daemon_force_suspend forces a suspension of product or pair idx
- * (breaker_force_suspend) whose customer notice is [notice notice], or,
- * NULL, the default forced notice.  reason is for the log, status and
- * report only: no notice shows it.  mu held; notice must be one
- * daemon_notice_known knows.  Returns the new suspension's id (the
- * force_suspend row's seq), 0 if the engine refused.
- */
-int64_t daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair,
-                             int32_t idx, fxb_time until, const char *reason,
-                             const char *notice);
-/* daemon_notice_known: the running config has [notice id] (mu held). */
-bool daemon_notice_known(struct daemon *d, const char *id);
-/* daemon_log_command queues a `command` row (mu held) and returns its seq. */
-int64_t daemon_log_command(struct daemon *d, const char *scope,
-                           int64_t suspension, const char *detail);
-/* daemon_log_command_with: the same, for a row whose text quotes its own
- * seq (a four-eyes request's id is its command row): detail(arg, seq)
- * builds the text (a malloc'ed string; NULL logs "{}"). */
-int64_t daemon_log_command_with(struct daemon *d, const char *scope,
-                                int64_t suspension,
-                                char *(*detail)(void *arg, int64_t seq),
-                                void *arg);
 
 /*
  * daemon_threshold checks setting rule's trip level key to value on top of
@@ -228,20 +450,109 @@ enum fxb_err daemon_notice_edit(struct daemon *d, const char *id,
                                 const char *who, int64_t *seq, char *msg,
                                 size_t cap);
 
-/* fdwatch.c */
-struct fdwatch_state {
-	int open, limit; /* -1: unknown (no /proc, no limit) */
-	bool high;       /* at 90 % or more, not yet below 80 % again */
-	uint64_t episodes;
+/* The changes by command the log holds in force (changed, not dropped
+ * since), each with the hash of the file it was made over. */
+struct change_log {
+	struct cmd_change t[CHANGES_MAX];
+	char hash[CHANGES_MAX][65];
+	size_t n;
 };
-/* fdwatch_start starts the thread that warns when the descriptors near
- * their limit; NULL if it cannot start. */
-struct fdwatch *fdwatch_start(void);
-/* fdwatch_stop stops and frees it; NULL is a no-op. */
-void fdwatch_stop(struct fdwatch *w);
-/* fdwatch_read counts the descriptors now, with the watcher's state (w
- * may be NULL). */
-void fdwatch_read(struct fdwatch *w, struct fdwatch_state *st);
+/*
+ * override_restore, at start, before the engine exists: lays the changes
+ * by command the log holds in force over the config, if they were made
+ * over this very file.  Leaves in tl those that were not (the file
+ * changed while the service was down), to be logged as dropped once rows
+ * can be written (override_log_dropped).  false if the log or the file
+ * cannot be read: starting on the file's values would silently undo a
+ * tightening.
+ */
+bool override_restore(struct daemon *d, struct change_log *tl);
+void override_log_dropped(struct daemon *d, const struct change_log *tl);
+/* override_reload runs cfg, the config file just read (its hash), in
+ * place of the running config: the changes by command stay if the file
+ * is the one they were made over, else they are logged as dropped.
+ * Every product then waits for the next row, which the caller logs.
+ * false (cfg freed, nothing changed) on out of memory. */
+bool override_reload(struct daemon *d, struct breaker_config *cfg,
+                     const char *hash);
+
+/*
+ * The service's state, grouped by the file that owns each part (the
+ * others read it).  commands.c reads mu, engine, cfg, cmds, ledger,
+ * degraded, tb and next_seq by these names.
+ */
+struct daemon {
+	/* daemon.c: what start read and opened. */
+	char *config_path;
+	int lock_fd; /* holds DATA_DIR/fxbreakerd.lock (datadir_lock.c) */
+	struct ipc_server *ipc;
+	park_redo_fn check_redo; /* decides a parked check (check.c's) */
+	_Atomic bool stopping;
+	struct fdwatch *fdw; /* NULL if its thread did not start */
+	struct watchdog *wd; /* NULL: watchdog_interval = 0 */
+
+	/* mu guards the engine and everything derived from the config. */
+	pthread_mutex_t mu;
+	struct breaker_config *cfg;
+	struct service_conf svc; /* the file's [service] (mu: a reload) */
+	struct breaker *engine;
+	char config_hash[65];
+	int64_t next_seq; /* events.c alone moves it */
+	struct gate gate; /* park.c */
+	/* onotice.c: sorted by suspension. */
+	struct onotice *notices;
+	size_t nnotices, capnotices;
+	/* events.c: the [notice] of the forced suspension being opened, or
+	 * NULL: set by daemon_force_suspend for the length of the engine
+	 * call. */
+	const char *force_notice;
+	/* override.c: the changes by command in force. */
+	struct cmd_change changes[CHANGES_MAX];
+	size_t nchanges;
+	struct commands *cmds; /* operators, nonces, pending requests */
+
+	/* wal.c: qmu guards the queue, the parked calls and the ledger's
+	 * status. */
+	pthread_mutex_t qmu;
+	pthread_cond_t qcv; /* CLOCK_MONOTONIC */
+	struct ledger *ledger;
+	char checkpoint_dir[BREAKER_TEXT_MAX + 1];
+	pthread_t writer;
+	struct qrow *queue;
+	size_t nqueue, capqueue;
+	_Atomic size_t queued;
+	_Atomic int64_t committed;
+	_Atomic bool degraded;
+	char last_error[512];
+	/* Checkpoint note files (export_note): the last one written, and
+	 * the failures since (0: the last try worked). */
+	int64_t note_ok_seq;
+	uint64_t note_failed;
+	char note_error[256];
+	struct parkq parked; /* park.c */
+	bool writer_stop;
+	bool writer_done; /* the writer has exited: nothing parks any more */
+
+	/* clock.c: the engine's clock (timebase.c); its step record under
+	 * mu. */
+	struct timebase tb;
+	pthread_t timer;
+	pthread_cond_t tcv; /* with mu; CLOCK_MONOTONIC */
+	fxb_time timer_target;
+	bool timer_stop;
+	bool no_timer; /* the timer thread never started */
+
+	/* restore.c, at start only: the counts the last run's service_stop
+	 * carried, or denied_lost when it did not stop cleanly. */
+	bool restore_failed;
+	struct carried_denied *carried;
+	size_t ncarried;
+	bool denied_lost;
+
+	/* check.c */
+	_Atomic uint64_t bad_ticks; /* refused on tick_url */
+	_Atomic uint64_t ticks;     /* applied, from either socket */
+};
 
 /* commands.c */
 struct commands *commands_new(void);
