@@ -86,7 +86,7 @@ CONFIG_OBJ  = $(CONFIG_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_TESTS  = breaker_test decimal_test config_test client_test wire_test \
-	      oom_test nng_close_test
+	      oom_test nng_close_test command_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \
@@ -157,6 +157,13 @@ $(BUILD)/oom/%.o: %.c tests/failalloc.h $(NNG_DEP)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -include tests/failalloc.h -c $< -o $@
 $(BUILD)/tests/oom_test: $(BUILD)/tests/oom_test.o \
 		$(BUILD)/tests/failalloc.o $(BUILD)/tests/testlib.o $(OOM_OBJ)
+	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# command_test: the command table and the four-eyes requests, on the
+# daemon's own objects (every one but its main), with no socket.
+DAEMON_LIB_OBJ = $(filter-out $(BUILD)/daemon/fxbreakerd.o,$(DAEMON_OBJ))
+$(BUILD)/tests/command_test: $(BUILD)/tests/command_test.o \
+		$(BUILD)/tests/testlib.o $(DAEMON_LIB_OBJ) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Keep the intermediate objects (no "rm build/..." chatter after a run).
