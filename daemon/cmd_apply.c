@@ -17,8 +17,6 @@
 
 #include "daemon_impl.h"
 
-#define TIME_MAX_MS 253402300799999LL /* 9999-12-31T23:59:59.999Z */
-
 static const char *
 str_arg(json_t *args, const char *key)
 {
@@ -144,9 +142,9 @@ cmd_suspend(const struct cmd_ctx *x, struct cmd_outcome *out)
 	                        sizeof(out->msg));
 	json_t *ju = json_object_get(x->args, "until");
 	fxb_time until = json_integer_value(ju);
-	bool bad_until =
-	    ju != NULL && (!json_is_integer(ju) || until < 0 ||
-	                   until > TIME_MAX_MS || until + x->shift <= x->now);
+	bool bad_until = ju != NULL && (!json_is_integer(ju) || until < 0 ||
+	                                until > CMD_TIME_MAX_MS ||
+	                                until + x->shift <= x->now);
 	until = ju != NULL ? until + x->shift : FXB_NEVER;
 	if (idx < 0)
 		return code;

@@ -31,7 +31,6 @@ static const char sig_domain[] = "fxbreaker/command/v1\n";
 #define SKEW_MS         120000       /* issued_at within +-120 s */
 #define LIFETIME_MAX_MS 600000       /* expires_at - issued_at <= 10 min */
 #define NONCE_MEMORY_MS (15 * 60000) /* longer than any command lives */
-#define TIME_MAX_MS     253402300799999LL /* 9999-12-31T23:59:59.999Z */
 
 struct nonce {
 	char key[17 + 33]; /* key_id/nonce */
@@ -229,7 +228,7 @@ time_window(json_int_t issued, json_int_t expires, fxb_time engine,
             fxb_time wall)
 {
 	/* Years 1970 to 9999 only: no arithmetic below can overflow. */
-	if (issued < 0 || issued > TIME_MAX_MS || expires <= issued ||
+	if (issued < 0 || issued > CMD_TIME_MAX_MS || expires <= issued ||
 	    expires - issued > LIFETIME_MAX_MS)
 		return WINDOW_BAD;
 	if (issued >= engine - SKEW_MS && issued <= engine + SKEW_MS &&
@@ -419,7 +418,7 @@ judge(struct daemon *d, struct ipc_call *call, const struct operator* op,
 		                    .op = op,
 		                    .cmd = env->cmd,
 		                    .args = env->args,
-		                    .now = now,
+		                    .now = breaker_now(d->engine),
 		                    .expires = env->expires + shift,
 		                    .shift = shift,
 		                    .row = row};

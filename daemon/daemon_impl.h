@@ -249,8 +249,8 @@ void fdwatch_read(struct fdwatch *w, struct fdwatch_state *st);
  * person).  All of their state is under mu.
  */
 
-/* foureyes.c */
-#define REQUESTS_MAX 1024 /* pending four-eyes requests */
+/* roster.c */
+#define OPERATORS_MAX 256
 
 /* An operator's roles (docs/PROTOCOL.md lists the role each command
  * takes).  admin: enrols and revokes operators by command (four eyes:
@@ -270,6 +270,50 @@ struct operator
 	unsigned roles;
 	bool from_file; /* else enrolled by command */
 };
+
+struct request;
+
+/* Who may sign: the operators file's people and those enrolled by
+ * command, as the log records them. */
+struct roster {
+	struct operator ops[OPERATORS_MAX];
+	size_t nops;
+};
+
+/* roster_parse_roles: "suspend,reset,..." as role bits; 0 for an
+ * unknown or empty role. */
+unsigned roster_parse_roles(const char *s);
+/* roster_roles_str: "suspend,reset,approve,admin" or the subset held,
+ * in that order. */
+void roster_roles_str(unsigned roles, char out[32]);
+/* roster_find returns key_id's operator in r, or NULL. */
+const struct operator* roster_find(const struct roster *r, const char *key_id);
+/* roster_enrol_subject reads whom an enrol names (args name, roles,
+ * pubkey) into who, checked against r.  Errors: FXB_ERR_MISSING,
+ * FXB_ERR_SYNTAX, FXB_ERR_OPERATOR_EXISTS (msg says). */
+enum fxb_err roster_enrol_subject(const struct roster *r, json_t *args,
+                                  struct operator* who, char *msg, size_t cap);
+/* roster_revoke_subject reads whom a revoke names (args operator: a key
+ * id) into who.  Errors: FXB_ERR_MISSING, FXB_ERR_UNKNOWN_OPERATOR,
+ * FXB_ERR_FORBIDDEN (one of the file's people). */
+enum fxb_err roster_revoke_subject(const struct roster *r, json_t *args,
+                                   struct operator* who, char *msg,
+                                   size_t cap);
+/* roster_apply carries out an approved enrol or revoke q: the roster
+ * changes, and an operator_enrolled or operator_revoked row (its seq in
+ * *seq) says on whose word.  mu held.  Errors: FXB_ERR_STALE_APPROVAL,
+ * FXB_ERR_LIMIT. */
+enum fxb_err roster_apply(struct daemon *d, const struct request *q,
+                          const char *approver, int64_t *seq, char *msg,
+                          size_t cap);
+/* commands_check_operators is in daemon.h: fxbreakerd.c calls it. */
+/* commands_load_operators (re)reads the operators file (mu held); logs
+ * enrolments and revocations against what the log knew.  Prints why and
+ * returns false on a bad file. */
+bool commands_load_operators(struct daemon *d, const char *path);
+
+/* foureyes.c */
+#define REQUESTS_MAX 1024 /* pending four-eyes requests */
 
 /* A lift, reset, loosening or operator change waiting for a second
  * person. */
@@ -348,50 +392,11 @@ enum fxb_err foureyes_approve(struct foureyes *fe, const struct approval *a,
  * names is the caller's (the roster's) to read. */
 void foureyes_from_row(json_t *o, int64_t seq, fxb_time t, struct request *q);
 
-/* roster.c */
-#define OPERATORS_MAX 256
-
-/* Who may sign: the operators file's people and those enrolled by
- * command, as the log records them. */
-struct roster {
-	struct operator ops[OPERATORS_MAX];
-	size_t nops;
-};
-
-/* roster_parse_roles: "suspend,reset,..." as role bits; 0 for an
- * unknown or empty role. */
-unsigned roster_parse_roles(const char *s);
-/* roster_roles_str: "suspend,reset,approve,admin" or the subset held,
- * in that order. */
-void roster_roles_str(unsigned roles, char out[32]);
-/* roster_find returns key_id's operator in r, or NULL. */
-const struct operator* roster_find(const struct roster *r, const char *key_id);
-/* roster_enrol_subject reads whom an enrol names (args name, roles,
- * pubkey) into who, checked against r.  Errors: FXB_ERR_MISSING,
- * FXB_ERR_SYNTAX, FXB_ERR_OPERATOR_EXISTS (msg says). */
-enum fxb_err roster_enrol_subject(const struct roster *r, json_t *args,
-                                  struct operator* who, char *msg, size_t cap);
-/* roster_revoke_subject reads whom a revoke names (args operator: a key
- * id) into who.  Errors: FXB_ERR_MISSING, FXB_ERR_UNKNOWN_OPERATOR,
- * FXB_ERR_FORBIDDEN (one of the file's people). */
-enum fxb_err roster_revoke_subject(const struct roster *r, json_t *args,
-                                   struct operator* who, char *msg,
-                                   size_t cap);
-/* roster_apply carries out an approved enrol or revoke q: the roster
- * changes, and an operator_enrolled or operator_revoked row (its seq in
- * *seq) says on whose word.  mu held.  Errors: FXB_ERR_STALE_APPROVAL,
- * FXB_ERR_LIMIT. */
-enum fxb_err roster_apply(struct daemon *d, const struct request *q,
-                          const char *approver, int64_t *seq, char *msg,
-                          size_t cap);
-/* commands_check_operators: daemon.h (fxbreakerd.c calls it). */
-/* commands_load_operators (re)reads the operators file (mu held); logs
- * enrolments and revocations against what the log knew.  Prints why and
- * returns false on a bad file. */
-bool commands_load_operators(struct daemon *d, const char *path);
-
 /* cmd_apply.c */
 #define CMD_ARGS_MAX 6
+/* The latest time a command may name, 9999-12-31T23:59:59.999Z: no
+ * arithmetic on a time up to it can overflow. */
+#define CMD_TIME_MAX_MS 253402300799999LL
 
 /* One command: the role it takes (any of these bits; 0: the handler
  * decides, by what the command would do), the args it takes, and what
