@@ -577,6 +577,127 @@ test_from_row(void)
 	json_decref(o);
 }
 
+/* A request's id is the seq of its own command row: filed under it once
+ * the row has it, and quoted by the reply the row carries. */
+static void
+test_request_filed_under_row_seq(void)
+{
+	struct daemon *d = calloc(1, sizeof(*d));
+	struct cmd_outcome out;
+	memset(&out, 0, sizeof(out));
+	d->cmds = commands_new();
+	out.reply = json_pack("{s:s}", "result", "pending");
+	out.pending = true;
+	snprintf(out.request.cmd, sizeof(out.request.cmd), "lift");
+	out.request.suspension = 7;
+	cmd_apply_filed(d, &out, 57);
+	char *s = json_dumps(out.reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	CHECK_STR(s, "{\"result\":\"pending\",\"request\":57}");
+	free(s);
+	struct request *q = foureyes_find(&d->cmds->requests, 57);
+	CHECK(q != NULL);
+	CHECK_INT(q != NULL ? q->seq : 0, 57);
+	CHECK_INT(q != NULL ? q->suspension : 0, 7);
+	CHECK_INT(d->cmds->requests.n, 1);
+	json_decref(out.reply);
+
+	/* Anything else is neither filed nor changed. */
+	memset(&out, 0, sizeof(out));
+	out.reply = json_pack("{s:s,s:I}", "result", "applied", "suspension",
+	                      (json_int_t)58);
+	cmd_apply_filed(d, &out, 59);
+	s = json_dumps(out.reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	CHECK_STR(s, "{\"result\":\"applied\",\"suspension\":58}");
+	free(s);
+	CHECK(foureyes_find(&d->cmds->requests, 59) == NULL);
+	CHECK_INT(d->cmds->requests.n, 1);
+	json_decref(out.reply);
+	commands_free(d->cmds);
+	free(d);
+}
+
+/* Whom an enrol or revoke names, checked against the roster. */
+static void
+test_operator_change_subject(void)
+{
+	struct operator who;
+	char msg[256];
+	static const char pk[] =
+	    "0101010101010101010101010101010101010101010101010101010101010101";
+	struct {
+		const char *args;
+		enum fxb_err want;
+		const char *msg;
+	} enrol[] = {
+	    {"{\"name\":\"erin\",\"roles\":\"suspend\"}", FXB_ERR_MISSING,
+	     "args: name, roles and pubkey are required"},
+	    {"{\"name\":\"erin smith\",\"roles\":\"suspend\",\"pubkey\":"
+	     "\"00\"}",
+	     FXB_ERR_SYNTAX, "args: name: 1 to 64 of A-Z a-z 0-9 . _ -"},
+	    {"{\"name\":\"erin\",\"roles\":\"suspend,root\",\"pubkey\":"
+	     "\"00\"}",
+	     FXB_ERR_SYNTAX,
+	     "args: roles: a comma-separated list of suspend, reset, "
+	     "approve, admin"},
+	    {"{\"name\":\"erin\",\"roles\":\"suspend\",\"pubkey\":"
+	     "\"0101\"}",
+	     FXB_ERR_SYNTAX,
+	     "args: pubkey: 64 hex digits (an Ed25519 public key, as keygen "
+	     "prints it)"},
+	};
+	memset(&roster, 0, sizeof(roster));
+	for (size_t i = 0; i < sizeof(enrol) / sizeof(enrol[0]); i++) {
+		json_t *a = json_loads(enrol[i].args, 0, NULL);
+		memset(&who, 0, sizeof(who));
+		CHECK_INT(
+		    roster_enrol_subject(&roster, a, &who, msg, sizeof(msg)),
+		    enrol[i].want);
+		CHECK_STR(msg, enrol[i].msg);
+		json_decref(a);
+	}
+	json_t *a = json_pack("{s:s,s:s,s:s}", "name", "erin", "roles",
+	                      "suspend,approve", "pubkey", pk);
+	memset(&who, 0, sizeof(who));
+	CHECK_INT(roster_enrol_subject(&roster, a, &who, msg, sizeof(msg)),
+	          FXB_OK);
+	CHECK_STR(who.name, "erin");
+	CHECK_INT(who.roles, ROLE_SUSPEND | ROLE_APPROVE);
+	CHECK_INT(strlen(who.key_id), 16);
+	/* Enrolled (by command): a second enrol of the key is refused, a
+	 * revoke names it. */
+	roster.ops[roster.nops++] = who;
+	struct operator again;
+	CHECK_INT(roster_enrol_subject(&roster, a, &again, msg, sizeof(msg)),
+	          FXB_ERR_OPERATOR_EXISTS);
+	char want[128];
+	snprintf(want, sizeof(want), "key %s is enrolled already (as erin)",
+	         who.key_id);
+	CHECK_STR(msg, want);
+	json_decref(a);
+	a = json_pack("{s:s}", "operator", who.key_id);
+	memset(&again, 0, sizeof(again));
+	CHECK_INT(roster_revoke_subject(&roster, a, &again, msg, sizeof(msg)),
+	          FXB_OK);
+	CHECK_STR(again.key_id, who.key_id);
+	/* The file's people leave by the file. */
+	roster.ops[0].from_file = true;
+	CHECK_INT(roster_revoke_subject(&roster, a, &again, msg, sizeof(msg)),
+	          FXB_ERR_FORBIDDEN);
+	CHECK_STR(msg, "erin is enrolled by the operators file: remove the "
+	               "line there and reload");
+	json_decref(a);
+	a = json_pack("{s:s}", "operator", "ffffffffffffffff");
+	CHECK_INT(roster_revoke_subject(&roster, a, &again, msg, sizeof(msg)),
+	          FXB_ERR_UNKNOWN_OPERATOR);
+	CHECK_STR(msg, "no operator has key id \"ffffffffffffffff\"");
+	json_decref(a);
+	a = json_object();
+	CHECK_INT(roster_revoke_subject(&roster, a, &again, msg, sizeof(msg)),
+	          FXB_ERR_MISSING);
+	CHECK_STR(msg, "args: operator (a key id) is required");
+	json_decref(a);
+}
+
 static const struct test tests[] = {
     {"table", test_table},
     {"table_refusals", test_table_refusals},
@@ -588,6 +709,8 @@ static const struct test tests[] = {
     {"operator_change_approval", test_operator_change_approval},
     {"table_full", test_table_full},
     {"from_row", test_from_row},
+    {"request_filed_under_row_seq", test_request_filed_under_row_seq},
+    {"operator_change_subject", test_operator_change_subject},
 };
 
 int
