@@ -553,12 +553,12 @@ cmd_apply(const struct cmd_ctx *x, struct cmd_outcome *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->code = apply(x, out);
-	if (out->code != FXB_OK && out->reply != NULL) {
+	/* A refusal files nothing and answers with its error alone. */
+	if (out->code != FXB_OK) {
 		json_decref(out->reply);
 		out->reply = NULL;
-	}
-	if (out->code != FXB_OK)
 		out->pending = false;
+	}
 }
 
 void
