@@ -86,7 +86,8 @@ CONFIG_OBJ  = $(CONFIG_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
 
 UNIT_TESTS  = breaker_test decimal_test config_test client_test wire_test \
-	      reply_test oom_test nng_close_test trust_test daemon_test
+	      reply_test oom_test nng_close_test trust_test daemon_test \
+	      command_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \
@@ -149,9 +150,12 @@ endif
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testlib.o $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# daemon_test links the daemon's files, all but its main.
+# daemon_test (parking, the reopening gate) and command_test (the command
+# table, the four-eyes requests) link the daemon's files, all but its
+# main, and open no socket.
 DAEMON_LIB_OBJ = $(filter-out $(BUILD)/daemon/fxbreakerd.o,$(DAEMON_OBJ))
-$(BUILD)/tests/daemon_test: $(BUILD)/tests/daemon_test.o \
+$(BUILD)/tests/daemon_test $(BUILD)/tests/command_test: \
+		$(BUILD)/tests/%: $(BUILD)/tests/%.o \
 		$(BUILD)/tests/testlib.o $(DAEMON_LIB_OBJ) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
@@ -165,6 +169,7 @@ $(BUILD)/tests/oom_test: $(BUILD)/tests/oom_test.o \
 		$(BUILD)/tests/failalloc.o $(BUILD)/tests/testlib.o $(OOM_OBJ) \
 		$(BUILD)/libconfig.a
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 
 # Keep the intermediate objects (no "rm build/..." chatter after a run).
 .SECONDARY:

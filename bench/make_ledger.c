@@ -401,7 +401,7 @@ sink(void *arg, const struct breaker_event *ev)
 	return p->row.seq;
 }
 
-/* ---- service and operator rows (daemon.c, commands.c) ---- */
+/* ---- service and operator rows (daemon.c, command.c) ---- */
 
 static void
 service_row(struct gen *g, const char *event, const char *what)
@@ -440,7 +440,7 @@ nonce(struct gen *g, char out[33])
 	out[32] = '\0';
 }
 
-/* A command row as commands.c's finish() writes it. */
+/* A command row as command.c's log_command() writes it. */
 static int64_t
 command_row(struct gen *g, int op, const char *cmd, json_t *args,
             const char *result, json_t *reply, const char *scope,

@@ -40,7 +40,7 @@ int daemon_lock_take(const char *data_dir, char *path, size_t pathcap,
                      char *err, size_t errcap);
 /* daemon_lock_release drops the lock (-1 is a no-op). */
 void daemon_lock_release(int fd);
-/* commands.c */
+/* roster.c */
 /* commands_check_operators reads the operators file at path as a start
  * would (owner, mode, every line) and keeps nothing: false, with the same
  * warnings a start prints, if a start would refuse it.  For -n. */

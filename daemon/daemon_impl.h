@@ -11,7 +11,7 @@
  *       from it (the reopening gate, open notices, changes by command,
  *       operators) and next_seq, so that rows take their seqs in the
  *       order the engine made them.  Taken by nng's task threads (check.c,
- *       status.c, commands), the timer thread (clock.c), the watchdog's
+ *       status.c, command.c), the timer thread (clock.c), the watchdog's
  *       thread (events.c) and a reload (daemon.c).
  *   qmu (the queue lock) guards the row queue, the parked calls and the
  *       ledger's status.  Taken under mu to queue a row (wal_enqueue),
@@ -35,6 +35,7 @@
 #include "breaker_decimal.h"
 #include "daemon.h"
 #include "ipc_server.h"
+#include "ipc_trust.h"
 #include "ipc_wire.h"
 #include "ledger.h"
 
@@ -554,13 +555,227 @@ struct daemon {
 	_Atomic uint64_t ticks;     /* applied, from either socket */
 };
 
-/* commands.c */
-struct commands *commands_new(void);
-void commands_free(struct commands *c);
+/*
+ * The signed commands, one file per job, each calling only the ones below
+ * it: command.c (a command verified: envelope, key, signature, service,
+ * time window, replay) -> cmd_apply.c (what a command does, by table) ->
+ * roster.c (who may sign) -> foureyes.c (requests waiting for a second
+ * person).  All of their state is under mu.
+ */
+
+/* roster.c */
+#define OPERATORS_MAX 256
+
+/* An operator's roles (docs/PROTOCOL.md lists the role each command
+ * takes).  admin: enrols and revokes operators by command (four eyes:
+ * another admin approves). */
+enum role {
+	ROLE_SUSPEND = 1,
+	ROLE_RESET = 2,
+	ROLE_APPROVE = 4,
+	ROLE_ADMIN = 8
+};
+
+struct operator
+{
+	char key_id[IPC_TRUST_KEY_ID_SIZE];
+	char name[IPC_TRUST_NAME_MAX +
+	          1]; /* the person: two keys, one name, one person */
+	unsigned char pk[32];
+	unsigned roles;
+	bool from_file; /* else enrolled by command */
+};
+
+struct request;
+
+/* Who may sign: the operators file's people and those enrolled by
+ * command, as the log records them. */
+struct roster {
+	struct operator ops[OPERATORS_MAX];
+	size_t nops;
+};
+
+/* roster_parse_roles: "suspend,reset,..." as role bits; 0 for an
+ * unknown or empty role. */
+unsigned roster_parse_roles(const char *s);
+/* roster_roles_str: "suspend,reset,approve,admin" or the subset held,
+ * in that order. */
+void roster_roles_str(unsigned roles, char out[32]);
+/* roster_find returns key_id's operator in r, or NULL. */
+const struct operator* roster_find(const struct roster *r, const char *key_id);
+/* roster_enrol_subject reads whom an enrol names (args name, roles,
+ * pubkey) into who, checked against r.  Errors: FXB_ERR_MISSING,
+ * FXB_ERR_SYNTAX, FXB_ERR_OPERATOR_EXISTS (msg says). */
+enum fxb_err roster_enrol_subject(const struct roster *r, json_t *args,
+                                  struct operator* who, char *msg, size_t cap);
+/* roster_revoke_subject reads whom a revoke names (args operator: a key
+ * id) into who.  Errors: FXB_ERR_MISSING, FXB_ERR_UNKNOWN_OPERATOR,
+ * FXB_ERR_FORBIDDEN (one of the file's people). */
+enum fxb_err roster_revoke_subject(const struct roster *r, json_t *args,
+                                   struct operator* who, char *msg,
+                                   size_t cap);
+/* roster_apply carries out an approved enrol or revoke q: the roster
+ * changes, and an operator_enrolled or operator_revoked row (its seq in
+ * *seq) says on whose word.  mu held.  Errors: FXB_ERR_STALE_APPROVAL,
+ * FXB_ERR_LIMIT. */
+enum fxb_err roster_apply(struct daemon *d, const struct request *q,
+                          const char *approver, int64_t *seq, char *msg,
+                          size_t cap);
+/* commands_check_operators is in daemon.h: fxbreakerd.c calls it. */
 /* commands_load_operators (re)reads the operators file (mu held); logs
  * enrolments and revocations against what the log knew.  Prints why and
  * returns false on a bad file. */
 bool commands_load_operators(struct daemon *d, const char *path);
+
+/* foureyes.c */
+#define REQUESTS_MAX 1024 /* pending four-eyes requests */
+
+/* A lift, reset, loosening or operator change waiting for a second
+ * person. */
+struct request {
+	int64_t seq; /* the request's command row: its id */
+	char operator[IPC_TRUST_KEY_ID_SIZE], name[IPC_TRUST_NAME_MAX + 1];
+	char cmd[12]; /* "lift", "reset", "threshold", "enrol", "revoke" */
+	char rule[BREAKER_ID_MAX + 1];
+	char scope[BREAKER_ID_MAX + 1];
+	bool on_pair;
+	int64_t suspension; /* 0 for a threshold or an operator change */
+	/* threshold: the key, the value asked for, and the value it was
+	 * asked over (an approval after another change is stale). */
+	struct cmd_change change;
+	char from[BREAKER_DECIMAL_BUFSZ];
+	struct operator subject; /* enrol, revoke: whom */
+	fxb_time expires;        /* engine time */
+	bool done;
+};
+
+/* The requests, oldest first; the oldest finished one makes room. */
+struct foureyes {
+	struct request reqs[REQUESTS_MAX];
+	size_t n;
+};
+
+/* What an approve command's args say. */
+struct approval {
+	bool request_given; /* args.request is an integer: ... */
+	int64_t request;    /* ... this one (else 0) */
+	bool suspension_given, suspension_integer; /* args.suspension */
+	int64_t suspension;   /* its value if an integer, else 0 */
+	const char *operator; /* args.operator (whom), or NULL */
+};
+
+/* What an approval asks of the world outside the requests: the daemon
+ * answers from the engine and the roster, a test from a table. */
+struct foureyes_world {
+	/* The suspension q's lift or reset would end now, 0 if none. */
+	int64_t (*current)(void *arg, const struct request *q);
+	/* The operator who holds key_id now, or NULL. */
+	const struct operator* (*find)(void *arg, const char *key_id);
+	void *arg;
+};
+
+/* foureyes_add files a copy of q (its seq set: its command row's),
+ * forgetting the oldest finished request if the table is full (the
+ * oldest of all if none is finished).  Returns the filed request. */
+struct request *foureyes_add(struct foureyes *fe, const struct request *q);
+/* foureyes_find returns the request whose id is seq, or NULL. */
+struct request *foureyes_find(struct foureyes *fe, int64_t seq);
+/* foureyes_is_operator_change: an enrol or revoke (approved by admins;
+ * the rest by approvers). */
+bool foureyes_is_operator_change(const struct request *q);
+/* foureyes_supersede ends every pending enrol or revoke of key_id: a
+ * roster change for that key means each was asked about a roster no
+ * longer in force. */
+void foureyes_supersede(struct foureyes *fe, const char *key_id);
+/*
+ * foureyes_approve decides whether approver may approve what a says at
+ * now, and returns the request to carry out in *out (the caller marks it
+ * done once its effect is in force).  It checks that the request is
+ * pending, unexpired and names the suspension in force; that the approver
+ * holds the role it takes and is neither its requester nor (an operator
+ * change) its subject; that an operator change names its key; and that
+ * the requester still holds the authority it asked under.  Pure.  Errors
+ * (msg says which): FXB_ERR_MISSING, FXB_ERR_STALE_APPROVAL,
+ * FXB_ERR_FORBIDDEN, FXB_ERR_SELF_APPROVAL.
+ */
+enum fxb_err foureyes_approve(struct foureyes *fe, const struct approval *a,
+                              const struct operator* approver, fxb_time now,
+                              const struct foureyes_world *w,
+                              struct request **out, char *msg, size_t cap);
+/* foureyes_from_row reads back the request a `pending` command row
+ * (its detail o, its seq and time t) filed.  Whom an enrol or revoke
+ * names is the caller's (the roster's) to read. */
+void foureyes_from_row(json_t *o, int64_t seq, fxb_time t, struct request *q);
+
+/* cmd_apply.c */
+#define CMD_ARGS_MAX 6
+/* The latest time a command may name, 9999-12-31T23:59:59.999Z: no
+ * arithmetic on a time up to it can overflow. */
+#define CMD_TIME_MAX_MS 253402300799999LL
+
+/* One command: the role it takes (any of these bits; 0: the handler
+ * decides, by what the command would do), the args it takes, and what
+ * it does. */
+struct cmd_ctx;
+struct cmd_outcome;
+struct cmd_spec {
+	const char *name;
+	unsigned role;
+	const char *const args[CMD_ARGS_MAX]; /* NULL-terminated if short */
+	enum fxb_err (*handler)(const struct cmd_ctx *x,
+	                        struct cmd_outcome *out);
+};
+
+/* A command whose envelope checked out, as cmd_apply sees it. */
+struct cmd_ctx {
+	struct daemon *d;
+	const struct operator* op; /* the signer */
+	const char *cmd;
+	json_t *args;
+	fxb_time now;     /* the engine's */
+	fxb_time expires; /* in engine time */
+	int64_t shift;    /* turns the signer's clock into the engine's */
+	json_t *row;      /* the command row: a handler adds what it did */
+};
+
+/* What a command did, for its row and its reply. */
+struct cmd_outcome {
+	json_t *reply; /* the reply; NULL: refused (code, msg) */
+	enum fxb_err code;
+	char msg[256];
+	const char *scope;  /* the row's scope, or NULL */
+	int64_t suspension; /* the row's suspension, or 0 */
+	/* A four-eyes request to file under the command row's seq (its
+	 * id, which the reply quotes). */
+	bool pending;
+	struct request request;
+};
+
+/* cmd_apply_table returns the commands (*n of them). */
+const struct cmd_spec *cmd_apply_table(size_t *n);
+/* cmd_apply_find returns the command named name, or NULL. */
+const struct cmd_spec *cmd_apply_find(const char *name);
+/* cmd_apply does what x asks, after its envelope checked out: its args
+ * and reason, the role its table entry names, then its handler.  Fills
+ * out (out->reply, or out->code and out->msg).  mu held. */
+void cmd_apply(const struct cmd_ctx *x, struct cmd_outcome *out);
+/* cmd_apply_filed: out's command row is seq: a pending request is filed
+ * under it, and the reply says so.  mu held. */
+void cmd_apply_filed(struct daemon *d, struct cmd_outcome *out, int64_t seq);
+
+/* command.c */
+struct nonce;
+
+struct commands {
+	struct roster roster;
+	bool roster_loaded; /* roster seeded from the log's */
+	struct foureyes requests;
+	struct nonce *nonces; /* a ring, oldest first */
+	size_t nnonces, nonce_head;
+};
+
+struct commands *commands_new(void);
+void commands_free(struct commands *c);
 /* commands_restore rebuilds the nonce memory and pending requests from
  * the log's recent command rows (at start, mu held). */
 void commands_restore(struct daemon *d);
@@ -578,7 +793,8 @@ json_t *commands_body_parse(const char *text, const char **service,
                             json_int_t *expires, const char **nonce,
                             const char **cmd, json_t **args, char *msg,
                             size_t cap);
-/* commands_handle serves one signed command on the admin socket. */
+/* commands_handle serves one signed command on the admin socket: it
+ * takes mu, and answers once it has released it. */
 void commands_handle(struct daemon *d, struct ipc_call *call,
                      const struct ipc_request *r);
 

@@ -2,7 +2,7 @@
  * fuzz_command.c: libFuzzer target for a signed operator command as the
  * admin socket receives it (docs/PROTOCOL.md, "Signed commands"): the
  * envelope {"op":"command","body":...,"signature":...} through the wire
- * parser, then its body through commands_body_parse (daemon/commands.c),
+ * parser, then its body through commands_body_parse (daemon/command.c),
  * the same function the daemon calls before it looks at any operator or
  * signature.  The first byte picks what the rest is: even, a whole
  * envelope; odd, a body alone (a body inside an envelope is a JSON string,

@@ -1,0 +1,572 @@
+/*
+ * cmd_apply.c: what each signed command does, once command.c has
+ * verified who signed it, where and when (docs/PROTOCOL.md, "Signed
+ * operator commands").
+ *
+ * One table names every command, the role it takes and the args it
+ * takes; one handler per command.  Forcing a suspension, tightening a
+ * threshold and editing a notice take one signature.  Lifting, resetting,
+ * loosening, enrolling and revoking file a request (foureyes.c) that a
+ * second, different person approves; approve carries it out.  A handler
+ * fills the reply and adds to the command row what the auditor needs;
+ * command.c writes that row, and the reply once it has committed.
+ */
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon_impl.h"
+
+static const char *
+str_arg(json_t *args, const char *key)
+{
+	return json_string_value(json_object_get(args, key));
+}
+
+/* A reply, {"result":result,...}: a handler adds the rest. */
+static json_t *
+reply_new(const char *result)
+{
+	json_t *r = json_object();
+	json_object_set_new(r, "result", json_string(result));
+	return r;
+}
+
+/* The signer lacks the role x's command takes. */
+static enum fxb_err
+forbidden(const struct cmd_ctx *x, struct cmd_outcome *out)
+{
+	char held[32];
+	roster_roles_str(x->op->roles, held);
+	snprintf(out->msg, sizeof(out->msg),
+	         "%s may not %s (roles held: %s; docs/PROTOCOL.md "
+	         "lists the role each command takes)",
+	         x->op->name, x->cmd, held[0] != '\0' ? held : "none");
+	return FXB_ERR_FORBIDDEN;
+}
+
+/* The scope an args object names: product or pair, exactly one of them.
+ * Returns its index or -1 (*code and msg say why: missing, syntax for
+ * both, unknown_product or unknown_pair). */
+static int32_t
+scope_arg(struct daemon *d, json_t *args, bool *on_pair, const char **name,
+          enum fxb_err *code, char *msg, size_t cap)
+{
+	const char *prod = str_arg(args, "product"),
+	           *pair = str_arg(args, "pair");
+	if (prod != NULL && pair != NULL) {
+		*code = FXB_ERR_SYNTAX;
+		snprintf(msg, cap, "args: give product or pair, not both");
+		return -1;
+	}
+	if (prod == NULL && pair == NULL) {
+		*code = FXB_ERR_MISSING;
+		snprintf(msg, cap, "args: give product or pair");
+		return -1;
+	}
+	*on_pair = pair != NULL;
+	*name = pair != NULL ? pair : prod;
+	int32_t idx =
+	    pair != NULL ? breaker_pair_find(d->engine, pair, strlen(pair))
+	                 : breaker_product_find(d->engine, prod, strlen(prod));
+	if (idx < 0) {
+		*code = pair != NULL ? FXB_ERR_UNKNOWN_PAIR
+		                     : FXB_ERR_UNKNOWN_PRODUCT;
+		snprintf(msg, cap, "no such %s \"%.64s\"",
+		         pair != NULL ? "pair" : "product", *name);
+	}
+	return idx;
+}
+
+/* The suspension a lift or reset would end now, or 0 if none (the
+ * engine's answer to foureyes.c). */
+static int64_t
+current_suspension(void *arg, const struct request *q)
+{
+	struct daemon *d = arg;
+	if (q->suspension == 0)
+		return 0; /* a threshold or operator change names none */
+	if (strcmp(q->cmd, "reset") == 0) {
+		int32_t ri =
+		    breaker_rule_find(d->engine, q->rule, strlen(q->rule));
+		struct breaker_rule_status st;
+		if (ri < 0)
+			return 0;
+		breaker_rule_status(d->engine, ri, &st);
+		return st.state == BREAKER_RULE_TRIPPED ? st.suspension : 0;
+	}
+	int32_t idx =
+	    q->on_pair
+	        ? breaker_pair_find(d->engine, q->scope, strlen(q->scope))
+	        : breaker_product_find(d->engine, q->scope, strlen(q->scope));
+	int64_t susp = 0;
+	fxb_time since, until;
+	if (idx < 0 || !breaker_force_status(d->engine, q->on_pair, idx, &susp,
+	                                     &since, &until))
+		return 0;
+	return susp;
+}
+
+/* The roster's answer to foureyes.c. */
+static const struct operator* roster_of(void *arg, const char *key_id)
+{
+	struct daemon *d = arg;
+	return roster_find(&d->cmds->roster, key_id);
+}
+
+/* q, asked by x's signer, waits for a second person: it is filed under
+ * the command row's seq (cmd_apply_filed), which the reply quotes. */
+static enum fxb_err
+file_request(const struct cmd_ctx *x, struct cmd_outcome *out,
+             struct request *q)
+{
+	snprintf(q->operator, sizeof(q->operator), "%s", x->op->key_id);
+	snprintf(q->name, sizeof(q->name), "%s", x->op->name);
+	q->expires = x->expires;
+	out->request = *q;
+	out->pending = true;
+	out->reply = reply_new("pending");
+	return FXB_OK;
+}
+
+/* ---- one signature ---- */
+
+static enum fxb_err
+cmd_suspend(const struct cmd_ctx *x, struct cmd_outcome *out)
+{
+	struct daemon *d = x->d;
+	enum fxb_err code = FXB_OK;
+	bool on_pair = false;
+	const char *name = NULL;
+	int32_t idx = scope_arg(d, x->args, &on_pair, &name, &code, out->msg,
+	                        sizeof(out->msg));
+	json_t *ju = json_object_get(x->args, "until");
+	fxb_time until = json_integer_value(ju);
+	bool bad_until = ju != NULL && (!json_is_integer(ju) || until < 0 ||
+	                                until > CMD_TIME_MAX_MS ||
+	                                until + x->shift <= x->now);
+	until = ju != NULL ? until + x->shift : FXB_NEVER;
+	if (idx < 0)
+		return code;
+	if (bad_until) {
+		snprintf(out->msg, sizeof(out->msg),
+		         "args: until must be after now");
+		return FXB_ERR_RANGE;
+	}
+	/* What customers read is a [notice], never the reason: that is
+	 * the operator's, for the log. */
+	const char *notice = str_arg(x->args, "notice");
+	json_t *jn = json_object_get(x->args, "notice");
+	if (jn != NULL &&
+	    (notice == NULL || !daemon_notice_known(d, notice))) {
+		snprintf(out->msg, sizeof(out->msg),
+		         "args: no such notice \"%.64s\"",
+		         notice != NULL ? notice : "");
+		return FXB_ERR_UNKNOWN_NOTICE;
+	}
+	char why[BREAKER_REASON_MAX + 1];
+	snprintf(why, sizeof(why), "%s (by %s)", str_arg(x->args, "reason"),
+	         x->op->name);
+	/* Forcing a forced scope first ends the old one: the id is the new
+	 * force_suspend row's. */
+	out->suspension =
+	    daemon_force_suspend(d, x->now, on_pair, idx, until, why, notice);
+	out->scope = name;
+	out->reply = reply_new("applied");
+	json_object_set_new(out->reply, "suspension",
+	                    json_integer(out->suspension));
+	return FXB_OK;
+}
+
+static enum fxb_err
+cmd_notice(const struct cmd_ctx *x, struct cmd_outcome *out)
+{
+	const char *id = str_arg(x->args, "notice"),
+	           *lang = str_arg(x->args, "lang"),
+	           *text = str_arg(x->args, "text");
+	if (id == NULL || lang == NULL || text == NULL) {
+		snprintf(out->msg, sizeof(out->msg),
+		         "args: notice, lang and text are required");
+		return FXB_ERR_MISSING;
+	}
+	int64_t change = 0;
+	enum fxb_err e =
+	    daemon_notice_edit(x->d, id, lang, text, x->op->name, &change,
+	                       out->msg, sizeof(out->msg));
+	if (e != FXB_OK)
+		return e;
+	out->scope = id;
+	out->reply = reply_new("applied");
+	json_object_set_new(out->reply, "change", json_integer(change));
+	return FXB_OK;
+}
+
+/* Tightening protects, like a suspension: one person, with the suspend
+ * role.  Loosening reopens risk, like a reset: the reset role, and a
+ * request another person approves.  So the table names no role: this
+ * handler checks it once it knows which way the value moves. */
+static enum fxb_err
+cmd_threshold(const struct cmd_ctx *x, struct cmd_outcome *out)
+{
+	const char *rule = str_arg(x->args, "rule"),
+	           *key = str_arg(x->args, "key"),
+	           *value = str_arg(x->args, "value");
+	struct threshold_change tc;
+	if (rule == NULL || key == NULL || value == NULL) {
+		snprintf(out->msg, sizeof(out->msg),
+		         "args: rule, key and value are required");
+		return FXB_ERR_MISSING;
+	}
+	enum fxb_err e =
+	    daemon_threshold(x->d, rule, key, value, false, 0, x->op->name,
+	                     &tc, out->msg, sizeof(out->msg));
+	if (e != FXB_OK)
+		return e;
+	if (tc.to_cmp == tc.from_cmp) {
+		snprintf(out->msg, sizeof(out->msg),
+		         "no change: %s of %s is %s already", key, rule,
+		         tc.from);
+		return FXB_ERR_RANGE;
+	}
+	bool loosens = tc.to_cmp > tc.from_cmp;
+	json_object_set_new(x->row, "value_from", json_string(tc.from));
+	json_object_set_new(x->row, "value_to", json_string(tc.to));
+	json_object_set_new(x->row, "loosens", json_boolean(loosens));
+	out->scope = rule;
+	if (!loosens) {
+		if (!(x->op->roles & ROLE_SUSPEND))
+			return forbidden(x, out);
+		e = daemon_threshold(x->d, rule, key, value, true, 0,
+		                     x->op->name, &tc, out->msg,
+		                     sizeof(out->msg));
+		if (e != FXB_OK)
+			return e;
+		out->reply = reply_new("applied");
+		json_object_set_new(out->reply, "change",
+		                    json_integer(tc.seq));
+		return FXB_OK;
+	}
+	if (!(x->op->roles & ROLE_RESET))
+		return forbidden(x, out);
+	struct request q;
+	memset(&q, 0, sizeof(q));
+	snprintf(q.cmd, sizeof(q.cmd), "threshold");
+	snprintf(q.rule, sizeof(q.rule), "%s", rule);
+	snprintf(q.change.rule, sizeof(q.change.rule), "%s", rule);
+	snprintf(q.change.key, sizeof(q.change.key), "%s", key);
+	snprintf(q.change.value, sizeof(q.change.value), "%s", value);
+	snprintf(q.from, sizeof(q.from), "%s", tc.from);
+	return file_request(x, out, &q);
+}
+
+/* ---- requests ---- */
+
+/* A lift or reset names the suspension it ends: the one in force now,
+ * or the request is refused (an approval cannot reopen a newer trip). */
+static enum fxb_err
+request_end(const struct cmd_ctx *x, struct cmd_outcome *out,
+            struct request *q, const char *name)
+{
+	json_t *js = json_object_get(x->args, "suspension");
+	q->suspension = json_integer_value(js);
+	if (!json_is_integer(js) || q->suspension <= 0 ||
+	    current_suspension(x->d, q) != q->suspension) {
+		snprintf(out->msg, sizeof(out->msg),
+		         "suspension %lld is not the current one of %s",
+		         (long long)q->suspension, name);
+		return FXB_ERR_STALE_APPROVAL;
+	}
+	out->scope = name;
+	out->suspension = q->suspension;
+	return file_request(x, out, q);
+}
+
+static enum fxb_err
+cmd_lift(const struct cmd_ctx *x, struct cmd_outcome *out)
+{
+	struct request q;
+	enum fxb_err code = FXB_OK;
+	const char *name = NULL;
+	memset(&q, 0, sizeof(q));
+	snprintf(q.cmd, sizeof(q.cmd), "lift");
+	if (scope_arg(x->d, x->args, &q.on_pair, &name, &code, out->msg,
+	              sizeof(out->msg)) < 0)
+		return code;
+	snprintf(q.scope, sizeof(q.scope), "%s", name);
+	return request_end(x, out, &q, name);
+}
+
+static enum fxb_err
+cmd_reset(const struct cmd_ctx *x, struct cmd_outcome *out)
+{
+	struct request q;
+	const char *rule = str_arg(x->args, "rule");
+	memset(&q, 0, sizeof(q));
+	snprintf(q.cmd, sizeof(q.cmd), "reset");
+	if (rule == NULL ||
+	    breaker_rule_find(x->d->engine, rule, strlen(rule)) < 0) {
+		snprintf(out->msg, sizeof(out->msg), "args: no such rule");
+		return FXB_ERR_UNKNOWN_RULE;
+	}
+	snprintf(q.rule, sizeof(q.rule), "%s", rule);
+	return request_end(x, out, &q, rule);
+}
+
+/* enrol and revoke: whom, checked against the roster now. */
+static enum fxb_err
+cmd_operator_change(const struct cmd_ctx *x, struct cmd_outcome *out)
+{
+	const struct roster *r = &x->d->cmds->roster;
+	struct request q;
+	memset(&q, 0, sizeof(q));
+	snprintf(q.cmd, sizeof(q.cmd), "%s", x->cmd);
+	enum fxb_err e =
+	    strcmp(x->cmd, "enrol") == 0
+	        ? roster_enrol_subject(r, x->args, &q.subject, out->msg,
+	                               sizeof(out->msg))
+	        : roster_revoke_subject(r, x->args, &q.subject, out->msg,
+	                                sizeof(out->msg));
+	if (e != FXB_OK)
+		return e;
+	json_object_set_new(x->row, "subject", json_string(q.subject.key_id));
+	file_request(x, out, &q);
+	out->scope = out->request.subject.name;
+	return FXB_OK;
+}
+
+/* ---- approvals ---- */
+
+/* Carries out an approved threshold change, unless another change since
+ * left it asking over a value no longer in force. */
+static enum fxb_err
+approve_threshold(const struct cmd_ctx *x, const struct request *q, json_t *r,
+                  struct cmd_outcome *out)
+{
+	struct threshold_change tc;
+	char who[160];
+	snprintf(who, sizeof(who), "%s, approved by %s", q->name, x->op->name);
+	enum fxb_err e = daemon_threshold(x->d, q->change.rule, q->change.key,
+	                                  q->change.value, false, 0, who, &tc,
+	                                  out->msg, sizeof(out->msg));
+	if (e == FXB_OK && strcmp(tc.from, q->from) != 0) {
+		snprintf(out->msg, sizeof(out->msg),
+		         "%s of %s is %s now, not %s as when asked: ask again",
+		         q->change.key, q->rule, tc.from, q->from);
+		return FXB_ERR_STALE_APPROVAL;
+	}
+	if (e == FXB_OK)
+		e = daemon_threshold(x->d, q->change.rule, q->change.key,
+		                     q->change.value, true, q->seq, who, &tc,
+		                     out->msg, sizeof(out->msg));
+	if (e != FXB_OK)
+		return e;
+	out->scope = q->rule;
+	json_object_set_new(x->row, "value_from", json_string(tc.from));
+	json_object_set_new(x->row, "value_to", json_string(tc.to));
+	json_object_set_new(r, "change", json_integer(tc.seq));
+	return FXB_OK;
+}
+
+/* Carries out approved request q: its effect, with what the reply (r)
+ * and the row say of it. */
+static enum fxb_err
+approve_effect(const struct cmd_ctx *x, const struct request *q, json_t *r,
+               struct cmd_outcome *out)
+{
+	struct daemon *d = x->d;
+	enum fxb_err e;
+	if (foureyes_is_operator_change(q)) {
+		/* x->op points into the roster, which this changes. */
+		char approver[sizeof(x->op->name)];
+		snprintf(approver, sizeof(approver), "%s", x->op->name);
+		int64_t change = 0;
+		e = roster_apply(d, q, approver, &change, out->msg,
+		                 sizeof(out->msg));
+		if (e != FXB_OK)
+			return e;
+		out->scope = q->subject.name;
+		json_object_set_new(r, "change", json_integer(change));
+		return FXB_OK;
+	}
+	if (strcmp(q->cmd, "threshold") == 0)
+		return approve_threshold(x, q, r, out);
+	if (strcmp(q->cmd, "reset") == 0) {
+		e = breaker_reset(
+		    d->engine, x->now,
+		    breaker_rule_find(d->engine, q->rule, strlen(q->rule)));
+		out->scope = q->rule;
+	} else {
+		int32_t idx = q->on_pair
+		                  ? breaker_pair_find(d->engine, q->scope,
+		                                      strlen(q->scope))
+		                  : breaker_product_find(d->engine, q->scope,
+		                                         strlen(q->scope));
+		e = breaker_force_lift(d->engine, x->now, q->on_pair, idx);
+		out->scope = q->scope;
+	}
+	if (e != FXB_OK)
+		snprintf(out->msg, sizeof(out->msg), "%s", fxb_strerror(e));
+	return e;
+}
+
+/* The table lets approvers and admins in; which of the two an approval
+ * takes depends on the request (foureyes_approve says). */
+static enum fxb_err
+cmd_approve(const struct cmd_ctx *x, struct cmd_outcome *out)
+{
+	struct daemon *d = x->d;
+	json_t *jr = json_object_get(x->args, "request");
+	json_t *js = json_object_get(x->args, "suspension");
+	struct approval a = {
+	    .request_given = json_is_integer(jr),
+	    .request = json_integer_value(jr),
+	    .suspension_given = js != NULL,
+	    .suspension_integer = json_is_integer(js),
+	    .suspension = json_is_integer(js) ? json_integer_value(js) : 0,
+	    .operator= str_arg(x->args, "operator"),
+	};
+	struct foureyes_world w = {current_suspension, roster_of, d};
+	struct request *q;
+	enum fxb_err e =
+	    foureyes_approve(&d->cmds->requests, &a, x->op, x->now, &w, &q,
+	                     out->msg, sizeof(out->msg));
+	if (e != FXB_OK)
+		return e;
+	/* Approving needs the log: refuse while it is failing. */
+	if (atomic_load(&d->degraded)) {
+		snprintf(out->msg, sizeof(out->msg),
+		         "the suspension log cannot be written: nothing is "
+		         "approved");
+		return FXB_ERR_LEDGER;
+	}
+	json_t *r = json_object();
+	e = approve_effect(x, q, r, out);
+	if (e != FXB_OK) {
+		json_decref(r);
+		return e;
+	}
+	q->done = true;
+	out->suspension = q->suspension;
+	json_object_set_new(x->row, "request", json_integer(q->seq));
+	json_object_set_new(x->row, "requested_by", json_string(q->name));
+	json_object_set_new(r, "result", json_string("applied"));
+	json_object_set_new(r, "request", json_integer(q->seq));
+	if (q->suspension > 0)
+		json_object_set_new(r, "suspension",
+		                    json_integer(q->suspension));
+	out->reply = r;
+	return FXB_OK;
+}
+
+/* ---- the table ---- */
+
+/* The args each command takes are docs/PROTOCOL.md's table of args, and
+ * ctl_admin.c's cmd_specs must match.  Any other is refused: a misspelt
+ * "until" must not make a suspension open-ended. */
+static const struct cmd_spec cmd_specs[] = {
+    {"suspend",
+     ROLE_SUSPEND,
+     {"reason", "product", "pair", "until", "notice"},
+     cmd_suspend},
+    {"lift",
+     ROLE_RESET,
+     {"reason", "product", "pair", "suspension"},
+     cmd_lift},
+    {"reset", ROLE_RESET, {"reason", "rule", "suspension"}, cmd_reset},
+    {"threshold", 0, {"reason", "rule", "key", "value"}, cmd_threshold},
+    {"notice", ROLE_SUSPEND, {"reason", "notice", "lang", "text"}, cmd_notice},
+    {"enrol",
+     ROLE_ADMIN,
+     {"reason", "name", "roles", "pubkey"},
+     cmd_operator_change},
+    {"revoke", ROLE_ADMIN, {"reason", "operator"}, cmd_operator_change},
+    {"approve",
+     ROLE_APPROVE | ROLE_ADMIN,
+     {"reason", "request", "suspension", "operator"},
+     cmd_approve},
+};
+
+const struct cmd_spec *
+cmd_apply_table(size_t *n)
+{
+	*n = sizeof(cmd_specs) / sizeof(cmd_specs[0]);
+	return cmd_specs;
+}
+
+const struct cmd_spec *
+cmd_apply_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(cmd_specs) / sizeof(cmd_specs[0]); i++)
+		if (strcmp(name, cmd_specs[i].name) == 0)
+			return &cmd_specs[i];
+	return NULL;
+}
+
+/* false (msg says which) if args has a key s does not take. */
+static bool
+args_known(const struct cmd_spec *s, json_t *args, char *msg, size_t cap)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(args, k, v)
+	{
+		size_t i = 0;
+		while (i < CMD_ARGS_MAX && s->args[i] != NULL &&
+		       strcmp(k, s->args[i]) != 0)
+			i++;
+		if (i == CMD_ARGS_MAX || s->args[i] == NULL) {
+			snprintf(msg, cap,
+			         "args: unknown field \"%.32s\" for %s", k,
+			         s->name);
+			return false;
+		}
+	}
+	return true;
+}
+
+static enum fxb_err
+apply(const struct cmd_ctx *x, struct cmd_outcome *out)
+{
+	const struct cmd_spec *s = cmd_apply_find(x->cmd);
+	const char *reason = str_arg(x->args, "reason");
+	/* An unknown cmd still needs a reason: it is refused as unknown
+	 * only after that. */
+	if (s != NULL && !args_known(s, x->args, out->msg, sizeof(out->msg)))
+		return FXB_ERR_SYNTAX;
+	if (reason == NULL || reason[0] == '\0') {
+		snprintf(out->msg, sizeof(out->msg),
+		         "args: a reason is required");
+		return FXB_ERR_MISSING;
+	}
+	if (s == NULL) {
+		snprintf(out->msg, sizeof(out->msg), "unknown cmd \"%.32s\"",
+		         x->cmd);
+		return FXB_ERR_UNKNOWN_OP;
+	}
+	if (s->role != 0 && !(x->op->roles & s->role))
+		return forbidden(x, out);
+	return s->handler(x, out);
+}
+
+void
+cmd_apply(const struct cmd_ctx *x, struct cmd_outcome *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->code = apply(x, out);
+	/* A refusal files nothing and answers with its error alone. */
+	if (out->code != FXB_OK) {
+		json_decref(out->reply);
+		out->reply = NULL;
+		out->pending = false;
+	}
+}
+
+void
+cmd_apply_filed(struct daemon *d, struct cmd_outcome *out, int64_t seq)
+{
+	if (!out->pending)
+		return;
+	out->request.seq = seq;
+	foureyes_add(&d->cmds->requests, &out->request);
+	json_object_set_new(out->reply, "request", json_integer(seq));
+}
