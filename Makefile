@@ -255,7 +255,11 @@ $(BUILD)/bench/trip_bench $(BUILD)/bench/restart_bench \
 # and the engine includes nothing of the other modules and reads no INI
 # (config/ does).  breaker_config.c alone has stdio.h, for snprintf: it
 # words the config's error messages.
-check:
+#
+# The daemon's files call each other one way (docs/ARCHITECTURE.md):
+# tests/check_calls.py reads their objects' symbols and fails on a cycle.
+check: $(DAEMON_OBJ)
+	@python3 tests/check_calls.py $(DAEMON_OBJ)
 	@! grep -rn --include='*.[ch]' --exclude-dir=build 'sqlite3.h' . | grep -v '^./ledger/' \
 		|| { echo 'check: <sqlite3.h> outside ledger/'; exit 1; }
 	@! grep -rn --include='*.[ch]' --exclude-dir=build '<nng/' . | grep -v -e '^./ipc/' -e '^./tests/' -e '^./bench/' \
