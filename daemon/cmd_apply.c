@@ -23,15 +23,6 @@ str_arg(json_t *args, const char *key)
 	return json_string_value(json_object_get(args, key));
 }
 
-/* A reply, {"result":result,...}: a handler adds the rest. */
-static json_t *
-reply_new(const char *result)
-{
-	json_t *r = json_object();
-	json_object_set_new(r, "result", json_string(result));
-	return r;
-}
-
 /* The signer lacks the role x's command takes. */
 static enum fxb_err
 forbidden(const struct cmd_ctx *x, struct cmd_outcome *out)
@@ -125,7 +116,7 @@ file_request(const struct cmd_ctx *x, struct cmd_outcome *out,
 	q->expires = x->expires;
 	out->request = *q;
 	out->pending = true;
-	out->reply = reply_new("pending");
+	out->reply.result = IPC_CMD_PENDING; /* its id: cmd_apply_filed */
 	return FXB_OK;
 }
 
@@ -172,9 +163,8 @@ cmd_suspend(const struct cmd_ctx *x, struct cmd_outcome *out)
 	out->suspension =
 	    daemon_force_suspend(d, x->now, on_pair, idx, until, why, notice);
 	out->scope = name;
-	out->reply = reply_new("applied");
-	json_object_set_new(out->reply, "suspension",
-	                    json_integer(out->suspension));
+	out->reply.result = IPC_CMD_APPLIED;
+	out->reply.suspension = out->suspension;
 	return FXB_OK;
 }
 
@@ -196,8 +186,8 @@ cmd_notice(const struct cmd_ctx *x, struct cmd_outcome *out)
 	if (e != FXB_OK)
 		return e;
 	out->scope = id;
-	out->reply = reply_new("applied");
-	json_object_set_new(out->reply, "change", json_integer(change));
+	out->reply.result = IPC_CMD_APPLIED;
+	out->reply.change = change;
 	return FXB_OK;
 }
 
@@ -241,9 +231,8 @@ cmd_threshold(const struct cmd_ctx *x, struct cmd_outcome *out)
 		                     sizeof(out->msg));
 		if (e != FXB_OK)
 			return e;
-		out->reply = reply_new("applied");
-		json_object_set_new(out->reply, "change",
-		                    json_integer(tc.seq));
+		out->reply.result = IPC_CMD_APPLIED;
+		out->reply.change = tc.seq;
 		return FXB_OK;
 	}
 	if (!(x->op->roles & ROLE_RESET))
@@ -339,7 +328,7 @@ cmd_operator_change(const struct cmd_ctx *x, struct cmd_outcome *out)
 /* Carries out an approved threshold change, unless another change since
  * left it asking over a value no longer in force. */
 static enum fxb_err
-approve_threshold(const struct cmd_ctx *x, const struct request *q, json_t *r,
+approve_threshold(const struct cmd_ctx *x, const struct request *q,
                   struct cmd_outcome *out)
 {
 	struct threshold_change tc;
@@ -363,14 +352,14 @@ approve_threshold(const struct cmd_ctx *x, const struct request *q, json_t *r,
 	out->scope = q->rule;
 	json_object_set_new(x->row, "value_from", json_string(tc.from));
 	json_object_set_new(x->row, "value_to", json_string(tc.to));
-	json_object_set_new(r, "change", json_integer(tc.seq));
+	out->reply.change = tc.seq;
 	return FXB_OK;
 }
 
-/* Carries out approved request q: its effect, with what the reply (r)
+/* Carries out approved request q: its effect, with what the reply
  * and the row say of it. */
 static enum fxb_err
-approve_effect(const struct cmd_ctx *x, const struct request *q, json_t *r,
+approve_effect(const struct cmd_ctx *x, const struct request *q,
                struct cmd_outcome *out)
 {
 	struct daemon *d = x->d;
@@ -385,11 +374,11 @@ approve_effect(const struct cmd_ctx *x, const struct request *q, json_t *r,
 		if (e != FXB_OK)
 			return e;
 		out->scope = q->subject.name;
-		json_object_set_new(r, "change", json_integer(change));
+		out->reply.change = change;
 		return FXB_OK;
 	}
 	if (strcmp(q->cmd, "threshold") == 0)
-		return approve_threshold(x, q, r, out);
+		return approve_threshold(x, q, out);
 	if (strcmp(q->cmd, "reset") == 0) {
 		e = breaker_reset(
 		    d->engine, x->now,
@@ -439,22 +428,16 @@ cmd_approve(const struct cmd_ctx *x, struct cmd_outcome *out)
 		         "approved");
 		return FXB_ERR_LEDGER;
 	}
-	json_t *r = json_object();
-	e = approve_effect(x, q, r, out);
-	if (e != FXB_OK) {
-		json_decref(r);
+	e = approve_effect(x, q, out);
+	if (e != FXB_OK)
 		return e;
-	}
 	q->done = true;
 	out->suspension = q->suspension;
 	json_object_set_new(x->row, "request", json_integer(q->seq));
 	json_object_set_new(x->row, "requested_by", json_string(q->name));
-	json_object_set_new(r, "result", json_string("applied"));
-	json_object_set_new(r, "request", json_integer(q->seq));
-	if (q->suspension > 0)
-		json_object_set_new(r, "suspension",
-		                    json_integer(q->suspension));
-	out->reply = r;
+	out->reply.result = IPC_CMD_APPLIED;
+	out->reply.request = q->seq;
+	out->reply.suspension = q->suspension;
 	return FXB_OK;
 }
 
@@ -555,8 +538,7 @@ cmd_apply(const struct cmd_ctx *x, struct cmd_outcome *out)
 	out->code = apply(x, out);
 	/* A refusal files nothing and answers with its error alone. */
 	if (out->code != FXB_OK) {
-		json_decref(out->reply);
-		out->reply = NULL;
+		memset(&out->reply, 0, sizeof(out->reply));
 		out->pending = false;
 	}
 }
@@ -568,5 +550,5 @@ cmd_apply_filed(struct daemon *d, struct cmd_outcome *out, int64_t seq)
 		return;
 	out->request.seq = seq;
 	foureyes_add(&d->cmds->requests, &out->request);
-	json_object_set_new(out->reply, "request", json_integer(seq));
+	out->reply.request = seq;
 }

@@ -227,20 +227,6 @@ struct answer {
 	bool park;
 };
 
-static char *
-reply_rejected(enum fxb_err code, const char *msg)
-{
-	json_t *o = json_object(), *e = json_object();
-	json_object_set_new(e, "code", json_integer(code));
-	json_object_set_new(e, "name", json_string(fxb_errname(code)));
-	json_object_set_new(e, "message", json_string(msg));
-	json_object_set_new(o, "result", json_string("rejected"));
-	json_object_set_new(o, "error", e);
-	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	return s;
-}
-
 /* The command row's text, built once its seq is known: a four-eyes
  * request's id is that seq, and the row quotes the reply that quotes
  * it. */
@@ -257,8 +243,7 @@ row_text(void *arg, int64_t seq)
 	struct row_text *rt = arg;
 	if (rt->out != NULL) {
 		cmd_apply_filed(rt->d, rt->out, seq);
-		rt->reply = json_dumps(rt->out->reply,
-		                       JSON_COMPACT | JSON_PRESERVE_ORDER);
+		rt->reply = ipc_reply_cmd(&rt->out->reply);
 	}
 	json_object_set_new(rt->row, "reply", json_string(rt->reply));
 	return json_dumps(rt->row, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -303,7 +288,8 @@ reject_unauthenticated(struct daemon *d, struct ipc_call *call,
 	json_object_set_new(row, "result", json_string("rejected"));
 	json_object_set_new(row, "error", json_string(fxb_errname(code)));
 	json_object_set_new(row, "why", json_string(msg));
-	log_command(d, row, NULL, 0, NULL, reply_rejected(code, msg), NULL, a);
+	log_command(d, row, NULL, 0, NULL, ipc_reply_cmd_rejected(code, msg),
+	            NULL, a);
 	json_decref(row);
 }
 
@@ -399,7 +385,7 @@ judge(struct daemon *d, struct ipc_call *call, const struct operator* op,
 		                    .row = row};
 		cmd_apply(&x, &out);
 	}
-	if (out.reply == NULL) {
+	if (out.reply.result == 0) {
 		if (out.code == FXB_OK)
 			out.code = FXB_ERR_NOMEM;
 		json_object_set_new(row, "result", json_string("rejected"));
@@ -407,14 +393,16 @@ judge(struct daemon *d, struct ipc_call *call, const struct operator* op,
 		                    json_string(fxb_errname(out.code)));
 		json_object_set_new(row, "why", json_string(out.msg));
 		log_command(d, row, out.scope, out.suspension, NULL,
-		            reply_rejected(out.code, out.msg), nonce_key, a);
+		            ipc_reply_cmd_rejected(out.code, out.msg),
+		            nonce_key, a);
 	} else {
 		json_object_set_new(
 		    row, "result",
-		    json_copy(json_object_get(out.reply, "result")));
+		    json_string(out.reply.result == IPC_CMD_PENDING
+		                    ? "pending"
+		                    : "applied"));
 		log_command(d, row, out.scope, out.suspension, &out, NULL,
 		            nonce_key, a);
-		json_decref(out.reply);
 	}
 	json_decref(row);
 }

@@ -34,6 +34,7 @@
 #include "config.h"
 #include "breaker_decimal.h"
 #include "daemon.h"
+#include "ipc_reply.h"
 #include "ipc_server.h"
 #include "ipc_trust.h"
 #include "ipc_wire.h"
@@ -740,7 +741,8 @@ struct cmd_ctx {
 
 /* What a command did, for its row and its reply. */
 struct cmd_outcome {
-	json_t *reply; /* the reply; NULL: refused (code, msg) */
+	/* The reply (ipc_reply.h); result 0: refused (code, msg). */
+	struct ipc_reply_cmd reply;
 	enum fxb_err code;
 	char msg[256];
 	const char *scope;  /* the row's scope, or NULL */

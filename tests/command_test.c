@@ -83,7 +83,7 @@ refused(const char *cmd, const char *args, unsigned roles, char *msg,
 	                    .row = row};
 	cmd_apply(&x, &out);
 	snprintf(msg, cap, "%s", out.msg);
-	CHECK(out.reply == NULL);
+	CHECK(out.reply.result == 0);
 	CHECK(!out.pending);
 	CHECK_INT(json_object_size(row), 0);
 	json_decref(a);
@@ -586,12 +586,12 @@ test_request_filed_under_row_seq(void)
 	struct cmd_outcome out;
 	memset(&out, 0, sizeof(out));
 	d->cmds = commands_new();
-	out.reply = json_pack("{s:s}", "result", "pending");
+	out.reply.result = IPC_CMD_PENDING;
 	out.pending = true;
 	snprintf(out.request.cmd, sizeof(out.request.cmd), "lift");
 	out.request.suspension = 7;
 	cmd_apply_filed(d, &out, 57);
-	char *s = json_dumps(out.reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *s = ipc_reply_cmd(&out.reply);
 	CHECK_STR(s, "{\"result\":\"pending\",\"request\":57}");
 	free(s);
 	struct request *q = foureyes_find(&d->cmds->requests, 57);
@@ -599,19 +599,17 @@ test_request_filed_under_row_seq(void)
 	CHECK_INT(q != NULL ? q->seq : 0, 57);
 	CHECK_INT(q != NULL ? q->suspension : 0, 7);
 	CHECK_INT(d->cmds->requests.n, 1);
-	json_decref(out.reply);
 
 	/* Anything else is neither filed nor changed. */
 	memset(&out, 0, sizeof(out));
-	out.reply = json_pack("{s:s,s:I}", "result", "applied", "suspension",
-	                      (json_int_t)58);
+	out.reply.result = IPC_CMD_APPLIED;
+	out.reply.suspension = 58;
 	cmd_apply_filed(d, &out, 59);
-	s = json_dumps(out.reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	s = ipc_reply_cmd(&out.reply);
 	CHECK_STR(s, "{\"result\":\"applied\",\"suspension\":58}");
 	free(s);
 	CHECK(foureyes_find(&d->cmds->requests, 59) == NULL);
 	CHECK_INT(d->cmds->requests.n, 1);
-	json_decref(out.reply);
 	commands_free(d->cmds);
 	free(d);
 }
