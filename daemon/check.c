@@ -4,7 +4,8 @@
  * clock, waits (parks) if its product's reopening is not written yet,
  * asks the engine, and answers: an allow at once, a deny quoting a new
  * suspension only once that suspension's row is written (park.c).  A
- * full log queue fails every check closed.
+ * full log queue fails every check closed.  The answers' bytes are
+ * ipc/ipc_reply.c's: this file decides, and fills in what they say.
  */
 #include <stdatomic.h>
 #include <stdint.h>
