@@ -4,9 +4,9 @@
  * clock, waits (parks) if its product's reopening is not written yet,
  * asks the engine, and answers: an allow at once, a deny quoting a new
  * suspension only once that suspension's row is written (park.c).  A
- * full log queue fails every check closed.
+ * full log queue fails every check closed.  The answers' bytes are
+ * ipc/ipc_reply.c's: this file decides, and fills in what they say.
  */
-#include <jansson.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,7 +15,7 @@
 
 #include "breaker_decimal.h"
 #include "daemon_impl.h"
-#include "ipc_json.h"
+#include "ipc_reply.h"
 
 /* A decimal error as the client should read it. */
 static void
@@ -56,91 +56,24 @@ static char *
 check_reply(struct daemon *d, const struct breaker_decision *dec,
             const char *product, const char *ref)
 {
-	json_t *o = ipc_decision_json(dec);
-	char *s = NULL;
-	if (o == NULL)
-		return NULL;
-	json_object_del(o, "notice");
 	const struct onotice *n =
 	    dec->verdict == BREAKER_VERDICT_DENY && dec->suspension > 0
 	        ? onotice_find(d, dec->suspension, NULL)
 	        : NULL;
-	if (n != NULL) {
-		struct notice_vars v;
-		onotice_vars(d, n, product, &v);
-		char *ko = notice_render(n->tpl_ko, &v, true);
-		char *en = notice_render(n->tpl_en, &v, false);
-		json_t *no = json_object();
-		if (no != NULL && ko != NULL && en != NULL) {
-			json_object_set_new(no, "id", json_string(n->id));
-			json_object_set_new(no, "ko", json_string(ko));
-			json_object_set_new(no, "en", json_string(en));
-			json_object_set_new(no, "since",
-			                    json_integer(n->since));
-			if (n->until != FXB_NEVER)
-				json_object_set_new(no, "until",
-				                    json_integer(n->until));
-			json_object_set_new(o, "notice", no);
-		} else {
-			json_decref(no);
-		}
-		free(ko);
-		free(en);
-	}
-	if (ref != NULL)
-		json_object_set_new(o, "ref", json_string(ref));
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
+	if (n == NULL)
+		return ipc_reply_check(dec, NULL, ref);
+	struct notice_vars v;
+	onotice_vars(d, n, product, &v);
+	char *ko = notice_render(n->tpl_ko, &v, true);
+	char *en = notice_render(n->tpl_en, &v, false);
+	/* A text that could not be rendered leaves the notice out, not the
+	 * answer. */
+	const struct ipc_reply_notice no = {n->id, ko, en, n->since, n->until};
+	char *s =
+	    ipc_reply_check(dec, ko != NULL && en != NULL ? &no : NULL, ref);
+	free(ko);
+	free(en);
 	return s;
-}
-
-/* An error answer as text: ipc_error_reply, and if msg cannot be encoded
- * (not UTF-8), the code's own text. */
-static char *
-error_text(enum fxb_err code, const char *msg, const char *ref)
-{
-	char *r = ipc_error_reply(code, msg, ref);
-	return r != NULL ? r : ipc_error_reply(code, fxb_strerror(code), ref);
-}
-
-/* Room for an allow's reply with the longest ref. */
-#define ALLOW_REPLY_MAX (40 + IPC_REF_MAX)
-
-/*
- * An allow is most replies: written by hand into buf (no JSON library, no
- * allocation), unless the ref needs escaping -- only a ref the general
- * parser read can -- when jansson writes it.  Returns buf or a new string.
- */
-static char *
-allow_reply(const char *ref, char buf[ALLOW_REPLY_MAX])
-{
-	static const char head[] = "{\"decision\":\"allow\"";
-	static const char with_ref[] = ",\"ref\":\"";
-	size_t h = sizeof(head) - 1, w = sizeof(with_ref) - 1;
-	if (ref == NULL) {
-		memcpy(buf, head, h);
-		memcpy(buf + h, "}", 2);
-		return buf;
-	}
-	size_t n = strlen(ref);
-	bool plain = n <= IPC_REF_MAX;
-	for (size_t i = 0; plain && i < n; i++)
-		plain = ref[i] != '"' && ref[i] != '\\' &&
-		        (unsigned char)ref[i] >= 0x20;
-	if (!plain) {
-		char *s = NULL;
-		json_t *o =
-		    json_pack("{ssss}", "decision", "allow", "ref", ref);
-		if (o != NULL)
-			s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		json_decref(o);
-		return s;
-	}
-	memcpy(buf, head, h);
-	memcpy(buf + h, with_ref, w);
-	memcpy(buf + h + w, ref, n);
-	memcpy(buf + h + w + n, "\"}", 3);
-	return buf;
 }
 
 /*
@@ -152,7 +85,7 @@ allow_reply(const char *ref, char buf[ALLOW_REPLY_MAX])
 static char *
 decide_check(struct daemon *d, fxb_time now, int32_t pi,
              const struct ipc_check *c, int64_t *wait,
-             char buf[ALLOW_REPLY_MAX])
+             char buf[IPC_REPLY_ALLOW_MAX])
 {
 	char msg[256];
 	int64_t amount, rate = 0;
@@ -172,9 +105,9 @@ decide_check(struct daemon *d, fxb_time now, int32_t pi,
 	         FXB_OK)
 		snprintf(msg, sizeof(msg), "%s", fxb_strerror(e));
 	if (e != FXB_OK)
-		return error_text(e, msg, c->ref);
+		return ipc_reply_error(e, msg, c->ref);
 	if (dec.verdict == BREAKER_VERDICT_ALLOW)
-		return allow_reply(c->ref, buf);
+		return ipc_reply_allow(c->ref, buf);
 	if (dec.verdict == BREAKER_VERDICT_DENY && dec.suspension > 0) {
 		*wait = dec.suspension;
 		struct onotice *n = onotice_find(d, dec.suspension, NULL);
@@ -194,7 +127,7 @@ check_product(struct daemon *d, const struct ipc_check *c, char **err)
 		char msg[128];
 		snprintf(msg, sizeof(msg), "unknown product \"%.64s\"",
 		         c->product);
-		*err = error_text(FXB_ERR_UNKNOWN_PRODUCT, msg, c->ref);
+		*err = ipc_reply_error(FXB_ERR_UNKNOWN_PRODUCT, msg, c->ref);
 	}
 	return pi;
 }
@@ -210,7 +143,7 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 	if (atomic_load(&d->queued) >= QUEUE_SOFT_CAP) {
 		/* The log is far behind: nothing new could be recorded, so
 		 * fail closed for every check (docs/PROTOCOL.md). */
-		reply = daemon_fail_closed_reply(r->ref);
+		reply = ipc_reply_fail_closed(r->ref);
 		daemon_send_reply(call, reply);
 		free(reply);
 		return;
@@ -236,7 +169,7 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 		daemon_park(d, call, gate, NULL, raw, rawlen, r->ref);
 		return;
 	}
-	char buf[ALLOW_REPLY_MAX];
+	char buf[IPC_REPLY_ALLOW_MAX];
 	reply = decide_check(d, now, pi, &c, &wait, buf);
 	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
@@ -247,89 +180,6 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 		return;
 	}
 	park_reply(d, call, reply, wait, r->ref);
-}
-
-/* A batch's reply, built as text: each answer is already JSON, so the
- * batch is their concatenation ({"results":[a,b,...],"ref":...}). */
-struct batch_out {
-	char *buf;
-	size_t len, cap;
-	bool oom;
-};
-
-static void
-batch_put(struct batch_out *o, const char *s, size_t n)
-{
-	if (o->oom)
-		return;
-	if (o->len + n + 1 > o->cap) {
-		size_t cap = o->cap == 0 ? 4096 : o->cap;
-		while (o->len + n + 1 > cap)
-			cap *= 2;
-		char *b = realloc(o->buf, cap);
-		if (b == NULL) {
-			o->oom = true;
-			return;
-		}
-		o->buf = b;
-		o->cap = cap;
-	}
-	memcpy(o->buf + o->len, s, n);
-	o->len += n;
-	o->buf[o->len] = '\0';
-}
-
-/* Appends one answer (NULL: out of memory, said in its place). */
-static void
-batch_add(struct batch_out *o, size_t i, const char *s)
-{
-	static const char nomem[] =
-	    "{\"error\":{\"code\":1,\"name\":\"nomem\",\"message\":\"out of "
-	    "memory\"}}";
-	if (i == 0)
-		batch_put(o, "{\"results\":[", 12);
-	else
-		batch_put(o, ",", 1);
-	if (s == NULL)
-		s = nomem;
-	batch_put(o, s, strlen(s));
-}
-
-/* Ends the reply and returns it (NULL on out of memory). */
-static char *
-batch_end(struct batch_out *o, const char *ref)
-{
-	batch_put(o, "]", 1);
-	if (ref != NULL) {
-		json_t *j = json_string(ref);
-		char *s = j != NULL ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
-		json_decref(j);
-		batch_put(o, ",\"ref\":", 7);
-		if (s == NULL)
-			o->oom = true;
-		else
-			batch_put(o, s, strlen(s));
-		free(s);
-	}
-	batch_put(o, "}", 1);
-	if (o->oom) {
-		free(o->buf);
-		return NULL;
-	}
-	return o->buf;
-}
-
-/* A batch's fail-closed answer: each check denied, ledger_unavailable. */
-static char *
-batch_fail_closed(const struct ipc_request *r)
-{
-	struct batch_out o = {NULL, 0, 0, false};
-	for (size_t i = 0; i < r->nchecks; i++) {
-		char *s = daemon_fail_closed_reply(r->checks[i].ref);
-		batch_add(&o, i, s);
-		free(s);
-	}
-	return batch_end(&o, r->ref);
 }
 
 /*
@@ -347,7 +197,7 @@ do_check_batch(struct daemon *d, struct ipc_call *call,
 	int64_t gate = 0, wait = 0;
 
 	if (atomic_load(&d->queued) >= QUEUE_SOFT_CAP) {
-		char *reply = batch_fail_closed(r);
+		char *reply = ipc_reply_batch_fail_closed(r);
 		daemon_send_reply(call, reply);
 		free(reply);
 		return;
@@ -367,17 +217,18 @@ do_check_batch(struct daemon *d, struct ipc_call *call,
 		for (size_t i = 0; i < r->nchecks; i++)
 			free(err[i]);
 		struct park_redo redo = {d->check_redo, d, raw, rawlen};
-		park(d, call, gate, NULL, &redo, r->ref, batch_fail_closed(r));
+		park(d, call, gate, NULL, &redo, r->ref,
+		     ipc_reply_batch_fail_closed(r));
 		return;
 	}
-	struct batch_out out = {NULL, 0, 0, false};
+	struct ipc_reply_batch out = IPC_REPLY_BATCH_INIT;
 	for (size_t i = 0; i < r->nchecks; i++) {
 		int64_t w = 0;
-		char buf[ALLOW_REPLY_MAX];
+		char buf[IPC_REPLY_ALLOW_MAX];
 		char *one = pi[i] < 0 ? err[i]
 		                      : decide_check(d, now, pi[i],
 		                                     &r->checks[i], &w, buf);
-		batch_add(&out, i, one);
+		ipc_reply_batch_add(&out, one);
 		if (one != buf)
 			free(one);
 		if (w > wait)
@@ -385,9 +236,9 @@ do_check_batch(struct daemon *d, struct ipc_call *call,
 	}
 	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
-	char *reply = batch_end(&out, r->ref);
+	char *reply = ipc_reply_batch_end(&out, r->ref);
 	park(d, call, wait, reply, NULL, r->ref,
-	     wait > 0 ? batch_fail_closed(r) : NULL);
+	     wait > 0 ? ipc_reply_batch_fail_closed(r) : NULL);
 }
 
 /* A tick from either socket; returns 0 or an error (msg says why). */

@@ -189,7 +189,9 @@ void park_reply(struct daemon *d, struct ipc_call *call, char *reply,
  * parked. */
 struct parked *park_take(struct daemon *d, int64_t committed, bool all);
 void park_send(struct parked *p, bool fail_closed);
-char *daemon_fail_closed_reply(const char *ref);
+/* daemon_send_reply sends reply, built by ipc/ipc_reply.h (NULL: it
+ * could not be, and the out-of-memory error goes instead);
+ * daemon_reply_error sends ipc_reply_error's answer. */
 void daemon_send_reply(struct ipc_call *call, const char *reply);
 void daemon_reply_error(struct ipc_call *call, enum fxb_err code,
                         const char *msg, const char *ref);

@@ -11,12 +11,12 @@
  * choice between now, wait and fail) take no lock and touch no socket:
  * tests/daemon_test.c tests them alone.
  */
-#include <jansson.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon_impl.h"
+#include "ipc_reply.h"
 
 /* ---- the queue of parked calls (pure) ---- */
 
@@ -157,33 +157,6 @@ gate_build_engine(struct gate *g, const struct breaker *engine, int64_t seq)
 
 /* ---- answers ---- */
 
-/* The answer when a reply would rest on a row that cannot be written. */
-char *
-daemon_fail_closed_reply(const char *ref)
-{
-	json_t *o = json_object();
-	char *s = NULL;
-	if (o != NULL &&
-	    json_object_set_new(o, "decision", json_string("deny")) == 0 &&
-	    json_object_set_new(o, "reason",
-	                        json_string("ledger_unavailable")) == 0 &&
-	    (ref == NULL ||
-	     json_object_set_new(o, "ref", json_string(ref)) == 0))
-		s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(o);
-	return s;
-}
-
-/* A command whose row cannot be written: its effect, if any, is in force
- * in memory and will be logged when the log recovers; the operator is
- * told so, and that resending the same signed request gets the answer. */
-static const char command_unconfirmed[] =
-    "{\"result\":\"unconfirmed\",\"error\":{\"code\":21,\"name\":"
-    "\"ledger\",\"message\":\"this command's row is not written (the "
-    "log is failing, or the service is stopping or overloaded), so it is "
-    "not confirmed; resend the same signed request once status says the "
-    "ledger is ok for its answer\"}}";
-
 /* Sends the fail-closed answer: fail if the caller made one (a command, a
  * batch), else a check's deny echoing ref. */
 static void
@@ -193,7 +166,7 @@ send_fail_closed(struct ipc_call *call, const char *ref, const char *fail)
 		daemon_send_reply(call, fail);
 		return;
 	}
-	char *r = daemon_fail_closed_reply(ref);
+	char *r = ipc_reply_fail_closed(ref);
 	daemon_send_reply(call, r);
 	free(r);
 }
@@ -201,22 +174,18 @@ send_fail_closed(struct ipc_call *call, const char *ref, const char *fail)
 void
 daemon_send_reply(struct ipc_call *call, const char *reply)
 {
-	static const char oom[] =
-	    "{\"error\":{\"code\":1,\"name\":\"nomem\",\"message\":\"out of "
-	    "memory\"}}";
+	/* No reply could be built: say so without allocating again. */
+	char oom[IPC_REPLY_NOMEM_MAX];
 	if (reply == NULL)
-		ipc_call_reply(call, oom, sizeof(oom) - 1);
-	else
-		ipc_call_reply(call, reply, strlen(reply));
+		reply = ipc_reply_nomem(oom);
+	ipc_call_reply(call, reply, strlen(reply));
 }
 
 void
 daemon_reply_error(struct ipc_call *call, enum fxb_err code, const char *msg,
                    const char *ref)
 {
-	char *r = ipc_error_reply(code, msg, ref);
-	if (r == NULL) /* e.g. a message that is not UTF-8 */
-		r = ipc_error_reply(code, fxb_strerror(code), ref);
+	char *r = ipc_reply_error(code, msg, ref);
 	daemon_send_reply(call, r);
 	free(r);
 }
@@ -318,10 +287,13 @@ daemon_park_command(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
                     char *reply, bool did_nothing)
 {
 	/* A refusal did nothing: it can be told as it is even before its
-	 * row is written.  Anything else is not confirmed until then. */
+	 * row is written.  Anything else is not confirmed until then: its
+	 * effect, if any, is in force in memory and will be logged when the
+	 * log recovers, and resending the same signed request gets the
+	 * answer. */
 	park(d, call, wait_seq, reply, NULL, NULL,
-	     strdup(did_nothing && reply != NULL ? reply
-	                                         : command_unconfirmed));
+	     did_nothing && reply != NULL ? strdup(reply)
+	                                  : ipc_reply_cmd_unconfirmed());
 }
 
 void
