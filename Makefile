@@ -268,7 +268,7 @@ check: $(DAEMON_OBJ)
 		| grep -v 'breaker_config.c.*stdio.h' \
 		|| { echo 'check: breaker/ must not do I/O or use other modules'; exit 1; }
 	@! grep -nE '\\"code\\"|"code" *: *[0-9]|"code" *, *json_integer' \
-		daemon/*.[ch] ctl/*.[ch] | grep -v '^daemon/commands\.c:' \
+		daemon/*.[ch] ctl/*.[ch] \
 		|| { echo 'check: an error code written by hand (ipc/ipc_reply.c writes every reply)'; exit 1; }
 	@clang-format --dry-run --Werror breaker/*.[ch] ctl/*.[ch] ipc/*.[ch] \
 		ledger/*.[ch] config/*.[ch] daemon/*.[ch] tests/*.[ch] \

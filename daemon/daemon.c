@@ -46,7 +46,7 @@
 /* Rows whose chain the daemon checks on start. */
 #define VERIFY_TAIL_ROWS 1000
 
-/* The admin socket: status, a signed command (commands.c), or a ping. */
+/* The admin socket: status, a signed command (command.c), or a ping. */
 static void
 on_admin(void *arg, struct ipc_call *call, const char *buf, size_t len)
 {

@@ -482,8 +482,7 @@ bool override_reload(struct daemon *d, struct breaker_config *cfg,
 
 /*
  * The service's state, grouped by the file that owns each part (the
- * others read it).  commands.c reads mu, engine, cfg, cmds, ledger,
- * degraded, tb and next_seq by these names.
+ * others read it).
  */
 struct daemon {
 	/* daemon.c: what start read and opened. */
