@@ -190,6 +190,74 @@ breaker_link(struct breaker *b, const struct breaker_config *cfg)
 	return FXB_OK;
 }
 
+/* Copies the config's pairs in, and its products each into its block. */
+static bool
+copy_scopes(struct breaker *b, const struct breaker_config *cfg)
+{
+	for (uint32_t i = 0; i < b->npairs; i++) {
+		struct pair *pr = &b->pairs[i];
+		memcpy(pr->name, cfg->pairs[i].name, sizeof(pr->name));
+		pr->base_exponent = cfg->pairs[i].base_exponent;
+		pr->tick = cfg->pairs[i].tick;
+		b->pair_names[i] = pr->name;
+	}
+	for (uint32_t i = 0; i < b->nproducts; i++) {
+		struct product *p = breaker_product(b, (int32_t)i);
+		p->id = dup_string(cfg->products[i].id);
+		if (p->id == NULL)
+			return false;
+		p->pair = cfg->products[i].pair;
+		p->side = (uint8_t)cfg->products[i].side;
+		b->product_names[i] = p->id;
+	}
+	return true;
+}
+
+/* Copies the config's rules in: the engine's own copy of their
+ * parameters, their ids and notices, room for their resume history, and
+ * their first state. */
+static bool
+copy_rules(struct breaker *b, const struct breaker_config *cfg)
+{
+	for (uint32_t i = 0; i < b->nrules; i++) {
+		struct rule *r = b->rule[i];
+		b->rconf[i] = cfg->rules[i];
+		r->c = &b->rconf[i];
+		r->id = dup_string(r->c->id);
+		if (r->id == NULL)
+			return false;
+		if (r->c->notice >= 0) {
+			r->notice = dup_string(cfg->notices[r->c->notice].id);
+			if (r->notice == NULL)
+				return false;
+		}
+		if (r->c->max_auto_resumes > 0) {
+			r->resumes = calloc((size_t)r->c->max_auto_resumes,
+			                    sizeof(fxb_time));
+			if (r->resumes == NULL)
+				return false;
+		}
+		r->timer.idx = (int32_t)i;
+		breaker_rule_init_state(b, r);
+		b->rule_names[i] = r->id;
+	}
+	return true;
+}
+
+/* Indexes the pairs, products and rules by name.  The config parser has
+ * already refused duplicate ids. */
+static bool
+index_names(struct breaker *b)
+{
+	int32_t dup;
+	return breaker_index_build(&b->pair_index, b->pair_names, b->npairs,
+	                           &dup) == 0 &&
+	       breaker_index_build(&b->product_index, b->product_names,
+	                           b->nproducts, &dup) == 0 &&
+	       breaker_index_build(&b->rule_index, b->rule_names, b->nrules,
+	                           &dup) == 0;
+}
+
 enum fxb_err
 breaker_new(const struct breaker_config *cfg, fxb_time start,
             breaker_sink_fn sink, void *sink_arg, struct breaker **out)
@@ -214,62 +282,15 @@ breaker_new(const struct breaker_config *cfg, fxb_time start,
 	b->rule_names = calloc(b->nrules + 1, sizeof(char *));
 	if (b->pairs == NULL || b->rconf == NULL || b->pair_names == NULL ||
 	    b->product_names == NULL || b->rule_names == NULL ||
-	    breaker_layout(b, cfg) != FXB_OK)
+	    breaker_layout(b, cfg) != FXB_OK || !copy_scopes(b, cfg) ||
+	    !copy_rules(b, cfg))
 		goto fail;
-
-	for (uint32_t i = 0; i < b->npairs; i++) {
-		struct pair *pr = &b->pairs[i];
-		memcpy(pr->name, cfg->pairs[i].name, sizeof(pr->name));
-		pr->base_exponent = cfg->pairs[i].base_exponent;
-		pr->tick = cfg->pairs[i].tick;
-		b->pair_names[i] = pr->name;
-	}
-	for (uint32_t i = 0; i < b->nproducts; i++) {
-		struct product *p = breaker_product(b, (int32_t)i);
-		p->id = dup_string(cfg->products[i].id);
-		if (p->id == NULL)
-			goto fail;
-		p->pair = cfg->products[i].pair;
-		p->side = (uint8_t)cfg->products[i].side;
-		b->product_names[i] = p->id;
-	}
-	for (uint32_t i = 0; i < b->nrules; i++) {
-		struct rule *r = b->rule[i];
-		b->rconf[i] = cfg->rules[i];
-		r->c = &b->rconf[i];
-		r->id = dup_string(r->c->id);
-		if (r->id == NULL)
-			goto fail;
-		if (r->c->notice >= 0) {
-			r->notice = dup_string(cfg->notices[r->c->notice].id);
-			if (r->notice == NULL)
-				goto fail;
-		}
-		if (r->c->max_auto_resumes > 0) {
-			r->resumes = calloc((size_t)r->c->max_auto_resumes,
-			                    sizeof(fxb_time));
-			if (r->resumes == NULL)
-				goto fail;
-		}
-		r->timer.idx = (int32_t)i;
-		breaker_rule_init_state(b, r);
-		b->rule_names[i] = r->id;
-	}
 	if ((err = breaker_link(b, cfg)) != FXB_OK)
 		goto fail;
 	err = FXB_ERR_NOMEM;
 	if (!breaker_timer_heap_init(&b->heap,
-	                             b->nrules + b->nproducts + b->npairs))
-		goto fail;
-	/* The config parser has already refused duplicate ids. */
-	int32_t dup;
-	err = FXB_ERR_NOMEM;
-	if (breaker_index_build(&b->pair_index, b->pair_names, b->npairs,
-	                        &dup) != 0 ||
-	    breaker_index_build(&b->product_index, b->product_names,
-	                        b->nproducts, &dup) != 0 ||
-	    breaker_index_build(&b->rule_index, b->rule_names, b->nrules,
-	                        &dup) != 0)
+	                             b->nrules + b->nproducts + b->npairs) ||
+	    !index_names(b))
 		goto fail;
 	*out = b;
 	return FXB_OK;
