@@ -231,11 +231,11 @@ build_throttle(struct breaker_config_builder *b, struct conf_sect *s,
 }
 
 /*
- * What each kind takes: whether it watches a pair's ticks or a product's
- * checks, whether it trips and resumes (suspend_for and max_auto_resumes,
- * 4.8), the keys of its own parameters, and their builder, which reads
- * them with the pair's units at hand.  A key that is neither one of these
- * nor one every rule may name is refused.
+ * What each kind takes, a row each: whether it watches a pair's ticks (on
+ * pair) or a product's checks, whether it trips and resumes (suspend_for
+ * and max_auto_resumes, 4.8), the builder of its own parameters, which
+ * reads them with the pair's units at hand, and their keys.  A key that is
+ * neither one of these nor one every rule may name is refused.
  */
 typedef bool build_fn(struct breaker_config_builder *b, struct conf_sect *s,
                       struct breaker_rule_conf *rc,
@@ -247,26 +247,23 @@ static const struct kind_spec {
 	const char *keys[6];
 	build_fn *build;
 } kinds[] = {
-    [BREAKER_VOLUME] = {false,
-                        true,
-                        {"window", "warn", "trip", "measure"},
-                        build_volume},
-    [BREAKER_BAND] = {true,
-                      true,
-                      {"window", "band_pct", "ref_move_pct", "ref_min_life",
-                       "limit_for"},
-                      build_band},
-    [BREAKER_VELOCITY] = {true,
-                          true,
-                          {"window", "base", "pct", "max_move"},
-                          build_velocity},
-    [BREAKER_DEVIATION] = {true,
-                           true,
-                           {"base", "pct", "hold"},
-                           build_deviation},
-    [BREAKER_STALE] = {true, false, {"max_age"}, build_stale},
-    [BREAKER_SPREAD] = {true, false, {"max_spread_pct", "hold"}, build_spread},
-    [BREAKER_THROTTLE] = {false, false, {"rate", "burst"}, build_throttle},
+#define KIND(on_pair, trips, build, ...)                                      \
+	{                                                                     \
+		on_pair, trips, {__VA_ARGS__}, build                          \
+	}
+    [BREAKER_VOLUME] =
+        KIND(false, true, build_volume, "window", "warn", "trip", "measure"),
+    [BREAKER_BAND] = KIND(true, true, build_band, "window", "band_pct",
+                          "ref_move_pct", "ref_min_life", "limit_for"),
+    [BREAKER_VELOCITY] =
+        KIND(true, true, build_velocity, "window", "base", "pct", "max_move"),
+    [BREAKER_DEVIATION] =
+        KIND(true, true, build_deviation, "base", "pct", "hold"),
+    [BREAKER_STALE] = KIND(true, false, build_stale, "max_age"),
+    [BREAKER_SPREAD] =
+        KIND(true, false, build_spread, "max_spread_pct", "hold"),
+    [BREAKER_THROTTLE] = KIND(false, false, build_throttle, "rate", "burst"),
+#undef KIND
 };
 
 /* The keys every rule may name, and those every rule that trips may. */
