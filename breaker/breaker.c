@@ -15,6 +15,9 @@
  *                       start, from the running engine on reload
  *   breaker_levels.c    the trip levels an operator may change at run time
  *   breaker_config*.c   the config's values checked
+ *   breaker_util.c      rings, the timer heap, the name index
+ *   breaker_decimal.c   exact decimals in and out, ISO 4217 minor units
+ *   fxb_err.c           the error table
  */
 #ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE /* MADV_HUGEPAGE, where there is one (Linux) */
