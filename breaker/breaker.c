@@ -1,7 +1,23 @@
 /*
- * breaker.c: the engine's life cycle, its clock and timers, and the
- * decision of RULES.md section 3.  Per-kind rule behaviour is in
- * breaker_rules.c.
+ * breaker.c: the engine's life cycle (the arena laid out for the check,
+ * the config's pairs, products and rules copied in, all of it freed),
+ * lookups by name and by index, and the names of the API's values.
+ *
+ * The engine's other jobs, a file each:
+ *
+ *   breaker_check.c     the clock and the decision path, in the order of
+ *                       RULES.md section 5: timers, then a check
+ *                       (section 3) or a tick
+ *   breaker_rules.c     what each rule kind does (section 4)
+ *   breaker_operator.c  an operator's actions: force, lift, reset
+ *   breaker_status.c    a rule's and a scope's state read out for status
+ *   breaker_restore.c   state carried into a new engine: from the log at
+ *                       start, from the running engine on reload
+ *   breaker_levels.c    the trip levels an operator may change at run time
+ *   breaker_config*.c   the config's values checked
+ *   breaker_util.c      rings, the timer heap, the name index
+ *   breaker_decimal.c   exact decimals in and out, ISO 4217 minor units
+ *   fxb_err.c           the error table
  */
 #ifndef _DEFAULT_SOURCE
 #define _DEFAULT_SOURCE /* MADV_HUGEPAGE, where there is one (Linux) */
@@ -177,6 +193,74 @@ breaker_link(struct breaker *b, const struct breaker_config *cfg)
 	return FXB_OK;
 }
 
+/* Copies the config's pairs in, and its products each into its block. */
+static bool
+copy_scopes(struct breaker *b, const struct breaker_config *cfg)
+{
+	for (uint32_t i = 0; i < b->npairs; i++) {
+		struct pair *pr = &b->pairs[i];
+		memcpy(pr->name, cfg->pairs[i].name, sizeof(pr->name));
+		pr->base_exponent = cfg->pairs[i].base_exponent;
+		pr->tick = cfg->pairs[i].tick;
+		b->pair_names[i] = pr->name;
+	}
+	for (uint32_t i = 0; i < b->nproducts; i++) {
+		struct product *p = breaker_product(b, (int32_t)i);
+		p->id = dup_string(cfg->products[i].id);
+		if (p->id == NULL)
+			return false;
+		p->pair = cfg->products[i].pair;
+		p->side = (uint8_t)cfg->products[i].side;
+		b->product_names[i] = p->id;
+	}
+	return true;
+}
+
+/* Copies the config's rules in: the engine's own copy of their
+ * parameters, their ids and notices, room for their resume history, and
+ * their first state. */
+static bool
+copy_rules(struct breaker *b, const struct breaker_config *cfg)
+{
+	for (uint32_t i = 0; i < b->nrules; i++) {
+		struct rule *r = b->rule[i];
+		b->rconf[i] = cfg->rules[i];
+		r->c = &b->rconf[i];
+		r->id = dup_string(r->c->id);
+		if (r->id == NULL)
+			return false;
+		if (r->c->notice >= 0) {
+			r->notice = dup_string(cfg->notices[r->c->notice].id);
+			if (r->notice == NULL)
+				return false;
+		}
+		if (r->c->max_auto_resumes > 0) {
+			r->resumes = calloc((size_t)r->c->max_auto_resumes,
+			                    sizeof(fxb_time));
+			if (r->resumes == NULL)
+				return false;
+		}
+		r->timer.idx = (int32_t)i;
+		breaker_rule_init_state(b, r);
+		b->rule_names[i] = r->id;
+	}
+	return true;
+}
+
+/* Indexes the pairs, products and rules by name.  The config parser has
+ * already refused duplicate ids. */
+static bool
+index_names(struct breaker *b)
+{
+	int32_t dup;
+	return breaker_index_build(&b->pair_index, b->pair_names, b->npairs,
+	                           &dup) == 0 &&
+	       breaker_index_build(&b->product_index, b->product_names,
+	                           b->nproducts, &dup) == 0 &&
+	       breaker_index_build(&b->rule_index, b->rule_names, b->nrules,
+	                           &dup) == 0;
+}
+
 enum fxb_err
 breaker_new(const struct breaker_config *cfg, fxb_time start,
             breaker_sink_fn sink, void *sink_arg, struct breaker **out)
@@ -201,62 +285,15 @@ breaker_new(const struct breaker_config *cfg, fxb_time start,
 	b->rule_names = calloc(b->nrules + 1, sizeof(char *));
 	if (b->pairs == NULL || b->rconf == NULL || b->pair_names == NULL ||
 	    b->product_names == NULL || b->rule_names == NULL ||
-	    breaker_layout(b, cfg) != FXB_OK)
+	    breaker_layout(b, cfg) != FXB_OK || !copy_scopes(b, cfg) ||
+	    !copy_rules(b, cfg))
 		goto fail;
-
-	for (uint32_t i = 0; i < b->npairs; i++) {
-		struct pair *pr = &b->pairs[i];
-		memcpy(pr->name, cfg->pairs[i].name, sizeof(pr->name));
-		pr->base_exponent = cfg->pairs[i].base_exponent;
-		pr->tick = cfg->pairs[i].tick;
-		b->pair_names[i] = pr->name;
-	}
-	for (uint32_t i = 0; i < b->nproducts; i++) {
-		struct product *p = breaker_product(b, (int32_t)i);
-		p->id = dup_string(cfg->products[i].id);
-		if (p->id == NULL)
-			goto fail;
-		p->pair = cfg->products[i].pair;
-		p->side = (uint8_t)cfg->products[i].side;
-		b->product_names[i] = p->id;
-	}
-	for (uint32_t i = 0; i < b->nrules; i++) {
-		struct rule *r = b->rule[i];
-		b->rconf[i] = cfg->rules[i];
-		r->c = &b->rconf[i];
-		r->id = dup_string(r->c->id);
-		if (r->id == NULL)
-			goto fail;
-		if (r->c->notice >= 0) {
-			r->notice = dup_string(cfg->notices[r->c->notice].id);
-			if (r->notice == NULL)
-				goto fail;
-		}
-		if (r->c->max_auto_resumes > 0) {
-			r->resumes = calloc((size_t)r->c->max_auto_resumes,
-			                    sizeof(fxb_time));
-			if (r->resumes == NULL)
-				goto fail;
-		}
-		r->timer.idx = (int32_t)i;
-		breaker_rule_init_state(b, r);
-		b->rule_names[i] = r->id;
-	}
 	if ((err = breaker_link(b, cfg)) != FXB_OK)
 		goto fail;
 	err = FXB_ERR_NOMEM;
 	if (!breaker_timer_heap_init(&b->heap,
-	                             b->nrules + b->nproducts + b->npairs))
-		goto fail;
-	/* The config parser has already refused duplicate ids. */
-	int32_t dup;
-	err = FXB_ERR_NOMEM;
-	if (breaker_index_build(&b->pair_index, b->pair_names, b->npairs,
-	                        &dup) != 0 ||
-	    breaker_index_build(&b->product_index, b->product_names,
-	                        b->nproducts, &dup) != 0 ||
-	    breaker_index_build(&b->rule_index, b->rule_names, b->nrules,
-	                        &dup) != 0)
+	                             b->nrules + b->nproducts + b->npairs) ||
+	    !index_names(b))
 		goto fail;
 	*out = b;
 	return FXB_OK;
@@ -310,97 +347,6 @@ breaker_free(struct breaker *b)
 	free(b);
 }
 
-fxb_time
-breaker_now(const struct breaker *b)
-{
-	return b->now;
-}
-
-fxb_time
-breaker_next_timer(const struct breaker *b)
-{
-	const struct timer *tm = breaker_timer_peek(&b->heap);
-	return tm != NULL ? tm->at : FXB_NEVER;
-}
-
-/* An event about an operator's suspension of a product or pair. */
-static void
-force_event_init(struct breaker *b, struct breaker_event *ev,
-                 enum breaker_event_type type, bool on_pair, int32_t idx)
-{
-	memset(ev, 0, sizeof(*ev));
-	ev->t = b->now;
-	ev->type = type;
-	ev->scope_is_pair = on_pair;
-	ev->scope = on_pair ? b->pairs[idx].name : breaker_product(b, idx)->id;
-	ev->until = FXB_NEVER;
-}
-
-static void
-force_end(struct breaker *b, struct force *f, bool on_pair, int32_t idx,
-          enum breaker_lift by)
-{
-	struct breaker_event ev;
-
-	force_event_init(b, &ev, BREAKER_EV_FORCE_LIFT, on_pair, idx);
-	ev.suspension = f->suspension;
-	ev.figs = BREAKER_FIG_SINCE;
-	ev.since = f->since;
-	ev.by = by;
-	f->on = false;
-	f->until = FXB_NEVER;
-	breaker_timer_cancel(&b->heap, &f->timer);
-	breaker_emit(b, &ev);
-}
-
-/* Fires the timers due by t (at least one is). */
-static void
-advance_timers(struct breaker *b, fxb_time t)
-{
-	struct timer *tm;
-
-	while ((tm = breaker_timer_peek(&b->heap)) != NULL && tm->at <= t) {
-		breaker_timer_cancel(&b->heap, tm);
-		b->now = tm->at;
-		switch (tm->owner) {
-		case TIMER_RULE:
-			breaker_rule_on_timer(b, b->rule[tm->idx]);
-			break;
-		case TIMER_FORCE_PRODUCT:
-			force_end(b, breaker_product(b, tm->idx)->force, false,
-			          tm->idx, BREAKER_LIFT_SCHEDULE);
-			break;
-		case TIMER_FORCE_PAIR:
-			force_end(b, b->pairs[tm->idx].force, true, tm->idx,
-			          BREAKER_LIFT_SCHEDULE);
-			break;
-		}
-	}
-}
-
-/* breaker_advance's body, inline on the check and tick paths, where no
- * timer is due nearly every time. */
-static inline enum fxb_err
-advance(struct breaker *b, fxb_time t)
-{
-	const struct timer *tm = breaker_timer_peek(&b->heap);
-
-	if (t < FXB_TIME_MIN || t > FXB_TIME_MAX)
-		return FXB_ERR_RANGE;
-	if (t < b->now)
-		return FXB_ERR_TIME_BACKWARDS;
-	if (tm != NULL && tm->at <= t)
-		advance_timers(b, t);
-	b->now = t;
-	return FXB_OK;
-}
-
-enum fxb_err
-breaker_advance(struct breaker *b, fxb_time t)
-{
-	return advance(b, t);
-}
-
 int32_t
 breaker_product_find(const struct breaker *b, const char *id, size_t len)
 {
@@ -419,16 +365,10 @@ breaker_rule_find(const struct breaker *b, const char *id, size_t len)
 	return breaker_index_find(&b->rule_index, id, len);
 }
 
-static bool
-valid_index(int32_t i, uint32_t n)
-{
-	return i >= 0 && (uint32_t)i < n;
-}
-
 int
 breaker_product_exponent(const struct breaker *b, int32_t product)
 {
-	if (!valid_index(product, b->nproducts))
+	if (!breaker_valid_index(product, b->nproducts))
 		return -1;
 	return b->pairs[breaker_product(b, product)->pair].base_exponent;
 }
@@ -436,7 +376,7 @@ breaker_product_exponent(const struct breaker *b, int32_t product)
 int32_t
 breaker_product_pair(const struct breaker *b, int32_t product)
 {
-	return valid_index(product, b->nproducts)
+	return breaker_valid_index(product, b->nproducts)
 	           ? breaker_product(b, product)->pair
 	           : -1;
 }
@@ -462,7 +402,7 @@ breaker_rule_count(const struct breaker *b)
 const char *
 breaker_product_id(const struct breaker *b, int32_t product)
 {
-	return valid_index(product, b->nproducts)
+	return breaker_valid_index(product, b->nproducts)
 	           ? breaker_product(b, product)->id
 	           : NULL;
 }
@@ -470,836 +410,14 @@ breaker_product_id(const struct breaker *b, int32_t product)
 const char *
 breaker_pair_name(const struct breaker *b, int32_t pair)
 {
-	return valid_index(pair, b->npairs) ? b->pairs[pair].name : NULL;
+	return breaker_valid_index(pair, b->npairs) ? b->pairs[pair].name
+	                                            : NULL;
 }
 
 const char *
 breaker_rule_id(const struct breaker *b, int32_t rule)
 {
-	return valid_index(rule, b->nrules) ? b->rule[rule]->id : NULL;
-}
-
-/* The number of pr's enforcing rules in a holding state: what pr->nheld
- * must be (breaker_rule_set_state). */
-static uint32_t
-pair_count_held(const struct pair *pr)
-{
-	uint32_t n = 0;
-	for (uint32_t i = 0; i < pr->nenforcing; i++)
-		n += RS_HOLDS(pr->enforcing[i]->state);
-	return n;
-}
-
-/* ---- the decision (section 3) ---- */
-
-/* Does a pair rule's suspension reach a product of this side?  A rule
- * without a direction (stale, spread, no_rate) suspends both sides under
- * with-move. */
-static bool
-scope_hits(const struct rule *r, int dir, unsigned side)
-{
-	switch (r->c->suspends) {
-	case BREAKER_SUSPENDS_BUY:
-		return side != BREAKER_SIDE_SELL;
-	case BREAKER_SUSPENDS_SELL:
-		return side != BREAKER_SIDE_BUY;
-	case BREAKER_SUSPENDS_WITH_MOVE:
-		if (dir > 0)
-			return side != BREAKER_SIDE_SELL;
-		if (dir < 0)
-			return side != BREAKER_SIDE_BUY;
-		return true;
-	default:
-		return true;
-	}
-}
-
-/*
- * What holds a product.  When several suspensions hold it, the one that
- * ends last is quoted (an operator's wait counts as never): that is when
- * the product can reopen, so its reason and retry_after are the true ones.
- * Ties keep the first found: forced, then pair rules, then the product's
- * own rules, each in config order.
- */
-struct hold {
-	enum breaker_reason reason;
-	const struct rule *rule;
-	int64_t suspension;
-	fxb_time end;
-	fxb_time since;
-};
-
-static void
-hold_consider(struct hold *h, enum breaker_reason reason, const struct rule *r,
-              int64_t suspension, fxb_time end, fxb_time since)
-{
-	if (h->reason != BREAKER_REASON_NONE && end <= h->end)
-		return;
-	h->reason = reason;
-	h->rule = r;
-	h->suspension = suspension;
-	h->end = end;
-	h->since = since;
-}
-
-static void
-hold_force(struct hold *h, const struct force *f)
-{
-	if (f != NULL && f->on)
-		hold_consider(h, BREAKER_REASON_FORCED, NULL, f->suspension,
-		              f->until, f->since);
-}
-
-static void
-hold_rule(struct hold *h, const struct rule *r, unsigned side)
-{
-	switch (r->state) {
-	case RS_TRIPPED:
-		if (scope_hits(r, r->dir, side))
-			hold_consider(h, BREAKER_REASON_SUSPENDED, r,
-			              r->suspension, r->until, r->since);
-		break;
-	case RS_AWAITING:
-		if (scope_hits(r, r->dir, side))
-			hold_consider(h, BREAKER_REASON_AWAITING_REFERENCE, r,
-			              r->suspension, FXB_NEVER, r->since);
-		break;
-	case RS_NO_RATE:
-		if (scope_hits(r, 0, side))
-			hold_consider(h, BREAKER_REASON_NO_RATE, r, 0,
-			              FXB_NEVER, r->since);
-		break;
-	case RS_STALE:
-		if (scope_hits(r, 0, side))
-			hold_consider(h, BREAKER_REASON_STALE, r,
-			              r->suspension, FXB_NEVER, r->since);
-		break;
-	default:
-		break;
-	}
-}
-
-static void
-decide(struct breaker_decision *out, enum breaker_verdict verdict,
-       enum breaker_reason reason, const struct rule *r, int64_t suspension,
-       int64_t retry_after)
-{
-	out->verdict = verdict;
-	out->reason = reason;
-	out->rule = r != NULL ? r->id : NULL;
-	out->kind = r != NULL ? (enum breaker_kind)r->kind : 0;
-	out->notice = r != NULL ? r->notice : NULL;
-	out->suspension = suspension;
-	out->retry_after_ms = retry_after;
-}
-
-/* A deny quoting the hold: retry_after is absent when it never ends. */
-static void
-decide_hold(struct breaker_decision *out, const struct hold *h, fxb_time t)
-{
-	decide(out, BREAKER_VERDICT_DENY, h->reason, h->rule, h->suspension,
-	       h->end == FXB_NEVER ? -1 : h->end - t);
-}
-
-/*
- * Step 1 of the decision: the suspensions that hold product p (into h), in
- * the order ties are broken: forced, pair rules, own rules.  own_holds:
- * whether an own rule may hold it (false when the caller has seen none).
- */
-static void
-check_holds(const struct breaker *b, struct product *p, bool own_holds,
-            struct hold *h)
-{
-	struct rule *const *pr = p->pair_rules, *const *pend =
-	                                            pr + p->npair_rules;
-
-	hold_force(h, p->force);
-	hold_force(h, b->pairs[p->pair].force);
-	for (; pr < pend; pr++)
-		if (RS_HOLDS((*pr)->state))
-			hold_rule(h, *pr, p->side);
-	if (!own_holds)
-		return;
-	const struct rule *r = breaker_product_own(p), *end = r + p->nown;
-	for (; r < end; r++)
-		if (RS_HOLDS(r->state) && !r->shadow)
-			hold_rule(h, r, p->side);
-}
-
-/* The first enforcing band of p that excludes the quoted rate, or NULL. */
-static const struct rule *
-check_band(const struct product *p, int64_t rate)
-{
-	struct rule *const *pr = p->pair_rules, *const *pend =
-	                                            pr + p->npair_rules;
-
-	for (; pr < pend; pr++)
-		if ((*pr)->kind == BREAKER_BAND &&
-		    breaker_rule_band_excludes(*pr, rate))
-			return *pr;
-	return NULL;
-}
-
-/*
- * Step 2: flow control.  Returns the enforcing throttle whose next token is
- * furthest away (*retry), or NULL.  Shadow buckets count their episodes
- * but never throttle.
- */
-static const struct rule *
-check_throttles(struct breaker *b, struct product *p, fxb_time t,
-                int64_t *retry)
-{
-	struct rule *r = breaker_product_own(p), *end = r + p->nown;
-	const struct rule *throttled = NULL;
-
-	for (; r < end; r++) {
-		int64_t wait = 0;
-		if (r->kind != BREAKER_THROTTLE ||
-		    breaker_throttle_has_token(b, r, t, &wait) || r->shadow)
-			continue;
-		if (throttled == NULL || wait > *retry) {
-			throttled = r;
-			*retry = wait;
-		}
-	}
-	return throttled;
-}
-
-/*
- * Step 3: every volume rule in NORMAL counts the arriving check; those
- * that trip on it are held in h like any other suspension, so the deny
- * quotes the one that ends last.
- */
-static void
-check_volumes(struct breaker *b, struct product *p, fxb_time t, int64_t amount,
-              struct hold *h)
-{
-	struct rule *r = breaker_product_own(p), *end = r + p->nown;
-
-	for (; r < end; r++) {
-		if (r->kind != BREAKER_VOLUME || r->state != RS_NORMAL)
-			continue;
-		if (breaker_volume_evaluate(b, r, t,
-		                            r->notional ? amount : 1) &&
-		    !r->shadow)
-			hold_consider(h, BREAKER_REASON_SUSPENDED, r,
-			              r->suspension, r->until, r->since);
-	}
-}
-
-/* Step 4: an allowed check counts as volume and takes its tokens. */
-static void
-check_count(struct breaker *b, struct product *p, fxb_time t, int64_t amount)
-{
-	struct rule *r = breaker_product_own(p), *end = r + p->nown;
-
-	for (; r < end; r++) {
-		if (r->kind == BREAKER_THROTTLE)
-			breaker_throttle_consume(b, r, t);
-		else if (r->kind == BREAKER_VOLUME && r->state == RS_NORMAL)
-			breaker_volume_count(r, t, r->notional ? amount : 1);
-	}
-}
-
-/*
- * PREFETCH_WINDOWS starts loading the lines of the inline entries of the
- * volume windows (windows[]) of the own rules at own: which entry is
- * the oldest is known only once a rule's line 0 is read, so all of them.
- * A macro, not a function: gcc deems a function that only prefetches free
- * of effects and drops its calls.
- */
-#define PREFETCH_WINDOWS(own, windows)                                        \
-	do {                                                                  \
-		for (uint32_t w_ = (windows); w_ != 0; w_ &= w_ - 1) {        \
-			const char *r_ =                                      \
-			    (const char *)(own) +                             \
-			    (size_t)__builtin_ctz(w_) * sizeof(struct rule);  \
-			for (size_t k_ = 1; k_ <= RING_INLINE_LINES; k_++)    \
-				__builtin_prefetch(r_ + k_ * BREAKER_LINE,    \
-				                   1);                        \
-		}                                                             \
-	} while (0)
-
-enum fxb_err
-breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
-              int64_t rate, struct breaker_decision *out)
-{
-	struct hold h = {BREAKER_REASON_NONE, NULL, 0, 0, 0};
-	int64_t retry = 0;
-	enum fxb_err err;
-
-	if (product < 0 || (uint32_t)product >= b->nproducts)
-		return FXB_ERR_UNKNOWN_PRODUCT;
-	if (amount <= 0 || rate < 0)
-		return FXB_ERR_RANGE;
-	if ((err = advance(b, t)) != FXB_OK)
-		return err;
-	struct product *p = breaker_product(b, product);
-	struct rule *r = breaker_product_own(p), *end = r + p->nown;
-	const struct pair *pr = &b->pairs[p->pair];
-	bool own_holds = false, short_of_tokens = false;
-
-	/* The loads of the product's line and its rules' lines 0 start on
-	 * their own (their addresses follow from the index); the window
-	 * entries' would wait for line 0. */
-	PREFETCH_WINDOWS(r, b->windows[product]);
-
-	/* The first pass changes nothing but room: room, before anything
-	 * changes, for the entry an allowed check adds to each volume window
-	 * (out of memory refuses the check whole instead of silently
-	 * undercounting a window); whether an own rule may hold the product;
-	 * whether every bucket has a token. */
-	for (; r < end; r++) {
-		if (r->kind == BREAKER_VOLUME) {
-			if (!breaker_ring_reserve(&r->win))
-				return FXB_ERR_NOMEM;
-		} else if (r->kind == BREAKER_THROTTLE) {
-			short_of_tokens |= !breaker_throttle_ready(r, t);
-		}
-		own_holds |= RS_HOLDS(r->state) && !r->shadow;
-	}
-	if (own_holds || p->force != NULL || pr->force != NULL ||
-	    pr->nheld != 0) {
-		check_holds(b, p, own_holds, &h);
-		if (h.reason != BREAKER_REASON_NONE) {
-			decide_hold(out, &h, t);
-			return FXB_OK;
-		}
-	}
-	const struct rule *outside = rate > 0 ? check_band(p, rate) : NULL;
-	if (outside != NULL) {
-		decide(out, BREAKER_VERDICT_DENY,
-		       BREAKER_REASON_RATE_OUTSIDE_BAND, outside, 0, -1);
-		return FXB_OK;
-	}
-	/* Flow control before volume: a throttled check is not allowed, so it
-	 * is not counted and cannot trip a volume rule.  Only a bucket short
-	 * of a token has anything to do here (an episode, a timer); the
-	 * others are refilled as they give their token. */
-	if (short_of_tokens) {
-		const struct rule *throttled =
-		    check_throttles(b, p, t, &retry);
-		if (throttled != NULL) {
-			decide(out, BREAKER_VERDICT_THROTTLE,
-			       BREAKER_REASON_THROTTLED, throttled, 0, retry);
-			return FXB_OK;
-		}
-	}
-	check_volumes(b, p, t, amount, &h);
-	if (h.reason != BREAKER_REASON_NONE) {
-		decide_hold(out, &h, t);
-		return FXB_OK;
-	}
-	check_count(b, p, t, amount);
-	decide(out, BREAKER_VERDICT_ALLOW, BREAKER_REASON_NONE, NULL, 0, -1);
-	return FXB_OK;
-}
-
-void
-breaker_prefetch(const struct breaker *b, int32_t product)
-{
-	if (product < 0 || (uint32_t)product >= b->nproducts)
-		return;
-	/* What a check reads: the product's line, each own rule's line 0 and
-	 * a volume window's inline entries. */
-	const struct product *p = breaker_product(b, product);
-	const char *q = (const char *)p,
-	           *end =
-	               b->arena + (size_t)b->block[product + 1] * BREAKER_LINE;
-	__builtin_prefetch(q, 1);
-	for (q += BREAKER_LINE; q < end; q += sizeof(struct rule))
-		__builtin_prefetch(q, 1);
-	PREFETCH_WINDOWS(p + 1, b->windows[product]);
-}
-
-static enum fxb_err
-pair_feed(struct breaker *b, fxb_time t, int32_t pair, int64_t px, bool quote,
-          int64_t bid, int64_t ask)
-{
-	enum fxb_err err = advance(b, t);
-	if (err != FXB_OK)
-		return err;
-	const struct pair *pr = &b->pairs[pair];
-	/* Room first, so that out of memory changes nothing. */
-	for (uint32_t i = 0; i < pr->nrules; i++)
-		if (!breaker_rule_reserve(pr->rules[i]))
-			return FXB_ERR_NOMEM;
-	for (uint32_t i = 0; i < pr->nrules; i++)
-		breaker_rule_on_tick(b, pr->rules[i], t, px, quote, bid, ask);
-	return FXB_OK;
-}
-
-enum fxb_err
-breaker_tick(struct breaker *b, fxb_time t, int32_t pair, int64_t px)
-{
-	if (pair < 0 || (uint32_t)pair >= b->npairs)
-		return FXB_ERR_UNKNOWN_PAIR;
-	if (px <= 0)
-		return FXB_ERR_RANGE;
-	return pair_feed(b, t, pair, px, false, 0, 0);
-}
-
-enum fxb_err
-breaker_quote(struct breaker *b, fxb_time t, int32_t pair, int64_t bid,
-              int64_t ask)
-{
-	if (pair < 0 || (uint32_t)pair >= b->npairs)
-		return FXB_ERR_UNKNOWN_PAIR;
-	if (bid <= 0 || ask <= 0)
-		return FXB_ERR_RANGE;
-	if (bid > ask)
-		return FXB_ERR_CROSSED;
-	int64_t mid = (int64_t)(((fxb_i128)bid + ask) / 2);
-	return pair_feed(b, t, pair, mid, true, bid, ask);
-}
-
-/* Keeps at most BREAKER_REASON_MAX bytes of the operator's reason, cut on
- * a UTF-8 character boundary so that the text stays valid wherever it is
- * shown. */
-static void
-force_set_reason(struct force *f, const char *reason)
-{
-	if (reason == NULL)
-		reason = "";
-	size_t n = strlen(reason);
-	if (n > BREAKER_REASON_MAX) {
-		n = BREAKER_REASON_MAX;
-		while (n > 0 && ((unsigned char)reason[n] & 0xC0) == 0x80)
-			n--;
-	}
-	memcpy(f->reason, reason, n);
-	f->reason[n] = '\0';
-}
-
-/* The force record of a scope, made on first use (*err says why not). */
-static struct force *
-force_of(struct breaker *b, bool on_pair, int32_t idx, bool create,
-         enum fxb_err *err)
-{
-	struct force **fp;
-	if (on_pair && idx >= 0 && (uint32_t)idx < b->npairs)
-		fp = &b->pairs[idx].force;
-	else if (!on_pair && idx >= 0 && (uint32_t)idx < b->nproducts)
-		fp = &breaker_product(b, idx)->force;
-	else {
-		*err =
-		    on_pair ? FXB_ERR_UNKNOWN_PAIR : FXB_ERR_UNKNOWN_PRODUCT;
-		return NULL;
-	}
-	if (*fp == NULL && create) {
-		if ((*fp = calloc(1, sizeof(**fp))) == NULL) {
-			*err = FXB_ERR_NOMEM;
-			return NULL;
-		}
-		(*fp)->timer.pos = -1;
-		(*fp)->timer.owner =
-		    on_pair ? TIMER_FORCE_PAIR : TIMER_FORCE_PRODUCT;
-		(*fp)->timer.idx = idx;
-		(*fp)->until = FXB_NEVER;
-	}
-	if (*fp == NULL)
-		*err = FXB_ERR_NOT_FORCED;
-	return *fp;
-}
-
-enum fxb_err
-breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair, int32_t idx,
-                      fxb_time until, const char *reason)
-{
-	struct breaker_event ev;
-	enum fxb_err err = FXB_OK;
-	struct force *f = force_of(b, on_pair, idx, true, &err);
-
-	if (f == NULL)
-		return err;
-	if (until <= t || (until > FXB_TIME_MAX && until != FXB_NEVER))
-		return FXB_ERR_RANGE;
-	if ((err = breaker_advance(b, t)) != FXB_OK)
-		return err;
-	/* A new force replaces the old one: close the old suspension first,
-	 * so that every suspension in the log has its end. */
-	if (f->on)
-		force_end(b, f, on_pair, idx, BREAKER_LIFT_REPLACED);
-	f->on = true;
-	f->since = t;
-	f->until = until;
-	force_set_reason(f, reason);
-	if (until != FXB_NEVER)
-		breaker_timer_arm(&b->heap, &f->timer, until);
-	else
-		breaker_timer_cancel(&b->heap, &f->timer);
-	force_event_init(b, &ev, BREAKER_EV_FORCE_SUSPEND, on_pair, idx);
-	ev.until = until;
-	ev.reason = f->reason;
-	f->suspension = breaker_emit(b, &ev);
-	return FXB_OK;
-}
-
-enum fxb_err
-breaker_force_lift(struct breaker *b, fxb_time t, bool on_pair, int32_t idx)
-{
-	enum fxb_err err = FXB_OK;
-	struct force *f = force_of(b, on_pair, idx, false, &err);
-
-	if (f == NULL && err != FXB_ERR_NOT_FORCED)
-		return err;
-	if ((err = breaker_advance(b, t)) != FXB_OK)
-		return err;
-	if (f == NULL || !f->on)
-		return FXB_ERR_NOT_FORCED;
-	force_end(b, f, on_pair, idx, BREAKER_LIFT_OPERATOR);
-	return FXB_OK;
-}
-
-enum fxb_err
-breaker_reset(struct breaker *b, fxb_time t, int32_t rule)
-{
-	enum fxb_err err;
-
-	if (rule < 0 || (uint32_t)rule >= b->nrules)
-		return FXB_ERR_UNKNOWN_RULE;
-	if ((err = breaker_advance(b, t)) != FXB_OK)
-		return err;
-	struct rule *r = b->rule[rule];
-	if (r->c->kind == BREAKER_STALE)
-		return FXB_ERR_NOT_RESETTABLE;
-	if (r->state != RS_TRIPPED)
-		return FXB_ERR_NOT_TRIPPED;
-	breaker_rule_end_suspension(b, r, BREAKER_EV_RESET);
-	return FXB_OK;
-}
-
-/* ---- status, restore and reload ---- */
-
-const char *
-breaker_rule_state_name(enum breaker_rule_state state)
-{
-	static const char *const names[] = {
-	    [BREAKER_RULE_NORMAL] = "normal",
-	    [BREAKER_RULE_NO_REFERENCE] = "no_reference",
-	    [BREAKER_RULE_LIMIT] = "limit",
-	    [BREAKER_RULE_TRIPPED] = "tripped",
-	    [BREAKER_RULE_AWAITING_REFERENCE] = "awaiting_reference",
-	    [BREAKER_RULE_NO_RATE] = "no_rate",
-	    [BREAKER_RULE_STALE] = "stale",
-	};
-	if ((size_t)state >= sizeof(names) / sizeof(names[0]))
-		return "unknown";
-	return names[state];
-}
-
-void
-breaker_rule_status(const struct breaker *b, int32_t rule,
-                    struct breaker_rule_status *out)
-{
-	const struct rule *r = b->rule[rule];
-	out->state = (enum breaker_rule_state)r->state;
-	out->since = r->since;
-	out->until = r->state == RS_TRIPPED ? r->until : FXB_NEVER;
-	out->suspension = r->suspension;
-	out->latched = r->latched;
-	out->dir = r->dir;
-}
-
-void
-breaker_product_status(const struct breaker *b, int32_t product,
-                       struct breaker_decision *out, fxb_time *since)
-{
-	struct hold h = {BREAKER_REASON_NONE, NULL, 0, 0, 0};
-	struct product *p = breaker_product(b, product);
-
-	/* A check trusts nheld to skip a quiet pair's rules; status, which
-	 * walks them all anyway, makes sure it may. */
-	if (b->pairs[p->pair].nheld != pair_count_held(&b->pairs[p->pair]))
-		abort();
-	check_holds(b, p, true, &h);
-	if (h.reason != BREAKER_REASON_NONE) {
-		decide_hold(out, &h, b->now);
-		*since = h.since;
-	} else {
-		decide(out, BREAKER_VERDICT_ALLOW, BREAKER_REASON_NONE, NULL,
-		       0, -1);
-		*since = 0;
-	}
-}
-
-bool
-breaker_force_status(const struct breaker *b, bool on_pair, int32_t idx,
-                     int64_t *suspension, fxb_time *since, fxb_time *until)
-{
-	const struct force *f = NULL;
-	if (on_pair && valid_index(idx, b->npairs))
-		f = b->pairs[idx].force;
-	else if (!on_pair && valid_index(idx, b->nproducts))
-		f = breaker_product(b, idx)->force;
-	if (f == NULL || !f->on)
-		return false;
-	*suspension = f->suspension;
-	*since = f->since;
-	*until = f->until;
-	return true;
-}
-
-const char *
-breaker_force_reason(const struct breaker *b, bool on_pair, int32_t idx)
-{
-	const struct force *f = NULL;
-	if (on_pair && valid_index(idx, b->npairs))
-		f = b->pairs[idx].force;
-	else if (!on_pair && valid_index(idx, b->nproducts))
-		f = breaker_product(b, idx)->force;
-	return f != NULL && f->on ? f->reason : NULL;
-}
-
-enum fxb_err
-breaker_restore_trip(struct breaker *b, int32_t rule, fxb_time since,
-                     fxb_time until, int64_t suspension, int dir, bool latched)
-{
-	if (!valid_index(rule, b->nrules))
-		return FXB_ERR_UNKNOWN_RULE;
-	struct rule *r = b->rule[rule];
-	r->since = since;
-	r->suspension = suspension;
-	r->dir = (int8_t)dir;
-	r->latched = latched;
-	r->clock = false;
-	breaker_timer_cancel(&b->heap, &r->timer);
-	if (r->kind == BREAKER_STALE) {
-		/* The first tick will end it with `fresh`. */
-		breaker_rule_set_state(b, r, RS_STALE);
-		r->until = FXB_NEVER;
-		return FXB_OK;
-	}
-	breaker_rule_set_state(b, r, RS_TRIPPED);
-	r->until = until;
-	if (until != FXB_NEVER)
-		breaker_timer_arm(&b->heap, &r->timer, until);
-	return FXB_OK;
-}
-
-enum fxb_err
-breaker_restore_resume(struct breaker *b, int32_t rule, fxb_time t)
-{
-	if (!valid_index(rule, b->nrules))
-		return FXB_ERR_UNKNOWN_RULE;
-	breaker_rule_record_resume(b->rule[rule], t);
-	return FXB_OK;
-}
-
-enum fxb_err
-breaker_restore_force(struct breaker *b, bool on_pair, int32_t idx,
-                      fxb_time since, fxb_time until, int64_t suspension,
-                      const char *reason)
-{
-	enum fxb_err err = FXB_OK;
-	struct force *f = force_of(b, on_pair, idx, true, &err);
-	if (f == NULL)
-		return err;
-	f->on = true;
-	f->since = since;
-	f->until = until;
-	f->suspension = suspension;
-	force_set_reason(f, reason);
-	if (until != FXB_NEVER)
-		breaker_timer_arm(&b->heap, &f->timer, until);
-	return FXB_OK;
-}
-
-static const char *
-scope_of(const struct breaker *b, const struct breaker_rule_conf *c)
-{
-	return c->on_pair ? b->pairs[c->owner].name
-	                  : breaker_product(b, c->owner)->id;
-}
-
-/* Is y the same rule as x (same scope, kind and mode), whatever its
- * thresholds?  Otherwise x's suspension cannot carry over. */
-static bool
-same_identity(const struct breaker *a, const struct rule *x,
-              const struct breaker *b, const struct rule *y)
-{
-	return x->c->on_pair == y->c->on_pair && x->c->kind == y->c->kind &&
-	       x->c->shadow == y->c->shadow &&
-	       strcmp(scope_of(a, x->c), scope_of(b, y->c)) == 0;
-}
-
-/* Do two rule configs say the same thing?  Indexes are compared by the
- * names they point at, since the two configs may order things apart. */
-/* Do two rule configs say the same thing (identity and every
- * parameter)?  Field by field: padding is no part of a rule. */
-static bool
-same_rule(const struct breaker *a, const struct rule *x,
-          const struct breaker *b, const struct rule *y)
-{
-	const struct breaker_rule_conf *cx = x->c, *cy = y->c;
-	if (!same_identity(a, x, b, y) ||
-	    (x->notice == NULL) != (y->notice == NULL) ||
-	    (x->notice != NULL && strcmp(x->notice, y->notice) != 0))
-		return false;
-	return cx->suspends == cy->suspends && cx->window == cy->window &&
-	       cx->suspend_for == cy->suspend_for &&
-	       cx->ref_min_life == cy->ref_min_life &&
-	       cx->limit_for == cy->limit_for && cx->hold == cy->hold &&
-	       cx->max_age == cy->max_age && cx->warn == cy->warn &&
-	       cx->trip == cy->trip && cx->measure == cy->measure &&
-	       cx->max_auto_resumes == cy->max_auto_resumes &&
-	       cx->band_pct == cy->band_pct &&
-	       cx->ref_move_pct == cy->ref_move_pct && cx->pct == cy->pct &&
-	       cx->max_spread_pct == cy->max_spread_pct &&
-	       cx->base == cy->base && cx->max_move == cy->max_move &&
-	       cx->velocity == cy->velocity && cx->rate == cy->rate &&
-	       cx->burst == cy->burst;
-}
-
-/*
- * Is y x with only its trip levels changed (an operator's threshold
- * change, or the file's): a volume rule's trip or warn, a velocity rule's
- * V?  Those are tested only as checks and ticks arrive, never by a timer,
- * so the whole state carries over: a tightened level bites on the checks
- * and ticks already in the window.
- */
-static bool
-same_but_levels(const struct breaker *a, const struct rule *x,
-                const struct breaker *b, const struct rule *y)
-{
-	if (x->c->kind != BREAKER_VOLUME && x->c->kind != BREAKER_VELOCITY)
-		return false;
-	struct breaker_rule_conf levels = *y->c;
-	struct rule ly = *y;
-	levels.trip = x->c->trip;
-	levels.warn = x->c->warn;
-	levels.max_move = x->c->max_move;
-	levels.pct = x->c->pct;
-	levels.velocity = x->c->velocity;
-	ly.c = &levels;
-	return same_rule(a, x, b, &ly);
-}
-
-/* Moves a timer from one heap to another, armed at the same instant. */
-static void
-timer_move(struct timer_heap *from, struct timer *tf, struct timer_heap *to,
-           struct timer *tt)
-{
-	if (tf->pos < 0)
-		return;
-	fxb_time at = tf->at;
-	breaker_timer_cancel(from, tf);
-	breaker_timer_arm(to, tt, at);
-}
-
-static void
-transfer_rule(struct breaker *from, struct rule *x, struct breaker *to,
-              struct rule *y)
-{
-	if (same_rule(from, x, to, y) || same_but_levels(from, x, to, y)) {
-		/* Everything but identity and levels moves: windows,
-		 * reference, timer, suspension and history. */
-		struct rule keep = *y;
-		*y = *x;
-		y->c = keep.c;
-		y->id = keep.id;
-		y->notice = keep.notice;
-		y->timer = keep.timer;
-		timer_move(&from->heap, &x->timer, &to->heap, &y->timer);
-		/* y now owns x's buffers; x gets y's unused history array
-		 * (same size: same parameters) so that each engine frees
-		 * exactly what it owns.  The union members touched are
-		 * those of the rule's kind. */
-		switch (y->kind) {
-		case BREAKER_VOLUME:
-			y->trip = keep.trip;
-			y->warn = keep.warn;
-			if (y->warn != x->warn)
-				y->warned = false;
-			/* An inline window came with the copy: its entries
-			 * are now y's own. */
-			if (y->win.cap <= RING_INLINE)
-				y->win.e = y->win_inline;
-			memset(&x->win, 0, sizeof(x->win));
-			break;
-		case BREAKER_BAND:
-			memset(&x->win, 0, sizeof(x->win));
-			break;
-		case BREAKER_VELOCITY:
-			y->velocity = keep.velocity;
-			memset(&x->dq_min, 0, sizeof(x->dq_min));
-			memset(&x->dq_max, 0, sizeof(x->dq_max));
-			break;
-		default:
-			break;
-		}
-		x->resumes = keep.resumes;
-		x->nresumes = 0;
-		return;
-	}
-	/* Changed parameters: an open suspension stays open (only an
-	 * operator or its own timer may end it); windows start afresh. */
-	if (x->state == RS_TRIPPED || x->state == RS_STALE) {
-		y->state = x->state;
-		y->since = x->since;
-		y->until = x->until;
-		y->suspension = x->suspension;
-		y->dir = x->dir;
-		y->latched = x->latched;
-		if (x->state == RS_TRIPPED && x->until != FXB_NEVER)
-			breaker_timer_arm(&to->heap, &y->timer, x->until);
-	}
-}
-
-/* Moves an operator's suspension to scope index j of the new engine. */
-static void
-transfer_force(struct breaker *from, struct force **fx, struct breaker *to,
-               struct force **fy, int32_t j)
-{
-	struct force *f = *fx;
-	if (f == NULL || !f->on)
-		return;
-	breaker_timer_cancel(&from->heap, &f->timer);
-	f->timer.idx = j;
-	if (f->until != FXB_NEVER)
-		breaker_timer_arm(&to->heap, &f->timer, f->until);
-	*fy = f;
-	*fx = NULL;
-}
-
-void
-breaker_transfer(struct breaker *from, struct breaker *to,
-                 breaker_orphan_fn orphan, void *arg)
-{
-	to->now = from->now;
-	for (uint32_t i = 0; i < from->nrules; i++) {
-		struct rule *x = from->rule[i];
-		int32_t j = breaker_rule_find(to, x->id, strlen(x->id));
-		if (j >= 0 && same_identity(from, x, to, to->rule[j])) {
-			transfer_rule(from, x, to, to->rule[j]);
-		} else if (x->state == RS_TRIPPED || x->state == RS_STALE) {
-			const struct breaker_rule_conf *c = x->c;
-			orphan(arg, x->id, scope_of(from, c), c->on_pair,
-			       x->suspension);
-		}
-	}
-	for (uint32_t i = 0; i < from->nproducts; i++) {
-		struct product *p = breaker_product(from, (int32_t)i);
-		int32_t j = breaker_product_find(to, p->id, strlen(p->id));
-		if (j >= 0)
-			transfer_force(from, &p->force, to,
-			               &breaker_product(to, j)->force, j);
-		else if (p->force != NULL && p->force->on)
-			orphan(arg, NULL, p->id, false, p->force->suspension);
-	}
-	for (uint32_t i = 0; i < from->npairs; i++) {
-		struct pair *pr = &from->pairs[i];
-		int32_t j = breaker_pair_find(to, pr->name, strlen(pr->name));
-		if (j >= 0)
-			transfer_force(from, &pr->force, to,
-			               &to->pairs[j].force, j);
-		else if (pr->force != NULL && pr->force->on)
-			orphan(arg, NULL, pr->name, true,
-			       pr->force->suspension);
-	}
-	/* Rule states were copied, not set: count afresh. */
-	for (uint32_t i = 0; i < to->npairs; i++)
-		to->pairs[i].nheld = pair_count_held(&to->pairs[i]);
+	return breaker_valid_index(rule, b->nrules) ? b->rule[rule]->id : NULL;
 }
 
 const char *

@@ -1,7 +1,8 @@
 /*
  * breaker_config_rule.c: a [rule] section (RULES.md sections 4 and 8)
- * checked into struct breaker_rule_conf, and the trip levels an operator
- * may change at run time.  The builder that calls it is breaker_config.c.
+ * checked into struct breaker_rule_conf: what every rule names (its kind,
+ * its scope, mode, suspends, notice), then what its kind takes, by the
+ * table kinds[].  The builder that calls it is breaker_config.c.
  */
 #include <stddef.h>
 #include <string.h>
@@ -14,94 +15,6 @@
 #define VOLUME_WINDOW_MAX_MS 3600000LL /* 1 h: bounds the ring */
 #define MAX_AUTO_RESUMES_MAX 1000
 
-/* The keys each kind takes besides kind, pair/product, mode, suspends,
- * notice.  Must match the switch in breaker_conf_rule. */
-static const char *const kind_keys[][8] = {
-    [BREAKER_VOLUME] = {"window", "warn", "trip", "measure", "suspend_for",
-                        "max_auto_resumes", NULL},
-    [BREAKER_BAND] = {"window", "band_pct", "ref_move_pct", "ref_min_life",
-                      "limit_for", "suspend_for", "max_auto_resumes", NULL},
-    [BREAKER_VELOCITY] = {"window", "base", "pct", "max_move", "suspend_for",
-                          "max_auto_resumes", NULL},
-    [BREAKER_DEVIATION] = {"base", "pct", "hold", "suspend_for",
-                           "max_auto_resumes", NULL},
-    [BREAKER_STALE] = {"max_age", NULL},
-    [BREAKER_SPREAD] = {"max_spread_pct", "hold", NULL},
-    [BREAKER_THROTTLE] = {"rate", "burst", NULL},
-};
-
-/*
- * The trip levels an operator may change at run time: those a rule tests
- * only as events arrive, so that its state carries over exactly (see
- * transfer_rule).  A band, deviation, spread, stale or throttle level also
- * decides when an armed timer fires; those change in the file, by reload.
- * Each grows as the rule loosens.  cmp is the field compared to tell
- * loosening from tightening (a velocity rule's V, whichever key sets it).
- */
-enum threshold_type { TH_AMOUNT, TH_PCT, TH_PRICE };
-static const struct {
-	enum breaker_kind kind;
-	const char *key;
-	enum threshold_type type;
-	size_t field, cmp;
-} thresholds[] = {
-#define TH(k, key, t, f, c)                                                   \
-	{                                                                     \
-		k, key, t, offsetof(struct breaker_rule_conf, f),             \
-		    offsetof(struct breaker_rule_conf, c)                     \
-	}
-    TH(BREAKER_VOLUME, "trip", TH_AMOUNT, trip, trip),
-    TH(BREAKER_VOLUME, "warn", TH_AMOUNT, warn, warn),
-    TH(BREAKER_VELOCITY, "max_move", TH_PRICE, max_move, velocity),
-    TH(BREAKER_VELOCITY, "pct", TH_PCT, pct, velocity),
-#undef TH
-};
-
-bool
-breaker_threshold(const struct breaker_config *cfg,
-                  const struct breaker_rule_conf *rc, const char *key,
-                  int64_t *cmp, char *text)
-{
-	for (size_t i = 0; i < sizeof(thresholds) / sizeof(thresholds[0]);
-	     i++) {
-		if (thresholds[i].kind != rc->kind ||
-		    strcmp(thresholds[i].key, key) != 0)
-			continue;
-		const char *base = (const char *)rc;
-		int64_t v, c;
-		memcpy(&v, base + thresholds[i].field, sizeof(v));
-		memcpy(&c, base + thresholds[i].cmp, sizeof(c));
-		/* No warn level at all is the loosest: setting one tightens.
-		 */
-		*cmp = thresholds[i].field ==
-		                   offsetof(struct breaker_rule_conf, warn) &&
-		               v == 0
-		           ? INT64_MAX
-		           : c;
-		int32_t pair =
-		    rc->on_pair ? rc->owner : cfg->products[rc->owner].pair;
-		unsigned exp = (unsigned)cfg->pairs[pair].base_exponent;
-		switch (thresholds[i].type) {
-		case TH_AMOUNT:
-			if (v != 0 && rc->measure == BREAKER_MEASURE_NOTIONAL)
-				breaker_decimal_format(text, v, exp, exp);
-			else if (v == 0)
-				memcpy(text, "none", sizeof("none"));
-			else
-				breaker_decimal_format(text, v, 0, 0);
-			break;
-		case TH_PCT:
-			breaker_decimal_format(text, v, 4, 0);
-			break;
-		case TH_PRICE:
-			breaker_px_format(text, v);
-			break;
-		}
-		return true;
-	}
-	return false;
-}
-
 static const char *const kind_names[] = {
     "forced",    "volume", "band",   "velocity",
     "deviation", "stale",  "spread", "throttle",
@@ -113,6 +26,40 @@ breaker_kind_name(enum breaker_kind kind)
 	if ((size_t)kind >= sizeof(kind_names) / sizeof(kind_names[0]))
 		return "unknown";
 	return kind_names[kind];
+}
+
+/* A required key read as a duration, a percentage, a price, a whole
+ * number; false (reported) when it is missing or bad. */
+static bool
+need_duration(struct breaker_config_builder *b, struct conf_sect *s,
+              const char *key, bool positive, fxb_time *out)
+{
+	struct conf_kv *kv = breaker_conf_need(b, s, key);
+	return kv != NULL && breaker_conf_duration(b, s, kv, positive, out);
+}
+
+static bool
+need_pct(struct breaker_config_builder *b, struct conf_sect *s,
+         const char *key, int64_t *out)
+{
+	struct conf_kv *kv = breaker_conf_need(b, s, key);
+	return kv != NULL && breaker_conf_pct(b, s, kv, out);
+}
+
+static bool
+need_price(struct breaker_config_builder *b, struct conf_sect *s,
+           const char *key, int64_t *out)
+{
+	struct conf_kv *kv = breaker_conf_need(b, s, key);
+	return kv != NULL && breaker_conf_price(b, s, kv, out);
+}
+
+static bool
+need_int(struct breaker_config_builder *b, struct conf_sect *s,
+         const char *key, int64_t min, int64_t max, int64_t *out)
+{
+	struct conf_kv *kv = breaker_conf_need(b, s, key);
+	return kv != NULL && breaker_conf_int(b, s, kv, min, max, out);
 }
 
 static bool
@@ -131,8 +78,9 @@ rule_amount(struct breaker_config_builder *b, struct conf_sect *s,
  * amounts in the base currency (exponent digits) for a notional measure. */
 static bool
 build_volume(struct breaker_config_builder *b, struct conf_sect *s,
-             struct breaker_rule_conf *rc, int exponent)
+             struct breaker_rule_conf *rc, const struct breaker_pair_conf *pc)
 {
+	int exponent = pc->base_exponent;
 	struct conf_kv *kv;
 	int w;
 
@@ -169,8 +117,10 @@ build_volume(struct breaker_config_builder *b, struct conf_sect *s,
 /* The parameters of a velocity rule (4.3), and V computed once here. */
 static bool
 build_velocity(struct breaker_config_builder *b, struct conf_sect *s,
-               struct breaker_rule_conf *rc, int64_t tick)
+               struct breaker_rule_conf *rc,
+               const struct breaker_pair_conf *pc)
 {
+	int64_t tick = pc->tick;
 	struct conf_kv *kv;
 	struct conf_kv *kb = breaker_conf_get(s, "base"),
 	               *kp = breaker_conf_get(s, "pct");
@@ -218,33 +168,130 @@ build_velocity(struct breaker_config_builder *b, struct conf_sect *s,
 	return true;
 }
 
-bool
-breaker_conf_rule(struct breaker_config_builder *b, struct conf_sect *s,
-                  struct breaker_rule_conf *rc)
+/* The parameters of a band rule (4.2). */
+static bool
+build_band(struct breaker_config_builder *b, struct conf_sect *s,
+           struct breaker_rule_conf *rc, const struct breaker_pair_conf *pc)
 {
-	struct breaker_config *cfg = b->cfg;
-	struct conf_kv *kv;
-	int w;
-
-	breaker_conf_copy_id(rc->id, s->name);
-	rc->line = s->line;
-	rc->notice = -1;
-	rc->max_auto_resumes = -1;
-	if (!breaker_conf_check_id(b, s))
+	(void)pc;
+	if (!need_duration(b, s, "window", true, &rc->window) ||
+	    !need_pct(b, s, "band_pct", &rc->band_pct) ||
+	    !need_pct(b, s, "ref_move_pct", &rc->ref_move_pct) ||
+	    !need_duration(b, s, "ref_min_life", false, &rc->ref_min_life) ||
+	    !need_duration(b, s, "limit_for", false, &rc->limit_for))
 		return false;
-	if ((kv = breaker_conf_need(b, s, "kind")) == NULL ||
-	    !breaker_conf_word(
-	        b, s, kv, kind_names + 1, 7,
-	        "volume, band, velocity, deviation, stale, spread, "
-	        "throttle",
-	        &w))
+	if (rc->band_pct >= BREAKER_PCT_100) {
+		breaker_conf_fail_kv(b, s, breaker_conf_get(s, "band_pct"),
+		                     "must be below 100");
 		return false;
-	rc->kind = (enum breaker_kind)(w + 1);
+	}
+	return true;
+}
 
+/* The parameters of a deviation rule (4.4). */
+static bool
+build_deviation(struct breaker_config_builder *b, struct conf_sect *s,
+                struct breaker_rule_conf *rc,
+                const struct breaker_pair_conf *pc)
+{
+	(void)pc;
+	return need_price(b, s, "base", &rc->base) &&
+	       need_pct(b, s, "pct", &rc->pct) &&
+	       need_duration(b, s, "hold", false, &rc->hold);
+}
+
+/* The parameters of a stale rule (4.5). */
+static bool
+build_stale(struct breaker_config_builder *b, struct conf_sect *s,
+            struct breaker_rule_conf *rc, const struct breaker_pair_conf *pc)
+{
+	(void)pc;
+	return need_duration(b, s, "max_age", true, &rc->max_age);
+}
+
+/* The parameters of a spread rule (4.6). */
+static bool
+build_spread(struct breaker_config_builder *b, struct conf_sect *s,
+             struct breaker_rule_conf *rc, const struct breaker_pair_conf *pc)
+{
+	(void)pc;
+	return need_pct(b, s, "max_spread_pct", &rc->max_spread_pct) &&
+	       need_duration(b, s, "hold", false, &rc->hold);
+}
+
+/* The parameters of a throttle rule (4.7). */
+static bool
+build_throttle(struct breaker_config_builder *b, struct conf_sect *s,
+               struct breaker_rule_conf *rc,
+               const struct breaker_pair_conf *pc)
+{
+	(void)pc;
+	return need_int(b, s, "rate", 1, 1000000, &rc->rate) &&
+	       need_int(b, s, "burst", 1, 1000000, &rc->burst);
+}
+
+/*
+ * What each kind takes, a row each: whether it watches a pair's ticks (on
+ * pair) or a product's checks, whether it trips and resumes (suspend_for
+ * and max_auto_resumes, 4.8), the builder of its own parameters, which
+ * reads them with the pair's units at hand, and their keys.  A key that is
+ * neither one of these nor one every rule may name is refused.
+ */
+typedef bool build_fn(struct breaker_config_builder *b, struct conf_sect *s,
+                      struct breaker_rule_conf *rc,
+                      const struct breaker_pair_conf *pc);
+
+static const struct kind_spec {
+	bool on_pair;
+	bool trips;
+	const char *keys[6];
+	build_fn *build;
+} kinds[] = {
+#define KIND(on_pair, trips, build, ...)                                      \
+	{                                                                     \
+		on_pair, trips, {__VA_ARGS__}, build                          \
+	}
+    [BREAKER_VOLUME] =
+        KIND(false, true, build_volume, "window", "warn", "trip", "measure"),
+    [BREAKER_BAND] = KIND(true, true, build_band, "window", "band_pct",
+                          "ref_move_pct", "ref_min_life", "limit_for"),
+    [BREAKER_VELOCITY] =
+        KIND(true, true, build_velocity, "window", "base", "pct", "max_move"),
+    [BREAKER_DEVIATION] =
+        KIND(true, true, build_deviation, "base", "pct", "hold"),
+    [BREAKER_STALE] = KIND(true, false, build_stale, "max_age"),
+    [BREAKER_SPREAD] =
+        KIND(true, false, build_spread, "max_spread_pct", "hold"),
+    [BREAKER_THROTTLE] = KIND(false, false, build_throttle, "rate", "burst"),
+#undef KIND
+};
+
+/* The keys every rule may name, and those every rule that trips may. */
+static const char *const common_keys[] = {"kind", "pair",     "product",
+                                          "mode", "suspends", "notice"};
+static const char *const trip_keys[] = {"suspend_for", "max_auto_resumes"};
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Is key among the first n of list (which may end sooner, at a NULL)? */
+static bool
+listed(const char *const *list, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n && list[i] != NULL; i++)
+		if (strcmp(list[i], key) == 0)
+			return true;
+	return false;
+}
+
+/* The rule's scope: exactly one of pair or product, the one its kind
+ * watches, naming a section that exists. */
+static bool
+rule_scope(struct breaker_config_builder *b, struct conf_sect *s,
+           struct breaker_rule_conf *rc)
+{
 	struct conf_kv *kpair = breaker_conf_get(s, "pair"),
 	               *kprod = breaker_conf_get(s, "product");
-	bool wants_pair =
-	    rc->kind != BREAKER_VOLUME && rc->kind != BREAKER_THROTTLE;
+	bool wants_pair = kinds[rc->kind].on_pair;
 	if ((kpair == NULL) == (kprod == NULL)) {
 		breaker_conf_fail(b, s->line,
 		                  "[rule %s]: name exactly one of pair or "
@@ -282,6 +329,18 @@ breaker_conf_rule(struct breaker_config_builder *b, struct conf_sect *s,
 			return false;
 		}
 	}
+	return true;
+}
+
+/* What any rule may name besides its scope: mode, suspends (a pair rule
+ * only), notice. */
+static bool
+rule_options(struct breaker_config_builder *b, struct conf_sect *s,
+             struct breaker_rule_conf *rc)
+{
+	struct conf_kv *kv;
+	int w;
+
 	if ((kv = breaker_conf_get(s, "mode")) != NULL) {
 		static const char *const modes[] = {"enforce", "shadow"};
 		if (!breaker_conf_word(b, s, kv, modes, 2, "enforce, shadow",
@@ -292,7 +351,7 @@ breaker_conf_rule(struct breaker_config_builder *b, struct conf_sect *s,
 	if ((kv = breaker_conf_get(s, "suspends")) != NULL) {
 		static const char *const sus[] = {"both", "buy", "sell",
 		                                  "with-move"};
-		if (!wants_pair) {
+		if (!rc->on_pair) {
 			breaker_conf_fail_kv(
 			    b, s, kv, "only a pair rule suspends a scope");
 			return false;
@@ -310,97 +369,76 @@ breaker_conf_rule(struct breaker_config_builder *b, struct conf_sect *s,
 			return false;
 		}
 	}
+	return true;
+}
 
-	/* Keys that do not belong to this kind. */
+/* Refuses the first key, in file order, that the rule's kind does not
+ * take. */
+static bool
+rule_keys(struct breaker_config_builder *b, struct conf_sect *s,
+          const struct breaker_rule_conf *rc)
+{
+	const struct kind_spec *k = &kinds[rc->kind];
 	for (size_t i = 0; i < s->nkv; i++) {
-		const char *k = s->kv[i].key;
-		bool ok =
-		    strcmp(k, "kind") == 0 || strcmp(k, "pair") == 0 ||
-		    strcmp(k, "product") == 0 || strcmp(k, "mode") == 0 ||
-		    strcmp(k, "suspends") == 0 || strcmp(k, "notice") == 0;
-		for (size_t j = 0; !ok && kind_keys[rc->kind][j] != NULL; j++)
-			ok = strcmp(k, kind_keys[rc->kind][j]) == 0;
-		if (!ok) {
-			breaker_conf_fail_kv(b, s, &s->kv[i],
-			                     "unknown key for a %s rule",
-			                     kind_names[rc->kind]);
-			return false;
-		}
-	}
-
-	int exponent =
-	    wants_pair
-	        ? cfg->pairs[rc->owner].base_exponent
-	        : cfg->pairs[cfg->products[rc->owner].pair].base_exponent;
-	bool has_suspend_for =
-	    rc->kind == BREAKER_VOLUME || rc->kind == BREAKER_BAND ||
-	    rc->kind == BREAKER_VELOCITY || rc->kind == BREAKER_DEVIATION;
-	if (has_suspend_for) {
-		if ((kv = breaker_conf_need(b, s, "suspend_for")) == NULL ||
-		    !breaker_conf_duration(b, s, kv, false, &rc->suspend_for))
-			return false;
-		if ((kv = breaker_conf_get(s, "max_auto_resumes")) != NULL) {
-			int64_t v;
-			if (!breaker_conf_int(b, s, kv, 0,
-			                      MAX_AUTO_RESUMES_MAX, &v))
-				return false;
-			rc->max_auto_resumes = (int32_t)v;
-		}
-	}
-
-	switch (rc->kind) {
-	case BREAKER_VOLUME:
-		return build_volume(b, s, rc, exponent);
-	case BREAKER_BAND:
-		if ((kv = breaker_conf_need(b, s, "window")) == NULL ||
-		    !breaker_conf_duration(b, s, kv, true, &rc->window) ||
-		    (kv = breaker_conf_need(b, s, "band_pct")) == NULL ||
-		    !breaker_conf_pct(b, s, kv, &rc->band_pct) ||
-		    (kv = breaker_conf_need(b, s, "ref_move_pct")) == NULL ||
-		    !breaker_conf_pct(b, s, kv, &rc->ref_move_pct) ||
-		    (kv = breaker_conf_need(b, s, "ref_min_life")) == NULL ||
-		    !breaker_conf_duration(b, s, kv, false,
-		                           &rc->ref_min_life) ||
-		    (kv = breaker_conf_need(b, s, "limit_for")) == NULL ||
-		    !breaker_conf_duration(b, s, kv, false, &rc->limit_for))
-			return false;
-		if (rc->band_pct >= BREAKER_PCT_100) {
-			breaker_conf_fail_kv(b, s,
-			                     breaker_conf_get(s, "band_pct"),
-			                     "must be below 100");
-			return false;
-		}
-		break;
-	case BREAKER_VELOCITY:
-		return build_velocity(b, s, rc, cfg->pairs[rc->owner].tick);
-	case BREAKER_DEVIATION:
-		if ((kv = breaker_conf_need(b, s, "base")) == NULL ||
-		    !breaker_conf_price(b, s, kv, &rc->base) ||
-		    (kv = breaker_conf_need(b, s, "pct")) == NULL ||
-		    !breaker_conf_pct(b, s, kv, &rc->pct) ||
-		    (kv = breaker_conf_need(b, s, "hold")) == NULL ||
-		    !breaker_conf_duration(b, s, kv, false, &rc->hold))
-			return false;
-		break;
-	case BREAKER_STALE:
-		if ((kv = breaker_conf_need(b, s, "max_age")) == NULL ||
-		    !breaker_conf_duration(b, s, kv, true, &rc->max_age))
-			return false;
-		break;
-	case BREAKER_SPREAD:
-		if ((kv = breaker_conf_need(b, s, "max_spread_pct")) == NULL ||
-		    !breaker_conf_pct(b, s, kv, &rc->max_spread_pct) ||
-		    (kv = breaker_conf_need(b, s, "hold")) == NULL ||
-		    !breaker_conf_duration(b, s, kv, false, &rc->hold))
-			return false;
-		break;
-	case BREAKER_THROTTLE:
-		if ((kv = breaker_conf_need(b, s, "rate")) == NULL ||
-		    !breaker_conf_int(b, s, kv, 1, 1000000, &rc->rate) ||
-		    (kv = breaker_conf_need(b, s, "burst")) == NULL ||
-		    !breaker_conf_int(b, s, kv, 1, 1000000, &rc->burst))
-			return false;
-		break;
+		const char *key = s->kv[i].key;
+		if (listed(common_keys, NELEM(common_keys), key) ||
+		    (k->trips && listed(trip_keys, NELEM(trip_keys), key)) ||
+		    listed(k->keys, NELEM(k->keys), key))
+			continue;
+		breaker_conf_fail_kv(b, s, &s->kv[i],
+		                     "unknown key for a %s rule",
+		                     kind_names[rc->kind]);
+		return false;
 	}
 	return true;
+}
+
+/* How a rule that trips resumes (4.8). */
+static bool
+rule_trips(struct breaker_config_builder *b, struct conf_sect *s,
+           struct breaker_rule_conf *rc)
+{
+	struct conf_kv *kv;
+	int64_t v;
+
+	if (!need_duration(b, s, "suspend_for", false, &rc->suspend_for))
+		return false;
+	if ((kv = breaker_conf_get(s, "max_auto_resumes")) == NULL)
+		return true;
+	if (!breaker_conf_int(b, s, kv, 0, MAX_AUTO_RESUMES_MAX, &v))
+		return false;
+	rc->max_auto_resumes = (int32_t)v;
+	return true;
+}
+
+bool
+breaker_conf_rule(struct breaker_config_builder *b, struct conf_sect *s,
+                  struct breaker_rule_conf *rc)
+{
+	const struct breaker_config *cfg = b->cfg;
+	struct conf_kv *kv;
+	int w;
+
+	breaker_conf_copy_id(rc->id, s->name);
+	rc->line = s->line;
+	rc->notice = -1;
+	rc->max_auto_resumes = -1;
+	if (!breaker_conf_check_id(b, s))
+		return false;
+	if ((kv = breaker_conf_need(b, s, "kind")) == NULL ||
+	    !breaker_conf_word(
+	        b, s, kv, kind_names + 1, 7,
+	        "volume, band, velocity, deviation, stale, spread, "
+	        "throttle",
+	        &w))
+		return false;
+	rc->kind = (enum breaker_kind)(w + 1);
+	if (!rule_scope(b, s, rc) || !rule_options(b, s, rc) ||
+	    !rule_keys(b, s, rc))
+		return false;
+	const struct kind_spec *k = &kinds[rc->kind];
+	if (k->trips && !rule_trips(b, s, rc))
+		return false;
+	int32_t pair = rc->on_pair ? rc->owner : cfg->products[rc->owner].pair;
+	return k->build(b, s, rc, &cfg->pairs[pair]);
 }

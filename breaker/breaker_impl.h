@@ -1,6 +1,13 @@
 /*
  * breaker_impl.h: the engine's private structures and the prototypes shared
  * between its files.  Nothing outside breaker/ includes this.
+ *
+ * After the structures, a section for each file that lends something to
+ * the others: breaker_util.c (rings, the timer heap, the name index),
+ * breaker_rules.c (the rule kinds), breaker_operator.c (a force's record),
+ * breaker_levels.c (the trip levels).  breaker.c, breaker_check.c,
+ * breaker_status.c and breaker_restore.c lend nothing: they implement
+ * breaker.h.
  */
 #ifndef BREAKER_IMPL_H
 #define BREAKER_IMPL_H
@@ -259,6 +266,24 @@ breaker_rule_set_state(struct breaker *b, struct rule *r, enum rule_state s)
 			pr->nheld--;
 	}
 	r->state = (uint8_t)s;
+}
+
+/* The number of pr's enforcing rules in a holding state: what pr->nheld
+ * must be (breaker_rule_set_state). */
+static inline uint32_t
+breaker_pair_count_held(const struct pair *pr)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < pr->nenforcing; i++)
+		n += RS_HOLDS(pr->enforcing[i]->state);
+	return n;
+}
+
+/* Is i an index into a table of n (a product, pair or rule)? */
+static inline bool
+breaker_valid_index(int32_t i, uint32_t n)
+{
+	return i >= 0 && (uint32_t)i < n;
 }
 
 /* breaker_product_own returns the first of p's own rules. */
@@ -534,5 +559,32 @@ breaker_throttle_consume(struct breaker *b, struct rule *r, fxb_time t)
 	if (r->throttled > 0)
 		breaker_throttle_rearm(b, r);
 }
+
+/* breaker_operator.c */
+
+/*
+ * breaker_force_of returns the force record of product or pair idx, made
+ * on first use when create is set; NULL with *err set to why not (an
+ * unknown scope, out of memory, or FXB_ERR_NOT_FORCED: none yet).
+ */
+struct force *breaker_force_of(struct breaker *b, bool on_pair, int32_t idx,
+                               bool create, enum fxb_err *err);
+/* breaker_force_set_reason keeps an operator's reason in f, cut to fit. */
+void breaker_force_set_reason(struct force *f, const char *reason);
+/* breaker_force_end ends force f now (force_lift, saying `by`): an
+ * operator's lift, a replacement, or its own time (the clock's timer). */
+void breaker_force_end(struct breaker *b, struct force *f, bool on_pair,
+                       int32_t idx, enum breaker_lift by);
+
+/* breaker_levels.c */
+
+/*
+ * breaker_levels_copy copies src's trip levels (the fields a threshold
+ * command may change, and the fields they make, such as a velocity rule's
+ * V) into dst, a rule of the same kind.  false, copying nothing: src's
+ * kind has no such levels.
+ */
+bool breaker_levels_copy(struct breaker_rule_conf *dst,
+                         const struct breaker_rule_conf *src);
 
 #endif /* BREAKER_IMPL_H */

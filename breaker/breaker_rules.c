@@ -1,7 +1,7 @@
 /*
  * breaker_rules.c: what each rule kind does with a tick, a check and its
  * timer (RULES.md section 4), and the trip / resume mechanics shared by all
- * kinds (section 4.8).  breaker.c decides; this file keeps rule state.
+ * kinds (section 4.8).  breaker_check.c decides; this file keeps rule state.
  *
  * Every comparison is exact integer arithmetic in 128 bits.  Prices are in
  * 10^-9 units (< 2^63), percentages in 10^-4 % (100 % = 10^6), and windows

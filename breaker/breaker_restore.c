@@ -1,0 +1,262 @@
+/*
+ * breaker_restore.c: state carried into a new engine.  At start the daemon
+ * restores from the log the suspensions still open (breaker_restore_*);
+ * on reload the running engine hands its state to the engine built from
+ * the new config (breaker_transfer), rule by rule: whatever still means
+ * the same thing carries over whole, an open suspension always stays open,
+ * and what has no place in the new config is reported as an orphan.
+ */
+#include <string.h>
+
+#include "breaker_impl.h"
+
+/* ---- from the log, at start ---- */
+
+enum fxb_err
+breaker_restore_trip(struct breaker *b, int32_t rule, fxb_time since,
+                     fxb_time until, int64_t suspension, int dir, bool latched)
+{
+	if (!breaker_valid_index(rule, b->nrules))
+		return FXB_ERR_UNKNOWN_RULE;
+	struct rule *r = b->rule[rule];
+	r->since = since;
+	r->suspension = suspension;
+	r->dir = (int8_t)dir;
+	r->latched = latched;
+	r->clock = false;
+	breaker_timer_cancel(&b->heap, &r->timer);
+	if (r->kind == BREAKER_STALE) {
+		/* The first tick will end it with `fresh`. */
+		breaker_rule_set_state(b, r, RS_STALE);
+		r->until = FXB_NEVER;
+		return FXB_OK;
+	}
+	breaker_rule_set_state(b, r, RS_TRIPPED);
+	r->until = until;
+	if (until != FXB_NEVER)
+		breaker_timer_arm(&b->heap, &r->timer, until);
+	return FXB_OK;
+}
+
+enum fxb_err
+breaker_restore_resume(struct breaker *b, int32_t rule, fxb_time t)
+{
+	if (!breaker_valid_index(rule, b->nrules))
+		return FXB_ERR_UNKNOWN_RULE;
+	breaker_rule_record_resume(b->rule[rule], t);
+	return FXB_OK;
+}
+
+enum fxb_err
+breaker_restore_force(struct breaker *b, bool on_pair, int32_t idx,
+                      fxb_time since, fxb_time until, int64_t suspension,
+                      const char *reason)
+{
+	enum fxb_err err = FXB_OK;
+	struct force *f = breaker_force_of(b, on_pair, idx, true, &err);
+	if (f == NULL)
+		return err;
+	f->on = true;
+	f->since = since;
+	f->until = until;
+	f->suspension = suspension;
+	breaker_force_set_reason(f, reason);
+	if (until != FXB_NEVER)
+		breaker_timer_arm(&b->heap, &f->timer, until);
+	return FXB_OK;
+}
+
+/* ---- from the running engine, on reload ---- */
+
+static const char *
+scope_of(const struct breaker *b, const struct breaker_rule_conf *c)
+{
+	return c->on_pair ? b->pairs[c->owner].name
+	                  : breaker_product(b, c->owner)->id;
+}
+
+/* Is y the same rule as x (same scope, kind and mode), whatever its
+ * thresholds?  Otherwise x's suspension cannot carry over. */
+static bool
+same_identity(const struct breaker *a, const struct rule *x,
+              const struct breaker *b, const struct rule *y)
+{
+	return x->c->on_pair == y->c->on_pair && x->c->kind == y->c->kind &&
+	       x->c->shadow == y->c->shadow &&
+	       strcmp(scope_of(a, x->c), scope_of(b, y->c)) == 0;
+}
+
+/* Do two rule configs say the same thing (identity and every
+ * parameter)?  Field by field: padding is no part of a rule.  Indexes are
+ * compared by the names they point at, since the two configs may order
+ * things apart. */
+static bool
+same_rule(const struct breaker *a, const struct rule *x,
+          const struct breaker *b, const struct rule *y)
+{
+	const struct breaker_rule_conf *cx = x->c, *cy = y->c;
+	if (!same_identity(a, x, b, y) ||
+	    (x->notice == NULL) != (y->notice == NULL) ||
+	    (x->notice != NULL && strcmp(x->notice, y->notice) != 0))
+		return false;
+	return cx->suspends == cy->suspends && cx->window == cy->window &&
+	       cx->suspend_for == cy->suspend_for &&
+	       cx->ref_min_life == cy->ref_min_life &&
+	       cx->limit_for == cy->limit_for && cx->hold == cy->hold &&
+	       cx->max_age == cy->max_age && cx->warn == cy->warn &&
+	       cx->trip == cy->trip && cx->measure == cy->measure &&
+	       cx->max_auto_resumes == cy->max_auto_resumes &&
+	       cx->band_pct == cy->band_pct &&
+	       cx->ref_move_pct == cy->ref_move_pct && cx->pct == cy->pct &&
+	       cx->max_spread_pct == cy->max_spread_pct &&
+	       cx->base == cy->base && cx->max_move == cy->max_move &&
+	       cx->velocity == cy->velocity && cx->rate == cy->rate &&
+	       cx->burst == cy->burst;
+}
+
+/*
+ * Is y x with only its trip levels changed (an operator's threshold
+ * change, or the file's): a volume rule's trip or warn, a velocity rule's
+ * V?  Those are tested only as checks and ticks arrive, never by a timer,
+ * so the whole state carries over: a tightened level bites on the checks
+ * and ticks already in the window.  Which fields are levels is
+ * breaker_levels.c's, the same list a threshold command may change.
+ */
+static bool
+same_but_levels(const struct breaker *a, const struct rule *x,
+                const struct breaker *b, const struct rule *y)
+{
+	struct breaker_rule_conf levels = *y->c;
+	struct rule ly = *y;
+	if (!breaker_levels_copy(&levels, x->c))
+		return false;
+	ly.c = &levels;
+	return same_rule(a, x, b, &ly);
+}
+
+/* Moves a timer from one heap to another, armed at the same instant. */
+static void
+timer_move(struct timer_heap *from, struct timer *tf, struct timer_heap *to,
+           struct timer *tt)
+{
+	if (tf->pos < 0)
+		return;
+	fxb_time at = tf->at;
+	breaker_timer_cancel(from, tf);
+	breaker_timer_arm(to, tt, at);
+}
+
+static void
+transfer_rule(struct breaker *from, struct rule *x, struct breaker *to,
+              struct rule *y)
+{
+	if (same_rule(from, x, to, y) || same_but_levels(from, x, to, y)) {
+		/* Everything but identity and levels moves: windows,
+		 * reference, timer, suspension and history. */
+		struct rule keep = *y;
+		*y = *x;
+		y->c = keep.c;
+		y->id = keep.id;
+		y->notice = keep.notice;
+		y->timer = keep.timer;
+		timer_move(&from->heap, &x->timer, &to->heap, &y->timer);
+		/* y now owns x's buffers; x gets y's unused history array
+		 * (same size: same parameters) so that each engine frees
+		 * exactly what it owns.  The union members touched are
+		 * those of the rule's kind. */
+		switch (y->kind) {
+		case BREAKER_VOLUME:
+			y->trip = keep.trip;
+			y->warn = keep.warn;
+			if (y->warn != x->warn)
+				y->warned = false;
+			/* An inline window came with the copy: its entries
+			 * are now y's own. */
+			if (y->win.cap <= RING_INLINE)
+				y->win.e = y->win_inline;
+			memset(&x->win, 0, sizeof(x->win));
+			break;
+		case BREAKER_BAND:
+			memset(&x->win, 0, sizeof(x->win));
+			break;
+		case BREAKER_VELOCITY:
+			y->velocity = keep.velocity;
+			memset(&x->dq_min, 0, sizeof(x->dq_min));
+			memset(&x->dq_max, 0, sizeof(x->dq_max));
+			break;
+		default:
+			break;
+		}
+		x->resumes = keep.resumes;
+		x->nresumes = 0;
+		return;
+	}
+	/* Changed parameters: an open suspension stays open (only an
+	 * operator or its own timer may end it); windows start afresh. */
+	if (x->state == RS_TRIPPED || x->state == RS_STALE) {
+		y->state = x->state;
+		y->since = x->since;
+		y->until = x->until;
+		y->suspension = x->suspension;
+		y->dir = x->dir;
+		y->latched = x->latched;
+		if (x->state == RS_TRIPPED && x->until != FXB_NEVER)
+			breaker_timer_arm(&to->heap, &y->timer, x->until);
+	}
+}
+
+/* Moves an operator's suspension to scope index j of the new engine. */
+static void
+transfer_force(struct breaker *from, struct force **fx, struct breaker *to,
+               struct force **fy, int32_t j)
+{
+	struct force *f = *fx;
+	if (f == NULL || !f->on)
+		return;
+	breaker_timer_cancel(&from->heap, &f->timer);
+	f->timer.idx = j;
+	if (f->until != FXB_NEVER)
+		breaker_timer_arm(&to->heap, &f->timer, f->until);
+	*fy = f;
+	*fx = NULL;
+}
+
+void
+breaker_transfer(struct breaker *from, struct breaker *to,
+                 breaker_orphan_fn orphan, void *arg)
+{
+	to->now = from->now;
+	for (uint32_t i = 0; i < from->nrules; i++) {
+		struct rule *x = from->rule[i];
+		int32_t j = breaker_rule_find(to, x->id, strlen(x->id));
+		if (j >= 0 && same_identity(from, x, to, to->rule[j])) {
+			transfer_rule(from, x, to, to->rule[j]);
+		} else if (x->state == RS_TRIPPED || x->state == RS_STALE) {
+			const struct breaker_rule_conf *c = x->c;
+			orphan(arg, x->id, scope_of(from, c), c->on_pair,
+			       x->suspension);
+		}
+	}
+	for (uint32_t i = 0; i < from->nproducts; i++) {
+		struct product *p = breaker_product(from, (int32_t)i);
+		int32_t j = breaker_product_find(to, p->id, strlen(p->id));
+		if (j >= 0)
+			transfer_force(from, &p->force, to,
+			               &breaker_product(to, j)->force, j);
+		else if (p->force != NULL && p->force->on)
+			orphan(arg, NULL, p->id, false, p->force->suspension);
+	}
+	for (uint32_t i = 0; i < from->npairs; i++) {
+		struct pair *pr = &from->pairs[i];
+		int32_t j = breaker_pair_find(to, pr->name, strlen(pr->name));
+		if (j >= 0)
+			transfer_force(from, &pr->force, to,
+			               &to->pairs[j].force, j);
+		else if (pr->force != NULL && pr->force->on)
+			orphan(arg, NULL, pr->name, true,
+			       pr->force->suspension);
+	}
+	/* Rule states were copied, not set: count afresh. */
+	for (uint32_t i = 0; i < to->npairs; i++)
+		to->pairs[i].nheld = breaker_pair_count_held(&to->pairs[i]);
+}

@@ -1,0 +1,67 @@
+/*
+ * breaker_status.c: a rule's state and an operator's suspension read out
+ * for the daemon's status reply, by the names the API gives them.  A
+ * product's status is what a check would meet first, so it is decided
+ * with the check (breaker_check.c, breaker_product_status).
+ */
+#include <stddef.h>
+
+#include "breaker_impl.h"
+
+const char *
+breaker_rule_state_name(enum breaker_rule_state state)
+{
+	static const char *const names[] = {
+	    [BREAKER_RULE_NORMAL] = "normal",
+	    [BREAKER_RULE_NO_REFERENCE] = "no_reference",
+	    [BREAKER_RULE_LIMIT] = "limit",
+	    [BREAKER_RULE_TRIPPED] = "tripped",
+	    [BREAKER_RULE_AWAITING_REFERENCE] = "awaiting_reference",
+	    [BREAKER_RULE_NO_RATE] = "no_rate",
+	    [BREAKER_RULE_STALE] = "stale",
+	};
+	if ((size_t)state >= sizeof(names) / sizeof(names[0]))
+		return "unknown";
+	return names[state];
+}
+
+void
+breaker_rule_status(const struct breaker *b, int32_t rule,
+                    struct breaker_rule_status *out)
+{
+	const struct rule *r = b->rule[rule];
+	out->state = (enum breaker_rule_state)r->state;
+	out->since = r->since;
+	out->until = r->state == RS_TRIPPED ? r->until : FXB_NEVER;
+	out->suspension = r->suspension;
+	out->latched = r->latched;
+	out->dir = r->dir;
+}
+
+bool
+breaker_force_status(const struct breaker *b, bool on_pair, int32_t idx,
+                     int64_t *suspension, fxb_time *since, fxb_time *until)
+{
+	const struct force *f = NULL;
+	if (on_pair && breaker_valid_index(idx, b->npairs))
+		f = b->pairs[idx].force;
+	else if (!on_pair && breaker_valid_index(idx, b->nproducts))
+		f = breaker_product(b, idx)->force;
+	if (f == NULL || !f->on)
+		return false;
+	*suspension = f->suspension;
+	*since = f->since;
+	*until = f->until;
+	return true;
+}
+
+const char *
+breaker_force_reason(const struct breaker *b, bool on_pair, int32_t idx)
+{
+	const struct force *f = NULL;
+	if (on_pair && breaker_valid_index(idx, b->npairs))
+		f = b->pairs[idx].force;
+	else if (!on_pair && breaker_valid_index(idx, b->nproducts))
+		f = breaker_product(b, idx)->force;
+	return f != NULL && f->on ? f->reason : NULL;
+}
