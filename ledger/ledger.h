@@ -137,7 +137,6 @@ enum fxb_err ledger_key_load(const char *dir, bool create,
                              unsigned char pk[32], unsigned char sk[64],
                              char *err, size_t errlen);
 
-
 /*
  * ledger_verify_tail checks, on an open ledger, the last `rows` rows'
  * chain and the latest checkpoint (its signature with pk, and its head
