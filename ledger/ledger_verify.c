@@ -201,8 +201,12 @@ check_point(struct verifier *v, const char *what, const char *body,
 		     (long long)v->nrows);
 		return;
 	}
+	/* A size of 0 or less names no row: no head to compare, and no
+	 * hashes[size - 1] to read. */
+	if (size <= 0)
+		return;
 	sodium_bin2hex(got, sizeof(got), v->hashes[size - 1], 32);
-	if (size > 0 && strcmp(got, head) != 0)
+	if (strcmp(got, head) != 0)
 		find(v, 2,
 		     "%s: head at size %lld is %.16s..., the rows give "
 		     "%.16s...: "
