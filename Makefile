@@ -122,7 +122,10 @@ $(BUILD)/gen/ledger_migrations.c: $(MIGRATIONS) migrations/embed.sh
 $(BUILD)/gen/ledger_migrations.o: $(BUILD)/gen/ledger_migrations.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-overlength-strings -c $< -o $@
 
+# Made afresh: `ar r` keeps members whose source is gone, and a stale
+# ledger/ledger.o (split into ledger/*.c) would define its functions twice.
 $(BUILD)/libledger.a: $(LEDGER_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/libconfig.a: $(CONFIG_OBJ)
