@@ -108,10 +108,14 @@ $(BUILD)/%.o: %.c $(NNG_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# Each archive is made afresh: `ar r` keeps members whose source is gone
+# (a file split or removed), which would define their functions twice.
 $(BUILD)/libbreaker.a: $(BREAKER_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/libfxbipc.a: $(IPC_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 # The schema travels inside the binaries: migrations/*.sql become strings.
@@ -122,13 +126,12 @@ $(BUILD)/gen/ledger_migrations.c: $(MIGRATIONS) migrations/embed.sh
 $(BUILD)/gen/ledger_migrations.o: $(BUILD)/gen/ledger_migrations.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-overlength-strings -c $< -o $@
 
-# Made afresh: `ar r` keeps members whose source is gone, and a stale
-# ledger/ledger.o (split into ledger/*.c) would define its functions twice.
 $(BUILD)/libledger.a: $(LEDGER_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/libconfig.a: $(CONFIG_OBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 # Link order: each library before the ones it uses.
