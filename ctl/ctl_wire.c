@@ -2,6 +2,7 @@
  * ctl_wire.c: `fxbreakerctl check`, `tick` and `status`: requests to a
  * running fxbreakerd, at the address --url gives, else the config's
  * [service] (the rest of the file may be broken: see ctl_service).
+ * status's tables are ctl_status_print.c's.
  *
  * Exit codes: 0 the service answered (whatever the decision), 1 it
  * answered with an error (bad input), 2 bad configuration, 3 usage, or no
