@@ -1,5 +1,7 @@
 /*
- * ctl.h: fxbreakerctl's private header.  One section per file.
+ * ctl.h: fxbreakerctl's private header.  One section per file, from the
+ * bottom up: a file calls only files whose sections come before its own
+ * (none calls back up, so no two call each other).
  *
  * Exit codes are shared by every subcommand (docs/OPERATIONS.md):
  * 0 success, 1 bad input data (a tape line), 2 bad configuration,
@@ -70,15 +72,15 @@ int ctl_parse_time(const char *s, int64_t *out);
 struct ledger *ctl_open_ledger(const char *config, const char *db,
                                int *exit_code);
 
-/* ctl_wire.c */
-int ctl_check(int argc, char **argv);
-int ctl_tick(int argc, char **argv);
-int ctl_status(int argc, char **argv);
-
 /* ctl_status_print.c */
 /* ctl_status_print prints the admin socket's status reply r as tables on
  * stdout: what `status` shows without --json. */
 void ctl_status_print(json_t *r);
+
+/* ctl_wire.c */
+int ctl_check(int argc, char **argv);
+int ctl_tick(int argc, char **argv);
+int ctl_status(int argc, char **argv);
 
 /* ctl_log.c */
 int ctl_log(int argc, char **argv);
@@ -109,7 +111,7 @@ int ctl_validate(int argc, char **argv);
 
 /* ctl_passphrase.c */
 #define CTL_PASS_MAX 1024
-struct ctl_secret;
+struct ctl_secret; /* ctl_key.c's guarded block */
 /* ctl_passphrase_get puts the passphrase into s->pass: from
  * $FXBREAKER_PASSPHRASE, else asked on the terminal after prompt, with
  * echo off (and asked again, into s->again, when confirm: they must be
