@@ -1,5 +1,7 @@
 /*
- * ctl.h: fxbreakerctl's private header.  One section per file.
+ * ctl.h: fxbreakerctl's private header.  One section per file, from the
+ * bottom up: a file calls only files whose sections come before its own
+ * (none calls back up, so no two call each other).
  *
  * Exit codes are shared by every subcommand (docs/OPERATIONS.md):
  * 0 success, 1 bad input data (a tape line), 2 bad configuration,
@@ -8,12 +10,16 @@
 #ifndef CTL_H
 #define CTL_H
 
+#include <jansson.h>
+#include <sodium.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "breaker.h"
 #include "config.h"
+#include "ipc_trust.h"
 
 enum {
 	CTL_EXIT_OK = 0,
@@ -55,6 +61,8 @@ void ctl_unreachable(const struct ctl_target *t, const char *err);
 /* One CSV field on stdout, quoted, quotes doubled (RFC 4180); NULL is
  * "".  Then ',' or, for the last, '\n'. */
 void ctl_csv_field(const char *s, bool last);
+/* o[key] if it is a string, else "": a reply's field for printing. */
+const char *ctl_jstr(json_t *o, const char *key);
 /* "2024-12-03T13:28:13.000Z" */
 char *ctl_format_time(char *buf, size_t cap, int64_t ms);
 /* Epoch ms, "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC); -1 if neither. */
@@ -63,6 +71,11 @@ int ctl_parse_time(const char *s, int64_t *out);
  * Prints why and returns NULL (with *exit_code) on failure. */
 struct ledger *ctl_open_ledger(const char *config, const char *db,
                                int *exit_code);
+
+/* ctl_status_print.c */
+/* ctl_status_print prints the admin socket's status reply r as tables on
+ * stdout: what `status` shows without --json. */
+void ctl_status_print(json_t *r);
 
 /* ctl_wire.c */
 int ctl_check(int argc, char **argv);
@@ -96,9 +109,124 @@ int ctl_replay_run(struct breaker_config *cfg, const char *name, FILE *in,
 /* ctl_validate.c */
 int ctl_validate(int argc, char **argv);
 
-/* ctl_admin.c */
+/* ctl_passphrase.c */
+#define CTL_PASS_MAX 1024
+struct ctl_secret; /* ctl_key.c's guarded block */
+/* ctl_passphrase_get puts the passphrase into s->pass: from
+ * $FXBREAKER_PASSPHRASE, else asked on the terminal after prompt, with
+ * echo off (and asked again, into s->again, when confirm: they must be
+ * equal).  0, or -1 with the reason printed. */
+int ctl_passphrase_get(struct ctl_secret *s, const char *prompt, bool confirm);
+
+/* ctl_key.c */
+#define CTL_KEY_FILE_MAX 4096 /* a key file is about 400 bytes */
+/* The sealed secret key: nonce || crypto_secretbox_easy(secret key). */
+#define CTL_KEY_SEALED_LEN                                                    \
+	(crypto_secretbox_NONCEBYTES + crypto_secretbox_MACBYTES +            \
+	 IPC_TRUST_SK_LEN)
+/* Everything secret, in one guarded block (sodium_malloc: locked in
+ * memory, wiped when freed). */
+struct ctl_secret {
+	unsigned char sk[IPC_TRUST_SK_LEN];
+	unsigned char key[crypto_secretbox_KEYBYTES]; /* from the passphrase */
+	char pass[CTL_PASS_MAX + 2];
+	char again[CTL_PASS_MAX + 2];
+	char hex[2 * CTL_KEY_SEALED_LEN + 1];
+	char file[CTL_KEY_FILE_MAX + 1]; /* the key file's text */
+};
+/* The public half of a key file, and the sealed secret. */
+struct ctl_key {
+	char name[IPC_TRUST_NAME_MAX + 1];
+	unsigned char pk[IPC_TRUST_PK_LEN];
+	char id[IPC_TRUST_KEY_ID_SIZE];
+	bool sealed; /* kdf argon2id (else kdf none) */
+	unsigned long long ops;
+	size_t mem;
+	unsigned char salt[crypto_pwhash_SALTBYTES];
+	unsigned char box[CTL_KEY_SEALED_LEN]; /* when sealed */
+};
+/* A zeroed secret block, or NULL (said why); ctl_secret_free wipes and
+ * frees one (NULL is a no-op).  Call sodium_init first. */
+struct ctl_secret *ctl_secret_new(void);
+void ctl_secret_free(struct ctl_secret *s);
+/* ctl_key_load reads the key file at path, asks for its passphrase when
+ * it has one, and leaves the secret key in s->sk and the rest in *k.  The
+ * file must be private to its owner (like ssh's) and its two halves must
+ * belong together.  0, or -1 with the reason printed. */
+int ctl_key_load(const char *path, struct ctl_key *k, struct ctl_secret *s);
+/* ctl_key_new makes a new key pair for name: *k, not sealed, and s->sk. */
+void ctl_key_new(const char *name, struct ctl_key *k, struct ctl_secret *s);
+/* ctl_key_seal seals s->sk into k under the passphrase in s->pass
+ * (argon2id at libsodium's interactive limits, a new salt and nonce).
+ * 0, or -1 with the reason printed. */
+int ctl_key_seal(struct ctl_key *k, struct ctl_secret *s);
+/* ctl_key_format writes the key file's text for k (s->sk when not
+ * sealed) into s->file. */
+void ctl_key_format(const struct ctl_key *k, struct ctl_secret *s);
+
+/* ctl_keygen.c */
 /* `keygen`: a new operator key file, and its operators-file line. */
 int ctl_keygen(int argc, char **argv);
+
+/* ctl_cmd_spec.c */
+/* A signed command's options, by index into ctl_cmd_opts.v. */
+enum ctl_opt {
+	CTL_OPT_KEY,
+	CTL_OPT_PRODUCT,
+	CTL_OPT_PAIR,
+	CTL_OPT_RULE,
+	CTL_OPT_REQUEST,
+	CTL_OPT_SUSPENSION,
+	CTL_OPT_REASON,
+	CTL_OPT_UNTIL,
+	CTL_OPT_CONFIG,
+	CTL_OPT_URL,
+	CTL_OPT_SERVICE_ID,
+	CTL_OPT_EXPIRES,
+	CTL_OPT_TIMEOUT,
+	CTL_OPT_ISSUED_AT,
+	CTL_OPT_NONCE,
+	CTL_OPT_PARAM,
+	CTL_OPT_VALUE,
+	CTL_OPT_NOTICE,
+	CTL_OPT_LANG,
+	CTL_OPT_TEXT,
+	CTL_OPT_NAME,
+	CTL_OPT_ROLES,
+	CTL_OPT_PUBKEY,
+	CTL_OPT_OPERATOR,
+	CTL_OPT_COUNT
+};
+struct ctl_cmd_spec; /* one command: the options it takes and needs */
+/* A command line, parsed and checked. */
+struct ctl_cmd_opts {
+	const struct ctl_cmd_spec *spec;
+	const char *v[CTL_OPT_COUNT]; /* each option's text, or NULL */
+	bool json, sign_only;
+	int64_t request, suspension, until, issued_at; /* from v, if given */
+	int expires_s, timeout_ms; /* from v, or their defaults */
+};
+/* ctl_cmd_opts_parse parses and checks the options of the command
+ * argv[0] (one of the table's); false, with the complaint and the
+ * command's usage printed, on anything wrong. */
+bool ctl_cmd_opts_parse(int argc, char **argv, struct ctl_cmd_opts *o);
+/* ctl_cmd_body builds the command's body, as docs/PROTOCOL.md lists its
+ * fields and args (in that order, which is only for the reader: the
+ * signature covers the bytes, whatever their order).  NULL (said why) on
+ * text that is not UTF-8. */
+json_t *ctl_cmd_body(const struct ctl_cmd_opts *o, const char *service_id,
+                     const char *key_id_hex, int64_t issued_at,
+                     const char *nonce);
+
+/* ctl_cmd_reply.c */
+/* Not an exit code: no answer, or an answer that says the command is not
+ * logged yet.  ctl_command says how to ask again, and exits 3. */
+#define CTL_EXIT_UNCONFIRMED (-1)
+/* ctl_cmd_reply prints the service's answer to a command (as sent, with
+ * json) and returns the exit code it means, or CTL_EXIT_UNCONFIRMED. */
+int ctl_cmd_reply(const char *reply, bool json);
+
+/* ctl_command.c */
 /* `suspend`, `lift`, `reset`, `threshold`, `notice`, `enrol`, `revoke`,
  * `approve` (argv[0] says which): one command
  * signed with an operator's key, sent to the admin socket.  Exit 0

@@ -1,9 +1,10 @@
 /*
  * ctl_common.c: what the subcommands that talk to a running service
  * share: finding the service (its [service]: the URLs and the data
- * directory), saying how to reach it when that fails, and showing times
- * and CSV fields.
+ * directory), saying how to reach it when that fails, and showing times,
+ * CSV fields and a reply's strings.
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,13 @@ ctl_csv_field(const char *s, bool last)
 	}
 	putchar('"');
 	putchar(last ? '\n' : ',');
+}
+
+const char *
+ctl_jstr(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s != NULL ? s : "";
 }
 
 const char *

@@ -337,12 +337,46 @@ do_operator(struct replay *rp, fxb_time t, const char *op, json_t *obj)
 	return 0;
 }
 
+/* The line's one record besides "t": its key (*op) and value (*body).
+ * 0, or an exit code (said why) for an unknown key, two records or
+ * none. */
+static int
+line_record(struct replay *rp, json_t *rec, const char **op, json_t **body)
+{
+	static const char *const ops[] = {
+	    "tick", "check", "end", "force_suspend", "force_lift", "reset"};
+	const char *key;
+	json_t *v;
+
+	*op = NULL;
+	json_object_foreach(rec, key, v)
+	{
+		size_t i;
+		if (strcmp(key, "t") == 0)
+			continue;
+		for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+			if (strcmp(key, ops[i]) == 0)
+				break;
+		if (i == sizeof(ops) / sizeof(ops[0]))
+			return tape_error(rp, "unknown key \"%s\"", key);
+		if (*op != NULL)
+			return tape_error(rp,
+			                  "one record per line: both \"%s\" "
+			                  "and \"%s\"",
+			                  *op, key);
+		*op = key;
+		*body = v;
+	}
+	if (*op == NULL)
+		return tape_error(rp,
+		                  "no record: expected tick, check or end");
+	return 0;
+}
+
 /* Applies one tape line; returns 0, an exit code, or -1 at "end". */
 static int
 replay_line(struct replay *rp, const char *text, size_t len)
 {
-	static const char *const ops[] = {
-	    "tick", "check", "end", "force_suspend", "force_lift", "reset"};
 	json_error_t jerr;
 	json_t *rec = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	const char *op = NULL;
@@ -371,34 +405,8 @@ replay_line(struct replay *rp, const char *text, size_t len)
 		                    "either side of 0)");
 		goto out;
 	}
-	const char *key;
-	json_t *v;
-	json_object_foreach(rec, key, v)
-	{
-		size_t i;
-		if (strcmp(key, "t") == 0)
-			continue;
-		for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-			if (strcmp(key, ops[i]) == 0)
-				break;
-		if (i == sizeof(ops) / sizeof(ops[0])) {
-			rc = tape_error(rp, "unknown key \"%s\"", key);
-			goto out;
-		}
-		if (op != NULL) {
-			rc = tape_error(rp,
-			                "one record per line: both \"%s\" "
-			                "and \"%s\"",
-			                op, key);
-			goto out;
-		}
-		op = key;
-		body = v;
-	}
-	if (op == NULL) {
-		rc = tape_error(rp, "no record: expected tick, check or end");
+	if ((rc = line_record(rp, rec, &op, &body)) != 0)
 		goto out;
-	}
 	if (rp->started && t < rp->last_t) {
 		rc = tape_error(rp,
 		                "time goes backwards (%lld after %lld): a "

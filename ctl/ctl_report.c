@@ -55,10 +55,90 @@ dup(const char *s)
 	return s != NULL ? strdup(s) : NULL;
 }
 
+/* o[k] if it is a string, else NULL (ctl_jstr's "" would hide that it
+ * is missing). */
 static const char *
 jstr(json_t *o, const char *k)
 {
 	return json_string_value(json_object_get(o, k));
+}
+
+/* An opening row (trip, stale, force_suspend): a new episode, with the
+ * row's figures as its trigger and the notice customers read.  False on
+ * out of memory. */
+static bool
+episode_open(struct report *r, const struct ledger_row *row, json_t *d)
+{
+	if (r->n == r->cap) {
+		r->cap = r->cap != 0 ? r->cap * 2 : 64;
+		struct episode *v = realloc(r->v, r->cap * sizeof(*v));
+		if (v == NULL)
+			return false;
+		r->v = v;
+	}
+	struct episode *e = &r->v[r->n++];
+	memset(e, 0, sizeof(*e));
+	e->suspension = row->seq;
+	e->start = row->t;
+	e->opened = dup(row->event);
+	e->rule = dup(row->rule);
+	e->kind = dup(row->kind);
+	e->scope = dup(row->scope);
+	e->shadow = row->shadow;
+	e->denied = -1;
+	json_t *fig = json_deep_copy(d);
+	json_object_del(fig, "notice");
+	e->trigger = json_dumps(fig, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(fig);
+	e->notice = dup(jstr(json_object_get(d, "notice"), "en"));
+	const char *reason = jstr(d, "reason");
+	if (reason != NULL && e->notice == NULL)
+		e->notice = dup(reason);
+	return true;
+}
+
+/* An ending row (resume, reset, fresh, force_lift, retired): when the
+ * episode ended, how, what it denied, and who or what ended it unless an
+ * approval already said. */
+static void
+episode_end(struct report *r, const struct ledger_row *row, json_t *d)
+{
+	const char *ev = row->event;
+	struct episode *e = find(r, row->suspension);
+	if (e == NULL || e->end != 0)
+		return;
+	e->end = row->t;
+	e->ended = dup(ev);
+	json_t *dn = json_object_get(d, "denied");
+	if (json_is_integer(dn))
+		e->denied = json_integer_value(dn);
+	e->denied_partial = json_is_true(json_object_get(d, "denied_partial"));
+	if (e->by == NULL) {
+		const char *by = jstr(d, "by");
+		e->by = dup(strcmp(ev, "resume") == 0    ? "timer"
+		            : strcmp(ev, "fresh") == 0   ? "a fresh tick"
+		            : strcmp(ev, "retired") == 0 ? "config change"
+		            : by != NULL                 ? by
+		                                         : "operator");
+	}
+}
+
+/* A command row: an applied approval names who asked and who approved. */
+static void
+episode_approved(struct report *r, const struct ledger_row *row, json_t *d)
+{
+	const char *cmd = jstr(d, "cmd"), *res = jstr(d, "result");
+	struct episode *e = find(r, row->suspension);
+	if (e != NULL && cmd != NULL && res != NULL &&
+	    strcmp(cmd, "approve") == 0 && strcmp(res, "applied") == 0) {
+		char by[200];
+		snprintf(by, sizeof(by), "requested by %s, approved by %s",
+		         jstr(d, "requested_by") ? jstr(d, "requested_by")
+		                                 : "?",
+		         jstr(d, "name") ? jstr(d, "name") : "?");
+		free(e->by);
+		e->by = strdup(by);
+	}
 }
 
 static int
@@ -67,6 +147,7 @@ collect(void *arg, const struct ledger_row *row, int64_t logged_at)
 	struct report *r = arg;
 	json_error_t jerr;
 	json_t *d = json_loads(row->detail, 0, &jerr);
+	int stop = 0;
 	(void)logged_at;
 	if (d == NULL)
 		return 0;
@@ -77,75 +158,170 @@ collect(void *arg, const struct ledger_row *row, int64_t logged_at)
 	            strcmp(ev, "fresh") == 0 ||
 	            strcmp(ev, "force_lift") == 0 ||
 	            strcmp(ev, "retired") == 0;
-	if (opens && r->n == r->cap) {
-		r->cap = r->cap != 0 ? r->cap * 2 : 64;
-		struct episode *v = realloc(r->v, r->cap * sizeof(*v));
-		if (v == NULL) {
-			json_decref(d);
-			return 1;
-		}
-		r->v = v;
-	}
-	if (opens) {
-		struct episode *e = &r->v[r->n++];
-		memset(e, 0, sizeof(*e));
-		e->suspension = row->seq;
-		e->start = row->t;
-		e->opened = dup(ev);
-		e->rule = dup(row->rule);
-		e->kind = dup(row->kind);
-		e->scope = dup(row->scope);
-		e->shadow = row->shadow;
-		e->denied = -1;
-		json_t *fig = json_deep_copy(d);
-		json_object_del(fig, "notice");
-		e->trigger =
-		    json_dumps(fig, JSON_COMPACT | JSON_PRESERVE_ORDER);
-		json_decref(fig);
-		e->notice = dup(jstr(json_object_get(d, "notice"), "en"));
-		const char *reason = jstr(d, "reason");
-		if (reason != NULL && e->notice == NULL)
-			e->notice = dup(reason);
-	} else if (ends && row->suspension > 0) {
-		struct episode *e = find(r, row->suspension);
-		if (e != NULL && e->end == 0) {
-			e->end = row->t;
-			e->ended = dup(ev);
-			json_t *dn = json_object_get(d, "denied");
-			if (json_is_integer(dn))
-				e->denied = json_integer_value(dn);
-			e->denied_partial =
-			    json_is_true(json_object_get(d, "denied_partial"));
-			if (e->by == NULL) {
-				const char *by = jstr(d, "by");
-				e->by = dup(strcmp(ev, "resume") == 0 ? "timer"
-				            : strcmp(ev, "fresh") == 0
-				                ? "a fresh tick"
-				            : strcmp(ev, "retired") == 0
-				                ? "config change"
-				            : by != NULL ? by
-				                         : "operator");
-			}
-		}
-	} else if (strcmp(ev, "command") == 0 && row->suspension > 0) {
-		/* An applied approval names who asked and who approved. */
-		const char *cmd = jstr(d, "cmd"), *res = jstr(d, "result");
-		struct episode *e = find(r, row->suspension);
-		if (e != NULL && cmd != NULL && res != NULL &&
-		    strcmp(cmd, "approve") == 0 &&
-		    strcmp(res, "applied") == 0) {
-			char by[200];
-			snprintf(
-			    by, sizeof(by), "requested by %s, approved by %s",
-			    jstr(d, "requested_by") ? jstr(d, "requested_by")
-			                            : "?",
-			    jstr(d, "name") ? jstr(d, "name") : "?");
-			free(e->by);
-			e->by = strdup(by);
-		}
-	}
+	if (opens)
+		stop = episode_open(r, row, d) ? 0 : 1;
+	else if (ends && row->suspension > 0)
+		episode_end(r, row, d);
+	else if (strcmp(ev, "command") == 0 && row->suspension > 0)
+		episode_approved(r, row, d);
 	json_decref(d);
-	return 0;
+	return stop;
+}
+
+/* Reads report's options into *fmt and r's window; false on anything
+ * else (the caller prints the usage). */
+static bool
+report_opts(int argc, char **argv, const char **config, const char **db,
+            const char **fmt, struct report *r)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i],
+		           *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (v == NULL)
+			return false;
+		i++;
+		if (strcmp(a, "--config") == 0)
+			*config = v;
+		else if (strcmp(a, "--db") == 0)
+			*db = v;
+		else if (strcmp(a, "--format") == 0 &&
+		         (strcmp(v, "text") == 0 || strcmp(v, "csv") == 0 ||
+		          strcmp(v, "json") == 0))
+			*fmt = v;
+		else if (strcmp(a, "--since") == 0 &&
+		         ctl_parse_time(v, &r->from) == 0)
+			continue;
+		else if (strcmp(a, "--until") == 0 &&
+		         ctl_parse_time(v, &r->to) == 0)
+			continue;
+		else
+			return false;
+	}
+	return true;
+}
+
+/* One episode as a text line; dn is its denied count as shown. */
+static void
+print_text(const struct episode *e, const char *dn)
+{
+	char t1[40], t2[40] = "(open)", rk[100];
+	ctl_format_time(t1, sizeof(t1), e->start);
+	if (e->end != 0)
+		ctl_format_time(t2, sizeof(t2), e->end);
+	snprintf(rk, sizeof(rk), "%s (%s)",
+	         e->rule != NULL ? e->rule : "operator",
+	         e->kind != NULL ? e->kind : "forced");
+	double secs = e->end != 0 ? (double)(e->end - e->start) / 1000.0 : 0.0;
+	printf("%6lld  %-24s %-28s %-24s %-24s %9.1f  %-8s %s%s\n",
+	       (long long)e->suspension, e->scope != NULL ? e->scope : "-", rk,
+	       t1, t2, secs, dn, e->by != NULL ? e->by : "",
+	       e->shadow ? " [shadow]" : "");
+}
+
+static void
+print_csv(const struct episode *e, const char *dn)
+{
+	char b[4][32];
+	snprintf(b[0], 32, "%lld", (long long)e->suspension);
+	snprintf(b[1], 32, "%lld", (long long)e->start);
+	snprintf(b[2], 32, "%lld", (long long)e->end);
+	snprintf(b[3], 32, "%lld",
+	         (long long)(e->end != 0 ? e->end - e->start : 0));
+	ctl_csv_field(b[0], false);
+	ctl_csv_field(e->scope, false);
+	ctl_csv_field(e->rule, false);
+	ctl_csv_field(e->kind, false);
+	ctl_csv_field(e->shadow ? "shadow" : "enforce", false);
+	ctl_csv_field(e->opened, false);
+	ctl_csv_field(b[1], false);
+	ctl_csv_field(e->end != 0 ? b[2] : "", false);
+	ctl_csv_field(e->end != 0 ? b[3] : "", false);
+	ctl_csv_field(e->ended, false);
+	ctl_csv_field(e->by, false);
+	ctl_csv_field(e->denied >= 0 ? dn : "", false);
+	ctl_csv_field(e->trigger, false);
+	ctl_csv_field(e->notice, true);
+}
+
+static void
+print_json(const struct episode *e)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "suspension", json_integer(e->suspension));
+	json_object_set_new(o, "scope", json_string(e->scope));
+	if (e->rule != NULL)
+		json_object_set_new(o, "rule", json_string(e->rule));
+	json_object_set_new(o, "kind", json_string(e->kind));
+	json_object_set_new(o, "mode",
+	                    json_string(e->shadow ? "shadow" : "enforce"));
+	json_object_set_new(o, "start", json_integer(e->start));
+	if (e->end != 0) {
+		json_object_set_new(o, "end", json_integer(e->end));
+		json_object_set_new(o, "duration_ms",
+		                    json_integer(e->end - e->start));
+		json_object_set_new(o, "ended", json_string(e->ended));
+		json_object_set_new(o, "ended_by", json_string(e->by));
+	}
+	if (e->denied >= 0)
+		json_object_set_new(o, "denied", json_integer(e->denied));
+	if (e->denied >= 0 && e->denied_partial)
+		json_object_set_new(o, "denied_partial", json_true());
+	json_error_t jerr;
+	json_t *tr = json_loads(e->trigger, 0, &jerr);
+	if (tr != NULL)
+		json_object_set_new(o, "trigger", tr);
+	if (e->notice != NULL)
+		json_object_set_new(o, "notice", json_string(e->notice));
+	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	json_decref(o);
+}
+
+/* The episodes that started in r's window, in fmt, header first. */
+static void
+report_print(const struct report *r, const char *fmt)
+{
+	if (strcmp(fmt, "text") == 0)
+		printf("%6s  %-24s %-28s %-24s %-24s %9s  %-8s %s\n", "SUSP",
+		       "SCOPE", "RULE (KIND)", "START (UTC)", "END (UTC)",
+		       "SECONDS", "DENIED", "ENDED BY");
+	else if (strcmp(fmt, "csv") == 0)
+		printf("suspension,scope,rule,kind,mode,opened,start,end,"
+		       "duration_ms,ended,ended_by,denied,trigger,notice\n");
+	for (size_t i = 0; i < r->n; i++) {
+		const struct episode *e = &r->v[i];
+		char dn[24] = "-";
+		if (e->start < r->from || (r->to != 0 && e->start >= r->to))
+			continue;
+		/* "17+": at least 17, the daemon crashed while it held. */
+		if (e->denied >= 0)
+			snprintf(dn, sizeof(dn), "%lld%s",
+			         (long long)e->denied,
+			         e->denied_partial ? "+" : "");
+		if (strcmp(fmt, "text") == 0)
+			print_text(e, dn);
+		else if (strcmp(fmt, "csv") == 0)
+			print_csv(e, dn);
+		else
+			print_json(e);
+	}
+}
+
+static void
+report_free(struct report *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct episode *e = &r->v[i];
+		free(e->opened);
+		free(e->rule);
+		free(e->kind);
+		free(e->scope);
+		free(e->trigger);
+		free(e->ended);
+		free(e->by);
+		free(e->notice);
+	}
+	free(r->v);
 }
 
 int
@@ -159,28 +335,9 @@ ctl_report(int argc, char **argv)
 	int code = CTL_EXIT_OK;
 
 	memset(&r, 0, sizeof(r));
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i],
-		           *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (v == NULL)
-			goto usage;
-		i++;
-		if (strcmp(a, "--config") == 0)
-			config = v;
-		else if (strcmp(a, "--db") == 0)
-			db = v;
-		else if (strcmp(a, "--format") == 0 &&
-		         (strcmp(v, "text") == 0 || strcmp(v, "csv") == 0 ||
-		          strcmp(v, "json") == 0))
-			fmt = v;
-		else if (strcmp(a, "--since") == 0 &&
-		         ctl_parse_time(v, &r.from) == 0)
-			continue;
-		else if (strcmp(a, "--until") == 0 &&
-		         ctl_parse_time(v, &r.to) == 0)
-			continue;
-		else
-			goto usage;
+	if (!report_opts(argc, argv, &config, &db, &fmt, &r)) {
+		fprintf(stderr, "%s\n", use);
+		return CTL_EXIT_USAGE;
 	}
 	struct ledger *lg = ctl_open_ledger(config, db, &code);
 	if (lg == NULL)
@@ -192,118 +349,7 @@ ctl_report(int argc, char **argv)
 		code = CTL_EXIT_USAGE;
 	}
 	ledger_close(lg);
-	if (strcmp(fmt, "text") == 0)
-		printf("%6s  %-24s %-28s %-24s %-24s %9s  %-8s %s\n", "SUSP",
-		       "SCOPE", "RULE (KIND)", "START (UTC)", "END (UTC)",
-		       "SECONDS", "DENIED", "ENDED BY");
-	else if (strcmp(fmt, "csv") == 0)
-		printf("suspension,scope,rule,kind,mode,opened,start,end,"
-		       "duration_ms,ended,ended_by,denied,trigger,notice\n");
-	for (size_t i = 0; i < r.n; i++) {
-		struct episode *e = &r.v[i];
-		char t1[40], t2[40] = "(open)", rk[100], dn[24] = "-";
-		if (e->start < r.from || (r.to != 0 && e->start >= r.to))
-			continue;
-		ctl_format_time(t1, sizeof(t1), e->start);
-		if (e->end != 0)
-			ctl_format_time(t2, sizeof(t2), e->end);
-		/* "17+": at least 17, the daemon crashed while it held. */
-		if (e->denied >= 0)
-			snprintf(dn, sizeof(dn), "%lld%s",
-			         (long long)e->denied,
-			         e->denied_partial ? "+" : "");
-		snprintf(rk, sizeof(rk), "%s (%s)",
-		         e->rule != NULL ? e->rule : "operator",
-		         e->kind != NULL ? e->kind : "forced");
-		double secs =
-		    e->end != 0 ? (double)(e->end - e->start) / 1000.0 : 0.0;
-		if (strcmp(fmt, "text") == 0) {
-			printf("%6lld  %-24s %-28s %-24s %-24s %9.1f  %-8s "
-			       "%s%s\n",
-			       (long long)e->suspension,
-			       e->scope != NULL ? e->scope : "-", rk, t1, t2,
-			       secs, dn, e->by != NULL ? e->by : "",
-			       e->shadow ? " [shadow]" : "");
-		} else if (strcmp(fmt, "csv") == 0) {
-			char b[4][32];
-			snprintf(b[0], 32, "%lld", (long long)e->suspension);
-			snprintf(b[1], 32, "%lld", (long long)e->start);
-			snprintf(b[2], 32, "%lld", (long long)e->end);
-			snprintf(
-			    b[3], 32, "%lld",
-			    (long long)(e->end != 0 ? e->end - e->start : 0));
-			ctl_csv_field(b[0], false);
-			ctl_csv_field(e->scope, false);
-			ctl_csv_field(e->rule, false);
-			ctl_csv_field(e->kind, false);
-			ctl_csv_field(e->shadow ? "shadow" : "enforce", false);
-			ctl_csv_field(e->opened, false);
-			ctl_csv_field(b[1], false);
-			ctl_csv_field(e->end != 0 ? b[2] : "", false);
-			ctl_csv_field(e->end != 0 ? b[3] : "", false);
-			ctl_csv_field(e->ended, false);
-			ctl_csv_field(e->by, false);
-			ctl_csv_field(e->denied >= 0 ? dn : "", false);
-			ctl_csv_field(e->trigger, false);
-			ctl_csv_field(e->notice, true);
-		} else {
-			json_t *o = json_object();
-			json_object_set_new(o, "suspension",
-			                    json_integer(e->suspension));
-			json_object_set_new(o, "scope", json_string(e->scope));
-			if (e->rule != NULL)
-				json_object_set_new(o, "rule",
-				                    json_string(e->rule));
-			json_object_set_new(o, "kind", json_string(e->kind));
-			json_object_set_new(
-			    o, "mode",
-			    json_string(e->shadow ? "shadow" : "enforce"));
-			json_object_set_new(o, "start",
-			                    json_integer(e->start));
-			if (e->end != 0) {
-				json_object_set_new(o, "end",
-				                    json_integer(e->end));
-				json_object_set_new(
-				    o, "duration_ms",
-				    json_integer(e->end - e->start));
-				json_object_set_new(o, "ended",
-				                    json_string(e->ended));
-				json_object_set_new(o, "ended_by",
-				                    json_string(e->by));
-			}
-			if (e->denied >= 0)
-				json_object_set_new(o, "denied",
-				                    json_integer(e->denied));
-			if (e->denied >= 0 && e->denied_partial)
-				json_object_set_new(o, "denied_partial",
-				                    json_true());
-			json_error_t jerr;
-			json_t *tr = json_loads(e->trigger, 0, &jerr);
-			if (tr != NULL)
-				json_object_set_new(o, "trigger", tr);
-			if (e->notice != NULL)
-				json_object_set_new(o, "notice",
-				                    json_string(e->notice));
-			json_dumpf(o, stdout,
-			           JSON_COMPACT | JSON_PRESERVE_ORDER);
-			putchar('\n');
-			json_decref(o);
-		}
-	}
-	for (size_t i = 0; i < r.n; i++) {
-		struct episode *e = &r.v[i];
-		free(e->opened);
-		free(e->rule);
-		free(e->kind);
-		free(e->scope);
-		free(e->trigger);
-		free(e->ended);
-		free(e->by);
-		free(e->notice);
-	}
-	free(r.v);
+	report_print(&r, fmt);
+	report_free(&r);
 	return code;
-usage:
-	fprintf(stderr, "%s\n", use);
-	return CTL_EXIT_USAGE;
 }

@@ -2,6 +2,7 @@
  * ctl_wire.c: `fxbreakerctl check`, `tick` and `status`: requests to a
  * running fxbreakerd, at the address --url gives, else the config's
  * [service] (the rest of the file may be broken: see ctl_service).
+ * status's tables are ctl_status_print.c's.
  *
  * Exit codes: 0 the service answered (whatever the decision), 1 it
  * answered with an error (bad input), 2 bad configuration, 3 usage, or no
@@ -151,13 +152,6 @@ print_json(json_t *r)
 	putchar('\n');
 }
 
-static const char *
-str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s != NULL ? s : "";
-}
-
 int
 ctl_check(int argc, char **argv)
 {
@@ -188,11 +182,12 @@ ctl_check(int argc, char **argv)
 	if (o.json)
 		print_json(r);
 	if (!wire_error(r, &code) && !o.json) {
-		printf("%s", str(r, "decision"));
+		printf("%s", ctl_jstr(r, "decision"));
 		if (json_object_get(r, "reason") != NULL)
-			printf(": %s", str(r, "reason"));
+			printf(": %s", ctl_jstr(r, "reason"));
 		if (json_object_get(r, "rule") != NULL)
-			printf(" by %s (%s)", str(r, "rule"), str(r, "kind"));
+			printf(" by %s (%s)", ctl_jstr(r, "rule"),
+			       ctl_jstr(r, "kind"));
 		json_t *v = json_object_get(r, "suspension");
 		if (v != NULL)
 			printf(", suspension %lld",
@@ -205,7 +200,8 @@ ctl_check(int argc, char **argv)
 		json_t *n = json_object_get(r, "notice");
 		if (n != NULL)
 			printf("  notice %s\n  en: %s\n  ko: %s\n",
-			       str(n, "id"), str(n, "en"), str(n, "ko"));
+			       ctl_jstr(n, "id"), ctl_jstr(n, "en"),
+			       ctl_jstr(n, "ko"));
 	}
 	json_decref(r);
 	return code;
@@ -246,203 +242,6 @@ ctl_tick(int argc, char **argv)
 	return code;
 }
 
-/* One line when the wall clock is off the service's (stepped since
- * start, or behind the log at start); nothing otherwise. */
-static void
-status_clock(json_t *c)
-{
-	json_int_t steps = json_integer_value(json_object_get(c, "steps"));
-	json_t *behind = json_object_get(c, "started_behind_ms");
-	json_t *last = json_object_get(c, "last_step");
-	if (steps == 0 && behind == NULL)
-		return;
-	printf("clock: the wall clock is %+lld ms from the service's clock",
-	       (long long)json_integer_value(json_object_get(c, "offset_ms")));
-	if (last != NULL)
-		printf("; %lld step%s, the last %s by %lld ms",
-		       (long long)steps, steps == 1 ? "" : "s",
-		       str(last, "direction"),
-		       (long long)json_integer_value(
-		           json_object_get(last, "size_ms")));
-	if (behind != NULL)
-		printf("; %lld ms behind the log at start",
-		       (long long)json_integer_value(behind));
-	printf("\n\n");
-}
-
-/* An operator's text: control characters would act on the reader's
- * terminal, so they are shown, not sent. */
-static void
-put_text(const char *s)
-{
-	for (const char *c = s; *c != '\0'; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			printf("\\x%02x", (unsigned)*c);
-		else
-			putchar(*c);
-}
-
-/* A force's internal side: why (the operator's words, "... (by NAME)")
- * and which notice customers read instead. */
-static void
-put_force_notes(json_t *f)
-{
-	if (json_object_get(f, "operator_reason") == NULL)
-		return;
-	printf("%-28s forced: ", "");
-	put_text(str(f, "operator_reason"));
-	if (json_object_get(f, "notice") != NULL)
-		printf("; customers see notice %s", str(f, "notice"));
-	putchar('\n');
-}
-
-static void
-status_table(json_t *r)
-{
-	char t1[40], t2[40];
-	json_t *lg = json_object_get(r, "ledger"), *v;
-	size_t i;
-
-	printf("%s at %s; ledger %s (committed %lld, queued %lld)%s%s\n\n",
-	       str(r, "service_id"),
-	       ctl_format_time(t1, sizeof(t1),
-	                       json_integer_value(json_object_get(r, "now"))),
-	       str(lg, "state"),
-	       (long long)json_integer_value(
-	           json_object_get(lg, "committed_seq")),
-	       (long long)json_integer_value(json_object_get(lg, "queued")),
-	       json_object_get(lg, "last_error") != NULL ? ": " : "",
-	       str(lg, "last_error"));
-	status_clock(json_object_get(r, "clock"));
-	/* The watchdog's finding: core banking's checks time out. */
-	json_t *cs = json_object_get(r, "check_socket");
-	if (strcmp(str(cs, "state"), "silent") == 0)
-		printf(
-		    "check socket SILENT since %s (last answer %s): %s\n\n",
-		    ctl_format_time(
-		        t1, sizeof(t1),
-		        json_integer_value(json_object_get(cs, "since"))),
-		    json_is_integer(json_object_get(cs, "last_answer"))
-		        ? ctl_format_time(t2, sizeof(t2),
-		                          json_integer_value(json_object_get(
-		                              cs, "last_answer")))
-		        : "never",
-		    str(cs, "error"));
-	printf("%-8s %-9s %s\n", "PAIR", "STATE", "HELD BY");
-	json_array_foreach(json_object_get(r, "pairs"), i, v)
-	{
-		size_t k;
-		json_t *h;
-		printf("%-8s %-9s", str(v, "pair"), str(v, "state"));
-		json_array_foreach(json_object_get(v, "held_by"), k, h)
-		{
-			printf("%s%s (%s%s%s)", k > 0 ? ", " : " ",
-			       json_object_get(h, "rule") != NULL
-			           ? str(h, "rule")
-			           : "forced",
-			       str(h, "kind"),
-			       json_object_get(h, "state") != NULL ? ", " : "",
-			       str(h, "state"));
-		}
-		putchar('\n');
-		json_array_foreach(json_object_get(v, "held_by"), k, h)
-		{
-			put_force_notes(h);
-		}
-	}
-	putchar('\n');
-	printf("%-28s %-8s %-9s %-30s %6s  %-24s %s\n", "PRODUCT", "PAIR",
-	       "STATE", "HELD BY", "SUSP", "SINCE", "UNTIL");
-	json_array_foreach(json_object_get(r, "products"), i, v)
-	{
-		char held[64] = "", susp[24] = "";
-		if (json_object_get(v, "rule") != NULL)
-			snprintf(held, sizeof(held), "%s (%s)", str(v, "rule"),
-			         str(v, "kind"));
-		else if (json_object_get(v, "reason") != NULL)
-			snprintf(held, sizeof(held), "%s", str(v, "reason"));
-		if (json_object_get(v, "suspension") != NULL)
-			snprintf(susp, sizeof(susp), "%lld",
-			         (long long)json_integer_value(
-			             json_object_get(v, "suspension")));
-		bool held_now = json_object_get(v, "since") != NULL;
-		printf(
-		    "%-28s %-8s %-9s %-30s %6s  %-24s %s\n", str(v, "product"),
-		    str(v, "pair"), str(v, "state"), held, susp,
-		    held_now
-		        ? ctl_format_time(
-		              t1, sizeof(t1),
-		              json_integer_value(json_object_get(v, "since")))
-		        : "",
-		    json_object_get(v, "until") != NULL
-		        ? ctl_format_time(
-		              t2, sizeof(t2),
-		              json_integer_value(json_object_get(v, "until")))
-		    : held_now && strcmp(str(v, "reason"), "forced") == 0
-		        ? "(an operator's lift)"
-		    : held_now ? "(operator or tick)"
-		               : "");
-		put_force_notes(v);
-		/* Forces behind the one quoted: lifting that one alone
-		 * would not reopen it. */
-		size_t k;
-		json_t *f;
-		json_array_foreach(json_object_get(v, "also_forced"), k, f)
-		{
-			printf("%-28s also forced (%s): suspension %lld%s%s\n",
-			       "", str(f, "scope"),
-			       (long long)json_integer_value(
-			           json_object_get(f, "suspension")),
-			       json_object_get(f, "until") != NULL ? " until "
-			                                           : "",
-			       json_object_get(f, "until") != NULL
-			           ? ctl_format_time(
-			                 t2, sizeof(t2),
-			                 json_integer_value(
-			                     json_object_get(f, "until")))
-			           : "");
-		}
-	}
-	printf("\n%-28s %-10s %-8s %-19s %6s  %s\n", "RULE", "KIND", "MODE",
-	       "STATE", "SUSP", "UNTIL");
-	json_array_foreach(json_object_get(r, "rules"), i, v)
-	{
-		char susp[24] = "";
-		if (json_object_get(v, "suspension") != NULL)
-			snprintf(susp, sizeof(susp), "%lld",
-			         (long long)json_integer_value(
-			             json_object_get(v, "suspension")));
-		printf("%-28s %-10s %-8s %-19s %6s  %s%s\n", str(v, "rule"),
-		       str(v, "kind"), str(v, "mode"), str(v, "state"), susp,
-		       json_object_get(v, "until") != NULL
-		           ? ctl_format_time(t1, sizeof(t1),
-		                             json_integer_value(
-		                                 json_object_get(v, "until")))
-		           : "",
-		       json_is_true(json_object_get(v, "latched")) ? " LATCHED"
-		                                                   : "");
-		/* A trip level changed by command, not as the file says. */
-		const char *k;
-		json_t *cv;
-		json_object_foreach(json_object_get(v, "changed"), k, cv)
-		{
-			printf("%-28s changed by command: %s = %s\n", "", k,
-			       json_string_value(cv));
-		}
-	}
-	json_t *edits = json_object_get(r, "notices_changed");
-	if (json_array_size(edits) > 0)
-		printf("\nNOTICE TEXTS CHANGED BY COMMAND\n");
-	json_array_foreach(edits, i, v)
-	{
-		/* An operator's text: control characters would act on the
-		 * reader's terminal, so they are shown, not sent. */
-		printf("%-28s %-2s ", str(v, "notice"), str(v, "lang"));
-		put_text(str(v, "text"));
-		putchar('\n');
-	}
-}
-
 int
 ctl_status(int argc, char **argv)
 {
@@ -467,7 +266,7 @@ ctl_status(int argc, char **argv)
 		if (o.json)
 			print_json(r);
 		else
-			status_table(r);
+			ctl_status_print(r);
 	}
 	json_decref(r);
 	return code;

@@ -1,6 +1,7 @@
 /*
  * fxbreakerctl: the command-line tool for ops and compliance.  This file
- * only dispatches; each subcommand lives in ctl_<name>.c.
+ * only dispatches; the subcommands live in the ctl_*.c files (ctl.h says
+ * which where).
  */
 #include <stdio.h>
 #include <string.h>
