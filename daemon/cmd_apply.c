@@ -444,7 +444,7 @@ cmd_approve(const struct cmd_ctx *x, struct cmd_outcome *out)
 /* ---- the table ---- */
 
 /* The args each command takes are docs/PROTOCOL.md's table of args, and
- * ctl_admin.c's cmd_specs must match.  Any other is refused: a misspelt
+ * ctl/ctl_cmd_spec.c's specs must match.  Any other is refused: a misspelt
  * "until" must not make a suspension open-ended. */
 static const struct cmd_spec cmd_specs[] = {
     {"suspend",
