@@ -201,6 +201,7 @@ struct ctl_cmd_spec; /* one command: the options it takes and needs */
 /* A command line, parsed and checked. */
 struct ctl_cmd_opts {
 	const struct ctl_cmd_spec *spec;
+	unsigned allowed; /* the options it takes (B(CTL_OPT_...)) */
 	const char *v[CTL_OPT_COUNT]; /* each option's text, or NULL */
 	bool json, sign_only;
 	int64_t request, suspension, until, issued_at; /* from v, if given */

@@ -1,9 +1,9 @@
 /*
  * ctl_cmd_spec.c: what each signed command takes (docs/PROTOCOL.md's
  * table of commands and their args), its options checked against that,
- * and the command's body they make.  The args here are a second copy of
- * daemon/cmd_apply.c's table, kept equal by hand: an arg the service
- * does not take is refused there, one missing here cannot be sent.
+ * and the command's body they make.  The args are ipc_trust.h's table,
+ * the one the service refuses any other arg by: a command offers the
+ * option of each arg it takes, and no other.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -46,6 +46,26 @@ static const char *const opt_flag[CTL_OPT_COUNT] = {
     [CTL_OPT_OPERATOR] = "--operator",
 };
 
+/* The arg each option sets ("--param" sets "key"); NULL: not an arg. */
+static const char *const opt_arg[CTL_OPT_COUNT] = {
+    [CTL_OPT_PRODUCT] = "product",
+    [CTL_OPT_PAIR] = "pair",
+    [CTL_OPT_RULE] = "rule",
+    [CTL_OPT_REQUEST] = "request",
+    [CTL_OPT_SUSPENSION] = "suspension",
+    [CTL_OPT_REASON] = "reason",
+    [CTL_OPT_UNTIL] = "until",
+    [CTL_OPT_PARAM] = "key",
+    [CTL_OPT_VALUE] = "value",
+    [CTL_OPT_NOTICE] = "notice",
+    [CTL_OPT_LANG] = "lang",
+    [CTL_OPT_TEXT] = "text",
+    [CTL_OPT_NAME] = "name",
+    [CTL_OPT_ROLES] = "roles",
+    [CTL_OPT_PUBKEY] = "pubkey",
+    [CTL_OPT_OPERATOR] = "operator",
+};
+
 #define B(o) (1u << (o))
 #define COMMON                                                                \
 	(B(CTL_OPT_KEY) | B(CTL_OPT_REASON) | B(CTL_OPT_CONFIG) |             \
@@ -57,59 +77,59 @@ static const char *const opt_flag[CTL_OPT_COUNT] = {
 	"[--json] [--sign-only] [--timeout MS]; to repeat: [--issued-at MS] " \
 	"[--nonce HEX]"
 
-/* What each command takes: docs/PROTOCOL.md's table of args, and
- * daemon/cmd_apply.c's cmd_specs (--param is the arg "key"; every other
- * option past COMMON but --reason is the arg of its name).  A command
- * with SCOPE needs exactly one of --product and --pair. */
+/* What each command requires (the options it may take are its args, from
+ * ipc_trust.h, and COMMON's), and its usage line.  A command that takes
+ * a product and a pair needs exactly one of --product and --pair. */
 struct ctl_cmd_spec {
 	const char *name;
-	unsigned allowed, required;
+	unsigned required;
 	const char *use;
 };
+#define REQ (B(CTL_OPT_KEY) | B(CTL_OPT_REASON))
 static const struct ctl_cmd_spec cmd_specs[] = {
     /* --reason is for the log; customers read --notice's [notice], or
      * the default forced notice. */
-    {"suspend", COMMON | SCOPE | B(CTL_OPT_UNTIL) | B(CTL_OPT_NOTICE),
-     B(CTL_OPT_KEY) | B(CTL_OPT_REASON),
+    {"suspend", REQ,
      "fxbreakerctl suspend --key FILE (--product ID | --pair PAIR) "
      "--reason TEXT [--notice ID] [--until TIME]" TAIL},
-    {"lift", COMMON | SCOPE | B(CTL_OPT_SUSPENSION),
-     B(CTL_OPT_KEY) | B(CTL_OPT_REASON) | B(CTL_OPT_SUSPENSION),
+    {"lift", REQ | B(CTL_OPT_SUSPENSION),
      "fxbreakerctl lift --key FILE (--product ID | --pair PAIR) "
      "--suspension N --reason TEXT" TAIL},
-    {"reset", COMMON | B(CTL_OPT_RULE) | B(CTL_OPT_SUSPENSION),
-     B(CTL_OPT_KEY) | B(CTL_OPT_REASON) | B(CTL_OPT_RULE) |
-         B(CTL_OPT_SUSPENSION),
+    {"reset", REQ | B(CTL_OPT_RULE) | B(CTL_OPT_SUSPENSION),
      "fxbreakerctl reset --key FILE --rule ID --suspension N "
      "--reason TEXT" TAIL},
-    {"threshold",
-     COMMON | B(CTL_OPT_RULE) | B(CTL_OPT_PARAM) | B(CTL_OPT_VALUE),
-     B(CTL_OPT_KEY) | B(CTL_OPT_REASON) | B(CTL_OPT_RULE) | B(CTL_OPT_PARAM) |
-         B(CTL_OPT_VALUE),
+    {"threshold", REQ | B(CTL_OPT_RULE) | B(CTL_OPT_PARAM) | B(CTL_OPT_VALUE),
      "fxbreakerctl threshold --key FILE --rule ID --param KEY --value V "
      "--reason TEXT" TAIL},
-    {"notice", COMMON | B(CTL_OPT_NOTICE) | B(CTL_OPT_LANG) | B(CTL_OPT_TEXT),
-     B(CTL_OPT_KEY) | B(CTL_OPT_REASON) | B(CTL_OPT_NOTICE) | B(CTL_OPT_LANG) |
-         B(CTL_OPT_TEXT),
+    {"notice", REQ | B(CTL_OPT_NOTICE) | B(CTL_OPT_LANG) | B(CTL_OPT_TEXT),
      "fxbreakerctl notice --key FILE --notice ID --lang ko|en --text TEXT "
      "--reason TEXT" TAIL},
-    {"enrol", COMMON | B(CTL_OPT_NAME) | B(CTL_OPT_ROLES) | B(CTL_OPT_PUBKEY),
-     B(CTL_OPT_KEY) | B(CTL_OPT_REASON) | B(CTL_OPT_NAME) | B(CTL_OPT_ROLES) |
-         B(CTL_OPT_PUBKEY),
+    {"enrol", REQ | B(CTL_OPT_NAME) | B(CTL_OPT_ROLES) | B(CTL_OPT_PUBKEY),
      "fxbreakerctl enrol --key FILE --name NAME --roles ROLE[,ROLE...] "
      "--pubkey HEX --reason TEXT" TAIL},
-    {"revoke", COMMON | B(CTL_OPT_OPERATOR),
-     B(CTL_OPT_KEY) | B(CTL_OPT_REASON) | B(CTL_OPT_OPERATOR),
+    {"revoke", REQ | B(CTL_OPT_OPERATOR),
      "fxbreakerctl revoke --key FILE --operator KEY_ID --reason TEXT" TAIL},
     /* --suspension: the one a lift or reset request names; --operator:
      * the key an enrol or revoke request names; neither for a threshold
      * request. */
-    {"approve",
-     COMMON | B(CTL_OPT_REQUEST) | B(CTL_OPT_SUSPENSION) | B(CTL_OPT_OPERATOR),
-     B(CTL_OPT_KEY) | B(CTL_OPT_REASON) | B(CTL_OPT_REQUEST),
+    {"approve", REQ | B(CTL_OPT_REQUEST),
      "fxbreakerctl approve --key FILE --request N [--suspension N | "
      "--operator KEY_ID] --reason TEXT" TAIL},
 };
+
+/* The options command name takes: COMMON's, and the option of each arg
+ * the shared table says it takes. */
+static unsigned
+allowed_of(const char *name)
+{
+	const struct ipc_trust_command *c = ipc_trust_command_find(name);
+	unsigned allowed = COMMON;
+	for (int k = 0; k < CTL_OPT_COUNT; k++)
+		if (c != NULL && opt_arg[k] != NULL &&
+		    ipc_trust_command_takes(c, opt_arg[k]))
+			allowed |= B(k);
+	return allowed;
+}
 
 /* A whole decimal integer in [min, max]. */
 static bool
@@ -154,7 +174,7 @@ cmd_opts_scan(int argc, char **argv, struct ctl_cmd_opts *o)
 		for (k = 0; k < CTL_OPT_COUNT; k++)
 			if (strcmp(a, opt_flag[k]) == 0)
 				break;
-		if (k == CTL_OPT_COUNT || (o->spec->allowed & B(k)) == 0)
+		if (k == CTL_OPT_COUNT || (o->allowed & B(k)) == 0)
 			return cmd_usage(o->spec, a,
 			                 a[0] == '-'
 			                     ? ": no such option here"
@@ -180,7 +200,7 @@ cmd_opts_check(struct ctl_cmd_opts *o)
 	for (int k = 0; k < CTL_OPT_COUNT; k++)
 		if ((o->spec->required & B(k)) != 0 && v[k] == NULL)
 			return cmd_usage(o->spec, opt_flag[k], " is required");
-	if ((o->spec->allowed & SCOPE) != 0 &&
+	if ((o->allowed & SCOPE) != 0 &&
 	    (v[CTL_OPT_PRODUCT] == NULL) == (v[CTL_OPT_PAIR] == NULL))
 		return cmd_usage(o->spec, "--product or --pair",
 		                 ": give exactly one");
@@ -231,6 +251,7 @@ ctl_cmd_opts_parse(int argc, char **argv, struct ctl_cmd_opts *o)
 			o->spec = &cmd_specs[i];
 	if (o->spec == NULL)
 		abort(); /* the command table names only these */
+	o->allowed = allowed_of(o->spec->name);
 	if (!cmd_opts_scan(argc, argv, o))
 		return false;
 	if (o->v[CTL_OPT_CONFIG] == NULL)

@@ -443,43 +443,31 @@ cmd_approve(const struct cmd_ctx *x, struct cmd_outcome *out)
 
 /* ---- the table ---- */
 
-/* The args each command takes are docs/PROTOCOL.md's table of args, and
- * ctl/ctl_cmd_spec.c's specs must match.  Any other is refused: a misspelt
- * "until" must not make a suspension open-ended. */
+/* The args each command takes are not here: they are ipc_trust.h's
+ * table, the one fxbreakerctl offers its options from. */
 static const struct cmd_spec cmd_specs[] = {
-    {"suspend",
-     ROLE_SUSPEND,
-     {"reason", "product", "pair", "until", "notice"},
-     cmd_suspend},
-    {"lift",
-     ROLE_RESET,
-     {"reason", "product", "pair", "suspension"},
-     cmd_lift},
-    {"reset", ROLE_RESET, {"reason", "rule", "suspension"}, cmd_reset},
-    {"threshold", 0, {"reason", "rule", "key", "value"}, cmd_threshold},
-    {"notice", ROLE_SUSPEND, {"reason", "notice", "lang", "text"}, cmd_notice},
-    {"enrol",
-     ROLE_ADMIN,
-     {"reason", "name", "roles", "pubkey"},
-     cmd_operator_change},
-    {"revoke", ROLE_ADMIN, {"reason", "operator"}, cmd_operator_change},
-    {"approve",
-     ROLE_APPROVE | ROLE_ADMIN,
-     {"reason", "request", "suspension", "operator"},
-     cmd_approve},
+    {"suspend", ROLE_SUSPEND, cmd_suspend},
+    {"lift", ROLE_RESET, cmd_lift},
+    {"reset", ROLE_RESET, cmd_reset},
+    {"threshold", 0, cmd_threshold},
+    {"notice", ROLE_SUSPEND, cmd_notice},
+    {"enrol", ROLE_ADMIN, cmd_operator_change},
+    {"revoke", ROLE_ADMIN, cmd_operator_change},
+    {"approve", ROLE_APPROVE | ROLE_ADMIN, cmd_approve},
 };
+#define NSPECS (sizeof(cmd_specs) / sizeof(cmd_specs[0]))
 
 const struct cmd_spec *
 cmd_apply_table(size_t *n)
 {
-	*n = sizeof(cmd_specs) / sizeof(cmd_specs[0]);
+	*n = NSPECS;
 	return cmd_specs;
 }
 
 const struct cmd_spec *
 cmd_apply_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(cmd_specs) / sizeof(cmd_specs[0]); i++)
+	for (size_t i = 0; i < NSPECS; i++)
 		if (strcmp(name, cmd_specs[i].name) == 0)
 			return &cmd_specs[i];
 	return NULL;
@@ -489,15 +477,12 @@ cmd_apply_find(const char *name)
 static bool
 args_known(const struct cmd_spec *s, json_t *args, char *msg, size_t cap)
 {
+	const struct ipc_trust_command *c = ipc_trust_command_find(s->name);
 	const char *k;
 	json_t *v;
 	json_object_foreach(args, k, v)
 	{
-		size_t i = 0;
-		while (i < CMD_ARGS_MAX && s->args[i] != NULL &&
-		       strcmp(k, s->args[i]) != 0)
-			i++;
-		if (i == CMD_ARGS_MAX || s->args[i] == NULL) {
+		if (c == NULL || !ipc_trust_command_takes(c, k)) {
 			snprintf(msg, cap,
 			         "args: unknown field \"%.32s\" for %s", k,
 			         s->name);

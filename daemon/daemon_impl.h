@@ -710,20 +710,19 @@ enum fxb_err foureyes_approve(struct foureyes *fe, const struct approval *a,
 void foureyes_from_row(json_t *o, int64_t seq, fxb_time t, struct request *q);
 
 /* cmd_apply.c */
-#define CMD_ARGS_MAX 6
 /* The latest time a command may name, 9999-12-31T23:59:59.999Z: no
  * arithmetic on a time up to it can overflow. */
 #define CMD_TIME_MAX_MS 253402300799999LL
 
 /* One command: the role it takes (any of these bits; 0: the handler
- * decides, by what the command would do), the args it takes, and what
- * it does. */
+ * decides, by what the command would do), the args it takes (the shared
+ * table of ipc_trust.h, which fxbreakerctl offers options from), and
+ * what it does. */
 struct cmd_ctx;
 struct cmd_outcome;
 struct cmd_spec {
 	const char *name;
 	unsigned role;
-	const char *const args[CMD_ARGS_MAX]; /* NULL-terminated if short */
 	enum fxb_err (*handler)(const struct cmd_ctx *x,
 	                        struct cmd_outcome *out);
 };

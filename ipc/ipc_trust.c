@@ -146,3 +146,39 @@ ipc_trust_hex_file_read(const char *path, const char *what, unsigned char *out,
 	sodium_memzero(b, sizeof(b));
 	return ok ? IPC_TRUST_HEX_FILE_OK : IPC_TRUST_HEX_FILE_BAD;
 }
+
+static const struct ipc_trust_command commands[] = {
+    {"suspend", {"reason", "product", "pair", "until", "notice"}},
+    {"lift", {"reason", "product", "pair", "suspension"}},
+    {"reset", {"reason", "rule", "suspension"}},
+    {"threshold", {"reason", "rule", "key", "value"}},
+    {"notice", {"reason", "notice", "lang", "text"}},
+    {"enrol", {"reason", "name", "roles", "pubkey"}},
+    {"revoke", {"reason", "operator"}},
+    {"approve", {"reason", "request", "suspension", "operator"}},
+};
+
+const struct ipc_trust_command *
+ipc_trust_commands(size_t *n)
+{
+	*n = sizeof(commands) / sizeof(commands[0]);
+	return commands;
+}
+
+const struct ipc_trust_command *
+ipc_trust_command_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(name, commands[i].name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+bool
+ipc_trust_command_takes(const struct ipc_trust_command *c, const char *arg)
+{
+	for (size_t i = 0; i < IPC_TRUST_ARGS_MAX && c->args[i] != NULL; i++)
+		if (strcmp(arg, c->args[i]) == 0)
+			return true;
+	return false;
+}

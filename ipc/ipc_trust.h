@@ -68,6 +68,26 @@
 #define IPC_TRUST_LIFETIME_MAX_MS 600000
 
 /*
+ * The signed commands and the args each takes (docs/PROTOCOL.md's table
+ * of commands).  The service refuses any other arg -- a misspelt "until"
+ * must not make a suspension open-ended -- and fxbreakerctl offers an
+ * option only for an arg listed here.  Which role each needs is the
+ * service's (daemon/cmd_apply.c).
+ */
+#define IPC_TRUST_ARGS_MAX 6
+struct ipc_trust_command {
+	const char *name;
+	const char *const args[IPC_TRUST_ARGS_MAX]; /* NULL after the last */
+};
+/* ipc_trust_commands returns the table (*n commands). */
+const struct ipc_trust_command *ipc_trust_commands(size_t *n);
+/* ipc_trust_command_find returns the command named name, or NULL. */
+const struct ipc_trust_command *ipc_trust_command_find(const char *name);
+/* ipc_trust_command_takes: c takes the arg named arg. */
+bool ipc_trust_command_takes(const struct ipc_trust_command *c,
+                             const char *arg);
+
+/*
  * ipc_trust_sign writes into b64 the signature of IPC_TRUST_DOMAIN and
  * then body[0..len) with the Ed25519 secret key sk, in standard base64
  * with padding.  Errors: FXB_ERR_NOMEM (b64 untouched).

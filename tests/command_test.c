@@ -42,12 +42,16 @@ test_table(void)
 	const struct cmd_spec *t = cmd_apply_table(&n);
 	CHECK_INT(n, sizeof(want) / sizeof(want[0]));
 	for (size_t i = 0; i < n && i < sizeof(want) / sizeof(want[0]); i++) {
+		/* The args are the table shared with fxbreakerctl. */
+		const struct ipc_trust_command *c =
+		    ipc_trust_command_find(t[i].name);
 		char args[128] = "";
-		for (size_t k = 0; k < CMD_ARGS_MAX && t[i].args[k] != NULL;
+		for (size_t k = 0;
+		     c != NULL && k < IPC_TRUST_ARGS_MAX && c->args[k] != NULL;
 		     k++) {
 			if (k > 0)
 				strcat(args, ",");
-			strcat(args, t[i].args[k]);
+			strcat(args, c->args[k]);
 		}
 		CHECK_STR(t[i].name, want[i].name);
 		CHECK_INT(t[i].role, want[i].role);
@@ -55,6 +59,13 @@ test_table(void)
 		CHECK(t[i].handler != NULL);
 		CHECK(cmd_apply_find(want[i].name) == &t[i]);
 	}
+	/* ... and the shared table has no command the service lacks. */
+	size_t nshared = 0;
+	const struct ipc_trust_command *shared = ipc_trust_commands(&nshared);
+	CHECK_INT(nshared, n);
+	for (size_t i = 0; i < nshared; i++)
+		CHECK(cmd_apply_find(shared[i].name) != NULL);
+	CHECK(ipc_trust_command_find("halt") == NULL);
 	CHECK(cmd_apply_find("halt") == NULL);
 	CHECK(cmd_apply_find("") == NULL);
 }
