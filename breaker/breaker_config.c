@@ -153,6 +153,7 @@ breaker_config_section(struct breaker_config_builder *b,
 	}
 	struct conf_sect *s = &b->sects[b->nsects++];
 	memset(s, 0, sizeof(*s));
+	s->first = b->nkvs;
 	s->type = type;
 	s->name = name;
 	s->line = line;
@@ -170,19 +171,19 @@ breaker_config_set(struct breaker_config_builder *b, const char *key,
 		breaker_conf_fail(b, line, "key %s before any [section]", key);
 		return FXB_ERR_CONFIG;
 	}
-	struct conf_sect *s = &b->sects[b->nsects - 1];
-	if (s->nkv == s->capkv) {
-		size_t ncap = s->capkv != 0 ? s->capkv * 2 : 8;
-		struct conf_kv *v = realloc(s->kv, ncap * sizeof(*v));
+	if (b->nkvs == b->capkvs) {
+		size_t ncap = b->capkvs != 0 ? b->capkvs * 2 : 64;
+		struct conf_kv *v = realloc(b->kvs, ncap * sizeof(*v));
 		if (v == NULL) {
 			b->nomem = true;
 			return FXB_ERR_NOMEM;
 		}
-		s->kv = v;
-		s->capkv = ncap;
+		b->kvs = v;
+		b->capkvs = ncap;
 	}
-	s->kv[s->nkv++] = (struct conf_kv){
+	b->kvs[b->nkvs++] = (struct conf_kv){
 	    .key = key, .val = value, .line = line, .seen = seen};
+	b->sects[b->nsects - 1].nkv++;
 	return FXB_OK;
 }
 
@@ -684,14 +685,16 @@ breaker_config_finish(struct breaker_config_builder *b,
 
 	if (!b->nomem && (b->cfg = calloc(1, sizeof(*b->cfg))) == NULL)
 		b->nomem = true;
+	for (size_t i = 0; i < b->nsects; i++)
+		b->sects[i].kv =
+		    b->kvs != NULL ? b->kvs + b->sects[i].first : NULL;
 	if (!b->nomem && !b->failed && index_sections(b))
 		build(b);
 	if (b->nomem)
 		rc = FXB_ERR_NOMEM;
 	else if (!b->failed)
 		rc = FXB_OK;
-	for (size_t i = 0; i < b->nsects; i++)
-		free(b->sects[i].kv);
+	free(b->kvs);
 	free(b->sects);
 	for (int t = 0; t < BREAKER_SECTION_TYPES; t++) {
 		free(b->names[t]);

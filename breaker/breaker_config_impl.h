@@ -30,8 +30,12 @@ struct conf_sect {
 	enum breaker_section type;
 	const char *name;
 	int line;
+	/* Its keys: b->kvs[first .. first + nkv), in one array for every
+	 * section (they come a section at a time), so that 300,000
+	 * sections do not cost 300,000 half-empty arrays; kv points there
+	 * once breaker_config_finish starts. */
+	size_t first, nkv;
 	struct conf_kv *kv;
-	size_t nkv, capkv;
 };
 
 struct breaker_config_builder {
@@ -42,6 +46,8 @@ struct breaker_config_builder {
 	bool nomem;
 	struct conf_sect *sects;
 	size_t nsects, capsects;
+	struct conf_kv *kvs; /* every section's keys, in order */
+	size_t nkvs, capkvs;
 	struct breaker_config *cfg;
 	/* Per section type: names in file order, their section positions,
 	 * and a hash over them (built when the builder finishes). */

@@ -25,9 +25,12 @@ struct ini_kv {
 	              is unknown */
 };
 
+#define INI_SECTION_KEPT 49
 struct ini_sect {
 	enum ini_type type;
-	char header[INI_MAX_LINE]; /* the text between the brackets */
+	/* The text between the brackets, as much as inih keeps of it (49
+	 * bytes: its MAX_SECTION is 50): on_key compares only those. */
+	char header[INI_SECTION_KEPT + 1];
 	char name[BREAKER_ID_MAX + 1];
 	int line;
 	struct ini_kv *kv;

@@ -73,7 +73,7 @@ static void
 section_begin(struct ini *in, const char *hdr, size_t n)
 {
 	const char *hdr0 = hdr;
-	size_t hlen0 = n < INI_MAX_LINE ? n : INI_MAX_LINE - 1;
+	size_t hlen0 = n < INI_SECTION_KEPT ? n : INI_SECTION_KEPT;
 	while (n > 0 && (hdr[0] == ' ' || hdr[0] == '\t')) {
 		hdr++;
 		n--;
@@ -248,7 +248,9 @@ kv_add(struct ini *in, struct ini_sect *s, const char *key, const char *value,
        int line)
 {
 	if (s->nkv == s->capkv) {
-		size_t ncap = s->capkv != 0 ? s->capkv * 2 : 8;
+		/* Grown by half: a section has a few keys, and 300,000
+		 * sections of half-empty arrays add up. */
+		size_t ncap = s->capkv != 0 ? s->capkv + s->capkv / 2 : 4;
 		struct ini_kv *v = realloc(s->kv, ncap * sizeof(*v));
 		if (v == NULL) {
 			in->nomem = in->failed = true;
@@ -288,7 +290,7 @@ on_key(void *user, const char *section, const char *name, const char *value)
 	in->prev_key = true;
 	/* inih and our reader must agree on the section (inih keeps at most
 	 * 49 bytes of its name): refuse what could be read two ways. */
-	if (strncmp(section, s->header, 49) != 0) {
+	if (strncmp(section, s->header, INI_SECTION_KEPT) != 0) {
 		config_ini_fail(
 		    in, in->line,
 		    "key %s: cannot tell which section it belongs to "
