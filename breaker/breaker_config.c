@@ -252,27 +252,28 @@ breaker_duration_parse(const char *s, size_t len, fxb_time *out)
 	return FXB_OK;
 }
 
+const char *
+breaker_duration_value(const char *s, bool positive, fxb_time *out)
+{
+	enum fxb_err e = breaker_duration_parse(s, strlen(s), out);
+	if (e == FXB_ERR_SYNTAX)
+		return "not a duration (an integer and ms, s, m or h: "
+		       "\"300s\")";
+	if (e != FXB_OK)
+		return "duration longer than 30 days";
+	if (positive && *out == 0)
+		return "must be greater than zero";
+	return NULL;
+}
+
 bool
 breaker_conf_duration(struct breaker_config_builder *b, struct conf_sect *s,
                       struct conf_kv *kv, bool positive, fxb_time *out)
 {
-	enum fxb_err e = breaker_duration_parse(kv->val, strlen(kv->val), out);
-	if (e == FXB_ERR_SYNTAX) {
-		breaker_conf_fail_kv(
-		    b, s, kv,
-		    "not a duration (an integer and ms, s, m or h: "
-		    "\"300s\")");
-		return false;
-	}
-	if (e != FXB_OK) {
-		breaker_conf_fail_kv(b, s, kv, "duration longer than 30 days");
-		return false;
-	}
-	if (positive && *out == 0) {
-		breaker_conf_fail_kv(b, s, kv, "must be greater than zero");
-		return false;
-	}
-	return true;
+	const char *why = breaker_duration_value(kv->val, positive, out);
+	if (why != NULL)
+		breaker_conf_fail_kv(b, s, kv, "%s", why);
+	return why == NULL;
 }
 
 /*

@@ -191,4 +191,11 @@ const char *breaker_kind_name(enum breaker_kind kind);
  * FXB_ERR_RANGE. */
 enum fxb_err breaker_duration_parse(const char *s, size_t len, fxb_time *out);
 
+/* breaker_duration_value reads a duration key as every section does (the
+ * engine's and [service]): NULL with *out, or why it is refused, for the
+ * caller's "FILE:LINE: [section] key: WHY (\"value\")".  positive: 0 is
+ * refused too. */
+const char *breaker_duration_value(const char *s, bool positive,
+                                   fxb_time *out);
+
 #endif /* BREAKER_CONFIG_H */

@@ -37,23 +37,10 @@ static bool
 val_duration(struct ini *in, struct ini_sect *s, struct ini_kv *kv,
              bool positive, fxb_time *out)
 {
-	enum fxb_err e = breaker_duration_parse(kv->val, strlen(kv->val), out);
-	if (e == FXB_ERR_SYNTAX) {
-		config_ini_fail_kv(
-		    in, s, kv,
-		    "not a duration (an integer and ms, s, m or "
-		    "h: \"300s\")");
-		return false;
-	}
-	if (e != FXB_OK) {
-		config_ini_fail_kv(in, s, kv, "duration longer than 30 days");
-		return false;
-	}
-	if (positive && *out == 0) {
-		config_ini_fail_kv(in, s, kv, "must be greater than zero");
-		return false;
-	}
-	return true;
+	const char *why = breaker_duration_value(kv->val, positive, out);
+	if (why != NULL)
+		config_ini_fail_kv(in, s, kv, why);
+	return why == NULL;
 }
 
 static bool

@@ -169,6 +169,16 @@ events_sink(void *arg, const struct breaker_event *ev)
 	return seq;
 }
 
+/* A row of the service's own (not the engine's): its seq, taken here,
+ * and the engine's time.  mu held. */
+static void
+row_start(struct daemon *d, struct qrow *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->row.seq = seq_take(d);
+	q->row.t = breaker_now(d->engine);
+}
+
 /*
  * events_retire ends a suspension whose rule or scope left the config (a
  * reload, or a restart with a new config): a `retired` row that closes its
@@ -180,9 +190,7 @@ events_retire(struct daemon *d, const char *rule, const char *scope,
               bool on_pair, int64_t suspension, const char *why)
 {
 	struct qrow q;
-	memset(&q, 0, sizeof(q));
-	q.row.seq = seq_take(d);
-	q.row.t = breaker_now(d->engine);
+	row_start(d, &q);
 	q.row.event = "retired";
 	q.row.kind = "service";
 	q.rule = dup_or_null(rule);
@@ -227,9 +235,7 @@ events_service_rule(struct daemon *d, const char *event, const char *rule,
                     const char *detail)
 {
 	struct qrow q;
-	memset(&q, 0, sizeof(q));
-	q.row.seq = seq_take(d);
-	q.row.t = breaker_now(d->engine);
+	row_start(d, &q);
 	q.row.event = event;
 	q.row.kind = "service";
 	q.rule = dup_or_null(rule);
@@ -252,9 +258,7 @@ daemon_log_command_with(struct daemon *d, const char *scope,
                         char *(*detail)(void *arg, int64_t seq), void *arg)
 {
 	struct qrow q;
-	memset(&q, 0, sizeof(q));
-	q.row.seq = seq_take(d);
-	q.row.t = breaker_now(d->engine);
+	row_start(d, &q);
 	q.row.event = "command";
 	q.row.kind = "operator";
 	q.scope = dup_or_null(scope);

@@ -225,10 +225,14 @@ writer_failed(struct daemon *d, struct writer *w, const char *err, bool intact,
 		pthread_mutex_lock(&d->qmu);
 		return true; /* the count is logged on the way out */
 	}
-	struct timespec ts = {0, (long)w->backoff_ms * 1000000L};
+	/* Doubled up to a second, no more: a nanosecond field of a second
+	 * or more is EINVAL, and a sleep that returns at once would spin
+	 * the writer on a failing disk (it did, at 1,600 ms, before
+	 * issue 10). */
+	struct timespec ts = {(time_t)(w->backoff_ms / 1000),
+	                      (long)(w->backoff_ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
-	if (w->backoff_ms < 1000)
-		w->backoff_ms *= 2;
+	w->backoff_ms = w->backoff_ms >= 500 ? 1000 : w->backoff_ms * 2;
 	pthread_mutex_lock(&d->qmu);
 	return false;
 }

@@ -380,55 +380,43 @@ ipc_request_parse(const char *buf, size_t len, enum ipc_socket sock,
 	return ipc_request_parse_json(buf, len, sock, out, msg, msglen);
 }
 
-enum fxb_err
-ipc_request_parse_json(const char *buf, size_t len, enum ipc_socket sock,
-                       struct ipc_request *out, char *msg, size_t msglen)
+/* The reference, read first so that every later error can echo it. */
+static enum fxb_err
+parse_ref(json_t *root, struct ipc_request *out, char *msg, size_t msglen)
 {
-	json_error_t jerr;
-	json_t *root, *v;
-	const char *key;
-	size_t k;
+	json_t *v = json_object_get(root, "ref");
+	if (v == NULL)
+		return FXB_OK;
+	if (!json_is_string(v)) {
+		snprintf(msg, msglen, "\"ref\" must be a string");
+		return FXB_ERR_TYPE;
+	}
+	if (json_string_length(v) > IPC_REF_MAX) {
+		snprintf(msg, msglen, "\"ref\" is longer than %d bytes",
+		         IPC_REF_MAX);
+		return FXB_ERR_RANGE;
+	}
+	out->ref = json_string_value(v);
+	return FXB_OK;
+}
 
-	memset(out, 0, offsetof(struct ipc_request, small));
-	if (len == 0) {
-		snprintf(msg, msglen, "empty message");
-		return FXB_ERR_SYNTAX;
-	}
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (root == NULL) {
-		snprintf(msg, msglen, "not JSON: %s", jerr.text);
-		return FXB_ERR_SYNTAX;
-	}
-	out->root = root;
-	if (!json_is_object(root)) {
-		snprintf(msg, msglen, "a request is a JSON object");
-		return FXB_ERR_SYNTAX;
-	}
-	/* The reference first, so that every later error can echo it. */
-	v = json_object_get(root, "ref");
-	if (v != NULL) {
-		if (!json_is_string(v)) {
-			snprintf(msg, msglen, "\"ref\" must be a string");
-			return FXB_ERR_TYPE;
-		}
-		if (json_string_length(v) > IPC_REF_MAX) {
-			snprintf(msg, msglen,
-			         "\"ref\" is longer than %d bytes",
-			         IPC_REF_MAX);
-			return FXB_ERR_RANGE;
-		}
-		out->ref = json_string_value(v);
-	}
-	v = json_object_get(root, "op");
+/* The op, one of ops[] that sock serves (a tick socket's default is
+ * tick); *k gets its index. */
+static enum fxb_err
+parse_op(json_t *root, enum ipc_socket sock, size_t *k, char *msg,
+         size_t msglen)
+{
+	json_t *v = json_object_get(root, "op");
 	const char *opname =
 	    v != NULL && json_is_string(v) ? json_string_value(v) : NULL;
 	if (v == NULL && sock == IPC_SOCKET_TICK)
 		opname = "tick";
-	for (k = 0; opname != NULL && k < sizeof(ops) / sizeof(ops[0]); k++)
-		if (strcmp(opname, ops[k].name) == 0)
+	for (*k = 0; opname != NULL && *k < sizeof(ops) / sizeof(ops[0]);
+	     (*k)++)
+		if (strcmp(opname, ops[*k].name) == 0)
 			break;
-	if (opname == NULL || k == sizeof(ops) / sizeof(ops[0]) ||
-	    !op_allowed(ops[k].op, sock)) {
+	if (opname == NULL || *k == sizeof(ops) / sizeof(ops[0]) ||
+	    !op_allowed(ops[*k].op, sock)) {
 		snprintf(msg, msglen, "%s%s%s",
 		         opname == NULL ? "\"op\" missing or not a string"
 		                        : "unknown op \"",
@@ -436,7 +424,17 @@ ipc_request_parse_json(const char *buf, size_t len, enum ipc_socket sock,
 		         opname != NULL ? "\" on this socket" : "");
 		return FXB_ERR_UNKNOWN_OP;
 	}
-	out->op = ops[k].op;
+	return FXB_OK;
+}
+
+/* Every other field: one the op takes, a string (a batch's checks are
+ * parse_checks'), then the ones it needs. */
+static enum fxb_err
+parse_fields(json_t *root, size_t k, struct ipc_request *out, char *msg,
+             size_t msglen)
+{
+	const char *key;
+	json_t *v;
 	json_object_foreach(root, key, v)
 	{
 		const struct field *f;
@@ -470,6 +468,39 @@ ipc_request_parse_json(const char *buf, size_t len, enum ipc_socket sock,
 			snprintf(msg, msglen, "\"%s\" is missing", f->name);
 			return FXB_ERR_MISSING;
 		}
+	return FXB_OK;
+}
+
+enum fxb_err
+ipc_request_parse_json(const char *buf, size_t len, enum ipc_socket sock,
+                       struct ipc_request *out, char *msg, size_t msglen)
+{
+	json_error_t jerr;
+	json_t *root;
+	size_t k;
+	enum fxb_err e;
+
+	memset(out, 0, offsetof(struct ipc_request, small));
+	if (len == 0) {
+		snprintf(msg, msglen, "empty message");
+		return FXB_ERR_SYNTAX;
+	}
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (root == NULL) {
+		snprintf(msg, msglen, "not JSON: %s", jerr.text);
+		return FXB_ERR_SYNTAX;
+	}
+	out->root = root;
+	if (!json_is_object(root)) {
+		snprintf(msg, msglen, "a request is a JSON object");
+		return FXB_ERR_SYNTAX;
+	}
+	if ((e = parse_ref(root, out, msg, msglen)) != FXB_OK ||
+	    (e = parse_op(root, sock, &k, msg, msglen)) != FXB_OK)
+		return e;
+	out->op = ops[k].op;
+	if ((e = parse_fields(root, k, out, msg, msglen)) != FXB_OK)
+		return e;
 	if (out->op == IPC_OP_CHECK_BATCH && out->checks == NULL) {
 		snprintf(msg, msglen, "\"checks\" is missing");
 		return FXB_ERR_MISSING;

@@ -91,6 +91,18 @@ sleep 1.2
 check "a: still degraded, the trip's row not written" "$(ledger .ledger)" \
 	"{\"state\":\"degraded\",\"committed_seq\":2,\"queued\":1,\"last_error\":\"$WALGONE\"}"
 check "a: no new -wal file" "$(ls "$DATA" | grep -c wal)" 0
+# The writer keeps retrying the queued row, with a backoff that grows to
+# 1 s: it must sleep between tries, not spin.  (A 1,600 ms backoff once
+# made nanosleep fail at once with EINVAL, and the writer took a whole
+# core for as long as the log stayed lost.)  By now it has failed for
+# over 1.5 s; over 2 s a spin is some 200 ticks of CPU, sleeping a few.
+sleep 1
+cpu() { awk '{ print $14 + $15 }' "/proc/$PID/stat"; }
+c0=$(cpu)
+sleep 2
+c1=$(cpu)
+check "a: the writer sleeps between retries (CPU ticks in 2 s < 40)" \
+	"$((c1 - c0 < 40))" 1
 kill_daemon
 start
 check "a: the restart after SIGKILL is clean" "$(ledger .ledger)" \
