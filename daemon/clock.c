@@ -47,8 +47,7 @@ log_clock_step(struct daemon *d, const struct timebase_step *st)
 	         "stay in order and timed ends keep their durations",
 	         st->back ? "back" : "forward", size,
 	         (long long)st->offset_ms);
-	int64_t seq =
-	    events_service(d, "clock_step", detail != NULL ? detail : "{}");
+	int64_t seq = events_service(d, "clock_step", detail);
 	free(detail);
 	return seq;
 }
@@ -71,8 +70,7 @@ clock_log_behind(struct daemon *d)
 	log_warn("the wall clock is %s behind the log's latest row: the "
 	         "service starts its clock at the log's time",
 	         size);
-	int64_t seq =
-	    events_service(d, "clock_behind", detail != NULL ? detail : "{}");
+	int64_t seq = events_service(d, "clock_behind", detail);
 	free(detail);
 	return seq;
 }

@@ -255,7 +255,7 @@ start_state(struct daemon *d, struct start *st)
 	if (behind)
 		clock_log_behind(d);
 	char *detail = service_detail(d, "start");
-	events_service(d, "service_start", detail != NULL ? detail : "{}");
+	events_service(d, "service_start", detail);
 	free(detail);
 	override_log_dropped(d, st->tl);
 	free(st->tl);
@@ -446,7 +446,7 @@ daemon_reload(struct daemon *d)
 		log_warn("reload: the operators file is bad: keeping the "
 		         "operators as they were");
 	char *detail = service_detail(d, "reload");
-	events_service(d, "config_reload", detail != NULL ? detail : "{}");
+	events_service(d, "config_reload", detail);
 	free(detail);
 	daemon_timer_poke(d);
 	size_t nchanges = d->nchanges;
@@ -463,7 +463,7 @@ daemon_stop(struct daemon *d)
 	atomic_store(&d->stopping, true);
 	pthread_mutex_lock(&d->mu);
 	char *detail = service_detail(d, "stop");
-	events_service(d, "service_stop", detail != NULL ? detail : "{}");
+	events_service(d, "service_stop", detail);
 	free(detail);
 	clock_stop(d);
 	pthread_mutex_unlock(&d->mu);

@@ -303,6 +303,8 @@ int64_t events_retire(struct daemon *d, const char *rule, const char *scope,
 /* events_service, events_service_rule: a service row (start, stop,
  * reload, degraded start, a change by command with the rule it
  * changes); returns its seq. */
+/* events_service queues a service row; detail NULL (not built: no
+ * memory) logs "{}". */
 int64_t events_service(struct daemon *d, const char *event,
                        const char *detail);
 int64_t events_service_rule(struct daemon *d, const char *event,

@@ -240,7 +240,8 @@ events_service_rule(struct daemon *d, const char *event, const char *rule,
 	q.row.kind = "service";
 	q.rule = dup_or_null(rule);
 	q.row.rule = q.rule;
-	q.detail = strdup(detail);
+	/* A detail that could not be built (no memory) logs "{}". */
+	q.detail = strdup(detail != NULL ? detail : "{}");
 	q.row.detail = q.detail;
 	wal_enqueue(d, &q);
 	return q.row.seq;
@@ -339,7 +340,7 @@ events_watchdog(void *arg, const struct watchdog_state *st)
 	}
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	events_service(d, "watchdog", s != NULL ? s : "{}");
+	events_service(d, "watchdog", s);
 	pthread_mutex_unlock(&d->mu);
 	free(s);
 }

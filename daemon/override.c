@@ -53,8 +53,8 @@ log_threshold(struct daemon *d, const char *event, const struct cmd_change *t,
 		json_object_set_new(o, "ends", json_true());
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	int64_t seq = events_service_rule(d, event, t->notice ? NULL : t->rule,
-	                                  s != NULL ? s : "{}");
+	int64_t seq =
+	    events_service_rule(d, event, t->notice ? NULL : t->rule, s);
 	free(s);
 	return seq;
 }
@@ -432,7 +432,7 @@ daemon_notice_edit(struct daemon *d, const char *id, const char *lang,
 		json_object_set_new(o, "ends", json_true());
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	*seq = events_service(d, "notice_change", s != NULL ? s : "{}");
+	*seq = events_service(d, "notice_change", s);
 	free(s);
 	free(from);
 	free(to_copy);
