@@ -25,6 +25,9 @@ struct service_conf {
 	char tick_url[BREAKER_TEXT_MAX + 1];
 	char admin_url[BREAKER_TEXT_MAX + 1];
 	char events_url[BREAKER_TEXT_MAX + 1];
+	/* "": no HTTP; else http://HOST:PORT, the read-only board and
+	 * metrics (docs/OPERATIONS.md, "Watching it") */
+	char http_url[BREAKER_TEXT_MAX + 1];
 	char service_id[BREAKER_ID_MAX + 1];
 	/* "": DATA_DIR/checkpoints */
 	char checkpoint_dir[BREAKER_TEXT_MAX + 1];

@@ -77,6 +77,29 @@ val_utc_offset(struct ini *in, struct ini_sect *s, struct ini_kv *kv, int *out)
 	return true;
 }
 
+/* http_url: http://HOST:PORT with a port of 1-65535 and nothing after
+ * it (the paths are the service's own: docs/OPERATIONS.md). */
+static bool
+http_url_ok(const char *v)
+{
+	if (strncmp(v, "http://", 7) != 0)
+		return false;
+	const char *host = v + 7;
+	const char *colon = strrchr(host, ':');
+	if (colon == NULL || colon == host || strchr(host, '/') != NULL)
+		return false;
+	long port = 0;
+	const char *p = colon + 1;
+	if (*p == '\0')
+		return false;
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' ||
+		    (port = port * 10 + (*p - '0')) > 65535)
+			return false;
+	}
+	return port > 0;
+}
+
 /* Reads the values of the [service] section s into sv (which holds the
  * defaults).  Its unknown keys are refused later with every section's
  * (config_ini.c), once every value has passed. */
@@ -91,7 +114,7 @@ config_service_read(struct ini *in, struct ini_sect *s,
 #define TEXT(k) {#k, offsetof(struct service_conf, k), sizeof(sv->k)}
 	    TEXT(data_dir),       TEXT(check_url),      TEXT(tick_url),
 	    TEXT(admin_url),      TEXT(events_url),     TEXT(service_id),
-	    TEXT(checkpoint_dir), TEXT(operators_file),
+	    TEXT(checkpoint_dir), TEXT(operators_file), TEXT(http_url),
 #undef TEXT
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -102,7 +125,17 @@ config_service_read(struct ini *in, struct ini_sect *s,
 			config_ini_fail_kv(in, s, kv, "must not be empty");
 			return false;
 		}
+		if (strcmp(keys[i].key, "http_url") == 0 &&
+		    !http_url_ok(kv->val)) {
+			config_ini_fail_kv(
+			    in, s, kv,
+			    "http://HOST:PORT (a numeric port; "
+			    "the HTTP side is plain HTTP: put a "
+			    "TLS proxy in front for HTTPS)");
+			return false;
+		}
 		if (strstr(keys[i].key, "_url") != NULL &&
+		    strcmp(keys[i].key, "http_url") != 0 &&
 		    strncmp(kv->val, "ipc://", 6) != 0 &&
 		    strncmp(kv->val, "tcp://", 6) != 0 &&
 		    strncmp(kv->val, "tls+tcp://", 10) != 0) {
