@@ -10,6 +10,10 @@
 
 #include <stdint.h>
 
+/* The service's version: fxbreakerd -V, fxbreakerctl -V, the metrics'
+ * build_info and the installed files all take it from here. */
+#define FXB_VERSION "0.11.0"
+
 /* Time is integer milliseconds: UTC epoch ms in the service, any integer
  * on a replay tape. */
 typedef int64_t fxb_time;
