@@ -172,6 +172,15 @@ read_operators_file(const char *path, struct roster *next)
 			ok = false;
 			break;
 		}
+		/* The same rule as a name enrolled by command: a name is
+		 * quoted in rows, reports and stderr lines, so the file
+		 * may not smuggle in what a command could not. */
+		if (!ipc_trust_name_ok(name)) {
+			log_warn("%s:%d: the name: " IPC_TRUST_NAME_RULE, path,
+			         lineno);
+			ok = false;
+			break;
+		}
 		snprintf(op->name, sizeof(op->name), "%s", name);
 		op->from_file = true;
 		ipc_trust_key_id(op->pk, op->key_id);

@@ -218,6 +218,16 @@ kill -HUP "$PID"
 wait_for reloaded 5
 check "  and removing the line revokes him" "$(roster)" "alice rootA rootB rootB "
 
+# --- a name the enrol command would refuse is refused in the file too --
+cp "$TMP/operators" ops.good
+echo "ivan<script> suspend $frank_pk" >>"$TMP/operators"
+kill -HUP "$PID"
+wait_for reloaded 6
+check "a bad name in the file: the reload keeps the operators" "$(roster)" "alice rootA rootB rootB "
+check "  and says which line and why" \
+	"$(grep -c "operators:$(wc -l <"$TMP/operators"): the name: 1 to 64 of A-Z a-z 0-9 . _ -" "$TMP/daemon.log")" 1
+cat ops.good >"$TMP/operators"
+
 # --- status shows a product's own force behind its pair's ---------------
 fs=$("$CTL" status --json | jq -r '.products[] | select(.product == "w") | .suspension')
 check "force the pair too" "$(cmd suspend --key alice.key --pair USD/KRW --reason "pair closed")" "applied "
