@@ -473,7 +473,9 @@ cmd_apply_find(const char *name)
 	return NULL;
 }
 
-/* false (msg says which) if args has a key s does not take. */
+/* false (msg says which) if args has a key s does not take, or one of
+ * the wrong JSON type: a number where a notice id belongs must not read
+ * as "no such notice", nor a string "until" as no end at all. */
 static bool
 args_known(const struct cmd_spec *s, json_t *args, char *msg, size_t cap)
 {
@@ -486,6 +488,12 @@ args_known(const struct cmd_spec *s, json_t *args, char *msg, size_t cap)
 			snprintf(msg, cap,
 			         "args: unknown field \"%.32s\" for %s", k,
 			         s->name);
+			return false;
+		}
+		bool integer = ipc_trust_arg_is_integer(k);
+		if (integer ? !json_is_integer(v) : !json_is_string(v)) {
+			snprintf(msg, cap, "args: %s must be %s", k,
+			         integer ? "an integer" : "a string");
 			return false;
 		}
 	}

@@ -182,3 +182,10 @@ ipc_trust_command_takes(const struct ipc_trust_command *c, const char *arg)
 			return true;
 	return false;
 }
+
+bool
+ipc_trust_arg_is_integer(const char *arg)
+{
+	return strcmp(arg, "until") == 0 || strcmp(arg, "suspension") == 0 ||
+	       strcmp(arg, "request") == 0;
+}

@@ -49,6 +49,13 @@ check "unknown args field refused" "$(send '.args += {"untill":1}')" \
 check "approve's args are its own" \
 	"$(send '.cmd = "approve" | .args = {"request":1,"reason":"r","product":"x"}')" \
 	'rejected 2 args: unknown field "product" for approve'
+check "a notice that is not a string: syntax" \
+	"$(send '.args += {"notice":7}')" 'rejected 2 args: notice must be a string'
+check "an until that is not an integer: syntax" \
+	"$(send '.args += {"until":"1733232600000"}')" \
+	'rejected 2 args: until must be an integer'
+check "a product that is not a string: syntax" \
+	"$(send '.args.product = ["x"]')" 'rejected 2 args: product must be a string'
 check "no force from the refused ones" "$(forces)" 1
 # --- item 4: product and pair both, or neither ---------------------------
 check "product and pair both: syntax" \
