@@ -6,6 +6,9 @@
  */
 #include "ipc_json.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "breaker_decimal.h"
 
 int
@@ -146,4 +149,62 @@ ipc_decision_json(const struct breaker_decision *d)
 		return NULL;
 	}
 	return o;
+}
+
+size_t
+ipc_utf8_len(const unsigned char *p, size_t n)
+{
+	unsigned c = p[0];
+	size_t len;
+	unsigned min;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		len = 2, min = 0x80;
+	else if (c >= 0xe0 && c <= 0xef)
+		len = 3, min = 0x800;
+	else if (c >= 0xf0 && c <= 0xf4)
+		len = 4, min = 0x10000;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	unsigned cp = c & (0x7fu >> len);
+	for (size_t k = 1; k < len; k++) {
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[k] & 0x3fu);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+json_t *
+ipc_json_text(const char *s)
+{
+	json_t *j = json_string(s);
+	if (j != NULL || s == NULL)
+		return j;
+	/* Not UTF-8 (or no memory): each byte that starts no valid sequence
+	 * becomes U+FFFD, 3 bytes, so the text is kept, not dropped. */
+	size_t n = strlen(s), o = 0;
+	char *t = malloc(3 * n + 1);
+	if (t == NULL)
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t l = ipc_utf8_len((const unsigned char *)s + i, n - i);
+		if (l == 0) {
+			memcpy(t + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			continue;
+		}
+		memcpy(t + o, s + i, l);
+		o += l;
+		i += l;
+	}
+	j = json_stringn(t, o);
+	free(t);
+	return j;
 }

@@ -4,8 +4,9 @@
  * out-of-memory error, written by hand: the first because it is most
  * replies, the second because it must not allocate.  A key whose value
  * jansson refuses (a string that is not UTF-8) is left out, as it always
- * has been: each builder makes the same calls in the same order as the
- * daemon did when it wrote these itself, so the bytes are the same.
+ * has been, except an error's message, whose stray bytes are written as
+ * U+FFFD (ipc_json_text): each builder makes the same calls in the same
+ * order as the daemon did when it wrote these itself.
  */
 #include "ipc_reply.h"
 
@@ -245,15 +246,14 @@ ipc_reply_batch_fail_closed(const struct ipc_request *r)
 
 /* ---- signed commands ---- */
 
-/* The error object of a command's answer; "message" left out if msg
- * cannot be encoded. */
+/* The error object of a command's answer. */
 static json_t *
 cmd_error(enum fxb_err code, const char *msg)
 {
 	json_t *e = json_object();
 	json_object_set_new(e, "code", json_integer(code));
 	json_object_set_new(e, "name", json_string(fxb_errname(code)));
-	json_object_set_new(e, "message", json_string(msg));
+	json_object_set_new(e, "message", ipc_json_text(msg));
 	return e;
 }
 

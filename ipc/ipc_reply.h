@@ -65,9 +65,10 @@ char *ipc_reply_fail_closed(const char *ref);
 
 /*
  * ipc_reply_error returns {"error":{"code","name","message"},"ref"}
- * (ipc_error_reply); when msg cannot be encoded (not UTF-8: a message
- * that cut a quoted name in the middle of a character) the code's own
- * text from fxb_strerror stands in for it.
+ * (ipc_error_reply).  A message that cut a quoted name in the middle of a
+ * character keeps its text, the stray bytes written as U+FFFD
+ * (ipc_json_text); the code's own text from fxb_strerror stands in only
+ * if the reply cannot be built at all.
  */
 char *ipc_reply_error(enum fxb_err code, const char *msg, const char *ref);
 
@@ -138,7 +139,8 @@ struct ipc_reply_cmd {
 char *ipc_reply_cmd(const struct ipc_reply_cmd *c);
 
 /* ipc_reply_cmd_rejected returns {"result":"rejected","error":{...}}: the
- * command did nothing.  A msg that is not UTF-8 leaves "message" out. */
+ * command did nothing.  A msg that is not UTF-8 is kept, as in
+ * ipc_reply_error. */
 char *ipc_reply_cmd_rejected(enum fxb_err code, const char *msg);
 
 /* ipc_reply_cmd_unconfirmed returns the answer to a command whose row is

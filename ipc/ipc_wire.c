@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ipc_json.h"
+
 struct field {
 	const char *name;
 	size_t off; /* offset of the const char * in struct ipc_request */
@@ -161,36 +163,6 @@ skip_ws(const char *p, size_t i, size_t n)
 	return i;
 }
 
-/* The length of the valid UTF-8 sequence at p[0..n), or 0. */
-static size_t
-utf8_len(const unsigned char *p, size_t n)
-{
-	unsigned c = p[0];
-	size_t len;
-	unsigned min;
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf)
-		len = 2, min = 0x80;
-	else if (c >= 0xe0 && c <= 0xef)
-		len = 3, min = 0x800;
-	else if (c >= 0xf0 && c <= 0xf4)
-		len = 4, min = 0x10000;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	unsigned cp = c & (0x7fu >> len);
-	for (size_t k = 1; k < len; k++) {
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[k] & 0x3fu);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* A plain string at t[i] ('"' ... '"'), NUL-terminated in place; its
  * start, or NULL to give up.  *i moves past it. */
 static char *
@@ -203,7 +175,7 @@ plain_string(char *t, size_t *i, size_t n)
 		unsigned char c = (unsigned char)t[j];
 		if (c == '\\' || c < 0x20)
 			return NULL;
-		size_t l = utf8_len((const unsigned char *)t + j, n - j);
+		size_t l = ipc_utf8_len((const unsigned char *)t + j, n - j);
 		if (l == 0)
 			return NULL;
 		j += l;
@@ -534,7 +506,7 @@ ipc_error_reply(enum fxb_err code, const char *message, const char *ref)
 	    json_object_set_new(e, "code", json_integer(code)) == 0 &&
 	    json_object_set_new(e, "name", json_string(fxb_errname(code))) ==
 	        0 &&
-	    json_object_set_new(e, "message", json_string(message)) == 0 &&
+	    json_object_set_new(e, "message", ipc_json_text(message)) == 0 &&
 	    json_object_set(o, "error", e) == 0 &&
 	    (ref == NULL ||
 	     json_object_set_new(o, "ref", json_string(ref)) == 0))

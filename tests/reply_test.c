@@ -202,15 +202,19 @@ test_error(void)
 	    "{\"error\":{\"code\":23,\"name\":\"shutdown\",\"message\":"
 	    "\"the service is stopping\"}}");
 	/* The daemon quotes names with "%.64s": a Hangul name cut in the
-	 * middle of a character is not UTF-8, and the code's own text
-	 * stands in for the message. */
+	 * middle of a character is not UTF-8; the message keeps its text,
+	 * the cut character's stray byte written as U+FFFD. */
 	char msg[128], name[80] = "";
 	for (int i = 0; i < 25; i++)
 		strcat(name, "\xea\xb0\x80"); /* 75 bytes */
 	snprintf(msg, sizeof(msg), "unknown product \"%.64s\"", name);
-	EXPECT(ipc_reply_error(FXB_ERR_UNKNOWN_PRODUCT, msg, "z"),
-	       "{\"error\":{\"code\":6,\"name\":\"unknown_product\","
-	       "\"message\":\"unknown product\"},\"ref\":\"z\"}");
+	char want1[200];
+	snprintf(want1, sizeof(want1),
+	         "{\"error\":{\"code\":6,\"name\":\"unknown_product\","
+	         "\"message\":\"unknown product \\\"%.63s\xef\xbf\xbd\\\"\"},"
+	         "\"ref\":\"z\"}",
+	         name);
+	EXPECT(ipc_reply_error(FXB_ERR_UNKNOWN_PRODUCT, msg, "z"), want1);
 	/* A message the daemon's 256-byte buffer holds whole goes out
 	 * whole, control characters escaped. */
 	char longmsg[256];
@@ -365,11 +369,13 @@ test_cmd(void)
 	       "{\"result\":\"rejected\",\"error\":{\"code\":2,\"name\":"
 	       "\"syntax\",\"message\":\"args: unknown field \\\"untill\\\" "
 	       "for suspend\"}}");
-	/* A message cut inside a character: no message (as always). */
+	/* A message cut inside a character keeps its text: the stray
+	 * bytes read U+FFFD. */
 	EXPECT(ipc_reply_cmd_rejected(FXB_ERR_UNKNOWN_PRODUCT,
 	                              "no such product \"\xea\xb0\""),
 	       "{\"result\":\"rejected\",\"error\":{\"code\":6,\"name\":"
-	       "\"unknown_product\"}}");
+	       "\"unknown_product\",\"message\":\"no such product "
+	       "\\\"\xef\xbf\xbd\xef\xbf\xbd\\\"\"}}");
 	/* The daemon's text, unchanged. */
 	EXPECT(ipc_reply_cmd_unconfirmed(),
 	       "{\"result\":\"unconfirmed\",\"error\":{\"code\":21,\"name\":"
