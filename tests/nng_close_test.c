@@ -3,8 +3,10 @@
  * reply to its last request is still arriving as it closes.  nng 1.5.2
  * hangs there for good (third_party/nng/README.md: the tcp:// case is
  * nanomsg/nng PR #1636, patched; the ipc:// case is our port of that
- * change).  fxbreakerctl's one-shot requests (ipc/ipc_request.c) and
- * fxb_client_close (ipc/fxb_client.c) close REQ sockets exactly so.
+ * change; the tls+tcp:// case our port extended to the send side).
+ * fxbreakerctl's one-shot requests (ipc/ipc_request.c) and
+ * fxb_client_close (ipc/fxb_client.c) close REQ sockets exactly so.  The
+ * tls+tcp:// run hung at iteration 1 to 58 without its patch.
  *
  * A REP server in a thread answers each request after 0, 1 or 2 ms; each
  * iteration opens a REQ socket, dials it, sends with a 1 ms receive timeout
@@ -31,12 +33,55 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "testlib.h"
 
 #define CLOSE_LIMIT_MS 2000
 #define DEFAULT_ITERS  500
+
+/* A self-signed P-256 certificate for CN=localhost (openssl req -x509
+ * -newkey ec, 100 years) and its key, for the tls+tcp:// run: what is
+ * tested is the pipe's close, not who the server is, so the client does
+ * not verify it. */
+static const char test_cert[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBfzCCASWgAwIBAgIUfEckxUZu6zRj1mVH9ygrWgSv07wwCgYIKoZIzj0EAwIw\n"
+    "FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwNjEwMDYwMVoYDzIxMjYxMTEy\n"
+    "MTAwNjAxWjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO\n"
+    "PQMBBwNCAARfQc7nCv1PXWAciviZbwb6HW/7r78OzKjLyH7F09YCb2fgDXRknxg6\n"
+    "n4jEsoybaXo3EylOnVf+qv23epJs/c+Co1MwUTAdBgNVHQ4EFgQU08RH9tncTH6R\n"
+    "plp+gjOewE2TzpYwHwYDVR0jBBgwFoAU08RH9tncTH6Rplp+gjOewE2TzpYwDwYD\n"
+    "VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiA4DlqZxoIMw73TtuRsCf3Y\n"
+    "8G/6mJcmmoyn1DCzOfuPwwIhAIraQ4UqXkSZUZboYi9tmyiE1AcvaMZikwLITzeZ\n"
+    "AqXb\n"
+    "-----END CERTIFICATE-----\n";
+static const char test_key[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgoaZ2LyU/mpJmM8Rc\n"
+    "Z23ReDu+pb2kAl2W2Ly18iDg6RChRANCAARfQc7nCv1PXWAciviZbwb6HW/7r78O\n"
+    "zKjLyH7F09YCb2fgDXRknxg6n4jEsoybaXo3EylOnVf+qv23epJs/c+C\n"
+    "-----END PRIVATE KEY-----\n";
+
+enum transport { T_TCP, T_IPC, T_TLS };
+
+/* A TLS config in mode (server: with the certificate), or NULL. */
+static nng_tls_config *
+tls_config(nng_tls_mode mode)
+{
+	nng_tls_config *c = NULL;
+	if (nng_tls_config_alloc(&c, mode) != 0)
+		return NULL;
+	if ((mode == NNG_TLS_MODE_SERVER &&
+	     nng_tls_config_own_cert(c, test_cert, test_key, NULL) != 0) ||
+	    (mode == NNG_TLS_MODE_CLIENT &&
+	     nng_tls_config_auth_mode(c, NNG_TLS_AUTH_MODE_NONE) != 0)) {
+		nng_tls_config_free(c);
+		return NULL;
+	}
+	return c;
+}
 
 struct srv {
 	nng_socket sock;
@@ -129,8 +174,22 @@ close_bounded(nng_socket sock, long *took_ms)
 	return 0;
 }
 
+/* Dials url from req (with a client TLS config on tls+tcp://). */
+static int
+dial(nng_socket req, const char *url, nng_tls_config *tls)
+{
+	nng_dialer d;
+	int rv;
+	if ((rv = nng_dialer_create(&d, req, url)) != 0)
+		return rv;
+	if (tls != NULL &&
+	    (rv = nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, tls)) != 0)
+		return rv;
+	return nng_dialer_start(d, 0);
+}
+
 static void
-req_close_racing_reply(int ipc)
+req_close_racing_reply(enum transport tr)
 {
 	char dir[] = "/tmp/fxb_close_XXXXXX";
 	char url[128];
@@ -140,19 +199,32 @@ req_close_racing_reply(int ipc)
 	int hung = 0, timedout = 0, answered = 0, i;
 	long took, worst = 0;
 
+	nng_tls_config *stls = NULL, *ctls = NULL;
 	CHECK(mkdtemp(dir) != NULL);
 	CHECK_INT(nng_rep0_open(&srv.sock), 0);
-	if (ipc) {
+	if (tr == T_IPC) {
 		snprintf(url, sizeof(url), "ipc://%s/s", dir);
 		CHECK_INT(nng_listen(srv.sock, url, NULL, 0), 0);
 	} else {
+		const char *scheme = tr == T_TLS ? "tls+tcp" : "tcp";
 		nng_listener l;
 		int port = 0;
 
-		CHECK_INT(nng_listen(srv.sock, "tcp://127.0.0.1:0", &l, 0), 0);
+		snprintf(url, sizeof(url), "%s://127.0.0.1:0", scheme);
+		CHECK_INT(nng_listener_create(&l, srv.sock, url), 0);
+		if (tr == T_TLS) {
+			CHECK((stls = tls_config(NNG_TLS_MODE_SERVER)) !=
+			      NULL);
+			CHECK((ctls = tls_config(NNG_TLS_MODE_CLIENT)) !=
+			      NULL);
+			CHECK_INT(
+			    nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, stls),
+			    0);
+		}
+		CHECK_INT(nng_listener_start(l, 0), 0);
 		CHECK_INT(
 		    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port), 0);
-		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+		snprintf(url, sizeof(url), "%s://127.0.0.1:%d", scheme, port);
 	}
 	CHECK_INT(pthread_create(&srv.thread, NULL, srv_run, &srv), 0);
 
@@ -165,7 +237,7 @@ req_close_racing_reply(int ipc)
 
 		if (nng_req0_open(&req) != 0 ||
 		    nng_setopt_ms(req, NNG_OPT_RECVTIMEO, 1) != 0 ||
-		    nng_dial(req, url, NULL, 0) != 0 ||
+		    dial(req, url, ctls) != 0 ||
 		    nng_send(req, ping, 4, 0) != 0) {
 			test_fail(__FILE__, __LINE__, "setup failed at %d", i);
 			break;
@@ -203,6 +275,10 @@ req_close_racing_reply(int ipc)
 	if (!hung) {
 		nng_close(srv.sock);
 		pthread_join(srv.thread, NULL);
+		if (stls != NULL)
+			nng_tls_config_free(stls);
+		if (ctls != NULL)
+			nng_tls_config_free(ctls);
 	}
 	char path[160];
 	snprintf(path, sizeof(path), "%s/s", dir);
@@ -213,18 +289,25 @@ req_close_racing_reply(int ipc)
 static void
 test_tcp_req_close_racing_reply(void)
 {
-	req_close_racing_reply(0);
+	req_close_racing_reply(T_TCP);
 }
 
 static void
 test_ipc_req_close_racing_reply(void)
 {
-	req_close_racing_reply(1);
+	req_close_racing_reply(T_IPC);
+}
+
+static void
+test_tls_req_close_racing_reply(void)
+{
+	req_close_racing_reply(T_TLS);
 }
 
 static const struct test tests[] = {
     {"tcp_req_close_racing_reply", test_tcp_req_close_racing_reply},
     {"ipc_req_close_racing_reply", test_ipc_req_close_racing_reply},
+    {"tls_req_close_racing_reply", test_tls_req_close_racing_reply},
 };
 
 int
