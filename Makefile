@@ -15,6 +15,10 @@
 #   make deps       install the Debian packages (as root, only if missing)
 #                   and build nng (below)
 #   make nng        build nng alone (third_party/nng/README.md)
+#   make install    PREFIX (/usr/local), DESTDIR: the daemon, the tool,
+#                   the client library, man pages, the systemd unit
+#                   (docs/OPERATIONS.md); make uninstall
+#   make man        lint and render the man pages (docs/man)
 #
 # CC=clang works; WERROR=1 (CI) turns warnings into errors.
 #
@@ -64,11 +68,14 @@ LDFLAGS += $(SAN)
 # nng's build (third_party/nng): the fetch (apt, the archive's keyring),
 # dpkg-source, patch, cmake and ninja, mbedTLS for its TLS transport.
 # libnng-dev stays: NNG=system and build/fxbreakerd-stocknng link it;
-# nng-utils gives the tests nngcat.
+# nng-utils gives the tests nngcat.  mandoc lints and renders the man
+# pages; systemd (not on a minimal Debian 12) has systemd-analyze and
+# systemd-sysusers for tests/e2e_install.sh.
 DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 	   libnng-dev nng-utils libsqlite3-dev sqlite3 libsodium-dev jq \
 	   python3 faketime cmake ninja-build dpkg-dev patch libmbedtls-dev \
-	   debian-archive-keyring
+	   debian-archive-keyring \
+	   mandoc systemd
 
 BREAKER_SRC = $(wildcard breaker/*.c)
 CTL_SRC     = $(wildcard ctl/*.c)
