@@ -459,8 +459,10 @@ $(BUILD)/tests/sign_body: $(BUILD)/tests/sign_body.o \
 # and the unit, which name PREFIX, are written straight into DESTDIR.
 #
 # With an empty DESTDIR (a real install) systemd-sysusers then creates
-# the user and group, if the machine has it; with a DESTDIR (a package, a
-# test) that is for the package's own scripts.
+# the user and group, if the machine has it, and ldconfig tells the
+# dynamic linker about libfxbclient.so.1 (/usr/local/lib is searched
+# through its cache only); with a DESTDIR (a package, a test) that is for
+# the package's own scripts.
 #
 # make uninstall removes exactly what install wrote except
 # /etc/fxbreaker (the operator's config and operators file), the state in
@@ -570,6 +572,9 @@ install: $(INSTALL_FROM)
 	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
 		echo "systemd-sysusers $(SYSUSERSDIR)/fxbreaker.conf"; \
 		systemd-sysusers $(SYSUSERSDIR)/fxbreaker.conf; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then \
+		echo ldconfig; ldconfig; \
 	fi
 
 uninstall:
