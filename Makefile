@@ -593,5 +593,8 @@ uninstall:
 		$(DESTDIR)$(DOCDIR)/fxbreaker.conf.example \
 		$(DOC_FILES:docs/%=$(DESTDIR)$(DOCDIR)/%)
 	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then \
+		echo ldconfig; ldconfig; \
+	fi
 	@echo "uninstall: kept $(DESTDIR)$(CONFDIR) (the config, the operators file), $(DESTDIR)/var/lib/fxbreaker (the ledger, its log key, the checkpoints) and the fxbreaker user and group: remove them by hand if they are no longer wanted"
 # ---- end of install ----
