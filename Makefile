@@ -528,6 +528,12 @@ $(BUILD)/man/%.txt: docs/man/%
 	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
 	mandoc -Tutf8 $< | sed 's/.\x08//g' >$@
 
+# The installed .pc: libdir and includedir under ${prefix} when they are
+# under PREFIX, so that pkg-config --define-variable=prefix= moves them.
+PC_FILE   = $(LIBDIR)/pkgconfig/fxbreaker-client.pc
+PC_LIBDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
+PC_INCDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
+
 INSTALL_FROM = $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl \
 	       $(BUILD)/$(FXB_CLIENT_SOFILE) $(BUILD)/libfxbclient.a \
 	       $(BUILD)/dist/fxbreaker.conf
@@ -549,8 +555,8 @@ install: $(INSTALL_FROM)
 	ln -sf $(FXB_CLIENT_SONAME) $(DESTDIR)$(LIBDIR)/libfxbclient.so
 	$(INSTALL) -m 0644 $(BUILD)/libfxbclient.a \
 		$(DESTDIR)$(LIBDIR)/libfxbclient.a
-	$(call fxb_client_pc,$(DESTDIR)$(LIBDIR)/pkgconfig/fxbreaker-client.pc,$(PREFIX),$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR)),$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR)))
-	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/fxbreaker-client.pc
+	$(call fxb_client_pc,$(DESTDIR)$(PC_FILE),$(PREFIX),$(PC_LIBDIR),$(PC_INCDIR))
+	chmod 0644 $(DESTDIR)$(PC_FILE)
 	$(INSTALL) -m 0644 docs/man/fxbreakerd.8 docs/man/fxbreakerctl.8 \
 		$(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0644 docs/man/fxbreaker.conf.5 $(DESTDIR)$(MANDIR)/man5/
@@ -584,7 +590,7 @@ uninstall:
 		$(DESTDIR)$(LIBDIR)/$(FXB_CLIENT_SONAME) \
 		$(DESTDIR)$(LIBDIR)/libfxbclient.so \
 		$(DESTDIR)$(LIBDIR)/libfxbclient.a \
-		$(DESTDIR)$(LIBDIR)/pkgconfig/fxbreaker-client.pc \
+		$(DESTDIR)$(PC_FILE) \
 		$(DESTDIR)$(MANDIR)/man8/fxbreakerd.8 \
 		$(DESTDIR)$(MANDIR)/man8/fxbreakerctl.8 \
 		$(DESTDIR)$(MANDIR)/man5/fxbreaker.conf.5 \
