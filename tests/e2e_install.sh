@@ -7,7 +7,8 @@
 # systemd-analyze verify and its security score, the sysusers.d file
 # making the user; then a client program built from the installed .pc
 # alone (the .so, then the .a) asks the installed daemon, run as the
-# dedicated user when the test runs as root, for exact answers; a second
+# dedicated user in the unit's sandbox (as far as it can be built without
+# systemd) when the test runs as root, for exact answers; a second
 # install keeps an operator's config; uninstall leaves only what it says
 # it keeps.  The build is reused: install compiles nothing.
 . "$(dirname "$0")/lib_e2e.sh"
@@ -197,21 +198,39 @@ check "  it needs no libfxbclient at run time" \
 	"0 0"
 
 # The installed daemon on the installed config's rules, its [service]
-# moved here.  As root it runs as the sysusers.d uid and gid, in
-# directories that belong to them, as systemd's StateDirectory and
-# RuntimeDirectory would be; otherwise as the test's user.
+# moved here.  As root, where mount namespaces work, it runs as the unit
+# runs it, as far as a machine without systemd as PID 1 can: the
+# sysusers.d uid and gid, no capability, no new privileges, umask 0027,
+# its own mount namespace with / read-only but for its data and socket
+# directories (ProtectSystem=strict, StateDirectory=, RuntimeDirectory=,
+# which belong to it) and a private /var/tmp.  The system call filter is
+# not applied here (docs/OPERATIONS.md says how it was checked).
+# Otherwise it runs as the test's user, with no new privileges.
 sed -e "s|^data_dir = .*|data_dir = $TMP/data|" \
 	-e "s|ipc:///run/fxbreaker/|ipc://$TMP/run/|" "$C" >fx.conf
-mkdir -m 0750 data run
-if [ "$(id -u)" = 0 ]; then
+mkdir -m 0750 data run probe
+SANDBOX=0
+if [ "$(id -u)" = 0 ] && unshare -m --propagation private \
+	mount -t tmpfs tmpfs "$TMP/probe" 2>/dev/null; then
+	SANDBOX=1
+fi
+if [ $SANDBOX = 1 ]; then
 	chmod 0755 "$TMP"
 	chown "$FXUID:$FXGID" data run
 	RUNAS="$FXUID:$FXGID"
-	printf '#!/bin/sh\nexec setpriv --reuid=%s --regid=%s --clear-groups %s "$@"\n' \
-		"$FXUID" "$FXGID" "$D$P/sbin/fxbreakerd" >fxd
+	cat >fxd <<EOF
+#!/bin/sh
+exec unshare -m --propagation private sh -c '
+mount --bind $TMP/data $TMP/data && mount --bind $TMP/run $TMP/run &&
+mount -t tmpfs -o mode=1777 tmpfs /var/tmp && mount -o remount,bind,ro / &&
+umask 0027 && exec setpriv --reuid=$FXUID --regid=$FXGID --clear-groups \
+	--no-new-privs --bounding-set=-all --inh-caps=-all \
+	$D$P/sbin/fxbreakerd "\$@"' sh "\$@"
+EOF
 else
 	RUNAS="$(id -u):$(id -g)"
-	printf '#!/bin/sh\nexec %s "$@"\n' "$D$P/sbin/fxbreakerd" >fxd
+	printf '#!/bin/sh\numask 022\nexec setpriv --no-new-privs %s "$@"\n' \
+		"$D$P/sbin/fxbreakerd" >fxd
 fi
 chmod 0755 fxd
 FXD="$TMP/fxd"
@@ -224,6 +243,19 @@ fi
 check "the installed daemon runs as $RUNAS; its ledger belongs to it" \
 	"$(stat -c %u:%g "/proc/$PID") $(stat -c %u:%g data/fxbreaker.db)" \
 	"$RUNAS $RUNAS"
+procst() { sed -n "s/^$1:[[:space:]]*//p" "/proc/$PID/status"; }
+rootro() {
+	awk '$5 == "/" { print ($6 ~ /^ro/) ? "ro" : "rw" }' \
+		"/proc/$PID/mountinfo"
+}
+if [ $SANDBOX = 1 ]; then
+	want="NoNewPrivs=1 CapEff=0000000000000000 CapBnd=0000000000000000 /=ro ledger=640"
+else
+	want="NoNewPrivs=1 CapEff=0000000000000000 CapBnd=$(procst CapBnd) /=$(rootro) ledger=644"
+fi
+check "  its sandbox (sandboxed: $SANDBOX)" \
+	"NoNewPrivs=$(procst NoNewPrivs) CapEff=$(procst CapEff) CapBnd=$(procst CapBnd) /=$(rootro) ledger=$(stat -c %a data/fxbreaker.db)" \
+	"$want"
 check "installed fxbreakerctl: a tick" "$("$CTL" tick USD/KRW 1402.9)" ok
 URL="ipc://$TMP/run/check.ipc"
 check "the .so client: allow" \
