@@ -15,6 +15,10 @@
 #   make deps       install the Debian packages (as root, only if missing)
 #                   and build nng (below)
 #   make nng        build nng alone (third_party/nng/README.md)
+#   make install    PREFIX (/usr/local), DESTDIR: the daemon, the tool,
+#                   the client library, man pages, the systemd unit
+#                   (docs/OPERATIONS.md); make uninstall
+#   make man        lint and render the man pages (docs/man)
 #
 # CC=clang works; WERROR=1 (CI) turns warnings into errors.
 #
@@ -64,11 +68,14 @@ LDFLAGS += $(SAN)
 # nng's build (third_party/nng): the fetch (apt, the archive's keyring),
 # dpkg-source, patch, cmake and ninja, mbedTLS for its TLS transport.
 # libnng-dev stays: NNG=system and build/fxbreakerd-stocknng link it;
-# nng-utils gives the tests nngcat.
+# nng-utils gives the tests nngcat.  mandoc lints and renders the man
+# pages; systemd (not on a minimal Debian 12) has systemd-analyze and
+# systemd-sysusers for tests/e2e_install.sh.
 DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 	   libnng-dev nng-utils libsqlite3-dev sqlite3 libsodium-dev jq \
 	   python3 faketime cmake ninja-build dpkg-dev patch libmbedtls-dev \
-	   debian-archive-keyring
+	   debian-archive-keyring \
+	   mandoc systemd
 
 BREAKER_SRC = $(wildcard breaker/*.c)
 CTL_SRC     = $(wildcard ctl/*.c)
@@ -360,11 +367,14 @@ clean:
 # One position-independent object serves both the .so and the .a, so the
 # archive also links into a caller's own shared library.
 #
-# The .pc points into this tree by default (libs in $(BUILD), the header
-# in ipc/); with PREFIX=/usr/local (say) it describes the usual layout,
-# PREFIX/lib and PREFIX/include, for whoever copies the files there.
-# It is rewritten only when its text changes, so a new PREFIX takes effect
-# without a clean and an unchanged one relinks nothing.
+# The .so is versioned as a Debian library is: the file
+# libfxbclient.so.1.0.0 says SONAME libfxbclient.so.1 (the name a program
+# linked against it asks the dynamic linker for), the link
+# libfxbclient.so.1 finds it at run time and libfxbclient.so (the
+# development link) is what -lfxbclient finds at link time.  The major
+# number changes only when the ABI breaks (a program built against .so.1
+# would misbehave): then .so.2 can be installed beside it.  The minor
+# grows when a function is added.
 #
 # fxb_client.o is in libfxbipc.a too (every ipc/*.c is): a program that
 # links that archive and calls the client needs nng, as client_test does.
@@ -373,43 +383,60 @@ clean:
 # symbols hidden (--exclude-libs): a caller gets the #1518 fix without
 # installing anything, and a caller that links its own nng does not clash
 # with ours.  The .a cannot carry another archive: its users link nng
-# themselves (-lnng in the .pc; our build/nng/prefix/lib/libnng.a in
-# tests/e2e_client.sh).
-FXB_CLIENT_VERSION ?= 0.1.0
+# themselves (-lnng in the .pc, which is Debian's libnng-dev when
+# installed; our build/nng/prefix/lib/libnng.a in tests/e2e_client.sh).
+#
+# Two .pc files from one template: BUILD/fxbreaker-client.pc describes
+# this tree (the libraries in BUILD, the header in ipc/), for a program
+# built against an uninstalled tree; `make install` writes the installed
+# one, PREFIX/lib and PREFIX/include (below).  The build tree's is
+# rewritten only when its text changes, so an unchanged one relinks
+# nothing.
+FXB_CLIENT_SOMAJOR  = 1
+FXB_CLIENT_SONAME   = libfxbclient.so.$(FXB_CLIENT_SOMAJOR)
+FXB_CLIENT_SOFILE   = $(FXB_CLIENT_SONAME).0.0
 FXB_CLIENT_LIBS     = $(NNG_LIBS) $(shell pkg-config --libs jansson \
 		      2>/dev/null || echo -ljansson) -lpthread \
 		      $(if $(NNG_DEP),-Wl$(comma)--exclude-libs$(comma)libnng.a)
 comma = ,
 FXB_CLIENT_PIC      = $(BUILD)/pic/ipc/fxb_client.o
-ifeq ($(origin PREFIX),undefined)
-PREFIX                 = $(abspath $(BUILD))
-FXB_CLIENT_LIBDIR      = $${prefix}
-FXB_CLIENT_INCLUDEDIR  = $(abspath ipc)
-else
-FXB_CLIENT_LIBDIR      = $${prefix}/lib
-FXB_CLIENT_INCLUDEDIR  = $${prefix}/include
-endif
+# The version is written once, in breaker/fxb.h (fxbreakerd -V says it).
+FXB_VERSION := $(shell sed -n 's/^\#define FXB_VERSION "\([^"]*\)".*/\1/p' \
+		 breaker/fxb.h)
 
-all: $(BUILD)/libfxbclient.a $(BUILD)/libfxbclient.so $(BUILD)/fxbreaker-client.pc
+all: $(BUILD)/libfxbclient.a $(BUILD)/$(FXB_CLIENT_SOFILE) \
+	$(BUILD)/$(FXB_CLIENT_SONAME) $(BUILD)/libfxbclient.so \
+	$(BUILD)/fxbreaker-client.pc
 
 $(FXB_CLIENT_PIC): ipc/fxb_client.c $(NNG_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
 
 $(BUILD)/libfxbclient.a: $(FXB_CLIENT_PIC)
+	rm -f $@
 	$(AR) rcs $@ $^
 
-$(BUILD)/libfxbclient.so: $(FXB_CLIENT_PIC)
-	$(CC) $(LDFLAGS) -shared $^ $(FXB_CLIENT_LIBS) -o $@
+$(BUILD)/$(FXB_CLIENT_SOFILE): $(FXB_CLIENT_PIC)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(FXB_CLIENT_SONAME) $^ \
+		$(FXB_CLIENT_LIBS) -o $@
+
+$(BUILD)/$(FXB_CLIENT_SONAME): $(BUILD)/$(FXB_CLIENT_SOFILE)
+	ln -sf $(FXB_CLIENT_SOFILE) $@
+
+$(BUILD)/libfxbclient.so: $(BUILD)/$(FXB_CLIENT_SONAME)
+	ln -sf $(FXB_CLIENT_SONAME) $@
+
+# fxb_client_pc DEST PREFIX LIBDIR INCLUDEDIR: the template filled in.
+fxb_client_pc = sed -e 's|@PREFIX@|$(2)|g' -e 's|@LIBDIR@|$(3)|g' \
+	-e 's|@INCLUDEDIR@|$(4)|g' -e 's|@VERSION@|$(FXB_VERSION)|g' \
+	ipc/fxbreaker-client.pc.in >$(1)
 
 .PHONY: fxb-client-pc-always
 fxb-client-pc-always:
 
 $(BUILD)/fxbreaker-client.pc: ipc/fxbreaker-client.pc.in fxb-client-pc-always
 	@mkdir -p $(dir $@)
-	@sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(FXB_CLIENT_LIBDIR)|g' \
-		-e 's|@INCLUDEDIR@|$(FXB_CLIENT_INCLUDEDIR)|g' \
-		-e 's|@VERSION@|$(FXB_CLIENT_VERSION)|g' $< >$@.tmp
+	@$(call fxb_client_pc,$@.tmp,$(abspath $(BUILD)),$${prefix},$(abspath ipc))
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; \
 	else mv $@.tmp $@ && echo "generated $@"; fi
 # ---- end of client library ----
@@ -420,3 +447,160 @@ all: $(BUILD)/tests/sign_body
 $(BUILD)/tests/sign_body: $(BUILD)/tests/sign_body.o \
 		$(filter-out $(BUILD)/ctl/fxbreakerctl.o,$(CTL_OBJ)) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# ---- install (docs/OPERATIONS.md, "Installing and running under systemd") ----
+# make install [PREFIX=/usr/local] [DESTDIR=]: the programs, the client
+# library (.so, .a, header, .pc), the man pages, the systemd unit, the
+# sysusers.d file for the fxbreaker user and group, and the example
+# config.  /etc/fxbreaker/fxbreaker.conf is written only when absent: an
+# operator's config is never overwritten.  Nothing is built here that
+# `make` did not build (install depends on the built files only, so a
+# root `make install` after a user's `make` compiles nothing); the .pc
+# and the unit, which name PREFIX, are written straight into DESTDIR.
+#
+# With an empty DESTDIR (a real install) systemd-sysusers then creates
+# the user and group, if the machine has it, and ldconfig tells the
+# dynamic linker about libfxbclient.so.1 (/usr/local/lib is searched
+# through its cache only); with a DESTDIR (a package, a test) that is for
+# the package's own scripts.
+#
+# make uninstall removes exactly what install wrote except
+# /etc/fxbreaker (the operator's config and operators file), the state in
+# /var/lib/fxbreaker (the ledger, the log key, the checkpoints) and the
+# fxbreaker user and group (Debian never removes a system user: files it
+# owned would pass to the next account given its uid).
+PREFIX      ?= /usr/local
+SBINDIR     ?= $(PREFIX)/sbin
+BINDIR      ?= $(PREFIX)/bin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/fxbreaker
+# systemd searches /usr/local/lib/systemd/system and
+# /usr/local/lib/sysusers.d as well as /usr/lib's.
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+# The daemon's own defaults and fxbreakerctl's name /etc/fxbreaker,
+# whatever PREFIX is.
+CONFDIR      = /etc/fxbreaker
+INSTALL     ?= install
+
+MAN_PAGES = docs/man/fxbreakerd.8 docs/man/fxbreakerctl.8 \
+	    docs/man/fxbreaker.conf.5
+MAN_TXT   = $(MAN_PAGES:docs/man/%=$(BUILD)/man/%.txt)
+# The documents the man pages send a reader to, for a host without this
+# repository.
+DOC_FILES = docs/OPERATIONS.md docs/PROTOCOL.md docs/RULES.md \
+	    docs/RULES-NOTES.md docs/LEDGER.md
+
+# The installed config (built by `all`): the example's rules and notices
+# under a [service] for a host (dist/service.conf: /var/lib/fxbreaker,
+# /run/fxbreaker), in place of the example's development [service]
+# (./run, relative to the directory the daemon starts in), which ends at
+# its next "; ----" line; its first lines name the installed file.
+$(BUILD)/dist/fxbreaker.conf: $(EXAMPLE_CONF) dist/service.conf
+	@mkdir -p $(dir $@)
+	awk -v svc=dist/service.conf ' \
+		skip && /^; ----/ { skip = 0 } \
+		/^\[service\]/ { while ((getline l < svc) > 0) print l; \
+			skip = 1; next } \
+		!skip' $(EXAMPLE_CONF) | sed \
+		-e '1s|^; examples/fxbreaker.conf: an example|; fxbreaker.conf: the installed|' \
+		-e 's|build/fxbreakerctl validate examples/|fxbreakerctl validate /etc/fxbreaker/|' \
+		>$@.tmp
+	@grep -q '^data_dir = /var/lib/fxbreaker$$' $@.tmp || \
+		{ echo "$@: [service] not replaced"; rm -f $@.tmp; exit 1; }
+	@mv $@.tmp $@
+all: $(BUILD)/dist/fxbreaker.conf
+
+# The man pages, linted and rendered as text.  Any mandoc -Tlint message
+# fails, except that one of the three cannot find the other two: mandoc
+# looks a cross-reference up among the pages installed on this machine,
+# and they are installed together (tests/e2e_install.sh lints them again
+# there).  Only they are cross-referenced, so the lint does not depend on
+# the machine's other manuals.
+MAN_XR = Xr (fxbreakerd 8|fxbreakerctl 8|fxbreaker\.conf 5)( \([0-9]+ times\))?$$
+.PHONY: man
+man: $(MAN_TXT)
+$(BUILD)/man/%.txt: docs/man/%
+	@mkdir -p $(dir $@)
+	@out=$$(mandoc -Tlint $< 2>&1 | grep -Ev 'STYLE: referenced manual not found: $(MAN_XR)'); \
+	if [ -n "$$out" ]; then echo "$$out"; exit 1; fi
+	mandoc -Tutf8 $< | sed 's/.\x08//g' >$@
+
+# The installed .pc: libdir and includedir under ${prefix} when they are
+# under PREFIX, so that pkg-config --define-variable=prefix= moves them.
+PC_FILE   = $(LIBDIR)/pkgconfig/fxbreaker-client.pc
+PC_LIBDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
+PC_INCDIR = $(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
+
+INSTALL_FROM = $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl \
+	       $(BUILD)/$(FXB_CLIENT_SOFILE) $(BUILD)/libfxbclient.a \
+	       $(BUILD)/dist/fxbreaker.conf
+
+.PHONY: install uninstall
+install: $(INSTALL_FROM)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR) \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+		$(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(CONFDIR)
+	$(INSTALL) -m 0755 $(BUILD)/fxbreakerd $(DESTDIR)$(SBINDIR)/fxbreakerd
+	$(INSTALL) -m 0755 $(BUILD)/fxbreakerctl \
+		$(DESTDIR)$(BINDIR)/fxbreakerctl
+	$(INSTALL) -m 0644 ipc/fxb_client.h $(DESTDIR)$(INCLUDEDIR)/fxb_client.h
+	$(INSTALL) -m 0755 $(BUILD)/$(FXB_CLIENT_SOFILE) \
+		$(DESTDIR)$(LIBDIR)/$(FXB_CLIENT_SOFILE)
+	ln -sf $(FXB_CLIENT_SOFILE) $(DESTDIR)$(LIBDIR)/$(FXB_CLIENT_SONAME)
+	ln -sf $(FXB_CLIENT_SONAME) $(DESTDIR)$(LIBDIR)/libfxbclient.so
+	$(INSTALL) -m 0644 $(BUILD)/libfxbclient.a \
+		$(DESTDIR)$(LIBDIR)/libfxbclient.a
+	$(call fxb_client_pc,$(DESTDIR)$(PC_FILE),$(PREFIX),$(PC_LIBDIR),$(PC_INCDIR))
+	chmod 0644 $(DESTDIR)$(PC_FILE)
+	$(INSTALL) -m 0644 docs/man/fxbreakerd.8 docs/man/fxbreakerctl.8 \
+		$(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 docs/man/fxbreaker.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' dist/fxbreakerd.service.in \
+		>$(DESTDIR)$(UNITDIR)/fxbreakerd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/fxbreakerd.service
+	$(INSTALL) -m 0644 dist/fxbreaker.sysusers \
+		$(DESTDIR)$(SYSUSERSDIR)/fxbreaker.conf
+	$(INSTALL) -m 0644 $(BUILD)/dist/fxbreaker.conf \
+		$(DESTDIR)$(DOCDIR)/fxbreaker.conf.example
+	$(INSTALL) -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+	@if [ -e $(DESTDIR)$(CONFDIR)/fxbreaker.conf ]; then \
+		echo "kept $(DESTDIR)$(CONFDIR)/fxbreaker.conf (compare it with $(DOCDIR)/fxbreaker.conf.example)"; \
+	else \
+		echo "$(INSTALL) -m 0644 $(BUILD)/dist/fxbreaker.conf $(DESTDIR)$(CONFDIR)/fxbreaker.conf"; \
+		$(INSTALL) -m 0644 $(BUILD)/dist/fxbreaker.conf \
+			$(DESTDIR)$(CONFDIR)/fxbreaker.conf; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+		echo "systemd-sysusers $(SYSUSERSDIR)/fxbreaker.conf"; \
+		systemd-sysusers $(SYSUSERSDIR)/fxbreaker.conf; \
+	fi
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then \
+		echo ldconfig; ldconfig; \
+	fi
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/fxbreakerd $(DESTDIR)$(BINDIR)/fxbreakerctl \
+		$(DESTDIR)$(INCLUDEDIR)/fxb_client.h \
+		$(DESTDIR)$(LIBDIR)/$(FXB_CLIENT_SOFILE) \
+		$(DESTDIR)$(LIBDIR)/$(FXB_CLIENT_SONAME) \
+		$(DESTDIR)$(LIBDIR)/libfxbclient.so \
+		$(DESTDIR)$(LIBDIR)/libfxbclient.a \
+		$(DESTDIR)$(PC_FILE) \
+		$(DESTDIR)$(MANDIR)/man8/fxbreakerd.8 \
+		$(DESTDIR)$(MANDIR)/man8/fxbreakerctl.8 \
+		$(DESTDIR)$(MANDIR)/man5/fxbreaker.conf.5 \
+		$(DESTDIR)$(UNITDIR)/fxbreakerd.service \
+		$(DESTDIR)$(SYSUSERSDIR)/fxbreaker.conf \
+		$(DESTDIR)$(DOCDIR)/fxbreaker.conf.example \
+		$(DOC_FILES:docs/%=$(DESTDIR)$(DOCDIR)/%)
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then \
+		echo ldconfig; ldconfig; \
+	fi
+	@echo "uninstall: kept $(DESTDIR)$(CONFDIR) (the config, the operators file), $(DESTDIR)/var/lib/fxbreaker (the ledger, its log key, the checkpoints) and the fxbreaker user and group: remove them by hand if they are no longer wanted"
+# ---- end of install ----
