@@ -2,9 +2,9 @@
  * nng_close_test.c: nng_close of a REQ socket must return, also when the
  * reply to its last request is still arriving as it closes.  nng 1.5.2
  * hangs there for good (third_party/nng/README.md: the tcp:// case is
- * nanomsg/nng PR #1636, patched; the ipc:// case is our port of that
- * change).  fxbreakerctl's one-shot requests (ipc/ipc_request.c) and
- * fxb_client_close (ipc/fxb_client.c) close REQ sockets exactly so.
+ * nanomsg/nng PR #1636, patched; the ipc:// and tls+tcp:// cases are our
+ * ports of that change).  fxbreakerctl's one-shot requests (ipc/ipc_request.c)
+ * and fxb_client_close (ipc/fxb_client.c) close REQ sockets exactly so.
  *
  * A REP server in a thread answers each request after 0, 1 or 2 ms; each
  * iteration opens a REQ socket, dials it, sends with a 1 ms receive timeout
@@ -31,12 +31,37 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "testlib.h"
 
 #define CLOSE_LIMIT_MS 2000
 #define DEFAULT_ITERS  500
+
+enum transport { T_TCP, T_IPC, T_TLS };
+
+/* The tls+tcp:// server's certificate and key: a self-signed P-256 pair
+ * made for this test alone (valid to 2126; EC for a quick handshake per
+ * iteration).  The client does not verify it: the test is about close. */
+static const char test_cert[] =
+    "-----BEGIN CERTIFICATE-----\n"
+    "MIIBfjCCASWgAwIBAgIUIxAyWBIi4Vmk9SxwavTF5Cs9TfMwCgYIKoZIzj0EAwIw\n"
+    "FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTIwNjEwMTIzNVoYDzIxMjYxMTEy\n"
+    "MTAxMjM1WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO\n"
+    "PQMBBwNCAARU2x8xaVykIiMLylB0nYGMIq2bzoqKhcMHh2bRDl4GGVdepe2/M/Ja\n"
+    "qm+cqNZSAgiXob22yg4hDIEcbC31d7sHo1MwUTAdBgNVHQ4EFgQUJnM5RkqfvllD\n"
+    "TRlg0ffCGWj2RFUwHwYDVR0jBBgwFoAUJnM5RkqfvllDTRlg0ffCGWj2RFUwDwYD\n"
+    "VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNHADBEAiAWshziIU6e5YeB+JMGXMDh\n"
+    "sgOTfWFjv+3l0S9/wI86dAIgDLlwfU0tM7qeTvAbgnJDkbH6DnGZP18cZCluopVA\n"
+    "+gQ=\n"
+    "-----END CERTIFICATE-----\n";
+static const char test_key[] =
+    "-----BEGIN PRIVATE KEY-----\n"
+    "MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgzROBsZHG/kgHO1zb\n"
+    "ixSgdC5qF/gQ4yGK/IQYtkROepuhRANCAARU2x8xaVykIiMLylB0nYGMIq2bzoqK\n"
+    "hcMHh2bRDl4GGVdepe2/M/Jaqm+cqNZSAgiXob22yg4hDIEcbC31d7sH\n"
+    "-----END PRIVATE KEY-----\n";
 
 struct srv {
 	nng_socket sock;
@@ -130,7 +155,7 @@ close_bounded(nng_socket sock, long *took_ms)
 }
 
 static void
-req_close_racing_reply(int ipc)
+req_close_racing_reply(enum transport tr)
 {
 	char dir[] = "/tmp/fxb_close_XXXXXX";
 	char url[128];
@@ -140,11 +165,33 @@ req_close_racing_reply(int ipc)
 	int hung = 0, timedout = 0, answered = 0, i;
 	long took, worst = 0;
 
+	nng_tls_config *scfg = NULL, *ccfg = NULL;
+
 	CHECK(mkdtemp(dir) != NULL);
 	CHECK_INT(nng_rep0_open(&srv.sock), 0);
-	if (ipc) {
+	if (tr == T_IPC) {
 		snprintf(url, sizeof(url), "ipc://%s/s", dir);
 		CHECK_INT(nng_listen(srv.sock, url, NULL, 0), 0);
+	} else if (tr == T_TLS) {
+		nng_listener l;
+		int port = 0;
+
+		CHECK_INT(nng_tls_config_alloc(&scfg, NNG_TLS_MODE_SERVER), 0);
+		CHECK_INT(
+		    nng_tls_config_own_cert(scfg, test_cert, test_key, NULL),
+		    0);
+		CHECK_INT(nng_tls_config_alloc(&ccfg, NNG_TLS_MODE_CLIENT), 0);
+		CHECK_INT(
+		    nng_tls_config_auth_mode(ccfg, NNG_TLS_AUTH_MODE_NONE), 0);
+		CHECK_INT(
+		    nng_listener_create(&l, srv.sock, "tls+tcp://127.0.0.1:0"),
+		    0);
+		CHECK_INT(nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, scfg),
+		          0);
+		CHECK_INT(nng_listener_start(l, 0), 0);
+		CHECK_INT(
+		    nng_listener_get_int(l, NNG_OPT_TCP_BOUND_PORT, &port), 0);
+		snprintf(url, sizeof(url), "tls+tcp://127.0.0.1:%d", port);
 	} else {
 		nng_listener l;
 		int port = 0;
@@ -163,9 +210,13 @@ req_close_racing_reply(int ipc)
 		size_t sz;
 		int rv;
 
+		nng_dialer d;
 		if (nng_req0_open(&req) != 0 ||
 		    nng_setopt_ms(req, NNG_OPT_RECVTIMEO, 1) != 0 ||
-		    nng_dial(req, url, NULL, 0) != 0 ||
+		    nng_dialer_create(&d, req, url) != 0 ||
+		    (ccfg != NULL &&
+		     nng_dialer_set_ptr(d, NNG_OPT_TLS_CONFIG, ccfg) != 0) ||
+		    nng_dialer_start(d, 0) != 0 ||
 		    nng_send(req, ping, 4, 0) != 0) {
 			test_fail(__FILE__, __LINE__, "setup failed at %d", i);
 			break;
@@ -203,6 +254,10 @@ req_close_racing_reply(int ipc)
 	if (!hung) {
 		nng_close(srv.sock);
 		pthread_join(srv.thread, NULL);
+		if (scfg != NULL)
+			nng_tls_config_free(scfg);
+		if (ccfg != NULL)
+			nng_tls_config_free(ccfg);
 	}
 	char path[160];
 	snprintf(path, sizeof(path), "%s/s", dir);
@@ -213,18 +268,25 @@ req_close_racing_reply(int ipc)
 static void
 test_tcp_req_close_racing_reply(void)
 {
-	req_close_racing_reply(0);
+	req_close_racing_reply(T_TCP);
 }
 
 static void
 test_ipc_req_close_racing_reply(void)
 {
-	req_close_racing_reply(1);
+	req_close_racing_reply(T_IPC);
+}
+
+static void
+test_tls_req_close_racing_reply(void)
+{
+	req_close_racing_reply(T_TLS);
 }
 
 static const struct test tests[] = {
     {"tcp_req_close_racing_reply", test_tcp_req_close_racing_reply},
     {"ipc_req_close_racing_reply", test_ipc_req_close_racing_reply},
+    {"tls_req_close_racing_reply", test_tls_req_close_racing_reply},
 };
 
 int
