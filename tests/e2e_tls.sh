@@ -13,8 +13,11 @@
 #      fxbreakerctl and the client library (fxb_client_open_tls) get an
 #      allow; fxbreakerctl without --cacert says to give it.
 #  (c) raw TCP connect-and-close probes (and garbage, and a half TLS
-#      hello) on the TLS listener do not wedge it (nng #1518,
-#      third_party/nng): a real request is answered after them.
+#      hello) on the TLS listener do not wedge it: a real request is
+#      answered after them.  (nng #1518's fix covers tls.c too; Debian's
+#      stock libnng survived these same probes over TLS, whose handshake
+#      fails first with another error, so this guards against a
+#      regression rather than showing that bug.)
 #  (d) tls_ca_file set: a client without a certificate is refused (nngcat,
 #      fxbreakerctl, the library, whose fail policy then denies), one with
 #      the rogue CA's certificate too; with the CA's client certificate
