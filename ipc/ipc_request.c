@@ -73,13 +73,13 @@ tls_apply(nng_dialer d, const char *url, char *err, size_t errlen)
 	int rv, ret = -1;
 	if (tls_ca == NULL) {
 		snprintf(err, errlen,
-		         "%s: give --cacert FILE (the CA that signed the "
+		         "%s: give --tls-ca FILE (the CA that signed the "
 		         "service's certificate)",
 		         url);
 		return -1;
 	}
 	if ((tls_cert == NULL) != (tls_key == NULL)) {
-		snprintf(err, errlen, "--cert and --key go together");
+		snprintf(err, errlen, "--tls-cert and --tls-key go together");
 		return -1;
 	}
 	if ((rv = nng_dialer_get_ptr(d, NNG_OPT_TLS_CONFIG, (void **)&cfg)) !=
@@ -87,24 +87,25 @@ tls_apply(nng_dialer d, const char *url, char *err, size_t errlen)
 		fail(err, errlen, url, "tls", rv);
 		return -1;
 	}
-	if ((ca = pem_read("--cacert", tls_ca, err, errlen)) == NULL)
+	if ((ca = pem_read("--tls-ca", tls_ca, err, errlen)) == NULL)
 		goto out;
 	if ((rv = nng_tls_config_ca_chain(cfg, ca, NULL)) != 0) {
 		snprintf(err, errlen,
-		         "--cacert %s: not a PEM certificate (%s)", tls_ca,
+		         "--tls-ca %s: not a PEM certificate (%s)", tls_ca,
 		         nng_strerror(rv));
 		goto out;
 	}
 	if (tls_cert != NULL &&
-	    ((cert = pem_read("--cert", tls_cert, err, errlen)) == NULL ||
-	     (key = pem_read("--key", tls_key, err, errlen)) == NULL))
+	    ((cert = pem_read("--tls-cert", tls_cert, err, errlen)) == NULL ||
+	     (key = pem_read("--tls-key", tls_key, err, errlen)) == NULL))
 		goto out;
 	if (cert != NULL &&
 	    (rv = nng_tls_config_own_cert(cfg, cert, key, NULL)) != 0) {
-		snprintf(err, errlen,
-		         "--cert %s, --key %s: not a PEM certificate and its "
-		         "unencrypted key (%s)",
-		         tls_cert, tls_key, nng_strerror(rv));
+		snprintf(
+		    err, errlen,
+		    "--tls-cert %s, --tls-key %s: not a PEM certificate and "
+		    "its unencrypted key (%s)",
+		    tls_cert, tls_key, nng_strerror(rv));
 		goto out;
 	}
 	ret = 0;

@@ -22,10 +22,14 @@
 #      fxbreakerctl, the library, whose fail policy then denies), one with
 #      the rogue CA's certificate too; with the CA's client certificate
 #      each gets its allow.
+#  (e) the admin socket on tls+tcp:// with client certificates: status
+#      and a signed suspend through fxbreakerctl --tls-ca/--tls-cert/
+#      --tls-key; the suspension then denies on the check socket.
 . "$(dirname "$0")/lib_e2e.sh"
 
 P1=19500
 P2=19501
+P3=19502
 URL=tls+tcp://localhost:$P1
 URL2=tls+tcp://localhost:$P2
 CPID=
@@ -189,12 +193,12 @@ check "nngcat with the rogue CA: refused" \
 check "nngcat dialing 127.0.0.1 (not the certificate's name): refused" \
 	"$(tls_req "tls+tcp://127.0.0.1:$P1" --cacert ca.pem)" \
 	"Unable to dial on tls+tcp://127.0.0.1:$P1: Cryptographic error"
-check "fxbreakerctl check --cacert: allow" \
-	"$("$CTL" check --cacert ca.pem wallet 10.00 2>&1)" allow
+check "fxbreakerctl check --tls-ca: allow" \
+	"$("$CTL" check --tls-ca ca.pem wallet 10.00 2>&1)" allow
 out=$("$CTL" check wallet 10.00 2>&1)
-check "fxbreakerctl without --cacert: exit 3" "$?" 3
-check_has "fxbreakerctl without --cacert: says to give it" "$out" \
-	"fxbreakerctl: $URL: give --cacert FILE (the CA that signed the service's certificate)"
+check "fxbreakerctl without --tls-ca: exit 3" "$?" 3
+check_has "fxbreakerctl without --tls-ca: says to give it" "$out" \
+	"fxbreakerctl: $URL: give --tls-ca FILE (the CA that signed the service's certificate)"
 check "library: allow" "$(./client_tls "$URL" ca.pem - - wallet)" \
 	"decision=0 by_policy=0 error=0"
 check "library, a CA file that is not there: open fails" \
@@ -217,7 +221,7 @@ print(n)
 EOF
 check "5 raw probes made" "$(cat probe.out)" 5
 check "answered after the probes" "$(tls_req "$URL" --cacert ca.pem)" "$ALLOW"
-check "answered again" "$("$CTL" check --cacert ca.pem wallet 10.00 2>&1)" \
+check "answered again" "$("$CTL" check --tls-ca ca.pem wallet 10.00 2>&1)" \
 	allow
 stop_daemon
 check "clean stop" "$STOP_RC" 0
@@ -235,20 +239,50 @@ check "nngcat with the CA's client certificate: exact allow" \
 check "nngcat with the rogue CA's client certificate: refused" \
 	"$(tls_req "$URL2" --cacert ca.pem --cert rclient.pem --key rclient.key)" \
 	"Unable to dial on $URL2: Cryptographic error"
-out=$("$CTL" check --cacert ca.pem wallet 10.00 2>&1)
-check "fxbreakerctl without --cert: exit 3" "$?" 3
-check_has "fxbreakerctl without --cert: the service shut it out" "$out" \
+out=$("$CTL" check --tls-ca ca.pem wallet 10.00 2>&1)
+check "fxbreakerctl without --tls-cert: exit 3" "$?" 3
+check_has "fxbreakerctl without --tls-cert: the service shut it out" "$out" \
 	"fxbreakerctl: $URL2: cannot connect (is fxbreakerd running?): Connection shutdown"
-check "fxbreakerctl --cert --key: allow" \
-	"$("$CTL" check --cacert ca.pem --cert client.pem --key client.key \
+check "fxbreakerctl --tls-cert --tls-key: allow" \
+	"$("$CTL" check --tls-ca ca.pem --tls-cert client.pem --tls-key client.key \
 		wallet 10.00 2>&1)" allow
-check "fxbreakerctl --cert without --key: refused" \
-	"$("$CTL" check --cacert ca.pem --cert client.pem wallet 10.00 2>&1 |
-		head -1)" "fxbreakerctl: --cert and --key go together"
+check "fxbreakerctl --tls-cert without --tls-key: refused" \
+	"$("$CTL" check --tls-ca ca.pem --tls-cert client.pem wallet 10.00 2>&1 |
+		head -1)" "fxbreakerctl: --tls-cert and --tls-key go together"
 check "library with the client certificate: allow" \
 	"$(./client_tls "$URL2" ca.pem client.pem client.key wallet)" \
 	"decision=0 by_policy=0 error=0"
 check "library without one: the fail policy denies" \
 	"$(./client_tls "$URL2" ca.pem - - wallet | cut -d' ' -f1-2)" \
 	"decision=1 by_policy=1"
+stop_daemon
+check "clean stop (d)" "$STOP_RC" 0
+
+# --- (e) the admin socket over TLS: status and a signed command ----------
+operator_key alice alice >"$TMP/operators"
+chmod 644 "$TMP/operators"
+write_conf "$URL2" "tls_cert_file = $TMP/server.pem" \
+	"tls_key_file = $TMP/server.key" "tls_ca_file = $TMP/ca.pem" \
+	"operators_file = $TMP/operators"
+sed -i "s|^admin_url = .*|admin_url = tls+tcp://localhost:$P3|" "$TMP/fx.conf"
+"$FXD" -f "$TMP/fx.conf" 2>>"$TMP/daemon.log" &
+PID=$!
+TLSC="--tls-ca ca.pem --tls-cert client.pem --tls-key client.key"
+# shellcheck disable=SC2086
+admin_up() { "$CTL" status $TLSC >/dev/null 2>&1; }
+if wait_for admin_up; then ok "status over TLS"; else
+	fail "status over TLS" "$("$CTL" status $TLSC 2>&1)"
+fi
+# shellcheck disable=SC2086
+check "status over TLS: ledger ok" \
+	"$("$CTL" status --json $TLSC | jq -r .ledger.state)" ok
+out=$("$CTL" status --tls-ca ca.pem 2>&1)
+check "status without a client certificate: exit 3" "$?" 3
+# shellcheck disable=SC2086
+check "signed suspend over TLS: applied" \
+	"$("$CTL" suspend --key alice.key --product wallet --reason tls $TLSC \
+		--json | jq -r .result)" applied
+check "the suspension denies on the check socket" \
+	"$(tls_req "$URL2" --cacert ca.pem --cert client.pem --key client.key |
+		jq -r .reason)" forced
 finish
