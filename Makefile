@@ -69,6 +69,10 @@ DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 	   libnng-dev nng-utils libsqlite3-dev sqlite3 libsodium-dev jq \
 	   python3 faketime cmake ninja-build dpkg-dev patch libmbedtls-dev \
 	   debian-archive-keyring
+# tests/e2e_tls.sh makes its certificates with openssl; e2e_sockperm.sh
+# uses groupadd/useradd (passwd) and setpriv (util-linux), in every
+# Debian install.
+DEB_PKGS += openssl
 
 BREAKER_SRC = $(wildcard breaker/*.c)
 CTL_SRC     = $(wildcard ctl/*.c)

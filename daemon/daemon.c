@@ -514,6 +514,30 @@ fail:
 	return NULL;
 }
 
+bool
+daemon_check_access(const struct service_conf *sv)
+{
+	long long gid;
+	char err[512];
+	if (!group_lookup("socket_group", sv->socket_group, &gid) ||
+	    !group_lookup("admin_socket_group", sv->admin_socket_group, &gid))
+		return false;
+	struct ipc_server_conf ic = {
+	    .check_url = sv->check_url,
+	    .admin_url = sv->admin_url,
+	    .tick_url = sv->tick_url,
+	    .events_url = sv->events_url,
+	    .tls_cert_file = sv->tls_cert_file,
+	    .tls_key_file = sv->tls_key_file,
+	    .tls_ca_file = sv->tls_ca_file,
+	};
+	if (ipc_server_tls_check(&ic, err, sizeof(err)) != FXB_OK) {
+		log_warn("%s", err);
+		return false;
+	}
+	return true;
+}
+
 /* Fields of [service] a reload cannot change: the sockets are open and
  * the ledger is in use.  Who may connect goes with the addresses: the
  * socket files' modes and groups, and the TLS files, are applied when a

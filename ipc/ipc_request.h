@@ -19,10 +19,10 @@ enum fxb_err ipc_request_once(const char *url, const char *req, int timeout_ms,
 
 /*
  * ipc_request_tls sets the TLS files of every later request and push to
- * a tls+tcp:// URL (the tool's --tls-ca, --tls-cert, --tls-key): ca the CA that
- * signed the service's certificate (needed for tls+tcp://), cert and key
- * this client's own (both or neither; when the service asks for one).
- * The strings must outlive the requests; NULL: none.
+ * a tls+tcp:// URL (the tool's --tls-ca, --tls-cert, --tls-key): ca the
+ * CA that signed the service's certificate (needed for tls+tcp://), cert
+ * and key this client's own (both or neither; when the service asks for
+ * one).  The strings must outlive the requests; NULL: none.
  */
 void ipc_request_tls(const char *ca, const char *cert, const char *key);
 

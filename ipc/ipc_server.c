@@ -407,6 +407,30 @@ open_calls(struct ipc_server *srv, nng_socket s, ipc_request_fn fn, int first,
 	return 0;
 }
 
+static bool
+any_tls(const struct ipc_server_conf *conf)
+{
+	const char *urls[] = {conf->check_url, conf->admin_url, conf->tick_url,
+	                      conf->events_url};
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
+		if (strncmp(urls[i], "tls+tcp://", 10) == 0)
+			return true;
+	return false;
+}
+
+enum fxb_err
+ipc_server_tls_check(const struct ipc_server_conf *conf, char *err,
+                     size_t errlen)
+{
+	nng_tls_config *cfg = NULL;
+	if (!any_tls(conf))
+		return FXB_OK;
+	if (tls_load(conf, &cfg, err, errlen) != 0)
+		return FXB_ERR_IO;
+	nng_tls_config_free(cfg);
+	return FXB_OK;
+}
+
 enum fxb_err
 ipc_server_open(const struct ipc_server_conf *conf, struct ipc_server **out,
                 char *err, size_t errlen)
@@ -438,13 +462,8 @@ ipc_server_open(const struct ipc_server_conf *conf, struct ipc_server **out,
 		snprintf(err, errlen, "socket: %s", nng_strerror(rv));
 		goto fail;
 	}
-	const char *urls[] = {conf->check_url, conf->admin_url, conf->tick_url,
-	                      conf->events_url};
-	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
-		if (strncmp(urls[i], "tls+tcp://", 10) == 0 &&
-		    srv->tls == NULL &&
-		    tls_load(conf, &srv->tls, err, errlen) != 0)
-			goto fail;
+	if (any_tls(conf) && tls_load(conf, &srv->tls, err, errlen) != 0)
+		goto fail;
 	struct listen_access sa = {
 	    conf->socket_mode != 0 ? conf->socket_mode : 0600,
 	    conf->socket_gid,

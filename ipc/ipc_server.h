@@ -62,6 +62,12 @@ enum fxb_err ipc_server_open(const struct ipc_server_conf *conf,
                              struct ipc_server **out, char *err,
                              size_t errlen);
 
+/* ipc_server_tls_check reads conf's TLS files as ipc_server_open would
+ * if any URL is tls+tcp://, and keeps nothing (fxbreakerd -n).  Errors:
+ * FXB_ERR_IO with err naming the file and what is wrong. */
+enum fxb_err ipc_server_tls_check(const struct ipc_server_conf *conf,
+                                  char *err, size_t errlen);
+
 /* ipc_call_peer describes the sender of call's request ("uid=0 pid=123"
  * on ipc://), for the log. */
 const char *ipc_call_peer(struct ipc_call *call);

@@ -17,8 +17,9 @@
 #  (c) bad values: exact validate errors for socket_mode 0777, abc, 0400,
 #      0640, 0666 (admin: 0606), 4660, a malformed group; validate warns
 #      of a group this machine lacks and passes; the daemon refuses to
-#      start on it (exit 111, the exact line); a reload that changes
-#      socket_mode is refused and the files keep their mode.
+#      start on it (exit 111, the exact line), and -n says so (exit 2);
+#      a reload that changes socket_mode is refused and the files keep
+#      their mode.
 . "$(dirname "$0")/lib_e2e.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -209,5 +210,12 @@ check "daemon with a missing group: exit 111" "$?" 111
 check_has "daemon says which group" "$(cat "$TMP/daemon.log")" \
 	"socket_group no-such-group$SFX: no such group on this machine (groupadd it, or fix the name)"
 check "nothing listened" "$(ls "$RUN2")" ""
+out=$("$FXD" -n -f "$TMP/fx.conf" 2>&1)
+check "fxbreakerd -n with a missing group: exit 2" "$?" 2
+check_has "fxbreakerd -n says which group" "$out" \
+	"socket_group no-such-group$SFX: no such group on this machine (groupadd it, or fix the name)"
+write_conf "$RUN2" "socket_group = $GRP" "socket_mode = 0660"
+check "fxbreakerd -n with the group: ok" \
+	"$("$FXD" -n -f "$TMP/fx.conf" 2>&1)" "$TMP/fx.conf: ok"
 
 finish

@@ -6,7 +6,8 @@
 #  (a) validate refuses tls+tcp:// without tls_cert_file or tls_key_file,
 #      naming the URL's line and the missing key; the daemon refuses to
 #      start on a key it cannot read, a certificate that is not one, a key
-#      that is not one, a CA that is not one (exit 111, the exact line).
+#      that is not one, a CA that is not one (exit 111, the exact line);
+#      fxbreakerd -n refuses the unreadable key too (exit 2).
 #  (b) check_url = tls+tcp://localhost:PORT, no tls_ca_file: nngcat with
 #      the CA gets the exact allow; nngcat without a CA, with the rogue CA
 #      or dialing 127.0.0.1 (not the certificate's name) fails; the
@@ -165,6 +166,12 @@ start_refused() {
 	check "$name: exit 111" "$?" 111
 	check_has "$name: says why" "$(cat "$TMP/daemon.log")" "$want"
 }
+write_conf "$URL" "tls_cert_file = $TMP/server.pem" \
+	"tls_key_file = $TMP/missing.key"
+out=$("$FXD" -n -f "$TMP/fx.conf" 2>&1)
+check "fxbreakerd -n, key unreadable: exit 2" "$?" 2
+check_has "fxbreakerd -n, key unreadable: says why" "$out" \
+	"tls_key_file $TMP/missing.key: No such file or directory"
 start_refused "key unreadable" \
 	"tls_key_file $TMP/missing.key: No such file or directory" \
 	"tls_cert_file = $TMP/server.pem" "tls_key_file = $TMP/missing.key"
@@ -182,6 +189,8 @@ start_refused "CA that is a key" \
 # --- (b) a TLS check socket ---------------------------------------------
 write_conf "$URL" "tls_cert_file = $TMP/server.pem" \
 	"tls_key_file = $TMP/server.key"
+check "fxbreakerd -n with good TLS files: ok" \
+	"$("$FXD" -n -f "$TMP/fx.conf" 2>&1)" "$TMP/fx.conf: ok"
 start_daemon || exit 1
 check "nngcat with the CA: exact allow" "$(tls_req "$URL" --cacert ca.pem)" \
 	"$ALLOW"
