@@ -102,20 +102,31 @@ static bool
 group_lookup(const char *key, const char *name, long long *out)
 {
 	struct group gr, *res = NULL;
-	char buf[16384];
+	char *buf = NULL;
+	int rv = ERANGE;
 	*out = -1;
 	if (name[0] == '\0')
 		return true;
-	int rv = getgrnam_r(name, &gr, buf, sizeof(buf), &res);
-	if (res == NULL) {
+	/* A group's entry holds its members: a big group needs a big
+	 * buffer (ERANGE asks for more); 1 MiB is past any sane one. */
+	for (size_t cap = 16384; rv == ERANGE && cap <= (1u << 20); cap *= 2) {
+		char *nb = realloc(buf, cap);
+		if (nb == NULL) {
+			rv = ENOMEM;
+			break;
+		}
+		buf = nb;
+		rv = getgrnam_r(name, &gr, buf, cap, &res);
+	}
+	if (res != NULL)
+		*out = (long long)res->gr_gid;
+	else
 		log_warn("%s %s: %s", key, name,
 		         rv != 0 ? strerror(rv)
 		                 : "no such group on this machine "
 		                   "(groupadd it, or fix the name)");
-		return false;
-	}
-	*out = (long long)res->gr_gid;
-	return true;
+	free(buf);
+	return res != NULL;
 }
 
 /*
