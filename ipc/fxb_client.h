@@ -127,7 +127,8 @@ struct fxb_client_tls {
  * certificate without its key, an empty or binary file), NNG_ENOTSUP
  * (url is not tls+tcp://), NNG_ECRYPTO (a file that is not PEM), or a
  * system error (NNG_ESYSERR | errno) for a file that cannot be read;
- * *out is written only on success.
+ * *out is written only on success.  fxb_client_open refuses a
+ * tls+tcp:// url (NNG_EINVAL): it has no CA to verify the service with.
  */
 int fxb_client_open_tls(const char *url, int timeout_ms,
                         const struct fxb_client_tls *tls,

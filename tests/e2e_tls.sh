@@ -67,9 +67,14 @@ cat >client_tls.c <<'EOF'
 #include <stdio.h>
 #include <string.h>
 #include "fxb_client.h"
-/* client_tls URL CA CERT|- KEY|- PRODUCT */
+/* client_tls URL CA CERT|- KEY|- PRODUCT; CA "-": fxb_client_open */
 int main(int argc, char **argv) {
 	if (argc != 6) return 100;
+	if (strcmp(argv[2], "-") == 0) {
+		struct fxb_client *p;
+		printf("open=%d\n", fxb_client_open(argv[1], 1500, &p));
+		return 1;
+	}
 	struct fxb_client_tls tls = {argv[2], NULL, NULL, NULL};
 	if (strcmp(argv[3], "-") != 0) {
 		tls.cert_file = argv[3];
@@ -210,6 +215,8 @@ check_has "fxbreakerctl without --tls-ca: says to give it" "$out" \
 	"fxbreakerctl: $URL: give --tls-ca FILE (the CA that signed the service's certificate)"
 check "library: allow" "$(./client_tls "$URL" ca.pem - - wallet)" \
 	"decision=0 by_policy=0 error=0"
+check "library, fxb_client_open on tls+tcp://: refused (NNG_EINVAL)" \
+	"$(./client_tls "$URL" - - - wallet)" "open=3"
 check "library, a CA file that is not there: open fails" \
 	"$(./client_tls "$URL" nothere.pem - - wallet)" \
 	"open=$((0x10000000 + 2))"
