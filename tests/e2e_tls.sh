@@ -12,7 +12,8 @@
 #      the CA gets the exact allow; nngcat without a CA, with the rogue CA
 #      or dialing 127.0.0.1 (not the certificate's name) fails; the
 #      fxbreakerctl and the client library (fxb_client_open_tls) get an
-#      allow; fxbreakerctl without --cacert says to give it.
+#      allow (and, dialing 127.0.0.1, only with server_name localhost);
+#      fxbreakerctl without --tls-ca says to give it.
 #  (c) raw TCP connect-and-close probes (and garbage, and a half TLS
 #      hello) on the TLS listener do not wedge it: a real request is
 #      answered after them.  (nng #1518's fix covers tls.c too; Debian's
@@ -67,15 +68,17 @@ cat >client_tls.c <<'EOF'
 #include <stdio.h>
 #include <string.h>
 #include "fxb_client.h"
-/* client_tls URL CA CERT|- KEY|- PRODUCT; CA "-": fxb_client_open */
+/* client_tls URL CA CERT|- KEY|- PRODUCT [SERVER_NAME]; CA "-":
+ * fxb_client_open */
 int main(int argc, char **argv) {
-	if (argc != 6) return 100;
+	if (argc != 6 && argc != 7) return 100;
 	if (strcmp(argv[2], "-") == 0) {
 		struct fxb_client *p;
 		printf("open=%d\n", fxb_client_open(argv[1], 1500, &p));
 		return 1;
 	}
-	struct fxb_client_tls tls = {argv[2], NULL, NULL, NULL};
+	struct fxb_client_tls tls = {argv[2], NULL, NULL,
+	                             argc == 7 ? argv[6] : NULL};
 	if (strcmp(argv[3], "-") != 0) {
 		tls.cert_file = argv[3];
 		tls.key_file = argv[4];
@@ -214,6 +217,12 @@ check "fxbreakerctl without --tls-ca: exit 3" "$?" 3
 check_has "fxbreakerctl without --tls-ca: says to give it" "$out" \
 	"fxbreakerctl: $URL: give --tls-ca FILE (the CA that signed the service's certificate)"
 check "library: allow" "$(./client_tls "$URL" ca.pem - - wallet)" \
+	"decision=0 by_policy=0 error=0"
+check "library dialing 127.0.0.1: the fail policy denies" \
+	"$(./client_tls "tls+tcp://127.0.0.1:$P1" ca.pem - - wallet |
+		cut -d' ' -f1-2)" "decision=1 by_policy=1"
+check "library dialing 127.0.0.1, server_name localhost: allow" \
+	"$(./client_tls "tls+tcp://127.0.0.1:$P1" ca.pem - - wallet localhost)" \
 	"decision=0 by_policy=0 error=0"
 check "library, fxb_client_open on tls+tcp://: refused (NNG_EINVAL)" \
 	"$(./client_tls "$URL" - - - wallet)" "open=3"
