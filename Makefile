@@ -76,6 +76,10 @@ DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 	   python3 faketime cmake ninja-build dpkg-dev patch libmbedtls-dev \
 	   debian-archive-keyring \
 	   mandoc systemd
+# tests/e2e_tls.sh makes its certificates with openssl; e2e_sockperm.sh
+# uses groupadd/useradd (passwd) and setpriv (util-linux), in every
+# Debian install.
+DEB_PKGS += openssl
 
 BREAKER_SRC = $(wildcard breaker/*.c)
 CTL_SRC     = $(wildcard ctl/*.c)

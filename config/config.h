@@ -18,6 +18,9 @@
 #include "breaker_config.h"
 #include "fxb.h"
 
+/* The longest group name socket_group takes (useradd's limit). */
+#define CONFIG_GROUP_MAX 32
+
 /* [service]: the daemon's own settings (docs/OPERATIONS.md). */
 struct service_conf {
 	char data_dir[BREAKER_TEXT_MAX + 1];
@@ -40,6 +43,19 @@ struct service_conf {
 	/* watchdog_interval: how often the daemon pings its own check
 	 * socket; 0 turns the watchdog off.  Default 5 s. */
 	fxb_time watchdog_interval;
+	/* Who may connect to the ipc:// socket files (docs/OPERATIONS.md,
+	 * "Who may connect"): socket_mode and socket_group for check, tick
+	 * and events, admin_socket_mode and admin_socket_group for admin.
+	 * Modes default to 0600; a group of "" leaves the daemon's own. */
+	int socket_mode, admin_socket_mode;
+	char socket_group[CONFIG_GROUP_MAX + 1];
+	char admin_socket_group[CONFIG_GROUP_MAX + 1];
+	/* PEM files for tls+tcp:// URLs: the server's certificate and key
+	 * (required when any URL is tls+tcp://) and, if set, the CA whose
+	 * client certificates the service then requires. */
+	char tls_cert_file[BREAKER_TEXT_MAX + 1];
+	char tls_key_file[BREAKER_TEXT_MAX + 1];
+	char tls_ca_file[BREAKER_TEXT_MAX + 1];
 };
 
 /* A threshold change (or, with notice, a notice's text) laid over the

@@ -1,8 +1,9 @@
 /*
  * config_service.c: [service], the daemon's own settings: where its data
  * lives, the sockets it serves, its id in signed commands, who may sign
- * them, how notices show times, and its clock and watchdog.  The engine
- * never sees them.
+ * them, how notices show times, its clock and watchdog, and who may
+ * connect (socket modes and groups, TLS files).  The engine never sees
+ * them.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -29,6 +30,8 @@ config_service_defaults(struct service_conf *sv)
 	 * makestep, below anything a person would call a step. */
 	sv->clock_step_tolerance = 1000;
 	sv->watchdog_interval = 5000;
+	sv->socket_mode = 0600;
+	sv->admin_socket_mode = 0600;
 }
 
 /* Each value reader returns false (having reported) on a bad value. */
@@ -100,6 +103,104 @@ http_url_ok(const char *v)
 	return port > 0;
 }
 
+/*
+ * socket_mode and admin_socket_mode: who may connect to an ipc:// socket
+ * file.  Connecting to a Unix socket needs write permission on it, so
+ * the bits that mean something are each class's w.  Refused: anything
+ * but 3 or 4 octal digits; setuid, setgid and sticky bits, and execute
+ * bits (meaningless on a socket: a typo for a directory's mode);
+ * less than 0600 (the daemon's own user must reach its sockets: its
+ * watchdog pings the check socket); group bits without w (the group
+ * could not connect: a mode that says more than it does); and any bit
+ * for others, on every socket: a world-writable check socket lets any
+ * local account ask for decisions, a tick socket lets it move rates and
+ * trip breakers, an admin socket lets it read the whole state.  Who may
+ * connect is said with the group, by name.
+ */
+static bool
+val_mode(struct ini *in, struct ini_sect *s, struct ini_kv *kv,
+         const char *group_key, int *out)
+{
+	const char *v = kv->val;
+	size_t n = strlen(v);
+	int mode = 0;
+	char msg[160];
+
+	if (n < 3 || n > 4 || strspn(v, "01234567") != n) {
+		config_ini_fail_kv(in, s, kv,
+		                   "an octal mode such as 0660 or 0600");
+		return false;
+	}
+	for (size_t i = 0; i < n; i++)
+		mode = mode * 8 + (v[i] - '0');
+	const char *why = NULL;
+	if ((mode & ~0777) != 0)
+		why = "no setuid, setgid or sticky bits (a mode such as 0660)";
+	else if ((mode & 0111) != 0)
+		why = "no execute bits: a socket is connected to, not run "
+		      "(0600 or 0660)";
+	else if ((mode & 0600) != 0600)
+		why = "at least 0600: the daemon's own user must reach its "
+		      "socket";
+	else if ((mode & 0070) != 0 && (mode & 0020) == 0)
+		why = "group bits without w: connecting needs write "
+		      "(0660 lets the group connect, 0600 does not)";
+	else if ((mode & 0007) != 0) {
+		snprintf(msg, sizeof(msg),
+		         "no bits for others: name who may connect with "
+		         "%s (0660 or 0600)",
+		         group_key);
+		why = msg;
+	}
+	if (why != NULL) {
+		config_ini_fail_kv(in, s, kv, why);
+		return false;
+	}
+	*out = mode;
+	return true;
+}
+
+/* socket_group, admin_socket_group: a group name as useradd takes it.
+ * Whether the group exists is the daemon's question at start (it fails
+ * if not) and a warning in `fxbreakerctl validate`, which may run on
+ * another machine than the daemon's. */
+static bool
+group_ok(const char *v)
+{
+	size_t n = strlen(v);
+	return n <= CONFIG_GROUP_MAX && v[0] != '-' &&
+	       strspn(v, "abcdefghijklmnopqrstuvwxyz"
+	                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+}
+
+/* Every URL that is tls+tcp:// needs the certificate and its key: the
+ * first such URL without them is refused, named, here rather than at the
+ * daemon's start, so that `fxbreakerctl validate` says so too. */
+static bool
+tls_files_ok(struct ini *in, struct ini_sect *s, const struct service_conf *sv)
+{
+	static const char *const keys[] = {"check_url", "tick_url",
+	                                   "admin_url", "events_url"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct ini_kv *kv = config_ini_get(s, keys[i]);
+		if (kv == NULL || strncmp(kv->val, "tls+tcp://", 10) != 0 ||
+		    (sv->tls_cert_file[0] != '\0' &&
+		     sv->tls_key_file[0] != '\0'))
+			continue;
+		config_ini_fail_kv(
+		    in, s, kv,
+		    sv->tls_cert_file[0] == '\0'
+		        ? "a tls+tcp:// address needs tls_cert_file and "
+		          "tls_key_file in [service] (tls_cert_file is "
+		          "missing)"
+		        : "a tls+tcp:// address needs tls_cert_file and "
+		          "tls_key_file in [service] (tls_key_file is "
+		          "missing)");
+		return false;
+	}
+	return true;
+}
+
 /* Reads the values of the [service] section s into sv (which holds the
  * defaults).  Its unknown keys are refused later with every section's
  * (config_ini.c), once every value has passed. */
@@ -112,9 +213,13 @@ config_service_read(struct ini *in, struct ini_sect *s,
 		size_t off, cap;
 	} keys[] = {
 #define TEXT(k) {#k, offsetof(struct service_conf, k), sizeof(sv->k)}
-	    TEXT(data_dir),       TEXT(check_url),      TEXT(tick_url),
-	    TEXT(admin_url),      TEXT(events_url),     TEXT(service_id),
-	    TEXT(checkpoint_dir), TEXT(operators_file), TEXT(http_url),
+	    TEXT(data_dir),           TEXT(check_url),
+	    TEXT(tick_url),           TEXT(admin_url),
+	    TEXT(events_url),         TEXT(service_id),
+	    TEXT(checkpoint_dir),     TEXT(operators_file),
+	    TEXT(http_url),           TEXT(socket_group),
+	    TEXT(admin_socket_group), TEXT(tls_cert_file),
+	    TEXT(tls_key_file),       TEXT(tls_ca_file),
 #undef TEXT
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -132,6 +237,13 @@ config_service_read(struct ini *in, struct ini_sect *s,
 			    "http://HOST:PORT (a numeric port; "
 			    "the HTTP side is plain HTTP: put a "
 			    "TLS proxy in front for HTTPS)");
+			return false;
+		}
+		if (strstr(keys[i].key, "socket_group") != NULL &&
+		    !group_ok(kv->val)) {
+			config_ini_fail_kv(in, s, kv,
+			                   "a group name (letters, digits, "
+			                   "'.', '_', '-'; at most 32 bytes)");
 			return false;
 		}
 		if (strstr(keys[i].key, "_url") != NULL &&
@@ -162,6 +274,16 @@ config_service_read(struct ini *in, struct ini_sect *s,
 		return false;
 	}
 	kv = config_ini_get(s, "clock_step_tolerance");
-	return kv == NULL ||
-	       val_duration(in, s, kv, true, &sv->clock_step_tolerance);
+	if (kv != NULL &&
+	    !val_duration(in, s, kv, true, &sv->clock_step_tolerance))
+		return false;
+	kv = config_ini_get(s, "socket_mode");
+	if (kv != NULL &&
+	    !val_mode(in, s, kv, "socket_group", &sv->socket_mode))
+		return false;
+	kv = config_ini_get(s, "admin_socket_mode");
+	if (kv != NULL &&
+	    !val_mode(in, s, kv, "admin_socket_group", &sv->admin_socket_mode))
+		return false;
+	return tls_files_ok(in, s, sv);
 }

@@ -195,6 +195,9 @@ enum ctl_opt {
 	CTL_OPT_ROLES,
 	CTL_OPT_PUBKEY,
 	CTL_OPT_OPERATOR,
+	CTL_OPT_TLS_CA,
+	CTL_OPT_TLS_CERT,
+	CTL_OPT_TLS_KEY,
 	CTL_OPT_COUNT
 };
 struct ctl_cmd_spec; /* one command: the options it takes and needs */

@@ -44,6 +44,9 @@ static const char *const opt_flag[CTL_OPT_COUNT] = {
     [CTL_OPT_ROLES] = "--roles",
     [CTL_OPT_PUBKEY] = "--pubkey",
     [CTL_OPT_OPERATOR] = "--operator",
+    [CTL_OPT_TLS_CA] = "--tls-ca",
+    [CTL_OPT_TLS_CERT] = "--tls-cert",
+    [CTL_OPT_TLS_KEY] = "--tls-key",
 };
 
 /* The arg each option sets ("--param" sets "key"); NULL: not an arg. */
@@ -70,12 +73,13 @@ static const char *const opt_arg[CTL_OPT_COUNT] = {
 #define COMMON                                                                \
 	(B(CTL_OPT_KEY) | B(CTL_OPT_REASON) | B(CTL_OPT_CONFIG) |             \
 	 B(CTL_OPT_URL) | B(CTL_OPT_SERVICE_ID) | B(CTL_OPT_EXPIRES) |        \
-	 B(CTL_OPT_TIMEOUT) | B(CTL_OPT_ISSUED_AT) | B(CTL_OPT_NONCE))
+	 B(CTL_OPT_TIMEOUT) | B(CTL_OPT_ISSUED_AT) | B(CTL_OPT_NONCE) |       \
+	 B(CTL_OPT_TLS_CA) | B(CTL_OPT_TLS_CERT) | B(CTL_OPT_TLS_KEY))
 #define SCOPE (B(CTL_OPT_PRODUCT) | B(CTL_OPT_PAIR))
 #define TAIL                                                                  \
 	" [--config FILE] [--url URL] [--service-id ID] [--expires SECONDS] " \
-	"[--json] [--sign-only] [--timeout MS]; to repeat: [--issued-at MS] " \
-	"[--nonce HEX]"
+	"[--json] [--sign-only] [--timeout MS] [--tls-ca FILE [--tls-cert "   \
+	"FILE --tls-key FILE]]; to repeat: [--issued-at MS] [--nonce HEX]"
 
 /* What each command requires (the options it may take are its args, from
  * ipc_trust.h, and COMMON's), and its usage line.  A command that takes

@@ -147,6 +147,8 @@ cmd_send(const struct ctl_cmd_opts *o, const struct ctl_target *t,
 		        strlen(env), IPC_TRUST_REQUEST_MAX);
 		return CTL_EXIT_USAGE;
 	}
+	ipc_request_tls(o->v[CTL_OPT_TLS_CA], o->v[CTL_OPT_TLS_CERT],
+	                o->v[CTL_OPT_TLS_KEY]);
 	enum fxb_err e = ipc_request_once(t->url, env, o->timeout_ms, &reply,
 	                                  err, sizeof(err));
 	if (e != FXB_OK) {

@@ -20,6 +20,7 @@ struct wire_opts {
 	const char *config;
 	const char *url;
 	const char *rate, *ref, *bid, *ask;
+	const char *tls_ca, *tls_cert, *tls_key; /* for tls+tcp:// */
 	bool json;
 	int timeout_ms;
 	const char *args[3];
@@ -53,6 +54,12 @@ wire_opts_parse(int argc, char **argv, struct wire_opts *o, const char *use)
 			slot = &o->bid;
 		else if (strcmp(a, "--ask") == 0)
 			slot = &o->ask;
+		else if (strcmp(a, "--tls-ca") == 0)
+			slot = &o->tls_ca;
+		else if (strcmp(a, "--tls-cert") == 0)
+			slot = &o->tls_cert;
+		else if (strcmp(a, "--tls-key") == 0)
+			slot = &o->tls_key;
 		else if (strcmp(a, "--timeout") == 0 && i + 1 < argc) {
 			o->timeout_ms = atoi(argv[++i]);
 			continue;
@@ -105,6 +112,7 @@ wire_call(const struct wire_opts *o, const char *key, json_t *req, int *code)
 	char *reply = NULL;
 	if (!wire_target(o, key, &t, code))
 		return NULL;
+	ipc_request_tls(o->tls_ca, o->tls_cert, o->tls_key);
 	char *text = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	enum fxb_err e = text != NULL
 	                     ? ipc_request_once(t.url, text, o->timeout_ms,
@@ -157,7 +165,8 @@ ctl_check(int argc, char **argv)
 {
 	static const char use[] =
 	    "fxbreakerctl check [--config FILE | --url URL] [--json] "
-	    "[--rate RATE] [--ref REF] PRODUCT AMOUNT";
+	    "[--rate RATE] [--ref REF] [--tls-ca FILE [--tls-cert FILE "
+	    "--tls-key FILE]] PRODUCT AMOUNT";
 	struct wire_opts o;
 	int code = CTL_EXIT_OK;
 
@@ -211,8 +220,9 @@ int
 ctl_tick(int argc, char **argv)
 {
 	static const char use[] =
-	    "fxbreakerctl tick [--config FILE | --url URL] PAIR PX | "
-	    "PAIR --bid BID --ask ASK";
+	    "fxbreakerctl tick [--config FILE | --url URL] [--tls-ca FILE "
+	    "[--tls-cert FILE --tls-key FILE]] PAIR PX | PAIR --bid BID "
+	    "--ask ASK";
 	struct wire_opts o;
 	int code = CTL_EXIT_OK;
 
@@ -246,7 +256,8 @@ int
 ctl_status(int argc, char **argv)
 {
 	static const char use[] =
-	    "fxbreakerctl status [--config FILE | --url ADMIN_URL] [--json]";
+	    "fxbreakerctl status [--config FILE | --url ADMIN_URL] [--json] "
+	    "[--tls-ca FILE [--tls-cert FILE --tls-key FILE]]";
 	struct wire_opts o;
 	int code = CTL_EXIT_OK;
 

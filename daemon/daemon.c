@@ -25,6 +25,7 @@
  * daemon_impl.h.
  */
 #include <errno.h>
+#include <grp.h>
 #include <jansson.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -90,9 +91,58 @@ make_dirs(const char *path)
 	return mkdir(buf, 0750) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-/* The directory of an ipc:// socket file. */
+/* The gids of socket_group and admin_socket_group (-1: none), looked up
+ * once, before anything is opened: a group that does not exist here is
+ * a configuration error. */
+struct sock_groups {
+	long long gid, admin_gid;
+};
+
+static bool
+group_lookup(const char *key, const char *name, long long *out)
+{
+	struct group gr, *res = NULL;
+	char *buf = NULL;
+	int rv = ERANGE;
+	*out = -1;
+	if (name[0] == '\0')
+		return true;
+	/* A group's entry holds its members: a big group needs a big
+	 * buffer (ERANGE asks for more); 1 MiB is past any sane one. */
+	for (size_t cap = 16384; rv == ERANGE && cap <= (1u << 20); cap *= 2) {
+		char *nb = realloc(buf, cap);
+		if (nb == NULL) {
+			rv = ENOMEM;
+			break;
+		}
+		buf = nb;
+		rv = getgrnam_r(name, &gr, buf, cap, &res);
+	}
+	if (res != NULL)
+		*out = (long long)res->gr_gid;
+	else
+		log_warn("%s %s: %s", key, name,
+		         rv != 0 ? strerror(rv)
+		                 : "no such group on this machine "
+		                   "(groupadd it, or fix the name)");
+	free(buf);
+	return res != NULL;
+}
+
+/*
+ * The directories of an ipc:// socket file, created (mkdir -p) with mode
+ * 0750.  Those this start creates get the socket's group (gid, -1: none)
+ * so that its members can reach the socket; the mode is set again after
+ * mkdir, whose umask could have taken the group's x.  A directory that
+ * exists is left as it is, whoever made it: the daemon never loosens or
+ * regroups a directory that may be someone else's (/run itself, or a
+ * RuntimeDirectory systemd made); socket_dir_warn says when one keeps a
+ * group out.  The first socket to create a directory gives it its group:
+ * check, tick and events come before admin, so an admin socket with a
+ * group of its own belongs in a directory of its own.
+ */
 static int
-make_socket_dir(const char *url)
+make_socket_dir(const char *url, long long gid)
 {
 	if (strncmp(url, "ipc://", 6) != 0)
 		return 0;
@@ -102,7 +152,59 @@ make_socket_dir(const char *url)
 	if (slash == NULL || slash == dir)
 		return 0;
 	*slash = '\0';
-	return make_dirs(dir);
+	for (char *p = dir + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (mkdir(dir, 0750) == 0) {
+			if (gid >= 0 &&
+			    (chown(dir, (uid_t)-1, (gid_t)gid) != 0 ||
+			     chmod(dir, 0750) != 0))
+				return -1;
+		} else if (errno != EEXIST) {
+			return -1;
+		}
+		*p = c;
+		if (c == '\0')
+			return 0;
+	}
+}
+
+/* A warning for each directory on the way to an ipc:// socket with a
+ * group that does not let that group through (neither its group with x
+ * nor others' x): its members would get "permission denied".  Only a
+ * warning: an ACL may let them through all the same.  seen holds the
+ * directories already warned of (sockets share directories). */
+static void
+socket_dir_warn(const char *key, const char *group, const char *url,
+                long long gid, char *seen, size_t cap)
+{
+	if (gid < 0 || strncmp(url, "ipc://", 6) != 0)
+		return;
+	char dir[BREAKER_TEXT_MAX + 1];
+	snprintf(dir, sizeof(dir), "%s", url + 6);
+	char *slash;
+	while ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		struct stat st;
+		if (stat(dir, &st) != 0)
+			continue;
+		if ((st.st_mode & 0001) != 0 ||
+		    ((st.st_mode & 0010) != 0 && (long long)st.st_gid == gid))
+			continue;
+		char tag[BREAKER_TEXT_MAX + 32];
+		snprintf(tag, sizeof(tag), "|%lld:%s|", gid, dir);
+		if (strstr(seen, tag) != NULL)
+			continue;
+		if (strlen(seen) + strlen(tag) < cap)
+			strcat(seen, tag);
+		log_warn("%s %s: directory %s (mode %04o, gid %lld) does not "
+		         "let the group through: its members cannot reach "
+		         "the sockets in it",
+		         key, group, dir, (unsigned)(st.st_mode & 07777),
+		         (long long)st.st_gid);
+	}
 }
 
 static char *
@@ -269,23 +371,42 @@ start_state(struct daemon *d, struct start *st)
 
 /* The sockets, then the writer.  Prints why and returns false. */
 static bool
-start_sockets(struct daemon *d, const struct daemon_opts *opts)
+start_sockets(struct daemon *d, const struct daemon_opts *opts,
+              const struct sock_groups *g)
 {
 	const struct service_conf *sv = &d->svc;
 	char err[512];
 
-	if (make_socket_dir(sv->check_url) != 0 ||
-	    make_socket_dir(sv->tick_url) != 0 ||
-	    make_socket_dir(sv->admin_url) != 0 ||
-	    make_socket_dir(sv->events_url) != 0) {
+	if (make_socket_dir(sv->check_url, g->gid) != 0 ||
+	    make_socket_dir(sv->tick_url, g->gid) != 0 ||
+	    make_socket_dir(sv->events_url, g->gid) != 0 ||
+	    make_socket_dir(sv->admin_url, g->admin_gid) != 0) {
 		log_warn("socket directory: %s", strerror(errno));
 		return false;
 	}
+	char seen[4096] = "";
+	socket_dir_warn("socket_group", sv->socket_group, sv->check_url,
+	                g->gid, seen, sizeof(seen));
+	socket_dir_warn("socket_group", sv->socket_group, sv->tick_url, g->gid,
+	                seen, sizeof(seen));
+	socket_dir_warn("socket_group", sv->socket_group, sv->events_url,
+	                g->gid, seen, sizeof(seen));
+	socket_dir_warn("admin_socket_group", sv->admin_socket_group,
+	                sv->admin_url, g->admin_gid, seen, sizeof(seen));
 	struct ipc_server_conf ic = {
 	    .check_url = sv->check_url,
 	    .admin_url = sv->admin_url,
 	    .tick_url = sv->tick_url,
 	    .events_url = sv->events_url,
+	    .socket_mode = sv->socket_mode,
+	    .admin_socket_mode = sv->admin_socket_mode,
+	    .socket_group = sv->socket_group,
+	    .admin_socket_group = sv->admin_socket_group,
+	    .socket_gid = g->gid,
+	    .admin_socket_gid = g->admin_gid,
+	    .tls_cert_file = sv->tls_cert_file,
+	    .tls_key_file = sv->tls_key_file,
+	    .tls_ca_file = sv->tls_ca_file,
 	    .check_contexts = opts->check_contexts,
 	    .on_check = check_on_request,
 	    .on_admin = on_admin,
@@ -368,8 +489,13 @@ daemon_start(const struct daemon_opts *opts)
 		log_warn("%s", err);
 		goto fail;
 	}
+	struct sock_groups g;
+	if (!group_lookup("socket_group", d->svc.socket_group, &g.gid) ||
+	    !group_lookup("admin_socket_group", d->svc.admin_socket_group,
+	                  &g.admin_gid))
+		goto fail;
 	if (!start_ledger(d, &st) || !start_state(d, &st) ||
-	    !start_sockets(d, opts))
+	    !start_sockets(d, opts, &g))
 		goto fail;
 	if (!clock_start(d)) {
 		log_warn("cannot start the timer thread");
@@ -399,8 +525,34 @@ fail:
 	return NULL;
 }
 
+bool
+daemon_check_access(const struct service_conf *sv)
+{
+	long long gid;
+	char err[512];
+	if (!group_lookup("socket_group", sv->socket_group, &gid) ||
+	    !group_lookup("admin_socket_group", sv->admin_socket_group, &gid))
+		return false;
+	struct ipc_server_conf ic = {
+	    .check_url = sv->check_url,
+	    .admin_url = sv->admin_url,
+	    .tick_url = sv->tick_url,
+	    .events_url = sv->events_url,
+	    .tls_cert_file = sv->tls_cert_file,
+	    .tls_key_file = sv->tls_key_file,
+	    .tls_ca_file = sv->tls_ca_file,
+	};
+	if (ipc_server_tls_check(&ic, err, sizeof(err)) != FXB_OK) {
+		log_warn("%s", err);
+		return false;
+	}
+	return true;
+}
+
 /* Fields of [service] a reload cannot change: the sockets are open and
- * the ledger is in use. */
+ * the ledger is in use.  Who may connect goes with the addresses: the
+ * socket files' modes and groups, and the TLS files, are applied when a
+ * socket starts listening, and a reload does not reopen sockets. */
 static bool
 same_service(const struct service_conf *a, const struct service_conf *b)
 {
@@ -409,6 +561,13 @@ same_service(const struct service_conf *a, const struct service_conf *b)
 	       strcmp(a->tick_url, b->tick_url) == 0 &&
 	       strcmp(a->admin_url, b->admin_url) == 0 &&
 	       strcmp(a->events_url, b->events_url) == 0 &&
+	       a->socket_mode == b->socket_mode &&
+	       a->admin_socket_mode == b->admin_socket_mode &&
+	       strcmp(a->socket_group, b->socket_group) == 0 &&
+	       strcmp(a->admin_socket_group, b->admin_socket_group) == 0 &&
+	       strcmp(a->tls_cert_file, b->tls_cert_file) == 0 &&
+	       strcmp(a->tls_key_file, b->tls_key_file) == 0 &&
+	       strcmp(a->tls_ca_file, b->tls_ca_file) == 0 &&
 	       strcmp(a->service_id, b->service_id) == 0 &&
 	       strcmp(a->checkpoint_dir, b->checkpoint_dir) == 0 &&
 	       a->watchdog_interval == b->watchdog_interval;
@@ -432,8 +591,9 @@ daemon_reload(struct daemon *d)
 		pthread_mutex_unlock(&d->mu);
 		breaker_config_free(cfg);
 		log_warn("reload refused, keeping the running config: "
-		         "[service] changed (addresses, data, service id): "
-		         "restart to change it");
+		         "[service] changed (addresses, who may connect, "
+		         "TLS files, data, service id): restart to change "
+		         "it");
 		return;
 	}
 	if (!override_reload(d, cfg, hash)) {

@@ -29,6 +29,12 @@ void daemon_reload(struct daemon *d);
 /* daemon_stop stops accepting, answers what is in flight, logs the stop,
  * waits for the log to be written, and frees everything. */
 void daemon_stop(struct daemon *d);
+struct service_conf;
+/* daemon_check_access checks what a start checks of who may connect and
+ * the file alone cannot say: the socket groups exist, the TLS files can
+ * be used.  false, with the same lines a start prints, if a start would
+ * refuse them.  For -n. */
+bool daemon_check_access(const struct service_conf *sv);
 
 /* datadir_lock.c */
 /* daemon_lock_take takes the exclusive lock on DATA_DIR/fxbreakerd.lock

@@ -67,6 +67,11 @@ main(int argc, char **argv)
 			breaker_config_free(cfg);
 			return 2;
 		}
+		/* Who may connect: the groups, the TLS files. */
+		if (!daemon_check_access(&svc)) {
+			breaker_config_free(cfg);
+			return 2;
+		}
 		breaker_config_free(cfg);
 		fprintf(stderr, "%s: ok\n", file);
 		return 0;

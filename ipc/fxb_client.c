@@ -13,6 +13,7 @@
  */
 #include "fxb_client.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <jansson.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "fxb.h"
@@ -61,10 +63,19 @@ struct fxb_client {
 	struct fxb_client_policy_slot policies[FXB_CLIENT_POLICY_MAX];
 };
 
-int
-fxb_client_open(const char *url, int timeout_ms, struct fxb_client **out)
+/* fxb_client_tls_apply (at the end of the file) puts tls's settings into
+ * a dialer's TLS config, before it dials. */
+static int fxb_client_tls_apply(nng_dialer d,
+                                const struct fxb_client_tls *tls);
+
+/* fxb_client_open, with TLS settings for a tls+tcp:// url (tls NULL:
+ * none). */
+static int
+fxb_client_new(const char *url, int timeout_ms,
+               const struct fxb_client_tls *tls, struct fxb_client **out)
 {
 	struct fxb_client *c;
+	nng_dialer d;
 	int rv;
 
 	if (url == NULL || out == NULL || timeout_ms <= 0)
@@ -90,8 +101,12 @@ fxb_client_open(const char *url, int timeout_ms, struct fxb_client **out)
 	if (rv != 0)
 		goto out_sock;
 	/* Non-blocking: the service need not be up yet; the dialer keeps
-	 * redialling in the background and a call meanwhile times out. */
-	if ((rv = nng_dial(c->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0)
+	 * redialling in the background and a call meanwhile times out.
+	 * TLS settings go on the dialer before it starts: it takes its TLS
+	 * config when each attempt begins. */
+	if ((rv = nng_dialer_create(&d, c->sock, url)) != 0 ||
+	    (tls != NULL && (rv = fxb_client_tls_apply(d, tls)) != 0) ||
+	    (rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
 		goto out_sock;
 	*out = c;
 	return 0;
@@ -107,6 +122,16 @@ out_mtx:
 out_free:
 	free(c);
 	return rv;
+}
+
+int
+fxb_client_open(const char *url, int timeout_ms, struct fxb_client **out)
+{
+	/* Without a CA nng's client verifies the service against nothing:
+	 * every handshake would fail, silently, for good. */
+	if (url != NULL && strncmp(url, "tls+tcp://", 10) == 0)
+		return NNG_EINVAL;
+	return fxb_client_new(url, timeout_ms, NULL, out);
 }
 
 void
@@ -691,4 +716,89 @@ fxb_client_check_batch(struct fxb_client *c,
 		return 0;
 	}
 	return fxb_client_exchange(c, checks, n, res);
+}
+
+/* ---- TLS (tls+tcp://) ---- */
+
+/* A PEM file's text, NUL-terminated (mbedTLS parses PEM up to the NUL),
+ * in a new buffer; NULL with *rv an nng error (NNG_ESYSERR | errno when
+ * it cannot be read, NNG_EINVAL when it is empty, binary or over 1 MiB).
+ */
+static char *
+fxb_client_pem_read(const char *path, int *rv)
+{
+	enum { PEM_MAX = 1 << 20 };
+	FILE *f = fopen(path, "r");
+	char *buf;
+	size_t n;
+
+	if (f == NULL) {
+		*rv = NNG_ESYSERR | errno;
+		return NULL;
+	}
+	if ((buf = malloc(PEM_MAX + 1)) == NULL) {
+		fclose(f);
+		*rv = NNG_ENOMEM;
+		return NULL;
+	}
+	n = fread(buf, 1, PEM_MAX + 1, f);
+	*rv = ferror(f) ? NNG_ESYSERR | errno : 0;
+	fclose(f);
+	if (*rv == 0 && (n == 0 || n > PEM_MAX || memchr(buf, '\0', n)))
+		*rv = NNG_EINVAL;
+	if (*rv != 0) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/*
+ * Into the dialer's own TLS config (nng made it for the URL: client mode,
+ * the server verified, the URL's host as the name its certificate must
+ * carry): the CA, the client's certificate and key, another name.  The
+ * private key's copy in memory is wiped once parsed.
+ */
+static int
+fxb_client_tls_apply(nng_dialer d, const struct fxb_client_tls *tls)
+{
+	nng_tls_config *cfg;
+	char *ca = NULL, *cert = NULL, *key = NULL;
+	int rv;
+
+	if (tls->ca_file == NULL ||
+	    (tls->cert_file == NULL) != (tls->key_file == NULL))
+		return NNG_EINVAL;
+	/* A hold on the config, given back below. */
+	if ((rv = nng_dialer_get_ptr(d, NNG_OPT_TLS_CONFIG, (void **)&cfg)) !=
+	    0)
+		return rv; /* NNG_ENOTSUP: not a tls+tcp:// URL */
+	if ((ca = fxb_client_pem_read(tls->ca_file, &rv)) == NULL ||
+	    (rv = nng_tls_config_ca_chain(cfg, ca, NULL)) != 0)
+		goto out;
+	if (tls->server_name != NULL &&
+	    (rv = nng_tls_config_server_name(cfg, tls->server_name)) != 0)
+		goto out;
+	if (tls->cert_file != NULL &&
+	    (cert = fxb_client_pem_read(tls->cert_file, &rv)) != NULL &&
+	    (key = fxb_client_pem_read(tls->key_file, &rv)) != NULL)
+		rv = nng_tls_config_own_cert(cfg, cert, key, NULL);
+out:
+	if (key != NULL)
+		memset(key, 0, strlen(key));
+	free(ca);
+	free(cert);
+	free(key);
+	nng_tls_config_free(cfg);
+	return rv;
+}
+
+int
+fxb_client_open_tls(const char *url, int timeout_ms,
+                    const struct fxb_client_tls *tls, struct fxb_client **out)
+{
+	if (tls == NULL)
+		return NNG_EINVAL;
+	return fxb_client_new(url, timeout_ms, tls, out);
 }

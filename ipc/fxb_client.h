@@ -102,4 +102,36 @@ size_t fxb_client_check_batch(struct fxb_client *c,
                               const struct fxb_client_check *checks, size_t n,
                               struct fxb_client_result *res);
 
+/* TLS settings of a client that dials tls+tcp:// (docs/OPERATIONS.md,
+ * "Who may connect").  Files are PEM; the key unencrypted. */
+struct fxb_client_tls {
+	/* The CA that signed the service's certificate: required (the
+	 * service is always verified). */
+	const char *ca_file;
+	/* This client's certificate and its key, both or neither: needed
+	 * when the service asks for client certificates (its
+	 * tls_ca_file). */
+	const char *cert_file, *key_file;
+	/* The name the service's certificate must carry; NULL: the URL's
+	 * host. */
+	const char *server_name;
+};
+
+/*
+ * fxb_client_open_tls is fxb_client_open for a tls+tcp://HOST:PORT url,
+ * with tls's settings (copied: tls and its strings may go once it
+ * returns).  The files are read here, once; the handshake happens when
+ * the dial connects, so a service whose certificate does not verify
+ * makes calls fail like an unreachable one (the fail policy decides).
+ * Returns 0 or an nng error number: NNG_EINVAL (no ca_file, a
+ * certificate without its key, an empty or binary file), NNG_ENOTSUP
+ * (url is not tls+tcp://), NNG_ECRYPTO (a file that is not PEM), or a
+ * system error (NNG_ESYSERR | errno) for a file that cannot be read;
+ * *out is written only on success.  fxb_client_open refuses a
+ * tls+tcp:// url (NNG_EINVAL): it has no CA to verify the service with.
+ */
+int fxb_client_open_tls(const char *url, int timeout_ms,
+                        const struct fxb_client_tls *tls,
+                        struct fxb_client **out);
+
 #endif /* FXB_CLIENT_H */

@@ -17,6 +17,15 @@
 enum fxb_err ipc_request_once(const char *url, const char *req, int timeout_ms,
                               char **reply, char *err, size_t errlen);
 
+/*
+ * ipc_request_tls sets the TLS files of every later request and push to
+ * a tls+tcp:// URL (the tool's --tls-ca, --tls-cert, --tls-key): ca the
+ * CA that signed the service's certificate (needed for tls+tcp://), cert
+ * and key this client's own (both or neither; when the service asks for
+ * one).  The strings must outlive the requests; NULL: none.
+ */
+void ipc_request_tls(const char *ca, const char *cert, const char *key);
+
 /* ipc_push_once sends msg on a PUSH socket to url (the tick socket). */
 enum fxb_err ipc_push_once(const char *url, const char *msg, int timeout_ms,
                            char *err, size_t errlen);

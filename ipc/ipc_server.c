@@ -7,7 +7,9 @@
  * The reply reuses the request's message (no allocation per request).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 #include <nng/protocol/pipeline0/pull.h>
 #include <nng/protocol/pubsub0/pub.h>
@@ -18,7 +20,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ipc_server.h"
 
@@ -49,6 +53,7 @@ struct ipc_server {
 	_Atomic nng_time last_check;
 	_Atomic uint64_t tick_waits;
 	ipc_request_fn on_check_fn;
+	nng_tls_config *tls; /* for tls+tcp:// listeners; NULL if none */
 };
 
 static void
@@ -191,30 +196,196 @@ set_err(char *err, size_t errlen, const char *url, const char *what, int rv)
 	return -1;
 }
 
+/* Who may connect to one socket: an ipc:// file's mode and group (group
+ * NULL: the daemon's own; else gid is its id), the TLS config of a
+ * tls+tcp:// listener. */
+struct listen_access {
+	int mode;
+	long long gid;
+	const char *group;
+	nng_tls_config *tls;
+};
+
 /*
- * Listens on url with the receive cap; ipc:// files get mode 0600.  nng's
+ * The ipc:// socket file's group and mode, with no moment at which anyone
+ * the configuration does not name can connect.  nng creates the file,
+ * sets NNG_OPT_IPC_PERMISSIONS on it and only then listens (connect()
+ * fails until listen()), so a mode alone is in force from the first
+ * connection.  nng has no option for the group, and the group can only
+ * be changed once the file exists, that is after listen(): had nng set
+ * the final mode (0660) already, the daemon's own primary group would be
+ * let in until the chown.  So with a group the file starts owner-only
+ * (0600), is given the group, and only then gets its mode: before the
+ * chmod only the daemon's user may connect.  lstat first: the path must
+ * be the socket nng made, not something put in its place.
+ */
+static int
+ipc_file_access(const char *url, const struct listen_access *a, char *err,
+                size_t errlen)
+{
+	const char *path = url + 6;
+	struct stat st;
+	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+		snprintf(err, errlen,
+		         "%s: the socket file is not there after "
+		         "listening",
+		         url);
+		return -1;
+	}
+	if (fchownat(AT_FDCWD, path, (uid_t)-1, (gid_t)a->gid,
+	             AT_SYMLINK_NOFOLLOW) != 0) {
+		snprintf(err, errlen,
+		         "%s: cannot give the socket file to group %s: %s "
+		         "(fxbreakerd's user must be root or a member of the "
+		         "group)",
+		         url, a->group, strerror(errno));
+		return -1;
+	}
+	if (chmod(path, (mode_t)a->mode) != 0) {
+		snprintf(err, errlen, "%s: chmod %04o: %s", url, a->mode,
+		         strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Listens on url with the receive cap and a's access rules.  nng's
  * transports compare the cap with the whole message as it came on the
  * wire, and a REQ sends its 4-byte request id ahead of the body: a REP
  * socket's cap is IPC_RECV_MAX plus that header (IPC_REQ_HEADER), so that
  * the body a client wrote is what IPC_RECV_MAX counts (docs/PROTOCOL.md).
  */
 static int
-listen_on(nng_socket s, const char *url, size_t header, char *err,
-          size_t errlen)
+listen_on(nng_socket s, const char *url, size_t header,
+          const struct listen_access *a, char *err, size_t errlen)
 {
 	nng_listener l;
 	int rv;
+	bool ipc = strncmp(url, "ipc://", 6) == 0;
+	bool group = ipc && a->group != NULL;
 	if ((rv = nng_socket_set_size(s, NNG_OPT_RECVMAXSZ,
 	                              IPC_RECV_MAX + header)) != 0)
 		return set_err(err, errlen, url, "recv-size-max", rv);
 	if ((rv = nng_listener_create(&l, s, url)) != 0)
 		return set_err(err, errlen, url, "listen", rv);
-	if (strncmp(url, "ipc://", 6) == 0 &&
-	    (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS, 0600)) != 0)
+	/* With a group, owner-only until the group is set (above). */
+	if (ipc && (rv = nng_listener_set_int(l, NNG_OPT_IPC_PERMISSIONS,
+	                                      group ? 0600 : a->mode)) != 0)
 		return set_err(err, errlen, url, "permissions", rv);
+	if (strncmp(url, "tls+tcp://", 10) == 0 &&
+	    (rv = nng_listener_set_ptr(l, NNG_OPT_TLS_CONFIG, a->tls)) != 0)
+		return set_err(err, errlen, url, "tls config", rv);
 	if ((rv = nng_listener_start(l, 0)) != 0)
 		return set_err(err, errlen, url, "listen", rv);
-	return 0;
+	return group ? ipc_file_access(url, a, err, errlen) : 0;
+}
+
+/* A PEM file's text, NUL-terminated (mbedTLS parses PEM up to the NUL),
+ * in a new buffer; NULL with err naming key and file.  1 MiB is far
+ * more than a certificate chain. */
+static char *
+pem_read(const char *key, const char *path, char *err, size_t errlen)
+{
+	enum { PEM_MAX = 1 << 20 };
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t n = 0;
+	if (f == NULL) {
+		snprintf(err, errlen, "%s %s: %s", key, path, strerror(errno));
+		return NULL;
+	}
+	if ((buf = malloc(PEM_MAX + 1)) == NULL) {
+		snprintf(err, errlen, "%s %s: out of memory", key, path);
+		goto out;
+	}
+	n = fread(buf, 1, PEM_MAX + 1, f);
+	if (ferror(f) || n > PEM_MAX || n == 0 || memchr(buf, '\0', n)) {
+		snprintf(err, errlen, "%s %s: %s", key, path,
+		         ferror(f)     ? strerror(errno)
+		         : n == 0      ? "empty"
+		         : n > PEM_MAX ? "larger than 1 MiB: not a PEM file"
+		                       : "not a PEM file (binary)");
+		free(buf);
+		buf = NULL;
+		goto out;
+	}
+	buf[n] = '\0';
+out:
+	fclose(f);
+	return buf;
+}
+
+/*
+ * The server's TLS config from conf's PEM files, read once at start (a
+ * new certificate takes a restart: docs/OPERATIONS.md).  Each file is
+ * checked on its own so that the error names the bad one: the
+ * certificate is parsed alone first (as a CA chain of a scratch config),
+ * then with its key.  With a CA file, clients must present a
+ * certificate it signed (NNG_TLS_AUTH_MODE_REQUIRED); without, any
+ * client may connect (NONE), as over tcp://.
+ */
+static int
+tls_load(const struct ipc_server_conf *conf, nng_tls_config **out, char *err,
+         size_t errlen)
+{
+	nng_tls_config *cfg = NULL, *scratch = NULL;
+	char *cert = NULL, *key = NULL, *ca = NULL;
+	int rv, ret = -1;
+	bool has_ca =
+	    conf->tls_ca_file != NULL && conf->tls_ca_file[0] != '\0';
+
+	if ((cert = pem_read("tls_cert_file", conf->tls_cert_file, err,
+	                     errlen)) == NULL ||
+	    (key = pem_read("tls_key_file", conf->tls_key_file, err,
+	                    errlen)) == NULL ||
+	    (has_ca && (ca = pem_read("tls_ca_file", conf->tls_ca_file, err,
+	                              errlen)) == NULL))
+		goto out;
+	if ((rv = nng_tls_config_alloc(&scratch, NNG_TLS_MODE_CLIENT)) != 0 ||
+	    (rv = nng_tls_config_alloc(&cfg, NNG_TLS_MODE_SERVER)) != 0) {
+		snprintf(err, errlen, "tls: %s", nng_strerror(rv));
+		goto out;
+	}
+	if ((rv = nng_tls_config_ca_chain(scratch, cert, NULL)) != 0) {
+		snprintf(err, errlen,
+		         "tls_cert_file %s: not a PEM certificate (%s)",
+		         conf->tls_cert_file, nng_strerror(rv));
+		goto out;
+	}
+	if ((rv = nng_tls_config_own_cert(cfg, cert, key, NULL)) != 0) {
+		snprintf(err, errlen,
+		         "tls_key_file %s: not an unencrypted PEM private key "
+		         "(%s)",
+		         conf->tls_key_file, nng_strerror(rv));
+		goto out;
+	}
+	if (has_ca && (rv = nng_tls_config_ca_chain(cfg, ca, NULL)) != 0) {
+		snprintf(err, errlen,
+		         "tls_ca_file %s: not a PEM certificate (%s)",
+		         conf->tls_ca_file, nng_strerror(rv));
+		goto out;
+	}
+	if ((rv = nng_tls_config_auth_mode(
+	         cfg, has_ca ? NNG_TLS_AUTH_MODE_REQUIRED
+	                     : NNG_TLS_AUTH_MODE_NONE)) != 0) {
+		snprintf(err, errlen, "tls: auth mode: %s", nng_strerror(rv));
+		goto out;
+	}
+	*out = cfg;
+	cfg = NULL;
+	ret = 0;
+out:
+	if (key != NULL) /* the private key does not outlive its use */
+		memset(key, 0, strlen(key));
+	free(cert);
+	free(key);
+	free(ca);
+	if (cfg != NULL)
+		nng_tls_config_free(cfg);
+	if (scratch != NULL)
+		nng_tls_config_free(scratch);
+	return ret;
 }
 
 static int
@@ -234,6 +405,30 @@ open_calls(struct ipc_server *srv, nng_socket s, ipc_request_fn fn, int first,
 		srv->ncalls = i + 1;
 	}
 	return 0;
+}
+
+static bool
+any_tls(const struct ipc_server_conf *conf)
+{
+	const char *urls[] = {conf->check_url, conf->admin_url, conf->tick_url,
+	                      conf->events_url};
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
+		if (strncmp(urls[i], "tls+tcp://", 10) == 0)
+			return true;
+	return false;
+}
+
+enum fxb_err
+ipc_server_tls_check(const struct ipc_server_conf *conf, char *err,
+                     size_t errlen)
+{
+	nng_tls_config *cfg = NULL;
+	if (!any_tls(conf))
+		return FXB_OK;
+	if (tls_load(conf, &cfg, err, errlen) != 0)
+		return FXB_ERR_IO;
+	nng_tls_config_free(cfg);
+	return FXB_OK;
 }
 
 enum fxb_err
@@ -267,12 +462,29 @@ ipc_server_open(const struct ipc_server_conf *conf, struct ipc_server **out,
 		snprintf(err, errlen, "socket: %s", nng_strerror(rv));
 		goto fail;
 	}
-	if (listen_on(srv->check, conf->check_url, IPC_REQ_HEADER, err,
+	if (any_tls(conf) && tls_load(conf, &srv->tls, err, errlen) != 0)
+		goto fail;
+	struct listen_access sa = {
+	    conf->socket_mode != 0 ? conf->socket_mode : 0600,
+	    conf->socket_gid,
+	    conf->socket_group != NULL && conf->socket_group[0] != '\0'
+	        ? conf->socket_group
+	        : NULL,
+	    srv->tls};
+	struct listen_access aa = {
+	    conf->admin_socket_mode != 0 ? conf->admin_socket_mode : 0600,
+	    conf->admin_socket_gid,
+	    conf->admin_socket_group != NULL &&
+	            conf->admin_socket_group[0] != '\0'
+	        ? conf->admin_socket_group
+	        : NULL,
+	    srv->tls};
+	if (listen_on(srv->check, conf->check_url, IPC_REQ_HEADER, &sa, err,
 	              errlen) != 0 ||
-	    listen_on(srv->admin, conf->admin_url, IPC_REQ_HEADER, err,
+	    listen_on(srv->admin, conf->admin_url, IPC_REQ_HEADER, &aa, err,
 	              errlen) != 0 ||
-	    listen_on(srv->tick, conf->tick_url, 0, err, errlen) != 0 ||
-	    listen_on(srv->events, conf->events_url, 0, err, errlen) != 0)
+	    listen_on(srv->tick, conf->tick_url, 0, &sa, err, errlen) != 0 ||
+	    listen_on(srv->events, conf->events_url, 0, &sa, err, errlen) != 0)
 		goto fail;
 	if (open_calls(srv, srv->check, conf->on_check, 0,
 	               conf->check_contexts, err, errlen) != 0 ||
@@ -335,6 +547,9 @@ ipc_server_close(struct ipc_server *srv)
 	 * returns. */
 	if (srv->tick_started)
 		pthread_join(srv->tick_thread, NULL);
+	/* Each listener held the TLS config; this is our own hold. */
+	if (srv->tls != NULL)
+		nng_tls_config_free(srv->tls);
 	free(srv->calls);
 	free(srv);
 }

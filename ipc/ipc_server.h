@@ -35,6 +35,16 @@ typedef void (*ipc_message_fn)(void *arg, const char *msg, size_t len);
 
 struct ipc_server_conf {
 	const char *check_url, *admin_url, *tick_url, *events_url;
+	/* The mode of the ipc:// socket files (check, tick, events; admin;
+	 * 0: 0600) and their group: a name (NULL or "": the daemon's own)
+	 * and its gid, which the caller looked up. */
+	int socket_mode, admin_socket_mode;
+	const char *socket_group, *admin_socket_group;
+	long long socket_gid, admin_socket_gid;
+	/* PEM files for tls+tcp:// URLs: certificate and key (needed if
+	 * any URL is tls+tcp://), CA ("" or NULL: no client certificates
+	 * asked; else required, signed by it). */
+	const char *tls_cert_file, *tls_key_file, *tls_ca_file;
 	int check_contexts; /* requests served at once on check_url */
 	ipc_request_fn on_check;
 	ipc_request_fn on_admin;
@@ -43,13 +53,20 @@ struct ipc_server_conf {
 };
 
 /*
- * ipc_server_open listens on the four URLs (ipc:// socket files with mode
- * 0600) and starts serving.  Errors: FXB_ERR_IO with err naming the URL
- * and nng's reason, FXB_ERR_NOMEM.
+ * ipc_server_open listens on the four URLs (ipc:// socket files with
+ * conf's modes and groups; tls+tcp:// with conf's certificate) and starts
+ * serving.  Errors: FXB_ERR_IO with err naming the URL (or the TLS file)
+ * and the reason, FXB_ERR_NOMEM.
  */
 enum fxb_err ipc_server_open(const struct ipc_server_conf *conf,
                              struct ipc_server **out, char *err,
                              size_t errlen);
+
+/* ipc_server_tls_check reads conf's TLS files as ipc_server_open would
+ * if any URL is tls+tcp://, and keeps nothing (fxbreakerd -n).  Errors:
+ * FXB_ERR_IO with err naming the file and what is wrong. */
+enum fxb_err ipc_server_tls_check(const struct ipc_server_conf *conf,
+                                  char *err, size_t errlen);
 
 /* ipc_call_peer describes the sender of call's request ("uid=0 pid=123"
  * on ipc://), for the log. */

@@ -639,6 +639,99 @@ test_clock_tolerance(void)
 	free(text);
 }
 
+/* [service] who may connect: the socket modes and groups read as
+ * written, their defaults, each refusal with its reason; a tls+tcp://
+ * address without its certificate and key refused on its own line. */
+static void
+test_service_access(void)
+{
+	static const struct {
+		const char *add, *want; /* want NULL: parses */
+	} cases[] = {
+	    {"socket_mode = 0660\nsocket_group = fxb-core.1_x", NULL},
+	    {"admin_socket_mode = 620", NULL},
+	    {"socket_mode = 0777",
+	     "test.conf:5: [service] socket_mode: no execute bits: a socket "
+	     "is "
+	     "connected to, not run (0600 or 0660) (\"0777\")"},
+	    {"socket_mode = 0400",
+	     "test.conf:5: [service] socket_mode: at least 0600: the daemon's "
+	     "own user must reach its socket (\"0400\")"},
+	    {"socket_mode = 0640",
+	     "test.conf:5: [service] socket_mode: group bits without w: "
+	     "connecting needs write (0660 lets the group connect, 0600 does "
+	     "not) (\"0640\")"},
+	    {"admin_socket_mode = 0602",
+	     "test.conf:5: [service] admin_socket_mode: no bits for others: "
+	     "name who may connect with admin_socket_group (0660 or 0600) "
+	     "(\"0602\")"},
+	    {"socket_mode = 2660",
+	     "test.conf:5: [service] socket_mode: no setuid, setgid or sticky "
+	     "bits (a mode such as 0660) (\"2660\")"},
+	    {"socket_mode = 06600",
+	     "test.conf:5: [service] socket_mode: an octal mode such as 0660 "
+	     "or 0600 (\"06600\")"},
+	    {"socket_mode = 0x1b0",
+	     "test.conf:5: [service] socket_mode: an octal mode such as 0660 "
+	     "or 0600 (\"0x1b0\")"},
+	    {"socket_group = -wheel",
+	     "test.conf:5: [service] socket_group: a group name (letters, "
+	     "digits, '.', '_', '-'; at most 32 bytes) (\"-wheel\")"},
+	    {"admin_socket_group = a23456789012345678901234567890123",
+	     "test.conf:5: [service] admin_socket_group: a group name "
+	     "(letters, digits, '.', '_', '-'; at most 32 bytes) "
+	     "(\"a23456789012345678901234567890123\")"},
+	    {"admin_url = tls+tcp://h:1\ntls_cert_file = c.pem\n"
+	     "tls_key_file = k.pem",
+	     NULL},
+	    {"events_url = tls+tcp://h:1\ntls_cert_file = c.pem",
+	     "test.conf:5: [service] events_url: a tls+tcp:// address needs "
+	     "tls_cert_file and tls_key_file in [service] (tls_key_file is "
+	     "missing) (\"tls+tcp://h:1\")"},
+	    {"tick_url = tls+tcp://h:1",
+	     "test.conf:5: [service] tick_url: a tls+tcp:// address needs "
+	     "tls_cert_file and tls_key_file in [service] (tls_cert_file is "
+	     "missing) (\"tls+tcp://h:1\")"},
+	};
+	char err[512], to[256];
+	enum fxb_err rc;
+
+	struct breaker_config *cfg = parse(good, err, sizeof(err), &rc);
+	CHECK(cfg != NULL);
+	CHECK_INT(svc.socket_mode, 0600);
+	CHECK_INT(svc.admin_socket_mode, 0600);
+	CHECK_STR(svc.socket_group, "");
+	CHECK_STR(svc.tls_cert_file, "");
+	breaker_config_free(cfg);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(to, sizeof(to), "service_id = uat\n%s\n",
+		         cases[i].add);
+		char *text = mutate("service_id = uat\n", to);
+		err[0] = '\0';
+		cfg = text != NULL ? parse(text, err, sizeof(err), &rc) : NULL;
+		if (cases[i].want == NULL) {
+			CHECK(cfg != NULL);
+		} else {
+			CHECK(cfg == NULL);
+			CHECK_STR(err, cases[i].want);
+		}
+		if (i == 0 && cfg != NULL) {
+			CHECK_INT(svc.socket_mode, 0660);
+			CHECK_STR(svc.socket_group, "fxb-core.1_x");
+			CHECK_INT(svc.admin_socket_mode, 0600);
+		}
+		if (i == 1 && cfg != NULL)
+			CHECK_INT(svc.admin_socket_mode, 0620);
+		if (i == 11 && cfg != NULL) {
+			CHECK_STR(svc.tls_cert_file, "c.pem");
+			CHECK_STR(svc.tls_key_file, "k.pem");
+			CHECK_STR(svc.tls_ca_file, "");
+		}
+		breaker_config_free(cfg);
+		free(text);
+	}
+}
+
 /* A service-only read (what fxbreakerctl does when the whole file does
  * not parse): a typo outside [service] cannot fail it; a bad [service]
  * or none at all does. */
@@ -780,6 +873,7 @@ static const struct test tests[] = {
     {"whitespace", test_whitespace},
     {"durations", test_durations},
     {"clock_tolerance", test_clock_tolerance},
+    {"service_access", test_service_access},
     {"section9_refused", test_section9_refused},
 };
 
