@@ -64,11 +64,12 @@ LDFLAGS += $(SAN)
 # nng's build (third_party/nng): the fetch (apt, the archive's keyring),
 # dpkg-source, patch, cmake and ninja, mbedTLS for its TLS transport.
 # libnng-dev stays: NNG=system and build/fxbreakerd-stocknng link it;
-# nng-utils gives the tests nngcat.
+# nng-utils gives the tests nngcat; prometheus gives tests/e2e_metrics.sh
+# a real Prometheus and promtool.
 DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 	   libnng-dev nng-utils libsqlite3-dev sqlite3 libsodium-dev jq \
 	   python3 faketime cmake ninja-build dpkg-dev patch libmbedtls-dev \
-	   debian-archive-keyring
+	   debian-archive-keyring prometheus
 
 BREAKER_SRC = $(wildcard breaker/*.c)
 CTL_SRC     = $(wildcard ctl/*.c)

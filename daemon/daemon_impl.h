@@ -105,6 +105,7 @@ struct metrics_pair {
 	_Atomic uint64_t ticks_applied, ticks_rejected;
 	_Atomic int64_t rate;       /* 10^-9 units */
 	_Atomic fxb_time last_tick; /* engine time; 0: none yet */
+	_Atomic bool suspended;     /* held, as of the last count */
 	bool seen;                  /* a tick since start or reload (mu) */
 };
 
