@@ -73,7 +73,7 @@ void fdwatch_read(struct fdwatch *w, struct fdwatch_state *st);
 #define METRICS_OPS       7    /* "invalid" and the IPC_OP_* ops */
 #define METRICS_VERDICTS  3    /* allow, deny, throttle */
 #define METRICS_REASONS   9    /* the engine's, then ledger_unavailable */
-#define METRICS_ERRS      36   /* enum fxb_err: 0 and its codes */
+#define METRICS_ERRS      64   /* enum fxb_err, with room for new codes */
 #define METRICS_KINDS     8    /* 0 forced, then enum breaker_kind */
 #define METRICS_CMDS      16   /* the commands by ipc_trust_commands order */
 #define METRICS_PAIRS_MAX 1024 /* pairs counted by name */
