@@ -58,7 +58,9 @@ struct ipc_http_conf {
 	 * answers a new stream client's first event, "event: hello" (its
 	 * content type is ignored; a status of 500 or more refuses the
 	 * client with 503): the whole picture, so that it never waits for
-	 * the next broadcast. */
+	 * the next broadcast.  The stream opens with "retry: 2000" (a
+	 * browser whose stream broke tries again after 2 s) and carries
+	 * ": keepalive" comment lines between events. */
 	const char *stream_path;
 	ipc_http_get_fn stream_hello;
 	void *arg; /* every get's and hello's first argument */
