@@ -18,7 +18,7 @@
  * handler only checks the Host and queues the request (at most
  * IPC_HTTP_QUEUE_MAX wait; one more gets 503); the worker answers it.
  *
- * The event stream: its handler builds the hello, hijacks the connection
+ * The event stream: the worker builds the hello, hijacks the connection
  * (from then on nng's server has forgotten it) and writes the response
  * head itself.  Each client has one write in flight and a bounded queue
  * behind it; a broadcast appends to the queue and never waits, and a
