@@ -68,13 +68,14 @@ LDFLAGS += $(SAN)
 # nng's build (third_party/nng): the fetch (apt, the archive's keyring),
 # dpkg-source, patch, cmake and ninja, mbedTLS for its TLS transport.
 # libnng-dev stays: NNG=system and build/fxbreakerd-stocknng link it;
-# nng-utils gives the tests nngcat.  mandoc lints and renders the man
+# nng-utils gives the tests nngcat; prometheus gives tests/e2e_metrics.sh
+# a real Prometheus and promtool.  mandoc lints and renders the man
 # pages; systemd (not on a minimal Debian 12) has systemd-analyze and
 # systemd-sysusers for tests/e2e_install.sh.
 DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 	   libnng-dev nng-utils libsqlite3-dev sqlite3 libsodium-dev jq \
 	   python3 faketime cmake ninja-build dpkg-dev patch libmbedtls-dev \
-	   debian-archive-keyring \
+	   debian-archive-keyring prometheus \
 	   mandoc systemd
 # tests/e2e_tls.sh makes its certificates with openssl; e2e_sockperm.sh
 # uses groupadd/useradd (passwd) and setpriv (util-linux), in every
@@ -608,3 +609,7 @@ uninstall:
 	fi
 	@echo "uninstall: kept $(DESTDIR)$(CONFDIR) (the config, the operators file), $(DESTDIR)/var/lib/fxbreaker (the ledger, its log key, the checkpoints) and the fxbreaker user and group: remove them by hand if they are no longer wanted"
 # ---- end of install ----
+
+# tests/http_serve is ipc/ipc_http.c alone with fixed routes and a stream,
+# for tests/e2e_http.sh.
+all: $(BUILD)/tests/http_serve

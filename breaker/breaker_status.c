@@ -6,6 +6,7 @@
  */
 #include <stddef.h>
 
+#include "breaker_decimal.h"
 #include "breaker_impl.h"
 
 const char *
@@ -64,4 +65,32 @@ breaker_force_reason(const struct breaker *b, bool on_pair, int32_t idx)
 	else if (!on_pair && breaker_valid_index(idx, b->nproducts))
 		f = breaker_product(b, idx)->force;
 	return f != NULL && f->on ? f->reason : NULL;
+}
+
+bool
+breaker_pair_band(const struct breaker *b, int32_t pair, int64_t *lower,
+                  int64_t *upper)
+{
+	bool any = false;
+	if (!breaker_valid_index(pair, b->npairs))
+		return false;
+	const struct pair *p = &b->pairs[pair];
+	for (uint32_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = p->rules[i];
+		if (r->kind != BREAKER_BAND || r->shadow ||
+		    (r->state != RS_NORMAL && r->state != RS_LIMIT))
+			continue;
+		/* The edges as the rule's events show them (band_figures). */
+		fxb_i128 den = (fxb_i128)r->ref_den * BREAKER_PCT_100;
+		int64_t lo = breaker_ratio_round(
+		    r->ref_num * (BREAKER_PCT_100 - r->c->band_pct), den);
+		int64_t up = breaker_ratio_round(
+		    r->ref_num * (BREAKER_PCT_100 + r->c->band_pct), den);
+		if (!any || lo > *lower)
+			*lower = lo;
+		if (!any || up < *upper)
+			*upper = up;
+		any = true;
+	}
+	return any;
 }
