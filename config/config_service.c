@@ -81,26 +81,45 @@ val_utc_offset(struct ini *in, struct ini_sect *s, struct ini_kv *kv, int *out)
 }
 
 /* http_url: http://HOST:PORT with a port of 1-65535 and nothing after
- * it (the paths are the service's own: docs/OPERATIONS.md). */
-static bool
-http_url_ok(const char *v)
+ * it (the paths are the service's own: docs/OPERATIONS.md), and a host
+ * that names one address: a wildcard (0.0.0.0, [::]) listens everywhere
+ * and names nothing to pin the Host header to.  Returns why not, or
+ * NULL. */
+static const char *
+http_url_why(const char *v)
 {
+	static const char form[] =
+	    "http://HOST:PORT (a numeric port; the HTTP side is plain HTTP: "
+	    "put a TLS proxy in front for HTTPS)";
 	if (strncmp(v, "http://", 7) != 0)
-		return false;
+		return form;
 	const char *host = v + 7;
 	const char *colon = strrchr(host, ':');
 	if (colon == NULL || colon == host || strchr(host, '/') != NULL)
-		return false;
+		return form;
 	long port = 0;
 	const char *p = colon + 1;
 	if (*p == '\0')
-		return false;
+		return form;
 	for (; *p != '\0'; p++) {
 		if (*p < '0' || *p > '9' ||
 		    (port = port * 10 + (*p - '0')) > 65535)
-			return false;
+			return form;
 	}
-	return port > 0;
+	if (port == 0)
+		return form;
+	size_t n = (size_t)(colon - host);
+	if (n >= 2 && host[0] == '[' && host[n - 1] == ']')
+		host++, n -= 2;
+	size_t zeros = 0;
+	while (zeros < n && (host[zeros] == ':' || host[zeros] == '0'))
+		zeros++;
+	if (n == 0 || zeros == n ||
+	    (n == 7 && strncmp(host, "0.0.0.0", 7) == 0))
+		return "a wildcard address cannot pin the Host header: name "
+		       "the address to listen on (http://127.0.0.1:PORT, or "
+		       "this host's own address)";
+	return NULL;
 }
 
 /*
@@ -230,13 +249,11 @@ config_service_read(struct ini *in, struct ini_sect *s,
 			config_ini_fail_kv(in, s, kv, "must not be empty");
 			return false;
 		}
-		if (strcmp(keys[i].key, "http_url") == 0 &&
-		    !http_url_ok(kv->val)) {
-			config_ini_fail_kv(
-			    in, s, kv,
-			    "http://HOST:PORT (a numeric port; "
-			    "the HTTP side is plain HTTP: put a "
-			    "TLS proxy in front for HTTPS)");
+		const char *why = strcmp(keys[i].key, "http_url") == 0
+		                      ? http_url_why(kv->val)
+		                      : NULL;
+		if (why != NULL) {
+			config_ini_fail_kv(in, s, kv, why);
 			return false;
 		}
 		if (strstr(keys[i].key, "socket_group") != NULL &&

@@ -291,17 +291,24 @@ python3 -c '
 import socket, sys, time
 s = socket.socket(); s.bind(("127.0.0.1", 19412)); s.listen(1); time.sleep(5)' &
 HOLD=$!
-sleep 0.3
-"$FXD" -f fx.conf 2>taken.log
+# The holder must have bound before the daemon tries (a loaded machine
+# starts python slowly); a daemon that did start anyway is stopped by
+# timeout instead of hanging the suite.
+bound() { python3 -c 'import socket; socket.create_connection(("127.0.0.1", 19412), 0.2)' 2>/dev/null; }
+wait_for bound
+timeout 20 "$FXD" -f fx.conf 2>taken.log
 check "port taken: exit 111" "$?" 111
 check_has "port taken: why" "$(cat taken.log)" \
 	"http_url http://127.0.0.1:19412: cannot listen: Address in use"
 kill "$HOLD" 2>/dev/null
 wait "$HOLD" 2>/dev/null
 sed -i "s|^http_url = .*|http_url = http://0.0.0.0:19412|" fx.conf
-"$FXD" -f fx.conf 2>wild.log
+timeout 20 "$FXD" -f fx.conf 2>wild.log
 check_has "a wildcard address refused" "$(cat wild.log)" \
-	"http_url http://0.0.0.0:19412: a wildcard address cannot pin the Host header"
+	'fx.conf:9: [service] http_url: a wildcard address cannot pin the Host header: name the address to listen on (http://127.0.0.1:PORT, or this host'"'"'s own address) ("http://0.0.0.0:19412")'
+"$CTL" validate fx.conf >wild.out 2>&1
+check "  and validate says so first (exit 2)" "$?:$(head -n 1 wild.out | sed 's/ (http:.*//')" \
+	"2:fx.conf:9: [service] http_url: a wildcard address cannot pin the Host header: name the address to listen on"
 sed -i "/^http_url = /d" fx.conf
 start_daemon || exit 1
 check_has "no http_url: nothing served" "$(get /metrics 2>&1)" "Connection refused"
