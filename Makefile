@@ -68,7 +68,7 @@ LDFLAGS += $(SAN)
 DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 	   libnng-dev nng-utils libsqlite3-dev sqlite3 libsodium-dev jq \
 	   python3 faketime cmake ninja-build dpkg-dev patch libmbedtls-dev \
-	   debian-archive-keyring
+	   debian-archive-keyring chromium
 
 BREAKER_SRC = $(wildcard breaker/*.c)
 CTL_SRC     = $(wildcard ctl/*.c)
@@ -83,7 +83,7 @@ CTL_OBJ     = $(CTL_SRC:%.c=$(BUILD)/%.o)
 IPC_OBJ     = $(IPC_SRC:%.c=$(BUILD)/%.o)
 LEDGER_OBJ  = $(LEDGER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/ledger_migrations.o
 CONFIG_OBJ  = $(CONFIG_SRC:%.c=$(BUILD)/%.o)
-DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/board_html.o
 
 UNIT_TESTS  = breaker_test decimal_test config_test client_test wire_test \
 	      reply_test oom_test nng_close_test trust_test daemon_test \
@@ -124,6 +124,14 @@ $(BUILD)/gen/ledger_migrations.c: $(MIGRATIONS) migrations/embed.sh
 	sh migrations/embed.sh $@ $(MIGRATIONS)
 
 $(BUILD)/gen/ledger_migrations.o: $(BUILD)/gen/ledger_migrations.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-overlength-strings -c $< -o $@
+
+# The board's page travels inside fxbreakerd too (daemon/board.c).
+$(BUILD)/gen/board_html.c: daemon/board.html daemon/board_embed.sh
+	@mkdir -p $(dir $@)
+	sh daemon/board_embed.sh $@ daemon/board.html
+
+$(BUILD)/gen/board_html.o: $(BUILD)/gen/board_html.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-overlength-strings -c $< -o $@
 
 $(BUILD)/libledger.a: $(LEDGER_OBJ)

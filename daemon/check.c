@@ -280,6 +280,9 @@ apply_tick(struct daemon *d, const struct ipc_request *r, char *msg,
 	fxb_time now = daemon_engine_now(d);
 	e = r->px != NULL ? breaker_tick(d->engine, now, pi, px)
 	                  : breaker_quote(d->engine, now, pi, bid, ask);
+	if (e == FXB_OK) /* the board's chart: the rate, a quote's mid */
+		board_tick(d, pi, now,
+		           r->px != NULL ? px : bid + (ask - bid) / 2);
 	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
 	if (e != FXB_OK)
