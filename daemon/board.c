@@ -710,7 +710,7 @@ page_csp(char *out, size_t cap)
 	int n = snprintf(out, cap,
 	                 "default-src 'none'; style-src 'sha256-%s'; "
 	                 "script-src 'sha256-%s'; connect-src 'self'; "
-	                 "img-src 'self'; base-uri 'none'; form-action "
+	                 "img-src data:; base-uri 'none'; form-action "
 	                 "'none'; frame-ancestors 'none'",
 	                 b64[0], b64[1]);
 	return n > 0 && (size_t)n < cap;

@@ -45,8 +45,11 @@ class Browser:
         res_r, res_w = os.pipe()  # it writes fd 4, we read answers
 
         def fds():
-            os.dup2(cmd_r, 3)
-            os.dup2(res_w, 4)
+            # Through fresh copies: the pipe may itself be fd 3 or 4, and
+            # dup2 onto itself would leave it close-on-exec.
+            a, b = os.dup(cmd_r), os.dup(res_w)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
 
         self.proc = subprocess.Popen(
             [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
@@ -55,7 +58,9 @@ class Browser:
              "--user-data-dir=" + os.environ.get("BOARD_PROFILE",
                                                   "/tmp/fxb-board-chromium"),
              "about:blank"],
-            preexec_fn=fds, pass_fds=(cmd_r, res_w),
+            # The descriptors are placed after the fork, so the
+            # close-all that pass_fds would do must not undo them.
+            preexec_fn=fds, close_fds=False,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.close(cmd_r)
         os.close(res_w)
@@ -131,7 +136,10 @@ class Browser:
         (None, timeout)."""
         start = time.monotonic()
         while True:
-            v = self.eval(expr)
+            try:
+                v = self.eval(expr)
+            except RuntimeError:  # the page not there yet
+                v = None
             took = time.monotonic() - start
             if v:
                 return v, took
