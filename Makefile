@@ -428,3 +428,7 @@ all: $(BUILD)/tests/sign_body
 $(BUILD)/tests/sign_body: $(BUILD)/tests/sign_body.o \
 		$(filter-out $(BUILD)/ctl/fxbreakerctl.o,$(CTL_OBJ)) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# tests/http_serve is ipc/ipc_http.c alone with fixed routes and a stream,
+# for tests/e2e_http.sh.
+all: $(BUILD)/tests/http_serve

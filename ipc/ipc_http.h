@@ -4,8 +4,12 @@
  * metrics, status.json, and one Server-Sent Events stream that keeps the
  * board live.  GET only (nng answers 405 to any other method, 404 to any
  * other path); the Host header is pinned to http_url's host:port, so a
- * page on another site cannot read it through a rebound DNS name.  No
- * command, signature or write of any kind ever goes over HTTP.
+ * page on another site cannot read it through a rebound DNS name (another
+ * Host gets 421 naming the right one; a wildcard address such as 0.0.0.0
+ * is refused, since it pins nothing).  No command, signature or write of
+ * any kind ever goes over HTTP.  Every answer carries Cache-Control:
+ * no-store, X-Content-Type-Options: nosniff, Referrer-Policy: no-referrer
+ * and a Content-Security-Policy.
  *
  * Like ipc_server.h it moves bytes and knows nothing of their meaning:
  * the daemon builds every body.
@@ -49,13 +53,26 @@ struct ipc_http_conf {
 	const struct ipc_http_route *routes;
 	size_t nroutes;
 	/* The Server-Sent Events stream ("/live"), or NULL for none.  hello
-	 * answers a new stream client's first event (its status and content
-	 * type are ignored): the whole picture, so that it never waits for
+	 * answers a new stream client's first event, "event: hello" (its
+	 * content type is ignored; a status of 500 or more refuses the
+	 * client with 503): the whole picture, so that it never waits for
 	 * the next broadcast. */
 	const char *stream_path;
 	ipc_http_get_fn stream_hello;
 	void *arg; /* every get's and hello's first argument */
+	/* A comment line (": keepalive") to every stream client this often,
+	 * so that proxies and browsers see an idle stream alive and a
+	 * vanished client is noticed; 0: IPC_HTTP_KEEPALIVE_MS. */
+	unsigned keepalive_ms;
 };
+
+#define IPC_HTTP_KEEPALIVE_MS 15000
+/* The stream's bounds: clients at once (one more gets 503), and bytes
+ * queued for one client behind the write in flight (one more byte and it
+ * is dropped).  So the stream holds at most 32 x 4 MiB however slow its
+ * readers. */
+#define IPC_HTTP_STREAM_CLIENTS_MAX 32
+#define IPC_HTTP_STREAM_QUEUE_MAX   (4u << 20)
 
 /*
  * ipc_http_open listens on conf->url and serves.  Errors: FXB_ERR_IO with
@@ -67,15 +84,16 @@ enum fxb_err ipc_http_open(const struct ipc_http_conf *conf,
 
 /*
  * ipc_http_broadcast sends "event: EVENT\ndata: DATA\n\n" to every stream
- * client (data must hold no newline: one JSON document).  It never
+ * client (one JSON document; a newline in data would start another
+ * "data: " line, which the browser joins back; event holds none).  It never
  * blocks: a client that has not taken what was sent before it is dropped
  * (its browser reconnects and gets a hello), so a stalled board cannot
- * hold the daemon.  Any thread.
+ * hold the daemon.  Any thread; h NULL is a no-op.
  */
 void ipc_http_broadcast(struct ipc_http *h, const char *event,
                         const char *data, size_t len);
 
-/* ipc_http_stream_clients counts the stream's clients now. */
+/* ipc_http_stream_clients counts the stream's clients now.  NULL: 0. */
 unsigned ipc_http_stream_clients(struct ipc_http *h);
 
 /* ipc_http_close stops serving, closes the stream clients and waits for
