@@ -20,7 +20,6 @@
  * time) before mu before the feed's fm.
  */
 #include <errno.h>
-#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +47,6 @@
 #define BOARD_EVENT_DELAY_MS 200
 
 /* The page: build/gen/board_html.c, from daemon/board.html. */
-extern const char board_html[];
 extern const size_t board_html_len;
 
 /* A held product: what its checks would quote. */
@@ -70,7 +68,6 @@ struct board {
 	struct ipc_http *http;
 	pthread_t thread;
 	bool running;
-	char csp[256]; /* the page's Content-Security-Policy */
 
 	pthread_mutex_t bm;
 	/* The last scan: what engine it read, which rows it had seen. */
@@ -590,6 +587,7 @@ board_get_products(void *arg, const char *query, struct ipc_http_response *res)
 		text_answer(res, 503, "out of memory\n");
 		return;
 	}
+	pg.products = out;
 	size_t plen = by_prefix ? strlen(prefix) : 0;
 	pthread_mutex_lock(&b->bm);
 	bool ok = board_scan(b);
@@ -681,53 +679,11 @@ board_main(void *arg)
 	return NULL;
 }
 
-/*
- * The page's Content-Security-Policy: nothing but its own inline style
- * and script, named by their SHA-256, and its own origin to connect to.
- * Hashed here from the embedded page itself, so the two cannot drift.
- */
-static bool
-page_csp(char *out, size_t cap)
-{
-	static const char *const tags[][2] = {{"<style>", "</style>"},
-	                                      {"<script>", "</script>"}};
-	char b64[2][sodium_base64_ENCODED_LEN(crypto_hash_sha256_BYTES,
-	                                      sodium_base64_VARIANT_ORIGINAL)];
-	for (int k = 0; k < 2; k++) {
-		const char *open = strstr(board_html, tags[k][0]);
-		const char *body =
-		    open != NULL ? open + strlen(tags[k][0]) : NULL;
-		const char *close =
-		    body != NULL ? strstr(body, tags[k][1]) : NULL;
-		if (close == NULL)
-			return false;
-		unsigned char h[crypto_hash_sha256_BYTES];
-		crypto_hash_sha256(h, (const unsigned char *)body,
-		                   (unsigned long long)(close - body));
-		sodium_bin2base64(b64[k], sizeof(b64[k]), h, sizeof(h),
-		                  sodium_base64_VARIANT_ORIGINAL);
-	}
-	int n = snprintf(out, cap,
-	                 "default-src 'none'; style-src 'sha256-%s'; "
-	                 "script-src 'sha256-%s'; connect-src 'self'; "
-	                 "img-src data:; base-uri 'none'; form-action "
-	                 "'none'; frame-ancestors 'none'",
-	                 b64[0], b64[1]);
-	return n > 0 && (size_t)n < cap;
-}
-
-const char *
-board_csp(struct daemon *d)
-{
-	return d->board != NULL ? d->board->csp : "default-src 'none'";
-}
-
 bool
 board_start(struct daemon *d, struct ipc_http *http)
 {
 	struct board *b = calloc(1, sizeof(*b));
-	if (b == NULL || d->feed == NULL ||
-	    !page_csp(b->csp, sizeof(b->csp))) {
+	if (b == NULL || d->feed == NULL) {
 		free(b);
 		return false;
 	}

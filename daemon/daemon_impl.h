@@ -448,18 +448,18 @@ void status_ok_reply(struct daemon *d, struct ipc_call *call, const char *ref,
  * whose arg is the daemon. */
 struct ipc_http;
 struct ipc_http_response;
-/* board_start hashes the page for its Content-Security-Policy and starts
- * the thread that keeps http's stream clients live; false (nothing
- * started) on out of memory or without d->feed. */
+/* The page and its Content-Security-Policy (its inline style and script
+ * named by their SHA-256): build/gen/board_html.c, made from
+ * daemon/board.html by daemon/board_embed.sh. */
+extern const char board_html[], board_csp[];
+/* board_start starts the thread that keeps http's stream clients live;
+ * false (nothing started) on out of memory or without d->feed. */
 bool board_start(struct daemon *d, struct ipc_http *http);
 /* board_stop stops the thread (before the HTTP side closes: it
  * broadcasts); board_free then frees the board (after: routes read it).
  * NULL board: no-ops. */
 void board_stop(struct daemon *d);
 void board_free(struct daemon *d);
-/* board_csp: the page's Content-Security-Policy (valid until
- * board_free). */
-const char *board_csp(struct daemon *d);
 /* GET / (the page), /board.json (the document), /products (a page of a
  * suspension's products, or a product id prefix's), and the stream's
  * hello (the document). */

@@ -280,7 +280,7 @@ def scenario(b, url, check_url, ctl, pid, outdir):
     check("the board is live with its pair", v, 1)
     v, _ = b.wait("document.querySelector('section.pair b[data-rate]')"
                   ".dataset.rate", 5)
-    check("the pair's rate", v, "1402.0")
+    check("the pair's rate", v, "1402.00")
     v = b.eval("+document.querySelector('svg.chart').dataset.points")
     if v and v >= 2:
         ok("the chart draws the ticks at once")
@@ -383,8 +383,9 @@ def scenario(b, url, check_url, ctl, pid, outdir):
           b.eval("getComputedStyle(document.getElementById('banner'))"
                  ".backgroundColor"), "rgb(198, 40, 40)")
     check("the data is greyed",
-          b.eval("getComputedStyle(document.querySelector('main'))"
-                 ".opacity"), "0.45")
+          b.eval("[getComputedStyle(document.querySelector('main')).opacity,"
+                 " getComputedStyle(document.querySelector('header'))"
+                 ".opacity].join(' ')"), "0.45 0.45")
     b.screenshot(os.path.join(outdir, "board-lost.png"))
 
     # No exception, no console error; after the kill, only the browser's

@@ -70,4 +70,5 @@ fi
 # The browser test killed the daemon: nothing to stop.
 wait "$PID" 2>/dev/null
 PID=
+[ -n "${KEEP:-}" ] && { cat "$TMP/daemon.log"; }
 finish
