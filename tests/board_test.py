@@ -274,6 +274,26 @@ def scenario(b, url, check_url, ctl, pid, outdir):
                 '{"op":"tick","pair":"USD/KRW","px":"%s"}' % px)
         time.sleep(0.4)
 
+    # The document: the band from the first tick (1400, 1 %), the
+    # velocity limits from the window's extremes (1400 and 1402, V 20),
+    # one chart point a second.
+    st, hdr, doc = http_json(url + "/board.json")
+    pair = doc["pairs"][0]
+    check("board.json: the pair, its rate, band and velocity limits",
+          (st, pair["pair"], pair["state"], pair["rate"], pair["band"],
+           pair["velocity"]),
+          (200, "USD/KRW", "open", "1402.00",
+           {"rule": "b", "lower": "1386.00", "upper": "1414.00"},
+           {"rule": "vel", "lower": "1382.00", "upper": "1420.00"}))
+    check("board.json: its chart's last point (10^-9 units)",
+          pair["history"][-1][1:],
+          [1402000000000, 1386000000000, 1414000000000, 1382000000000,
+           1420000000000])
+    check("board.json: products and the ledger",
+          (doc["products"], doc["ledger"]["state"], doc["ledger"]["queued"],
+           doc["notice_utc_offset_min"]),
+          ({"total": 2, "open": 2, "suspended": 0}, "ok", 0, 540))
+
     b.navigate(url + "/")
     v, _ = b.wait("document.body.dataset.conn === 'live' && "
                   "document.querySelectorAll('section.pair').length", 10)
