@@ -94,7 +94,7 @@ BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/uds_pingpong $(BUILD)/bench/manyclients
 
 .PHONY: all test unit check asan bench clean deps run replay-night format \
-	fuzz nng soak
+	fuzz nng soak board-screenshot
 all: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
 
 # nng before any object: its headers are in build/nng/prefix/include,
@@ -218,6 +218,11 @@ run: deps
 	@$(MAKE) --no-print-directory $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl
 	$(BUILD)/fxbreakerctl validate $(EXAMPLE_CONF)
 	$(BUILD)/fxbreakerd -f $(EXAMPLE_CONF)
+
+# The README's picture of the board: the example config's daemon, the
+# night's jump replayed into it (about four minutes), chromium's shot.
+board-screenshot: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl
+	sh tests/board_screenshot.sh $(BUILD) docs/board.png
 
 # The example night, replayed through the example config (no daemon).
 replay-night: $(BUILD)/fxbreakerctl

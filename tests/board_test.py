@@ -19,6 +19,10 @@ library only.
         "ok NAME" or "FAIL NAME: WHY" per check; screenshots in OUTDIR
         (board.png, board-lost.png).
 
+    board_test.py replay CHECK_URL TAPE FROM_MS TO_MS
+        Sends a tape's ticks and checks between two of its times to a
+        running daemon, at the tape's own pace (tests/board_screenshot.sh).
+
     board_test.py screenshot URL OUT.png [WAIT_EXPR]
         One screenshot of the board once WAIT_EXPR (JavaScript) is true
         (make board-screenshot: docs/board.png).
@@ -437,6 +441,33 @@ def screenshot(url, out, wait_expr):
     return 0
 
 
+def replay(check_url, tape, t_from, t_to):
+    """Sends the tape's ticks and checks from t_from to t_to (its ms) to
+    the running daemon at their own pace: the daemon's clock is its own,
+    so a second of tape is a second of the engine's time."""
+    start = None
+    sent = 0
+    with open(tape) as f:
+        for line in f:
+            ev = json.loads(line)
+            if ev["t"] < t_from:
+                continue
+            if ev["t"] > t_to:
+                break
+            if start is None:
+                start = (time.monotonic(), ev["t"])
+            wait = start[0] + (ev["t"] - start[1]) / 1000 - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            if "tick" in ev:
+                req = dict(op="tick", **ev["tick"])
+            else:
+                req = dict(op="check", **ev["check"])
+            nng_req(check_url, json.dumps(req, separators=(",", ":")))
+            sent += 1
+    print("replayed %d lines of %s" % (sent, tape))
+
+
 def main(argv):
     if len(argv) >= 6 and argv[1] == "test":
         url, tmp, ctl, pid = argv[2], argv[3], argv[4], int(argv[5])
@@ -452,6 +483,9 @@ def main(argv):
         expr = argv[4] if len(argv) > 4 else \
             "document.body.dataset.conn === 'live'"
         return screenshot(argv[2], argv[3], expr)
+    if len(argv) == 6 and argv[1] == "replay":
+        replay(argv[2], argv[3], int(argv[4]), int(argv[5]))
+        return 0
     print(__doc__, file=sys.stderr)
     return 2
 
