@@ -3,7 +3,7 @@
 # board (make board-screenshot writes docs/board.png).  fxbreakerd runs on
 # examples/fxbreaker.conf (its [service] pointed into a scratch
 # directory, the board on 127.0.0.1:19452), the night of 2024-12-03 is
-# replayed into it from 22:24:30 to 22:28:20 KST at the tape's own pace
+# replayed into it from 22:24:30 to 22:28:40 KST at the tape's own pace
 # (about four minutes: the dollar's jump, the velocity trips, the band's
 # limit state and trip), and chromium takes the board as it stands.
 set -eu
@@ -36,9 +36,9 @@ until "$ROOT/$BUILD/fxbreakerctl" --config "$TMP/fx.conf" status >/dev/null 2>&1
 	[ $i -gt 100 ] && { cat "$TMP/daemon.log"; exit 1; }
 	sleep 0.1
 done
-# 2024-12-03 22:24:30 and 22:28:20 KST, in the tape's milliseconds.
+# 2024-12-03 22:24:30 and 22:28:40 KST, in the tape's milliseconds.
 python3 tests/board_test.py replay "ipc://$TMP/run/check.ipc" \
-	examples/night-2024-12-03.tape 1733232270000 1733232500000
+	examples/night-2024-12-03.tape 1733232270000 1733232520000
 BOARD_PROFILE="$TMP/chromium" python3 tests/board_test.py screenshot \
 	"http://127.0.0.1:$PORT" "$OUT" \
 	"document.body.dataset.conn === 'live' && document.querySelectorAll('tr[data-suspension]').length > 0"
