@@ -307,6 +307,12 @@ void breaker_product_status(const struct breaker *b, int32_t product,
 bool breaker_force_status(const struct breaker *b, bool on_pair, int32_t idx,
                           int64_t *suspension, fxb_time *since,
                           fxb_time *until);
+/* breaker_pair_band: the band in force on pair (its enforcing band rules
+ * with a reference: normal or limit), its edges in 10^-9 units as the
+ * rules' events show them; with several, the tightest edges.  false if
+ * none is in force (no reference yet, tripped, awaiting one). */
+bool breaker_pair_band(const struct breaker *b, int32_t pair, int64_t *lower,
+                       int64_t *upper);
 /* breaker_force_reason: that suspension's reason as forced (owned by the
  * engine, valid until the next call that changes it), or NULL if none. */
 const char *breaker_force_reason(const struct breaker *b, bool on_pair,

@@ -127,3 +127,31 @@ breaker_rule_levels(const struct breaker *b, int32_t rule,
 	out->vupper = clamp_levels((fxb_i128)wmin + r->velocity);
 	return true;
 }
+
+bool
+breaker_pair_band(const struct breaker *b, int32_t pair, int64_t *lower,
+                  int64_t *upper)
+{
+	bool any = false;
+	if (!breaker_valid_index(pair, b->npairs))
+		return false;
+	const struct pair *p = &b->pairs[pair];
+	for (uint32_t i = 0; i < p->nrules; i++) {
+		const struct rule *r = p->rules[i];
+		if (r->kind != BREAKER_BAND || r->shadow ||
+		    (r->state != RS_NORMAL && r->state != RS_LIMIT))
+			continue;
+		/* The edges as the rule's events show them (band_figures). */
+		fxb_i128 den = (fxb_i128)r->ref_den * BREAKER_PCT_100;
+		int64_t lo = breaker_ratio_round(
+		    r->ref_num * (BREAKER_PCT_100 - r->c->band_pct), den);
+		int64_t up = breaker_ratio_round(
+		    r->ref_num * (BREAKER_PCT_100 + r->c->band_pct), den);
+		if (!any || lo > *lower)
+			*lower = lo;
+		if (!any || up < *upper)
+			*upper = up;
+		any = true;
+	}
+	return any;
+}

@@ -63,6 +63,21 @@ struct group {
 	size_t first, n; /* held[first .. first + n) */
 };
 
+/* Every check answered so far, allowed or not (metrics.c's counters,
+ * read without a lock). */
+static uint64_t
+checks_total(const struct daemon *d)
+{
+	uint64_t n = 0;
+	if (d->metrics == NULL)
+		return 0;
+	for (size_t v = 0; v < METRICS_VERDICTS; v++)
+		for (size_t r = 0; r < METRICS_REASONS; r++)
+			n += atomic_load_explicit(&d->metrics->checks[v][r],
+			                          memory_order_relaxed);
+	return n;
+}
+
 struct board {
 	struct daemon *d;
 	struct ipc_http *http;
@@ -79,15 +94,30 @@ struct board {
 	size_t nheld, nproducts;
 	struct group *groups;
 	size_t ngroups;
+	/* Decisions a second: the checks counted at two readings a second
+	 * or more apart (bm). */
+	struct {
+		int64_t ns;
+		uint64_t checks;
+	} rate_prev, rate_cur;
 };
 
-/* Decisions a second over the last broadcast's interval: from the check
- * counters (metrics.c); < 0 before there are two readings. */
+/* Decisions a second, over the last second or more (bm held); < 0 until
+ * there are two readings. */
 static double
-board_decisions_per_second(struct daemon *d)
+decisions_per_second(struct board *b)
 {
-	(void)d;
-	return -1;
+	int64_t now = timebase_mono_ns();
+	uint64_t n = checks_total(b->d);
+	if (b->rate_cur.ns == 0 || now - b->rate_cur.ns >= 1000000000) {
+		b->rate_prev = b->rate_cur;
+		b->rate_cur.ns = now;
+		b->rate_cur.checks = n;
+	}
+	if (b->rate_prev.ns == 0 || now <= b->rate_prev.ns)
+		return -1;
+	return (double)(n - b->rate_prev.checks) * 1e9 /
+	       (double)(now - b->rate_prev.ns);
 }
 
 /* A suspension id shown only once its row is written (status's rule). */
@@ -348,11 +378,11 @@ board_document(struct board *b, size_t recent)
 	struct ipc_reply_board *rep = ipc_reply_board_new();
 	struct ipc_board_point *pts = calloc(BOARD_HISTORY, sizeof(*pts));
 	struct ipc_status_hold *holds = NULL;
-	struct ipc_board_head head = {.decisions_per_second =
-	                                  board_decisions_per_second(d)};
+	struct ipc_board_head head = {0};
 	bool ok = rep != NULL && pts != NULL;
 
 	pthread_mutex_lock(&b->bm);
+	head.decisions_per_second = decisions_per_second(b);
 	ok = ok && board_scan(b);
 	pthread_mutex_lock(&d->mu);
 	ok = ok && board_feed_sync(d);
@@ -680,22 +710,29 @@ board_main(void *arg)
 }
 
 bool
-board_start(struct daemon *d, struct ipc_http *http)
+board_new(struct daemon *d)
 {
-	struct board *b = calloc(1, sizeof(*b));
-	if (b == NULL || d->feed == NULL) {
-		free(b);
+	struct board *b = d->feed != NULL ? calloc(1, sizeof(*b)) : NULL;
+	if (b == NULL)
 		return false;
-	}
 	b->d = d;
-	b->http = http;
 	pthread_mutex_init(&b->bm, NULL);
 	d->board = b;
+	return true;
+}
+
+bool
+board_start(struct daemon *d, struct ipc_http *http)
+{
+	struct board *b = d->board;
+	if (b == NULL)
+		return false;
+	b->http = http;
 	pthread_mutex_lock(&d->feed->fm);
 	d->feed->stop = false;
 	pthread_mutex_unlock(&d->feed->fm);
 	b->running = pthread_create(&b->thread, NULL, board_main, b) == 0;
-	return true;
+	return b->running;
 }
 
 void

@@ -104,8 +104,11 @@ decide_check(struct daemon *d, fxb_time now, int32_t pi,
 	else if ((e = breaker_check(d->engine, now, pi, amount, rate, &dec)) !=
 	         FXB_OK)
 		snprintf(msg, sizeof(msg), "%s", fxb_strerror(e));
-	if (e != FXB_OK)
+	if (e != FXB_OK) {
+		metrics_check_error(d, e);
 		return ipc_reply_error(e, msg, c->ref);
+	}
+	metrics_check(d, pi, &dec);
 	if (dec.verdict == BREAKER_VERDICT_ALLOW)
 		return ipc_reply_allow(c->ref, buf);
 	if (dec.verdict == BREAKER_VERDICT_DENY && dec.suspension > 0) {
@@ -143,6 +146,7 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 	if (atomic_load(&d->queued) >= QUEUE_SOFT_CAP) {
 		/* The log is far behind: nothing new could be recorded, so
 		 * fail closed for every check (docs/PROTOCOL.md). */
+		metrics_checks_closed(d, 1);
 		reply = ipc_reply_fail_closed(r->ref);
 		daemon_send_reply(call, reply);
 		free(reply);
@@ -152,6 +156,7 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 	int32_t pi = check_product(d, &c, &reply);
 	if (pi < 0) {
 		pthread_mutex_unlock(&d->mu);
+		metrics_check_error(d, FXB_ERR_UNKNOWN_PRODUCT);
 		daemon_send_reply(call, reply);
 		free(reply);
 		return;
@@ -197,6 +202,7 @@ do_check_batch(struct daemon *d, struct ipc_call *call,
 	int64_t gate = 0, wait = 0;
 
 	if (atomic_load(&d->queued) >= QUEUE_SOFT_CAP) {
+		metrics_checks_closed(d, (unsigned)r->nchecks);
 		char *reply = ipc_reply_batch_fail_closed(r);
 		daemon_send_reply(call, reply);
 		free(reply);
@@ -216,7 +222,8 @@ do_check_batch(struct daemon *d, struct ipc_call *call,
 		pthread_mutex_unlock(&d->mu);
 		for (size_t i = 0; i < r->nchecks; i++)
 			free(err[i]);
-		struct park_redo redo = {d->check_redo, d, raw, rawlen};
+		struct park_redo redo = {d->check_redo, d, raw, rawlen,
+		                         (unsigned)r->nchecks};
 		park(d, call, gate, NULL, &redo, r->ref,
 		     ipc_reply_batch_fail_closed(r));
 		return;
@@ -225,6 +232,8 @@ do_check_batch(struct daemon *d, struct ipc_call *call,
 	for (size_t i = 0; i < r->nchecks; i++) {
 		int64_t w = 0;
 		char buf[IPC_REPLY_ALLOW_MAX];
+		if (pi[i] < 0) /* counted here, not if the batch parks */
+			metrics_check_error(d, FXB_ERR_UNKNOWN_PRODUCT);
 		char *one = pi[i] < 0 ? err[i]
 		                      : decide_check(d, now, pi[i],
 		                                     &r->checks[i], &w, buf);
@@ -260,14 +269,17 @@ apply_tick(struct daemon *d, const struct ipc_request *r, char *msg,
 		bad = r->ask, field = "ask";
 	if (bad != NULL) {
 		decimal_message(msg, cap, field, bad, e, -1);
+		metrics_tick_refused(d, e);
 		return e;
 	}
 	if (atomic_load(&d->stopping)) {
 		snprintf(msg, cap, "the service is stopping");
+		metrics_tick_refused(d, FXB_ERR_SHUTDOWN);
 		return FXB_ERR_SHUTDOWN;
 	}
 	if (atomic_load(&d->queued) >= QUEUE_SOFT_CAP) {
 		snprintf(msg, cap, "the suspension log queue is full");
+		metrics_tick_refused(d, FXB_ERR_BUSY);
 		return FXB_ERR_BUSY;
 	}
 	pthread_mutex_lock(&d->mu);
@@ -275,14 +287,18 @@ apply_tick(struct daemon *d, const struct ipc_request *r, char *msg,
 	if (pi < 0) {
 		pthread_mutex_unlock(&d->mu);
 		snprintf(msg, cap, "unknown pair \"%.16s\"", r->pair);
+		metrics_tick_refused(d, FXB_ERR_UNKNOWN_PAIR);
 		return FXB_ERR_UNKNOWN_PAIR;
 	}
 	fxb_time now = daemon_engine_now(d);
 	e = r->px != NULL ? breaker_tick(d->engine, now, pi, px)
 	                  : breaker_quote(d->engine, now, pi, bid, ask);
-	if (e == FXB_OK) /* the board's chart: the rate, a quote's mid */
-		board_tick(d, pi, now,
-		           r->px != NULL ? px : bid + (ask - bid) / 2);
+	/* A quote's rate is its mid, as the engine's events show it. */
+	int64_t rate =
+	    r->px != NULL ? px : (int64_t)(((fxb_i128)bid + ask) / 2);
+	metrics_tick(d, pi, now, rate, e);
+	if (e == FXB_OK) /* the board's chart */
+		board_tick(d, pi, now, rate);
 	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
 	if (e != FXB_OK)
@@ -301,11 +317,18 @@ check_on_request(void *arg, struct ipc_call *call, const char *buf, size_t len)
 	enum fxb_err e = ipc_request_parse(buf, len, IPC_SOCKET_CHECK, &r, msg,
 	                                   sizeof(msg));
 
+	if (e == FXB_OK)
+		ipc_call_set_tag(call, (unsigned)r.op);
 	if (e == FXB_OK && atomic_load(&d->stopping)) {
 		e = FXB_ERR_SHUTDOWN;
 		snprintf(msg, sizeof(msg), "the service is stopping");
 	}
 	if (e != FXB_OK) {
+		/* A tick's refusals are the ticks' (ticks_refused). */
+		if (r.op == IPC_OP_TICK)
+			metrics_tick_refused(d, e);
+		else
+			metrics_check_error(d, e);
 		daemon_reply_error(call, e, msg, r.ref);
 	} else if (r.op == IPC_OP_CHECK) {
 		do_check(d, call, &r, buf, len);
@@ -328,11 +351,16 @@ check_on_tick(void *arg, const char *buf, size_t len)
 	struct daemon *d = arg;
 	struct ipc_request r;
 	char msg[256];
+	int64_t t0 = timebase_mono_ns();
 	enum fxb_err e =
 	    ipc_request_parse(buf, len, IPC_SOCKET_TICK, &r, msg, sizeof(msg));
 	if (e == FXB_OK)
 		e = apply_tick(d, &r, msg, sizeof(msg));
+	else
+		metrics_tick_refused(d, e);
 	ipc_request_free(&r);
+	/* No reply on PULL: timed to the tick applied. */
+	metrics_request(d, IPC_OP_TICK, (uint64_t)(timebase_mono_ns() - t0));
 	if (e != FXB_OK) {
 		/* No reply on PULL: count, and say so at most once a
 		 * second. */

@@ -291,6 +291,7 @@ reject_unauthenticated(struct daemon *d, struct ipc_call *call,
 	log_command(d, row, NULL, 0, NULL, ipc_reply_cmd_rejected(code, msg),
 	            NULL, a);
 	json_decref(row);
+	metrics_command(d, env->cmd, METRICS_CMD_REJECTED);
 }
 
 /* ---- a command judged ---- */
@@ -395,6 +396,7 @@ judge(struct daemon *d, struct ipc_call *call, const struct operator* op,
 		log_command(d, row, out.scope, out.suspension, NULL,
 		            ipc_reply_cmd_rejected(out.code, out.msg),
 		            nonce_key, a);
+		metrics_command(d, env->cmd, METRICS_CMD_REJECTED);
 	} else {
 		json_object_set_new(
 		    row, "result",
@@ -403,6 +405,10 @@ judge(struct daemon *d, struct ipc_call *call, const struct operator* op,
 		                    : "applied"));
 		log_command(d, row, out.scope, out.suspension, &out, NULL,
 		            nonce_key, a);
+		metrics_command(d, env->cmd,
+		                out.reply.result == IPC_CMD_PENDING
+		                    ? METRICS_CMD_PENDING
+		                    : METRICS_CMD_APPLIED);
 	}
 	json_decref(row);
 }
@@ -438,6 +444,7 @@ verify(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 		a->seq = seen->seq;
 		a->rejected = seen->rejected;
 		a->park = a->reply != NULL;
+		metrics_command(d, env->cmd, METRICS_CMD_REPEATED);
 		return;
 	}
 	judge(d, call, op, env, key, a);
@@ -454,6 +461,7 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 	    r->body, &env.service, &env.opid, &env.issued, &env.expires,
 	    &env.nonce, &env.cmd, &env.args, msg, sizeof(msg));
 	if (body == NULL) {
+		metrics_command(d, NULL, METRICS_CMD_INVALID);
 		daemon_reply_error(call, FXB_ERR_SYNTAX, msg, r->ref);
 		return;
 	}

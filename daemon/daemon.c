@@ -55,6 +55,8 @@ on_admin(void *arg, struct ipc_call *call, const char *buf, size_t len)
 	char msg[256];
 	enum fxb_err e = ipc_request_parse(buf, len, IPC_SOCKET_ADMIN, &r, msg,
 	                                   sizeof(msg));
+	if (e == FXB_OK)
+		ipc_call_set_tag(call, (unsigned)r.op);
 	if (e != FXB_OK) {
 		daemon_reply_error(call, e, msg, r.ref);
 	} else if (r.op == IPC_OP_STATUS) {
@@ -290,6 +292,7 @@ start_sockets(struct daemon *d, const struct daemon_opts *opts)
 	    .on_check = check_on_request,
 	    .on_admin = on_admin,
 	    .on_tick = check_on_tick,
+	    .on_reply = metrics_request,
 	    .arg = d,
 	};
 	/* Sockets before threads: the writer publishes every row it
@@ -299,6 +302,8 @@ start_sockets(struct daemon *d, const struct daemon_opts *opts)
 		log_warn("%s", err);
 		return false;
 	}
+	if (!http_start(d))
+		return false;
 	if (!wal_start(d)) {
 		log_warn("cannot start the writer thread");
 		return false; /* nothing written or acknowledged yet */
@@ -366,13 +371,19 @@ daemon_start(const struct daemon_opts *opts)
 	d->check_redo = check_on_request;
 	d->lock_fd = -1;
 	d->config_path = strdup(opts->config_path);
+	if ((d->metrics = metrics_new()) == NULL) {
+		log_warn("out of memory");
+		goto fail;
+	}
 	if (config_file_load(opts->config_path, &d->svc, &d->cfg,
 	                     d->config_hash, err, sizeof(err)) != FXB_OK) {
 		log_warn("%s", err);
 		goto fail;
 	}
-	if (!start_ledger(d, &st) || !start_state(d, &st) ||
-	    !start_sockets(d, opts))
+	if (!start_ledger(d, &st) || !start_state(d, &st))
+		goto fail;
+	metrics_pairs_map(d);
+	if (!start_sockets(d, opts))
 		goto fail;
 	if (!clock_start(d)) {
 		log_warn("cannot start the timer thread");
@@ -388,6 +399,7 @@ daemon_start(const struct daemon_opts *opts)
 fail:
 	/* No thread started yet: close and free. */
 	free(st.tl);
+	http_stop(d);
 	ipc_server_close(d->ipc);
 	wal_free_queue(d);
 	onotice_free_all(d);
@@ -399,6 +411,7 @@ fail:
 	commands_free(d->cmds);
 	daemon_lock_release(d->lock_fd);
 	board_feed_free(d->feed);
+	metrics_free(d->metrics);
 	free(d);
 	return NULL;
 }
@@ -413,6 +426,7 @@ same_service(const struct service_conf *a, const struct service_conf *b)
 	       strcmp(a->tick_url, b->tick_url) == 0 &&
 	       strcmp(a->admin_url, b->admin_url) == 0 &&
 	       strcmp(a->events_url, b->events_url) == 0 &&
+	       strcmp(a->http_url, b->http_url) == 0 &&
 	       strcmp(a->service_id, b->service_id) == 0 &&
 	       strcmp(a->checkpoint_dir, b->checkpoint_dir) == 0 &&
 	       a->watchdog_interval == b->watchdog_interval;
@@ -445,6 +459,7 @@ daemon_reload(struct daemon *d)
 		log_warn("reload refused: out of memory");
 		return;
 	}
+	metrics_pairs_map(d);
 	d->svc = svc;
 	if (!commands_load_operators(d, d->svc.operators_file))
 		log_warn("reload: the operators file is bad: keeping the "
@@ -475,6 +490,7 @@ daemon_stop(struct daemon *d)
 	fdwatch_stop(d->fdw);
 
 	wal_stop(d);
+	http_stop(d);
 	ipc_server_close(d->ipc);
 	ledger_close(d->ledger);
 	/* Last: the next daemon may start once the log and sockets are
@@ -488,6 +504,7 @@ daemon_stop(struct daemon *d)
 	free(d->config_path);
 	commands_free(d->cmds);
 	board_feed_free(d->feed);
+	metrics_free(d->metrics);
 	pthread_mutex_destroy(&d->mu);
 	pthread_mutex_destroy(&d->qmu);
 	pthread_cond_destroy(&d->qcv);

@@ -42,6 +42,7 @@
 
 struct commands;
 struct fdwatch;
+struct ipc_http;
 struct daemon;
 struct qrow;
 
@@ -137,6 +138,107 @@ void board_pair_levels(struct daemon *d, const struct board_pair *bp,
 void board_tick(struct daemon *d, int32_t pair, fxb_time t, int64_t px);
 /* board_row: row committed (the writer, no lock held). */
 void board_row(struct daemon *d, const struct ledger_row *row);
+/* metrics.c: the counters behind GET /metrics and /status.json. */
+
+#define METRICS_BUCKETS   16   /* histogram buckets, +Inf besides */
+#define METRICS_OPS       7    /* "invalid" and the IPC_OP_* ops */
+#define METRICS_VERDICTS  3    /* allow, deny, throttle */
+#define METRICS_REASONS   9    /* the engine's, then ledger_unavailable */
+#define METRICS_ERRS      36   /* enum fxb_err: 0 and its codes */
+#define METRICS_KINDS     8    /* 0 forced, then enum breaker_kind */
+#define METRICS_CMDS      16   /* the commands by ipc_trust_commands order */
+#define METRICS_PAIRS_MAX 1024 /* pairs counted by name */
+#define METRICS_SLICE     4096 /* products or rules counted per hold of mu */
+
+/* commands_total's result: judged and done, filed for a second person,
+ * refused (authentication, role, args, state), a resend answered with the
+ * stored reply, or a body that is not a command at all. */
+enum metrics_cmd_result {
+	METRICS_CMD_APPLIED = 0,
+	METRICS_CMD_PENDING,
+	METRICS_CMD_REJECTED,
+	METRICS_CMD_REPEATED,
+	METRICS_CMD_INVALID,
+	METRICS_CMD_RESULTS
+};
+
+/* A histogram: counts per bucket (not cumulative) and the sum. */
+struct metrics_hist {
+	_Atomic uint64_t b[METRICS_BUCKETS + 1];
+	_Atomic uint64_t sum_ns;
+};
+
+/* A pair's counters and last tick, kept by name across reloads. */
+struct metrics_pair {
+	char
+	    name[BREAKER_PAIR_MAX + 1]; /* set once, before npairs counts it */
+	_Atomic uint64_t checks[METRICS_VERDICTS];
+	_Atomic uint64_t ticks_applied, ticks_rejected;
+	_Atomic int64_t rate;       /* 10^-9 units */
+	_Atomic fxb_time last_tick; /* engine time; 0: none yet */
+	bool seen;                  /* a tick since start or reload (mu) */
+};
+
+struct metrics {
+	_Atomic uint64_t checks[METRICS_VERDICTS][METRICS_REASONS];
+	_Atomic uint64_t check_errors[METRICS_ERRS];
+	_Atomic uint64_t ticks_refused[METRICS_ERRS];
+	_Atomic uint64_t trips[METRICS_KINDS];
+	_Atomic uint64_t commands[METRICS_CMDS + 1][METRICS_CMD_RESULTS];
+	struct metrics_hist req[METRICS_OPS];
+	struct metrics_hist commit;
+	struct metrics_pair pairs[METRICS_PAIRS_MAX];
+	_Atomic size_t npairs;
+	/* The engine's pair index -> pairs[] (mu). */
+	int32_t *pair_slot;
+	size_t npair_slot;
+	bool pairs_full;
+	_Atomic uint64_t generation; /* moves at each pairs map (a reload) */
+	/* Counted from the engine when dirty (a scrape, metrics.c). */
+	_Atomic bool dirty;
+	pthread_mutex_t recount_mu;
+	_Atomic uint64_t products_open, products_suspended;
+	_Atomic uint64_t susp_open[METRICS_KINDS];
+};
+
+/* metrics_new: all zero (NULL: out of memory); metrics_free of NULL is a
+ * no-op. */
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m);
+/* metrics_pairs_map maps the engine's pairs to their counters, after a
+ * start or reload (mu held). */
+void metrics_pairs_map(struct daemon *d);
+/* metrics_check counts a check the engine decided on product (mu held);
+ * metrics_checks_closed n checks answered closed instead of decided
+ * (ledger_unavailable); metrics_check_error an error answer on the check
+ * socket.  No lock needed for the last two. */
+void metrics_check(struct daemon *d, int32_t product,
+                   const struct breaker_decision *dec);
+void metrics_checks_closed(struct daemon *d, unsigned n);
+void metrics_check_error(struct daemon *d, enum fxb_err e);
+/* metrics_tick: a tick on pair at t (px: its price, a quote's mid), e the
+ * engine's answer (mu held).  metrics_tick_refused: a tick refused before
+ * the engine (any lock). */
+void metrics_tick(struct daemon *d, int32_t pair, fxb_time t, int64_t px,
+                  enum fxb_err e);
+void metrics_tick_refused(struct daemon *d, enum fxb_err e);
+/* metrics_request is ipc_server's on_reply (arg: the daemon; op: the
+ * IPC_OP_* the handler tagged the call with, 0 if none). */
+void metrics_request(void *arg, unsigned op, uint64_t ns);
+/* metrics_commit times one ledger commit. */
+void metrics_commit(struct daemon *d, uint64_t ns);
+/* metrics_command counts a signed command judged (cmd: its name as sent,
+ * NULL if the body was not read). */
+void metrics_command(struct daemon *d, const char *cmd,
+                     enum metrics_cmd_result result);
+/* metrics_row sees each row once committed (wal.c, publish_row): trips,
+ * and whether what holds the products may have changed. */
+void metrics_row(struct daemon *d, const struct ledger_row *row);
+/* metrics_text: the Prometheus text exposition (malloc'ed, *len bytes;
+ * NULL: out of memory).  Takes mu briefly: no lock held. */
+char *metrics_text(struct daemon *d, size_t *len);
+/* metrics_counters_json: the counters as status.json's "counters". */
+json_t *metrics_counters_json(struct daemon *d);
 
 /* park.c: calls waiting for a commit, fail-closed answers, the gate. */
 
@@ -153,6 +255,7 @@ struct park_redo {
 	void *arg;
 	const char *request; /* copied when the call parks */
 	size_t len;
+	unsigned checks; /* the checks it holds (metrics, if closed) */
 };
 
 /*
@@ -163,6 +266,8 @@ struct park_redo {
  */
 struct parked {
 	struct ipc_call *call;
+	struct daemon *d;
+	unsigned checks; /* a request's checks (park_redo) */
 	int64_t wait_seq;
 	char *reply;       /* send this, or ... */
 	park_redo_fn redo; /* ... decide request again with redo(redo_arg) */
@@ -452,8 +557,11 @@ struct ipc_http_response;
  * named by their SHA-256): build/gen/board_html.c, made from
  * daemon/board.html by daemon/board_embed.sh. */
 extern const char board_html[], board_csp[];
-/* board_start starts the thread that keeps http's stream clients live;
- * false (nothing started) on out of memory or without d->feed. */
+/* board_new makes the board its routes read (before they can be
+ * called); false on out of memory or without d->feed (they then answer
+ * 503).  board_start then starts the thread that keeps http's stream
+ * clients live; false if it cannot. */
+bool board_new(struct daemon *d);
 bool board_start(struct daemon *d, struct ipc_http *http);
 /* board_stop stops the thread (before the HTTP side closes: it
  * broadcasts); board_free then frees the board (after: routes read it).
@@ -663,6 +771,9 @@ struct daemon {
 	struct carried_denied *carried;
 	size_t ncarried;
 	bool denied_lost;
+
+	struct metrics *metrics; /* metrics.c */
+	struct ipc_http *http;   /* http.c; NULL: no http_url */
 
 	/* check.c */
 	_Atomic uint64_t bad_ticks; /* refused on tick_url */
@@ -911,5 +1022,14 @@ json_t *commands_body_parse(const char *text, const char **service,
  * takes mu, and answers once it has released it. */
 void commands_handle(struct daemon *d, struct ipc_call *call,
                      const struct ipc_request *r);
+
+/* http.c: the read-only HTTP side (its routes table). */
+
+/* http_start serves [service] http_url (nothing if it is ""); says where
+ * on stderr.  false (said why) if it cannot listen. */
+bool http_start(struct daemon *d);
+/* http_stop stops serving and waits for routes in flight; nothing to stop
+ * is a no-op. */
+void http_stop(struct daemon *d);
 
 #endif /* DAEMON_IMPL_H */

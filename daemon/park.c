@@ -198,6 +198,9 @@ park_send(struct parked *p, bool fail_closed)
 	while (p != NULL) {
 		struct parked *next = p->next;
 		if (fail_closed) {
+			/* Checks parked to be decided, answered closed. */
+			if (p->request != NULL)
+				metrics_checks_closed(p->d, p->checks);
 			send_fail_closed(p->call, p->ref, p->fail);
 		} else if (p->request != NULL) {
 			p->redo(p->redo_arg, p->call, p->request,
@@ -238,6 +241,8 @@ park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
 		return;
 	case PARK_FAIL:
 		pthread_mutex_unlock(&d->qmu);
+		if (redo != NULL)
+			metrics_checks_closed(d, redo->checks);
 		free(reply);
 		send_fail_closed(call, ref, fail);
 		free(fail);
@@ -263,6 +268,8 @@ park(struct daemon *d, struct ipc_call *call, int64_t wait_seq, char *reply,
 		p->request_len = redo->len;
 	}
 	p->call = call;
+	p->d = d;
+	p->checks = redo != NULL ? redo->checks : 0;
 	p->wait_seq = wait_seq;
 	p->reply = reply;
 	p->request = req;
@@ -277,7 +284,7 @@ daemon_park(struct daemon *d, struct ipc_call *call, int64_t wait_seq,
             char *reply, const char *request, size_t request_len,
             const char *ref)
 {
-	struct park_redo redo = {d->check_redo, d, request, request_len};
+	struct park_redo redo = {d->check_redo, d, request, request_len, 1};
 	park(d, call, wait_seq, reply, request != NULL ? &redo : NULL, ref,
 	     NULL);
 }

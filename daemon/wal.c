@@ -74,6 +74,7 @@ static void
 publish_row(struct daemon *d, const struct qrow *q)
 {
 	board_row(d, &q->row);
+	metrics_row(d, &q->row);
 	if (q->row.detail != NULL && q->topic[0] != '\0')
 		ipc_publish(d->ipc, q->topic, q->detail, strlen(q->detail));
 	if (q->notice_msg != NULL) {
@@ -316,8 +317,10 @@ writer_main(void *arg)
 		int64_t mono = timebase_mono_ns() / 1000000;
 		sign |= mono - w.last_signed >= CHECKPOINT_MAX_AGE_MS;
 		char *note = NULL;
+		int64_t t0 = timebase_mono_ns();
 		enum fxb_err rc = ledger_append(d->ledger, w.rows, n, now,
 		                                sign, &note, err, sizeof(err));
+		metrics_commit(d, (uint64_t)(timebase_mono_ns() - t0));
 		if (rc == FXB_OK && note != NULL)
 			w.last_signed = mono;
 		/* A failed commit: is it the files (for good) or the disk

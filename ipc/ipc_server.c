@@ -33,6 +33,8 @@ struct ipc_call {
 	enum call_state state;
 	nng_pipe pipe; /* the request's connection */
 	char peer[64]; /* who sent it, "uid=0 pid=123"; "" until asked */
+	uint64_t t0;   /* CLOCK_MONOTONIC ns when handed to fn */
+	unsigned tag;  /* the handler's (ipc_call_set_tag), 0 until set */
 };
 
 struct ipc_server {
@@ -49,7 +51,16 @@ struct ipc_server {
 	_Atomic nng_time last_check;
 	_Atomic uint64_t tick_waits;
 	ipc_request_fn on_check_fn;
+	ipc_reply_fn on_reply;
 };
+
+static uint64_t
+mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 static void
 call_recv(struct ipc_call *c)
@@ -83,6 +94,9 @@ call_cb(void *arg)
 		                      memory_order_relaxed);
 	c->pipe = nng_msg_get_pipe(c->msg);
 	c->peer[0] = '\0';
+	c->tag = 0;
+	if (c->srv->on_reply != NULL)
+		c->t0 = mono_ns();
 	c->fn(c->srv->arg, c, nng_msg_body(c->msg), nng_msg_len(c->msg));
 }
 
@@ -107,6 +121,12 @@ ipc_call_peer(struct ipc_call *c)
 }
 
 void
+ipc_call_set_tag(struct ipc_call *c, unsigned tag)
+{
+	c->tag = tag;
+}
+
+void
 ipc_call_reply(struct ipc_call *c, const char *buf, size_t len)
 {
 	nng_msg *m = c->msg;
@@ -119,6 +139,10 @@ ipc_call_reply(struct ipc_call *c, const char *buf, size_t len)
 		call_recv(c);
 		return;
 	}
+	/* Timed up to here: once sent, the context may already be serving
+	 * its next request. */
+	if (c->srv->on_reply != NULL)
+		c->srv->on_reply(c->srv->arg, c->tag, mono_ns() - c->t0);
 	c->state = CALL_SEND;
 	nng_aio_set_msg(c->aio, m);
 	nng_ctx_send(c->ctx, c->aio);
@@ -248,6 +272,7 @@ ipc_server_open(const struct ipc_server_conf *conf, struct ipc_server **out,
 		return FXB_ERR_NOMEM;
 	srv->on_tick = conf->on_tick;
 	srv->on_check_fn = conf->on_check;
+	srv->on_reply = conf->on_reply;
 	srv->arg = conf->arg;
 	srv->calls = calloc((size_t)(conf->check_contexts + admin_contexts),
 	                    sizeof(*srv->calls));

@@ -32,6 +32,10 @@ struct ipc_call;
 typedef void (*ipc_request_fn)(void *arg, struct ipc_call *call,
                                const char *req, size_t len);
 typedef void (*ipc_message_fn)(void *arg, const char *msg, size_t len);
+/* A request answered: the call's tag (ipc_call_set_tag) and the time from
+ * the moment the request was handed to its handler to the moment its reply
+ * was handed to nng, however long it was held in between. */
+typedef void (*ipc_reply_fn)(void *arg, unsigned tag, uint64_t ns);
 
 struct ipc_server_conf {
 	const char *check_url, *admin_url, *tick_url, *events_url;
@@ -39,6 +43,7 @@ struct ipc_server_conf {
 	ipc_request_fn on_check;
 	ipc_request_fn on_admin;
 	ipc_message_fn on_tick;
+	ipc_reply_fn on_reply; /* NULL: nothing is timed */
 	void *arg;
 };
 
@@ -54,6 +59,10 @@ enum fxb_err ipc_server_open(const struct ipc_server_conf *conf,
 /* ipc_call_peer describes the sender of call's request ("uid=0 pid=123"
  * on ipc://), for the log. */
 const char *ipc_call_peer(struct ipc_call *call);
+
+/* ipc_call_set_tag labels call for on_reply (what kind of request it
+ * is: the server does not know). */
+void ipc_call_set_tag(struct ipc_call *call, unsigned tag);
 
 /* ipc_call_reply sends buf[0..len) as the answer to call.  Any thread. */
 void ipc_call_reply(struct ipc_call *call, const char *buf, size_t len);
