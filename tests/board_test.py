@@ -355,6 +355,19 @@ def scenario(b, url, check_url, ctl, pid, outdir):
     time.sleep(max(0.0, 1.2 - (time.monotonic() - t0)))
     b.screenshot(os.path.join(outdir, "board.png"))
 
+    # Decisions a second: the checks just made, counted from the service's
+    # check counters between two readings a second or more apart.
+    time.sleep(1.1)
+    _, _, d1 = http_json(url + "/board.json")
+    dps = d1["decisions_per_second"]
+    if isinstance(dps, (int, float)) and dps >= 0:
+        ok("board.json: decisions a second measured (%.2f)" % dps)
+    else:
+        fail("board.json: decisions a second measured", dps)
+    v, _ = b.wait("/^[0-9]+$/.test(document.getElementById('dps')"
+                  ".textContent)", 3.0)
+    check("the header shows decisions a second", v, True)
+
     # The products route pages it.
     st, _, pg = http_json("%s/products?suspension=%d" % (url, susp))
     check("/products pages the suspension",
