@@ -290,17 +290,25 @@ group_of(struct daemon *d, const struct held *h, size_t n, const char **names,
 		names[i] = cfg->products[h[i].product].id;
 }
 
+/* The pairs' charts, copied as numbers under the locks and written out
+ * after: pts holds npairs runs of at most `per` points, n[p] of pair p's. */
+struct charts {
+	struct board_point *pts;
+	size_t *n;
+	size_t npairs, per;
+};
+
 /* The pairs (mu held, the feed synced, fm taken here): what holds each,
- * its rate and levels, and its chart (the last `recent` points, or all
- * with 0). */
+ * its rate and levels; its chart's points (the last `recent`, or all
+ * with 0) copied into c, to be written once the locks are released. */
 static void
 board_pairs(struct board *b, struct ipc_reply_board *rep, size_t recent,
-            struct ipc_board_point *pts, struct ipc_status_hold *holds)
+            struct charts *c, struct ipc_status_hold *holds)
 {
 	struct daemon *d = b->d;
 	struct board_feed *f = d->feed;
 	pthread_mutex_lock(&f->fm);
-	for (size_t p = 0; p < f->npairs && p < BOARD_PAIRS_MAX; p++) {
+	for (size_t p = 0; p < c->npairs && p < f->npairs; p++) {
 		const struct board_pair *bp = &f->pairs[p];
 		struct ipc_status_pair st;
 		struct ipc_status_force forced;
@@ -311,20 +319,10 @@ board_pairs(struct board *b, struct ipc_reply_board *rep, size_t recent,
 		board_pair_levels(d, bp, &now);
 		size_t from =
 		    recent > 0 && bp->len > recent ? bp->len - recent : 0;
-		size_t n = 0;
-		for (size_t i = from; i < bp->len; i++) {
-			const struct board_point *q =
-			    &bp->pts[(bp->head + i) % BOARD_HISTORY];
-			pts[n++] = (struct ipc_board_point){
-			    q->t,
-			    q->rate,
-			    (q->has & BOARD_PT_BAND) != 0,
-			    q->lower,
-			    q->upper,
-			    (q->has & BOARD_PT_VELOCITY) != 0,
-			    q->vlower,
-			    q->vupper};
-		}
+		c->n[p] = 0;
+		for (size_t i = from; i < bp->len && c->n[p] < c->per; i++)
+			c->pts[p * c->per + c->n[p]++] =
+			    bp->pts[(bp->head + i) % BOARD_HISTORY];
 		const struct ipc_board_pair bpair = {
 		    .status = &st,
 		    .ticked = bp->ticked,
@@ -341,12 +339,33 @@ board_pairs(struct board *b, struct ipc_reply_board *rep, size_t recent,
 		    .velocity_rule = bp->velocity_rule >= 0
 		                         ? d->cfg->rules[bp->velocity_rule].id
 		                         : NULL,
-		    .history = pts,
-		    .nhistory = n,
 		};
 		ipc_reply_board_pair(rep, &bpair);
 	}
 	pthread_mutex_unlock(&f->fm);
+}
+
+/* Each listed pair's chart into its entry (no lock held). */
+static void
+board_charts(const struct charts *c, size_t npairs,
+             struct ipc_reply_board *rep)
+{
+	struct ipc_board_point pts[BOARD_HISTORY];
+	for (size_t p = 0; p < npairs; p++) {
+		for (size_t i = 0; i < c->n[p]; i++) {
+			const struct board_point *q = &c->pts[p * c->per + i];
+			pts[i] = (struct ipc_board_point){
+			    q->t,
+			    q->rate,
+			    (q->has & BOARD_PT_BAND) != 0,
+			    q->lower,
+			    q->upper,
+			    (q->has & BOARD_PT_VELOCITY) != 0,
+			    q->vlower,
+			    q->vupper};
+		}
+		ipc_reply_board_chart(rep, p, pts, c->n[p]);
+	}
 }
 
 /* The latest rows, newest first (fm taken here). */
@@ -376,10 +395,10 @@ board_document(struct board *b, size_t recent)
 {
 	struct daemon *d = b->d;
 	struct ipc_reply_board *rep = ipc_reply_board_new();
-	struct ipc_board_point *pts = calloc(BOARD_HISTORY, sizeof(*pts));
 	struct ipc_status_hold *holds = NULL;
 	struct ipc_board_head head = {0};
-	bool ok = rep != NULL && pts != NULL;
+	struct charts c = {.per = recent > 0 ? recent : BOARD_HISTORY};
+	bool ok = rep != NULL;
 
 	pthread_mutex_lock(&b->bm);
 	head.decisions_per_second = decisions_per_second(b);
@@ -388,10 +407,15 @@ board_document(struct board *b, size_t recent)
 	ok = ok && board_feed_sync(d);
 	if (ok) {
 		struct board_feed *f = d->feed;
+		c.npairs =
+		    f->npairs < BOARD_PAIRS_MAX ? f->npairs : BOARD_PAIRS_MAX;
 		holds =
 		    calloc(f->pfirst[f->npairs] > 0 ? f->pfirst[f->npairs] : 1,
 		           sizeof(*holds));
-		ok = holds != NULL;
+		c.pts = malloc((c.npairs > 0 ? c.npairs : 1) * c.per *
+		               sizeof(*c.pts));
+		c.n = calloc(c.npairs > 0 ? c.npairs : 1, sizeof(*c.n));
+		ok = holds != NULL && c.pts != NULL && c.n != NULL;
 	}
 	if (ok) {
 		breaker_advance(d->engine, daemon_engine_now(d));
@@ -399,7 +423,7 @@ board_document(struct board *b, size_t recent)
 		head.now = breaker_now(d->engine);
 		head.notice_tz_min = d->svc.notice_tz_min;
 		head.pairs = d->feed->npairs;
-		board_pairs(b, rep, recent, pts, holds);
+		board_pairs(b, rep, recent, &c, holds);
 		head.products = b->nproducts;
 		head.suspended = b->nheld;
 		head.suspensions = b->ngroups;
@@ -415,8 +439,11 @@ board_document(struct board *b, size_t recent)
 	}
 	pthread_mutex_unlock(&d->mu);
 	pthread_mutex_unlock(&b->bm);
-	free(pts);
 	free(holds);
+	if (ok)
+		board_charts(&c, c.npairs, rep);
+	free(c.pts);
+	free(c.n);
 	if (!ok) {
 		ipc_reply_board_free(rep);
 		return NULL;

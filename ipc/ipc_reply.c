@@ -731,11 +731,18 @@ ipc_reply_board_pair(struct ipc_reply_board *b, const struct ipc_board_pair *p)
 		json_object_set_new(o, "velocity",
 		                    level_json(p->velocity_rule, p->now.vlower,
 		                               p->now.vupper));
-	json_t *h = json_array();
-	for (size_t i = 0; i < p->nhistory; i++)
-		json_array_append_new(h, point_json(&p->history[i]));
-	json_object_set_new(o, "history", h);
+	json_object_set_new(o, "history", json_array());
 	json_array_append_new(b->pairs, o);
+}
+
+void
+ipc_reply_board_chart(struct ipc_reply_board *b, size_t index,
+                      const struct ipc_board_point *pts, size_t n)
+{
+	json_t *o = b != NULL ? json_array_get(b->pairs, index) : NULL;
+	json_t *h = json_object_get(o, "history");
+	for (size_t i = 0; h != NULL && i < n; i++)
+		json_array_append_new(h, point_json(&pts[i]));
 }
 
 void

@@ -309,8 +309,6 @@ struct ipc_board_pair {
 	/* The levels now, and the rules they are of (NULL: none). */
 	struct ipc_board_point now;
 	const char *band_rule, *velocity_rule;
-	const struct ipc_board_point *history; /* oldest first */
-	size_t nhistory;
 };
 
 /* A suspension and the products whose checks it answers. */
@@ -354,6 +352,11 @@ struct ipc_reply_board *ipc_reply_board_new(void);
 void ipc_reply_board_free(struct ipc_reply_board *b);
 void ipc_reply_board_pair(struct ipc_reply_board *b,
                           const struct ipc_board_pair *p);
+/* ipc_reply_board_chart sets the chart of the pair added index-th
+ * (points oldest first): added after the pairs, so that the caller
+ * builds it with no lock held. */
+void ipc_reply_board_chart(struct ipc_reply_board *b, size_t index,
+                           const struct ipc_board_point *pts, size_t n);
 void ipc_reply_board_suspension(struct ipc_reply_board *b,
                                 const struct ipc_board_suspension *s);
 void ipc_reply_board_event(struct ipc_reply_board *b,
