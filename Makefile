@@ -64,7 +64,8 @@ LDFLAGS += $(SAN)
 # nng's build (third_party/nng): the fetch (apt, the archive's keyring),
 # dpkg-source, patch, cmake and ninja, mbedTLS for its TLS transport.
 # libnng-dev stays: NNG=system and build/fxbreakerd-stocknng link it;
-# nng-utils gives the tests nngcat.
+# nng-utils gives the tests nngcat; chromium runs the board's page in
+# tests/e2e_board.sh.
 DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 	   libnng-dev nng-utils libsqlite3-dev sqlite3 libsodium-dev jq \
 	   python3 faketime cmake ninja-build dpkg-dev patch libmbedtls-dev \

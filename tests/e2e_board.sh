@@ -5,7 +5,8 @@
 # show the suspension (product, rule, id, until: the deny's own values)
 # within 2 s, drop it within 2 s of a signed reset, and raise its red
 # banner when the daemon is killed; the page must throw nothing and log
-# no error.  Screenshots: BUILD/board.png, BUILD/board-lost.png.
+# no error.  Screenshots: BUILD/board.png, BUILD/board-lost.png.  KEEP=1
+# prints the daemon's stderr at the end.
 . "$(dirname "$0")/lib_e2e.sh"
 
 if ! command -v chromium >/dev/null 2>&1; then
