@@ -717,6 +717,11 @@ board_main(void *arg)
 			continue;
 		seen = f->rows;
 		pthread_mutex_unlock(&f->fm);
+		/* Read the counters each second, watched or not, so that a
+		 * board opened now shows a rate in its first picture. */
+		pthread_mutex_lock(&b->bm);
+		(void)decisions_per_second(b);
+		pthread_mutex_unlock(&b->bm);
 		if (row) {
 			struct timespec ts = {0,
 			                      BOARD_EVENT_DELAY_MS * 1000000L};

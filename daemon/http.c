@@ -101,8 +101,8 @@ http_start(struct daemon *d)
 	if (d->board != NULL && !board_start(d, d->http))
 		log_warn("cannot start the board's thread: the board will not "
 		         "update");
-	log_info("board and metrics on %s/ (read-only: /metrics, "
-	         "/status.json)",
+	log_info("board and metrics on %s/ (read-only: the board /, "
+	         "/board.json, /products, /live; /metrics, /status.json)",
 	         d->svc.http_url);
 	return true;
 }

@@ -276,7 +276,7 @@ def scenario(b, url, check_url, ctl, pid, outdir):
     for px in ("1400.0", "1401.5", "1402.0"):
         nng_req(check_url,
                 '{"op":"tick","pair":"USD/KRW","px":"%s"}' % px)
-        time.sleep(0.4)
+        time.sleep(0.6)  # 1.2 s: two seconds of chart at least
 
     # The document: the band from the first tick (1400, 1 %), the
     # velocity limits from the window's extremes (1400 and 1402, V 20),
