@@ -51,7 +51,7 @@ extern const size_t board_html_len;
 
 /* A held product: what its checks would quote. */
 struct held {
-	int64_t suspension; /* 0: its row is not written yet */
+	int64_t suspension; /* 0: none shown (no id, or not written yet) */
 	fxb_time since, until;
 	int32_t product;
 	int32_t rule; /* -1: an operator's */
@@ -91,7 +91,7 @@ struct board {
 	uint64_t rows;
 	bool scanned;
 	struct held *held; /* sorted: newest suspension first */
-	size_t nheld, nproducts;
+	size_t nheld, nproducts, nrules;
 	struct group *groups;
 	size_t ngroups;
 	/* Decisions a second: the checks counted at two readings a second
@@ -133,7 +133,18 @@ held_cmp(const void *a, const void *b)
 	const struct held *x = a, *y = b;
 	if (x->suspension != y->suspension)
 		return x->suspension > y->suspension ? -1 : 1;
+	if (x->rule != y->rule)
+		return x->rule < y->rule ? -1 : 1;
 	return x->product < y->product ? -1 : x->product > y->product;
+}
+
+/* Held products in one group: the same suspension, or, with none
+ * shown, the same rule (a stale rule before its first tick holds its
+ * pair with no id). */
+static bool
+same_group(const struct held *x, const struct held *y)
+{
+	return x->suspension == y->suspension && x->rule == y->rule;
 }
 
 /* Products [from, to) into v (room for them), mu held; returns how many
@@ -171,6 +182,16 @@ scan_chunk(struct daemon *d, size_t from, size_t to, struct held *v)
 	return n;
 }
 
+/* The scan still names products and rules by this engine's indices (the
+ * sizes too: a freed engine's and config's addresses may come back). */
+static bool
+scan_current(const struct board *b, const struct daemon *d)
+{
+	return b->scanned && b->engine == d->engine && b->cfg == d->cfg &&
+	       b->nproducts == d->cfg->nproducts &&
+	       b->nrules == d->cfg->nrules;
+}
+
 /*
  * Scans every product again if a row committed (or the engine changed)
  * since the last scan: bm held.  A reload in the middle starts it over.
@@ -185,8 +206,7 @@ board_scan(struct board *b)
 	rows = d->feed->rows;
 	pthread_mutex_unlock(&d->feed->fm);
 	pthread_mutex_lock(&d->mu);
-	bool same = b->scanned && b->engine == d->engine && b->cfg == d->cfg &&
-	            b->rows == rows;
+	bool same = scan_current(b, d) && b->rows == rows;
 	size_t np = breaker_product_count(d->engine);
 	pthread_mutex_unlock(&d->mu);
 	if (same)
@@ -221,14 +241,14 @@ board_scan(struct board *b)
 	qsort(v, n, sizeof(*v), held_cmp);
 	size_t ng = 0;
 	for (size_t i = 0; i < n; i++)
-		ng += i == 0 || v[i].suspension != v[i - 1].suspension;
+		ng += i == 0 || !same_group(&v[i], &v[i - 1]);
 	struct group *g = calloc(ng > 0 ? ng : 1, sizeof(*g));
 	if (g == NULL) {
 		free(v);
 		return false;
 	}
 	for (size_t i = 0, k = 0; i < n; i++) {
-		if (i > 0 && v[i].suspension != v[i - 1].suspension)
+		if (i > 0 && !same_group(&v[i], &v[i - 1]))
 			k++;
 		if (g[k].n++ == 0)
 			g[k].first = i;
@@ -238,6 +258,7 @@ board_scan(struct board *b)
 	b->held = v;
 	b->nheld = n;
 	b->nproducts = np;
+	b->nrules = cfg->nrules;
 	b->groups = g;
 	b->ngroups = ng;
 	b->engine = engine;
@@ -245,13 +266,6 @@ board_scan(struct board *b)
 	b->rows = rows;
 	b->scanned = true;
 	return true;
-}
-
-/* The scan still names products and rules by this engine's indices. */
-static bool
-scan_current(const struct board *b, const struct daemon *d)
-{
-	return b->scanned && b->engine == d->engine && b->cfg == d->cfg;
 }
 
 /* A suspension's row as the document shows it: names copied (mu held,

@@ -296,12 +296,18 @@ def scenario(b, url, check_url, ctl, pid, outdir):
     check("board.json: products and the ledger",
           (doc["products"], doc["ledger"]["state"], doc["ledger"]["queued"],
            doc["notice_utc_offset_min"]),
-          ({"total": 2, "open": 2, "suspended": 0}, "ok", 0, 540))
+          ({"total": 3, "open": 2, "suspended": 1}, "ok", 0, 540))
+    # EUR/KRW has had no tick: its stale rule holds product e with no
+    # suspension id (a hold, not a suspension yet).
+    check("board.json: a hold with no id, grouped by its rule",
+          [(g["suspension"], g["rule"], g["kind"], g["scope"],
+            g["products"], g["first"]) for g in doc["suspensions"]],
+          [(None, "st", "stale", "EUR/KRW", 1, ["e"])])
 
     b.navigate(url + "/")
     v, _ = b.wait("document.body.dataset.conn === 'live' && "
                   "document.querySelectorAll('section.pair').length", 10)
-    check("the board is live with its pair", v, 1)
+    check("the board is live with its two pairs", v, 2)
     v, _ = b.wait("document.querySelector('section.pair b[data-rate]')"
                   ".dataset.rate", 5)
     check("the pair's rate", v, "1402.00")
@@ -310,9 +316,12 @@ def scenario(b, url, check_url, ctl, pid, outdir):
         ok("the chart draws the ticks at once")
     else:
         fail("the chart draws the ticks at once", v)
-    check("no suspension yet",
-          b.eval("document.querySelectorAll('tr[data-suspension]').length"),
-          0)
+    check("no suspension yet, the stale hold shown without an id",
+          b.eval("[].map.call(document.querySelectorAll("
+                 "'tr[data-suspension]'), function (r) { return "
+                 "[r.dataset.suspension, r.dataset.rule, "
+                 "r.querySelector('td').textContent]; })"),
+          [["", "st", "none yet"]])
 
     # Trip volume rule v on product w with checks.
     deny = None
@@ -346,8 +355,8 @@ def scenario(b, url, check_url, ctl, pid, outdir):
     check("the pair's card stays open (a product rule)",
           b.eval("document.querySelector('section.pair').dataset.state"),
           "open")
-    check("the header counts it",
-          b.eval("document.getElementById('p-susp').textContent"), "1")
+    check("the header counts it (and the stale hold)",
+          b.eval("document.getElementById('p-susp').textContent"), "2")
     ev, _ = b.wait("[].some.call(document.querySelectorAll("
                    "'#events tr[data-event=\"trip\"]'), function (r) {"
                    " return r.dataset.seq === '%d'; })" % susp, 2.0)
@@ -377,6 +386,10 @@ def scenario(b, url, check_url, ctl, pid, outdir):
     check("/products finds by prefix",
           (pg["total"], pg["products"][0]["product"],
            pg["products"][0]["state"]), (1, "x", "open"))
+    st, _, pg = http_json("%s/products?prefix=e" % url)
+    check("/products: a held product's entry",
+          pg["products"], [{"product": "e", "pair": "EUR/KRW",
+                            "state": "suspended", "rule": "st"}])
     try:
         urllib.request.urlopen("%s/products?suspension=abc" % url, timeout=5)
         fail("/products refuses a bad id", "200")
@@ -398,8 +411,8 @@ def scenario(b, url, check_url, ctl, pid, outdir):
     else:
         fail("the suspension leaves the board within 2 s",
              b.eval("document.getElementById('susps').innerText"))
-    check("the header counts none",
-          b.eval("document.getElementById('p-susp').textContent"), "0")
+    check("the header counts the stale hold alone",
+          b.eval("document.getElementById('p-susp').textContent"), "1")
 
     # The daemon dies: the banner says so.
     before_kill = time.monotonic()

@@ -46,6 +46,13 @@ kind = velocity
 window = 30s
 max_move = 20
 suspend_for = 10m
+[pair EUR/KRW]
+[product e]
+pair = EUR/KRW
+[rule st]
+pair = EUR/KRW
+kind = stale
+max_age = 1h
 [rule v]
 product = w
 kind = volume
