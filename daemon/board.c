@@ -36,7 +36,7 @@
 #define BOARD_FIRST      20
 #define BOARD_PAGE_MAX   1000
 #define BOARD_PAGE_DEF   200
-#define BOARD_SCAN_CHUNK 4096
+#define BOARD_SCAN_CHUNK 1024
 /* Pairs the document lists at most (a config has tens). */
 #define BOARD_PAIRS_MAX 256
 /* Chart points a broadcast carries per pair: a board that missed one
