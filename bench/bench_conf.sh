@@ -12,15 +12,16 @@ bench_scratch() {
 	trap 'exit 130' INT TERM
 }
 #
-# bench_conf ROOT TMP prints ROOT's
-# examples/fxbreaker.conf with [service] pointed into TMP (sockets, data)
-# and the demand thresholds sized for a benchmark's load: the throttles
-# (rate, burst) raised to 1,000,000 a second and count volumes to warn
-# 10 M and trip 20 M a minute, so the rules still run on every check but
-# a load of 100 k checks a second is not throttled or denied for its
-# count.  Notional limits and every market rule are the example's.
+# bench_conf ROOT TMP [HTTP_URL] prints ROOT's
+# examples/fxbreaker.conf with [service] pointed into TMP (sockets, data),
+# http_url set to HTTP_URL (none if not given), and the demand
+# thresholds sized for a benchmark's load: the throttles (rate, burst)
+# raised to 1,000,000 a second and count volumes to warn 10 M and trip
+# 20 M a minute, so the rules still run on every check but a load of
+# 100 k checks a second is not throttled or denied for its count.
+# Notional limits and every market rule are the example's.
 bench_conf() {
-	awk -v tmp="$2" '
+	awk -v tmp="$2" -v http="${3:-}" '
 	/^\[/ { sect = $0; notional = 0 }
 	$0 == "[service]" {
 		print
@@ -30,6 +31,8 @@ bench_conf() {
 		print "admin_url = ipc://" tmp "/run/admin.ipc"
 		print "events_url = ipc://" tmp "/run/events.ipc"
 		print "service_id = bench"
+		if (http != "")
+			print "http_url = " http
 		next
 	}
 	sect == "[service]" && /^(data_dir|[a-z]+_url|service_id) *=/ { next }

@@ -13,7 +13,8 @@
 # tick_url, and bench/echo_server (the daemon's own ipc_server.c, no
 # engine).  Then ROUNDS rounds, each running back to back echo then
 # service at K = 1, 16 and 64 in flight, with the same request file; then
-# a tick flood beside K = 16 checks, and the raw Unix-socket floor.  It
+# a tick flood beside K = 16 checks, checks beside a Prometheus-like
+# scrape of GET /metrics every second, and the raw Unix-socket floor.  It
 # prints a table, and last the KEY=VALUE lines: medians over rounds, and
 # for ratios the median of the per-round ratios (the two servers share
 # each round's noise).
@@ -41,6 +42,8 @@ SECS=${SECS:-3}
 WARM=${WARM:-1}
 ROOT=$(pwd)
 B="$ROOT/$BUILD"
+# The daemon's http_url (GET /metrics for the scrape rounds).
+BENCH_HTTP=${BENCH_HTTP:-127.0.0.1:19464}
 CTL="$B/fxbreakerctl"
 for f in fxbreakerd fxbreakerctl bench/loadgen bench/echo_server \
 	bench/tickfeed bench/uds_pingpong; do
@@ -59,6 +62,9 @@ die() {
 	exit 1
 }
 
+# val KEY LINE: the value of KEY=... in a key=value line.
+val() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+
 SVC="ipc://$TMP/run/check.ipc"
 TICK="ipc://$TMP/run/tick.ipc"
 ECHO="ipc://$TMP/echo/check.ipc"
@@ -68,7 +74,7 @@ export FXBREAKER_CONFIG="$TMP/fx.conf"
 
 # The example config with [service] pointed into $TMP and the demand
 # thresholds sized for this load (bench/bench_conf.sh).
-bench_conf "$ROOT" "$TMP" >"$TMP/fx.conf"
+bench_conf "$ROOT" "$TMP" "http://$BENCH_HTTP" >"$TMP/fx.conf"
 "$CTL" validate "$TMP/fx.conf" >/dev/null || die "derived config is invalid"
 
 # 100 requests of the mix above, cycled by loadgen (bench/bench_conf.sh).
@@ -118,6 +124,42 @@ while [ $r -le "$ROUNDS" ]; do
 	done
 	r=$((r + 1))
 done
+
+# Scrapes (issue 11): bench/scrape.py GETs /metrics once a second, as a
+# Prometheus with scrape_interval 1s would.  SCRAPE_ROUNDS rounds of
+# three K = 16 runs back to back: echo, the service alone, the service
+# with the scraper beside it.  Per round, service/echo without and with
+# the scrapes (each over the same round's echo), and with / without;
+# medians over rounds.
+SCRAPE_ROUNDS=${SCRAPE_ROUNDS:-3}
+: >"$TMP/scrape_res"
+s=1
+while [ $s -le "$SCRAPE_ROUNDS" ]; do
+	E=$("$B/bench/loadgen" -k 16 -w "$WARM" -d "$SECS" -f "$REQ" "$ECHO") ||
+		die "loadgen echo (scrape round) failed: $E"
+	N=$("$B/bench/loadgen" -k 16 -w "$WARM" -d "$SECS" -f "$REQ" "$SVC") ||
+		die "loadgen service (scrape round) failed: $N"
+	python3 "$ROOT/bench/scrape.py" "http://$BENCH_HTTP/metrics" \
+		>"$TMP/scrape.out" 2>&1 &
+	SP=$!
+	S=$("$B/bench/loadgen" -k 16 -w "$WARM" -d "$SECS" -f "$REQ" "$SVC") ||
+		die "loadgen service beside scrapes failed: $S"
+	kill -TERM "$SP"
+	wait "$SP" || die "the scraper failed: $(cat "$TMP/scrape.out")"
+	echo "$s $(val rps "$E") $(val rps "$N") $(val rps "$S")" \
+		"$(val p99_us "$E") $(val p99_us "$N") $(val p99_us "$S")" \
+		>>"$TMP/scrape_res"
+	echo "scrape round $s: k=16 echo $(val rps "$E")/s, service" \
+		"$(val rps "$N")/s alone, $(val rps "$S")/s beside" \
+		"$(cat "$TMP/scrape.out"); p99 $(val p99_us "$N") /" \
+		"$(val p99_us "$S") us"
+	s=$((s + 1))
+done
+# sratio A B: column A / column B of each scrape round, one per line.
+sratio() {
+	awk -v a="$1" -v b="$2" '$b > 0 { printf "%.3f\n", $a / $b }' \
+		"$TMP/scrape_res"
+}
 
 # PERF_RECORD=FILE: also profile fxbreakerd (perf record -g) during one
 # more K = 16 run, for docs/PERFORMANCE.md's costs per check.
@@ -186,8 +228,6 @@ UDS=$("$B/bench/uds_pingpong" -w "$WARM" -d "$SECS") || die "uds_pingpong failed
 TRIPPED=$("$CTL" status --json 2>/dev/null |
 	jq -r '[.rules[] | select(.state != "normal" and .state != "limit") | .rule + "=" + .state] | join(" ")' 2>/dev/null)
 
-# val KEY LINE: the value of KEY=... in a key=value line.
-val() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 # col KIND K KEY: one value per round.
 col() {
 	awk -v kind="$1" -v k="$2" -v key="$3" '$2 == kind && $3 == k {
@@ -262,6 +302,10 @@ echo "checks k=16 beside the flood / alone, per round:" \
 echo "check_batch of 32, k=16: $(val rps "$BATCH") batches/s =" \
 	"$(echo "$(val rps "$BATCH")" | awk '{ print $1 * 32 }') checks/s," \
 	"p99 $(val p99_us "$BATCH") us, errors $(val errors "$BATCH")"
+echo "scrapes of GET /metrics once a second beside k=16 checks, per round:" \
+	"service/echo rps alone [$(sratio 3 2 | join)], beside" \
+	"[$(sratio 4 2 | join)]; beside / alone rps [$(sratio 4 3 | join)]," \
+	"p99 [$(sratio 7 6 | join)]"
 echo "kernel floor (AF_UNIX ping-pong, 100 B, k=1): $(val rps "$UDS")/s," \
 	"p50 $(val p50_us "$UDS") us, p99 $(val p99_us "$UDS") us"
 
@@ -290,3 +334,8 @@ printf 'tick_ingest_per_s=%.0f\n' "$INGEST"
 printf 'flood_check_ratio=%.3f\n' "$FLOOD_RATIO"
 printf 'batch32_rps_k16=%.0f\n' "$(val rps "$BATCH")"
 printf 'batch32_checks_per_s=%.0f\n' "$(echo "$(val rps "$BATCH")" | awk '{ print $1 * 32 }')"
+printf 'ratio_rps_k16_noscrape=%.3f\n' "$(sratio 3 2 | median)"
+printf 'ratio_rps_k16_scrape=%.3f\n' "$(sratio 4 2 | median)"
+printf 'scrape_vs_none_rps_k16=%.3f\n' "$(sratio 4 3 | median)"
+printf 'ratio_p99_k16_noscrape=%.3f\n' "$(sratio 6 5 | median)"
+printf 'ratio_p99_k16_scrape=%.3f\n' "$(sratio 7 5 | median)"

@@ -144,11 +144,12 @@ void board_row(struct daemon *d, const struct ledger_row *row);
 #define METRICS_OPS       7    /* "invalid" and the IPC_OP_* ops */
 #define METRICS_VERDICTS  3    /* allow, deny, throttle */
 #define METRICS_REASONS   9    /* the engine's, then ledger_unavailable */
-#define METRICS_ERRS      36   /* enum fxb_err: 0 and its codes */
+#define METRICS_ERRS      64   /* enum fxb_err, with room for new codes */
 #define METRICS_KINDS     8    /* 0 forced, then enum breaker_kind */
 #define METRICS_CMDS      16   /* the commands by ipc_trust_commands order */
 #define METRICS_PAIRS_MAX 1024 /* pairs counted by name */
-#define METRICS_SLICE     4096 /* products or rules counted per hold of mu */
+/* Products or rules counted per hold of mu: about 60 us of it. */
+#define METRICS_SLICE 1024
 
 /* commands_total's result: judged and done, filed for a second person,
  * refused (authentication, role, args, state), a resend answered with the
@@ -176,6 +177,7 @@ struct metrics_pair {
 	_Atomic uint64_t ticks_applied, ticks_rejected;
 	_Atomic int64_t rate;       /* 10^-9 units */
 	_Atomic fxb_time last_tick; /* engine time; 0: none yet */
+	_Atomic bool suspended;     /* held, as of the last count */
 	bool seen;                  /* a tick since start or reload (mu) */
 };
 

@@ -5,8 +5,9 @@
  * every route reads what metrics.c counts or what status.c shows, and no
  * command or signature ever comes this way.
  *
- * A route runs on one of nng's threads, several at once; each takes mu
- * only as long as the status or metrics it reads need it.
+ * Routes run on ipc_http.c's own thread, one at a time, never on the
+ * threads that serve checks; each takes mu only as long as the status or
+ * metrics it reads need it.
  */
 #include <jansson.h>
 #include <malloc.h>

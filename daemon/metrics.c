@@ -301,6 +301,8 @@ metrics_row(struct daemon *d, const struct ledger_row *row)
 struct recount {
 	uint64_t open, suspended;
 	uint64_t susp[METRICS_KINDS];
+	bool *pair_held; /* by the engine's pair index */
+	size_t npairs;
 };
 
 /* One slice: products then rules from *at, up to METRICS_SLICE of them;
@@ -329,18 +331,34 @@ recount_slice(struct daemon *d, struct recount *rc, size_t *at)
 		struct breaker_rule_status st;
 		if (d->cfg->rules[i].shadow)
 			continue;
+		const struct breaker_rule_conf *c = &d->cfg->rules[i];
 		breaker_rule_status(e, (int32_t)i, &st);
 		if ((st.state == BREAKER_RULE_TRIPPED ||
 		     st.state == BREAKER_RULE_STALE) &&
-		    (size_t)d->cfg->rules[i].kind < METRICS_KINDS)
-			rc->susp[d->cfg->rules[i].kind]++;
+		    (size_t)c->kind < METRICS_KINDS)
+			rc->susp[c->kind]++;
+		/* A pair is suspended as status says: an enforcing rule on
+		 * it holds its products (status.c, status_pairs). */
+		if (c->on_pair && (size_t)c->owner < rc->npairs &&
+		    (st.state == BREAKER_RULE_TRIPPED ||
+		     st.state == BREAKER_RULE_STALE ||
+		     st.state == BREAKER_RULE_NO_RATE ||
+		     st.state == BREAKER_RULE_AWAITING_REFERENCE))
+			rc->pair_held[c->owner] = true;
 	}
 	if (*at < np + nr)
 		return false;
-	for (size_t p = 0; p < breaker_pair_count(e); p++)
+	for (size_t p = 0; p < rc->npairs; p++) {
 		if (breaker_force_status(e, true, (int32_t)p, &id, &since,
-		                         &until))
+		                         &until)) {
 			rc->susp[0]++;
+			rc->pair_held[p] = true;
+		}
+		struct metrics_pair *mp = pair_of(d->metrics, (int32_t)p);
+		if (mp != NULL)
+			atomic_store_explicit(&mp->suspended, rc->pair_held[p],
+			                      memory_order_relaxed);
+	}
 	return true;
 }
 
@@ -366,11 +384,23 @@ recount(struct daemon *d)
 		if (at == 0 || gen != atomic_load(&m->generation)) {
 			gen = atomic_load(&m->generation);
 			at = 0;
+			free(rc.pair_held);
 			memset(&rc, 0, sizeof(rc));
+			rc.npairs = breaker_pair_count(d->engine);
+			rc.pair_held = calloc(rc.npairs + 1, sizeof(bool));
+			if (rc.pair_held == NULL) {
+				/* Out of memory: counted at the next scrape.
+				 */
+				pthread_mutex_unlock(&d->mu);
+				atomic_store(&m->dirty, true);
+				pthread_mutex_unlock(&m->recount_mu);
+				return;
+			}
 		}
 		done = recount_slice(d, &rc, &at);
 		pthread_mutex_unlock(&d->mu);
 	}
+	free(rc.pair_held);
 	atomic_store_explicit(&m->products_open, rc.open,
 	                      memory_order_relaxed);
 	atomic_store_explicit(&m->products_suspended, rc.suspended,
@@ -684,6 +714,18 @@ put_gauges(struct text *t, struct daemon *d, const struct engine_view *v)
 		put(t, " %lld.%03lld\n", (long long)(at / 1000),
 		    (long long)(at % 1000));
 	}
+	head(t, "fxbreaker_pair_suspended", "gauge",
+	     "1 while an enforcing rule on the pair, or an operator, holds "
+	     "it.");
+	for (size_t p = 0; p < v->npairs; p++) {
+		if (v->pairs[p].slot < 0)
+			continue;
+		series(t, "fxbreaker_pair_suspended", "pair",
+		       m->pairs[v->pairs[p].slot].name);
+		put(t, " %d\n",
+		    atomic_load(&m->pairs[v->pairs[p].slot].suspended) ? 1
+		                                                       : 0);
+	}
 	head(t, "fxbreaker_products", "gauge",
 	     "Products open and suspended (as a check would find them).");
 	put(t, "fxbreaker_products{state=\"open\"} %" PRIu64 "\n",
@@ -708,6 +750,15 @@ put_gauges(struct text *t, struct daemon *d, const struct engine_view *v)
 	head(t, "fxbreaker_ledger_queued_rows", "gauge",
 	     "Rows waiting for their commit.");
 	put(t, "fxbreaker_ledger_queued_rows %zu\n", atomic_load(&d->queued));
+	/* The watchdog's view, when it watches (watchdog_interval). */
+	if (d->wd != NULL) {
+		struct watchdog_state ws;
+		watchdog_get(d->wd, &ws);
+		head(t, "fxbreaker_check_socket_up", "gauge",
+		     "1 while the watchdog's probes of the check socket are "
+		     "answered, 0 while it is silent.");
+		put(t, "fxbreaker_check_socket_up %d\n", ws.silent ? 0 : 1);
+	}
 	head(t, "fxbreaker_build_info", "gauge",
 	     "Always 1: the version, the deployment and the config in "
 	     "force.");

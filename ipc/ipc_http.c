@@ -11,6 +11,13 @@
  * GET handler that matched).  Here a wrong Host gets 421 naming the
  * address to use.
  *
+ * Routes run on a thread of this file's own, one request at a time, not
+ * on nng's task threads: those also run the check socket's handlers, and
+ * a route that takes its time (a status.json of 100,000 products takes
+ * most of a second) must not take one of them from the checks.  nng's
+ * handler only checks the Host and queues the request (at most
+ * IPC_HTTP_QUEUE_MAX wait; one more gets 503); the worker answers it.
+ *
  * The event stream: its handler builds the hello, hijacks the connection
  * (from then on nng's server has forgotten it) and writes the response
  * head itself.  Each client has one write in flight and a bounded queue
@@ -35,6 +42,15 @@
 #define HTTP_TEXT        "text/plain; charset=utf-8"
 
 struct ipc_http;
+
+/* A request waiting for the worker: nng's handler aio and its inputs. */
+struct http_job {
+	nng_aio *aio;
+	nng_http_req *req;
+	nng_http_conn *conn;
+	struct http_rctx *rc;
+	struct http_job *next;
+};
 
 /* A handler's data: which route. */
 struct http_rctx {
@@ -75,6 +91,11 @@ struct ipc_http {
 	char hostname[128];     /* its HOST, without brackets */
 	char misdirected[320];  /* the 421 body */
 	/* Under mtx. */
+	struct http_job *jobs, **jobs_tail; /* for the worker, in order */
+	unsigned njobs;
+	nng_cv *jcv; /* a job queued, or the worker to stop */
+	nng_thread *worker;
+	bool worker_stop;
 	struct http_client *clients; /* live ones */
 	unsigned nclients;           /* live ones */
 	unsigned nall;               /* live ones and those not yet freed */
@@ -192,19 +213,11 @@ http_call(struct ipc_http *h, ipc_http_get_fn get, const char *query,
 	http_leave(h);
 }
 
+/* A route's GET, on the worker. */
 static void
-http_route_cb(nng_aio *aio)
+http_route_run(struct ipc_http *h, nng_aio *aio, nng_http_req *req,
+               const struct http_rctx *rc)
 {
-	nng_http_req *req = nng_aio_get_input(aio, 0);
-	struct http_rctx *rc =
-	    nng_http_handler_get_data(nng_aio_get_input(aio, 1));
-	struct ipc_http *h = rc->h;
-
-	if (!http_host_ok(h, req)) {
-		http_answer_text(aio, 421, "Misdirected Request",
-		                 h->misdirected);
-		return;
-	}
 	struct ipc_http_response res;
 	http_call(h, rc->route->get, http_query(req), &res);
 	if (res.status == 503 && res.body == NULL) {
@@ -411,20 +424,11 @@ http_frame(struct http_buf *b, const char *event, const char *data, size_t len)
 	return http_buf_add(b, "\n\n", 2, (size_t)-1);
 }
 
+/* A new stream client, on the worker. */
 static void
-http_stream_cb(nng_aio *aio)
+http_stream_run(struct ipc_http *h, nng_aio *aio, nng_http_req *req,
+                nng_http_conn *conn)
 {
-	nng_http_req *req = nng_aio_get_input(aio, 0);
-	nng_http_conn *conn = nng_aio_get_input(aio, 2);
-	struct http_rctx *rc =
-	    nng_http_handler_get_data(nng_aio_get_input(aio, 1));
-	struct ipc_http *h = rc->h;
-
-	if (!http_host_ok(h, req)) {
-		http_answer_text(aio, 421, "Misdirected Request",
-		                 h->misdirected);
-		return;
-	}
 	if (strcmp(nng_http_req_get_method(req), "HEAD") == 0) {
 		if (!http_answer(aio, 200, NULL,
 		                 "text/event-stream; charset=utf-8", NULL, "",
@@ -509,6 +513,68 @@ http_stream_cb(nng_aio *aio)
 	nng_aio_finish(aio, 0);
 }
 
+/* nng's handler, on its task thread: the Host, then the queue. */
+static void
+http_handler_cb(nng_aio *aio)
+{
+	nng_http_req *req = nng_aio_get_input(aio, 0);
+	struct http_rctx *rc =
+	    nng_http_handler_get_data(nng_aio_get_input(aio, 1));
+	struct ipc_http *h = rc->h;
+
+	if (!http_host_ok(h, req)) {
+		http_answer_text(aio, 421, "Misdirected Request",
+		                 h->misdirected);
+		return;
+	}
+	struct http_job *j = calloc(1, sizeof(*j));
+	nng_mtx_lock(h->mtx);
+	bool queued =
+	    j != NULL && !h->closing && h->njobs < IPC_HTTP_QUEUE_MAX;
+	if (queued) {
+		j->aio = aio;
+		j->req = req;
+		j->conn = nng_aio_get_input(aio, 2);
+		j->rc = rc;
+		*h->jobs_tail = j;
+		h->jobs_tail = &j->next;
+		h->njobs++;
+		nng_cv_wake(h->jcv);
+	}
+	nng_mtx_unlock(h->mtx);
+	if (!queued) {
+		free(j);
+		http_answer_text(aio, 503, NULL,
+		                 "fxbreakerd: too many HTTP requests at once "
+		                 "(or stopping): try again\n");
+	}
+}
+
+static void
+http_worker(void *arg)
+{
+	struct ipc_http *h = arg;
+	nng_mtx_lock(h->mtx);
+	for (;;) {
+		while (h->jobs == NULL && !h->worker_stop)
+			nng_cv_wait(h->jcv);
+		struct http_job *j = h->jobs;
+		if (j == NULL)
+			break; /* stopping, and nothing left */
+		if ((h->jobs = j->next) == NULL)
+			h->jobs_tail = &h->jobs;
+		h->njobs--;
+		nng_mtx_unlock(h->mtx);
+		if (j->rc->route != NULL)
+			http_route_run(h, j->aio, j->req, j->rc);
+		else
+			http_stream_run(h, j->aio, j->req, j->conn);
+		free(j);
+		nng_mtx_lock(h->mtx);
+	}
+	nng_mtx_unlock(h->mtx);
+}
+
 static void
 http_keepalive_cb(void *arg)
 {
@@ -582,6 +648,20 @@ http_add(struct ipc_http *h, const char *path, void (*cb)(nng_aio *),
 	return 0;
 }
 
+/* Stops the worker once it has answered every queued request. */
+static void
+http_worker_stop(struct ipc_http *h)
+{
+	if (h->worker == NULL)
+		return;
+	nng_mtx_lock(h->mtx);
+	h->worker_stop = true;
+	nng_cv_wake(h->jcv);
+	nng_mtx_unlock(h->mtx);
+	nng_thread_destroy(h->worker);
+	h->worker = NULL;
+}
+
 static void
 http_free(struct ipc_http *h)
 {
@@ -589,6 +669,8 @@ http_free(struct ipc_http *h)
 		nng_aio_free(h->keepalive);
 	if (h->cv != NULL)
 		nng_cv_free(h->cv);
+	if (h->jcv != NULL)
+		nng_cv_free(h->jcv);
 	if (h->mtx != NULL)
 		nng_mtx_free(h->mtx);
 	free(h->routes);
@@ -622,12 +704,14 @@ ipc_http_open(const struct ipc_http_conf *conf, struct ipc_http **out,
 	    (conf->stream_path != NULL &&
 	     (h->stream_path = http_strdup(conf->stream_path)) == NULL) ||
 	    nng_mtx_alloc(&h->mtx) != 0 || nng_cv_alloc(&h->cv, h->mtx) != 0 ||
+	    nng_cv_alloc(&h->jcv, h->mtx) != 0 ||
 	    nng_aio_alloc(&h->keepalive, http_keepalive_cb, h) != 0) {
 		if (h != NULL)
 			http_free(h);
 		snprintf(err, errlen, "%s: out of memory", conf->url);
 		return FXB_ERR_NOMEM;
 	}
+	h->jobs_tail = &h->jobs;
 	memcpy(h->routes, conf->routes, conf->nroutes * sizeof(*h->routes));
 	h->nroutes = conf->nroutes;
 	h->stream_hello = conf->stream_hello;
@@ -666,7 +750,7 @@ ipc_http_open(const struct ipc_http_conf *conf, struct ipc_http **out,
 	for (size_t i = 0; i < h->nroutes; i++) {
 		h->rctx[i].h = h;
 		h->rctx[i].route = &h->routes[i];
-		if ((rv = http_add(h, h->routes[i].path, http_route_cb,
+		if ((rv = http_add(h, h->routes[i].path, http_handler_cb,
 		                   &h->rctx[i])) != 0) {
 			what = "cannot add a route";
 			goto fail;
@@ -675,11 +759,15 @@ ipc_http_open(const struct ipc_http_conf *conf, struct ipc_http **out,
 	if (h->stream_path != NULL) {
 		struct http_rctx *rc = &h->rctx[h->nroutes];
 		rc->h = h;
-		if ((rv = http_add(h, h->stream_path, http_stream_cb, rc)) !=
+		if ((rv = http_add(h, h->stream_path, http_handler_cb, rc)) !=
 		    0) {
 			what = "cannot add the stream";
 			goto fail;
 		}
+	}
+	if ((rv = nng_thread_create(&h->worker, http_worker, h)) != 0) {
+		what = "cannot start its thread";
+		goto fail;
 	}
 	if ((rv = nng_http_server_start(h->srv)) != 0)
 		goto fail;
@@ -689,6 +777,7 @@ ipc_http_open(const struct ipc_http_conf *conf, struct ipc_http **out,
 	return FXB_OK;
 fail:
 	snprintf(err, errlen, "%s: %s: %s", conf->url, what, nng_strerror(rv));
+	http_worker_stop(h);
 	if (h->srv != NULL)
 		nng_http_server_release(h->srv);
 	nng_url_free(url);
@@ -704,6 +793,9 @@ ipc_http_close(struct ipc_http *h)
 	nng_mtx_lock(h->mtx);
 	h->closing = true;
 	nng_mtx_unlock(h->mtx);
+	/* The queued requests answered (503: closing) before nng's server
+	 * stops: it waits for each handler's aio. */
+	http_worker_stop(h);
 	nng_aio_stop(h->keepalive);
 	nng_http_server_stop(h->srv);
 	nng_http_server_release(h->srv);

@@ -14,7 +14,9 @@
  * Like ipc_server.h it moves bytes and knows nothing of their meaning:
  * the daemon builds every body.
  *
- * Threads: a route's get runs on one of nng's threads, several at once.
+ * Threads: a route's get and the stream's hello run on one thread of the
+ * server's own, one at a time (never on nng's task threads, which serve
+ * the checks too).
  */
 #ifndef IPC_HTTP_H
 #define IPC_HTTP_H
@@ -56,7 +58,9 @@ struct ipc_http_conf {
 	 * answers a new stream client's first event, "event: hello" (its
 	 * content type is ignored; a status of 500 or more refuses the
 	 * client with 503): the whole picture, so that it never waits for
-	 * the next broadcast. */
+	 * the next broadcast.  The stream opens with "retry: 2000" (a
+	 * browser whose stream broke tries again after 2 s) and carries
+	 * ": keepalive" comment lines between events. */
 	const char *stream_path;
 	ipc_http_get_fn stream_hello;
 	void *arg; /* every get's and hello's first argument */
@@ -72,7 +76,9 @@ struct ipc_http_conf {
  * is dropped).  So the stream holds at most 32 x 4 MiB however slow its
  * readers. */
 #define IPC_HTTP_STREAM_CLIENTS_MAX 32
-#define IPC_HTTP_STREAM_QUEUE_MAX   (4u << 20)
+/* Requests waiting for that thread at most; one more gets 503. */
+#define IPC_HTTP_QUEUE_MAX        64
+#define IPC_HTTP_STREAM_QUEUE_MAX (4u << 20)
 
 /*
  * ipc_http_open listens on conf->url and serves.  Errors: FXB_ERR_IO with

@@ -253,6 +253,31 @@ check("33rd refused", (r.status, body),
 for s in many:
     s.s.close()
 check("back to one", wait_clients(1), 1)
+# Routes run one at a time on the server's own thread, at most 64
+# waiting: 100 requests at once on a 50 ms route get 200 or a 503 that
+# says why, none is lost.
+import concurrent.futures
+
+
+def slow(_):
+    try:
+        r, body = request("GET", "/slow")
+        return r.status, body
+    except Exception as e:  # noqa: BLE001
+        return None, repr(e)
+
+
+with concurrent.futures.ThreadPoolExecutor(100) as ex:
+    got = list(ex.map(slow, range(100)))
+ok200 = sum(1 for st, b in got if (st, b) == (200, b"slow\n"))
+busy = sum(1 for st, b in got if (st, b) == (
+    503, b"fxbreakerd: too many HTTP requests at once (or stopping): "
+    b"try again\n"))
+check("100 at once: each 200 or 503", ok200 + busy, 100)
+if busy >= 1 and ok200 >= 65:
+    ok("queue capped (%d answered, %d refused)" % (ok200, busy))
+else:
+    fail("queue capped", "%d answered, %d refused" % (ok200, busy))
 # Close ends the stream.
 check("close", cmd("quit"), "closed")
 check("stream ended", a.until(b"never", 3.0), None)

@@ -12,7 +12,8 @@
  *   quit                closes the server, answers "closed"
  *
  * Routes: /hello (text), /query (echoes the query), /status (a 404 from
- * the route itself), /csp (its own Content-Security-Policy).  Stream:
+ * the route itself), /csp (its own Content-Security-Policy), /slow (50 ms
+ * to answer).  Stream:
  * /live, whose hello is {"hello":N}, N counting hellos.
  */
 #include <stdatomic.h>
@@ -72,6 +73,17 @@ get_csp(void *arg, const char *query, struct ipc_http_response *res)
 }
 
 static void
+get_slow(void *arg, const char *query, struct ipc_http_response *res)
+{
+	struct timespec ts = {0, 50 * 1000000L};
+	(void)arg;
+	(void)query;
+	nanosleep(&ts, NULL);
+	res->content_type = "text/plain; charset=utf-8";
+	res->body = dup_text("slow\n", &res->len);
+}
+
+static void
 stream_hello(void *arg, const char *query, struct ipc_http_response *res)
 {
 	char buf[64];
@@ -88,6 +100,7 @@ static const struct ipc_http_route routes[] = {
     {"/query", get_query, NULL},
     {"/status", get_status, NULL},
     {"/csp", get_csp, "default-src 'none'; style-src 'sha256-x'"},
+    {"/slow", get_slow, NULL},
 };
 
 static long long
