@@ -89,7 +89,7 @@ http_start(struct daemon *d)
 	    .stream_hello = board_stream_hello,
 	    .arg = d,
 	};
-	/* Not fatal either: the board's routes then answer 503. */
+	/* Not fatal: the board's routes then answer 503. */
 	if (!board_new(d))
 		log_warn("cannot make the board: out of memory");
 	if (ipc_http_open(&conf, &d->http, err, sizeof(err)) != FXB_OK) {
@@ -97,13 +97,13 @@ http_start(struct daemon *d)
 		log_warn("http_url %s", err);
 		return false;
 	}
-	/* Not fatal: the board's page then stays still (its stream says
+	/* Nor is this: the board's page then stays still (its stream says
 	 * hello, and no more). */
 	if (d->board != NULL && !board_start(d, d->http))
 		log_warn("cannot start the board's thread: the board will not "
 		         "update");
-	log_info("board and metrics on %s/ (read-only: the board /, "
-	         "/board.json, /products, /live; /metrics, /status.json)",
+	log_info("board and metrics on %s/ (read-only: /metrics, "
+	         "/status.json)",
 	         d->svc.http_url);
 	return true;
 }
