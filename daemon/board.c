@@ -37,8 +37,12 @@
 #define BOARD_PAGE_MAX   1000
 #define BOARD_PAGE_DEF   200
 #define BOARD_SCAN_CHUNK 1024
-/* Pairs the document lists at most (a config has tens). */
-#define BOARD_PAIRS_MAX 256
+/* Pairs the document lists at most (a config has tens).  Beyond
+ * BOARD_CHART_PAIRS, a whole chart (hello, /board.json) keeps every k-th
+ * second (k = pairs / BOARD_CHART_PAIRS, rounded up): about 1.3 MB at
+ * most, a third of IPC_HTTP_STREAM_QUEUE_MAX. */
+#define BOARD_PAIRS_MAX   256
+#define BOARD_CHART_PAIRS 32
 /* Chart points a broadcast carries per pair: a board that missed one
  * still has every second (a client too slow for that is dropped and
  * starts again from its hello). */
@@ -310,6 +314,7 @@ struct charts {
 	struct board_point *pts;
 	size_t *n;
 	size_t npairs, per;
+	size_t stride; /* every stride-th point, the newest kept */
 };
 
 /* The pairs (mu held, the feed synced, fm taken here): what holds each,
@@ -335,8 +340,9 @@ board_pairs(struct board *b, struct ipc_reply_board *rep, size_t recent,
 		    recent > 0 && bp->len > recent ? bp->len - recent : 0;
 		c->n[p] = 0;
 		for (size_t i = from; i < bp->len && c->n[p] < c->per; i++)
-			c->pts[p * c->per + c->n[p]++] =
-			    bp->pts[(bp->head + i) % BOARD_HISTORY];
+			if ((bp->len - 1 - i) % c->stride == 0)
+				c->pts[p * c->per + c->n[p]++] =
+				    bp->pts[(bp->head + i) % BOARD_HISTORY];
 		const struct ipc_board_pair bpair = {
 		    .status = &st,
 		    .ticked = bp->ticked,
@@ -411,7 +417,8 @@ board_document(struct board *b, size_t recent)
 	struct ipc_reply_board *rep = ipc_reply_board_new();
 	struct ipc_status_hold *holds = NULL;
 	struct ipc_board_head head = {0};
-	struct charts c = {.per = recent > 0 ? recent : BOARD_HISTORY};
+	struct charts c = {.per = recent > 0 ? recent : BOARD_HISTORY,
+	                   .stride = 1};
 	bool ok = rep != NULL;
 
 	pthread_mutex_lock(&b->bm);
@@ -423,6 +430,11 @@ board_document(struct board *b, size_t recent)
 		struct board_feed *f = d->feed;
 		c.npairs =
 		    f->npairs < BOARD_PAIRS_MAX ? f->npairs : BOARD_PAIRS_MAX;
+		/* A whole chart of many pairs: every k-th second, so that
+		 * the hello stays well inside a stream client's queue. */
+		if (recent == 0 && c.npairs > BOARD_CHART_PAIRS)
+			c.stride = (c.npairs + BOARD_CHART_PAIRS - 1) /
+			           BOARD_CHART_PAIRS;
 		holds =
 		    calloc(f->pfirst[f->npairs] > 0 ? f->pfirst[f->npairs] : 1,
 		           sizeof(*holds));
