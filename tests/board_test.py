@@ -414,6 +414,36 @@ def scenario(b, url, check_url, ctl, pid, outdir):
     check("the header counts the stale hold alone",
           b.eval("document.getElementById('p-susp').textContent"), "1")
 
+    # An operator's suspension: its reason on the board; a lift (alice
+    # asks, bob approves) takes it off.
+    fs = signed(ctl, "suspend", "--key", "alice.key", "--product", "x",
+                "--reason", "board drill")
+    check("x suspended by alice", fs.get("result"), "applied")
+    fid = fs.get("suspension")
+    row, took = b.wait("(function () { var r = document.querySelector("
+                       "'tr[data-suspension=\"%s\"]'); return r && "
+                       "[r.dataset.kind, r.dataset.rule, r.dataset.until, "
+                       "r.children[1].textContent, r.dataset.products, "
+                       "r.querySelector('[data-product]').dataset.product]; "
+                       "})()" % fid, 2.0)
+    check("the force on the board within 2 s, with its reason",
+          row, ["forced", "", "", "operator (forced) — board drill (by alice)",
+                "1", "x"])
+    lq = signed(ctl, "lift", "--key", "alice.key", "--product", "x",
+                "--suspension", str(fid), "--reason", "drill over")
+    check("lift requested", lq.get("result"), "pending")
+    la = signed(ctl, "approve", "--key", "bob.key", "--request",
+                str(lq.get("request")), "--suspension", str(fid),
+                "--reason", "ok")
+    check("lift approved", la.get("result"), "applied")
+    gone, took = b.wait("!document.querySelector('tr[data-suspension=\"%s\"]')"
+                        % fid, 2.0)
+    if gone:
+        ok("the lifted force leaves the board within 2 s (%.2f s)" % took)
+    else:
+        fail("the lifted force leaves the board within 2 s",
+             b.eval("document.getElementById('susps').innerText"))
+
     # The daemon dies: the banner says so.
     before_kill = time.monotonic()
     check("no banner while live",
