@@ -18,14 +18,17 @@
  * handler only checks the Host and queues the request (at most
  * IPC_HTTP_QUEUE_MAX wait; one more gets 503); the worker answers it.
  *
- * The event stream: its handler builds the hello, hijacks the connection
+ * The event stream: the worker builds the hello, hijacks the connection
  * (from then on nng's server has forgotten it) and writes the response
  * head itself.  Each client has one write in flight and a bounded queue
  * behind it; a broadcast appends to the queue and never waits, and a
  * client whose queue would pass its cap is dropped.  A read stays posted
  * on each client so that a closed browser is noticed at once, not at the
  * next write.  All client state is under one mutex; a client is freed by
- * whichever of its callbacks runs last.
+ * whichever of its callbacks runs last.  A dropped client's connection is
+ * closed by the worker, holding no lock: nng's close waits for the
+ * connection's own callbacks, which need a task thread, and the task
+ * threads may all be waiting for that mutex (or serving checks).
  */
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
@@ -97,6 +100,7 @@ struct ipc_http {
 	nng_thread *worker;
 	bool worker_stop;
 	struct http_client *clients; /* live ones */
+	struct http_client *closeq;  /* dropped, to be closed by the worker */
 	unsigned nclients;           /* live ones */
 	unsigned nall;               /* live ones and those not yet freed */
 	unsigned busy;               /* gets running */
@@ -277,9 +281,8 @@ http_client_read_locked(struct http_client *c)
 	nng_http_conn_read(c->conn, c->raio);
 }
 
-/* Drops c: out of the live list, its connection closed, which ends its
- * write and read with an error.  Closing under mtx is safe: nng ends a
- * user's aio from its task threads, never inline. */
+/* Drops c: out of the live list, and onto the worker's list to close,
+ * which ends its write and read with an error.  Never waits. */
 static void
 http_client_drop_locked(struct http_client *c)
 {
@@ -294,10 +297,10 @@ http_client_drop_locked(struct http_client *c)
 			break;
 		}
 	}
-	c->next = NULL;
 	h->nclients--;
-	nng_http_conn_close(c->conn);
-	c->conn = NULL;
+	c->next = h->closeq;
+	h->closeq = c;
+	nng_cv_wake(h->jcv);
 }
 
 /* c's last callback frees it.  true: it is to be freed (outside mtx). */
@@ -305,7 +308,7 @@ static bool
 http_client_done_locked(struct http_client *c)
 {
 	struct ipc_http *h = c->h;
-	if (!c->dead || c->writing || c->reading)
+	if (!c->dead || c->conn != NULL || c->writing || c->reading)
 		return false;
 	if (--h->nall == 0 && h->closing)
 		nng_cv_wake(h->cv);
@@ -494,13 +497,14 @@ http_stream_run(struct ipc_http *h, nng_aio *aio, nng_http_req *req,
 	nng_mtx_lock(h->mtx);
 	if (h->closing) {
 		/* Counted above, so close waits for this one too. */
+		nng_mtx_unlock(h->mtx);
 		nng_http_conn_close(conn);
-		c->conn = NULL;
-		c->dead = true;
+		nng_mtx_lock(h->mtx);
 		h->nclients--;
 		if (--h->nall == 0)
 			nng_cv_wake(h->cv);
 		nng_mtx_unlock(h->mtx);
+		c->conn = NULL;
 		http_client_free(c);
 	} else {
 		c->next = h->clients;
@@ -556,8 +560,22 @@ http_worker(void *arg)
 	struct ipc_http *h = arg;
 	nng_mtx_lock(h->mtx);
 	for (;;) {
-		while (h->jobs == NULL && !h->worker_stop)
+		while (h->jobs == NULL && h->closeq == NULL && !h->worker_stop)
 			nng_cv_wait(h->jcv);
+		struct http_client *c = h->closeq;
+		if (c != NULL) {
+			h->closeq = c->next;
+			nng_mtx_unlock(h->mtx);
+			nng_http_conn_close(c->conn);
+			nng_mtx_lock(h->mtx);
+			c->conn = NULL;
+			if (http_client_done_locked(c)) {
+				nng_mtx_unlock(h->mtx);
+				http_client_free(c);
+				nng_mtx_lock(h->mtx);
+			}
+			continue;
+		}
 		struct http_job *j = h->jobs;
 		if (j == NULL)
 			break; /* stopping, and nothing left */
@@ -792,16 +810,17 @@ ipc_http_close(struct ipc_http *h)
 		return;
 	nng_mtx_lock(h->mtx);
 	h->closing = true;
+	while (h->clients != NULL)
+		http_client_drop_locked(h->clients);
 	nng_mtx_unlock(h->mtx);
-	/* The queued requests answered (503: closing) before nng's server
-	 * stops: it waits for each handler's aio. */
+	/* The stream clients closed and the queued requests answered (503:
+	 * closing) before nng's server stops: it waits for each handler's
+	 * aio. */
 	http_worker_stop(h);
 	nng_aio_stop(h->keepalive);
 	nng_http_server_stop(h->srv);
 	nng_http_server_release(h->srv);
 	nng_mtx_lock(h->mtx);
-	while (h->clients != NULL)
-		http_client_drop_locked(h->clients);
 	while (h->busy > 0 || h->nall > 0)
 		nng_cv_wait(h->cv);
 	nng_mtx_unlock(h->mtx);

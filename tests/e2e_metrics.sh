@@ -5,7 +5,9 @@
 # daemon; then GET /metrics must show exactly those counts, pass
 # `promtool check metrics`, and a real Prometheus must scrape it;
 # GET /status.json is the status op's answer plus the counters; the alert
-# rules in examples/ pass `promtool check rules`.  Ports 19410-19419.
+# rules in examples/ pass `promtool check rules`; with the log locked,
+# ledger_up is 0 and a reply parked on it is timed with its wait; a reload
+# keeps the counts and counts a new pair.  Ports 19410-19412.
 . "$(dirname "$0")/lib_e2e.sh"
 
 HTTP=127.0.0.1:19410
@@ -65,6 +67,12 @@ product = a
 kind = volume
 window = 60s
 trip = 2
+suspend_for = 0
+[rule vc]
+product = c
+kind = volume
+window = 60s
+trip = 5
 suspend_for = 0
 [rule band]
 pair = USD/KRW
@@ -233,6 +241,43 @@ wait "$PROMPID" 2>/dev/null
 pr=$(promtool check rules "$ROOT/examples/fxbreaker-alerts.yml" 2>&1)
 check "promtool check rules" "$?" 0
 check_has "rules found" "$pr" "SUCCESS: "
+
+# --- the log cannot be written: ledger_up 0, a parked reply's wait timed -----
+lock_db || exit 1
+check "c: the 3rd check" "$(r '{"op":"check","product":"c","amount":"1"}' .decision)" allow
+check "c: the 4th check" "$(r '{"op":"check","product":"c","amount":"1"}' .decision)" allow
+check "c: the 5th trips; its row cannot be written: closed" \
+	"$(r '{"op":"check","product":"c","amount":"1"}' .reason)" ledger_unavailable
+scrape
+check "degraded: ledger_up 0" "$(metric fxbreaker_ledger_up)" 0
+check "degraded: the trip's row waits" "$(metric fxbreaker_ledger_queued_rows | awk '{ print ($1 >= 1) }')" 1
+check "degraded: not a trip until written" "$(metric 'fxbreaker_rule_trips_total{kind="volume"}')" 1
+check "the deny counted under the engine's reason" \
+	"$(metric 'fxbreaker_checks_total{decision="deny",reason="suspended"}')" 4
+n=$(metric 'fxbreaker_request_duration_seconds_count{op="check"}')
+fast=$(metric 'fxbreaker_request_duration_seconds_bucket{op="check",le="0.1"}')
+check "15 check requests" "$n" 15
+check "the parked one waited for the log (over 100 ms)" \
+	"$(echo "$n $fast" | awk '{ print ($1 - $2 >= 1) }')" 1
+unlock_db
+wait_for ledger_ok
+wait_written
+scrape
+check "recovered: ledger_up 1" "$(metric fxbreaker_ledger_up)" 1
+check "recovered: the trip written" "$(metric 'fxbreaker_rule_trips_total{kind="volume"}')" 2
+check "recovered: two volume suspensions" "$(metric 'fxbreaker_suspensions_open{kind="volume"}')" 2
+check "recovered: c suspended" "$(metric 'fxbreaker_products{state="suspended"}')" 3
+
+# --- a reload: a new pair counted, the old counts kept, the new hash ---------
+echo "[pair GBP/KRW]" >>fx.conf
+kill -HUP "$PID"
+wait_for grep -q "reloaded" "$TMP/daemon.log"
+scrape
+check "reload: the new pair" "$(metric 'fxbreaker_ticks_total{pair="GBP/KRW",outcome="applied"}')" 0
+check "reload: old counts kept" "$(metric 'fxbreaker_ticks_total{pair="USD/KRW",outcome="applied"}')" 1
+hash2=$(sql "select json_extract(detail, '\$.config_hash') from suspension_log where event='config_reload'")
+check_has "reload: build_info names the new hash" "$(grep '^fxbreaker_build_info' "$TMP/metrics.txt")" "config_hash=\"$hash2\""
+check "reload: products recounted" "$(metric 'fxbreaker_products{state="open"}')" 0
 
 # --- http_url cannot change at a reload; a port taken stops a start --------
 sed -i "s|^http_url = .*|http_url = http://127.0.0.1:19412|" fx.conf
