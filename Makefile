@@ -69,13 +69,14 @@ LDFLAGS += $(SAN)
 # dpkg-source, patch, cmake and ninja, mbedTLS for its TLS transport.
 # libnng-dev stays: NNG=system and build/fxbreakerd-stocknng link it;
 # nng-utils gives the tests nngcat; prometheus gives tests/e2e_metrics.sh
-# a real Prometheus and promtool.  mandoc lints and renders the man
-# pages; systemd (not on a minimal Debian 12) has systemd-analyze and
-# systemd-sysusers for tests/e2e_install.sh.
+# a real Prometheus and promtool; chromium runs the board's page in
+# tests/e2e_board.sh.  mandoc lints and renders the man pages; systemd
+# (not on a minimal Debian 12) has systemd-analyze and systemd-sysusers
+# for tests/e2e_install.sh.
 DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 	   libnng-dev nng-utils libsqlite3-dev sqlite3 libsodium-dev jq \
 	   python3 faketime cmake ninja-build dpkg-dev patch libmbedtls-dev \
-	   debian-archive-keyring prometheus \
+	   debian-archive-keyring prometheus chromium \
 	   mandoc systemd
 # tests/e2e_tls.sh makes its certificates with openssl; e2e_sockperm.sh
 # uses groupadd/useradd (passwd) and setpriv (util-linux), in every
@@ -95,7 +96,7 @@ CTL_OBJ     = $(CTL_SRC:%.c=$(BUILD)/%.o)
 IPC_OBJ     = $(IPC_SRC:%.c=$(BUILD)/%.o)
 LEDGER_OBJ  = $(LEDGER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/ledger_migrations.o
 CONFIG_OBJ  = $(CONFIG_SRC:%.c=$(BUILD)/%.o)
-DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o)
+DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/board_html.o
 
 UNIT_TESTS  = breaker_test decimal_test config_test client_test wire_test \
 	      reply_test oom_test nng_close_test trust_test daemon_test \
@@ -106,7 +107,7 @@ BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/uds_pingpong $(BUILD)/bench/manyclients
 
 .PHONY: all test unit check asan bench clean deps run replay-night format \
-	fuzz nng soak
+	fuzz nng soak board-screenshot
 all: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
 
 # nng before any object: its headers are in build/nng/prefix/include,
@@ -136,6 +137,14 @@ $(BUILD)/gen/ledger_migrations.c: $(MIGRATIONS) migrations/embed.sh
 	sh migrations/embed.sh $@ $(MIGRATIONS)
 
 $(BUILD)/gen/ledger_migrations.o: $(BUILD)/gen/ledger_migrations.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-overlength-strings -c $< -o $@
+
+# The board's page travels inside fxbreakerd too (daemon/board.c).
+$(BUILD)/gen/board_html.c: daemon/board.html daemon/board_embed.sh
+	@mkdir -p $(dir $@)
+	sh daemon/board_embed.sh $@ daemon/board.html
+
+$(BUILD)/gen/board_html.o: $(BUILD)/gen/board_html.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-overlength-strings -c $< -o $@
 
 $(BUILD)/libledger.a: $(LEDGER_OBJ)
@@ -222,6 +231,11 @@ run: deps
 	@$(MAKE) --no-print-directory $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl
 	$(BUILD)/fxbreakerctl validate $(EXAMPLE_CONF)
 	$(BUILD)/fxbreakerd -f $(EXAMPLE_CONF)
+
+# The README's picture of the board: the example config's daemon, the
+# night's jump replayed into it (about four minutes), chromium's shot.
+board-screenshot: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl
+	sh tests/board_screenshot.sh $(BUILD) docs/board.png
 
 # The example night, replayed through the example config (no daemon).
 replay-night: $(BUILD)/fxbreakerctl

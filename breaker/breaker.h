@@ -278,6 +278,24 @@ struct breaker_rule_status {
 void breaker_rule_status(const struct breaker *b, int32_t rule,
                          struct breaker_rule_status *out);
 
+/* A pair rule's levels now, for a chart (the board): the rates a tick
+ * may reach before the rule acts.  A band's edges while a band is in
+ * force (normal or limit), rounded as its events show them; a velocity
+ * rule's range for the next tick, [max - V, min + V] over the ticks of
+ * its window now (none after a trip, or with no tick in the window).
+ * 10^-9 units. */
+struct breaker_rule_levels {
+	bool band;
+	int64_t lower, upper;
+	bool velocity;
+	int64_t vlower, vupper;
+};
+
+/* breaker_rule_levels fills out for rule (a valid index); false when it
+ * has no level to show now (another kind, or none in force). */
+bool breaker_rule_levels(const struct breaker *b, int32_t rule,
+                         struct breaker_rule_levels *out);
+
 /* breaker_product_status says what holds product now, as a check would
  * (a deny, or an allow), without counting or consuming anything; *since
  * gets when the holding suspension began.  No timers fire. */

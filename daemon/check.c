@@ -294,9 +294,11 @@ apply_tick(struct daemon *d, const struct ipc_request *r, char *msg,
 	e = r->px != NULL ? breaker_tick(d->engine, now, pi, px)
 	                  : breaker_quote(d->engine, now, pi, bid, ask);
 	/* A quote's rate is its mid, as the engine's events show it. */
-	metrics_tick(d, pi, now,
-	             r->px != NULL ? px : (int64_t)(((fxb_i128)bid + ask) / 2),
-	             e);
+	int64_t rate =
+	    r->px != NULL ? px : (int64_t)(((fxb_i128)bid + ask) / 2);
+	metrics_tick(d, pi, now, rate, e);
+	if (e == FXB_OK) /* the board's chart */
+		board_tick(d, pi, now, rate);
 	daemon_timer_poke(d);
 	pthread_mutex_unlock(&d->mu);
 	if (e != FXB_OK)

@@ -485,6 +485,9 @@ daemon_start(const struct daemon_opts *opts)
 	pthread_cond_init(&d->tcv, &ca);
 	pthread_condattr_destroy(&ca);
 	parkq_init(&d->parked);
+	/* The board's history (rates, rows) from the start, whether or not
+	 * a board is served: NULL only keeps none. */
+	d->feed = board_feed_new();
 	/* What a check parked on a reopening is decided again by. */
 	d->check_redo = check_on_request;
 	d->lock_fd = -1;
@@ -533,6 +536,7 @@ fail:
 	free(d->config_path);
 	commands_free(d->cmds);
 	daemon_lock_release(d->lock_fd);
+	board_feed_free(d->feed);
 	metrics_free(d->metrics);
 	free(d);
 	return NULL;
@@ -659,6 +663,7 @@ daemon_stop(struct daemon *d)
 	gate_free(&d->gate);
 	free(d->config_path);
 	commands_free(d->cmds);
+	board_feed_free(d->feed);
 	metrics_free(d->metrics);
 	pthread_mutex_destroy(&d->mu);
 	pthread_mutex_destroy(&d->qmu);

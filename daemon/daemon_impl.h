@@ -67,6 +67,77 @@ void fdwatch_stop(struct fdwatch *w);
  * may be NULL). */
 void fdwatch_read(struct fdwatch *w, struct fdwatch_state *st);
 
+/* board_feed.c: what the live board keeps as the service runs (its lock
+ * fm is a leaf: taken under mu by a tick, nothing taken under it). */
+
+/* Seconds of a pair's chart, one point a second at most. */
+#define BOARD_HISTORY 600
+/* Committed rows the board lists, the latest first. */
+#define BOARD_EVENTS 50
+
+#define BOARD_PT_RATE     1u
+#define BOARD_PT_BAND     2u /* lower, upper */
+#define BOARD_PT_VELOCITY 4u /* vlower, vupper */
+/* A pair's rate and levels after a tick at t (10^-9 units). */
+struct board_point {
+	fxb_time t;
+	int64_t rate, lower, upper, vlower, vupper;
+	unsigned has; /* BOARD_PT_* */
+};
+
+struct board_pair {
+	char pair[BREAKER_PAIR_MAX + 1];
+	/* The rules whose levels the chart shows (engine indices), -1:
+	 * none. */
+	int32_t band_rule, velocity_rule;
+	struct board_point pts[BOARD_HISTORY]; /* a ring, oldest at head */
+	uint32_t head, len;
+	struct board_point last; /* the latest tick */
+	bool ticked;
+};
+
+/* A committed row as the board lists it. */
+struct board_event {
+	int64_t seq, suspension;
+	fxb_time t;
+	char event[32], kind[16], scope_type[8];
+	char rule[BREAKER_ID_MAX + 1], scope[BREAKER_ID_MAX + 1];
+};
+
+struct board_feed {
+	pthread_mutex_t fm;
+	pthread_cond_t fcv; /* CLOCK_MONOTONIC; signalled when a row commits */
+	/* The engine (and config) the pairs are indexed by: a reload
+	 * re-indexes them by name. */
+	const struct breaker *engine;
+	const struct breaker_config *cfg;
+	size_t nrules;
+	struct board_pair *pairs;
+	size_t npairs;
+	/* Pair p's enforcing rules: prules[pfirst[p]..pfirst[p + 1]). */
+	int32_t *prules;
+	uint32_t *pfirst;
+	struct board_event events[BOARD_EVENTS]; /* a ring */
+	size_t evhead, nevents;
+	uint64_t rows; /* committed rows seen */
+	bool stop;     /* the board's thread is to stop */
+};
+
+/* board_feed_new: NULL on out of memory (the board then shows no
+ * history); board_feed_free: NULL is a no-op. */
+struct board_feed *board_feed_new(void);
+void board_feed_free(struct board_feed *f);
+/* board_feed_sync indexes the pairs by the engine d runs on now (after a
+ * reload); false if it could not (out of memory).  mu held. */
+bool board_feed_sync(struct daemon *d);
+/* board_pair_levels adds bp's band and velocity levels now to pt (mu
+ * held, the feed synced). */
+void board_pair_levels(struct daemon *d, const struct board_pair *bp,
+                       struct board_point *pt);
+/* board_tick: pair's rate px applied at engine time t (mu held). */
+void board_tick(struct daemon *d, int32_t pair, fxb_time t, int64_t px);
+/* board_row: row committed (the writer, no lock held). */
+void board_row(struct daemon *d, const struct ledger_row *row);
 /* metrics.c: the counters behind GET /metrics and /status.json. */
 
 #define METRICS_BUCKETS   16   /* histogram buckets, +Inf besides */
@@ -467,10 +538,49 @@ void clock_join(struct daemon *d);
 /* status_reply: the status (docs/PROTOCOL.md) echoing ref, malloc'ed;
  * NULL on out of memory.  Takes mu, then qmu. */
 char *status_reply(struct daemon *d, const char *ref);
+/* status_pair: pair p as status shows it, into o: forced (into
+ * *forced) and the enforcing rules that hold it (into holds: room for
+ * each of rules, or with rules NULL for every rule of the config, all
+ * of which it then walks).  mu held. */
+void status_pair(struct daemon *d, int32_t p, const int32_t *rules,
+                 size_t nrules, struct ipc_status_hold *holds,
+                 struct ipc_status_force *forced, struct ipc_status_pair *o);
 /* status_ok_reply answers {"ok":true}: for a ping with the service id and
  * the clock signed commands are judged by. */
 void status_ok_reply(struct daemon *d, struct ipc_call *call, const char *ref,
                      bool ping);
+
+/* board.c: the live board's page, document, product pages and stream
+ * (docs/OPERATIONS.md, "The board").  The routes are ipc_http_get_fns
+ * whose arg is the daemon. */
+struct ipc_http;
+struct ipc_http_response;
+/* The page and its Content-Security-Policy (its inline style and script
+ * named by their SHA-256): build/gen/board_html.c, made from
+ * daemon/board.html by daemon/board_embed.sh. */
+extern const char board_html[], board_csp[];
+/* board_new makes the board its routes read (before they can be
+ * called); false on out of memory or without d->feed (they then answer
+ * 503).  board_start then starts the thread that keeps http's stream
+ * clients live; false if it cannot. */
+bool board_new(struct daemon *d);
+bool board_start(struct daemon *d, struct ipc_http *http);
+/* board_stop stops the thread (before the HTTP side closes: it
+ * broadcasts); board_free then frees the board (after: routes read it).
+ * NULL board: no-ops. */
+void board_stop(struct daemon *d);
+void board_free(struct daemon *d);
+/* GET / (the page), /board.json (the document), /products (a page of a
+ * suspension's products, or a product id prefix's), and the stream's
+ * hello (the document). */
+void board_get_page(void *arg, const char *query,
+                    struct ipc_http_response *res);
+void board_get_json(void *arg, const char *query,
+                    struct ipc_http_response *res);
+void board_get_products(void *arg, const char *query,
+                        struct ipc_http_response *res);
+void board_stream_hello(void *arg, const char *query,
+                        struct ipc_http_response *res);
 
 /* check.c: checks, batches and ticks. */
 
@@ -601,8 +711,10 @@ struct daemon {
 	struct ipc_server *ipc;
 	park_redo_fn check_redo; /* decides a parked check (check.c's) */
 	_Atomic bool stopping;
-	struct fdwatch *fdw; /* NULL if its thread did not start */
-	struct watchdog *wd; /* NULL: watchdog_interval = 0 */
+	struct fdwatch *fdw;     /* NULL if its thread did not start */
+	struct board_feed *feed; /* board_feed.c; NULL: no board history */
+	struct board *board;     /* board.c; NULL: no HTTP side */
+	struct watchdog *wd;     /* NULL: watchdog_interval = 0 */
 
 	/* mu guards the engine and everything derived from the config. */
 	pthread_mutex_t mu;

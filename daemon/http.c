@@ -68,6 +68,11 @@ get_status(void *arg, const char *query, struct ipc_http_response *res)
 static const struct ipc_http_route routes[] = {
     {"/metrics", get_metrics, NULL},
     {"/status.json", get_status, NULL},
+    /* The board (board.c): its page may run only its own inline style
+     * and script, named by their hashes. */
+    {"/", board_get_page, board_csp},
+    {"/board.json", board_get_json, NULL},
+    {"/products", board_get_products, NULL},
 };
 
 bool
@@ -80,14 +85,23 @@ http_start(struct daemon *d)
 	    .url = d->svc.http_url,
 	    .routes = routes,
 	    .nroutes = sizeof(routes) / sizeof(routes[0]),
-	    .stream_path = NULL,
-	    .stream_hello = NULL,
+	    .stream_path = "/live",
+	    .stream_hello = board_stream_hello,
 	    .arg = d,
 	};
+	/* Not fatal: the board's routes then answer 503. */
+	if (!board_new(d))
+		log_warn("cannot make the board: out of memory");
 	if (ipc_http_open(&conf, &d->http, err, sizeof(err)) != FXB_OK) {
+		board_free(d);
 		log_warn("http_url %s", err);
 		return false;
 	}
+	/* Nor is this: the board's page then stays still (its stream says
+	 * hello, and no more). */
+	if (d->board != NULL && !board_start(d, d->http))
+		log_warn("cannot start the board's thread: the board will not "
+		         "update");
 	log_info("board and metrics on %s/ (read-only: /metrics, "
 	         "/status.json)",
 	         d->svc.http_url);
@@ -97,6 +111,10 @@ http_start(struct daemon *d)
 void
 http_stop(struct daemon *d)
 {
+	/* The board's thread broadcasts on the stream; its routes read the
+	 * board until the server has closed. */
+	board_stop(d);
 	ipc_http_close(d->http);
 	d->http = NULL;
+	board_free(d);
 }

@@ -140,43 +140,51 @@ status_products(struct daemon *d, struct ipc_reply_status *rep)
 
 /* A pair is suspended when an enforcing rule on it holds (for some side
  * or all) or an operator forced it; it lists what holds it (holds: room
- * for every rule). */
+ * for every rule it is given). */
+void
+status_pair(struct daemon *d, int32_t p, const int32_t *rules, size_t nrules,
+            struct ipc_status_hold *holds, struct ipc_status_force *forced,
+            struct ipc_status_pair *o)
+{
+	*o = (struct ipc_status_pair){d->cfg->pairs[p].name, NULL, holds, 0};
+	int64_t susp;
+	fxb_time since, until;
+	if (breaker_force_status(d->engine, true, p, &susp, &since, &until)) {
+		*forced = force_of(d, true, p, susp, since, until);
+		o->forced = forced;
+	}
+	for (size_t k = 0; k < (rules != NULL ? nrules : d->cfg->nrules);
+	     k++) {
+		size_t i = rules != NULL ? (size_t)rules[k] : k;
+		const struct breaker_rule_conf *c = &d->cfg->rules[i];
+		struct breaker_rule_status st;
+		if (!c->on_pair || c->owner != p || c->shadow)
+			continue;
+		breaker_rule_status(d->engine, (int32_t)i, &st);
+		if (st.state != BREAKER_RULE_TRIPPED &&
+		    st.state != BREAKER_RULE_STALE &&
+		    st.state != BREAKER_RULE_NO_RATE &&
+		    st.state != BREAKER_RULE_AWAITING_REFERENCE)
+			continue;
+		holds[o->nholds++] = (struct ipc_status_hold){
+		    .rule = c->id,
+		    .kind = breaker_kind_name(c->kind),
+		    .state = breaker_rule_state_name(st.state),
+		    .suspension = visible(d, st.suspension),
+		    .since = st.since,
+		    .until = st.until,
+		};
+	}
+}
+
 static void
 status_pairs(struct daemon *d, struct ipc_reply_status *rep,
              struct ipc_status_hold *holds)
 {
 	for (size_t p = 0; p < breaker_pair_count(d->engine); p++) {
-		struct ipc_status_pair o = {d->cfg->pairs[p].name, NULL, holds,
-		                            0};
+		struct ipc_status_pair o;
 		struct ipc_status_force forced;
-		int64_t susp;
-		fxb_time since, until;
-		if (breaker_force_status(d->engine, true, (int32_t)p, &susp,
-		                         &since, &until)) {
-			forced =
-			    force_of(d, true, (int32_t)p, susp, since, until);
-			o.forced = &forced;
-		}
-		for (size_t i = 0; i < d->cfg->nrules; i++) {
-			const struct breaker_rule_conf *c = &d->cfg->rules[i];
-			struct breaker_rule_status st;
-			if (!c->on_pair || c->owner != (int32_t)p || c->shadow)
-				continue;
-			breaker_rule_status(d->engine, (int32_t)i, &st);
-			if (st.state != BREAKER_RULE_TRIPPED &&
-			    st.state != BREAKER_RULE_STALE &&
-			    st.state != BREAKER_RULE_NO_RATE &&
-			    st.state != BREAKER_RULE_AWAITING_REFERENCE)
-				continue;
-			holds[o.nholds++] = (struct ipc_status_hold){
-			    .rule = c->id,
-			    .kind = breaker_kind_name(c->kind),
-			    .state = breaker_rule_state_name(st.state),
-			    .suspension = visible(d, st.suspension),
-			    .since = st.since,
-			    .until = st.until,
-			};
-		}
+		status_pair(d, (int32_t)p, NULL, 0, holds, &forced, &o);
 		ipc_reply_status_pair(rep, &o);
 	}
 }

@@ -73,6 +73,7 @@ wal_enqueue(struct daemon *d, struct qrow *q)
 static void
 publish_row(struct daemon *d, const struct qrow *q)
 {
+	board_row(d, &q->row);
 	metrics_row(d, &q->row);
 	if (q->row.detail != NULL && q->topic[0] != '\0')
 		ipc_publish(d->ipc, q->topic, q->detail, strlen(q->detail));

@@ -291,4 +291,98 @@ char *ipc_reply_status_end(struct ipc_reply_status *st,
                            const struct ipc_status_ticks *ticks,
                            const char *ref);
 
+/* ---- the live board (docs/PROTOCOL.md, "The board's stream") ---- */
+
+/* A pair's rate and levels at t (10^-9 units); a level not in force is
+ * null. */
+struct ipc_board_point {
+	fxb_time t;
+	int64_t rate;
+	bool band;
+	int64_t lower, upper;
+	bool velocity;
+	int64_t vlower, vupper;
+};
+
+struct ipc_board_pair {
+	const struct ipc_status_pair *status; /* what holds it */
+	bool ticked;                          /* last: its latest tick */
+	struct ipc_board_point last;
+	/* The levels now, and the rules they are of (NULL: none). */
+	struct ipc_board_point now;
+	const char *band_rule, *velocity_rule;
+};
+
+/* A suspension and the products whose checks it answers. */
+struct ipc_board_suspension {
+	int64_t suspension;      /* 0: its row is not written yet */
+	const char *rule, *kind; /* rule NULL: an operator's */
+	const char *scope, *scope_type;
+	fxb_time since;
+	fxb_time until;              /* FXB_NEVER: none */
+	const char *operator_reason; /* NULL: none */
+	size_t products;
+	const char *const *first; /* the first product ids */
+	size_t nfirst;
+};
+
+/* A committed row as the board lists it (strings "" when absent). */
+struct ipc_board_event {
+	int64_t seq, suspension;
+	fxb_time t;
+	const char *event, *rule, *kind, *scope, *scope_type;
+};
+
+struct ipc_board_head {
+	const char *service_id;
+	fxb_time now;
+	int notice_tz_min;
+	double decisions_per_second; /* < 0: not measured */
+	size_t products, suspended;
+	size_t suspensions; /* listed or not */
+	size_t pairs;       /* listed or not */
+};
+
+/*
+ * The board's document is built in parts, like status: the pairs, the
+ * suspensions (newest first) and the events in the order added, then
+ * ipc_reply_board_end puts the keys in order and frees the builder.  A
+ * NULL builder is a no-op everywhere and ends in NULL.
+ */
+struct ipc_reply_board;
+struct ipc_reply_board *ipc_reply_board_new(void);
+void ipc_reply_board_free(struct ipc_reply_board *b);
+void ipc_reply_board_pair(struct ipc_reply_board *b,
+                          const struct ipc_board_pair *p);
+/* ipc_reply_board_chart sets the chart of the pair added index-th
+ * (points oldest first): added after the pairs, so that the caller
+ * builds it with no lock held. */
+void ipc_reply_board_chart(struct ipc_reply_board *b, size_t index,
+                           const struct ipc_board_point *pts, size_t n);
+void ipc_reply_board_suspension(struct ipc_reply_board *b,
+                                const struct ipc_board_suspension *s);
+void ipc_reply_board_event(struct ipc_reply_board *b,
+                           const struct ipc_board_event *e);
+char *ipc_reply_board_end(struct ipc_reply_board *b,
+                          const struct ipc_board_head *h,
+                          const struct ipc_status_ledger *lg);
+
+/* A page of products (GET /products): each held one with the
+ * suspension its checks quote. */
+struct ipc_board_product {
+	const char *product, *pair;
+	bool held;
+	int64_t suspension; /* 0: none shown */
+	const char *rule;   /* NULL: none */
+	fxb_time until;     /* FXB_NEVER: none */
+};
+struct ipc_board_page {
+	int64_t suspension; /* the one asked for, 0: any */
+	const char *prefix; /* NULL: none */
+	size_t offset, limit, total;
+	const struct ipc_board_product *products;
+	size_t n;
+};
+char *ipc_reply_board_page(const struct ipc_board_page *pg);
+
 #endif /* IPC_REPLY_H */

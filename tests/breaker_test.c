@@ -770,6 +770,60 @@ test_random_invariants(void)
 	}
 }
 
+/* A chart's levels (the board): a band's edges while in force, and the
+ * velocity range for the next tick, over the window's ticks only. */
+static const char levels_conf[] =
+    "[pair USD/KRW]\n"
+    "[product w]\npair = USD/KRW\n"
+    "[rule b]\npair = USD/KRW\nkind = band\nwindow = 60s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 0\nsuspend_for = 10s\n"
+    "[rule vel]\npair = USD/KRW\nkind = velocity\nwindow = 10s\n"
+    "max_move = 20\nsuspend_for = 10s\n"
+    "[rule v]\nproduct = w\nkind = volume\nwindow = 10s\ntrip = 3\n"
+    "suspend_for = 5s\n";
+
+static void
+test_rule_levels(void)
+{
+	struct breaker_rule_levels lv;
+	struct breaker *b = engine(levels_conf, 1000, NULL);
+	if (b == NULL)
+		return;
+	/* No tick yet: no band, no velocity window; a volume rule has
+	 * none. */
+	CHECK(!breaker_rule_levels(b, 0, &lv));
+	CHECK(!breaker_rule_levels(b, 1, &lv));
+	CHECK(!breaker_rule_levels(b, 2, &lv));
+	CHECK_INT(breaker_tick(b, 1000, 0, PX(1400)), FXB_OK);
+	CHECK_INT(breaker_tick(b, 2000, 0, PX(1402)), FXB_OK);
+	CHECK_INT(breaker_tick(b, 3000, 0, PX(1401.5)), FXB_OK);
+	CHECK(breaker_rule_levels(b, 0, &lv));
+	CHECK(lv.band && !lv.velocity);
+	CHECK_INT(lv.lower, PX(1386));
+	CHECK_INT(lv.upper, PX(1414));
+	/* The next tick's window holds 1400, 1402 and the pending 1401.5:
+	 * [1402 - 20, 1400 + 20]. */
+	CHECK(breaker_rule_levels(b, 1, &lv));
+	CHECK(lv.velocity && !lv.band);
+	CHECK_INT(lv.vlower, PX(1382));
+	CHECK_INT(lv.vupper, PX(1420));
+	/* 10.5 s on, 1400 (at 1 s) has left the window: min 1401.5. */
+	CHECK_INT(breaker_advance(b, 11500), FXB_OK);
+	CHECK(breaker_rule_levels(b, 1, &lv));
+	CHECK_INT(lv.vlower, PX(1382));
+	CHECK_INT(lv.vupper, PX(1421.5));
+	/* All of them gone: no range. */
+	CHECK_INT(breaker_advance(b, 13001), FXB_OK);
+	CHECK(!breaker_rule_levels(b, 1, &lv));
+	/* A jump trips both: neither shows a level while tripped. */
+	CHECK_INT(breaker_tick(b, 14000, 0, PX(1401)), FXB_OK);
+	CHECK_INT(breaker_tick(b, 15000, 0, PX(1450)), FXB_OK);
+	CHECK(!breaker_rule_levels(b, 0, &lv));
+	CHECK(!breaker_rule_levels(b, 1, &lv));
+	breaker_free(b);
+}
+
 static const struct test tests[] = {
     {"timer_without_record", test_timer_without_record},
     {"api_errors", test_api_errors},
@@ -780,6 +834,7 @@ static const struct test tests[] = {
     {"restore", test_restore},
     {"transfer", test_transfer},
     {"transfer_levels", test_transfer_levels},
+    {"rule_levels", test_rule_levels},
     {"random_invariants", test_random_invariants},
 };
 

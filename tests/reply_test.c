@@ -775,6 +775,140 @@ test_protocol_codes(void)
 	free(d);
 }
 
+/* The live board's document and a page of products, byte for byte
+ * (docs/PROTOCOL.md, "The board's stream"). */
+static void
+test_board(void)
+{
+	struct ipc_reply_board *b = ipc_reply_board_new();
+	CHECK(b != NULL);
+	const struct ipc_status_hold vel = {"usdkrw-velocity", "velocity",
+	                                    "tripped",         31,
+	                                    1733232465000,     1733232765000};
+	const struct ipc_status_pair usd = {"USD/KRW", NULL, &vel, 1};
+	const struct ipc_status_pair jpy = {"JPY/KRW", NULL, NULL, 0};
+	const struct ipc_board_pair p1 = {
+	    .status = &usd,
+	    .ticked = true,
+	    .last = {.t = 1733232478000, .rate = 1424100000000},
+	    .now = {.band = true,
+	            .lower = 1381860000000,
+	            .upper = 1423940000000},
+	    .band_rule = "usdkrw-band",
+	};
+	const struct ipc_board_pair p2 = {
+	    .status = &jpy,
+	    .now = {.velocity = true,
+	            .vlower = 9200000000,
+	            .vupper = 9500000000},
+	    .velocity_rule = "jpykrw-velocity",
+	};
+	ipc_reply_board_pair(b, &p1);
+	ipc_reply_board_pair(b, &p2);
+	const struct ipc_board_point pts[] = {
+	    {1733232470000, 1421400000000, true, 1381860000000, 1423940000000,
+	     false, 0, 0},
+	    {1733232471000, 1421500000000, false, 0, 0, true, 1410000000000,
+	     1430000000000},
+	};
+	ipc_reply_board_chart(b, 0, pts, 2);
+	ipc_reply_board_chart(b, 7, pts, 2); /* no such pair: nothing */
+	const char *first[] = {"fx-wallet.USDKRW.buy", "remittance.USDKRW"};
+	const struct ipc_board_suspension s1 = {31,
+	                                        "usdkrw-velocity",
+	                                        "velocity",
+	                                        "USD/KRW",
+	                                        "pair",
+	                                        1733232465000,
+	                                        1733232765000,
+	                                        NULL,
+	                                        2,
+	                                        first,
+	                                        2};
+	const struct ipc_board_suspension s2 = {
+	    0,         NULL,  "forced",  "x",
+	    "product", 5,     FXB_NEVER, "halt (by alice)",
+	    1,         first, 1};
+	ipc_reply_board_suspension(b, &s1);
+	ipc_reply_board_suspension(b, &s2);
+	const struct ipc_board_event e1 = {
+	    31,         31,        1733232465000, "trip", "usdkrw-velocity",
+	    "velocity", "USD/KRW", "pair"};
+	const struct ipc_board_event e2 = {1,  0,         5,  "service_start",
+	                                   "", "service", "", ""};
+	ipc_reply_board_event(b, &e1);
+	ipc_reply_board_event(b, &e2);
+	const struct ipc_board_head h = {
+	    "fxbreaker-dev", 1733232493000, 540, 2.5, 9, 3, 2, 2};
+	const struct ipc_status_ledger lg = {false, 42, 1, "", 0, 0, ""};
+	EXPECT(
+	    ipc_reply_board_end(b, &h, &lg),
+	    "{\"service_id\":\"fxbreaker-dev\",\"now\":1733232493000,"
+	    "\"notice_utc_offset_min\":540,\"state\":\"ok\","
+	    "\"ledger\":{\"state\":\"ok\",\"committed_seq\":42,"
+	    "\"queued\":1},\"decisions_per_second\":2.5,"
+	    "\"products\":{\"total\":9,\"open\":6,\"suspended\":3},"
+	    "\"pairs_total\":2,\"suspensions_total\":2,"
+	    "\"pairs\":["
+	    "{\"pair\":\"USD/KRW\",\"state\":\"suspended\",\"held_by\":["
+	    "{\"rule\":\"usdkrw-velocity\",\"kind\":\"velocity\","
+	    "\"state\":\"tripped\",\"suspension\":31,\"since\":"
+	    "1733232465000,\"until\":1733232765000}],"
+	    "\"rate\":\"1424.10\",\"rate_t\":1733232478000,"
+	    "\"band\":{\"rule\":\"usdkrw-band\",\"lower\":\"1381.86\","
+	    "\"upper\":\"1423.94\"},"
+	    "\"history\":[[1733232470000,1421400000000,1381860000000,"
+	    "1423940000000,null,null],[1733232471000,1421500000000,null,null,"
+	    "1410000000000,1430000000000]]},"
+	    "{\"pair\":\"JPY/KRW\",\"state\":\"open\",\"held_by\":[],"
+	    "\"rate\":null,\"velocity\":{\"rule\":\"jpykrw-velocity\","
+	    "\"lower\":\"9.20\",\"upper\":\"9.50\"},\"history\":[]}],"
+	    "\"suspensions\":["
+	    "{\"suspension\":31,\"rule\":\"usdkrw-velocity\",\"kind\":"
+	    "\"velocity\",\"scope\":\"USD/KRW\",\"scope_type\":\"pair\","
+	    "\"since\":1733232465000,\"until\":1733232765000,\"products\":2,"
+	    "\"first\":[\"fx-wallet.USDKRW.buy\",\"remittance.USDKRW\"]},"
+	    "{\"suspension\":null,\"rule\":null,\"kind\":\"forced\","
+	    "\"scope\":\"x\",\"scope_type\":\"product\",\"since\":5,"
+	    "\"operator_reason\":\"halt (by alice)\",\"products\":1,"
+	    "\"first\":[\"fx-wallet.USDKRW.buy\"]}],"
+	    "\"events\":["
+	    "{\"seq\":31,\"t\":1733232465000,\"event\":\"trip\",\"rule\":"
+	    "\"usdkrw-velocity\",\"kind\":\"velocity\",\"scope\":"
+	    "\"USD/KRW\",\"scope_type\":\"pair\",\"suspension\":31},"
+	    "{\"seq\":1,\"t\":5,\"event\":\"service_start\",\"kind\":"
+	    "\"service\"}]}");
+
+	/* Not measured yet: null; the ledger degraded says why. */
+	b = ipc_reply_board_new();
+	const struct ipc_board_head h0 = {"s", 1, -300, -1, 0, 0, 0, 0};
+	const struct ipc_status_ledger bad = {true, 7, 3, "disk I/O error",
+	                                      0,    0, ""};
+	EXPECT(ipc_reply_board_end(b, &h0, &bad),
+	       "{\"service_id\":\"s\",\"now\":1,\"notice_utc_offset_min\":"
+	       "-300,\"state\":\"degraded\",\"ledger\":{\"state\":"
+	       "\"degraded\",\"committed_seq\":7,\"queued\":3,"
+	       "\"last_error\":\"disk I/O error\"},\"decisions_per_second\":"
+	       "null,\"products\":{\"total\":0,\"open\":0,\"suspended\":0},"
+	       "\"pairs_total\":0,\"suspensions_total\":0,\"pairs\":[],"
+	       "\"suspensions\":[],\"events\":[]}");
+
+	const struct ipc_board_product prods[] = {
+	    {"fx-wallet.USDKRW.buy", "USD/KRW", true, 31, "usdkrw-velocity",
+	     1733232765000},
+	    {"fx-wallet.USDKRW.sell", "USD/KRW", false, 0, NULL, FXB_NEVER},
+	};
+	const struct ipc_board_page pg = {31, "fx-", 0, 200, 2, prods, 2};
+	EXPECT(ipc_reply_board_page(&pg),
+	       "{\"suspension\":31,\"prefix\":\"fx-\",\"offset\":0,"
+	       "\"limit\":200,\"total\":2,\"products\":["
+	       "{\"product\":\"fx-wallet.USDKRW.buy\",\"pair\":\"USD/KRW\","
+	       "\"state\":\"suspended\",\"suspension\":31,\"rule\":"
+	       "\"usdkrw-velocity\",\"until\":1733232765000},"
+	       "{\"product\":\"fx-wallet.USDKRW.sell\",\"pair\":\"USD/KRW\","
+	       "\"state\":\"open\"}]}");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -791,6 +925,7 @@ main(int argc, char **argv)
 	    {"status", test_status},
 	    {"status_degraded", test_status_degraded},
 	    {"status_state", test_status_state},
+	    {"board", test_board},
 	    {"protocol_codes", test_protocol_codes},
 	};
 	return test_main(tests, TEST_COUNT(tests), argc, argv);
