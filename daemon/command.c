@@ -454,6 +454,7 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 	    r->body, &env.service, &env.opid, &env.issued, &env.expires,
 	    &env.nonce, &env.cmd, &env.args, msg, sizeof(msg));
 	if (body == NULL) {
+		oplog_refused(ipc_call_peer(call), FXB_ERR_SYNTAX, msg);
 		daemon_reply_error(call, FXB_ERR_SYNTAX, msg, r->ref);
 		return;
 	}

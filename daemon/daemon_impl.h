@@ -66,6 +66,22 @@ void fdwatch_stop(struct fdwatch *w);
  * may be NULL). */
 void fdwatch_read(struct fdwatch *w, struct fdwatch_state *st);
 
+/* oplog.c: the operator's lines on stderr (docs/OPERATIONS.md, "Logs"),
+ * "event=NAME key=value ...".  No lock held; they call only the log. */
+
+/* oplog_row prints the line of row q, committed (the writer, after the
+ * commit: the seq it prints is a row anyone can read back). */
+void oplog_row(const struct qrow *q);
+/* oplog_refused prints the line of a request on the admin socket refused
+ * before it could be a row: a command whose envelope or body does not
+ * parse (nothing to log: who sent it is not known), an unknown op. */
+void oplog_refused(const char *peer, enum fxb_err code, const char *why);
+/* oplog_ledger_degraded: a commit failed (queued rows wait); for_good
+ * when the files are gone and only a restart helps.
+ * oplog_ledger_recovered: a commit after failures wrote written rows. */
+void oplog_ledger_degraded(const char *why, size_t queued, bool for_good);
+void oplog_ledger_recovered(size_t written);
+
 /* park.c: calls waiting for a commit, fail-closed answers, the gate. */
 
 /* Calls parked at once at most: the rest of the contexts keep serving
