@@ -162,15 +162,13 @@ put_json(struct line *l, const char *key, json_t *v)
 
 /* Detail fields the line leaves out: the row's columns, printed
  * already; a command's stored reply and nonce (the log has them; a
- * line is for reading); a key and a notice's full text (long, and the
- * notice id is on the line). */
+ * line is for reading); a public key (long, and in the log). */
 static bool
 skipped(const char *k)
 {
 	static const char *const skip[] = {
-	    "t",          "event",  "rule",       "kind",  "scope",
-	    "scope_type", "mode",   "suspension", "until", "reply",
-	    "nonce",      "pubkey", "notice",
+	    "t",    "event",      "rule",  "kind",  "scope", "scope_type",
+	    "mode", "suspension", "until", "reply", "nonce", "pubkey",
 	};
 	for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
 		if (strcmp(k, skip[i]) == 0)
@@ -190,7 +188,12 @@ put_detail(struct line *l, json_t *o, bool command)
 		put_kv(l, "change", json_string_value(ev));
 	json_object_foreach(o, k, v)
 	{
-		if (skipped(k) || put_json(l, k, v) || !json_is_object(v))
+		/* An engine row's notice object: its id is on the line
+		 * (notice=); its texts are long, and in the log. */
+		if (skipped(k) ||
+		    (strcmp(k, "notice") == 0 && json_is_object(v)))
+			continue;
+		if (put_json(l, k, v) || !json_is_object(v))
 			continue;
 		const char *k2;
 		json_t *v2;
