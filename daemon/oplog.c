@@ -24,23 +24,34 @@
 
 #include "daemon_impl.h"
 
-/* A line's text before the prefix; longer details are cut by the log
- * (and say so), and one value at most VALUE_MAX bytes of it. */
-#define OPLOG_LINE_MAX 7168
+/* A line's text after the prefix, under the log's own cap (a longer
+ * one ends " (cut)"), and one value at most VALUE_MAX bytes of it. */
+#define OPLOG_LINE_MAX 8000
 #define VALUE_MAX      512
+#define CUT            " (cut)"
 
 struct line {
 	char buf[OPLOG_LINE_MAX];
 	size_t len;
+	bool cut;
 };
 
 static void
 put_raw(struct line *l, const char *s, size_t n)
 {
-	if (n > sizeof(l->buf) - 1 - l->len)
-		n = sizeof(l->buf) - 1 - l->len;
+	size_t room = sizeof(l->buf) - sizeof(CUT) - l->len;
+	if (l->cut)
+		return;
+	if (n > room) {
+		n = room;
+		l->cut = true;
+	}
 	memcpy(l->buf + l->len, s, n);
 	l->len += n;
+	if (l->cut) {
+		memcpy(l->buf + l->len, CUT, sizeof(CUT));
+		l->len += sizeof(CUT) - 1;
+	}
 	l->buf[l->len] = '\0';
 }
 
@@ -231,7 +242,7 @@ void
 oplog_row(const struct qrow *q)
 {
 	const struct ledger_row *r = &q->row;
-	struct line l = {{0}, 0};
+	struct line l = {{0}, 0, false};
 	json_error_t jerr;
 	json_t *o = r->detail != NULL ? json_loads(r->detail, 0, &jerr) : NULL;
 
@@ -269,7 +280,7 @@ oplog_row(const struct qrow *q)
 void
 oplog_refused(const char *peer, enum fxb_err code, const char *why)
 {
-	struct line l = {{0}, 0};
+	struct line l = {{0}, 0, false};
 	put_kv(&l, "event", "admin_refused");
 	put_kv(&l, "from", peer != NULL ? peer : "");
 	put_kv(&l, "error", fxb_errname(code));
@@ -280,7 +291,7 @@ oplog_refused(const char *peer, enum fxb_err code, const char *why)
 void
 oplog_ledger_degraded(const char *why, size_t queued, bool for_good)
 {
-	struct line l = {{0}, 0};
+	struct line l = {{0}, 0, false};
 	put_kv(&l, "event", "ledger_degraded");
 	put_kv(&l, "why", why);
 	put_int(&l, "queued", (int64_t)queued);
@@ -297,7 +308,7 @@ oplog_ledger_degraded(const char *why, size_t queued, bool for_good)
 void
 oplog_ledger_recovered(size_t written)
 {
-	struct line l = {{0}, 0};
+	struct line l = {{0}, 0, false};
 	put_kv(&l, "event", "ledger_recovered");
 	put_int(&l, "written", (int64_t)written);
 	log_info("%s", l.buf);

@@ -210,6 +210,15 @@ head_is "notice_change: info" "$nc" \
 	"info: event=notice_change seq=$nc t=$(row_t "$nc") kind=service notice=busy key=en value=\"Closed: back soon.\" from=\"Paused for now.\" to="
 check_has "  the new text quoted" "$(line "$nc")" ' to="Closed: back soon."'
 
+long=$(python3 -c 'print("가" * 200)')
+check "notice: a 600-byte Korean text" \
+	"$(cmd notice --key alice.key --notice busy --lang ko --text "$long" --reason long)" "applied "
+nk=$(seq_of notice_change)
+has_line "  its line" "$nk"
+check "  the value cut at 512 bytes, at a character's start, quoted" \
+	"$(line "$nk" | sed 's/.* to="\([^"]*\)".*/\1/')" \
+	"$(python3 -c 'print("가" * 170 + "...")')"
+
 # --- a reload that retires a suspension and drops the changes -----------
 check "x trips on rule gone" "$(chk x)" deny
 tg=$(seq_of trip)
