@@ -93,7 +93,7 @@ put_kv(struct line *l, const char *key, const char *v)
 		return;
 	}
 	out[n++] = '"';
-	for (; v[in] != '\0' && in < VALUE_MAX; in++) {
+	for (; in < VALUE_MAX && v[in] != '\0'; in++) {
 		unsigned char c = (unsigned char)v[in];
 		if (c == '"' || c == '\\') {
 			out[n++] = '\\';
