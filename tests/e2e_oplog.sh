@@ -260,15 +260,21 @@ lock_db
 kill -HUP "$PID"
 degr() { grep -q ' event=ledger_degraded ' "$TMP/daemon.log"; }
 wait_for degr
-check "ledger_degraded: a warning, why, queued, retrying" \
-	"$(grep ' event=ledger_degraded ' "$TMP/daemon.log" | sed 's/^[0-9TZ:.-]* //')" \
-	"fxbreakerd: warning: event=ledger_degraded why=\"database is locked\" queued=1 retrying=true"
+# The reload's row at least; on a loaded machine another row (a timer's,
+# the watchdog's) may join it: the counts are whatever was queued.
+dl=$(grep ' event=ledger_degraded ' "$TMP/daemon.log" | sed 's/^[0-9TZ:.-]* //')
+q=$(echo "$dl" | sed -n 's/.* queued=\([0-9]*\) .*/\1/p')
+check "ledger_degraded: a warning, why, queued, retrying" "$dl" \
+	"fxbreakerd: warning: event=ledger_degraded why=\"database is locked\" queued=${q:-none} retrying=true"
+check "  at least the reload's row queued" "$([ "${q:-0}" -ge 1 ] && echo yes)" yes
 unlock_db
 recov() { grep -q ' event=ledger_recovered ' "$TMP/daemon.log"; }
 wait_for recov
-check "ledger_recovered: info, the rows written" \
-	"$(grep ' event=ledger_recovered ' "$TMP/daemon.log" | sed 's/^[0-9TZ:.-]* //')" \
-	"fxbreakerd: info: event=ledger_recovered written=1"
+rl=$(grep ' event=ledger_recovered ' "$TMP/daemon.log" | sed 's/^[0-9TZ:.-]* //')
+w=$(echo "$rl" | sed -n 's/.* written=\([0-9]*\)$/\1/p')
+check "ledger_recovered: info, the rows written" "$rl" \
+	"fxbreakerd: info: event=ledger_recovered written=${w:-none}"
+check "  every row queued is in that commit" "$([ "${w:-0}" -ge "${q:-1}" ] && echo yes)" yes
 
 # --- a clock step back ---------------------------------------------------
 echo "-3h" >"$TMP/faketime"
