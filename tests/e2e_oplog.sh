@@ -172,10 +172,10 @@ head_is "fresh: info, the suspension it ends" "$fr" \
 	"info: event=fresh seq=$fr t=$(row_t "$fr") rule=st kind=stale scope=EUR/KRW scope_type=pair suspension=$sl"
 
 # --- force, lift, a rejection -------------------------------------------
-check "suspend x" "$(cmd suspend --key alice.key --product x --reason "drill \"A\"")" "applied "
+check "suspend x" "$(cmd suspend --key alice.key --product x --reason "$(printf 'drill "A"\tnow\nreally')")" "applied "
 fs=$(seq_of force_suspend)
 head_is "force_suspend: a warning, kind forced, the reason quoted and escaped" "$fs" \
-	"warning: event=force_suspend seq=$fs t=$(row_t "$fs") kind=forced scope=x scope_type=product suspension=$fs notice=default-forced reason=\"drill \\\"A\\\" (by alice)\""
+	"warning: event=force_suspend seq=$fs t=$(row_t "$fs") kind=forced scope=x scope_type=product suspension=$fs notice=default-forced reason=\"drill \\\"A\\\"\\tnow\\nreally (by alice)\""
 cmd lift --key alice.key --product x --suspension "$fs" --reason done >/dev/null
 lq=$(seq_of command)
 cmd approve --key bob.key --request "$lq" --suspension "$fs" --reason ok >/dev/null
