@@ -63,7 +63,8 @@ struct fxb_client_result {
  * fxb_client_open dials url (e.g. "ipc:///run/fxbreaker/check.ipc") and
  * returns a client whose calls wait at most timeout_ms.  The dial does not
  * need the service to be up: nng keeps redialling in the background.
- * Returns 0 or an nng error number; *out is written only on success.
+ * Returns 0 or an nng error number (NNG_EINVAL for a url of 256 bytes
+ * or more); *out is written only on success.
  */
 int fxb_client_open(const char *url, int timeout_ms, struct fxb_client **out);
 

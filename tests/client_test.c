@@ -861,6 +861,17 @@ test_bad_args(void)
 	CHECK_INT(fxb_client_open("inproc://x", 100, NULL), NNG_EINVAL);
 	CHECK(fxb_client_open("nosuch://x", 100, &c) != 0);
 	CHECK(c == NULL);
+	/* The url is kept for "cannot connect to URL": 255 bytes at most. */
+	{
+		char url[300];
+		snprintf(url, sizeof(url), "inproc://%0246d", 0);
+		CHECK_INT(fxb_client_open(url, 100, &c), 0);
+		fxb_client_close(c);
+		c = NULL;
+		snprintf(url, sizeof(url), "inproc://%0247d", 0);
+		CHECK_INT(fxb_client_open(url, 100, &c), NNG_EINVAL);
+		CHECK(c == NULL);
+	}
 	fxb_client_close(NULL);
 
 	CHECK_INT(fxb_client_check(NULL, "p", "1.00", NULL, NULL, &res),

@@ -121,6 +121,9 @@ head_is "enrolment: event=command change=operator_enrolled, who, roles" "$e" \
 
 # --- volume: warn, trip (with its notice and until), then reset ---------
 check "a first check: allow" "$(chk w)" allow
+# An allow does not wait for the warn row (it opens nothing): wait here.
+warned() { [ -n "$(seq_of warn)" ]; }
+wait_for warned
 wn=$(seq_of warn)
 head_is "warn: info" "$wn" \
 	"info: event=warn seq=$wn t=$(row_t "$wn") rule=v kind=volume scope=w scope_type=product"
