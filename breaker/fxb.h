@@ -69,6 +69,7 @@ enum fxb_err {
 	FXB_ERR_REPLAYED = 33,       /* reserved: replays get stored replies */
 	FXB_ERR_UNKNOWN_NOTICE = 34, /* no such [notice] */
 	FXB_ERR_OPERATOR_EXISTS = 35, /* enrol of a key already enrolled */
+	FXB_ERR_UNREACHABLE = 36,     /* no connection (client library) */
 };
 
 /* fxb_strerror returns a static one-line meaning of err, never NULL. */

@@ -56,6 +56,7 @@ static const struct {
     [FXB_ERR_UNKNOWN_NOTICE] = {"unknown_notice", "no such notice"},
     [FXB_ERR_OPERATOR_EXISTS] = {"operator_exists",
                                  "this key is already enrolled"},
+    [FXB_ERR_UNREACHABLE] = {"unreachable", "cannot connect to the service"},
 };
 
 #define FXB_ERR_COUNT (sizeof(fxb_err_table) / sizeof(fxb_err_table[0]))

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "fxb.h"
 
 static const struct {
 	const char *name;
@@ -58,7 +59,9 @@ static const struct {
 static int
 usage(FILE *f)
 {
-	fprintf(f, "usage: fxbreakerctl COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(f, "usage: fxbreakerctl COMMAND [ARGS]\n"
+	           "       fxbreakerctl -V | --version | -h | --help\n"
+	           "\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s\n", commands[i].usage);
 	fprintf(f, "\nThe service is found through --config FILE (default "
@@ -110,6 +113,10 @@ main(int argc, char **argv)
 	if (strcmp(name, "help") == 0 || strcmp(name, "--help") == 0 ||
 	    strcmp(name, "-h") == 0)
 		return usage(stdout);
+	if (strcmp(name, "-V") == 0 || strcmp(name, "--version") == 0) {
+		printf("fxbreakerctl %s\n", FXB_VERSION);
+		return CTL_EXIT_OK;
+	}
 	/* The command's own argv: its name, the options given before it,
 	 * the rest (argv rotated in place); each command reads them as if
 	 * they followed it. */

@@ -13,22 +13,12 @@
 
 #include "daemon_impl.h"
 
-/* "3h0m0.250s": a step's size for a person reading stderr. */
-static void
-step_size_text(char *buf, size_t cap, int64_t ms)
-{
-	snprintf(buf, cap, "%lldh%lldm%lld.%03llds", (long long)(ms / 3600000),
-	         (long long)(ms / 60000 % 60), (long long)(ms / 1000 % 60),
-	         (long long)(ms % 1000));
-}
-
 /* A clock_step row: the wall clock moved against the engine's (mu held).
  * Rows keep engine time; this row is how a reader maps them back to the
  * wall clock of the moment. */
 static int64_t
 log_clock_step(struct daemon *d, const struct timebase_step *st)
 {
-	char size[48];
 	json_t *o = json_object();
 	json_object_set_new(o, "from", json_integer(st->from));
 	json_object_set_new(o, "to", json_integer(st->to));
@@ -41,12 +31,6 @@ log_clock_step(struct daemon *d, const struct timebase_step *st)
 	                    json_integer(d->svc.clock_step_tolerance));
 	char *detail = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	step_size_text(size, sizeof(size), st->size_ms);
-	log_warn("the wall clock stepped %s by %s (wall now %+lld ms from the "
-	         "service's clock): the service keeps its own clock, so rows "
-	         "stay in order and timed ends keep their durations",
-	         st->back ? "back" : "forward", size,
-	         (long long)st->offset_ms);
 	int64_t seq = events_service(d, "clock_step", detail);
 	free(detail);
 	return seq;
@@ -57,7 +41,6 @@ int64_t
 clock_log_behind(struct daemon *d)
 {
 	const struct timebase *tb = &d->tb;
-	char size[48];
 	json_t *o = json_object();
 	json_object_set_new(o, "wall", json_integer(tb->start_wall));
 	json_object_set_new(o, "ledger_last", json_integer(tb->ledger_last));
@@ -66,10 +49,6 @@ clock_log_behind(struct daemon *d)
 	json_object_set_new(o, "engine", json_integer(tb->anchor));
 	char *detail = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);
-	step_size_text(size, sizeof(size), tb->ledger_last - tb->start_wall);
-	log_warn("the wall clock is %s behind the log's latest row: the "
-	         "service starts its clock at the log's time",
-	         size);
 	int64_t seq = events_service(d, "clock_behind", detail);
 	free(detail);
 	return seq;

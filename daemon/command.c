@@ -462,6 +462,7 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 	    &env.nonce, &env.cmd, &env.args, msg, sizeof(msg));
 	if (body == NULL) {
 		metrics_command(d, NULL, METRICS_CMD_INVALID);
+		oplog_refused(ipc_call_peer(call), FXB_ERR_SYNTAX, msg);
 		daemon_reply_error(call, FXB_ERR_SYNTAX, msg, r->ref);
 		return;
 	}

@@ -59,6 +59,7 @@ on_admin(void *arg, struct ipc_call *call, const char *buf, size_t len)
 	if (e == FXB_OK)
 		ipc_call_set_tag(call, (unsigned)r.op);
 	if (e != FXB_OK) {
+		oplog_refused(ipc_call_peer(call), e, msg);
 		daemon_reply_error(call, e, msg, r.ref);
 	} else if (r.op == IPC_OP_STATUS) {
 		char *s = status_reply(d, r.ref);
@@ -123,10 +124,10 @@ group_lookup(const char *key, const char *name, long long *out)
 	if (res != NULL)
 		*out = (long long)res->gr_gid;
 	else
-		log_warn("%s %s: %s", key, name,
-		         rv != 0 ? strerror(rv)
-		                 : "no such group on this machine "
-		                   "(groupadd it, or fix the name)");
+		log_error("%s %s: %s", key, name,
+		          rv != 0 ? strerror(rv)
+		                  : "no such group on this machine "
+		                    "(groupadd it, or fix the name)");
 	free(buf);
 	return res != NULL;
 }
@@ -264,7 +265,7 @@ start_ledger(struct daemon *d, struct start *st)
 	char err[512];
 
 	if (make_dirs(sv->data_dir) != 0) {
-		log_warn("%s: %s", sv->data_dir, strerror(errno));
+		log_error("%s: %s", sv->data_dir, strerror(errno));
 		return false;
 	}
 	/* One daemon per data_dir, decided before anything is opened or
@@ -273,13 +274,13 @@ start_ledger(struct daemon *d, struct start *st)
 	if ((d->lock_fd =
 	         daemon_lock_take(sv->data_dir, st->path, sizeof(st->path),
 	                          err, sizeof(err))) < 0) {
-		log_warn("%s", err);
+		log_error("%s", err);
 		return false;
 	}
 	snprintf(st->path, sizeof(st->path), "%s/fxbreaker.db", sv->data_dir);
 	if (ledger_open(st->path, false, &d->ledger, err, sizeof(err)) !=
 	    FXB_OK) {
-		log_warn("ledger %s: %s", st->path, err);
+		log_error("ledger %s: %s", st->path, err);
 		return false;
 	}
 	if (ledger_quick_checked(d->ledger))
@@ -290,7 +291,7 @@ start_ledger(struct daemon *d, struct start *st)
 	unsigned char pk[32], sk[64];
 	if (ledger_key_load(sv->data_dir, true, pk, sk, err, sizeof(err)) !=
 	    FXB_OK) {
-		log_warn("%s", err);
+		log_error("%s", err);
 		return false;
 	}
 	ledger_set_key(d->ledger, pk, sk);
@@ -301,7 +302,7 @@ start_ledger(struct daemon *d, struct start *st)
 	                  "%.1000s/checkpoints", sv->data_dir) < 0)
 		return false;
 	if (make_dirs(d->checkpoint_dir) != 0) {
-		log_warn("%s: %s", d->checkpoint_dir, strerror(errno));
+		log_error("%s: %s", d->checkpoint_dir, strerror(errno));
 		return false;
 	}
 	st->chain_ok =
@@ -336,21 +337,21 @@ start_state(struct daemon *d, struct start *st)
 	if (breaker_new(d->cfg, d->tb.anchor, events_sink, d, &d->engine) !=
 	        FXB_OK ||
 	    !gate_build_engine(&d->gate, d->engine, events_last_seq(d))) {
-		log_warn("out of memory");
+		log_error("out of memory");
 		return false;
 	}
 	d->cmds = commands_new();
 	if (d->cmds == NULL ||
 	    !commands_load_operators(d, sv->operators_file)) {
-		log_warn("cannot load the operators (%s)",
-		         sv->operators_file[0] != '\0' ? sv->operators_file
-		                                       : "none configured");
+		log_error("cannot load the operators (%s)",
+		          sv->operators_file[0] != '\0' ? sv->operators_file
+		                                        : "none configured");
 		return false;
 	}
 	commands_restore(d);
 	if (restore_suspensions(d) != FXB_OK) {
-		log_warn("ledger %s: cannot restore the open suspensions",
-		         st->path);
+		log_error("ledger %s: cannot restore the open suspensions",
+		          st->path);
 		return false;
 	}
 	/* Whatever restore queued (ends of retired suspensions) must be
@@ -383,7 +384,7 @@ start_sockets(struct daemon *d, const struct daemon_opts *opts,
 	    make_socket_dir(sv->tick_url, g->gid) != 0 ||
 	    make_socket_dir(sv->events_url, g->gid) != 0 ||
 	    make_socket_dir(sv->admin_url, g->admin_gid) != 0) {
-		log_warn("socket directory: %s", strerror(errno));
+		log_error("socket directory: %s", strerror(errno));
 		return false;
 	}
 	char seen[4096] = "";
@@ -420,13 +421,13 @@ start_sockets(struct daemon *d, const struct daemon_opts *opts,
 	 * commits, and a restored suspension may end (and be written) at
 	 * once.  A request that arrives first just waits for the writer. */
 	if (ipc_server_open(&ic, &d->ipc, err, sizeof(err)) != FXB_OK) {
-		log_warn("%s", err);
+		log_error("%s", err);
 		return false;
 	}
 	if (!http_start(d))
 		return false;
 	if (!wal_start(d)) {
-		log_warn("cannot start the writer thread");
+		log_error("cannot start the writer thread");
 		return false; /* nothing written or acknowledged yet */
 	}
 	return true;
@@ -473,8 +474,10 @@ daemon_start(const struct daemon_opts *opts)
 	struct start st;
 	char err[512];
 
-	if (d == NULL)
+	if (d == NULL) {
+		log_error("out of memory");
 		return NULL;
+	}
 	memset(&st, 0, sizeof(st));
 	pthread_mutex_init(&d->mu, NULL);
 	pthread_mutex_init(&d->qmu, NULL);
@@ -493,12 +496,12 @@ daemon_start(const struct daemon_opts *opts)
 	d->lock_fd = -1;
 	d->config_path = strdup(opts->config_path);
 	if ((d->metrics = metrics_new()) == NULL) {
-		log_warn("out of memory");
+		log_error("out of memory");
 		goto fail;
 	}
 	if (config_file_load(opts->config_path, &d->svc, &d->cfg,
 	                     d->config_hash, err, sizeof(err)) != FXB_OK) {
-		log_warn("%s", err);
+		log_error("%s", err);
 		goto fail;
 	}
 	struct sock_groups g;
@@ -512,7 +515,7 @@ daemon_start(const struct daemon_opts *opts)
 	if (!start_sockets(d, opts, &g))
 		goto fail;
 	if (!clock_start(d)) {
-		log_warn("cannot start the timer thread");
+		log_error("cannot start the timer thread");
 		daemon_stop(d);
 		return NULL;
 	}
@@ -560,7 +563,7 @@ daemon_check_access(const struct service_conf *sv)
 	    .tls_ca_file = sv->tls_ca_file,
 	};
 	if (ipc_server_tls_check(&ic, err, sizeof(err)) != FXB_OK) {
-		log_warn("%s", err);
+		log_error("%s", err);
 		return false;
 	}
 	return true;
@@ -628,10 +631,8 @@ daemon_reload(struct daemon *d)
 	events_service(d, "config_reload", detail);
 	free(detail);
 	daemon_timer_poke(d);
-	size_t nchanges = d->nchanges;
 	pthread_mutex_unlock(&d->mu);
-	log_info("reloaded %s (hash %.16s, %zu changes by command in force)",
-	         d->config_path, hash, nchanges);
+	/* The config_reload row's line says it, once written (oplog.c). */
 }
 
 void

@@ -52,9 +52,12 @@ void daemon_lock_release(int fd);
  * warnings a start prints, if a start would refuse it.  For -n. */
 bool commands_check_operators(const char *path);
 
-/* daemon_log.c */
+/* daemon_log.c: "TIME fxbreakerd: LEVEL: TEXT" on stderr, one write
+ * per line.  log_error is for what stops the daemon (or keeps it from
+ * starting); log_warn for what an operator must look at. */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 fxb_time clock_now_ms(void);
 
 /* timebase.c */

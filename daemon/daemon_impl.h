@@ -242,6 +242,22 @@ char *metrics_text(struct daemon *d, size_t *len);
 /* metrics_counters_json: the counters as status.json's "counters". */
 json_t *metrics_counters_json(struct daemon *d);
 
+/* oplog.c: the operator's lines on stderr (docs/OPERATIONS.md, "Logs"),
+ * "event=NAME key=value ...".  No lock held; they call only the log. */
+
+/* oplog_row prints the line of row q, committed (the writer, after the
+ * commit: the seq it prints is a row anyone can read back). */
+void oplog_row(const struct qrow *q);
+/* oplog_refused prints the line of a request on the admin socket refused
+ * before it could be a row: a command whose envelope or body does not
+ * parse (nothing to log: who sent it is not known), an unknown op. */
+void oplog_refused(const char *peer, enum fxb_err code, const char *why);
+/* oplog_ledger_degraded: a commit failed (queued rows wait); for_good
+ * when the files are gone and only a restart helps.
+ * oplog_ledger_recovered: a commit after failures wrote written rows. */
+void oplog_ledger_degraded(const char *why, size_t queued, bool for_good);
+void oplog_ledger_recovered(size_t written);
+
 /* park.c: calls waiting for a commit, fail-closed answers, the gate. */
 
 /* Calls parked at once at most: the rest of the contexts keep serving

@@ -222,8 +222,6 @@ events_retire(struct daemon *d, const char *rule, const char *scope,
 	q.row.detail = q.detail;
 	snprintf(q.topic, sizeof(q.topic), "%s/%s", q.row.scope_type, scope);
 	gate_reopen(d, on_pair, scope, q.row.seq);
-	log_warn("suspension %lld (%s %s) ended: %s", (long long)suspension,
-	         rule != NULL ? rule : "forced", scope, why);
 	wal_enqueue(d, &q);
 	return q.row.seq;
 }
@@ -307,9 +305,9 @@ daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair, int32_t idx,
 
 /*
  * The watchdog saw the check socket go silent or answer again (its own
- * thread, daemon/watchdog.c): a line on stderr and one `watchdog` row
- * per change, so that an episode is one row when it starts and one when
- * it ends, however long it lasts.
+ * thread, daemon/watchdog.c): one `watchdog` row per change (and its
+ * line on stderr once written, oplog.c), so that an episode is one row
+ * when it starts and one when it ends, however long it lasts.
  */
 void
 events_watchdog(void *arg, const struct watchdog_state *st)
@@ -326,17 +324,11 @@ events_watchdog(void *arg, const struct watchdog_state *st)
 		                        ? json_integer(st->last_answer)
 		                        : json_null());
 		json_object_set_new(o, "error", json_string(st->error));
-		log_warn("watchdog: the check socket %s does not answer (%s); "
-		         "last answer %lld",
-		         d->svc.check_url, st->error,
-		         (long long)st->last_answer);
 	} else {
 		json_object_set_new(o, "silent_since",
 		                    json_integer(st->since));
 		json_object_set_new(o, "last_answer",
 		                    json_integer(st->last_answer));
-		log_info("watchdog: the check socket %s answers again",
-		         d->svc.check_url);
 	}
 	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	json_decref(o);

@@ -2,15 +2,18 @@
  * fxbreakerd: the FX conversion circuit breaker service.
  *
  *	fxbreakerd [-n] -f FILE
+ *	fxbreakerd -V | -h
  *
  * Runs in the foreground and logs to stderr.  SIGHUP reloads FILE (a bad
  * file keeps the running config); SIGTERM or SIGINT stops cleanly: stop
  * accepting, answer what is in flight, log the stop, exit 0.  -n only
  * checks FILE and the operators file it names (as a start would: owner,
- * mode, lines) and exits.  Exit codes: 0 ok, 2 bad configuration, 100
- * usage, 111 could not start (another fxbreakerd holds the data
- * directory, ledger, sockets).
+ * mode, lines) and exits.  -V prints the version, -h the usage (both to
+ * stdout, exit 0).  Exit codes: 0 ok, 2 bad configuration, 100 usage,
+ * 111 could not start (another fxbreakerd holds the data directory,
+ * ledger, sockets).  What stops a start says `error:`.
  */
+#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,22 +22,47 @@
 
 #include "config_file.h"
 #include "daemon.h"
+#include "fxb.h"
+
+static const char usage_text[] =
+    "usage: fxbreakerd [-n] -f FILE\n"
+    "       fxbreakerd -V | -h\n"
+    "\n"
+    "  -f, --config FILE  the configuration (docs/RULES.md, [service] in\n"
+    "                     docs/OPERATIONS.md)\n"
+    "  -n, --check        check FILE and the operators file it names, as a\n"
+    "                     start would, and exit (0 ok, 2 bad)\n"
+    "  -V, --version      print the version and exit\n"
+    "  -h, --help         print this and exit\n"
+    "\n"
+    "Runs in the foreground and logs to stderr, one line per event\n"
+    "(\"TIME fxbreakerd: LEVEL: ...\", docs/OPERATIONS.md \"Logs\").\n"
+    "SIGHUP reloads FILE; SIGTERM or SIGINT stops cleanly.\n"
+    "exit codes: 0 ok, 2 bad configuration, 100 usage, 111 could not "
+    "start\n";
 
 static int
-usage(void)
+usage(FILE *f)
 {
-	fprintf(stderr, "usage: fxbreakerd [-n] -f FILE\n");
-	return 100;
+	fputs(usage_text, f);
+	return f == stdout ? 0 : 100;
 }
 
 int
 main(int argc, char **argv)
 {
+	static const struct option longopts[] = {
+	    {"config", required_argument, NULL, 'f'},
+	    {"check", no_argument, NULL, 'n'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
+	};
 	const char *file = NULL;
 	bool check_only = false;
 	int c;
 
-	while ((c = getopt(argc, argv, "nf:")) != -1) {
+	while ((c = getopt_long(argc, argv, "nf:Vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			check_only = true;
@@ -42,12 +70,17 @@ main(int argc, char **argv)
 		case 'f':
 			file = optarg;
 			break;
+		case 'V':
+			printf("fxbreakerd %s\n", FXB_VERSION);
+			return 0;
+		case 'h':
+			return usage(stdout);
 		default:
-			return usage();
+			return usage(stderr);
 		}
 	}
 	if (file == NULL || optind != argc)
-		return usage();
+		return usage(stderr);
 	if (check_only) {
 		struct breaker_config *cfg = NULL;
 		struct service_conf svc;
@@ -56,14 +89,14 @@ main(int argc, char **argv)
 		    config_file_load(file, &svc, &cfg, NULL, err, sizeof(err));
 		if (e != FXB_OK) {
 			breaker_config_free(cfg);
-			fprintf(stderr, "%s\n", err);
+			log_error("%s", err);
 			return 2;
 		}
 		/* The operators file too, as a start checks it (its owner
 		 * and mode as well as its lines), with the same words. */
 		const char *ops = svc.operators_file;
 		if (ops[0] != '\0' && !commands_check_operators(ops)) {
-			log_warn("cannot load the operators (%s)", ops);
+			log_error("cannot load the operators (%s)", ops);
 			breaker_config_free(cfg);
 			return 2;
 		}
@@ -90,8 +123,8 @@ main(int argc, char **argv)
 	struct daemon_opts opts = {.config_path = file, .check_contexts = 64};
 	struct daemon *d = daemon_start(&opts);
 	if (d == NULL) {
-		/* The warnings above say why; this says what it means. */
-		fprintf(stderr, "fxbreakerd: not starting (exit 111)\n");
+		/* The errors above say why; this says what it means. */
+		log_error("not starting (exit 111)");
 		return 111;
 	}
 	for (;;) {

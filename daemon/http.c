@@ -94,7 +94,7 @@ http_start(struct daemon *d)
 		log_warn("cannot make the board: out of memory");
 	if (ipc_http_open(&conf, &d->http, err, sizeof(err)) != FXB_OK) {
 		board_free(d);
-		log_warn("http_url %s", err);
+		log_error("http_url %s", err);
 		return false;
 	}
 	/* Nor is this: the board's page then stays still (its stream says

@@ -129,7 +129,7 @@ override_restore(struct daemon *d, struct change_log *tl)
 	memset(&f, 0, sizeof(f));
 	f.kind = "service";
 	if (ledger_query(d->ledger, &f, change_log_row, tl) != FXB_OK) {
-		log_warn("cannot read the changes by command from the log");
+		log_error("cannot read the changes by command from the log");
 		return false;
 	}
 	for (size_t i = 0; i < tl->n; i++)
@@ -145,7 +145,7 @@ override_restore(struct daemon *d, struct change_log *tl)
 	                          NULL, &cfg, hash, err,
 	                          sizeof(err)) != FXB_OK ||
 	    strcmp(hash, d->config_hash) != 0) {
-		log_warn(
+		log_error(
 		    "cannot lay the logged changes by command over %s%s%s",
 		    d->config_path, err[0] != '\0' ? ": " : "", err);
 		breaker_config_free(cfg);

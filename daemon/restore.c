@@ -216,9 +216,6 @@ restore_degraded(struct daemon *d, const char *why)
 	json_decref(o);
 	snprintf(detail, sizeof(detail), "%s", s != NULL ? s : "{}");
 	free(s);
-	log_warn("the suspension log failed its check (%s): every product is "
-	         "suspended until operators reset it",
-	         why);
 	events_service(d, "degraded_start", detail);
 	snprintf(reason, sizeof(reason), "log check failed at start: %.200s",
 	         why);

@@ -75,6 +75,7 @@ publish_row(struct daemon *d, const struct qrow *q)
 {
 	board_row(d, &q->row);
 	metrics_row(d, &q->row);
+	oplog_row(q);
 	if (q->row.detail != NULL && q->topic[0] != '\0')
 		ipc_publish(d->ipc, q->topic, q->detail, strlen(q->detail));
 	if (q->notice_msg != NULL) {
@@ -156,10 +157,7 @@ files_lost(struct daemon *d, const char *why)
 {
 	if (d->degraded && strcmp(d->last_error, why) == 0)
 		return;
-	log_warn("ledger degraded until restarted: %s; breakers stay as "
-	         "they are, nothing is written, resets are refused (stop, "
-	         "investigate, restore, restart: docs/OPERATIONS.md)",
-	         why);
+	oplog_ledger_degraded(why, d->nqueue, true);
 	d->degraded = true;
 	snprintf(d->last_error, sizeof(d->last_error), "%s", why);
 }
@@ -212,8 +210,7 @@ writer_failed(struct daemon *d, struct writer *w, const char *err, bool intact,
 	if (!intact)
 		files_lost(d, lost); /* for good */
 	else if (!d->degraded)
-		log_warn("ledger degraded: %s (%zu rows queued, retrying)",
-		         err, d->nqueue);
+		oplog_ledger_degraded(err, d->nqueue, false);
 	d->degraded = true;
 	snprintf(d->last_error, sizeof(d->last_error), "%s", err);
 	/* Nobody waits on a disk that may not come back. */
@@ -249,7 +246,7 @@ static void
 writer_committed(struct daemon *d, struct writer *w, size_t n, char *note)
 {
 	if (d->degraded)
-		log_info("ledger recovered: %zu rows written", n);
+		oplog_ledger_recovered(n);
 	d->degraded = false;
 	d->last_error[0] = '\0';
 	w->backoff_ms = 50;

@@ -14,10 +14,14 @@
 #include "fxb_client.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <nng/nng.h>
@@ -47,6 +51,7 @@ struct fxb_client_policy_slot {
 };
 
 struct fxb_client {
+	char url[256]; /* as dialled, for "cannot connect to URL" */
 	nng_socket sock;
 	nng_aio *aio;            /* the one operation in flight, if any */
 	nng_duration timeout_ms; /* per call, lock wait included */
@@ -59,9 +64,23 @@ struct fxb_client {
 	nng_mtx *mtx;
 	nng_cv *cv; /* signalled when busy clears */
 	bool busy;
+	int npipes; /* connections up (handshake done): unreachable or not */
 	size_t npolicies;
 	struct fxb_client_policy_slot policies[FXB_CLIENT_POLICY_MAX];
 };
+
+/* Counts the connections up: a call that never had one could not
+ * connect (unreachable); one that had one got no answer (unavailable).
+ * nng runs REM_POST only for a pipe that saw ADD_PRE, so they pair. */
+static void
+fxb_client_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	struct fxb_client *c = arg;
+	(void)p;
+	nng_mtx_lock(c->mtx);
+	c->npipes += ev == NNG_PIPE_EV_ADD_PRE ? 1 : -1;
+	nng_mtx_unlock(c->mtx);
+}
 
 /* fxb_client_tls_apply (at the end of the file) puts tls's settings into
  * a dialer's TLS config, before it dials. */
@@ -80,8 +99,11 @@ fxb_client_new(const char *url, int timeout_ms,
 
 	if (url == NULL || out == NULL || timeout_ms <= 0)
 		return NNG_EINVAL;
+	if (strlen(url) >= sizeof(c->url))
+		return NNG_EINVAL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NNG_ENOMEM;
+	memcpy(c->url, url, strlen(url) + 1);
 	c->timeout_ms = timeout_ms;
 	if ((rv = nng_mtx_alloc(&c->mtx)) != 0)
 		goto out_free;
@@ -98,7 +120,11 @@ fxb_client_new(const char *url, int timeout_ms,
 	 * of resending. */
 	rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
 	                       NNG_DURATION_INFINITE);
-	if (rv != 0)
+	if (rv != 0 ||
+	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_PRE,
+	                          fxb_client_pipe_event, c)) != 0 ||
+	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST,
+	                          fxb_client_pipe_event, c)) != 0)
 		goto out_sock;
 	/* Non-blocking: the service need not be up yet; the dialer keeps
 	 * redialling in the background and a call meanwhile times out.
@@ -504,11 +530,12 @@ fxb_client_left(nng_time deadline)
  */
 static int
 fxb_client_call(struct fxb_client *c, const char *text, nng_time deadline,
-                nng_msg **reply)
+                nng_msg **reply, bool *sent)
 {
 	nng_msg *msg;
 	int rv;
 
+	*sent = false;
 	if ((rv = nng_msg_alloc(&msg, 0)) != 0)
 		return rv;
 	if ((rv = nng_msg_append(msg, text, strlen(text))) != 0) {
@@ -527,6 +554,7 @@ fxb_client_call(struct fxb_client *c, const char *text, nng_time deadline,
 		nng_aio_set_msg(c->aio, NULL);
 		return rv;
 	}
+	*sent = true;
 	/* A time left of 0 still polls: the reply may be there already. */
 	nng_aio_set_timeout(c->aio, fxb_client_left(deadline));
 	nng_recv_aio(c->sock, c->aio);
@@ -562,6 +590,96 @@ fxb_client_release(struct fxb_client *c)
 	nng_mtx_unlock(c->mtx);
 }
 
+static int
+fxb_client_pipes(struct fxb_client *c)
+{
+	nng_mtx_lock(c->mtx);
+	int n = c->npipes;
+	nng_mtx_unlock(c->mtx);
+	return n;
+}
+
+/*
+ * fxb_client_unreachable says why no connection came up during a call
+ * (why, cap bytes) and returns the code: FXB_ERR_UNREACHABLE, or, for an
+ * ipc:// socket that does take a connection (a service stopped before
+ * its handshake: SIGSTOP, a hung process), FXB_ERR_UNAVAILABLE.  For
+ * ipc:// the reason is one connect(2) away and never blocks (a full
+ * backlog is EAGAIN); a tcp:// connect could, so it is not tried.
+ */
+static int
+fxb_client_unreachable(struct fxb_client *c, char *why, size_t cap)
+{
+	const char *path = c->url + 6, *how = NULL;
+	struct sockaddr_un sa;
+	int fd, e = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strncmp(c->url, "ipc://", 6) == 0 &&
+	    strlen(path) < sizeof(sa.sun_path) &&
+	    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0) {
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+		if (fcntl(fd, F_SETFL, O_NONBLOCK) != 0 ||
+		    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+			e = errno;
+		close(fd);
+		if (e == 0 || e == EAGAIN || e == EINPROGRESS) {
+			snprintf(
+			    why, cap,
+			    "no answer within %d ms (%s takes connections "
+			    "but the service does not answer)",
+			    (int)c->timeout_ms, c->url);
+			return FXB_ERR_UNAVAILABLE;
+		}
+		how = e == ENOENT         ? "no such socket file"
+		      : e == ECONNREFUSED ? "connection refused"
+		      : e == EACCES || e == EPERM
+		          ? "permission denied (the socket's owner, group "
+		            "and mode)"
+		          : strerror(e);
+	}
+	if (how != NULL)
+		snprintf(why, cap, "cannot connect to %s: %s", c->url, how);
+	else
+		snprintf(why, cap, "cannot connect to %s within %d ms", c->url,
+		         (int)c->timeout_ms);
+	return FXB_ERR_UNREACHABLE;
+}
+
+/*
+ * fxb_client_roundtrip sends text and takes its reply (*reply, the
+ * caller's to free) by deadline, waiting its turn on a shared client.
+ * Returns FXB_OK, or why not (why, cap bytes): FXB_ERR_UNREACHABLE when
+ * no connection came up (the send never left), FXB_ERR_UNAVAILABLE when
+ * one did and no answer came in time (or it dropped).
+ */
+static int
+fxb_client_roundtrip(struct fxb_client *c, const char *text, nng_time deadline,
+                     nng_msg **reply, char *why, size_t cap)
+{
+	bool sent;
+	int rv;
+
+	if (!fxb_client_acquire(c, deadline)) {
+		snprintf(why, cap, "no answer within %d ms (client busy)",
+		         (int)c->timeout_ms);
+		return FXB_ERR_UNAVAILABLE;
+	}
+	rv = fxb_client_call(c, text, deadline, reply, &sent);
+	fxb_client_release(c);
+	if (rv == 0)
+		return FXB_OK;
+	if (!sent && rv == NNG_ETIMEDOUT && fxb_client_pipes(c) == 0)
+		return fxb_client_unreachable(c, why, cap);
+	if (rv == NNG_ETIMEDOUT)
+		snprintf(why, cap, "no answer within %d ms",
+		         (int)c->timeout_ms);
+	else
+		snprintf(why, cap, "no answer: %s", nng_strerror(rv));
+	return FXB_ERR_UNAVAILABLE;
+}
+
 /* fxb_client_fail_all lets each check's fail policy decide (the same
  * error for all); returns how many were allowed. */
 static size_t
@@ -587,7 +705,7 @@ fxb_client_exchange(struct fxb_client *c, const struct fxb_client_check *ck,
 {
 	nng_time deadline;
 	nng_msg *reply = NULL;
-	char *text = NULL, why[128];
+	char *text = NULL, why[384];
 	enum fxb_err err;
 	size_t len, allowed = 0;
 	int rv;
@@ -622,28 +740,10 @@ fxb_client_exchange(struct fxb_client *c, const struct fxb_client_check *ck,
 		return fxb_client_fail_all(c, ck, n, res, FXB_ERR_LIMIT, why);
 	}
 
-	if (!fxb_client_acquire(c, deadline)) {
-		free(text);
-		snprintf(why, sizeof(why),
-		         "no answer within %d ms (client busy)",
-		         (int)c->timeout_ms);
-		return fxb_client_fail_all(c, ck, n, res, FXB_ERR_UNAVAILABLE,
-		                           why);
-	}
-	rv = fxb_client_call(c, text, deadline, &reply);
-	fxb_client_release(c);
+	rv = fxb_client_roundtrip(c, text, deadline, &reply, why, sizeof(why));
 	free(text);
-
-	if (rv != 0) {
-		if (rv == NNG_ETIMEDOUT)
-			snprintf(why, sizeof(why), "no answer within %d ms",
-			         (int)c->timeout_ms);
-		else
-			snprintf(why, sizeof(why), "no answer: %s",
-			         nng_strerror(rv));
-		return fxb_client_fail_all(c, ck, n, res, FXB_ERR_UNAVAILABLE,
-		                           why);
-	}
+	if (rv != FXB_OK)
+		return fxb_client_fail_all(c, ck, n, res, rv, why);
 	if (n == 1) {
 		allowed = fxb_client_reply(
 		              c, ck[0].product, nng_msg_body(reply),
@@ -691,6 +791,48 @@ fxb_client_check(struct fxb_client *c, const char *product, const char *amount,
 		res = &scratch;
 	fxb_client_exchange(c, &ck, 1, res);
 	return res->decision;
+}
+
+int
+fxb_client_ping(struct fxb_client *c, char *msg, size_t cap)
+{
+	char why[384] = "";
+	nng_msg *reply = NULL;
+	json_error_t jerr;
+	int rv;
+
+	if (c == NULL) {
+		rv = FXB_ERR_MISSING;
+		snprintf(why, sizeof(why), "no client");
+		goto out;
+	}
+	rv = fxb_client_roundtrip(c, "{\"op\":\"ping\"}",
+	                          nng_clock() + (nng_time)c->timeout_ms,
+	                          &reply, why, sizeof(why));
+	if (rv != FXB_OK)
+		goto out;
+	json_t *o = json_loadb(nng_msg_body(reply), nng_msg_len(reply),
+	                       JSON_REJECT_DUPLICATES, &jerr);
+	nng_msg_free(reply);
+	const json_t *e = json_object_get(o, "error");
+	const json_t *code = json_object_get(e, "code");
+	const json_t *text = json_object_get(e, "message");
+	if (json_is_true(json_object_get(o, "ok"))) {
+		rv = FXB_OK;
+	} else if (json_is_integer(code) && json_integer_value(code) > 0 &&
+	           json_integer_value(code) <= INT32_MAX) {
+		rv = (int)json_integer_value(code);
+		snprintf(why, sizeof(why), "%s",
+		         json_is_string(text) ? json_string_value(text) : "");
+	} else {
+		rv = FXB_ERR_SYNTAX;
+		snprintf(why, sizeof(why), "not an answer to ping");
+	}
+	json_decref(o);
+out:
+	if (msg != NULL && cap > 0)
+		fxb_client_copy(msg, cap, why, strlen(why));
+	return rv;
 }
 
 size_t

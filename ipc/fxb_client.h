@@ -9,6 +9,14 @@
  * answers with an error, the product's fail policy decides (deny unless
  * the bank chose allow for that product) and the result says so.
  *
+ * Two codes tell an outage apart (docs/PROTOCOL.md, "Errors"):
+ * FXB_ERR_UNREACHABLE (36, "unreachable"): no connection came up before
+ * the deadline: no socket file, connection refused, permission denied on
+ * the socket, no route (the message says which for ipc://);
+ * FXB_ERR_UNAVAILABLE (24, "unavailable"): connected, but no answer in
+ * time (a stopped or hung service, or the connection dropped).  The
+ * codes are breaker/fxb.h's numbers; this header does not need it.
+ *
  * Link with `pkg-config --libs fxbreaker-client`.
  */
 #ifndef FXB_CLIENT_H
@@ -39,7 +47,8 @@ struct fxb_client_result {
 	/* true when the service gave no usable answer (timeout, connection
 	 * lost, an error reply) and the fail policy decided. */
 	bool by_policy;
-	int error;       /* the error code (docs/PROTOCOL.md), 0 */
+	int error; /* the error code (docs/PROTOCOL.md), 0; 24 unavailable,
+	            * 36 unreachable when the service could not answer */
 	char reason[32]; /* "suspended", "forced", ... or "" */
 	char rule[65];   /* the rule holding the product, or "" */
 	char kind[16];
@@ -54,7 +63,8 @@ struct fxb_client_result {
  * fxb_client_open dials url (e.g. "ipc:///run/fxbreaker/check.ipc") and
  * returns a client whose calls wait at most timeout_ms.  The dial does not
  * need the service to be up: nng keeps redialling in the background.
- * Returns 0 or an nng error number; *out is written only on success.
+ * Returns 0 or an nng error number (NNG_EINVAL for a url of 256 bytes
+ * or more); *out is written only on success.
  */
 int fxb_client_open(const char *url, int timeout_ms, struct fxb_client **out);
 
@@ -65,6 +75,18 @@ void fxb_client_close(struct fxb_client *c);
  * deny).  Returns 0, or -1 if the table of policies is full (256). */
 int fxb_client_set_policy(struct fxb_client *c, const char *product,
                           enum fxb_client_policy policy);
+
+/*
+ * fxb_client_ping asks whether the service answers ({"op":"ping"}, on
+ * the check socket or the admin socket), within the client's timeout:
+ * for a health check at start, or before trusting a reconnect.  Returns
+ * 0 when it answered ok, else the code: 36 (unreachable: no connection
+ * could be made), 24 (unavailable: connected, no answer in time), or the
+ * service's own error code (23 shutdown: it is stopping).  msg (cap
+ * bytes, may be NULL) says why; "" on success.  Serialised with the
+ * client's other calls like any call.
+ */
+int fxb_client_ping(struct fxb_client *c, char *msg, size_t cap);
 
 /*
  * fxb_client_check asks for a decision.  amount and rate are decimal

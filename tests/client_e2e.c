@@ -3,6 +3,7 @@
  * fxbreakerd, driven by tests/e2e_client.sh.
  *
  *	client_e2e URL TIMEOUT_MS
+ *	client_e2e URL TIMEOUT_MS ping [wait]
  *
  * Phase 1, the service up: prints one line per call (an allow, the
  * tripping deny, a settled deny, an allow of a fail-allow product, error
@@ -17,7 +18,13 @@
  * then, when there is a notice, "NAME ko=..." and "NAME en=..." lines; a
  * message, "NAME message=...".  in_time is 1 when the call returned
  * within the timeout + 300 ms.  The script compares exact lines.
+ *
+ * With "ping": fxb_client_ping, then a check of product "fd" (fail
+ * closed), each printed ("ping rc=R in_time=T msg=M"); with "wait" too,
+ * "WAIT", a line from stdin, and the same again on the same client (its
+ * connection made before whatever the script did meanwhile).
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,16 +127,53 @@ open_client(const char *url)
 	return c;
 }
 
+static void
+ping(struct fxb_client *c, const char *name)
+{
+	char msg[256];
+	int64_t t0 = now_ms();
+	int rv = fxb_client_ping(c, msg, sizeof(msg));
+	int64_t took = now_ms() - t0;
+	printf("%s rc=%d in_time=%d msg=%s\n", name, rv,
+	       took <= (int64_t)timeout_ms + 300 ? 1 : 0, msg);
+	fprintf(stderr, "%s took %lld ms\n", name, (long long)took);
+	fflush(stdout);
+}
+
+static int
+ping_mode(const char *url, bool wait)
+{
+	char line[64];
+	struct fxb_client *c = open_client(url);
+	ping(c, "ping");
+	call(c, "check", "fd", "1.00", NULL);
+	if (wait) {
+		printf("WAIT\n");
+		fflush(stdout);
+		if (fgets(line, sizeof(line), stdin) == NULL)
+			return 1;
+		ping(c, "ping2");
+		call(c, "check2", "fd", "1.00", NULL);
+	}
+	fxb_client_close(c);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	char line[64];
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: client_e2e URL TIMEOUT_MS\n");
+	if (argc < 3 || argc > 5 ||
+	    (argc >= 4 && strcmp(argv[3], "ping") != 0) ||
+	    (argc == 5 && strcmp(argv[4], "wait") != 0)) {
+		fprintf(stderr,
+		        "usage: client_e2e URL TIMEOUT_MS [ping [wait]]\n");
 		return 2;
 	}
 	timeout_ms = atoi(argv[2]);
+	if (argc >= 4)
+		return ping_mode(argv[1], argc == 5);
 	struct fxb_client *c = open_client(argv[1]);
 
 	/* Phase 1: the service answers. */

@@ -700,7 +700,8 @@ out_dir:
 }
 
 /* No server at all: every call ends at the timeout with the product's
- * fail policy. */
+ * fail policy, and says it could not connect (36), not that the service
+ * was slow (24), and why. */
 static void
 test_server_down(void)
 {
@@ -741,9 +742,16 @@ test_server_down(void)
 		ms = elapsed_since(t0);
 		CHECK_INT(res.decision, cases[i].want);
 		CHECK(res.by_policy);
-		CHECK_INT(res.error, FXB_ERR_UNAVAILABLE);
+		CHECK_INT(res.error, FXB_ERR_UNREACHABLE);
 		CHECK_STR(res.reason, "");
 		CHECK_INT(res.retry_after_ms, -1);
+		{
+			char want[192];
+			snprintf(want, sizeof(want),
+			         "cannot connect to %s: no such socket file",
+			         url);
+			CHECK_STR(res.message, want);
+		}
 		if (ms < 150 || ms >= 200 + SLACK_MS)
 			test_fail(__FILE__, __LINE__, "%s: %d ms",
 			          cases[i].product, ms);
@@ -853,6 +861,17 @@ test_bad_args(void)
 	CHECK_INT(fxb_client_open("inproc://x", 100, NULL), NNG_EINVAL);
 	CHECK(fxb_client_open("nosuch://x", 100, &c) != 0);
 	CHECK(c == NULL);
+	/* The url is kept for "cannot connect to URL": 255 bytes at most. */
+	{
+		char url[300];
+		snprintf(url, sizeof(url), "inproc://%0246d", 0);
+		CHECK_INT(fxb_client_open(url, 100, &c), 0);
+		fxb_client_close(c);
+		c = NULL;
+		snprintf(url, sizeof(url), "inproc://%0247d", 0);
+		CHECK_INT(fxb_client_open(url, 100, &c), NNG_EINVAL);
+		CHECK(c == NULL);
+	}
 	fxb_client_close(NULL);
 
 	CHECK_INT(fxb_client_check(NULL, "p", "1.00", NULL, NULL, &res),
@@ -1000,6 +1019,61 @@ out:
 	srv_stop(&s);
 }
 
+/* fxb_client_ping: 0 on {"ok":true}; the service's code on an error
+ * reply; 24 when connected and silent; 36 with nobody to connect to
+ * (inproc://: nng's own, so no reason beyond the deadline). */
+static void
+test_ping(void)
+{
+	struct fxb_client *c;
+	struct srv s;
+	char msg[256];
+	nng_time t0;
+	int ms;
+
+	if (!srv_start(&s, "inproc://client-ping"))
+		return;
+	srv_reply(&s, "{\"ok\":true,\"service_id\":\"t\",\"now\":1}");
+	if ((c = client_open("inproc://client-ping", 300)) == NULL)
+		goto out;
+	CHECK_INT(fxb_client_ping(c, msg, sizeof(msg)), 0);
+	CHECK_STR(msg, "");
+	json_t *last = srv_last(&s);
+	CHECK_STR(json_string_value(json_object_get(last, "op")), "ping");
+	json_decref(last);
+	srv_reply(&s, "{\"error\":{\"code\":23,\"name\":\"shutdown\","
+	              "\"message\":\"the service is stopping\"}}");
+	CHECK_INT(fxb_client_ping(c, msg, sizeof(msg)), FXB_ERR_SHUTDOWN);
+	CHECK_STR(msg, "the service is stopping");
+	srv_reply(&s, "{\"decision\":\"allow\"}");
+	CHECK_INT(fxb_client_ping(c, msg, sizeof(msg)), FXB_ERR_SYNTAX);
+	CHECK_STR(msg, "not an answer to ping");
+	srv_set(&s, SRV_SILENT, NULL, 0);
+	t0 = nng_clock();
+	CHECK_INT(fxb_client_ping(c, NULL, 0), FXB_ERR_UNAVAILABLE);
+	CHECK_INT(fxb_client_ping(c, msg, 4), FXB_ERR_UNAVAILABLE);
+	CHECK_STR(msg, "no ");
+	ms = elapsed_since(t0);
+	if (ms < 500 || ms >= 600 + SLACK_MS)
+		test_fail(__FILE__, __LINE__, "two pings took %d ms", ms);
+	fxb_client_close(c);
+
+	if ((c = client_open("inproc://client-nobody", 200)) == NULL)
+		goto out;
+	t0 = nng_clock();
+	CHECK_INT(fxb_client_ping(c, msg, sizeof(msg)), FXB_ERR_UNREACHABLE);
+	ms = elapsed_since(t0);
+	CHECK_STR(msg, "cannot connect to inproc://client-nobody within "
+	               "200 ms");
+	if (ms < 150 || ms >= 200 + SLACK_MS)
+		test_fail(__FILE__, __LINE__, "took %d ms", ms);
+	fxb_client_close(c);
+	CHECK_INT(fxb_client_ping(NULL, msg, sizeof(msg)), FXB_ERR_MISSING);
+	CHECK_STR(msg, "no client");
+out:
+	srv_stop(&s);
+}
+
 static const struct test tests[] = {
     {"allow", test_allow},
     {"deny_full", test_deny_full},
@@ -1016,6 +1090,7 @@ static const struct test tests[] = {
     {"bad_args", test_bad_args},
     {"shared_client", test_shared_client},
     {"shared_timeout", test_shared_timeout},
+    {"ping", test_ping},
 };
 
 int

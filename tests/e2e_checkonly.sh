@@ -30,7 +30,7 @@ start_says() {
 }
 
 check "-n: a good operators file" "$(n_check)" "rc=0 $TMP/fx.conf: ok|"
-W="fxbreakerd: warning: $TMP/operators: must exist, belong to root and be writable by root alone|fxbreakerd: warning: cannot load the operators ($TMP/operators)|"
+W="fxbreakerd: warning: $TMP/operators: must exist, belong to root and be writable by root alone|fxbreakerd: error: cannot load the operators ($TMP/operators)|"
 
 chmod 664 "$TMP/operators"
 check "-n: group-writable operators file" "$(n_check)" "rc=2 $W"
@@ -43,7 +43,7 @@ check "-n: operators file not root's" "$(n_check)" "rc=2 $W"
 check "start: the same words" "$(start_says)" "rc=111 $W"
 chown root "$TMP/operators"
 echo "bob nosuchrole 00" >>"$TMP/operators"
-L="fxbreakerd: warning: $TMP/operators:2: expected NAME ROLE[,ROLE...] PUBKEY_HEX (roles: suspend, reset, approve, admin)|fxbreakerd: warning: cannot load the operators ($TMP/operators)|"
+L="fxbreakerd: warning: $TMP/operators:2: expected NAME ROLE[,ROLE...] PUBKEY_HEX (roles: suspend, reset, approve, admin)|fxbreakerd: error: cannot load the operators ($TMP/operators)|"
 check "-n: a bad line" "$(n_check)" "rc=2 $L"
 check "start: the same words" "$(start_says)" "rc=111 $L"
 rm "$TMP/operators"

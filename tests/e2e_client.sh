@@ -2,9 +2,14 @@
 # e2e_client.sh BUILD: the C client library (BUILD/libfxbclient.a) against
 # the real daemon (tests/client_e2e.c): an allow, a deny with its
 # suspension and notice, error replies under each fail policy; then the
-# daemon stops, and a fail-allow product gets allow by policy (error 24),
-# a default one deny by policy, each within the timeout + 300 ms, on the
-# client that was connected and on a fresh one.
+# daemon stops, and a fail-allow product gets allow by policy (error 36,
+# unreachable: no socket file), a default one deny by policy, each within
+# the timeout + 300 ms, on the client that was connected and on a fresh
+# one.  Then fxb_client_ping, and the two outage codes told apart: 36
+# for no socket file, a tcp port nobody listens on, a refused socket, a
+# socket another user may not open; 24 for a daemon stopped by SIGSTOP
+# (connected before, or a fresh client whose connection it never
+# answers).
 . "$(dirname "$0")/lib_e2e.sh"
 
 {
@@ -128,8 +133,8 @@ if ! wait_for stopped_at END; then
 fi
 wait "$CPID"
 check "client_e2e: exit 0" "$?" 0
-down() { # down NAME DECISION: a fail-policy answer, error 24, in time
-	echo "$1 decision=$2 by_policy=1 error=24 reason= rule= kind= susp=0 retry=-1 in_time=1|$1 message=no answer within 500 ms|"
+down() { # down NAME DECISION: a fail-policy answer, error 36 (cannot connect), in time
+	echo "$1 decision=$2 by_policy=1 error=36 reason= rule= kind= susp=0 retry=-1 in_time=1|$1 message=cannot connect to ipc://$TMP/run/check.ipc: no such socket file|"
 }
 check "phase 2: fail-allow product, service gone: allow by policy" \
 	"$(line fa-down)" "$(down fa-down allow)"
@@ -149,4 +154,54 @@ check "nothing else printed" \
 echo "timings: $(tr '\n' ';' <cerr)"
 check "the daemon logged one trip" \
 	"$(sql "select count(*) from suspension_log where event='trip'")" 1
+
+# --- ping, and cannot connect (36) against no answer in time (24) ---------
+CK="ipc://$TMP/run/check.ipc"
+ping1() { "$TMP/client_e2e" "$1" 500 ping 2>/dev/null | tr '\n' '|'; }
+# unreach NAME MSG: what a fresh client prints when it cannot connect.
+unreach() {
+	echo "ping rc=36 in_time=1 msg=$2|check decision=deny by_policy=1 error=36 reason= rule= kind= susp=0 retry=-1 in_time=1|check message=$2|"
+}
+check "no daemon, no socket file: unreachable (36)" "$(ping1 "$CK")" \
+	"$(unreach x "cannot connect to $CK: no such socket file")"
+check "no daemon on a tcp port: unreachable (36)" "$(ping1 tcp://127.0.0.1:19551)" \
+	"$(unreach x "cannot connect to tcp://127.0.0.1:19551 within 500 ms")"
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$TMP/dead.ipc"
+check "a socket file nobody listens on: unreachable, refused" \
+	"$(ping1 "ipc://$TMP/dead.ipc")" \
+	"$(unreach x "cannot connect to ipc://$TMP/dead.ipc: connection refused")"
+start_daemon || exit 1
+check "ping, the daemon up: 0" "$(ping1 "$CK")" \
+	"ping rc=0 in_time=1 msg=|check decision=allow by_policy=0 error=0 reason= rule= kind= susp=0 retry=-1 in_time=1|"
+check "ping on the admin socket: 0" \
+	"$(ping1 "ipc://$TMP/run/admin.ipc" | cut -d'|' -f1)" "ping rc=0 in_time=1 msg="
+# Another user: the socket is root's, 0600 (and its directory 0750).
+chmod 755 "$TMP"
+check "as nobody: permission denied, unreachable (36)" \
+	"$(setpriv --reuid=nobody --regid=nogroup --clear-groups "$TMP/client_e2e" "$CK" 500 ping 2>/dev/null | tr '\n' '|')" \
+	"$(unreach x "cannot connect to $CK: permission denied (the socket's owner, group and mode)")"
+chmod 700 "$TMP"
+# Connected, then the daemon stopped (SIGSTOP): no answer in time (24).
+rm -f cin cout
+mkfifo cin
+"$TMP/client_e2e" "$CK" 500 ping wait <cin >cout 2>cerr &
+CPID=$!
+exec 8>cin
+wait_for stopped_at WAIT
+kill -STOP "$PID"
+# The signal is delivered asynchronously: wait until every thread stopped.
+all_stopped() { ! awk '{print $3}' /proc/$PID/task/*/stat | grep -qv '^T$'; }
+wait_for all_stopped
+echo go >&8
+exec 8>&-
+wait "$CPID"
+CPID=
+check "connected, then SIGSTOP: ping 0, then unavailable (24)" \
+	"$(grep -v '^check ' cout | tr '\n' '|')" \
+	"ping rc=0 in_time=1 msg=|WAIT|ping2 rc=24 in_time=1 msg=no answer within 500 ms|check2 decision=deny by_policy=1 error=24 reason= rule= kind= susp=0 retry=-1 in_time=1|check2 message=no answer within 500 ms|"
+check "a fresh client, SIGSTOPped daemon: unavailable (24), it takes connections" \
+	"$(ping1 "$CK" | cut -d'|' -f1)" \
+	"ping rc=24 in_time=1 msg=no answer within 500 ms ($CK takes connections but the service does not answer)"
+kill -CONT "$PID"
+check "SIGCONT: ping 0 again" "$(ping1 "$CK" | cut -d'|' -f1)" "ping rc=0 in_time=1 msg="
 finish

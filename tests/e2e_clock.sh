@@ -110,7 +110,7 @@ within "status: the wall clock's offset" "$("$CTL" status --json | jq .clock.off
 within "status: now is the real time" "$("$CTL" status --json | jq .now)" "$(now_ms)" 1000
 # Two millisecond truncations: 3h0m0.000s, or a millisecond short.
 check "stderr says so" \
-	"$(grep -Ec 'warning: the wall clock stepped back by (3h0m0\.00[0-9]|2h59m59\.99[0-9])s' daemon.log)" 1
+	"$(wait_for grep -q ' event=clock_step ' daemon.log; grep -Ec 'warning: event=clock_step seq=[0-9]+ t=[^ ]+ kind=service from=[0-9]+ to=[0-9]+ size_ms=(10800000|1079999[0-9]) direction=back ' daemon.log)" 1
 line=$("$CTL" status | grep '^clock:')
 within "the status table says so" \
 	"$(echo "$line" | sed -n 's/^clock: the wall clock is \(-[0-9]*\) ms from the service.s clock; 1 step, the last back by [0-9]* ms$/\1/p')" -$H3 100
@@ -210,7 +210,7 @@ check "and rows after it: service_start and on" \
 within "status: started behind by 3 h" \
 	"$("$CTL" status --json | jq .clock.started_behind_ms)" $H3 3000
 check "stderr says so" \
-	"$(grep -Ec 'warning: the wall clock is 2h59m[0-9.]*s behind the log.s latest row' daemon.log)" 1
+	"$(wait_for grep -q ' event=clock_behind ' daemon.log; grep -Ec 'warning: event=clock_behind seq=[0-9]+ t=[^ ]+ kind=service wall=[0-9]+ ledger_last=[0-9]+ behind_ms=107[0-9]{5} ' daemon.log)" 1
 n=$(rows force_suspend)
 check "the emergency suspend replayed after the restart: its stored answer" \
 	"$(nngcat --req --dial "ipc://$TMP/run/admin.ipc" --data "$env5" --ascii | jq -r .result) $(rows force_suspend)" \

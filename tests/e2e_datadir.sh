@@ -57,7 +57,7 @@ refused() {
 	wait $p
 	echo $?
 }
-WHY="fxbreakerd: warning: $TMP/data is in use by another fxbreakerd (pid $FIRST \
+WHY="fxbreakerd: error: $TMP/data is in use by another fxbreakerd (pid $FIRST \
 holds $LOCK): one daemon per data directory"
 
 # --- same data_dir, other sockets --------------------------------------
@@ -65,7 +65,7 @@ rc=$(refused other fx2.conf)
 check "other sockets: exit 111" "$rc" 111
 check "other sockets: the error names the holder's pid and the lock file" \
 	"$(sed 's/^[0-9TZ:.-]* //' other.out)" "$WHY
-fxbreakerd: not starting (exit 111)"
+fxbreakerd: error: not starting (exit 111)"
 check "other sockets: no socket directory made" \
 	"$(ls -d "$TMP/run2" 2>&1 | sed "s|$TMP/||")" \
 	"ls: cannot access 'run2': No such file or directory"
@@ -74,7 +74,7 @@ check "other sockets: no socket directory made" \
 rc=$(refused same fx.conf)
 check "same sockets: exit 111" "$rc" 111
 check "same sockets: the same error" "$(sed 's/^[0-9TZ:.-]* //' same.out)" "$WHY
-fxbreakerd: not starting (exit 111)"
+fxbreakerd: error: not starting (exit 111)"
 check "same sockets: the check socket is the first's, untouched" \
 	"$(stat -c %i "$TMP/run/check.ipc")" "$SOCK_INODE"
 check "the first still answers a check (its suspension)" \

@@ -183,7 +183,7 @@ check "locked: no breaker_state row yet" \
 check "locked: no trip event published" \
 	"$(events ev_a.txt | grep -c '"event":"trip"')" 0
 check "locked: degraded logged to stderr once" \
-	"$(grep -c 'ledger degraded: database is locked (1 rows queued, retrying)' "$TMP/daemon.log")" 1
+	"$(grep -c 'warning: event=ledger_degraded why="database is locked" queued=1 retrying=true$' "$TMP/daemon.log")" 1
 
 unlock_db
 if wait_for ledger_is ok; then ok "unlocked: status returns to ok"; else
@@ -221,7 +221,7 @@ check "unlocked: its notice is published" \
 	"$(payloads ev_a.txt notice/wallet | jq -c '[.suspension, .state, .notice]')" \
 	'[2,"open","busy"]'
 check "unlocked: recovery logged" \
-	"$(grep -c 'ledger recovered: 1 rows written' "$TMP/daemon.log")" 1
+	"$(grep -c 'info: event=ledger_recovered written=1$' "$TMP/daemon.log")" 1
 
 # --- a timed resume that falls while the log fails reopens nothing ------
 req '{"op":"check","product":"quick","amount":"1.00"}' >/dev/null
@@ -407,7 +407,7 @@ check "full: other products allowed" \
 	'{"decision":"allow"}'
 check "full: nothing written" "$(db "select max(seq) from suspension_log")" 1
 check_has "full: stderr says degraded" "$(cat "$TMP/daemon.log")" \
-	"ledger degraded: database or disk is full"
+	'warning: event=ledger_degraded why="database or disk is full" queued=1 retrying=true'
 # Read-only: another failure while still degraded; still closed.
 echo EROFS >shim.flag
 ioerr() { [ "$(st | json .ledger.last_error)" = "disk I/O error" ]; }

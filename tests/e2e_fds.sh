@@ -63,7 +63,7 @@ check "below 80 %: serving again" "$(status_fds)" \
 	"{\"open\":$((B + 11)),\"limit\":40,\"state\":\"ok\",\"high_episodes\":1}"
 check "below 80 %: said" \
 	"$(grep 'file descriptors' daemon.log | tail -n 1 | sed -e 's/^[^ ]* //' -e 's/: [0-9]* of/: N of/')" \
-	"fxbreakerd: file descriptors: N of 40 in use (below 80 % again)"
+	"fxbreakerd: info: file descriptors: N of 40 in use (below 80 % again)"
 hold close 10
 wait_for [ "$(fds)" = "$B" ]
 check "all gone: status" "$(status_fds)" \

@@ -87,7 +87,7 @@ EOF2
 } >"$TMP/fx.conf"
 start_daemon || exit 1
 check_has "the URL on stderr" "$(cat "$TMP/daemon.log")" \
-	"fxbreakerd: board and metrics on http://$HTTP/ (read-only: /metrics, /status.json)"
+	"fxbreakerd: info: board and metrics on http://$HTTP/ (read-only: /metrics, /status.json)"
 
 # --- what the daemon is asked ---------------------------------------------
 r() { req "$1" | jq -r "$2"; }

@@ -69,7 +69,7 @@ check "recovered: the note is there" \
 	"$(ls "$CP" | grep '\.note$' | tail -n 1)" "$(printf 'checkpoint-%012d.note' "$c3")"
 check "recovered: said once on stderr" \
 	"$(grep 'exported to' "$TMP/daemon.log" | untime)" \
-	"fxbreakerd: checkpoint N exported to $CP ($F failed before it)"
+	"fxbreakerd: info: checkpoint N exported to $CP ($F failed before it)"
 check "recovered: no temporary file" "$(tmps)" 0
 
 finish

@@ -269,8 +269,11 @@ check "socket file back: status" \
 check "socket file back: the row" \
 	"$(sql "select detail from suspension_log where event='watchdog' order by seq desc limit 1" | jq -c '[keys_unsorted, .check_socket, .url, .silent_since, (.last_answer > .silent_since), (.last_answer <= '"$la2"')]')" \
 	"[[\"check_socket\",\"url\",\"silent_since\",\"last_answer\"],\"answering\",\"ipc://$CK\",$since,true,true]"
+# Each row's line follows its commit (the writer prints it after).
+wd_lines() { [ "$(grep -c ' event=watchdog ' "$TMP/daemon.log")" = 2 ]; }
+wait_for wd_lines
 check "stderr: one line each way" \
-	"$(grep -c 'watchdog: the check socket' "$TMP/daemon.log") $(grep -c "watchdog: the check socket ipc://$CK answers again" "$TMP/daemon.log")" \
+	"$(grep -c ' event=watchdog ' "$TMP/daemon.log") $(grep -c "info: event=watchdog seq=[0-9]* t=[^ ]* kind=service check_socket=answering url=ipc://$CK " "$TMP/daemon.log")" \
 	"2 1"
 
 kill -TERM "$PID2"
@@ -339,7 +342,7 @@ check "watchdog row: its fields" \
 	"$(sql "select detail from suspension_log where event='watchdog'")" \
 	"{\"check_socket\":\"silent\",\"url\":\"ipc://$IPC/check.ipc\",\"last_answer\":$la,\"error\":\"ipc://$IPC/check.ipc: no answer within 1000 ms (receive)\"}"
 check "watchdog: one stderr line" \
-	"$(grep -c "watchdog: the check socket ipc://$IPC/check.ipc does not answer" "$TMP/stock.log")" 1
+	"$(wait_for grep -q ' event=watchdog ' "$TMP/stock.log"; grep -c "warning: event=watchdog seq=[0-9]* t=[^ ]* kind=service check_socket=silent url=ipc://$IPC/check.ipc " "$TMP/stock.log")" 1
 check_has "fxbreakerctl status: the silent line" "$("$CTL" status)" \
 	"check socket SILENT since "
 check_has "fxbreakerctl status: why" "$("$CTL" status | sed -n 3p)" \

@@ -82,7 +82,7 @@ WALGONE="the database's -wal file $DATA/fxbreaker.db-wal was removed while in us
 check "a: status: degraded, the reason names the file" "$(ledger .ledger)" \
 	"{\"state\":\"degraded\",\"committed_seq\":2,\"queued\":0,\"last_error\":\"$WALGONE\"}"
 check "a: one stderr line says so, and what to do" \
-	"$(grep -Fc "warning: ledger degraded until restarted: $WALGONE; breakers stay as they are, nothing is written, resets are refused (stop, investigate, restore, restart: docs/OPERATIONS.md)" daemon.log)" 1
+	"$(grep -F "warning: event=ledger_degraded why=\"$WALGONE\" queued=" daemon.log | grep -Fc ' retrying=false action="stop, investigate, restore, restart (docs/OPERATIONS.md); breakers stay as they are, nothing is written, resets are refused"')" 1
 check "a: the rows are in the database file itself" "$(dbfile_max)" 2
 check "a: the tripped product stays denied" "$(denied_by wallet)" '["deny",2]'
 check "a: a new trip gets the fail-closed answer" "$(trip other)" \
