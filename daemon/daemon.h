@@ -59,6 +59,16 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 fxb_time clock_now_ms(void);
+/* log_start: from here no logging thread waits for stderr (lines go
+ * through a buffer, dropped and counted when it is full); false if it
+ * could not start (lines then go out at once, as before).  log_stop
+ * writes out what is buffered and goes back to writing at once. */
+bool log_start(void);
+void log_stop(void);
+/* log_drain waits up to ms milliseconds for the buffered lines to go out:
+ * before an abort, which would lose them, without hanging on a reader
+ * that never reads. */
+void log_drain(int ms);
 
 /* timebase.c */
 /* A step of the wall clock against the engine's. */

@@ -121,10 +121,15 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	struct daemon_opts opts = {.config_path = file, .check_contexts = 64};
+	if (!log_start())
+		log_warn("cannot start the log's thread: stderr lines are "
+		         "written at once (a stalled reader can stall the "
+		         "service)");
 	struct daemon *d = daemon_start(&opts);
 	if (d == NULL) {
 		/* The errors above say why; this says what it means. */
 		log_error("not starting (exit 111)");
+		log_stop();
 		return 111;
 	}
 	for (;;) {
@@ -140,5 +145,6 @@ main(int argc, char **argv)
 		break;
 	}
 	daemon_stop(d);
+	log_stop();
 	return 0;
 }

@@ -57,8 +57,9 @@ wal_enqueue(struct daemon *d, struct qrow *q)
 			 * the next commit pass over the gap.  Stop; the
 			 * restart restores every written suspension from the
 			 * log. */
-			log_warn("out of memory queueing row %lld: stopping",
-			         (long long)q->row.seq);
+			log_error("out of memory queueing row %lld: stopping",
+			          (long long)q->row.seq);
+			log_drain(1000);
 			abort();
 		}
 		d->queue = v;
