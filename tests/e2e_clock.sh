@@ -16,25 +16,7 @@
 #   - moves under the tolerance add up until they pass it.
 . "$(dirname "$0")/lib_e2e.sh"
 
-FT_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
-if [ -z "$FT_LIB" ]; then
-	fail "libfaketime" "not installed (Debian's faketime; make deps)"
-	finish
-	exit 1
-fi
-# The wrapper execs the daemon (same pid) with the fake clock; ASan (make
-# asan) accepts a preloaded library before its runtime only if told.
-REAL_FXD=$FXD
-FXD="$TMP/fxbreakerd-faked"
-echo "+0" >"$TMP/faketime"
-cat >"$FXD" <<EOF
-#!/bin/sh
-exec env LD_PRELOAD="$FT_LIB" FAKETIME_TIMESTAMP_FILE="$TMP/faketime" \
-	FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 \
-	ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}verify_asan_link_order=0" \
-	"$REAL_FXD" "\$@"
-EOF
-chmod +x "$FXD"
+faked_daemon
 H3=10800000
 now_ms() { date +%s%3N; }
 # within NAME GOT WANT SLACK: |GOT - WANT| <= SLACK

@@ -12,25 +12,7 @@
 # --help, a bad option, and a start that fails with error:.
 . "$(dirname "$0")/lib_e2e.sh"
 
-FT_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
-if [ -z "$FT_LIB" ]; then
-	fail "libfaketime" "not installed (Debian's faketime; make deps)"
-	finish
-	exit 1
-fi
-# The daemon runs under libfaketime (offset +0 until the clock step), as
-# in e2e_clock.sh; the wrapper execs it, so $PID is the daemon's.
-REAL_FXD=$FXD
-FXD="$TMP/fxbreakerd-faked"
-echo "+0" >"$TMP/faketime"
-cat >"$FXD" <<EOF
-#!/bin/sh
-exec env LD_PRELOAD="$FT_LIB" FAKETIME_TIMESTAMP_FILE="$TMP/faketime" \
-	FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 \
-	ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}verify_asan_link_order=0" \
-	"$REAL_FXD" "\$@"
-EOF
-chmod +x "$FXD"
+faked_daemon
 
 {
 	operator_key alice alice

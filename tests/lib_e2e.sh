@@ -58,6 +58,32 @@ service_id = e2e
 EOS
 }
 
+# faked_daemon: from here $FXD is a wrapper that execs the daemon (same
+# pid) under libfaketime, its wall clock offset by what $TMP/faketime
+# says ("+0" to start; write "+3h" and the next clock read moves), its
+# monotonic clock real.  ASan (make asan) accepts a preloaded library
+# before its runtime only if told.  Fails the test if faketime is not
+# installed (make deps installs it).
+faked_daemon() {
+	FT_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
+	if [ -z "$FT_LIB" ]; then
+		fail "libfaketime" "not installed (Debian's faketime; make deps)"
+		finish
+		exit 1
+	fi
+	REAL_FXD=$FXD
+	FXD="$TMP/fxbreakerd-faked"
+	echo "+0" >"$TMP/faketime"
+	cat >"$FXD" <<EOF
+#!/bin/sh
+exec env LD_PRELOAD="$FT_LIB" FAKETIME_TIMESTAMP_FILE="$TMP/faketime" \
+	FAKETIME_NO_CACHE=1 DONT_FAKE_MONOTONIC=1 \
+	ASAN_OPTIONS="\${ASAN_OPTIONS:+\$ASAN_OPTIONS:}verify_asan_link_order=0" \
+	"$REAL_FXD" "\$@"
+EOF
+	chmod +x "$FXD"
+}
+
 start_daemon() {
 	"$FXD" -f "$TMP/fx.conf" 2>>"$TMP/daemon.log" &
 	PID=$!
