@@ -331,7 +331,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = fuzz_config fuzz_engine fuzz_wire fuzz_command fuzz_tape
 FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_OBJ  = $(filter-out %/fxbreakerd.o %/fxbreakerctl.o, \
-	    $(DAEMON_SRC:%.c=build/fuzz/%.o) $(CTL_SRC:%.c=build/fuzz/%.o))
+	    $(DAEMON_SRC:%.c=build/fuzz/%.o) $(CTL_SRC:%.c=build/fuzz/%.o)) \
+	    build/fuzz/gen/board_html.o
 FUZZ_LIBS = build/fuzz/libledger.a build/fuzz/libfxbipc.a \
 	    build/fuzz/libconfig.a build/fuzz/libbreaker.a
 fuzz: deps
