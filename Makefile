@@ -509,9 +509,11 @@ MAN_PAGES = docs/man/fxbreakerd.8 docs/man/fxbreakerctl.8 \
 	    docs/man/fxbreaker.conf.5
 MAN_TXT   = $(MAN_PAGES:docs/man/%=$(BUILD)/man/%.txt)
 # The documents the man pages send a reader to, for a host without this
-# repository.
+# repository, with the board's picture OPERATIONS.md shows and the
+# example alert rules it explains.
 DOC_FILES = docs/OPERATIONS.md docs/PROTOCOL.md docs/RULES.md \
-	    docs/RULES-NOTES.md docs/LEDGER.md
+	    docs/RULES-NOTES.md docs/LEDGER.md docs/board.png \
+	    examples/fxbreaker-alerts.yml
 
 # The installed config (built by `all`): the example's rules and notices
 # under a [service] for a host (dist/service.conf: /var/lib/fxbreaker,
@@ -617,7 +619,7 @@ uninstall:
 		$(DESTDIR)$(UNITDIR)/fxbreakerd.service \
 		$(DESTDIR)$(SYSUSERSDIR)/fxbreaker.conf \
 		$(DESTDIR)$(DOCDIR)/fxbreaker.conf.example \
-		$(DOC_FILES:docs/%=$(DESTDIR)$(DOCDIR)/%)
+		$(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES)))
 	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
 	@if [ -z "$(DESTDIR)" ] && command -v ldconfig >/dev/null; then \
 		echo ldconfig; ldconfig; \

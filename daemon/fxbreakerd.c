@@ -48,6 +48,32 @@ usage(FILE *f)
 	return f == stdout ? 0 : 100;
 }
 
+/* The config file, the operators file it names (owner, mode, every line)
+ * and who may connect (the socket groups, the TLS files), checked as a
+ * start checks them, with the same words; false having said why. */
+static bool
+config_ok(const char *file)
+{
+	struct breaker_config *cfg = NULL;
+	struct service_conf svc;
+	char err[512];
+	bool ok = false;
+	if (config_file_load(file, &svc, &cfg, NULL, err, sizeof(err)) !=
+	    FXB_OK) {
+		log_error("%s", err);
+		goto out;
+	}
+	const char *ops = svc.operators_file;
+	if (ops[0] != '\0' && !commands_check_operators(ops)) {
+		log_error("cannot load the operators (%s)", ops);
+		goto out;
+	}
+	ok = daemon_check_access(&svc);
+out:
+	breaker_config_free(cfg);
+	return ok;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -81,31 +107,15 @@ main(int argc, char **argv)
 	}
 	if (file == NULL || optind != argc)
 		return usage(stderr);
+	/* What -n checks, a start checks first: a file a restart cannot
+	 * fix exits 2, which the systemd unit does not restart on (111 is
+	 * for what may come right: a port taken, a ledger busy). */
+	if (!config_ok(file)) {
+		if (!check_only)
+			log_error("not starting (exit 2)");
+		return 2;
+	}
 	if (check_only) {
-		struct breaker_config *cfg = NULL;
-		struct service_conf svc;
-		char err[512];
-		enum fxb_err e =
-		    config_file_load(file, &svc, &cfg, NULL, err, sizeof(err));
-		if (e != FXB_OK) {
-			breaker_config_free(cfg);
-			log_error("%s", err);
-			return 2;
-		}
-		/* The operators file too, as a start checks it (its owner
-		 * and mode as well as its lines), with the same words. */
-		const char *ops = svc.operators_file;
-		if (ops[0] != '\0' && !commands_check_operators(ops)) {
-			log_error("cannot load the operators (%s)", ops);
-			breaker_config_free(cfg);
-			return 2;
-		}
-		/* Who may connect: the groups, the TLS files. */
-		if (!daemon_check_access(&svc)) {
-			breaker_config_free(cfg);
-			return 2;
-		}
-		breaker_config_free(cfg);
 		fprintf(stderr, "%s: ok\n", file);
 		return 0;
 	}

@@ -22,7 +22,7 @@ n_check() {
 	"$FXD" -n -f "$TMP/fx.conf" 2>n.err
 	echo "rc=$? $(untime <n.err | tr '\n' '|')"
 }
-# What a real start says (it exits 111): its warnings before "not
+# What a real start says (it exits 2): its warnings before "not
 # starting".
 start_says() {
 	"$FXD" -f "$TMP/fx.conf" 2>start.err
@@ -34,18 +34,18 @@ W="fxbreakerd: warning: $TMP/operators: must exist, belong to root and be writab
 
 chmod 664 "$TMP/operators"
 check "-n: group-writable operators file" "$(n_check)" "rc=2 $W"
-check "start: the same words (exit 111)" "$(start_says)" "rc=111 $W"
+check "start: the same words (exit 2)" "$(start_says)" "rc=2 $W"
 chmod 646 "$TMP/operators"
 check "-n: world-writable operators file" "$(n_check)" "rc=2 $W"
 chmod 644 "$TMP/operators"
 chown nobody "$TMP/operators"
 check "-n: operators file not root's" "$(n_check)" "rc=2 $W"
-check "start: the same words" "$(start_says)" "rc=111 $W"
+check "start: the same words" "$(start_says)" "rc=2 $W"
 chown root "$TMP/operators"
 echo "bob nosuchrole 00" >>"$TMP/operators"
 L="fxbreakerd: warning: $TMP/operators:2: expected NAME ROLE[,ROLE...] PUBKEY_HEX (roles: suspend, reset, approve, admin)|fxbreakerd: error: cannot load the operators ($TMP/operators)|"
 check "-n: a bad line" "$(n_check)" "rc=2 $L"
-check "start: the same words" "$(start_says)" "rc=111 $L"
+check "start: the same words" "$(start_says)" "rc=2 $L"
 rm "$TMP/operators"
 check "-n: no operators file" "$(n_check)" "rc=2 $W"
 

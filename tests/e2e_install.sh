@@ -50,6 +50,8 @@ check "every installed file, its mode (links: their target)" \
 644 f ./usr/local/share/doc/fxbreaker/PROTOCOL.md 
 644 f ./usr/local/share/doc/fxbreaker/RULES-NOTES.md 
 644 f ./usr/local/share/doc/fxbreaker/RULES.md 
+644 f ./usr/local/share/doc/fxbreaker/board.png 
+644 f ./usr/local/share/doc/fxbreaker/fxbreaker-alerts.yml 
 644 f ./usr/local/share/doc/fxbreaker/fxbreaker.conf.example 
 644 f ./usr/local/share/man/man5/fxbreaker.conf.5 
 644 f ./usr/local/share/man/man8/fxbreakerctl.8 
@@ -157,7 +159,8 @@ check_url = ipc:///run/fxbreaker/check.ipc
 tick_url = ipc:///run/fxbreaker/tick.ipc
 admin_url = ipc:///run/fxbreaker/admin.ipc
 events_url = ipc:///run/fxbreaker/events.ipc
-service_id = fxbreaker"
+service_id = fxbreaker
+http_url = http://127.0.0.1:9464"
 check "installed fxbreakerctl validate: the example's rules" \
 	"$("$D$P/bin/fxbreakerctl" validate "$C" 2>&1)" \
 	"$C: ok: 3 pairs, 8 products, 29 rules, 5 notices"
@@ -207,7 +210,8 @@ check "  it needs no libfxbclient at run time" \
 # not applied here (docs/OPERATIONS.md says how it was checked).
 # Otherwise it runs as the test's user, with no new privileges.
 sed -e "s|^data_dir = .*|data_dir = $TMP/data|" \
-	-e "s|ipc:///run/fxbreaker/|ipc://$TMP/run/|" "$C" >fx.conf
+	-e "s|ipc:///run/fxbreaker/|ipc://$TMP/run/|" \
+	-e "s|^http_url = .*|http_url = http://127.0.0.1:19610|" "$C" >fx.conf
 mkdir -m 0750 data run probe
 SANDBOX=0
 if [ "$(id -u)" = 0 ] && unshare -m --propagation private \

@@ -240,6 +240,9 @@ wait "$PROMPID" 2>/dev/null
 # --- the example alert rules ---------------------------------------------------
 pr=$(promtool check rules "$ROOT/examples/fxbreaker-alerts.yml" 2>&1)
 check "promtool check rules" "$?" 0
+# What the alerts say and when they stay quiet (tests/alerts_test.yml).
+pt=$(cd "$ROOT/tests" && promtool test rules alerts_test.yml 2>&1)
+check "promtool test rules: the alerts' texts and timing" "$?:$(echo "$pt" | tail -n 1 | tr -d ' ')" "0:SUCCESS"
 check_has "rules found" "$pr" "SUCCESS: "
 
 # --- the log cannot be written: ledger_up 0, a parked reply's wait timed -----

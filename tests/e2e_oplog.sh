@@ -348,8 +348,8 @@ check "  its lines say error:" "$(sed 's/^[0-9TZ:.-]* //' second.err | cut -c1-3
 fxbreakerd: error: not startin"
 echo "[service" >bad.conf
 "$REAL_FXD" -f bad.conf 2>badconf.err
-check "a config that does not load: exit 111, error:" \
-	"$? $(grep -c 'fxbreakerd: error: ' badconf.err) $(grep -c 'warning' badconf.err)" "111 2 0"
+check "a config that does not load: exit 2, error:" \
+	"$? $(grep -c 'fxbreakerd: error: ' badconf.err) $(grep -c 'warning' badconf.err)" "2 2 0"
 "$REAL_FXD" -n -f bad.conf 2>badn.err
 check "-n on it: exit 2, error:" "$? $(grep -c 'fxbreakerd: error: ' badn.err)" "2 1"
 

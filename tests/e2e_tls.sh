@@ -6,7 +6,7 @@
 #  (a) validate refuses tls+tcp:// without tls_cert_file or tls_key_file,
 #      naming the URL's line and the missing key; the daemon refuses to
 #      start on a key it cannot read, a certificate that is not one, a key
-#      that is not one, a CA that is not one (exit 111, the exact line);
+#      that is not one, a CA that is not one (exit 2, the exact line);
 #      fxbreakerd -n refuses the unreadable key too (exit 2).
 #  (b) check_url = tls+tcp://localhost:PORT, no tls_ca_file: nngcat with
 #      the CA gets the exact allow; nngcat without a CA, with the rogue CA
@@ -163,7 +163,7 @@ check "validate, no tls_key_file: exit 2" "$?" 2
 check "validate, no tls_key_file: message" "$out" \
 	"$TMP/fx.conf:3: [service] check_url: a tls+tcp:// address needs tls_cert_file and tls_key_file in [service] (tls_key_file is missing) (\"$URL\")"
 
-# start_refused NAME WANT SERVICE-LINES...: the daemon exits 111 saying WANT.
+# start_refused NAME WANT SERVICE-LINES...: the daemon exits 2 saying WANT.
 start_refused() {
 	name=$1
 	want=$2
@@ -171,7 +171,7 @@ start_refused() {
 	write_conf "$URL" "$@"
 	: >"$TMP/daemon.log"
 	"$FXD" -f "$TMP/fx.conf" 2>>"$TMP/daemon.log"
-	check "$name: exit 111" "$?" 111
+	check "$name: exit 2" "$?" 2
 	check_has "$name: says why" "$(cat "$TMP/daemon.log")" "$want"
 }
 write_conf "$URL" "tls_cert_file = $TMP/server.pem" \
