@@ -30,6 +30,7 @@
 #include <malloc.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -569,29 +570,44 @@ daemon_check_access(const struct service_conf *sv)
 	return true;
 }
 
-/* Fields of [service] a reload cannot change: the sockets are open and
- * the ledger is in use.  Who may connect goes with the addresses: the
- * socket files' modes and groups, and the TLS files, are applied when a
- * socket starts listening, and a reload does not reopen sockets. */
-static bool
-same_service(const struct service_conf *a, const struct service_conf *b)
+/* The first field of [service] a reload cannot change that differs, or
+ * NULL: the sockets are open and the ledger is in use.  Who may connect
+ * goes with the addresses: the socket files' modes and groups, and the
+ * TLS files, are applied when a socket starts listening, and a reload
+ * does not reopen sockets. */
+static const char *
+service_changed(const struct service_conf *a, const struct service_conf *b)
 {
-	return strcmp(a->data_dir, b->data_dir) == 0 &&
-	       strcmp(a->check_url, b->check_url) == 0 &&
-	       strcmp(a->tick_url, b->tick_url) == 0 &&
-	       strcmp(a->admin_url, b->admin_url) == 0 &&
-	       strcmp(a->events_url, b->events_url) == 0 &&
-	       a->socket_mode == b->socket_mode &&
-	       a->admin_socket_mode == b->admin_socket_mode &&
-	       strcmp(a->socket_group, b->socket_group) == 0 &&
-	       strcmp(a->admin_socket_group, b->admin_socket_group) == 0 &&
-	       strcmp(a->tls_cert_file, b->tls_cert_file) == 0 &&
-	       strcmp(a->tls_key_file, b->tls_key_file) == 0 &&
-	       strcmp(a->tls_ca_file, b->tls_ca_file) == 0 &&
-	       strcmp(a->http_url, b->http_url) == 0 &&
-	       strcmp(a->service_id, b->service_id) == 0 &&
-	       strcmp(a->checkpoint_dir, b->checkpoint_dir) == 0 &&
-	       a->watchdog_interval == b->watchdog_interval;
+	/* size 0: a string; else the field's bytes. */
+	static const struct {
+		const char *key;
+		size_t off, size;
+	} fixed[] = {
+#define TEXT(k) {#k, offsetof(struct service_conf, k), 0}
+#define NUM(k)                                                                \
+	{                                                                     \
+#k, offsetof(struct service_conf, k),                         \
+		    sizeof(((struct service_conf *)0)->k)                     \
+	}
+	    TEXT(data_dir),           TEXT(check_url),
+	    TEXT(tick_url),           TEXT(admin_url),
+	    TEXT(events_url),         NUM(socket_mode),
+	    NUM(admin_socket_mode),   TEXT(socket_group),
+	    TEXT(admin_socket_group), TEXT(tls_cert_file),
+	    TEXT(tls_key_file),       TEXT(tls_ca_file),
+	    TEXT(http_url),           TEXT(service_id),
+	    TEXT(checkpoint_dir),     NUM(watchdog_interval),
+#undef TEXT
+#undef NUM
+	};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		const char *x = (const char *)a + fixed[i].off;
+		const char *y = (const char *)b + fixed[i].off;
+		if (fixed[i].size == 0 ? strcmp(x, y) != 0
+		                       : memcmp(x, y, fixed[i].size) != 0)
+			return fixed[i].key;
+	}
+	return NULL;
 }
 
 void
@@ -608,13 +624,15 @@ daemon_reload(struct daemon *d)
 		return;
 	}
 	pthread_mutex_lock(&d->mu);
-	if (!same_service(&svc, &d->svc)) {
+	const char *changed = service_changed(&svc, &d->svc);
+	if (changed != NULL) {
 		pthread_mutex_unlock(&d->mu);
 		breaker_config_free(cfg);
 		log_warn("reload refused, keeping the running config: "
-		         "[service] changed (addresses, who may connect, "
+		         "[service] %s changed (addresses, who may connect, "
 		         "TLS files, data, service id): restart to change "
-		         "it");
+		         "it",
+		         changed);
 		return;
 	}
 	if (!override_reload(d, cfg, hash)) {

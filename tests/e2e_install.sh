@@ -71,7 +71,7 @@ Description: ask fxbreakerd whether an FX conversion may go ahead
 Version: $VERSION
 Requires.private: jansson
 Libs: -L\${libdir} -lfxbclient
-Libs.private: -lnng -lpthread
+Libs.private: -lnng -lmbedtls -lmbedx509 -lmbedcrypto -lpthread
 Cflags: -I\${includedir}"
 # pkg-config finds it in DESTDIR and moves its prefix there: libdir and
 # includedir follow the prefix.

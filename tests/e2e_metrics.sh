@@ -287,7 +287,7 @@ sed -i "s|^http_url = .*|http_url = http://127.0.0.1:19412|" fx.conf
 kill -HUP "$PID"
 wait_for grep -q "reload refused" "$TMP/daemon.log"
 check_has "reload refused" "$(cat "$TMP/daemon.log")" \
-	"reload refused, keeping the running config: [service] changed"
+	"reload refused, keeping the running config: [service] http_url changed"
 check "still served" "$(get /metrics | head -1 | cut -d' ' -f1)" 200
 stop_daemon
 python3 -c '

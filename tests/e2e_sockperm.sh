@@ -173,7 +173,7 @@ reload_refused() { grep -q 'reload refused' "$TMP/daemon.log"; }
 wait_for reload_refused
 check_has "reload changing socket_mode refused" \
 	"$(grep 'reload refused' "$TMP/daemon.log")" \
-	"reload refused, keeping the running config: [service] changed (addresses, who may connect, TLS files, data, service id): restart to change it"
+	"reload refused, keeping the running config: [service] socket_mode changed (addresses, who may connect, TLS files, data, service id): restart to change it"
 check "check.ipc keeps 0660 after the refused reload" \
 	"$(stat -c '%a %G' "$RUN2/check.ipc")" "660 $GRP"
 stop_daemon
