@@ -382,9 +382,11 @@ clean:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # ---- client library (ipc/fxb_client) ----
-# libfxbclient is what core banking links: ipc/fxb_client.c alone, on nng
-# and jansson (no libbreaker: it uses only the error numbers of fxb.h).
-# One position-independent object serves both the .so and the .a, so the
+# libfxbclient is what core banking links: ipc/fxb_client.c and the TLS
+# file reader it shares with fxbreakerctl (ipc/ipc_tls.c, its symbol
+# hidden: the .so exports fxb_client_* only), on nng and jansson (no
+# libbreaker: it uses only the error numbers of fxb.h).  The same
+# position-independent objects serve both the .so and the .a, so the
 # archive also links into a caller's own shared library.
 #
 # The .so is versioned as a Debian library is: the file
@@ -419,7 +421,9 @@ FXB_CLIENT_LIBS     = $(NNG_LIBS) $(shell pkg-config --libs jansson \
 		      2>/dev/null || echo -ljansson) -lpthread \
 		      $(if $(NNG_DEP),-Wl$(comma)--exclude-libs$(comma)libnng.a)
 comma = ,
-FXB_CLIENT_PIC      = $(BUILD)/pic/ipc/fxb_client.o
+# ipc/fxb_client.c and the TLS files' reader it shares with fxbreakerctl
+# (ipc/ipc_tls.c, hidden in the .so).
+FXB_CLIENT_PIC      = $(BUILD)/pic/ipc/fxb_client.o $(BUILD)/pic/ipc/ipc_tls.o
 # The version is written once, in breaker/fxb.h (fxbreakerd -V says it).
 FXB_VERSION := $(shell sed -n 's/^\#define FXB_VERSION "\([^"]*\)".*/\1/p' \
 		 breaker/fxb.h)
@@ -428,7 +432,7 @@ all: $(BUILD)/libfxbclient.a $(BUILD)/$(FXB_CLIENT_SOFILE) \
 	$(BUILD)/$(FXB_CLIENT_SONAME) $(BUILD)/libfxbclient.so \
 	$(BUILD)/fxbreaker-client.pc
 
-$(FXB_CLIENT_PIC): ipc/fxb_client.c $(NNG_DEP)
+$(BUILD)/pic/ipc/%.o: ipc/%.c $(NNG_DEP)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c $< -o $@
 

@@ -26,10 +26,10 @@
 #include <jansson.h>
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/req.h>
-#include <nng/supplemental/tls/tls.h>
 #include <nng/supplemental/util/platform.h>
 
 #include "fxb.h"
+#include "ipc_tls.h"
 #include "ipc_trust.h"
 
 /* A product id is at most this long: must match BREAKER_ID_MAX
@@ -82,11 +82,6 @@ fxb_client_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 	nng_mtx_unlock(c->mtx);
 }
 
-/* fxb_client_tls_apply (at the end of the file) puts tls's settings into
- * a dialer's TLS config, before it dials. */
-static int fxb_client_tls_apply(nng_dialer d,
-                                const struct fxb_client_tls *tls);
-
 /* fxb_client_open, with TLS settings for a tls+tcp:// url (tls NULL:
  * none). */
 static int
@@ -95,6 +90,7 @@ fxb_client_new(const char *url, int timeout_ms,
 {
 	struct fxb_client *c;
 	nng_dialer d;
+	enum ipc_tls_file bad; /* the library returns the code alone */
 	int rv;
 
 	if (url == NULL || out == NULL || timeout_ms <= 0)
@@ -131,7 +127,10 @@ fxb_client_new(const char *url, int timeout_ms,
 	 * TLS settings go on the dialer before it starts: it takes its TLS
 	 * config when each attempt begins. */
 	if ((rv = nng_dialer_create(&d, c->sock, url)) != 0 ||
-	    (tls != NULL && (rv = fxb_client_tls_apply(d, tls)) != 0) ||
+	    (tls != NULL &&
+	     (rv = ipc_tls_dialer(d, tls->ca_file, tls->cert_file,
+	                          tls->key_file, tls->server_name, &bad)) !=
+	         0) ||
 	    (rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
 		goto out_sock;
 	*out = c;
@@ -861,80 +860,6 @@ fxb_client_check_batch(struct fxb_client *c,
 }
 
 /* ---- TLS (tls+tcp://) ---- */
-
-/* A PEM file's text, NUL-terminated (mbedTLS parses PEM up to the NUL),
- * in a new buffer; NULL with *rv an nng error (NNG_ESYSERR | errno when
- * it cannot be read, NNG_EINVAL when it is empty, binary or over 1 MiB).
- */
-static char *
-fxb_client_pem_read(const char *path, int *rv)
-{
-	enum { PEM_MAX = 1 << 20 };
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-
-	if (f == NULL) {
-		*rv = NNG_ESYSERR | errno;
-		return NULL;
-	}
-	if ((buf = malloc(PEM_MAX + 1)) == NULL) {
-		fclose(f);
-		*rv = NNG_ENOMEM;
-		return NULL;
-	}
-	n = fread(buf, 1, PEM_MAX + 1, f);
-	*rv = ferror(f) ? NNG_ESYSERR | errno : 0;
-	fclose(f);
-	if (*rv == 0 && (n == 0 || n > PEM_MAX || memchr(buf, '\0', n)))
-		*rv = NNG_EINVAL;
-	if (*rv != 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
-/*
- * Into the dialer's own TLS config (nng made it for the URL: client mode,
- * the server verified, the URL's host as the name its certificate must
- * carry): the CA, the client's certificate and key, another name.  The
- * private key's copy in memory is wiped once parsed.
- */
-static int
-fxb_client_tls_apply(nng_dialer d, const struct fxb_client_tls *tls)
-{
-	nng_tls_config *cfg;
-	char *ca = NULL, *cert = NULL, *key = NULL;
-	int rv;
-
-	if (tls->ca_file == NULL ||
-	    (tls->cert_file == NULL) != (tls->key_file == NULL))
-		return NNG_EINVAL;
-	/* A hold on the config, given back below. */
-	if ((rv = nng_dialer_get_ptr(d, NNG_OPT_TLS_CONFIG, (void **)&cfg)) !=
-	    0)
-		return rv; /* NNG_ENOTSUP: not a tls+tcp:// URL */
-	if ((ca = fxb_client_pem_read(tls->ca_file, &rv)) == NULL ||
-	    (rv = nng_tls_config_ca_chain(cfg, ca, NULL)) != 0)
-		goto out;
-	if (tls->server_name != NULL &&
-	    (rv = nng_tls_config_server_name(cfg, tls->server_name)) != 0)
-		goto out;
-	if (tls->cert_file != NULL &&
-	    (cert = fxb_client_pem_read(tls->cert_file, &rv)) != NULL &&
-	    (key = fxb_client_pem_read(tls->key_file, &rv)) != NULL)
-		rv = nng_tls_config_own_cert(cfg, cert, key, NULL);
-out:
-	if (key != NULL)
-		memset(key, 0, strlen(key));
-	free(ca);
-	free(cert);
-	free(key);
-	nng_tls_config_free(cfg);
-	return rv;
-}
 
 int
 fxb_client_open_tls(const char *url, int timeout_ms,

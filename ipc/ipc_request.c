@@ -7,11 +7,12 @@
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/push.h>
 #include <nng/protocol/reqrep0/req.h>
-#include <nng/supplemental/tls/tls.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "ipc_tls.h"
 
 static enum fxb_err
 fail(char *err, size_t errlen, const char *url, const char *what, int rv)
@@ -31,46 +32,14 @@ ipc_request_tls(const char *ca, const char *cert, const char *key)
 	tls_key = key;
 }
 
-/* A PEM file's text, NUL-terminated, in a new buffer; NULL with err
- * naming the file (what names it: the option). */
-static char *
-pem_read(const char *opt, const char *path, char *err, size_t errlen)
-{
-	enum { PEM_MAX = 1 << 20 };
-	FILE *f = fopen(path, "r");
-	char *buf;
-	size_t n;
-	if (f == NULL) {
-		snprintf(err, errlen, "%s %s: %s", opt, path, strerror(errno));
-		return NULL;
-	}
-	if ((buf = malloc(PEM_MAX + 1)) == NULL) {
-		fclose(f);
-		snprintf(err, errlen, "%s %s: out of memory", opt, path);
-		return NULL;
-	}
-	n = fread(buf, 1, PEM_MAX + 1, f);
-	fclose(f);
-	if (n == 0 || n > PEM_MAX || memchr(buf, '\0', n) != NULL) {
-		snprintf(err, errlen, "%s %s: not a PEM file", opt, path);
-		free(buf);
-		return NULL;
-	}
-	buf[n] = '\0';
-	return buf;
-}
-
 /*
- * The TLS files into the dialer's own config (nng made it for the URL:
- * the server verified, the URL's host the name its certificate must
- * carry).  -1 with err set.
+ * The TLS files into the dialer (ipc_tls.c).  -1 with err naming the
+ * option whose file is at fault.
  */
 static int
 tls_apply(nng_dialer d, const char *url, char *err, size_t errlen)
 {
-	nng_tls_config *cfg;
-	char *ca = NULL, *cert = NULL, *key = NULL;
-	int rv, ret = -1;
+	enum ipc_tls_file bad;
 	if (tls_ca == NULL) {
 		snprintf(err, errlen,
 		         "%s: give --tls-ca FILE (the CA that signed the "
@@ -82,41 +51,35 @@ tls_apply(nng_dialer d, const char *url, char *err, size_t errlen)
 		snprintf(err, errlen, "--tls-cert and --tls-key go together");
 		return -1;
 	}
-	if ((rv = nng_dialer_get_ptr(d, NNG_OPT_TLS_CONFIG, (void **)&cfg)) !=
-	    0) {
+	int rv = ipc_tls_dialer(d, tls_ca, tls_cert, tls_key, NULL, &bad);
+	if (rv == 0)
+		return 0;
+	/* What each file was meant to be, for the words of a refusal. */
+	static const char *const opt[] = {
+	    [IPC_TLS_CA] = "--tls-ca",
+	    [IPC_TLS_CERT] = "--tls-cert",
+	    [IPC_TLS_KEY] = "--tls-key",
+	};
+	const char *path = bad == IPC_TLS_CA     ? tls_ca
+	                   : bad == IPC_TLS_CERT ? tls_cert
+	                                         : tls_key;
+	if (bad == IPC_TLS_NONE)
 		fail(err, errlen, url, "tls", rv);
-		return -1;
-	}
-	if ((ca = pem_read("--tls-ca", tls_ca, err, errlen)) == NULL)
-		goto out;
-	if ((rv = nng_tls_config_ca_chain(cfg, ca, NULL)) != 0) {
+	else if (rv == NNG_EINVAL)
+		snprintf(err, errlen, "%s %s: not a PEM file", opt[bad], path);
+	else if ((rv & NNG_ESYSERR) != 0)
+		snprintf(err, errlen, "%s %s: %s", opt[bad], path,
+		         nng_strerror(rv));
+	else if (bad == IPC_TLS_CA)
 		snprintf(err, errlen,
 		         "--tls-ca %s: not a PEM certificate (%s)", tls_ca,
 		         nng_strerror(rv));
-		goto out;
-	}
-	if (tls_cert != NULL &&
-	    ((cert = pem_read("--tls-cert", tls_cert, err, errlen)) == NULL ||
-	     (key = pem_read("--tls-key", tls_key, err, errlen)) == NULL))
-		goto out;
-	if (cert != NULL &&
-	    (rv = nng_tls_config_own_cert(cfg, cert, key, NULL)) != 0) {
-		snprintf(
-		    err, errlen,
-		    "--tls-cert %s, --tls-key %s: not a PEM certificate and "
-		    "its unencrypted key (%s)",
-		    tls_cert, tls_key, nng_strerror(rv));
-		goto out;
-	}
-	ret = 0;
-out:
-	if (key != NULL)
-		memset(key, 0, strlen(key));
-	free(ca);
-	free(cert);
-	free(key);
-	nng_tls_config_free(cfg); /* the hold nng_dialer_get_ptr took */
-	return ret;
+	else
+		snprintf(err, errlen,
+		         "--tls-cert %s, --tls-key %s: not a PEM certificate "
+		         "and its unencrypted key (%s)",
+		         tls_cert, tls_key, nng_strerror(rv));
+	return -1;
 }
 
 /* nng_dial, with the TLS files on a tls+tcp:// dialer before it starts.
