@@ -102,6 +102,25 @@ struct sock_groups {
 	long long gid, admin_gid;
 };
 
+/* The kernel lets a process give a file to a group only as root or as
+ * one of the group's members: what a start would find when it gives the
+ * socket files their group, found before anything opens (and by -n). */
+static bool
+may_give_to(gid_t gid)
+{
+	if (geteuid() == 0 || getegid() == gid)
+		return true;
+	int n = getgroups(0, NULL);
+	gid_t *groups = n > 0 ? calloc((size_t)n, sizeof(*groups)) : NULL;
+	bool member = false;
+	if (groups != NULL)
+		n = getgroups(n, groups);
+	for (int i = 0; groups != NULL && i < n; i++)
+		member = member || groups[i] == gid;
+	free(groups);
+	return member;
+}
+
 static bool
 group_lookup(const char *key, const char *name, long long *out)
 {
@@ -122,7 +141,14 @@ group_lookup(const char *key, const char *name, long long *out)
 		buf = nb;
 		rv = getgrnam_r(name, &gr, buf, cap, &res);
 	}
-	if (res != NULL)
+	if (res != NULL && !may_give_to(res->gr_gid)) {
+		log_error("%s %s: fxbreakerd runs as uid %u, neither root nor "
+		          "a member of the group, so it cannot give socket "
+		          "files to it (usermod -aG %s USER, or "
+		          "SupplementaryGroups= in the unit)",
+		          key, name, (unsigned)geteuid(), name);
+		res = NULL;
+	} else if (res != NULL)
 		*out = (long long)res->gr_gid;
 	else
 		log_error("%s %s: %s", key, name,

@@ -217,5 +217,16 @@ check_has "fxbreakerd -n says which group" "$out" \
 write_conf "$RUN2" "socket_group = $GRP" "socket_mode = 0660"
 check "fxbreakerd -n with the group: ok" \
 	"$("$FXD" -n -f "$TMP/fx.conf" 2>&1)" "$TMP/fx.conf: ok"
+# A daemon that is neither root nor in the group could not give its
+# socket files to it: -n finds it as a start would, before anything opens.
+cp "$FXD" "$TMP/bin/fxbreakerd"
+chmod 0755 "$TMP/bin/fxbreakerd"
+chmod 0644 "$TMP/fx.conf"
+out=$(as "$OTHER" "$TMP/bin/fxbreakerd" -n -f "$TMP/fx.conf")
+check "fxbreakerd -n, not root and not in the group: exit 2" "$?" 2
+check_has "  and says why" "$out" \
+	"socket_group $GRP: fxbreakerd runs as uid $(id -u "$OTHER"), neither root nor a member of the group, so it cannot give socket files to it (usermod -aG $GRP USER, or SupplementaryGroups= in the unit)"
+check "  a member may: ok" \
+	"$(as "$MEMBER" "$TMP/bin/fxbreakerd" -n -f "$TMP/fx.conf")" "$TMP/fx.conf: ok"
 
 finish
