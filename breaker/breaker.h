@@ -302,6 +302,35 @@ bool breaker_rule_levels(const struct breaker *b, int32_t rule,
 void breaker_product_status(const struct breaker *b, int32_t product,
                             struct breaker_decision *out, fxb_time *since);
 
+/* A suspension that holds products, as a check would quote it. */
+struct breaker_hold {
+	enum breaker_reason reason; /* suspended, forced, awaiting_reference,
+	                               no_rate or stale */
+	int32_t rule;               /* its index; -1: an operator's */
+	bool on_pair;               /* an operator's: the pair's, not the
+	                               product's own */
+	int64_t suspension;         /* 0: none (no_rate) */
+	fxb_time since;
+	fxb_time until; /* its automatic end, or FXB_NEVER */
+};
+
+/* breaker_product_holds: every suspension that holds product now (a
+ * check quotes the one that ends last: breaker_product_status), in the
+ * order a check meets them: the product's force, its pair's, its pair's
+ * rules, its own rules, each in config order.  The first cap go into
+ * out; returns how many there are (0 for an invalid index).  No timers
+ * fire. */
+size_t breaker_product_holds(const struct breaker *b, int32_t product,
+                             struct breaker_hold *out, size_t cap);
+
+/* breaker_rule_hold: whether enforcing rule `rule` is in a suspension that
+ * holds products now (a tripped rule holds only the side its scope names,
+ * and an exempt product not at all: breaker_product_holds says which),
+ * and if so that suspension into out.  false for a shadow rule or an
+ * invalid index. */
+bool breaker_rule_hold(const struct breaker *b, int32_t rule,
+                       struct breaker_hold *out);
+
 /* breaker_force_status says whether a pair (on_pair) or product is under
  * an operator's suspension, and if so its id, start and end. */
 bool breaker_force_status(const struct breaker *b, bool on_pair, int32_t idx,

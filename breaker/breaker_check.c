@@ -135,33 +135,45 @@ hold_force(struct hold *h, const struct force *f)
 		              f->until, f->since);
 }
 
-static void
-hold_rule(struct hold *h, const struct rule *r, unsigned side)
+/* Whether rule r is in a suspension that holds products now: how a check
+ * would quote it (into q), and the direction its scope follows (*dir:
+ * scope_hits says which sides it reaches). */
+static inline bool
+rule_holding(const struct rule *r, struct hold *q, int *dir)
 {
 	switch (r->state) {
 	case RS_TRIPPED:
-		if (scope_hits(r, r->dir, side))
-			hold_consider(h, BREAKER_REASON_SUSPENDED, r,
-			              r->suspension, r->until, r->since);
-		break;
+		*q = (struct hold){BREAKER_REASON_SUSPENDED, r, r->suspension,
+		                   r->until, r->since};
+		*dir = r->dir;
+		return true;
 	case RS_AWAITING:
-		if (scope_hits(r, r->dir, side))
-			hold_consider(h, BREAKER_REASON_AWAITING_REFERENCE, r,
-			              r->suspension, FXB_NEVER, r->since);
-		break;
+		*q = (struct hold){BREAKER_REASON_AWAITING_REFERENCE, r,
+		                   r->suspension, FXB_NEVER, r->since};
+		*dir = r->dir;
+		return true;
 	case RS_NO_RATE:
-		if (scope_hits(r, 0, side))
-			hold_consider(h, BREAKER_REASON_NO_RATE, r, 0,
-			              FXB_NEVER, r->since);
-		break;
+		*q = (struct hold){BREAKER_REASON_NO_RATE, r, 0, FXB_NEVER,
+		                   r->since};
+		*dir = 0;
+		return true;
 	case RS_STALE:
-		if (scope_hits(r, 0, side))
-			hold_consider(h, BREAKER_REASON_STALE, r,
-			              r->suspension, FXB_NEVER, r->since);
-		break;
+		*q = (struct hold){BREAKER_REASON_STALE, r, r->suspension,
+		                   FXB_NEVER, r->since};
+		*dir = 0;
+		return true;
 	default:
-		break;
+		return false;
 	}
+}
+
+static void
+hold_rule(struct hold *h, const struct rule *r, unsigned side)
+{
+	struct hold q;
+	int dir;
+	if (rule_holding(r, &q, &dir) && scope_hits(r, dir, side))
+		hold_consider(h, q.reason, r, q.suspension, q.end, q.since);
 }
 
 static void
@@ -463,4 +475,88 @@ breaker_product_status(const struct breaker *b, int32_t product,
 		       0, -1);
 		*since = 0;
 	}
+}
+
+/* A rule's hold as the API shows it (its index from its config's place
+ * in the engine's copy). */
+static void
+hold_out(const struct breaker *b, const struct hold *q,
+         struct breaker_hold *out)
+{
+	*out = (struct breaker_hold){
+	    .reason = q->reason,
+	    .rule = (int32_t)(q->rule->c - b->rconf),
+	    .suspension = q->suspension,
+	    .since = q->since,
+	    .until = q->end,
+	};
+}
+
+/* An operator's suspension f (on_pair: its pair's) into out[*n] if there
+ * is room; counted either way. */
+static void
+force_out(const struct force *f, bool on_pair, struct breaker_hold *out,
+          size_t cap, size_t *n)
+{
+	if (f == NULL || !f->on)
+		return;
+	if (*n < cap)
+		out[*n] = (struct breaker_hold){
+		    .reason = BREAKER_REASON_FORCED,
+		    .rule = -1,
+		    .on_pair = on_pair,
+		    .suspension = f->suspension,
+		    .since = f->since,
+		    .until = f->until,
+		};
+	(*n)++;
+}
+
+size_t
+breaker_product_holds(const struct breaker *b, int32_t product,
+                      struct breaker_hold *out, size_t cap)
+{
+	size_t n = 0;
+	if (!breaker_valid_index(product, b->nproducts))
+		return 0;
+	struct product *p = breaker_product(b, product);
+	struct rule *const *pr = p->pair_rules, *const *pend =
+	                                            pr + p->npair_rules;
+	struct hold q;
+	int dir;
+
+	/* In check_holds' order: forced, pair rules, own rules. */
+	force_out(p->force, false, out, cap, &n);
+	force_out(b->pairs[p->pair].force, true, out, cap, &n);
+	for (; pr < pend; pr++) {
+		if (!rule_holding(*pr, &q, &dir) ||
+		    !scope_hits(*pr, dir, p->side))
+			continue;
+		if (n < cap)
+			hold_out(b, &q, &out[n]);
+		n++;
+	}
+	const struct rule *r = breaker_product_own(p), *end = r + p->nown;
+	for (; r < end; r++) {
+		if (r->shadow || !rule_holding(r, &q, &dir) ||
+		    !scope_hits(r, dir, p->side))
+			continue;
+		if (n < cap)
+			hold_out(b, &q, &out[n]);
+		n++;
+	}
+	return n;
+}
+
+bool
+breaker_rule_hold(const struct breaker *b, int32_t rule,
+                  struct breaker_hold *out)
+{
+	struct hold q;
+	int dir;
+	if (!breaker_valid_index(rule, b->nrules) || b->rule[rule]->shadow ||
+	    !rule_holding(b->rule[rule], &q, &dir))
+		return false;
+	hold_out(b, &q, out);
+	return true;
 }

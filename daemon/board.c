@@ -10,11 +10,15 @@
  * products each, and the latest rows; the rest of a suspension's
  * products are paged (GET /products).
  *
- * The engine lock is held only to copy numbers.  Which suspension holds
- * each product is found by a scan of every product (breaker_product_status,
- * as a check would meet it), made again only after a row commits, in
- * chunks of BOARD_SCAN_CHUNK products under mu, so that 100,000 products
- * never hold a check up for more than a moment.
+ * Every open suspension is listed, with every product it holds: a
+ * product held by two (its pair's velocity trip and its stale rule, a
+ * trip and an operator's force) counts under both, though its checks
+ * quote one.  The engine lock is held only to copy numbers.  The scan
+ * reads every product's holds (breaker_product_holds), every rule's and
+ * every pair's force (a suspension that holds no product: a trip whose
+ * side or exemptions leave none, a forced pair with none), made again
+ * only after a row commits, in chunks of BOARD_SCAN_CHUNK under mu, so
+ * that 100,000 products never hold a check up for more than a moment.
  *
  * Lock order: bm (this file's: the scan's result, and one build at a
  * time) before mu before the feed's fm.
@@ -53,19 +57,26 @@
 /* The page: build/gen/board_html.c, from daemon/board.html. */
 extern const size_t board_html_len;
 
-/* A held product: what its checks would quote. */
+/* A suspension and one product it holds (product -1: the suspension
+ * itself, so that one holding no product is listed too). */
 struct held {
 	int64_t suspension; /* 0: none shown (no id, or not written yet) */
 	fxb_time since, until;
-	int32_t product;
-	int32_t rule; /* -1: an operator's */
+	int32_t rule;    /* -1: an operator's */
+	int32_t scope;   /* an operator's: the pair's or product's index */
+	int32_t product; /* -1: none */
 	bool pair_force;
 };
 
-/* A suspension: a run of the sorted held products. */
+/* A suspension: a run of the sorted scan, its products last. */
 struct group {
-	size_t first, n; /* held[first .. first + n) */
+	size_t head;     /* held[head]: the suspension */
+	size_t first, n; /* its products: held[first .. first + n) */
 };
+
+/* A product's holds read at once; one with more is read again into a
+ * buffer of its size. */
+#define BOARD_HOLDS 16
 
 /* Every check answered so far, allowed or not (metrics.c's counters,
  * read without a lock). */
@@ -95,7 +106,9 @@ struct board {
 	uint64_t rows;
 	bool scanned;
 	struct held *held; /* sorted: newest suspension first */
-	size_t nheld, nproducts, nrules;
+	size_t nheld;
+	size_t nproducts, nrules;
+	size_t suspended; /* products held by any */
 	struct group *groups;
 	size_t ngroups;
 	/* Decisions a second: the checks counted at two readings a second
@@ -139,51 +152,134 @@ held_cmp(const void *a, const void *b)
 		return x->suspension > y->suspension ? -1 : 1;
 	if (x->rule != y->rule)
 		return x->rule < y->rule ? -1 : 1;
+	if (x->pair_force != y->pair_force)
+		return x->pair_force ? -1 : 1;
+	if (x->scope != y->scope)
+		return x->scope < y->scope ? -1 : 1;
 	return x->product < y->product ? -1 : x->product > y->product;
 }
 
-/* Held products in one group: the same suspension, or, with none
- * shown, the same rule (a stale rule before its first tick holds its
- * pair with no id). */
+/* Entries of one suspension: the same id, or, with none shown, the same
+ * rule or force (a stale rule before its first tick holds its pair with
+ * no id; a force's row may not be written yet). */
 static bool
 same_group(const struct held *x, const struct held *y)
 {
-	return x->suspension == y->suspension && x->rule == y->rule;
+	return x->suspension == y->suspension && x->rule == y->rule &&
+	       x->pair_force == y->pair_force && x->scope == y->scope;
 }
 
-/* Products [from, to) into v (room for them), mu held; returns how many
- * are held. */
-static size_t
-scan_chunk(struct daemon *d, size_t from, size_t to, struct held *v)
+/* A scan under way: its entries so far, and the newest row written when
+ * it began (an id is shown once its row is written: one cut for every
+ * entry, so that a suspension's entries all show its id or none do). */
+struct scan {
+	struct daemon *d;
+	int64_t upto;
+	struct held *v;
+	size_t cap, n;
+	size_t held; /* products held by any */
+};
+
+/* Room for n more entries; false on out of memory. */
+static bool
+scan_room(struct scan *sc, size_t n)
 {
-	size_t n = 0;
-	fxb_time now = breaker_now(d->engine);
+	if (sc->n + n <= sc->cap)
+		return true;
+	size_t c = sc->cap > 0 ? sc->cap : 1024;
+	while (c < sc->n + n)
+		c *= 2;
+	struct held *nv = realloc(sc->v, c * sizeof(*nv));
+	if (nv == NULL)
+		return false;
+	sc->v = nv;
+	sc->cap = c;
+	return true;
+}
+
+/* A hold appended as the scan keeps it (room made); scope: a force's
+ * pair or product index. */
+static void
+scan_put(struct scan *sc, const struct breaker_hold *h, int32_t scope,
+         int32_t product)
+{
+	sc->v[sc->n++] = (struct held){
+	    .suspension = h->suspension > 0 && h->suspension <= sc->upto
+	                      ? h->suspension
+	                      : 0,
+	    .since = h->since,
+	    .until = h->until,
+	    .rule = h->rule,
+	    .scope = h->rule >= 0 ? -1 : scope,
+	    .product = product,
+	    .pair_force = h->rule < 0 && h->on_pair,
+	};
+}
+
+/* Products [from, to), each with every suspension that holds it, mu
+ * held.  False on out of memory. */
+static bool
+scan_products(struct scan *sc, size_t from, size_t to)
+{
+	struct daemon *d = sc->d;
+	struct breaker_hold one[BOARD_HOLDS];
 	for (size_t i = from; i < to; i++) {
-		struct breaker_decision dec;
-		fxb_time since;
-		breaker_product_status(d->engine, (int32_t)i, &dec, &since);
-		/* Flow control is not a suspension. */
-		if (dec.verdict != BREAKER_VERDICT_DENY)
-			continue;
-		struct held *h = &v[n++];
-		h->suspension = visible(d, dec.suspension);
-		h->since = since;
-		h->until = dec.retry_after_ms >= 0 ? now + dec.retry_after_ms
-		                                   : FXB_NEVER;
-		h->product = (int32_t)i;
-		h->rule = dec.rule != NULL
-		              ? breaker_rule_find(d->engine, dec.rule,
-		                                  strlen(dec.rule))
-		              : -1;
-		int64_t fs;
-		fxb_time fsince, funtil;
-		h->pair_force =
-		    dec.rule == NULL &&
-		    !(breaker_force_status(d->engine, false, (int32_t)i, &fs,
-		                           &fsince, &funtil) &&
-		      fs == dec.suspension);
+		struct breaker_hold *hs = one;
+		size_t n = breaker_product_holds(d->engine, (int32_t)i, one,
+		                                 BOARD_HOLDS);
+		if (n > BOARD_HOLDS) {
+			if ((hs = malloc(n * sizeof(*hs))) == NULL)
+				return false;
+			breaker_product_holds(d->engine, (int32_t)i, hs, n);
+		}
+		bool ok = scan_room(sc, n);
+		for (size_t k = 0; ok && k < n; k++)
+			scan_put(sc, &hs[k],
+			         hs[k].on_pair ? d->cfg->products[i].pair
+			                       : (int32_t)i,
+			         (int32_t)i);
+		sc->held += n > 0;
+		if (hs != one)
+			free(hs);
+		if (!ok)
+			return false;
 	}
-	return n;
+	return true;
+}
+
+/* Rules [from, to) in a suspension, as themselves, mu held.  False on out
+ * of memory. */
+static bool
+scan_rules(struct scan *sc, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		struct breaker_hold h;
+		if (!breaker_rule_hold(sc->d->engine, (int32_t)i, &h))
+			continue;
+		if (!scan_room(sc, 1))
+			return false;
+		scan_put(sc, &h, -1, -1);
+	}
+	return true;
+}
+
+/* The pairs' forces, as themselves, mu held.  False on out of memory. */
+static bool
+scan_pair_forces(struct scan *sc)
+{
+	size_t np = breaker_pair_count(sc->d->engine);
+	for (size_t p = 0; p < np; p++) {
+		struct breaker_hold h = {.reason = BREAKER_REASON_FORCED,
+		                         .rule = -1,
+		                         .on_pair = true};
+		if (!breaker_force_status(sc->d->engine, true, (int32_t)p,
+		                          &h.suspension, &h.since, &h.until))
+			continue;
+		if (!scan_room(sc, 1))
+			return false;
+		scan_put(sc, &h, (int32_t)p, -1);
+	}
+	return true;
 }
 
 /* The scan still names products and rules by this engine's indices (the
@@ -197,9 +293,11 @@ scan_current(const struct board *b, const struct daemon *d)
 }
 
 /*
- * Scans every product again if a row committed (or the engine changed)
- * since the last scan: bm held.  A reload in the middle starts it over.
- * False on out of memory (the last scan stays).
+ * Scans every product, rule and pair again if a row committed (or the
+ * engine changed) since the last scan: bm held.  The products first, then
+ * the rules, BOARD_SCAN_CHUNK of them at a time under mu, then the pairs'
+ * forces; a reload in the middle starts it over.  False on out of memory
+ * (the last scan stays).
  */
 static bool
 board_scan(struct board *b)
@@ -211,36 +309,43 @@ board_scan(struct board *b)
 	pthread_mutex_unlock(&d->feed->fm);
 	pthread_mutex_lock(&d->mu);
 	bool same = scan_current(b, d) && b->rows == rows;
-	size_t np = breaker_product_count(d->engine);
 	pthread_mutex_unlock(&d->mu);
 	if (same)
 		return true;
 
-	struct held *v = malloc((np > 0 ? np : 1) * sizeof(*v));
-	if (v == NULL)
-		return false;
-	size_t n = 0;
+	struct scan sc = {.d = d, .upto = atomic_load(&d->committed)};
+	size_t np = 0, nr = 0;
 	const struct breaker *engine = NULL;
 	const struct breaker_config *cfg = NULL;
-	for (size_t from = 0;;) {
+	bool ok = true;
+	for (size_t at = 0; ok;) {
 		pthread_mutex_lock(&d->mu);
-		if (from > 0 && (d->engine != engine || d->cfg != cfg)) {
-			from = n = 0; /* a reload: start over */
+		if (at == 0 || d->engine != engine || d->cfg != cfg) {
+			at = sc.n = sc.held = 0; /* the start, or a reload */
+			engine = d->engine;
+			cfg = d->cfg;
+			np = breaker_product_count(engine);
+			nr = breaker_rule_count(engine);
 		}
-		engine = d->engine;
-		cfg = d->cfg;
-		if (breaker_product_count(d->engine) != np) {
-			pthread_mutex_unlock(&d->mu);
-			free(v);
-			return board_scan(b); /* sized anew */
-		}
-		size_t to = from + BOARD_SCAN_CHUNK < np
-		                ? from + BOARD_SCAN_CHUNK
-		                : np;
-		n += scan_chunk(d, from, to, v + n);
+		size_t to = at + BOARD_SCAN_CHUNK < np + nr
+		                ? at + BOARD_SCAN_CHUNK
+		                : np + nr;
+		if (at < np)
+			ok = scan_products(&sc, at, to < np ? to : np);
+		if (ok && to > np)
+			ok = scan_rules(&sc, at > np ? at - np : 0, to - np);
+		bool done = (at = to) >= np + nr;
+		if (ok && done)
+			ok = scan_pair_forces(&sc);
 		pthread_mutex_unlock(&d->mu);
-		if ((from = to) >= np)
+		if (done)
 			break;
+	}
+	struct held *v = sc.v;
+	size_t n = sc.n;
+	if (!ok) {
+		free(v);
+		return false;
 	}
 	qsort(v, n, sizeof(*v), held_cmp);
 	size_t ng = 0;
@@ -251,16 +356,24 @@ board_scan(struct board *b)
 		free(v);
 		return false;
 	}
+	/* The suspension's own entries (product -1) sort before its
+	 * products. */
 	for (size_t i = 0, k = 0; i < n; i++) {
-		if (i > 0 && !same_group(&v[i], &v[i - 1]))
+		bool start = i == 0 || !same_group(&v[i], &v[i - 1]);
+		if (start && i > 0)
 			k++;
-		if (g[k].n++ == 0)
-			g[k].first = i;
+		if (start)
+			g[k].head = g[k].first = i;
+		if (v[i].product < 0)
+			g[k].first = i + 1;
+		else
+			g[k].n++;
 	}
 	free(b->held);
 	free(b->groups);
 	b->held = v;
 	b->nheld = n;
+	b->suspended = sc.held;
 	b->nproducts = np;
 	b->nrules = cfg->nrules;
 	b->groups = g;
@@ -275,18 +388,18 @@ board_scan(struct board *b)
 /* A suspension's row as the document shows it: names copied (mu held,
  * the scan current) into names (room for BOARD_FIRST). */
 static void
-group_of(struct daemon *d, const struct held *h, size_t n, const char **names,
-         struct ipc_board_suspension *s)
+group_of(struct daemon *d, const struct held *v, const struct group *g,
+         const char **names, struct ipc_board_suspension *s)
 {
 	const struct breaker_config *cfg = d->cfg;
-	int32_t pair = cfg->products[h->product].pair;
+	const struct held *h = &v[g->head];
 	*s = (struct ipc_board_suspension){
 	    .suspension = h->suspension,
 	    .since = h->since,
 	    .until = h->until,
-	    .products = n,
+	    .products = g->n,
 	    .first = names,
-	    .nfirst = n < BOARD_FIRST ? n : BOARD_FIRST,
+	    .nfirst = g->n < BOARD_FIRST ? g->n : BOARD_FIRST,
 	};
 	if (h->rule >= 0) {
 		const struct breaker_rule_conf *c = &cfg->rules[h->rule];
@@ -298,14 +411,13 @@ group_of(struct daemon *d, const struct held *h, size_t n, const char **names,
 	} else {
 		s->kind = "forced";
 		s->scope_type = h->pair_force ? "pair" : "product";
-		s->scope = h->pair_force ? cfg->pairs[pair].name
-		                         : cfg->products[h->product].id;
+		s->scope = h->pair_force ? cfg->pairs[h->scope].name
+		                         : cfg->products[h->scope].id;
 		s->operator_reason =
-		    breaker_force_reason(d->engine, h->pair_force,
-		                         h->pair_force ? pair : h->product);
+		    breaker_force_reason(d->engine, h->pair_force, h->scope);
 	}
 	for (size_t i = 0; i < s->nfirst; i++)
-		names[i] = cfg->products[h[i].product].id;
+		names[i] = cfg->products[v[g->first + i].product].id;
 }
 
 /* The pairs' charts, copied as numbers under the locks and written out
@@ -451,15 +563,14 @@ board_document(struct board *b, size_t recent)
 		head.pairs = d->feed->npairs;
 		board_pairs(b, rep, recent, &c, holds);
 		head.products = b->nproducts;
-		head.suspended = b->nheld;
+		head.suspended = b->suspended;
 		head.suspensions = b->ngroups;
 		const char *names[BOARD_FIRST];
 		for (size_t k = 0; scan_current(b, d) && k < b->ngroups &&
 		                   k < BOARD_GROUPS_MAX;
 		     k++) {
 			struct ipc_board_suspension s;
-			group_of(d, &b->held[b->groups[k].first],
-			         b->groups[k].n, names, &s);
+			group_of(d, b->held, &b->groups[k], names, &s);
 			ipc_reply_board_suspension(rep, &s);
 		}
 	}
@@ -620,8 +731,8 @@ page_product(struct daemon *d, int32_t i, struct ipc_board_product *p)
 
 /*
  * GET /products?suspension=ID&prefix=P&offset=N&limit=N: the products a
- * suspension holds (from the last scan, by product id), or every product
- * whose id starts with P (held or not), or both; limit at most
+ * suspension holds (from the last scan, in the config's order), or every
+ * product whose id starts with P (held or not), or both; limit at most
  * BOARD_PAGE_MAX.
  */
 void
@@ -680,7 +791,7 @@ board_get_products(void *arg, const char *query, struct ipc_http_response *res)
 		 * prefix if one was given. */
 		size_t k = 0;
 		while (k < b->ngroups &&
-		       b->held[b->groups[k].first].suspension != pg.suspension)
+		       b->held[b->groups[k].head].suspension != pg.suspension)
 			k++;
 		for (size_t i = 0; k < b->ngroups && i < b->groups[k].n; i++) {
 			int32_t pi = b->held[b->groups[k].first + i].product;

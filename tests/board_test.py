@@ -13,11 +13,23 @@ library only.
         checks, and asserts within 2 s that the board shows the
         suspension with the exact product, rule, id and until the deny
         quoted; resets it by signed command (alice asks, bob approves)
-        and asserts it is gone within 2 s; kills the daemon and asserts
-        the red banner; and that the page raised no exception and logged
-        no error (a refused connection after the kill excepted).  Prints
-        "ok NAME" or "FAIL NAME: WHY" per check; screenshots in OUTDIR
-        (board.png, board-lost.png).
+        and asserts it is gone within 2 s; trips velocity rule vel on
+        USD/KRW and forces the pair on top, and asserts both suspensions
+        are listed with every product each holds; holds the stream's 32
+        places from here and asserts that a board opened then shows the
+        data with the amber note and no red banner, and goes live once
+        they are let go; kills the daemon and asserts the red banner;
+        and that the page raised no exception and logged no error (the
+        browser's own word on the refused stream and, after the kill,
+        the refused connection excepted).  Prints "ok NAME" or "FAIL
+        NAME: WHY" per check; screenshots in OUTDIR (board.png,
+        board-refused.png, board-lost.png).
+
+    board_test.py stale URL TMP
+        tests/e2e_board.sh's second daemon (USD/KRW: velocity rule vel,
+        stale rule st of 2 s; products w and x): trips vel, lets st trip
+        too, and asserts both suspensions are listed, each holding both
+        products, in /board.json and on the page, as /metrics counts them.
 
     board_test.py replay CHECK_URL TAPE FROM_MS TO_MS
         Sends a tape's ticks and checks between two of its times to a
@@ -30,7 +42,9 @@ library only.
 import base64
 import json
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -238,6 +252,101 @@ def http_json(url):
         return r.status, r.headers, json.loads(r.read())
 
 
+def open_suspensions(url):
+    """fxbreaker_suspensions_open from /metrics: {kind: count}, the
+    kinds with any."""
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
+        text = r.read().decode()
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("fxbreaker_suspensions_open{kind=\""):
+            kind = line.split('"')[1]
+            n = int(float(line.split()[-1]))
+            if n:
+                out[kind] = n
+    return out
+
+
+def pair_holds(url, pair):
+    """{rule or "forced": suspension id} of what holds pair, as
+    /status.json says (not the board's code)."""
+    _, _, st = http_json(url + "/status.json")
+    for p in st["pairs"]:
+        if p["pair"] == pair:
+            return {h.get("rule", h["kind"]): h.get("suspension")
+                    for h in p["held_by"]}
+    return {}
+
+
+def js_json(v):
+    """A JavaScript string literal of v's JSON as JSON.stringify makes
+    it (no spaces), to compare with on the page."""
+    return json.dumps(json.dumps(v, separators=(",", ":")))
+
+
+def susp_rows(doc):
+    """The document's suspensions as the tests compare them."""
+    return [(g["suspension"], g["rule"], g["kind"], g["scope"],
+             g["scope_type"], g["products"], g["first"])
+            for g in doc["suspensions"]]
+
+
+class Streams:
+    """Stream clients of /live held open from here: raw sockets, each
+    sending the GET with the daemon's Host and read slowly by a thread
+    (each board message is read, so that none is dropped for a full
+    queue)."""
+
+    def __init__(self, url):
+        hostport = url.split("//", 1)[1]
+        host, port = hostport.rsplit(":", 1)
+        self.addr = (host, int(port))
+        self.hostport = hostport
+        self.socks = []
+        self.lock = threading.Lock()
+        self.stop = False
+        threading.Thread(target=self._drain, daemon=True).start()
+
+    def open_one(self):
+        """One more stream client; its status code (200: held)."""
+        s = socket.create_connection(self.addr, timeout=5)
+        s.sendall(("GET /live HTTP/1.1\r\nHost: %s\r\n"
+                   "Accept: text/event-stream\r\n\r\n"
+                   % self.hostport).encode())
+        head = b""
+        while b"\r\n" not in head:
+            chunk = s.recv(1)
+            if not chunk:
+                break
+            head += chunk
+        code = int(head.split()[1]) if len(head.split()) > 1 else 0
+        if code == 200:
+            s.setblocking(False)
+            with self.lock:
+                self.socks.append(s)
+        else:
+            s.close()
+        return code
+
+    def _drain(self):
+        while not self.stop:
+            with self.lock:
+                socks = list(self.socks)
+            if socks:
+                for s in select.select(socks, [], [], 0.2)[0]:
+                    try:
+                        s.recv(65536)
+                    except OSError:
+                        pass
+            time.sleep(0.2)
+
+    def close(self):
+        with self.lock:
+            for s in self.socks:
+                s.close()
+            self.socks = []
+
+
 # The suspension row the board shows for id s, as the test reads it.
 ROW_JS = """(function () {
   var r = document.querySelector('tr[data-suspension="%s"]');
@@ -279,7 +388,7 @@ def scenario(b, url, check_url, ctl, pid, outdir):
         time.sleep(0.6)  # 1.2 s: two seconds of chart at least
 
     # The document: the band from the first tick (1400, 1 %), the
-    # velocity limits from the window's extremes (1400 and 1402, V 20),
+    # velocity limits from the window's extremes (1400 and 1402, V 10),
     # one chart point a second.
     st, hdr, doc = http_json(url + "/board.json")
     pair = doc["pairs"][0]
@@ -288,11 +397,11 @@ def scenario(b, url, check_url, ctl, pid, outdir):
            pair["velocity"]),
           (200, "USD/KRW", "open", "1402.00",
            {"rule": "b", "lower": "1386.00", "upper": "1414.00"},
-           {"rule": "vel", "lower": "1382.00", "upper": "1420.00"}))
+           {"rule": "vel", "lower": "1392.00", "upper": "1410.00"}))
     check("board.json: its chart's last point (10^-9 units)",
           pair["history"][-1][1:],
-          [1402000000000, 1386000000000, 1414000000000, 1382000000000,
-           1420000000000])
+          [1402000000000, 1386000000000, 1414000000000, 1392000000000,
+           1410000000000])
     check("board.json: products and the ledger",
           (doc["products"], doc["ledger"]["state"], doc["ledger"]["queued"],
            doc["notice_utc_offset_min"]),
@@ -444,6 +553,9 @@ def scenario(b, url, check_url, ctl, pid, outdir):
         fail("the lifted force leaves the board within 2 s",
              b.eval("document.getElementById('susps').innerText"))
 
+    two_on_a_pair(b, url, check_url, ctl)
+    refused_from, refused_to = refused_stream(b, url, outdir)
+
     # The daemon dies: the banner says so.
     before_kill = time.monotonic()
     check("no banner while live",
@@ -468,11 +580,197 @@ def scenario(b, url, check_url, ctl, pid, outdir):
                  ".opacity].join(' ')"), "0.45 0.45")
     b.screenshot(os.path.join(outdir, "board-lost.png"))
 
-    # No exception, no console error; after the kill, only the browser's
-    # own word that the stream's connection was refused.
+    # No exception, no console error; while the stream's places were
+    # taken, and after the kill, only the browser's own word that the
+    # stream was refused.
     bad = [p for p in b.problems()
-           if not (p[0] >= before_kill and p[1] == "network")]
+           if not (p[1] == "network" and
+                   (p[0] >= before_kill or
+                    refused_from <= p[0] <= refused_to))]
     check("no JavaScript exception or console error", bad, [])
+
+
+# A suspension row on the page: [id, rule, kind, scope, products, first].
+ROWS_JS = """[].map.call(document.querySelectorAll('tr[data-suspension]'),
+  function (r) { return [r.dataset.suspension, r.dataset.rule,
+    r.dataset.kind, r.dataset.scope, r.dataset.products,
+    [].map.call(r.querySelectorAll('[data-product]'),
+                function (e) { return e.dataset.product; })]; })"""
+
+
+def two_on_a_pair(b, url, check_url, ctl):
+    """USD/KRW held twice: vel trips (1400 then 1411: a move of 11, V 10,
+    inside the band), then alice forces the pair.  A check quotes the
+    force (it ends last), but both are open suspensions: the board lists
+    each with both products, as /metrics counts them."""
+    for px in ("1400", "1411"):
+        nng_req(check_url, '{"op":"tick","pair":"USD/KRW","px":"%s"}' % px)
+    fs = signed(ctl, "suspend", "--key", "alice.key", "--pair", "USD/KRW",
+                "--reason", "two holds")
+    check("USD/KRW forced by alice on top of the trip", fs.get("result"),
+          "applied")
+    fid = fs.get("suspension")
+    holds = pair_holds(url, "USD/KRW")
+    vid = holds.get("vel")
+    check("status: USD/KRW held by vel and the force",
+          (sorted(holds), holds.get("forced")), (["forced", "vel"], fid))
+    r = json.loads(nng_req(check_url,
+                           '{"op":"check","product":"w","amount":"1.00"}'))
+    check("a check on w quotes the force alone",
+          (r.get("decision"), r.get("suspension")), ("deny", fid))
+    want = [(fid, None, "forced", "USD/KRW", "pair", 2, ["w", "x"]),
+            (vid, "vel", "velocity", "USD/KRW", "pair", 2, ["w", "x"]),
+            (None, "st", "stale", "EUR/KRW", "pair", 1, ["e"])]
+    doc, end = None, time.monotonic() + 2
+    while time.monotonic() < end:
+        _, _, doc = http_json(url + "/board.json")
+        if susp_rows(doc) == want:
+            break
+        time.sleep(0.1)
+    check("board.json: both suspensions on USD/KRW, each with w and x",
+          susp_rows(doc), want)
+    check("board.json: 3 suspensions, 3 products held (w and x once each)",
+          (doc["suspensions_total"], doc["products"]["suspended"]), (3, 3))
+    check("/metrics counts the same open suspensions",
+          open_suspensions(url), {"forced": 1, "velocity": 1})
+    for sid, name in ((vid, "vel's"), (fid, "the force's")):
+        _, _, pg = http_json("%s/products?suspension=%d" % (url, sid))
+        check("/products pages %s products, as checks meet them" % name,
+              (pg["total"], [(p["product"], p.get("suspension"))
+                             for p in pg["products"]]),
+              (2, [("w", fid), ("x", fid)]))
+    want_rows = [[str(fid), "", "forced", "USD/KRW", "2", ["w", "x"]],
+                 [str(vid), "vel", "velocity", "USD/KRW", "2", ["w", "x"]],
+                 ["", "st", "stale", "EUR/KRW", "1", ["e"]]]
+    rows, took = b.wait("JSON.stringify(%s) === %s"
+                        % (ROWS_JS, js_json(want_rows)), 2.0)
+    if rows:
+        ok("the page lists both within 2 s (%.2f s)" % took)
+    else:
+        fail("the page lists both within 2 s",
+             "%r, want %r" % (b.eval(ROWS_JS), want_rows))
+    check("the page's header: 3 held, 3 suspensions",
+          b.eval("[document.getElementById('p-susp').textContent,"
+                 " document.getElementById('susp-count').textContent]"),
+          ["3", "(3)"])
+
+
+# The connection's state, the note's, the banner's, and the data's
+# opacity.
+NOTE_JS = """(function () {
+  var n = document.getElementById('note') || document.createElement('p'),
+      bn = document.getElementById('banner');
+  return [document.body.dataset.conn, getComputedStyle(n).display,
+          n.textContent, getComputedStyle(n).backgroundColor,
+          getComputedStyle(bn).display,
+          getComputedStyle(document.querySelector('main')).opacity];
+})()"""
+
+
+def refused_stream(b, url, outdir):
+    """The stream's 32 places taken from here: a board opened now is
+    refused the stream (503).  It must draw /board.json with the amber
+    note and no red banner, poll it, and go live once a place is free.
+    Returns when the refusals began and ended (monotonic)."""
+    b.navigate("about:blank")
+    streams = Streams(url)
+    held, end = 0, time.monotonic() + 10
+    # The board's own stream goes when the daemon next writes to it.
+    while held < 32 and time.monotonic() < end:
+        if streams.open_one() == 200:
+            held += 1
+        else:
+            time.sleep(0.3)
+    check("32 stream clients held from here", held, 32)
+    check("the 33rd is refused", streams.open_one(), 503)
+    t0 = time.monotonic()
+    b.navigate(url + "/")
+    v, took = b.wait("document.body.dataset.conn === 'polling' && "
+                     "document.querySelectorAll('tr[data-suspension]')"
+                     ".length", 5.0)
+    check("the refused board draws /board.json (its 3 suspensions)", v, 3)
+    check("the amber note, no red banner, nothing greyed",
+          b.eval(NOTE_JS),
+          ["polling", "block",
+           "live updates refused (too many boards open): refreshing "
+           "every 5 s", "rgb(178, 106, 0)", "none", "1"])
+    check("the pair's rate is drawn",
+          b.eval("(function () { var e = document.querySelector("
+                 "'section.pair b[data-rate]'); return e && "
+                 "e.dataset.rate; })()"), "1411.00")
+    b.screenshot(os.path.join(outdir, "board-refused.png"))
+    n0 = b.eval("+document.body.dataset.updates")
+    v, took = b.wait("+document.body.dataset.updates > %d && "
+                     "document.body.dataset.conn" % n0, 7.0)
+    check("it reads /board.json again within 7 s, still amber (%.2f s)"
+          % took, v, "polling")
+    streams.close()
+    t1 = time.monotonic()
+    v, took = b.wait("document.body.dataset.conn === 'live' && "
+                     "getComputedStyle(document.getElementById('note'))"
+                     ".display", 8.0)
+    check("live again within 8 s of the places freed (%.2f s)" % took, v,
+          "none")
+    return t0, time.monotonic()
+
+
+def stale_test(url, tmp):
+    """The report: a velocity trip on USD/KRW, then the pair goes stale.
+    Checks quote the stale one (it has no end); both are listed."""
+    check_url = "ipc://%s/run/check.ipc" % tmp
+    for px in ("1400", "1411"):
+        nng_req(check_url, '{"op":"tick","pair":"USD/KRW","px":"%s"}' % px)
+    holds, end = {}, time.monotonic() + 8
+    while time.monotonic() < end:
+        holds = pair_holds(url, "USD/KRW")
+        if holds.get("st") and holds.get("vel"):
+            break
+        time.sleep(0.2)
+    vid, sid = holds.get("vel"), holds.get("st")
+    if not (vid and sid):
+        fail("vel trips, then st goes stale", holds)
+        return
+    ok("vel trips (suspension %d), then st goes stale (%d)" % (vid, sid))
+    r = json.loads(nng_req(check_url,
+                           '{"op":"check","product":"x","amount":"1.00"}'))
+    check("a check on x quotes the stale suspension",
+          (r.get("decision"), r.get("suspension"), r.get("rule")),
+          ("deny", sid, "st"))
+    check("/metrics: one velocity and one stale suspension open",
+          open_suspensions(url), {"stale": 1, "velocity": 1})
+    want = [(sid, "st", "stale", "USD/KRW", "pair", 2, ["w", "x"]),
+            (vid, "vel", "velocity", "USD/KRW", "pair", 2, ["w", "x"])]
+    doc, end = None, time.monotonic() + 2
+    while time.monotonic() < end:
+        _, _, doc = http_json(url + "/board.json")
+        if susp_rows(doc) == want:
+            break
+        time.sleep(0.1)
+    check("board.json lists both, each holding w and x", susp_rows(doc),
+          want)
+    check("board.json: 2 suspensions, 2 products held",
+          (doc["suspensions_total"], doc["products"]["suspended"]), (2, 2))
+    _, _, pg = http_json("%s/products?suspension=%d" % (url, vid))
+    check("/products pages vel's products",
+          (pg["total"], [p["product"] for p in pg["products"]]),
+          (2, ["w", "x"]))
+    b = Browser()
+    try:
+        b.navigate(url + "/")
+        want_rows = [[str(sid), "st", "stale", "USD/KRW", "2", ["w", "x"]],
+                     [str(vid), "vel", "velocity", "USD/KRW", "2",
+                      ["w", "x"]]]
+        v, _ = b.wait("document.body.dataset.conn === 'live' && "
+                      "JSON.stringify(%s) === %s"
+                      % (ROWS_JS, js_json(want_rows)), 10)
+        if v:
+            ok("the page lists both, each holding w and x")
+        else:
+            fail("the page lists both, each holding w and x",
+                 "%r, want %r" % (b.eval(ROWS_JS), want_rows))
+        check("the page raised no error", b.problems(), [])
+    finally:
+        b.close()
 
 
 def screenshot(url, out, wait_expr):
@@ -533,6 +831,13 @@ def main(argv):
             run_test(url, tmp, ctl, pid, outdir)
         except Exception as e:  # a broken driver is a failure, not a pass
             fail("the browser test ran to its end", repr(e))
+        print("%d passed, %d failed" % (passed, failed))
+        return 1 if failed else 0
+    if len(argv) == 4 and argv[1] == "stale":
+        try:
+            stale_test(argv[2], argv[3])
+        except Exception as e:  # a broken driver is a failure
+            fail("the stale test ran to its end", repr(e))
         print("%d passed, %d failed" % (passed, failed))
         return 1 if failed else 0
     if len(argv) >= 4 and argv[1] == "screenshot":

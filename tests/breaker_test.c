@@ -271,6 +271,76 @@ test_binding_suspension(void)
 	breaker_free(b);
 }
 
+/* Every suspension that holds a product, not only the one its checks
+ * quote (the board lists each): a stale rule before its first tick, an
+ * exempt product left out, a product's trip under its pair's force. */
+static void
+test_product_holds(void)
+{
+	struct log lg;
+	struct breaker_decision d;
+	struct breaker_hold h[4];
+	static const char conf[] =
+	    "[pair USD/KRW]\n[product a]\npair = USD/KRW\n"
+	    "[product b]\npair = USD/KRW\nexempt = s\n"
+	    "[rule s]\npair = USD/KRW\nkind = stale\nmax_age = 1h\n"
+	    "[rule v]\nproduct = a\nkind = volume\nwindow = 10s\n"
+	    "trip = 1\nsuspend_for = 5s\n";
+	struct breaker *b = engine(conf, 0, &lg);
+	if (b == NULL)
+		return;
+	/* No tick yet: s holds a with no id; b is exempt. */
+	CHECK_INT(breaker_product_holds(b, 0, h, 4), 1);
+	CHECK_INT(h[0].reason, BREAKER_REASON_NO_RATE);
+	CHECK_INT(h[0].rule, 0);
+	CHECK_INT(h[0].suspension, 0);
+	CHECK_INT(h[0].until, FXB_NEVER);
+	CHECK_INT(breaker_product_holds(b, 1, h, 4), 0);
+	CHECK(breaker_rule_hold(b, 0, &h[0]));
+	CHECK_INT(h[0].reason, BREAKER_REASON_NO_RATE);
+	CHECK(!breaker_rule_hold(b, 1, &h[0]));
+	breaker_tick(b, 100, 0, PX(1400));
+	CHECK_INT(breaker_product_holds(b, 0, h, 4), 0);
+	CHECK(!breaker_rule_hold(b, 0, &h[0]));
+	/* v trips on a, then an operator forces the pair: a check on a
+	 * quotes the force (no end), but both hold it. */
+	breaker_check(b, 200, 0, 1, 0, &d);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_DENY);
+	int64_t vid = d.suspension;
+	CHECK_INT(breaker_force_suspend(b, 300, true, 0, FXB_NEVER, "two"),
+	          FXB_OK);
+	int64_t fid = lg.id[lg.n - 1];
+	breaker_product_status(b, 0, &d, &(fxb_time){0});
+	CHECK_INT(d.suspension, fid);
+	CHECK_INT(breaker_product_holds(b, 0, h, 4), 2);
+	CHECK_INT(h[0].reason, BREAKER_REASON_FORCED);
+	CHECK_INT(h[0].rule, -1);
+	CHECK(h[0].on_pair);
+	CHECK_INT(h[0].suspension, fid);
+	CHECK_INT(h[0].since, 300);
+	CHECK_INT(h[0].until, FXB_NEVER);
+	CHECK_INT(h[1].reason, BREAKER_REASON_SUSPENDED);
+	CHECK_INT(h[1].rule, 1);
+	CHECK_INT(h[1].suspension, vid);
+	CHECK_INT(h[1].since, 200);
+	CHECK_INT(h[1].until, 5200);
+	CHECK(breaker_rule_hold(b, 1, &h[2]));
+	CHECK_INT(h[2].suspension, vid);
+	CHECK_INT(h[2].until, 5200);
+	/* A force reaches the exempt product; cap 1 still counts both. */
+	CHECK_INT(breaker_product_holds(b, 1, h, 4), 1);
+	CHECK_INT(h[0].suspension, fid);
+	h[1].suspension = -7;
+	CHECK_INT(breaker_product_holds(b, 0, h, 1), 2);
+	CHECK_INT(h[1].suspension, -7);
+	/* Bad indices: nothing. */
+	CHECK_INT(breaker_product_holds(b, 2, h, 4), 0);
+	CHECK_INT(breaker_product_holds(b, -1, h, 4), 0);
+	CHECK(!breaker_rule_hold(b, 2, &h[0]));
+	CHECK(!breaker_rule_hold(b, -1, &h[0]));
+	breaker_free(b);
+}
+
 /* RULES 3 and 2: a product id is found by hash among 100,000. */
 static void
 test_many_products(void)
@@ -829,6 +899,7 @@ static const struct test tests[] = {
     {"api_errors", test_api_errors},
     {"force", test_force},
     {"binding_suspension", test_binding_suspension},
+    {"product_holds", test_product_holds},
     {"many_products", test_many_products},
     {"band_cap", test_band_cap},
     {"restore", test_restore},

@@ -3,10 +3,14 @@
 # headless, over the DevTools pipe: tests/board_test.py).  A real daemon
 # with http_url; checks trip volume rule v on product w; the board must
 # show the suspension (product, rule, id, until: the deny's own values)
-# within 2 s, drop it within 2 s of a signed reset, and raise its red
-# banner when the daemon is killed; the page must throw nothing and log
-# no error.  Screenshots: BUILD/board.png, BUILD/board-lost.png.  KEEP=1
-# prints the daemon's stderr at the end.
+# within 2 s, drop it within 2 s of a signed reset, list two suspensions
+# on one pair (a velocity trip and a forced pair) each with its products,
+# show the amber note (not the red banner) when the stream's 32 places
+# are taken, and raise its red banner when the daemon is killed; the page
+# must throw nothing and log no error.  Then a second daemon: a velocity
+# trip and a stale trip on one pair, both listed.  Screenshots:
+# BUILD/board.png, BUILD/board-refused.png, BUILD/board-lost.png.  KEEP=1
+# prints the daemons' stderr at the end.
 . "$(dirname "$0")/lib_e2e.sh"
 
 if ! command -v chromium >/dev/null 2>&1; then
@@ -15,6 +19,18 @@ if ! command -v chromium >/dev/null 2>&1; then
 	exit 1
 fi
 PORT=19451
+# tally FILE: a browser test's output, its checks added to ours.
+tally() {
+	grep -v '^[0-9]* passed, [0-9]* failed$' "$1"
+	p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$1")
+	f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$1")
+	if [ -z "$p" ]; then
+		fail "the browser test printed its tally" "$(tail -n 5 "$1")"
+	else
+		passed=$((passed + p))
+		failed=$((failed + f))
+	fi
+}
 {
 	operator_key alice alice
 	operator_key bob bob
@@ -44,7 +60,7 @@ suspend_for = 10m
 pair = USD/KRW
 kind = velocity
 window = 30s
-max_move = 20
+max_move = 10
 suspend_for = 10m
 [pair EUR/KRW]
 [product e]
@@ -66,17 +82,36 @@ start_daemon || exit 1
 BOARD_PROFILE="$TMP/chromium" python3 "$ROOT/tests/board_test.py" test \
 	"http://127.0.0.1:$PORT" "$TMP" "$CTL" "$PID" "$ROOT/$BUILD" \
 	>"$TMP/board.out" 2>&1
-cat "$TMP/board.out" | grep -v '^[0-9]* passed, [0-9]* failed$'
-p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/board.out")
-f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/board.out")
-if [ -z "$p" ]; then
-	fail "the browser test printed its tally" "$(tail -n 5 "$TMP/board.out")"
-else
-	passed=$((passed + p))
-	failed=$((failed + f))
-fi
-# The browser test killed the daemon: nothing to stop.
-wait "$PID" 2>/dev/null
-PID=
+tally "$TMP/board.out"
+# The browser test killed the daemon (unless it stopped short).
+kill_daemon
+
+# The second daemon: a velocity trip, then the same pair goes stale.
+PORT2=19452
+{
+	service_conf | sed "s|^data_dir = .*|data_dir = $TMP/data2|"
+	cat <<EOF2
+http_url = http://127.0.0.1:$PORT2
+[pair USD/KRW]
+[product w]
+pair = USD/KRW
+[product x]
+pair = USD/KRW
+[rule vel]
+pair = USD/KRW
+kind = velocity
+window = 30s
+max_move = 10
+suspend_for = 10m
+[rule st]
+pair = USD/KRW
+kind = stale
+max_age = 2s
+EOF2
+} >"$TMP/fx.conf"
+start_daemon || exit 1
+BOARD_PROFILE="$TMP/chromium2" python3 "$ROOT/tests/board_test.py" stale \
+	"http://127.0.0.1:$PORT2" "$TMP" >"$TMP/board2.out" 2>&1
+tally "$TMP/board2.out"
 [ -n "${KEEP:-}" ] && { cat "$TMP/daemon.log"; }
 finish
