@@ -227,6 +227,8 @@ bool
 config_service_read(struct ini *in, struct ini_sect *s,
                     struct service_conf *sv)
 {
+	/* A new key here: if a reload cannot apply it, it also goes into
+	 * daemon/daemon.c's service_changed, and into fxbreaker.conf(5). */
 	static const struct {
 		const char *key;
 		size_t off, cap;

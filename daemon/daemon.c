@@ -604,7 +604,9 @@ daemon_check_access(const struct service_conf *sv)
 static const char *
 service_changed(const struct service_conf *a, const struct service_conf *b)
 {
-	/* size 0: a string; else the field's bytes. */
+	/* size 0: a string; else the field's bytes.  A new [service] key
+	 * (config/config_service.c) that a reload cannot apply goes here
+	 * too. */
 	static const struct {
 		const char *key;
 		size_t off, size;
