@@ -98,7 +98,8 @@ LEDGER_OBJ  = $(LEDGER_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/ledger_migrations.o
 CONFIG_OBJ  = $(CONFIG_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/board_html.o
 
-UNIT_TESTS  = breaker_test decimal_test config_test client_test wire_test \
+UNIT_TESTS  = breaker_test decimal_test config_test client_test \
+	      client_outage_test wire_test \
 	      reply_test oom_test nng_close_test trust_test daemon_test \
 	      command_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
@@ -176,6 +177,10 @@ endif
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testlib.o $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+# The two client tests share their fake service (tests/client_fake.c).
+$(BUILD)/tests/client_test $(BUILD)/tests/client_outage_test: \
+	$(BUILD)/tests/client_fake.o
 
 # daemon_test (parking, the reopening gate) and command_test (the command
 # table, the four-eyes requests) link the daemon's files, all but its
