@@ -50,7 +50,9 @@ NNG_LIBS     = $(NNG_DIR)/prefix/lib/libnng.a -lmbedtls -lmbedx509 \
 	       -lmbedcrypto
 NNG_DEP      = $(NNG_STAMP)
 endif
-PKGS     = inih jansson sqlite3 libsodium
+# raft (libraft 0.15, canonical/raft) and libuv, its I/O: the cluster
+# (daemon/cluster.c); the linker's --as-needed keeps them out of the rest.
+PKGS     = inih jansson sqlite3 libsodium raft libuv
 WARN     = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion \
 	   -Wsign-conversion -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wformat=2 -Wvla -Wcast-qual -Wpointer-arith -Wundef \
@@ -61,7 +63,7 @@ CPPFLAGS += -D_POSIX_C_SOURCE=200809L -Ibreaker -Iipc -Iledger -Iconfig \
 CFLAGS  += $(WARN) $(OPT) -MMD -MP $(if $(WERROR),-Werror) $(SAN) \
 	   $(shell pkg-config --cflags $(PKGS))
 BASE_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
-	     echo -linih -ljansson -lsqlite3 -lsodium)
+	     echo -linih -ljansson -lsqlite3 -lsodium -lraft -luv)
 LDLIBS  += $(BASE_LIBS) $(NNG_LIBS) -lpthread
 LDFLAGS += $(SAN)
 
@@ -82,6 +84,8 @@ DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 # uses groupadd/useradd (passwd) and setpriv (util-linux), in every
 # Debian install.
 DEB_PKGS += openssl
+# The cluster: libraft (canonical/raft, Debian's 0.15) on libuv.
+DEB_PKGS += libraft-dev libuv1-dev
 
 BREAKER_SRC = $(wildcard breaker/*.c)
 CTL_SRC     = $(wildcard ctl/*.c)

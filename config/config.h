@@ -22,6 +22,33 @@
 #define CONFIG_GROUP_MAX 32
 
 /* [service]: the daemon's own settings (docs/OPERATIONS.md). */
+/*
+ * [cluster] and one [peer ID] per voter, this node included
+ * (docs/OPERATIONS.md, "Three nodes").  A peer section may also set the
+ * node's own data_dir and URLs, so that nodes sharing one host (make
+ * run-cluster, the tests) can share one file too; "" leaves [service]'s.
+ */
+#define CLUSTER_PEERS_MAX 7
+struct peer_conf {
+	unsigned id;                             /* [peer ID]: 1..65535 */
+	char raft_address[BREAKER_TEXT_MAX + 1]; /* HOST:PORT */
+	char check_url[BREAKER_TEXT_MAX + 1];    /* what clients dial */
+	char data_dir[BREAKER_TEXT_MAX + 1];
+	char tick_url[BREAKER_TEXT_MAX + 1];
+	char admin_url[BREAKER_TEXT_MAX + 1];
+	char events_url[BREAKER_TEXT_MAX + 1];
+	char http_url[BREAKER_TEXT_MAX + 1];
+};
+
+struct cluster_conf {
+	unsigned node_id; /* 0: no [cluster]: one node, as before */
+	fxb_time election_timeout;  /* ms; default 300 */
+	fxb_time heartbeat_timeout; /* ms; default 30 */
+	unsigned snapshot_threshold; /* entries between snapshots */
+	size_t npeers;
+	struct peer_conf peers[CLUSTER_PEERS_MAX];
+};
+
 struct service_conf {
 	char data_dir[BREAKER_TEXT_MAX + 1];
 	char check_url[BREAKER_TEXT_MAX + 1];
@@ -56,7 +83,18 @@ struct service_conf {
 	char tls_cert_file[BREAKER_TEXT_MAX + 1];
 	char tls_key_file[BREAKER_TEXT_MAX + 1];
 	char tls_ca_file[BREAKER_TEXT_MAX + 1];
+	struct cluster_conf cluster;
 };
+
+/*
+ * config_cluster_select makes svc this node's: node (0: [cluster]'s
+ * node_id) must name a [peer]; its check_url becomes svc's, and the
+ * data_dir and URLs it sets replace [service]'s.  No-op without
+ * [cluster] (and node must then be 0).  Errors: FXB_ERR_CONFIG (err says
+ * why, naming the file's keys).
+ */
+enum fxb_err config_cluster_select(struct service_conf *svc, unsigned node,
+                                   char *err, size_t errlen);
 
 /* A threshold change (or, with notice, a notice's text) laid over the
  * file's value (docs/PROTOCOL.md, "threshold" and "notice"). */

@@ -498,7 +498,8 @@ ipc_request_free(struct ipc_request *req)
 }
 
 char *
-ipc_error_reply(enum fxb_err code, const char *message, const char *ref)
+ipc_error_reply_leader(enum fxb_err code, const char *message,
+                       const char *leader, const char *ref)
 {
 	json_t *o = json_object(), *e = json_object();
 	char *s = NULL;
@@ -507,6 +508,8 @@ ipc_error_reply(enum fxb_err code, const char *message, const char *ref)
 	    json_object_set_new(e, "name", json_string(fxb_errname(code))) ==
 	        0 &&
 	    json_object_set_new(e, "message", ipc_json_text(message)) == 0 &&
+	    (leader == NULL ||
+	     json_object_set_new(e, "leader", ipc_json_text(leader)) == 0) &&
 	    json_object_set(o, "error", e) == 0 &&
 	    (ref == NULL ||
 	     json_object_set_new(o, "ref", json_string(ref)) == 0))
@@ -514,4 +517,10 @@ ipc_error_reply(enum fxb_err code, const char *message, const char *ref)
 	json_decref(e);
 	json_decref(o);
 	return s;
+}
+
+char *
+ipc_error_reply(enum fxb_err code, const char *message, const char *ref)
+{
+	return ipc_error_reply_leader(code, message, NULL, ref);
 }

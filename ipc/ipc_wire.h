@@ -87,4 +87,10 @@ void ipc_request_free(struct ipc_request *req);
  */
 char *ipc_error_reply(enum fxb_err code, const char *message, const char *ref);
 
+/* ipc_error_reply_leader is ipc_error_reply with error.leader set to
+ * leader (a not_leader reply's hint: the leader's check_url), or without
+ * it when leader is NULL. */
+char *ipc_error_reply_leader(enum fxb_err code, const char *message,
+                             const char *leader, const char *ref);
+
 #endif /* IPC_WIRE_H */
