@@ -41,10 +41,13 @@ struct peer_conf {
 };
 
 struct cluster_conf {
-	unsigned node_id; /* 0: no [cluster]: one node, as before */
-	fxb_time election_timeout;  /* ms; default 300 */
-	fxb_time heartbeat_timeout; /* ms; default 30 */
-	unsigned snapshot_threshold; /* entries between snapshots */
+	/* [cluster] node_id, 0 if unset; config_cluster_select makes it
+	 * this node's, so that after it 0 means no [cluster]: one node, as
+	 * before.  npeers is 0 without [cluster] (it needs peers). */
+	unsigned node_id;
+	fxb_time election_timeout;   /* ms; default 300 */
+	fxb_time heartbeat_timeout;  /* ms; default 30 */
+	unsigned snapshot_threshold; /* entries between snapshots; 65536 */
 	size_t npeers;
 	struct peer_conf peers[CLUSTER_PEERS_MAX];
 };
@@ -91,7 +94,7 @@ struct service_conf {
  * node_id) must name a [peer]; its check_url becomes svc's, and the
  * data_dir and URLs it sets replace [service]'s.  No-op without
  * [cluster] (and node must then be 0).  Errors: FXB_ERR_CONFIG (err says
- * why, naming the file's keys).
+ * why, naming the file's keys; the caller adds the file's name).
  */
 enum fxb_err config_cluster_select(struct service_conf *svc, unsigned node,
                                    char *err, size_t errlen);
@@ -119,12 +122,14 @@ enum fxb_err config_parse(const char *text, size_t len, const char *filename,
                           size_t errlen);
 
 /*
- * config_parse_service reads only the [service] sections of the text,
+ * config_parse_service reads only the [service] sections of the text
+ * (and [cluster] and [peer ID], where a node's addresses may be),
  * exactly as config_parse does (the same code), and skips every other
  * section unread: a typo in a rule cannot fail it.  What still fails it:
- * a bad [service] (its keys, values, a line inih cannot read inside it,
- * [service] twice), and no [service] at all (it may be misspelt: the
- * defaults would be a guess).  Errors as config_parse.
+ * a bad [service] or cluster section (its keys, values, a line inih
+ * cannot read inside it, [service] twice), and no [service] at all (it
+ * may be misspelt: the defaults would be a guess).  Errors as
+ * config_parse.
  */
 enum fxb_err config_parse_service(const char *text, size_t len,
                                   const char *filename,

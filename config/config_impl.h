@@ -1,6 +1,7 @@
 /*
  * config_impl.h: the INI reader's state, shared by config_ini.c (the
- * text, its sections and keys) and config_service.c ([service]).
+ * text, its sections and keys) and config_service.c ([service],
+ * [cluster] and [peer ID]).
  * Nothing outside config/ includes this.
  */
 #ifndef CONFIG_IMPL_H
@@ -14,8 +15,16 @@
 
 /* The section types of the file, [service] first: the order in which a
  * section defined twice is looked for. */
-enum ini_type { INI_SERVICE, INI_PAIR, INI_PRODUCT, INI_RULE, INI_NOTICE };
-#define INI_TYPES 5
+enum ini_type {
+	INI_SERVICE,
+	INI_PAIR,
+	INI_PRODUCT,
+	INI_RULE,
+	INI_NOTICE,
+	INI_CLUSTER,
+	INI_PEER
+};
+#define INI_TYPES 7
 
 struct ini_kv {
 	char *key;
@@ -74,5 +83,8 @@ struct ini_kv *config_ini_get(struct ini_sect *s, const char *key);
 void config_service_defaults(struct service_conf *sv);
 bool config_service_read(struct ini *in, struct ini_sect *s,
                          struct service_conf *sv);
+/* [cluster] and the [peer ID] sections, once [service] is read (a peer's
+ * values are checked against it); false having failed. */
+bool config_cluster_read(struct ini *in, struct service_conf *sv);
 
 #endif /* CONFIG_IMPL_H */

@@ -13,8 +13,9 @@
  * the parse with "FILE:LINE: message".
  *
  * A service-only read (config_parse_service) is the same parse with every
- * section but [service] blanked out on the way to inih: what fxbreakerctl
- * needs to reach a daemon whose file has a typo elsewhere.
+ * section but [service], [cluster] and [peer ID] blanked out on the way
+ * to inih: what fxbreakerctl needs to reach a daemon whose file has a
+ * typo elsewhere.
  */
 #include <ini.h>
 #include <stdarg.h>
@@ -43,8 +44,8 @@ config_ini_fail(struct ini *in, int line, const char *fmt, ...)
 static const char *
 sect_type_name(enum ini_type t)
 {
-	static const char *const names[] = {"service", "pair", "product",
-	                                    "rule", "notice"};
+	static const char *const names[] = {
+	    "service", "pair", "product", "rule", "notice", "cluster", "peer"};
 	return names[t];
 }
 
@@ -89,7 +90,8 @@ section_begin(struct ini *in, const char *hdr, size_t n)
 	} types[] = {
 	    {"service", INI_SERVICE, false}, {"pair", INI_PAIR, true},
 	    {"product", INI_PRODUCT, true},  {"rule", INI_RULE, true},
-	    {"notice", INI_NOTICE, true},
+	    {"notice", INI_NOTICE, true},    {"cluster", INI_CLUSTER, false},
+	    {"peer", INI_PEER, true},
 	};
 	size_t k;
 	for (k = 0; k < sizeof(types) / sizeof(types[0]); k++)
@@ -98,9 +100,13 @@ section_begin(struct ini *in, const char *hdr, size_t n)
 			break;
 	if (in->service_only) {
 		/* An unknown section is skipped like any other: if it was a
-		 * misspelt [service], the read fails for want of one. */
+		 * misspelt [service], the read fails for want of one.  The
+		 * cluster's sections are the service's too: a node's
+		 * addresses may be its [peer]'s. */
 		in->skipping = k == sizeof(types) / sizeof(types[0]) ||
-		               types[k].type != INI_SERVICE;
+		               (types[k].type != INI_SERVICE &&
+		                types[k].type != INI_CLUSTER &&
+		                types[k].type != INI_PEER);
 		if (in->skipping)
 			return;
 	}
@@ -108,7 +114,7 @@ section_begin(struct ini *in, const char *hdr, size_t n)
 		config_ini_fail(
 		    in, in->line,
 		    "unknown section [%.*s] (expected service, pair, "
-		    "product, rule or notice)",
+		    "product, rule, notice, cluster or peer)",
 		    (int)n, hdr);
 		return;
 	}
@@ -505,7 +511,8 @@ build_engine(struct ini *in, struct breaker_config **out)
 	enum fxb_err e = FXB_OK;
 	for (size_t i = 0; i < in->nsects && e == FXB_OK; i++) {
 		const struct ini_sect *s = &in->sects[i];
-		if (s->type == INI_SERVICE)
+		if (s->type == INI_SERVICE || s->type == INI_CLUSTER ||
+		    s->type == INI_PEER)
 			continue;
 		e = breaker_config_section(b, engine_type[s->type], s->name,
 		                           s->line);
@@ -538,8 +545,9 @@ unknown_keys(struct ini *in)
 	}
 }
 
-/* The second pass: [service], then (out not NULL) the engine's sections,
- * then, every value being good, the keys nobody read. */
+/* The second pass: [service], the cluster's sections, then (out not
+ * NULL) the engine's sections, then, every value being good, the keys
+ * nobody read. */
 static void
 build(struct ini *in, struct service_conf *sv, struct breaker_config **out)
 {
@@ -548,6 +556,8 @@ build(struct ini *in, struct service_conf *sv, struct breaker_config **out)
 		if (in->sects[i].type == INI_SERVICE &&
 		    !config_service_read(in, &in->sects[i], sv))
 			return;
+	if (!config_cluster_read(in, sv))
+		return;
 	if (out != NULL) {
 		build_engine(in, out);
 		if (in->failed)

@@ -2,8 +2,9 @@
  * config_service.c: [service], the daemon's own settings: where its data
  * lives, the sockets it serves, its id in signed commands, who may sign
  * them, how notices show times, its clock and watchdog, and who may
- * connect (socket modes and groups, TLS files).  The engine never sees
- * them.
+ * connect (socket modes and groups, TLS files); and [cluster] and its
+ * [peer ID] sections, the voters of a cluster and this node's place in
+ * it.  The engine never sees them.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -32,6 +33,11 @@ config_service_defaults(struct service_conf *sv)
 	sv->watchdog_interval = 5000;
 	sv->socket_mode = 0600;
 	sv->admin_socket_mode = 0600;
+	/* Raft's timing (docs/OPERATIONS.md, "Three nodes: the
+	 * configuration"): a new leader within a second of losing one. */
+	sv->cluster.election_timeout = 300;
+	sv->cluster.heartbeat_timeout = 30;
+	sv->cluster.snapshot_threshold = 65536;
 }
 
 /* Each value reader returns false (having reported) on a bad value. */
@@ -192,9 +198,45 @@ group_ok(const char *v)
 	                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
 }
 
+/* A text key of [service] (or of a [peer], which may set the same
+ * addresses): not empty, and of the form its name says. */
+static bool
+val_text_key(struct ini *in, struct ini_sect *s, struct ini_kv *kv)
+{
+	const char *key = kv->key;
+	if (kv->val[0] == '\0') {
+		config_ini_fail_kv(in, s, kv, "must not be empty");
+		return false;
+	}
+	const char *why =
+	    strcmp(key, "http_url") == 0 ? http_url_why(kv->val) : NULL;
+	if (why != NULL) {
+		config_ini_fail_kv(in, s, kv, why);
+		return false;
+	}
+	if (strstr(key, "socket_group") != NULL && !group_ok(kv->val)) {
+		config_ini_fail_kv(in, s, kv,
+		                   "a group name (letters, digits, "
+		                   "'.', '_', '-'; at most 32 bytes)");
+		return false;
+	}
+	if (strstr(key, "_url") != NULL && strcmp(key, "http_url") != 0 &&
+	    strncmp(kv->val, "ipc://", 6) != 0 &&
+	    strncmp(kv->val, "tcp://", 6) != 0 &&
+	    strncmp(kv->val, "tls+tcp://", 10) != 0) {
+		config_ini_fail_kv(in, s, kv,
+		                   "an nng address: ipc://PATH, "
+		                   "tcp://HOST:PORT or "
+		                   "tls+tcp://HOST:PORT");
+		return false;
+	}
+	return true;
+}
+
 /* Every URL that is tls+tcp:// needs the certificate and its key: the
- * first such URL without them is refused, named, here rather than at the
- * daemon's start, so that `fxbreakerctl validate` says so too. */
+ * first such URL without them (in s: [service] or a [peer]) is refused,
+ * named, here rather than at the daemon's start, so that `fxbreakerctl
+ * validate` says so too. */
 static bool
 tls_files_ok(struct ini *in, struct ini_sect *s, const struct service_conf *sv)
 {
@@ -245,39 +287,10 @@ config_service_read(struct ini *in, struct ini_sect *s,
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		struct ini_kv *kv = config_ini_get(s, keys[i].key);
-		if (kv == NULL)
-			continue;
-		if (kv->val[0] == '\0') {
-			config_ini_fail_kv(in, s, kv, "must not be empty");
-			return false;
-		}
-		const char *why = strcmp(keys[i].key, "http_url") == 0
-		                      ? http_url_why(kv->val)
-		                      : NULL;
-		if (why != NULL) {
-			config_ini_fail_kv(in, s, kv, why);
-			return false;
-		}
-		if (strstr(keys[i].key, "socket_group") != NULL &&
-		    !group_ok(kv->val)) {
-			config_ini_fail_kv(in, s, kv,
-			                   "a group name (letters, digits, "
-			                   "'.', '_', '-'; at most 32 bytes)");
-			return false;
-		}
-		if (strstr(keys[i].key, "_url") != NULL &&
-		    strcmp(keys[i].key, "http_url") != 0 &&
-		    strncmp(kv->val, "ipc://", 6) != 0 &&
-		    strncmp(kv->val, "tcp://", 6) != 0 &&
-		    strncmp(kv->val, "tls+tcp://", 10) != 0) {
-			config_ini_fail_kv(in, s, kv,
-			                   "an nng address: ipc://PATH, "
-			                   "tcp://HOST:PORT or "
-			                   "tls+tcp://HOST:PORT");
-			return false;
-		}
-		if (!val_text(in, s, kv, (char *)sv + keys[i].off,
-		              keys[i].cap))
+		if (kv != NULL &&
+		    (!val_text_key(in, s, kv) ||
+		     !val_text(in, s, kv, (char *)sv + keys[i].off,
+		               keys[i].cap)))
 			return false;
 	}
 	struct ini_kv *kv = config_ini_get(s, "notice_utc_offset");
@@ -305,4 +318,362 @@ config_service_read(struct ini *in, struct ini_sect *s,
 	    !val_mode(in, s, kv, "admin_socket_group", &sv->admin_socket_mode))
 		return false;
 	return tls_files_ok(in, s, sv);
+}
+
+/* A whole number in lo..hi written plainly (no sign, no leading zero):
+ * *out, or false. */
+static bool
+plain_uint(const char *v, unsigned long lo, unsigned long hi, unsigned *out)
+{
+	unsigned long n = 0;
+	if (v[0] < '1' || v[0] > '9')
+		return false;
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' ||
+		    (n = n * 10 + (unsigned long)(*p - '0')) > hi)
+			return false;
+	}
+	if (n < lo)
+		return false;
+	*out = (unsigned)n;
+	return true;
+}
+
+/* raft_address: HOST:PORT, HOST a numeric IPv4 address or a host name
+ * (what libraft's TCP transport dials and binds), never a wildcard: the
+ * other nodes dial it.  The host's length, or 0 if refused. */
+static size_t
+raft_host_len(const char *v)
+{
+	const char *colon = strrchr(v, ':');
+	unsigned port;
+	if (colon == NULL || colon == v ||
+	    !plain_uint(colon + 1, 1, 65535, &port))
+		return 0;
+	size_t n = (size_t)(colon - v);
+	if (n > 253)
+		return 0;
+	/* Labels of letters, digits and '-' (not first or last). */
+	bool numeric = true;
+	size_t label = 0;
+	for (size_t i = 0; i <= n; i++) {
+		char c = i < n ? v[i] : '.';
+		if (c == '.') {
+			if (label == 0 || label > 63 || v[i - 1] == '-')
+				return 0;
+			label = 0;
+			continue;
+		}
+		bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+		if (!alpha && !(c >= '0' && c <= '9') && c != '-')
+			return 0;
+		if (c == '-' && label == 0)
+			return 0;
+		if (alpha || c == '-')
+			numeric = false;
+		label++;
+	}
+	if (!numeric)
+		return n;
+	/* All digits and dots: an IPv4 address, four parts of 0-255. */
+	unsigned parts = 0;
+	for (const char *p = v; p < colon; parts++) {
+		unsigned long b = 0;
+		const char *q = p;
+		while (q < colon && *q != '.')
+			b = b * 10 + (unsigned long)(*q++ - '0');
+		if (q - p > 3 || b > 255 || (q - p > 1 && *p == '0'))
+			return 0;
+		p = q < colon ? q + 1 : q;
+	}
+	if (parts != 4 || strncmp(v, "0.0.0.0:", 8) == 0)
+		return 0;
+	return n;
+}
+
+/* Reads one [peer ID] into pc; false having failed. */
+static bool
+peer_read(struct ini *in, struct ini_sect *s, const struct service_conf *sv,
+          struct peer_conf *pc)
+{
+	static const struct {
+		const char *key;
+		size_t off, cap;
+		bool required;
+	} keys[] = {
+#define TEXT(k, req) {#k, offsetof(struct peer_conf, k), sizeof(pc->k), req}
+	    TEXT(raft_address, true), TEXT(check_url, true),
+	    TEXT(data_dir, false),    TEXT(tick_url, false),
+	    TEXT(admin_url, false),   TEXT(events_url, false),
+	    TEXT(http_url, false),
+#undef TEXT
+	};
+	memset(pc, 0, sizeof(*pc));
+	if (!plain_uint(s->name, 1, 65535, &pc->id)) {
+		config_ini_fail(in, s->line,
+		                "[peer %s]: a peer's id is a number from 1 to "
+		                "65535",
+		                s->name);
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		struct ini_kv *kv = config_ini_get(s, keys[i].key);
+		if (kv == NULL && keys[i].required) {
+			config_ini_fail(in, s->line,
+			                "[peer %s]: %s is required", s->name,
+			                keys[i].key);
+			return false;
+		}
+		if (kv == NULL)
+			continue;
+		if (strcmp(keys[i].key, "raft_address") == 0) {
+			if (raft_host_len(kv->val) == 0) {
+				config_ini_fail_kv(
+				    in, s, kv,
+				    "HOST:PORT, HOST a numeric IPv4 address "
+				    "(not 0.0.0.0) or a host name, PORT "
+				    "1-65535");
+				return false;
+			}
+		} else if (!val_text_key(in, s, kv))
+			return false;
+		if (!val_text(in, s, kv, (char *)pc + keys[i].off,
+		              keys[i].cap))
+			return false;
+	}
+	return tls_files_ok(in, s, sv);
+}
+
+/* The data_dir peer p would use: its own, or [service]'s. */
+static const char *
+peer_data_dir(const struct service_conf *sv, const struct peer_conf *p)
+{
+	return p->data_dir[0] != '\0' ? p->data_dir : sv->data_dir;
+}
+
+/* What no two peers may share: the id (a section defined twice, refused
+ * before), the raft_address, the check_url, and on one host the data
+ * directory (two daemons on one ledger: the second would not start). */
+static bool
+peers_distinct(struct ini *in, struct ini_sect **ps,
+               const struct service_conf *sv)
+{
+	const struct cluster_conf *c = &sv->cluster;
+	for (size_t j = 1; j < c->npeers; j++)
+		for (size_t i = 0; i < j; i++) {
+			const struct peer_conf *a = &c->peers[i],
+			                       *b = &c->peers[j];
+			const char *key = NULL;
+			char msg[BREAKER_TEXT_MAX + 160];
+			if (strcmp(a->raft_address, b->raft_address) == 0)
+				key = "raft_address";
+			else if (strcmp(a->check_url, b->check_url) == 0)
+				key = "check_url";
+			if (key != NULL) {
+				snprintf(
+				    msg, sizeof(msg),
+				    "also [peer %u]'s (line %d): each node "
+				    "needs its own",
+				    a->id, ps[i]->line);
+				config_ini_fail_kv(in, ps[j],
+				                   config_ini_get(ps[j], key),
+				                   msg);
+				return false;
+			}
+			size_t ha = raft_host_len(a->raft_address);
+			if (ha != raft_host_len(b->raft_address) ||
+			    strncmp(a->raft_address, b->raft_address, ha) !=
+			        0 ||
+			    strcmp(peer_data_dir(sv, a),
+			           peer_data_dir(sv, b)) != 0)
+				continue;
+			struct ini_kv *kj = config_ini_get(ps[j], "data_dir");
+			struct ini_kv *ki = config_ini_get(ps[i], "data_dir");
+			if (kj == NULL && ki == NULL) {
+				config_ini_fail(
+				    in, ps[j]->line,
+				    "[peer %u]: on the same host as [peer %u] "
+				    "(%.*s), and both would use [service]'s "
+				    "data_dir: each needs its own data_dir",
+				    b->id, a->id, (int)ha, a->raft_address);
+				return false;
+			}
+			/* Named where it is set, against the other one. */
+			const struct peer_conf *o = kj != NULL ? a : b;
+			snprintf(
+			    msg, sizeof(msg),
+			    "also the data_dir of [peer %u] (line %d), on "
+			    "the same host (%.*s): each node needs its own",
+			    o->id, kj != NULL ? ps[i]->line : ps[j]->line,
+			    (int)ha, a->raft_address);
+			config_ini_fail_kv(in, kj != NULL ? ps[j] : ps[i],
+			                   kj != NULL ? kj : ki, msg);
+			return false;
+		}
+	return true;
+}
+
+/* [cluster]'s own keys into c; false having failed. */
+static bool
+cluster_keys(struct ini *in, struct ini_sect *cs, struct cluster_conf *c)
+{
+	struct ini_kv *kv = config_ini_get(cs, "node_id");
+	if (kv != NULL && !plain_uint(kv->val, 1, 65535, &c->node_id)) {
+		config_ini_fail_kv(in, cs, kv,
+		                   "a peer's id, a number from 1 to 65535");
+		return false;
+	}
+	struct ini_kv *el = config_ini_get(cs, "election_timeout");
+	if (el != NULL &&
+	    !val_duration(in, cs, el, true, &c->election_timeout))
+		return false;
+	struct ini_kv *hb = config_ini_get(cs, "heartbeat_timeout");
+	if (hb != NULL &&
+	    !val_duration(in, cs, hb, true, &c->heartbeat_timeout))
+		return false;
+	if (hb != NULL && c->heartbeat_timeout < 10) {
+		config_ini_fail_kv(in, cs, hb, "at least 10ms");
+		return false;
+	}
+	/* A follower must miss several heartbeats before it stands: fewer,
+	 * and a slow tick or a dropped packet starts an election. */
+	if (c->election_timeout < 5 * c->heartbeat_timeout) {
+		char msg[128];
+		if (el != NULL) {
+			snprintf(msg, sizeof(msg),
+			         "at least 5 times heartbeat_timeout (%lldms)",
+			         (long long)c->heartbeat_timeout);
+			config_ini_fail_kv(in, cs, el, msg);
+		} else {
+			snprintf(msg, sizeof(msg),
+			         "at most a fifth of election_timeout "
+			         "(%lldms)",
+			         (long long)c->election_timeout);
+			config_ini_fail_kv(in, cs, hb, msg);
+		}
+		return false;
+	}
+	kv = config_ini_get(cs, "snapshot_threshold");
+	if (kv != NULL &&
+	    !plain_uint(kv->val, 1024, 4294967295UL, &c->snapshot_threshold)) {
+		config_ini_fail_kv(in, cs, kv,
+		                   "a number of log entries, at least 1024");
+		return false;
+	}
+	return true;
+}
+
+bool
+config_cluster_read(struct ini *in, struct service_conf *sv)
+{
+	/* A new key here: a reload refuses any change of these
+	 * (daemon/daemon.c, cluster_changed); and fxbreaker.conf(5). */
+	struct cluster_conf *c = &sv->cluster;
+	struct ini_sect *cs = NULL, *ps[CLUSTER_PEERS_MAX];
+	for (size_t i = 0; i < in->nsects; i++) {
+		struct ini_sect *s = &in->sects[i];
+		if (s->type == INI_CLUSTER)
+			cs = s;
+		if (s->type != INI_PEER)
+			continue;
+		if (c->npeers == CLUSTER_PEERS_MAX) {
+			config_ini_fail(in, s->line,
+			                "[peer %s]: more than %d peers",
+			                s->name, CLUSTER_PEERS_MAX);
+			return false;
+		}
+		ps[c->npeers] = s;
+		if (!peer_read(in, s, sv, &c->peers[c->npeers]))
+			return false;
+		c->npeers++;
+	}
+	if (cs == NULL && c->npeers > 0) {
+		config_ini_fail(in, ps[0]->line,
+		                "[peer %s] without [cluster]: a cluster's "
+		                "file has both",
+		                ps[0]->name);
+		return false;
+	}
+	if (cs == NULL)
+		return true;
+	if (c->npeers == 0) {
+		config_ini_fail(in, cs->line,
+		                "[cluster] without any [peer ID]: name every "
+		                "voter, this node included");
+		return false;
+	}
+	if (!cluster_keys(in, cs, c) || !peers_distinct(in, ps, sv))
+		return false;
+	for (size_t i = 0; i < c->npeers; i++)
+		if (c->peers[i].id == c->node_id || c->node_id == 0)
+			return true;
+	config_ini_fail_kv(in, cs, config_ini_get(cs, "node_id"),
+	                   "names no [peer] in this file");
+	return false;
+}
+
+/* The peer whose id is id, or NULL. */
+static const struct peer_conf *
+peer_find(const struct cluster_conf *c, unsigned id)
+{
+	for (size_t i = 0; i < c->npeers; i++)
+		if (c->peers[i].id == id)
+			return &c->peers[i];
+	return NULL;
+}
+
+enum fxb_err
+config_cluster_select(struct service_conf *svc, unsigned node, char *err,
+                      size_t errlen)
+{
+	struct cluster_conf *c = &svc->cluster;
+	if (c->npeers == 0) {
+		if (node == 0)
+			return FXB_OK;
+		snprintf(err, errlen,
+		         "--node %u: the file has no [cluster] (one node: "
+		         "start without --node)",
+		         node);
+		return FXB_ERR_CONFIG;
+	}
+	if (node == 0)
+		node = c->node_id;
+	if (node == 0) {
+		snprintf(err, errlen,
+		         "no node: set [cluster] node_id or start with "
+		         "--node ID");
+		return FXB_ERR_CONFIG;
+	}
+	const struct peer_conf *p = peer_find(c, node);
+	if (p == NULL) {
+		int n = snprintf(err, errlen,
+		                 "--node %u: no [peer %u] (the "
+		                 "file's peers:",
+		                 node, node);
+		for (size_t i = 0;
+		     i < c->npeers && n >= 0 && (size_t)n < errlen; i++)
+			n += snprintf(err + n, errlen - (size_t)n, " %u",
+			              c->peers[i].id);
+		if (n >= 0 && (size_t)n < errlen)
+			snprintf(err + n, errlen - (size_t)n, ")");
+		return FXB_ERR_CONFIG;
+	}
+	c->node_id = node;
+	/* The node's own: the address its clients dial, and whatever else
+	 * its [peer] sets. */
+	static const struct {
+		size_t to, from;
+	} f[] = {
+#define F(k) {offsetof(struct service_conf, k), offsetof(struct peer_conf, k)}
+	    F(check_url), F(data_dir),   F(tick_url),
+	    F(admin_url), F(events_url), F(http_url),
+#undef F
+	};
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+		const char *from = (const char *)p + f[i].from;
+		if (from[0] != '\0')
+			memcpy((char *)svc + f[i].to, from,
+			       BREAKER_TEXT_MAX + 1);
+	}
+	return FXB_OK;
 }

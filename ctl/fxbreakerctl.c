@@ -17,7 +17,7 @@ static const struct {
     {"replay", ctl_replay,
      "replay --config FILE [--decisions] TAPE   run the engine over a tape"},
     {"validate", ctl_validate,
-     "validate FILE                             check a configuration file"},
+     "validate FILE [--node ID]                 check a configuration file"},
     {"check", ctl_check,
      "check PRODUCT AMOUNT [--rate R] [--ref X] ask the service"},
     {"tick", ctl_tick,

@@ -526,9 +526,15 @@ daemon_start(const struct daemon_opts *opts)
 		log_error("out of memory");
 		goto fail;
 	}
+	d->node = opts->node;
 	if (config_file_load(opts->config_path, &d->svc, &d->cfg,
 	                     d->config_hash, err, sizeof(err)) != FXB_OK) {
 		log_error("%s", err);
+		goto fail;
+	}
+	if (config_cluster_select(&d->svc, d->node, err, sizeof(err)) !=
+	    FXB_OK) {
+		log_error("%s: %s", opts->config_path, err);
 		goto fail;
 	}
 	struct sock_groups g;
@@ -638,6 +644,66 @@ service_changed(const struct service_conf *a, const struct service_conf *b)
 	return NULL;
 }
 
+/*
+ * Whether [cluster] or a [peer] differs (the key, as "[peer 2]
+ * raft_address", in key): a reload refuses any change, since the voters
+ * must agree on who votes and libraft's timing is set at its start.
+ * The nodes change together, by restarting, one at a time.
+ */
+static bool
+cluster_changed(const struct cluster_conf *a, const struct cluster_conf *b,
+                char *key, size_t keylen)
+{
+	/* A new [cluster] or [peer] key (config/config_service.c) goes
+	 * here too. */
+	static const struct {
+		const char *key;
+		size_t off, size;
+	} ck[] = {
+#define NUM(k) {#k, offsetof(struct cluster_conf, k), sizeof(a->k)}
+	    NUM(node_id),
+	    NUM(election_timeout),
+	    NUM(heartbeat_timeout),
+	    NUM(snapshot_threshold),
+#undef NUM
+	};
+	static const struct {
+		const char *key;
+		size_t off;
+	} pk[] = {
+#define TEXT(k) {#k, offsetof(struct peer_conf, k)}
+	    TEXT(raft_address), TEXT(check_url), TEXT(data_dir),
+	    TEXT(tick_url),     TEXT(admin_url), TEXT(events_url),
+	    TEXT(http_url),
+#undef TEXT
+	};
+	for (size_t i = 0; i < sizeof(ck) / sizeof(ck[0]); i++)
+		if (memcmp((const char *)a + ck[i].off,
+		           (const char *)b + ck[i].off, ck[i].size) != 0) {
+			snprintf(key, keylen, "[cluster] %s", ck[i].key);
+			return true;
+		}
+	if (a->npeers != b->npeers) {
+		snprintf(key, keylen, "the number of [peer] sections");
+		return true;
+	}
+	for (size_t p = 0; p < a->npeers; p++) {
+		const struct peer_conf *x = &a->peers[p], *y = &b->peers[p];
+		if (x->id != y->id) {
+			snprintf(key, keylen, "[peer %u]", x->id);
+			return true;
+		}
+		for (size_t i = 0; i < sizeof(pk) / sizeof(pk[0]); i++)
+			if (strcmp((const char *)x + pk[i].off,
+			           (const char *)y + pk[i].off) != 0) {
+				snprintf(key, keylen, "[peer %u] %s", x->id,
+				         pk[i].key);
+				return true;
+			}
+	}
+	return false;
+}
+
 void
 daemon_reload(struct daemon *d)
 {
@@ -651,7 +717,24 @@ daemon_reload(struct daemon *d)
 		         err);
 		return;
 	}
+	if (config_cluster_select(&svc, d->node, err, sizeof(err)) != FXB_OK) {
+		breaker_config_free(cfg);
+		log_warn("reload refused, keeping the running config: %s: %s",
+		         d->config_path, err);
+		return;
+	}
 	pthread_mutex_lock(&d->mu);
+	char ckey[64];
+	if (cluster_changed(&svc.cluster, &d->svc.cluster, ckey,
+	                    sizeof(ckey))) {
+		pthread_mutex_unlock(&d->mu);
+		breaker_config_free(cfg);
+		log_warn("reload refused, keeping the running config: %s "
+		         "changed (the cluster's voters and timing): restart "
+		         "every node to change it",
+		         ckey);
+		return;
+	}
 	const char *changed = service_changed(&svc, &d->svc);
 	if (changed != NULL) {
 		pthread_mutex_unlock(&d->mu);

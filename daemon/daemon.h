@@ -19,6 +19,9 @@ struct daemon;
 struct daemon_opts {
 	const char *config_path;
 	int check_contexts; /* nng contexts on the check socket */
+	/* --node: this node's [peer ID]; 0 takes [cluster] node_id
+	 * (config_cluster_select). */
+	unsigned node;
 };
 /* daemon_start reads the config, opens and checks the ledger, restores
  * every breaker, and starts serving.  Prints why on failure. */

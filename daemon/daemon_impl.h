@@ -723,7 +723,8 @@ bool override_reload(struct daemon *d, struct breaker_config *cfg,
 struct daemon {
 	/* daemon.c: what start read and opened. */
 	char *config_path;
-	int lock_fd; /* holds DATA_DIR/fxbreakerd.lock (datadir_lock.c) */
+	unsigned node; /* --node, selected again at every reload */
+	int lock_fd;   /* holds DATA_DIR/fxbreakerd.lock (datadir_lock.c) */
 	struct ipc_server *ipc;
 	park_redo_fn check_redo; /* decides a parked check (check.c's) */
 	_Atomic bool stopping;

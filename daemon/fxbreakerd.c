@@ -1,16 +1,17 @@
 /*
  * fxbreakerd: the FX conversion circuit breaker service.
  *
- *	fxbreakerd [-n] -f FILE
+ *	fxbreakerd [-n] [--node ID] -f FILE
  *	fxbreakerd -V | -h
  *
  * Runs in the foreground and logs to stderr.  SIGHUP reloads FILE (a bad
  * file keeps the running config); SIGTERM or SIGINT stops cleanly: stop
  * accepting, answer what is in flight, log the stop, exit 0.  -n only
  * checks FILE and the operators file it names (as a start would: owner,
- * mode, lines) and exits.  -V prints the version, -h the usage (both to
- * stdout, exit 0).  Exit codes: 0 ok, 2 bad configuration, 100 usage,
- * 111 could not start (another fxbreakerd holds the data directory,
+ * mode, lines) and exits.  --node ID: this node's [peer ID] in a
+ * cluster's file (else [cluster] node_id).  -V prints the version, -h the
+ *usage (both to stdout, exit 0).  Exit codes: 0 ok, 2 bad configuration, 100
+ *usage, 111 could not start (another fxbreakerd holds the data directory,
  * ledger, sockets).  What stops a start says `error:`.
  */
 #include <getopt.h>
@@ -25,13 +26,15 @@
 #include "fxb.h"
 
 static const char usage_text[] =
-    "usage: fxbreakerd [-n] -f FILE\n"
+    "usage: fxbreakerd [-n] [--node ID] -f FILE\n"
     "       fxbreakerd -V | -h\n"
     "\n"
     "  -f, --config FILE  the configuration (docs/RULES.md, [service] in\n"
     "                     docs/OPERATIONS.md)\n"
     "  -n, --check        check FILE and the operators file it names, as a\n"
     "                     start would, and exit (0 ok, 2 bad)\n"
+    "      --node ID      in a cluster's file, run as [peer ID] (default:\n"
+    "                     [cluster] node_id)\n"
     "  -V, --version      print the version and exit\n"
     "  -h, --help         print this and exit\n"
     "\n"
@@ -52,7 +55,7 @@ usage(FILE *f)
  * and who may connect (the socket groups, the TLS files), checked as a
  * start checks them, with the same words; false having said why. */
 static bool
-config_ok(const char *file)
+config_ok(const char *file, unsigned node)
 {
 	struct breaker_config *cfg = NULL;
 	struct service_conf svc;
@@ -63,6 +66,14 @@ config_ok(const char *file)
 		log_error("%s", err);
 		goto out;
 	}
+	if (config_cluster_select(&svc, node, err, sizeof(err)) != FXB_OK) {
+		log_error("%s: %s", file, err);
+		goto out;
+	}
+	if (svc.cluster.npeers % 2 == 0 && svc.cluster.npeers > 0)
+		log_warn("%s: %zu voters: an even number tolerates no more "
+		         "failures than one fewer (3 or 5 is the usual)",
+		         file, svc.cluster.npeers);
 	const char *ops = svc.operators_file;
 	if (ops[0] != '\0' && !commands_check_operators(ops)) {
 		log_error("cannot load the operators (%s)", ops);
@@ -74,6 +85,24 @@ out:
 	return ok;
 }
 
+/* --node's value: a [peer ID]'s id, 1-65535, written plainly. */
+static bool
+node_arg(const char *v, unsigned *out)
+{
+	unsigned long n = 0;
+	if (v[0] < '1' || v[0] > '9' || strlen(v) > 5)
+		return false;
+	for (const char *p = v; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		n = n * 10 + (unsigned long)(*p - '0');
+	}
+	if (n > 65535)
+		return false;
+	*out = (unsigned)n;
+	return true;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -82,9 +111,11 @@ main(int argc, char **argv)
 	    {"check", no_argument, NULL, 'n'},
 	    {"version", no_argument, NULL, 'V'},
 	    {"help", no_argument, NULL, 'h'},
+	    {"node", required_argument, NULL, 'N'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *file = NULL;
+	unsigned node = 0;
 	bool check_only = false;
 	int c;
 
@@ -95,6 +126,15 @@ main(int argc, char **argv)
 			break;
 		case 'f':
 			file = optarg;
+			break;
+		case 'N':
+			if (!node_arg(optarg, &node)) {
+				fprintf(stderr,
+				        "fxbreakerd: --node %s: a peer's id, "
+				        "a number from 1 to 65535\n",
+				        optarg);
+				return 100;
+			}
 			break;
 		case 'V':
 			printf("fxbreakerd %s\n", FXB_VERSION);
@@ -110,7 +150,7 @@ main(int argc, char **argv)
 	/* What -n checks, a start checks first: a file a restart cannot
 	 * fix exits 2, which the systemd unit does not restart on (111 is
 	 * for what may come right: a port taken, a ledger busy). */
-	if (!config_ok(file)) {
+	if (!config_ok(file, node)) {
 		if (!check_only)
 			log_error("not starting (exit 2)");
 		return 2;
@@ -130,7 +170,8 @@ main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	struct daemon_opts opts = {.config_path = file, .check_contexts = 64};
+	struct daemon_opts opts = {
+	    .config_path = file, .check_contexts = 64, .node = node};
 	if (!log_start())
 		log_warn("cannot start the log's thread: stderr lines are "
 		         "written at once (a stalled reader can stall the "

@@ -419,7 +419,7 @@ test_section9_refused(void)
 	     "mode = shadow\n[calendar krx]\nutc_offset = +09:00\n"
 	     "session.day = mon-fri 09:00-02:00\n",
 	     "test.conf:53: unknown section [calendar krx] (expected "
-	     "service, pair, product, rule or notice)"},
+	     "service, pair, product, rule, notice, cluster or peer)"},
 	    {"trip = 500\n", "trip = 500\ntrip@night = 60\n",
 	     "test.conf:25: [rule wallet-volume] trip@night: unknown key for "
 	     "a volume rule (\"60\")"},
@@ -807,6 +807,343 @@ test_service_only(void)
 	CHECK_STR(sv.service_id, "late");
 }
 
+/* good plus a cluster of three: two nodes on one host, one on another
+ * (which keeps [service]'s data_dir).  Its lines follow good's 52. */
+static const char cluster[] =
+    "[cluster]\n"                                  /* 53 */
+    "node_id = 2\n"                                /* 54 */
+    "[peer 1]\n"                                   /* 55 */
+    "raft_address = 127.0.0.1:9701\n"              /* 56 */
+    "check_url = tcp://127.0.0.1:9711\n"           /* 57 */
+    "data_dir = ./n1\n"                            /* 58 */
+    "[peer 2]\n"                                   /* 59 */
+    "raft_address = 127.0.0.1:9702\n"              /* 60 */
+    "check_url = tcp://127.0.0.1:9712\n"           /* 61 */
+    "data_dir = ./n2\n"                            /* 62 */
+    "admin_url = ipc://./n2/admin.ipc\n"           /* 63 */
+    "http_url = http://127.0.0.1:9466\n"           /* 64 */
+    "[peer 3]\n"                                   /* 65 */
+    "raft_address = fxb3.bank.internal:9703\n"     /* 66 */
+    "check_url = tcp://fxb3.bank.internal:9713\n"; /* 67 */
+
+/* good + cluster with `from` (its first occurrence) replaced by `to`. */
+static char *
+cluster_text(const char *from, const char *to)
+{
+	size_t n = strlen(good) + strlen(cluster) + strlen(to) + 1;
+	char *whole = malloc(n), *s = malloc(n);
+	snprintf(whole, n, "%s%s", good, cluster);
+	const char *at = strstr(whole, from);
+	if (at == NULL) {
+		free(whole);
+		free(s);
+		return NULL;
+	}
+	snprintf(s, n, "%.*s%s%s", (int)(at - whole), whole, to,
+	         at + strlen(from));
+	free(whole);
+	return s;
+}
+
+/* [cluster] and [peer ID]: the values, the defaults, and the node's
+ * selection laid over [service]. */
+static void
+test_cluster_good(void)
+{
+	char err[512];
+	enum fxb_err rc;
+	char *text = cluster_text("", "");
+	struct breaker_config *cfg = parse(text, err, sizeof(err), &rc);
+	CHECK_INT(rc, FXB_OK);
+	if (cfg == NULL) {
+		printf("    %s\n", err);
+		free(text);
+		return;
+	}
+	const struct cluster_conf *c = &svc.cluster;
+	CHECK_INT(c->node_id, 2);
+	CHECK_INT(c->election_timeout, 300);     /* default */
+	CHECK_INT(c->heartbeat_timeout, 30);     /* default */
+	CHECK_INT(c->snapshot_threshold, 65536); /* default */
+	CHECK_INT(c->npeers, 3);
+	CHECK_INT(c->peers[0].id, 1);
+	CHECK_STR(c->peers[0].raft_address, "127.0.0.1:9701");
+	CHECK_STR(c->peers[0].check_url, "tcp://127.0.0.1:9711");
+	CHECK_STR(c->peers[0].data_dir, "./n1");
+	CHECK_STR(c->peers[0].admin_url, "");
+	CHECK_INT(c->peers[1].id, 2);
+	CHECK_STR(c->peers[1].admin_url, "ipc://./n2/admin.ipc");
+	CHECK_STR(c->peers[1].http_url, "http://127.0.0.1:9466");
+	CHECK_STR(c->peers[1].tick_url, "");
+	CHECK_INT(c->peers[2].id, 3);
+	CHECK_STR(c->peers[2].raft_address, "fxb3.bank.internal:9703");
+	CHECK_STR(c->peers[2].data_dir, "");
+	/* Before the selection, [service] is the file's. */
+	CHECK_STR(svc.check_url, "ipc:///run/fxbreaker/check.ipc");
+	CHECK_STR(svc.data_dir, "./run/data");
+
+	/* node 0: [cluster] node_id (2), its set fields over [service]'s. */
+	struct service_conf sv = svc;
+	CHECK_INT(config_cluster_select(&sv, 0, err, sizeof(err)), FXB_OK);
+	CHECK_INT(sv.cluster.node_id, 2);
+	CHECK_STR(sv.check_url, "tcp://127.0.0.1:9712");
+	CHECK_STR(sv.data_dir, "./n2");
+	CHECK_STR(sv.admin_url, "ipc://./n2/admin.ipc");
+	CHECK_STR(sv.http_url, "http://127.0.0.1:9466");
+	CHECK_STR(sv.tick_url, "ipc:///run/fxbreaker/tick.ipc");
+	CHECK_STR(sv.events_url, "ipc:///run/fxbreaker/events.ipc");
+	CHECK_STR(sv.service_id, "uat");
+	/* --node 3 overrides node_id; peer 3 sets only its check_url. */
+	sv = svc;
+	CHECK_INT(config_cluster_select(&sv, 3, err, sizeof(err)), FXB_OK);
+	CHECK_INT(sv.cluster.node_id, 3);
+	CHECK_STR(sv.check_url, "tcp://fxb3.bank.internal:9713");
+	CHECK_STR(sv.data_dir, "./run/data");
+	CHECK_STR(sv.admin_url, "ipc:///run/fxbreaker/admin.ipc");
+	CHECK_STR(sv.http_url, "");
+	/* A node the file does not name. */
+	sv = svc;
+	CHECK_INT(config_cluster_select(&sv, 4, err, sizeof(err)),
+	          FXB_ERR_CONFIG);
+	CHECK_STR(err, "--node 4: no [peer 4] (the file's peers: 1 2 3)");
+	breaker_config_free(cfg);
+	free(text);
+
+	/* No node_id, no --node. */
+	text = cluster_text("node_id = 2\n", "");
+	cfg = parse(text, err, sizeof(err), &rc);
+	CHECK_INT(rc, FXB_OK);
+	CHECK_INT(svc.cluster.node_id, 0);
+	sv = svc;
+	CHECK_INT(config_cluster_select(&sv, 0, err, sizeof(err)),
+	          FXB_ERR_CONFIG);
+	CHECK_STR(err, "no node: set [cluster] node_id or start with --node "
+	               "ID");
+	CHECK_INT(config_cluster_select(&sv, 1, err, sizeof(err)), FXB_OK);
+	CHECK_STR(sv.check_url, "tcp://127.0.0.1:9711");
+	breaker_config_free(cfg);
+	free(text);
+
+	/* The timing, set. */
+	text = cluster_text("node_id = 2\n", "election_timeout = 1s\n"
+	                                     "heartbeat_timeout = 200ms\n"
+	                                     "snapshot_threshold = 1024\n");
+	cfg = parse(text, err, sizeof(err), &rc);
+	CHECK_INT(rc, FXB_OK);
+	CHECK_INT(svc.cluster.election_timeout, 1000);
+	CHECK_INT(svc.cluster.heartbeat_timeout, 200);
+	CHECK_INT(svc.cluster.snapshot_threshold, 1024);
+	breaker_config_free(cfg);
+	free(text);
+
+	/* One node, as before: nothing to select, and no --node. */
+	cfg = parse(good, err, sizeof(err), &rc);
+	CHECK_INT(rc, FXB_OK);
+	CHECK_INT(svc.cluster.npeers, 0);
+	CHECK_INT(svc.cluster.node_id, 0);
+	sv = svc;
+	CHECK_INT(config_cluster_select(&sv, 0, err, sizeof(err)), FXB_OK);
+	CHECK(memcmp(&sv, &svc, sizeof(sv)) == 0);
+	CHECK_INT(config_cluster_select(&sv, 2, err, sizeof(err)),
+	          FXB_ERR_CONFIG);
+	CHECK_STR(err, "--node 2: the file has no [cluster] (one node: start "
+	               "without --node)");
+	breaker_config_free(cfg);
+
+	/* The service-only read gives the very same cluster. */
+	text = cluster_text("", "");
+	cfg = parse(text, err, sizeof(err), &rc);
+	CHECK_INT(rc, FXB_OK);
+	memset(&sv, 0xa5, sizeof(sv));
+	CHECK_INT(config_parse_service(text, strlen(text), "test.conf", &sv,
+	                               err, sizeof(err)),
+	          FXB_OK);
+	CHECK(memcmp(&sv, &svc, sizeof(sv)) == 0);
+	breaker_config_free(cfg);
+	free(text);
+}
+
+/* Every refusal of a cluster's sections: exactly where the want names
+ * the file, else the part that matters. */
+static void
+test_cluster_errors(void)
+{
+	static const struct {
+		const char *from, *to, *want;
+	} cases[] = {
+	    {"node_id = 2", "node_id = 4",
+	     "test.conf:54: [cluster] node_id: names no [peer] in this file "
+	     "(\"4\")"},
+	    {"node_id = 2", "node_id = 02",
+	     "test.conf:54: [cluster] node_id: a peer's id, a number from 1 "
+	     "to 65535 (\"02\")"},
+	    {"node_id = 2", "node = 2",
+	     "test.conf:54: [cluster] node: unknown key in this section "
+	     "(\"2\")"},
+	    {"data_dir = ./n1", "datadir = ./n1",
+	     "test.conf:58: [peer 1] datadir: unknown key in this section "
+	     "(\"./n1\")"},
+	    {"[cluster]\nnode_id = 2\n", "",
+	     "test.conf:53: [peer 1] without [cluster]: a cluster's file has "
+	     "both"},
+	    {"[peer 1]", "[peer 0]",
+	     "test.conf:55: [peer 0]: a peer's id is a number from 1 to "
+	     "65535"},
+	    {"[peer 1]", "[peer 65536]",
+	     "test.conf:55: [peer 65536]: a peer's id is a number from 1 to "
+	     "65535"},
+	    {"[peer 1]", "[peer one]",
+	     "test.conf:55: [peer one]: a peer's id is a number from 1 to "
+	     "65535"},
+	    {"[peer 1]", "[peer]",
+	     "test.conf:55: section [peer] needs a name: [peer NAME]"},
+	    {"[cluster]", "[cluster 1]",
+	     "test.conf:53: section [cluster] takes no name"},
+	    {"[peer 3]", "[peer 2]",
+	     "test.conf:65: [peer 2] is defined twice (first on line 59)"},
+	    {"[cluster]", "[cluster]\n[cluster]",
+	     "test.conf:54: [cluster] is defined twice (first on line 53)"},
+	    {"raft_address = 127.0.0.1:9701\n", "",
+	     "test.conf:55: [peer 1]: raft_address is required"},
+	    {"check_url = tcp://127.0.0.1:9711\n", "",
+	     "test.conf:55: [peer 1]: check_url is required"},
+	    {"127.0.0.1:9701", "127.0.0.1",
+	     "test.conf:56: [peer 1] raft_address: HOST:PORT, HOST a numeric "
+	     "IPv4 address (not 0.0.0.0) or a host name, PORT 1-65535 "
+	     "(\"127.0.0.1\")"},
+	    {"127.0.0.1:9701", "127.0.0.1:65536",
+	     "[peer 1] raft_address: HOST:PORT"},
+	    {"127.0.0.1:9701", "127.0.0.1:0",
+	     "[peer 1] raft_address: HOST:PORT"},
+	    {"127.0.0.1:9701", "127.0.0.256:9701",
+	     "[peer 1] raft_address: HOST:PORT"},
+	    {"127.0.0.1:9701", "127.0.1:9701",
+	     "[peer 1] raft_address: HOST:PORT"},
+	    {"127.0.0.1:9701", "0.0.0.0:9701",
+	     "[peer 1] raft_address: HOST:PORT"},
+	    {"127.0.0.1:9701", "[::1]:9701",
+	     "[peer 1] raft_address: HOST:PORT"},
+	    {"127.0.0.1:9701", "-x.internal:9701",
+	     "[peer 1] raft_address: HOST:PORT"},
+	    {"127.0.0.1:9701", "a..b:9701",
+	     "[peer 1] raft_address: HOST:PORT"},
+	    {"check_url = tcp://127.0.0.1:9711", "check_url = http://h:1",
+	     "test.conf:57: [peer 1] check_url: an nng address: ipc://PATH, "
+	     "tcp://HOST:PORT or tls+tcp://HOST:PORT (\"http://h:1\")"},
+	    {"check_url = tcp://127.0.0.1:9711", "check_url = tls+tcp://h:1",
+	     "test.conf:57: [peer 1] check_url: a tls+tcp:// address needs "
+	     "tls_cert_file and tls_key_file in [service] (tls_cert_file is "
+	     "missing) (\"tls+tcp://h:1\")"},
+	    {"http_url = http://127.0.0.1:9466", "http_url = http://0.0.0.0:1",
+	     "test.conf:64: [peer 2] http_url: a wildcard address cannot "
+	     "pin the Host header: name the address to listen on "
+	     "(http://127.0.0.1:PORT, or this host's own address) "
+	     "(\"http://0.0.0.0:1\")"},
+	    {"data_dir = ./n1", "data_dir =",
+	     "test.conf:58: [peer 1] data_dir: must not be empty (\"\")"},
+	    {"127.0.0.1:9702", "127.0.0.1:9701",
+	     "test.conf:60: [peer 2] raft_address: also [peer 1]'s (line 55): "
+	     "each node needs its own (\"127.0.0.1:9701\")"},
+	    {"tcp://127.0.0.1:9712", "tcp://127.0.0.1:9711",
+	     "test.conf:61: [peer 2] check_url: also [peer 1]'s (line 55): "
+	     "each node needs its own (\"tcp://127.0.0.1:9711\")"},
+	    {"data_dir = ./n2", "data_dir = ./n1",
+	     "test.conf:62: [peer 2] data_dir: also the data_dir of [peer 1] "
+	     "(line 55), on the same host (127.0.0.1): each node needs its "
+	     "own (\"./n1\")"},
+	    {"data_dir = ./n1\n[peer 2]\nraft_address = 127.0.0.1:9702\n"
+	     "check_url = tcp://127.0.0.1:9712\ndata_dir = ./n2\n",
+	     "[peer 2]\nraft_address = 127.0.0.1:9702\n"
+	     "check_url = tcp://127.0.0.1:9712\ndata_dir = ./run/data\n",
+	     "test.conf:61: [peer 2] data_dir: also the data_dir of [peer 1] "
+	     "(line 55), on the same host (127.0.0.1): each node needs its "
+	     "own (\"./run/data\")"},
+	    {"data_dir = ./n1\n[peer 2]\nraft_address = 127.0.0.1:9702\n"
+	     "check_url = tcp://127.0.0.1:9712\ndata_dir = ./n2\n",
+	     "data_dir = ./run/data\n"
+	     "[peer 2]\nraft_address = 127.0.0.1:9702\n"
+	     "check_url = tcp://127.0.0.1:9712\n",
+	     "test.conf:58: [peer 1] data_dir: also the data_dir of [peer 2] "
+	     "(line 59), on the same host (127.0.0.1): each node needs its "
+	     "own (\"./run/data\")"},
+	    {"data_dir = ./n1\n[peer 2]\nraft_address = 127.0.0.1:9702\n"
+	     "check_url = tcp://127.0.0.1:9712\ndata_dir = ./n2\n",
+	     "[peer 2]\nraft_address = 127.0.0.1:9702\n"
+	     "check_url = tcp://127.0.0.1:9712\n",
+	     "test.conf:58: [peer 2]: on the same host as [peer 1] "
+	     "(127.0.0.1), and both would use [service]'s data_dir: each "
+	     "needs its own data_dir"},
+	    {"[peer 1]",
+	     "[peer 9]\nraft_address = h:9\ncheck_url = ipc://9\n"
+	     "[peer 8]\nraft_address = h:8\ncheck_url = ipc://8\n"
+	     "data_dir = 8\n"
+	     "[peer 7]\nraft_address = h:7\ncheck_url = ipc://7\n"
+	     "data_dir = 7\n"
+	     "[peer 6]\nraft_address = h:6\ncheck_url = ipc://6\n"
+	     "data_dir = 6\n"
+	     "[peer 5]\nraft_address = h:5\ncheck_url = ipc://5\n"
+	     "data_dir = 5\n"
+	     "[peer 1]",
+	     "test.conf:84: [peer 3]: more than 7 peers"},
+	    {"node_id = 2", "node_id = 2\nheartbeat_timeout = 9ms",
+	     "test.conf:55: [cluster] heartbeat_timeout: at least 10ms "
+	     "(\"9ms\")"},
+	    {"node_id = 2", "node_id = 2\nheartbeat_timeout = 61ms",
+	     "test.conf:55: [cluster] heartbeat_timeout: at most a fifth of "
+	     "election_timeout (300ms) (\"61ms\")"},
+	    {"node_id = 2", "node_id = 2\nelection_timeout = 149ms",
+	     "test.conf:55: [cluster] election_timeout: at least 5 times "
+	     "heartbeat_timeout (30ms) (\"149ms\")"},
+	    {"node_id = 2", "node_id = 2\nelection_timeout = 0ms",
+	     "test.conf:55: [cluster] election_timeout: must be greater than "
+	     "zero (\"0ms\")"},
+	    {"node_id = 2", "node_id = 2\nelection_timeout = 300",
+	     "test.conf:55: [cluster] election_timeout: not a duration (an "
+	     "integer and ms, s, m or h: \"300s\") (\"300\")"},
+	    {"node_id = 2", "node_id = 2\nsnapshot_threshold = 1023",
+	     "test.conf:55: [cluster] snapshot_threshold: a number of log "
+	     "entries, at least 1024 (\"1023\")"},
+	    {"node_id = 2", "node_id = 2\nsnapshot_threshold = 4294967296",
+	     "test.conf:55: [cluster] snapshot_threshold: a number of log "
+	     "entries, at least 1024 (\"4294967296\")"},
+	};
+	for (size_t i = 0; i < TEST_COUNT(cases); i++) {
+		char err[512];
+		enum fxb_err rc;
+		char *text = cluster_text(cases[i].from, cases[i].to);
+		if (text == NULL) {
+			test_fail(__FILE__, __LINE__, "case %zu: no \"%s\"", i,
+			          cases[i].from);
+			continue;
+		}
+		struct breaker_config *cfg =
+		    parse(text, err, sizeof(err), &rc);
+		if (cfg != NULL || rc != FXB_ERR_CONFIG)
+			test_fail(__FILE__, __LINE__,
+			          "case %zu (%s): accepted, want \"%s\"", i,
+			          cases[i].to, cases[i].want);
+		else if (strncmp(cases[i].want, "test.conf:", 10) == 0
+		             ? strcmp(err, cases[i].want) != 0
+		             : strstr(err, cases[i].want) == NULL)
+			test_fail(__FILE__, __LINE__,
+			          "case %zu: error \"%s\", want \"%s\"", i,
+			          err, cases[i].want);
+		breaker_config_free(cfg);
+		free(text);
+	}
+
+	/* Without [peer]: [cluster] alone is refused, at its line. */
+	char err[512];
+	enum fxb_err rc;
+	char text[sizeof(good) + 32];
+	snprintf(text, sizeof(text), "%s[cluster]\nnode_id = 1\n", good);
+	struct breaker_config *cfg = parse(text, err, sizeof(err), &rc);
+	CHECK(cfg == NULL);
+	CHECK_STR(err, "test.conf:53: [cluster] without any [peer ID]: name "
+	               "every voter, this node included");
+	breaker_config_free(cfg);
+}
+
 /*
  * The engine's builder on its own (what config/ hands over): a config of
  * text keys, and the two refusals config/ makes first, in the same words,
@@ -875,6 +1212,8 @@ static const struct test tests[] = {
     {"clock_tolerance", test_clock_tolerance},
     {"service_access", test_service_access},
     {"section9_refused", test_section9_refused},
+    {"cluster_good", test_cluster_good},
+    {"cluster_errors", test_cluster_errors},
 };
 
 int
