@@ -5,7 +5,8 @@
 # fuzz_wire (first byte: 0 check, 1 admin, 2 tick socket), every signed
 # command shape as fxbreakerctl signs it for fuzz_command (first byte 0:
 # an envelope; 1: its body alone), the scenario and example tapes for
-# fuzz_tape, the example and scenario configs for fuzz_config.
+# fuzz_tape, the example and scenario configs (and a cluster's) for
+# fuzz_config.
 set -eu
 B=${1:-build}
 CTL="$(pwd)/$B/fxbreakerctl"
@@ -76,4 +77,16 @@ for d in tests/scenarios/*/; do
 		cp "$d/fxbreaker.conf" "$C/fuzz_config/$(basename "$d")"
 done
 cp examples/fxbreaker.conf "$C/fuzz_config/example"
+# A cluster: the example's three nodes, and a small one whose peers set
+# only what they must.
+cp examples/cluster.conf "$C/fuzz_config/example-cluster"
+printf '%s\n' '[service]' 'data_dir = ./d' '[cluster]' 'node_id = 2' \
+	'election_timeout = 1s' 'heartbeat_timeout = 100ms' \
+	'snapshot_threshold = 1024' '[peer 1]' 'raft_address = 10.0.0.1:9701' \
+	'check_url = tcp://10.0.0.1:9711' '[peer 2]' \
+	'raft_address = fxb2.bank.internal:9701' \
+	'check_url = ipc:///run/fxbreaker/check.ipc' 'data_dir = ./d2' \
+	'[peer 3]' 'raft_address = 10.0.0.3:9701' \
+	'check_url = tcp://10.0.0.3:9711' 'http_url = http://10.0.0.3:9464' \
+	>"$C/fuzz_config/cluster-small"
 echo "seeds: $(find "$C" -type f | wc -l) files in $C"
