@@ -383,6 +383,39 @@ typedef void (*breaker_orphan_fn)(void *arg, const char *rule,
 void breaker_transfer(struct breaker *from, struct breaker *to,
                       breaker_orphan_fn orphan, void *arg);
 
+/*
+ * breaker_adopt_feed moves what the rate feed taught `from`, a cluster
+ * follower's engine that saw every tick, into `to`, the engine a promoted
+ * leader builds from its config and restores from the log.  Suspensions
+ * stay as the log says: no rule's trip, stale suspension, id, end,
+ * latch or 4.8 history moves, and a rule in a suspension on either side
+ * moves nothing but the last price a stale or spread rule saw.  Rules
+ * are matched by id; only a pair rule with the same scope, kind, mode
+ * and parameters (levels aside) moves, and only:
+ *
+ *   band       reference, window and last price, with its state (normal
+ *              or limit) and a limit's timer
+ *   velocity   the window's deques and pending group (V is to's own)
+ *   deviation  last price, the side of base it is on, and a running
+ *              hold clock with its timer (toward a trip: restarting it
+ *              would let the price stay out up to a hold longer)
+ *   stale      the last tick's price and time; a rule with no tick yet
+ *              (no_rate) becomes normal, its timer at last tick +
+ *              max_age, fired at that instant even if it has passed
+ *   spread     the last quote, not the hold clock (it runs only in a
+ *              trip, toward a resume: a restored suspension ends on the
+ *              leader's evidence, restarting with the next narrow quote)
+ *
+ * Volume and throttle rules, fed by checks a follower never sees, and
+ * operators' suspensions are left alone.  Time never goes back: if
+ * from's clock is ahead, `to` is first advanced to it (its timers due by
+ * then fire through its sink, at their instants).  Call it before `to`
+ * sees a record, so that its due timers and the moved ones fire together
+ * in expiry order.  O(rules), no allocation (windows change hands).
+ * `from` stays a valid engine, its windows emptied, and is then freed.
+ */
+void breaker_adopt_feed(struct breaker *from, struct breaker *to);
+
 /* Names as they appear on the wire and in the log. */
 const char *breaker_event_name(enum breaker_event_type type);
 const char *breaker_reason_name(enum breaker_reason reason);
