@@ -407,11 +407,12 @@ void breaker_transfer(struct breaker *from, struct breaker *to,
  *              leader's evidence, restarting with the next narrow quote)
  *
  * Volume and throttle rules, fed by checks a follower never sees, and
- * operators' suspensions are left alone.  Time never goes back: if
- * from's clock is ahead, `to` is first advanced to it (its timers due by
- * then fire through its sink, at their instants).  Call it before `to`
- * sees a record, so that its due timers and the moved ones fire together
- * in expiry order.  O(rules), no allocation (windows change hands).
+ * operators' suspensions are left alone.  Rules match on to's states
+ * as restored; then, if from's clock is ahead, `to` is advanced to it,
+ * so time never goes back: its timers due by then, restored ends and
+ * moved ones alike, fire through its sink in expiry order, each at its
+ * instant.  Call it before `to` sees a record, so that none fires out of
+ * order.  O(rules), no allocation (windows change hands).
  * `from` stays a valid engine, its windows emptied, and is then freed.
  */
 void breaker_adopt_feed(struct breaker *from, struct breaker *to);

@@ -387,10 +387,6 @@ adopt_spread(struct rule *x, struct rule *y)
 void
 breaker_adopt_feed(struct breaker *from, struct breaker *to)
 {
-	/* Time never goes back: what moves is stamped up to from->now.
-	 * to's own timers due by then fire first, at their instants. */
-	if (from->now > to->now)
-		(void)breaker_advance(to, from->now);
 	for (uint32_t i = 0; i < from->nrules; i++) {
 		struct rule *x = from->rule[i];
 		if (!x->c->on_pair)
@@ -423,4 +419,10 @@ breaker_adopt_feed(struct breaker *from, struct breaker *to)
 			break;
 		}
 	}
+	/* Time never goes back: what moved is stamped up to from->now.
+	 * Moving first, on to's states as restored, keeps a window from
+	 * crossing a restored end that passed meanwhile; then to's due
+	 * timers, its own and any moved, fire in expiry order. */
+	if (from->now > to->now)
+		(void)breaker_advance(to, from->now);
 }

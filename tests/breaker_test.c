@@ -466,7 +466,7 @@ orphan_count(void *arg, const char *rule, const char *scope, bool on_pair,
 static void
 test_transfer(void)
 {
-	struct log la, lb;
+	static struct log la, lb; /* 2.6 MB: off the stack */
 	struct breaker_decision d;
 	static const char before[] =
 	    "[pair USD/KRW]\n[product w]\npair = USD/KRW\n"
@@ -1271,6 +1271,58 @@ test_adopt_feed_not_carried(void)
 	breaker_free(t);
 }
 
+/*
+ * The follower's clock ahead of the new engine's: the rules move on the
+ * states the log restored, then the clock catches up.  A stale rule the
+ * follower saw go stale goes stale in the new engine at the same instant,
+ * before a restored end due later; a band whose restored trip ended on
+ * the way waits for a reference of its own, not the follower's.
+ */
+static const char adopt_behind_conf[] =
+    "[pair USD/KRW]\n[pair EUR/USD]\n[product e]\npair = EUR/USD\n"
+    "[rule sx]\npair = USD/KRW\nkind = stale\nmax_age = 1s\n"
+    "[rule b]\npair = EUR/USD\nkind = band\nwindow = 60s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 5s\nsuspend_for = 10s\n";
+
+static void
+test_adopt_feed_behind(void)
+{
+	static struct log lf, lt;
+	struct breaker_decision d;
+	struct breaker_rule_status rs;
+	struct breaker *f = engine(adopt_behind_conf, 0, &lf);
+	struct breaker *t = engine(adopt_behind_conf, 500, &lt);
+	if (f == NULL || t == NULL)
+		return;
+	CHECK_INT(breaker_tick(f, 1000, 0, PX(1400)), FXB_OK);
+	CHECK_INT(breaker_tick(f, 3000, 1, PX(1.1)), FXB_OK);
+	breaker_rule_status(f, 0, &rs);
+	CHECK_INT(rs.state, BREAKER_RULE_STALE);
+	CHECK_INT(breaker_restore_trip(t, 1, 400, 2500, 70, 1, false), FXB_OK);
+	breaker_adopt_feed(f, t);
+	breaker_free(f);
+	CHECK_INT(breaker_now(t), 3000);
+	CHECK_INT(lt.n, 2);
+	CHECK_INT(lt.ev[0].type, BREAKER_EV_STALE);
+	CHECK_STR(lt.rule[0], "sx");
+	CHECK_INT(lt.ev[0].t, 2000);
+	CHECK_INT(lt.ev[0].since, 1000);
+	CHECK_INT(lt.ev[0].px, PX(1400));
+	CHECK_INT(lt.ev[1].type, BREAKER_EV_RESUME);
+	CHECK_STR(lt.rule[1], "b");
+	CHECK_INT(lt.ev[1].t, 2500);
+	CHECK_INT(lt.ev[1].suspension, 70);
+	CHECK(!lt.out_of_order);
+	breaker_rule_status(t, 1, &rs);
+	CHECK_INT(rs.state, BREAKER_RULE_AWAITING_REFERENCE);
+	CHECK_INT(breaker_check(t, 3000, 0, 1, 0, &d), FXB_OK);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_DENY);
+	CHECK_INT(d.reason, BREAKER_REASON_AWAITING_REFERENCE);
+	CHECK_INT(d.suspension, 70);
+	breaker_free(t);
+}
+
 static const struct test tests[] = {
     {"timer_without_record", test_timer_without_record},
     {"api_errors", test_api_errors},
@@ -1284,6 +1336,7 @@ static const struct test tests[] = {
     {"transfer_levels", test_transfer_levels},
     {"adopt_feed", test_adopt_feed},
     {"adopt_feed_not_carried", test_adopt_feed_not_carried},
+    {"adopt_feed_behind", test_adopt_feed_behind},
     {"rule_levels", test_rule_levels},
     {"random_invariants", test_random_invariants},
 };
