@@ -388,10 +388,11 @@ void breaker_transfer(struct breaker *from, struct breaker *to,
  * follower's engine that saw every tick, into `to`, the engine a promoted
  * leader builds from its config and restores from the log.  Suspensions
  * stay as the log says: no rule's trip, stale suspension, id, end,
- * latch or 4.8 history moves, and a rule in a suspension on either side
- * moves nothing but the last price a stale or spread rule saw.  Rules
- * are matched by id; only a pair rule with the same scope, kind, mode
- * and parameters (levels aside) moves, and only:
+ * latch or 4.8 history moves, and a band, velocity or deviation rule
+ * tripped on either side (or a band awaiting a reference) takes no
+ * window or clock: a trip clears them and ignores ticks.  Rules are
+ * matched by id; only a pair rule with the same scope, kind, mode and
+ * parameters (levels aside) moves, and only:
  *
  *   band       reference, window and last price, with its state (normal
  *              or limit) and a limit's timer
