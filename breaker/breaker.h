@@ -383,6 +383,41 @@ typedef void (*breaker_orphan_fn)(void *arg, const char *rule,
 void breaker_transfer(struct breaker *from, struct breaker *to,
                       breaker_orphan_fn orphan, void *arg);
 
+/*
+ * breaker_adopt_feed moves what the rate feed taught `from`, a cluster
+ * follower's engine that saw every tick, into `to`, the engine a promoted
+ * leader builds from its config and restores from the log.  Suspensions
+ * stay as the log says: no rule's trip, stale suspension, id, end,
+ * latch or 4.8 history moves, and a band, velocity or deviation rule
+ * tripped on either side (or a band awaiting a reference) takes no
+ * window or clock: a trip clears them and ignores ticks.  Rules are
+ * matched by id; only a pair rule with the same scope, kind, mode and
+ * parameters (levels aside) moves, and only:
+ *
+ *   band       reference, window and last price, with its state (normal
+ *              or limit) and a limit's timer
+ *   velocity   the window's deques and pending group (V is to's own)
+ *   deviation  last price, the side of base it is on, and a running
+ *              hold clock with its timer (toward a trip: restarting it
+ *              would let the price stay out up to a hold longer)
+ *   stale      the last tick's price and time; a rule with no tick yet
+ *              (no_rate) becomes normal, its timer at last tick +
+ *              max_age, fired at that instant even if it has passed
+ *   spread     the last quote, not the hold clock (it runs only in a
+ *              trip, toward a resume: a restored suspension ends on the
+ *              leader's evidence, restarting with the next narrow quote)
+ *
+ * Volume and throttle rules, fed by checks a follower never sees, and
+ * operators' suspensions are left alone.  Rules match on to's states
+ * as restored; then, if from's clock is ahead, `to` is advanced to it,
+ * so time never goes back: its timers due by then, restored ends and
+ * moved ones alike, fire through its sink in expiry order, each at its
+ * instant.  Call it before `to` sees a record, so that none fires out of
+ * order.  O(rules), no allocation (windows change hands).
+ * `from` stays a valid engine, its windows emptied, and is then freed.
+ */
+void breaker_adopt_feed(struct breaker *from, struct breaker *to);
+
 /* Names as they appear on the wire and in the log. */
 const char *breaker_event_name(enum breaker_event_type type);
 const char *breaker_reason_name(enum breaker_reason reason);

@@ -5,6 +5,9 @@
  * the new config (breaker_transfer), rule by rule: whatever still means
  * the same thing carries over whole, an open suspension always stays open,
  * and what has no place in the new config is reported as an orphan.
+ * At a cluster promotion the leader's new engine, restored from the log,
+ * takes from the follower's warm engine what the rate feed taught it
+ * (breaker_adopt_feed), and nothing of its suspensions.
  */
 #include <string.h>
 
@@ -259,4 +262,167 @@ breaker_transfer(struct breaker *from, struct breaker *to,
 	/* Rule states were copied, not set: count afresh. */
 	for (uint32_t i = 0; i < to->npairs; i++)
 		to->pairs[i].nheld = breaker_pair_count_held(&to->pairs[i]);
+}
+
+/* ---- from a follower's engine, at promotion ---- */
+
+/* Arms y's timer where x's is, or leaves it disarmed if x's is not
+ * armed.  x's timer stays in from's heap: `from` stays whole. */
+static void
+timer_copy(const struct timer *tx, struct breaker *to, struct timer *ty)
+{
+	breaker_timer_cancel(&to->heap, ty);
+	if (tx->pos >= 0)
+		breaker_timer_arm(&to->heap, ty, tx->at);
+}
+
+/* Swaps two rings: each engine then frees exactly one of them. */
+static void
+ring_swap(struct ring *a, struct ring *b)
+{
+	struct ring t = *a;
+	*a = *b;
+	*b = t;
+}
+
+/*
+ * A band in force (normal or limit) moves its reference, window and
+ * state, and a limit its timer: a tick then finds the band the leader
+ * had, and a limit trips when it would have.  One in a suspension on
+ * either side moves nothing: its window was cleared at the trip, and the
+ * first tick after its resume seeds a new reference anyway.
+ */
+static void
+adopt_band(struct rule *x, struct breaker *to, struct rule *y)
+{
+	fxb_i128 sum = y->sum;
+
+	if ((x->state != RS_NORMAL && x->state != RS_LIMIT) ||
+	    RS_HOLDS(y->state))
+		return;
+	ring_swap(&x->win, &y->win);
+	y->sum = x->sum;
+	x->sum = sum;
+	y->ref_num = x->ref_num;
+	y->ref_den = x->ref_den;
+	y->ref_since = x->ref_since;
+	y->band_up = x->band_up;
+	y->band_down = x->band_down;
+	y->band_den = x->band_den;
+	y->last_px = x->last_px;
+	/* Neither state holds products: nheld does not move. */
+	breaker_rule_set_state(to, y, (enum rule_state)x->state);
+	y->since = x->since;
+	y->dir = x->dir;
+	timer_copy(&x->timer, to, &y->timer);
+}
+
+/* A velocity rule's deques and pending group, outside a trip on either
+ * side (a trip clears them).  V is a level: y keeps its own. */
+static void
+adopt_velocity(struct rule *x, struct rule *y)
+{
+	if (x->state == RS_TRIPPED || y->state == RS_TRIPPED)
+		return;
+	ring_swap(&x->dq_min, &y->dq_min);
+	ring_swap(&x->dq_max, &y->dq_max);
+	y->pend = x->pend;
+	y->pend_t = x->pend_t;
+	y->pend_min = x->pend_min;
+	y->pend_max = x->pend_max;
+}
+
+/*
+ * A deviation rule's last price and its running hold clock, with the
+ * side of base the price is on (what a trip's dir will say).  The clock
+ * runs toward a trip: starting it again on the next tick would let the
+ * price stay out by up to a whole hold longer than the leader would
+ * have.  A rule tripped on either side ignores ticks: nothing moves.
+ */
+static void
+adopt_deviation(struct rule *x, struct breaker *to, struct rule *y)
+{
+	if (x->state == RS_TRIPPED || y->state == RS_TRIPPED)
+		return;
+	y->last_px = x->last_px;
+	y->dir = x->dir;
+	y->clock = x->clock;
+	y->clock_t = x->clock_t;
+	timer_copy(&x->timer, to, &y->timer);
+}
+
+/*
+ * A stale rule's last tick.  One with no tick yet (no_rate: never a
+ * logged suspension) counts from x's last tick, as a tick would have
+ * made it: normal, its timer at last_t + max_age, which fires at that
+ * instant even if it has passed.  A stale suspension restored from the
+ * log is left to end on the next tick, as after a restart.
+ */
+static void
+adopt_stale(struct rule *x, struct breaker *to, struct rule *y)
+{
+	if (x->state == RS_NO_RATE)
+		return;
+	y->last_px = x->last_px;
+	y->last_t = x->last_t;
+	if (y->state == RS_STALE)
+		return;
+	breaker_rule_set_state(to, y, RS_NORMAL);
+	breaker_timer_arm(&to->heap, &y->timer, x->last_t + y->c->max_age);
+}
+
+/*
+ * A spread rule's last quote only.  Its hold clock runs only in a trip,
+ * toward a resume: moving it would end a suspension restored from the
+ * log on the follower's word.  It starts again on the next narrow quote,
+ * which keeps the suspension at most one hold longer.
+ */
+static void
+adopt_spread(struct rule *x, struct rule *y)
+{
+	y->last_bid = x->last_bid;
+	y->last_ask = x->last_ask;
+}
+
+void
+breaker_adopt_feed(struct breaker *from, struct breaker *to)
+{
+	for (uint32_t i = 0; i < from->nrules; i++) {
+		struct rule *x = from->rule[i];
+		if (!x->c->on_pair)
+			continue; /* volume, throttle: fed by checks */
+		int32_t j = breaker_rule_find(to, x->id, strlen(x->id));
+		if (j < 0)
+			continue;
+		struct rule *y = to->rule[j];
+		if (!same_identity(from, x, to, y) ||
+		    (!same_rule(from, x, to, y) &&
+		     !same_but_levels(from, x, to, y)))
+			continue;
+		switch (y->kind) {
+		case BREAKER_BAND:
+			adopt_band(x, to, y);
+			break;
+		case BREAKER_VELOCITY:
+			adopt_velocity(x, y);
+			break;
+		case BREAKER_DEVIATION:
+			adopt_deviation(x, to, y);
+			break;
+		case BREAKER_STALE:
+			adopt_stale(x, to, y);
+			break;
+		case BREAKER_SPREAD:
+			adopt_spread(x, y);
+			break;
+		default:
+			break;
+		}
+	}
+	/* Time never goes back: what moved is stamped up to from->now.
+	 * Moving first, on to's states as restored, keeps a window from
+	 * crossing a restored end that passed meanwhile; then to's due
+	 * timers, its own and any moved, fire in expiry order. */
+	if (from->now > to->now)
+		(void)breaker_advance(to, from->now);
 }

@@ -466,7 +466,7 @@ orphan_count(void *arg, const char *rule, const char *scope, bool on_pair,
 static void
 test_transfer(void)
 {
-	struct log la, lb;
+	static struct log la, lb; /* 2.6 MB: off the stack */
 	struct breaker_decision d;
 	static const char before[] =
 	    "[pair USD/KRW]\n[product w]\npair = USD/KRW\n"
@@ -894,6 +894,435 @@ test_rule_levels(void)
 	breaker_free(b);
 }
 
+/*
+ * Issue 12's warm follower.  A follower's engine sees every tick but no
+ * check; at promotion the new leader's engine is built afresh, its
+ * suspensions restored from the log, and takes the follower's feed state
+ * (breaker_adopt_feed).  From then on it must decide exactly as the old
+ * leader's engine, which saw every tick and every check, would have.
+ */
+static const char adopt_conf[] =
+    "[pair USD/KRW]\n[pair EUR/USD]\n"
+    "[product w]\npair = USD/KRW\n"
+    "[product e]\npair = EUR/USD\n"
+    "[rule b]\npair = USD/KRW\nkind = band\nwindow = 60s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 5s\nsuspend_for = 10s\n"
+    "[rule vel]\npair = USD/KRW\nkind = velocity\nwindow = 10s\n"
+    "max_move = 50\nsuspend_for = 10s\n"
+    "[rule dev]\npair = USD/KRW\nkind = deviation\nbase = 1400\npct = 2\n"
+    "hold = 10s\nsuspend_for = 10s\n"
+    "[rule st]\npair = USD/KRW\nkind = stale\nmax_age = 5s\n"
+    "[rule eb]\npair = EUR/USD\nkind = band\nwindow = 60s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 0s\nsuspend_for = 30s\n"
+    "[rule vol]\nproduct = w\nkind = volume\nwindow = 10s\ntrip = 3\n"
+    "suspend_for = 5s\n";
+
+/* The ticks both the follower and the leader saw. */
+static void
+adopt_ticks(struct breaker *b, struct breaker_decision *d, bool checks)
+{
+	CHECK_INT(breaker_tick(b, 1000, 0, PX(1400)), FXB_OK);
+	if (checks) {
+		CHECK_INT(breaker_check(b, 1000, 0, 1, 0, d), FXB_OK);
+		CHECK_INT(breaker_check(b, 1100, 0, 1, 0, d), FXB_OK);
+		CHECK_INT(breaker_check(b, 1200, 0, 1, 0, d), FXB_OK);
+	}
+	CHECK_INT(breaker_tick(b, 1500, 1, PX(1.1)), FXB_OK);
+	CHECK_INT(breaker_tick(b, 2000, 0, PX(1405)), FXB_OK);
+	CHECK_INT(breaker_tick(b, 2500, 1, PX(1.2)), FXB_OK);
+	CHECK_INT(breaker_tick(b, 3000, 0, PX(1430)), FXB_OK);
+	CHECK_INT(breaker_tick(b, 4000, 0, PX(1429)), FXB_OK);
+}
+
+/* The id of the first event of `type` on rule, or 0. */
+static int64_t
+log_find(const struct log *lg, enum breaker_event_type type, const char *rule)
+{
+	for (size_t i = 0; i < lg->n; i++)
+		if (lg->ev[i].type == type && strcmp(lg->rule[i], rule) == 0)
+			return lg->id[i];
+	return 0;
+}
+
+/* Events a and b say the same thing (every figure, to the ms). */
+static void
+check_same_event(const struct log *la, size_t i, const struct log *lb,
+                 size_t j)
+{
+	const struct breaker_event *a = &la->ev[i], *b = &lb->ev[j];
+	CHECK_INT(a->type, b->type);
+	CHECK_INT(a->t, b->t);
+	CHECK_STR(la->rule[i], lb->rule[j]);
+	CHECK_INT(la->id[i], lb->id[j]);
+	CHECK_INT(a->dir, b->dir);
+	CHECK_INT(a->suspension, b->suspension);
+	CHECK_INT(a->until, b->until);
+	CHECK_INT(a->latched, b->latched);
+	CHECK_INT(a->figs, b->figs);
+	CHECK_INT(a->px, b->px);
+	CHECK(a->ref_num == b->ref_num);
+	CHECK_INT(a->ref_den, b->ref_den);
+	CHECK_INT(a->lower, b->lower);
+	CHECK_INT(a->upper, b->upper);
+	CHECK_INT(a->wmin, b->wmin);
+	CHECK_INT(a->wmax, b->wmax);
+	CHECK_INT(a->limit, b->limit);
+	CHECK_INT(a->base, b->base);
+	CHECK_INT(a->since, b->since);
+}
+
+static void
+check_same_decision(const struct breaker_decision *a,
+                    const struct breaker_decision *b)
+{
+	CHECK_INT(a->verdict, b->verdict);
+	CHECK_INT(a->reason, b->reason);
+	CHECK_STR(a->rule, b->rule);
+	CHECK_INT(a->suspension, b->suspension);
+	CHECK_INT(a->retry_after_ms, b->retry_after_ms);
+}
+
+static void
+test_adopt_feed(void)
+{
+	static struct log lf, ll, lt, lc;
+	struct breaker_decision d, dl;
+	struct breaker_rule_status rs;
+	struct breaker_rule_levels lv, lvl;
+	struct breaker *f = engine(adopt_conf, 0, &lf);
+	struct breaker *l = engine(adopt_conf, 0, &ll);
+	struct breaker *t = engine(adopt_conf, 5000, &lt);
+	struct breaker *cold = engine(adopt_conf, 5000, &lc);
+	if (f == NULL || l == NULL || t == NULL || cold == NULL)
+		return;
+	adopt_ticks(f, &d, false);
+	adopt_ticks(l, &d, true);
+	/* The leader's log: vol tripped on the checks at 1200 (the
+	 * follower never saw them), eb at 2500, b in limit since 3000. */
+	int64_t vol_id = log_find(&ll, BREAKER_EV_TRIP, "vol");
+	int64_t eb_id = log_find(&ll, BREAKER_EV_TRIP, "eb");
+	CHECK_INT(vol_id, 2);
+	CHECK_INT(eb_id, 5);
+	CHECK_INT(ll.n, 6);
+	CHECK_INT(ll.ev[5].type, BREAKER_EV_LIMIT_ENTER);
+	CHECK_INT(ll.ev[5].t, 3000);
+	/* The follower tripped eb too, under an id of its own. */
+	CHECK_INT(log_find(&lf, BREAKER_EV_TRIP, "eb"), 4);
+	CHECK_INT(breaker_now(f), 4000);
+
+	/* The new leader restores what the log holds open, then adopts. */
+	struct breaker *pair[2] = {t, cold};
+	for (int k = 0; k < 2; k++) {
+		CHECK_INT(breaker_restore_trip(pair[k], 5, 1200, 6200, vol_id,
+		                               0, false),
+		          FXB_OK);
+		CHECK_INT(breaker_restore_trip(pair[k], 4, 2500, 32500, eb_id,
+		                               1, false),
+		          FXB_OK);
+	}
+	lt.next_id = lc.next_id = ll.next_id; /* the log goes on */
+	breaker_adopt_feed(f, t);
+	breaker_free(f);
+	CHECK_INT(lt.n, 0);
+	CHECK_INT(breaker_now(t), 5000); /* already ahead of the follower */
+
+	/* The restored suspensions are the log's, untouched. */
+	breaker_rule_status(t, 4, &rs);
+	CHECK_INT(rs.state, BREAKER_RULE_TRIPPED);
+	CHECK_INT(rs.suspension, eb_id);
+	CHECK_INT(rs.since, 2500);
+	CHECK_INT(rs.until, 32500);
+	CHECK_INT(rs.dir, 1);
+	breaker_rule_status(t, 5, &rs);
+	CHECK_INT(rs.state, BREAKER_RULE_TRIPPED);
+	CHECK_INT(rs.suspension, vol_id);
+	CHECK_INT(rs.until, 6200);
+	/* The band in limit since 3000, the stale rule counting. */
+	breaker_rule_status(t, 0, &rs);
+	CHECK_INT(rs.state, BREAKER_RULE_LIMIT);
+	CHECK_INT(rs.since, 3000);
+	CHECK_INT(rs.dir, 1);
+	breaker_rule_status(t, 3, &rs);
+	CHECK_INT(rs.state, BREAKER_RULE_NORMAL);
+	/* The levels a chart shows are the leader's. */
+	CHECK(breaker_rule_levels(t, 0, &lv));
+	CHECK(breaker_rule_levels(l, 0, &lvl));
+	CHECK_INT(lv.lower, PX(1386));
+	CHECK_INT(lv.upper, PX(1414));
+	CHECK_INT(lvl.lower, lv.lower);
+	CHECK_INT(lvl.upper, lv.upper);
+	CHECK(breaker_rule_levels(t, 1, &lv));
+	CHECK(breaker_rule_levels(l, 1, &lvl));
+	CHECK_INT(lv.vlower, PX(1380));
+	CHECK_INT(lv.vupper, PX(1450));
+	CHECK_INT(lvl.vlower, lv.vlower);
+	CHECK_INT(lvl.vupper, lv.vupper);
+	/* The next timer: the restored vol end, then the band's limit. */
+	CHECK_INT(breaker_next_timer(t), 6200);
+
+	/* From here the new leader and the old one, fed the same, must
+	 * agree on every decision and event. */
+	size_t mark = ll.n;
+	CHECK_INT(breaker_check(t, 5500, 0, 1, 0, &d), FXB_OK);
+	CHECK_INT(breaker_check(l, 5500, 0, 1, 0, &dl), FXB_OK);
+	check_same_decision(&d, &dl);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_DENY);
+	CHECK_STR(d.rule, "vol");
+	CHECK_INT(d.suspension, vol_id);
+	CHECK_INT(d.retry_after_ms, 700);
+	CHECK_INT(breaker_check(t, 5500, 1, 1, 0, &d), FXB_OK);
+	CHECK_INT(breaker_check(l, 5500, 1, 1, 0, &dl), FXB_OK);
+	check_same_decision(&d, &dl);
+	CHECK_STR(d.rule, "eb");
+	CHECK_INT(d.suspension, eb_id);
+	CHECK_INT(d.retry_after_ms, 27000);
+	/* 1460 is past the velocity window's 1400 + 50: a trip only an
+	 * engine holding the window sees. */
+	CHECK_INT(breaker_tick(t, 6000, 0, PX(1460)), FXB_OK);
+	CHECK_INT(breaker_tick(l, 6000, 0, PX(1460)), FXB_OK);
+	CHECK_INT(lt.n, 1);
+	CHECK_INT(lt.ev[0].type, BREAKER_EV_TRIP);
+	CHECK_STR(lt.rule[0], "vel");
+	CHECK_INT(lt.ev[0].t, 6000);
+	CHECK_INT(lt.ev[0].wmin, PX(1400));
+	CHECK_INT(lt.ev[0].wmax, PX(1430));
+	CHECK_INT(lt.ev[0].limit, PX(1450));
+	CHECK_INT(lt.ev[0].until, 16000);
+	CHECK_INT(breaker_advance(t, 40000), FXB_OK);
+	CHECK_INT(breaker_advance(l, 40000), FXB_OK);
+	CHECK_INT(breaker_tick(t, 41000, 0, PX(1400)), FXB_OK);
+	CHECK_INT(breaker_tick(l, 41000, 0, PX(1400)), FXB_OK);
+	CHECK_INT(breaker_check(t, 41000, 0, 1, 0, &d), FXB_OK);
+	CHECK_INT(breaker_check(l, 41000, 0, 1, 0, &dl), FXB_OK);
+	check_same_decision(&d, &dl);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_ALLOW);
+	CHECK_INT(lt.n, 11);
+	CHECK_INT(ll.n - mark, lt.n);
+	for (size_t i = 0; i < lt.n && mark + i < ll.n; i++)
+		check_same_event(&lt, i, &ll, mark + i);
+	CHECK(!lt.out_of_order);
+	/* The moved timers fired at the leader's instants: the limit of
+	 * 3000 tripped at 8000, the stale rule at 6000 + 5 s, the
+	 * deviation clock of 3000 at 3000 + 10 s. */
+	static const struct {
+		enum breaker_event_type type;
+		const char *rule;
+		fxb_time t, since;
+	} want[] = {
+	    {BREAKER_EV_TRIP, "vel", 6000, 0},
+	    {BREAKER_EV_RESUME, "vol", 6200, 1200},
+	    {BREAKER_EV_TRIP, "b", 8000, 3000},
+	    {BREAKER_EV_STALE, "st", 11000, 6000},
+	    {BREAKER_EV_TRIP, "dev", 13000, 3000},
+	    {BREAKER_EV_RESUME, "vel", 16000, 6000},
+	    {BREAKER_EV_RESUME, "b", 18000, 8000},
+	    {BREAKER_EV_RESUME, "dev", 23000, 13000},
+	    {BREAKER_EV_RESUME, "eb", 32500, 2500},
+	    {BREAKER_EV_REF_SET, "b", 41000, 0},
+	    {BREAKER_EV_FRESH, "st", 41000, 11000},
+	};
+	for (size_t i = 0; i < TEST_COUNT(want) && i < lt.n; i++) {
+		CHECK_INT(lt.ev[i].type, want[i].type);
+		CHECK_STR(lt.rule[i], want[i].rule);
+		CHECK_INT(lt.ev[i].t, want[i].t);
+		CHECK_INT(lt.ev[i].since, want[i].since);
+	}
+	CHECK_INT(lt.ev[1].suspension, vol_id);
+	CHECK_INT(lt.ev[8].suspension, eb_id);
+	CHECK_INT(lt.ev[4].px, PX(1460));
+	CHECK_INT(lt.ev[4].dir, 1);
+
+	/* Without the feed, the same restored engine starts cold: the
+	 * tick sets a first reference and the velocity rule sees no
+	 * window. */
+	CHECK_INT(breaker_tick(cold, 6000, 0, PX(1460)), FXB_OK);
+	CHECK_INT(lc.n, 1);
+	CHECK_INT(lc.ev[0].type, BREAKER_EV_REF_SET);
+	CHECK_STR(lc.rule[0], "b");
+	breaker_free(t);
+	breaker_free(l);
+	breaker_free(cold);
+}
+
+/*
+ * What does not move: a rule whose parameters changed, a rule of another
+ * kind or scope under the same id (its pair gone), a rule in a restored
+ * suspension (a stale rule keeps only its last tick, a spread rule not
+ * its hold clock).  A clock behind the follower's is brought up first,
+ * firing what was due on the way.
+ */
+static const char adopt_from_conf[] =
+    "[pair USD/KRW]\n[pair EUR/USD]\n[product w]\npair = USD/KRW\n"
+    "[rule keep]\npair = USD/KRW\nkind = band\nwindow = 60s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 5s\nsuspend_for = 10s\n"
+    "[rule b]\npair = USD/KRW\nkind = band\nwindow = 60s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 5s\nsuspend_for = 10s\n"
+    "[rule chg]\npair = USD/KRW\nkind = band\nwindow = 60s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 5s\nsuspend_for = 10s\n"
+    "[rule kind]\npair = USD/KRW\nkind = velocity\nwindow = 10s\n"
+    "max_move = 50\nsuspend_for = 10s\n"
+    "[rule eu]\npair = EUR/USD\nkind = band\nwindow = 60s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 5s\nsuspend_for = 10s\n"
+    "[rule st]\npair = USD/KRW\nkind = stale\nmax_age = 10s\n"
+    "[rule sp]\npair = USD/KRW\nkind = spread\nmax_spread_pct = 0.1\n"
+    "hold = 5s\n"
+    "[rule st2]\npair = USD/KRW\nkind = stale\nmax_age = 10s\n";
+static const char adopt_to_conf[] =
+    "[pair USD/KRW]\n[product w]\npair = USD/KRW\n"
+    "[rule keep]\npair = USD/KRW\nkind = band\nwindow = 60s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 5s\nsuspend_for = 10s\n"
+    "[rule b]\npair = USD/KRW\nkind = band\nwindow = 60s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 5s\nsuspend_for = 10s\n"
+    "[rule chg]\npair = USD/KRW\nkind = band\nwindow = 30s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 5s\nsuspend_for = 10s\n"
+    "[rule kind]\npair = USD/KRW\nkind = band\nwindow = 60s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 5s\nsuspend_for = 10s\n"
+    "[rule eu]\npair = USD/KRW\nkind = band\nwindow = 60s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 5s\nsuspend_for = 10s\n"
+    "[rule st]\npair = USD/KRW\nkind = stale\nmax_age = 10s\n"
+    "[rule sp]\npair = USD/KRW\nkind = spread\nmax_spread_pct = 0.1\n"
+    "hold = 5s\n"
+    "[rule st2]\npair = USD/KRW\nkind = stale\nmax_age = 10s\n";
+
+static void
+test_adopt_feed_not_carried(void)
+{
+	static struct log lf, lt;
+	struct breaker_rule_status rs;
+	struct breaker_rule_levels lv;
+	struct breaker *f = engine(adopt_from_conf, 0, &lf);
+	struct breaker *t = engine(adopt_to_conf, 500, &lt);
+	if (f == NULL || t == NULL)
+		return;
+	/* A wide quote (0.14 %) trips sp; a narrow one starts its clock. */
+	CHECK_INT(breaker_quote(f, 1000, 0, PX(1399), PX(1401)), FXB_OK);
+	CHECK_INT(breaker_tick(f, 1500, 1, PX(1.1)), FXB_OK);
+	CHECK_INT(breaker_quote(f, 2000, 0, PX(1400.9), PX(1401.1)), FXB_OK);
+	CHECK_INT(breaker_next_timer(f), 7000);
+	CHECK_INT(breaker_restore_trip(t, 1, 400, 1500, 70, 1, false), FXB_OK);
+	CHECK_INT(breaker_restore_trip(t, 5, 300, FXB_NEVER, 77, 0, false),
+	          FXB_OK);
+	CHECK_INT(breaker_restore_trip(t, 6, 1000, FXB_NEVER, 78, 0, false),
+	          FXB_OK);
+	breaker_adopt_feed(f, t);
+	/* Brought to the follower's clock: b's end at 1500 fired then. */
+	CHECK_INT(breaker_now(t), 2000);
+	CHECK_INT(lt.n, 1);
+	CHECK_INT(lt.ev[0].type, BREAKER_EV_RESUME);
+	CHECK_STR(lt.rule[0], "b");
+	CHECK_INT(lt.ev[0].t, 1500);
+	CHECK_INT(lt.ev[0].suspension, 70);
+	/* Only keep has the follower's band.  The one timer is st2's (no
+	 * rate here, normal in the follower): its last tick at 2000 +
+	 * 10 s.  st's stale suspension and sp's hold clock armed none. */
+	CHECK(breaker_rule_levels(t, 0, &lv));
+	CHECK_INT(lv.lower, PX(1386));
+	CHECK_INT(lv.upper, PX(1414));
+	for (int32_t i = 1; i <= 4; i++)
+		CHECK(!breaker_rule_levels(t, i, &lv));
+	CHECK_INT(breaker_next_timer(t), 12000);
+	breaker_rule_status(t, 7, &rs);
+	CHECK_INT(rs.state, BREAKER_RULE_NORMAL);
+	breaker_rule_status(t, 5, &rs);
+	CHECK_INT(rs.state, BREAKER_RULE_STALE);
+	CHECK_INT(rs.suspension, 77);
+	CHECK_INT(rs.since, 300);
+	breaker_rule_status(t, 6, &rs);
+	CHECK_INT(rs.state, BREAKER_RULE_TRIPPED);
+	CHECK_INT(rs.suspension, 78);
+	CHECK_INT(rs.until, FXB_NEVER);
+	/* The follower is still an engine, its windows emptied. */
+	CHECK_INT(breaker_quote(f, 2500, 0, PX(1400.9), PX(1401.1)), FXB_OK);
+	breaker_free(f);
+
+	/* keep tests the band it had (1402 inside, no event); the others
+	 * set a first reference; the stale suspension ends on the tick; the
+	 * spread clock starts now, not at 2000. */
+	CHECK_INT(breaker_quote(t, 3000, 0, PX(1401.9), PX(1402.1)), FXB_OK);
+	CHECK_INT(lt.n, 6);
+	static const char *const set[] = {"b", "chg", "kind", "eu"};
+	for (size_t i = 0; i < 4; i++) {
+		CHECK_INT(lt.ev[1 + i].type, BREAKER_EV_REF_SET);
+		CHECK_STR(lt.rule[1 + i], set[i]);
+		CHECK_INT(lt.ev[1 + i].px, PX(1402));
+	}
+	CHECK_INT(lt.ev[5].type, BREAKER_EV_FRESH);
+	CHECK_INT(lt.ev[5].suspension, 77);
+	CHECK_INT(lt.ev[5].since, 300);
+	CHECK_INT(breaker_advance(t, 7999), FXB_OK);
+	CHECK_INT(lt.n, 6);
+	CHECK_INT(breaker_advance(t, 8000), FXB_OK);
+	CHECK_INT(lt.n, 7);
+	CHECK_INT(lt.ev[6].type, BREAKER_EV_RESUME);
+	CHECK_STR(lt.rule[6], "sp");
+	CHECK_INT(lt.ev[6].suspension, 78);
+	CHECK(!lt.out_of_order);
+	breaker_free(t);
+}
+
+/*
+ * The follower's clock ahead of the new engine's: the rules move on the
+ * states the log restored, then the clock catches up.  A stale rule the
+ * follower saw go stale goes stale in the new engine at the same instant,
+ * before a restored end due later; a band whose restored trip ended on
+ * the way waits for a reference of its own, not the follower's.
+ */
+static const char adopt_behind_conf[] =
+    "[pair USD/KRW]\n[pair EUR/USD]\n[product e]\npair = EUR/USD\n"
+    "[rule sx]\npair = USD/KRW\nkind = stale\nmax_age = 1s\n"
+    "[rule b]\npair = EUR/USD\nkind = band\nwindow = 60s\n"
+    "band_pct = 1\nref_move_pct = 1\nref_min_life = 30s\n"
+    "limit_for = 5s\nsuspend_for = 10s\n";
+
+static void
+test_adopt_feed_behind(void)
+{
+	static struct log lf, lt;
+	struct breaker_decision d;
+	struct breaker_rule_status rs;
+	struct breaker *f = engine(adopt_behind_conf, 0, &lf);
+	struct breaker *t = engine(adopt_behind_conf, 500, &lt);
+	if (f == NULL || t == NULL)
+		return;
+	CHECK_INT(breaker_tick(f, 1000, 0, PX(1400)), FXB_OK);
+	CHECK_INT(breaker_tick(f, 3000, 1, PX(1.1)), FXB_OK);
+	breaker_rule_status(f, 0, &rs);
+	CHECK_INT(rs.state, BREAKER_RULE_STALE);
+	CHECK_INT(breaker_restore_trip(t, 1, 400, 2500, 70, 1, false), FXB_OK);
+	breaker_adopt_feed(f, t);
+	breaker_free(f);
+	CHECK_INT(breaker_now(t), 3000);
+	CHECK_INT(lt.n, 2);
+	CHECK_INT(lt.ev[0].type, BREAKER_EV_STALE);
+	CHECK_STR(lt.rule[0], "sx");
+	CHECK_INT(lt.ev[0].t, 2000);
+	CHECK_INT(lt.ev[0].since, 1000);
+	CHECK_INT(lt.ev[0].px, PX(1400));
+	CHECK_INT(lt.ev[1].type, BREAKER_EV_RESUME);
+	CHECK_STR(lt.rule[1], "b");
+	CHECK_INT(lt.ev[1].t, 2500);
+	CHECK_INT(lt.ev[1].suspension, 70);
+	CHECK(!lt.out_of_order);
+	breaker_rule_status(t, 1, &rs);
+	CHECK_INT(rs.state, BREAKER_RULE_AWAITING_REFERENCE);
+	CHECK_INT(breaker_check(t, 3000, 0, 1, 0, &d), FXB_OK);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_DENY);
+	CHECK_INT(d.reason, BREAKER_REASON_AWAITING_REFERENCE);
+	CHECK_INT(d.suspension, 70);
+	breaker_free(t);
+}
+
 static const struct test tests[] = {
     {"timer_without_record", test_timer_without_record},
     {"api_errors", test_api_errors},
@@ -905,6 +1334,9 @@ static const struct test tests[] = {
     {"restore", test_restore},
     {"transfer", test_transfer},
     {"transfer_levels", test_transfer_levels},
+    {"adopt_feed", test_adopt_feed},
+    {"adopt_feed_not_carried", test_adopt_feed_not_carried},
+    {"adopt_feed_behind", test_adopt_feed_behind},
     {"rule_levels", test_rule_levels},
     {"random_invariants", test_random_invariants},
 };
