@@ -103,7 +103,7 @@ CONFIG_OBJ  = $(CONFIG_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/board_html.o
 
 UNIT_TESTS  = breaker_test decimal_test config_test client_test \
-	      client_outage_test wire_test \
+	      client_outage_test client_failover_test wire_test \
 	      reply_test oom_test nng_close_test trust_test daemon_test \
 	      command_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
@@ -182,8 +182,9 @@ endif
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testlib.o $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# The two client tests share their fake service (tests/client_fake.c).
-$(BUILD)/tests/client_test $(BUILD)/tests/client_outage_test: \
+# The client tests share their fake service (tests/client_fake.c).
+$(BUILD)/tests/client_test $(BUILD)/tests/client_outage_test \
+	$(BUILD)/tests/client_failover_test: \
 	$(BUILD)/tests/client_fake.o
 
 # daemon_test (parking, the reopening gate) and command_test (the command
