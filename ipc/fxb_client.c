@@ -827,13 +827,13 @@ fxb_client_next(const struct fxb_client *c, size_t i, const char *hint,
  * is answered by any node, not only the leader).
  *
  * The very same bytes (the same ref) go to each node.  A check the old
- * leader decided but did not answer (it died between the two) may so be
- * decided twice: that is safe, because a check is a decision, not a
- * transfer.  Nothing moves until the bank acts on an allow it received,
- * and it receives one answer per call; a decision the dead leader made
- * and logged is in the new leader's log (it replies only after a
- * majority has the row), where it only counts against the product, on
- * the side of stopping, never of allowing more.
+ * leader decided but did not answer (it died between the two) is so
+ * decided again by the new one: that is safe, because a check is a
+ * decision, not a transfer.  Nothing moves until the bank acts on an
+ * allow it received, and it receives one answer per call.  If the lost
+ * decision wrote a row (a trip) that a majority has, the new leader has
+ * it too and the check asked again meets the suspension it caused; if
+ * not, nothing of it remains and the new leader decides afresh.
  *
  * Returns FXB_OK with the reply (*reply, the caller's to free; *root its
  * parse when choosing needed one, else NULL), or FXB_ERR_UNREACHABLE /

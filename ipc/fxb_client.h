@@ -80,8 +80,8 @@ struct fxb_client_result {
  * cannot be reached, does not answer in its share of the time left, or
  * answers 37 not_leader, 38 no_quorum or 23 shutdown.  Each node is
  * asked at most once per call; when none answers, the fail policy
- * decides as for one service (docs/PROTOCOL.md, "Calling from C: a
- * cluster").  An empty item, a url twice or more than
+ * decides as for one service (docs/PROTOCOL.md, "A cluster: a list of
+ * endpoints").  An empty item, a url twice or more than
  * FXB_CLIENT_ENDPOINTS_MAX urls is NNG_EINVAL.  A single url (no comma)
  * is one service, exactly as before lists existed.
  */
