@@ -103,7 +103,7 @@ CONFIG_OBJ  = $(CONFIG_SRC:%.c=$(BUILD)/%.o)
 DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/board_html.o
 
 UNIT_TESTS  = breaker_test decimal_test config_test client_test \
-	      client_outage_test wire_test \
+	      client_outage_test client_failover_test wire_test \
 	      reply_test oom_test nng_close_test trust_test daemon_test \
 	      command_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
@@ -182,8 +182,9 @@ endif
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testlib.o $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-# The two client tests share their fake service (tests/client_fake.c).
-$(BUILD)/tests/client_test $(BUILD)/tests/client_outage_test: \
+# The client tests share their fake service (tests/client_fake.c).
+$(BUILD)/tests/client_test $(BUILD)/tests/client_outage_test \
+	$(BUILD)/tests/client_failover_test: \
 	$(BUILD)/tests/client_fake.o
 
 # daemon_test (parking, the reopening gate) and command_test (the command
@@ -399,7 +400,7 @@ clean:
 # archive also links into a caller's own shared library.
 #
 # The .so is versioned as a Debian library is: the file
-# libfxbclient.so.1.0.0 says SONAME libfxbclient.so.1 (the name a program
+# libfxbclient.so.1.1.0 says SONAME libfxbclient.so.1 (the name a program
 # linked against it asks the dynamic linker for), the link
 # libfxbclient.so.1 finds it at run time and libfxbclient.so (the
 # development link) is what -lfxbclient finds at link time.  The major
@@ -425,7 +426,7 @@ clean:
 # nothing.
 FXB_CLIENT_SOMAJOR  = 1
 FXB_CLIENT_SONAME   = libfxbclient.so.$(FXB_CLIENT_SOMAJOR)
-FXB_CLIENT_SOFILE   = $(FXB_CLIENT_SONAME).0.0
+FXB_CLIENT_SOFILE   = $(FXB_CLIENT_SONAME).1.0
 FXB_CLIENT_LIBS     = $(NNG_LIBS) $(shell pkg-config --libs jansson \
 		      2>/dev/null || echo -ljansson) -lpthread \
 		      $(if $(NNG_DEP),-Wl$(comma)--exclude-libs$(comma)libnng.a)

@@ -56,7 +56,8 @@ struct ctl_target {
 	const char *config;
 };
 /* ctl_unreachable prints why a request to t failed (err, which names
- * the URL) and where that URL came from and how to give another. */
+ * the URL: one line per URL of a list) and where that URL came from and
+ * how to give another. */
 void ctl_unreachable(const struct ctl_target *t, const char *err);
 /* One CSV field on stdout, quoted, quotes doubled (RFC 4180); NULL is
  * "".  Then ',' or, for the last, '\n'. */

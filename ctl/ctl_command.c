@@ -138,7 +138,7 @@ static int
 cmd_send(const struct ctl_cmd_opts *o, const struct ctl_target *t,
          const char *env)
 {
-	char err[512], *reply = NULL;
+	char err[2048], *reply = NULL;
 
 	if (!ipc_trust_request_fits(strlen(env))) {
 		fprintf(stderr,
@@ -149,8 +149,13 @@ cmd_send(const struct ctl_cmd_opts *o, const struct ctl_target *t,
 	}
 	ipc_request_tls(o->v[CTL_OPT_TLS_CA], o->v[CTL_OPT_TLS_CERT],
 	                o->v[CTL_OPT_TLS_KEY]);
-	enum fxb_err e = ipc_request_once(t->url, env, o->timeout_ms, &reply,
-	                                  err, sizeof(err));
+	/* With a list of admin URLs (a cluster), a follower answers
+	 * not_leader without a hint (nodes publish only their check URL),
+	 * and the very same envelope goes to the next: its nonce makes that
+	 * safe, since a node that applied it answers a repeat with the
+	 * stored answer and does nothing twice. */
+	enum fxb_err e = ipc_request_any(t->url, env, o->timeout_ms, &reply,
+	                                 err, sizeof(err));
 	if (e != FXB_OK) {
 		if (e == FXB_ERR_NOMEM)
 			fprintf(stderr, "fxbreakerctl: out of memory\n");

@@ -88,7 +88,14 @@ ctl_service(const char *config, const char *instead, struct service_conf *out)
 void
 ctl_unreachable(const struct ctl_target *t, const char *err)
 {
-	fprintf(stderr, "fxbreakerctl: %s\n", err);
+	/* One line per node of a list. */
+	for (const char *p = err, *nl;; p = nl + 1) {
+		nl = strchr(p, '\n');
+		fprintf(stderr, "fxbreakerctl: %.*s\n",
+		        nl != NULL ? (int)(nl - p) : (int)strlen(p), p);
+		if (nl == NULL)
+			break;
+	}
 	if (t->config != NULL)
 		fprintf(stderr,
 		        "fxbreakerctl: %s is %s in [service] of %s; give "

@@ -2,7 +2,10 @@
  * ctl_wire.c: `fxbreakerctl check`, `tick` and `status`: requests to a
  * running fxbreakerd, at the address --url gives, else the config's
  * [service] (the rest of the file may be broken: see ctl_service).
- * status's tables are ctl_status_print.c's.
+ * --url may list a cluster's nodes, comma-separated: the request goes to
+ * the first that answers other than "not the leader" (ipc_request_any
+ * follows the leader a node names, within the list).  status's tables
+ * are ctl_status_print.c's.
  *
  * Exit codes: 0 the service answered (whatever the decision), 1 it
  * answered with an error (bad input), 2 bad configuration, 3 usage, or no
@@ -108,15 +111,15 @@ static json_t *
 wire_call(const struct wire_opts *o, const char *key, json_t *req, int *code)
 {
 	struct ctl_target t;
-	char err[512];
+	char err[2048];
 	char *reply = NULL;
 	if (!wire_target(o, key, &t, code))
 		return NULL;
 	ipc_request_tls(o->tls_ca, o->tls_cert, o->tls_key);
 	char *text = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	enum fxb_err e = text != NULL
-	                     ? ipc_request_once(t.url, text, o->timeout_ms,
-	                                        &reply, err, sizeof(err))
+	                     ? ipc_request_any(t.url, text, o->timeout_ms,
+	                                       &reply, err, sizeof(err))
 	                     : FXB_ERR_NOMEM;
 	free(text);
 	if (e != FXB_OK) {

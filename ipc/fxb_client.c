@@ -45,26 +45,46 @@
  * connection (the one cap, ipc_trust.h's). */
 #define FXB_CLIENT_REQUEST_MAX IPC_TRUST_REQUEST_MAX
 
+/* A url is kept for "cannot connect to URL" and for matching a leader
+ * hint: 255 bytes at most. */
+#define FXB_CLIENT_URL_MAX 256
+
 struct fxb_client_policy_slot {
 	char product[FXB_CLIENT_PRODUCT_MAX + 1];
 	enum fxb_client_policy policy;
 };
 
-struct fxb_client {
-	char url[256]; /* as dialled, for "cannot connect to URL" */
+/* One service to dial: a node of a cluster, or the one service. */
+struct fxb_client_endpoint {
+	struct fxb_client *c;         /* for the pipe events' lock */
+	char url[FXB_CLIENT_URL_MAX]; /* as dialled, for "cannot connect" */
 	nng_socket sock;
+	bool open;  /* sock is to be closed */
+	int npipes; /* connections up (handshake done): unreachable or not */
+};
+
+struct fxb_client {
+	/* One REQ socket per endpoint, not one socket dialling them all:
+	 * nng would spread requests over every connection, and a check
+	 * must go to the node that leads. */
+	size_t nendpoints;
+	struct fxb_client_endpoint ep[FXB_CLIENT_ENDPOINTS_MAX];
+	/* The endpoint a call asks first: the last that answered (the
+	 * leader, in a cluster).  Read and written only by the call that
+	 * holds `busy`. */
+	size_t current;
 	nng_aio *aio;            /* the one operation in flight, if any */
 	nng_duration timeout_ms; /* per call, lock wait included */
 
-	/* mtx guards busy and the policy table.  A call holds `busy` rather
-	 * than mtx across its send and receive, so that a caller queued
-	 * behind a slow call can give up at its own deadline (cv) instead of
-	 * waiting out every call ahead of it: the header promises each call
-	 * returns within the timeout, even on a shared client. */
+	/* mtx guards busy, the endpoints' npipes and the policy table.  A
+	 * call holds `busy` rather than mtx across its send and receive,
+	 * so that a caller queued behind a slow call can give up at its
+	 * own deadline (cv) instead of waiting out every call ahead of
+	 * it: the header promises each call returns within the timeout,
+	 * even on a shared client. */
 	nng_mtx *mtx;
 	nng_cv *cv; /* signalled when busy clears */
 	bool busy;
-	int npipes; /* connections up (handshake done): unreachable or not */
 	size_t npolicies;
 	struct fxb_client_policy_slot policies[FXB_CLIENT_POLICY_MAX];
 };
@@ -75,31 +95,89 @@ struct fxb_client {
 static void
 fxb_client_pipe_event(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
-	struct fxb_client *c = arg;
+	struct fxb_client_endpoint *ep = arg;
 	(void)p;
-	nng_mtx_lock(c->mtx);
-	c->npipes += ev == NNG_PIPE_EV_ADD_PRE ? 1 : -1;
-	nng_mtx_unlock(c->mtx);
+	nng_mtx_lock(ep->c->mtx);
+	ep->npipes += ev == NNG_PIPE_EV_ADD_PRE ? 1 : -1;
+	nng_mtx_unlock(ep->c->mtx);
 }
 
-/* fxb_client_open, with TLS settings for a tls+tcp:// url (tls NULL:
- * none). */
+/* fxb_client_dial opens ep's socket and starts its dialer (tls: NULL for
+ * none).  Returns 0 or the nng error; ep->open says whether there is a
+ * socket to close. */
 static int
-fxb_client_new(const char *url, int timeout_ms,
-               const struct fxb_client_tls *tls, struct fxb_client **out)
+fxb_client_dial(struct fxb_client_endpoint *ep,
+                const struct fxb_client_tls *tls)
 {
-	struct fxb_client *c;
 	nng_dialer d;
 	enum ipc_tls_file bad; /* the library returns the code alone */
 	int rv;
 
-	if (url == NULL || out == NULL || timeout_ms <= 0)
+	if ((rv = nng_req0_open(&ep->sock)) != 0)
+		return rv;
+	ep->open = true;
+	/* No resends: the call's own timeout bounds the wait, and the
+	 * default resend timer costs a global lock on every request
+	 * (measured: -10-28 % at 4 or more in flight).  It also means a
+	 * dropped connection fails the call at once (NNG_ECONNRESET) instead
+	 * of resending: in a cluster, a leader killed mid-call sends the
+	 * call on to the next node at once. */
+	rv = nng_socket_set_ms(ep->sock, NNG_OPT_REQ_RESENDTIME,
+	                       NNG_DURATION_INFINITE);
+	if (rv != 0 ||
+	    (rv = nng_pipe_notify(ep->sock, NNG_PIPE_EV_ADD_PRE,
+	                          fxb_client_pipe_event, ep)) != 0 ||
+	    (rv = nng_pipe_notify(ep->sock, NNG_PIPE_EV_REM_POST,
+	                          fxb_client_pipe_event, ep)) != 0)
+		return rv;
+	/* Non-blocking: the service need not be up yet; the dialer keeps
+	 * redialling in the background and a call meanwhile times out.
+	 * TLS settings go on the dialer before it starts: it takes its TLS
+	 * config when each attempt begins. */
+	if ((rv = nng_dialer_create(&d, ep->sock, ep->url)) != 0 ||
+	    (tls != NULL &&
+	     (rv = ipc_tls_dialer(d, tls->ca_file, tls->cert_file,
+	                          tls->key_file, tls->server_name, &bad)) !=
+	         0) ||
+	    (rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
+		return rv;
+	return 0;
+}
+
+/*
+ * fxb_client_new opens a client on urls[0..n) (tls: NULL for none).  A
+ * tls+tcp:// url without tls is refused: nng's client would verify the
+ * service against no CA, and every handshake would fail, silently, for
+ * good.
+ */
+static int
+fxb_client_new(const char *const *urls, size_t n, int timeout_ms,
+               const struct fxb_client_tls *tls, struct fxb_client **out)
+{
+	struct fxb_client *c;
+	int rv;
+
+	if (urls == NULL || n == 0 || n > FXB_CLIENT_ENDPOINTS_MAX ||
+	    out == NULL || timeout_ms <= 0)
 		return NNG_EINVAL;
-	if (strlen(url) >= sizeof(c->url))
-		return NNG_EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (urls[i] == NULL || urls[i][0] == '\0' ||
+		    strlen(urls[i]) >= FXB_CLIENT_URL_MAX ||
+		    (tls == NULL && strncmp(urls[i], "tls+tcp://", 10) == 0))
+			return NNG_EINVAL;
+		/* The same node twice is a typo that would cost a dead
+		 * node two turns of every call's deadline. */
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(urls[i], urls[j]) == 0)
+				return NNG_EINVAL;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NNG_ENOMEM;
-	memcpy(c->url, url, strlen(url) + 1);
+	c->nendpoints = n;
+	for (size_t i = 0; i < n; i++) {
+		c->ep[i].c = c;
+		memcpy(c->ep[i].url, urls[i], strlen(urls[i]) + 1);
+	}
 	c->timeout_ms = timeout_ms;
 	if ((rv = nng_mtx_alloc(&c->mtx)) != 0)
 		goto out_free;
@@ -107,38 +185,16 @@ fxb_client_new(const char *url, int timeout_ms,
 		goto out_mtx;
 	if ((rv = nng_aio_alloc(&c->aio, NULL, NULL)) != 0)
 		goto out_cv;
-	if ((rv = nng_req0_open(&c->sock)) != 0)
-		goto out_aio;
-	/* No resends: the call's own timeout bounds the wait, and the
-	 * default resend timer costs a global lock on every request
-	 * (measured: -10-28 % at 4 or more in flight).  It also means a
-	 * dropped connection fails the call at once (NNG_ECONNRESET) instead
-	 * of resending. */
-	rv = nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME,
-	                       NNG_DURATION_INFINITE);
-	if (rv != 0 ||
-	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_ADD_PRE,
-	                          fxb_client_pipe_event, c)) != 0 ||
-	    (rv = nng_pipe_notify(c->sock, NNG_PIPE_EV_REM_POST,
-	                          fxb_client_pipe_event, c)) != 0)
-		goto out_sock;
-	/* Non-blocking: the service need not be up yet; the dialer keeps
-	 * redialling in the background and a call meanwhile times out.
-	 * TLS settings go on the dialer before it starts: it takes its TLS
-	 * config when each attempt begins. */
-	if ((rv = nng_dialer_create(&d, c->sock, url)) != 0 ||
-	    (tls != NULL &&
-	     (rv = ipc_tls_dialer(d, tls->ca_file, tls->cert_file,
-	                          tls->key_file, tls->server_name, &bad)) !=
-	         0) ||
-	    (rv = nng_dialer_start(d, NNG_FLAG_NONBLOCK)) != 0)
-		goto out_sock;
+	for (size_t i = 0; i < n; i++)
+		if ((rv = fxb_client_dial(&c->ep[i], tls)) != 0)
+			goto out_sock;
 	*out = c;
 	return 0;
 
 out_sock:
-	nng_close(c->sock);
-out_aio:
+	for (size_t i = 0; i < n; i++)
+		if (c->ep[i].open)
+			nng_close(c->ep[i].sock);
 	nng_aio_free(c->aio);
 out_cv:
 	nng_cv_free(c->cv);
@@ -149,14 +205,53 @@ out_free:
 	return rv;
 }
 
+/*
+ * fxb_client_split opens a client on a comma-separated list of urls.  A
+ * list without a comma is one url, given to nng as it is.
+ */
+static int
+fxb_client_split(const char *list, int timeout_ms,
+                 const struct fxb_client_tls *tls, struct fxb_client **out)
+{
+	const char *urls[FXB_CLIENT_ENDPOINTS_MAX];
+	char *copy, *p;
+	size_t n = 0;
+	int rv;
+
+	if (list == NULL)
+		return NNG_EINVAL;
+	if (strchr(list, ',') == NULL)
+		return fxb_client_new(&list, 1, timeout_ms, tls, out);
+	if ((copy = strdup(list)) == NULL)
+		return NNG_ENOMEM;
+	for (p = copy;; p++) {
+		if (n == FXB_CLIENT_ENDPOINTS_MAX) {
+			free(copy);
+			return NNG_EINVAL;
+		}
+		urls[n++] = p;
+		if ((p = strchr(p, ',')) == NULL)
+			break;
+		*p = '\0';
+	}
+	/* An empty item (",," or a comma at either end) is refused by
+	 * fxb_client_new. */
+	rv = fxb_client_new(urls, n, timeout_ms, tls, out);
+	free(copy);
+	return rv;
+}
+
 int
 fxb_client_open(const char *url, int timeout_ms, struct fxb_client **out)
 {
-	/* Without a CA nng's client verifies the service against nothing:
-	 * every handshake would fail, silently, for good. */
-	if (url != NULL && strncmp(url, "tls+tcp://", 10) == 0)
-		return NNG_EINVAL;
-	return fxb_client_new(url, timeout_ms, NULL, out);
+	return fxb_client_split(url, timeout_ms, NULL, out);
+}
+
+int
+fxb_client_open_list(const char *const *urls, size_t n, int timeout_ms,
+                     const struct fxb_client_tls *tls, struct fxb_client **out)
+{
+	return fxb_client_new(urls, n, timeout_ms, tls, out);
 }
 
 void
@@ -166,7 +261,8 @@ fxb_client_close(struct fxb_client *c)
 		return;
 	/* Closing the socket first ends anything still in flight (a caller
 	 * bug: close must not race a call), so the aio is idle when freed. */
-	nng_close(c->sock);
+	for (size_t i = 0; i < c->nendpoints; i++)
+		nng_close(c->ep[i].sock);
 	nng_aio_stop(c->aio);
 	nng_aio_free(c->aio);
 	nng_cv_free(c->cv);
@@ -416,21 +512,6 @@ fxb_client_answer(struct fxb_client *c, const char *product,
 	return res->decision;
 }
 
-/* fxb_client_reply turns the reply bytes into *res. */
-static enum fxb_client_decision
-fxb_client_reply(struct fxb_client *c, const char *product, const char *buf,
-                 size_t len, struct fxb_client_result *res)
-{
-	json_error_t jerr;
-	json_t *reply = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (reply == NULL)
-		return fxb_client_fail(c, product, FXB_ERR_SYNTAX, res,
-		                       "reply is not JSON: %s", jerr.text);
-	enum fxb_client_decision d = fxb_client_answer(c, product, reply, res);
-	json_decref(reply);
-	return d;
-}
-
 /*
  * fxb_client_set_field sets obj[key] to the string s.  jansson refuses a
  * string that is not UTF-8 (NULL) the same way it reports out of memory;
@@ -521,15 +602,16 @@ fxb_client_left(nng_time deadline)
 }
 
 /*
- * fxb_client_call sends text and waits for the reply until deadline.
+ * fxb_client_call sends text to ep and waits for the reply until deadline.
  * Returns 0 and the reply in *reply (the caller's to free), or the nng
  * error.  The REQ socket matches a reply to its request by id, so a late
  * reply to an earlier, timed-out call is dropped by nng, never taken for
  * this one.
  */
 static int
-fxb_client_call(struct fxb_client *c, const char *text, nng_time deadline,
-                nng_msg **reply, bool *sent)
+fxb_client_call(struct fxb_client *c, struct fxb_client_endpoint *ep,
+                const char *text, nng_time deadline, nng_msg **reply,
+                bool *sent)
 {
 	nng_msg *msg;
 	int rv;
@@ -544,7 +626,7 @@ fxb_client_call(struct fxb_client *c, const char *text, nng_time deadline,
 	/* The send waits while no connection is up (the dialer retrying). */
 	nng_aio_set_msg(c->aio, msg);
 	nng_aio_set_timeout(c->aio, fxb_client_left(deadline));
-	nng_send_aio(c->sock, c->aio);
+	nng_send_aio(ep->sock, c->aio);
 	nng_aio_wait(c->aio);
 	if ((rv = nng_aio_result(c->aio)) != 0) {
 		/* A failed send gives the message back. */
@@ -556,7 +638,7 @@ fxb_client_call(struct fxb_client *c, const char *text, nng_time deadline,
 	*sent = true;
 	/* A time left of 0 still polls: the reply may be there already. */
 	nng_aio_set_timeout(c->aio, fxb_client_left(deadline));
-	nng_recv_aio(c->sock, c->aio);
+	nng_recv_aio(ep->sock, c->aio);
 	nng_aio_wait(c->aio);
 	if ((rv = nng_aio_result(c->aio)) != 0)
 		return rv;
@@ -590,32 +672,34 @@ fxb_client_release(struct fxb_client *c)
 }
 
 static int
-fxb_client_pipes(struct fxb_client *c)
+fxb_client_pipes(struct fxb_client_endpoint *ep)
 {
-	nng_mtx_lock(c->mtx);
-	int n = c->npipes;
-	nng_mtx_unlock(c->mtx);
+	nng_mtx_lock(ep->c->mtx);
+	int n = ep->npipes;
+	nng_mtx_unlock(ep->c->mtx);
 	return n;
 }
 
 /*
- * fxb_client_unreachable says why no connection came up during a call
- * (why, cap bytes) and returns the code: FXB_ERR_UNREACHABLE, or, for an
- * ipc:// socket that does take a connection (a service stopped before
- * its handshake: SIGSTOP, a hung process), FXB_ERR_UNAVAILABLE.  For
- * ipc:// the reason is one connect(2) away and never blocks (a full
- * backlog is EAGAIN); a tcp:// connect could, so it is not tried.
+ * fxb_client_unreachable says why no connection to ep came up during a
+ * wait of ms (why, cap bytes) and returns the code: FXB_ERR_UNREACHABLE,
+ * or, for an ipc:// socket that does take a connection (a service
+ * stopped before its handshake: SIGSTOP, a hung process),
+ * FXB_ERR_UNAVAILABLE.  For ipc:// the reason is one connect(2) away and
+ * never blocks (a full backlog is EAGAIN); a tcp:// connect could, so it
+ * is not tried.
  */
 static int
-fxb_client_unreachable(struct fxb_client *c, char *why, size_t cap)
+fxb_client_unreachable(const struct fxb_client_endpoint *ep, int ms, char *why,
+                       size_t cap)
 {
-	const char *path = c->url + 6, *how = NULL;
+	const char *path = ep->url + 6, *how = NULL;
 	struct sockaddr_un sa;
 	int fd, e = 0;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
-	if (strncmp(c->url, "ipc://", 6) == 0 &&
+	if (strncmp(ep->url, "ipc://", 6) == 0 &&
 	    strlen(path) < sizeof(sa.sun_path) &&
 	    (fd = socket(AF_UNIX, SOCK_STREAM, 0)) >= 0) {
 		memcpy(sa.sun_path, path, strlen(path) + 1);
@@ -624,11 +708,11 @@ fxb_client_unreachable(struct fxb_client *c, char *why, size_t cap)
 			e = errno;
 		close(fd);
 		if (e == 0 || e == EAGAIN || e == EINPROGRESS) {
-			snprintf(
-			    why, cap,
-			    "no answer within %d ms (%s takes connections "
-			    "but the service does not answer)",
-			    (int)c->timeout_ms, c->url);
+			snprintf(why, cap,
+			         "no answer within %d ms (%s takes "
+			         "connections but the service does not "
+			         "answer)",
+			         ms, ep->url);
 			return FXB_ERR_UNAVAILABLE;
 		}
 		how = e == ENOENT         ? "no such socket file"
@@ -639,44 +723,231 @@ fxb_client_unreachable(struct fxb_client *c, char *why, size_t cap)
 		          : strerror(e);
 	}
 	if (how != NULL)
-		snprintf(why, cap, "cannot connect to %s: %s", c->url, how);
+		snprintf(why, cap, "cannot connect to %s: %s", ep->url, how);
 	else
-		snprintf(why, cap, "cannot connect to %s within %d ms", c->url,
-		         (int)c->timeout_ms);
+		snprintf(why, cap, "cannot connect to %s within %d ms",
+		         ep->url, ms);
 	return FXB_ERR_UNREACHABLE;
 }
 
 /*
- * fxb_client_roundtrip sends text and takes its reply (*reply, the
- * caller's to free) by deadline, waiting its turn on a shared client.
+ * fxb_client_attempt sends text to ep and takes its reply (*reply, the
+ * caller's to free) by until; ms is that wait, for the messages.
  * Returns FXB_OK, or why not (why, cap bytes): FXB_ERR_UNREACHABLE when
  * no connection came up (the send never left), FXB_ERR_UNAVAILABLE when
- * one did and no answer came in time (or it dropped).
+ * one did and no answer came in time (or it dropped).  With several
+ * endpoints, a message names the one it is about.
  */
 static int
-fxb_client_roundtrip(struct fxb_client *c, const char *text, nng_time deadline,
-                     nng_msg **reply, char *why, size_t cap)
+fxb_client_attempt(struct fxb_client *c, struct fxb_client_endpoint *ep,
+                   const char *text, nng_time until, int ms, nng_msg **reply,
+                   char *why, size_t cap)
 {
+	const char *who = c->nendpoints > 1 ? ep->url : "";
+	const char *sep = c->nendpoints > 1 ? ": " : "";
 	bool sent;
 	int rv;
 
+	rv = fxb_client_call(c, ep, text, until, reply, &sent);
+	if (rv == 0)
+		return FXB_OK;
+	if (!sent && rv == NNG_ETIMEDOUT && fxb_client_pipes(ep) == 0)
+		return fxb_client_unreachable(ep, ms, why, cap);
+	if (rv == NNG_ETIMEDOUT)
+		snprintf(why, cap, "%s%sno answer within %d ms", who, sep, ms);
+	else
+		snprintf(why, cap, "%s%sno answer: %s", who, sep,
+		         nng_strerror(rv));
+	return FXB_ERR_UNAVAILABLE;
+}
+
+/*
+ * fxb_client_refusal says whether root is a node's refusal that another
+ * node may not give: 37 not_leader, 38 no_quorum (a leader cut off from
+ * its majority), 23 shutdown (a node stopping, as in a rolling restart).
+ * *hint is a not_leader's error.leader, NULL if it has none.
+ */
+static bool
+fxb_client_refusal(const json_t *root, const char **hint)
+{
+	const json_t *e = json_object_get(root, "error");
+	const json_t *code = json_object_get(e, "code");
+
+	*hint = NULL;
+	if (!json_is_integer(code))
+		return false;
+	switch (json_integer_value(code)) {
+	case FXB_ERR_NOT_LEADER:
+		*hint = json_string_value(json_object_get(e, "leader"));
+		return true;
+	case FXB_ERR_NO_QUORUM:
+	case FXB_ERR_SHUTDOWN:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * fxb_client_next picks the endpoint to ask after i: the one hint names,
+ * if it is in the list and not yet asked by this call, else the next in
+ * the list not yet asked.  A hint is matched to the list exactly, and
+ * never followed outside it: the list is what the bank configured and
+ * vetted (and, over TLS, what its CA and names were checked against); a
+ * reply must not be able to send checks, whose allows the bank acts on,
+ * to a host nobody chose (a misconfigured or compromised node), nor
+ * make the client open sockets without bound.
+ */
+static size_t
+fxb_client_next(const struct fxb_client *c, size_t i, const char *hint,
+                const bool *asked)
+{
+	size_t n = c->nendpoints;
+
+	for (size_t j = 0; hint != NULL && j < n; j++)
+		if (!asked[j] && strcmp(c->ep[j].url, hint) == 0)
+			return j;
+	for (size_t j = (i + 1) % n;; j = (j + 1) % n)
+		if (!asked[j])
+			return j;
+}
+
+/*
+ * fxb_client_ask sends text to c's endpoints, the current one first,
+ * until one answers, all within the call's one deadline, waiting its
+ * turn on a shared client.  With one endpoint it is one attempt, as it
+ * always was.  With several, each attempt may take its share of the time
+ * left (the time left over the endpoints not yet asked), so that a dead
+ * or hung node leaves the others time to answer; a node that refuses
+ * (fxb_client_refusal) or cannot be reached sends the call to the next,
+ * a not_leader with a hint straight to the leader it names.  Each
+ * endpoint is asked at most once per call, so that nodes with stale
+ * views of who leads cannot bounce a call between them.  The endpoint
+ * that answers is asked first by the next call (when remember: a ping
+ * is answered by any node, not only the leader).
+ *
+ * The very same bytes (the same ref) go to each node.  A check the old
+ * leader decided but did not answer (it died between the two) is so
+ * decided again by the new one: that is safe, because a check is a
+ * decision, not a transfer.  Nothing moves until the bank acts on an
+ * allow it received, and it receives one answer per call.  If the lost
+ * decision wrote a row (a trip) that a majority has, the new leader has
+ * it too and the check asked again meets the suspension it caused; if
+ * not, nothing of it remains and the new leader decides afresh.
+ *
+ * Returns FXB_OK with the reply (*reply, the caller's to free; *root its
+ * parse when choosing needed one, else NULL), or FXB_ERR_UNREACHABLE /
+ * FXB_ERR_UNAVAILABLE with why (cap bytes).  When no node answered but
+ * one refused, the last refusal is the reply (*refused is then how many
+ * endpoints were asked, else 0: the caller's fail policy decides on it),
+ * unless a node took the request and never answered: unavailable (24) wins, as
+ * the only outcome in which the request may have been decided; unreachable
+ * (36) is only when no node could be reached at all.  With several endpoints,
+ * why says how many were asked.
+ */
+static int
+fxb_client_ask(struct fxb_client *c, const char *text, nng_time deadline,
+               bool remember, nng_msg **reply, json_t **root, size_t *refused,
+               char *why, size_t cap)
+{
+	bool asked[FXB_CLIENT_ENDPOINTS_MAX] = {false};
+	size_t n = c->nendpoints, nasked = 0, i;
+	nng_msg *msg, *kept = NULL;
+	json_t *r, *kept_root = NULL;
+	const char *hint;
+	char one[320];
+	int rv, got = FXB_ERR_UNREACHABLE;
+
+	*reply = NULL;
+	*root = NULL;
+	*refused = 0;
 	if (!fxb_client_acquire(c, deadline)) {
 		snprintf(why, cap, "no answer within %d ms (client busy)",
 		         (int)c->timeout_ms);
 		return FXB_ERR_UNAVAILABLE;
 	}
-	rv = fxb_client_call(c, text, deadline, reply, &sent);
+	if (n == 1) {
+		rv = fxb_client_attempt(c, &c->ep[0], text, deadline,
+		                        (int)c->timeout_ms, reply, why, cap);
+		fxb_client_release(c);
+		return rv;
+	}
+	for (i = c->current;;) {
+		nng_duration share =
+		    fxb_client_left(deadline) / (nng_duration)(n - nasked);
+
+		asked[i] = true;
+		nasked++;
+		msg = NULL;
+		rv = fxb_client_attempt(c, &c->ep[i], text,
+		                        nng_clock() + (nng_time)share,
+		                        (int)share, &msg, one, sizeof(one));
+		hint = NULL;
+		if (rv == FXB_OK) {
+			r = json_loadb(nng_msg_body(msg), nng_msg_len(msg),
+			               JSON_REJECT_DUPLICATES, NULL);
+			if (!fxb_client_refusal(r, &hint)) {
+				if (remember)
+					c->current = i;
+				*reply = msg;
+				*root = r;
+				got = FXB_OK;
+				break;
+			}
+			if (kept != NULL)
+				nng_msg_free(kept);
+			json_decref(kept_root);
+			kept = msg;
+			kept_root = r;
+		} else if (rv == FXB_ERR_UNAVAILABLE ||
+		           got == FXB_ERR_UNREACHABLE) {
+			got = rv;
+			snprintf(why, cap, "%s", one);
+		}
+		if (nasked == n || fxb_client_left(deadline) == 0)
+			break;
+		i = fxb_client_next(c, i, hint, asked);
+	}
 	fxb_client_release(c);
-	if (rv == 0)
+	if (got == FXB_OK) {
+		if (kept != NULL)
+			nng_msg_free(kept);
+		json_decref(kept_root);
 		return FXB_OK;
-	if (!sent && rv == NNG_ETIMEDOUT && fxb_client_pipes(c) == 0)
-		return fxb_client_unreachable(c, why, cap);
-	if (rv == NNG_ETIMEDOUT)
-		snprintf(why, cap, "no answer within %d ms",
-		         (int)c->timeout_ms);
-	else
-		snprintf(why, cap, "no answer: %s", nng_strerror(rv));
-	return FXB_ERR_UNAVAILABLE;
+	}
+	if (got == FXB_ERR_UNREACHABLE && kept != NULL) {
+		*reply = kept;
+		*root = kept_root;
+		*refused = nasked;
+		return FXB_OK;
+	}
+	if (kept != NULL)
+		nng_msg_free(kept);
+	json_decref(kept_root);
+	snprintf(one, sizeof(one), "%s", why);
+	snprintf(why, cap, "%s (asked %zu of %zu endpoints)", one, nasked, n);
+	return got;
+}
+
+/* fxb_client_asked appends to each res[0..n)'s message how many of c's
+ * endpoints a call asked before a refusal went to its fail policy. */
+static void
+fxb_client_asked(const struct fxb_client *c, size_t asked,
+                 struct fxb_client_result *res, size_t n)
+{
+	char buf[sizeof(res->message) + 64];
+
+	for (size_t i = 0; i < n; i++) {
+		int len = snprintf(buf, sizeof(buf),
+		                   "%s (asked %zu of %zu endpoints)",
+		                   res[i].message, asked, c->nendpoints);
+		if (len < 0)
+			continue;
+		if ((size_t)len >= sizeof(buf))
+			len = (int)sizeof(buf) - 1;
+		fxb_client_copy(res[i].message, sizeof(res[i].message), buf,
+		                (size_t)len);
+	}
 }
 
 /* fxb_client_fail_all lets each check's fail policy decide (the same
@@ -704,9 +975,11 @@ fxb_client_exchange(struct fxb_client *c, const struct fxb_client_check *ck,
 {
 	nng_time deadline;
 	nng_msg *reply = NULL;
+	json_t *root = NULL;
+	json_error_t jerr;
 	char *text = NULL, why[384];
 	enum fxb_err err;
-	size_t len, allowed = 0;
+	size_t len, allowed = 0, refused;
 	int rv;
 
 	for (size_t i = 0; i < n; i++) {
@@ -739,23 +1012,27 @@ fxb_client_exchange(struct fxb_client *c, const struct fxb_client_check *ck,
 		return fxb_client_fail_all(c, ck, n, res, FXB_ERR_LIMIT, why);
 	}
 
-	rv = fxb_client_roundtrip(c, text, deadline, &reply, why, sizeof(why));
+	rv = fxb_client_ask(c, text, deadline, true, &reply, &root, &refused,
+	                    why, sizeof(why));
 	free(text);
 	if (rv != FXB_OK)
 		return fxb_client_fail_all(c, ck, n, res, rv, why);
+	if (root == NULL)
+		root = json_loadb(nng_msg_body(reply), nng_msg_len(reply),
+		                  JSON_REJECT_DUPLICATES, &jerr);
+	nng_msg_free(reply);
 	if (n == 1) {
-		allowed = fxb_client_reply(
-		              c, ck[0].product, nng_msg_body(reply),
-		              nng_msg_len(reply), &res[0]) == FXB_CLIENT_ALLOW;
-		nng_msg_free(reply);
-		return allowed;
+		if (root == NULL)
+			return fxb_client_fail(c, ck[0].product,
+			                       FXB_ERR_SYNTAX, &res[0],
+			                       "reply is not JSON: %s",
+			                       jerr.text) == FXB_CLIENT_ALLOW;
+		allowed = fxb_client_answer(c, ck[0].product, root, &res[0]) ==
+		          FXB_CLIENT_ALLOW;
+		goto out;
 	}
 	/* A batch: {"results":[...]} in order, or one error for all. */
-	json_error_t jerr;
-	json_t *root = json_loadb(nng_msg_body(reply), nng_msg_len(reply),
-	                          JSON_REJECT_DUPLICATES, &jerr);
 	json_t *results = json_object_get(root, "results");
-	nng_msg_free(reply);
 	if (json_is_array(results) && json_array_size(results) == n) {
 		for (size_t i = 0; i < n; i++)
 			allowed +=
@@ -772,6 +1049,9 @@ fxb_client_exchange(struct fxb_client *c, const struct fxb_client_check *ck,
 		allowed = fxb_client_fail_all(c, ck, n, res, FXB_ERR_SYNTAX,
 		                              "reply is not a batch's answer");
 	}
+out:
+	if (refused > 0)
+		fxb_client_asked(c, refused, res, n);
 	json_decref(root);
 	return allowed;
 }
@@ -797,7 +1077,8 @@ fxb_client_ping(struct fxb_client *c, char *msg, size_t cap)
 {
 	char why[384] = "";
 	nng_msg *reply = NULL;
-	json_error_t jerr;
+	json_t *o = NULL;
+	size_t refused;
 	int rv;
 
 	if (c == NULL) {
@@ -805,13 +1086,14 @@ fxb_client_ping(struct fxb_client *c, char *msg, size_t cap)
 		snprintf(why, sizeof(why), "no client");
 		goto out;
 	}
-	rv = fxb_client_roundtrip(c, "{\"op\":\"ping\"}",
-	                          nng_clock() + (nng_time)c->timeout_ms,
-	                          &reply, why, sizeof(why));
+	rv = fxb_client_ask(c, "{\"op\":\"ping\"}",
+	                    nng_clock() + (nng_time)c->timeout_ms, false,
+	                    &reply, &o, &refused, why, sizeof(why));
 	if (rv != FXB_OK)
 		goto out;
-	json_t *o = json_loadb(nng_msg_body(reply), nng_msg_len(reply),
-	                       JSON_REJECT_DUPLICATES, &jerr);
+	if (o == NULL)
+		o = json_loadb(nng_msg_body(reply), nng_msg_len(reply),
+		               JSON_REJECT_DUPLICATES, NULL);
 	nng_msg_free(reply);
 	const json_t *e = json_object_get(o, "error");
 	const json_t *code = json_object_get(e, "code");
@@ -823,6 +1105,10 @@ fxb_client_ping(struct fxb_client *c, char *msg, size_t cap)
 		rv = (int)json_integer_value(code);
 		snprintf(why, sizeof(why), "%s",
 		         json_is_string(text) ? json_string_value(text) : "");
+		if (refused > 0)
+			snprintf(why + strlen(why), sizeof(why) - strlen(why),
+			         " (asked %zu of %zu endpoints)", refused,
+			         c->nendpoints);
 	} else {
 		rv = FXB_ERR_SYNTAX;
 		snprintf(why, sizeof(why), "not an answer to ping");
@@ -867,5 +1153,5 @@ fxb_client_open_tls(const char *url, int timeout_ms,
 {
 	if (tls == NULL)
 		return NNG_EINVAL;
-	return fxb_client_new(url, timeout_ms, tls, out);
+	return fxb_client_split(url, timeout_ms, tls, out);
 }

@@ -2,7 +2,8 @@
  * fxb_client.h: the C client library core banking links to ask fxbreakerd
  * "may this conversion go ahead?" before every FX conversion.
  *
- * One client is one nng REQ socket; calls on one client are serialised by
+ * One client is one nng REQ socket per endpoint (one service, or the nodes
+ * of a cluster); calls on one client are serialised by
  * the library (a mutex), so a program may share a client between threads
  * or open one per thread for parallelism.  Every call returns within the
  * timeout given at open: when the service does not answer in time, or
@@ -59,12 +60,30 @@ struct fxb_client_result {
 	char message[256]; /* the error message, if any */
 };
 
+/* Most endpoints (the nodes of a cluster) one client dials. */
+#define FXB_CLIENT_ENDPOINTS_MAX 16
+
 /*
  * fxb_client_open dials url (e.g. "ipc:///run/fxbreaker/check.ipc") and
  * returns a client whose calls wait at most timeout_ms.  The dial does not
  * need the service to be up: nng keeps redialling in the background.
  * Returns 0 or an nng error number (NNG_EINVAL for a url of 256 bytes
  * or more); *out is written only on success.
+ *
+ * url may also be a comma-separated list, no spaces, of the check URLs
+ * of a cluster's nodes ("tcp://10.0.0.1:9711,tcp://10.0.0.2:9711,..."),
+ * at most FXB_CLIENT_ENDPOINTS_MAX, each spelt exactly as the nodes'
+ * check_url (a not_leader reply names the leader by it).  Each call then
+ * asks the node that last answered, and within the same timeout_ms
+ * moves on to the others: straight to the leader a not_leader reply
+ * names (only if it is in the list), else to the next node, when a node
+ * cannot be reached, does not answer in its share of the time left, or
+ * answers 37 not_leader, 38 no_quorum or 23 shutdown.  Each node is
+ * asked at most once per call; when none answers, the fail policy
+ * decides as for one service (docs/PROTOCOL.md, "A cluster: a list of
+ * endpoints").  An empty item, a url twice or more than
+ * FXB_CLIENT_ENDPOINTS_MAX urls is NNG_EINVAL.  A single url (no comma)
+ * is one service, exactly as before lists existed.
  */
 int fxb_client_open(const char *url, int timeout_ms, struct fxb_client **out);
 
@@ -155,5 +174,16 @@ struct fxb_client_tls {
 int fxb_client_open_tls(const char *url, int timeout_ms,
                         const struct fxb_client_tls *tls,
                         struct fxb_client **out);
+
+/*
+ * fxb_client_open_list is fxb_client_open (tls NULL) or
+ * fxb_client_open_tls (tls given: every url tls+tcp://, one set of
+ * files for all) on urls[0..n), for a program that holds its endpoints
+ * as an array, or a url that contains a comma.  Same returns; n of 0 or
+ * above FXB_CLIENT_ENDPOINTS_MAX is NNG_EINVAL.
+ */
+int fxb_client_open_list(const char *const *urls, size_t n, int timeout_ms,
+                         const struct fxb_client_tls *tls,
+                         struct fxb_client **out);
 
 #endif /* FXB_CLIENT_H */

@@ -4,9 +4,12 @@
 #include "ipc_request.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <nng/nng.h>
 #include <nng/protocol/pipeline0/push.h>
 #include <nng/protocol/reqrep0/req.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,6 +148,127 @@ out:
 		nng_free(buf, len);
 	nng_close(s);
 	return rc;
+}
+
+/* Milliseconds on a clock that does not jump. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A node's refusal that another node may not give (37 not_leader, 38
+ * no_quorum, 23 shutdown); *hint is a not_leader's leader, copied into
+ * hint (cap bytes), "" if none.  The library's rule (ipc/fxb_client.c).
+ */
+static bool
+refusal(const char *reply, char *hint, size_t cap)
+{
+	json_t *r = json_loads(reply, 0, NULL);
+	json_t *e = json_object_get(r, "error");
+	json_t *code = json_object_get(e, "code");
+	const char *leader = json_string_value(json_object_get(e, "leader"));
+	json_int_t v = json_is_integer(code) ? json_integer_value(code) : 0;
+	bool refused = v == FXB_ERR_NOT_LEADER || v == FXB_ERR_NO_QUORUM ||
+	               v == FXB_ERR_SHUTDOWN;
+
+	snprintf(hint, cap, "%s",
+	         v == FXB_ERR_NOT_LEADER && leader != NULL ? leader : "");
+	json_decref(r);
+	return refused;
+}
+
+/* Appends line to err (errlen bytes), after a '\n' unless it is the
+ * first. */
+static void
+add_line(char *err, size_t errlen, const char *line)
+{
+	size_t len = strlen(err);
+	if (len + 1 < errlen)
+		snprintf(err + len, errlen - len, "%s%s", len > 0 ? "\n" : "",
+		         line);
+}
+
+enum fxb_err
+ipc_request_any(const char *urls, const char *req, int timeout_ms,
+                char **reply, char *err, size_t errlen)
+{
+	const char *url[IPC_REQUEST_URLS_MAX];
+	bool asked[IPC_REQUEST_URLS_MAX] = {false};
+	char *copy, *p, *kept = NULL, *r, one[512], hint[512] = "";
+	size_t n = 0, nasked = 0, i = 0;
+	enum fxb_err rc, got = FXB_ERR_IO;
+	int64_t deadline = mono_ms() + timeout_ms;
+
+	if (strchr(urls, ',') == NULL)
+		return ipc_request_once(urls, req, timeout_ms, reply, err,
+		                        errlen);
+	if ((copy = strdup(urls)) == NULL)
+		return FXB_ERR_NOMEM;
+	for (p = copy;; p++) {
+		if (n == IPC_REQUEST_URLS_MAX || *p == '\0' || *p == ',') {
+			snprintf(err, errlen,
+			         "%s: a list of at most %d URLs, with commas "
+			         "between them and nothing else",
+			         urls, IPC_REQUEST_URLS_MAX);
+			free(copy);
+			return FXB_ERR_SYNTAX;
+		}
+		url[n++] = p;
+		if ((p = strchr(p, ',')) == NULL)
+			break;
+		*p = '\0';
+	}
+	err[0] = '\0';
+	for (;;) {
+		int64_t left = deadline - mono_ms();
+		int share = left > 0 ? (int)(left / (int64_t)(n - nasked)) : 0;
+
+		asked[i] = true;
+		nasked++;
+		r = NULL;
+		rc = ipc_request_once(url[i], req, share > 0 ? share : 1, &r,
+		                      one, sizeof(one));
+		hint[0] = '\0';
+		if (rc == FXB_OK && !refusal(r, hint, sizeof(hint))) {
+			free(kept);
+			free(copy);
+			*reply = r;
+			return FXB_OK;
+		}
+		if (rc == FXB_OK) {
+			free(kept);
+			kept = r;
+		} else if (rc == FXB_ERR_NOMEM) {
+			got = FXB_ERR_NOMEM;
+			break;
+		} else {
+			if (rc == FXB_ERR_UNAVAILABLE)
+				got = rc;
+			add_line(err, errlen, one);
+		}
+		if (nasked == n || deadline - mono_ms() <= 0)
+			break;
+		/* The hint only within the list: see fxb_client_next. */
+		size_t next = n;
+		for (size_t j = 0; hint[0] != '\0' && j < n; j++)
+			if (!asked[j] && strcmp(url[j], hint) == 0)
+				next = j;
+		for (size_t j = (i + 1) % n; next == n; j = (j + 1) % n)
+			if (!asked[j])
+				next = j;
+		i = next;
+	}
+	free(copy);
+	if (got == FXB_ERR_IO && kept != NULL) {
+		*reply = kept;
+		return FXB_OK;
+	}
+	free(kept);
+	return got;
 }
 
 enum fxb_err

@@ -72,6 +72,49 @@ srv_reply(struct srv *s, const char *reply)
 	srv_set(s, SRV_REPLY, reply, strlen(reply));
 }
 
+/* srv_not_leader answers as a cluster node that does not lead: the
+ * daemon's reply (ipc_error_reply_leader), with error.leader when leader
+ * is not NULL. */
+void
+srv_not_leader(struct srv *s, const char *leader)
+{
+	char buf[512];
+
+	if (leader != NULL)
+		snprintf(buf, sizeof(buf),
+		         "{\"error\":{\"code\":%d,\"name\":\"not_leader\","
+		         "\"message\":\"not the leader\",\"leader\":\"%s\"}}",
+		         FXB_ERR_NOT_LEADER, leader);
+	else
+		snprintf(buf, sizeof(buf),
+		         "{\"error\":{\"code\":%d,\"name\":\"not_leader\","
+		         "\"message\":\"not the leader\"}}",
+		         FXB_ERR_NOT_LEADER);
+	srv_reply(s, buf);
+}
+
+/* srv_no_quorum answers as a leader cut off from its majority. */
+void
+srv_no_quorum(struct srv *s)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf),
+	         "{\"error\":{\"code\":%d,\"name\":\"no_quorum\","
+	         "\"message\":\"no quorum\"}}",
+	         FXB_ERR_NO_QUORUM);
+	srv_reply(s, buf);
+}
+
+/* srv_last_text copies the last request's bytes ("" if none). */
+void
+srv_last_text(struct srv *s, char *buf, size_t cap)
+{
+	nng_mtx_lock(s->mtx);
+	snprintf(buf, cap, "%s", s->last);
+	nng_mtx_unlock(s->mtx);
+}
+
 int
 srv_nreq(struct srv *s)
 {

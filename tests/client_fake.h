@@ -1,7 +1,10 @@
 /*
- * client_fake.h: the test's side of client_test and client_outage_test:
- * a real nng REP server in a thread that answers canned bytes, stays
- * silent or drops the connection, and a temporary directory for ipc://.
+ * client_fake.h: the test's side of client_test, client_outage_test and
+ * client_failover_test:
+ * a real nng REP server in a thread that answers canned bytes (among
+ * them a cluster node's refusals: not_leader, with or without the
+ * leader's URL, and no_quorum), stays silent or drops the connection,
+ * and a temporary directory for ipc://.
  * Only the main thread calls CHECK (testlib is not thread-safe).
  */
 #ifndef CLIENT_FAKE_H
@@ -43,6 +46,9 @@ extern char tmpdir[64];
 void srv_run(void *arg);
 void srv_set(struct srv *s, enum srv_mode mode, const char *reply, size_t len);
 void srv_reply(struct srv *s, const char *reply);
+void srv_not_leader(struct srv *s, const char *leader);
+void srv_no_quorum(struct srv *s);
+void srv_last_text(struct srv *s, char *buf, size_t cap);
 int srv_nreq(struct srv *s);
 json_t *srv_last(struct srv *s);
 bool srv_start(struct srv *s, const char *url);

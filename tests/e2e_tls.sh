@@ -218,6 +218,14 @@ check_has "fxbreakerctl without --tls-ca: says to give it" "$out" \
 	"fxbreakerctl: $URL: give --tls-ca FILE (the CA that signed the service's certificate)"
 check "library: allow" "$(./client_tls "$URL" ca.pem - - wallet)" \
 	"decision=0 by_policy=0 error=0"
+# A cluster's list, its first node down (nothing on 19848 or 19849, the
+# failover tests' ports): the next answers, over the same TLS settings.
+check "library, a list whose first node is down: allow" \
+	"$(./client_tls "tls+tcp://localhost:19848,$URL" ca.pem - - wallet)" \
+	"decision=0 by_policy=0 error=0"
+check "fxbreakerctl --url a list whose first node is down: allow" \
+	"$("$CTL" check --tls-ca ca.pem --url "tls+tcp://localhost:19849,$URL" \
+		wallet 10.00 2>&1)" allow
 check "library dialing 127.0.0.1: the fail policy denies" \
 	"$(./client_tls "tls+tcp://127.0.0.1:$P1" ca.pem - - wallet |
 		cut -d' ' -f1-2)" "decision=1 by_policy=1"
