@@ -59,8 +59,8 @@ static const struct {
     [FXB_ERR_UNREACHABLE] = {"unreachable", "cannot connect to the service"},
     [FXB_ERR_NOT_LEADER] = {"not_leader",
                             "this node is not the cluster's leader"},
-    [FXB_ERR_NO_QUORUM] = {"no_quorum",
-                           "the leader cannot reach a majority of the cluster"},
+    [FXB_ERR_NO_QUORUM] =
+        {"no_quorum", "the leader cannot reach a majority of the cluster"},
 };
 
 #define FXB_ERR_COUNT (sizeof(fxb_err_table) / sizeof(fxb_err_table[0]))

@@ -165,6 +165,10 @@ int ctl_key_seal(struct ctl_key *k, struct ctl_secret *s);
  * sealed) into s->file. */
 void ctl_key_format(const struct ctl_key *k, struct ctl_secret *s);
 
+/* ctl_logkey.c */
+/* `logkey DIR`: the log key cluster nodes share, made once. */
+int ctl_logkey(int argc, char **argv);
+
 /* ctl_keygen.c */
 /* `keygen`: a new operator key file, and its operators-file line. */
 int ctl_keygen(int argc, char **argv);

@@ -38,6 +38,9 @@ static const struct {
      "operators [--history] [--json]            who may sign commands"},
     {"keygen", ctl_keygen,
      "keygen --name N --out F [--no-passphrase] make an operator key"},
+    {"logkey", ctl_logkey,
+     "logkey DIR                                the log key cluster nodes "
+     "share"},
     {"suspend", ctl_command,
      "suspend --key F (--product P | --pair P) --reason T [--notice ID] "
      "[--until T]"},

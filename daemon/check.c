@@ -15,6 +15,7 @@
 
 #include "breaker_decimal.h"
 #include "daemon_impl.h"
+#include "ipc_wire.h"
 #include "ipc_reply.h"
 
 /* A decimal error as the client should read it. */
@@ -322,6 +323,21 @@ check_on_request(void *arg, struct ipc_call *call, const char *buf, size_t len)
 	if (e == FXB_OK && atomic_load(&d->stopping)) {
 		e = FXB_ERR_SHUTDOWN;
 		snprintf(msg, sizeof(msg), "the service is stopping");
+	}
+	const char *leader = NULL;
+	if (e == FXB_OK &&
+	    (r.op == IPC_OP_CHECK || r.op == IPC_OP_CHECK_BATCH) &&
+	    (e = cluster_gate(d, msg, sizeof(msg), &leader)) != FXB_OK) {
+		/* Only the leader decides; a follower says who does. */
+		metrics_check_error(d, e);
+		char *rep = ipc_error_reply_leader(e, msg, leader, r.ref);
+		if (rep != NULL)
+			daemon_send_reply(call, rep);
+		else
+			daemon_reply_error(call, e, msg, r.ref);
+		free(rep);
+		ipc_request_free(&r);
+		return;
 	}
 	if (e != FXB_OK) {
 		/* A tick's refusals are the ticks' (ticks_refused). */

@@ -55,6 +55,7 @@ on_admin(void *arg, struct ipc_call *call, const char *buf, size_t len)
 	struct daemon *d = arg;
 	struct ipc_request r;
 	char msg[256];
+	const char *leader;
 	enum fxb_err e = ipc_request_parse(buf, len, IPC_SOCKET_ADMIN, &r, msg,
 	                                   sizeof(msg));
 	if (e == FXB_OK)
@@ -70,6 +71,13 @@ on_admin(void *arg, struct ipc_call *call, const char *buf, size_t len)
 		 * objects; give the freed pages back rather than keep the
 		 * peak resident for the daemon's life (glibc). */
 		malloc_trim(0);
+	} else if (r.op == IPC_OP_COMMAND &&
+	           (e = cluster_gate(d, msg, sizeof(msg), &leader)) !=
+	               FXB_OK) {
+		/* Only the leader writes, so only it takes commands.  The
+		 * hint is a check_url, not an admin socket: none is given
+		 * (fxbreakerctl tries the next --admin URL). */
+		daemon_reply_error(call, e, msg, r.ref);
 	} else if (r.op == IPC_OP_COMMAND) {
 		commands_handle(d, call, &r);
 	} else {
@@ -314,11 +322,21 @@ start_ledger(struct daemon *d, struct start *st)
 		log_info("ledger %s: quick_check ok (the last run did not "
 		         "stop cleanly)",
 		         st->path);
-	/* The log key signs checkpoints; made on first start. */
+	/* The log key signs checkpoints; made on first start.  Cluster
+	 * nodes share one (every node signs the same checkpoints, and any
+	 * may become leader): each is given a copy, never makes its own. */
 	unsigned char pk[32], sk[64];
-	if (ledger_key_load(sv->data_dir, true, pk, sk, err, sizeof(err)) !=
-	    FXB_OK) {
-		log_error("%s", err);
+	bool clustered = sv->cluster.node_id != 0;
+	if (ledger_key_load(sv->data_dir, !clustered, pk, sk, err,
+	                    sizeof(err)) != FXB_OK) {
+		log_error("%s%s", err,
+		          clustered
+		              ? " (cluster nodes share one log key: "
+		                "make it once with `fxbreakerctl logkey "
+		                "DIR` and copy log.key and log.pub into "
+		                "every node's data_dir; docs/OPERATIONS.md, "
+		                "\"Three nodes\")"
+		              : "");
 		return false;
 	}
 	ledger_set_key(d->ledger, pk, sk);
@@ -343,12 +361,12 @@ start_ledger(struct daemon *d, struct start *st)
 
 /*
  * The state the log holds: the changes by command, the clock, the
- * engine, the operators and the command memory, the open suspensions;
- * then the start's own rows.  Prints why and returns false if the
- * service cannot start on it.
+ * engine, the operators and the command memory, the open suspensions.
+ * At start, and again when this node becomes the cluster's leader.
+ * Prints why and returns false if the service cannot run on it.
  */
 static bool
-start_state(struct daemon *d, struct start *st)
+state_from_log(struct daemon *d, struct start *st, bool *behind)
 {
 	events_start(d, ledger_last_seq(d->ledger));
 	atomic_store(&d->committed, events_last_seq(d));
@@ -358,7 +376,7 @@ start_state(struct daemon *d, struct start *st)
 	/* The config may be a new one (the changes laid over it). */
 	const struct service_conf *sv = &d->svc;
 	/* The clock never starts before the log's latest row. */
-	bool behind =
+	*behind =
 	    timebase_start(&d->tb, clock_now_ms(), ledger_last_time(d->ledger),
 	                   sv->clock_step_tolerance);
 	if (breaker_new(d->cfg, d->tb.anchor, events_sink, d, &d->engine) !=
@@ -384,12 +402,27 @@ start_state(struct daemon *d, struct start *st)
 	/* Whatever restore queued (ends of retired suspensions) must be
 	 * written before any product reopens. */
 	gate_all(&d->gate, events_last_seq(d));
-	if (behind)
-		clock_log_behind(d);
-	char *detail = service_detail(d, "start");
-	events_service(d, "service_start", detail);
-	free(detail);
-	override_log_dropped(d, st->tl);
+	return true;
+}
+
+/* The start's own rows after state_from_log: the clock's, service_start
+ * (a cluster node writes none: only a leader writes, and it logs
+ * leader_elected), the dropped changes; then a degraded start if the
+ * log's checks failed. */
+static bool
+start_state(struct daemon *d, struct start *st)
+{
+	bool behind;
+	if (!state_from_log(d, st, &behind))
+		return false;
+	if (d->svc.cluster.node_id == 0) {
+		if (behind)
+			clock_log_behind(d);
+		char *detail = service_detail(d, "start");
+		events_service(d, "service_start", detail);
+		free(detail);
+		override_log_dropped(d, st->tl);
+	}
 	free(st->tl);
 	st->tl = NULL;
 	if (!st->chain_ok)
@@ -397,6 +430,103 @@ start_state(struct daemon *d, struct start *st)
 	else if (!st->notes_ok)
 		restore_degraded(d, st->lost);
 	return true;
+}
+
+static int64_t
+daemon_promote(struct daemon *d, unsigned node, uint64_t term)
+{
+	struct start st;
+	bool behind;
+	int64_t seq = 0;
+
+	memset(&st, 0, sizeof(st));
+	snprintf(st.path, sizeof(st.path), "%s/fxbreaker.db", d->svc.data_dir);
+	pthread_mutex_lock(&d->mu);
+	/* What this node knew as a follower is not the log: only the warm
+	 * engine's feed (rates, bands, velocity windows) is kept. */
+	struct breaker *warm = d->engine;
+	d->engine = NULL;
+	onotice_free_all(d);
+	gate_free(&d->gate);
+	commands_free(d->cmds);
+	d->cmds = NULL;
+	d->nchanges = 0;
+	struct breaker_config *cfg = NULL;
+	struct service_conf svc;
+	char hash[65], err[512];
+	if (config_file_load(d->config_path, &svc, &cfg, hash, err,
+	                     sizeof(err)) != FXB_OK) {
+		log_error("%s", err);
+		goto out;
+	}
+	if (strcmp(hash, d->config_hash) != 0)
+		log_warn("%s changed since this node started: the new leader "
+		         "runs it as it is now (hash %.16s)",
+		         d->config_path, hash);
+	breaker_config_free(d->cfg);
+	d->cfg = cfg;
+	snprintf(d->config_hash, sizeof(d->config_hash), "%s", hash);
+	atomic_store(&d->role, ROLE_PROMOTING);
+	if (!state_from_log(d, &st, &behind))
+		goto out;
+	if (warm != NULL)
+		breaker_adopt_feed(warm, d->engine);
+	if (behind)
+		clock_log_behind(d);
+	char *detail = service_detail(d, "leader_elected");
+	json_t *o = json_loads(detail, 0, NULL);
+	free(detail);
+	json_object_set_new(o, "node", json_integer(node));
+	json_object_set_new(o, "term", json_integer((json_int_t)term));
+	detail = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	seq = events_service(d, "leader_elected", detail);
+	free(detail);
+	override_log_dropped(d, st.tl);
+	metrics_pairs_map(d);
+	log_info("cluster: node %u leads (term %llu) from seq %lld", node,
+	         (unsigned long long)term, (long long)seq);
+out:
+	free(st.tl);
+	breaker_free(warm);
+	pthread_mutex_unlock(&d->mu);
+	daemon_timer_poke(d);
+	return seq;
+}
+
+static void
+daemon_demote(struct daemon *d, unsigned leader)
+{
+	pthread_mutex_lock(&d->mu);
+	int was = atomic_exchange(&d->role, ROLE_FOLLOWER);
+	pthread_mutex_lock(&d->qmu);
+	size_t dropped = d->nqueue;
+	wal_free_queue(d);
+	atomic_store(&d->queued, 0);
+	struct parked *fail = park_take(d, 0, true);
+	pthread_mutex_unlock(&d->qmu);
+	pthread_mutex_unlock(&d->mu);
+	park_send(fail, true);
+	if (was != ROLE_FOLLOWER)
+		log_warn("cluster: no longer the leader (%s%u); %zu rows not "
+		         "written, never acknowledged",
+		         leader != 0 ? "the leader is node "
+		                     : "no leader known, ",
+		         leader, dropped);
+}
+
+static void
+daemon_ledger_ready(struct daemon *d)
+{
+	unsigned char pk[32], sk[64];
+	char err[512];
+	if (ledger_key_load(d->svc.data_dir, false, pk, sk, err,
+	                    sizeof(err)) == FXB_OK)
+		ledger_set_key(d->ledger, pk, sk);
+	else
+		log_error("%s", err);
+	memset(sk, 0, sizeof(sk));
+	ledger_set_durable(d->ledger, false);
 }
 
 /* The sockets, then the writer.  Prints why and returns false. */
@@ -537,6 +667,10 @@ daemon_start(const struct daemon_opts *opts)
 		log_error("%s: %s", opts->config_path, err);
 		goto fail;
 	}
+	/* A cluster node starts as a follower: it writes nothing until it
+	 * is elected (daemon_promote). */
+	if (d->svc.cluster.node_id != 0)
+		atomic_store(&d->role, ROLE_FOLLOWER);
 	struct sock_groups g;
 	if (!group_lookup("socket_group", d->svc.socket_group, &g.gid) ||
 	    !group_lookup("admin_socket_group", d->svc.admin_socket_group,
@@ -544,11 +678,30 @@ daemon_start(const struct daemon_opts *opts)
 		goto fail;
 	if (!start_ledger(d, &st) || !start_state(d, &st))
 		goto fail;
+	if (d->svc.cluster.node_id != 0) {
+		/* The replicated log is the durable record: the ledger
+		 * need not sync every commit (docs/ARCHITECTURE.md). */
+		ledger_set_durable(d->ledger, false);
+		atomic_store(&d->applied, ledger_last_seq(d->ledger));
+		static const struct cluster_hooks hooks = {
+		    daemon_promote, daemon_demote, daemon_ledger_ready,
+		    wal_export_note};
+		if ((d->cluster = cluster_new(d, &hooks, err, sizeof(err))) ==
+		    NULL) {
+			log_error("cluster: %s", err);
+			goto fail;
+		}
+	}
 	metrics_pairs_map(d);
 	if (!start_sockets(d, opts, &g))
 		goto fail;
 	if (!clock_start(d)) {
 		log_error("cannot start the timer thread");
+		daemon_stop(d);
+		return NULL;
+	}
+	if (d->cluster != NULL && !cluster_start(d->cluster)) {
+		log_error("cluster: cannot start");
 		daemon_stop(d);
 		return NULL;
 	}
@@ -780,6 +933,10 @@ daemon_stop(struct daemon *d)
 	fdwatch_stop(d->fdw);
 
 	wal_stop(d);
+	/* After the writer: a leader's last rows (service_stop) go
+	 * through the cluster. */
+	cluster_stop(d->cluster);
+	d->cluster = NULL;
 	http_stop(d);
 	ipc_server_close(d->ipc);
 	ledger_close(d->ledger);

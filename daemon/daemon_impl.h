@@ -447,6 +447,9 @@ void onotice_free(struct onotice *n);
 void onotice_free_all(struct daemon *d);
 
 /* wal.c: the row queue and the writer thread. */
+/* wal_export_note writes a signed checkpoint's note file (and frees
+ * nothing): the writer's, or in a cluster every node's FSM. */
+void wal_export_note(struct daemon *d, int64_t size, const char *note);
 
 /* Rows waiting for the disk before new checks are refused (fail closed). */
 #define QUEUE_SOFT_CAP 65536
@@ -597,6 +600,64 @@ void board_get_products(void *arg, const char *query,
                         struct ipc_http_response *res);
 void board_stream_hello(void *arg, const char *query,
                         struct ipc_http_response *res);
+
+/* cluster.c: three nodes on Raft (docs/ARCHITECTURE.md). */
+
+/* What this node is (struct daemon's role). */
+enum cluster_role {
+	ROLE_SINGLE = 0, /* no [cluster]: decides and writes, as always */
+	ROLE_FOLLOWER,   /* applies the leader's entries; refuses checks */
+	ROLE_PROMOTING,  /* elected: rebuilt from the log, leader_elected
+	                    not yet committed */
+	ROLE_LEADER,
+};
+
+/* What status shows of the cluster. */
+struct cluster_state {
+	unsigned node, leader; /* leader: 0 when none is known */
+	uint64_t term;
+	int role;
+	int64_t lease_ms; /* left of the leader's lease */
+	int64_t applied;  /* the ledger's last seq */
+	uint64_t elections, snapshots_taken, snapshots_installed;
+};
+
+/* What the cluster's loop thread calls back into the daemon with (given
+ * as pointers: the daemon's files call cluster.c, never the reverse). */
+struct cluster_hooks {
+	/* Elected: rebuild from the log, log leader_elected, return its
+	 * seq (0: could not).  Not the leader any more. */
+	int64_t (*promote)(struct daemon *d, unsigned node, uint64_t term);
+	void (*demote)(struct daemon *d, unsigned leader);
+	/* A reopened ledger (a snapshot installed), mu and qmu held. */
+	void (*ledger_ready)(struct daemon *d);
+	/* A checkpoint's note, written by every node's FSM. */
+	void (*export_note)(struct daemon *d, int64_t size, const char *note);
+};
+
+/* cluster_new sets up raft for this node (d->svc.cluster, d->ledger
+ * open): its I/O in DATA_DIR/raft, bootstrapped with the config's voters
+ * on first start.  NULL with err on failure. */
+struct cluster *cluster_new(struct daemon *d, const struct cluster_hooks *h,
+                            char *err, size_t errlen);
+/* cluster_start starts the loop thread; false if it cannot. */
+bool cluster_start(struct cluster *c);
+/* cluster_stop stops and frees it (NULL: no-op); after the writer. */
+void cluster_stop(struct cluster *c);
+/* cluster_commit, the writer thread's: rows as one entry, returning once
+ * a majority has it and this node's ledger holds it.  Errors:
+ * FXB_ERR_NOT_LEADER (this node may not write: the rows are dropped),
+ * FXB_ERR_LEDGER (err says why). */
+enum fxb_err cluster_commit(struct cluster *c, const struct ledger_row *rows,
+                            size_t n, int64_t now, bool sign, char *err,
+                            size_t errlen);
+/* cluster_gate says whether this node may answer a check now: FXB_OK,
+ * FXB_ERR_NOT_LEADER (*leader: the leader's check_url, or NULL) or
+ * FXB_ERR_NO_QUORUM, msg saying why.  Any thread; FXB_OK when single. */
+enum fxb_err cluster_gate(struct daemon *d, char *msg, size_t cap,
+                          const char **leader);
+/* cluster_status fills st (zeros when single). */
+void cluster_status(struct daemon *d, struct cluster_state *st);
 
 /* check.c: checks, batches and ticks. */
 
@@ -793,6 +854,11 @@ struct daemon {
 
 	struct metrics *metrics; /* metrics.c */
 	struct ipc_http *http;   /* http.c; NULL: no http_url */
+
+	/* cluster.c: NULL when single. */
+	struct cluster *cluster;
+	_Atomic int role;        /* enum cluster_role */
+	_Atomic int64_t applied; /* the ledger's last seq, as applied */
 
 	/* check.c */
 	_Atomic uint64_t bad_ticks; /* refused on tick_url */

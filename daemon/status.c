@@ -269,6 +269,30 @@ status_reply(struct daemon *d, const char *ref)
 	ipc_reply_status_ledger(rep, &lg);
 	pthread_mutex_unlock(&d->qmu);
 
+	if (d->cluster != NULL) {
+		static const char *const roles[] = {"single", "follower",
+		                                    "promoting", "leader"};
+		struct cluster_state cs;
+		cluster_status(d, &cs);
+		const char *url = NULL;
+		for (size_t i = 0; i < d->svc.cluster.npeers; i++)
+			if (d->svc.cluster.peers[i].id == cs.leader)
+				url = d->svc.cluster.peers[i].check_url;
+		const struct ipc_status_cluster c = {
+		    cs.node,
+		    cs.leader,
+		    roles[cs.role & 3],
+		    url,
+		    cs.term,
+		    cs.lease_ms,
+		    cs.applied,
+		    cs.elections,
+		    cs.snapshots_taken,
+		    cs.snapshots_installed,
+		};
+		ipc_reply_status_cluster(rep, &c);
+	}
+
 	struct fdwatch_state fs;
 	fdwatch_read(d->fdw, &fs);
 	const struct ipc_status_fds fds = {fs.open, fs.limit, fs.high,

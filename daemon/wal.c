@@ -47,6 +47,12 @@ qrow_free(struct qrow *q)
 void
 wal_enqueue(struct daemon *d, struct qrow *q)
 {
+	/* A follower's engine runs on the feed only to be warm when it is
+	 * promoted: its events are not the log's (the leader's are). */
+	if (atomic_load(&d->role) == ROLE_FOLLOWER) {
+		qrow_free(q);
+		return;
+	}
 	pthread_mutex_lock(&d->qmu);
 	if (d->nqueue == d->capqueue) {
 		size_t ncap = d->capqueue != 0 ? d->capqueue * 2 : 256;
@@ -89,15 +95,15 @@ publish_row(struct daemon *d, const struct qrow *q)
 }
 
 /*
- * export_note writes a signed checkpoint note to the checkpoint directory
+ * wal_export_note writes a signed checkpoint note to the checkpoint directory
  * (write, fsync, rename: a reader never sees half a note), after its
  * commit.  Failing here loses nothing in the log: the checkpoint is in the
  * database too; the temporary file goes (no empty or half note is left),
  * status says so (checkpoint_note) and stderr says it once per episode,
  * and the next note tries again.  Takes qmu.
  */
-static void
-export_note(struct daemon *d, int64_t size, const char *note)
+void
+wal_export_note(struct daemon *d, int64_t size, const char *note)
 {
 	char path[BREAKER_TEXT_MAX + 64], tmp[BREAKER_TEXT_MAX + 72];
 	int err = 0;
@@ -186,6 +192,10 @@ writer_wait(struct daemon *d, struct writer *w)
 		ts.tv_sec += 1;
 		if (pthread_cond_timedwait(&d->qcv, &d->qmu, &ts) != ETIMEDOUT)
 			continue;
+		/* In a cluster the loop thread owns the ledger (cluster.c
+		 * checks and checkpoints it as it applies). */
+		if (d->cluster != NULL)
+			continue;
 		pthread_mutex_unlock(&d->qmu);
 		bool intact = ledger_files_intact(d->ledger, err, sizeof(err));
 		if (intact && w->commits > 0)
@@ -238,6 +248,30 @@ writer_failed(struct daemon *d, struct writer *w, const char *err, bool intact,
 }
 
 /*
+ * This node lost the leadership with rows queued (qmu held, and held
+ * again on return): they are not its to write any more, and the new
+ * leader's rows will take their seqs.  Every call parked on them is
+ * answered closed; daemon_demote, on the loop thread, does the rest.
+ */
+static void
+writer_not_leader(struct daemon *d, const char *err)
+{
+	size_t dropped = d->nqueue;
+	for (size_t i = 0; i < d->nqueue; i++)
+		qrow_free(&d->queue[i]);
+	d->nqueue = 0;
+	atomic_store(&d->queued, 0);
+	struct parked *fail = park_take(d, 0, true);
+	pthread_mutex_unlock(&d->qmu);
+	park_send(fail, true);
+	if (dropped > 0)
+		log_warn("cluster: %zu rows not written: %s (never "
+		         "acknowledged; the new leader's log decides)",
+		         dropped, err);
+	pthread_mutex_lock(&d->qmu);
+}
+
+/*
  * The first n queued rows committed (qmu held, and held again on
  * return): they leave the queue, then, with no lock held, the calls
  * parked on them are answered, their events published, and note (the
@@ -271,10 +305,10 @@ writer_committed(struct daemon *d, struct writer *w, size_t n, char *note)
 	/* The note file (its own fsync) after the replies: the
 	 * checkpoint is in the log already; the file is a copy. */
 	if (note != NULL) {
-		export_note(d, w->rows[n - 1].seq, note);
+		wal_export_note(d, w->rows[n - 1].seq, note);
 		free(note);
 	}
-	if (++w->commits >= CHECKPOINT_EVERY) {
+	if (d->cluster == NULL && ++w->commits >= CHECKPOINT_EVERY) {
 		ledger_checkpoint(d->ledger);
 		w->commits = 0;
 	}
@@ -316,18 +350,28 @@ writer_main(void *arg)
 		sign |= mono - w.last_signed >= CHECKPOINT_MAX_AGE_MS;
 		char *note = NULL;
 		int64_t t0 = timebase_mono_ns();
-		enum fxb_err rc = ledger_append(d->ledger, w.rows, n, now,
-		                                sign, &note, err, sizeof(err));
+		/* In a cluster the batch is one Raft entry, and every
+		 * node's FSM writes it (and its checkpoint's note). */
+		enum fxb_err rc =
+		    d->cluster != NULL
+		        ? cluster_commit(d->cluster, w.rows, n, now, sign, err,
+		                         sizeof(err))
+		        : ledger_append(d->ledger, w.rows, n, now, sign, &note,
+		                        err, sizeof(err));
 		metrics_commit(d, (uint64_t)(timebase_mono_ns() - t0));
-		if (rc == FXB_OK && note != NULL)
+		if (rc == FXB_OK && (note != NULL || (sign && d->cluster)))
 			w.last_signed = mono;
 		/* A failed commit: is it the files (for good) or the disk
 		 * (retried)?  Asked before qmu: it may stat, or copy. */
 		bool intact =
-		    rc == FXB_OK ||
+		    rc == FXB_OK || d->cluster != NULL ||
 		    ledger_files_intact(d->ledger, lost, sizeof(lost));
 
 		pthread_mutex_lock(&d->qmu);
+		if (rc == FXB_ERR_NOT_LEADER) {
+			writer_not_leader(d, err);
+			continue;
+		}
 		if (rc != FXB_OK) {
 			if (writer_failed(d, &w, err, intact, lost))
 				break;

@@ -318,7 +318,7 @@ ipc_reply_cmd_unconfirmed(void)
 
 struct ipc_reply_status {
 	json_t *service_id, *now, *clock;
-	json_t *ledger, *note;
+	json_t *ledger, *note, *cluster;
 	json_t *pairs, *products, *rules, *notices;
 	bool degraded; /* the ledger's */
 };
@@ -346,6 +346,7 @@ ipc_reply_status_free(struct ipc_reply_status *st)
 	json_decref(st->clock);
 	json_decref(st->ledger);
 	json_decref(st->note);
+	json_decref(st->cluster);
 	json_decref(st->pairs);
 	json_decref(st->products);
 	json_decref(st->rules);
@@ -612,6 +613,29 @@ take(json_t *o, const char *key, json_t **slot)
 	*slot = NULL;
 }
 
+void
+ipc_reply_status_cluster(struct ipc_reply_status *st,
+                         const struct ipc_status_cluster *c)
+{
+	if (st == NULL)
+		return;
+	json_t *o =
+	    json_pack("{sIsssIsIsIsIsIs{sIsI}}", "node", (json_int_t)c->node,
+	              "role", c->role, "leader", (json_int_t)c->leader, "term",
+	              (json_int_t)c->term, "lease_ms", (json_int_t)c->lease_ms,
+	              "applied_seq", (json_int_t)c->applied_seq, "elections",
+	              (json_int_t)c->elections, "snapshots", "taken",
+	              (json_int_t)c->snapshots_taken, "installed",
+	              (json_int_t)c->snapshots_installed);
+	if (o != NULL)
+		json_object_set_new(o, "leader_check_url",
+		                    c->leader_check_url != NULL
+		                        ? ipc_json_text(c->leader_check_url)
+		                        : json_null());
+	json_decref(st->cluster);
+	st->cluster = o;
+}
+
 char *
 ipc_reply_status_end(struct ipc_reply_status *st,
                      const struct ipc_status_fds *fds,
@@ -633,6 +657,8 @@ ipc_reply_status_end(struct ipc_reply_status *st,
 	json_object_set_new(
 	    o, "state",
 	    json_string(st->degraded || silent ? "degraded" : "ok"));
+	if (st->cluster != NULL)
+		take(o, "cluster", &st->cluster);
 	json_object_set_new(o, "ticks",
 	                    json_pack("{sIsIsI}", "applied",
 	                              (json_int_t)ticks->applied, "refused",

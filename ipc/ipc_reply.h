@@ -251,6 +251,16 @@ struct ipc_status_socket {
 	const char *error;    /* silent */
 };
 
+/* A cluster node's part of status (docs/PROTOCOL.md, "status"). */
+struct ipc_status_cluster {
+	unsigned node, leader;        /* leader 0: none known */
+	const char *role;             /* follower, promoting, leader */
+	const char *leader_check_url; /* NULL: none known */
+	uint64_t term;
+	int64_t lease_ms, applied_seq;
+	uint64_t elections, snapshots_taken, snapshots_installed;
+};
+
 struct ipc_status_ticks {
 	uint64_t applied, refused, waits;
 };
@@ -283,6 +293,9 @@ void ipc_reply_status_notice_changed(struct ipc_reply_status *st,
                                      const char *text);
 void ipc_reply_status_ledger(struct ipc_reply_status *st,
                              const struct ipc_status_ledger *lg);
+/* Only a cluster node's status has "cluster". */
+void ipc_reply_status_cluster(struct ipc_reply_status *st,
+                              const struct ipc_status_cluster *c);
 /* The top-level "state" is degraded when the ledger is or the check
  * socket is silent. */
 char *ipc_reply_status_end(struct ipc_reply_status *st,

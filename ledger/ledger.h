@@ -261,4 +261,64 @@ enum fxb_err ledger_operators(struct ledger *lg, bool history,
 enum fxb_err ledger_query(struct ledger *lg, const struct ledger_filter *f,
                           ledger_row_fn fn, void *arg);
 
+/*
+ * In a cluster (ledger_entry.c; docs/LEDGER.md, "In a cluster"): the
+ * leader encodes each batch it would append as one replicated entry;
+ * every node applies it with ledger_entry_apply, so that every node's log
+ * holds the same bytes.
+ *
+ * ledger_entry_encode puts rows[0..n), logged_at and whether the batch
+ * signs a checkpoint, with lg's log id, in a buffer from alloc.  Errors:
+ * FXB_ERR_NOMEM, FXB_ERR_LIMIT.
+ */
+enum fxb_err ledger_entry_encode(struct ledger *lg,
+                                 const struct ledger_row *rows, size_t n,
+                                 int64_t logged_at, bool sign,
+                                 void *(*alloc)(size_t), void **out,
+                                 size_t *len);
+
+/*
+ * ledger_entry_apply appends an entry's rows that the log does not hold
+ * yet (idempotent by seq), as ledger_append would; an empty log first
+ * takes the entry's log id.  *last gets the log's last seq after it;
+ * *note a checkpoint's text as ledger_append gives it.  Errors:
+ * FXB_ERR_SYNTAX (not an entry, or rows out of order), FXB_ERR_RANGE (a
+ * gap after the log's last row), FXB_ERR_LEDGER (another log's entry, or
+ * the write failed: err says which).
+ */
+enum fxb_err ledger_entry_apply(struct ledger *lg, const void *buf, size_t len,
+                                int64_t *last, char **note, char *err,
+                                size_t errlen);
+
+/* ledger_set_durable: synchronous=FULL (full) or NORMAL, for a node
+ * whose replicated log is the durable record. */
+void ledger_set_durable(struct ledger *lg, bool full);
+
+/*
+ * ledger_snapshot reads the database at path through a connection of its
+ * own (any thread; the writer goes on) into a buffer from alloc: a
+ * header (log id, last seq, which *last gets) and the database file's
+ * bytes.  Errors: FXB_ERR_LEDGER, FXB_ERR_NOMEM, FXB_ERR_IO.
+ */
+enum fxb_err ledger_snapshot(const char *path, void *(*alloc)(size_t),
+                             void **out, size_t *len, int64_t *last, char *err,
+                             size_t errlen);
+
+/* ledger_snapshot_info reads a snapshot's log id and last seq; false if
+ * buf is not a snapshot. */
+bool ledger_snapshot_info(const void *buf, size_t len, unsigned char id[32],
+                          int64_t *last);
+
+/* ledger_same_log: lg is the log whose id is id. */
+bool ledger_same_log(struct ledger *lg, const unsigned char id[32]);
+
+/*
+ * ledger_snapshot_install replaces the database file at path (closed by
+ * the caller) with a snapshot's: written beside it, synced, the old -wal
+ * and -shm removed, renamed into place.  Errors: FXB_ERR_SYNTAX,
+ * FXB_ERR_IO.
+ */
+enum fxb_err ledger_snapshot_install(const char *path, const void *buf,
+                                     size_t len, char *err, size_t errlen);
+
 #endif /* LEDGER_H */
