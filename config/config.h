@@ -24,9 +24,10 @@
 /* [service]: the daemon's own settings (docs/OPERATIONS.md). */
 /*
  * [cluster] and one [peer ID] per voter, this node included
- * (docs/OPERATIONS.md, "Three nodes").  A peer section may also set the
- * node's own data_dir and URLs, so that nodes sharing one host (make
- * run-cluster, the tests) can share one file too; "" leaves [service]'s.
+ * (docs/OPERATIONS.md, "Three nodes: the configuration").  A peer section
+ * may also set the node's own data_dir and URLs, so that nodes sharing
+ * one host (examples/cluster.conf, the tests) can share one file too; ""
+ * leaves [service]'s.
  */
 #define CLUSTER_PEERS_MAX 7
 struct peer_conf {

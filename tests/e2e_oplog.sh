@@ -333,7 +333,7 @@ check "--help: usage on stdout, every option, exit 0" \
 	"$("$REAL_FXD" --help 2>/dev/null | grep -c '^  -f, --config FILE\|^  -n, --check\|^  -V, --version\|^  -h, --help'; echo "rc=$?")" "4
 rc=0"
 "$REAL_FXD" -h >h.out 2>h.err
-check "-h: stdout only" "$(head -n 1 h.out) $(wc -c <h.err)" "usage: fxbreakerd [-n] -f FILE 0"
+check "-h: stdout only" "$(head -n 1 h.out) $(wc -c <h.err)" "usage: fxbreakerd [-n] [--node ID] -f FILE 0"
 "$REAL_FXD" --bogus >bad.out 2>bad.err
 check "a bad option: exit 100 (usage), nothing on stdout" "$? $(wc -c <bad.out)" "100 0"
 check "  the usage on stderr" "$(grep -c '^usage: fxbreakerd' bad.err)" 1
