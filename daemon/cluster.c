@@ -51,6 +51,18 @@ struct submit {
 	char err[256];
 };
 
+/* One membership change asked by a command (cluster_change), under
+ * c->mu. */
+struct change {
+	bool queued, done;
+	bool add; /* else remove */
+	unsigned id;
+	char address[BREAKER_TEXT_MAX + 1];
+	int status;
+	char err[256];
+	struct raft_change req;
+};
+
 struct cluster {
 	struct daemon *d;
 	struct cluster_hooks h;
@@ -76,6 +88,10 @@ struct cluster {
 	pthread_cond_t cv;
 	struct submit sub;
 	struct raft_apply apply;
+	struct change chg;
+	/* raft's configuration as the loop last saw it. */
+	struct cluster_member members[CLUSTER_PEERS_MAX + 4];
+	size_t nmembers;
 	bool stop;
 
 	/* Loop thread only. */
@@ -268,10 +284,59 @@ apply_done(struct raft_apply *req, int status, void *result)
 }
 
 static void
+change_done(struct cluster *c, int status)
+{
+	pthread_mutex_lock(&c->mu);
+	c->chg.done = true;
+	c->chg.status = status;
+	if (status != 0)
+		snprintf(c->chg.err, sizeof(c->chg.err), "%s",
+		         raft_strerror(status));
+	pthread_cond_broadcast(&c->cv);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void
+on_assigned(struct raft_change *req, int status)
+{
+	change_done(req->data, status);
+}
+
+/* A node added joins as a spare (it takes the log, votes on nothing);
+ * promoted to voter once libraft has caught it up. */
+static void
+on_added(struct raft_change *req, int status)
+{
+	struct cluster *c = req->data;
+	if (status != 0) {
+		change_done(c, status);
+		return;
+	}
+	int rv = raft_assign(&c->raft, &c->chg.req, c->chg.id, RAFT_VOTER,
+	                     on_assigned);
+	if (rv != 0)
+		change_done(c, rv);
+}
+
+static void
+change_start(struct cluster *c)
+{
+	c->chg.req.data = c;
+	int rv = c->chg.add ? raft_add(&c->raft, &c->chg.req, c->chg.id,
+	                               c->chg.address, on_added)
+	                    : raft_remove(&c->raft, &c->chg.req, c->chg.id,
+	                                  on_assigned);
+	if (rv != 0)
+		change_done(c, rv);
+}
+
+static void
 on_wake(uv_async_t *h)
 {
 	struct cluster *c = h->data;
 	pthread_mutex_lock(&c->mu);
+	bool change = c->chg.queued;
+	c->chg.queued = false;
 	bool stop = c->stop;
 	bool go = c->sub.queued;
 	struct raft_buffer buf = c->sub.buf;
@@ -289,8 +354,12 @@ on_wake(uv_async_t *h)
 			raft_free(buf.base);
 		if (go)
 			apply_done(&c->apply, RAFT_SHUTDOWN, NULL);
+		if (change)
+			change_done(c, RAFT_SHUTDOWN);
 		return;
 	}
+	if (change)
+		change_start(c);
 	if (!go)
 		return;
 	c->apply.data = c;
@@ -470,6 +539,22 @@ on_poll(uv_timer_t *h)
 	c->last_poll = now;
 	raft_leader(&c->raft, &lid, &laddr);
 	atomic_store(&c->leader, (unsigned)lid);
+	pthread_mutex_lock(&c->mu);
+	c->nmembers = 0;
+	for (unsigned i = 0; i < c->raft.configuration.n &&
+	                     c->nmembers < CLUSTER_PEERS_MAX + 4;
+	     i++) {
+		const struct raft_server *sv =
+		    &c->raft.configuration.servers[i];
+		struct cluster_member *m = &c->members[c->nmembers++];
+		m->id = (unsigned)sv->id;
+		m->role = sv->role == RAFT_VOTER     ? "voter"
+		          : sv->role == RAFT_STANDBY ? "standby"
+		                                     : "spare";
+		snprintf(m->raft_address, sizeof(m->raft_address), "%s",
+		         sv->address);
+	}
+	pthread_mutex_unlock(&c->mu);
 	atomic_store(&c->term, (uint64_t)c->raft.current_term);
 	if (state == RAFT_LEADER) {
 		lease_update(c, now);
@@ -727,4 +812,63 @@ cluster_status(struct daemon *d, struct cluster_state *st)
 	st->snapshots_taken = atomic_load(&c->snapshots_taken);
 	st->snapshots_installed = atomic_load(&c->snapshots_installed);
 	st->applied = atomic_load(&d->applied);
+}
+
+enum fxb_err
+cluster_change(struct cluster *c, bool add, unsigned id, char *err,
+               size_t errlen)
+{
+	const struct peer_conf *p = peer_of(&c->d->svc.cluster, id);
+	if (add && p == NULL) {
+		snprintf(err, errlen,
+		         "node %u has no [peer %u] in this node's config: add "
+		         "it to every node's file and restart them one at a "
+		         "time first",
+		         id, id);
+		return FXB_ERR_CONFIG;
+	}
+	if (atomic_load(&c->d->role) != ROLE_LEADER) {
+		snprintf(err, errlen, "node %u is not the leader", c->id);
+		return FXB_ERR_NOT_LEADER;
+	}
+	pthread_mutex_lock(&c->mu);
+	if (c->chg.queued || (!c->chg.done && c->chg.id != 0)) {
+		pthread_mutex_unlock(&c->mu);
+		snprintf(err, errlen,
+		         "another membership change is under way");
+		return FXB_ERR_BUSY;
+	}
+	memset(&c->chg, 0, sizeof(c->chg));
+	c->chg.queued = true;
+	c->chg.add = add;
+	c->chg.id = id;
+	if (p != NULL)
+		snprintf(c->chg.address, sizeof(c->chg.address), "%s",
+		         p->raft_address);
+	pthread_mutex_unlock(&c->mu);
+	uv_async_send(&c->wake);
+	pthread_mutex_lock(&c->mu);
+	while (!c->chg.done)
+		pthread_cond_wait(&c->cv, &c->mu);
+	int status = c->chg.status;
+	snprintf(err, errlen, "%s", c->chg.err);
+	c->chg.id = 0;
+	pthread_mutex_unlock(&c->mu);
+	if (status == 0)
+		return FXB_OK;
+	return status == RAFT_NOTLEADER || status == RAFT_LEADERSHIPLOST
+	           ? FXB_ERR_NOT_LEADER
+	           : FXB_ERR_STALE_APPROVAL;
+}
+
+size_t
+cluster_members(struct cluster *c, struct cluster_member *out, size_t cap)
+{
+	if (c == NULL)
+		return 0;
+	pthread_mutex_lock(&c->mu);
+	size_t n = c->nmembers < cap ? c->nmembers : cap;
+	memcpy(out, c->members, n * sizeof(*out));
+	pthread_mutex_unlock(&c->mu);
+	return n;
 }

@@ -659,6 +659,27 @@ enum fxb_err cluster_gate(struct daemon *d, char *msg, size_t cap,
 /* cluster_status fills st (zeros when single). */
 void cluster_status(struct daemon *d, struct cluster_state *st);
 
+/* A member of raft's configuration, as the loop last saw it. */
+struct cluster_member {
+	unsigned id;
+	const char *role; /* voter, standby, spare */
+	char raft_address[BREAKER_TEXT_MAX + 1];
+};
+/* cluster_members copies up to cap members into out; how many. */
+size_t cluster_members(struct cluster *c, struct cluster_member *out,
+                       size_t cap);
+/*
+ * cluster_change adds node id (its [peer id]'s raft_address: as a spare,
+ * then a voter once libraft has caught it up) or removes it, and returns
+ * once the change is committed or has failed.  The leader only; never
+ * with mu held (the loop thread may need it).  Errors: FXB_ERR_CONFIG
+ * (no such [peer]), FXB_ERR_NOT_LEADER, FXB_ERR_BUSY (another change
+ * under way), FXB_ERR_STALE_APPROVAL (raft refused it: err says why,
+ * e.g. already a member, or not one).
+ */
+enum fxb_err cluster_change(struct cluster *c, bool add, unsigned id,
+                            char *err, size_t errlen);
+
 /* check.c: checks, batches and ticks. */
 
 /* check_on_request is the check socket's handler (ipc_server_conf's

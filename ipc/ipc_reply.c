@@ -632,6 +632,23 @@ ipc_reply_status_cluster(struct ipc_reply_status *st,
 		                    c->leader_check_url != NULL
 		                        ? ipc_json_text(c->leader_check_url)
 		                        : json_null());
+	json_t *a = json_array();
+	for (size_t i = 0; a != NULL && i < c->nmembers; i++) {
+		const struct ipc_status_member *m = &c->members[i];
+		json_t *e = json_pack("{sIssso}", "id", (json_int_t)m->id,
+		                      "role", m->role, "raft_address",
+		                      ipc_json_text(m->raft_address));
+		if (e != NULL)
+			json_object_set_new(e, "check_url",
+			                    m->check_url != NULL
+			                        ? ipc_json_text(m->check_url)
+			                        : json_null());
+		json_array_append_new(a, e);
+	}
+	if (o != NULL && a != NULL)
+		json_object_set_new(o, "members", a);
+	else
+		json_decref(a);
 	json_decref(st->cluster);
 	st->cluster = o;
 }

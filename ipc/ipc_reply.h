@@ -251,6 +251,14 @@ struct ipc_status_socket {
 	const char *error;    /* silent */
 };
 
+/* A member of the cluster, as raft's configuration holds it. */
+struct ipc_status_member {
+	unsigned id;
+	const char *role; /* voter, standby, spare */
+	const char *raft_address;
+	const char *check_url; /* NULL: no [peer] for it in the config */
+};
+
 /* A cluster node's part of status (docs/PROTOCOL.md, "status"). */
 struct ipc_status_cluster {
 	unsigned node, leader;        /* leader 0: none known */
@@ -259,6 +267,8 @@ struct ipc_status_cluster {
 	uint64_t term;
 	int64_t lease_ms, applied_seq;
 	uint64_t elections, snapshots_taken, snapshots_installed;
+	const struct ipc_status_member *members;
+	size_t nmembers;
 };
 
 struct ipc_status_ticks {
