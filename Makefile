@@ -338,7 +338,8 @@ format:
 # build/fuzz/TARGET.corpus/, a crash to build/fuzz/TARGET-crash-*: rerun
 # one with build/fuzz/TARGET FILE).  CI runs FUZZ_SECONDS=20.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = fuzz_config fuzz_engine fuzz_wire fuzz_command fuzz_tape
+FUZZ_TARGETS = fuzz_config fuzz_engine fuzz_wire fuzz_command fuzz_tape \
+	       fuzz_entry
 FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_OBJ  = $(filter-out %/fxbreakerd.o %/fxbreakerctl.o, \
 	    $(DAEMON_SRC:%.c=build/fuzz/%.o) $(CTL_SRC:%.c=build/fuzz/%.o)) \

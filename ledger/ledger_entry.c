@@ -137,10 +137,11 @@ ledger_entry_encode(struct ledger *lg, const struct ledger_row *rows, size_t n,
 			size += 4 + sl;
 		}
 	}
-	/* A multiple of 8 bytes, zero-padded: raft_uv 0.15 stores entries
-	 * padded to 8 and, reading a batch back from its segments, finds
-	 * the second entry of a batch 8-aligned whatever the first's length
-	 * was (an unpadded entry came back shifted). */
+	/* A multiple of 8 bytes, zero-padded: raft_uv 0.15 sends the
+	 * entries of an AppendEntries back to back, but the receiver steps
+	 * over each as if padded to 8 (uvDecodeEntriesBatch), so the entry
+	 * after an unpadded one arrived shifted (third_party/raft/
+	 * README.md). */
 	size_t padded = (size + 7) & ~(size_t)7;
 	unsigned char *b = alloc(padded), *p = b;
 	if (b == NULL)
