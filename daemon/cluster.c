@@ -421,7 +421,10 @@ on_barrier(struct raft_barrier *req, int status)
 	if (status != 0 || raft_state(&c->raft) != RAFT_LEADER ||
 	    c->raft.current_term != c->barrier_term)
 		return; /* the next poll sees what became of it */
-	/* Every entry of earlier terms is applied: the log is whole. */
+	/* Every entry of earlier terms is applied: the log is whole.  No
+	 * check is answered until this term's leader_elected is committed
+	 * (an earlier term's must not count). */
+	atomic_store(&c->promoted_seq, 0);
 	int64_t seq = c->h.promote(c->d, c->id, c->barrier_term);
 	if (seq <= 0) {
 		/* Out of memory, or the log unreadable: a leader that
@@ -576,6 +579,7 @@ on_poll(uv_timer_t *h)
 	}
 	memset(c->contact, 0, sizeof(c->contact));
 	atomic_store(&c->lease_until, 0);
+	atomic_store(&c->promoted_seq, 0);
 	if (atomic_load(&d->role) != ROLE_FOLLOWER)
 		c->h.demote(d, (unsigned)lid);
 }

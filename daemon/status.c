@@ -231,9 +231,14 @@ status_engine(struct daemon *d, struct ipc_reply_status *rep)
 		status_clock(d, &clock);
 		ipc_reply_status_service(rep, d->svc.service_id,
 		                         breaker_now(d->engine), &clock);
-		status_pairs(d, rep, holds);
-		status_products(d, rep);
-		status_rules(d, rep, ch);
+		/* A follower's engine sees the feed, not the checks, and
+		 * its events are not the log's: what holds a product is the
+		 * leader's to say (its status; "cluster" names it). */
+		if (atomic_load(&d->role) != ROLE_FOLLOWER) {
+			status_pairs(d, rep, holds);
+			status_products(d, rep);
+			status_rules(d, rep, ch);
+		}
 	}
 	free(holds);
 	free(ch);
