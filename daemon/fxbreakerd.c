@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -34,7 +35,7 @@ static const char usage_text[] =
     "  -n, --check        check FILE and the operators file it names, as a\n"
     "                     start would, and exit (0 ok, 2 bad)\n"
     "      --node ID      in a cluster's file, run as [peer ID] (default:\n"
-    "                     [cluster] node_id)\n"
+    "                     $FXBREAKER_NODE, else [cluster] node_id)\n"
     "  -V, --version      print the version and exit\n"
     "  -h, --help         print this and exit\n"
     "\n"
@@ -147,6 +148,18 @@ main(int argc, char **argv)
 	}
 	if (file == NULL || optind != argc)
 		return usage(stderr);
+	/* FXBREAKER_NODE: the node of a host whose unit and config are the
+	 * same as its peers' (a systemd drop-in sets it; docs/OPERATIONS.md,
+	 * "Three nodes"); --node wins. */
+	const char *env = getenv("FXBREAKER_NODE");
+	if (node == 0 && env != NULL && env[0] != '\0' &&
+	    !node_arg(env, &node)) {
+		fprintf(stderr,
+		        "fxbreakerd: FXBREAKER_NODE=%s: a peer's id, "
+		        "1-65535\n",
+		        env);
+		return 100;
+	}
 	/* What -n checks, a start checks first: a file a restart cannot
 	 * fix exits 2, which the systemd unit does not restart on (111 is
 	 * for what may come right: a port taken, a ledger busy). */

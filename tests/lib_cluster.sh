@@ -47,7 +47,13 @@ EOF
 node_pid() { eval echo "\$NPID$1"; }
 node_start() {
 	mkdir -p "$TMP/run$1"
-	"$FXD" -f "$TMP/fx.conf" --node "$1" 2>>"$TMP/n$1.log" &
+	# Node 3 is told which it is as a systemd drop-in tells a host
+	# (FXBREAKER_NODE), the others with --node.
+	if [ "$1" = 3 ]; then
+		FXBREAKER_NODE=3 "$FXD" -f "$TMP/fx.conf" 2>>"$TMP/n$1.log" &
+	else
+		"$FXD" -f "$TMP/fx.conf" --node "$1" 2>>"$TMP/n$1.log" &
+	fi
 	eval "NPID$1=$!"
 	i=0
 	until node_admin "$1" '{"op":"ping"}' | grep -q '"ok":true'; do
