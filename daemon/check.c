@@ -136,6 +136,32 @@ check_product(struct daemon *d, const struct ipc_check *c, char **err)
 	return pi;
 }
 
+/*
+ * A cluster node that may not decide now (cluster_gate) answers the call
+ * itself and returns true.  Asked once before parsing more of the
+ * request, and again under mu just before deciding: a check that waited
+ * for mu (a status build, a promotion) may find the lease run out or the
+ * node demoted meanwhile.
+ */
+static bool
+cluster_refused(struct daemon *d, struct ipc_call *call, const char *ref)
+{
+	char msg[256];
+	const char *leader = NULL;
+	enum fxb_err e = cluster_gate(d, msg, sizeof(msg), &leader);
+	if (e == FXB_OK)
+		return false;
+	/* Only the leader decides; a follower says who does. */
+	metrics_check_error(d, e);
+	char *rep = ipc_error_reply_leader(e, msg, leader, ref);
+	if (rep != NULL)
+		daemon_send_reply(call, rep);
+	else
+		daemon_reply_error(call, e, msg, ref);
+	free(rep);
+	return true;
+}
+
 static void
 do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
          const char *raw, size_t rawlen)
@@ -154,6 +180,10 @@ do_check(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 		return;
 	}
 	pthread_mutex_lock(&d->mu);
+	if (d->cluster != NULL && cluster_refused(d, call, r->ref)) {
+		pthread_mutex_unlock(&d->mu);
+		return;
+	}
 	int32_t pi = check_product(d, &c, &reply);
 	if (pi < 0) {
 		pthread_mutex_unlock(&d->mu);
@@ -210,6 +240,10 @@ do_check_batch(struct daemon *d, struct ipc_call *call,
 		return;
 	}
 	pthread_mutex_lock(&d->mu);
+	if (d->cluster != NULL && cluster_refused(d, call, r->ref)) {
+		pthread_mutex_unlock(&d->mu);
+		return;
+	}
 	fxb_time now = daemon_engine_now(d);
 	breaker_advance(d->engine, now);
 	for (size_t i = 0; i < r->nchecks; i++) {
@@ -324,18 +358,9 @@ check_on_request(void *arg, struct ipc_call *call, const char *buf, size_t len)
 		e = FXB_ERR_SHUTDOWN;
 		snprintf(msg, sizeof(msg), "the service is stopping");
 	}
-	const char *leader = NULL;
 	if (e == FXB_OK &&
 	    (r.op == IPC_OP_CHECK || r.op == IPC_OP_CHECK_BATCH) &&
-	    (e = cluster_gate(d, msg, sizeof(msg), &leader)) != FXB_OK) {
-		/* Only the leader decides; a follower says who does. */
-		metrics_check_error(d, e);
-		char *rep = ipc_error_reply_leader(e, msg, leader, r.ref);
-		if (rep != NULL)
-			daemon_send_reply(call, rep);
-		else
-			daemon_reply_error(call, e, msg, r.ref);
-		free(rep);
+	    cluster_refused(d, call, r.ref)) {
 		ipc_request_free(&r);
 		return;
 	}

@@ -36,6 +36,9 @@
 /* How often the loop looks at raft's state: the role, the leader, the
  * lease.  libraft 0.15 has no state-change callback. */
 #define POLL_MS 5
+/* AppendEntries in flight to one peer that the lease keeps the send
+ * times of (two seconds of heartbeats). */
+#define SENT_MAX 64
 /* A passive WAL checkpoint of the ledger after this many applies. */
 #define APPLY_CHECKPOINT_EVERY 256
 /* A write that fails is retried this long before the node stops: a node
@@ -61,6 +64,14 @@ struct change {
 	int status;
 	char err[256];
 	struct raft_change req;
+};
+
+/* What the lease knows of one peer (c->contact). */
+struct peer_contact {
+	raft_id id;
+	int64_t at; /* it had heard from this leader by then */
+	int64_t sent[SENT_MAX];
+	unsigned head, n;
 };
 
 struct cluster {
@@ -99,12 +110,11 @@ struct cluster {
 	bool barrier_pending;
 	raft_term barrier_term;
 	unsigned applies;
-	/* The lease: per peer id, when an answer to this leader's term last
-	 * arrived (ms, monotonic); no answer counts before quiet_until. */
-	struct {
-		raft_id id;
-		int64_t at;
-	} contact[CLUSTER_PEERS_MAX];
+	/* The lease: per peer id, the send times of the AppendEntries not
+	 * yet answered (oldest first), and the latest time the peer is
+	 * known to have heard from this leader; no answer counts before
+	 * quiet_until. */
+	struct peer_contact contact[CLUSTER_PEERS_MAX];
 	int64_t last_poll, quiet_until;
 
 	/* Read by any thread. */
@@ -115,10 +125,15 @@ struct cluster {
 	_Atomic uint64_t elections, snapshots_taken, snapshots_installed;
 };
 
+/* The lease's clock: CLOCK_BOOTTIME, which, unlike CLOCK_MONOTONIC,
+ * goes on counting while the host is suspended: a leader resumed from a
+ * suspend must find its lease run out. */
 static int64_t
 mono_ms(void)
 {
-	return timebase_mono_ns() / 1000000;
+	struct timespec ts;
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- the FSM: every node, the loop thread ---- */
@@ -477,9 +492,37 @@ lease_update(struct cluster *c, int64_t now)
 		             quorum_at + c->election_ms - c->heartbeat_ms);
 }
 
-/* Every message raft_uv receives passes here first (cluster_new gives
+/* The peer's slot in c->contact, taken on first use; NULL if full. */
+static struct peer_contact *
+contact_of(struct cluster *c, raft_id id)
+{
+	size_t k, free_k = CLUSTER_PEERS_MAX;
+	for (k = 0; k < CLUSTER_PEERS_MAX; k++) {
+		if (c->contact[k].id == id)
+			return &c->contact[k];
+		if (c->contact[k].id == 0 && free_k == CLUSTER_PEERS_MAX)
+			free_k = k;
+	}
+	if (free_k == CLUSTER_PEERS_MAX)
+		return NULL;
+	memset(&c->contact[free_k], 0, sizeof(c->contact[free_k]));
+	c->contact[free_k].id = id;
+	return &c->contact[free_k];
+}
+
+/*
+ * Every message raft_uv receives passes here first (cluster_new gives
  * raft c->rio, whose start installs this).  An AppendEntries result of
- * this leader's term is a follower that heard from it. */
+ * this leader's term is a follower that heard from it; but when?  Not
+ * when the answer arrives: a follower answers entries only after its
+ * disk has them, and this loop may read late.  Requests reach a follower
+ * in order (one TCP connection), and each is answered once, so with n
+ * answers in the follower has had at least the first n requests: the
+ * n-th request's send time is when it heard from this leader, at the
+ * latest.  A lost answer only makes that older (safe); sends older than
+ * the lease could use are dropped so that one cannot hold the lease back
+ * for good.
+ */
 static void
 on_recv(struct raft_io *io, struct raft_message *m)
 {
@@ -495,25 +538,45 @@ on_recv(struct raft_io *io, struct raft_message *m)
 		c->quiet_until = now + c->heartbeat_ms;
 	if (m->type == RAFT_IO_APPEND_ENTRIES_RESULT &&
 	    raft_state(&c->raft) == RAFT_LEADER &&
-	    m->append_entries_result.term == c->raft.current_term &&
-	    now >= c->quiet_until) {
-		size_t k, free_k = CLUSTER_PEERS_MAX;
-		for (k = 0; k < CLUSTER_PEERS_MAX; k++) {
-			if (c->contact[k].id == m->server_id)
-				break;
-			if (c->contact[k].id == 0 &&
-			    free_k == CLUSTER_PEERS_MAX)
-				free_k = k;
+	    m->append_entries_result.term == c->raft.current_term) {
+		struct peer_contact *p = contact_of(c, m->server_id);
+		int64_t stale = now - (c->election_ms - c->heartbeat_ms);
+		while (p != NULL && p->n > 0 && p->sent[p->head] < stale) {
+			p->head = (p->head + 1) % SENT_MAX;
+			p->n--;
 		}
-		if (k == CLUSTER_PEERS_MAX)
-			k = free_k;
-		if (k < CLUSTER_PEERS_MAX) {
-			c->contact[k].id = m->server_id;
-			c->contact[k].at = now;
+		if (p != NULL && p->n > 0) {
+			int64_t at = p->sent[p->head];
+			p->head = (p->head + 1) % SENT_MAX;
+			p->n--;
+			if (now >= c->quiet_until && at > p->at)
+				p->at = at;
+			lease_update(c, now);
 		}
-		lease_update(c, now);
 	}
 	c->raft_recv(io, m);
+}
+
+/* Every message raft sends passes here: an AppendEntries' send time is
+ * kept for the answer (on_recv). */
+static int
+rio_send(struct raft_io *io, struct raft_io_send *req,
+         const struct raft_message *m, raft_io_send_cb cb)
+{
+	struct cluster *c =
+	    (struct cluster *)(void *)((char *)io -
+	                               offsetof(struct cluster, rio));
+	if (m->type == RAFT_IO_APPEND_ENTRIES &&
+	    raft_state(&c->raft) == RAFT_LEADER) {
+		struct peer_contact *p = contact_of(c, m->server_id);
+		/* Full: the peer answers nothing; the newest send is the one
+		 * not kept, which can only make a later credit older. */
+		if (p != NULL && p->n < SENT_MAX) {
+			p->sent[(p->head + p->n) % SENT_MAX] = mono_ms();
+			p->n++;
+		}
+	}
+	return c->io.send(&c->io, req, m, cb);
 }
 
 static int
@@ -603,6 +666,21 @@ peer_of(const struct cluster_conf *cc, unsigned id)
 	return NULL;
 }
 
+/* raft_uv keeps its term and vote in metadata1 and metadata2: either
+ * means this directory has a Raft log already. */
+static bool
+raft_state_exists(const char *dir)
+{
+	char path[BREAKER_TEXT_MAX + 32];
+	struct stat st;
+	for (int i = 1; i <= 2; i++) {
+		snprintf(path, sizeof(path), "%s/metadata%d", dir, i);
+		if (stat(path, &st) == 0)
+			return true;
+	}
+	return false;
+}
+
 struct cluster *
 cluster_new(struct daemon *d, const struct cluster_hooks *h, char *err,
             size_t errlen)
@@ -662,6 +740,7 @@ cluster_new(struct daemon *d, const struct cluster_hooks *h, char *err,
 	 * then lead to the same raft. */
 	c->rio = c->io;
 	c->rio.start = rio_start;
+	c->rio.send = rio_send;
 	/* Debian's raft_uv 0.15 fills in async_work (libuv's thread pool)
 	 * but still says version 1, which raft_init takes to mean "no
 	 * asynchronous snapshots". */
@@ -693,17 +772,13 @@ cluster_new(struct daemon *d, const struct cluster_hooks *h, char *err,
 			snprintf(err, errlen, "out of memory");
 			goto fail;
 		}
-	rv = raft_bootstrap(&c->raft, &conf);
-	raft_configuration_close(&conf);
-	if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) {
-		snprintf(err, errlen, "raft bootstrap in %s: %s", c->raft_dir,
-		         raft_errmsg(&c->raft));
-		goto fail;
-	}
-	if (rv == 0 && ledger_last_seq(d->ledger) > 0) {
-		/* A new cluster log under a ledger with rows of its own:
-		 * those rows are in no node's Raft log, and the others'
-		 * ledgers would fork from this one. */
+	/* A new cluster log under a ledger with rows of its own: those
+	 * rows are in no node's Raft log, and the others' ledgers would
+	 * fork from this one.  Asked before raft_bootstrap writes anything,
+	 * so that a second start refuses as the first did. */
+	if (!raft_state_exists(c->raft_dir) &&
+	    ledger_last_seq(d->ledger) > 0) {
+		raft_configuration_close(&conf);
 		snprintf(
 		    err, errlen,
 		    "%s/fxbreaker.db has %lld rows but %s is a new "
@@ -711,6 +786,13 @@ cluster_new(struct daemon *d, const struct cluster_hooks *h, char *err,
 		    "from its own (docs/OPERATIONS.md, \"Three nodes\")",
 		    d->svc.data_dir, (long long)ledger_last_seq(d->ledger),
 		    c->raft_dir);
+		goto fail;
+	}
+	rv = raft_bootstrap(&c->raft, &conf);
+	raft_configuration_close(&conf);
+	if (rv != 0 && rv != RAFT_CANTBOOTSTRAP) {
+		snprintf(err, errlen, "raft bootstrap in %s: %s", c->raft_dir,
+		         raft_errmsg(&c->raft));
 		goto fail;
 	}
 	return c;
@@ -724,6 +806,14 @@ fail:
 bool
 cluster_start(struct cluster *c)
 {
+	/* A node that starts knows no leader, and libraft 0.15 refuses a
+	 * vote only while it knows one: started at once, it could help
+	 * elect a new leader while the old one still holds its lease (it
+	 * heard this node before the restart).  One election timeout of
+	 * silence first lets every such lease run out. */
+	struct timespec ts = {(time_t)(c->election_ms / 1000),
+	                      (long)(c->election_ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
 	int rv = raft_start(&c->raft);
 	if (rv != 0) {
 		log_error("raft: %s", raft_errmsg(&c->raft));

@@ -454,18 +454,24 @@ daemon_promote(struct daemon *d, unsigned node, uint64_t term)
 	struct breaker_config *cfg = NULL;
 	struct service_conf svc;
 	char hash[65], err[512];
+	/* The file as it is now (the changes by command are laid over the
+	 * file's values); one that does not parse now (an edit half done
+	 * on this host) must not cost the cluster its leader: the running
+	 * config goes on. */
 	if (config_file_load(d->config_path, &svc, &cfg, hash, err,
 	                     sizeof(err)) != FXB_OK) {
-		log_error("%s", err);
-		goto out;
+		log_warn("%s: %s: the new leader keeps the config it runs "
+		         "(hash %.16s)",
+		         d->config_path, err, d->config_hash);
+	} else {
+		if (strcmp(hash, d->config_hash) != 0)
+			log_warn("%s changed since this node started: the new "
+			         "leader runs it as it is now (hash %.16s)",
+			         d->config_path, hash);
+		breaker_config_free(d->cfg);
+		d->cfg = cfg;
+		snprintf(d->config_hash, sizeof(d->config_hash), "%s", hash);
 	}
-	if (strcmp(hash, d->config_hash) != 0)
-		log_warn("%s changed since this node started: the new leader "
-		         "runs it as it is now (hash %.16s)",
-		         d->config_path, hash);
-	breaker_config_free(d->cfg);
-	d->cfg = cfg;
-	snprintf(d->config_hash, sizeof(d->config_hash), "%s", hash);
 	atomic_store(&d->role, ROLE_PROMOTING);
 	if (!state_from_log(d, &st, &behind))
 		goto out;
@@ -501,18 +507,20 @@ daemon_demote(struct daemon *d, unsigned leader)
 	int was = atomic_exchange(&d->role, ROLE_FOLLOWER);
 	pthread_mutex_lock(&d->qmu);
 	size_t dropped = d->nqueue;
-	wal_free_queue(d);
-	atomic_store(&d->queued, 0);
+	/* The writer's batch in flight points into the queue: it frees
+	 * what is retired here once its commit call returns. */
+	wal_retire_queue(d);
 	struct parked *fail = park_take(d, 0, true);
 	pthread_mutex_unlock(&d->qmu);
 	pthread_mutex_unlock(&d->mu);
 	park_send(fail, true);
 	if (was != ROLE_FOLLOWER)
-		log_warn("cluster: no longer the leader (%s%u); %zu rows not "
-		         "written, never acknowledged",
-		         leader != 0 ? "the leader is node "
-		                     : "no leader known, ",
-		         leader, dropped);
+		log_warn(
+		    "cluster: no longer the leader (%s%u); %zu queued rows "
+		    "dropped, outcome unknown (never acknowledged; the "
+		    "new leader's log says)",
+		    leader != 0 ? "the leader is node " : "no leader known, ",
+		    leader, dropped);
 }
 
 static void
@@ -933,12 +941,13 @@ daemon_stop(struct daemon *d)
 	fdwatch_stop(d->fdw);
 
 	wal_stop(d);
-	/* After the writer: a leader's last rows (service_stop) go
-	 * through the cluster. */
-	cluster_stop(d->cluster);
-	d->cluster = NULL;
 	http_stop(d);
 	ipc_server_close(d->ipc);
+	/* After the writer (a leader's last rows, service_stop, go through
+	 * the cluster) and after the sockets (a status or a check reads
+	 * the cluster's state). */
+	cluster_stop(d->cluster);
+	d->cluster = NULL;
 	ledger_close(d->ledger);
 	/* Last: the next daemon may start once the log and sockets are
 	 * closed. */

@@ -447,6 +447,9 @@ void onotice_free(struct onotice *n);
 void onotice_free_all(struct daemon *d);
 
 /* wal.c: the row queue and the writer thread. */
+/* wal_retire_queue moves the queue aside for the writer to free (a
+ * demotion: the rows are not this node's to write), qmu held. */
+void wal_retire_queue(struct daemon *d);
 /* wal_export_note writes a signed checkpoint's note file (and frees
  * nothing): the writer's, or in a cluster every node's FSM. */
 void wal_export_note(struct daemon *d, int64_t size, const char *note);
@@ -844,6 +847,11 @@ struct daemon {
 	pthread_t writer;
 	struct qrow *queue;
 	size_t nqueue, capqueue;
+	/* A demoted node's queue (daemon_demote), freed by the writer, whose
+	 * batch in flight may point into it; qgen counts demotions. */
+	struct qrow *dead;
+	size_t ndead;
+	uint64_t qgen;
 	_Atomic size_t queued;
 	_Atomic int64_t committed;
 	_Atomic bool degraded;

@@ -42,6 +42,8 @@ qrow_free(struct qrow *q)
 	free(q->notice_msg);
 }
 
+static void free_dead(struct daemon *d);
+
 /* Queues a row (mu held, so rows queue in sequence order).  The queue
  * takes ownership of the row's strings. */
 void
@@ -265,9 +267,11 @@ writer_not_leader(struct daemon *d, const char *err)
 	pthread_mutex_unlock(&d->qmu);
 	park_send(fail, true);
 	if (dropped > 0)
-		log_warn("cluster: %zu rows not written: %s (never "
-		         "acknowledged; the new leader's log decides)",
-		         dropped, err);
+		log_warn(
+		    "cluster: %zu rows dropped, outcome unknown: %s (never "
+		    "acknowledged; whether the cluster committed them, "
+		    "the new leader's log says)",
+		    dropped, err);
 	pthread_mutex_lock(&d->qmu);
 }
 
@@ -327,9 +331,12 @@ writer_main(void *arg)
 		abort(); /* at start, before anything was promised */
 	pthread_mutex_lock(&d->qmu);
 	for (;;) {
+		free_dead(d);
 		writer_wait(d, &w);
+		free_dead(d);
 		if (d->nqueue == 0 && d->writer_stop)
 			break;
+		uint64_t gen = d->qgen;
 		size_t n = d->nqueue < BATCH_MAX ? d->nqueue : BATCH_MAX;
 		bool sign = false;
 		for (size_t i = 0; i < n; i++) {
@@ -368,6 +375,14 @@ writer_main(void *arg)
 		    ledger_files_intact(d->ledger, lost, sizeof(lost));
 
 		pthread_mutex_lock(&d->qmu);
+		if (d->qgen != gen) {
+			/* Demoted while the batch was out: its rows were
+			 * retired with the queue (and are freed at the top),
+			 * their calls answered closed.  Committed or not, the
+			 * log now says, not this node. */
+			free(note);
+			continue;
+		}
 		if (rc == FXB_ERR_NOT_LEADER) {
 			writer_not_leader(d, err);
 			continue;
@@ -416,6 +431,42 @@ wal_stop(struct daemon *d)
 }
 
 void
+wal_retire_queue(struct daemon *d)
+{
+	if (d->nqueue > 0) {
+		struct qrow *v =
+		    realloc(d->dead, (d->ndead + d->nqueue) * sizeof(*v));
+		if (v == NULL) {
+			/* Nothing may be freed under the writer's batch: stop,
+			 * as for any row that cannot be queued. */
+			log_error(
+			    "out of memory retiring the queue: stopping");
+			log_drain(1000);
+			abort();
+		}
+		memcpy(v + d->ndead, d->queue, d->nqueue * sizeof(*v));
+		d->dead = v;
+		d->ndead += d->nqueue;
+	}
+	free(d->queue);
+	d->queue = NULL;
+	d->nqueue = d->capqueue = 0;
+	atomic_store(&d->queued, 0);
+	d->qgen++;
+}
+
+/* Frees what demotions retired (qmu held; no batch in flight). */
+static void
+free_dead(struct daemon *d)
+{
+	for (size_t i = 0; i < d->ndead; i++)
+		qrow_free(&d->dead[i]);
+	free(d->dead);
+	d->dead = NULL;
+	d->ndead = 0;
+}
+
+void
 wal_free_queue(struct daemon *d)
 {
 	for (size_t i = 0; i < d->nqueue; i++)
@@ -423,4 +474,5 @@ wal_free_queue(struct daemon *d)
 	free(d->queue);
 	d->queue = NULL;
 	d->nqueue = d->capqueue = 0;
+	free_dead(d);
 }
