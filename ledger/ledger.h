@@ -283,8 +283,9 @@ enum fxb_err ledger_entry_encode(struct ledger *lg,
  * takes the entry's log id.  *last gets the log's last seq after it;
  * *note a checkpoint's text as ledger_append gives it.  Errors:
  * FXB_ERR_SYNTAX (not an entry, or rows out of order), FXB_ERR_RANGE (a
- * gap after the log's last row), FXB_ERR_LEDGER (another log's entry, or
- * the write failed: err says which).
+ * gap after the log's last row), FXB_ERR_LEDGER (another log's entry, a
+ * row held already that differs from the entry's, or the write failed:
+ * err says which).
  */
 enum fxb_err ledger_entry_apply(struct ledger *lg, const void *buf, size_t len,
                                 int64_t *last, char **note, char *err,

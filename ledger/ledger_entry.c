@@ -281,6 +281,39 @@ entry_log_id(struct ledger *lg, const unsigned char id[32], char *err,
 	return FXB_OK;
 }
 
+/* A row the log already has must be the same row: its stored hash is
+ * the one these bytes chain to from its stored prev_hash.  Two entries
+ * with one seq and different rows would be two logs. */
+static bool
+entry_row_held(struct ledger *lg, const struct ledger_row *r,
+               int64_t logged_at, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	bool same = false;
+	if (sqlite3_prepare_v2(lg->db,
+	                       "SELECT prev_hash, hash FROM suspension_log "
+	                       "WHERE seq = ?1",
+	                       -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, r->seq);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    sqlite3_column_bytes(st, 0) == 32 &&
+		    sqlite3_column_bytes(st, 1) == 32) {
+			unsigned char h[32];
+			struct ledger_chain_row c =
+			    ledger_chain_row_of(r, logged_at);
+			ledger_row_hash(lg->log_id, sqlite3_column_blob(st, 0),
+			                &c, h);
+			same = memcmp(h, sqlite3_column_blob(st, 1), 32) == 0;
+		}
+	}
+	sqlite3_finalize(st);
+	if (!same)
+		snprintf(err, errlen,
+		         "row %lld: the log holds another row at this seq",
+		         (long long)r->seq);
+	return same;
+}
+
 enum fxb_err
 ledger_entry_apply(struct ledger *lg, const void *buf, size_t len,
                    int64_t *last, char **note, char *err, size_t errlen)
@@ -300,8 +333,11 @@ ledger_entry_apply(struct ledger *lg, const void *buf, size_t len,
 	    entry_log_id(lg, (const unsigned char *)buf + 4, err, errlen);
 	/* Idempotent by seq: rows the log has are an entry applied again
 	 * (after a restart, or over a snapshot that already held them). */
-	while (rc == FXB_OK && skip < n && rows[skip].seq <= lg->last_seq)
+	while (rc == FXB_OK && skip < n && rows[skip].seq <= lg->last_seq) {
+		if (!entry_row_held(lg, &rows[skip], logged_at, err, errlen))
+			rc = FXB_ERR_LEDGER;
 		skip++;
+	}
 	if (rc == FXB_OK && skip < n && rows[skip].seq != lg->last_seq + 1) {
 		snprintf(err, errlen,
 		         "a gap: the log ends at %lld, the entry "

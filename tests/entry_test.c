@@ -116,6 +116,16 @@ test_same_bytes(void)
 	CHECK_INT(ledger_entry_apply(b, e, len, &last, NULL, err, sizeof(err)),
 	          FXB_OK);
 	CHECK_INT(ledger_last_seq(b), 3);
+	/* Another row at a seq b holds: refused, not skipped. */
+	struct ledger_row other = trip_row(2, "{\"n\":99}");
+	void *eo = NULL;
+	size_t lo = 0;
+	ledger_entry_encode(a, &other, 1, 1733230009999, false, malloc, &eo,
+	                    &lo);
+	CHECK_INT(ledger_entry_apply(b, eo, lo, &last, NULL, err, sizeof(err)),
+	          FXB_ERR_LEDGER);
+	CHECK_STR(err, "row 2: the log holds another row at this seq");
+	free(eo);
 	free(e);
 	ledger_close(a);
 	ledger_close(b);
