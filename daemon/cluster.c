@@ -66,6 +66,12 @@ struct change {
 	struct raft_change req;
 };
 
+/* A checkpoint's note waiting for the note thread. */
+struct pending_note {
+	int64_t size;
+	char *text;
+};
+
 /* What the lease knows of one peer (c->contact). */
 struct peer_contact {
 	raft_id id;
@@ -94,6 +100,14 @@ struct cluster {
 	struct raft raft;
 	pthread_t thread;
 	bool started, closed;
+	/* Checkpoint notes to write out, oldest first (c->mu): a note's
+	 * file is synced, which the loop must not wait for (a trip's
+	 * checkpoint would double its commit time on every node). */
+	pthread_t note_thread;
+	pthread_cond_t note_cv;
+	struct pending_note *notes;
+	size_t nnotes, capnotes;
+	bool note_stop;
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -181,8 +195,26 @@ fsm_apply(struct raft_fsm *fsm, const struct raft_buffer *buf, void **result)
 	}
 	atomic_store(&d->applied, last);
 	if (note != NULL) {
-		c->h.export_note(d, last, note);
-		free(note);
+		pthread_mutex_lock(&c->mu);
+		if (c->nnotes == c->capnotes) {
+			size_t ncap = c->capnotes != 0 ? c->capnotes * 2 : 16;
+			struct pending_note *v =
+			    realloc(c->notes, ncap * sizeof(*v));
+			if (v != NULL) {
+				c->notes = v;
+				c->capnotes = ncap;
+			}
+		}
+		/* Out of memory: the checkpoint is in the ledger; only its
+		 * file copy is missed (the next note is written). */
+		if (c->nnotes < c->capnotes) {
+			c->notes[c->nnotes++] =
+			    (struct pending_note){last, note};
+			pthread_cond_signal(&c->note_cv);
+		} else {
+			free(note);
+		}
+		pthread_mutex_unlock(&c->mu);
 	}
 	if (++c->applies % APPLY_CHECKPOINT_EVERY == 0)
 		ledger_checkpoint(d->ledger);
@@ -648,6 +680,29 @@ on_poll(uv_timer_t *h)
 }
 
 static void *
+note_main(void *arg)
+{
+	struct cluster *c = arg;
+	pthread_mutex_lock(&c->mu);
+	for (;;) {
+		while (c->nnotes == 0 && !c->note_stop)
+			pthread_cond_wait(&c->note_cv, &c->mu);
+		if (c->nnotes == 0)
+			break;
+		struct pending_note n = c->notes[0];
+		memmove(c->notes, c->notes + 1,
+		        (c->nnotes - 1) * sizeof(*c->notes));
+		c->nnotes--;
+		pthread_mutex_unlock(&c->mu);
+		c->h.export_note(c->d, n.size, n.text);
+		free(n.text);
+		pthread_mutex_lock(&c->mu);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return NULL;
+}
+
+static void *
 loop_main(void *arg)
 {
 	struct cluster *c = arg;
@@ -708,6 +763,7 @@ cluster_new(struct daemon *d, const struct cluster_hooks *h, char *err,
 	         d->svc.data_dir);
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_cond_init(&c->cv, NULL);
+	pthread_cond_init(&c->note_cv, NULL);
 	if (mkdir(c->raft_dir, 0750) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", c->raft_dir, strerror(errno));
 		goto fail;
@@ -821,8 +877,16 @@ cluster_start(struct cluster *c)
 	}
 	c->last_poll = mono_ms();
 	uv_timer_start(&c->poll, on_poll, POLL_MS, POLL_MS);
-	if (pthread_create(&c->thread, NULL, loop_main, c) != 0)
+	if (pthread_create(&c->note_thread, NULL, note_main, c) != 0)
 		return false;
+	if (pthread_create(&c->thread, NULL, loop_main, c) != 0) {
+		pthread_mutex_lock(&c->mu);
+		c->note_stop = true;
+		pthread_cond_signal(&c->note_cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->note_thread, NULL);
+		return false;
+	}
 	c->started = true;
 	return true;
 }
@@ -838,12 +902,21 @@ cluster_stop(struct cluster *c)
 		pthread_mutex_unlock(&c->mu);
 		uv_async_send(&c->wake);
 		pthread_join(c->thread, NULL);
+		/* The notes the last applies made are written before the
+		 * daemon's checkpoint directory goes. */
+		pthread_mutex_lock(&c->mu);
+		c->note_stop = true;
+		pthread_cond_signal(&c->note_cv);
+		pthread_mutex_unlock(&c->mu);
+		pthread_join(c->note_thread, NULL);
 		raft_uv_close(&c->io);
 		raft_uv_tcp_close(&c->transport);
 		uv_loop_close(&c->loop);
 	}
 	pthread_mutex_destroy(&c->mu);
 	pthread_cond_destroy(&c->cv);
+	pthread_cond_destroy(&c->note_cv);
+	free(c->notes);
 	free(c);
 }
 
