@@ -283,13 +283,15 @@ $(BUILD)/bench/echo_server-taskq-default: $(BUILD)/bench/echo_server.o \
 # the client library; make_ledger also the daemon's notice texts, so that
 # its rows carry them.
 LEDGER_BENCH_BINS = $(BUILD)/bench/make_ledger $(BUILD)/bench/trip_bench \
-		    $(BUILD)/bench/restart_bench $(BUILD)/bench/touch_products
+		    $(BUILD)/bench/restart_bench $(BUILD)/bench/touch_products \
+		    $(BUILD)/bench/cluster_bench
 all: $(LEDGER_BENCH_BINS)
 $(BUILD)/bench/make_ledger: $(BUILD)/bench/make_ledger.o \
 		$(BUILD)/daemon/notice.o $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/bench/trip_bench $(BUILD)/bench/restart_bench \
-		$(BUILD)/bench/touch_products: $(BUILD)/bench/%: \
+		$(BUILD)/bench/touch_products $(BUILD)/bench/cluster_bench: \
+		$(BUILD)/bench/%: \
 		$(BUILD)/bench/%.o $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
