@@ -22,7 +22,9 @@
 # CLUSTER_BENCH_GAP_MS (5: the pause after each round, bench/
 # cluster_bench.c), CLUSTER_BENCH_ROUNDS (10 failovers),
 # CLUSTER_BENCH_PORT (19720: the single node's check port; the nodes'
-# are +1..+3, their Raft ports +11..+13).
+# are +1..+3, their Raft ports +11..+13), CLUSTER_BENCH_DATA (the
+# directory the daemons' data goes under: $BUILD/bench; /dev/shm takes
+# the disk out, to see what the flushes cost).
 
 BUILD=${1:-build}
 ROOT=$(pwd)
@@ -47,8 +49,9 @@ command -v jq >/dev/null || {
 	exit 1
 }
 
-mkdir -p "$B/bench" || exit 1
-WORK=$(mktemp -d "$B/bench/cluster-bench.XXXXXX") || exit 1
+DATA=${CLUSTER_BENCH_DATA:-$B/bench}
+mkdir -p "$DATA" || exit 1
+WORK=$(mktemp -d "$DATA/cluster-bench.XXXXXX") || exit 1
 RUN=$(mktemp -d /tmp/fxcb.XXXXXX) || exit 1
 SPID=
 NPID1= NPID2= NPID3=
