@@ -54,7 +54,9 @@ mkdir -p "$DATA" || exit 1
 WORK=$(mktemp -d "$DATA/cluster-bench.XXXXXX") || exit 1
 RUN=$(mktemp -d /tmp/fxcb.XXXXXX) || exit 1
 SPID=
-NPID1= NPID2= NPID3=
+NPID1=''
+NPID2=''
+NPID3=''
 
 cleanup() {
 	for p in $SPID $NPID1 $NPID2 $NPID3; do
@@ -282,10 +284,13 @@ stats() {
 	{ v[NR] = $1 }
 	END { printf "%s %s %s", v[1], v[int((NR + 1) / 2)], v[NR] }'
 }
+# shellcheck disable=SC2046 # three numbers, three words
 set -- $(stats 1)
 FO_MIN=$1 FO_MED=$2 FO_MAX=$3
+# shellcheck disable=SC2046 # three numbers, three words
 set -- $(stats 2)
 FW_MIN=$1 FW_MED=$2 FW_MAX=$3
+# shellcheck disable=SC2046 # three numbers, three words
 set -- $(stats 3)
 FN_MIN=$1 FN_MED=$2 FN_MAX=$3
 echo "   kill to first answer (ms): min $FO_MIN, median $FO_MED, max $FO_MAX"
