@@ -260,8 +260,8 @@ $(BUILD)/bench/echo_server: $(BUILD)/libfxbipc.a
 
 # bench/run.sh: the engine, the service against a bare nng echo server,
 # nng's task threads (the echo server on nng built with 2 and with nng's
-# default), and the ledger's costs; a table, then one JSON line
-# (docs/PERFORMANCE.md).
+# default), the ledger's costs, and three nodes beside one (trip latency,
+# failover); a table, then one JSON line (docs/PERFORMANCE.md).
 bench: $(BENCH_BINS) $(LEDGER_BENCH_BINS) $(BUILD)/fxbreakerd \
 	$(BUILD)/fxbreakerctl $(BUILD)/bench/echo_server-taskq-default
 	@sh bench/run.sh $(BUILD)
@@ -279,17 +279,19 @@ $(BUILD)/bench/echo_server-taskq-default: $(BUILD)/bench/echo_server.o \
 		$(NNG_DEFAULT_DIR)/prefix/lib/libnng.a -lmbedtls -lmbedx509 \
 		-lmbedcrypto -lpthread -o $@
 
-# bench/ledger_bench.sh's programs link the ledger, the config reader and
-# the client library; make_ledger also the daemon's notice texts, so that
-# its rows carry them.
+# bench/ledger_bench.sh's and bench/cluster_bench.sh's programs link the
+# ledger, the config reader and the client library; make_ledger also the
+# daemon's notice texts, so that its rows carry them.
 LEDGER_BENCH_BINS = $(BUILD)/bench/make_ledger $(BUILD)/bench/trip_bench \
-		    $(BUILD)/bench/restart_bench $(BUILD)/bench/touch_products
+		    $(BUILD)/bench/restart_bench $(BUILD)/bench/touch_products \
+		    $(BUILD)/bench/cluster_bench
 all: $(LEDGER_BENCH_BINS)
 $(BUILD)/bench/make_ledger: $(BUILD)/bench/make_ledger.o \
 		$(BUILD)/daemon/notice.o $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 $(BUILD)/bench/trip_bench $(BUILD)/bench/restart_bench \
-		$(BUILD)/bench/touch_products: $(BUILD)/bench/%: \
+		$(BUILD)/bench/touch_products $(BUILD)/bench/cluster_bench: \
+		$(BUILD)/bench/%: \
 		$(BUILD)/bench/%.o $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

@@ -2,8 +2,9 @@
 # bench/run.sh BUILD: everything `make bench` measures (issue 5), in one
 # run on this machine: the engine alone (bench_engine), the service
 # against a bare nng echo server (service_bench.sh), nng's task threads
-# (nng_taskq_bench.sh), and the ledger's
-# costs (ledger_bench.sh).  Each part prints its own report and then
+# (nng_taskq_bench.sh), the ledger's
+# costs (ledger_bench.sh), and three nodes on Raft beside one
+# (cluster_bench.sh: trip and allow latency, failover).  Each part prints its own report and then
 # KEY=VALUE lines; this script prints them as they come, then a summary
 # table, and last one JSON object of every KEY (docs/PERFORMANCE.md).
 #
@@ -33,9 +34,11 @@ part engine "$B/bench/bench_engine"
 part service sh bench/service_bench.sh "$B"
 part nng sh bench/nng_taskq_bench.sh "$B"
 part ledger sh bench/ledger_bench.sh "$B"
+part cluster sh bench/cluster_bench.sh "$B"
 
 # Every KEY=VALUE line, in order; later parts do not repeat keys.
-cat "$OUT/engine.txt" "$OUT/service.txt" "$OUT/nng.txt" "$OUT/ledger.txt" |
+cat "$OUT/engine.txt" "$OUT/service.txt" "$OUT/nng.txt" "$OUT/ledger.txt" \
+	"$OUT/cluster.txt" |
 	grep -E '^[a-z0-9_]+=[-0-9.]+$' >"$OUT/keys.txt"
 v() { sed -n "s/^$1=//p" "$OUT/keys.txt" | tail -n 1; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
@@ -63,6 +66,11 @@ row "service/echo p99 K=16, scrape 1/s / none" "$(v ratio_p99_k16_scrape) / $(v 
 row "kernel floor, UDS ping-pong rps" "$(v uds_rps_k1)" ""
 row "nng 2 task threads / default: rps K=16" "$(v nng_taskq2_vs_default_rps_k16)" "> 1"
 row "nng 2 task threads / default: p50 K=1" "$(v nng_taskq2_vs_default_p50_k1)" "< 1"
+row "trip p50 / p99 (us), one node" "$(v single_trip_p50_us) / $(v single_trip_p99_us)" ""
+row "trip p50 / p99 (us), three nodes" "$(v cluster_trip_p50_us) / $(v cluster_trip_p99_us)" ""
+row "trip p99, three nodes / one" "$(v cluster_single_trip_p99_ratio)" "<= 3"
+row "allow p99 (us), one node / three" "$(v single_allow_p99_us) / $(v cluster_allow_p99_us)" ""
+row "failover ms, min / median / max" "$(v failover_ms_min) / $(v failover_ms_median) / $(v failover_ms_max)" "median <= 1000"
 
 # The JSON line: every key, numbers as printed.
 awk -F= 'BEGIN { printf "{" }
