@@ -908,6 +908,11 @@ fxb_client_ask(struct fxb_client *c, const char *text, nng_time deadline,
 			break;
 		i = fxb_client_next(c, i, hint, asked);
 	}
+	/* No node answered this call: the next one starts past the node
+	 * this one started with, which may be a leader that died (it would
+	 * cost every call its share of the deadline first). */
+	if (got != FXB_OK && remember)
+		c->current = (c->current + 1) % n;
 	fxb_client_release(c);
 	if (got == FXB_OK) {
 		if (kept != NULL)
