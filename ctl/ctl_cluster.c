@@ -26,8 +26,18 @@ cluster_usage(void)
 int
 ctl_cluster(int argc, char **argv)
 {
-	if (argc < 2)
+	/* The options given before `cluster` come first (--config F,
+	 * --url U, --service-id I: each with its value); the verb after
+	 * them moves to the front, as fxbreakerctl's main moves a command. */
+	int i = 1;
+	while (i < argc && argv[i][0] == '-')
+		i += 2;
+	if (i >= argc)
 		return cluster_usage();
+	char *verb = argv[i];
+	for (; i > 1; i--)
+		argv[i] = argv[i - 1];
+	argv[1] = verb;
 	if (strcmp(argv[1], "status") == 0)
 		return ctl_cluster_status(argc - 1, argv + 1);
 	/* The signed command's name, as ctl_command reads argv[0]. */
