@@ -178,6 +178,9 @@ check "removing it again: raft refuses (stale_approval)" "$(approve "$L" rootB "
 # from two, none may go (tested below).
 
 # --- the cluster of three survives the loss of its leader --------------
+# A request filed with this leader is approved by the next one: it comes
+# back from the log.
+rq5=$(request "$L" cluster add --key rootA.key --node 5 --reason grow)
 node_kill "$L"
 if L2=$(wait_lead "$L"); then ok "a new leader among the remaining nodes"; else
 	fail "a new leader among the remaining nodes" "none after 10 s"; end; fi
@@ -195,14 +198,26 @@ check "two voters: removing one more is refused (range)" \
 # Node 5 is not running: its catch-up never starts, so the approval
 # waits (libraft gives up on an unresponsive node after its catch-up
 # round's limit) and another approval meanwhile is refused busy.
-rq5=$(request "$L2" cluster add --key rootA.key --node 5 --reason grow)
 rqx=$(request "$L2" cluster add --key rootA.key --node 2 --reason grow)
-approve "$L2" rootB "$rq5" >slow.out &
+# The slow approval, signed once: sent again with its nonce below.
+nonce=$(openssl rand -hex 16)
+at=$(($(date +%s) * 1000))
+again() {
+	cmd "$L2" approve --key rootB.key --request "$rq5" --reason ok \
+		--timeout 20000 --nonce "$nonce" --issued-at "$at"
+}
+again >slow.out &
 sp=$!
 sleep 1
 check "another approval while one is carried out: busy" "$(approve "$L2" rootB "$rqx")" "rejected 22"
+check "the same approval resent meanwhile: busy, without a row" "$(again)" "null 22"
 wait $sp
 check "node 5 never answered: raft gave up (stale_approval)" "$(cat slow.out)" "rejected 32"
+check "  resent now: its stored answer" "$(again)" "rejected 32"
+check "  the refusal is raft's (the request itself came back from the log)" \
+	"$(node_sql "$L2" "select json_extract(detail, '\$.why') from suspension_log where event = 'command' and json_extract(detail, '\$.nonce') = '$nonce'" | grep -c 'no pending request')" 0
+check "  one row for the approval and its resends" \
+	"$(node_sql "$L2" "select count(*) from suspension_log where event = 'command' and json_extract(detail, '\$.nonce') = '$nonce'")" 1
 check "  and no row says it was added" \
 	"$(node_sql "$L2" "select count(*) from suspension_log where event = 'cluster_member_added' and json_extract(detail, '\$.node') = 5")" 0
 check "  raft keeps it as a spare" "$(members "$L2" | grep -o '5:[a-z]*')" 5:spare
