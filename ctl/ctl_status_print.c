@@ -268,22 +268,22 @@ ctl_cluster_print(json_t *r)
 {
 	json_t *c = json_object_get(r, "cluster");
 	if (!json_is_object(c)) {
-		fprintf(stderr, "fxbreakerctl: %s is a single node (no "
-		                "[cluster] in its config)\n",
+		fprintf(stderr,
+		        "fxbreakerctl: %s is a single node (no "
+		        "[cluster] in its config)\n",
 		        ctl_jstr(r, "service_id"));
 		return false;
 	}
 	json_int_t leader = json_integer_value(json_object_get(c, "leader"));
-	printf("node %lld: %s, term %lld, applied seq %lld",
-	       (long long)json_integer_value(json_object_get(c, "node")),
-	       ctl_jstr(c, "role"),
-	       (long long)json_integer_value(json_object_get(c, "term")),
-	       (long long)json_integer_value(
-	           json_object_get(c, "applied_seq")));
+	printf(
+	    "node %lld: %s, term %lld, applied seq %lld",
+	    (long long)json_integer_value(json_object_get(c, "node")),
+	    ctl_jstr(c, "role"),
+	    (long long)json_integer_value(json_object_get(c, "term")),
+	    (long long)json_integer_value(json_object_get(c, "applied_seq")));
 	if (strcmp(ctl_jstr(c, "role"), "leader") == 0)
-		printf(", lease %lld ms",
-		       (long long)json_integer_value(
-		           json_object_get(c, "lease_ms")));
+		printf(", lease %lld ms", (long long)json_integer_value(
+		                              json_object_get(c, "lease_ms")));
 	if (leader != 0)
 		printf("\nleader: node %lld at %s\n", (long long)leader,
 		       json_is_string(json_object_get(c, "leader_check_url"))

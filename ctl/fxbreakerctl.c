@@ -60,7 +60,8 @@ static const struct {
      "--reason T"},
     {"cluster", ctl_cluster,
      "cluster status [--json]                   the cluster's nodes"},
-    {"cluster", ctl_cluster, "cluster add|remove --key F --node ID --reason T"},
+    {"cluster", ctl_cluster,
+     "cluster add|remove --key F --node ID --reason T"},
 };
 
 static int
@@ -141,8 +142,8 @@ int
 main(int argc, char **argv)
 {
 	int g = 1; /* argv[1..g): options before the command */
-	while (g + 1 < argc && (global_option(argv[g]) ||
-	                        strcmp(argv[g], "--node") == 0)) {
+	while (g + 1 < argc &&
+	       (global_option(argv[g]) || strcmp(argv[g], "--node") == 0)) {
 		if (strcmp(argv[g], "--node") != 0)
 			g += 2;
 		else if (!take_node(&argc, argv, g))

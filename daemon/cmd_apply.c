@@ -8,8 +8,8 @@
  * threshold and editing a notice take one signature.  Lifting, resetting,
  * loosening, enrolling, revoking and changing the cluster's members file
  * a request (foureyes.c) that a second, different person approves;
- * approve carries it out (a membership change: command.c, outside mu).  A handler
- * fills the reply and adds to the command row what the auditor needs;
+ * approve carries it out (a membership change: command.c, outside mu).  A
+ * handler fills the reply and adds to the command row what the auditor needs;
  * command.c writes that row, and the reply once it has committed.
  */
 #include <jansson.h>
@@ -427,9 +427,9 @@ approve_member(const struct cmd_ctx *x, const struct request *q,
 	struct daemon *d = x->d;
 	bool add = strcmp(q->cmd, "cluster_add") == 0;
 	char address[BREAKER_TEXT_MAX + 1];
-	enum fxb_err e = member_check(d, add, q->node, address,
-	                              sizeof(address), out->msg,
-	                              sizeof(out->msg));
+	enum fxb_err e =
+	    member_check(d, add, q->node, address, sizeof(address), out->msg,
+	                 sizeof(out->msg));
 	if (e != FXB_OK)
 		return e;
 	if (d->cmds->member_busy) {

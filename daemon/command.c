@@ -527,15 +527,15 @@ member_finish(struct member_job *j, enum fxb_err e, const char *err,
 	    foureyes_find(&d->cmds->requests, out->member.request);
 	if (q != NULL)
 		q->done = true;
-	json_t *det = json_pack(
-	    "{sIsssssssI}", "node", (json_int_t)out->member.node,
-	    "raft_address", out->member.raft_address, "requested_by",
-	    out->member.requested_by, "approved_by",
-	    json_string_value(json_object_get(j->row, "name")), "request",
-	    (json_int_t)out->member.request);
-	char *text = det != NULL ? json_dumps(det, JSON_COMPACT |
-	                                               JSON_PRESERVE_ORDER)
-	                         : NULL;
+	json_t *det =
+	    json_pack("{sIsssssssI}", "node", (json_int_t)out->member.node,
+	              "raft_address", out->member.raft_address, "requested_by",
+	              out->member.requested_by, "approved_by",
+	              json_string_value(json_object_get(j->row, "name")),
+	              "request", (json_int_t)out->member.request);
+	char *text = det != NULL
+	                 ? json_dumps(det, JSON_COMPACT | JSON_PRESERVE_ORDER)
+	                 : NULL;
 	events_service(d,
 	               out->member.add ? "cluster_member_added"
 	                               : "cluster_member_removed",
@@ -592,12 +592,11 @@ member_start(struct daemon *d, struct member_job *j)
 		return;
 	}
 	struct answer a = {NULL, 0, false, false, NULL, false};
-	member_finish(j,
-	              atomic_load(&d->stopping) ? FXB_ERR_SHUTDOWN
-	                                        : FXB_ERR_NOMEM,
-	              atomic_load(&d->stopping) ? "the service is stopping"
-	                                        : "no thread to carry it out",
-	              &a);
+	member_finish(
+	    j, atomic_load(&d->stopping) ? FXB_ERR_SHUTDOWN : FXB_ERR_NOMEM,
+	    atomic_load(&d->stopping) ? "the service is stopping"
+	                              : "no thread to carry it out",
+	    &a);
 	pthread_mutex_unlock(&d->mu);
 	daemon_park_command(d, j->call, a.seq, a.reply, a.rejected);
 	json_decref(j->row);
