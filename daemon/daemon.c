@@ -853,6 +853,10 @@ cluster_changed(const struct cluster_conf *a, const struct cluster_conf *b,
 				         pk[i].key);
 				return true;
 			}
+		if (x->spare != y->spare) {
+			snprintf(key, keylen, "[peer %u] voter", x->id);
+			return true;
+		}
 	}
 	return false;
 }

@@ -2,9 +2,9 @@
  * foureyes.c: requests that wait for a second person (docs/PROTOCOL.md,
  * "Signed operator commands").
  *
- * Lifting a suspension, resetting a trip, loosening a threshold, and
- * enrolling or revoking an operator are each a request that another
- * person approves.  An approval is bound to the request's number, to the
+ * Lifting a suspension, resetting a trip, loosening a threshold,
+ * enrolling or revoking an operator, and adding or removing a cluster
+ * node are each a request that another person approves.  An approval is bound to the request's number, to the
  * suspension it names (so it cannot reopen a newer trip) and, for an
  * operator change, to the key it names; it dies when the request expires,
  * when the requester loses the authority it asked under, and when the
