@@ -4,13 +4,14 @@
  *
  * Lifting a suspension, resetting a trip, loosening a threshold,
  * enrolling or revoking an operator, and adding or removing a cluster
- * node are each a request that another person approves.  An approval is bound to the request's number, to the
- * suspension it names (so it cannot reopen a newer trip) and, for an
- * operator change, to the key it names; it dies when the request expires,
- * when the requester loses the authority it asked under, and when the
- * roster changes under an operator change.  This file is that state
- * machine alone: no daemon, lock or log; what it needs of the engine and
- * the roster it asks through struct foureyes_world.  Carrying out an
+ * node are each a request that another person approves.  An approval
+ * is bound to the request's number, to the suspension it names (so it
+ * cannot reopen a newer trip) and, for an operator change, to the key
+ * it names; it dies when the request expires, when the requester loses
+ * the authority it asked under, and when the roster changes under an
+ * operator change.  This file is that state machine alone: no daemon,
+ * lock or log; what it needs of the engine and the roster it asks
+ * through struct foureyes_world.  Carrying out an
  * approved request is cmd_apply.c's.
  */
 #include <jansson.h>
