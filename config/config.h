@@ -39,6 +39,9 @@ struct peer_conf {
 	char admin_url[BREAKER_TEXT_MAX + 1];
 	char events_url[BREAKER_TEXT_MAX + 1];
 	char http_url[BREAKER_TEXT_MAX + 1];
+	/* voter = no: not in the voters a new cluster starts with; it
+	 * joins later by `fxbreakerctl cluster add` */
+	bool spare;
 };
 
 struct cluster_conf {

@@ -441,6 +441,16 @@ peer_read(struct ini *in, struct ini_sect *s, const struct service_conf *sv,
 		              keys[i].cap))
 			return false;
 	}
+	/* A node to be added later must not be one of the voters every
+	 * node bootstraps: it would count towards a majority before it
+	 * exists. */
+	struct ini_kv *kv = config_ini_get(s, "voter");
+	if (kv != NULL && strcmp(kv->val, "yes") != 0 &&
+	    strcmp(kv->val, "no") != 0) {
+		config_ini_fail_kv(in, s, kv, "yes or no");
+		return false;
+	}
+	pc->spare = kv != NULL && strcmp(kv->val, "no") == 0;
 	return tls_files_ok(in, s, sv);
 }
 

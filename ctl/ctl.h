@@ -37,6 +37,9 @@ struct breaker_config *ctl_load_config(const char *path, int *exit_code);
 /* The config file when none is named: $FXBREAKER_CONFIG, or
  * /etc/fxbreaker/fxbreaker.conf. */
 const char *ctl_default_config(void);
+/* `fxbreakerctl --node N COMMAND`: the [peer N] of a cluster's shared
+ * config whose sockets ctl_service gives (0: [service]'s). */
+extern unsigned ctl_node;
 /*
  * ctl_service reads the [service] of config into *out: all a command
  * needs to reach the daemon or its ledger.  The rest of the file may be
@@ -77,11 +80,17 @@ struct ledger *ctl_open_ledger(const char *config, const char *db,
 /* ctl_status_print prints the admin socket's status reply r as tables on
  * stdout: what `status` shows without --json. */
 void ctl_status_print(json_t *r);
+/* ctl_cluster_print prints status reply r's cluster object: what
+ * `cluster status` shows without --json.  false (said why) if r has
+ * none (a single node). */
+bool ctl_cluster_print(json_t *r);
 
 /* ctl_wire.c */
 int ctl_check(int argc, char **argv);
 int ctl_tick(int argc, char **argv);
 int ctl_status(int argc, char **argv);
+/* `cluster status` (argv[0] "status"): the status reply's cluster. */
+int ctl_cluster_status(int argc, char **argv);
 
 /* ctl_log.c */
 int ctl_log(int argc, char **argv);
@@ -203,6 +212,7 @@ enum ctl_opt {
 	CTL_OPT_TLS_CA,
 	CTL_OPT_TLS_CERT,
 	CTL_OPT_TLS_KEY,
+	CTL_OPT_NODE,
 	CTL_OPT_COUNT
 };
 struct ctl_cmd_spec; /* one command: the options it takes and needs */
@@ -213,6 +223,7 @@ struct ctl_cmd_opts {
 	const char *v[CTL_OPT_COUNT]; /* each option's text, or NULL */
 	bool json, sign_only;
 	int64_t request, suspension, until, issued_at; /* from v, if given */
+	int64_t node;                                  /* ditto */
 	int expires_s, timeout_ms; /* from v, or their defaults */
 };
 /* ctl_cmd_opts_parse parses and checks the options of the command
@@ -237,7 +248,8 @@ int ctl_cmd_reply(const char *reply, bool json);
 
 /* ctl_command.c */
 /* `suspend`, `lift`, `reset`, `threshold`, `notice`, `enrol`, `revoke`,
- * `approve` (argv[0] says which): one command
+ * `approve`, `cluster_add`, `cluster_remove` (argv[0] says which): one
+ * command
  * signed with an operator's key, sent to the admin socket.  Exit 0
  * applied or pending, 1 rejected or an error reply, 2 bad configuration,
  * 3 usage, I/O or no answer. */
@@ -247,5 +259,10 @@ int ctl_command(int argc, char **argv);
  * envelope (free with free()), or NULL with the reason printed.  For
  * tests/sign_body, which sends bodies fxbreakerctl would never write. */
 char *ctl_sign_body(const char *key_path, const char *body);
+
+/* ctl_cluster.c */
+/* `cluster status|add|remove`: status over the admin socket; add and
+ * remove are the signed commands cluster_add and cluster_remove. */
+int ctl_cluster(int argc, char **argv);
 
 #endif /* CTL_H */

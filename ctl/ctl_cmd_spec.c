@@ -47,6 +47,7 @@ static const char *const opt_flag[CTL_OPT_COUNT] = {
     [CTL_OPT_TLS_CA] = "--tls-ca",
     [CTL_OPT_TLS_CERT] = "--tls-cert",
     [CTL_OPT_TLS_KEY] = "--tls-key",
+    [CTL_OPT_NODE] = "--node",
 };
 
 /* The arg each option sets ("--param" sets "key"); NULL: not an arg. */
@@ -67,6 +68,7 @@ static const char *const opt_arg[CTL_OPT_COUNT] = {
     [CTL_OPT_ROLES] = "roles",
     [CTL_OPT_PUBKEY] = "pubkey",
     [CTL_OPT_OPERATOR] = "operator",
+    [CTL_OPT_NODE] = "node",
 };
 
 #define B(o) (1u << (o))
@@ -119,6 +121,11 @@ static const struct ctl_cmd_spec cmd_specs[] = {
     {"approve", REQ | B(CTL_OPT_REQUEST),
      "fxbreakerctl approve --key FILE --request N [--suspension N | "
      "--operator KEY_ID] --reason TEXT" TAIL},
+    /* `fxbreakerctl cluster add|remove` (ctl_wire.c) names these. */
+    {"cluster_add", REQ | B(CTL_OPT_NODE),
+     "fxbreakerctl cluster add --key FILE --node ID --reason TEXT" TAIL},
+    {"cluster_remove", REQ | B(CTL_OPT_NODE),
+     "fxbreakerctl cluster remove --key FILE --node ID --reason TEXT" TAIL},
 };
 
 /* The options command name takes: COMMON's, and the option of each arg
@@ -216,6 +223,10 @@ cmd_opts_check(struct ctl_cmd_opts *o)
 	    !parse_int(v[CTL_OPT_SUSPENSION], 1, INT64_MAX, &o->suspension))
 		return cmd_usage(o->spec, "--suspension",
 		                 ": a suspension id (its log seq)");
+	if (v[CTL_OPT_NODE] != NULL &&
+	    !parse_int(v[CTL_OPT_NODE], 1, 65535, &o->node))
+		return cmd_usage(o->spec, "--node",
+		                 ": a [peer]'s id, 1 to 65535");
 	if (v[CTL_OPT_UNTIL] != NULL &&
 	    ctl_parse_time(v[CTL_OPT_UNTIL], &o->until) != 0)
 		return cmd_usage(o->spec, "--until",
@@ -313,6 +324,8 @@ cmd_args(const struct ctl_cmd_opts *o, json_t *args)
 	if (v[CTL_OPT_OPERATOR] != NULL)
 		ok = ok && set_str(args, "operator", v[CTL_OPT_OPERATOR],
 		                   "--operator");
+	if (v[CTL_OPT_NODE] != NULL)
+		json_object_set_new(args, "node", json_integer(o->node));
 	if (v[CTL_OPT_REQUEST] != NULL)
 		json_object_set_new(args, "request", json_integer(o->request));
 	if (v[CTL_OPT_SUSPENSION] != NULL)

@@ -42,6 +42,8 @@ ctl_default_config(void)
 	                                     : "/etc/fxbreaker/fxbreaker.conf";
 }
 
+unsigned ctl_node;
+
 int
 ctl_service(const char *config, const char *instead, struct service_conf *out)
 {
@@ -64,6 +66,14 @@ ctl_service(const char *config, const char *instead, struct service_conf *out)
 			        err);
 		else if (rc == FXB_ERR_CONFIG)
 			snprintf(err, sizeof(err), "%s", serr);
+	}
+	/* A cluster's nodes share one file: --node picks one's sockets. */
+	if (rc == FXB_OK && ctl_node != 0 &&
+	    (rc = config_cluster_select(&svc, ctl_node, err, sizeof(err))) !=
+	        FXB_OK) {
+		fprintf(stderr, "fxbreakerctl: %s: %s\n", config, err);
+		breaker_config_free(cfg);
+		return CTL_EXIT_CONFIG;
 	}
 	if (rc == FXB_OK) {
 		*out = svc;
@@ -96,7 +106,13 @@ ctl_unreachable(const struct ctl_target *t, const char *err)
 		if (nl == NULL)
 			break;
 	}
-	if (t->config != NULL)
+	if (t->config != NULL && ctl_node != 0)
+		fprintf(stderr,
+		        "fxbreakerctl: %s is %s of [peer %u] (or [service]) "
+		        "of %s; give another --node or --url URL to try "
+		        "another\n",
+		        t->url, t->key, ctl_node, t->config);
+	else if (t->config != NULL)
 		fprintf(stderr,
 		        "fxbreakerctl: %s is %s in [service] of %s; give "
 		        "--url URL to try another\n",

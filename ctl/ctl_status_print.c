@@ -262,3 +262,47 @@ ctl_status_print(json_t *r)
 	status_rules(r);
 	status_notices(r);
 }
+
+bool
+ctl_cluster_print(json_t *r)
+{
+	json_t *c = json_object_get(r, "cluster");
+	if (!json_is_object(c)) {
+		fprintf(stderr,
+		        "fxbreakerctl: %s is a single node (no "
+		        "[cluster] in its config)\n",
+		        ctl_jstr(r, "service_id"));
+		return false;
+	}
+	json_int_t leader = json_integer_value(json_object_get(c, "leader"));
+	printf(
+	    "node %lld: %s, term %lld, applied seq %lld",
+	    (long long)json_integer_value(json_object_get(c, "node")),
+	    ctl_jstr(c, "role"),
+	    (long long)json_integer_value(json_object_get(c, "term")),
+	    (long long)json_integer_value(json_object_get(c, "applied_seq")));
+	if (strcmp(ctl_jstr(c, "role"), "leader") == 0)
+		printf(", lease %lld ms", (long long)json_integer_value(
+		                              json_object_get(c, "lease_ms")));
+	if (leader != 0)
+		printf("\nleader: node %lld at %s\n", (long long)leader,
+		       json_is_string(json_object_get(c, "leader_check_url"))
+		           ? ctl_jstr(c, "leader_check_url")
+		           : "(no check_url in this node's config)");
+	else
+		printf("\nleader: none known\n");
+	printf("\n%-6s %-8s %-24s %s\n", "NODE", "ROLE", "RAFT_ADDRESS",
+	       "CHECK_URL");
+	size_t i;
+	json_t *m;
+	json_array_foreach(json_object_get(c, "members"), i, m)
+	{
+		printf("%-6lld %-8s %-24s %s\n",
+		       (long long)json_integer_value(json_object_get(m, "id")),
+		       ctl_jstr(m, "role"), ctl_jstr(m, "raft_address"),
+		       json_is_string(json_object_get(m, "check_url"))
+		           ? ctl_jstr(m, "check_url")
+		           : "-");
+	}
+	return true;
+}

@@ -1,5 +1,6 @@
 /*
- * ctl_wire.c: `fxbreakerctl check`, `tick` and `status`: requests to a
+ * ctl_wire.c: `fxbreakerctl check`, `tick`, `status` and `cluster
+ * status`: requests to a
  * running fxbreakerd, at the address --url gives, else the config's
  * [service] (the rest of the file may be broken: see ctl_service).
  * --url may list a cluster's nodes, comma-separated: the request goes to
@@ -281,6 +282,39 @@ ctl_status(int argc, char **argv)
 			print_json(r);
 		else
 			ctl_status_print(r);
+	}
+	json_decref(r);
+	return code;
+}
+
+int
+ctl_cluster_status(int argc, char **argv)
+{
+	static const char use[] =
+	    "fxbreakerctl cluster status [--config FILE | --url ADMIN_URL] "
+	    "[--json] [--timeout MS] [--tls-ca FILE [--tls-cert FILE "
+	    "--tls-key FILE]]";
+	struct wire_opts o;
+	int code = CTL_EXIT_OK;
+
+	if (!wire_opts_parse(argc, argv, &o, use))
+		return CTL_EXIT_USAGE;
+	if (o.nargs != 0) {
+		fprintf(stderr, "usage: %s\n", use);
+		return CTL_EXIT_USAGE;
+	}
+	json_t *req = json_object();
+	json_object_set_new(req, "op", json_string("status"));
+	json_t *r = wire_call(&o, "admin_url", req, &code);
+	json_decref(req);
+	if (r == NULL)
+		return code;
+	if (!wire_error(r, &code)) {
+		json_t *c = json_object_get(r, "cluster");
+		if (o.json && c != NULL)
+			print_json(c);
+		else if (!ctl_cluster_print(r))
+			code = CTL_EXIT_DATA;
 	}
 	json_decref(r);
 	return code;

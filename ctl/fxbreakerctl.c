@@ -4,6 +4,7 @@
  * which where).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "ctl.h"
@@ -57,6 +58,10 @@ static const struct {
     {"approve", ctl_command,
      "approve --key F --request N [--suspension N | --operator K] "
      "--reason T"},
+    {"cluster", ctl_cluster,
+     "cluster status [--json]                   the cluster's nodes"},
+    {"cluster", ctl_cluster,
+     "cluster add|remove --key F --node ID --reason T"},
 };
 
 static int
@@ -79,11 +84,14 @@ usage(FILE *f)
 	           "log, report, operators and export take --db PATH.\n"
 	           "--config, --url and --service-id may come before the "
 	           "command too.\n"
+	           "fxbreakerctl --node ID COMMAND ... (before the command "
+	           "only) uses [peer ID]'s\nsockets of a cluster's shared "
+	           "config instead of [service]'s.\n"
 	           "Over tls+tcp://, check, tick, status and the signed "
 	           "commands take --tls-ca FILE\n(the service's CA) and, "
 	           "if it asks for one, --tls-cert FILE --tls-key FILE.\n"
-	           "\nsuspend, lift, reset, threshold, notice, enrol, revoke "
-	           "and approve are signed with an "
+	           "\nsuspend, lift, reset, threshold, notice, enrol, revoke, "
+	           "approve and cluster add|remove\nare signed with an "
 	           "operator's key (--key FILE;\nits passphrase from "
 	           "$FXBREAKER_PASSPHRASE, else the terminal) and also\n"
 	           "take [--config FILE] [--url URL] [--service-id ID] "
@@ -110,12 +118,37 @@ global_option(const char *a)
 	       strcmp(a, "--service-id") == 0;
 }
 
+/* `--node ID` before the command: the node of a cluster's shared config
+ * to talk to.  Taken out of argv (only ctl_service reads it); after the
+ * command, --node is the command's own (validate, cluster add). */
+static bool
+take_node(int *argc, char **argv, int g)
+{
+	char *end;
+	unsigned long n = strtoul(argv[g + 1], &end, 10);
+	if (*end != '\0' || n < 1 || n > 65535 || argv[g + 1][0] == '-') {
+		fprintf(stderr,
+		        "fxbreakerctl: --node: a [peer]'s id, 1 to 65535\n");
+		return false;
+	}
+	ctl_node = (unsigned)n;
+	memmove(&argv[g], &argv[g + 2],
+	        (size_t)(*argc - g - 1) * sizeof(argv[0]));
+	*argc -= 2;
+	return true;
+}
+
 int
 main(int argc, char **argv)
 {
 	int g = 1; /* argv[1..g): options before the command */
-	while (g + 1 < argc && global_option(argv[g]))
-		g += 2;
+	while (g + 1 < argc &&
+	       (global_option(argv[g]) || strcmp(argv[g], "--node") == 0)) {
+		if (strcmp(argv[g], "--node") != 0)
+			g += 2;
+		else if (!take_node(&argc, argv, g))
+			return CTL_EXIT_USAGE;
+	}
 	if (g >= argc)
 		return usage(stderr);
 	const char *name = argv[g];

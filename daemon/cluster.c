@@ -816,12 +816,14 @@ cluster_new(struct daemon *d, const struct cluster_hooks *h, char *err,
 	 * with a higher term. */
 	raft_set_pre_vote(&c->raft, true);
 
-	/* Every node bootstraps the same voters; a node with state of its
-	 * own keeps it (RAFT_CANTBOOTSTRAP). */
+	/* Every node bootstraps the same voters (a voter = no peer is
+	 * added later, by command); a node with state of its own keeps it
+	 * (RAFT_CANTBOOTSTRAP). */
 	struct raft_configuration conf;
 	raft_configuration_init(&conf);
 	for (size_t i = 0; i < cc->npeers; i++)
-		if (raft_configuration_add(&conf, cc->peers[i].id,
+		if (!cc->peers[i].spare &&
+		    raft_configuration_add(&conf, cc->peers[i].id,
 		                           cc->peers[i].raft_address,
 		                           RAFT_VOTER) != 0) {
 			raft_configuration_close(&conf);

@@ -6,9 +6,10 @@
  * One table names every command, the role it takes and the args it
  * takes; one handler per command.  Forcing a suspension, tightening a
  * threshold and editing a notice take one signature.  Lifting, resetting,
- * loosening, enrolling and revoking file a request (foureyes.c) that a
- * second, different person approves; approve carries it out.  A handler
- * fills the reply and adds to the command row what the auditor needs;
+ * loosening, enrolling, revoking and changing the cluster's members file
+ * a request (foureyes.c) that a second, different person approves;
+ * approve carries it out (a membership change: command.c, outside mu).  A
+ * handler fills the reply and adds to the command row what the auditor needs;
  * command.c writes that row, and the reply once it has committed.
  */
 #include <jansson.h>
@@ -323,7 +324,136 @@ cmd_operator_change(const struct cmd_ctx *x, struct cmd_outcome *out)
 	return FXB_OK;
 }
 
+/* cluster_add and cluster_remove: node, checked against this node's
+ * config and raft's members as they are now (and again when approved:
+ * they may have changed).  address gets its raft_address. */
+static enum fxb_err
+member_check(struct daemon *d, bool add, json_int_t node, char *address,
+             size_t acap, char *msg, size_t cap)
+{
+	const struct cluster_conf *cc = &d->svc.cluster;
+	if (d->cluster == NULL) {
+		snprintf(msg, cap,
+		         "this service is one node (no [cluster]): it has no "
+		         "members to change");
+		return FXB_ERR_CONFIG;
+	}
+	if (node < 1 || node > 65535) {
+		snprintf(msg, cap, "args: node is a [peer]'s id, 1 to 65535");
+		return FXB_ERR_RANGE;
+	}
+	const struct peer_conf *p = NULL;
+	for (size_t i = 0; i < cc->npeers; i++)
+		if (cc->peers[i].id == node)
+			p = &cc->peers[i];
+	struct cluster_member mem[CLUSTER_PEERS_MAX + 4];
+	size_t n = cluster_members(d->cluster, mem, CLUSTER_PEERS_MAX + 4);
+	const struct cluster_member *m = NULL;
+	unsigned voters = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(mem[i].role, "voter") == 0)
+			voters++;
+		if (mem[i].id == node)
+			m = &mem[i];
+	}
+	if (add && p == NULL) {
+		snprintf(msg, cap,
+		         "no [peer %u] in this node's config: add it (with "
+		         "voter = no) to every node's file first",
+		         (unsigned)node);
+		return FXB_ERR_CONFIG;
+	}
+	/* Removing itself would leave the cluster leaderless in the
+	 * middle of the change; handing over leadership first is not
+	 * something this service does. */
+	if (!add && node == cc->node_id) {
+		snprintf(msg, cap,
+		         "node %u is the leader, which does not remove itself "
+		         "(handing over leadership is not supported): stop "
+		         "it, then ask the node elected instead",
+		         (unsigned)node);
+		return FXB_ERR_RANGE;
+	}
+	if (!add && m != NULL && strcmp(m->role, "voter") == 0 &&
+	    voters - 1 < 2) {
+		snprintf(msg, cap,
+		         "removing node %u would leave %u voter: a cluster "
+		         "keeps at least 2 (add a node first)",
+		         (unsigned)node, voters - 1);
+		return FXB_ERR_RANGE;
+	}
+	snprintf(address, acap, "%s",
+	         p != NULL   ? p->raft_address
+	         : m != NULL ? m->raft_address
+	                     : "");
+	return FXB_OK;
+}
+
+/* A membership change waits for a second admin, like an operator
+ * change: a node added is trusted with the whole log. */
+static enum fxb_err
+cmd_cluster_change(const struct cmd_ctx *x, struct cmd_outcome *out)
+{
+	bool add = strcmp(x->cmd, "cluster_add") == 0;
+	json_t *jn = json_object_get(x->args, "node");
+	char address[BREAKER_TEXT_MAX + 1];
+	if (jn == NULL) {
+		snprintf(out->msg, sizeof(out->msg),
+		         "args: node (a [peer]'s id) is required");
+		return FXB_ERR_MISSING;
+	}
+	enum fxb_err e =
+	    member_check(x->d, add, json_integer_value(jn), address,
+	                 sizeof(address), out->msg, sizeof(out->msg));
+	if (e != FXB_OK)
+		return e;
+	struct request q;
+	memset(&q, 0, sizeof(q));
+	snprintf(q.cmd, sizeof(q.cmd), "%s", x->cmd);
+	q.node = (unsigned)json_integer_value(jn);
+	json_object_set_new(x->row, "raft_address", json_string(address));
+	return file_request(x, out, &q);
+}
+
 /* ---- approvals ---- */
+
+/* An approved membership change: checked again, then handed to
+ * command.c, which carries it out once mu is released and answers once
+ * raft has committed it (or refused). */
+static enum fxb_err
+approve_member(const struct cmd_ctx *x, const struct request *q,
+               struct cmd_outcome *out)
+{
+	struct daemon *d = x->d;
+	bool add = strcmp(q->cmd, "cluster_add") == 0;
+	char address[BREAKER_TEXT_MAX + 1];
+	enum fxb_err e =
+	    member_check(d, add, q->node, address, sizeof(address), out->msg,
+	                 sizeof(out->msg));
+	if (e != FXB_OK)
+		return e;
+	if (d->cmds->member_busy) {
+		snprintf(out->msg, sizeof(out->msg),
+		         "another membership change is under way: approve "
+		         "again once it is done");
+		return FXB_ERR_BUSY;
+	}
+	d->cmds->member_busy = true;
+	out->member.deferred = true;
+	out->member.add = add;
+	out->member.node = q->node;
+	out->member.request = q->seq;
+	snprintf(out->member.raft_address, sizeof(out->member.raft_address),
+	         "%s", address);
+	snprintf(out->member.requested_by, sizeof(out->member.requested_by),
+	         "%s", q->name);
+	json_object_set_new(x->row, "request", json_integer(q->seq));
+	json_object_set_new(x->row, "requested_by", json_string(q->name));
+	json_object_set_new(x->row, "node", json_integer(q->node));
+	out->reply.result = IPC_CMD_APPLIED;
+	out->reply.request = q->seq;
+	return FXB_OK;
+}
 
 /* Carries out an approved threshold change, unless another change since
  * left it asking over a value no longer in force. */
@@ -428,6 +558,8 @@ cmd_approve(const struct cmd_ctx *x, struct cmd_outcome *out)
 		         "approved");
 		return FXB_ERR_LEDGER;
 	}
+	if (foureyes_is_cluster_change(q))
+		return approve_member(x, q, out);
 	e = approve_effect(x, q, out);
 	if (e != FXB_OK)
 		return e;
@@ -454,6 +586,8 @@ static const struct cmd_spec cmd_specs[] = {
     {"enrol", ROLE_ADMIN, cmd_operator_change},
     {"revoke", ROLE_ADMIN, cmd_operator_change},
     {"approve", ROLE_APPROVE | ROLE_ADMIN, cmd_approve},
+    {"cluster_add", ROLE_ADMIN, cmd_cluster_change},
+    {"cluster_remove", ROLE_ADMIN, cmd_cluster_change},
 };
 #define NSPECS (sizeof(cmd_specs) / sizeof(cmd_specs[0]))
 

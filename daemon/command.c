@@ -11,7 +11,9 @@
  *
  * commands_handle takes the engine lock and releases it itself: the
  * verifying, applying and logging under it return what to send, which is
- * parked for the row's commit only once the lock is gone.
+ * parked for the row's commit only once the lock is gone.  An approved
+ * membership change is the exception: it is carried out on a thread of
+ * its own (member_main), and its row and reply follow raft's verdict.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -48,6 +50,8 @@ commands_new(void)
 		free(c);
 		return NULL;
 	}
+	if (c != NULL)
+		pthread_cond_init(&c->member_cv, NULL);
 	return c;
 }
 
@@ -59,6 +63,7 @@ commands_free(struct commands *c)
 	for (size_t i = 0; i < NONCES_MAX; i++)
 		free(c->nonces[i].reply);
 	free(c->nonces);
+	pthread_cond_destroy(&c->member_cv);
 	free(c);
 }
 
@@ -225,6 +230,24 @@ struct answer {
 	int64_t seq;
 	bool rejected;
 	bool park;
+	/* An approved membership change, to carry out once mu is
+	 * released; or busy: this very approval is being carried out. */
+	struct member_job *job;
+	bool busy;
+};
+
+/* An approved membership change, carried out on a thread of its own:
+ * cluster_change blocks until raft has committed it -- seconds while a
+ * new node catches up -- and must not hold mu meanwhile (the loop
+ * thread may take it), nor an IPC thread.  The approving call waits
+ * for its reply as long. */
+struct member_job {
+	struct daemon *d;
+	struct ipc_call *call;
+	json_t *row;
+	struct cmd_outcome out;
+	char cmd[16];
+	char nonce_key[64];
 };
 
 /* The command row's text, built once its seq is known: a four-eyes
@@ -386,6 +409,30 @@ judge(struct daemon *d, struct ipc_call *call, const struct operator* op,
 		                    .row = row};
 		cmd_apply(&x, &out);
 	}
+	if (out.code == FXB_OK && out.member.deferred) {
+		/* Its row waits for the change: logged by member_main. */
+		struct member_job *j = calloc(1, sizeof(*j));
+		if (j != NULL) {
+			j->d = d;
+			j->call = call;
+			j->row = json_incref(row);
+			j->out = out;
+			snprintf(j->cmd, sizeof(j->cmd), "%s", env->cmd);
+			snprintf(j->nonce_key, sizeof(j->nonce_key), "%s",
+			         nonce_key);
+			snprintf(d->cmds->member_nonce,
+			         sizeof(d->cmds->member_nonce), "%s",
+			         nonce_key);
+			a->job = j;
+			json_decref(row);
+			return;
+		}
+		d->cmds->member_busy = false;
+		memset(&out.reply, 0, sizeof(out.reply));
+		out.code = FXB_ERR_NOMEM;
+		snprintf(out.msg, sizeof(out.msg), "%s",
+		         fxb_strerror(FXB_ERR_NOMEM));
+	}
 	if (out.reply.result == 0) {
 		if (out.code == FXB_OK)
 			out.code = FXB_ERR_NOMEM;
@@ -439,6 +486,12 @@ verify(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 	 * once its row is written, like the first answer. */
 	snprintf(key, sizeof(key), "%s/%s", op->key_id, env->nonce);
 	struct nonce *seen = nonce_find(d->cmds, key);
+	if (seen == NULL && strcmp(key, d->cmds->member_nonce) == 0) {
+		/* Resent while raft is still at it: its answer comes once
+		 * (and is stored as any other). */
+		a->busy = true;
+		return;
+	}
 	if (seen != NULL) {
 		a->reply = strdup(seen->reply);
 		a->seq = seen->seq;
@@ -450,12 +503,121 @@ verify(struct daemon *d, struct ipc_call *call, const struct ipc_request *r,
 	judge(d, call, op, env, key, a);
 }
 
+/* The change done or refused: its row (and, done, the member row before
+ * it) and its answer.  mu held. */
+static void
+member_finish(struct member_job *j, enum fxb_err e, const char *err,
+              struct answer *a)
+{
+	struct daemon *d = j->d;
+	struct cmd_outcome *out = &j->out;
+	d->cmds->member_busy = false;
+	d->cmds->member_nonce[0] = '\0';
+	if (e != FXB_OK) {
+		json_object_set_new(j->row, "result", json_string("rejected"));
+		json_object_set_new(j->row, "error",
+		                    json_string(fxb_errname(e)));
+		json_object_set_new(j->row, "why", json_string(err));
+		log_command(d, j->row, NULL, 0, NULL,
+		            ipc_reply_cmd_rejected(e, err), j->nonce_key, a);
+		metrics_command(d, j->cmd, METRICS_CMD_REJECTED);
+		return;
+	}
+	struct request *q =
+	    foureyes_find(&d->cmds->requests, out->member.request);
+	if (q != NULL)
+		q->done = true;
+	json_t *det =
+	    json_pack("{sIsssssssI}", "node", (json_int_t)out->member.node,
+	              "raft_address", out->member.raft_address, "requested_by",
+	              out->member.requested_by, "approved_by",
+	              json_string_value(json_object_get(j->row, "name")),
+	              "request", (json_int_t)out->member.request);
+	char *text = det != NULL
+	                 ? json_dumps(det, JSON_COMPACT | JSON_PRESERVE_ORDER)
+	                 : NULL;
+	events_service(d,
+	               out->member.add ? "cluster_member_added"
+	                               : "cluster_member_removed",
+	               text);
+	free(text);
+	json_decref(det);
+	json_object_set_new(j->row, "result", json_string("applied"));
+	log_command(d, j->row, NULL, 0, out, NULL, j->nonce_key, a);
+	metrics_command(d, j->cmd, METRICS_CMD_APPLIED);
+}
+
+static void *
+member_main(void *arg)
+{
+	struct member_job *j = arg;
+	struct daemon *d = j->d;
+	char err[256] = "";
+	enum fxb_err e = cluster_change(d->cluster, j->out.member.add,
+	                                j->out.member.node, err, sizeof(err));
+	struct answer a = {NULL, 0, false, false, NULL, false};
+	pthread_mutex_lock(&d->mu);
+	member_finish(j, e, err, &a);
+	pthread_mutex_unlock(&d->mu);
+	daemon_park_command(d, j->call, a.seq, a.reply, a.rejected);
+	json_decref(j->row);
+	free(j);
+	/* Last: once counted out, the daemon may be freed. */
+	pthread_mutex_lock(&d->mu);
+	d->cmds->member_live--;
+	pthread_cond_broadcast(&d->cmds->member_cv);
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/* Starts j's thread, or refuses it (stopping, or no thread to be had)
+ * as if raft had. */
+static void
+member_start(struct daemon *d, struct member_job *j)
+{
+	pthread_t t;
+	pthread_attr_t at;
+	pthread_mutex_lock(&d->mu);
+	bool go = !atomic_load(&d->stopping);
+	if (go) {
+		pthread_attr_init(&at);
+		pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+		go = pthread_create(&t, &at, member_main, j) == 0;
+		pthread_attr_destroy(&at);
+		if (go)
+			d->cmds->member_live++;
+	}
+	if (go) {
+		pthread_mutex_unlock(&d->mu);
+		return;
+	}
+	struct answer a = {NULL, 0, false, false, NULL, false};
+	member_finish(
+	    j, atomic_load(&d->stopping) ? FXB_ERR_SHUTDOWN : FXB_ERR_NOMEM,
+	    atomic_load(&d->stopping) ? "the service is stopping"
+	                              : "no thread to carry it out",
+	    &a);
+	pthread_mutex_unlock(&d->mu);
+	daemon_park_command(d, j->call, a.seq, a.reply, a.rejected);
+	json_decref(j->row);
+	free(j);
+}
+
+void
+commands_stop(struct daemon *d)
+{
+	pthread_mutex_lock(&d->mu);
+	while (d->cmds != NULL && d->cmds->member_live > 0)
+		pthread_cond_wait(&d->cmds->member_cv, &d->mu);
+	pthread_mutex_unlock(&d->mu);
+}
+
 void
 commands_handle(struct daemon *d, struct ipc_call *call,
                 const struct ipc_request *r)
 {
 	struct envelope env;
-	struct answer a = {NULL, 0, false, false};
+	struct answer a = {NULL, 0, false, false, NULL, false};
 	char msg[256];
 	json_t *body = commands_body_parse(
 	    r->body, &env.service, &env.opid, &env.issued, &env.expires,
@@ -472,7 +634,14 @@ commands_handle(struct daemon *d, struct ipc_call *call,
 	/* env's strings point into body, and the row's scope may have:
 	 * the row is made by now. */
 	json_decref(body);
-	if (a.park)
+	if (a.job != NULL)
+		member_start(d, a.job);
+	else if (a.busy)
+		daemon_reply_error(call, FXB_ERR_BUSY,
+		                   "this approval is being carried out: send "
+		                   "it again for its answer once it is done",
+		                   r->ref);
+	else if (a.park)
 		daemon_park_command(d, call, a.seq, a.reply, a.rejected);
 	else
 		daemon_send_reply(call, NULL);

@@ -861,6 +861,10 @@ cluster_changed(const struct cluster_conf *a, const struct cluster_conf *b,
 				         pk[i].key);
 				return true;
 			}
+		if (x->spare != y->spare) {
+			snprintf(key, keylen, "[peer %u] voter", x->id);
+			return true;
+		}
 	}
 	return false;
 }
@@ -931,6 +935,9 @@ daemon_stop(struct daemon *d)
 	/* First: a probe answered "stopping" is no answer. */
 	watchdog_stop(d->wd);
 	atomic_store(&d->stopping, true);
+	/* A membership change under way finishes first: its rows go
+	 * through the writer and the cluster, stopped below. */
+	commands_stop(d);
 	pthread_mutex_lock(&d->mu);
 	char *detail = service_detail(d, "stop");
 	events_service(d, "service_stop", detail);

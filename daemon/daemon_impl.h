@@ -974,7 +974,9 @@ bool commands_load_operators(struct daemon *d, const char *path);
 struct request {
 	int64_t seq; /* the request's command row: its id */
 	char operator[IPC_TRUST_KEY_ID_SIZE], name[IPC_TRUST_NAME_MAX + 1];
-	char cmd[12]; /* "lift", "reset", "threshold", "enrol", "revoke" */
+	/* "lift", "reset", "threshold", "enrol", "revoke", "cluster_add",
+	 * "cluster_remove" */
+	char cmd[16];
 	char rule[BREAKER_ID_MAX + 1];
 	char scope[BREAKER_ID_MAX + 1];
 	bool on_pair;
@@ -984,6 +986,7 @@ struct request {
 	struct cmd_change change;
 	char from[BREAKER_DECIMAL_BUFSZ];
 	struct operator subject; /* enrol, revoke: whom */
+	unsigned node;           /* cluster_add, cluster_remove: which */
 	fxb_time expires;        /* engine time */
 	bool done;
 };
@@ -1022,6 +1025,9 @@ struct request *foureyes_find(struct foureyes *fe, int64_t seq);
 /* foureyes_is_operator_change: an enrol or revoke (approved by admins;
  * the rest by approvers). */
 bool foureyes_is_operator_change(const struct request *q);
+/* foureyes_is_cluster_change: a cluster_add or cluster_remove (approved
+ * by admins, and carried out outside mu: command.c). */
+bool foureyes_is_cluster_change(const struct request *q);
 /* foureyes_supersede ends every pending enrol or revoke of key_id: a
  * roster change for that key means each was asked about a roster no
  * longer in force. */
@@ -1088,6 +1094,16 @@ struct cmd_outcome {
 	 * id, which the reply quotes). */
 	bool pending;
 	struct request request;
+	/* An approved cluster_add or cluster_remove: carried out by
+	 * command.c once mu is released (cluster_change blocks, and the
+	 * loop thread may need mu). */
+	struct {
+		bool deferred, add;
+		unsigned node;
+		int64_t request; /* its request's seq */
+		char raft_address[BREAKER_TEXT_MAX + 1];
+		char requested_by[IPC_TRUST_NAME_MAX + 1];
+	} member;
 };
 
 /* cmd_apply_table returns the commands (*n of them). */
@@ -1111,10 +1127,20 @@ struct commands {
 	struct foureyes requests;
 	struct nonce *nonces; /* a ring, oldest first */
 	size_t nnonces, nonce_head;
+	/* A membership change being carried out (one at a time), the
+	 * nonce of the approval that asked for it, and the threads that
+	 * carry one out still running (under mu; member_cv with mu). */
+	bool member_busy;
+	char member_nonce[64];
+	unsigned member_live;
+	pthread_cond_t member_cv;
 };
 
 struct commands *commands_new(void);
 void commands_free(struct commands *c);
+/* commands_stop waits for a membership change being carried out to
+ * finish (d->stopping set first, so that no other starts). */
+void commands_stop(struct daemon *d);
 /* commands_restore rebuilds the nonce memory and pending requests from
  * the log's recent command rows (at start, mu held). */
 void commands_restore(struct daemon *d);

@@ -2,15 +2,16 @@
  * foureyes.c: requests that wait for a second person (docs/PROTOCOL.md,
  * "Signed operator commands").
  *
- * Lifting a suspension, resetting a trip, loosening a threshold, and
- * enrolling or revoking an operator are each a request that another
- * person approves.  An approval is bound to the request's number, to the
- * suspension it names (so it cannot reopen a newer trip) and, for an
- * operator change, to the key it names; it dies when the request expires,
- * when the requester loses the authority it asked under, and when the
- * roster changes under an operator change.  This file is that state
- * machine alone: no daemon, lock or log; what it needs of the engine and
- * the roster it asks through struct foureyes_world.  Carrying out an
+ * Lifting a suspension, resetting a trip, loosening a threshold,
+ * enrolling or revoking an operator, and adding or removing a cluster
+ * node are each a request that another person approves.  An approval
+ * is bound to the request's number, to the suspension it names (so it
+ * cannot reopen a newer trip) and, for an operator change, to the key
+ * it names; it dies when the request expires, when the requester loses
+ * the authority it asked under, and when the roster changes under an
+ * operator change.  This file is that state machine alone: no daemon,
+ * lock or log; what it needs of the engine and the roster it asks
+ * through struct foureyes_world.  Carrying out an
  * approved request is cmd_apply.c's.
  */
 #include <jansson.h>
@@ -52,6 +53,13 @@ bool
 foureyes_is_operator_change(const struct request *q)
 {
 	return strcmp(q->cmd, "enrol") == 0 || strcmp(q->cmd, "revoke") == 0;
+}
+
+bool
+foureyes_is_cluster_change(const struct request *q)
+{
+	return strcmp(q->cmd, "cluster_add") == 0 ||
+	       strcmp(q->cmd, "cluster_remove") == 0;
 }
 
 void
@@ -112,14 +120,16 @@ foureyes_approve(struct foureyes *fe, const struct approval *a,
 	enum fxb_err e = pending_request(fe, a, now, w, &q, msg, cap);
 	if (e != FXB_OK)
 		return e;
-	/* Operators are approved by admins; the rest by approvers. */
+	/* Operators and the cluster's members are approved by admins;
+	 * the rest by approvers. */
 	bool on_roster = foureyes_is_operator_change(q);
-	if (!(approver->roles & (on_roster ? ROLE_ADMIN : ROLE_APPROVE))) {
+	bool by_admin = on_roster || foureyes_is_cluster_change(q);
+	if (!(approver->roles & (by_admin ? ROLE_ADMIN : ROLE_APPROVE))) {
 		snprintf(msg, cap,
 		         "%s may not approve %s %s (it takes the %s role)",
 		         approver->name,
 		         strchr("aeiou", q->cmd[0]) != NULL ? "an" : "a",
-		         q->cmd, on_roster ? "admin" : "approve");
+		         q->cmd, by_admin ? "admin" : "approve");
 		return FXB_ERR_FORBIDDEN;
 	}
 	if (strcmp(q->operator, approver->key_id) == 0 ||
@@ -158,12 +168,12 @@ foureyes_approve(struct foureyes *fe, const struct approval *a,
 	/* A requester revoked or stripped of the role since: the request
 	 * dies with the authority it was made under. */
 	const struct operator* asker = w->find(w->arg, q->operator);
-	unsigned asked_as = on_roster ? ROLE_ADMIN : ROLE_RESET;
+	unsigned asked_as = by_admin ? ROLE_ADMIN : ROLE_RESET;
 	if (asker == NULL || !(asker->roles & asked_as)) {
 		snprintf(msg, cap, "%s, who requested this, is no longer %s",
 		         q->name,
 		         asker == NULL ? "an operator"
-		         : on_roster   ? "an admin"
+		         : by_admin    ? "an admin"
 		                       : "allowed to reset");
 		return FXB_ERR_STALE_APPROVAL;
 	}
@@ -211,4 +221,7 @@ foureyes_from_row(json_t *o, int64_t seq, fxb_time t, struct request *q)
 	snprintf(q->change.value, sizeof(q->change.value), "%s",
 	         val ? val : "");
 	snprintf(q->from, sizeof(q->from), "%s", from ? from : "");
+	json_int_t node = json_integer_value(json_object_get(args, "node"));
+	if (foureyes_is_cluster_change(q) && node > 0 && node <= 65535)
+		q->node = (unsigned)node;
 }

@@ -156,6 +156,8 @@ static const struct ipc_trust_command commands[] = {
     {"enrol", {"reason", "name", "roles", "pubkey"}},
     {"revoke", {"reason", "operator"}},
     {"approve", {"reason", "request", "suspension", "operator"}},
+    {"cluster_add", {"reason", "node"}},
+    {"cluster_remove", {"reason", "node"}},
 };
 
 const struct ipc_trust_command *
@@ -187,5 +189,5 @@ bool
 ipc_trust_arg_is_integer(const char *arg)
 {
 	return strcmp(arg, "until") == 0 || strcmp(arg, "suspension") == 0 ||
-	       strcmp(arg, "request") == 0;
+	       strcmp(arg, "request") == 0 || strcmp(arg, "node") == 0;
 }

@@ -86,7 +86,7 @@ const struct ipc_trust_command *ipc_trust_command_find(const char *name);
 /* ipc_trust_command_takes: c takes the arg named arg. */
 bool ipc_trust_command_takes(const struct ipc_trust_command *c,
                              const char *arg);
-/* ipc_trust_arg_is_integer: the arg named arg is a JSON integer (until,
+/* ipc_trust_arg_is_integer: the arg named arg is a JSON integer (node, until,
  * suspension, request); every other arg is a string. */
 bool ipc_trust_arg_is_integer(const char *arg);
 

@@ -37,6 +37,8 @@ test_table(void)
 	    /* Either; which one depends on the request. */
 	    {"approve", ROLE_APPROVE | ROLE_ADMIN,
 	     "reason,request,suspension,operator"},
+	    {"cluster_add", ROLE_ADMIN, "reason,node"},
+	    {"cluster_remove", ROLE_ADMIN, "reason,node"},
 	};
 	size_t n = 0;
 	const struct cmd_spec *t = cmd_apply_table(&n);

@@ -878,6 +878,7 @@ test_cluster_good(void)
 	CHECK_INT(c->peers[2].id, 3);
 	CHECK_STR(c->peers[2].raft_address, "fxb3.bank.internal:9703");
 	CHECK_STR(c->peers[2].data_dir, "");
+	CHECK(!c->peers[0].spare && !c->peers[1].spare && !c->peers[2].spare);
 	/* Before the selection, [service] is the file's. */
 	CHECK_STR(svc.check_url, "ipc:///run/fxbreaker/check.ipc");
 	CHECK_STR(svc.data_dir, "./run/data");
@@ -961,6 +962,23 @@ test_cluster_good(void)
 	CHECK(memcmp(&sv, &svc, sizeof(sv)) == 0);
 	breaker_config_free(cfg);
 	free(text);
+
+	/* voter = no: a spare, left out of the voters bootstrapped; yes
+	 * is the default spelt out. */
+	text =
+	    cluster_text("data_dir = ./n2\n", "data_dir = ./n2\nvoter = no\n");
+	cfg = parse(text, err, sizeof(err), &rc);
+	CHECK_INT(rc, FXB_OK);
+	CHECK(!svc.cluster.peers[0].spare && svc.cluster.peers[1].spare);
+	breaker_config_free(cfg);
+	free(text);
+	text = cluster_text("data_dir = ./n2\n",
+	                    "data_dir = ./n2\nvoter = yes\n");
+	cfg = parse(text, err, sizeof(err), &rc);
+	CHECK_INT(rc, FXB_OK);
+	CHECK(!svc.cluster.peers[1].spare);
+	breaker_config_free(cfg);
+	free(text);
 }
 
 /* Every refusal of a cluster's sections: exactly where the want names
@@ -1041,6 +1059,8 @@ test_cluster_errors(void)
 	     "(\"http://0.0.0.0:1\")"},
 	    {"data_dir = ./n1", "data_dir =",
 	     "test.conf:58: [peer 1] data_dir: must not be empty (\"\")"},
+	    {"data_dir = ./n1\n", "data_dir = ./n1\nvoter = maybe\n",
+	     "test.conf:59: [peer 1] voter: yes or no (\"maybe\")"},
 	    {"127.0.0.1:9702", "127.0.0.1:9701",
 	     "test.conf:60: [peer 2] raft_address: also [peer 1]'s (line 55): "
 	     "each node needs its own (\"127.0.0.1:9701\")"},
