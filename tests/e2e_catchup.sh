@@ -173,6 +173,14 @@ check "(b) a product tripped while node 3 was down is denied by the leader with 
 # --- (c) a replaced node -----------------------------------------------------
 node_stop 3
 check "(c) node 3 stops cleanly: exit 0" "$NODE_RC" 0
+# A new disk without the log key: a cluster node never makes its own.
+mv n3 n3.old
+mkdir n3
+"$FXD" -f "$TMP/fx.conf" --node 3 2>nokey.log
+check "(c) a node without the log key refuses to start: exit 111" "$?" 111
+check "(c) and says why" \
+	"$(grep -c "fxbreakerd: error: $TMP/n3/log.key: missing (no log key in $TMP/n3) (cluster nodes share one log key: make it once with \`fxbreakerctl logkey DIR\` and copy log.key and log.pub into every node's data_dir; docs/OPERATIONS.md, \"Three nodes\")" nokey.log)" 1
+rm -rf n3 && mv n3.old n3
 find n3 -mindepth 1 ! -name log.key ! -name log.pub -exec rm -rf {} + 2>/dev/null
 check "(c) node 3's data_dir holds only the log key" "$(ls n3 | tr '\n' ' ')" "log.key log.pub "
 check "(c) 5 trips while node 3 is away" "$(trips 1421 1425)" 5
