@@ -16,9 +16,9 @@
 #     ("partition: no_quorum after N ms").
 #
 # A real network partition (network namespaces joined by veth links)
-# would cut the sockets instead of stopping the peers: `ip netns` works
-# as root on the machines this was written on, but the test would then
-# need root, so the SIGSTOP variants are the test.  A stopped follower
+# would cut the sockets instead of stopping the peers.  `ip netns` works
+# as root where this was written, but `make test` must also pass for a
+# developer who is not root, so the SIGSTOP variants are the test.  A stopped follower
 # is, to the leader, exactly a partitioned one (no answer); a stopped
 # leader is worse than a partitioned one, since it cannot even count
 # time while it is cut off.
