@@ -249,7 +249,7 @@ run: deps
 # Three nodes of examples/cluster.conf in the foreground, each line of
 # their logs prefixed with the node: data in ./run-cluster/nodeN, the
 # shared log key made once in ./run-cluster (tests/run_cluster.sh).
-# Ctrl-C stops all three.
+# Ctrl-C stops all three (one killed meanwhile is said; the others go on).
 run-cluster: deps
 	@$(MAKE) --no-print-directory $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl
 	@sh tests/run_cluster.sh $(BUILD)

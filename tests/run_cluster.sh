@@ -5,7 +5,8 @@
 # ./run-cluster/nodeN), each line of a node's log prefixed with its name.
 # The log key is made once, in ./run-cluster, and copied to a node's
 # data_dir that has none: every node signs checkpoints with the same key
-# and never makes its own.  Ctrl-C (or SIGTERM) stops all three.
+# and never makes its own.  Ctrl-C (or SIGTERM) stops all three; one
+# that dies before is said, and the others go on.
 # CLUSTER_CONF=FILE runs another config laid out the same way.
 BUILD=${1:-build}
 CONF=${CLUSTER_CONF:-examples/cluster.conf}
@@ -48,13 +49,19 @@ done
 echo "run-cluster: three nodes (pids$PIDS) on $CONF; a node's status:" \
 	"$CTL status --url ipc://$D/node1/admin.ipc (or node2, node3);" \
 	"Ctrl-C stops them" >&2
-# Until one stops by itself (or Ctrl-C): then all three stop.
+# Until Ctrl-C.  A node that dies (the tour kills the leader) is said
+# once; the other two go on, and it may be started again by hand.
+GONE=
 while :; do
+	n=0
 	for p in $PIDS; do
-		kill -0 "$p" 2>/dev/null || {
-			echo "run-cluster: a node (pid $p) stopped: stopping the others" >&2
-			stop
-		}
+		n=$((n + 1))
+		case " $GONE " in *" $p "*) continue ;; esac
+		kill -0 "$p" 2>/dev/null && continue
+		GONE="$GONE $p"
+		echo "run-cluster: node $n (pid $p) is gone; the others go on." \
+			"Start it again in another terminal:" \
+			"$FXD -f $CONF --node $n (Ctrl-C here stops the others)" >&2
 	done
 	sleep 1
 done
