@@ -89,6 +89,8 @@ DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 DEB_PKGS += openssl
 # The cluster: libraft (canonical/raft, Debian's 0.15) on libuv.
 DEB_PKGS += libraft-dev libuv1-dev
+# tests/e2e_netsplit.sh builds network namespaces and veth links (ip).
+DEB_PKGS += iproute2
 
 BREAKER_SRC = $(wildcard breaker/*.c)
 CTL_SRC     = $(wildcard ctl/*.c)

@@ -15,13 +15,12 @@
 #     resumed, it allows again.  The time it took is printed
 #     ("partition: no_quorum after N ms").
 #
-# A real network partition (network namespaces joined by veth links)
-# would cut the sockets instead of stopping the peers.  `ip netns` works
-# as root where this was written, but `make test` must also pass for a
-# developer who is not root, so the SIGSTOP variants are the test.  A stopped follower
-# is, to the leader, exactly a partitioned one (no answer); a stopped
-# leader is worse than a partitioned one, since it cannot even count
-# time while it is cut off.
+# A real network partition, the links cut while every process runs, is
+# tests/e2e_netsplit.sh (network namespaces joined by veth links: root
+# only).  This one runs for anyone: a stopped follower is, to the
+# leader, exactly a partitioned one (no answer); a stopped leader is
+# worse than a partitioned one, since it cannot even count time while
+# it is cut off.
 . "$(dirname "$0")/lib_e2e.sh"
 CPORT=${CPORT:-19680}
 . "$ROOT/tests/lib_cluster.sh"
