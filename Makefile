@@ -2,6 +2,8 @@
 #
 #   make run        install what is missing, build, run fxbreakerd on the
 #                   example config (data in ./run; Ctrl-C stops it)
+#   make run-cluster  the same with three nodes on examples/cluster.conf
+#                   (data in ./run-cluster; Ctrl-C stops all three)
 #   make replay-night  replay the night of 2024-12-03 (no daemon)
 #   make test       install what is missing, build, run every test; ends
 #                   with "N passed, N failed" and fails if any failed
@@ -10,7 +12,8 @@
 #   make asan       the tests under AddressSanitizer + UBSan
 #   make bench      benchmarks (prints a table and a JSON line)
 #   make soak       the long proof: crashes, a 10-minute load, 1,000
-#                   clients (tests/soak.sh; about 20 minutes)
+#                   clients, 100 cluster failovers (tests/soak.sh;
+#                   about 30 minutes)
 #   make fuzz       libFuzzer targets (clang), FUZZ_SECONDS each
 #   make deps       install the Debian packages (as root, only if missing)
 #                   and build nng (below)
@@ -86,6 +89,8 @@ DEB_PKGS = build-essential pkg-config libinih-dev libjansson-dev \
 DEB_PKGS += openssl
 # The cluster: libraft (canonical/raft, Debian's 0.15) on libuv.
 DEB_PKGS += libraft-dev libuv1-dev
+# tests/e2e_netsplit.sh builds network namespaces and veth links (ip).
+DEB_PKGS += iproute2
 
 BREAKER_SRC = $(wildcard breaker/*.c)
 CTL_SRC     = $(wildcard ctl/*.c)
@@ -111,7 +116,8 @@ BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \
 	      $(BUILD)/bench/uds_pingpong $(BUILD)/bench/manyclients
 
-.PHONY: all test unit check asan bench clean deps run replay-night format \
+.PHONY: all test unit check asan bench clean deps run run-cluster \
+	replay-night format \
 	fuzz nng soak board-screenshot
 all: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
 
@@ -241,6 +247,14 @@ run: deps
 	@$(MAKE) --no-print-directory $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl
 	$(BUILD)/fxbreakerctl validate $(EXAMPLE_CONF)
 	$(BUILD)/fxbreakerd -f $(EXAMPLE_CONF)
+
+# Three nodes of examples/cluster.conf in the foreground, each line of
+# their logs prefixed with the node: data in ./run-cluster/nodeN, the
+# shared log key made once in ./run-cluster (tests/run_cluster.sh).
+# Ctrl-C stops all three (one killed meanwhile is said; the others go on).
+run-cluster: deps
+	@$(MAKE) --no-print-directory $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl
+	@sh tests/run_cluster.sh $(BUILD)
 
 # The README's picture of the board: the example config's daemon, the
 # night's jump replayed into it (about four minutes), chromium's shot.
@@ -377,8 +391,9 @@ fuzz: deps
 	done
 
 # tests/soak.sh: 100 SIGKILL rounds, 10 minutes of mixed load with a
-# tick flood, 1,000 clients at once (about 20 minutes; not in make test).
-# SOAK_ROUNDS, SOAK_MINUTES, SOAK_CLIENTS shorten it.
+# tick flood, 1,000 clients at once, 100 rounds of a three-node cluster
+# losing its leader (about 30 minutes; not in make test).  SOAK_ROUNDS,
+# SOAK_MINUTES, SOAK_CLIENTS, SOAK_CLUSTER_ROUNDS shorten it.
 soak: all
 	@sh tests/soak.sh $(BUILD)
 

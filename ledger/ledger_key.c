@@ -71,6 +71,13 @@ ledger_key_load(const char *dir, bool create, unsigned char pk[32],
 		}
 		return FXB_OK;
 	}
+	/* Both halves missing reaches here only when not to create them
+	 * (a cluster node): name the key, not a half that is not there. */
+	if (rk == -1 && rp == -1) {
+		snprintf(err, errlen, "%s: missing (no log key in %s)", kpath,
+		         dir);
+		return FXB_ERR_IO;
+	}
 	if (rk != 0 || rp != 0) {
 		snprintf(err, errlen, "%s: %s", rk != 0 ? kpath : ppath,
 		         (rk != 0 ? rk : rp) == -1 ? "missing (the other half "

@@ -1,6 +1,6 @@
 #!/bin/sh
 # tests/soak.sh BUILD: `make soak`, the long proof (issue 9 item 8); not
-# part of `make test`.  Three parts, each on a real daemon:
+# part of `make test`.  Four parts, each on real daemons:
 #
 #  1. crash: SOAK_ROUNDS (default 100) rounds of tests/e2e_crash.sh, the
 #     same file `make test` runs for 5: SIGKILL mid-burst while checks trip
@@ -16,6 +16,11 @@
 #  3. clients: SOAK_CLIENTS (default 1,000) clients at once, each its own
 #     REQ socket and connection, one check each (bench/manyclients); then
 #     the daemon's descriptors must return to where they were.
+#  4. cluster: SOAK_CLUSTER_ROUNDS (default 100) rounds of
+#     tests/e2e_cluster.sh, the same file `make test` runs for 20: three
+#     nodes on Raft, the leader SIGKILLed mid-burst each round, every
+#     acknowledged suspension id a trip row of the new leader's log, the
+#     three ledgers the same rows and each passing `verify` at the end.
 #
 # Exits 1 on any loss or on growth past a bound (the table says each):
 #   - crash: 0 acknowledged ids lost, every verify ok, every e2e check ok;
@@ -35,7 +40,9 @@
 # 15 minutes, so the soak shortens the band windows to 60 s: every ring
 # then wraps within the warm-up, and growth after it is a real leak.
 #   - clients: every client answered without an error, descriptors back
-#     within +-2 of before within 10 s.
+#     within +-2 of before within 10 s;
+#   - cluster: every round completed, 0 acknowledged ids lost, every e2e
+#     check ok (which includes the three ledgers' verify).
 #
 #   SOAK_ROUNDS=5 SOAK_MINUTES=1 SOAK_WARMUP=20 sh tests/soak.sh build
 #   (a quick run; its RSS bound means little)
@@ -46,6 +53,7 @@ SOAK_MINUTES=${SOAK_MINUTES:-10}
 SOAK_INTERVAL=${SOAK_INTERVAL:-10}
 SOAK_WARMUP=${SOAK_WARMUP:-180}
 SOAK_CLIENTS=${SOAK_CLIENTS:-1000}
+SOAK_CLUSTER_ROUNDS=${SOAK_CLUSTER_ROUNDS:-100}
 ROOT=$(pwd)
 B="$ROOT/$BUILD"
 CTL="$B/fxbreakerctl"
@@ -78,7 +86,7 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { print (a <= b) ? 1 : 0 }'; }
 val() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # --- 1. crash rounds ----------------------------------------------------
-echo "== soak 1/3: $SOAK_ROUNDS SIGKILL rounds (tests/e2e_crash.sh)"
+echo "== soak 1/4: $SOAK_ROUNDS SIGKILL rounds (tests/e2e_crash.sh)"
 CRASH_ROUNDS=$SOAK_ROUNDS sh "$ROOT/tests/e2e_crash.sh" "$BUILD" \
 	>"$TMP/crash.txt" 2>&1
 crc=$?
@@ -101,7 +109,7 @@ row crash "e2e checks failed" "${tally#*, }" "0 failed" \
 	"$([ $crc -eq 0 ] && echo 1)"
 
 # --- 2. mixed load ------------------------------------------------------
-echo "== soak 2/3: $SOAK_MINUTES minutes of mixed load, a slice every" \
+echo "== soak 2/4: $SOAK_MINUTES minutes of mixed load, a slice every" \
 	"$SOAK_INTERVAL s"
 "$CTL" keygen --name soak --out "$TMP/soak.key" --no-passphrase |
 	grep -v '^#' >"$TMP/operators"
@@ -213,7 +221,7 @@ row load "daemon up, log state" "$([ $up = 0 ] && echo up || echo DOWN), $ledger
 	"up, ok" "$([ $up = 0 ] && [ "$ledger" = ok ] && echo 1)"
 
 # --- 3. many clients ----------------------------------------------------
-echo "== soak 3/3: $SOAK_CLIENTS clients at once"
+echo "== soak 3/4: $SOAK_CLIENTS clients at once"
 fd0=$(fds)
 mc=$("$B/bench/manyclients" -n "$SOAK_CLIENTS" -t 30000 \
 	-r '{"op":"check","product":"fx-wallet.USDKRW.sell","amount":"10.00"}' \
@@ -241,6 +249,30 @@ wait "$DAEMON"
 src=$?
 row clients "daemon stops cleanly (exit)" "$src" "= 0" "$([ $src = 0 ] && echo 1)"
 PIDS=
+
+# --- 4. cluster failovers -------------------------------------------------
+echo "== soak 4/4: $SOAK_CLUSTER_ROUNDS rounds of three nodes losing their" \
+	"leader (tests/e2e_cluster.sh)"
+CLUSTER_ROUNDS=$SOAK_CLUSTER_ROUNDS sh "$ROOT/tests/e2e_cluster.sh" "$BUILD" \
+	>"$TMP/cluster.txt" 2>&1
+crc=$?
+grep -E '^round [0-9]+: [0-9]+ replies' "$TMP/cluster.txt" | tail -n 3
+grep '^FAIL' "$TMP/cluster.txt" | head -n 10
+summary=$(grep '^cluster summary:' "$TMP/cluster.txt")
+tally=$(tail -n 1 "$TMP/cluster.txt")
+echo "$summary; $tally"
+rounds=$(val rounds "$summary")
+row cluster "leader SIGKILL rounds completed" "${rounds:-0}" \
+	"= $SOAK_CLUSTER_ROUNDS" \
+	"$([ "${rounds:-0}" = "$SOAK_CLUSTER_ROUNDS" ] && echo 1)"
+row cluster "acknowledged suspension ids" "$(val acked "$summary")" "> 0" \
+	"$([ "$(val acked "$summary")" -gt 0 ] 2>/dev/null && echo 1)"
+row cluster "acknowledged ids lost in a failover" "$(val lost "$summary")" \
+	"= 0" "$([ "$(val lost "$summary")" = 0 ] && echo 1)"
+row cluster "failover ms min/median/max" "$(val failover_ms "$summary")" \
+	"(reported)" 1
+row cluster "e2e checks failed" "${tally#*, }" "0 failed" \
+	"$([ $crc -eq 0 ] && echo 1)"
 
 echo
 echo "== soak summary ($(uname -m), $(nproc) CPUs," \
