@@ -75,7 +75,7 @@ REAL_FXD=$FXD
 FXD="$TMP/fxbreakerd-ns"
 cat >"$FXD" <<EOF2
 #!/bin/sh
-n=\$(echo "\$*" | sed 's/.*--node \([0-9]\).*/\1/')
+n=\${FXBREAKER_NODE:-\$(echo "\$*" | sed 's/.*--node \([0-9]\).*/\1/')}
 exec ip netns exec "$NS\$n" "$REAL_FXD" "\$@"
 EOF2
 chmod +x "$FXD"
