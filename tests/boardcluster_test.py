@@ -70,11 +70,11 @@ def header(b):
     return json.loads(b.eval(HEADER))
 
 
-def events_of(b, name):
-    return b.eval("JSON.stringify(Array.from(document.querySelectorAll("
-                  "'#events tr')).filter(function (r) { return "
-                  "r.dataset.event === '%s'; }).map(function (r) { "
-                  "return Number(r.dataset.seq); }))" % name)
+# The seq of the newest leader_elected row the latest events list (0:
+# none).
+NEWEST_ELECTED = ("(function () { var r = document.querySelector("
+                  "'#events tr[data-event=\"leader_elected\"]'); "
+                  "return r ? Number(r.dataset.seq) : 0; })()")
 
 
 def run(cport, hport, tmp, leader, pids):
@@ -100,10 +100,7 @@ def run(cport, hport, tmp, leader, pids):
         mine = [r for r in rows if r[1] == leader and r[2] == term]
         bt.check("the leader's ledger has its leader_elected row",
                  len(mine), 1)
-        shown, _ = b.wait(
-            "(function () { var r = document.querySelector("
-            "'#events tr[data-event=\"leader_elected\"]'); "
-            "return r ? Number(r.dataset.seq) : 0; })()", 5)
+        shown, _ = b.wait(NEWEST_ELECTED, 5)
         bt.check("its latest events list that leader_elected row",
                  shown, mine[0][0] if mine else -1)
         bt.check("the leader's page threw nothing, logged no error",
@@ -129,6 +126,11 @@ def run(cport, hport, tmp, leader, pids):
         color = b.eval("getComputedStyle(document.getElementById("
                        "'follower')).backgroundColor")
         bt.check("the note is amber", color, "rgb(178, 106, 0)")
+        # The leader's rows reach a follower's ledger through the
+        # cluster's log, and its board from there.
+        got, _ = b.wait(NEWEST_ELECTED, 3)
+        bt.check("a follower's board lists the leader's leader_elected "
+                 "row", got, mine[0][0] if mine else -1)
 
         os.kill(pids[leader - 1], signal.SIGKILL)
         killed = time.monotonic()
@@ -157,6 +159,12 @@ def run(cport, hport, tmp, leader, pids):
                  None if new == f else
                  "this node is a follower: decisions are the leader's "
                  "(node %d, %s)" % (new, curl(new)))
+        rows = [r for r in elected_rows(tmp, new)
+                if r[1] == new and r[2] == st.get("term")]
+        got, _ = b.wait(NEWEST_ELECTED + " === %d" %
+                        (rows[0][0] if rows else -1), 3)
+        bt.check("the survivor's board lists the new leader's "
+                 "leader_elected row", got, True)
         bt.check("the survivor's page threw nothing, logged no error",
                  b.problems(), [])
     finally:
@@ -171,9 +179,7 @@ def run(cport, hport, tmp, leader, pids):
                 if r[1] == new and r[2] == st.get("term")]
         bt.check("the new leader logged leader_elected for its term",
                  len(rows), 1)
-        got, _ = b.wait("(function () { var r = document.querySelector("
-                        "'#events tr[data-event=\"leader_elected\"]'); "
-                        "return r ? Number(r.dataset.seq) : 0; })()", 5)
+        got, _ = b.wait(NEWEST_ELECTED, 5)
         bt.check("the new leader's board lists it", got,
                  rows[0][0] if rows else -1)
         bt.check("the new leader's page threw nothing, logged no error",
