@@ -588,8 +588,8 @@ board_document(struct board *b, size_t recent)
 	board_events(d->feed, rep);
 	/* Who leads, read as status reads it: the stream's broadcast each
 	 * second carries a failover to every open board. */
-	struct status_cluster_view cv;
-	if (status_cluster(d, &cv))
+	struct cluster_view cv;
+	if (cluster_view(d, &cv))
 		ipc_reply_board_cluster(rep, &cv.c);
 
 	pthread_mutex_lock(&d->qmu);

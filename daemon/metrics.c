@@ -779,8 +779,8 @@ static void
 put_cluster(struct text *t, struct daemon *d)
 {
 	static const char *const roles[] = {"follower", "promoting", "leader"};
-	struct status_cluster_view v;
-	if (!status_cluster(d, &v))
+	struct cluster_view v;
+	if (!cluster_view(d, &v))
 		return;
 	const struct cluster_state *cs = &v.state;
 	head(t, "fxbreaker_cluster_role", "gauge",

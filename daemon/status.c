@@ -240,49 +240,6 @@ status_engine(struct daemon *d, struct ipc_reply_status *rep)
 	return ok;
 }
 
-/* What status, the board and /metrics show of the cluster (its copies
- * in v, which the view points into).  false for a single node. */
-bool
-status_cluster(struct daemon *d, struct status_cluster_view *v)
-{
-	static const char *const roles[] = {"single", "follower", "promoting",
-	                                    "leader"};
-	struct cluster_state cs;
-	const struct cluster_conf *cc = &d->svc.cluster;
-	if (d->cluster == NULL)
-		return false;
-	cluster_status(d, &cs);
-	const char *url = NULL;
-	for (size_t i = 0; i < cc->npeers; i++)
-		if (cs.leader != 0 && cc->peers[i].id == cs.leader)
-			url = cc->peers[i].check_url;
-	size_t nm = cluster_members(d->cluster, v->mem, CLUSTER_PEERS_MAX + 4);
-	for (size_t i = 0; i < nm; i++) {
-		v->im[i] =
-		    (struct ipc_status_member){v->mem[i].id, v->mem[i].role,
-		                               v->mem[i].raft_address, NULL};
-		for (size_t k = 0; k < cc->npeers; k++)
-			if (cc->peers[k].id == v->mem[i].id)
-				v->im[i].check_url = cc->peers[k].check_url;
-	}
-	v->state = cs;
-	v->c = (struct ipc_status_cluster){
-	    cs.node,
-	    cs.leader,
-	    roles[cs.role & 3],
-	    url,
-	    cs.term,
-	    cs.lease_ms,
-	    cs.applied,
-	    cs.elections,
-	    cs.snapshots_taken,
-	    cs.snapshots_installed,
-	    v->im,
-	    nm,
-	};
-	return true;
-}
-
 char *
 status_reply(struct daemon *d, const char *ref)
 {
@@ -312,8 +269,8 @@ status_reply(struct daemon *d, const char *ref)
 	ipc_reply_status_ledger(rep, &lg);
 	pthread_mutex_unlock(&d->qmu);
 
-	struct status_cluster_view cv;
-	if (status_cluster(d, &cv))
+	struct cluster_view cv;
+	if (cluster_view(d, &cv))
 		ipc_reply_status_cluster(rep, &cv.c);
 
 	struct fdwatch_state fs;
