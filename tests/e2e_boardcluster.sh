@@ -1,7 +1,8 @@
 #!/bin/sh
 # e2e_boardcluster.sh BUILD: watching a cluster (docs/OPERATIONS.md,
 # "Watching it" and "The board").  Three real nodes on loopback, each with
-# its own board and /metrics (http_url in its [peer]):
+# its own board and /metrics (http_url in its [peer]), after a single
+# node that must show nothing of a cluster:
 #   - each node's /metrics passes `promtool check metrics` and shows its
 #     own role, the leader, the term, the lease (held by the leader only),
 #     the applied seq, one election (on the leader) and no snapshot;
@@ -23,6 +24,40 @@ if ! command -v chromium >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&
 	finish
 	exit 1
 fi
+# metrics N: node N's /metrics, in $TMP/metrics.N.
+metrics() {
+	python3 -c '
+import sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
+    sys.stdout.write(r.read().decode())' \
+		"http://127.0.0.1:$((HPORT + $1))/metrics" >"$TMP/metrics.$1"
+}
+# value N SERIES: a series' value in $TMP/metrics.N ("" if absent).
+value() {
+	awk -v s="$2" '$1 == s { print $2 }' "$TMP/metrics.$1"
+}
+
+# A single node (no [cluster]) shows nothing of a cluster: no series,
+# no "cluster" in status or in the board's document.
+{
+	service_conf
+	echo "http_url = http://127.0.0.1:$((HPORT + 9))"
+	printf '[pair USD/KRW]\n[product p1]\npair = USD/KRW\n'
+} >"$TMP/fx.conf"
+if start_daemon; then
+	metrics 9
+	check "a single node: no fxbreaker_cluster_ series" \
+		"$(grep -c '^fxbreaker_cluster_' "$TMP/metrics.9") $(grep -c '^fxbreaker_build_info' "$TMP/metrics.9")" "0 1"
+	check "a single node: no cluster in status or the board's document" \
+		"$("$CTL" status --json | jq 'has("cluster")') $(python3 -c '
+import json, sys, urllib.request
+with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
+    print("cluster" in json.loads(r.read()))' "http://127.0.0.1:$((HPORT + 9))/board.json")" "false False"
+	stop_daemon
+else
+	fail "a single node starts" "$(tail -n 5 "$TMP/daemon.log")"
+fi
+
 {
 	cluster_conf | awk -v h=$HPORT '{ print } /^\[peer [0-9]\]$/ {
 		n = substr($2, 1, length($2) - 1); print "http_url = http://127.0.0.1:" h + n }'
@@ -62,19 +97,6 @@ done
 F1=$((L % 3 + 1))
 F2=$((F1 % 3 + 1))
 
-# metrics N: node N's /metrics, in $TMP/metrics.N.
-metrics() {
-	python3 -c '
-import sys, urllib.request
-with urllib.request.urlopen(sys.argv[1], timeout=5) as r:
-    sys.stdout.write(r.read().decode())' \
-		"http://127.0.0.1:$((HPORT + $1))/metrics" >"$TMP/metrics.$1"
-}
-# value N SERIES: a series' value in $TMP/metrics.N ("" if absent).
-value() {
-	awk -v s="$2" '$1 == s { print $2 }' "$TMP/metrics.$1"
-}
-
 TERM_L=$(node_admin "$L" '{"op":"status"}' | jq -r .cluster.term)
 for n in 1 2 3; do
 	metrics $n
@@ -106,14 +128,6 @@ for n in 1 2 3; do
 		check "node $n: a follower holds no lease" "$lease" "0.000"
 	fi
 done
-metrics "$L"
-if grep -q 'fxbreaker_cluster' "$TMP/metrics.$L" &&
-	! grep -q '^fxbreaker_cluster_role{role="single"}' "$TMP/metrics.$L"; then
-	ok "no single role series on a cluster node"
-else
-	fail "no single role series on a cluster node" "$(grep fxbreaker_cluster_role "$TMP/metrics.$L")"
-fi
-
 # Checks a follower refuses: not_leader, counted by code.
 for i in 1 2 3; do
 	r=$(node_check "$F1" '{"op":"check","product":"p1","amount":"1","ref":"f'$i'"}')
