@@ -63,6 +63,10 @@ HEADER = ("JSON.stringify({role: document.body.dataset.role || null,"
           " note: getComputedStyle(document.getElementById('follower'))"
           ".display !== 'none' ?"
           " document.getElementById('follower').textContent : null,"
+          " suspensions: getComputedStyle(document.getElementById("
+          "'leading')).display !== 'none',"
+          " elsewhere: getComputedStyle(document.getElementById("
+          "'not-leading')).display !== 'none',"
           " conn: document.body.dataset.conn})")
 
 
@@ -96,6 +100,8 @@ def run(cport, hport, tmp, leader, pids):
                  (True, str(leader), "leader",
                   "node %d (%s)" % (leader, curl(leader)), str(term)))
         bt.check("the leader's board has no follower note", h["note"], None)
+        bt.check("the leader's board shows its suspensions",
+                 (h["suspensions"], h["elsewhere"]), (True, False))
         rows = elected_rows(tmp, leader)
         mine = [r for r in rows if r[1] == leader and r[2] == term]
         bt.check("the leader's ledger has its leader_elected row",
@@ -123,6 +129,9 @@ def run(cport, hport, tmp, leader, pids):
         bt.check("a follower's board shows the amber note", h["note"],
                  "this node is a follower: decisions are the leader's "
                  "(node %d, %s)" % (leader, curl(leader)))
+        bt.check("a follower's board leaves the suspensions to the "
+                 "leader's", (h["suspensions"], h["elsewhere"]),
+                 (False, True))
         color = b.eval("getComputedStyle(document.getElementById("
                        "'follower')).backgroundColor")
         bt.check("the note is amber", color, "rgb(178, 106, 0)")
@@ -155,6 +164,9 @@ def run(cport, hport, tmp, leader, pids):
                  (h["pill"], h["leader"], h["term"]),
                  (want_role, "node %d (%s)" % (new, curl(new)),
                   str(st.get("term"))))
+        bt.check("the survivor's suspensions shown if it leads now",
+                 (h["suspensions"], h["elsewhere"]),
+                 (new == f, new != f))
         bt.check("the follower note after the failover", h["note"],
                  None if new == f else
                  "this node is a follower: decisions are the leader's "

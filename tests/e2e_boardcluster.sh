@@ -17,7 +17,7 @@
 . "$(dirname "$0")/lib_e2e.sh"
 CPORT=19820
 . "$ROOT/tests/lib_cluster.sh"
-HPORT=19840
+HPORT=19850
 
 if ! command -v chromium >/dev/null 2>&1 || ! command -v promtool >/dev/null 2>&1; then
 	fail "chromium and promtool are installed" "not found (make deps installs them)"
@@ -226,6 +226,7 @@ else
 	passed=$((passed + p))
 	failed=$((failed + f))
 fi
-# The browser test killed node $L.
-eval "NPID$L="
+# The browser test killed node $L (unless it stopped short): reaped, or
+# killed, here.
+node_kill "$L"
 cluster_finish
