@@ -67,6 +67,8 @@ HEADER = ("JSON.stringify({role: document.body.dataset.role || null,"
           "'leading')).display !== 'none',"
           " elsewhere: getComputedStyle(document.getElementById("
           "'not-leading')).display !== 'none',"
+          " seq: document.getElementById('committed-lbl').textContent +"
+          " ' ' + document.getElementById('committed').textContent,"
           " conn: document.body.dataset.conn})")
 
 
@@ -126,6 +128,8 @@ def run(cport, hport, tmp, leader, pids):
                  (h["shown"], h["node"], h["pill"], h["leader"], h["term"]),
                  (True, str(f), "follower",
                   "node %d (%s)" % (leader, curl(leader)), str(term)))
+        bt.check("a follower's ledger box: its applied seq",
+                 h["seq"], "applied seq %s" % status(tmp, f).get("applied_seq"))
         bt.check("a follower's board shows the amber note", h["note"],
                  "this node is a follower: decisions are the leader's "
                  "(node %d, %s)" % (leader, curl(leader)))
