@@ -220,6 +220,15 @@ board_row(struct daemon *d, const struct ledger_row *row)
 	if (f == NULL)
 		return;
 	pthread_mutex_lock(&f->fm);
+	/* A cluster node's rows come from its writer and from its ledger
+	 * (board.c, board_follow), in seq order each: a row at or below
+	 * the newest listed is one the board has. */
+	if (f->nevents > 0 &&
+	    row->seq <=
+	        f->events[(f->evhead + BOARD_EVENTS - 1) % BOARD_EVENTS].seq) {
+		pthread_mutex_unlock(&f->fm);
+		return;
+	}
 	struct board_event *e = &f->events[f->evhead];
 	f->evhead = (f->evhead + 1) % BOARD_EVENTS;
 	if (f->nevents < BOARD_EVENTS)

@@ -671,6 +671,17 @@ struct cluster_member {
 /* cluster_members copies up to cap members into out; how many. */
 size_t cluster_members(struct cluster *c, struct cluster_member *out,
                        size_t cap);
+
+/* cluster_view.c: the cluster as status, the board and /metrics show
+ * it; the view's copies are what c points into. */
+struct cluster_view {
+	struct cluster_state state;
+	struct cluster_member mem[CLUSTER_PEERS_MAX + 4];
+	struct ipc_status_member im[CLUSTER_PEERS_MAX + 4];
+	struct ipc_status_cluster c;
+};
+/* status_cluster fills v; false for a single node (v untouched). */
+bool cluster_view(struct daemon *d, struct cluster_view *v);
 /*
  * cluster_change adds node id (its [peer id]'s raft_address: as a spare,
  * then a voter once libraft has caught it up) or removes it, and returns

@@ -771,6 +771,56 @@ put_gauges(struct text *t, struct daemon *d, const struct engine_view *v)
 	put(t, "\"} 1\n");
 }
 
+/* A cluster node's view of the cluster (docs/OPERATIONS.md, "Watching
+ * it"): what an alert needs to see that no node leads, that a leader has
+ * lost its majority, or that elections come too often.  Each node says
+ * what it sees itself; the alerts compare the three. */
+static void
+put_cluster(struct text *t, struct daemon *d)
+{
+	static const char *const roles[] = {"follower", "promoting", "leader"};
+	struct cluster_view v;
+	if (!cluster_view(d, &v))
+		return;
+	const struct cluster_state *cs = &v.state;
+	head(t, "fxbreaker_cluster_role", "gauge",
+	     "1 for this node's role (follower, promoting: elected, not yet "
+	     "answering; leader), 0 for the others.");
+	for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++)
+		put(t, "fxbreaker_cluster_role{role=\"%s\"} %d\n", roles[r],
+		    cs->role == (int)r + ROLE_FOLLOWER ? 1 : 0);
+	head(t, "fxbreaker_cluster_term", "gauge",
+	     "The Raft term this node is in.");
+	put(t, "fxbreaker_cluster_term %" PRIu64 "\n", cs->term);
+	head(t, "fxbreaker_cluster_leader", "gauge",
+	     "The node id this node takes for the leader (0: none known).");
+	put(t, "fxbreaker_cluster_leader %u\n", cs->leader);
+	head(t, "fxbreaker_cluster_lease_seconds", "gauge",
+	     "What is left of the leader's lease (0 on a follower, and on a "
+	     "leader that has not heard from a majority: it answers "
+	     "no_quorum).");
+	put(t, "fxbreaker_cluster_lease_seconds %lld.%03lld\n",
+	    (long long)(cs->lease_ms / 1000),
+	    (long long)(cs->lease_ms % 1000));
+	head(t, "fxbreaker_cluster_applied_seq", "gauge",
+	     "The last seq of this node's ledger.");
+	put(t, "fxbreaker_cluster_applied_seq %lld\n", (long long)cs->applied);
+	head(t, "fxbreaker_cluster_elections_total", "counter",
+	     "Times this node took over as leader since it started.");
+	put(t, "fxbreaker_cluster_elections_total %" PRIu64 "\n",
+	    cs->elections);
+	head(t, "fxbreaker_cluster_snapshots_total", "counter",
+	     "Snapshots of the ledger this node took, and installed from the "
+	     "leader, since it started.");
+	put(t,
+	    "fxbreaker_cluster_snapshots_total{what=\"taken\"} %" PRIu64 "\n",
+	    cs->snapshots_taken);
+	put(t,
+	    "fxbreaker_cluster_snapshots_total{what=\"installed\"} %" PRIu64
+	    "\n",
+	    cs->snapshots_installed);
+}
+
 char *
 metrics_text(struct daemon *d, size_t *len)
 {
@@ -781,6 +831,7 @@ metrics_text(struct daemon *d, size_t *len)
 		return NULL;
 	put_counters(&t, d->metrics);
 	put_gauges(&t, d, &v);
+	put_cluster(&t, d);
 	free(v.pairs);
 	if (t.oom) {
 		free(t.p);

@@ -274,43 +274,9 @@ status_reply(struct daemon *d, const char *ref)
 	ipc_reply_status_ledger(rep, &lg);
 	pthread_mutex_unlock(&d->qmu);
 
-	if (d->cluster != NULL) {
-		static const char *const roles[] = {"single", "follower",
-		                                    "promoting", "leader"};
-		struct cluster_state cs;
-		cluster_status(d, &cs);
-		const char *url = NULL;
-		for (size_t i = 0; i < d->svc.cluster.npeers; i++)
-			if (d->svc.cluster.peers[i].id == cs.leader)
-				url = d->svc.cluster.peers[i].check_url;
-		struct cluster_member mem[CLUSTER_PEERS_MAX + 4];
-		struct ipc_status_member im[CLUSTER_PEERS_MAX + 4];
-		size_t nm =
-		    cluster_members(d->cluster, mem, CLUSTER_PEERS_MAX + 4);
-		for (size_t i = 0; i < nm; i++) {
-			im[i] = (struct ipc_status_member){
-			    mem[i].id, mem[i].role, mem[i].raft_address, NULL};
-			for (size_t k = 0; k < d->svc.cluster.npeers; k++)
-				if (d->svc.cluster.peers[k].id == mem[i].id)
-					im[i].check_url =
-					    d->svc.cluster.peers[k].check_url;
-		}
-		const struct ipc_status_cluster c = {
-		    cs.node,
-		    cs.leader,
-		    roles[cs.role & 3],
-		    url,
-		    cs.term,
-		    cs.lease_ms,
-		    cs.applied,
-		    cs.elections,
-		    cs.snapshots_taken,
-		    cs.snapshots_installed,
-		    im,
-		    nm,
-		};
-		ipc_reply_status_cluster(rep, &c);
-	}
+	struct cluster_view cv;
+	if (cluster_view(d, &cv))
+		ipc_reply_status_cluster(rep, &cv.c);
 
 	struct fdwatch_state fs;
 	fdwatch_read(d->fdw, &fs);

@@ -613,12 +613,11 @@ take(json_t *o, const char *key, json_t **slot)
 	*slot = NULL;
 }
 
-void
-ipc_reply_status_cluster(struct ipc_reply_status *st,
-                         const struct ipc_status_cluster *c)
+/* A cluster node's object, as status and the board's document show it
+ * (NULL on out of memory). */
+static json_t *
+cluster_json(const struct ipc_status_cluster *c)
 {
-	if (st == NULL)
-		return;
 	json_t *o =
 	    json_pack("{sIsssIsIsIsIsIs{sIsI}}", "node", (json_int_t)c->node,
 	              "role", c->role, "leader", (json_int_t)c->leader, "term",
@@ -649,8 +648,17 @@ ipc_reply_status_cluster(struct ipc_reply_status *st,
 		json_object_set_new(o, "members", a);
 	else
 		json_decref(a);
+	return o;
+}
+
+void
+ipc_reply_status_cluster(struct ipc_reply_status *st,
+                         const struct ipc_status_cluster *c)
+{
+	if (st == NULL)
+		return;
 	json_decref(st->cluster);
-	st->cluster = o;
+	st->cluster = cluster_json(c);
 }
 
 char *
@@ -694,6 +702,7 @@ ipc_reply_status_end(struct ipc_reply_status *st,
 
 struct ipc_reply_board {
 	json_t *pairs, *suspensions, *events;
+	json_t *cluster; /* NULL: a single node's */
 };
 
 struct ipc_reply_board *
@@ -716,7 +725,18 @@ ipc_reply_board_free(struct ipc_reply_board *b)
 	json_decref(b->pairs);
 	json_decref(b->suspensions);
 	json_decref(b->events);
+	json_decref(b->cluster);
 	free(b);
+}
+
+void
+ipc_reply_board_cluster(struct ipc_reply_board *b,
+                        const struct ipc_status_cluster *c)
+{
+	if (b == NULL)
+		return;
+	json_decref(b->cluster);
+	b->cluster = cluster_json(c);
 }
 
 /* A price as the config writes it ("1402.5"). */
@@ -884,7 +904,9 @@ ipc_reply_board_end(struct ipc_reply_board *b, const struct ipc_board_head *h,
 	json_object_set_new(o, "pairs", b->pairs);
 	json_object_set_new(o, "suspensions", b->suspensions);
 	json_object_set_new(o, "events", b->events);
-	b->pairs = b->suspensions = b->events = NULL;
+	if (b->cluster != NULL)
+		json_object_set_new(o, "cluster", b->cluster);
+	b->pairs = b->suspensions = b->events = b->cluster = NULL;
 	ipc_reply_board_free(b);
 	char *s = o != NULL
 	              ? json_dumps(o, DUMP_FLAGS | JSON_REAL_PRECISION(6))

@@ -386,6 +386,9 @@ void ipc_reply_board_suspension(struct ipc_reply_board *b,
                                 const struct ipc_board_suspension *s);
 void ipc_reply_board_event(struct ipc_reply_board *b,
                            const struct ipc_board_event *e);
+/* Only a cluster node's document has "cluster" (status's object). */
+void ipc_reply_board_cluster(struct ipc_reply_board *b,
+                             const struct ipc_status_cluster *c);
 char *ipc_reply_board_end(struct ipc_reply_board *b,
                           const struct ipc_board_head *h,
                           const struct ipc_status_ledger *lg);

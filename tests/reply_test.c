@@ -893,6 +893,51 @@ test_board(void)
 	       "\"pairs_total\":0,\"suspensions_total\":0,\"pairs\":[],"
 	       "\"suspensions\":[],\"events\":[]}");
 
+	/* A cluster node's document ends with status's cluster object: a
+	 * follower that knows no leader (null check_url), and one member
+	 * with no [peer] in its config. */
+	b = ipc_reply_board_new();
+	const struct ipc_status_member mem[] = {
+	    {1, "voter", "127.0.0.1:9701", "tcp://127.0.0.1:7401"},
+	    {4, "spare", "127.0.0.1:9704", NULL},
+	};
+	const struct ipc_status_cluster cl = {2,  0, "follower", NULL, 7,   0,
+	                                      42, 1, 2,          3,    mem, 2};
+	ipc_reply_board_cluster(b, &cl);
+	EXPECT(ipc_reply_board_end(b, &h0, &lg),
+	       "{\"service_id\":\"s\",\"now\":1,\"notice_utc_offset_min\":"
+	       "-300,\"state\":\"ok\",\"ledger\":{\"state\":\"ok\","
+	       "\"committed_seq\":42,\"queued\":1},"
+	       "\"decisions_per_second\":null,\"products\":{\"total\":0,"
+	       "\"open\":0,\"suspended\":0},\"pairs_total\":0,"
+	       "\"suspensions_total\":0,\"pairs\":[],\"suspensions\":[],"
+	       "\"events\":[],\"cluster\":{\"node\":2,\"role\":"
+	       "\"follower\",\"leader\":0,\"term\":7,\"lease_ms\":0,"
+	       "\"applied_seq\":42,\"elections\":1,\"snapshots\":{"
+	       "\"taken\":2,\"installed\":3},\"leader_check_url\":null,"
+	       "\"members\":[{\"id\":1,\"role\":\"voter\",\"raft_address\":"
+	       "\"127.0.0.1:9701\",\"check_url\":\"tcp://127.0.0.1:7401\"},"
+	       "{\"id\":4,\"role\":\"spare\",\"raft_address\":"
+	       "\"127.0.0.1:9704\",\"check_url\":null}]}}");
+	/* Set twice: the last one stands, the first freed. */
+	b = ipc_reply_board_new();
+	ipc_reply_board_cluster(b, &cl);
+	const struct ipc_status_cluster lead = {
+	    1, 1,   "leader", "tcp://127.0.0.1:7401", 8, 250, 43, 2, 0,
+	    0, mem, 0};
+	ipc_reply_board_cluster(b, &lead);
+	char *doc = ipc_reply_board_end(b, &h0, &lg);
+	CHECK(doc != NULL &&
+	      strstr(doc, ",\"cluster\":{\"node\":1,\"role\":\"leader\","
+	                  "\"leader\":1,\"term\":8,\"lease_ms\":250,"
+	                  "\"applied_seq\":43,\"elections\":2,\"snapshots\":"
+	                  "{\"taken\":0,\"installed\":0},"
+	                  "\"leader_check_url\":\"tcp://127.0.0.1:7401\","
+	                  "\"members\":[]}}") != NULL);
+	free(doc);
+	ipc_reply_board_free(NULL); /* a no-op */
+	ipc_reply_board_cluster(NULL, &cl);
+
 	const struct ipc_board_product prods[] = {
 	    {"fx-wallet.USDKRW.buy", "USD/KRW", true, 31, "usdkrw-velocity",
 	     1733232765000},
