@@ -100,6 +100,10 @@ struct service_conf {
  * [cluster] (and node must then be 0).  Errors: FXB_ERR_CONFIG (err says
  * why, naming the file's keys; the caller adds the file's name).
  */
+/* config_cluster_voters: the peers bootstrapped as voters (a peer with
+ * voter = no joins later, by command). */
+size_t config_cluster_voters(const struct cluster_conf *cc);
+
 enum fxb_err config_cluster_select(struct service_conf *svc, unsigned node,
                                    char *err, size_t errlen);
 

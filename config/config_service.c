@@ -687,3 +687,12 @@ config_cluster_select(struct service_conf *svc, unsigned node, char *err,
 	}
 	return FXB_OK;
 }
+
+size_t
+config_cluster_voters(const struct cluster_conf *cc)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < cc->npeers; i++)
+		n += !cc->peers[i].spare;
+	return n;
+}

@@ -67,7 +67,19 @@ ctl_service(const char *config, const char *instead, struct service_conf *out)
 		else if (rc == FXB_ERR_CONFIG)
 			snprintf(err, sizeof(err), "%s", serr);
 	}
-	/* A cluster's nodes share one file: --node picks one's sockets. */
+	/* A cluster's nodes share one file: --node picks one's sockets
+	 * (else FXBREAKER_NODE, as for fxbreakerd). */
+	const char *env = getenv("FXBREAKER_NODE");
+	if (rc == FXB_OK && ctl_node == 0 && env != NULL && env[0] != '\0' &&
+	    svc.cluster.npeers > 0)
+		ctl_node = (unsigned)strtoul(env, NULL, 10);
+	if (rc == FXB_OK && ctl_node == 0 && svc.cluster.npeers > 0)
+		fprintf(
+		    stderr,
+		    "fxbreakerctl: warning: %s is a cluster's config and no "
+		    "node was named: [service]'s data_dir and sockets are "
+		    "used (give --node N for [peer N]'s)\n",
+		    config);
 	if (rc == FXB_OK && ctl_node != 0 &&
 	    (rc = config_cluster_select(&svc, ctl_node, err, sizeof(err))) !=
 	        FXB_OK) {

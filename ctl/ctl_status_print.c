@@ -257,6 +257,30 @@ void
 ctl_status_print(json_t *r)
 {
 	status_head(r);
+	/* A follower decides nothing: its status has no pairs, products or
+	 * rules, and says so rather than print empty tables. */
+	json_t *c = json_object_get(r, "cluster");
+	if (json_is_object(c) && strcmp(ctl_jstr(c, "role"), "leader") != 0) {
+		json_int_t leader =
+		    json_integer_value(json_object_get(c, "leader"));
+		printf(
+		    "node %lld is a %s (applied seq %lld): ",
+		    (long long)json_integer_value(json_object_get(c, "node")),
+		    ctl_jstr(c, "role"),
+		    (long long)json_integer_value(
+		        json_object_get(c, "applied_seq")));
+		if (leader != 0)
+			printf("the leader, node %lld (%s), has the "
+			       "pairs, products and rules: fxbreakerctl "
+			       "--node %lld status\n",
+			       (long long)leader,
+			       ctl_jstr(c, "leader_check_url"),
+			       (long long)leader);
+		else
+			printf("no leader is known (an election is under "
+			       "way, or no majority is up)\n");
+		return;
+	}
 	status_pairs(r);
 	status_products(r);
 	status_rules(r);

@@ -81,12 +81,13 @@ cluster_check(const char *file, unsigned node)
 	char err[512];
 	if (config_file_load_service(file, &sv, err, sizeof(err)) != FXB_OK)
 		return -1; /* the full parse passed: cannot happen */
-	if (sv.cluster.npeers > 0 && sv.cluster.npeers % 2 == 0)
+	size_t voters = config_cluster_voters(&sv.cluster);
+	if (voters > 0 && voters % 2 == 0)
 		fprintf(stderr,
 		        "fxbreakerctl: warning: %zu voters: an even number "
 		        "tolerates no more failures than one fewer (3 or 5 "
 		        "is the usual)\n",
-		        sv.cluster.npeers);
+		        voters);
 	if (node == 0)
 		return -1;
 	if (config_cluster_select(&sv, node, err, sizeof(err)) != FXB_OK) {

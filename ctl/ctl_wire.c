@@ -109,13 +109,12 @@ wire_target(const struct wire_opts *o, const char *key, struct ctl_target *t,
 /* Sends req and parses the reply; prints why and returns NULL on
  * failure (*code set). */
 static json_t *
-wire_call(const struct wire_opts *o, const char *key, json_t *req, int *code)
+wire_call_at(const struct wire_opts *o, const struct ctl_target *tp,
+             json_t *req, int *code)
 {
-	struct ctl_target t;
+	struct ctl_target t = *tp;
 	char err[2048];
 	char *reply = NULL;
-	if (!wire_target(o, key, &t, code))
-		return NULL;
 	ipc_request_tls(o->tls_ca, o->tls_cert, o->tls_key);
 	char *text = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	enum fxb_err e = text != NULL
@@ -140,6 +139,15 @@ wire_call(const struct wire_opts *o, const char *key, json_t *req, int *code)
 	}
 	free(reply);
 	return r;
+}
+
+static json_t *
+wire_call(const struct wire_opts *o, const char *key, json_t *req, int *code)
+{
+	struct ctl_target t;
+	if (!wire_target(o, key, &t, code))
+		return NULL;
+	return wire_call_at(o, &t, req, code);
 }
 
 /* An {"error": ...} reply: print it; true if it was one. */
@@ -246,13 +254,65 @@ ctl_tick(int argc, char **argv)
 	} else {
 		json_object_set_new(req, "px", json_string(o.args[1]));
 	}
-	json_t *r = wire_call(&o, "check_url", req, &code);
-	json_decref(req);
-	if (r == NULL)
+	/* A tick is not a decision: every node of a cluster takes it (a
+	 * follower keeps its rates warm for the day it leads), so a list of
+	 * URLs gets it on each, not on the first that answers. */
+	struct ctl_target t;
+	if (!wire_target(&o, "check_url", &t, &code)) {
+		json_decref(req);
 		return code;
-	if (!wire_error(r, &code))
-		printf("ok\n");
-	json_decref(r);
+	}
+	if (strchr(t.url, ',') == NULL) {
+		json_t *r = wire_call_at(&o, &t, req, &code);
+		json_decref(req);
+		if (r == NULL)
+			return code;
+		if (!wire_error(r, &code))
+			printf("ok\n");
+		json_decref(r);
+		return code;
+	}
+	char *text = json_dumps(req, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(req);
+	char *list = strdup(t.url), *save = NULL;
+	if (text == NULL || list == NULL) {
+		free(text);
+		free(list);
+		fprintf(stderr, "fxbreakerctl: out of memory\n");
+		return CTL_EXIT_USAGE;
+	}
+	ipc_request_tls(o.tls_ca, o.tls_cert, o.tls_key);
+	for (char *u = strtok_r(list, ",", &save); u != NULL;
+	     u = strtok_r(NULL, ",", &save)) {
+		char err[1024], *reply = NULL;
+		if (ipc_request_once(u, text, o.timeout_ms, &reply, err,
+		                     sizeof(err)) != FXB_OK) {
+			printf("%s: %s\n", u, err);
+			code = CTL_EXIT_USAGE;
+			continue;
+		}
+		json_t *r = json_loads(reply, 0, NULL);
+		json_t *e = r != NULL ? json_object_get(r, "error") : NULL;
+		if (r == NULL || e != NULL) {
+			printf("%s: error %lld %s: %s\n", u,
+			       (long long)json_integer_value(
+			           json_object_get(e, "code")),
+			       e != NULL ? json_string_value(
+			                       json_object_get(e, "name"))
+			                 : "reply",
+			       e != NULL ? json_string_value(
+			                       json_object_get(e, "message"))
+			                 : "unreadable");
+			if (code == CTL_EXIT_OK)
+				code = CTL_EXIT_DATA;
+		} else {
+			printf("%s: ok\n", u);
+		}
+		json_decref(r);
+		free(reply);
+	}
+	free(text);
+	free(list);
 	return code;
 }
 

@@ -514,13 +514,15 @@ daemon_demote(struct daemon *d, unsigned leader)
 	pthread_mutex_unlock(&d->qmu);
 	pthread_mutex_unlock(&d->mu);
 	park_send(fail, true);
-	if (was != ROLE_FOLLOWER)
-		log_warn(
-		    "cluster: no longer the leader (%s%u); %zu queued rows "
-		    "dropped, outcome unknown (never acknowledged; the "
-		    "new leader's log says)",
-		    leader != 0 ? "the leader is node " : "no leader known, ",
-		    leader, dropped);
+	if (was == ROLE_FOLLOWER)
+		return;
+	char who[48] = "no leader known";
+	if (leader != 0)
+		snprintf(who, sizeof(who), "the leader is node %u", leader);
+	log_warn("cluster: no longer the leader (%s); %zu queued rows "
+	         "dropped, outcome unknown (never acknowledged; the new "
+	         "leader's log says)",
+	         who, dropped);
 }
 
 static void
@@ -714,10 +716,21 @@ daemon_start(const struct daemon_opts *opts)
 		return NULL;
 	}
 	start_watchers(d);
-	log_info("serving %s (config %s, hash %.16s, ledger %s, next seq "
-	         "%lld)",
-	         d->svc.service_id, opts->config_path, d->config_hash, st.path,
-	         (long long)events_last_seq(d) + 1);
+	if (d->cluster != NULL)
+		/* A follower's next seq is the leader's to give: what this
+		 * node has is what it applied. */
+		log_info(
+		    "serving %s as node %u of %zu (config %s, hash %.16s, "
+		    "ledger %s, applied seq %lld; a follower until "
+		    "elected)",
+		    d->svc.service_id, d->svc.cluster.node_id,
+		    d->svc.cluster.npeers, opts->config_path, d->config_hash,
+		    st.path, (long long)atomic_load(&d->applied));
+	else
+		log_info("serving %s (config %s, hash %.16s, ledger %s, next "
+		         "seq %lld)",
+		         d->svc.service_id, opts->config_path, d->config_hash,
+		         st.path, (long long)events_last_seq(d) + 1);
 	return d;
 fail:
 	/* No thread started yet: close and free. */

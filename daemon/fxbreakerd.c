@@ -71,10 +71,11 @@ config_ok(const char *file, unsigned node)
 		log_error("%s: %s", file, err);
 		goto out;
 	}
-	if (svc.cluster.npeers % 2 == 0 && svc.cluster.npeers > 0)
+	size_t voters = config_cluster_voters(&svc.cluster);
+	if (voters % 2 == 0 && voters > 0)
 		log_warn("%s: %zu voters: an even number tolerates no more "
 		         "failures than one fewer (3 or 5 is the usual)",
-		         file, svc.cluster.npeers);
+		         file, voters);
 	const char *ops = svc.operators_file;
 	if (ops[0] != '\0' && !commands_check_operators(ops)) {
 		log_error("cannot load the operators (%s)", ops);

@@ -105,8 +105,14 @@ out=$("$CTL" check --url "$CHECK" x 1.00 2>err)
 check "check: one URL as ever" "$? $out" "0 allow"
 
 # --- tick, status --------------------------------------------------------
+# A tick goes to every node of a list (followers keep their rates warm),
+# each answer said on its own line; one that refuses makes the exit 1.
 out=$("$CTL" tick --url "$T:19845,$CHECK" USD/KRW 1400.5 2>err)
-check "tick: past a follower to the leader" "$? $out" "0 ok"
+check "tick: to every node of the list, each said" "$? $out" "1 $T:19845: error 37 not_leader: not the leader
+$CHECK: ok"
+out=$("$CTL" tick --url "$CHECK,$CHECK" USD/KRW 1400.5 2>err)
+check "tick: every node took it: exit 0" "$? $out" "0 $CHECK: ok
+$CHECK: ok"
 out=$("$CTL" status --url "$T:19845,$ADMIN" --json 2>err | jq -r .service_id)
 check "status: past a follower's admin socket" "$out" "e2e"
 check "status: the follower was asked" "$(asked 19845)" "3"
