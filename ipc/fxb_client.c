@@ -61,6 +61,10 @@ struct fxb_client_endpoint {
 	nng_socket sock;
 	bool open;  /* sock is to be closed */
 	int npipes; /* connections up (handshake done): unreachable or not */
+	/* The last call that asked it got no answer (cannot connect, or
+	 * silence): asked after the others, and for a short share.  Calls
+	 * holding `busy` only. */
+	bool suspect;
 };
 
 struct fxb_client {
@@ -807,6 +811,13 @@ fxb_client_next(const struct fxb_client *c, size_t i, const char *hint,
 	for (size_t j = 0; hint != NULL && j < n; j++)
 		if (!asked[j] && strcmp(c->ep[j].url, hint) == 0)
 			return j;
+	/* A node that last gave no answer (a leader that died) comes
+	 * after the ones that did. */
+	for (size_t k = 1; k <= n; k++) {
+		size_t j = (i + k) % n;
+		if (!asked[j] && !c->ep[j].suspect)
+			return j;
+	}
 	for (size_t j = (i + 1) % n;; j = (j + 1) % n)
 		if (!asked[j])
 			return j;
@@ -872,9 +883,18 @@ fxb_client_ask(struct fxb_client *c, const char *text, nng_time deadline,
 		fxb_client_release(c);
 		return rv;
 	}
-	for (i = c->current;;) {
+	i = c->current;
+	if (c->ep[i].suspect)
+		i = fxb_client_next(c, (i + n - 1) % n, NULL, asked);
+	for (;;) {
 		nng_duration share =
 		    fxb_client_left(deadline) / (nng_duration)(n - nasked);
+		/* A node that gave no answer last time gets no more than its
+		 * even share of the whole deadline: a dead one must not take
+		 * every call's remaining time while the others elect. */
+		if (c->ep[i].suspect &&
+		    share > c->timeout_ms / (nng_duration)n)
+			share = c->timeout_ms / (nng_duration)n;
 
 		asked[i] = true;
 		nasked++;
@@ -882,6 +902,7 @@ fxb_client_ask(struct fxb_client *c, const char *text, nng_time deadline,
 		rv = fxb_client_attempt(c, &c->ep[i], text,
 		                        nng_clock() + (nng_time)share,
 		                        (int)share, &msg, one, sizeof(one));
+		c->ep[i].suspect = rv != FXB_OK;
 		hint = NULL;
 		if (rv == FXB_OK) {
 			r = json_loadb(nng_msg_body(msg), nng_msg_len(msg),
