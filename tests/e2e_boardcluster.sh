@@ -70,23 +70,7 @@ EOF2
 trap cluster_cleanup EXIT
 trap 'exit 1' HUP INT TERM PIPE
 
-mkdir -p n1 n2 n3
-"$CTL" logkey "$TMP/n1" >/dev/null
-cp n1/log.key n1/log.pub n2/ && cp n1/log.key n1/log.pub n3/
-for n in 1 2 3; do
-	if ! node_start $n; then
-		fail "start node $n" "it did not start"
-		cluster_finish
-		exit 1
-	fi
-done
-if L=$(wait_leader); then
-	ok "three nodes elect a leader"
-else
-	fail "three nodes elect a leader" "none after 10 s"
-	cluster_finish
-	exit 1
-fi
+cluster_up
 # Every node has applied the leader's leader_elected row.
 i=0
 until converged && [ "$(node_applied 1)" -gt 0 ]; do

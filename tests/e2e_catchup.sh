@@ -62,9 +62,6 @@ trips() {
 	done
 	echo "$n"
 }
-rows() {
-	node_sql "$1" "select seq || ' ' || hex(hash) from suspension_log order by seq"
-}
 count() { node_sql "$1" "select count(*) from suspension_log"; }
 status() { node_admin "$1" '{"op":"status"}'; }
 # wait_long CMD...: wait_for, for 30 s: a loaded machine replays a few
@@ -91,22 +88,7 @@ caught_up() {
 		[ "$(rows "$1" | sha256sum)" = "$(rows "$L" | sha256sum)" ]
 }
 
-mkdir -p n1 n2 n3
-"$CTL" logkey "$TMP/n1" >/dev/null
-cp n1/log.key n1/log.pub n2/ && cp n1/log.key n1/log.pub n3/
-for n in 1 2 3; do
-	if ! node_start $n; then
-		fail "start node $n" "it did not start"
-		cluster_finish
-		exit 1
-	fi
-done
-if ! L=$(wait_leader); then
-	fail "three nodes elect a leader" "none after 10 s"
-	cluster_finish
-	exit 1
-fi
-ok "three nodes elect a leader"
+cluster_up
 wait_for converged
 # Node 3 is the one that goes away: the leader must be one of the others.
 if [ "$L" = 3 ]; then

@@ -84,23 +84,8 @@ pids=
 trap cluster_cleanup EXIT
 trap 'exit 1' HUP INT TERM PIPE
 
-mkdir -p n1 n2 n3
-"$CTL" logkey "$TMP/n1" >/dev/null
-cp n1/log.key n1/log.pub n2/ && cp n1/log.key n1/log.pub n3/
-for n in 1 2 3; do
-	if ! node_start $n; then
-		fail "start node $n" "it did not start"
-		cluster_finish
-		exit 1
-	fi
-done
-if l=$(wait_leader); then
-	ok "three nodes elect a leader"
-else
-	fail "three nodes elect a leader" "none after 10 s"
-	cluster_finish
-	exit 1
-fi
+cluster_up
+l=$L
 check "the leader logged leader_elected" \
 	"$(node_sql "$l" "select event from suspension_log where seq = 1")" \
 	leader_elected

@@ -85,9 +85,6 @@ node_check() {
 		--recv-timeout 2 2>/dev/null
 }
 CHK='{"op":"check","product":"free","amount":"1.00","ref":"r"}'
-rows() {
-	node_sql "$1" "select seq || ' ' || hex(hash) from suspension_log order by seq"
-}
 
 mkdir -p n1 n2 n3
 "$CTL" logkey "$TMP/n1" >/dev/null
@@ -108,49 +105,7 @@ check "the leader allows over its namespace's link" \
 # The probe runs inside L's namespace (L's own address stays reachable
 # there), takes L's link down from the test's namespace, and checks
 # every 5 ms: "SENT_MS ANSWERED_MS ANSWER" after the cut.
-cat >probe.py <<'EOP'
-import ctypes, json, subprocess, sys, time
-nng = ctypes.CDLL("libnng.so.1")
-class Socket(ctypes.Structure):
-    _fields_ = [("id", ctypes.c_uint32)]
-nng.nng_req0_open.argtypes = [ctypes.POINTER(Socket)]
-nng.nng_socket_set_ms.argtypes = [Socket, ctypes.c_char_p, ctypes.c_int32]
-nng.nng_dial.argtypes = [Socket, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int]
-nng.nng_send.argtypes = [Socket, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
-nng.nng_recv.argtypes = [Socket, ctypes.POINTER(ctypes.c_void_p),
-                         ctypes.POINTER(ctypes.c_size_t), ctypes.c_int]
-nng.nng_free.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-s = Socket()
-assert nng.nng_req0_open(ctypes.byref(s)) == 0
-for o in (b"send-timeout", b"recv-timeout"):
-    nng.nng_socket_set_ms(s, o, 2000)
-assert nng.nng_dial(s, sys.argv[1].encode(), None, 0) == 0
-req = b'{"op":"check","product":"free","amount":"1.00","ref":"r"}'
-raw = None
-def check():
-    global raw
-    buf, size = ctypes.c_void_p(), ctypes.c_size_t()
-    if nng.nng_send(s, req, len(req), 0) or nng.nng_recv(
-            s, ctypes.byref(buf), ctypes.byref(size), 1):
-        return "none"
-    raw = ctypes.string_at(buf, size.value).decode()
-    nng.nng_free(buf, size)
-    r = json.loads(raw)
-    return r.get("decision") or str(r["error"]["code"])
-print("before", check(), flush=True)
-subprocess.run(sys.argv[2:], check=True)
-t0 = time.monotonic()
-ms = lambda: int((time.monotonic() - t0) * 1000)
-while ms() < 2000:
-    sent = ms()
-    a = check()
-    print(sent, ms(), a, flush=True)
-    if a == "38":
-        print("reply", raw)
-        break
-    time.sleep(0.005)
-EOP
-ip netns exec "$NS$L" python3 probe.py "$(node_url "$L")" \
+ip netns exec "$NS$L" python3 "$ROOT/tests/cluster_probe.py" "$(node_url "$L")" run \
 	nsenter --net=/proc/$$/ns/net ip link set "${NS}h$L" down >answers 2>&1
 check "node $L allows before the cut" "$(sed -n 's/^before //p' answers)" allow
 took=$(awk '$3 == "38" { print $1; exit }' answers)

@@ -71,27 +71,8 @@ trip() {
 	done
 	return 1
 }
-rows() {
-	node_sql "$1" "select seq || ' ' || hex(hash) from suspension_log order by seq"
-}
-same_rows() { [ "$(rows "$1" | sha256sum)" = "$(rows "$2" | sha256sum)" ]; }
 
-mkdir -p n1 n2 n3
-"$CTL" logkey "$TMP/n1" >/dev/null
-cp n1/log.key n1/log.pub n2/ && cp n1/log.key n1/log.pub n3/
-for n in 1 2 3; do
-	if ! node_start $n; then
-		fail "start node $n" "it did not start"
-		cluster_finish
-		exit 1
-	fi
-done
-if ! L=$(wait_leader); then
-	fail "three nodes elect a leader" "none after 10 s"
-	cluster_finish
-	exit 1
-fi
-ok "three nodes elect a leader (node $L)"
+cluster_up
 wait_for converged
 check "the leader allows a check" "$(decision "$L")" '"allow"'
 
@@ -182,50 +163,7 @@ F2=$((F1 % 3 + 1))
 # are not those of starting a client per check on a busy machine.  Each
 # line: when the check was sent and answered, in ms after the SIGSTOPs,
 # and the decision or the error's code.
-cat >probe.py <<'EOP'
-import ctypes, json, os, signal, sys, time
-nng = ctypes.CDLL("libnng.so.1")
-class Socket(ctypes.Structure):
-    _fields_ = [("id", ctypes.c_uint32)]
-nng.nng_req0_open.argtypes = [ctypes.POINTER(Socket)]
-nng.nng_socket_set_ms.argtypes = [Socket, ctypes.c_char_p, ctypes.c_int32]
-nng.nng_dial.argtypes = [Socket, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_int]
-nng.nng_send.argtypes = [Socket, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
-nng.nng_recv.argtypes = [Socket, ctypes.POINTER(ctypes.c_void_p),
-                         ctypes.POINTER(ctypes.c_size_t), ctypes.c_int]
-nng.nng_free.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
-s = Socket()
-assert nng.nng_req0_open(ctypes.byref(s)) == 0
-for o in (b"send-timeout", b"recv-timeout"):
-    nng.nng_socket_set_ms(s, o, 2000)
-assert nng.nng_dial(s, sys.argv[1].encode(), None, 0) == 0
-req = b'{"op":"check","product":"free","amount":"1.00","ref":"r"}'
-raw = None
-def check():
-    global raw
-    buf, size = ctypes.c_void_p(), ctypes.c_size_t()
-    if nng.nng_send(s, req, len(req), 0) or nng.nng_recv(
-            s, ctypes.byref(buf), ctypes.byref(size), 1):
-        return "none"
-    raw = ctypes.string_at(buf, size.value).decode()
-    nng.nng_free(buf, size)
-    r = json.loads(raw)
-    return r.get("decision") or str(r["error"]["code"])
-print("before", check(), flush=True)
-for pid in sys.argv[2:]:
-    os.kill(int(pid), signal.SIGSTOP)
-t0 = time.monotonic()
-ms = lambda: int((time.monotonic() - t0) * 1000)
-while ms() < 2000:
-    sent = ms()
-    a = check()
-    print(sent, ms(), a, flush=True)
-    if a == "38":
-        print("reply", raw)
-        break
-    time.sleep(0.005)
-EOP
-python3 probe.py "tcp://127.0.0.1:$((CPORT + L))" "$(node_pid "$F1")" \
+python3 "$ROOT/tests/cluster_probe.py" "tcp://127.0.0.1:$((CPORT + L))" stop "$(node_pid "$F1")" \
 	"$(node_pid "$F2")" >answers 2>&1
 check "node $L allows before its followers stop" \
 	"$(sed -n 's/^before //p' answers)" allow

@@ -112,6 +112,35 @@ wait_leader() {
 	done
 }
 node_sql() { sqlite3 "$TMP/n$1/fxbreaker.db" "$2"; }
+# rows N: node N's rows as seq and hash, one a line (the same hashes are
+# the same bytes: each hash covers its row and the one before).
+rows() {
+	node_sql "$1" "select seq || ' ' || hex(hash) from suspension_log order by seq"
+}
+same_rows() { [ "$(rows "$1" | sha256sum)" = "$(rows "$2" | sha256sum)" ]; }
+
+# cluster_up: the shared log key made once and copied into each node's
+# data_dir, the three nodes started, a leader elected, its id in $L; a
+# failure ends the test.
+cluster_up() {
+	mkdir -p "$TMP/n1" "$TMP/n2" "$TMP/n3"
+	"$CTL" logkey "$TMP/n1" >/dev/null
+	cp "$TMP/n1/log.key" "$TMP/n1/log.pub" "$TMP/n2/"
+	cp "$TMP/n1/log.key" "$TMP/n1/log.pub" "$TMP/n3/"
+	for n in 1 2 3; do
+		if ! node_start $n; then
+			fail "start node $n" "it did not start"
+			cluster_finish
+			exit 1
+		fi
+	done
+	if ! L=$(wait_leader); then
+		fail "three nodes elect a leader" "none after 10 s"
+		cluster_finish
+		exit 1
+	fi
+	ok "three nodes elect a leader (node $L)"
+}
 # node_applied N: the last seq node N's ledger holds, as its status says.
 node_applied() {
 	node_admin "$1" '{"op":"status"}' | jq -r '.cluster.applied_seq // -1'
