@@ -347,7 +347,8 @@ board_scan(struct board *b)
 		free(v);
 		return false;
 	}
-	qsort(v, n, sizeof(*v), held_cmp);
+	if (n > 0) /* nothing held: v may be NULL, which qsort must not get */
+		qsort(v, n, sizeof(*v), held_cmp);
 	size_t ng = 0;
 	for (size_t i = 0; i < n; i++)
 		ng += i == 0 || !same_group(&v[i], &v[i - 1]);
