@@ -316,6 +316,33 @@ ctl_tick(int argc, char **argv)
 	return code;
 }
 
+/* A node's status reply, as `status` and `cluster status` ask it (use:
+ * the command's usage line); NULL with *code set when there is none. */
+static json_t *
+status_fetch(int argc, char **argv, const char *use, struct wire_opts *o,
+             int *code)
+{
+	*code = CTL_EXIT_OK;
+	if (!wire_opts_parse(argc, argv, o, use)) {
+		*code = CTL_EXIT_USAGE;
+		return NULL;
+	}
+	if (o->nargs != 0) {
+		fprintf(stderr, "usage: %s\n", use);
+		*code = CTL_EXIT_USAGE;
+		return NULL;
+	}
+	json_t *req = json_object();
+	json_object_set_new(req, "op", json_string("status"));
+	json_t *r = wire_call(o, "admin_url", req, code);
+	json_decref(req);
+	if (r != NULL && wire_error(r, code)) {
+		json_decref(r);
+		return NULL;
+	}
+	return r;
+}
+
 int
 ctl_status(int argc, char **argv)
 {
@@ -323,26 +350,14 @@ ctl_status(int argc, char **argv)
 	    "fxbreakerctl status [--config FILE | --url ADMIN_URL] [--json] "
 	    "[--tls-ca FILE [--tls-cert FILE --tls-key FILE]]";
 	struct wire_opts o;
-	int code = CTL_EXIT_OK;
-
-	if (!wire_opts_parse(argc, argv, &o, use))
-		return CTL_EXIT_USAGE;
-	if (o.nargs != 0) {
-		fprintf(stderr, "usage: %s\n", use);
-		return CTL_EXIT_USAGE;
-	}
-	json_t *req = json_object();
-	json_object_set_new(req, "op", json_string("status"));
-	json_t *r = wire_call(&o, "admin_url", req, &code);
-	json_decref(req);
+	int code;
+	json_t *r = status_fetch(argc, argv, use, &o, &code);
 	if (r == NULL)
 		return code;
-	if (!wire_error(r, &code)) {
-		if (o.json)
-			print_json(r);
-		else
-			ctl_status_print(r);
-	}
+	if (o.json)
+		print_json(r);
+	else
+		ctl_status_print(r);
 	json_decref(r);
 	return code;
 }
@@ -355,27 +370,15 @@ ctl_cluster_status(int argc, char **argv)
 	    "[--json] [--timeout MS] [--tls-ca FILE [--tls-cert FILE "
 	    "--tls-key FILE]]";
 	struct wire_opts o;
-	int code = CTL_EXIT_OK;
-
-	if (!wire_opts_parse(argc, argv, &o, use))
-		return CTL_EXIT_USAGE;
-	if (o.nargs != 0) {
-		fprintf(stderr, "usage: %s\n", use);
-		return CTL_EXIT_USAGE;
-	}
-	json_t *req = json_object();
-	json_object_set_new(req, "op", json_string("status"));
-	json_t *r = wire_call(&o, "admin_url", req, &code);
-	json_decref(req);
+	int code;
+	json_t *r = status_fetch(argc, argv, use, &o, &code);
 	if (r == NULL)
 		return code;
-	if (!wire_error(r, &code)) {
-		json_t *c = json_object_get(r, "cluster");
-		if (o.json && c != NULL)
-			print_json(c);
-		else if (!ctl_cluster_print(r))
-			code = CTL_EXIT_DATA;
-	}
+	json_t *c = json_object_get(r, "cluster");
+	if (o.json && c != NULL)
+		print_json(c);
+	else if (!ctl_cluster_print(r))
+		code = CTL_EXIT_DATA;
 	json_decref(r);
 	return code;
 }
