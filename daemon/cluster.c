@@ -524,6 +524,18 @@ lease_update(struct cluster *c, int64_t now)
 		             quorum_at + c->election_ms - c->heartbeat_ms);
 }
 
+/* A gap in the loop's polls (the process was stopped, or the loop held
+ * up): for one heartbeat from now, no answer counts for the lease, as
+ * it may have waited in the socket since before.  Asked where answers
+ * arrive (on_recv) and where the loop polls (on_poll), whichever runs
+ * first after the gap. */
+static void
+stall_seen(struct cluster *c, int64_t now)
+{
+	if (now - c->last_poll > 2 * c->heartbeat_ms)
+		c->quiet_until = now + c->heartbeat_ms;
+}
+
 /* The peer's slot in c->contact, taken on first use; NULL if full. */
 static struct peer_contact *
 contact_of(struct cluster *c, raft_id id)
@@ -566,8 +578,7 @@ on_recv(struct raft_io *io, struct raft_message *m)
 	 * stopped) may have waited in the socket since before: they prove
 	 * nothing about now.  Only answers to what is sent from here on
 	 * count. */
-	if (now - c->last_poll > 2 * c->heartbeat_ms)
-		c->quiet_until = now + c->heartbeat_ms;
+	stall_seen(c, now);
 	if (m->type == RAFT_IO_APPEND_ENTRIES_RESULT &&
 	    raft_state(&c->raft) == RAFT_LEADER &&
 	    m->append_entries_result.term == c->raft.current_term) {
@@ -632,8 +643,7 @@ on_poll(uv_timer_t *h)
 	raft_id lid = 0;
 	const char *laddr = NULL;
 
-	if (now - c->last_poll > 2 * c->heartbeat_ms)
-		c->quiet_until = now + c->heartbeat_ms;
+	stall_seen(c, now);
 	c->last_poll = now;
 	raft_leader(&c->raft, &lid, &laddr);
 	atomic_store(&c->leader, (unsigned)lid);
