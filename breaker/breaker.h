@@ -44,6 +44,9 @@ enum breaker_event_type {
 	BREAKER_EV_THROTTLE_END,
 	BREAKER_EV_FORCE_SUSPEND,
 	BREAKER_EV_FORCE_LIFT,
+	BREAKER_EV_SESSION,         /* a calendar's session changed (9) */
+	BREAKER_EV_FORCE_SCHEDULED, /* a planned suspension, as requested */
+	BREAKER_EV_FORCE_CANCEL,    /* a planned suspension cancelled */
 };
 
 /* Which figures of an event are set. */
@@ -97,7 +100,14 @@ struct breaker_event {
 	bool notional;
 	int amount_exponent;
 	fxb_time since;
-	const char *reason; /* force_suspend: the operator's reason */
+	const char *reason; /* force_suspend, force_scheduled: the reason */
+	/* session: the calendar and the sessions ("off" when none) */
+	const char *calendar, *from_session, *to_session;
+	/* force_scheduled, force_cancel, and force_suspend that starts a
+	 * plan: the plan's id (the force_scheduled event's), its start
+	 * (`from`) and its end (`until`, FXB_NEVER: none) */
+	int64_t plan;
+	fxb_time from;
 };
 
 /*
@@ -123,6 +133,16 @@ enum breaker_reason {
 	BREAKER_REASON_STALE,              /* stale rule tripped */
 	BREAKER_REASON_RATE_OUTSIDE_BAND,  /* quoted rate outside the band */
 	BREAKER_REASON_THROTTLED,          /* flow control */
+	BREAKER_REASON_CLOSED,             /* outside the opening hours (9) */
+};
+
+/* A planned suspension not yet started (RULES.md 9): the check result's
+ * `upcoming`.  plan 0: none. */
+struct breaker_plan {
+	int64_t plan; /* its id: the force_scheduled event's */
+	fxb_time from, until;
+	bool on_pair;
+	const char *reason; /* owned by the engine */
 };
 
 struct breaker_decision {
@@ -133,6 +153,10 @@ struct breaker_decision {
 	const char *notice;     /* the rule's notice id, or NULL */
 	int64_t suspension;     /* suspension id, 0 if none */
 	int64_t retry_after_ms; /* -1: absent (waits for an operator/tick) */
+	/* The planned suspension that will cover the product first, if
+	 * any: every decision on a covered product carries it, a deny too.
+	 * upcoming.plan 0: none. */
+	struct breaker_plan upcoming;
 };
 
 /*
@@ -227,6 +251,30 @@ enum fxb_err breaker_quote(struct breaker *b, fxb_time t, int32_t pair,
 enum fxb_err breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair,
                                    int32_t idx, fxb_time until,
                                    const char *reason);
+
+/*
+ * breaker_force_plan plans an operator's suspension of a product (or a
+ * pair) from `from` (> t) until `until` (> from, or FXB_NEVER): event
+ * force_scheduled now; at `from`, by timer, force_suspend exactly as
+ * breaker_force_suspend would (replacing a force in place).  Until then
+ * checks of the products it covers carry it as `upcoming`.  One plan per
+ * scope.  Errors: FXB_ERR_RANGE (from <= t, until <= from, t),
+ * FXB_ERR_ALREADY_PLANNED, FXB_ERR_UNKNOWN_*, FXB_ERR_NOMEM,
+ * FXB_ERR_TIME_BACKWARDS.
+ */
+enum fxb_err breaker_force_plan(struct breaker *b, fxb_time t, bool on_pair,
+                                int32_t idx, fxb_time from, fxb_time until,
+                                const char *reason);
+
+/* breaker_force_cancel cancels a scope's plan before it starts (event
+ * force_cancel).  Errors: FXB_ERR_NOT_PLANNED, FXB_ERR_UNKNOWN_*,
+ * FXB_ERR_RANGE (t), FXB_ERR_TIME_BACKWARDS. */
+enum fxb_err breaker_force_cancel(struct breaker *b, fxb_time t, bool on_pair,
+                                  int32_t idx);
+
+/* breaker_plan_status: the scope's plan, if any, into out. */
+bool breaker_plan_status(const struct breaker *b, bool on_pair, int32_t idx,
+                         struct breaker_plan *out);
 
 /* breaker_force_lift lifts an operator's suspension.  Errors:
  * FXB_ERR_NOT_FORCED, FXB_ERR_UNKNOWN_PAIR / _PRODUCT, FXB_ERR_RANGE (t),
@@ -365,6 +413,25 @@ enum fxb_err breaker_restore_resume(struct breaker *b, int32_t rule,
 enum fxb_err breaker_restore_force(struct breaker *b, bool on_pair,
                                    int32_t idx, fxb_time since, fxb_time until,
                                    int64_t suspension, const char *reason);
+
+/* breaker_restore_plan restores a plan (its id, start, end and reason);
+ * a start already past fires, stamped `from`, at the next call that moves
+ * the clock.  Errors: FXB_ERR_ALREADY_PLANNED, FXB_ERR_UNKNOWN_*,
+ * FXB_ERR_NOMEM. */
+enum fxb_err breaker_restore_plan(struct breaker *b, bool on_pair, int32_t idx,
+                                  fxb_time from, fxb_time until, int64_t plan,
+                                  const char *reason);
+
+/* ---- calendars (RULES.md 9) ---- */
+
+size_t breaker_calendar_count(const struct breaker *b);
+/* Calendar i's config (a valid index): its id, sessions, offset. */
+const struct breaker_calendar_conf *
+breaker_calendar_conf(const struct breaker *b, size_t i);
+/* Calendar i's session now (BREAKER_SESSION_OFF: off) and the instant of
+ * its next change, with the session then (FXB_NEVER: none). */
+int breaker_calendar_state(const struct breaker *b, size_t i, fxb_time *next,
+                           int *next_session);
 
 /*
  * breaker_transfer moves the running state of `from` into `to`, a new

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "breaker_calendar.h"
 #include "fxb.h"
 
 #define BREAKER_ID_MAX   64   /* product, rule and notice ids */
@@ -63,7 +64,20 @@ struct breaker_product_conf {
 	char channel[BREAKER_ID_MAX + 1];
 	int32_t *exempt; /* indexes into rules */
 	size_t nexempt;
+	/* Opening hours (RULES.md 9): open while calendar hours_calendar is
+	 * in a session whose bit (s + 1; bit 0 = off) is set in hours_mask.
+	 * hours_calendar -1: always open. */
+	int32_t hours_calendar;
+	uint64_t hours_mask;
 	int line;
+};
+
+/* A rule's levels in one session (RULES.md 9), resolved: the suffixed
+ * key if given, else the plain one. */
+struct breaker_level {
+	int64_t warn, trip;     /* volume */
+	int64_t pct, max_move;  /* velocity: as given (0 = not that way) */
+	int64_t velocity;       /* velocity: V */
 };
 
 struct breaker_rule_conf {
@@ -85,6 +99,11 @@ struct breaker_rule_conf {
 	int64_t velocity;    /* V: max_move, or base x pct / 100 rounded down
 	                        to the pair's tick */
 	int64_t rate, burst; /* throttle: tokens per second, bucket */
+	/* Levels by session (RULES.md 9): calendar -1, levels NULL: none.
+	 * Else levels[s + 1] for session s and levels[0] for off, each
+	 * resolved against the plain keys above. */
+	int32_t calendar;
+	struct breaker_level *levels;
 	int line;
 };
 
@@ -104,6 +123,8 @@ struct breaker_config {
 	size_t nrules;
 	struct breaker_notice_conf *notices;
 	size_t nnotices;
+	struct breaker_calendar_conf *calendars;
+	size_t ncalendars;
 };
 
 /*
@@ -127,6 +148,7 @@ enum breaker_section {
 	BREAKER_SECTION_PRODUCT,
 	BREAKER_SECTION_RULE,
 	BREAKER_SECTION_NOTICE,
+	BREAKER_SECTION_CALENDAR,
 };
 
 struct breaker_config_builder;

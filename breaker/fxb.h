@@ -72,6 +72,8 @@ enum fxb_err {
 	FXB_ERR_UNREACHABLE = 36,     /* no connection (client library) */
 	FXB_ERR_NOT_LEADER = 37, /* a cluster node that is not the leader */
 	FXB_ERR_NO_QUORUM = 38,  /* a leader cut off from its majority */
+	FXB_ERR_NOT_PLANNED = 39,     /* cancel of a scope with no plan */
+	FXB_ERR_ALREADY_PLANNED = 40, /* a plan of a scope that has one */
 };
 
 /* fxb_strerror returns a static one-line meaning of err, never NULL. */
