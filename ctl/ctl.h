@@ -213,6 +213,7 @@ enum ctl_opt {
 	CTL_OPT_TLS_CERT,
 	CTL_OPT_TLS_KEY,
 	CTL_OPT_NODE,
+	CTL_OPT_FROM,
 	CTL_OPT_COUNT
 };
 struct ctl_cmd_spec; /* one command: the options it takes and needs */
@@ -222,8 +223,8 @@ struct ctl_cmd_opts {
 	unsigned allowed; /* the options it takes (B(CTL_OPT_...)) */
 	const char *v[CTL_OPT_COUNT]; /* each option's text, or NULL */
 	bool json, sign_only;
-	int64_t request, suspension, until, issued_at; /* from v, if given */
-	int64_t node;                                  /* ditto */
+	int64_t request, suspension, until, from, issued_at; /* from v */
+	int64_t node;                                        /* ditto */
 	int expires_s, timeout_ms; /* from v, or their defaults */
 };
 /* ctl_cmd_opts_parse parses and checks the options of the command

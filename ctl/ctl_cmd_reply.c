@@ -12,12 +12,13 @@
 
 #include "ctl.h"
 
-/* "applied: seq 12, suspension 9": the ids the answer carries. */
+/* "applied: seq 12, suspension 9" (or "applied: plan 9", "applied:
+ * request 14, plan 9"): the ids the answer carries. */
 static void
 print_applied(json_t *r)
 {
 	static const char *const ids[] = {"seq", "suspension", "request",
-	                                  "change"};
+	                                  "change", "plan"};
 	const char *sep = ": ";
 	printf("applied");
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
@@ -62,7 +63,14 @@ ctl_cmd_reply(const char *reply, bool json)
 		if (!json)
 			print_applied(r);
 	} else if (result != NULL && strcmp(result, "pending") == 0) {
-		if (!json)
+		json_t *plan = json_object_get(r, "plan");
+		if (!json && json_is_integer(plan))
+			printf("pending: request %lld, plan %lld (needs an "
+			       "approval by another operator)\n",
+			       (long long)json_integer_value(
+			           json_object_get(r, "request")),
+			       (long long)json_integer_value(plan));
+		else if (!json)
 			printf("pending: request %lld (needs an approval by "
 			       "another operator)\n",
 			       (long long)json_integer_value(

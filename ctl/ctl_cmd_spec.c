@@ -48,6 +48,7 @@ static const char *const opt_flag[CTL_OPT_COUNT] = {
     [CTL_OPT_TLS_CERT] = "--tls-cert",
     [CTL_OPT_TLS_KEY] = "--tls-key",
     [CTL_OPT_NODE] = "--node",
+    [CTL_OPT_FROM] = "--from",
 };
 
 /* The arg each option sets ("--param" sets "key"); NULL: not an arg. */
@@ -69,6 +70,7 @@ static const char *const opt_arg[CTL_OPT_COUNT] = {
     [CTL_OPT_PUBKEY] = "pubkey",
     [CTL_OPT_OPERATOR] = "operator",
     [CTL_OPT_NODE] = "node",
+    [CTL_OPT_FROM] = "from",
 };
 
 #define B(o) (1u << (o))
@@ -94,10 +96,10 @@ struct ctl_cmd_spec {
 #define REQ (B(CTL_OPT_KEY) | B(CTL_OPT_REASON))
 static const struct ctl_cmd_spec cmd_specs[] = {
     /* --reason is for the log; customers read --notice's [notice], or
-     * the default forced notice. */
+     * the default forced notice.  --from plans it instead. */
     {"suspend", REQ,
      "fxbreakerctl suspend --key FILE (--product ID | --pair PAIR) "
-     "--reason TEXT [--notice ID] [--until TIME]" TAIL},
+     "--reason TEXT [--notice ID] [--from TIME] [--until TIME]" TAIL},
     {"lift", REQ | B(CTL_OPT_SUSPENSION),
      "fxbreakerctl lift --key FILE (--product ID | --pair PAIR) "
      "--suspension N --reason TEXT" TAIL},
@@ -126,6 +128,10 @@ static const struct ctl_cmd_spec cmd_specs[] = {
      "fxbreakerctl cluster add --key FILE --node ID --reason TEXT" TAIL},
     {"cluster_remove", REQ | B(CTL_OPT_NODE),
      "fxbreakerctl cluster remove --key FILE --node ID --reason TEXT" TAIL},
+    /* The scope's pending plan, whichever it is: the request names it. */
+    {"cancel", REQ,
+     "fxbreakerctl cancel --key FILE (--product ID | --pair PAIR) "
+     "--reason TEXT" TAIL},
 };
 
 /* The options command name takes: COMMON's, and the option of each arg
@@ -232,6 +238,11 @@ cmd_opts_check(struct ctl_cmd_opts *o)
 		return cmd_usage(o->spec, "--until",
 		                 ": epoch ms, YYYY-MM-DD or "
 		                 "YYYY-MM-DDTHH:MM:SSZ");
+	if (v[CTL_OPT_FROM] != NULL &&
+	    ctl_parse_time(v[CTL_OPT_FROM], &o->from) != 0)
+		return cmd_usage(o->spec, "--from",
+		                 ": epoch ms, YYYY-MM-DD or "
+		                 "YYYY-MM-DDTHH:MM:SSZ");
 	o->expires_s = EXPIRES_DEF;
 	if (v[CTL_OPT_EXPIRES] != NULL) {
 		if (!parse_int(v[CTL_OPT_EXPIRES], 1, EXPIRES_MAX, &n))
@@ -332,6 +343,8 @@ cmd_args(const struct ctl_cmd_opts *o, json_t *args)
 		json_object_set_new(args, "suspension",
 		                    json_integer(o->suspension));
 	ok = ok && set_str(args, "reason", v[CTL_OPT_REASON], "--reason");
+	if (v[CTL_OPT_FROM] != NULL)
+		json_object_set_new(args, "from", json_integer(o->from));
 	if (v[CTL_OPT_UNTIL] != NULL)
 		json_object_set_new(args, "until", json_integer(o->until));
 	return ok;

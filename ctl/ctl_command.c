@@ -1,8 +1,8 @@
 /*
  * ctl_command.c: `suspend`, `lift`, `reset`, `threshold`, `notice`,
- * `enrol`, `revoke` and `approve`: one command signed with an operator's
- * key (ctl_key.c) and sent to the admin socket (docs/PROTOCOL.md,
- * "Signed operator commands").  Its options and body are
+ * `enrol`, `revoke`, `approve` and `cancel`: one command signed with an
+ * operator's key (ctl_key.c) and sent to the admin socket
+ * (docs/PROTOCOL.md, "Signed operator commands").  Its options and body are
  * ctl_cmd_spec.c's, the answer is printed by ctl_cmd_reply.c.  This file
  * decides nothing: the service checks the signature, the operator's
  * roles, the clock and the four eyes.

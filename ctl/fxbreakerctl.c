@@ -44,7 +44,9 @@ static const struct {
      "share"},
     {"suspend", ctl_command,
      "suspend --key F (--product P | --pair P) --reason T [--notice ID] "
-     "[--until T]"},
+     "[--from T] [--until T]"},
+    {"cancel", ctl_command,
+     "cancel --key F (--product P | --pair P) --reason T"},
     {"lift", ctl_command,
      "lift --key F (--product P | --pair P) --suspension N --reason T"},
     {"reset", ctl_command, "reset --key F --rule R --suspension N --reason T"},

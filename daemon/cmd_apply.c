@@ -4,10 +4,11 @@
  * operator commands").
  *
  * One table names every command, the role it takes and the args it
- * takes; one handler per command.  Forcing a suspension, tightening a
- * threshold and editing a notice take one signature.  Lifting, resetting,
- * loosening, enrolling, revoking and changing the cluster's members file
- * a request (foureyes.c) that a second, different person approves;
+ * takes; one handler per command.  Forcing or planning a suspension,
+ * tightening a threshold and editing a notice take one signature.
+ * Lifting, resetting, loosening, cancelling a plan, enrolling, revoking
+ * and changing the cluster's members file a request (foureyes.c) that a
+ * second, different person approves;
  * approve carries it out (a membership change: command.c, outside mu).  A
  * handler fills the reply and adds to the command row what the auditor needs;
  * command.c writes that row, and the reply once it has committed.
@@ -123,6 +124,46 @@ file_request(const struct cmd_ctx *x, struct cmd_outcome *out,
 
 /* ---- one signature ---- */
 
+/* suspend with from: the suspension is planned, and starts at from by
+ * the engine's timer.  One plan per scope: a second is refused, naming
+ * the first, until that one starts or is cancelled. */
+static enum fxb_err
+suspend_planned(const struct cmd_ctx *x, struct cmd_outcome *out, bool on_pair,
+                int32_t idx, const char *name, fxb_time from, fxb_time until,
+                const char *why, const char *notice)
+{
+	struct daemon *d = x->d;
+	struct breaker_plan p;
+	int64_t plan = 0;
+	enum fxb_err e = daemon_force_plan(d, x->now, on_pair, idx, from,
+	                                   until, why, notice, &plan);
+	if (e == FXB_ERR_ALREADY_PLANNED &&
+	    breaker_plan_status(d->engine, on_pair, idx, &p)) {
+		char end[32] = "until lifted";
+		if (p.until != FXB_NEVER)
+			snprintf(end, sizeof(end), "until %lld",
+			         (long long)p.until);
+		snprintf(out->msg, sizeof(out->msg),
+		         "%s %s has plan %lld pending already (from %lld %s): "
+		         "cancel it first",
+		         on_pair ? "pair" : "product", name, (long long)p.plan,
+		         (long long)p.from, end);
+		return e;
+	}
+	if (e != FXB_OK || plan == 0) {
+		snprintf(out->msg, sizeof(out->msg), "%s",
+		         fxb_strerror(e != FXB_OK ? e : FXB_ERR_NOMEM));
+		return e != FXB_OK ? e : FXB_ERR_NOMEM;
+	}
+	/* The row of the command names its plan, as a suspend's names its
+	 * suspension: the report finds who planned it there. */
+	json_object_set_new(x->row, "plan", json_integer(plan));
+	out->scope = name;
+	out->reply.result = IPC_CMD_APPLIED;
+	out->reply.plan = plan;
+	return FXB_OK;
+}
+
 static enum fxb_err
 cmd_suspend(const struct cmd_ctx *x, struct cmd_outcome *out)
 {
@@ -138,11 +179,30 @@ cmd_suspend(const struct cmd_ctx *x, struct cmd_outcome *out)
 	                                until > CMD_TIME_MAX_MS ||
 	                                until + x->shift <= x->now);
 	until = ju != NULL ? until + x->shift : FXB_NEVER;
+	/* from: a planned suspension, read on the clock the command was
+	 * judged by, as until is. */
+	json_t *jf = json_object_get(x->args, "from");
+	fxb_time from = json_integer_value(jf);
+	bool bad_from = jf != NULL &&
+	                (!json_is_integer(jf) || from < 0 ||
+	                 from > CMD_TIME_MAX_MS || from + x->shift <= x->now);
+	from += x->shift;
 	if (idx < 0)
 		return code;
 	if (bad_until) {
 		snprintf(out->msg, sizeof(out->msg),
 		         "args: until must be after now");
+		return FXB_ERR_RANGE;
+	}
+	if (bad_from) {
+		snprintf(out->msg, sizeof(out->msg),
+		         "args: from must be after now (without from, the "
+		         "suspension starts now)");
+		return FXB_ERR_RANGE;
+	}
+	if (jf != NULL && until <= from) {
+		snprintf(out->msg, sizeof(out->msg),
+		         "args: until must be after from");
 		return FXB_ERR_RANGE;
 	}
 	/* What customers read is a [notice], never the reason: that is
@@ -159,6 +219,9 @@ cmd_suspend(const struct cmd_ctx *x, struct cmd_outcome *out)
 	char why[BREAKER_REASON_MAX + 1];
 	snprintf(why, sizeof(why), "%s (by %s)", str_arg(x->args, "reason"),
 	         x->op->name);
+	if (jf != NULL)
+		return suspend_planned(x, out, on_pair, idx, name, from, until,
+		                       why, notice);
 	/* Forcing a forced scope first ends the old one: the id is the new
 	 * force_suspend row's. */
 	out->suspension =
@@ -300,6 +363,36 @@ cmd_reset(const struct cmd_ctx *x, struct cmd_outcome *out)
 	}
 	snprintf(q.rule, sizeof(q.rule), "%s", rule);
 	return request_end(x, out, &q, rule);
+}
+
+/* A cancel keeps a product open that would have closed: a request, like
+ * a lift, bound to the plan pending now. */
+static enum fxb_err
+cmd_cancel(const struct cmd_ctx *x, struct cmd_outcome *out)
+{
+	struct request q;
+	struct breaker_plan p;
+	enum fxb_err code = FXB_OK;
+	const char *name = NULL;
+	memset(&q, 0, sizeof(q));
+	snprintf(q.cmd, sizeof(q.cmd), "cancel");
+	int32_t idx = scope_arg(x->d, x->args, &q.on_pair, &name, &code,
+	                        out->msg, sizeof(out->msg));
+	if (idx < 0)
+		return code;
+	if (!breaker_plan_status(x->d->engine, q.on_pair, idx, &p)) {
+		snprintf(out->msg, sizeof(out->msg),
+		         "%s %s has no planned suspension pending (one that "
+		         "started is lifted instead)",
+		         q.on_pair ? "pair" : "product", name);
+		return FXB_ERR_NOT_PLANNED;
+	}
+	snprintf(q.scope, sizeof(q.scope), "%s", name);
+	q.plan = p.plan;
+	json_object_set_new(x->row, "plan", json_integer(p.plan));
+	out->scope = name;
+	out->reply.plan = p.plan;
+	return file_request(x, out, &q);
 }
 
 /* enrol and revoke: whom, checked against the roster now. */
@@ -486,6 +579,42 @@ approve_threshold(const struct cmd_ctx *x, const struct request *q,
 	return FXB_OK;
 }
 
+/* Carries out an approved cancel, unless the plan it names is no longer
+ * the scope's pending one: started (it is lifted instead, by its own
+ * request) or cancelled meanwhile.  That approval is stale, as a lift's
+ * of a suspension no longer in force: nothing is cancelled, and a newer
+ * plan of the same scope is not touched. */
+static enum fxb_err
+approve_cancel(const struct cmd_ctx *x, const struct request *q,
+               struct cmd_outcome *out)
+{
+	struct daemon *d = x->d;
+	struct breaker_plan p;
+	int32_t idx =
+	    q->on_pair
+	        ? breaker_pair_find(d->engine, q->scope, strlen(q->scope))
+	        : breaker_product_find(d->engine, q->scope, strlen(q->scope));
+	if (idx < 0 || !breaker_plan_status(d->engine, q->on_pair, idx, &p) ||
+	    p.plan != q->plan) {
+		snprintf(
+		    out->msg, sizeof(out->msg),
+		    "plan %lld of %s is no longer pending (it started, or "
+		    "was cancelled): nothing is cancelled",
+		    (long long)q->plan, q->scope);
+		return FXB_ERR_STALE_APPROVAL;
+	}
+	enum fxb_err e =
+	    breaker_force_cancel(d->engine, x->now, q->on_pair, idx);
+	if (e != FXB_OK) {
+		snprintf(out->msg, sizeof(out->msg), "%s", fxb_strerror(e));
+		return e;
+	}
+	out->scope = q->scope;
+	json_object_set_new(x->row, "plan", json_integer(q->plan));
+	out->reply.plan = q->plan;
+	return FXB_OK;
+}
+
 /* Carries out approved request q: its effect, with what the reply
  * and the row say of it. */
 static enum fxb_err
@@ -509,6 +638,8 @@ approve_effect(const struct cmd_ctx *x, const struct request *q,
 	}
 	if (strcmp(q->cmd, "threshold") == 0)
 		return approve_threshold(x, q, out);
+	if (strcmp(q->cmd, "cancel") == 0)
+		return approve_cancel(x, q, out);
 	if (strcmp(q->cmd, "reset") == 0) {
 		e = breaker_reset(
 		    d->engine, x->now,
@@ -588,6 +719,7 @@ static const struct cmd_spec cmd_specs[] = {
     {"approve", ROLE_APPROVE | ROLE_ADMIN, cmd_approve},
     {"cluster_add", ROLE_ADMIN, cmd_cluster_change},
     {"cluster_remove", ROLE_ADMIN, cmd_cluster_change},
+    {"cancel", ROLE_RESET, cmd_cancel},
 };
 #define NSPECS (sizeof(cmd_specs) / sizeof(cmd_specs[0]))
 

@@ -531,6 +531,18 @@ int64_t daemon_log_command_with(struct daemon *d, const char *scope,
 int64_t daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair,
                              int32_t idx, fxb_time until, const char *reason,
                              const char *notice);
+/*
+ * daemon_force_plan plans that suspension instead (breaker_force_plan):
+ * from `from` until `until` (FXB_NEVER: until lifted), its customer notice
+ * [notice notice] or, NULL, the default forced notice, made known to the
+ * engine's sink as daemon_force_suspend's is, while the force_scheduled
+ * row is made.  mu held.  The plan's id (that row's seq) in *plan, 0 if
+ * the engine refused: FXB_ERR_RANGE, FXB_ERR_ALREADY_PLANNED, ...
+ */
+enum fxb_err daemon_force_plan(struct daemon *d, fxb_time now, bool on_pair,
+                               int32_t idx, fxb_time from, fxb_time until,
+                               const char *reason, const char *notice,
+                               int64_t *plan);
 /* events_watchdog is the watchdog's callback (watchdog_fn, its thread):
  * one `watchdog` row per change, so that an episode is a row when it
  * starts and one when it ends. */
@@ -840,9 +852,9 @@ struct daemon {
 	/* onotice.c: sorted by suspension. */
 	struct onotice *notices;
 	size_t nnotices, capnotices;
-	/* events.c: the [notice] of the forced suspension being opened, or
-	 * NULL: set by daemon_force_suspend for the length of the engine
-	 * call. */
+	/* events.c: the [notice] of the forced suspension being opened or
+	 * planned, or NULL: set by daemon_force_suspend and daemon_force_plan
+	 * for the length of the engine call. */
 	const char *force_notice;
 	/* override.c: the changes by command in force. */
 	struct cmd_change changes[CHANGES_MAX];
@@ -980,18 +992,21 @@ bool commands_load_operators(struct daemon *d, const char *path);
 /* foureyes.c */
 #define REQUESTS_MAX 1024 /* pending four-eyes requests */
 
-/* A lift, reset, loosening or operator change waiting for a second
- * person. */
+/* A lift, reset, loosening, cancel of a plan or operator change waiting
+ * for a second person. */
 struct request {
 	int64_t seq; /* the request's command row: its id */
 	char operator[IPC_TRUST_KEY_ID_SIZE], name[IPC_TRUST_NAME_MAX + 1];
 	/* "lift", "reset", "threshold", "enrol", "revoke", "cluster_add",
-	 * "cluster_remove" */
+	 * "cluster_remove", "cancel" */
 	char cmd[16];
 	char rule[BREAKER_ID_MAX + 1];
 	char scope[BREAKER_ID_MAX + 1];
 	bool on_pair;
 	int64_t suspension; /* 0 for a threshold or an operator change */
+	/* cancel: the planned suspension it cancels (an approval once that
+	 * plan started or is gone is stale), else 0 */
+	int64_t plan;
 	/* threshold: the key, the value asked for, and the value it was
 	 * asked over (an approval after another change is stale). */
 	struct cmd_change change;

@@ -303,6 +303,25 @@ daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair, int32_t idx,
 	return suspension;
 }
 
+enum fxb_err
+daemon_force_plan(struct daemon *d, fxb_time now, bool on_pair, int32_t idx,
+                  fxb_time from, fxb_time until, const char *reason,
+                  const char *notice, int64_t *plan)
+{
+	struct breaker_plan p;
+	/* The force_scheduled row is made inside this call, as a
+	 * force_suspend's is inside daemon_force_suspend's: the sink reads
+	 * the notice the plan will show from here. */
+	d->force_notice = notice;
+	enum fxb_err e = breaker_force_plan(d->engine, now, on_pair, idx, from,
+	                                    until, reason);
+	d->force_notice = NULL;
+	*plan = e == FXB_OK && breaker_plan_status(d->engine, on_pair, idx, &p)
+	            ? p.plan
+	            : 0;
+	return e;
+}
+
 /*
  * The watchdog saw the check socket go silent or answer again (its own
  * thread, daemon/watchdog.c): one `watchdog` row per change (and its

@@ -3,8 +3,9 @@
  * "Signed operator commands").
  *
  * Lifting a suspension, resetting a trip, loosening a threshold,
- * enrolling or revoking an operator, and adding or removing a cluster
- * node are each a request that another person approves.  An approval
+ * cancelling a planned suspension, enrolling or revoking an operator, and
+ * adding or removing a cluster node are each a request that another
+ * person approves.  An approval
  * is bound to the request's number, to the suspension it names (so it
  * cannot reopen a newer trip) and, for an operator change, to the key
  * it names; it dies when the request expires, when the requester loses
@@ -207,6 +208,10 @@ foureyes_from_row(json_t *o, int64_t seq, fxb_time t, struct request *q)
 	if (strcmp(cmd, "lift") == 0 || strcmp(cmd, "reset") == 0)
 		q->suspension =
 		    json_integer_value(json_object_get(args, "suspension"));
+	/* A cancel names the plan it was asked over in its row (the args
+	 * name only the scope). */
+	if (strcmp(cmd, "cancel") == 0)
+		q->plan = json_integer_value(json_object_get(o, "plan"));
 	q->expires = json_integer_value(json_object_get(o, "expires_at"));
 	/* Judged on the wall clock: its expiry in engine time, as when it
 	 * was taken. */

@@ -274,6 +274,8 @@ ipc_reply_cmd(const struct ipc_reply_cmd *c)
 		if (c->suspension > 0)
 			json_object_set_new(r, "suspension",
 			                    json_integer(c->suspension));
+		if (c->plan > 0)
+			json_object_set_new(r, "plan", json_integer(c->plan));
 		return dump(r);
 	}
 	json_object_set_new(r, "result", json_string(result));
@@ -284,6 +286,8 @@ ipc_reply_cmd(const struct ipc_reply_cmd *c)
 		json_object_set_new(r, "request", json_integer(c->request));
 	if (c->change > 0)
 		json_object_set_new(r, "change", json_integer(c->change));
+	if (c->plan > 0)
+		json_object_set_new(r, "plan", json_integer(c->plan));
 	return dump(r);
 }
 

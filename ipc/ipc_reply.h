@@ -127,13 +127,16 @@ enum ipc_cmd_result {
  * answered: {"result","suspension"} (suspend), {"result","request"} (a
  * request), {"result","change"} (tightening, notice), and for an approval
  * (applied, with its request) {"change"?,"result","request",
- * "suspension"?}.
+ * "suspension"?}.  A planned suspension's id comes last: {"result","plan"}
+ * (suspend with from), {"result","request","plan"} (a cancel request, and
+ * its approval).
  */
 struct ipc_reply_cmd {
 	enum ipc_cmd_result result;
 	int64_t suspension; /* the suspension made, or an approval's */
 	int64_t request;    /* the request made, or the one approved */
 	int64_t change;     /* the change row (threshold, notice, operator) */
+	int64_t plan;       /* the plan made, or the one a cancel names */
 };
 
 char *ipc_reply_cmd(const struct ipc_reply_cmd *c);

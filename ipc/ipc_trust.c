@@ -148,7 +148,7 @@ ipc_trust_hex_file_read(const char *path, const char *what, unsigned char *out,
 }
 
 static const struct ipc_trust_command commands[] = {
-    {"suspend", {"reason", "product", "pair", "until", "notice"}},
+    {"suspend", {"reason", "product", "pair", "until", "notice", "from"}},
     {"lift", {"reason", "product", "pair", "suspension"}},
     {"reset", {"reason", "rule", "suspension"}},
     {"threshold", {"reason", "rule", "key", "value"}},
@@ -158,6 +158,7 @@ static const struct ipc_trust_command commands[] = {
     {"approve", {"reason", "request", "suspension", "operator"}},
     {"cluster_add", {"reason", "node"}},
     {"cluster_remove", {"reason", "node"}},
+    {"cancel", {"reason", "product", "pair"}},
 };
 
 const struct ipc_trust_command *
@@ -188,6 +189,7 @@ ipc_trust_command_takes(const struct ipc_trust_command *c, const char *arg)
 bool
 ipc_trust_arg_is_integer(const char *arg)
 {
-	return strcmp(arg, "until") == 0 || strcmp(arg, "suspension") == 0 ||
-	       strcmp(arg, "request") == 0 || strcmp(arg, "node") == 0;
+	return strcmp(arg, "until") == 0 || strcmp(arg, "from") == 0 ||
+	       strcmp(arg, "suspension") == 0 || strcmp(arg, "request") == 0 ||
+	       strcmp(arg, "node") == 0;
 }

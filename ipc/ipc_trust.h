@@ -74,7 +74,7 @@
  * option only for an arg listed here.  Which role each needs is the
  * service's (daemon/cmd_apply.c).
  */
-#define IPC_TRUST_ARGS_MAX 6
+#define IPC_TRUST_ARGS_MAX 7
 struct ipc_trust_command {
 	const char *name;
 	const char *const args[IPC_TRUST_ARGS_MAX]; /* NULL after the last */
@@ -87,7 +87,7 @@ const struct ipc_trust_command *ipc_trust_command_find(const char *name);
 bool ipc_trust_command_takes(const struct ipc_trust_command *c,
                              const char *arg);
 /* ipc_trust_arg_is_integer: the arg named arg is a JSON integer (node, until,
- * suspension, request); every other arg is a string. */
+ * from, suspension, request); every other arg is a string. */
 bool ipc_trust_arg_is_integer(const char *arg);
 
 /*

@@ -25,7 +25,7 @@ test_table(void)
 		unsigned role;
 		const char *args;
 	} want[] = {
-	    {"suspend", ROLE_SUSPEND, "reason,product,pair,until,notice"},
+	    {"suspend", ROLE_SUSPEND, "reason,product,pair,until,notice,from"},
 	    {"lift", ROLE_RESET, "reason,product,pair,suspension"},
 	    {"reset", ROLE_RESET, "reason,rule,suspension"},
 	    /* Tightening takes suspend, loosening reset and a second
@@ -39,6 +39,8 @@ test_table(void)
 	     "reason,request,suspension,operator"},
 	    {"cluster_add", ROLE_ADMIN, "reason,node"},
 	    {"cluster_remove", ROLE_ADMIN, "reason,node"},
+	    /* A cancel keeps a product open: a request, like a lift. */
+	    {"cancel", ROLE_RESET, "reason,product,pair"},
 	};
 	size_t n = 0;
 	const struct cmd_spec *t = cmd_apply_table(&n);

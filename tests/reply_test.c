@@ -338,25 +338,35 @@ test_batch_fail_closed(void)
 static void
 test_cmd(void)
 {
-	struct ipc_reply_cmd c = {IPC_CMD_APPLIED, 61, 0, 0};
+	struct ipc_reply_cmd c = {IPC_CMD_APPLIED, 61, 0, 0, 0};
 	/* suspend */
 	EXPECT(ipc_reply_cmd(&c),
 	       "{\"result\":\"applied\",\"suspension\":61}");
 	/* lift, reset, loosening, enrol, revoke: a request */
-	c = (struct ipc_reply_cmd){IPC_CMD_PENDING, 0, 62, 0};
+	c = (struct ipc_reply_cmd){IPC_CMD_PENDING, 0, 62, 0, 0};
 	EXPECT(ipc_reply_cmd(&c), "{\"result\":\"pending\",\"request\":62}");
 	/* the approval of a lift or reset */
-	c = (struct ipc_reply_cmd){IPC_CMD_APPLIED, 38, 62, 0};
+	c = (struct ipc_reply_cmd){IPC_CMD_APPLIED, 38, 62, 0, 0};
 	EXPECT(ipc_reply_cmd(&c),
 	       "{\"result\":\"applied\",\"request\":62,\"suspension\":38}");
 	/* threshold (tightening), notice */
-	c = (struct ipc_reply_cmd){IPC_CMD_APPLIED, 0, 0, 70};
+	c = (struct ipc_reply_cmd){IPC_CMD_APPLIED, 0, 0, 70, 0};
 	EXPECT(ipc_reply_cmd(&c), "{\"result\":\"applied\",\"change\":70}");
 	/* the approval of a loosening, an enrol or a revoke: its change
 	 * first, as the daemon always wrote it */
-	c = (struct ipc_reply_cmd){IPC_CMD_APPLIED, 0, 71, 73};
+	c = (struct ipc_reply_cmd){IPC_CMD_APPLIED, 0, 71, 73, 0};
 	EXPECT(ipc_reply_cmd(&c),
 	       "{\"change\":73,\"result\":\"applied\",\"request\":71}");
+	/* suspend with from: the plan made */
+	c = (struct ipc_reply_cmd){IPC_CMD_APPLIED, 0, 0, 0, 80};
+	EXPECT(ipc_reply_cmd(&c), "{\"result\":\"applied\",\"plan\":80}");
+	/* cancel: a request naming the plan, and its approval */
+	c = (struct ipc_reply_cmd){IPC_CMD_PENDING, 0, 82, 0, 80};
+	EXPECT(ipc_reply_cmd(&c),
+	       "{\"result\":\"pending\",\"request\":82,\"plan\":80}");
+	c = (struct ipc_reply_cmd){IPC_CMD_APPLIED, 0, 82, 0, 80};
+	EXPECT(ipc_reply_cmd(&c),
+	       "{\"result\":\"applied\",\"request\":82,\"plan\":80}");
 
 	EXPECT(ipc_reply_cmd_rejected(FXB_ERR_BAD_SIGNATURE,
 	                              "the signature does not verify"),
