@@ -4,7 +4,10 @@
  * figures), when it started and ended, how long it lasted, how it ended
  * and who ended it (the operators who requested and approved a reset or
  * lift), how many checks were denied while it held (the customer impact),
- * and the notice customers were shown.  Read from the log alone.
+ * and the notice customers were shown.  Then the planned suspensions
+ * (suspend --from): each plan, who planned it, and what became of it:
+ * started (its suspension), cancelled (who asked, who approved, when)
+ * or still pending.  Read from the log alone.
  */
 #include <jansson.h>
 #include <stdio.h>
@@ -28,9 +31,29 @@ struct episode {
 	char *notice;        /* the notice's English text */
 };
 
+/* A planned suspension: its force_scheduled row, the command row that
+ * asked for it, and its fate. */
+enum plan_fate { PLAN_PENDING = 0, PLAN_STARTED, PLAN_CANCELLED };
+static const char *const fate_name[] = {"pending", "started", "cancelled"};
+
+struct plan {
+	int64_t plan; /* its id: the force_scheduled row's seq */
+	int64_t requested;
+	char *scope, *scope_type;
+	int64_t from, until; /* until -1: none (until lifted) */
+	char *reason;
+	char *planned_by; /* the suspend command's signer */
+	enum plan_fate fate;
+	int64_t suspension; /* started: the suspension it opened */
+	int64_t cancelled;  /* cancelled: when (the force_cancel row's t) */
+	char *cancel_requested_by, *cancel_approved_by;
+};
+
 struct report {
 	struct episode *v;
 	size_t n, cap;
+	struct plan *p;
+	size_t np, capp;
 	int64_t from, to;
 };
 
@@ -141,6 +164,77 @@ episode_approved(struct report *r, const struct ledger_row *row, json_t *d)
 	}
 }
 
+/* A row's plan id: detail's "plan", if an integer, else 0. */
+static int64_t
+plan_of(json_t *d)
+{
+	json_t *v = json_object_get(d, "plan");
+	return json_is_integer(v) ? json_integer_value(v) : 0;
+}
+
+static struct plan *
+plan_find(struct report *r, int64_t plan)
+{
+	for (size_t i = r->np; i > 0; i--)
+		if (r->p[i - 1].plan == plan)
+			return &r->p[i - 1];
+	return NULL;
+}
+
+/* A force_scheduled row: a new plan.  False on out of memory. */
+static bool
+plan_open(struct report *r, const struct ledger_row *row, json_t *d)
+{
+	if (r->np == r->capp) {
+		r->capp = r->capp != 0 ? r->capp * 2 : 16;
+		struct plan *v = realloc(r->p, r->capp * sizeof(*v));
+		if (v == NULL)
+			return false;
+		r->p = v;
+	}
+	struct plan *p = &r->p[r->np++];
+	memset(p, 0, sizeof(*p));
+	p->plan = plan_of(d) > 0 ? plan_of(d) : row->seq;
+	p->requested = row->t;
+	p->scope = dup(row->scope);
+	p->scope_type = dup(row->scope_type);
+	p->from = json_integer_value(json_object_get(d, "from"));
+	json_t *u = json_object_get(d, "until");
+	p->until = json_is_integer(u) ? json_integer_value(u) : -1;
+	p->reason = dup(jstr(d, "reason"));
+	return true;
+}
+
+/* What a row says of a plan: who planned it (the applied suspend that
+ * names it), that it started (a force_suspend naming it), that it was
+ * cancelled (force_cancel) and on whose word (the applied approval that
+ * names it). */
+static void
+plan_row(struct report *r, const struct ledger_row *row, json_t *d)
+{
+	struct plan *p = plan_find(r, plan_of(d));
+	const char *cmd = jstr(d, "cmd"), *res = jstr(d, "result");
+	if (p == NULL)
+		return;
+	if (strcmp(row->event, "force_suspend") == 0) {
+		p->fate = PLAN_STARTED;
+		p->suspension = row->seq;
+	} else if (strcmp(row->event, "force_cancel") == 0) {
+		p->fate = PLAN_CANCELLED;
+		p->cancelled = row->t;
+	} else if (strcmp(row->event, "command") == 0 && cmd != NULL &&
+	           res != NULL && strcmp(res, "applied") == 0) {
+		if (strcmp(cmd, "suspend") == 0 && p->planned_by == NULL) {
+			p->planned_by = dup(jstr(d, "name"));
+		} else if (strcmp(cmd, "approve") == 0) {
+			free(p->cancel_requested_by);
+			free(p->cancel_approved_by);
+			p->cancel_requested_by = dup(jstr(d, "requested_by"));
+			p->cancel_approved_by = dup(jstr(d, "name"));
+		}
+	}
+}
+
 static int
 collect(void *arg, const struct ledger_row *row, int64_t logged_at)
 {
@@ -164,19 +258,27 @@ collect(void *arg, const struct ledger_row *row, int64_t logged_at)
 		episode_end(r, row, d);
 	else if (strcmp(ev, "command") == 0 && row->suspension > 0)
 		episode_approved(r, row, d);
+	if (strcmp(ev, "force_scheduled") == 0)
+		stop = plan_open(r, row, d) ? stop : 1;
+	else if (plan_of(d) > 0)
+		plan_row(r, row, d);
 	json_decref(d);
 	return stop;
 }
 
-/* Reads report's options into *fmt and r's window; false on anything
- * else (the caller prints the usage). */
+/* Reads report's options into *fmt, *plans and r's window; false on
+ * anything else (the caller prints the usage). */
 static bool
 report_opts(int argc, char **argv, const char **config, const char **db,
-            const char **fmt, struct report *r)
+            const char **fmt, bool *plans, struct report *r)
 {
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i],
 		           *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--plans") == 0) {
+			*plans = true;
+			continue;
+		}
 		if (v == NULL)
 			return false;
 		i++;
@@ -307,6 +409,139 @@ report_print(const struct report *r, const char *fmt)
 	}
 }
 
+/* The fate of p as the text shows it. */
+static void
+plan_fate_text(const struct plan *p, char *buf, size_t cap)
+{
+	char t[40];
+	if (p->fate == PLAN_STARTED) {
+		snprintf(buf, cap, "started: suspension %lld",
+		         (long long)p->suspension);
+	} else if (p->fate == PLAN_CANCELLED) {
+		ctl_format_time(t, sizeof(t), p->cancelled);
+		snprintf(buf, cap,
+		         "cancelled %s, requested by %s, approved by %s", t,
+		         p->cancel_requested_by != NULL
+		             ? p->cancel_requested_by
+		             : "?",
+		         p->cancel_approved_by != NULL ? p->cancel_approved_by
+		                                       : "?");
+	} else {
+		snprintf(buf, cap, "pending");
+	}
+}
+
+static void
+plan_text(const struct plan *p)
+{
+	char t1[40], t2[40] = "(until lifted)", fate[300];
+	ctl_format_time(t1, sizeof(t1), p->from);
+	if (p->until >= 0)
+		ctl_format_time(t2, sizeof(t2), p->until);
+	plan_fate_text(p, fate, sizeof(fate));
+	printf("%6lld  %-24s %-24s %-24s %-16s %s\n", (long long)p->plan,
+	       p->scope != NULL ? p->scope : "-", t1, t2,
+	       p->planned_by != NULL ? p->planned_by : "?", fate);
+	printf("%6s  reason: %s\n", "", p->reason != NULL ? p->reason : "");
+}
+
+static void
+plan_csv(const struct plan *p)
+{
+	char b[6][32];
+	snprintf(b[0], 32, "%lld", (long long)p->plan);
+	snprintf(b[1], 32, "%lld", (long long)p->requested);
+	snprintf(b[2], 32, "%lld", (long long)p->from);
+	snprintf(b[3], 32, "%lld", (long long)p->until);
+	snprintf(b[4], 32, "%lld", (long long)p->suspension);
+	snprintf(b[5], 32, "%lld", (long long)p->cancelled);
+	ctl_csv_field(b[0], false);
+	ctl_csv_field(p->scope, false);
+	ctl_csv_field(p->scope_type, false);
+	ctl_csv_field(b[1], false);
+	ctl_csv_field(b[2], false);
+	ctl_csv_field(p->until >= 0 ? b[3] : "", false);
+	ctl_csv_field(p->reason, false);
+	ctl_csv_field(p->planned_by, false);
+	ctl_csv_field(fate_name[p->fate], false);
+	ctl_csv_field(p->fate == PLAN_STARTED ? b[4] : "", false);
+	ctl_csv_field(p->fate == PLAN_CANCELLED ? b[5] : "", false);
+	ctl_csv_field(p->cancel_requested_by, false);
+	ctl_csv_field(p->cancel_approved_by, true);
+}
+
+static void
+plan_json(const struct plan *p)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "plan", json_integer(p->plan));
+	json_object_set_new(o, "scope", json_string(p->scope));
+	json_object_set_new(o, "scope_type", json_string(p->scope_type));
+	json_object_set_new(o, "requested", json_integer(p->requested));
+	json_object_set_new(o, "from", json_integer(p->from));
+	if (p->until >= 0)
+		json_object_set_new(o, "until", json_integer(p->until));
+	if (p->reason != NULL)
+		json_object_set_new(o, "reason", json_string(p->reason));
+	if (p->planned_by != NULL)
+		json_object_set_new(o, "planned_by",
+		                    json_string(p->planned_by));
+	json_object_set_new(o, "fate", json_string(fate_name[p->fate]));
+	if (p->fate == PLAN_STARTED)
+		json_object_set_new(o, "suspension",
+		                    json_integer(p->suspension));
+	if (p->fate == PLAN_CANCELLED) {
+		json_object_set_new(o, "cancelled",
+		                    json_integer(p->cancelled));
+		if (p->cancel_requested_by != NULL)
+			json_object_set_new(
+			    o, "cancel_requested_by",
+			    json_string(p->cancel_requested_by));
+		if (p->cancel_approved_by != NULL)
+			json_object_set_new(
+			    o, "cancel_approved_by",
+			    json_string(p->cancel_approved_by));
+	}
+	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	json_decref(o);
+}
+
+/* The plans whose start falls in r's window, in fmt.  The text shows
+ * them below the episodes, under a heading of their own, and only if
+ * there are any; CSV and JSON show them instead of the episodes
+ * (--plans), each format keeping one kind of record. */
+static void
+plans_print(const struct report *r, const char *fmt, bool heading)
+{
+	bool any = false;
+	for (size_t i = 0; i < r->np; i++) {
+		const struct plan *p = &r->p[i];
+		if (p->from < r->from || (r->to != 0 && p->from >= r->to))
+			continue;
+		if (!any && strcmp(fmt, "text") == 0)
+			printf("%s%6s  %-24s %-24s %-24s %-16s %s\n",
+			       heading ? "\nPLANNED SUSPENSIONS\n" : "",
+			       "PLAN", "SCOPE", "FROM (UTC)", "UNTIL (UTC)",
+			       "PLANNED BY", "FATE");
+		if (!any && strcmp(fmt, "csv") == 0)
+			printf("plan,scope,scope_type,requested,from,until,"
+			       "reason,planned_by,fate,suspension,cancelled,"
+			       "cancel_requested_by,cancel_approved_by\n");
+		any = true;
+		if (strcmp(fmt, "text") == 0)
+			plan_text(p);
+		else if (strcmp(fmt, "csv") == 0)
+			plan_csv(p);
+		else
+			plan_json(p);
+	}
+	if (!any && !heading && strcmp(fmt, "csv") == 0)
+		printf("plan,scope,scope_type,requested,from,until,reason,"
+		       "planned_by,fate,suspension,cancelled,"
+		       "cancel_requested_by,cancel_approved_by\n");
+}
+
 static void
 report_free(struct report *r)
 {
@@ -322,6 +557,16 @@ report_free(struct report *r)
 		free(e->notice);
 	}
 	free(r->v);
+	for (size_t i = 0; i < r->np; i++) {
+		struct plan *p = &r->p[i];
+		free(p->scope);
+		free(p->scope_type);
+		free(p->reason);
+		free(p->planned_by);
+		free(p->cancel_requested_by);
+		free(p->cancel_approved_by);
+	}
+	free(r->p);
 }
 
 int
@@ -329,13 +574,15 @@ ctl_report(int argc, char **argv)
 {
 	static const char use[] =
 	    "usage: fxbreakerctl report [--config FILE | --db PATH] "
-	    "[--since TIME] [--until TIME] [--format text|csv|json]";
+	    "[--since TIME] [--until TIME] [--format text|csv|json] "
+	    "[--plans]";
 	const char *config = ctl_default_config(), *db = NULL, *fmt = "text";
+	bool plans = false;
 	struct report r;
 	int code = CTL_EXIT_OK;
 
 	memset(&r, 0, sizeof(r));
-	if (!report_opts(argc, argv, &config, &db, &fmt, &r)) {
+	if (!report_opts(argc, argv, &config, &db, &fmt, &plans, &r)) {
 		fprintf(stderr, "%s\n", use);
 		return CTL_EXIT_USAGE;
 	}
@@ -349,7 +596,10 @@ ctl_report(int argc, char **argv)
 		code = CTL_EXIT_USAGE;
 	}
 	ledger_close(lg);
-	report_print(&r, fmt);
+	if (!plans)
+		report_print(&r, fmt);
+	if (plans || strcmp(fmt, "text") == 0)
+		plans_print(&r, fmt, !plans);
 	report_free(&r);
 	return code;
 }
