@@ -1,0 +1,222 @@
+#!/bin/sh
+# e2e_plan.sh BUILD: planned suspensions from the operator's side
+# (docs/RULES.md 9, docs/OPERATIONS.md "Planning a suspension"):
+# `fxbreakerctl suspend --from T --until T2` plans one with one signature;
+# the product stays open until T, is denied (forced) from T exactly and
+# opens again at T2, each step a log row; a second plan of the same scope
+# is refused; `fxbreakerctl cancel` is a request a second person approves,
+# bound to the plan it named; and the report tells each plan's fate.  On
+# the real clock: a plan starts 2 s after it is made.
+. "$(dirname "$0")/lib_e2e.sh"
+
+{
+	operator_key alice alice
+	operator_key bob bob
+	operator_key carol carol suspend # may plan, not cancel or approve
+} >"$TMP/operators"
+chmod 644 "$TMP/operators"
+{
+	service_conf
+	cat <<EOF2
+operators_file = $TMP/operators
+[pair USD/KRW]
+[product remit]
+pair = USD/KRW
+[product wallet]
+pair = USD/KRW
+[notice maint]
+ko = {product}: 점검으로 {until} 환전을 멈춥니다.
+en = {product}: exchange is paused for maintenance {until}.
+EOF2
+} >"$TMP/fx.conf"
+start_daemon || exit 1
+now() { date +%s%3N; }
+chk() { "$CTL" check --json "$1" 1.00; }
+cmd() { "$CTL" "$@" --json 2>/dev/null | jq -c '[.result, .error.code, .error.name, .error.message]'; }
+# sleep_until MS: the wall clock is past MS (epoch ms) by 150 ms
+sleep_until() {
+	d=$(($1 + 150 - $(now)))
+	[ "$d" -gt 0 ] && sleep "$(echo "$d" | awk '{printf "%.3f", $1 / 1000}')"
+	return 0
+}
+row() { sql "select $2 from suspension_log where seq=$1"; }
+WHY="overnight remittance stop"
+
+# --- plan: from now+2s until now+4s ---------------------------------------
+T0=$(now)
+F=$((T0 + 2000))
+U=$((T0 + 4000))
+out=$("$CTL" suspend --key alice.key --product remit --reason "$WHY" --from "$F" --until "$U" 2>&1)
+rc=$?
+pre=$(chk remit)
+again=$(cmd suspend --key bob.key --product remit --reason "twice" --from "$((F + 10))" --until "$U")
+cancel_rq=$("$CTL" cancel --key alice.key --product remit --reason "stale test" --json 2>/dev/null)
+t_before=$(now)
+P=$(sql "select seq from suspension_log where event='force_scheduled' and scope='remit'")
+check "suspend --from: applied, the plan's id (its force_scheduled row), exit 0" \
+	"$out rc=$rc" "applied: plan $P rc=0"
+check "the steps before from ran before it (else the test proves nothing)" \
+	"$([ "$t_before" -lt "$F" ] && echo yes)" yes
+# The check's `upcoming` is the daemon's check reply (another change):
+# until it lands, a check before from is a plain allow.
+check "a check before from: allowed" \
+	"$(echo "$pre" | jq -c '[.decision, .reason, .suspension]')" \
+	'["allow",null,null]'
+check "a second plan of the same scope: already_planned (40), naming the first" \
+	"$again" \
+	"[\"rejected\",40,\"already_planned\",\"product remit has plan $P pending already (from $F until $U): cancel it first\"]"
+check "a cancel asked before from: pending, naming the plan" \
+	"$(echo "$cancel_rq" | jq -c '[.result, .plan]')" "[\"pending\",$P]"
+RQ=$(echo "$cancel_rq" | jq .request)
+
+# --- from: denied, forced, stamped from exactly ----------------------------
+sleep_until "$F"
+mid=$(chk remit)
+S=$(sql "select seq from suspension_log where event='force_suspend' and scope='remit'")
+check "after from: denied forced, quoting the suspension the plan opened" \
+	"$(echo "$mid" | jq -c '[.decision, .reason, .suspension]')" \
+	"[\"deny\",\"forced\",$S]"
+check "... with the plan's notice (none named: the default forced notice)" \
+	"$(echo "$mid" | jq -r .notice.id)" default-forced
+check "an approval of the cancel once the plan started: stale_approval (32)" \
+	"$(cmd approve --key bob.key --request "$RQ" --reason late)" \
+	"[\"rejected\",32,\"stale_approval\",\"plan $P of remit is no longer pending (it started, or was cancelled): nothing is cancelled\"]"
+check "... and the product stays suspended" "$(chk remit | jq -c '[.decision, .suspension]')" \
+	"[\"deny\",$S]"
+check "cancel of a started plan: not_planned (39)" \
+	"$(cmd cancel --key alice.key --product remit --reason "too late")" \
+	'["rejected",39,"not_planned","product remit has no planned suspension pending (one that started is lifted instead)"]'
+check "once started, a new plan of the scope is taken" \
+	"$("$CTL" suspend --key alice.key --product remit --reason later --from "$((U + 60000))" --until "$((U + 120000))" 2>&1 | sed 's/[0-9][0-9]*$/N/')" \
+	"applied: plan N"
+
+# --- until: open again -------------------------------------------------------
+sleep_until "$U"
+check "after until: allowed" "$(chk remit | jq -c '[.decision, .suspension]')" \
+	'["allow",null]'
+L=$(sql "select seq from suspension_log where event='force_lift' and scope='remit'")
+
+# --- the log: each step a row, in order, exact ----------------------------
+check "the rows of the plan, in order" \
+	"$(sql "select event from suspension_log where scope='remit' and seq between $P and $L order by seq" | tr '\n' ' ')" \
+	"force_scheduled command command command force_suspend command command command force_scheduled command force_lift "
+check "force_scheduled: scope, plan, from, until, reason (who signed)" \
+	"$(row "$P" "json_extract(detail, '\$.event') || '|' || scope_type || '|' || json_extract(detail, '\$.plan') || '|' || json_extract(detail, '\$.from') || '|' || json_extract(detail, '\$.until') || '|' || json_extract(detail, '\$.reason') || '|' || suspension")" \
+	"force_scheduled|product|$P|$F|$U|$WHY (by alice)|0"
+check "... logged when asked, before from" \
+	"$(row "$P" "t >= $T0 and t < $F")" 1
+check "the suspend's command row names the plan and its signer" \
+	"$(sql "select json_extract(detail, '\$.name') || '|' || json_extract(detail, '\$.args.from') || '|' || json_extract(detail, '\$.args.until') || '|' || json_extract(detail, '\$.result') || '|' || json_extract(detail, '\$.reply') from suspension_log where event='command' and json_extract(detail, '\$.plan')=$P and json_extract(detail, '\$.cmd')='suspend'")" \
+	"alice|$F|$U|applied|{\"result\":\"applied\",\"plan\":$P}"
+check "force_suspend: stamped from, the plan, until, reason" \
+	"$(row "$S" "t || '|' || json_extract(detail, '\$.plan') || '|' || json_extract(detail, '\$.until') || '|' || json_extract(detail, '\$.reason') || '|' || suspension || '|' || kind")" \
+	"$F|$P|$U|$WHY (by alice)|$S|forced"
+check "force_lift: stamped until, by schedule, ending that suspension" \
+	"$(row "$L" "t || '|' || json_extract(detail, '\$.by') || '|' || suspension")" \
+	"$U|schedule|$S"
+
+# --- refusals: nothing planned ----------------------------------------------
+n=$(sql "select count(*) from suspension_log where event='force_scheduled'")
+T1=$(now)
+check "from not after now: range (5)" \
+	"$(cmd suspend --key alice.key --product wallet --reason r --from "$((T1 - 1000))" --until "$((T1 + 60000))")" \
+	'["rejected",5,"range","args: from must be after now (without from, the suspension starts now)"]'
+check "until not after from: range (5)" \
+	"$(cmd suspend --key alice.key --product wallet --reason r --from "$((T1 + 60000))" --until "$((T1 + 60000))")" \
+	'["rejected",5,"range","args: until must be after from"]'
+check "an unknown product: unknown_product" \
+	"$(cmd suspend --key alice.key --product nope --reason r --from "$((T1 + 60000))")" \
+	'["rejected",6,"unknown_product","no such product \"nope\""]'
+check "an unknown notice: unknown_notice (34)" \
+	"$(cmd suspend --key alice.key --product wallet --reason r --notice nope --from "$((T1 + 60000))")" \
+	'["rejected",34,"unknown_notice","args: no such notice \"nope\""]'
+"$CTL" suspend --key alice.key --product wallet --reason r --from tomorrow >out 2>&1
+rc=$?
+check "--from that is no time: usage, exit 3, nothing sent" \
+	"$(head -1 out) rc=$rc" \
+	"fxbreakerctl: --from: epoch ms, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ rc=3"
+check "... nothing was planned" \
+	"$(sql "select count(*) from suspension_log where event='force_scheduled'")" "$n"
+check "cancel with nothing planned: not_planned (39)" \
+	"$(cmd cancel --key alice.key --product wallet --reason r)" \
+	'["rejected",39,"not_planned","product wallet has no planned suspension pending (one that started is lifted instead)"]'
+check "cancel needs the reset role" \
+	"$(cmd cancel --key carol.key --product wallet --reason r)" \
+	'["rejected",28,"forbidden","carol may not cancel (roles held: suspend; docs/PROTOCOL.md lists the role each command takes)"]'
+
+# --- cancel: four eyes; the product stays open past from -------------------
+T2=$(now)
+F2=$((T2 + 2000))
+U2=$((T2 + 60000))
+out=$("$CTL" suspend --key carol.key --pair USD/KRW --reason "pair plan" --from "$F2" --until "$U2" --notice maint 2>&1)
+P2=$(sql "select seq from suspension_log where event='force_scheduled' and scope='USD/KRW'")
+check "a pair's plan, by one signature (the suspend role)" "$out" "applied: plan $P2"
+out=$("$CTL" cancel --key alice.key --pair USD/KRW --reason "customers were not told" 2>&1)
+R2=$(sql "select max(seq) from suspension_log where event='command'")
+check "cancel: a request, naming the plan" "$out" \
+	"pending: request $R2, plan $P2 (needs an approval by another operator)"
+check "its requester may not approve it: self_approval" \
+	"$(cmd approve --key alice.key --request "$R2" --reason ok)" \
+	"[\"rejected\",31,\"self_approval\",\"alice requested this: a different person must approve\"]"
+check "nor may one without the approve role" \
+	"$(cmd approve --key carol.key --request "$R2" --reason ok | jq -c '.[0:3]')" \
+	'["rejected",28,"forbidden"]'
+out=$("$CTL" approve --key bob.key --request "$R2" --reason "agreed" 2>&1)
+C2=$(sql "select seq from suspension_log where event='force_cancel'")
+A2=$(sql "select max(seq) from suspension_log where event='command'")
+t_cancel=$(now)
+check "approved by a second person: applied, the request and the plan" "$out" \
+	"applied: request $R2, plan $P2"
+check "... before the plan's from" "$([ "$t_cancel" -lt "$F2" ] && echo yes)" yes
+check "force_cancel: the plan, its from and until" \
+	"$(row "$C2" "scope || '|' || scope_type || '|' || json_extract(detail, '\$.plan') || '|' || json_extract(detail, '\$.from') || '|' || json_extract(detail, '\$.until')")" \
+	"USD/KRW|pair|$P2|$F2|$U2"
+check "the approval's row names both people and the plan" \
+	"$(row "$A2" "json_extract(detail, '\$.cmd') || '|' || json_extract(detail, '\$.requested_by') || '|' || json_extract(detail, '\$.name') || '|' || json_extract(detail, '\$.request') || '|' || json_extract(detail, '\$.plan') || '|' || json_extract(detail, '\$.result')")" \
+	"approve|alice|bob|$R2|$P2|applied"
+check "approving it again: stale_approval" \
+	"$(cmd approve --key bob.key --request "$R2" --reason again | jq -c '.[0:3]')" \
+	'["rejected",32,"stale_approval"]'
+sleep_until "$F2"
+check "past from, the pair's products stay open" \
+	"$(chk wallet | jq -c '[.decision, .suspension]')" '["allow",null]'
+check "... and no suspension opened on the pair" \
+	"$(sql "select count(*) from suspension_log where event='force_suspend' and scope='USD/KRW'")" 0
+
+# --- the report: each plan, who planned it, its fate ------------------------
+check "report --plans (JSON): started, with its suspension" \
+	"$("$CTL" report --plans --format json | jq -c "select(.plan == $P) | [.scope, .scope_type, .from, .until, .reason, .planned_by, .fate, .suspension]")" \
+	"[\"remit\",\"product\",$F,$U,\"$WHY (by alice)\",\"alice\",\"started\",$S]"
+check "report --plans (JSON): cancelled, by whom, approved by whom, when" \
+	"$("$CTL" report --plans --format json | jq -c "select(.plan == $P2) | [.scope, .planned_by, .fate, .cancelled, .cancel_requested_by, .cancel_approved_by]")" \
+	"[\"USD/KRW\",\"carol\",\"cancelled\",$(row "$C2" t),\"alice\",\"bob\"]"
+check "report --plans (JSON): the later plan, pending" \
+	"$("$CTL" report --plans --format json | jq -c 'select(.fate == "pending") | [.scope, .from - .requested > 60000]')" \
+	'["remit",true]'
+# iso MS: a time as the report shows it
+iso() { echo "$(date -u -d "@$(($1 / 1000))" +%Y-%m-%dT%H:%M:%S).$(printf %03d $(($1 % 1000)))Z"; }
+P3=$(sql "select max(seq) from suspension_log where event='force_scheduled'")
+F3=$(row "$P3" "json_extract(detail, '\$.from')")
+U3=$(row "$P3" "json_extract(detail, '\$.until')")
+CT=$(row "$C2" t)
+{
+	echo "PLANNED SUSPENSIONS"
+	printf "%6s  %-24s %-24s %-24s %-16s %s\n" PLAN SCOPE "FROM (UTC)" "UNTIL (UTC)" "PLANNED BY" FATE
+	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$P" remit "$(iso "$F")" "$(iso "$U")" alice "started: suspension $S"
+	printf "%6s  reason: %s\n" "" "$WHY (by alice)"
+	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$P2" USD/KRW "$(iso "$F2")" "$(iso "$U2")" carol "cancelled $(iso "$CT"), requested by alice, approved by bob"
+	printf "%6s  reason: %s\n" "" "pair plan (by carol)"
+	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$P3" remit "$(iso "$F3")" "$(iso "$U3")" alice pending
+	printf "%6s  reason: %s\n" "" "later (by alice)"
+} >want.txt
+"$CTL" report | sed -n '/^PLANNED SUSPENSIONS$/,$p' >got.txt
+check "report (text): the plans under their heading, after the episodes" \
+	"$(diff want.txt got.txt && echo same)" same
+check "report (text): a blank line between the episodes and the plans" \
+	"$("$CTL" report | grep -B1 '^PLANNED SUSPENSIONS$' | head -1)" ""
+check "report --plans --format csv: a header and one line per plan" \
+	"$("$CTL" report --plans --format csv | python3 -c "import csv,sys
+r = list(csv.reader(sys.stdin))
+print(len(r), r[0][8], r[1][8], r[1][9], r[2][8], r[2][11], r[2][12])")" \
+	"4 fate started $S cancelled alice bob"
+finish
