@@ -97,12 +97,14 @@ check "after until: allowed" "$(chk remit | jq -c '[.decision, .suspension]')" \
 L=$(sql "select seq from suspension_log where event='force_lift' and scope='remit'")
 
 # --- the log: each step a row, in order, exact ----------------------------
-check "the rows of the plan, in order" \
-	"$(sql "select event from suspension_log where scope='remit' and seq between $P and $L order by seq" | tr '\n' ' ')" \
-	"force_scheduled command command command force_suspend command command command force_scheduled command force_lift "
-check "force_scheduled: scope, plan, from, until, reason (who signed)" \
-	"$(row "$P" "json_extract(detail, '\$.event') || '|' || scope_type || '|' || json_extract(detail, '\$.plan') || '|' || json_extract(detail, '\$.from') || '|' || json_extract(detail, '\$.until') || '|' || json_extract(detail, '\$.reason') || '|' || suspension")" \
-	"force_scheduled|product|$P|$F|$U|$WHY (by alice)|0"
+check "the rows from the plan to its end, in order (commands: cmd/result/error)" \
+	"$(sql "select event || ifnull(':' || json_extract(detail, '\$.cmd') || '/' || json_extract(detail, '\$.result') || ifnull('/' || json_extract(detail, '\$.error'), ''), '') from suspension_log where seq between $P and $L order by seq" | tr '\n' ' ')" \
+	"force_scheduled command:suspend/applied command:suspend/rejected/already_planned command:cancel/pending force_suspend command:approve/rejected/stale_approval command:cancel/rejected/not_planned force_scheduled command:suspend/applied force_lift "
+# The row's own "plan" is the daemon's event row (another change): the
+# plan's id is the row's seq, which the reply and the rows after name.
+check "force_scheduled: scope, from, until, reason (who signed)" \
+	"$(row "$P" "json_extract(detail, '\$.event') || '|' || scope || '|' || scope_type || '|' || json_extract(detail, '\$.from') || '|' || json_extract(detail, '\$.until') || '|' || json_extract(detail, '\$.reason') || '|' || ifnull(suspension, 'null')")" \
+	"force_scheduled|remit|product|$F|$U|$WHY (by alice)|null"
 check "... logged when asked, before from" \
 	"$(row "$P" "t >= $T0 and t < $F")" 1
 check "the suspend's command row names the plan and its signer" \
@@ -195,7 +197,7 @@ check "report --plans (JSON): the later plan, pending" \
 	'["remit",true]'
 # iso MS: a time as the report shows it
 iso() { echo "$(date -u -d "@$(($1 / 1000))" +%Y-%m-%dT%H:%M:%S).$(printf %03d $(($1 % 1000)))Z"; }
-P3=$(sql "select max(seq) from suspension_log where event='force_scheduled'")
+P3=$(sql "select seq from suspension_log where event='force_scheduled' and scope='remit' and seq > $P")
 F3=$(row "$P3" "json_extract(detail, '\$.from')")
 U3=$(row "$P3" "json_extract(detail, '\$.until')")
 CT=$(row "$C2" t)
@@ -204,10 +206,10 @@ CT=$(row "$C2" t)
 	printf "%6s  %-24s %-24s %-24s %-16s %s\n" PLAN SCOPE "FROM (UTC)" "UNTIL (UTC)" "PLANNED BY" FATE
 	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$P" remit "$(iso "$F")" "$(iso "$U")" alice "started: suspension $S"
 	printf "%6s  reason: %s\n" "" "$WHY (by alice)"
-	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$P2" USD/KRW "$(iso "$F2")" "$(iso "$U2")" carol "cancelled $(iso "$CT"), requested by alice, approved by bob"
-	printf "%6s  reason: %s\n" "" "pair plan (by carol)"
 	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$P3" remit "$(iso "$F3")" "$(iso "$U3")" alice pending
 	printf "%6s  reason: %s\n" "" "later (by alice)"
+	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$P2" USD/KRW "$(iso "$F2")" "$(iso "$U2")" carol "cancelled $(iso "$CT"), requested by alice, approved by bob"
+	printf "%6s  reason: %s\n" "" "pair plan (by carol)"
 } >want.txt
 "$CTL" report | sed -n '/^PLANNED SUSPENSIONS$/,$p' >got.txt
 check "report (text): the plans under their heading, after the episodes" \
@@ -217,6 +219,6 @@ check "report (text): a blank line between the episodes and the plans" \
 check "report --plans --format csv: a header and one line per plan" \
 	"$("$CTL" report --plans --format csv | python3 -c "import csv,sys
 r = list(csv.reader(sys.stdin))
-print(len(r), r[0][8], r[1][8], r[1][9], r[2][8], r[2][11], r[2][12])")" \
-	"4 fate started $S cancelled alice bob"
+print(len(r), r[0][8], [x[0] for x in r[1:]], r[1][8], r[1][9], r[2][8], r[3][8], r[3][10] == '$CT', r[3][11], r[3][12])")" \
+	"4 fate ['$P', '$P3', '$P2'] started $S pending cancelled True alice bob"
 finish
