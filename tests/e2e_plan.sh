@@ -57,11 +57,16 @@ check "suspend --from: applied, the plan's id (its force_scheduled row), exit 0"
 	"$out rc=$rc" "applied: plan $P rc=0"
 check "the steps before from ran before it (else the test proves nothing)" \
 	"$([ "$t_before" -lt "$F" ] && echo yes)" yes
-# The check's `upcoming` is the daemon's check reply (another change):
-# until it lands, a check before from is a plain allow.
 check "a check before from: allowed" \
 	"$(echo "$pre" | jq -c '[.decision, .reason, .suspension]')" \
 	'["allow",null,null]'
+# `upcoming` on the check's answer is the daemon's check path (another
+# change: the engine decides it, the allow's fast reply leaves it out
+# for now).  When it lands, the answer carries [$P,$F,$U] here and
+# [$P2,$F2,$U2] for the pair's plan below.
+check "... carrying upcoming: the plan, its from and until (not yet)" \
+	"$(echo "$pre" | jq -c '[.upcoming.plan, .upcoming.from, .upcoming.until]')" \
+	"[null,null,null]"
 check "a second plan of the same scope: already_planned (40), naming the first" \
 	"$again" \
 	"[\"rejected\",40,\"already_planned\",\"product remit has plan $P pending already (from $F until $U): cancel it first\"]"
@@ -78,6 +83,8 @@ check "after from: denied forced, quoting the suspension the plan opened" \
 	"[\"deny\",\"forced\",$S]"
 check "... with the plan's notice (none named: the default forced notice)" \
 	"$(echo "$mid" | jq -r .notice.id)" default-forced
+check "... and no upcoming: the plan has started" \
+	"$(echo "$mid" | jq -c .upcoming)" null
 check "an approval of the cancel once the plan started: stale_approval (32)" \
 	"$(cmd approve --key bob.key --request "$RQ" --reason late)" \
 	"[\"rejected\",32,\"stale_approval\",\"plan $P of remit is no longer pending (it started, or was cancelled): nothing is cancelled\"]"
@@ -153,6 +160,9 @@ U2=$((T2 + 60000))
 out=$("$CTL" suspend --key carol.key --pair USD/KRW --reason "pair plan" --from "$F2" --until "$U2" --notice maint 2>&1)
 P2=$(sql "select seq from suspension_log where event='force_scheduled' and scope='USD/KRW'")
 check "a pair's plan, by one signature (the suspend role)" "$out" "applied: plan $P2"
+check "the pair's products carry it as upcoming (not yet: above)" \
+	"$(chk wallet | jq -c '[.decision, .upcoming.plan, .upcoming.from, .upcoming.until]')" \
+	'["allow",null,null,null]'
 out=$("$CTL" cancel --key alice.key --pair USD/KRW --reason "customers were not told" 2>&1)
 R2=$(sql "select max(seq) from suspension_log where event='command'")
 check "cancel: a request, naming the plan" "$out" \
@@ -166,10 +176,11 @@ check "nor may one without the approve role" \
 out=$("$CTL" approve --key bob.key --request "$R2" --reason "agreed" 2>&1)
 C2=$(sql "select seq from suspension_log where event='force_cancel'")
 A2=$(sql "select max(seq) from suspension_log where event='command'")
-t_cancel=$(now)
 check "approved by a second person: applied, the request and the plan" "$out" \
 	"applied: request $R2, plan $P2"
-check "... before the plan's from" "$([ "$t_cancel" -lt "$F2" ] && echo yes)" yes
+upc=$(chk wallet | jq -c .upcoming)
+check "... before the plan's from" "$([ "$(now)" -lt "$F2" ] && echo yes)" yes
+check "once cancelled, checks no longer carry upcoming" "$upc" null
 check "force_cancel: the plan, its from and until" \
 	"$(row "$C2" "scope || '|' || scope_type || '|' || json_extract(detail, '\$.plan') || '|' || json_extract(detail, '\$.from') || '|' || json_extract(detail, '\$.until')")" \
 	"USD/KRW|pair|$P2|$F2|$U2"
