@@ -589,6 +589,33 @@ test_from_row(void)
 	CHECK_STR(q.change.key, "max_count");
 	CHECK_STR(q.change.value, "12");
 	CHECK_STR(q.from, "10");
+	CHECK_INT(q.plan, 0); /* only a cancel names one */
+	json_decref(o);
+
+	/* A cancel: the plan it was asked over is the row's, not an arg;
+	 * a "plan" the row of another command carries names nothing. */
+	o = json_loads("{\"cmd\":\"cancel\",\"operator\":\"" KEY_ALICE
+	               "\",\"name\":\"alice\",\"args\":{\"product\":"
+	               "\"remit\",\"reason\":\"r\"},\"expires_at\":5000,"
+	               "\"plan\":39,\"result\":\"pending\"}",
+	               0, NULL);
+	foureyes_from_row(o, 43, 4100, &q);
+	CHECK_INT(q.seq, 43);
+	CHECK_STR(q.cmd, "cancel");
+	CHECK_STR(q.scope, "remit");
+	CHECK(!q.on_pair);
+	CHECK_INT(q.plan, 39);
+	CHECK_INT(q.suspension, 0);
+	json_decref(o);
+	o = json_loads("{\"cmd\":\"lift\",\"operator\":\"" KEY_ALICE
+	               "\",\"name\":\"alice\",\"args\":{\"product\":"
+	               "\"remit\",\"suspension\":7,\"reason\":\"r\"},"
+	               "\"expires_at\":5000,\"plan\":39,\"result\":"
+	               "\"pending\"}",
+	               0, NULL);
+	foureyes_from_row(o, 44, 4100, &q);
+	CHECK_INT(q.plan, 0);
+	CHECK_INT(q.suspension, 7);
 	json_decref(o);
 }
 

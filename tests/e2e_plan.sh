@@ -93,9 +93,9 @@ check "... and the product stays suspended" "$(chk remit | jq -c '[.decision, .s
 check "cancel of a started plan: not_planned (39)" \
 	"$(cmd cancel --key alice.key --product remit --reason "too late")" \
 	'["rejected",39,"not_planned","product remit has no planned suspension pending (one that started is lifted instead)"]'
-check "once started, a new plan of the scope is taken" \
-	"$("$CTL" suspend --key alice.key --product remit --reason later --from "$((U + 60000))" --until "$((U + 120000))" 2>&1 | sed 's/[0-9][0-9]*$/N/')" \
-	"applied: plan N"
+out=$("$CTL" suspend --key alice.key --product remit --reason later --from "$((U + 60000))" --until "$((U + 120000))" 2>&1)
+P3=$(sql "select seq from suspension_log where event='force_scheduled' and scope='remit' and seq > $P")
+check "once started, a new plan of the scope is taken" "$out" "applied: plan $P3"
 
 # --- until: open again -------------------------------------------------------
 sleep_until "$U"
@@ -196,6 +196,27 @@ check "past from, the pair's products stay open" \
 check "... and no suspension opened on the pair" \
 	"$(sql "select count(*) from suspension_log where event='force_suspend' and scope='USD/KRW'")" 0
 
+# --- an approval is bound to the plan its request named --------------------
+T4=$(now)
+"$CTL" suspend --key alice.key --product wallet --reason "open-ended" --from "$((T4 + 60000))" >/dev/null
+PA=$(sql "select max(seq) from suspension_log where event='force_scheduled'")
+check "a plan without until: its row has none" \
+	"$(row "$PA" "scope || '|' || json_extract(detail, '\$.from') || '|' || ifnull(json_extract(detail, '\$.until'), 'none')")" \
+	"wallet|$((T4 + 60000))|none"
+R1=$("$CTL" cancel --key alice.key --product wallet --reason "first ask" --json | jq .request)
+RB=$("$CTL" cancel --key bob.key --product wallet --reason "second ask" --json | jq .request)
+check "two requests to cancel it; one approved" \
+	"$("$CTL" approve --key alice.key --request "$RB" --reason ok 2>&1)" \
+	"applied: request $RB, plan $PA"
+"$CTL" suspend --key alice.key --product wallet --reason "replanned" --from "$((T4 + 90000))" --until "$((T4 + 120000))" >/dev/null
+PB=$(sql "select max(seq) from suspension_log where event='force_scheduled'")
+check "the other, approved once the scope has a new plan: stale_approval, naming its own" \
+	"$(cmd approve --key bob.key --request "$R1" --reason late)" \
+	"[\"rejected\",32,\"stale_approval\",\"plan $PA of wallet is no longer pending (it started, or was cancelled): nothing is cancelled\"]"
+check "... and the new plan is still pending (no second force_cancel)" \
+	"$(sql "select count(*) || '|' || group_concat(json_extract(detail, '\$.plan')) from suspension_log where event='force_cancel' and scope='wallet'")" \
+	"1|$PA"
+
 # --- the report: each plan, who planned it, its fate ------------------------
 check "report --plans (JSON): started, with its suspension" \
 	"$("$CTL" report --plans --format json | jq -c "select(.plan == $P) | [.scope, .scope_type, .from, .until, .reason, .planned_by, .fate, .suspension]")" \
@@ -203,12 +224,17 @@ check "report --plans (JSON): started, with its suspension" \
 check "report --plans (JSON): cancelled, by whom, approved by whom, when" \
 	"$("$CTL" report --plans --format json | jq -c "select(.plan == $P2) | [.scope, .planned_by, .fate, .cancelled, .cancel_requested_by, .cancel_approved_by]")" \
 	"[\"USD/KRW\",\"carol\",\"cancelled\",$(row "$C2" t),\"alice\",\"bob\"]"
-check "report --plans (JSON): the later plan, pending" \
-	"$("$CTL" report --plans --format json | jq -c 'select(.fate == "pending") | [.scope, .from - .requested > 60000]')" \
-	'["remit",true]'
+check "report --plans (JSON): the pending plans" \
+	"$("$CTL" report --plans --format json | jq -c 'select(.fate == "pending") | .plan' | tr '\n' ' ')" \
+	"$P3 $PB "
+check "report --plans (JSON): a plan without until has none" \
+	"$("$CTL" report --plans --format json | jq -c "select(.plan == $PA) | [.until, .fate, .cancel_requested_by, .cancel_approved_by]")" \
+	'[null,"cancelled","bob","alice"]'
+check "report --plans --since: the plans whose from is at or after it" \
+	"$("$CTL" report --plans --format json --since "$F2" | jq -c .plan | tr '\n' ' ')" \
+	"$P3 $P2 $PA $PB "
 # iso MS: a time as the report shows it
 iso() { echo "$(date -u -d "@$(($1 / 1000))" +%Y-%m-%dT%H:%M:%S).$(printf %03d $(($1 % 1000)))Z"; }
-P3=$(sql "select seq from suspension_log where event='force_scheduled' and scope='remit' and seq > $P")
 F3=$(row "$P3" "json_extract(detail, '\$.from')")
 U3=$(row "$P3" "json_extract(detail, '\$.until')")
 CT=$(row "$C2" t)
@@ -221,6 +247,10 @@ CT=$(row "$C2" t)
 	printf "%6s  reason: %s\n" "" "later (by alice)"
 	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$P2" USD/KRW "$(iso "$F2")" "$(iso "$U2")" carol "cancelled $(iso "$CT"), requested by alice, approved by bob"
 	printf "%6s  reason: %s\n" "" "pair plan (by carol)"
+	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$PA" wallet "$(iso "$((T4 + 60000))")" "(until lifted)" alice "cancelled $(iso "$(sql "select t from suspension_log where event='force_cancel' and scope='wallet'")"), requested by bob, approved by alice"
+	printf "%6s  reason: %s\n" "" "open-ended (by alice)"
+	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$PB" wallet "$(iso "$((T4 + 90000))")" "$(iso "$((T4 + 120000))")" alice pending
+	printf "%6s  reason: %s\n" "" "replanned (by alice)"
 } >want.txt
 "$CTL" report | sed -n '/^PLANNED SUSPENSIONS$/,$p' >got.txt
 check "report (text): the plans under their heading, after the episodes" \
@@ -230,6 +260,6 @@ check "report (text): a blank line between the episodes and the plans" \
 check "report --plans --format csv: a header and one line per plan" \
 	"$("$CTL" report --plans --format csv | python3 -c "import csv,sys
 r = list(csv.reader(sys.stdin))
-print(len(r), r[0][8], [x[0] for x in r[1:]], r[1][8], r[1][9], r[2][8], r[3][8], r[3][10] == '$CT', r[3][11], r[3][12])")" \
-	"4 fate ['$P', '$P3', '$P2'] started $S pending cancelled True alice bob"
+print(len(r), r[0][8], [x[0] for x in r[1:]], r[1][8], r[1][9], r[2][8], r[3][8], r[3][10] == '$CT', r[3][11], r[3][12], repr(r[4][5]))")" \
+	"6 fate ['$P', '$P3', '$P2', '$PA', '$PB'] started $S pending cancelled True alice bob ''"
 finish
