@@ -186,7 +186,7 @@ cmd_suspend(const struct cmd_ctx *x, struct cmd_outcome *out)
 	bool bad_from = jf != NULL &&
 	                (!json_is_integer(jf) || from < 0 ||
 	                 from > CMD_TIME_MAX_MS || from + x->shift <= x->now);
-	from += x->shift;
+	from = jf != NULL && !bad_from ? from + x->shift : 0;
 	if (idx < 0)
 		return code;
 	if (bad_until) {
