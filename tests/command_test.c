@@ -146,6 +146,20 @@ test_table_refusals(void)
 	                  msg, sizeof(msg)),
 	          FXB_ERR_SYNTAX);
 	CHECK_STR(msg, "args: unknown field \"rule\" for approve");
+	/* from is a suspend's alone, and a JSON integer; a cancel names a
+	 * scope and nothing else. */
+	CHECK_INT(refused("lift", "{\"reason\":\"r\",\"from\":1}", all, msg,
+	                  sizeof(msg)),
+	          FXB_ERR_SYNTAX);
+	CHECK_STR(msg, "args: unknown field \"from\" for lift");
+	CHECK_INT(refused("suspend", "{\"reason\":\"r\",\"from\":\"soon\"}",
+	                  all, msg, sizeof(msg)),
+	          FXB_ERR_SYNTAX);
+	CHECK_STR(msg, "args: from must be an integer");
+	CHECK_INT(refused("cancel", "{\"reason\":\"r\",\"suspension\":3}", all,
+	                  msg, sizeof(msg)),
+	          FXB_ERR_SYNTAX);
+	CHECK_STR(msg, "args: unknown field \"suspension\" for cancel");
 
 	/* A reason, before anything else of what it asks. */
 	CHECK_INT(
@@ -180,6 +194,11 @@ test_table_refusals(void)
 	                  sizeof(msg)),
 	          FXB_ERR_FORBIDDEN);
 	CHECK_STR(msg, "bob may not reset (roles held: approve; "
+	               "docs/PROTOCOL.md lists the role each command takes)");
+	CHECK_INT(refused("cancel", "{\"reason\":\"r\"}",
+	                  ROLE_SUSPEND | ROLE_APPROVE, msg, sizeof(msg)),
+	          FXB_ERR_FORBIDDEN);
+	CHECK_STR(msg, "bob may not cancel (roles held: suspend,approve; "
 	               "docs/PROTOCOL.md lists the role each command takes)");
 	CHECK_INT(refused("notice", "{\"reason\":\"r\"}", ROLE_RESET, msg,
 	                  sizeof(msg)),

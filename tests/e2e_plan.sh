@@ -133,6 +133,9 @@ check "from not after now: range (5)" \
 check "until not after from: range (5)" \
 	"$(cmd suspend --key alice.key --product wallet --reason r --from "$((T1 + 60000))" --until "$((T1 + 60000))")" \
 	'["rejected",5,"range","args: until must be after from"]'
+check "from past the year 9999: range (5)" \
+	"$(cmd suspend --key alice.key --product wallet --reason r --from 253402300800000 | jq -c '.[0:3]')" \
+	'["rejected",5,"range"]'
 check "an unknown product: unknown_product" \
 	"$(cmd suspend --key alice.key --product nope --reason r --from "$((T1 + 60000))")" \
 	'["rejected",6,"unknown_product","no such product \"nope\""]'
