@@ -531,6 +531,35 @@ int64_t daemon_log_command_with(struct daemon *d, const char *scope,
 int64_t daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair,
                              int32_t idx, fxb_time until, const char *reason,
                              const char *notice);
+/*
+ * daemon_force_plan plans a suspension of product or pair idx from `from`
+ * until `until` (FXB_NEVER: none) (breaker_force_plan: force_scheduled
+ * now, force_suspend at `from` by timer).  notice is the [notice] its
+ * customers will read, or NULL for the default forced notice: shown as
+ * `upcoming` on checks before it starts and on denies once it has,
+ * and kept in the force_scheduled row so that a restart keeps it.
+ * *plan gets the plan's id (its force_scheduled row's seq).  mu held;
+ * notice must be one daemon_notice_known knows.  Errors: the engine's
+ * (FXB_ERR_RANGE, FXB_ERR_ALREADY_PLANNED, FXB_ERR_UNKNOWN_*,
+ * FXB_ERR_NOMEM, FXB_ERR_TIME_BACKWARDS).
+ */
+enum fxb_err daemon_force_plan(struct daemon *d, fxb_time now, bool on_pair,
+                               int32_t idx, fxb_time from, fxb_time until,
+                               const char *reason, const char *notice,
+                               int64_t *plan);
+/* daemon_force_cancel cancels idx's plan before it starts (a
+ * force_cancel row); *plan gets the cancelled plan's id.  mu held.
+ * Errors: FXB_ERR_NOT_PLANNED, FXB_ERR_UNKNOWN_*, FXB_ERR_RANGE,
+ * FXB_ERR_TIME_BACKWARDS. */
+enum fxb_err daemon_force_cancel(struct daemon *d, fxb_time now, bool on_pair,
+                                 int32_t idx, int64_t *plan);
+/* The notice ids of pending plans, by plan id (mu held): set when a plan
+ * is made or restored, read when it starts, dropped then or when it is
+ * cancelled.  events_plan_notice: NULL for the default forced notice. */
+bool events_plan_notice_set(struct daemon *d, int64_t plan,
+                            const char *notice);
+const char *events_plan_notice(struct daemon *d, int64_t plan);
+void events_plan_notices_free(struct daemon *d);
 /* events_watchdog is the watchdog's callback (watchdog_fn, its thread):
  * one `watchdog` row per change, so that an episode is a row when it
  * starts and one when it ends. */
@@ -844,6 +873,13 @@ struct daemon {
 	 * NULL: set by daemon_force_suspend for the length of the engine
 	 * call. */
 	const char *force_notice;
+	/* events.c: the [notice] each pending plan will show (plans made
+	 * with the default have none). */
+	struct plan_notice {
+		int64_t plan;
+		char notice[BREAKER_ID_MAX + 1];
+	} * plan_notices;
+	size_t nplan_notices, capplan_notices;
 	/* override.c: the changes by command in force. */
 	struct cmd_change changes[CHANGES_MAX];
 	size_t nchanges;
