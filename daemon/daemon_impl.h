@@ -143,7 +143,7 @@ void board_row(struct daemon *d, const struct ledger_row *row);
 #define METRICS_BUCKETS   16   /* histogram buckets, +Inf besides */
 #define METRICS_OPS       7    /* "invalid" and the IPC_OP_* ops */
 #define METRICS_VERDICTS  3    /* allow, deny, throttle */
-#define METRICS_REASONS   9    /* the engine's, then ledger_unavailable */
+#define METRICS_REASONS   10   /* the engine's, then ledger_unavailable */
 #define METRICS_ERRS      64   /* enum fxb_err, with room for new codes */
 #define METRICS_KINDS     8    /* 0 forced, then enum breaker_kind */
 #define METRICS_CMDS      16   /* the commands by ipc_trust_commands order */

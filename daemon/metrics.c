@@ -60,6 +60,9 @@ static const char *const cmd_result_name[METRICS_CMD_RESULTS] = {
 
 /* A reason index past the engine's: the fail-closed answer. */
 #define REASON_LEDGER (METRICS_REASONS - 1)
+/* A new engine reason needs its own slot before the fail-closed one. */
+_Static_assert(REASON_LEDGER == BREAKER_REASON_CLOSED + 1,
+               "METRICS_REASONS: one per engine reason, then the ledger's");
 
 static const char *
 reason_name(size_t r)

@@ -74,9 +74,46 @@ ipc_reply_allow(const char *ref, char buf[IPC_REPLY_ALLOW_MAX])
 	return buf;
 }
 
+/* The planned suspension ahead (dec's upcoming, plan 0: none): its id,
+ * start, end, and the notice its customers will read (NULL: none). */
+static void
+set_upcoming(json_t *o, const struct breaker_plan *p,
+             const struct ipc_reply_notice *n)
+{
+	json_object_del(o, "upcoming");
+	if (p->plan <= 0)
+		return;
+	json_t *u = json_object();
+	if (u == NULL)
+		return;
+	json_object_set_new(u, "plan", json_integer(p->plan));
+	json_object_set_new(u, "from", json_integer(p->from));
+	if (p->until != FXB_NEVER)
+		json_object_set_new(u, "until", json_integer(p->until));
+	if (n != NULL) {
+		json_t *no = json_object();
+		if (no != NULL) {
+			json_object_set_new(no, "id", json_string(n->id));
+			json_object_set_new(no, "ko", json_string(n->ko));
+			json_object_set_new(no, "en", json_string(n->en));
+			json_object_set_new(u, "notice", no);
+		}
+	}
+	json_object_set_new(o, "upcoming", u);
+}
+
 char *
 ipc_reply_check(const struct breaker_decision *dec,
                 const struct ipc_reply_notice *notice, const char *ref)
+{
+	return ipc_reply_check_upcoming(dec, notice, NULL, ref);
+}
+
+char *
+ipc_reply_check_upcoming(const struct breaker_decision *dec,
+                         const struct ipc_reply_notice *notice,
+                         const struct ipc_reply_notice *upcoming,
+                         const char *ref)
 {
 	json_t *o = ipc_decision_json(dec);
 	if (o == NULL)
@@ -98,6 +135,7 @@ ipc_reply_check(const struct breaker_decision *dec,
 			json_object_set_new(o, "notice", no);
 		}
 	}
+	set_upcoming(o, &dec->upcoming, upcoming);
 	set_ref(o, ref);
 	return dump(o);
 }

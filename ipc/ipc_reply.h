@@ -56,6 +56,18 @@ struct ipc_reply_notice {
 char *ipc_reply_check(const struct breaker_decision *dec,
                       const struct ipc_reply_notice *notice, const char *ref);
 
+/*
+ * ipc_reply_check_upcoming is ipc_reply_check with, when dec carries a
+ * planned suspension ahead (dec->upcoming.plan > 0, on any decision),
+ * "upcoming":{"plan","from","until"?,"notice"?} after the decision's own
+ * keys: the notice (id, ko, en of upcoming; NULL: left out) that its
+ * customers will read once it starts, rendered for the product checked.
+ */
+char *ipc_reply_check_upcoming(const struct breaker_decision *dec,
+                               const struct ipc_reply_notice *notice,
+                               const struct ipc_reply_notice *upcoming,
+                               const char *ref);
+
 /* ipc_reply_fail_closed returns the deny of a check whose answer would
  * rest on a row that cannot be written: reason ledger_unavailable, no
  * suspension id, and ref (NULL: none). */
