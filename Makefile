@@ -418,7 +418,7 @@ clean:
 # archive also links into a caller's own shared library.
 #
 # The .so is versioned as a Debian library is: the file
-# libfxbclient.so.1.1.0 says SONAME libfxbclient.so.1 (the name a program
+# libfxbclient.so.1.2.0 says SONAME libfxbclient.so.1 (the name a program
 # linked against it asks the dynamic linker for), the link
 # libfxbclient.so.1 finds it at run time and libfxbclient.so (the
 # development link) is what -lfxbclient finds at link time.  The major
@@ -444,7 +444,7 @@ clean:
 # nothing.
 FXB_CLIENT_SOMAJOR  = 1
 FXB_CLIENT_SONAME   = libfxbclient.so.$(FXB_CLIENT_SOMAJOR)
-FXB_CLIENT_SOFILE   = $(FXB_CLIENT_SONAME).1.0
+FXB_CLIENT_SOFILE   = $(FXB_CLIENT_SONAME).2.0
 FXB_CLIENT_LIBS     = $(NNG_LIBS) $(shell pkg-config --libs jansson \
 		      2>/dev/null || echo -ljansson) -lpthread \
 		      $(if $(NNG_DEP),-Wl$(comma)--exclude-libs$(comma)libnng.a)
