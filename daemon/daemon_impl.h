@@ -596,6 +596,14 @@ char *status_reply(struct daemon *d, const char *ref);
 void status_pair(struct daemon *d, int32_t p, const int32_t *rules,
                  size_t nrules, struct ipc_status_hold *holds,
                  struct ipc_status_force *forced, struct ipc_status_pair *o);
+/* status_calendar: calendar i's session now and its next change, as
+ * status and the board show them (mu held). */
+void status_calendar(struct daemon *d, size_t i,
+                     struct ipc_status_calendar *out);
+/* status_plan: the plan of pair or product idx, if it has one (mu
+ * held); its id shown only once its row is written. */
+bool status_plan(struct daemon *d, bool on_pair, int32_t idx,
+                 struct ipc_status_plan *out);
 /* status_ok_reply answers {"ok":true}: for a ping with the service id and
  * the clock signed commands are judged by. */
 void status_ok_reply(struct daemon *d, struct ipc_call *call, const char *ref,
