@@ -537,6 +537,10 @@ board_calendars_plans(struct daemon *d, struct ipc_reply_board *rep)
 		status_calendar(d, i, &c);
 		ipc_reply_board_calendar(rep, &c);
 	}
+	/* A follower's engine never saw a command: its plans are the
+	 * leader's to show. */
+	if (atomic_load(&d->role) == ROLE_FOLLOWER)
+		return;
 	for (size_t i = 0;
 	     i < breaker_pair_count(d->engine) && n < BOARD_PLANS_MAX; i++)
 		if (status_plan(d, true, (int32_t)i, &p)) {
