@@ -55,9 +55,12 @@ replay_sink(void *arg, const struct breaker_event *ev)
 {
 	struct replay *rp = arg;
 	int64_t id = ++rp->nevents;
+	/* An event that opens a suspension, or plans one, is known by its
+	 * ordinal from then on. */
 	bool opens = ev->type == BREAKER_EV_TRIP ||
 	             ev->type == BREAKER_EV_STALE ||
-	             ev->type == BREAKER_EV_FORCE_SUSPEND;
+	             ev->type == BREAKER_EV_FORCE_SUSPEND ||
+	             ev->type == BREAKER_EV_FORCE_SCHEDULED;
 	emit_json(rp, ipc_event_json(ev, opens ? id : ev->suspension));
 	return id;
 }
@@ -249,7 +252,8 @@ do_check(struct replay *rp, fxb_time t, json_t *ck)
 }
 
 /* Operator actions on a tape: {"force_suspend": {"product"|"pair": ID,
- * "until": T, "reason": TEXT}}, {"force_lift": {...}}, {"reset": {"rule":
+ * "from": T0, "until": T, "reason": TEXT}} (with "from": planned),
+ * {"force_lift": {...}}, {"force_cancel": {...}}, {"reset": {"rule":
  * ID}}. */
 static int
 do_scope(struct replay *rp, json_t *obj, const char *what, bool *on_pair,
@@ -296,17 +300,19 @@ do_operator(struct replay *rp, fxb_time t, const char *op, json_t *obj)
 			return tape_error(rp, "reset: unknown rule \"%s\"",
 			                  id);
 		e = breaker_reset(rp->b, t, ri);
-	} else if (strcmp(op, "force_lift") == 0) {
+	} else if (strcmp(op, "force_lift") == 0 ||
+	           strcmp(op, "force_cancel") == 0) {
 		static const char *const keys[] = {"product", "pair", NULL};
 		if ((k = unknown_key(obj, keys)) != NULL)
-			return tape_error(rp, "force_lift: unknown key \"%s\"",
-			                  k);
+			return tape_error(rp, "%s: unknown key \"%s\"", op, k);
 		if ((rc = do_scope(rp, obj, op, &on_pair, &idx)) != 0)
 			return rc;
-		e = breaker_force_lift(rp->b, t, on_pair, idx);
+		e = op[6] == 'l'
+		        ? breaker_force_lift(rp->b, t, on_pair, idx)
+		        : breaker_force_cancel(rp->b, t, on_pair, idx);
 	} else {
-		static const char *const keys[] = {"product", "pair", "until",
-		                                   "reason", NULL};
+		static const char *const keys[] = {"product", "pair",   "from",
+		                                   "until",   "reason", NULL};
 		if ((k = unknown_key(obj, keys)) != NULL)
 			return tape_error(
 			    rp, "force_suspend: unknown key \"%s\"", k);
@@ -317,20 +323,36 @@ do_operator(struct replay *rp, fxb_time t, const char *op, json_t *obj)
 		                   json_integer_value(ju) > FXB_TIME_MAX))
 			return tape_error(rp, "force_suspend: \"until\" must "
 			                      "be an integer time");
-		if (ju != NULL && json_integer_value(ju) <= t)
+		json_t *jf = json_object_get(obj, "from");
+		if (jf != NULL && (!json_is_integer(jf) ||
+		                   json_integer_value(jf) > FXB_TIME_MAX))
+			return tape_error(rp, "force_suspend: \"from\" must "
+			                      "be an integer time");
+		fxb_time from = jf != NULL ? json_integer_value(jf) : t;
+		if (jf != NULL && from <= t)
+			return tape_error(
+			    rp,
+			    "force_suspend: \"from\" (%lld) must "
+			    "be after the line's time (%lld)",
+			    (long long)from, (long long)t);
+		if (ju != NULL && json_integer_value(ju) <= from)
 			return tape_error(
 			    rp,
 			    "force_suspend: \"until\" (%lld) must "
-			    "be after the line's time (%lld)",
-			    (long long)json_integer_value(ju), (long long)t);
+			    "be after %s (%lld)",
+			    (long long)json_integer_value(ju),
+			    jf != NULL ? "\"from\"" : "the line's time",
+			    (long long)from);
 		const char *reason =
 		    get_string(rp, obj, op, "reason", false, &rc);
 		if (rc != 0)
 			return rc;
-		e = breaker_force_suspend(
-		    rp->b, t, on_pair, idx,
-		    ju != NULL ? (fxb_time)json_integer_value(ju) : FXB_NEVER,
-		    reason);
+		fxb_time until =
+		    ju != NULL ? (fxb_time)json_integer_value(ju) : FXB_NEVER;
+		e = jf != NULL ? breaker_force_plan(rp->b, t, on_pair, idx,
+		                                    from, until, reason)
+		               : breaker_force_suspend(rp->b, t, on_pair, idx,
+		                                       until, reason);
 	}
 	if (e != FXB_OK)
 		return tape_error(rp, "%s: %s", op, fxb_strerror(e));
@@ -344,7 +366,8 @@ static int
 line_record(struct replay *rp, json_t *rec, const char **op, json_t **body)
 {
 	static const char *const ops[] = {
-	    "tick", "check", "end", "force_suspend", "force_lift", "reset"};
+	    "tick",       "check",        "end",  "force_suspend",
+	    "force_lift", "force_cancel", "reset"};
 	const char *key;
 	json_t *v;
 
