@@ -209,14 +209,11 @@ events_sink(void *arg, const struct breaker_event *ev)
 	memset(&q, 0, sizeof(q));
 	q.denied = -1;
 	int64_t susp = opens ? seq : ev->suspension;
-	/* A plan's id is its force_scheduled row's seq, known only here. */
-	struct breaker_event planned;
-	if (ev->type == BREAKER_EV_FORCE_SCHEDULED) {
-		planned = *ev;
-		planned.plan = seq;
-		ev = &planned;
-	}
-	json_t *j = ipc_event_json(ev, susp);
+	/* A plan's id is its force_scheduled row's seq, known only here
+	 * (ipc_event_json takes it where a suspension's would go); the row
+	 * opens no suspension. */
+	json_t *j = ipc_event_json(
+	    ev, ev->type == BREAKER_EV_FORCE_SCHEDULED ? seq : susp);
 	q.rule = dup_or_null(ev->rule);
 	q.scope = dup_or_null(ev->scope);
 	q.reason = dup_or_null(ev->reason);

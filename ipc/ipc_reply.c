@@ -506,13 +506,23 @@ ipc_reply_status_product(struct ipc_reply_status *st,
 	json_t *o = json_object();
 	json_object_set_new(o, "product", json_string(p->product));
 	json_object_set_new(o, "pair", json_string(p->pair));
-	json_object_set_new(
-	    o, "state",
-	    json_string(p->held || p->unlogged ? "suspended" : "open"));
+	/* Outside its opening hours a product is closed, not suspended:
+	 * nothing holds it, and `until` is when it opens. */
+	bool closed =
+	    p->held && p->reason != NULL && strcmp(p->reason, "closed") == 0;
+	json_object_set_new(o, "state",
+	                    json_string(closed                   ? "closed"
+	                                : p->held || p->unlogged ? "suspended"
+	                                                         : "open"));
 	if (p->unlogged)
 		json_object_set_new(o, "reason",
 		                    json_string("reopening_not_logged"));
-	if (p->held) {
+	if (closed) {
+		json_object_set_new(o, "reason", json_string(p->reason));
+		if (p->until != FXB_NEVER)
+			json_object_set_new(o, "until",
+			                    json_integer(p->until));
+	} else if (p->held) {
 		json_object_set_new(o, "reason", json_string(p->reason));
 		if (p->rule != NULL) {
 			json_object_set_new(o, "rule", json_string(p->rule));
