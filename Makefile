@@ -110,7 +110,7 @@ DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/board_html.o
 UNIT_TESTS  = breaker_test decimal_test config_test client_test \
 	      client_outage_test client_failover_test wire_test \
 	      reply_test oom_test nng_close_test trust_test daemon_test \
-	      command_test entry_test calendar_test
+	      command_test entry_test calendar_test plan_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \
@@ -195,9 +195,11 @@ $(BUILD)/tests/client_test $(BUILD)/tests/client_outage_test \
 
 # daemon_test (parking, the reopening gate) and command_test (the command
 # table, the four-eyes requests) link the daemon's files, all but its
-# main, and open no socket.
+# main, and open no socket; plan_test (planned suspensions) links them
+# too and runs the daemon in process, on its sockets and log.
 DAEMON_LIB_OBJ = $(filter-out $(BUILD)/daemon/fxbreakerd.o,$(DAEMON_OBJ))
-$(BUILD)/tests/daemon_test $(BUILD)/tests/command_test: \
+$(BUILD)/tests/daemon_test $(BUILD)/tests/command_test \
+		$(BUILD)/tests/plan_test: \
 		$(BUILD)/tests/%: $(BUILD)/tests/%.o \
 		$(BUILD)/tests/testlib.o $(DAEMON_LIB_OBJ) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@

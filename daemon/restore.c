@@ -192,6 +192,7 @@ restore_plan(void *arg, const struct ledger_row *row, int64_t logged_at)
 	const char *reason = json_string_value(json_object_get(o, "reason"));
 	const char *notice = json_string_value(json_object_get(o, "notice"));
 	enum fxb_err e = FXB_ERR_UNKNOWN_PRODUCT;
+	fxb_time start = json_integer_value(from);
 	if (!json_is_integer(from)) {
 		log_warn("plan %lld: its row has no start: not restored",
 		         (long long)row->seq);
@@ -200,7 +201,7 @@ restore_plan(void *arg, const struct ledger_row *row, int64_t logged_at)
 	}
 	if (idx >= 0)
 		e = breaker_restore_plan(
-		    d->engine, on_pair, idx, json_integer_value(from),
+		    d->engine, on_pair, idx, start,
 		    json_is_integer(until) ? json_integer_value(until)
 		                           : FXB_NEVER,
 		    row->seq, reason != NULL ? reason : "");
@@ -220,9 +221,9 @@ restore_plan(void *arg, const struct ledger_row *row, int64_t logged_at)
 		         (long long)row->seq, row->scope_type, row->scope,
 		         fxb_strerror(e));
 	else
-		log_info("restored plan %lld: %s from %lld",
-		         (long long)row->seq, row->scope,
-		         (long long)json_integer_value(from));
+		log_info("restored plan %lld: %s %s from %lld",
+		         (long long)row->seq, row->scope_type, row->scope,
+		         (long long)start);
 	return 0;
 }
 
