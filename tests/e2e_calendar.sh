@@ -165,6 +165,9 @@ check "closed checks write no log row" \
 	"service_start"
 check "the metric counts them" \
 	"$(metric 'fxbreaker_checks_total{decision="deny",reason="closed"}')" 3
+check "the session gauge: krx off, its sessions 0" \
+	"$(get /metrics | grep '^fxbreaker_calendar_session' | tr '\n' ' ')" \
+	'fxbreaker_calendar_session{calendar="krx",session="off"} 1 fxbreaker_calendar_session{calendar="krx",session="day"} 0 fxbreaker_calendar_session{calendar="krx",session="night"} 0 '
 check "the board's document: krx off, next day on Monday, no plan" \
 	"$(get /board.json | jq -c '[.calendars[0].session, .calendars[0].next, .calendars[0].next_session, .plans]')" \
 	"[\"off\",$((MON * 1000)),\"day\",[]]"
