@@ -61,6 +61,18 @@ kst(char *buf, size_t cap, fxb_time t)
 	         tm.tm_min);
 }
 
+/* "2026-12-06T16:20:01.123Z", as fxbreakerctl prints times. */
+static void
+iso(char *buf, size_t cap, fxb_time t)
+{
+	time_t s = (time_t)(t / 1000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	snprintf(buf, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	         tm.tm_min, tm.tm_sec, (int)(t % 1000));
+}
+
 /* Status as the admin socket answers it, parsed. */
 static json_t *
 status(struct daemon *d)
@@ -223,6 +235,35 @@ test_plans(void)
 	CHECK_STR(plans, want);
 	free(plans);
 	json_decref(st);
+	/* fxbreakerctl status prints them (from the top of the tree, as
+	 * tests/run.sh runs). */
+	char cmd[512], text[4096];
+	snprintf(cmd, sizeof(cmd),
+	         "build/fxbreakerctl --config %s status | sed -n "
+	         "'/^PLAN/,$p'",
+	         conf);
+	FILE *p = popen(cmd, "r");
+	size_t got = p != NULL ? fread(text, 1, sizeof(text) - 1, p) : 0;
+	text[got] = '\0';
+	if (p != NULL)
+		pclose(p);
+	char f1[64], u1[64], f2[64];
+	iso(f1, sizeof(f1), from);
+	iso(u1, sizeof(u1), until);
+	iso(f2, sizeof(f2), now + 600000);
+	snprintf(
+	    want, sizeof(want),
+	    "PLAN   SCOPE                        TYPE     FROM            "
+	    "          UNTIL\n"
+	    "%-6lld w                            product  %s  %s\n"
+	    "       planned: maintenance (by alice); customers read "
+	    "[notice maint]\n"
+	    "%-6lld x                            product  %s  until "
+	    "lifted\n"
+	    "       planned: x stop (by bob); customers read the default "
+	    "forced notice\n",
+	    (long long)plan, f1, u1, (long long)xplan, f2);
+	CHECK_STR(text, want);
 	CHECK_INT(
 	    fxb_client_check_upcoming(c, "w", "1.00", NULL, NULL, &res, &up),
 	    FXB_CLIENT_ALLOW);
