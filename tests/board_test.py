@@ -31,6 +31,10 @@ library only.
         too, and asserts both suspensions are listed, each holding both
         products, in /board.json and on the page, as /metrics counts them.
 
+    board_test.py calendar URL NEXT_MS
+        tests/e2e_calendar.sh's board: calendar krx off until NEXT_MS,
+        then day; no plan; no error on the page.
+
     board_test.py replay CHECK_URL TAPE FROM_MS TO_MS
         Sends a tape's ticks and checks between two of its times to a
         running daemon, at the tape's own pace (tests/board_screenshot.sh).
@@ -773,6 +777,41 @@ def stale_test(url, tmp):
         b.close()
 
 
+def calendar_test(url, next_ms):
+    """tests/e2e_calendar.sh's board: a calendar off until next_ms, when
+    it enters its day session, and no plan: the Calendars table shows it,
+    Planned suspensions says there are none, and the page raised no
+    error."""
+    b = Browser()
+    try:
+        b.navigate(url + "/")
+        v, _ = b.wait("document.body.dataset.conn === 'live' && "
+                      "document.querySelector('tr.cal') !== null", 10)
+        if not v:
+            fail("the board lists the calendar", "no tr.cal")
+            return
+        row = b.eval("(function () { var r = document.querySelector("
+                     "'tr.cal'); return [r.dataset.calendar, "
+                     "r.dataset.session, r.dataset.next].concat("
+                     "Array.prototype.map.call(r.cells, function (c) "
+                     "{ return c.textContent; }).slice(0, 4)); })()")
+        check("the calendar's row: krx, off, next day at Monday 09:00 KST",
+              [row[0], row[1], row[2], row[3], row[4], row[6]],
+              ["krx", "off", str(next_ms), "krx (UTC+09:00)", "off", "day"])
+        check("its next change in UTC first, then the notice zone",
+              row[5].startswith("2026-12-07 00:00:00 UTC / "), True)
+        check("the Calendars section is shown",
+              b.eval("document.getElementById('calendars').hidden"), False)
+        check("no planned suspension",
+              b.eval("[document.getElementById('no-plan').hidden, "
+                     "document.getElementById('plans').rows.length, "
+                     "document.getElementById('plan-count').textContent]"),
+              [False, 0, "(0)"])
+        check("the page raised no error", b.problems(), [])
+    finally:
+        b.close()
+
+
 def screenshot(url, out, wait_expr):
     b = Browser(width=1400, height=1100)
     try:
@@ -838,6 +877,13 @@ def main(argv):
             stale_test(argv[2], argv[3])
         except Exception as e:  # a broken driver is a failure
             fail("the stale test ran to its end", repr(e))
+        print("%d passed, %d failed" % (passed, failed))
+        return 1 if failed else 0
+    if len(argv) == 4 and argv[1] == "calendar":
+        try:
+            calendar_test(argv[2], int(argv[3]))
+        except Exception as e:  # a broken driver is a failure
+            fail("the calendar test ran to its end", repr(e))
         print("%d passed, %d failed" % (passed, failed))
         return 1 if failed else 0
     if len(argv) >= 4 and argv[1] == "screenshot":

@@ -172,4 +172,18 @@ check "the board's document: krx off, next day on Monday, no plan" \
 	"$(get /board.json | jq -c '[.calendars[0].session, .calendars[0].next, .calendars[0].next_session, .plans]')" \
 	"[\"off\",$((MON * 1000)),\"day\",[]]"
 
+# The board in a browser (headless chromium, tests/board_test.py); its
+# checks join this test's tally.
+BOARD_PROFILE="$TMP/chromium" python3 "$ROOT/tests/board_test.py" calendar \
+	http://127.0.0.1:19900 "$((MON * 1000))" >"$TMP/board.out" 2>&1
+grep -v '^[0-9]* passed, [0-9]* failed$' "$TMP/board.out"
+p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/board.out")
+f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/board.out")
+if [ -z "$p" ]; then
+	fail "the browser test printed its tally" "$(tail -n 5 "$TMP/board.out")"
+else
+	passed=$((passed + p))
+	failed=$((failed + f))
+fi
+
 finish
