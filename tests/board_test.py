@@ -35,6 +35,10 @@ library only.
         tests/e2e_calendar.sh's board: calendar krx off until NEXT_MS,
         then day; no plan; no error on the page.
 
+    board_test.py plans URL PLAN XPLAN
+        tests/plan_test.c's board: two plans pending (w's with its
+        notice, x's with none and no end), listed exactly.
+
     board_test.py replay CHECK_URL TAPE FROM_MS TO_MS
         Sends a tape's ticks and checks between two of its times to a
         running daemon, at the tape's own pace (tests/board_screenshot.sh).
@@ -812,6 +816,41 @@ def calendar_test(url, next_ms):
         b.close()
 
 
+def plans_test(url, plan, xplan):
+    """tests/plan_test.c's board: plan on w ([notice maint]) and xplan on
+    x (the default notice, no end), both pending: Planned suspensions
+    lists both, in the config's order."""
+    b = Browser()
+    try:
+        b.navigate(url + "/")
+        v, _ = b.wait("document.body.dataset.conn === 'live' && "
+                      "document.querySelectorAll('tr.plan').length === 2",
+                      10)
+        if not v:
+            fail("the board lists both plans",
+                 b.eval("document.querySelectorAll('tr.plan').length"))
+            return
+        rows = b.eval("Array.prototype.map.call(document.querySelectorAll("
+                      "'tr.plan'), function (r) { return [r.dataset.plan,"
+                      " r.dataset.scope, r.dataset.until === '', "
+                      "r.cells[0].textContent, r.cells[1].textContent, "
+                      "r.cells[3].textContent.slice(-6), "
+                      "r.cells[5].textContent, r.cells[6].textContent]; "
+                      "})")
+        check("the plans' rows", rows,
+              [[str(plan), "w", False, str(plan), "w (product)", "+09:00",
+                "maintenance (by alice)", "maint"],
+               [str(xplan), "x", True, str(xplan), "x (product)",
+                "lifted", "x stop (by bob)", "default"]])
+        check("no 'none' line, the count",
+              b.eval("[document.getElementById('no-plan').hidden, "
+                     "document.getElementById('plan-count').textContent]"),
+              [True, "(2)"])
+        check("the page raised no error", b.problems(), [])
+    finally:
+        b.close()
+
+
 def screenshot(url, out, wait_expr):
     b = Browser(width=1400, height=1100)
     try:
@@ -884,6 +923,13 @@ def main(argv):
             calendar_test(argv[2], int(argv[3]))
         except Exception as e:  # a broken driver is a failure
             fail("the calendar test ran to its end", repr(e))
+        print("%d passed, %d failed" % (passed, failed))
+        return 1 if failed else 0
+    if len(argv) == 5 and argv[1] == "plans":
+        try:
+            plans_test(argv[2], int(argv[3]), int(argv[4]))
+        except Exception as e:  # a broken driver is a failure
+            fail("the plans test ran to its end", repr(e))
         print("%d passed, %d failed" % (passed, failed))
         return 1 if failed else 0
     if len(argv) >= 4 and argv[1] == "screenshot":

@@ -264,6 +264,17 @@ test_plans(void)
 	    "forced notice\n",
 	    (long long)plan, f1, u1, (long long)xplan, f2);
 	CHECK_STR(text, want);
+	/* The board in headless chromium (tests/board_test.py). */
+	snprintf(cmd, sizeof(cmd),
+	         "BOARD_PROFILE=%s/chromium python3 tests/board_test.py plans "
+	         "http://127.0.0.1:19901 %lld %lld",
+	         dir, (long long)plan, (long long)xplan);
+	p = popen(cmd, "r");
+	got = p != NULL ? fread(text, 1, sizeof(text) - 1, p) : 0;
+	text[got] = '\0';
+	int brc = p != NULL ? pclose(p) : -1;
+	CHECK_STR(strstr(text, "passed, 0 failed") != NULL ? "" : text, "");
+	CHECK_INT(brc, 0);
 	CHECK_INT(
 	    fxb_client_check_upcoming(c, "w", "1.00", NULL, NULL, &res, &up),
 	    FXB_CLIENT_ALLOW);
@@ -376,7 +387,8 @@ main(int argc, char **argv)
 	        "check.ipc\ntick_url = ipc://%s/run/tick.ipc\nadmin_url = "
 	        "ipc://%s/run/admin.ipc\nevents_url = ipc://%s/run/"
 	        "events.ipc\nservice_id = plan-test\nnotice_utc_offset = "
-	        "+09:00\n[pair USD/KRW]\n[product w]\npair = USD/KRW\n"
+	        "+09:00\nhttp_url = http://127.0.0.1:19901\n[pair "
+	        "USD/KRW]\n[product w]\npair = USD/KRW\n"
 	        "[product x]\npair = USD/KRW\n[notice maint]\n"
 	        "ko = {product}: {start}부터 {until} 점검합니다.\n"
 	        "en = {product}: maintenance from {start}, {until}.\n",
