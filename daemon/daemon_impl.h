@@ -100,7 +100,7 @@ struct board_pair {
 struct board_event {
 	int64_t seq, suspension;
 	fxb_time t;
-	char event[32], kind[16], scope_type[8];
+	char event[32], kind[16], scope_type[12]; /* "calendar" too */
 	char rule[BREAKER_ID_MAX + 1], scope[BREAKER_ID_MAX + 1];
 };
 

@@ -103,6 +103,9 @@ check "published on calendar/krx, the row's JSON" "$(cat "$TMP/sub.out")" \
 	"calendar/krx {\"t\":$((B * 1000)),\"event\":\"session\",\"calendar\":\"krx\",\"from\":\"day\",\"to\":\"night\"}"
 kill "$SUBPID" 2>/dev/null
 wait "$SUBPID" 2>/dev/null
+check "the board's events list the session row whole" \
+	"$(get /board.json | jq -c '[.events[] | select(.event == "session")][0]')" \
+	"{\"seq\":$(sql "select seq from suspension_log where event='session'"),\"t\":$((B * 1000)),\"event\":\"session\",\"kind\":\"calendar\",\"scope\":\"krx\",\"scope_type\":\"calendar\"}"
 check "status: night now, next off at Saturday 02:00 KST" \
 	"$("$CTL" status --json | jq -c '.calendars[0] | [.session, .next, .next_session]')" \
 	"[\"night\",$((NIGHT_END * 1000)),\"off\"]"
