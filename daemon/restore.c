@@ -181,6 +181,12 @@ restore_plan(void *arg, const struct ledger_row *row, int64_t logged_at)
 	struct daemon *d = arg;
 	json_error_t jerr;
 	(void)logged_at;
+	if (row->scope == NULL || row->scope_type == NULL ||
+	    row->detail == NULL) {
+		log_warn("plan %lld: its row names no scope: not restored",
+		         (long long)row->seq);
+		return 0;
+	}
 	bool on_pair = strcmp(row->scope_type, "pair") == 0;
 	int32_t idx = on_pair ? breaker_pair_find(d->engine, row->scope,
 	                                          strlen(row->scope))
