@@ -539,7 +539,9 @@ int64_t daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair,
  * `upcoming` on checks before it starts and on denies once it has,
  * and kept in the force_scheduled row so that a restart keeps it.
  * *plan gets the plan's id (its force_scheduled row's seq).  mu held;
- * notice must be one daemon_notice_known knows.  Errors: the engine's
+ * notice must be one daemon_notice_known knows; the caller pokes the
+ * timer after (daemon_timer_poke: the start is a new timer), as
+ * command.c does after every command.  Errors: the engine's
  * (FXB_ERR_RANGE, FXB_ERR_ALREADY_PLANNED, FXB_ERR_UNKNOWN_*,
  * FXB_ERR_NOMEM, FXB_ERR_TIME_BACKWARDS).
  */
