@@ -6,6 +6,7 @@
  * fail policy and ping are in client_outage_test.c.
  */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -433,6 +434,12 @@ test_upcoming(void)
 	struct fxb_client *c;
 	struct srv s;
 
+	/* The layout docs/PROTOCOL.md gives the JNA mapping. */
+	CHECK_INT(sizeof(struct fxb_client_upcoming), 2080);
+	CHECK_INT(offsetof(struct fxb_client_upcoming, plan), 8);
+	CHECK_INT(offsetof(struct fxb_client_upcoming, until), 24);
+	CHECK_INT(offsetof(struct fxb_client_upcoming, notice_en), 1056);
+	CHECK_INT(sizeof(struct fxb_client_result), 2448);
 	if (!srv_start(&s, "inproc://client-upcoming"))
 		return;
 	srv_reply(&s, "{\"decision\":\"allow\",\"upcoming\":{\"plan\":"
