@@ -123,6 +123,9 @@ check "night: the next check trips at the night level" \
 check "the trip row: n 3 against the night's threshold 2, after b" \
 	"$(sql "select json_extract(detail, '\$.n') || '|' || json_extract(detail, '\$.threshold') || '|' || (t > $((B * 1000))) from suspension_log where seq=$trip")" \
 	"3|2|1"
+check "fxbreakerctl log --kind calendar: the one row" \
+	"$("$CTL" log --kind calendar --format json | jq -c '[.seq, .t, .event, .calendar, .from, .to]')" \
+	"[$(sql "select seq from suspension_log where event='session'"),$((B * 1000)),\"session\",\"krx\",\"day\",\"night\"]"
 check "the session row comes before the trip" \
 	"$(sql "select (select seq from suspension_log where event='session') < $trip")" 1
 
