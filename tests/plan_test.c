@@ -119,15 +119,16 @@ test_plans(void)
 	struct daemon *d = start();
 	int64_t plan = 0, xplan = 0, other = 0;
 
-	/* w: from 3 s from now to 63 s, [notice maint]; x: far ahead, the
-	 * default notice.  Then the refusals: a second plan of w, a cancel
-	 * of a product with none, a start not after now. */
+	/* w: from 8 s from now (room for a slow browser below) to 68 s,
+	 * [notice maint]; x: far ahead, the default notice.  Then the
+	 * refusals: a second plan of w, a cancel of a product with none, a
+	 * start not after now. */
 	pthread_mutex_lock(&d->mu);
 	fxb_time now = daemon_engine_now(d);
 	breaker_advance(d->engine, now);
 	int32_t w = breaker_product_find(d->engine, "w", 1);
 	int32_t x = breaker_product_find(d->engine, "x", 1);
-	fxb_time from = now + 3000, until = now + 63000;
+	fxb_time from = now + 8000, until = now + 68000;
 	CHECK_INT(daemon_force_plan(d, now, false, w, from, until,
 	                            "maintenance (by alice)", "maint", &plan),
 	          FXB_OK);
