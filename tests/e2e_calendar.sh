@@ -60,16 +60,16 @@ EOF2
 "$CTL" validate "$TMP/fx.conf" >/dev/null 2>&1
 check "the config validates" "$?" 0
 
-# --- Friday, 5 s before the close of the day session ------------------------
-set_wall "$((B - 5))"
+# --- Friday, 8 s before the close of the day session ------------------------
+set_wall "$((B - 8))"
 start_daemon || exit 1
 nngcat --sub --dial "ipc://$TMP/run/events.ipc" --subscribe "calendar/" \
 	--ascii >"$TMP/sub.out" 2>&1 &
 SUBPID=$!
 st=$("$CTL" status --json)
 now=$(echo "$st" | json .now)
-# The wall clock was set 5 s before b; the start took under 4 s.
-if [ "$now" -ge $(((B - 5) * 1000)) ] && [ "$now" -lt $(((B - 1) * 1000)) ]; then
+# The wall clock was set 8 s before b; the start took under 7 s.
+if [ "$now" -ge $(((B - 8) * 1000)) ] && [ "$now" -lt $(((B - 1) * 1000)) ]; then
 	ok "the service clock starts at the faked wall clock"
 else
 	fail "the service clock starts at the faked wall clock" "now $now, b $((B * 1000))"
