@@ -7,7 +7,9 @@
  * client library (fxb_client_check_upcoming) on the check socket, the
  * rows with sqlite3, status as the admin socket builds it.  Across two
  * restarts: the plan comes back with its notice, starts by the timer at
- * its own instant with that notice, and a cancelled one stays cancelled.
+ * its own instant with that notice, a cancelled one stays cancelled, and
+ * one whose start passed while the daemon was down starts at the next
+ * start, stamped with its own instant.
  */
 #include <jansson.h>
 #include <signal.h>
@@ -350,19 +352,48 @@ test_plans(void)
 	    FXB_CLIENT_ALLOW);
 	CHECK(!up.has_upcoming);
 
-	/* A second restart: nothing pending (one started, one cancelled);
-	 * w's suspension is an open one like any other. */
+	/* x planned again, 1 s ahead, [notice maint]; the daemon down
+	 * across its start.  At the next start it fires at once, stamped
+	 * with its own instant, with the notice its row keeps. */
+	int64_t x2 = 0;
+	pthread_mutex_lock(&d->mu);
+	now = daemon_engine_now(d);
+	breaker_advance(d->engine, now);
+	fxb_time x2from = now + 1000;
+	CHECK_INT(daemon_force_plan(d, now, false, x, x2from, FXB_NEVER,
+	                            "x again (by bob)", "maint", &x2),
+	          FXB_OK);
+	pthread_mutex_unlock(&d->mu);
 	fxb_client_close(c);
 	c = NULL;
 	daemon_stop(d);
+	pause_ms(1500);
 	d = start();
+	drained(d);
+	snprintf(msg, sizeof(msg),
+	         "select t || '|' || (seq > (select seq from suspension_log "
+	         "where event = 'service_start' order by seq desc limit 1)) "
+	         "|| '|' || (select notice_id from notices n where "
+	         "n.suspension = s.seq) from suspension_log s where event = "
+	         "'force_suspend' and json_extract(detail, '$.plan') = %lld",
+	         (long long)x2);
+	snprintf(want, sizeof(want), "%lld|1|maint", (long long)x2from);
+	CHECK_STR(sql(msg), want);
+
+	/* Nothing pending now (two started, one cancelled); both
+	 * suspensions are open ones like any other. */
 	st = status(d);
 	plans = json_dumps(json_object_get(st, "plans"), JSON_COMPACT);
 	CHECK_STR(plans, "[]");
 	free(plans);
-	json_t *pw = json_array_get(json_object_get(st, "products"), 0);
-	CHECK_STR(json_string_value(json_object_get(pw, "reason")), "forced");
-	CHECK_STR(json_string_value(json_object_get(pw, "notice")), "maint");
+	for (size_t i = 0; i < 2; i++) {
+		json_t *pr =
+		    json_array_get(json_object_get(st, "products"), i);
+		CHECK_STR(json_string_value(json_object_get(pr, "reason")),
+		          "forced");
+		CHECK_STR(json_string_value(json_object_get(pr, "notice")),
+		          "maint");
+	}
 	json_decref(st);
 out:
 	fxb_client_close(c);
