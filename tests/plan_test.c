@@ -224,6 +224,14 @@ test_plans(void)
 	free(plans);
 	json_decref(st);
 
+	/* A reload (SIGHUP) keeps both, w's notice too. */
+	daemon_reload(d);
+	st = status(d);
+	plans = json_dumps(json_object_get(st, "plans"), JSON_COMPACT);
+	CHECK_STR(plans, want);
+	free(plans);
+	json_decref(st);
+
 	/* A restart before the start: both plans come back, w's with its
 	 * notice. */
 	fxb_client_close(c);
