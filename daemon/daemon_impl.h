@@ -750,7 +750,8 @@ struct carried_denied {
 	bool partial;
 };
 /* restore_suspensions restores the log's open suspensions into the new
- * engine, with their notices and denied counts, and the rules' recent
+ * engine, with their notices and denied counts, the planned suspensions
+ * still pending with the notices they will show, and the rules' recent
  * automatic resumes; a suspension whose rule or scope left the config is
  * retired (mu held, before serving). */
 enum fxb_err restore_suspensions(struct daemon *d);
