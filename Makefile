@@ -110,7 +110,7 @@ DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/board_html.o
 UNIT_TESTS  = breaker_test decimal_test config_test client_test \
 	      client_outage_test client_failover_test wire_test \
 	      reply_test oom_test nng_close_test trust_test daemon_test \
-	      command_test entry_test calendar_test
+	      command_test entry_test calendar_test plan_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \
@@ -195,9 +195,11 @@ $(BUILD)/tests/client_test $(BUILD)/tests/client_outage_test \
 
 # daemon_test (parking, the reopening gate) and command_test (the command
 # table, the four-eyes requests) link the daemon's files, all but its
-# main, and open no socket.
+# main, and open no socket; plan_test (planned suspensions) links them
+# too and runs the daemon in process, on its sockets and log.
 DAEMON_LIB_OBJ = $(filter-out $(BUILD)/daemon/fxbreakerd.o,$(DAEMON_OBJ))
-$(BUILD)/tests/daemon_test $(BUILD)/tests/command_test: \
+$(BUILD)/tests/daemon_test $(BUILD)/tests/command_test \
+		$(BUILD)/tests/plan_test: \
 		$(BUILD)/tests/%: $(BUILD)/tests/%.o \
 		$(BUILD)/tests/testlib.o $(DAEMON_LIB_OBJ) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -347,15 +349,17 @@ format:
 
 # libFuzzer targets (clang) with ASan and UBSan: the config parser, the
 # engine, the wire request parser (every op, both parsers agreeing), a
-# signed command's envelope and body, and the tape reader.  The project's
-# sources are built once into build/fuzz/ by a sub-make with the
-# fuzzer's instrumentation; each target then runs FUZZ_SECONDS from its
+# signed command's envelope and body, the tape reader, and calendars
+# (their values' parsers, the session queries agreeing with each other).
+# The project's sources are built once into build/fuzz/ by a sub-make
+# with the fuzzer's instrumentation; each target then runs FUZZ_SECONDS
+# from its
 # committed seeds in tests/fuzz/corpus/TARGET/ (what it finds goes to
 # build/fuzz/TARGET.corpus/, a crash to build/fuzz/TARGET-crash-*: rerun
 # one with build/fuzz/TARGET FILE).  CI runs FUZZ_SECONDS=20.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = fuzz_config fuzz_engine fuzz_wire fuzz_command fuzz_tape \
-	       fuzz_entry
+	       fuzz_entry fuzz_calendar
 FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_OBJ  = $(filter-out %/fxbreakerd.o %/fxbreakerctl.o, \
 	    $(DAEMON_SRC:%.c=build/fuzz/%.o) $(CTL_SRC:%.c=build/fuzz/%.o)) \
@@ -418,7 +422,7 @@ clean:
 # archive also links into a caller's own shared library.
 #
 # The .so is versioned as a Debian library is: the file
-# libfxbclient.so.1.1.0 says SONAME libfxbclient.so.1 (the name a program
+# libfxbclient.so.1.2.0 says SONAME libfxbclient.so.1 (the name a program
 # linked against it asks the dynamic linker for), the link
 # libfxbclient.so.1 finds it at run time and libfxbclient.so (the
 # development link) is what -lfxbclient finds at link time.  The major
@@ -444,7 +448,7 @@ clean:
 # nothing.
 FXB_CLIENT_SOMAJOR  = 1
 FXB_CLIENT_SONAME   = libfxbclient.so.$(FXB_CLIENT_SOMAJOR)
-FXB_CLIENT_SOFILE   = $(FXB_CLIENT_SONAME).1.0
+FXB_CLIENT_SOFILE   = $(FXB_CLIENT_SONAME).2.0
 FXB_CLIENT_LIBS     = $(NNG_LIBS) $(shell pkg-config --libs jansson \
 		      2>/dev/null || echo -ljansson) -lpthread \
 		      $(if $(NNG_DEP),-Wl$(comma)--exclude-libs$(comma)libnng.a)

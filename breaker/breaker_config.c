@@ -543,13 +543,21 @@ build_calendar(struct breaker_config_builder *b, struct conf_sect *s,
 {
 	struct conf_kv *kv;
 	const char *why;
-	char msg[160];
+	char msg[256];
 	int x, y;
 
 	breaker_conf_copy_id(cc->id, s->name);
 	cc->line = s->line;
 	if (!breaker_conf_check_id(b, s))
 		return false;
+	/* hours = CAL:SESSION splits at the first colon. */
+	if (strchr(s->name, ':') != NULL) {
+		breaker_conf_fail(b, s->line,
+		                  "[calendar %s]: a calendar id has no \":\" "
+		                  "(hours = ID:SESSION names it)",
+		                  s->name);
+		return false;
+	}
 	if ((kv = breaker_conf_need(b, s, "utc_offset")) == NULL)
 		return false;
 	if ((why = breaker_calendar_parse_offset(

@@ -22,6 +22,8 @@
 #include "ipc_json.h"
 
 #define TAPE_LINE_MAX (64u << 10)
+/* The longest gap between two records of a tape with calendars. */
+#define REPLAY_GAP_MAX_MS (400LL * 86400000LL)
 
 struct tally {
 	int64_t allow, deny, throttle;
@@ -434,6 +436,17 @@ replay_line(struct replay *rp, const char *text, size_t len)
 		rc = tape_error(rp,
 		                "time goes backwards (%lld after %lld): a "
 		                "tape is in time order",
+		                (long long)t, (long long)rp->last_t);
+		goto out;
+	}
+	/* Each session boundary crossed is an event: a gap of centuries
+	 * would print billions of them.  A year and more is no tape. */
+	if (rp->started && rp->cfg->ncalendars > 0 &&
+	    t - rp->last_t > REPLAY_GAP_MAX_MS) {
+		rc = tape_error(rp,
+		                "a gap of more than 400 days (%lld after %lld): "
+		                "with calendars every session boundary in it "
+		                "is an event; split the tape",
 		                (long long)t, (long long)rp->last_t);
 		goto out;
 	}

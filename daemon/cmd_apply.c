@@ -603,15 +603,16 @@ approve_cancel(const struct cmd_ctx *x, const struct request *q,
 		    (long long)q->plan, q->scope);
 		return FXB_ERR_STALE_APPROVAL;
 	}
+	int64_t plan = 0;
 	enum fxb_err e =
-	    breaker_force_cancel(d->engine, x->now, q->on_pair, idx);
+	    daemon_force_cancel(d, x->now, q->on_pair, idx, &plan);
 	if (e != FXB_OK) {
 		snprintf(out->msg, sizeof(out->msg), "%s", fxb_strerror(e));
 		return e;
 	}
 	out->scope = q->scope;
-	json_object_set_new(x->row, "plan", json_integer(q->plan));
-	out->reply.plan = q->plan;
+	json_object_set_new(x->row, "plan", json_integer(plan));
+	out->reply.plan = plan;
 	return FXB_OK;
 }
 

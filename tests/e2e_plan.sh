@@ -5,8 +5,9 @@
 # the product stays open until T, is denied (forced) from T exactly and
 # opens again at T2, each step a log row; a second plan of the same scope
 # is refused; `fxbreakerctl cancel` is a request a second person approves,
-# bound to the plan it named; and the report tells each plan's fate.  On
-# the real clock: a plan starts 2 s after it is made.
+# bound to the plan it named, across a restart too; and the report tells
+# each plan's fate.  On the real clock: a plan starts 2 s after it is
+# made.
 . "$(dirname "$0")/lib_e2e.sh"
 
 {
@@ -19,6 +20,7 @@ chmod 644 "$TMP/operators"
 	service_conf
 	cat <<EOF2
 operators_file = $TMP/operators
+notice_utc_offset = +09:00
 [pair USD/KRW]
 [product remit]
 pair = USD/KRW
@@ -40,13 +42,15 @@ sleep_until() {
 	return 0
 }
 row() { sql "select $2 from suspension_log where seq=$1"; }
+# "2024-12-04 00:33 (UTC+09:00)" for epoch ms $1, as notices show it
+kst() { echo "$(date -u -d "@$(($1 / 1000 + 9 * 3600))" '+%Y-%m-%d %H:%M') (UTC+09:00)"; }
 WHY="overnight remittance stop"
 
 # --- plan: from now+2s until now+4s ---------------------------------------
 T0=$(now)
 F=$((T0 + 2000))
 U=$((T0 + 4000))
-out=$("$CTL" suspend --key alice.key --product remit --reason "$WHY" --from "$F" --until "$U" 2>&1)
+out=$("$CTL" suspend --key alice.key --product remit --reason "$WHY" --from "$F" --until "$U" --notice maint 2>&1)
 rc=$?
 pre=$(chk remit)
 again=$(cmd suspend --key bob.key --product remit --reason "twice" --from "$((F + 10))" --until "$U")
@@ -60,13 +64,12 @@ check "the steps before from ran before it (else the test proves nothing)" \
 check "a check before from: allowed" \
 	"$(echo "$pre" | jq -c '[.decision, .reason, .suspension]')" \
 	'["allow",null,null]'
-# `upcoming` on the check's answer is the daemon's check path (another
-# change: the engine decides it, the allow's fast reply leaves it out
-# for now).  When it lands, the answer carries [$P,$F,$U] here and
-# [$P2,$F2,$U2] for the pair's plan below.
-check "... carrying upcoming: the plan, its from and until (not yet)" \
-	"$(echo "$pre" | jq -c '[.upcoming.plan, .upcoming.from, .upcoming.until]')" \
-	"[null,null,null]"
+check "... carrying upcoming: the plan, its from and until, its notice" \
+	"$(echo "$pre" | jq -c '[.upcoming.plan, .upcoming.from, .upcoming.until, .upcoming.notice.id]')" \
+	"[$P,$F,$U,\"maint\"]"
+check "... the notice's text as its denies will read it" \
+	"$(echo "$pre" | jq -r .upcoming.notice.en)" \
+	"remit: exchange is paused for maintenance until $(kst "$U")."
 check "a second plan of the same scope: already_planned (40), naming the first" \
 	"$again" \
 	"[\"rejected\",40,\"already_planned\",\"product remit has plan $P pending already (from $F until $U): cancel it first\"]"
@@ -81,8 +84,9 @@ S=$(sql "select seq from suspension_log where event='force_suspend' and scope='r
 check "after from: denied forced, quoting the suspension the plan opened" \
 	"$(echo "$mid" | jq -c '[.decision, .reason, .suspension]')" \
 	"[\"deny\",\"forced\",$S]"
-check "... with the plan's notice (none named: the default forced notice)" \
-	"$(echo "$mid" | jq -r .notice.id)" default-forced
+check "... with the plan's notice, as announced" \
+	"$(echo "$mid" | jq -c '[.notice.id, .notice.en]')" \
+	"$(echo "$pre" | jq -c '[.upcoming.notice.id, .upcoming.notice.en]')"
 check "... and no upcoming: the plan has started" \
 	"$(echo "$mid" | jq -c .upcoming)" null
 check "an approval of the cancel once the plan started: stale_approval (32)" \
@@ -107,19 +111,17 @@ L=$(sql "select seq from suspension_log where event='force_lift' and scope='remi
 check "the rows from the plan to its end, in order (commands: cmd/result/error)" \
 	"$(sql "select event || ifnull(':' || json_extract(detail, '\$.cmd') || '/' || json_extract(detail, '\$.result') || ifnull('/' || json_extract(detail, '\$.error'), ''), '') from suspension_log where seq between $P and $L order by seq" | tr '\n' ' ')" \
 	"force_scheduled command:suspend/applied command:suspend/rejected/already_planned command:cancel/pending force_suspend command:approve/rejected/stale_approval command:cancel/rejected/not_planned force_scheduled command:suspend/applied force_lift "
-# The row's own "plan" is the daemon's event row (another change): the
-# plan's id is the row's seq, which the reply and the rows after name.
-check "force_scheduled: scope, from, until, reason (who signed)" \
-	"$(row "$P" "json_extract(detail, '\$.event') || '|' || scope || '|' || scope_type || '|' || json_extract(detail, '\$.from') || '|' || json_extract(detail, '\$.until') || '|' || json_extract(detail, '\$.reason') || '|' || ifnull(suspension, 'null')")" \
-	"force_scheduled|remit|product|$F|$U|$WHY (by alice)|null"
+check "force_scheduled: scope, plan (its own seq), from, until, reason (who signed), notice" \
+	"$(row "$P" "json_extract(detail, '\$.event') || '|' || scope || '|' || scope_type || '|' || json_extract(detail, '\$.plan') || '|' || json_extract(detail, '\$.from') || '|' || json_extract(detail, '\$.until') || '|' || json_extract(detail, '\$.reason') || '|' || json_extract(detail, '\$.notice') || '|' || ifnull(suspension, 'null')")" \
+	"force_scheduled|remit|product|$P|$F|$U|$WHY (by alice)|maint|null"
 check "... logged when asked, before from" \
 	"$(row "$P" "t >= $T0 and t < $F")" 1
 check "the suspend's command row names the plan and its signer" \
 	"$(sql "select json_extract(detail, '\$.name') || '|' || json_extract(detail, '\$.args.from') || '|' || json_extract(detail, '\$.args.until') || '|' || json_extract(detail, '\$.result') || '|' || json_extract(detail, '\$.reply') from suspension_log where event='command' and json_extract(detail, '\$.plan')=$P and json_extract(detail, '\$.cmd')='suspend'")" \
 	"alice|$F|$U|applied|{\"result\":\"applied\",\"plan\":$P}"
-check "force_suspend: stamped from, the plan, until, reason" \
-	"$(row "$S" "t || '|' || json_extract(detail, '\$.plan') || '|' || json_extract(detail, '\$.until') || '|' || json_extract(detail, '\$.reason') || '|' || suspension || '|' || kind")" \
-	"$F|$P|$U|$WHY (by alice)|$S|forced"
+check "force_suspend: stamped from, the plan, until, reason, the plan's notice" \
+	"$(row "$S" "t || '|' || json_extract(detail, '\$.plan') || '|' || json_extract(detail, '\$.until') || '|' || json_extract(detail, '\$.reason') || '|' || suspension || '|' || kind || '|' || json_extract(detail, '\$.notice.en') || '|' || (select notice_id from notices where suspension=$S)")" \
+	"$F|$P|$U|$WHY (by alice)|$S|forced|remit: exchange is paused for maintenance until $(kst "$U").|maint"
 check "force_lift: stamped until, by schedule, ending that suspension" \
 	"$(row "$L" "t || '|' || json_extract(detail, '\$.by') || '|' || suspension")" \
 	"$U|schedule|$S"
@@ -163,9 +165,9 @@ U2=$((T2 + 60000))
 out=$("$CTL" suspend --key carol.key --pair USD/KRW --reason "pair plan" --from "$F2" --until "$U2" --notice maint 2>&1)
 P2=$(sql "select seq from suspension_log where event='force_scheduled' and scope='USD/KRW'")
 check "a pair's plan, by one signature (the suspend role)" "$out" "applied: plan $P2"
-check "the pair's products carry it as upcoming (not yet: above)" \
-	"$(chk wallet | jq -c '[.decision, .upcoming.plan, .upcoming.from, .upcoming.until]')" \
-	'["allow",null,null,null]'
+check "the pair's products carry it as upcoming" \
+	"$(chk wallet | jq -c '[.decision, .upcoming.plan, .upcoming.from, .upcoming.until, .upcoming.notice.id]')" \
+	"[\"allow\",$P2,$F2,$U2,\"maint\"]"
 out=$("$CTL" cancel --key alice.key --pair USD/KRW --reason "customers were not told" 2>&1)
 R2=$(sql "select max(seq) from suspension_log where event='command'")
 check "cancel: a request, naming the plan" "$out" \
@@ -220,6 +222,19 @@ check "... and the new plan is still pending (no second force_cancel)" \
 	"$(sql "select count(*) || '|' || group_concat(json_extract(detail, '\$.plan')) from suspension_log where event='force_cancel' and scope='wallet'")" \
 	"1|$PA"
 
+# --- across a restart: the plan and the request to cancel it come back ----
+RC=$("$CTL" cancel --key alice.key --product wallet --reason "before the restart" --json | jq .request)
+stop_daemon
+start_daemon || exit 1
+check "after a restart the plan is still announced" \
+	"$(chk wallet | jq -c '[.decision, .upcoming.plan]')" "[\"allow\",$PB]"
+check "... and the request, bound to it, is approved" \
+	"$("$CTL" approve --key bob.key --request "$RC" --reason "after the restart" 2>&1)" \
+	"applied: request $RC, plan $PB"
+check "... which cancels it" \
+	"$(sql "select json_extract(detail, '\$.plan') from suspension_log where event='force_cancel' order by seq desc limit 1") $(chk wallet | jq -c .upcoming)" \
+	"$PB null"
+
 # --- the report: each plan, who planned it, its fate ------------------------
 check "report --plans (JSON): started, with its suspension" \
 	"$("$CTL" report --plans --format json | jq -c "select(.plan == $P) | [.scope, .scope_type, .from, .until, .reason, .planned_by, .fate, .suspension]")" \
@@ -229,7 +244,7 @@ check "report --plans (JSON): cancelled, by whom, approved by whom, when" \
 	"[\"USD/KRW\",\"carol\",\"cancelled\",$(row "$C2" t),\"alice\",\"bob\"]"
 check "report --plans (JSON): the pending plans" \
 	"$("$CTL" report --plans --format json | jq -c 'select(.fate == "pending") | .plan' | tr '\n' ' ')" \
-	"$P3 $PB "
+	"$P3 "
 check "report --plans (JSON): a plan without until has none" \
 	"$("$CTL" report --plans --format json | jq -c "select(.plan == $PA) | [.until, .fate, .cancel_requested_by, .cancel_approved_by]")" \
 	'[null,"cancelled","bob","alice"]'
@@ -250,9 +265,9 @@ CT=$(row "$C2" t)
 	printf "%6s  reason: %s\n" "" "later (by alice)"
 	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$P2" USD/KRW "$(iso "$F2")" "$(iso "$U2")" carol "cancelled $(iso "$CT"), requested by alice, approved by bob"
 	printf "%6s  reason: %s\n" "" "pair plan (by carol)"
-	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$PA" wallet "$(iso "$((T4 + 60000))")" "(until lifted)" alice "cancelled $(iso "$(sql "select t from suspension_log where event='force_cancel' and scope='wallet'")"), requested by bob, approved by alice"
+	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$PA" wallet "$(iso "$((T4 + 60000))")" "(until lifted)" alice "cancelled $(iso "$(sql "select t from suspension_log where event='force_cancel' and json_extract(detail, '\$.plan')=$PA")"), requested by bob, approved by alice"
 	printf "%6s  reason: %s\n" "" "open-ended (by alice)"
-	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$PB" wallet "$(iso "$((T4 + 90000))")" "$(iso "$((T4 + 120000))")" alice pending
+	printf "%6s  %-24s %-24s %-24s %-16s %s\n" "$PB" wallet "$(iso "$((T4 + 90000))")" "$(iso "$((T4 + 120000))")" alice "cancelled $(iso "$(sql "select t from suspension_log where event='force_cancel' order by seq desc limit 1")"), requested by alice, approved by bob"
 	printf "%6s  reason: %s\n" "" "replanned (by alice)"
 } >want.txt
 "$CTL" report | sed -n '/^PLANNED SUSPENSIONS$/,$p' >got.txt
