@@ -443,11 +443,12 @@ replay_line(struct replay *rp, const char *text, size_t len)
 	 * would print billions of them.  A year and more is no tape. */
 	if (rp->started && rp->cfg->ncalendars > 0 &&
 	    t - rp->last_t > REPLAY_GAP_MAX_MS) {
-		rc = tape_error(rp,
-		                "a gap of more than 400 days (%lld after %lld): "
-		                "with calendars every session boundary in it "
-		                "is an event; split the tape",
-		                (long long)t, (long long)rp->last_t);
+		rc = tape_error(
+		    rp,
+		    "a gap of more than 400 days (%lld after %lld): "
+		    "with calendars every session boundary in it "
+		    "is an event; split the tape",
+		    (long long)t, (long long)rp->last_t);
 		goto out;
 	}
 	if (!rp->started) {
