@@ -115,6 +115,67 @@ int ctl_replay(int argc, char **argv);
  * tests/fuzz/fuzz_tape.c calls it on a tape in memory. */
 int ctl_replay_run(struct breaker_config *cfg, const char *name, FILE *in,
                    bool decisions);
+/* A tape line, parsed: its names resolved to the engine's indexes (the
+ * same in every engine built from one file's sections), its prices and
+ * amounts to numbers (10^-9 units; minor units). */
+enum ctl_rec_op {
+	CTL_REC_TICK,          /* idx: pair; a: px */
+	CTL_REC_QUOTE,         /* idx: pair; a: bid, b: ask */
+	CTL_REC_CHECK,         /* idx: product; a: amount, b: rate (0) */
+	CTL_REC_END,           /* the tape's end: timers fire up to t */
+	CTL_REC_FORCE_SUSPEND, /* on_pair, idx; until, reason */
+	CTL_REC_FORCE_LIFT,    /* on_pair, idx */
+	CTL_REC_RESET,         /* idx: rule */
+};
+struct ctl_rec {
+	fxb_time t;
+	long line; /* in the tape, for errors */
+	enum ctl_rec_op op;
+	bool on_pair;
+	int32_t idx;
+	int64_t a, b;
+	fxb_time until;
+	const char *reason; /* or NULL */
+};
+/* A whole tape in memory, up to its "end". */
+struct ctl_tape {
+	struct ctl_rec *rec;
+	size_t n, cap;
+};
+/* What a play tells its caller; any hook may be NULL. */
+struct ctl_play_hooks {
+	void *arg;
+	/* every event, with its replay id (the event's ordinal) */
+	void (*event)(void *arg, const struct breaker_event *ev, int64_t id);
+	/* the engine as a record finds it: every timer due by then fired */
+	void (*before)(void *arg, const struct breaker *b,
+	               const struct ctl_rec *rec);
+	/* a check's decision */
+	void (*decision)(void *arg, const struct breaker *b,
+	                 const struct ctl_rec *rec,
+	                 const struct breaker_decision *d);
+	/* the engine after each instant that may change it: each timer's
+	 * expiry (timers fire one instant at a time), and each record */
+	void (*after)(void *arg, const struct breaker *b, fxb_time t);
+	/* set: a reset the engine refuses as not_tripped is handed here
+	 * and the play goes on (under another setting the rule may not
+	 * have tripped); NULL: it stops the play, as in replay */
+	void (*skipped)(void *arg, const struct ctl_rec *rec);
+};
+/* ctl_tape_load reads the tape in (named name in errors) into *tp, its
+ * names resolved against cfg, exactly as replay reads it: the first bad
+ * line stops it with its number on stderr.  Returns an exit code; on
+ * success free *tp with ctl_tape_free. */
+int ctl_tape_load(const struct breaker_config *cfg, const char *name, FILE *in,
+                  struct ctl_tape *tp);
+void ctl_tape_free(struct ctl_tape *tp);
+/* ctl_tape_play runs a new engine built from cfg (whose sections must be
+ * those tp was loaded with: only rule keys may differ) over tp, telling
+ * h.  Returns an exit code (a record the engine refuses, said on
+ * stderr). */
+int ctl_tape_play(const struct ctl_tape *tp, const char *name,
+                  const struct breaker_config *cfg,
+                  const struct ctl_play_hooks *h);
 
 /* ctl_validate.c */
 int ctl_validate(int argc, char **argv);
