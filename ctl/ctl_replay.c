@@ -673,7 +673,8 @@ ctl_replay_run(struct breaker_config *cfg, const char *name, FILE *in,
 
 /* ---- calibrate's tape: read once, played many times ---- */
 
-/* A record read is a record kept (its reason copied out of the line). */
+/* A record read is a record kept, its reason copied out of the line
+ * into the tape's own strings. */
 static int
 keep_each(struct replay *rp, const struct ctl_rec *rec, void *arg)
 {
@@ -688,8 +689,16 @@ keep_each(struct replay *rp, const struct ctl_rec *rec, void *arg)
 	}
 	struct ctl_rec *r = &tp->rec[tp->n];
 	*r = *rec;
-	if (rec->reason != NULL && (r->reason = strdup(rec->reason)) == NULL)
-		return tape_error(rp, "out of memory");
+	if (rec->reason != NULL) {
+		char **v = realloc(tp->reasons,
+		                   (tp->nreasons + 1) * sizeof(*tp->reasons));
+		if (v == NULL)
+			return tape_error(rp, "out of memory");
+		tp->reasons = v;
+		if ((v[tp->nreasons] = strdup(rec->reason)) == NULL)
+			return tape_error(rp, "out of memory");
+		r->reason = v[tp->nreasons++];
+	}
 	tp->n++;
 	return 0;
 }
@@ -716,8 +725,9 @@ ctl_tape_load(const struct breaker_config *cfg, const char *name, FILE *in,
 void
 ctl_tape_free(struct ctl_tape *tp)
 {
-	for (size_t i = 0; i < tp->n; i++)
-		free(tp->rec[i].reason);
+	for (size_t i = 0; i < tp->nreasons; i++)
+		free(tp->reasons[i]);
+	free(tp->reasons);
 	free(tp->rec);
 	memset(tp, 0, sizeof(*tp));
 }
