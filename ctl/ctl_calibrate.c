@@ -587,18 +587,27 @@ write_csv(const struct ctl_calib *cb, FILE *f)
 	return !ferror(f);
 }
 
-/* Writes path with fn; false (said why) on failure. */
+/* Opens an output file before any play: a path that cannot be written
+ * stops calibrate before it prints anything.  false (said why). */
 static bool
-write_file(const char *path, const struct ctl_calib *cb,
-           bool (*fn)(const struct ctl_calib *, FILE *))
+open_out(const char *path, FILE **f)
 {
-	FILE *f = fopen(path, "w");
-	if (f == NULL) {
+	if (path == NULL)
+		return true;
+	if ((*f = fopen(path, "w")) == NULL)
 		fprintf(stderr, "fxbreakerctl: %s: %s\n", path,
 		        strerror(errno));
-		return false;
-	}
-	bool ok = fn(cb, f);
+	return *f != NULL;
+}
+
+/* Writes and closes f (if open) with fn; false (said why) on failure. */
+static bool
+write_out(const char *path, FILE *f, const struct ctl_calib *cb,
+          bool (*fn)(const struct ctl_calib *, FILE *))
+{
+	if (f == NULL)
+		return true;
+	bool ok = fn == NULL || fn(cb, f);
 	if (fclose(f) != 0 || !ok) {
 		fprintf(stderr, "fxbreakerctl: %s: write error\n", path);
 		return false;
@@ -710,7 +719,7 @@ ctl_calibrate(int argc, char **argv)
 	const char *csv = NULL, *html = NULL;
 	struct breaker_config *cfg = NULL;
 	int code = CTL_EXIT_OK;
-	FILE *in = NULL;
+	FILE *in = NULL, *csv_f = NULL, *html_f = NULL;
 
 	memset(&cb, 0, sizeof(cb));
 	memset(&tape, 0, sizeof(tape));
@@ -777,6 +786,9 @@ ctl_calibrate(int argc, char **argv)
 			code = CTL_EXIT_USAGE;
 		}
 	}
+	if (code == CTL_EXIT_OK &&
+	    (!open_out(csv, &csv_f) || !open_out(html, &html_f)))
+		code = CTL_EXIT_USAGE;
 	if (code == CTL_EXIT_OK)
 		code = run_grid(&cb, html != NULL);
 	if (code == CTL_EXIT_OK) {
@@ -787,11 +799,12 @@ ctl_calibrate(int argc, char **argv)
 			code = CTL_EXIT_USAGE;
 		}
 	}
-	if (code == CTL_EXIT_OK && csv != NULL &&
-	    !write_file(csv, &cb, write_csv))
+	/* Files opened are written (a failed run leaves them empty). */
+	if (!write_out(csv, csv_f, &cb,
+	               code == CTL_EXIT_OK ? write_csv : NULL))
 		code = CTL_EXIT_USAGE;
-	if (code == CTL_EXIT_OK && html != NULL &&
-	    !write_file(html, &cb, ctl_calibrate_html))
+	if (!write_out(html, html_f, &cb,
+	               code == CTL_EXIT_OK ? ctl_calibrate_html : NULL))
 		code = CTL_EXIT_USAGE;
 
 	if (in != NULL && in != stdin)
