@@ -110,7 +110,7 @@ DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/board_html.o
 UNIT_TESTS  = breaker_test decimal_test config_test client_test \
 	      client_outage_test client_failover_test wire_test \
 	      reply_test oom_test nng_close_test trust_test daemon_test \
-	      command_test entry_test
+	      command_test entry_test calendar_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \

@@ -20,7 +20,15 @@
  * the uniform figures one check at a time, the _zipf keys the skewed ones,
  * engine_check_batch32_* the batched checks.
  *
- * Usage: bench_engine [PRODUCTS ...] (default 10 1000 100000).
+ * With --calendar every product keeps opening hours on a calendar (two
+ * sessions, open in both) and its volume rule levels by session, and
+ * one pair has a planned suspension pending, so a third of the checks
+ * carry `upcoming` (RULES.md 9): what a check costs with all of it, to
+ * set beside the plain run (bench/engine_compare.sh runs both, and the
+ * engine before section 9, in one go).
+ *
+ * Usage: bench_engine [--calendar] [PRODUCTS ...] (default 10 1000
+ * 100000).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,11 +77,20 @@ rng_unit(void)
 	return (double)(rng() >> 11) * (1.0 / 9007199254740992.0);
 }
 
+static bool calendar; /* --calendar */
+
 static char *
 make_config(size_t nproducts)
 {
-	size_t cap = 4096 + nproducts * 420;
+	size_t cap = 4096 + nproducts * 520;
 	char *text = malloc(cap), *p = text;
+	/* Two sessions that hold the whole run (it starts at t = 0,
+	 * Thursday 00:00 UTC, and lasts minutes): the hot path, not the
+	 * boundaries. */
+	if (calendar)
+		p += sprintf(p, "[calendar mkt]\nutc_offset = +00:00\n"
+		                "session.day = daily 00:00-12:00\n"
+		                "session.night = daily 12:00-00:00\n");
 	for (int i = 0; i < NPAIRS; i++) {
 		const char *n = pairs[i];
 		p += sprintf(p,
@@ -91,15 +108,20 @@ make_config(size_t nproducts)
 		             "max_spread_pct = 50\nhold = 1s\n",
 		             n, i, n, i, n, i, n, i, n);
 	}
-	for (size_t i = 0; i < nproducts; i++)
+	for (size_t i = 0; i < nproducts; i++) {
+		const char *hours = calendar ? "hours = mkt:day,night\n" : "",
+		           *levels = calendar ? "calendar = mkt\n"
+		                                "trip@night = 150000000\n"
+		                              : "";
 		p += sprintf(p,
-		             "[product p%zu]\npair = %s\nside = buy\n"
+		             "[product p%zu]\npair = %s\nside = buy\n%s"
 		             "[rule vol%zu]\nproduct = p%zu\nkind = volume\n"
 		             "window = 60s\nwarn = 100000000\n"
-		             "trip = 200000000\nsuspend_for = 300s\n"
+		             "trip = 200000000\nsuspend_for = 300s\n%s"
 		             "[rule thr%zu]\nproduct = p%zu\nkind = throttle\n"
 		             "rate = 1000000\nburst = 1000000\n",
-		             i, pairs[i % NPAIRS], i, i, i, i);
+		             i, pairs[i % NPAIRS], hours, i, i, levels, i, i);
+	}
 	return text;
 }
 
@@ -219,6 +241,13 @@ bench(size_t nproducts, enum dist d)
 	fxb_time t = 0;
 	for (int p = 0; p < NPAIRS; p++)
 		breaker_tick(b, t, p, mids[p]);
+	/* A plan on the first pair, far beyond the run: its products'
+	 * checks carry it. */
+	if (calendar && breaker_force_plan(b, t, true, 0, INT64_C(1) << 40,
+	                                   FXB_NEVER, "bench") != FXB_OK) {
+		fprintf(stderr, "bench: cannot plan\n");
+		exit(1);
+	}
 	for (int r = 0; r < ROUNDS; r++) {
 		checks[r] = run_checks(b, t, order, n_ops, false);
 		t += (fxb_time)(n_ops >> 4) + 1;
@@ -256,20 +285,26 @@ main(int argc, char **argv)
 	size_t nsizes = 3;
 	struct result r[NSIZES][NDISTS];
 
-	if (argc > 1) {
+	int first = 1;
+	if (argc > 1 && strcmp(argv[1], "--calendar") == 0) {
+		calendar = true;
+		first = 2;
+	}
+	if (argc > first) {
 		nsizes = 0;
-		for (int i = 1; i < argc && nsizes < NSIZES; i++) {
+		for (int i = first; i < argc && nsizes < NSIZES; i++) {
 			long v = strtol(argv[i], NULL, 10);
 			if (v <= 0) {
-				fprintf(
-				    stderr,
-				    "usage: bench_engine [PRODUCTS ...]\n");
+				fprintf(stderr,
+				        "usage: bench_engine [--calendar] "
+				        "[PRODUCTS ...]\n");
 				return 100;
 			}
 			sizes[nsizes++] = (size_t)v;
 		}
 	}
-	printf("engine, median of %d rounds of %u operations each\n", ROUNDS,
+	printf("engine%s, median of %d rounds of %u operations each\n",
+	       calendar ? " with calendars, hours and a plan" : "", ROUNDS,
 	       OPS);
 	printf("%-8s %11s %11s %11s %11s %11s %11s\n", "products",
 	       "check unif", "batch unif", "tick unif", "check zipf",

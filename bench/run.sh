@@ -1,6 +1,7 @@
 #!/bin/sh
 # bench/run.sh BUILD: everything `make bench` measures (issue 5), in one
-# run on this machine: the engine alone (bench_engine), the service
+# run on this machine: the engine alone (bench_engine; engine_compare.sh:
+# the engine before calendars, now, and with calendars), the service
 # against a bare nng echo server (service_bench.sh), nng's task threads
 # (nng_taskq_bench.sh), the ledger's
 # costs (ledger_bench.sh), and three nodes on Raft beside one
@@ -31,13 +32,14 @@ part() { # part NAME COMMAND...: run it, show and keep its output
 }
 START=$(date +%s)
 part engine "$B/bench/bench_engine"
+part engine_compare sh bench/engine_compare.sh "$B"
 part service sh bench/service_bench.sh "$B"
 part nng sh bench/nng_taskq_bench.sh "$B"
 part ledger sh bench/ledger_bench.sh "$B"
 part cluster sh bench/cluster_bench.sh "$B"
 
 # Every KEY=VALUE line, in order; later parts do not repeat keys.
-cat "$OUT/engine.txt" "$OUT/service.txt" "$OUT/nng.txt" "$OUT/ledger.txt" \
+cat "$OUT/engine.txt" "$OUT/engine_compare.txt" "$OUT/service.txt" "$OUT/nng.txt" "$OUT/ledger.txt" \
 	"$OUT/cluster.txt" |
 	grep -E '^[a-z0-9_]+=[-0-9.]+$' >"$OUT/keys.txt"
 v() { sed -n "s/^$1=//p" "$OUT/keys.txt" | tail -n 1; }
@@ -55,6 +57,8 @@ row "service rps K=1 / 16 / 64" "$(v service_rps_k1) / $(v service_rps_k16) / $(
 row "batch32 checks/s (x echo K=16)" "$(v batch32_checks_per_s) ($(ratio "$(v batch32_checks_per_s)" "$(v echo_rps_k16)")x)" ">= 5x"
 row "engine check ns 10 / 100k (ratio)" "$(v engine_check_ns_10) / $(v engine_check_ns_100000) ($(ratio "$(v engine_check_ns_100000)" "$(v engine_check_ns_10)"))" "<= 1.5x, < 200"
 row "engine tick ns 10 / 100k (ratio)" "$(v engine_tick_ns_10) / $(v engine_tick_ns_100000) ($(ratio "$(v engine_tick_ns_100000)" "$(v engine_tick_ns_10)"))" "<= 1.5x, < 200"
+row "engine check now/base, 10 / 100k" "$(v engine_check_now_over_base_10) / $(v engine_check_now_over_base_100000)" "~1.00 (no slowdown)"
+row "engine check calendar/now, 10 / 100k" "$(v engine_check_calendar_over_now_10) / $(v engine_check_calendar_over_now_100000)" ""
 row "trip to committed row p50 / p99 (us)" "$(v trip_commit_p50_us) / $(v trip_commit_p99_us)" ""
 row "start-up, 1M-row log (ms)" "$(v restart_ms_1m_rows)" "< 2000"
 row "verify rows/s" "$(v verify_rows_per_s)" "> 300000"

@@ -13,6 +13,8 @@
  *   breaker_status.c    a rule's and a scope's state read out for status
  *   breaker_restore.c   state carried into a new engine: from the log at
  *                       start, from the running engine on reload
+ *   breaker_session.c   calendars, opening hours, planned suspensions
+ *                       (section 9)
  *   breaker_levels.c    the trip levels an operator may change at run time
  *   breaker_config*.c   the config's values checked
  *   breaker_util.c      rings, the timer heap, the name index
@@ -225,6 +227,8 @@ copy_rules(struct breaker *b, const struct breaker_config *cfg)
 	for (uint32_t i = 0; i < b->nrules; i++) {
 		struct rule *r = b->rule[i];
 		b->rconf[i] = cfg->rules[i];
+		b->rconf[i].levels =
+		    NULL; /* its own copy: breaker_session.c */
 		r->c = &b->rconf[i];
 		r->id = dup_string(r->c->id);
 		if (r->id == NULL)
@@ -291,9 +295,13 @@ breaker_new(const struct breaker_config *cfg, fxb_time start,
 	if ((err = breaker_link(b, cfg)) != FXB_OK)
 		goto fail;
 	err = FXB_ERR_NOMEM;
-	if (!breaker_timer_heap_init(&b->heap,
-	                             b->nrules + b->nproducts + b->npairs) ||
+	/* A timer per rule, per scope's force and plan, per calendar. */
+	if (!breaker_timer_heap_init(
+	        &b->heap, b->nrules + 2 * (b->nproducts + b->npairs) +
+	                      (uint32_t)cfg->ncalendars) ||
 	    !index_names(b))
+		goto fail;
+	if ((err = breaker_sessions_new(b, cfg)) != FXB_OK)
 		goto fail;
 	*out = b;
 	return FXB_OK;
@@ -307,6 +315,7 @@ breaker_free(struct breaker *b)
 {
 	if (b == NULL)
 		return;
+	breaker_sessions_free(b);
 	for (uint32_t i = 0; b->arena != NULL && i < b->nrules; i++) {
 		struct rule *r = b->rule[i];
 		free(r->id);
@@ -438,6 +447,9 @@ breaker_event_name(enum breaker_event_type type)
 	    [BREAKER_EV_THROTTLE_END] = "throttle_end",
 	    [BREAKER_EV_FORCE_SUSPEND] = "force_suspend",
 	    [BREAKER_EV_FORCE_LIFT] = "force_lift",
+	    [BREAKER_EV_SESSION] = "session",
+	    [BREAKER_EV_FORCE_SCHEDULED] = "force_scheduled",
+	    [BREAKER_EV_FORCE_CANCEL] = "force_cancel",
 	};
 	if ((size_t)type >= sizeof(names) / sizeof(names[0]) ||
 	    names[type] == NULL)
@@ -457,6 +469,7 @@ breaker_reason_name(enum breaker_reason reason)
 	    [BREAKER_REASON_STALE] = "stale",
 	    [BREAKER_REASON_RATE_OUTSIDE_BAND] = "rate_outside_band",
 	    [BREAKER_REASON_THROTTLED] = "throttled",
+	    [BREAKER_REASON_CLOSED] = "closed",
 	};
 	if ((size_t)reason >= sizeof(names) / sizeof(names[0]))
 		return "unknown";

@@ -21,7 +21,7 @@
 #include "fxb.h"
 
 #define BREAKER_SESSION_OFF      (-1)
-#define BREAKER_CAL_SESSIONS_MAX 32  /* sessions per calendar */
+#define BREAKER_CAL_SESSIONS_MAX 32 /* sessions per calendar */
 #define BREAKER_CAL_HOLIDAYS_MAX 4096
 #define BREAKER_WEEK_MIN         (7 * 1440)
 
@@ -48,8 +48,8 @@ struct breaker_calendar_conf {
 	int8_t week[BREAKER_WEEK_MIN]; /* local minute of the week (Monday
 	                                  00:00 = 0) -> session or OFF,
 	                                  holidays aside */
-	int16_t *edges;  /* minutes of the week where a session starts or
-	                    ends, sorted, unique */
+	int16_t *edges; /* minutes of the week where a session starts or
+	                   ends, sorted, unique */
 	size_t nedges;
 };
 
@@ -107,8 +107,8 @@ fxb_time breaker_calendar_next_open(const struct breaker_calendar_conf *c,
                                     fxb_time horizon);
 
 /* The name of session s of c, "off" for BREAKER_SESSION_OFF. */
-const char *breaker_calendar_session_name(const struct breaker_calendar_conf *c,
-                                          int s);
+const char *
+breaker_calendar_session_name(const struct breaker_calendar_conf *c, int s);
 
 /* The index of the session named name (len bytes), BREAKER_SESSION_OFF for
  * "off", or -2 if c has none so named. */

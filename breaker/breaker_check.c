@@ -48,6 +48,14 @@ advance_timers(struct breaker *b, fxb_time t)
 			breaker_force_end(b, b->pairs[tm->idx].force, true,
 			                  tm->idx, BREAKER_LIFT_SCHEDULE);
 			break;
+		case TIMER_CALENDAR:
+			breaker_calendar_on_timer(b, &b->cals[tm->idx]);
+			break;
+		case TIMER_PLAN_PRODUCT:
+		case TIMER_PLAN_PAIR:
+			breaker_plan_on_timer(b, tm->owner == TIMER_PLAN_PAIR,
+			                      tm->idx);
+			break;
 		}
 	}
 }
@@ -188,6 +196,7 @@ decide(struct breaker_decision *out, enum breaker_verdict verdict,
 	out->notice = r != NULL ? r->notice : NULL;
 	out->suspension = suspension;
 	out->retry_after_ms = retry_after;
+	out->upcoming.plan = 0; /* breaker_check adds one */
 }
 
 /* A deny quoting the hold: retry_after is absent when it never ends. */
@@ -317,9 +326,10 @@ check_count(struct breaker *b, struct product *p, fxb_time t, int64_t amount)
 		}                                                             \
 	} while (0)
 
-enum fxb_err
-breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
-              int64_t rate, struct breaker_decision *out)
+/* The decision; breaker_check adds what is planned. */
+static inline enum fxb_err
+check_decide(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
+             int64_t rate, struct breaker_decision *out)
 {
 	struct hold h = {BREAKER_REASON_NONE, NULL, 0, 0, 0};
 	int64_t retry = 0;
@@ -335,6 +345,13 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 	struct rule *r = breaker_product_own(p), *end = r + p->nown;
 	const struct pair *pr = &b->pairs[p->pair];
 	bool own_holds = false, short_of_tokens = false;
+
+	/* Outside its opening hours a product is closed, before anything
+	 * else is asked or counted (RULES.md 9). */
+	if (p->hours_cal >= 0 && breaker_product_closed(b, p)) {
+		breaker_decide_closed(b, product, t, out);
+		return FXB_OK;
+	}
 
 	/* The loads of the product's line and its rules' lines 0 start on
 	 * their own (their addresses follow from the index); the window
@@ -390,6 +407,18 @@ breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
 	check_count(b, p, t, amount);
 	decide(out, BREAKER_VERDICT_ALLOW, BREAKER_REASON_NONE, NULL, 0, -1);
 	return FXB_OK;
+}
+
+enum fxb_err
+breaker_check(struct breaker *b, fxb_time t, int32_t product, int64_t amount,
+              int64_t rate, struct breaker_decision *out)
+{
+	enum fxb_err e = check_decide(b, t, product, amount, rate, out);
+	/* Every decision on a product a plan covers says so, so that the
+	 * customer is told ahead. */
+	if (e == FXB_OK && b->nplans != 0)
+		breaker_attach_upcoming(b, breaker_product(b, product), out);
+	return e;
 }
 
 void
@@ -467,7 +496,11 @@ breaker_product_status(const struct breaker *b, int32_t product,
 	    breaker_pair_count_held(&b->pairs[p->pair]))
 		abort();
 	check_holds(b, p, true, &h);
-	if (h.reason != BREAKER_REASON_NONE) {
+	if (breaker_product_closed(b, p)) {
+		breaker_closed_decision(
+		    out, breaker_product_next_open(b, p, b->now), b->now);
+		*since = 0;
+	} else if (h.reason != BREAKER_REASON_NONE) {
 		decide_hold(out, &h, b->now);
 		*since = h.since;
 	} else {
@@ -475,6 +508,8 @@ breaker_product_status(const struct breaker *b, int32_t product,
 		       0, -1);
 		*since = 0;
 	}
+	if (b->nplans != 0)
+		breaker_attach_upcoming(b, p, out);
 }
 
 /* A rule's hold as the API shows it (its index from its config's place

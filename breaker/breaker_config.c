@@ -52,7 +52,7 @@ static const char *
 sect_type_name(enum breaker_section t)
 {
 	static const char *const names[] = {"pair", "product", "rule",
-	                                    "notice"};
+	                                    "notice", "calendar"};
 	return names[t];
 }
 
@@ -189,14 +189,20 @@ breaker_config_set(struct breaker_config_builder *b, const char *key,
 
 /* ---- values ---- */
 
+void
+breaker_conf_use(struct conf_kv *kv)
+{
+	kv->used = true;
+	if (kv->seen != NULL)
+		*kv->seen = true;
+}
+
 struct conf_kv *
 breaker_conf_get(struct conf_sect *s, const char *key)
 {
 	for (size_t i = 0; i < s->nkv; i++)
 		if (strcmp(s->kv[i].key, key) == 0) {
-			s->kv[i].used = true;
-			if (s->kv[i].seen != NULL)
-				*s->kv[i].seen = true;
+			breaker_conf_use(&s->kv[i]);
 			return &s->kv[i];
 		}
 	return NULL;
@@ -460,6 +466,168 @@ build_pair(struct breaker_config_builder *b, struct conf_sect *s,
 	return kv == NULL || breaker_conf_price(b, s, kv, &pc->tick);
 }
 
+bool
+breaker_conf_session(struct breaker_config_builder *b, struct conf_sect *s,
+                     struct conf_kv *kv, int32_t cal, const char *name,
+                     size_t len, int *out)
+{
+	const struct breaker_calendar_conf *cc = &b->cfg->calendars[cal];
+	int k = breaker_calendar_session_find(cc, name, len);
+	if (k >= BREAKER_SESSION_OFF) {
+		*out = k;
+		return true;
+	}
+	breaker_conf_fail_kv(b, s, kv, "[calendar %s] has no session %.*s",
+	                     cc->id, (int)(len > 64 ? 64 : len), name);
+	return false;
+}
+
+/* hours = CAL:SESSION[,SESSION...]: the sessions a product is open in. */
+static bool
+val_hours(struct breaker_config_builder *b, struct conf_sect *s,
+          struct conf_kv *kv, struct breaker_product_conf *pc)
+{
+	static const char use[] = "CALENDAR:SESSION[,SESSION...]";
+	const char *colon = strchr(kv->val, ':');
+	char id[BREAKER_ID_MAX + 1];
+	size_t n = colon != NULL ? (size_t)(colon - kv->val) : 0;
+
+	if (colon == NULL || n == 0 || n > BREAKER_ID_MAX) {
+		breaker_conf_fail_kv(b, s, kv, "expected %s", use);
+		return false;
+	}
+	memcpy(id, kv->val, n);
+	id[n] = '\0';
+	if ((pc->hours_calendar =
+	         breaker_conf_find(b, BREAKER_SECTION_CALENDAR, id)) < 0) {
+		breaker_conf_fail_kv(b, s, kv, "no such [calendar %s]", id);
+		return false;
+	}
+	for (const char *p = colon + 1;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		const char *e = p;
+		while (*e != '\0' && *e != ',')
+			e++;
+		const char *end = e;
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+			end--;
+		int k;
+		if (end == p) {
+			breaker_conf_fail_kv(b, s, kv, "expected %s", use);
+			return false;
+		}
+		if (!breaker_conf_session(b, s, kv, pc->hours_calendar, p,
+		                          (size_t)(end - p), &k))
+			return false;
+		uint64_t bit = UINT64_C(1) << (k + 1);
+		if (pc->hours_mask & bit) {
+			breaker_conf_fail_kv(b, s, kv,
+			                     "session %.*s is listed twice",
+			                     (int)(end - p), p);
+			return false;
+		}
+		pc->hours_mask |= bit;
+		if (*e == '\0')
+			break;
+		p = e + 1;
+	}
+	return true;
+}
+
+/* [calendar ID] (RULES.md 9): utc_offset, session.NAME = DAYS HH:MM-HH:MM
+ * (one or more), holidays. */
+static bool
+build_calendar(struct breaker_config_builder *b, struct conf_sect *s,
+               struct breaker_calendar_conf *cc)
+{
+	struct conf_kv *kv;
+	const char *why;
+	char msg[160];
+	int x, y;
+
+	breaker_conf_copy_id(cc->id, s->name);
+	cc->line = s->line;
+	if (!breaker_conf_check_id(b, s))
+		return false;
+	if ((kv = breaker_conf_need(b, s, "utc_offset")) == NULL)
+		return false;
+	if ((why = breaker_calendar_parse_offset(
+	         kv->val, &cc->utc_offset_min)) != NULL) {
+		breaker_conf_fail_kv(b, s, kv, "%s", why);
+		return false;
+	}
+	if ((kv = breaker_conf_get(s, "holidays")) != NULL &&
+	    (why = breaker_calendar_parse_holidays(kv->val, &cc->holidays,
+	                                           &cc->nholidays)) != NULL) {
+		breaker_conf_fail_kv(b, s, kv, "%s", why);
+		return false;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < s->nkv; i++)
+		n += strncmp(s->kv[i].key, "session.", 8) == 0;
+	if (n == 0) {
+		breaker_conf_fail(b, s->line,
+		                  "[calendar %s]: give at least one "
+		                  "session.NAME = DAYS HH:MM-HH:MM",
+		                  s->name);
+		return false;
+	}
+	if (n > BREAKER_CAL_SESSIONS_MAX) {
+		breaker_conf_fail(b, s->line,
+		                  "[calendar %s]: at most %d sessions",
+		                  s->name, BREAKER_CAL_SESSIONS_MAX);
+		return false;
+	}
+	if ((cc->sessions = calloc(n, sizeof(*cc->sessions))) == NULL) {
+		b->nomem = b->failed = true;
+		return false;
+	}
+	for (size_t i = 0; i < s->nkv; i++) {
+		kv = &s->kv[i];
+		if (strncmp(kv->key, "session.", 8) != 0)
+			continue;
+		breaker_conf_use(kv);
+		struct breaker_session_conf *sc = &cc->sessions[cc->nsessions];
+		const char *name = kv->key + 8;
+		if (!valid_id(name) || strcmp(name, "off") == 0) {
+			breaker_conf_fail_kv(
+			    b, s, kv,
+			    "a session name is 1 to 64 of A-Z a-z 0-9 . _ : - "
+			    "and not \"off\" (the calendar's name for no "
+			    "session)");
+			return false;
+		}
+		memcpy(sc->name, name, strlen(name) + 1);
+		sc->line = kv->line;
+		if ((why = breaker_calendar_parse_session(kv->val, sc)) !=
+		    NULL) {
+			breaker_conf_fail_kv(b, s, kv, "%s", why);
+			return false;
+		}
+		for (size_t k = 0; k < cc->nsessions; k++)
+			if (strcmp(cc->sessions[k].name, sc->name) == 0) {
+				breaker_conf_fail_kv(
+				    b, s, kv, "session %s is given twice",
+				    sc->name);
+				return false;
+			}
+		cc->nsessions++;
+	}
+	if ((why = breaker_calendar_finish(cc, &x, &y, msg, sizeof(msg))) !=
+	    NULL) {
+		if (x >= 0 && y >= 0 && (size_t)y < cc->nsessions)
+			breaker_conf_fail(b, cc->sessions[y].line,
+			                  "[calendar %s] session.%s: %s",
+			                  cc->id, cc->sessions[y].name, why);
+		else
+			breaker_conf_fail(b, s->line, "[calendar %s]: %s",
+			                  cc->id, why);
+		return false;
+	}
+	return true;
+}
+
 static bool
 build_product(struct breaker_config_builder *b, struct conf_sect *s,
               struct breaker_product_conf *pc)
@@ -487,6 +655,10 @@ build_product(struct breaker_config_builder *b, struct conf_sect *s,
 	}
 	if ((kv = breaker_conf_get(s, "channel")) != NULL &&
 	    !val_text(b, s, kv, pc->channel, sizeof(pc->channel)))
+		return false;
+	pc->hours_calendar = -1;
+	if ((kv = breaker_conf_get(s, "hours")) != NULL &&
+	    !val_hours(b, s, kv, pc))
 		return false;
 	return true;
 }
@@ -621,15 +793,20 @@ build(struct breaker_config_builder *b)
 	cfg->rules = calloc(n[BREAKER_SECTION_RULE] + 1, sizeof(*cfg->rules));
 	cfg->notices =
 	    calloc(n[BREAKER_SECTION_NOTICE] + 1, sizeof(*cfg->notices));
+	cfg->calendars =
+	    calloc(n[BREAKER_SECTION_CALENDAR] + 1, sizeof(*cfg->calendars));
 	if (cfg->pairs == NULL || cfg->products == NULL ||
-	    cfg->rules == NULL || cfg->notices == NULL) {
+	    cfg->rules == NULL || cfg->notices == NULL ||
+	    cfg->calendars == NULL) {
 		b->nomem = b->failed = true;
 		return false;
 	}
-	/* Dependency order: pairs, notices, products, rules, exemptions. */
+	/* Dependency order: pairs, notices, calendars, products, rules,
+	 * exemptions. */
 	static const enum breaker_section order[] = {
 	    BREAKER_SECTION_PAIR, BREAKER_SECTION_NOTICE,
-	    BREAKER_SECTION_PRODUCT, BREAKER_SECTION_RULE};
+	    BREAKER_SECTION_CALENDAR, BREAKER_SECTION_PRODUCT,
+	    BREAKER_SECTION_RULE};
 	for (size_t o = 0; o < sizeof(order) / sizeof(order[0]); o++) {
 		for (size_t i = 0; i < b->nsects; i++) {
 			struct conf_sect *s = &b->sects[i];
@@ -652,6 +829,10 @@ build(struct breaker_config_builder *b)
 			case BREAKER_SECTION_RULE:
 				ok = breaker_conf_rule(
 				    b, s, &cfg->rules[cfg->nrules++]);
+				break;
+			case BREAKER_SECTION_CALENDAR:
+				ok = build_calendar(
+				    b, s, &cfg->calendars[cfg->ncalendars++]);
 				break;
 			}
 			if (!ok)
@@ -717,6 +898,13 @@ breaker_config_free(struct breaker_config *cfg)
 		return;
 	for (size_t i = 0; i < cfg->nproducts; i++)
 		free(cfg->products[i].exempt);
+	for (size_t i = 0; i < cfg->nrules; i++)
+		free(cfg->rules[i].levels);
+	for (size_t i = 0; i < cfg->ncalendars; i++) {
+		free(cfg->calendars[i].sessions);
+		breaker_calendar_fini(&cfg->calendars[i]);
+	}
+	free(cfg->calendars);
 	free(cfg->pairs);
 	free(cfg->products);
 	free(cfg->rules);

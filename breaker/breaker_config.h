@@ -75,9 +75,9 @@ struct breaker_product_conf {
 /* A rule's levels in one session (RULES.md 9), resolved: the suffixed
  * key if given, else the plain one. */
 struct breaker_level {
-	int64_t warn, trip;     /* volume */
-	int64_t pct, max_move;  /* velocity: as given (0 = not that way) */
-	int64_t velocity;       /* velocity: V */
+	int64_t warn, trip;    /* volume */
+	int64_t pct, max_move; /* velocity: as given (0 = not that way) */
+	int64_t velocity;      /* velocity: V */
 };
 
 struct breaker_rule_conf {

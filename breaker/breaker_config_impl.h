@@ -13,7 +13,7 @@
 #include "breaker_config.h"
 #include "breaker_impl.h"
 
-#define BREAKER_SECTION_TYPES 4
+#define BREAKER_SECTION_TYPES 5
 
 /* A key as handed over: the strings are the caller's (borrowed until
  * breaker_config_finish). */
@@ -75,6 +75,8 @@ void breaker_conf_copy_id(char *dst, const char *name);
 
 /* breaker_config.c: keys and values.  Each value reader returns false
  * (having reported) on a bad value. */
+/* breaker_conf_use marks kv read; breaker_conf_get finds and marks. */
+void breaker_conf_use(struct conf_kv *kv);
 struct conf_kv *breaker_conf_get(struct conf_sect *s, const char *key);
 struct conf_kv *breaker_conf_need(struct breaker_config_builder *b,
                                   struct conf_sect *s, const char *key);
@@ -101,5 +103,11 @@ int32_t breaker_conf_find(const struct breaker_config_builder *b,
 /* breaker_config_rule.c */
 bool breaker_conf_rule(struct breaker_config_builder *b, struct conf_sect *s,
                        struct breaker_rule_conf *rc);
+
+/* breaker_config.c: the session of calendar cal named name (len bytes),
+ * BREAKER_SESSION_OFF for "off"; false (reported against kv) if none. */
+bool breaker_conf_session(struct breaker_config_builder *b,
+                          struct conf_sect *s, struct conf_kv *kv, int32_t cal,
+                          const char *name, size_t len, int *out);
 
 #endif /* BREAKER_CONFIG_IMPL_H */

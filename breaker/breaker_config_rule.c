@@ -5,6 +5,7 @@
  * table kinds[].  The builder that calls it is breaker_config.c.
  */
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "breaker_config.h"
@@ -383,7 +384,8 @@ rule_keys(struct breaker_config_builder *b, struct conf_sect *s,
 		const char *key = s->kv[i].key;
 		if (listed(common_keys, NELEM(common_keys), key) ||
 		    (k->trips && listed(trip_keys, NELEM(trip_keys), key)) ||
-		    listed(k->keys, NELEM(k->keys), key))
+		    listed(k->keys, NELEM(k->keys), key) ||
+		    strcmp(key, "calendar") == 0 || strchr(key, '@') != NULL)
 			continue;
 		breaker_conf_fail_kv(b, s, &s->kv[i],
 		                     "unknown key for a %s rule",
@@ -408,6 +410,172 @@ rule_trips(struct breaker_config_builder *b, struct conf_sect *s,
 	if (!breaker_conf_int(b, s, kv, 0, MAX_AUTO_RESUMES_MAX, &v))
 		return false;
 	rc->max_auto_resumes = (int32_t)v;
+	return true;
+}
+
+/* The keys that take a session suffix (RULES.md 9), by kind. */
+static bool
+suffixable(enum breaker_kind kind, const char *key, size_t n)
+{
+	static const char *const volume[] = {"trip", "warn"},
+	                         *const velocity[] = {"pct", "max_move"};
+	const char *const *list = kind == BREAKER_VOLUME     ? volume
+	                          : kind == BREAKER_VELOCITY ? velocity
+	                                                     : NULL;
+	for (size_t i = 0; list != NULL && i < 2; i++)
+		if (strlen(list[i]) == n && strncmp(list[i], key, n) == 0)
+			return true;
+	return false;
+}
+
+/* V from a session's pct (base x pct / 100, down to a tick), as for the
+ * plain key; false (reported) when it rounds to nothing. */
+static bool
+session_velocity(struct breaker_config_builder *b, struct conf_sect *s,
+                 struct conf_kv *kv, const struct breaker_rule_conf *rc,
+                 const struct breaker_pair_conf *pc, struct breaker_level *lv)
+{
+	lv->velocity =
+	    (int64_t)((fxb_i128)rc->base * lv->pct / BREAKER_PCT_100);
+	if (pc->tick > 0)
+		lv->velocity -= lv->velocity % pc->tick;
+	if (lv->velocity > 0)
+		return true;
+	breaker_conf_fail_kv(b, s, kv,
+	                     "base x pct / 100 rounds down to less than one "
+	                     "tick: every move would trip");
+	return false;
+}
+
+/* One suffixed key, KEY@SESSION, into levels[session + 1]. */
+static bool
+session_level(struct breaker_config_builder *b, struct conf_sect *s,
+              struct conf_kv *kv, struct breaker_rule_conf *rc,
+              const struct breaker_pair_conf *pc, uint8_t *given)
+{
+	const char *at = strchr(kv->key, '@');
+	size_t n = (size_t)(at - kv->key);
+	int k;
+
+	breaker_conf_use(kv);
+	if (!suffixable(rc->kind, kv->key, n)) {
+		breaker_conf_fail_kv(b, s, kv,
+		                     "only trip and warn (volume) and pct and "
+		                     "max_move (velocity) take a session "
+		                     "suffix");
+		return false;
+	}
+	if (rc->calendar < 0) {
+		breaker_conf_fail_kv(b, s, kv,
+		                     "a level by session needs calendar = ID "
+		                     "in this rule");
+		return false;
+	}
+	if (!breaker_conf_session(b, s, kv, rc->calendar, at + 1,
+	                          strlen(at + 1), &k))
+		return false;
+	struct breaker_level *lv = &rc->levels[k + 1];
+	uint8_t bit = (uint8_t)(1u << (kv->key[0] == 'w'   ? 0
+	                               : kv->key[0] == 't' ? 1
+	                               : kv->key[0] == 'p' ? 2
+	                                                   : 3));
+	given[k + 1] |= bit;
+	switch (bit) {
+	case 1:
+		return rule_amount(b, s, kv,
+		                   rc->measure == BREAKER_MEASURE_NOTIONAL,
+		                   pc->base_exponent, &lv->warn);
+	case 2:
+		return rule_amount(b, s, kv,
+		                   rc->measure == BREAKER_MEASURE_NOTIONAL,
+		                   pc->base_exponent, &lv->trip);
+	case 4:
+		if (rc->base == 0) {
+			breaker_conf_fail_kv(b, s, kv,
+			                     "pct by session needs the rule's "
+			                     "base (it has max_move)");
+			return false;
+		}
+		if (!breaker_conf_pct(b, s, kv, &lv->pct))
+			return false;
+		lv->max_move = 0;
+		return session_velocity(b, s, kv, rc, pc, lv);
+	default:
+		if (!breaker_conf_price(b, s, kv, &lv->max_move))
+			return false;
+		lv->pct = 0;
+		lv->velocity = lv->max_move;
+		return true;
+	}
+}
+
+/*
+ * Levels by session (RULES.md 9): calendar = ID, then trip@S, warn@S
+ * (volume), pct@S, max_move@S (velocity).  Each session's levels start as
+ * the plain keys' and take its suffixed keys; off (levels[0]) too.
+ */
+static bool
+rule_levels(struct breaker_config_builder *b, struct conf_sect *s,
+            struct breaker_rule_conf *rc, const struct breaker_pair_conf *pc)
+{
+	struct conf_kv *kv = breaker_conf_get(s, "calendar");
+	uint8_t given[BREAKER_CAL_SESSIONS_MAX + 1] = {0};
+	size_t n = 0;
+
+	if (kv != NULL) {
+		if (rc->kind != BREAKER_VOLUME &&
+		    rc->kind != BREAKER_VELOCITY) {
+			breaker_conf_fail_kv(b, s, kv,
+			                     "only volume and velocity rules "
+			                     "have levels by session");
+			return false;
+		}
+		rc->calendar =
+		    breaker_conf_find(b, BREAKER_SECTION_CALENDAR, kv->val);
+		if (rc->calendar < 0) {
+			breaker_conf_fail_kv(b, s, kv, "no such [calendar]");
+			return false;
+		}
+		n = b->cfg->calendars[rc->calendar].nsessions + 1;
+		if ((rc->levels = calloc(n, sizeof(*rc->levels))) == NULL) {
+			b->nomem = b->failed = true;
+			return false;
+		}
+		for (size_t i = 0; i < n; i++)
+			rc->levels[i] =
+			    (struct breaker_level){rc->warn, rc->trip, rc->pct,
+			                           rc->max_move, rc->velocity};
+	}
+	for (size_t i = 0; i < s->nkv; i++)
+		if (strchr(s->kv[i].key, '@') != NULL &&
+		    !session_level(b, s, &s->kv[i], rc, pc, given))
+			return false;
+	if (kv == NULL)
+		return true;
+	const struct breaker_calendar_conf *cc =
+	    &b->cfg->calendars[rc->calendar];
+	for (size_t i = 0; i < n; i++) {
+		const struct breaker_level *lv = &rc->levels[i];
+		const char *name =
+		    breaker_calendar_session_name(cc, (int)i - 1);
+		if ((given[i] & 12) == 12) {
+			breaker_conf_fail(b, rc->line,
+			                  "[rule %s]: give either pct@%s or "
+			                  "max_move@%s, not both",
+			                  rc->id, name, name);
+			return false;
+		}
+		if (rc->kind == BREAKER_VOLUME && lv->warn != 0 &&
+		    lv->warn >= lv->trip) {
+			breaker_conf_fail(
+			    b, rc->line,
+			    "[rule %s]: in session %s warn (%lld) "
+			    "must be below trip (%lld)",
+			    rc->id, name, (long long)lv->warn,
+			    (long long)lv->trip);
+			return false;
+		}
+	}
 	return true;
 }
 
@@ -440,5 +608,7 @@ breaker_conf_rule(struct breaker_config_builder *b, struct conf_sect *s,
 	if (k->trips && !rule_trips(b, s, rc))
 		return false;
 	int32_t pair = rc->on_pair ? rc->owner : cfg->products[rc->owner].pair;
-	return k->build(b, s, rc, &cfg->pairs[pair]);
+	rc->calendar = -1;
+	return k->build(b, s, rc, &cfg->pairs[pair]) &&
+	       rule_levels(b, s, rc, &cfg->pairs[pair]);
 }

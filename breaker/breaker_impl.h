@@ -50,6 +50,9 @@ enum timer_owner {
 	TIMER_RULE = 1,
 	TIMER_FORCE_PRODUCT,
 	TIMER_FORCE_PAIR,
+	TIMER_CALENDAR,     /* a session boundary (RULES.md 9) */
+	TIMER_PLAN_PRODUCT, /* a planned suspension's start */
+	TIMER_PLAN_PAIR,
 };
 
 struct timer {
@@ -79,6 +82,28 @@ struct force {
 	fxb_time since, until;
 	int64_t suspension;
 	char reason[BREAKER_REASON_MAX + 1];
+	struct timer timer;
+};
+
+/* A planned suspension of a product or pair, not started yet (RULES.md
+ * 9): its timer fires at `from`. */
+struct plan {
+	int64_t id;
+	fxb_time from, until;
+	char reason[BREAKER_REASON_MAX + 1];
+	struct timer timer;
+};
+
+/* A calendar as the engine runs it: its config (the engine's own copy),
+ * the session now and the next change, which its timer fires. */
+struct calendar {
+	struct breaker_calendar_conf c;
+	int cur;             /* session now, or BREAKER_SESSION_OFF */
+	fxb_time next;       /* the next change, FXB_NEVER: none */
+	int next_s;          /* the session from then */
+	uint32_t gen;        /* counts changes: what product caches key on */
+	struct rule **rules; /* the rules whose levels follow it */
+	uint32_t nrules;
 	struct timer timer;
 };
 
@@ -195,6 +220,7 @@ struct pair {
 	uint32_t nheld;      /* enforcing rules in a holding state: while 0, a
 	                        check need not look at them */
 	struct force *force; /* NULL until first forced */
+	struct plan *plan;   /* NULL: none pending */
 };
 
 /*
@@ -213,7 +239,14 @@ struct product {
 	struct rule *const *pair_rules; /* enforcing pair rules not exempted */
 	struct force *force;            /* NULL until first forced */
 	char *id;
+	/* Opening hours (RULES.md 9): open while calendar hours_cal (-1:
+	 * none) is in a session whose bit (s + 1) is set in hours_mask. */
+	int32_t hours_cal;
+	uint64_t hours_mask;
+	struct plan *plan; /* NULL: none pending */
 };
+
+_Static_assert(sizeof(struct product) == 64, "a product is one line");
 
 struct breaker {
 	fxb_time now;
@@ -237,6 +270,14 @@ struct breaker {
 	struct timer_heap heap;
 	struct name_index product_index, pair_index, rule_index;
 	const char **product_names, **pair_names, **rule_names;
+	/* Calendars (RULES.md 9), and for each product with opening hours
+	 * the next opening, valid while open_gen matches its calendar's
+	 * gen + 1 (0: never computed). */
+	struct calendar *cals;
+	uint32_t ncals;
+	fxb_time *open_at;
+	uint32_t *open_gen;
+	uint32_t nplans; /* plans pending: while 0 a check looks for none */
 };
 
 #define BREAKER_LINE 64
@@ -375,6 +416,11 @@ breaker_ring_push(struct ring *r, int64_t t, int64_t v, int64_t *dropped)
 bool breaker_timer_heap_init(struct timer_heap *h, uint32_t cap);
 void breaker_timer_heap_fini(struct timer_heap *h);
 void breaker_timer_arm(struct timer_heap *h, struct timer *tm, fxb_time at);
+/* breaker_timer_arm_first arms tm to fire at `at` before every timer
+ * breaker_timer_arm arms for that instant, and after those armed first
+ * with a lower rank (a session boundary: RULES.md 9). */
+void breaker_timer_arm_first(struct timer_heap *h, struct timer *tm,
+                             fxb_time at, uint32_t rank);
 void breaker_timer_cancel(struct timer_heap *h, struct timer *tm);
 
 static inline struct timer *
@@ -569,12 +615,53 @@ breaker_throttle_consume(struct breaker *b, struct rule *r, fxb_time t)
  */
 struct force *breaker_force_of(struct breaker *b, bool on_pair, int32_t idx,
                                bool create, enum fxb_err *err);
+/* breaker_force_start forces scope idx at b->now until `until`, ending a
+ * force in place first; plan: the plan it starts, 0 for none. */
+void breaker_force_start(struct breaker *b, struct force *f, bool on_pair,
+                         int32_t idx, fxb_time until, const char *reason,
+                         int64_t plan);
 /* breaker_force_set_reason keeps an operator's reason in f, cut to fit. */
 void breaker_force_set_reason(struct force *f, const char *reason);
 /* breaker_force_end ends force f now (force_lift, saying `by`): an
  * operator's lift, a replacement, or its own time (the clock's timer). */
 void breaker_force_end(struct breaker *b, struct force *f, bool on_pair,
                        int32_t idx, enum breaker_lift by);
+
+/* breaker_session.c: calendars, opening hours and plans (RULES.md 9) */
+
+/* breaker_sessions_new copies cfg's calendars, hours and levels into b
+ * and sets each calendar's session at b->now, silently (no event). */
+enum fxb_err breaker_sessions_new(struct breaker *b,
+                                  const struct breaker_config *cfg);
+void breaker_sessions_free(struct breaker *b);
+/* breaker_sessions_sync puts each calendar in its session at b->now,
+ * silently: after the clock was set, not moved (a transfer). */
+void breaker_sessions_sync(struct breaker *b);
+/* A calendar's boundary, or a plan's start, came due (the timer's). */
+void breaker_calendar_on_timer(struct breaker *b, struct calendar *cal);
+void breaker_plan_on_timer(struct breaker *b, bool on_pair, int32_t idx);
+/* The next opening of product p's hours after t (FXB_NEVER: none within
+ * 14 days), and the `closed` decision it makes at t. */
+fxb_time breaker_product_next_open(const struct breaker *b,
+                                   const struct product *p, fxb_time t);
+void breaker_closed_decision(struct breaker_decision *out, fxb_time open,
+                             fxb_time t);
+/* The `closed` decision for product i (its calendar is in a session its
+ * hours do not list), at t, the next opening kept for the stretch. */
+void breaker_decide_closed(struct breaker *b, int32_t i, fxb_time t,
+                           struct breaker_decision *out);
+/* The plan that covers product p first into out->upcoming. */
+void breaker_attach_upcoming(const struct breaker *b, const struct product *p,
+                             struct breaker_decision *out);
+/* Is product p closed now? */
+static inline bool
+breaker_product_closed(const struct breaker *b, const struct product *p)
+{
+	return p->hours_cal >= 0 &&
+	       !((p->hours_mask >> (b->cals[p->hours_cal].cur + 1)) & 1u);
+}
+/* Moves from's plans to the same scopes of `to` (by name). */
+void breaker_plans_transfer(struct breaker *from, struct breaker *to);
 
 /* breaker_levels.c */
 

@@ -92,7 +92,6 @@ enum fxb_err
 breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair, int32_t idx,
                       fxb_time until, const char *reason)
 {
-	struct breaker_event ev;
 	enum fxb_err err = FXB_OK;
 	struct force *f = breaker_force_of(b, on_pair, idx, true, &err);
 
@@ -102,12 +101,23 @@ breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair, int32_t idx,
 		return FXB_ERR_RANGE;
 	if ((err = breaker_advance(b, t)) != FXB_OK)
 		return err;
+	breaker_force_start(b, f, on_pair, idx, until, reason, 0);
+	return FXB_OK;
+}
+
+void
+breaker_force_start(struct breaker *b, struct force *f, bool on_pair,
+                    int32_t idx, fxb_time until, const char *reason,
+                    int64_t plan)
+{
+	struct breaker_event ev;
+
 	/* A new force replaces the old one: close the old suspension first,
 	 * so that every suspension in the log has its end. */
 	if (f->on)
 		breaker_force_end(b, f, on_pair, idx, BREAKER_LIFT_REPLACED);
 	f->on = true;
-	f->since = t;
+	f->since = b->now;
 	f->until = until;
 	breaker_force_set_reason(f, reason);
 	if (until != FXB_NEVER)
@@ -117,8 +127,8 @@ breaker_force_suspend(struct breaker *b, fxb_time t, bool on_pair, int32_t idx,
 	force_event_init(b, &ev, BREAKER_EV_FORCE_SUSPEND, on_pair, idx);
 	ev.until = until;
 	ev.reason = f->reason;
+	ev.plan = plan;
 	f->suspension = breaker_emit(b, &ev);
-	return FXB_OK;
 }
 
 enum fxb_err

@@ -93,12 +93,30 @@ same_identity(const struct breaker *a, const struct rule *x,
  * parameter)?  Field by field: padding is no part of a rule.  Indexes are
  * compared by the names they point at, since the two configs may order
  * things apart. */
+/* Do two rules follow the same calendar (by id), with the same levels by
+ * session?  Levels of the same pointer are the same (same_but_levels). */
+static bool
+same_calendar(const struct breaker *a, const struct breaker_rule_conf *cx,
+              const struct breaker *b, const struct breaker_rule_conf *cy)
+{
+	if (cx->calendar < 0 || cy->calendar < 0)
+		return cx->calendar == cy->calendar;
+	const struct breaker_calendar_conf *ka = &a->cals[cx->calendar].c,
+	                                   *kb = &b->cals[cy->calendar].c;
+	if (strcmp(ka->id, kb->id) != 0)
+		return false;
+	return cx->levels == cy->levels ||
+	       (ka->nsessions == kb->nsessions &&
+	        memcmp(cx->levels, cy->levels,
+	               (ka->nsessions + 1) * sizeof(*cx->levels)) == 0);
+}
+
 static bool
 same_rule(const struct breaker *a, const struct rule *x,
           const struct breaker *b, const struct rule *y)
 {
 	const struct breaker_rule_conf *cx = x->c, *cy = y->c;
-	if (!same_identity(a, x, b, y) ||
+	if (!same_identity(a, x, b, y) || !same_calendar(a, cx, b, cy) ||
 	    (x->notice == NULL) != (y->notice == NULL) ||
 	    (x->notice != NULL && strcmp(x->notice, y->notice) != 0))
 		return false;
@@ -133,6 +151,8 @@ same_but_levels(const struct breaker *a, const struct rule *x,
 	struct rule ly = *y;
 	if (!breaker_levels_copy(&levels, x->c))
 		return false;
+	/* Levels by session are levels too. */
+	levels.levels = x->c->levels;
 	ly.c = &levels;
 	return same_rule(a, x, b, &ly);
 }
@@ -259,9 +279,15 @@ breaker_transfer(struct breaker *from, struct breaker *to,
 			orphan(arg, NULL, pr->name, true,
 			       pr->force->suspension);
 	}
+	/* Plans go to their scopes; a scope the new config dropped takes
+	 * its plan with it (nothing is left to suspend). */
+	breaker_plans_transfer(from, to);
 	/* Rule states were copied, not set: count afresh. */
 	for (uint32_t i = 0; i < to->npairs; i++)
 		to->pairs[i].nheld = breaker_pair_count_held(&to->pairs[i]);
+	/* The clock was set, not moved: each calendar's session is the
+	 * one at the new now, and its rules take that session's levels. */
+	breaker_sessions_sync(to);
 }
 
 /* ---- from a follower's engine, at promotion ---- */

@@ -108,6 +108,7 @@ bool
 breaker_timer_heap_init(struct timer_heap *h, uint32_t cap)
 {
 	memset(h, 0, sizeof(*h));
+	h->seq = UINT64_C(1) << 32; /* below: breaker_timer_arm_first's */
 	h->v = calloc((size_t)cap + 1, sizeof(*h->v));
 	h->cap = cap + 1;
 	return h->v != NULL;
@@ -132,6 +133,22 @@ breaker_timer_arm(struct timer_heap *h, struct timer *tm, fxb_time at)
 		abort();
 	tm->at = at;
 	tm->seq = h->seq++;
+	heap_place(h, h->len++, tm);
+	heap_up(h, h->len - 1);
+}
+
+void
+breaker_timer_arm_first(struct timer_heap *h, struct timer *tm, fxb_time at,
+                        uint32_t rank)
+{
+	if (tm->pos >= 0)
+		breaker_timer_cancel(h, tm);
+	if (h->len == h->cap)
+		abort();
+	tm->at = at;
+	/* Below every seq breaker_timer_arm hands out (they start at 2^32):
+	 * first among the timers of its instant. */
+	tm->seq = rank;
 	heap_place(h, h->len++, tm);
 	heap_up(h, h->len - 1);
 }

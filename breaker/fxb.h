@@ -70,9 +70,9 @@ enum fxb_err {
 	FXB_ERR_UNKNOWN_NOTICE = 34, /* no such [notice] */
 	FXB_ERR_OPERATOR_EXISTS = 35, /* enrol of a key already enrolled */
 	FXB_ERR_UNREACHABLE = 36,     /* no connection (client library) */
-	FXB_ERR_NOT_LEADER = 37, /* a cluster node that is not the leader */
-	FXB_ERR_NO_QUORUM = 38,  /* a leader cut off from its majority */
-	FXB_ERR_NOT_PLANNED = 39,     /* cancel of a scope with no plan */
+	FXB_ERR_NOT_LEADER = 37,  /* a cluster node that is not the leader */
+	FXB_ERR_NO_QUORUM = 38,   /* a leader cut off from its majority */
+	FXB_ERR_NOT_PLANNED = 39, /* cancel of a scope with no plan */
 	FXB_ERR_ALREADY_PLANNED = 40, /* a plan of a scope that has one */
 };
 

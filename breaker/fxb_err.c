@@ -59,8 +59,7 @@ static const struct {
     [FXB_ERR_UNREACHABLE] = {"unreachable", "cannot connect to the service"},
     [FXB_ERR_NOT_LEADER] = {"not_leader",
                             "this node is not the cluster's leader"},
-    [FXB_ERR_NOT_PLANNED] = {"not_planned",
-                             "scope has no planned suspension"},
+    [FXB_ERR_NOT_PLANNED] = {"not_planned", "scope has no planned suspension"},
     [FXB_ERR_ALREADY_PLANNED] = {"already_planned",
                                  "scope already has a planned suspension"},
     [FXB_ERR_NO_QUORUM] =

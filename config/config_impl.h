@@ -22,7 +22,8 @@ enum ini_type {
 	INI_RULE,
 	INI_NOTICE,
 	INI_CLUSTER,
-	INI_PEER
+	INI_PEER,
+	INI_CALENDAR
 };
 #define INI_TYPES 7
 

@@ -44,8 +44,9 @@ config_ini_fail(struct ini *in, int line, const char *fmt, ...)
 static const char *
 sect_type_name(enum ini_type t)
 {
-	static const char *const names[] = {
-	    "service", "pair", "product", "rule", "notice", "cluster", "peer"};
+	static const char *const names[] = {"service", "pair",    "product",
+	                                    "rule",    "notice",  "cluster",
+	                                    "peer",    "calendar"};
 	return names[t];
 }
 
@@ -91,7 +92,7 @@ section_begin(struct ini *in, const char *hdr, size_t n)
 	    {"service", INI_SERVICE, false}, {"pair", INI_PAIR, true},
 	    {"product", INI_PRODUCT, true},  {"rule", INI_RULE, true},
 	    {"notice", INI_NOTICE, true},    {"cluster", INI_CLUSTER, false},
-	    {"peer", INI_PEER, true},
+	    {"peer", INI_PEER, true},        {"calendar", INI_CALENDAR, true},
 	};
 	size_t k;
 	for (k = 0; k < sizeof(types) / sizeof(types[0]); k++)
@@ -114,7 +115,7 @@ section_begin(struct ini *in, const char *hdr, size_t n)
 		config_ini_fail(
 		    in, in->line,
 		    "unknown section [%.*s] (expected service, pair, "
-		    "product, rule, notice, cluster or peer)",
+		    "product, rule, notice, calendar, cluster or peer)",
 		    (int)n, hdr);
 		return;
 	}
@@ -495,6 +496,7 @@ static const enum breaker_section engine_type[] = {
     [INI_PRODUCT] = BREAKER_SECTION_PRODUCT,
     [INI_RULE] = BREAKER_SECTION_RULE,
     [INI_NOTICE] = BREAKER_SECTION_NOTICE,
+    [INI_CALENDAR] = BREAKER_SECTION_CALENDAR,
 };
 
 /* Hands every section but [service] to the engine's builder, which checks

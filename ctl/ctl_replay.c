@@ -216,7 +216,8 @@ do_check(struct replay *rp, json_t *ck, struct ctl_rec *rec)
 }
 
 /* Operator actions on a tape: {"force_suspend": {"product"|"pair": ID,
- * "until": T, "reason": TEXT}}, {"force_lift": {...}}, {"reset": {"rule":
+ * "from": T0, "until": T, "reason": TEXT}} (with "from": planned),
+ * {"force_lift": {...}}, {"force_cancel": {...}}, {"reset": {"rule":
  * ID}}. */
 static int
 do_scope(struct replay *rp, json_t *obj, const char *what, bool *on_pair,
@@ -261,18 +262,19 @@ do_operator(struct replay *rp, fxb_time t, const char *op, json_t *obj,
 			return tape_error(rp, "reset: unknown rule \"%s\"",
 			                  id);
 		rec->op = CTL_REC_RESET;
-	} else if (strcmp(op, "force_lift") == 0) {
+	} else if (strcmp(op, "force_lift") == 0 ||
+	           strcmp(op, "force_cancel") == 0) {
 		static const char *const keys[] = {"product", "pair", NULL};
 		if ((k = unknown_key(obj, keys)) != NULL)
-			return tape_error(rp, "force_lift: unknown key \"%s\"",
-			                  k);
+			return tape_error(rp, "%s: unknown key \"%s\"", op, k);
 		if ((rc = do_scope(rp, obj, op, &rec->on_pair, &rec->idx)) !=
 		    0)
 			return rc;
-		rec->op = CTL_REC_FORCE_LIFT;
+		rec->op =
+		    op[6] == 'l' ? CTL_REC_FORCE_LIFT : CTL_REC_FORCE_CANCEL;
 	} else {
-		static const char *const keys[] = {"product", "pair", "until",
-		                                   "reason", NULL};
+		static const char *const keys[] = {"product", "pair",   "from",
+		                                   "until",   "reason", NULL};
 		if ((k = unknown_key(obj, keys)) != NULL)
 			return tape_error(
 			    rp, "force_suspend: unknown key \"%s\"", k);
@@ -284,18 +286,34 @@ do_operator(struct replay *rp, fxb_time t, const char *op, json_t *obj,
 		                   json_integer_value(ju) > FXB_TIME_MAX))
 			return tape_error(rp, "force_suspend: \"until\" must "
 			                      "be an integer time");
-		if (ju != NULL && json_integer_value(ju) <= t)
+		json_t *jf = json_object_get(obj, "from");
+		if (jf != NULL && (!json_is_integer(jf) ||
+		                   json_integer_value(jf) > FXB_TIME_MAX))
+			return tape_error(rp, "force_suspend: \"from\" must "
+			                      "be an integer time");
+		fxb_time from = jf != NULL ? json_integer_value(jf) : t;
+		if (jf != NULL && from <= t)
+			return tape_error(
+			    rp,
+			    "force_suspend: \"from\" (%lld) must "
+			    "be after the line's time (%lld)",
+			    (long long)from, (long long)t);
+		if (ju != NULL && json_integer_value(ju) <= from)
 			return tape_error(
 			    rp,
 			    "force_suspend: \"until\" (%lld) must "
-			    "be after the line's time (%lld)",
-			    (long long)json_integer_value(ju), (long long)t);
+			    "be after %s (%lld)",
+			    (long long)json_integer_value(ju),
+			    jf != NULL ? "\"from\"" : "the line's time",
+			    (long long)from);
 		rec->reason = get_string(rp, obj, op, "reason", false, &rc);
 		if (rc != 0)
 			return rc;
 		rec->until =
 		    ju != NULL ? (fxb_time)json_integer_value(ju) : FXB_NEVER;
-		rec->op = CTL_REC_FORCE_SUSPEND;
+		rec->from = from;
+		rec->op =
+		    jf != NULL ? CTL_REC_FORCE_PLAN : CTL_REC_FORCE_SUSPEND;
 	}
 	return 0;
 }
@@ -307,7 +325,8 @@ static int
 line_record(struct replay *rp, json_t *rec, const char **op, json_t **body)
 {
 	static const char *const ops[] = {
-	    "tick", "check", "end", "force_suspend", "force_lift", "reset"};
+	    "tick",       "check",        "end",  "force_suspend",
+	    "force_lift", "force_cancel", "reset"};
 	const char *key;
 	json_t *v;
 
@@ -416,6 +435,13 @@ apply_operator(struct replay *rp, const struct ctl_rec *rec)
 	case CTL_REC_FORCE_LIFT:
 		return breaker_force_lift(rp->b, rec->t, rec->on_pair,
 		                          rec->idx);
+	case CTL_REC_FORCE_CANCEL:
+		return breaker_force_cancel(rp->b, rec->t, rec->on_pair,
+		                            rec->idx);
+	case CTL_REC_FORCE_PLAN:
+		return breaker_force_plan(rp->b, rec->t, rec->on_pair,
+		                          rec->idx, rec->from, rec->until,
+		                          rec->reason);
 	default:
 		return breaker_force_suspend(rp->b, rec->t, rec->on_pair,
 		                             rec->idx, rec->until,
@@ -426,9 +452,10 @@ apply_operator(struct replay *rp, const struct ctl_rec *rec)
 static const char *
 rec_op_name(enum ctl_rec_op op)
 {
-	return op == CTL_REC_RESET        ? "reset"
-	       : op == CTL_REC_FORCE_LIFT ? "force_lift"
-	                                  : "force_suspend";
+	return op == CTL_REC_RESET          ? "reset"
+	       : op == CTL_REC_FORCE_LIFT   ? "force_lift"
+	       : op == CTL_REC_FORCE_CANCEL ? "force_cancel"
+	                                    : "force_suspend";
 }
 
 /*
@@ -580,9 +607,12 @@ emit_json(struct replay_out *ro, json_t *o)
 static void
 out_event(void *arg, const struct breaker_event *ev, int64_t id)
 {
+	/* An event that opens a suspension, or plans one, is known by its
+	 * ordinal from then on. */
 	bool opens = ev->type == BREAKER_EV_TRIP ||
 	             ev->type == BREAKER_EV_STALE ||
-	             ev->type == BREAKER_EV_FORCE_SUSPEND;
+	             ev->type == BREAKER_EV_FORCE_SUSPEND ||
+	             ev->type == BREAKER_EV_FORCE_SCHEDULED;
 	emit_json(arg, ipc_event_json(ev, opens ? id : ev->suspension));
 }
 

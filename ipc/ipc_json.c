@@ -42,6 +42,29 @@ ipc_event_json(const struct breaker_event *ev, int64_t suspension)
 		return NULL;
 	rc |= set_int(o, "t", ev->t);
 	rc |= set_str(o, "event", breaker_event_name(ev->type));
+	if (ev->type == BREAKER_EV_SESSION) {
+		rc |= set_str(o, "calendar", ev->calendar);
+		rc |= set_str(o, "from", ev->from_session);
+		rc |= set_str(o, "to", ev->to_session);
+		goto out;
+	}
+	if (ev->type == BREAKER_EV_FORCE_SCHEDULED ||
+	    ev->type == BREAKER_EV_FORCE_CANCEL) {
+		/* A plan's id is its force_scheduled event's own. */
+		rc |= set_str(o, "scope", ev->scope);
+		rc |= set_str(o, "scope_type",
+		              ev->scope_is_pair ? "pair" : "product");
+		rc |=
+		    set_int(o, "plan",
+		            ev->type == BREAKER_EV_FORCE_SCHEDULED ? suspension
+		                                                   : ev->plan);
+		rc |= set_int(o, "from", ev->from);
+		if (ev->until != FXB_NEVER)
+			rc |= set_int(o, "until", ev->until);
+		if (ev->reason != NULL && ev->reason[0] != '\0')
+			rc |= set_str(o, "reason", ev->reason);
+		goto out;
+	}
 	if (ev->rule != NULL) {
 		rc |= set_str(o, "rule", ev->rule);
 		rc |= set_str(o, "kind", breaker_kind_name(ev->kind));
@@ -115,6 +138,9 @@ ipc_event_json(const struct breaker_event *ev, int64_t suspension)
 		rc |= set_int(o, "since", ev->since);
 	if (ev->reason != NULL && ev->reason[0] != '\0')
 		rc |= set_str(o, "reason", ev->reason);
+	if (ev->plan > 0)
+		rc |= set_int(o, "plan", ev->plan);
+out:
 	if (rc != 0) {
 		json_decref(o);
 		return NULL;
@@ -143,6 +169,17 @@ ipc_decision_json(const struct breaker_decision *d)
 			rc |= set_str(o, "notice", d->notice);
 		if (d->retry_after_ms >= 0)
 			rc |= set_int(o, "retry_after_ms", d->retry_after_ms);
+	}
+	if (d->upcoming.plan > 0) {
+		json_t *u = json_object();
+		int urc = u == NULL;
+		urc |= set_int(u, "plan", d->upcoming.plan);
+		urc |= set_int(u, "from", d->upcoming.from);
+		if (d->upcoming.until != FXB_NEVER)
+			urc |= set_int(u, "until", d->upcoming.until);
+		if (urc != 0)
+			json_decref(u);
+		rc |= urc != 0 || json_object_set_new(o, "upcoming", u) != 0;
 	}
 	if (rc != 0) {
 		json_decref(o);

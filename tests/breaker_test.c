@@ -1323,6 +1323,221 @@ test_adopt_feed_behind(void)
 	breaker_free(t);
 }
 
+/*
+ * RULES 9 on the engine's clock.  Epoch 0 is Thursday 1970-01-01 00:00
+ * UTC, so with utc_offset +00:00: Thursday 09:00 = 32,400,000, 17:00 =
+ * 61,200,000; Friday 17:00 = 86,400,000 + 61,200,000 = 147,600,000;
+ * Monday 09:00 = 4 x 86,400,000 + 32,400,000 = 378,000,000.
+ */
+static const char session_conf[] =
+    "[calendar c]\nutc_offset = +00:00\n"
+    "session.day = mon-fri 09:00-17:00\n"
+    "[pair USD/KRW]\n"
+    "[product w]\npair = USD/KRW\nside = buy\n"
+    "[product h]\npair = USD/KRW\nside = buy\nhours = c:day\n"
+    "[rule v]\nproduct = w\nkind = volume\nwindow = 1h\ntrip = 5\n"
+    "calendar = c\ntrip@day = 3\nsuspend_for = 5s\n";
+
+/* A boundary changes the level for the next check, not at itself: two
+ * checks under the night's 5 and the day's 3 trips on the third, after
+ * the boundary.  A closed product: deny closed, retry to the opening,
+ * nothing counted, across a weekend. */
+static void
+test_sessions(void)
+{
+	static struct log lg;
+	struct breaker_decision d;
+	struct breaker *b = engine(session_conf, 0, &lg);
+	if (b == NULL)
+		return;
+	CHECK_INT(breaker_next_timer(b), 32400000);
+	CHECK_INT(breaker_check(b, 1000, 1, 1, 0, &d), FXB_OK);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_DENY);
+	CHECK_INT(d.reason, BREAKER_REASON_CLOSED);
+	CHECK_INT(d.retry_after_ms, 32399000);
+	CHECK_INT(d.suspension, 0);
+	CHECK(d.rule == NULL);
+	CHECK_INT(lg.n, 0); /* no event, no row */
+	breaker_check(b, 32399000, 0, 1, 0, &d);
+	breaker_check(b, 32399500, 0, 1, 0, &d);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_ALLOW);
+	CHECK_INT(breaker_advance(b, 32400000), FXB_OK);
+	CHECK_INT(lg.n, 1);
+	CHECK_INT(lg.ev[0].type, BREAKER_EV_SESSION);
+	CHECK_INT(lg.ev[0].t, 32400000);
+	CHECK_STR(lg.ev[0].calendar, "c");
+	CHECK_STR(lg.ev[0].from_session, "off");
+	CHECK_STR(lg.ev[0].to_session, "day");
+	int next_s = -9;
+	fxb_time next = 0;
+	CHECK_INT(breaker_calendar_state(b, 0, &next, &next_s), 0);
+	CHECK_INT(next, 61200000);
+	CHECK_INT(next_s, BREAKER_SESSION_OFF);
+	breaker_check(b, 32400000, 0, 1, 0, &d);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_DENY);
+	CHECK_INT(lg.n, 2);
+	CHECK_INT(lg.ev[1].type, BREAKER_EV_TRIP);
+	CHECK_INT(lg.ev[1].n, 3);
+	CHECK_INT(lg.ev[1].threshold, 3);
+	/* Open in the day session: allowed. */
+	breaker_check(b, 32400001, 1, 1, 0, &d);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_ALLOW);
+	/* Friday 17:00 plus 1 ms: closed till Monday 09:00. */
+	breaker_check(b, 147600001, 1, 1, 0, &d);
+	CHECK_INT(d.reason, BREAKER_REASON_CLOSED);
+	CHECK_INT(d.retry_after_ms, 378000000 - 147600001);
+	/* Again later in the same stretch: the same opening. */
+	breaker_check(b, 200000000, 1, 1, 0, &d);
+	CHECK_INT(d.retry_after_ms, 378000000 - 200000000);
+	/* Thursday 17:00 off, Friday 09:00 day, 17:00 off: in order. */
+	size_t n = 0;
+	fxb_time at[8];
+	for (size_t i = 0; i < lg.n; i++)
+		if (lg.ev[i].type == BREAKER_EV_SESSION && n < 8)
+			at[n++] = lg.ev[i].t;
+	CHECK_INT(n, 4);
+	if (n == 4) {
+		CHECK_INT(at[1], 61200000);
+		CHECK_INT(at[2], 86400000 + 32400000);
+		CHECK_INT(at[3], 147600000);
+	}
+	CHECK(!lg.out_of_order);
+	breaker_free(b);
+}
+
+/* RULES 9 and 5: at one instant the session event fires before a timer
+ * armed earlier for it (a resume due at the boundary). */
+static void
+test_session_first(void)
+{
+	static struct log lg;
+	struct breaker_decision d;
+	struct breaker *b = engine(session_conf, 32390000, &lg);
+	if (b == NULL)
+		return;
+	for (int i = 0; i < 5; i++)
+		breaker_check(b, 32395000, 0, 1, 0, &d);
+	CHECK_INT(lg.n, 1);
+	CHECK_INT(lg.ev[0].type, BREAKER_EV_TRIP);
+	CHECK_INT(lg.ev[0].until, 32400000);
+	breaker_advance(b, 32400000);
+	CHECK_INT(lg.n, 3);
+	CHECK_INT(lg.ev[1].type, BREAKER_EV_SESSION);
+	CHECK_INT(lg.ev[2].type, BREAKER_EV_RESUME);
+	CHECK_INT(lg.ev[2].t, 32400000);
+	breaker_free(b);
+}
+
+/* RULES 9: a plan's whole life, and every refusal. */
+static void
+test_plans(void)
+{
+	static struct log lg;
+	struct breaker_decision d;
+	struct breaker_plan pl;
+	struct breaker *b = engine(volume_conf, 0, &lg);
+	if (b == NULL)
+		return;
+	CHECK_INT(breaker_force_plan(b, 100, false, 0, 100, 200, "x"),
+	          FXB_ERR_RANGE);
+	CHECK_INT(breaker_force_plan(b, 100, false, 0, 300, 300, "x"),
+	          FXB_ERR_RANGE);
+	CHECK_INT(breaker_force_plan(b, 100, false, 7, 300, 400, "x"),
+	          FXB_ERR_UNKNOWN_PRODUCT);
+	CHECK_INT(breaker_force_cancel(b, 100, false, 0), FXB_ERR_NOT_PLANNED);
+	CHECK_INT(lg.n, 0);
+	CHECK_INT(breaker_force_plan(b, 100, false, 0, 1000, 2000, "maint"),
+	          FXB_OK);
+	CHECK_INT(lg.n, 1);
+	CHECK_INT(lg.ev[0].type, BREAKER_EV_FORCE_SCHEDULED);
+	CHECK_INT(lg.ev[0].from, 1000);
+	CHECK_INT(lg.ev[0].until, 2000);
+	CHECK_STR(lg.ev[0].reason, "maint");
+	int64_t plan = lg.id[0];
+	CHECK_INT(breaker_force_plan(b, 150, false, 0, 3000, 4000, "y"),
+	          FXB_ERR_ALREADY_PLANNED);
+	CHECK(breaker_plan_status(b, false, 0, &pl) && pl.plan == plan &&
+	      pl.from == 1000);
+	breaker_check(b, 999, 0, 1, 0, &d);
+	CHECK_INT(d.verdict, BREAKER_VERDICT_ALLOW);
+	CHECK_INT(d.upcoming.plan, plan);
+	CHECK_INT(d.upcoming.from, 1000);
+	CHECK_INT(d.upcoming.until, 2000);
+	/* It starts at from exactly, by timer, with a record after it. */
+	breaker_check(b, 1500, 0, 1, 0, &d);
+	CHECK_INT(lg.n, 2);
+	CHECK_INT(lg.ev[1].type, BREAKER_EV_FORCE_SUSPEND);
+	CHECK_INT(lg.ev[1].t, 1000);
+	CHECK_INT(lg.ev[1].plan, plan);
+	CHECK_INT(d.reason, BREAKER_REASON_FORCED);
+	CHECK_INT(d.suspension, lg.id[1]);
+	CHECK_INT(d.retry_after_ms, 500);
+	CHECK_INT(d.upcoming.plan, 0);
+	CHECK_INT(breaker_force_cancel(b, 1500, false, 0),
+	          FXB_ERR_NOT_PLANNED);
+	breaker_advance(b, 2000);
+	CHECK_INT(lg.ev[2].type, BREAKER_EV_FORCE_LIFT);
+	CHECK_INT(lg.ev[2].by, BREAKER_LIFT_SCHEDULE);
+	/* A pair's plan, cancelled before it starts. */
+	CHECK_INT(breaker_force_plan(b, 2000, true, 0, 5000, FXB_NEVER, "p"),
+	          FXB_OK);
+	breaker_check(b, 2100, 0, 1, 0, &d);
+	CHECK_INT(d.upcoming.plan, lg.id[3]);
+	CHECK(d.upcoming.on_pair);
+	CHECK_INT(d.upcoming.until, FXB_NEVER);
+	CHECK_INT(breaker_force_cancel(b, 2200, true, 0), FXB_OK);
+	CHECK_INT(lg.ev[4].type, BREAKER_EV_FORCE_CANCEL);
+	CHECK_INT(lg.ev[4].plan, lg.id[3]);
+	/* Allowed checks at 999, 2100 and now: the third trips (N = 3);
+	 * the forced deny at 1500 was not counted.  No plan is left. */
+	breaker_check(b, 6000, 0, 1, 0, &d);
+	CHECK_INT(d.reason, BREAKER_REASON_SUSPENDED);
+	CHECK_INT(d.upcoming.plan, 0);
+	CHECK_INT(lg.n, 6);
+	CHECK_INT(lg.ev[5].n, 3);
+	breaker_free(b);
+}
+
+/* A restored plan whose start passed while the service was down starts
+ * at its own instant; a reload keeps a plan (and the session's levels). */
+static void
+test_plan_restore_transfer(void)
+{
+	static struct log la, lb;
+	struct breaker_decision d;
+	struct breaker *a = engine(volume_conf, 50000, &la);
+	if (a == NULL)
+		return;
+	CHECK_INT(breaker_restore_plan(a, false, 0, 10000, 60000, 7, "m"),
+	          FXB_OK);
+	CHECK_INT(breaker_restore_plan(a, false, 0, 10000, 60000, 8, "m"),
+	          FXB_ERR_ALREADY_PLANNED);
+	breaker_check(a, 50001, 0, 1, 0, &d);
+	CHECK_INT(la.n, 1);
+	CHECK_INT(la.ev[0].type, BREAKER_EV_FORCE_SUSPEND);
+	CHECK_INT(la.ev[0].t, 10000);
+	CHECK_INT(la.ev[0].plan, 7);
+	CHECK_INT(d.reason, BREAKER_REASON_FORCED);
+	CHECK_INT(d.retry_after_ms, 9999);
+	breaker_free(a);
+
+	a = engine(volume_conf, 0, &la);
+	struct breaker *b = engine(volume_conf, 0, &lb);
+	if (a == NULL || b == NULL)
+		return;
+	breaker_force_plan(a, 100, false, 0, 1000, FXB_NEVER, "r");
+	int64_t orphans = 0;
+	breaker_transfer(a, b, orphan_count, &orphans);
+	breaker_free(a);
+	breaker_check(b, 500, 0, 1, 0, &d);
+	CHECK_INT(d.upcoming.plan, la.id[0]);
+	breaker_advance(b, 1000);
+	CHECK_INT(lb.n, 1);
+	CHECK_INT(lb.ev[0].type, BREAKER_EV_FORCE_SUSPEND);
+	CHECK_INT(lb.ev[0].plan, la.id[0]);
+	breaker_free(b);
+}
+
 static const struct test tests[] = {
     {"timer_without_record", test_timer_without_record},
     {"api_errors", test_api_errors},
@@ -1339,6 +1554,10 @@ static const struct test tests[] = {
     {"adopt_feed_behind", test_adopt_feed_behind},
     {"rule_levels", test_rule_levels},
     {"random_invariants", test_random_invariants},
+    {"sessions", test_sessions},
+    {"session_first", test_session_first},
+    {"plans", test_plans},
+    {"plan_restore_transfer", test_plan_restore_transfer},
 };
 
 int

@@ -141,18 +141,26 @@ test_good_config(void)
 	breaker_config_free(cfg);
 }
 
+/* Replaces the first occurrence of `from` in text with `to`. */
+static char *
+mutate_text(const char *text, const char *from, const char *to)
+{
+	const char *at = strstr(text, from);
+	if (at == NULL)
+		return NULL;
+	size_t n = strlen(text) - strlen(from) + strlen(to) + 1;
+	char *s = malloc(n);
+	if (s != NULL)
+		snprintf(s, n, "%.*s%s%s", (int)(at - text), text, to,
+		         at + strlen(from));
+	return s;
+}
+
 /* Replaces the first occurrence of `from` in good[] with `to`. */
 static char *
 mutate(const char *from, const char *to)
 {
-	const char *at = strstr(good, from);
-	if (at == NULL)
-		return NULL;
-	size_t n = strlen(good) - strlen(from) + strlen(to) + 1;
-	char *s = malloc(n);
-	snprintf(s, n, "%.*s%s%s", (int)(at - good), good, to,
-	         at + strlen(from));
-	return s;
+	return mutate_text(good, from, to);
 }
 
 /* RULES 8: each error names file, line and key; a bad file is refused. */
@@ -409,31 +417,135 @@ test_long_line(void)
  * half-read: a `trip@night` silently ignored would run the day level all
  * night.  These are the exact errors an operator meets today.
  */
+/* RULES 9: a calendar, levels by session and opening hours, read whole:
+ * the sessions in file order, the levels resolved per session (off
+ * included) against the plain keys, the hours as a mask. */
 static void
-test_section9_refused(void)
+test_section9_good(void)
 {
+	char err[512] = "";
+	enum fxb_err rc;
+	char *text =
+	    mutate("mode = shadow\n",
+	           "mode = shadow\n[calendar krx]\nutc_offset = +09:00\n"
+	           "session.day = mon-fri 09:00-15:30\n"
+	           "session.night = mon-fri 15:30-02:00\n"
+	           "holidays = 2026-12-25, 2027-01-01\n");
+	char *t2 = text != NULL ? mutate_text(text, "trip = 500\n",
+	                                      "trip = 500\ncalendar = krx\n"
+	                                      "trip@night = 60\n"
+	                                      "warn@night = 40\n"
+	                                      "trip@off = 350\n")
+	                        : NULL;
+	char *t3 = t2 != NULL ? mutate_text(t2, "channel = app\n",
+	                                    "channel = app\n"
+	                                    "hours = krx:night, day\n")
+	                      : NULL;
+	CHECK(t3 != NULL);
+	struct breaker_config *cfg =
+	    t3 != NULL ? parse(t3, err, sizeof(err), &rc) : NULL;
+	CHECK_STR(err, "");
+	CHECK(cfg != NULL);
+	if (cfg != NULL) {
+		CHECK_INT(cfg->ncalendars, 1);
+		const struct breaker_calendar_conf *c = &cfg->calendars[0];
+		CHECK_STR(c->id, "krx");
+		CHECK_INT(c->utc_offset_min, 540);
+		CHECK_INT(c->nsessions, 2);
+		CHECK_STR(c->sessions[1].name, "night");
+		CHECK_INT(c->sessions[1].start_min, 930);
+		CHECK_INT(c->sessions[1].end_min, 120);
+		CHECK_INT(c->sessions[1].days, 0x1f);
+		CHECK_INT(c->nholidays, 2);
+		const struct breaker_rule_conf *r = NULL;
+		for (size_t i = 0; i < cfg->nrules; i++)
+			if (strcmp(cfg->rules[i].id, "wallet-volume") == 0)
+				r = &cfg->rules[i];
+		CHECK(r != NULL && r->calendar == 0 && r->levels != NULL);
+		if (r != NULL && r->levels != NULL) {
+			/* [0] off, [1] day, [2] night */
+			CHECK_INT(r->levels[0].trip, 350);
+			CHECK_INT(r->levels[0].warn, r->warn);
+			CHECK_INT(r->levels[1].trip, 500);
+			CHECK_INT(r->levels[1].warn, r->warn);
+			CHECK_INT(r->levels[2].trip, 60);
+			CHECK_INT(r->levels[2].warn, 40);
+		}
+		const struct breaker_product_conf *p = NULL;
+		for (size_t i = 0; i < cfg->nproducts; i++)
+			if (strcmp(cfg->products[i].id,
+			           "fx-wallet.USDKRW.buy") == 0)
+				p = &cfg->products[i];
+		CHECK(p != NULL && p->hours_calendar == 0 &&
+		      p->hours_mask == 6);
+	}
+	breaker_config_free(cfg);
+	free(text);
+	free(t2);
+	free(t3);
+}
+
+/* RULES 9: each mistake in a calendar, a level by session or opening
+ * hours refuses the file, naming the line and the key. */
+static void
+test_section9_errors(void)
+{
+	static const char cal[] =
+	    "mode = shadow\n[calendar krx]\nutc_offset = +09:00\n"
+	    "session.day = mon-fri 09:00-15:30\n"
+	    "session.night = mon-fri 15:30-02:00\n";
 	static const struct {
 		const char *from, *to, *want;
 	} cases[] = {
 	    {"mode = shadow\n",
+	     "mode = shadow\n[calendar krx]\nutc_offset = +9\n"
+	     "session.day = mon-fri 09:00-15:30\n",
+	     "test.conf:54: [calendar krx] utc_offset: expected +HH:MM or "
+	     "-HH:MM (\"+9\")"},
+	    {"mode = shadow\n",
 	     "mode = shadow\n[calendar krx]\nutc_offset = +09:00\n"
-	     "session.day = mon-fri 09:00-02:00\n",
-	     "test.conf:53: unknown section [calendar krx] (expected "
-	     "service, pair, product, rule, notice, cluster or peer)"},
+	     "session.day = mon-fri 09:00-15:30\n"
+	     "session.late = mon-fri 15:00-02:00\n",
+	     "test.conf:56: [calendar krx] session.late: sessions day and "
+	     "late "
+	     "overlap on mon at 15:00"},
+	    {"mode = shadow\n",
+	     "mode = shadow\n[calendar krx]\nutc_offset = +09:00\n",
+	     "test.conf:53: [calendar krx]: give at least one session.NAME = "
+	     "DAYS HH:MM-HH:MM"},
 	    {"trip = 500\n", "trip = 500\ntrip@night = 60\n",
-	     "test.conf:25: [rule wallet-volume] trip@night: unknown key for "
-	     "a volume rule (\"60\")"},
-	    {"trip = 500\n", "trip = 500\ncalendar = krx\n",
-	     "test.conf:25: [rule wallet-volume] calendar: unknown key for "
-	     "a volume rule (\"krx\")"},
-	    {"channel = app\n", "channel = app\nhours = krx:day\n",
-	     "test.conf:35: [product fx-wallet.USDKRW.buy] hours: unknown key "
-	     "in this section (\"krx:day\")"},
+	     "test.conf:25: [rule wallet-volume] trip@night: a level by "
+	     "session needs calendar = ID in this rule (\"60\")"},
+	    {"trip = 500\n", "trip = 500\ncalendar = krx\ntrip@evening = 60\n",
+	     "test.conf:26: [rule wallet-volume] trip@evening: [calendar krx] "
+	     "has no session evening (\"60\")"},
+	    {"trip = 500\n", "trip = 500\ncalendar = krx\nwindow@night = 5s\n",
+	     "test.conf:26: [rule wallet-volume] window@night: only trip and "
+	     "warn (volume) and pct and max_move (velocity) take a session "
+	     "suffix (\"5s\")"},
+	    {"trip = 500\n", "trip = 500\ncalendar = nyse\n",
+	     "test.conf:25: [rule wallet-volume] calendar: no such [calendar] "
+	     "(\"nyse\")"},
+	    {"channel = app\n", "channel = app\nhours = krx:lunch\n",
+	     "test.conf:35: [product fx-wallet.USDKRW.buy] hours: [calendar "
+	     "krx] has no session lunch (\"krx:lunch\")"},
+	    {"channel = app\n", "channel = app\nhours = nyse:day\n",
+	     "test.conf:35: [product fx-wallet.USDKRW.buy] hours: no such "
+	     "[calendar nyse] (\"nyse:day\")"},
+	    {"channel = app\n", "channel = app\nhours = krx:day,day\n",
+	     "test.conf:35: [product fx-wallet.USDKRW.buy] hours: session day "
+	     "is listed twice (\"krx:day,day\")"},
 	};
 	for (size_t i = 0; i < TEST_COUNT(cases); i++) {
 		char err[512] = "";
 		enum fxb_err rc;
-		char *text = mutate(cases[i].from, cases[i].to);
+		char *base = mutate("mode = shadow\n", cal);
+		char *text = NULL;
+		if (base != NULL && strncmp(cases[i].from, "mode", 4) == 0)
+			text = mutate(cases[i].from, cases[i].to);
+		else if (base != NULL)
+			text = mutate_text(base, cases[i].from, cases[i].to);
+		free(base);
 		CHECK(text != NULL);
 		if (text == NULL)
 			continue;
@@ -1231,7 +1343,8 @@ static const struct test tests[] = {
     {"durations", test_durations},
     {"clock_tolerance", test_clock_tolerance},
     {"service_access", test_service_access},
-    {"section9_refused", test_section9_refused},
+    {"section9_good", test_section9_good},
+    {"section9_errors", test_section9_errors},
     {"cluster_good", test_cluster_good},
     {"cluster_errors", test_cluster_errors},
 };

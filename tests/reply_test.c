@@ -57,8 +57,14 @@ test_allow(void)
 	if (s != buf)
 		free(s);
 	/* The same bytes as the general builder's allow. */
-	const struct breaker_decision allow = {
-	    BREAKER_VERDICT_ALLOW, BREAKER_REASON_NONE, NULL, 0, NULL, 0, -1};
+	const struct breaker_decision allow = {BREAKER_VERDICT_ALLOW,
+	                                       BREAKER_REASON_NONE,
+	                                       NULL,
+	                                       0,
+	                                       NULL,
+	                                       0,
+	                                       -1,
+	                                       {0}};
 	const char *refs[] = {NULL,  "a",     "TX-0001", "\xea\xb1\xb0",
 	                      "q\"", "tab\t", ref};
 	for (size_t i = 0; i < sizeof(refs) / sizeof(refs[0]); i++) {
@@ -81,7 +87,8 @@ test_deny(void)
 	                             BREAKER_BAND,
 	                             "fx-rate-move",
 	                             0,
-	                             -1};
+	                             -1,
+	                             {0}};
 	const struct ipc_reply_notice n = {
 	    "fx-rate-move",
 	    "\xed\x99\x98\xec\x9c\xa8 \"\xea\xb8\x89\xeb\xb3\x80\"",
@@ -117,7 +124,8 @@ test_deny(void)
 	                             0,
 	                             NULL,
 	                             61,
-	                             -1};
+	                             -1,
+	                             {0}};
 	struct ipc_reply_notice fn = {"default-forced", "k", "e", 5,
 	                              FXB_NEVER};
 	EXPECT(
@@ -155,7 +163,8 @@ test_deny(void)
 		                                   held[i].kind,
 		                                   NULL,
 		                                   0,
-		                                   -1};
+		                                   -1,
+		                                   {0}};
 		EXPECT(ipc_reply_check(&h, &n, NULL), held[i].want);
 	}
 	/* docs/PROTOCOL.md's throttle: never a notice. */
@@ -165,7 +174,8 @@ test_deny(void)
 	                                   BREAKER_THROTTLE,
 	                                   NULL,
 	                                   0,
-	                                   250};
+	                                   250,
+	                                   {0}};
 	EXPECT(ipc_reply_check(&t, &n, "TX-0001"),
 	       "{\"decision\":\"throttle\",\"reason\":\"throttled\",\"rule\":"
 	       "\"wallet-throttle\",\"kind\":\"throttle\",\"retry_after_ms\":"
