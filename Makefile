@@ -263,8 +263,8 @@ board-screenshot: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl
 
 # docs/night-2024-12-03.md's calibration report: the night under the
 # 4 x 3 grid it shows, opened in chromium (tests/calibrate_test.py).
-CALIBRATE_GRID = --sweep usdkrw-velocity.pct=0.5,0.75,1,1.5 \
-		 --sweep usdkrw-wallet-buy-volume.trip=100,120,160
+CALIBRATE_GRID = --sweep usdkrw-velocity.pct@night=0.5,0.75,1,1.5 \
+		 --sweep usdkrw-wallet-buy-volume.trip@night=70,90,120
 calibrate-shot: $(BUILD)/fxbreakerctl
 	@tmp=$$(mktemp -d /tmp/fxb-calibrate.XXXXXX) && \
 	$(BUILD)/fxbreakerctl calibrate --config examples/fxbreaker.conf \

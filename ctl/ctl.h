@@ -132,7 +132,9 @@ enum ctl_rec_op {
 	CTL_REC_CHECK,         /* idx: product; a: amount, b: rate (0) */
 	CTL_REC_END,           /* the tape's end: timers fire up to t */
 	CTL_REC_FORCE_SUSPEND, /* on_pair, idx; until, reason */
+	CTL_REC_FORCE_PLAN,    /* the same from `from` (a planned one) */
 	CTL_REC_FORCE_LIFT,    /* on_pair, idx */
+	CTL_REC_FORCE_CANCEL,  /* on_pair, idx: its plan */
 	CTL_REC_RESET,         /* idx: rule */
 };
 struct ctl_rec {
@@ -142,7 +144,7 @@ struct ctl_rec {
 	bool on_pair;
 	int32_t idx;
 	int64_t a, b;
-	fxb_time until;
+	fxb_time from, until;
 	const char *reason; /* or NULL */
 };
 /* A whole tape in memory, up to its "end". */

@@ -421,6 +421,53 @@ print_row(char cell[][CELL_MAX], size_t n, const size_t *width,
 	putchar('\n');
 }
 
+/*
+ * A level swept by its plain key (trip, warn, pct, max_move) on a rule
+ * with levels by session is not the level in force in a session that
+ * sets its own (trip@night): say so, or a flat line would read as "the
+ * level does not matter".  A session counts as setting its own when its
+ * level differs from the plain key's in the file as written.
+ */
+static void
+print_session_note(const struct ctl_calib *cb, const struct ctl_sweep *sw)
+{
+	const struct breaker_rule_conf *rc = NULL;
+	for (size_t r = 0; r < cb->cfg->nrules; r++)
+		if (strcmp(cb->cfg->rules[r].id, sw->rule) == 0)
+			rc = &cb->cfg->rules[r];
+	bool volume =
+	    strcmp(sw->key, "trip") == 0 || strcmp(sw->key, "warn") == 0;
+	bool velocity =
+	    strcmp(sw->key, "pct") == 0 || strcmp(sw->key, "max_move") == 0;
+	if (rc == NULL || rc->calendar < 0 || rc->levels == NULL ||
+	    !(volume || velocity))
+		return;
+	const struct breaker_calendar_conf *cal =
+	    &cb->cfg->calendars[rc->calendar];
+	bool any = false;
+	/* The sessions in file order, then off. */
+	for (size_t k = 0; k <= cal->nsessions; k++) {
+		int si = k < cal->nsessions ? (int)k : BREAKER_SESSION_OFF;
+		const struct breaker_level *lv = &rc->levels[si + 1];
+		bool own = velocity ? lv->velocity != rc->velocity
+		           : strcmp(sw->key, "trip") == 0
+		               ? lv->trip != rc->trip
+		               : lv->warn != rc->warn;
+		if (!own)
+			continue;
+		if (!any)
+			printf("note: %s.%s is not in force where [rule %s] "
+			       "sets ",
+			       sw->rule, sw->key, sw->rule);
+		printf("%s%s@%s", any ? ", " : "", sw->key,
+		       breaker_calendar_session_name(cal, si));
+		any = true;
+	}
+	if (any)
+		printf(" (calendar %s): sweep those keys for those hours.\n",
+		       cal->id);
+}
+
 /* The table on stdout: one row per setting, then the config as written,
  * then the minutes by product. */
 static void
@@ -442,7 +489,10 @@ print_text(const struct ctl_calib *cb)
 	printf("trips: trip events of enforcing rules.  denied, allowed, "
 	       "throttled: the tape's checks.\n"
 	       "minutes suspended: each product's, added up (by product "
-	       "below).\n\n");
+	       "below).\n");
+	for (size_t i = 0; i < cb->nsweeps; i++)
+		print_session_note(cb, &cb->sweep[i]);
+	putchar('\n');
 
 	/* Widths over the header, every row and the config's. */
 	n = 0;

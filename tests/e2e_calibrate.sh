@@ -18,7 +18,9 @@
 # ---- 1. by hand ----
 #
 # Product w has volume rule vol (count, window 60 s, trip 3, suspend_for
-# 60 s); product x none.  Line 6 is [rule vol], line 11 its trip.
+# 60 s); product x none; product y opens only in calendar c's session
+# `open`, 00:01-00:02 UTC (the tape's 60000 to 120000).  Line 6 is [rule
+# vol], line 11 its trip.
 cat >fx.conf <<'EOF'
 [pair USD/KRW]
 [product w]
@@ -32,6 +34,12 @@ measure = count
 window = 60s
 trip = 3
 suspend_for = 60s
+[calendar c]
+utc_offset = +00:00
+session.open = daily 00:01-00:02
+[product y]
+pair = USD/KRW
+hours = c:open
 EOF
 cat >t.tape <<'EOF'
 {"t":0,"check":{"product":"w","amount":"1"}}
@@ -40,17 +48,22 @@ cat >t.tape <<'EOF'
 {"t":3000,"check":{"product":"w","amount":"1"}}
 {"t":4000,"check":{"product":"w","amount":"1"}}
 {"t":30000,"force_suspend":{"product":"x","until":40000,"reason":"drill"}}
+{"t":30000,"check":{"product":"y","amount":"1"}}
 {"t":35000,"check":{"product":"x","amount":"1"}}
 {"t":45000,"reset":{"rule":"vol"}}
 {"t":50000,"check":{"product":"x","amount":"1"}}
 {"t":70000,"check":{"product":"w","amount":"1"}}
+{"t":90000,"check":{"product":"y","amount":"1"}}
 {"t":100000,"check":{"product":"w","amount":"1"}}
 {"t":120000,"end":true}
 EOF
 # The tape runs from 0 to 120000.  A check counts itself (N includes
 # it); the check that trips is denied and not counted; resume and reset
 # clear the window.  x, every setting: forced [30000, 40000) = 10 s =
-# 0.17 min (0.167), its check at 35000 denied, at 50000 allowed.
+# 0.17 min (0.167), its check at 35000 denied, at 50000 allowed.  y,
+# every setting: its check at 30000 is denied `closed`, at 90000
+# allowed; a closed product is not suspended: 0 minutes.  Each setting's
+# denied and allowed below count w's and x's; add one each for y.
 #
 # trip 2: 0 N=1 allow; 1000 N=2 trip (first trip 1000), deny.
 #   30s: until 31000; 2000-4000 denied (3); resume 31000; the reset at
@@ -78,18 +91,18 @@ EOF
 check "hand: exit 0" "$?" 0
 check "hand: nothing on stderr" "$(cat o.err)" ""
 check "hand: the tape line" "$(sed -n 1p o.txt)" \
-	"tape    t.tape: 12 records, t=0 to t=120000 (2.00 minutes)"
+	"tape    t.tape: 14 records, t=0 to t=120000 (2.00 minutes)"
 check "hand: the table" "$(sed -n '6,20p' o.txt)" \
 	"#  vol.trip  vol.suspend_for  trips  first trip  denied  allowed  throttled  minutes suspended
-1  2         30s                  2  t=1000           6        3          0               1.00
-2  2         60s                  2  t=1000           6        3          0               1.23
-3  3         30s                  1  t=2000           4        5          0               0.67
-4  3         60s                  1  t=2000           4        5          0               0.88
-5  4         30s                  1  t=3000           3        6          0               0.67
-6  4         60s                  1  t=3000           3        6          0               0.87
+1  2         30s                  2  t=1000           7        4          0               1.00
+2  2         60s                  2  t=1000           7        4          0               1.23
+3  3         30s                  1  t=2000           5        6          0               0.67
+4  3         60s                  1  t=2000           5        6          0               0.88
+5  4         30s                  1  t=3000           4        7          0               0.67
+6  4         60s                  1  t=3000           4        7          0               0.87
 
 the config as written, for reference:
--                                 1  t=2000           4        5          0               0.88
+-                                 1  t=2000           5        6          0               0.88
 #1: 1 reset on the tape skipped, the rule not tripped (the first: vol at t=45000)
 #3: 1 reset on the tape skipped, the rule not tripped (the first: vol at t=45000)
 #5: 1 reset on the tape skipped, the rule not tripped (the first: vol at t=45000)
@@ -98,28 +111,30 @@ minutes suspended, by product"
 check "hand: minutes by product" "$(sed -n '21,$p' o.txt)" \
 	"product       #1       #2       #3       #4       #5       #6  as configured
 w           0.83     1.07     0.50     0.72     0.50     0.70           0.72
-x           0.17     0.17     0.17     0.17     0.17     0.17           0.17"
+x           0.17     0.17     0.17     0.17     0.17     0.17           0.17
+y           0.00     0.00     0.00     0.00     0.00     0.00           0.00"
 check "hand: the CSV" "$(cat o.csv)" \
-	'"setting","vol.trip","vol.suspend_for","trips","first_trip_t","first_trip_utc","checks_denied","checks_allowed","checks_throttled","resets_skipped","minutes_suspended","minutes:w","minutes:x","denied:w","denied:x"
-"1","2","30s","2","1000","","6","3","0","1","1.000","0.833","0.167","5","1"
-"2","2","60s","2","1000","","6","3","0","0","1.233","1.067","0.167","5","1"
-"3","3","30s","1","2000","","4","5","0","1","0.667","0.500","0.167","3","1"
-"4","3","60s","1","2000","","4","5","0","0","0.883","0.717","0.167","3","1"
-"5","4","30s","1","3000","","3","6","0","1","0.667","0.500","0.167","2","1"
-"6","4","60s","1","3000","","3","6","0","0","0.867","0.700","0.167","2","1"'
-# The config as written agrees with replay: 4 allowed (w 4, x 1 = 5).
+	'"setting","vol.trip","vol.suspend_for","trips","first_trip_t","first_trip_utc","checks_denied","checks_allowed","checks_throttled","resets_skipped","minutes_suspended","minutes:w","minutes:x","minutes:y","denied:w","denied:x","denied:y"
+"1","2","30s","2","1000","","7","4","0","1","1.000","0.833","0.167","0.000","5","1","1"
+"2","2","60s","2","1000","","7","4","0","0","1.233","1.067","0.167","0.000","5","1","1"
+"3","3","30s","1","2000","","5","6","0","1","0.667","0.500","0.167","0.000","3","1","1"
+"4","3","60s","1","2000","","5","6","0","0","0.883","0.717","0.167","0.000","3","1","1"
+"5","4","30s","1","3000","","4","7","0","1","0.667","0.500","0.167","0.000","2","1","1"
+"6","4","60s","1","3000","","4","7","0","0","0.867","0.700","0.167","0.000","2","1","1"'
+# The config as written agrees with replay (setting 4: w 4 allowed and 3
+# denied, x and y 1 each).
 check "hand: replay's summary agrees" \
 	"$("$CTL" replay --config fx.conf t.tape | tail -n 1)" \
-	'{"summary":{"w":{"allow":4,"deny":3,"throttle":0},"x":{"allow":1,"deny":1,"throttle":0}}}'
+	'{"summary":{"w":{"allow":4,"deny":3,"throttle":0},"x":{"allow":1,"deny":1,"throttle":0},"y":{"allow":1,"deny":1,"throttle":0}}}'
 # Any key the rule takes may be swept, mode too: in shadow, vol trips
-# but denies nothing (its trip is not counted), so only x's check is
-# denied and only x's 10 s are suspended.
+# but denies nothing (its trip is not counted), so only x's check and
+# y's closed one are denied and only x's 10 s are suspended.
 "$CTL" calibrate --config fx.conf --sweep vol.mode=shadow,enforce \
 	--csv m.csv t.tape >/dev/null
 check "hand: mode swept" "$(cut -d, -f1-3,6-7,10 m.csv)" \
 	'"setting","vol.mode","trips","checks_denied","checks_allowed","minutes_suspended"
-"1","shadow","0","1","8","0.167"
-"2","enforce","1","4","5","0.883"'
+"1","shadow","0","2","9","0.167"
+"2","enforce","1","5","6","0.883"'
 # No sweep: one setting, the config as written.
 "$CTL" calibrate --config fx.conf --csv n.csv t.tape >/dev/null
 check "hand: no sweep, one row" "$(sed -n 2p n.csv | cut -d, -f1-4)" \
@@ -130,8 +145,8 @@ NIGHT_CONF="$ROOT/examples/fxbreaker.conf"
 NIGHT="$ROOT/examples/night-2024-12-03.tape"
 start=$(date +%s%N)
 "$CTL" calibrate --config "$NIGHT_CONF" \
-	--sweep usdkrw-velocity.pct=0.5,0.75,1,1.5 \
-	--sweep usdkrw-wallet-buy-volume.trip=100,120,160 \
+	--sweep usdkrw-velocity.pct@night=0.5,0.75,1,1.5 \
+	--sweep usdkrw-wallet-buy-volume.trip@night=70,90,120 \
 	--csv night.csv --html night.html "$NIGHT" >night.txt 2>night.err
 rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
@@ -142,25 +157,38 @@ if [ "$ms" -lt 5000 ]; then ok "night: 4 x 3 in ${ms} ms (< 5 s)"; else
 check "night: 12 rows" "$(grep -cE '^ ?[0-9]+  ' night.txt)" 12
 check "night: CSV rows" "$(wc -l <night.csv)" 13
 check "night: CSV header" "$(head -n 1 night.csv)" \
-	'"setting","usdkrw-velocity.pct","usdkrw-wallet-buy-volume.trip","trips","first_trip_t","first_trip_utc","checks_denied","checks_allowed","checks_throttled","resets_skipped","minutes_suspended","minutes:fx-wallet.USDKRW.buy","minutes:fx-wallet.USDKRW.sell","minutes:remittance.USDKRW","minutes:auto-exchange.USDKRW","minutes:fx-wallet.JPYKRW.buy","minutes:fx-wallet.JPYKRW.sell","minutes:fx-wallet.EURKRW.buy","minutes:fx-wallet.EURKRW.sell","denied:fx-wallet.USDKRW.buy","denied:fx-wallet.USDKRW.sell","denied:remittance.USDKRW","denied:auto-exchange.USDKRW","denied:fx-wallet.JPYKRW.buy","denied:fx-wallet.JPYKRW.sell","denied:fx-wallet.EURKRW.buy","denied:fx-wallet.EURKRW.sell"'
-# Setting 8 (pct 1, trip 120) is the config as written: replay's
-# summary, added up, and its 14 enforcing trips (17, 3 of them shadow).
+	'"setting","usdkrw-velocity.pct@night","usdkrw-wallet-buy-volume.trip@night","trips","first_trip_t","first_trip_utc","checks_denied","checks_allowed","checks_throttled","resets_skipped","minutes_suspended","minutes:fx-wallet.USDKRW.buy","minutes:fx-wallet.USDKRW.sell","minutes:remittance.USDKRW","minutes:auto-exchange.USDKRW","minutes:fx-wallet.JPYKRW.buy","minutes:fx-wallet.JPYKRW.sell","minutes:fx-wallet.EURKRW.buy","minutes:fx-wallet.EURKRW.sell","denied:fx-wallet.USDKRW.buy","denied:fx-wallet.USDKRW.sell","denied:remittance.USDKRW","denied:auto-exchange.USDKRW","denied:fx-wallet.JPYKRW.buy","denied:fx-wallet.JPYKRW.sell","denied:fx-wallet.EURKRW.buy","denied:fx-wallet.EURKRW.sell"'
+# The tape is all in the KRX calendar's night session.  Setting 5
+# (pct@night 0.75, trip@night 90) is the config as written: replay's
+# summary, added up, and its enforcing trips.
 "$CTL" replay --config "$NIGHT_CONF" "$NIGHT" >night.jsonl
 want=$(tail -n 1 night.jsonl | jq -r '[.summary[]] |
 	"\(map(.deny) | add) \(map(.allow) | add) \(map(.throttle) | add)"')
-check "night: setting 8 is replay's summary" \
-	"$(sed -n 9p night.csv | cut -d, -f7-9 | tr -d '"' | tr , ' ')" "$want"
-check "night: setting 8's trips" \
-	"$(sed -n 9p night.csv | cut -d, -f4)" \
+check "night: setting 5 is replay's summary" \
+	"$(sed -n 6p night.csv | cut -d, -f7-9 | tr -d '"' | tr , ' ')" "$want"
+check "night: setting 5's trips" \
+	"$(sed -n 6p night.csv | cut -d, -f4)" \
 	"\"$(jq -r 'select(.event == "trip" and .mode != "shadow") | .t' \
 		night.jsonl | wc -l)\""
-check "night: the first trip, in UTC" "$(sed -n 9p night.csv | cut -d, -f6)" \
+check "night: the first trip, in UTC" "$(sed -n 6p night.csv | cut -d, -f6)" \
 	'"2024-12-03T13:27:30.368Z"'
 # figures: the last six fields of a row of the table.
 figures() { awk '{ print $(NF-5), $(NF-4), $(NF-3), $(NF-2), $(NF-1), $NF }'; }
-check "night: the config row is setting 8's" \
+check "night: row 5 is 0.75 and 90" "$(grep -c '^ 5  0.75  *90  ' night.txt)" 1
+check "night: the config row is setting 5's" \
 	"$(grep '^ -  ' night.txt | figures)" \
-	"$(grep '^ 8  1  *120  ' night.txt | figures)"
+	"$(grep '^ 5  0.75  *90  ' night.txt | figures)"
+# The plain keys are not the night's levels: calibrate says so (its
+# figures would be flat).
+"$CTL" calibrate --config "$NIGHT_CONF" --sweep usdkrw-velocity.pct=1,1.5 \
+	--sweep usdkrw-wallet-buy-volume.trip=120,160 "$NIGHT" >plain.txt
+check "night: a plain key under a session's own level is noted" \
+	"$(grep '^note: ' plain.txt)" \
+	"note: usdkrw-velocity.pct is not in force where [rule usdkrw-velocity] sets pct@night, pct@off (calendar krx): sweep those keys for those hours.
+note: usdkrw-wallet-buy-volume.trip is not in force where [rule usdkrw-wallet-buy-volume] sets trip@night, trip@off (calendar krx): sweep those keys for those hours."
+check "night: and its four settings are all the config's" \
+	"$(grep -E '^[0-9-]  ' plain.txt | figures | sort -u | wc -l)" 1
+check "night: no note for the session keys" "$(grep -c '^note: ' night.txt)" 0
 # The report stands alone: no URL, nothing fetched.
 check "night: the HTML names no http:// or https://" \
 	"$(grep -cE 'https?://' night.html)" 0
