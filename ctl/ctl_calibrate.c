@@ -105,8 +105,8 @@ sweep_parse(const char *arg, char **copy, struct ctl_sweep *sw)
 				return usage_error(
 				    "--sweep %s: a value given twice", arg);
 		if (sw->nv == SWEEP_VALUES_MAX)
-			return usage_error("--sweep %s: at most 32 values",
-			                   arg);
+			return usage_error("--sweep %s: at most %d values",
+			                   arg, SWEEP_VALUES_MAX);
 		sw->v[sw->nv++] = v;
 		if (next == NULL)
 			break;
@@ -122,10 +122,10 @@ setting_config(const struct ctl_calib *cb, const struct ctl_setting *s,
 {
 	struct config_override ov[CTL_SWEEPS_MAX];
 	char what[1024];
-	size_t n = 0;
+	size_t n =
+	    (size_t)snprintf(what, sizeof(what), "fxbreakerctl calibrate:");
 
 	memset(ov, 0, sizeof(ov));
-	n = (size_t)snprintf(what, sizeof(what), "fxbreakerctl calibrate:");
 	for (size_t i = 0; i < cb->nsweeps; i++) {
 		const struct ctl_sweep *sw = &cb->sweep[i];
 		ov[i].rule = sw->rule;
