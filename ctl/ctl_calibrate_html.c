@@ -464,7 +464,7 @@ susp_chart(FILE *f, const struct ctl_calib *cb, const struct ctl_setting *s,
 		esc(f, cb->cfg->products[p].id);
 		fprintf(f,
 		        "</text><text class=\"pminutes\" x=\"%.1f\" "
-		        "y=\"%.1f\">%.1f min</text>\n",
+		        "y=\"%.1f\">%.2f min</text>\n",
 		        (double)W - 4, y + row / 2 + 4,
 		        (double)s->held_ms[p] / 60000.0);
 	}
@@ -492,7 +492,7 @@ susp_chart(FILE *f, const struct ctl_calib *cb, const struct ctl_setting *s,
 		put_time(f, cb, sp->from, true);
 		fputs(" to ", f);
 		put_time(f, cb, sp->to, true);
-		fprintf(f, ", %.1f min</title></rect>\n",
+		fprintf(f, ", %.2f min</title></rect>\n",
 		        (double)(sp->to - sp->from) / 60000.0);
 	}
 	time_axis(f, cb, x0, x1, y0 + row * (double)np);
