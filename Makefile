@@ -360,15 +360,17 @@ format:
 
 # libFuzzer targets (clang) with ASan and UBSan: the config parser, the
 # engine, the wire request parser (every op, both parsers agreeing), a
-# signed command's envelope and body, and the tape reader.  The project's
-# sources are built once into build/fuzz/ by a sub-make with the
-# fuzzer's instrumentation; each target then runs FUZZ_SECONDS from its
+# signed command's envelope and body, the tape reader, and calendars
+# (their values' parsers, the session queries agreeing with each other).
+# The project's sources are built once into build/fuzz/ by a sub-make
+# with the fuzzer's instrumentation; each target then runs FUZZ_SECONDS
+# from its
 # committed seeds in tests/fuzz/corpus/TARGET/ (what it finds goes to
 # build/fuzz/TARGET.corpus/, a crash to build/fuzz/TARGET-crash-*: rerun
 # one with build/fuzz/TARGET FILE).  CI runs FUZZ_SECONDS=20.
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS = fuzz_config fuzz_engine fuzz_wire fuzz_command fuzz_tape \
-	       fuzz_entry
+	       fuzz_entry fuzz_calendar
 FUZZ_SAN  = -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_OBJ  = $(filter-out %/fxbreakerd.o %/fxbreakerctl.o, \
 	    $(DAEMON_SRC:%.c=build/fuzz/%.o) $(CTL_SRC:%.c=build/fuzz/%.o)) \

@@ -54,7 +54,10 @@ struct breaker_calendar_conf {
 };
 
 /* ---- parsing values (each returns NULL, or why the value is refused,
- * for the caller's "FILE:LINE: [calendar ID] key: WHY (\"value\")") ---- */
+ * for the caller's "FILE:LINE: [calendar ID] key: WHY (\"value\")"; a
+ * refusal quoting part of the value is in a per-thread buffer that the
+ * next parser call overwrites.  Nothing is written to the outputs on a
+ * refusal.) ---- */
 
 /* "+09:00", "-05:00", "+00:00" ("Z" and "09:00" refused: a sign and two
  * digits each, hours <= 23, minutes <= 59). */
@@ -76,10 +79,15 @@ const char *breaker_calendar_parse_holidays(const char *s, int32_t **out,
                                             size_t *n);
 
 /* breaker_calendar_finish checks a calendar whose sessions, offset and
- * holidays are set, and builds week[] and edges.  Two sessions that
- * overlap in any week (holidays aside) are refused: *a and *b get their
- * indexes and the message says at which local day and time.  NULL on
- * success; on error the text is static or in msg (msglen bytes). */
+ * holidays are set, and builds week[] and edges (none without sessions:
+ * such a calendar is always off).  Two sessions that overlap in any week
+ * (holidays aside) are refused: *a and *b get their indexes (a < b, a the
+ * one in file order first) and the message, in msg, says where they first
+ * meet, "sessions day and night overlap on mon at 15:00".  Two sessions
+ * of one name, or one named `off`, are refused too (*a, *b: the two, or
+ * that one twice); otherwise *a = *b = BREAKER_SESSION_OFF.  NULL on
+ * success; on error the text is static or in msg (msglen bytes), and c
+ * holds no edges and an all-off week. */
 const char *breaker_calendar_finish(struct breaker_calendar_conf *c, int *a,
                                     int *b, char *msg, size_t msglen);
 
@@ -101,12 +109,14 @@ fxb_time breaker_calendar_next_change(const struct breaker_calendar_conf *c,
 
 /* The first instant b > t at which the calendar enters one of the
  * sessions in `mask` (bit s+1 for session s, bit 0 for off) from one not
- * in it, searching up to t + horizon; FXB_NEVER if none. */
+ * in it, searching up to t + horizon (b = t + horizon included);
+ * FXB_NEVER if none. */
 fxb_time breaker_calendar_next_open(const struct breaker_calendar_conf *c,
                                     fxb_time t, uint64_t mask,
                                     fxb_time horizon);
 
-/* The name of session s of c, "off" for BREAKER_SESSION_OFF. */
+/* The name of session s of c, "off" for BREAKER_SESSION_OFF (and for an
+ * index c has not). */
 const char *
 breaker_calendar_session_name(const struct breaker_calendar_conf *c, int s);
 

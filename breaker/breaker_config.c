@@ -543,7 +543,7 @@ build_calendar(struct breaker_config_builder *b, struct conf_sect *s,
 {
 	struct conf_kv *kv;
 	const char *why;
-	char msg[160];
+	char msg[256];
 	int x, y;
 
 	breaker_conf_copy_id(cc->id, s->name);

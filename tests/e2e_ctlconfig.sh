@@ -164,7 +164,7 @@ rc=2"
 sed 's|^\[rule v\]$|[rul v]|' good.conf >badhdr.conf
 check "a misspelt rule header is only a warning" \
 	"$("$CTL" tick --config badhdr.conf USD/KRW 1400 2>&1; echo "rc=$?")" \
-	"fxbreakerctl: warning: badhdr.conf:14: unknown section [rul v] (expected service, pair, product, rule, notice, cluster or peer) (only [service] is read here; a running daemon keeps its last good config)
+	"fxbreakerctl: warning: badhdr.conf:14: unknown section [rul v] (expected service, pair, product, rule, notice, calendar, cluster or peer) (only [service] is read here; a running daemon keeps its last good config)
 ok
 rc=0"
 

@@ -6,13 +6,16 @@
 # command shape as fxbreakerctl signs it for fuzz_command (first byte 0:
 # an envelope; 1: its body alone), the scenario and example tapes for
 # fuzz_tape, the example and scenario configs (and a cluster's) for
-# fuzz_config.
+# fuzz_config, calendars for fuzz_calendar (a 10-byte head: an instant,
+# a mask, a horizon; see tests/fuzz/fuzz_calendar.c).
 set -eu
 B=${1:-build}
 CTL="$(pwd)/$B/fxbreakerctl"
 C=tests/fuzz/corpus
-rm -rf "$C/fuzz_wire" "$C/fuzz_command" "$C/fuzz_tape" "$C/fuzz_config"
-mkdir -p "$C/fuzz_wire" "$C/fuzz_command" "$C/fuzz_tape" "$C/fuzz_config"
+rm -rf "$C/fuzz_wire" "$C/fuzz_command" "$C/fuzz_tape" "$C/fuzz_config" \
+	"$C/fuzz_calendar"
+mkdir -p "$C/fuzz_wire" "$C/fuzz_command" "$C/fuzz_tape" "$C/fuzz_config" \
+	"$C/fuzz_calendar"
 # seed DIR NAME PREFIX_OCTAL TEXT
 seed() { { printf "\\$3"; printf '%s' "$4"; } >"$C/$1/$2"; }
 
@@ -89,4 +92,20 @@ printf '%s\n' '[service]' 'data_dir = ./d' '[cluster]' 'node_id = 2' \
 	'[peer 3]' 'raft_address = 10.0.0.3:9701' \
 	'check_url = tcp://10.0.0.3:9711' 'http_url = http://10.0.0.3:9464' \
 	>"$C/fuzz_config/cluster-small"
+# Calendars: KRX with holidays, whole days, a 24-hour session, an
+# overlap; heads near 2026 (low bit 0) and anywhere (1).
+cal() { # cal NAME HEAD_OCTAL LINES...
+	name=$1
+	head=$2
+	shift 2
+	{ printf "$head"; printf '%s\n' "$@"; } >"$C/fuzz_calendar/$name"
+}
+cal krx '\000\000\000\000\000\000\000\200\006\016' +09:00 \
+	'2026-12-07, 2026-12-10' 'mon-fri 09:00-15:30' 'mon-fri 15:30-02:00'
+cal whole '\000\100\000\000\000\000\000\200\001\377' -05:00 2026-12-25 \
+	'daily 00:00-00:00'
+cal h24 '\001\000\000\000\000\000\000\200\002\007' +00:00 '' \
+	'sat,sun 09:00-09:00' 'mon,wed-fri 10:00-11:00' 'fri-mon 22:00-06:00'
+cal overlap '\000\000\000\000\000\000\000\000\003\016' +05:45 \
+	2027-01-01 'sun 22:00-02:00' 'mon 01:00-03:00'
 echo "seeds: $(find "$C" -type f | wc -l) files in $C"
