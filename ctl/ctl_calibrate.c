@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "breaker_decimal.h"
 #include "ctl.h"
 
 #define SWEEP_VALUES_MAX 32
