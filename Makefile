@@ -110,7 +110,7 @@ DAEMON_OBJ  = $(DAEMON_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/board_html.o
 UNIT_TESTS  = breaker_test decimal_test config_test client_test \
 	      client_outage_test client_failover_test wire_test \
 	      reply_test oom_test nng_close_test trust_test daemon_test \
-	      command_test entry_test calendar_test
+	      command_test entry_test calendar_test plan_test
 TEST_BINS   = $(UNIT_TESTS:%=$(BUILD)/tests/%)
 BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 	      $(BUILD)/bench/echo_server $(BUILD)/bench/tickfeed \
@@ -195,9 +195,11 @@ $(BUILD)/tests/client_test $(BUILD)/tests/client_outage_test \
 
 # daemon_test (parking, the reopening gate) and command_test (the command
 # table, the four-eyes requests) link the daemon's files, all but its
-# main, and open no socket.
+# main, and open no socket; plan_test (planned suspensions) links them
+# too and runs the daemon in process, on its sockets and log.
 DAEMON_LIB_OBJ = $(filter-out $(BUILD)/daemon/fxbreakerd.o,$(DAEMON_OBJ))
-$(BUILD)/tests/daemon_test $(BUILD)/tests/command_test: \
+$(BUILD)/tests/daemon_test $(BUILD)/tests/command_test \
+		$(BUILD)/tests/plan_test: \
 		$(BUILD)/tests/%: $(BUILD)/tests/%.o \
 		$(BUILD)/tests/testlib.o $(DAEMON_LIB_OBJ) $(LIBS_ALL)
 	$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
@@ -433,7 +435,7 @@ clean:
 # archive also links into a caller's own shared library.
 #
 # The .so is versioned as a Debian library is: the file
-# libfxbclient.so.1.1.0 says SONAME libfxbclient.so.1 (the name a program
+# libfxbclient.so.1.2.0 says SONAME libfxbclient.so.1 (the name a program
 # linked against it asks the dynamic linker for), the link
 # libfxbclient.so.1 finds it at run time and libfxbclient.so (the
 # development link) is what -lfxbclient finds at link time.  The major
@@ -459,7 +461,7 @@ clean:
 # nothing.
 FXB_CLIENT_SOMAJOR  = 1
 FXB_CLIENT_SONAME   = libfxbclient.so.$(FXB_CLIENT_SOMAJOR)
-FXB_CLIENT_SOFILE   = $(FXB_CLIENT_SONAME).1.0
+FXB_CLIENT_SOFILE   = $(FXB_CLIENT_SONAME).2.0
 FXB_CLIENT_LIBS     = $(NNG_LIBS) $(shell pkg-config --libs jansson \
 		      2>/dev/null || echo -ljansson) -lpthread \
 		      $(if $(NNG_DEP),-Wl$(comma)--exclude-libs$(comma)libnng.a)

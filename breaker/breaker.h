@@ -414,10 +414,11 @@ enum fxb_err breaker_restore_force(struct breaker *b, bool on_pair,
                                    int32_t idx, fxb_time since, fxb_time until,
                                    int64_t suspension, const char *reason);
 
-/* breaker_restore_plan restores a plan (its id, start, end and reason);
- * a start already past fires, stamped `from`, at the next call that moves
- * the clock.  Errors: FXB_ERR_ALREADY_PLANNED, FXB_ERR_UNKNOWN_*,
- * FXB_ERR_NOMEM. */
+/* breaker_restore_plan restores a plan (its id, start, end and reason).
+ * A start already past is due at once: it fires at the next call that
+ * moves the clock, stamped with the engine's clock as restored (never
+ * back).  Errors: FXB_ERR_RANGE (its end is past too: nothing to
+ * restore), FXB_ERR_ALREADY_PLANNED, FXB_ERR_UNKNOWN_*, FXB_ERR_NOMEM. */
 enum fxb_err breaker_restore_plan(struct breaker *b, bool on_pair, int32_t idx,
                                   fxb_time from, fxb_time until, int64_t plan,
                                   const char *reason);

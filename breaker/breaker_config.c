@@ -550,6 +550,14 @@ build_calendar(struct breaker_config_builder *b, struct conf_sect *s,
 	cc->line = s->line;
 	if (!breaker_conf_check_id(b, s))
 		return false;
+	/* hours = CAL:SESSION splits at the first colon. */
+	if (strchr(s->name, ':') != NULL) {
+		breaker_conf_fail(b, s->line,
+		                  "[calendar %s]: a calendar id has no \":\" "
+		                  "(hours = ID:SESSION names it)",
+		                  s->name);
+		return false;
+	}
 	if ((kv = breaker_conf_need(b, s, "utc_offset")) == NULL)
 		return false;
 	if ((why = breaker_calendar_parse_offset(

@@ -86,8 +86,11 @@ struct force {
 };
 
 /* A planned suspension of a product or pair, not started yet (RULES.md
- * 9): its timer fires at `from`. */
+ * 9): its timer fires at `from`.  At the start a scope that was never
+ * forced takes `f`, the plan's first member, as its force record, so that
+ * starting (a timer) never allocates. */
 struct plan {
+	struct force f;
 	int64_t id;
 	fxb_time from, until;
 	char reason[BREAKER_REASON_MAX + 1];
@@ -421,6 +424,10 @@ void breaker_timer_arm(struct timer_heap *h, struct timer *tm, fxb_time at);
  * with a lower rank (a session boundary: RULES.md 9). */
 void breaker_timer_arm_first(struct timer_heap *h, struct timer *tm,
                              fxb_time at, uint32_t rank);
+/* breaker_timer_arm_seq arms tm at `at` with the place `seq` it had in
+ * another heap (a reload): timers of one instant keep their order. */
+void breaker_timer_arm_seq(struct timer_heap *h, struct timer *tm, fxb_time at,
+                           uint64_t seq);
 void breaker_timer_cancel(struct timer_heap *h, struct timer *tm);
 
 static inline struct timer *

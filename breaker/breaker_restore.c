@@ -165,8 +165,11 @@ timer_move(struct timer_heap *from, struct timer *tf, struct timer_heap *to,
 	if (tf->pos < 0)
 		return;
 	fxb_time at = tf->at;
+	uint64_t seq = tf->seq;
 	breaker_timer_cancel(from, tf);
-	breaker_timer_arm(to, tt, at);
+	/* Its place among the timers of its instant too (section 5:
+	 * arming order), so a reload changes no order of events. */
+	breaker_timer_arm_seq(to, tt, at, seq);
 }
 
 static void
@@ -236,10 +239,12 @@ transfer_force(struct breaker *from, struct force **fx, struct breaker *to,
 	struct force *f = *fx;
 	if (f == NULL || !f->on)
 		return;
+	uint64_t seq = f->timer.seq;
+	bool armed = f->timer.pos >= 0;
 	breaker_timer_cancel(&from->heap, &f->timer);
 	f->timer.idx = j;
-	if (f->until != FXB_NEVER)
-		breaker_timer_arm(&to->heap, &f->timer, f->until);
+	if (armed)
+		breaker_timer_arm_seq(&to->heap, &f->timer, f->until, seq);
 	*fy = f;
 	*fx = NULL;
 }

@@ -316,11 +316,8 @@ breaker_force_plan(struct breaker *b, fxb_time t, bool on_pair, int32_t idx,
 		return err;
 	if (*slot != NULL)
 		return FXB_ERR_ALREADY_PLANNED;
-	/* The force record the start will need, made now: a timer cannot
-	 * report out of memory. */
-	if (breaker_force_of(b, on_pair, idx, true, &err) == NULL ||
-	    (err = plan_put(b, slot, on_pair, idx, from, until, reason)) !=
-	        FXB_OK)
+	if ((err = plan_put(b, slot, on_pair, idx, from, until, reason)) !=
+	    FXB_OK)
 		return err;
 	plan_event(b, &ev, BREAKER_EV_FORCE_SCHEDULED, on_pair, idx, *slot);
 	(*slot)->id = breaker_emit(b, &ev);
@@ -352,14 +349,30 @@ breaker_plan_on_timer(struct breaker *b, bool on_pair, int32_t idx)
 {
 	enum fxb_err err = FXB_OK;
 	struct plan **slot = plan_slot(b, on_pair, idx, &err);
-	struct force *f = breaker_force_of(b, on_pair, idx, true, &err);
-	struct plan pl = **slot;
+	struct plan *pl = *slot;
+	struct force **fp =
+	    on_pair ? &b->pairs[idx].force : &breaker_product(b, idx)->force;
+	char reason[BREAKER_REASON_MAX + 1];
+	fxb_time until = pl->until;
+	int64_t id = pl->id;
 
-	plan_drop(b, slot);
-	/* Made with the plan (breaker_force_plan, breaker_restore_plan). */
-	if (f == NULL)
-		abort();
-	breaker_force_start(b, f, on_pair, idx, pl.until, pl.reason, pl.id);
+	memcpy(reason, pl->reason, sizeof(reason));
+	*slot = NULL;
+	b->nplans--;
+	/* A scope never forced takes the plan's own record: nothing to
+	 * allocate, so the start cannot fail. */
+	if (*fp == NULL) {
+		memset(&pl->f, 0, sizeof(pl->f));
+		pl->f.timer.pos = -1;
+		pl->f.timer.owner =
+		    on_pair ? TIMER_FORCE_PAIR : TIMER_FORCE_PRODUCT;
+		pl->f.timer.idx = idx;
+		pl->f.until = FXB_NEVER;
+		*fp = &pl->f;
+	} else {
+		free(pl);
+	}
+	breaker_force_start(b, *fp, on_pair, idx, until, reason, id);
 }
 
 enum fxb_err
@@ -373,17 +386,20 @@ breaker_restore_plan(struct breaker *b, bool on_pair, int32_t idx,
 	if (slot == NULL)
 		return err;
 	if (from < FXB_TIME_MIN || from > FXB_TIME_MAX ||
-	    (until != FXB_NEVER && (until <= from || until > FXB_TIME_MAX)))
+	    (until != FXB_NEVER &&
+	     (until <= from || until > FXB_TIME_MAX || until <= b->now)))
 		return FXB_ERR_RANGE;
 	if (*slot != NULL)
 		return FXB_ERR_ALREADY_PLANNED;
-	if (breaker_force_of(b, on_pair, idx, true, &err) == NULL)
-		return err;
-	/* A start already past fires, stamped `from`, at the next call
-	 * that moves the clock. */
-	if ((err = plan_put(b, slot, on_pair, idx, from, until, reason)) !=
+	/* A start that passed while nobody ran the engine is due now: it
+	 * starts at the next call that moves the clock, stamped then (not
+	 * at `from`, which would take the clock back and could end a force
+	 * made since). */
+	if ((err = plan_put(b, slot, on_pair, idx,
+	                    from > b->now ? from : b->now, until, reason)) !=
 	    FXB_OK)
 		return err;
+	(*slot)->from = from;
 	(*slot)->id = plan;
 	return FXB_OK;
 }
@@ -421,6 +437,26 @@ breaker_attach_upcoming(const struct breaker *b, const struct product *p,
 	                                      on_pair, pl->reason};
 }
 
+/* Moves the plan in *px to slot *py of `to` (scope index j): the same
+ * record, its timer re-armed in to's heap keeping its place among the
+ * timers of its instant. */
+static void
+plan_move(struct breaker *from, struct plan **px, struct breaker *to,
+          struct plan **py, int32_t j)
+{
+	struct plan *pl = *px;
+	uint64_t seq = pl->timer.seq;
+	fxb_time at = pl->timer.at;
+
+	breaker_timer_cancel(&from->heap, &pl->timer);
+	from->nplans--;
+	*px = NULL;
+	pl->timer.idx = j;
+	breaker_timer_arm_seq(&to->heap, &pl->timer, at, seq);
+	*py = pl;
+	to->nplans++;
+}
+
 void
 breaker_plans_transfer(struct breaker *from, struct breaker *to)
 {
@@ -430,10 +466,10 @@ breaker_plans_transfer(struct breaker *from, struct breaker *to)
 			continue;
 		int32_t j = breaker_product_find(to, p->id, strlen(p->id));
 		if (j >= 0)
-			breaker_restore_plan(to, false, j, p->plan->from,
-			                     p->plan->until, p->plan->id,
-			                     p->plan->reason);
-		plan_drop(from, &p->plan);
+			plan_move(from, &p->plan, to,
+			          &breaker_product(to, j)->plan, j);
+		else
+			plan_drop(from, &p->plan);
 	}
 	for (uint32_t i = 0; i < from->npairs; i++) {
 		struct pair *pr = &from->pairs[i];
@@ -441,10 +477,9 @@ breaker_plans_transfer(struct breaker *from, struct breaker *to)
 			continue;
 		int32_t j = breaker_pair_find(to, pr->name, strlen(pr->name));
 		if (j >= 0)
-			breaker_restore_plan(to, true, j, pr->plan->from,
-			                     pr->plan->until, pr->plan->id,
-			                     pr->plan->reason);
-		plan_drop(from, &pr->plan);
+			plan_move(from, &pr->plan, to, &to->pairs[j].plan, j);
+		else
+			plan_drop(from, &pr->plan);
 	}
 }
 

@@ -138,19 +138,28 @@ breaker_timer_arm(struct timer_heap *h, struct timer *tm, fxb_time at)
 }
 
 void
-breaker_timer_arm_first(struct timer_heap *h, struct timer *tm, fxb_time at,
-                        uint32_t rank)
+breaker_timer_arm_seq(struct timer_heap *h, struct timer *tm, fxb_time at,
+                      uint64_t seq)
 {
 	if (tm->pos >= 0)
 		breaker_timer_cancel(h, tm);
 	if (h->len == h->cap)
 		abort();
 	tm->at = at;
-	/* Below every seq breaker_timer_arm hands out (they start at 2^32):
-	 * first among the timers of its instant. */
-	tm->seq = rank;
+	tm->seq = seq;
 	heap_place(h, h->len++, tm);
 	heap_up(h, h->len - 1);
+	if (h->seq <= seq)
+		h->seq = seq + 1;
+}
+
+void
+breaker_timer_arm_first(struct timer_heap *h, struct timer *tm, fxb_time at,
+                        uint32_t rank)
+{
+	/* Below every seq breaker_timer_arm hands out (they start at 2^32):
+	 * first among the timers of its instant. */
+	breaker_timer_arm_seq(h, tm, at, rank);
 }
 
 void

@@ -331,16 +331,19 @@ on_key(void *user, const char *section, const char *name, const char *value)
 			                kv->line);
 			return 0;
 		}
-		if (s->type != INI_NOTICE) {
+		if (s->type != INI_NOTICE &&
+		    !(s->type == INI_CALENDAR &&
+		      strcmp(name, "holidays") == 0)) {
 			config_ini_fail(
 			    in, in->line,
 			    "an indented line continues the key above it "
-			    "(%s %s), and only notice texts may continue: "
-			    "remove the indentation",
+			    "(%s %s), and only notice texts and a calendar's "
+			    "holidays may continue: remove the indentation",
 			    config_ini_label(s, lb), name);
 			return 0;
 		}
-		/* A notice continues on indented lines: join with a space. */
+		/* A notice continues on indented lines, and so does a year's
+		 * list of holidays: join with a space. */
 		size_t a = strlen(kv->val), b = strlen(value);
 		char *v = realloc(kv->val, a + b + 2);
 		if (v == NULL) {

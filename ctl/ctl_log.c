@@ -170,7 +170,8 @@ known_event(const char *e)
 static bool
 known_kind(const char *k)
 {
-	if (strcmp(k, "service") == 0)
+	/* The service's own rows, and a calendar's session changes. */
+	if (strcmp(k, "service") == 0 || strcmp(k, "calendar") == 0)
 		return true;
 	for (int i = 0; i < 64; i++)
 		if (strcmp(k, breaker_kind_name((enum breaker_kind)i)) == 0 &&

@@ -29,6 +29,8 @@
 #include "ipc_json.h"
 
 #define TAPE_LINE_MAX (64u << 10)
+/* The longest gap between two records of a tape with calendars. */
+#define REPLAY_GAP_MAX_MS (400LL * 86400000LL)
 
 /* An engine run over a tape: the line being read, the engine (made at
  * the first line, at its time), and who hears of what happens. */
@@ -408,6 +410,16 @@ parse_line(struct replay *rp, const char *text, size_t len,
 		                  "time goes backwards (%lld after %lld): a "
 		                  "tape is in time order",
 		                  (long long)t, (long long)rp->last_t);
+	/* Each session boundary crossed is an event: a gap of centuries
+	 * would print billions of them.  A year and more is no tape. */
+	if (rp->started && rp->cfg->ncalendars > 0 &&
+	    t - rp->last_t > REPLAY_GAP_MAX_MS)
+		return tape_error(
+		    rp,
+		    "a gap of more than 400 days (%lld after %lld): "
+		    "with calendars every session boundary in it "
+		    "is an event; split the tape",
+		    (long long)t, (long long)rp->last_t);
 	if (!rp->started && (rc = replay_start(rp, t)) != 0)
 		return rc;
 	rp->last_t = t;

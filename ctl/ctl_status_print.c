@@ -2,7 +2,8 @@
  * ctl_status_print.c: the admin socket's `status` reply as the tables an
  * operator reads (`fxbreakerctl status` without --json): the service and
  * its ledger, the clock, the check socket, then every pair, product and
- * rule, and the notice texts changed by command.  It reads the reply
+ * rule, the notice texts changed by command, the calendars and the
+ * planned suspensions.  It reads the reply
  * only; what it means is docs/PROTOCOL.md's "status".
  */
 #include <jansson.h>
@@ -253,6 +254,72 @@ status_notices(json_t *r)
 	}
 }
 
+/* Each calendar's session now and its next change (RULES.md 9); none
+ * printed when the config has no calendar. */
+static void
+status_calendars(json_t *r)
+{
+	char t[40];
+	size_t i;
+	json_t *v, *cals = json_object_get(r, "calendars");
+
+	if (json_array_size(cals) == 0)
+		return;
+	printf("\n%-28s %-7s %-16s %-25s %s\n", "CALENDAR", "OFFSET",
+	       "SESSION", "NEXT CHANGE", "THEN");
+	json_array_foreach(cals, i, v)
+	{
+		json_t *next = json_object_get(v, "next");
+		printf("%-28s %-7s %-16s %-25s %s\n", ctl_jstr(v, "calendar"),
+		       ctl_jstr(v, "utc_offset"), ctl_jstr(v, "session"),
+		       next != NULL ? ctl_format_time(t, sizeof(t),
+		                                      json_integer_value(next))
+		                    : "never",
+		       next != NULL ? ctl_jstr(v, "next_session") : "");
+	}
+}
+
+/* The suspensions planned and not started, with the operator's reason
+ * and the notice customers are told in advance. */
+static void
+status_plans(json_t *r)
+{
+	char from[40], until[40];
+	size_t i;
+	json_t *v, *plans = json_object_get(r, "plans");
+
+	if (json_array_size(plans) == 0)
+		return;
+	printf("\n%-6s %-28s %-8s %-25s %s\n", "PLAN", "SCOPE", "TYPE", "FROM",
+	       "UNTIL");
+	json_array_foreach(plans, i, v)
+	{
+		char id[24] = "-";
+		json_t *u = json_object_get(v, "until");
+		if (json_object_get(v, "plan") != NULL)
+			snprintf(id, sizeof(id), "%lld",
+			         (long long)json_integer_value(
+			             json_object_get(v, "plan")));
+		printf("%-6s %-28s %-8s %-25s %s\n", id, ctl_jstr(v, "scope"),
+		       ctl_jstr(v, "scope_type"),
+		       ctl_format_time(
+		           from, sizeof(from),
+		           json_integer_value(json_object_get(v, "from"))),
+		       u != NULL ? ctl_format_time(until, sizeof(until),
+		                                   json_integer_value(u))
+		                 : "until lifted");
+		printf("%-6s planned: ", "");
+		put_text(json_object_get(v, "operator_reason") != NULL
+		             ? ctl_jstr(v, "operator_reason")
+		             : "(no reason)");
+		if (json_object_get(v, "notice") != NULL)
+			printf("; customers read [notice %s]\n",
+			       ctl_jstr(v, "notice"));
+		else
+			printf("; customers read the default forced notice\n");
+	}
+}
+
 void
 ctl_status_print(json_t *r)
 {
@@ -285,6 +352,8 @@ ctl_status_print(json_t *r)
 	status_products(r);
 	status_rules(r);
 	status_notices(r);
+	status_calendars(r);
+	status_plans(r);
 }
 
 bool

@@ -38,6 +38,8 @@
  * each; products a page holds at most. */
 #define BOARD_GROUPS_MAX 100
 #define BOARD_FIRST      20
+/* Planned suspensions the document lists (status has them all). */
+#define BOARD_PLANS_MAX  100
 #define BOARD_PAGE_MAX   1000
 #define BOARD_PAGE_DEF   200
 #define BOARD_SCAN_CHUNK 1024
@@ -523,6 +525,36 @@ board_events(struct board_feed *f, struct ipc_reply_board *rep)
  * `recent` of each pair (a broadcast).  NULL on out of memory.  Takes bm,
  * then mu for the copies, then qmu for the ledger's state.
  */
+/* The calendars, and the plans not started (pairs' first, then
+ * products', at most BOARD_PLANS_MAX), as status lists them (mu held). */
+static void
+board_calendars_plans(struct daemon *d, struct ipc_reply_board *rep)
+{
+	struct ipc_status_calendar c;
+	struct ipc_status_plan p;
+	size_t n = 0;
+	for (size_t i = 0; i < breaker_calendar_count(d->engine); i++) {
+		status_calendar(d, i, &c);
+		ipc_reply_board_calendar(rep, &c);
+	}
+	/* A follower's engine never saw a command: its plans are the
+	 * leader's to show. */
+	if (atomic_load(&d->role) == ROLE_FOLLOWER)
+		return;
+	for (size_t i = 0;
+	     i < breaker_pair_count(d->engine) && n < BOARD_PLANS_MAX; i++)
+		if (status_plan(d, true, (int32_t)i, &p)) {
+			ipc_reply_board_plan(rep, &p);
+			n++;
+		}
+	for (size_t i = 0;
+	     i < breaker_product_count(d->engine) && n < BOARD_PLANS_MAX; i++)
+		if (status_plan(d, false, (int32_t)i, &p)) {
+			ipc_reply_board_plan(rep, &p);
+			n++;
+		}
+}
+
 static char *
 board_document(struct board *b, size_t recent)
 {
@@ -574,6 +606,7 @@ board_document(struct board *b, size_t recent)
 			group_of(d, b->held, &b->groups[k], names, &s);
 			ipc_reply_board_suspension(rep, &s);
 		}
+		board_calendars_plans(d, rep);
 	}
 	pthread_mutex_unlock(&d->mu);
 	pthread_mutex_unlock(&b->bm);

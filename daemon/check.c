@@ -52,6 +52,38 @@ decimal_message(char *msg, size_t cap, const char *field, const char *val,
 		         field, val);
 }
 
+/*
+ * The notice a planned suspension will show its customers, rendered for
+ * product as its deny will be once it starts: the [notice] it was
+ * planned with, else the default forced one, {start} its start.  *ko and
+ * *en are new; false if they could not be rendered (out of memory): the
+ * answer goes without.
+ */
+static bool
+upcoming_notice(struct daemon *d, const struct breaker_plan *p,
+                const char *product, struct ipc_reply_notice *out, char **ko,
+                char **en)
+{
+	const char *id = events_plan_notice(d, p->plan);
+	const struct breaker_notice_conf *nc =
+	    id != NULL ? onotice_conf(d->cfg, id) : NULL;
+	struct notice_vars v = {
+	    product, p->from, p->until, 0, NULL, NULL, d->svc.notice_tz_min};
+	notice_reason(0, &v.reason_ko, &v.reason_en);
+	*ko = notice_render(nc != NULL ? nc->ko : notice_default_ko, &v, true);
+	*en =
+	    notice_render(nc != NULL ? nc->en : notice_default_en, &v, false);
+	*out =
+	    (struct ipc_reply_notice){nc != NULL ? nc->id : "default-forced",
+	                              *ko, *en, p->from, p->until};
+	if (*ko != NULL && *en != NULL)
+		return true;
+	free(*ko);
+	free(*en);
+	*ko = *en = NULL;
+	return false;
+}
+
 /* The reply to a check (mu held: reads the notice table). */
 static char *
 check_reply(struct daemon *d, const struct breaker_decision *dec,
@@ -61,19 +93,30 @@ check_reply(struct daemon *d, const struct breaker_decision *dec,
 	    dec->verdict == BREAKER_VERDICT_DENY && dec->suspension > 0
 	        ? onotice_find(d, dec->suspension, NULL)
 	        : NULL;
-	if (n == NULL)
-		return ipc_reply_check(dec, NULL, ref);
-	struct notice_vars v;
-	onotice_vars(d, n, product, &v);
-	char *ko = notice_render(n->tpl_ko, &v, true);
-	char *en = notice_render(n->tpl_en, &v, false);
+	struct ipc_reply_notice up;
+	char *up_ko = NULL, *up_en = NULL;
+	bool has_up =
+	    dec->upcoming.plan > 0 &&
+	    upcoming_notice(d, &dec->upcoming, product, &up, &up_ko, &up_en);
+	char *ko = NULL, *en = NULL;
+	struct ipc_reply_notice no;
+	if (n != NULL) {
+		struct notice_vars v;
+		onotice_vars(d, n, product, &v);
+		ko = notice_render(n->tpl_ko, &v, true);
+		en = notice_render(n->tpl_en, &v, false);
+		no = (struct ipc_reply_notice){n->id, ko, en, n->since,
+		                               n->until};
+	}
 	/* A text that could not be rendered leaves the notice out, not the
 	 * answer. */
-	const struct ipc_reply_notice no = {n->id, ko, en, n->since, n->until};
-	char *s =
-	    ipc_reply_check(dec, ko != NULL && en != NULL ? &no : NULL, ref);
+	char *s = ipc_reply_check_upcoming(
+	    dec, ko != NULL && en != NULL ? &no : NULL, has_up ? &up : NULL,
+	    ref);
 	free(ko);
 	free(en);
+	free(up_ko);
+	free(up_en);
 	return s;
 }
 
@@ -110,7 +153,8 @@ decide_check(struct daemon *d, fxb_time now, int32_t pi,
 		return ipc_reply_error(e, msg, c->ref);
 	}
 	metrics_check(d, pi, &dec);
-	if (dec.verdict == BREAKER_VERDICT_ALLOW)
+	/* An allow before a planned suspension tells what is coming. */
+	if (dec.verdict == BREAKER_VERDICT_ALLOW && dec.upcoming.plan <= 0)
 		return ipc_reply_allow(c->ref, buf);
 	if (dec.verdict == BREAKER_VERDICT_DENY && dec.suspension > 0) {
 		*wait = dec.suspension;

@@ -447,6 +447,7 @@ daemon_promote(struct daemon *d, unsigned node, uint64_t term)
 	struct breaker *warm = d->engine;
 	d->engine = NULL;
 	onotice_free_all(d);
+	events_plan_notices_free(d);
 	gate_free(&d->gate);
 	commands_free(d->cmds);
 	d->cmds = NULL;
@@ -739,6 +740,7 @@ fail:
 	ipc_server_close(d->ipc);
 	wal_free_queue(d);
 	onotice_free_all(d);
+	events_plan_notices_free(d);
 	breaker_free(d->engine);
 	breaker_config_free(d->cfg);
 	ledger_close(d->ledger);
@@ -973,6 +975,7 @@ daemon_stop(struct daemon *d)
 	 * closed. */
 	daemon_lock_release(d->lock_fd);
 	onotice_free_all(d);
+	events_plan_notices_free(d);
 	wal_free_queue(d);
 	breaker_free(d->engine);
 	breaker_config_free(d->cfg);

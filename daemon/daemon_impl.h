@@ -100,7 +100,7 @@ struct board_pair {
 struct board_event {
 	int64_t seq, suspension;
 	fxb_time t;
-	char event[32], kind[16], scope_type[8];
+	char event[32], kind[16], scope_type[12]; /* "calendar" too */
 	char rule[BREAKER_ID_MAX + 1], scope[BREAKER_ID_MAX + 1];
 };
 
@@ -143,7 +143,7 @@ void board_row(struct daemon *d, const struct ledger_row *row);
 #define METRICS_BUCKETS   16   /* histogram buckets, +Inf besides */
 #define METRICS_OPS       7    /* "invalid" and the IPC_OP_* ops */
 #define METRICS_VERDICTS  3    /* allow, deny, throttle */
-#define METRICS_REASONS   9    /* the engine's, then ledger_unavailable */
+#define METRICS_REASONS   10   /* the engine's, then ledger_unavailable */
 #define METRICS_ERRS      64   /* enum fxb_err, with room for new codes */
 #define METRICS_KINDS     8    /* 0 forced, then enum breaker_kind */
 #define METRICS_CMDS      16   /* the commands by ipc_trust_commands order */
@@ -531,6 +531,37 @@ int64_t daemon_log_command_with(struct daemon *d, const char *scope,
 int64_t daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair,
                              int32_t idx, fxb_time until, const char *reason,
                              const char *notice);
+/*
+ * daemon_force_plan plans a suspension of product or pair idx from `from`
+ * until `until` (FXB_NEVER: none) (breaker_force_plan: force_scheduled
+ * now, force_suspend at `from` by timer).  notice is the [notice] its
+ * customers will read, or NULL for the default forced notice: shown as
+ * `upcoming` on checks before it starts and on denies once it has,
+ * and kept in the force_scheduled row so that a restart keeps it.
+ * *plan gets the plan's id (its force_scheduled row's seq).  mu held;
+ * notice must be one daemon_notice_known knows; the caller pokes the
+ * timer after (daemon_timer_poke: the start is a new timer), as
+ * command.c does after every command.  Errors: the engine's
+ * (FXB_ERR_RANGE, FXB_ERR_ALREADY_PLANNED, FXB_ERR_UNKNOWN_*,
+ * FXB_ERR_NOMEM, FXB_ERR_TIME_BACKWARDS).
+ */
+enum fxb_err daemon_force_plan(struct daemon *d, fxb_time now, bool on_pair,
+                               int32_t idx, fxb_time from, fxb_time until,
+                               const char *reason, const char *notice,
+                               int64_t *plan);
+/* daemon_force_cancel cancels idx's plan before it starts (a
+ * force_cancel row); *plan gets the cancelled plan's id.  mu held.
+ * Errors: FXB_ERR_NOT_PLANNED, FXB_ERR_UNKNOWN_*, FXB_ERR_RANGE,
+ * FXB_ERR_TIME_BACKWARDS. */
+enum fxb_err daemon_force_cancel(struct daemon *d, fxb_time now, bool on_pair,
+                                 int32_t idx, int64_t *plan);
+/* The notice ids of pending plans, by plan id (mu held): set when a plan
+ * is made or restored, read when it starts, dropped then or when it is
+ * cancelled.  events_plan_notice: NULL for the default forced notice. */
+bool events_plan_notice_set(struct daemon *d, int64_t plan,
+                            const char *notice);
+const char *events_plan_notice(struct daemon *d, int64_t plan);
+void events_plan_notices_free(struct daemon *d);
 /* events_watchdog is the watchdog's callback (watchdog_fn, its thread):
  * one `watchdog` row per change, so that an episode is a row when it
  * starts and one when it ends. */
@@ -567,6 +598,14 @@ char *status_reply(struct daemon *d, const char *ref);
 void status_pair(struct daemon *d, int32_t p, const int32_t *rules,
                  size_t nrules, struct ipc_status_hold *holds,
                  struct ipc_status_force *forced, struct ipc_status_pair *o);
+/* status_calendar: calendar i's session now and its next change, as
+ * status and the board show them (mu held). */
+void status_calendar(struct daemon *d, size_t i,
+                     struct ipc_status_calendar *out);
+/* status_plan: the plan of pair or product idx, if it has one (mu
+ * held); its id shown only once its row is written. */
+bool status_plan(struct daemon *d, bool on_pair, int32_t idx,
+                 struct ipc_status_plan *out);
 /* status_ok_reply answers {"ok":true}: for a ping with the service id and
  * the clock signed commands are judged by. */
 void status_ok_reply(struct daemon *d, struct ipc_call *call, const char *ref,
@@ -711,7 +750,8 @@ struct carried_denied {
 	bool partial;
 };
 /* restore_suspensions restores the log's open suspensions into the new
- * engine, with their notices and denied counts, and the rules' recent
+ * engine, with their notices and denied counts, the planned suspensions
+ * still pending with the notices they will show, and the rules' recent
  * automatic resumes; a suspension whose rule or scope left the config is
  * retired (mu held, before serving). */
 enum fxb_err restore_suspensions(struct daemon *d);
@@ -844,6 +884,13 @@ struct daemon {
 	 * NULL: set by daemon_force_suspend for the length of the engine
 	 * call. */
 	const char *force_notice;
+	/* events.c: the [notice] each pending plan will show (plans made
+	 * with the default have none). */
+	struct plan_notice {
+		int64_t plan;
+		char notice[BREAKER_ID_MAX + 1];
+	} * plan_notices;
+	size_t nplan_notices, capplan_notices;
 	/* override.c: the changes by command in force. */
 	struct cmd_change changes[CHANGES_MAX];
 	size_t nchanges;

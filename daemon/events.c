@@ -81,9 +81,15 @@ row_notice(struct daemon *d, struct qrow *q, const struct breaker_event *ev)
 	if (ev->shadow)
 		return; /* a shadow rule suspends nothing: no customer text */
 	if (opens_suspension(ev->type)) {
-		struct onotice *n = onotice_open(
-		    d, q->row.seq, ev->rule, ev->kind, ev->scope, ev->t,
-		    ev->until, ev->rule == NULL ? d->force_notice : NULL);
+		/* A plan's start shows the notice chosen when it was
+		 * planned (kept by plan id: the timer has no operator). */
+		const char *forced = ev->rule != NULL ? NULL
+		                     : ev->plan > 0
+		                         ? events_plan_notice(d, ev->plan)
+		                         : d->force_notice;
+		struct onotice *n =
+		    onotice_open(d, q->row.seq, ev->rule, ev->kind, ev->scope,
+		                 ev->t, ev->until, forced);
 		if (n == NULL)
 			return;
 		onotice_vars(d, n, n->scope, &v);
@@ -106,19 +112,108 @@ row_notice(struct daemon *d, struct qrow *q, const struct breaker_event *ev)
 	onotice_close(d, q, ev->suspension, ev->t);
 }
 
+/* ---- the notices of pending plans (mu held) ---- */
+
+static struct plan_notice *
+plan_notice_find(struct daemon *d, int64_t plan)
+{
+	for (size_t i = 0; i < d->nplan_notices; i++)
+		if (d->plan_notices[i].plan == plan)
+			return &d->plan_notices[i];
+	return NULL;
+}
+
+bool
+events_plan_notice_set(struct daemon *d, int64_t plan, const char *notice)
+{
+	struct plan_notice *p = plan_notice_find(d, plan);
+	if (p == NULL && d->nplan_notices == d->capplan_notices) {
+		size_t ncap =
+		    d->capplan_notices != 0 ? d->capplan_notices * 2 : 8;
+		struct plan_notice *v =
+		    realloc(d->plan_notices, ncap * sizeof(*v));
+		if (v == NULL)
+			return false;
+		d->plan_notices = v;
+		d->capplan_notices = ncap;
+	}
+	if (p == NULL)
+		p = &d->plan_notices[d->nplan_notices++];
+	p->plan = plan;
+	snprintf(p->notice, sizeof(p->notice), "%s", notice);
+	return true;
+}
+
+const char *
+events_plan_notice(struct daemon *d, int64_t plan)
+{
+	const struct plan_notice *p = plan_notice_find(d, plan);
+	return p != NULL ? p->notice : NULL;
+}
+
+static void
+plan_notice_drop(struct daemon *d, int64_t plan)
+{
+	struct plan_notice *p = plan_notice_find(d, plan);
+	if (p != NULL)
+		*p = d->plan_notices[--d->nplan_notices];
+}
+
+void
+events_plan_notices_free(struct daemon *d)
+{
+	free(d->plan_notices);
+	d->plan_notices = NULL;
+	d->nplan_notices = d->capplan_notices = 0;
+}
+
+/* A calendar's `session` row: no rule and no product, the calendar its
+ * scope (topic calendar/ID). */
+static int64_t
+session_row(struct daemon *d, const struct breaker_event *ev, int64_t seq)
+{
+	struct qrow q;
+	memset(&q, 0, sizeof(q));
+	q.denied = -1;
+	json_t *j = ipc_event_json(ev, 0);
+	q.scope = dup_or_null(ev->calendar);
+	q.row.seq = seq;
+	q.row.t = ev->t;
+	q.row.event = breaker_event_name(ev->type);
+	q.row.kind = "calendar";
+	q.row.scope = q.scope;
+	q.row.scope_type = "calendar";
+	q.row.until = FXB_NEVER;
+	q.detail = j != NULL
+	               ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER)
+	               : NULL;
+	json_decref(j);
+	q.row.detail = q.detail;
+	snprintf(q.topic, sizeof(q.topic), "calendar/%s",
+	         ev->calendar != NULL ? ev->calendar : "");
+	wal_enqueue(d, &q);
+	return seq;
+}
+
 int64_t
 events_sink(void *arg, const struct breaker_event *ev)
 {
 	struct daemon *d = arg;
 	struct qrow q;
 	int64_t seq = seq_take(d);
+	if (ev->type == BREAKER_EV_SESSION)
+		return session_row(d, ev, seq);
 	bool opens = opens_suspension(ev->type);
 	bool ends = ends_suspension(ev->type);
 
 	memset(&q, 0, sizeof(q));
 	q.denied = -1;
 	int64_t susp = opens ? seq : ev->suspension;
-	json_t *j = ipc_event_json(ev, susp);
+	/* A plan's id is its force_scheduled row's seq, known only here
+	 * (ipc_event_json takes it where a suspension's would go); the row
+	 * opens no suspension. */
+	json_t *j = ipc_event_json(
+	    ev, ev->type == BREAKER_EV_FORCE_SCHEDULED ? seq : susp);
 	q.rule = dup_or_null(ev->rule);
 	q.scope = dup_or_null(ev->scope);
 	q.reason = dup_or_null(ev->reason);
@@ -152,6 +247,18 @@ events_sink(void *arg, const struct breaker_event *ev)
 		json_object_set_new(n, "en", json_string(q.en));
 		json_object_set_new(j, "notice", n);
 	}
+	/* The notice a plan will show, so that a restart keeps it. */
+	if (j != NULL && ev->type == BREAKER_EV_FORCE_SCHEDULED &&
+	    d->force_notice != NULL) {
+		json_object_set_new(j, "notice", json_string(d->force_notice));
+		if (!events_plan_notice_set(d, seq, d->force_notice))
+			log_warn("out of memory: plan %lld will show the "
+			         "default notice",
+			         (long long)seq);
+	}
+	if (ev->type == BREAKER_EV_FORCE_CANCEL ||
+	    (ev->type == BREAKER_EV_FORCE_SUSPEND && ev->plan > 0))
+		plan_notice_drop(d, ev->plan);
 	if (j != NULL && q.denied >= 0)
 		json_object_set_new(j, "denied", json_integer(q.denied));
 	if (j != NULL && q.denied >= 0 && q.denied_partial)
@@ -301,6 +408,40 @@ daemon_force_suspend(struct daemon *d, fxb_time now, bool on_pair, int32_t idx,
 	                          &end))
 		return 0;
 	return suspension;
+}
+
+enum fxb_err
+daemon_force_plan(struct daemon *d, fxb_time now, bool on_pair, int32_t idx,
+                  fxb_time from, fxb_time until, const char *reason,
+                  const char *notice, int64_t *plan)
+{
+	struct breaker_plan p;
+	*plan = 0;
+	/* As daemon_force_suspend: the sink reads the notice from here and
+	 * keeps it with the plan (and in its row) for the timer's start. */
+	d->force_notice = notice;
+	enum fxb_err e = breaker_force_plan(d->engine, now, on_pair, idx, from,
+	                                    until, reason);
+	d->force_notice = NULL;
+	if (e != FXB_OK)
+		return e;
+	if (breaker_plan_status(d->engine, on_pair, idx, &p))
+		*plan = p.plan;
+	return FXB_OK;
+}
+
+enum fxb_err
+daemon_force_cancel(struct daemon *d, fxb_time now, bool on_pair, int32_t idx,
+                    int64_t *plan)
+{
+	struct breaker_plan p;
+	*plan = 0;
+	if (breaker_plan_status(d->engine, on_pair, idx, &p))
+		*plan = p.plan;
+	enum fxb_err e = breaker_force_cancel(d->engine, now, on_pair, idx);
+	if (e != FXB_OK)
+		*plan = 0;
+	return e;
 }
 
 /*

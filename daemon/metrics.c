@@ -60,6 +60,9 @@ static const char *const cmd_result_name[METRICS_CMD_RESULTS] = {
 
 /* A reason index past the engine's: the fail-closed answer. */
 #define REASON_LEDGER (METRICS_REASONS - 1)
+/* A new engine reason needs its own slot before the fail-closed one. */
+_Static_assert(REASON_LEDGER == BREAKER_REASON_CLOSED + 1,
+               "METRICS_REASONS: one per engine reason, then the ledger's");
 
 static const char *
 reason_name(size_t r)
@@ -521,6 +524,9 @@ struct engine_view {
 		int64_t lower, upper;
 	} * pairs;
 	uint64_t approvals;
+	/* Each calendar's sessions, 1 for the one in force: the series,
+	 * written under mu (a reload frees the names). */
+	struct text calendars;
 	char service_id[BREAKER_ID_MAX * 2 + 1];
 	char config_hash[65];
 };
@@ -551,6 +557,23 @@ engine_view(struct daemon *d, struct engine_view *v)
 	snprintf(v->service_id, sizeof(v->service_id), "%s",
 	         d->svc.service_id);
 	snprintf(v->config_hash, sizeof(v->config_hash), "%s", d->config_hash);
+	v->calendars = (struct text){NULL, 0, 0, false};
+	for (size_t i = 0; i < breaker_calendar_count(d->engine); i++) {
+		const struct breaker_calendar_conf *c =
+		    breaker_calendar_conf(d->engine, i);
+		fxb_time next;
+		int to, cur = breaker_calendar_state(d->engine, i, &next, &to);
+		/* off first, then the sessions in the config's order */
+		for (int s = BREAKER_SESSION_OFF; s < (int)c->nsessions; s++) {
+			put(&v->calendars,
+			    "fxbreaker_calendar_session{calendar=\"");
+			put_label(&v->calendars, c->id);
+			put(&v->calendars, "\",session=\"");
+			put_label(&v->calendars,
+			          breaker_calendar_session_name(c, s));
+			put(&v->calendars, "\"} %d\n", s == cur ? 1 : 0);
+		}
+	}
 	pthread_mutex_unlock(&d->mu);
 	return true;
 }
@@ -743,6 +766,14 @@ put_gauges(struct text *t, struct daemon *d, const struct engine_view *v)
 	head(t, "fxbreaker_approvals_pending", "gauge",
 	     "Four-eyes requests waiting for a second person.");
 	put(t, "fxbreaker_approvals_pending %" PRIu64 "\n", v->approvals);
+	if (v->calendars.len > 0) {
+		head(t, "fxbreaker_calendar_session", "gauge",
+		     "1 for the session each calendar is in now (off: none), "
+		     "0 for its others.");
+		put(t, "%.*s", (int)v->calendars.len, v->calendars.p);
+	}
+	if (v->calendars.oom)
+		t->oom = true;
 	head(t, "fxbreaker_ledger_up", "gauge",
 	     "1 while the log is written, 0 while degraded (failing "
 	     "closed).");
@@ -833,6 +864,7 @@ metrics_text(struct daemon *d, size_t *len)
 	put_gauges(&t, d, &v);
 	put_cluster(&t, d);
 	free(v.pairs);
+	free(v.calendars.p);
 	if (t.oom) {
 		free(t.p);
 		return NULL;

@@ -1,7 +1,8 @@
 /*
  * restore.c: start-up from the log.  The open suspensions in the log
  * come back into a new engine (their notices and denied counts too);
- * one whose rule or scope left the config is retired.  Before that, the
+ * one whose rule or scope left the config is retired.  The planned
+ * suspensions not yet started or cancelled come back too.  Before that, the
  * newest checkpoint note is held against the log: rows the log
  * acknowledged and no longer has mean a degraded start, every product
  * suspended until operators reset it.
@@ -169,6 +170,69 @@ restore_one(void *arg, const struct ledger_state *st)
 	return 0;
 }
 
+/*
+ * A pending plan back into the engine, with the notice it will show.  A
+ * plan whose scope left the config is not restored: it could not start,
+ * and its row says what was planned (log_warn says so).
+ */
+static int
+restore_plan(void *arg, const struct ledger_row *row, int64_t logged_at)
+{
+	struct daemon *d = arg;
+	json_error_t jerr;
+	(void)logged_at;
+	if (row->scope == NULL || row->scope_type == NULL ||
+	    row->detail == NULL) {
+		log_warn("plan %lld: its row names no scope: not restored",
+		         (long long)row->seq);
+		return 0;
+	}
+	bool on_pair = strcmp(row->scope_type, "pair") == 0;
+	int32_t idx = on_pair ? breaker_pair_find(d->engine, row->scope,
+	                                          strlen(row->scope))
+	                      : breaker_product_find(d->engine, row->scope,
+	                                             strlen(row->scope));
+	json_t *o = json_loads(row->detail, 0, &jerr);
+	json_t *from = json_object_get(o, "from");
+	json_t *until = json_object_get(o, "until");
+	const char *reason = json_string_value(json_object_get(o, "reason"));
+	const char *notice = json_string_value(json_object_get(o, "notice"));
+	enum fxb_err e = FXB_ERR_UNKNOWN_PRODUCT;
+	fxb_time start = json_integer_value(from);
+	if (!json_is_integer(from)) {
+		log_warn("plan %lld: its row has no start: not restored",
+		         (long long)row->seq);
+		json_decref(o);
+		return 0;
+	}
+	if (idx >= 0)
+		e = breaker_restore_plan(
+		    d->engine, on_pair, idx, start,
+		    json_is_integer(until) ? json_integer_value(until)
+		                           : FXB_NEVER,
+		    row->seq, reason != NULL ? reason : "");
+	/* Its notice, while the config still has it (else the default). */
+	if (e == FXB_OK && notice != NULL && daemon_notice_known(d, notice) &&
+	    !events_plan_notice_set(d, row->seq, notice))
+		e = FXB_ERR_NOMEM;
+	json_decref(o);
+	if (e == FXB_ERR_NOMEM) {
+		log_warn("out of memory restoring plan %lld",
+		         (long long)row->seq);
+		d->restore_failed = true;
+		return 1;
+	}
+	if (e != FXB_OK)
+		log_warn("plan %lld of %s %s not restored: %s",
+		         (long long)row->seq, row->scope_type, row->scope,
+		         fxb_strerror(e));
+	else
+		log_info("restored plan %lld: %s %s from %lld",
+		         (long long)row->seq, row->scope_type, row->scope,
+		         (long long)start);
+	return 0;
+}
+
 struct resume_arg {
 	struct daemon *d;
 	int32_t rule;
@@ -190,6 +254,12 @@ restore_suspensions(struct daemon *d)
 	free(d->carried);
 	d->carried = NULL;
 	d->ncarried = 0;
+	if (e != FXB_OK || d->restore_failed)
+		return e != FXB_OK ? e : FXB_ERR_NOMEM;
+	/* Then the plans: one starting on a scope already forced replaces
+	 * that force, as it would have running. */
+	events_plan_notices_free(d);
+	e = ledger_plans(d->ledger, restore_plan, d);
 	if (e != FXB_OK || d->restore_failed)
 		return e != FXB_OK ? e : FXB_ERR_NOMEM;
 	fxb_time day_ago = breaker_now(d->engine) - 86400000;

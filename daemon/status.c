@@ -209,6 +209,62 @@ status_clock(struct daemon *d, struct ipc_status_clock *c)
 	};
 }
 
+void
+status_calendar(struct daemon *d, size_t i, struct ipc_status_calendar *out)
+{
+	const struct breaker_calendar_conf *c =
+	    breaker_calendar_conf(d->engine, i);
+	fxb_time next = FXB_NEVER;
+	int to = BREAKER_SESSION_OFF;
+	int now = breaker_calendar_state(d->engine, i, &next, &to);
+	*out = (struct ipc_status_calendar){
+	    .calendar = c->id,
+	    .utc_offset_min = c->utc_offset_min,
+	    .session = breaker_calendar_session_name(c, now),
+	    .next = next,
+	    .next_session = breaker_calendar_session_name(c, to),
+	};
+}
+
+bool
+status_plan(struct daemon *d, bool on_pair, int32_t idx,
+            struct ipc_status_plan *out)
+{
+	struct breaker_plan p;
+	if (!breaker_plan_status(d->engine, on_pair, idx, &p))
+		return false;
+	*out = (struct ipc_status_plan){
+	    .plan = visible(d, p.plan),
+	    .scope =
+	        on_pair ? d->cfg->pairs[idx].name : d->cfg->products[idx].id,
+	    .on_pair = on_pair,
+	    .from = p.from,
+	    .until = p.until,
+	    .reason = p.reason,
+	    .notice = events_plan_notice(d, p.plan),
+	};
+	return true;
+}
+
+/* Each calendar's session, and every plan not started: pairs' first,
+ * then products', each in config order (mu held). */
+static void
+status_calendars_plans(struct daemon *d, struct ipc_reply_status *rep)
+{
+	struct ipc_status_calendar c;
+	struct ipc_status_plan p;
+	for (size_t i = 0; i < breaker_calendar_count(d->engine); i++) {
+		status_calendar(d, i, &c);
+		ipc_reply_status_calendar(rep, &c);
+	}
+	for (size_t i = 0; i < breaker_pair_count(d->engine); i++)
+		if (status_plan(d, true, (int32_t)i, &p))
+			ipc_reply_status_plan(rep, &p);
+	for (size_t i = 0; i < breaker_product_count(d->engine); i++)
+		if (status_plan(d, false, (int32_t)i, &p))
+			ipc_reply_status_plan(rep, &p);
+}
+
 /* What the engine holds, in parts (mu held); false if out of memory. */
 static bool
 status_engine(struct daemon *d, struct ipc_reply_status *rep)
@@ -238,6 +294,7 @@ status_engine(struct daemon *d, struct ipc_reply_status *rep)
 			status_pairs(d, rep, holds);
 			status_products(d, rep);
 			status_rules(d, rep, ch);
+			status_calendars_plans(d, rep);
 		}
 	}
 	free(holds);

@@ -343,10 +343,14 @@ writer_main(void *arg)
 			w.rows[i] = d->queue[i].row;
 			/* A checkpoint after every suspension, reset,
 			 * service event or operator command, accepted or
-			 * rejected (docs/LEDGER.md). */
-			sign |= w.rows[i].effect != LEDGER_NONE ||
-			        strcmp(w.rows[i].kind, "service") == 0 ||
-			        strcmp(w.rows[i].kind, "operator") == 0;
+			 * rejected, and every plan made or cancelled
+			 * (docs/LEDGER.md). */
+			sign |=
+			    w.rows[i].effect != LEDGER_NONE ||
+			    strcmp(w.rows[i].kind, "service") == 0 ||
+			    strcmp(w.rows[i].kind, "operator") == 0 ||
+			    strcmp(w.rows[i].event, "force_scheduled") == 0 ||
+			    strcmp(w.rows[i].event, "force_cancel") == 0;
 		}
 		pthread_mutex_unlock(&d->qmu);
 

@@ -471,9 +471,35 @@ fxb_client_error_reply(struct fxb_client *c, const char *product,
  * absent.  Being stricter would hand a service's deny to the fail policy,
  * which may be allow.
  */
+/* The answer's "upcoming" into *up (NULL: not wanted); one without a
+ * plan id and a start reads as none. */
+static void
+fxb_client_upcoming_get(const json_t *reply, struct fxb_client_upcoming *up)
+{
+	const json_t *u = json_object_get(reply, "upcoming"), *notice;
+	if (up == NULL || !json_is_object(u))
+		return;
+	up->plan = fxb_client_get_int(u, "plan", 1, 0);
+	up->from = fxb_client_get_int(u, "from", 0, -1);
+	up->until = fxb_client_get_int(u, "until", 0, -1);
+	if (up->plan == 0 || up->from < 0) {
+		memset(up, 0, sizeof(*up));
+		return;
+	}
+	up->has_upcoming = true;
+	notice = json_object_get(u, "notice");
+	if (json_is_object(notice)) {
+		fxb_client_get_str(notice, "ko", up->notice_ko,
+		                   sizeof(up->notice_ko));
+		fxb_client_get_str(notice, "en", up->notice_en,
+		                   sizeof(up->notice_en));
+	}
+}
+
 static enum fxb_client_decision
 fxb_client_answer(struct fxb_client *c, const char *product,
-                  const json_t *reply, struct fxb_client_result *res)
+                  const json_t *reply, struct fxb_client_result *res,
+                  struct fxb_client_upcoming *up)
 {
 	static const struct {
 		const char *name;
@@ -513,6 +539,7 @@ fxb_client_answer(struct fxb_client *c, const char *product,
 		fxb_client_get_str(notice, "en", res->notice_en,
 		                   sizeof(res->notice_en));
 	}
+	fxb_client_upcoming_get(reply, up);
 	return res->decision;
 }
 
@@ -997,7 +1024,8 @@ fxb_client_fail_all(struct fxb_client *c, const struct fxb_client_check *ck,
  */
 static size_t
 fxb_client_exchange(struct fxb_client *c, const struct fxb_client_check *ck,
-                    size_t n, struct fxb_client_result *res)
+                    size_t n, struct fxb_client_result *res,
+                    struct fxb_client_upcoming *up)
 {
 	nng_time deadline;
 	nng_msg *reply = NULL;
@@ -1012,6 +1040,8 @@ fxb_client_exchange(struct fxb_client *c, const struct fxb_client_check *ck,
 		memset(&res[i], 0, sizeof(res[i]));
 		res[i].decision = FXB_CLIENT_DENY;
 		res[i].retry_after_ms = -1;
+		if (up != NULL)
+			memset(&up[i], 0, sizeof(up[i]));
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (c == NULL || ck[i].product == NULL || ck[i].amount == NULL)
@@ -1053,8 +1083,8 @@ fxb_client_exchange(struct fxb_client *c, const struct fxb_client_check *ck,
 			                       FXB_ERR_SYNTAX, &res[0],
 			                       "reply is not JSON: %s",
 			                       jerr.text) == FXB_CLIENT_ALLOW;
-		allowed = fxb_client_answer(c, ck[0].product, root, &res[0]) ==
-		          FXB_CLIENT_ALLOW;
+		allowed = fxb_client_answer(c, ck[0].product, root, &res[0],
+		                            up) == FXB_CLIENT_ALLOW;
 		goto out;
 	}
 	/* A batch: {"results":[...]} in order, or one error for all. */
@@ -1062,15 +1092,16 @@ fxb_client_exchange(struct fxb_client *c, const struct fxb_client_check *ck,
 	if (json_is_array(results) && json_array_size(results) == n) {
 		for (size_t i = 0; i < n; i++)
 			allowed +=
-			    fxb_client_answer(c, ck[i].product,
-			                      json_array_get(results, i),
-			                      &res[i]) == FXB_CLIENT_ALLOW;
+			    fxb_client_answer(
+			        c, ck[i].product, json_array_get(results, i),
+			        &res[i], up != NULL ? &up[i] : NULL) ==
+			    FXB_CLIENT_ALLOW;
 	} else if (json_is_object(root) &&
 	           json_object_get(root, "error") != NULL) {
 		for (size_t i = 0; i < n; i++)
 			allowed +=
-			    fxb_client_answer(c, ck[i].product, root,
-			                      &res[i]) == FXB_CLIENT_ALLOW;
+			    fxb_client_answer(c, ck[i].product, root, &res[i],
+			                      NULL) == FXB_CLIENT_ALLOW;
 	} else {
 		allowed = fxb_client_fail_all(c, ck, n, res, FXB_ERR_SYNTAX,
 		                              "reply is not a batch's answer");
@@ -1083,9 +1114,10 @@ out:
 }
 
 enum fxb_client_decision
-fxb_client_check(struct fxb_client *c, const char *product, const char *amount,
-                 const char *rate, const char *ref,
-                 struct fxb_client_result *res)
+fxb_client_check_upcoming(struct fxb_client *c, const char *product,
+                          const char *amount, const char *rate,
+                          const char *ref, struct fxb_client_result *res,
+                          struct fxb_client_upcoming *up)
 {
 	struct fxb_client_result scratch;
 	const struct fxb_client_check ck = {product, amount, rate, ref};
@@ -1094,8 +1126,17 @@ fxb_client_check(struct fxb_client *c, const char *product, const char *amount,
 	 * an answer, in the return value. */
 	if (res == NULL)
 		res = &scratch;
-	fxb_client_exchange(c, &ck, 1, res);
+	fxb_client_exchange(c, &ck, 1, res, up);
 	return res->decision;
+}
+
+enum fxb_client_decision
+fxb_client_check(struct fxb_client *c, const char *product, const char *amount,
+                 const char *rate, const char *ref,
+                 struct fxb_client_result *res)
+{
+	return fxb_client_check_upcoming(c, product, amount, rate, ref, res,
+	                                 NULL);
 }
 
 int
@@ -1151,6 +1192,15 @@ fxb_client_check_batch(struct fxb_client *c,
                        const struct fxb_client_check *checks, size_t n,
                        struct fxb_client_result *res)
 {
+	return fxb_client_check_batch_upcoming(c, checks, n, res, NULL);
+}
+
+size_t
+fxb_client_check_batch_upcoming(struct fxb_client *c,
+                                const struct fxb_client_check *checks,
+                                size_t n, struct fxb_client_result *res,
+                                struct fxb_client_upcoming *up)
+{
 	if (n == 0 || checks == NULL || res == NULL)
 		return 0;
 	if (n > FXB_CLIENT_BATCH_MAX) {
@@ -1165,10 +1215,12 @@ fxb_client_check_batch(struct fxb_client *c,
 			res[i].error = FXB_ERR_LIMIT;
 			snprintf(res[i].message, sizeof(res[i].message), "%s",
 			         why);
+			if (up != NULL)
+				memset(&up[i], 0, sizeof(up[i]));
 		}
 		return 0;
 	}
-	return fxb_client_exchange(c, checks, n, res);
+	return fxb_client_exchange(c, checks, n, res, up);
 }
 
 /* ---- TLS (tls+tcp://) ---- */

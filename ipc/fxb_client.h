@@ -60,6 +60,23 @@ struct fxb_client_result {
 	char message[256]; /* the error message, if any */
 };
 
+/*
+ * A planned suspension of the product that has not started yet
+ * (docs/PROTOCOL.md, "upcoming"): the service names it on every
+ * decision, an allow too, so that customers can be told in advance.
+ * Kept apart from struct fxb_client_result, whose size programs built
+ * against 1.1 rely on.
+ */
+struct fxb_client_upcoming {
+	bool has_upcoming; /* false: none (the rest is zero) */
+	int64_t plan;      /* its id (a log seq) */
+	int64_t from;      /* when it starts, UTC epoch ms */
+	int64_t until;     /* when it ends, or -1: until lifted */
+	/* What its customers will read once it starts ("" if not sent). */
+	char notice_ko[FXB_CLIENT_TEXT_MAX];
+	char notice_en[FXB_CLIENT_TEXT_MAX];
+};
+
 /* Most endpoints (the nodes of a cluster) one client dials. */
 #define FXB_CLIENT_ENDPOINTS_MAX 16
 
@@ -122,6 +139,18 @@ enum fxb_client_decision fxb_client_check(struct fxb_client *c,
                                           const char *ref,
                                           struct fxb_client_result *res);
 
+/*
+ * fxb_client_check_upcoming is fxb_client_check that also fills *up
+ * (NULL: not wanted) with the planned suspension the answer names, if
+ * any; when the service did not answer, up->has_upcoming is false.
+ * (Since 1.2.0.)
+ */
+enum fxb_client_decision
+fxb_client_check_upcoming(struct fxb_client *c, const char *product,
+                          const char *amount, const char *rate,
+                          const char *ref, struct fxb_client_result *res,
+                          struct fxb_client_upcoming *up);
+
 /* One check of a batch: the arguments of fxb_client_check. */
 struct fxb_client_check {
 	const char *product, *amount, *rate, *ref; /* rate, ref may be NULL */
@@ -142,6 +171,14 @@ struct fxb_client_check {
 size_t fxb_client_check_batch(struct fxb_client *c,
                               const struct fxb_client_check *checks, size_t n,
                               struct fxb_client_result *res);
+
+/* fxb_client_check_batch_upcoming is fxb_client_check_batch that also
+ * fills up[0..n) (NULL: not wanted) as fxb_client_check_upcoming does.
+ * (Since 1.2.0.) */
+size_t fxb_client_check_batch_upcoming(struct fxb_client *c,
+                                       const struct fxb_client_check *checks,
+                                       size_t n, struct fxb_client_result *res,
+                                       struct fxb_client_upcoming *up);
 
 /* TLS settings of a client that dials tls+tcp:// (docs/OPERATIONS.md,
  * "Who may connect").  Files are PEM; the key unencrypted. */

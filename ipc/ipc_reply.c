@@ -74,9 +74,46 @@ ipc_reply_allow(const char *ref, char buf[IPC_REPLY_ALLOW_MAX])
 	return buf;
 }
 
+/* The planned suspension ahead (dec's upcoming, plan 0: none): its id,
+ * start, end, and the notice its customers will read (NULL: none). */
+static void
+set_upcoming(json_t *o, const struct breaker_plan *p,
+             const struct ipc_reply_notice *n)
+{
+	json_object_del(o, "upcoming");
+	if (p->plan <= 0)
+		return;
+	json_t *u = json_object();
+	if (u == NULL)
+		return;
+	json_object_set_new(u, "plan", json_integer(p->plan));
+	json_object_set_new(u, "from", json_integer(p->from));
+	if (p->until != FXB_NEVER)
+		json_object_set_new(u, "until", json_integer(p->until));
+	if (n != NULL) {
+		json_t *no = json_object();
+		if (no != NULL) {
+			json_object_set_new(no, "id", json_string(n->id));
+			json_object_set_new(no, "ko", json_string(n->ko));
+			json_object_set_new(no, "en", json_string(n->en));
+			json_object_set_new(u, "notice", no);
+		}
+	}
+	json_object_set_new(o, "upcoming", u);
+}
+
 char *
 ipc_reply_check(const struct breaker_decision *dec,
                 const struct ipc_reply_notice *notice, const char *ref)
+{
+	return ipc_reply_check_upcoming(dec, notice, NULL, ref);
+}
+
+char *
+ipc_reply_check_upcoming(const struct breaker_decision *dec,
+                         const struct ipc_reply_notice *notice,
+                         const struct ipc_reply_notice *upcoming,
+                         const char *ref)
 {
 	json_t *o = ipc_decision_json(dec);
 	if (o == NULL)
@@ -98,6 +135,7 @@ ipc_reply_check(const struct breaker_decision *dec,
 			json_object_set_new(o, "notice", no);
 		}
 	}
+	set_upcoming(o, &dec->upcoming, upcoming);
 	set_ref(o, ref);
 	return dump(o);
 }
@@ -319,7 +357,7 @@ ipc_reply_cmd_unconfirmed(void)
 struct ipc_reply_status {
 	json_t *service_id, *now, *clock;
 	json_t *ledger, *note, *cluster;
-	json_t *pairs, *products, *rules, *notices;
+	json_t *pairs, *products, *rules, *notices, *calendars, *plans;
 	bool degraded; /* the ledger's */
 };
 
@@ -333,6 +371,8 @@ ipc_reply_status_new(void)
 	st->products = json_array();
 	st->rules = json_array();
 	st->notices = json_array();
+	st->calendars = json_array();
+	st->plans = json_array();
 	return st;
 }
 
@@ -351,6 +391,8 @@ ipc_reply_status_free(struct ipc_reply_status *st)
 	json_decref(st->products);
 	json_decref(st->rules);
 	json_decref(st->notices);
+	json_decref(st->calendars);
+	json_decref(st->plans);
 	free(st);
 }
 
@@ -464,13 +506,23 @@ ipc_reply_status_product(struct ipc_reply_status *st,
 	json_t *o = json_object();
 	json_object_set_new(o, "product", json_string(p->product));
 	json_object_set_new(o, "pair", json_string(p->pair));
-	json_object_set_new(
-	    o, "state",
-	    json_string(p->held || p->unlogged ? "suspended" : "open"));
+	/* Outside its opening hours a product is closed, not suspended:
+	 * nothing holds it, and `until` is when it opens. */
+	bool closed =
+	    p->held && p->reason != NULL && strcmp(p->reason, "closed") == 0;
+	json_object_set_new(o, "state",
+	                    json_string(closed                   ? "closed"
+	                                : p->held || p->unlogged ? "suspended"
+	                                                         : "open"));
 	if (p->unlogged)
 		json_object_set_new(o, "reason",
 		                    json_string("reopening_not_logged"));
-	if (p->held) {
+	if (closed) {
+		json_object_set_new(o, "reason", json_string(p->reason));
+		if (p->until != FXB_NEVER)
+			json_object_set_new(o, "until",
+			                    json_integer(p->until));
+	} else if (p->held) {
 		json_object_set_new(o, "reason", json_string(p->reason));
 		if (p->rule != NULL) {
 			json_object_set_new(o, "rule", json_string(p->rule));
@@ -547,6 +599,65 @@ ipc_reply_status_notice_changed(struct ipc_reply_status *st,
 	json_array_append_new(st->notices,
 	                      json_pack("{ss ss ss}", "notice", notice, "lang",
 	                                lang, "text", text));
+}
+
+/* A calendar as status and the board show it. */
+static json_t *
+calendar_json(const struct ipc_status_calendar *c)
+{
+	char off[8];
+	int32_t m =
+	    c->utc_offset_min < 0 ? -c->utc_offset_min : c->utc_offset_min;
+	snprintf(off, sizeof(off), "%c%02d:%02d",
+	         c->utc_offset_min < 0 ? '-' : '+', (int)(m / 60 % 100),
+	         (int)(m % 60));
+	json_t *o = json_pack("{ss ss ss}", "calendar", c->calendar,
+	                      "utc_offset", off, "session", c->session);
+	if (o != NULL && c->next != FXB_NEVER) {
+		json_object_set_new(o, "next", json_integer(c->next));
+		json_object_set_new(o, "next_session",
+		                    json_string(c->next_session));
+	}
+	return o;
+}
+
+/* A plan as status and the board show it. */
+static json_t *
+plan_json(const struct ipc_status_plan *p)
+{
+	json_t *o = json_object();
+	if (o == NULL)
+		return NULL;
+	if (p->plan > 0)
+		json_object_set_new(o, "plan", json_integer(p->plan));
+	json_object_set_new(o, "scope", json_string(p->scope));
+	json_object_set_new(o, "scope_type",
+	                    json_string(p->on_pair ? "pair" : "product"));
+	json_object_set_new(o, "from", json_integer(p->from));
+	if (p->until != FXB_NEVER)
+		json_object_set_new(o, "until", json_integer(p->until));
+	if (p->reason != NULL && p->reason[0] != '\0')
+		json_object_set_new(o, "operator_reason",
+		                    ipc_json_text(p->reason));
+	if (p->notice != NULL)
+		json_object_set_new(o, "notice", json_string(p->notice));
+	return o;
+}
+
+void
+ipc_reply_status_calendar(struct ipc_reply_status *st,
+                          const struct ipc_status_calendar *c)
+{
+	if (st != NULL)
+		json_array_append_new(st->calendars, calendar_json(c));
+}
+
+void
+ipc_reply_status_plan(struct ipc_reply_status *st,
+                      const struct ipc_status_plan *p)
+{
+	if (st != NULL)
+		json_array_append_new(st->plans, plan_json(p));
 }
 
 void
@@ -693,6 +804,8 @@ ipc_reply_status_end(struct ipc_reply_status *st,
 	take(o, "products", &st->products);
 	take(o, "rules", &st->rules);
 	take(o, "notices_changed", &st->notices);
+	take(o, "calendars", &st->calendars);
+	take(o, "plans", &st->plans);
 	set_ref(o, ref);
 	ipc_reply_status_free(st);
 	return dump(o);
@@ -701,7 +814,7 @@ ipc_reply_status_end(struct ipc_reply_status *st,
 /* ---- the live board ---- */
 
 struct ipc_reply_board {
-	json_t *pairs, *suspensions, *events;
+	json_t *pairs, *suspensions, *events, *calendars, *plans;
 	json_t *cluster; /* NULL: a single node's */
 };
 
@@ -714,6 +827,8 @@ ipc_reply_board_new(void)
 	b->pairs = json_array();
 	b->suspensions = json_array();
 	b->events = json_array();
+	b->calendars = json_array();
+	b->plans = json_array();
 	return b;
 }
 
@@ -725,8 +840,26 @@ ipc_reply_board_free(struct ipc_reply_board *b)
 	json_decref(b->pairs);
 	json_decref(b->suspensions);
 	json_decref(b->events);
+	json_decref(b->calendars);
+	json_decref(b->plans);
 	json_decref(b->cluster);
 	free(b);
+}
+
+void
+ipc_reply_board_calendar(struct ipc_reply_board *b,
+                         const struct ipc_status_calendar *c)
+{
+	if (b != NULL)
+		json_array_append_new(b->calendars, calendar_json(c));
+}
+
+void
+ipc_reply_board_plan(struct ipc_reply_board *b,
+                     const struct ipc_status_plan *p)
+{
+	if (b != NULL)
+		json_array_append_new(b->plans, plan_json(p));
 }
 
 void
@@ -904,9 +1037,12 @@ ipc_reply_board_end(struct ipc_reply_board *b, const struct ipc_board_head *h,
 	json_object_set_new(o, "pairs", b->pairs);
 	json_object_set_new(o, "suspensions", b->suspensions);
 	json_object_set_new(o, "events", b->events);
+	json_object_set_new(o, "calendars", b->calendars);
+	json_object_set_new(o, "plans", b->plans);
 	if (b->cluster != NULL)
 		json_object_set_new(o, "cluster", b->cluster);
 	b->pairs = b->suspensions = b->events = b->cluster = NULL;
+	b->calendars = b->plans = NULL;
 	ipc_reply_board_free(b);
 	char *s = o != NULL
 	              ? json_dumps(o, DUMP_FLAGS | JSON_REAL_PRECISION(6))

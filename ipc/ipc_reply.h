@@ -56,6 +56,18 @@ struct ipc_reply_notice {
 char *ipc_reply_check(const struct breaker_decision *dec,
                       const struct ipc_reply_notice *notice, const char *ref);
 
+/*
+ * ipc_reply_check_upcoming is ipc_reply_check with, when dec carries a
+ * planned suspension ahead (dec->upcoming.plan > 0, on any decision),
+ * "upcoming":{"plan","from","until"?,"notice"?} after the decision's own
+ * keys: the notice (id, ko, en of upcoming; NULL: left out) that its
+ * customers will read once it starts, rendered for the product checked.
+ */
+char *ipc_reply_check_upcoming(const struct breaker_decision *dec,
+                               const struct ipc_reply_notice *notice,
+                               const struct ipc_reply_notice *upcoming,
+                               const char *ref);
+
 /* ipc_reply_fail_closed returns the deny of a check whose answer would
  * rest on a row that cannot be written: reason ledger_unavailable, no
  * suspension id, and ref (NULL: none). */
@@ -275,6 +287,26 @@ struct ipc_status_ticks {
 	uint64_t applied, refused, waits;
 };
 
+/* A calendar (RULES.md 9): its session now and its next change. */
+struct ipc_status_calendar {
+	const char *calendar;
+	int32_t utc_offset_min;
+	const char *session;      /* "off" when none holds now */
+	fxb_time next;            /* FXB_NEVER: never changes again */
+	const char *next_session; /* the session from next */
+};
+
+/* A planned suspension not started yet. */
+struct ipc_status_plan {
+	int64_t plan; /* 0: not shown (its row is not written) */
+	const char *scope;
+	bool on_pair;
+	fxb_time from;
+	fxb_time until;     /* FXB_NEVER: until lifted */
+	const char *reason; /* the operator's, "REASON (by NAME)" */
+	const char *notice; /* the [notice] it will show, or NULL: default */
+};
+
 /*
  * A status reply is built in parts, each under the lock that guards what
  * it reads; every part is copied at once.  The parts may come in any order
@@ -303,6 +335,11 @@ void ipc_reply_status_notice_changed(struct ipc_reply_status *st,
                                      const char *text);
 void ipc_reply_status_ledger(struct ipc_reply_status *st,
                              const struct ipc_status_ledger *lg);
+/* Calendars and plans, listed in the order added. */
+void ipc_reply_status_calendar(struct ipc_reply_status *st,
+                               const struct ipc_status_calendar *c);
+void ipc_reply_status_plan(struct ipc_reply_status *st,
+                           const struct ipc_status_plan *p);
 /* Only a cluster node's status has "cluster". */
 void ipc_reply_status_cluster(struct ipc_reply_status *st,
                               const struct ipc_status_cluster *c);
@@ -386,6 +423,11 @@ void ipc_reply_board_suspension(struct ipc_reply_board *b,
                                 const struct ipc_board_suspension *s);
 void ipc_reply_board_event(struct ipc_reply_board *b,
                            const struct ipc_board_event *e);
+/* The calendars and plans, as status shows them. */
+void ipc_reply_board_calendar(struct ipc_reply_board *b,
+                              const struct ipc_status_calendar *c);
+void ipc_reply_board_plan(struct ipc_reply_board *b,
+                          const struct ipc_status_plan *p);
 /* Only a cluster node's document has "cluster" (status's object). */
 void ipc_reply_board_cluster(struct ipc_reply_board *b,
                              const struct ipc_status_cluster *c);

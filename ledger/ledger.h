@@ -234,6 +234,15 @@ enum fxb_err ledger_resumes(struct ledger *lg, const char *rule, int64_t since,
                             ledger_time_fn fn, void *arg);
 
 /*
+ * ledger_plans calls fn, oldest first, for every planned suspension still
+ * pending (RULES.md 9): each force_scheduled row that no later
+ * force_cancel or force_suspend names in its detail's "plan".  Read
+ * through indexes (migration 0004): as many rows as plans were ever
+ * made, not the log's length.  logged_at is 0.
+ */
+enum fxb_err ledger_plans(struct ledger *lg, ledger_row_fn fn, void *arg);
+
+/*
  * One change to the operator roster, as the log recorded it: an
  * `operator_enrolled` (new, or new roles) or `operator_revoked` command
  * row.  roles is "suspend,reset,approve,admin" or a subset, in that order;

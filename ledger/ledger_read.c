@@ -85,6 +85,39 @@ ledger_resumes(struct ledger *lg, const char *rule, int64_t since,
 }
 
 enum fxb_err
+ledger_plans(struct ledger *lg, ledger_row_fn fn, void *arg)
+{
+	sqlite3_stmt *st;
+	int rc;
+	/* "+s.seq": a comparison without the column's affinity, so that the
+	 * planner matches suspension_log_plan's expression (0004). */
+	if (sqlite3_prepare_v2(
+	        lg->db,
+	        "SELECT s.seq, s.t, s.scope, s.scope_type, s.detail FROM "
+	        "suspension_log s WHERE s.event = 'force_scheduled' AND NOT "
+	        "EXISTS (SELECT 1 FROM suspension_log c WHERE c.event IN "
+	        "('force_cancel', 'force_suspend') AND "
+	        "json_extract(c.detail, '$.plan') = +s.seq) ORDER BY s.seq",
+	        -1, &st, NULL) != SQLITE_OK)
+		return FXB_ERR_LEDGER;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct ledger_row r = {
+		    .seq = sqlite3_column_int64(st, 0),
+		    .t = sqlite3_column_int64(st, 1),
+		    .event = "force_scheduled",
+		    .kind = "forced",
+		    .scope = ledger_col_text(st, 2),
+		    .scope_type = ledger_col_text(st, 3),
+		    .detail = ledger_col_text(st, 4),
+		};
+		if (fn(arg, &r, 0) != 0)
+			break;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? FXB_OK : FXB_ERR_LEDGER;
+}
+
+enum fxb_err
 ledger_operators(struct ledger *lg, bool history, ledger_operator_fn fn,
                  void *arg)
 {

@@ -31,6 +31,14 @@ library only.
         too, and asserts both suspensions are listed, each holding both
         products, in /board.json and on the page, as /metrics counts them.
 
+    board_test.py calendar URL NEXT_MS
+        tests/e2e_calendar.sh's board: calendar krx off until NEXT_MS,
+        then day; no plan; no error on the page.
+
+    board_test.py plans URL PLAN XPLAN
+        tests/plan_test.c's board: two plans pending (w's with its
+        notice, x's with none and no end), listed exactly.
+
     board_test.py replay CHECK_URL TAPE FROM_MS TO_MS
         Sends a tape's ticks and checks between two of its times to a
         running daemon, at the tape's own pace (tests/board_screenshot.sh).
@@ -773,6 +781,76 @@ def stale_test(url, tmp):
         b.close()
 
 
+def calendar_test(url, next_ms):
+    """tests/e2e_calendar.sh's board: a calendar off until next_ms, when
+    it enters its day session, and no plan: the Calendars table shows it,
+    Planned suspensions says there are none, and the page raised no
+    error."""
+    b = Browser()
+    try:
+        b.navigate(url + "/")
+        v, _ = b.wait("document.body.dataset.conn === 'live' && "
+                      "document.querySelector('tr.cal') !== null", 10)
+        if not v:
+            fail("the board lists the calendar", "no tr.cal")
+            return
+        row = b.eval("(function () { var r = document.querySelector("
+                     "'tr.cal'); return [r.dataset.calendar, "
+                     "r.dataset.session, r.dataset.next].concat("
+                     "Array.prototype.map.call(r.cells, function (c) "
+                     "{ return c.textContent; }).slice(0, 4)); })()")
+        check("the calendar's row: krx, off, next day at Monday 09:00 KST",
+              [row[0], row[1], row[2], row[3], row[4], row[6]],
+              ["krx", "off", str(next_ms), "krx (UTC+09:00)", "off", "day"])
+        check("its next change in UTC first, then the notice zone",
+              row[5].startswith("2026-12-07 00:00:00 UTC / "), True)
+        check("the Calendars section is shown",
+              b.eval("document.getElementById('calendars').hidden"), False)
+        check("no planned suspension",
+              b.eval("[document.getElementById('no-plan').hidden, "
+                     "document.getElementById('plans').rows.length, "
+                     "document.getElementById('plan-count').textContent]"),
+              [False, 0, "(0)"])
+        check("the page raised no error", b.problems(), [])
+    finally:
+        b.close()
+
+
+def plans_test(url, plan, xplan):
+    """tests/plan_test.c's board: plan on w ([notice maint]) and xplan on
+    x (the default notice, no end), both pending: Planned suspensions
+    lists both, in the config's order."""
+    b = Browser()
+    try:
+        b.navigate(url + "/")
+        v, _ = b.wait("document.body.dataset.conn === 'live' && "
+                      "document.querySelectorAll('tr.plan').length === 2",
+                      10)
+        if not v:
+            fail("the board lists both plans",
+                 b.eval("document.querySelectorAll('tr.plan').length"))
+            return
+        rows = b.eval("Array.prototype.map.call(document.querySelectorAll("
+                      "'tr.plan'), function (r) { return [r.dataset.plan,"
+                      " r.dataset.scope, r.dataset.until === '', "
+                      "r.cells[0].textContent, r.cells[1].textContent, "
+                      "r.cells[3].textContent.slice(-6), "
+                      "r.cells[5].textContent, r.cells[6].textContent]; "
+                      "})")
+        check("the plans' rows", rows,
+              [[str(plan), "w", False, str(plan), "w (product)", "+09:00",
+                "maintenance (by alice)", "maint"],
+               [str(xplan), "x", True, str(xplan), "x (product)",
+                "lifted", "x stop (by bob)", "default"]])
+        check("no 'none' line, the count",
+              b.eval("[document.getElementById('no-plan').hidden, "
+                     "document.getElementById('plan-count').textContent]"),
+              [True, "(2)"])
+        check("the page raised no error", b.problems(), [])
+    finally:
+        b.close()
+
+
 def screenshot(url, out, wait_expr):
     b = Browser(width=1400, height=1100)
     try:
@@ -838,6 +916,20 @@ def main(argv):
             stale_test(argv[2], argv[3])
         except Exception as e:  # a broken driver is a failure
             fail("the stale test ran to its end", repr(e))
+        print("%d passed, %d failed" % (passed, failed))
+        return 1 if failed else 0
+    if len(argv) == 4 and argv[1] == "calendar":
+        try:
+            calendar_test(argv[2], int(argv[3]))
+        except Exception as e:  # a broken driver is a failure
+            fail("the calendar test ran to its end", repr(e))
+        print("%d passed, %d failed" % (passed, failed))
+        return 1 if failed else 0
+    if len(argv) == 5 and argv[1] == "plans":
+        try:
+            plans_test(argv[2], int(argv[3]), int(argv[4]))
+        except Exception as e:  # a broken driver is a failure
+            fail("the plans test ran to its end", repr(e))
         print("%d passed, %d failed" % (passed, failed))
         return 1 if failed else 0
     if len(argv) >= 4 and argv[1] == "screenshot":

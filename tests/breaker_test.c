@@ -1499,7 +1499,9 @@ test_plans(void)
 }
 
 /* A restored plan whose start passed while the service was down starts
- * at its own instant; a reload keeps a plan (and the session's levels). */
+ * at once (stamped with the restored clock: never back, so that it cannot
+ * end a force made since); one whose end passed too is refused (range).
+ * A reload keeps a plan. */
 static void
 test_plan_restore_transfer(void)
 {
@@ -1508,6 +1510,8 @@ test_plan_restore_transfer(void)
 	struct breaker *a = engine(volume_conf, 50000, &la);
 	if (a == NULL)
 		return;
+	CHECK_INT(breaker_restore_plan(a, false, 0, 10000, 50000, 6, "m"),
+	          FXB_ERR_RANGE);
 	CHECK_INT(breaker_restore_plan(a, false, 0, 10000, 60000, 7, "m"),
 	          FXB_OK);
 	CHECK_INT(breaker_restore_plan(a, false, 0, 10000, 60000, 8, "m"),
@@ -1515,7 +1519,7 @@ test_plan_restore_transfer(void)
 	breaker_check(a, 50001, 0, 1, 0, &d);
 	CHECK_INT(la.n, 1);
 	CHECK_INT(la.ev[0].type, BREAKER_EV_FORCE_SUSPEND);
-	CHECK_INT(la.ev[0].t, 10000);
+	CHECK_INT(la.ev[0].t, 50000);
 	CHECK_INT(la.ev[0].plan, 7);
 	CHECK_INT(d.reason, BREAKER_REASON_FORCED);
 	CHECK_INT(d.retry_after_ms, 9999);

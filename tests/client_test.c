@@ -6,6 +6,7 @@
  * fail policy and ping are in client_outage_test.c.
  */
 #include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -423,13 +424,100 @@ out:
 	srv_stop(&s);
 }
 
+/* PROTOCOL.md's upcoming: on an allow, on a closed deny (none), with no
+ * end, in a batch; an answer that leaves it out clears the last one. */
+static void
+test_upcoming(void)
+{
+	struct fxb_client_result res, bres[2];
+	struct fxb_client_upcoming up, bup[2];
+	struct fxb_client *c;
+	struct srv s;
+
+	/* The layout docs/PROTOCOL.md gives the JNA mapping. */
+	CHECK_INT(sizeof(struct fxb_client_upcoming), 2080);
+	CHECK_INT(offsetof(struct fxb_client_upcoming, plan), 8);
+	CHECK_INT(offsetof(struct fxb_client_upcoming, until), 24);
+	CHECK_INT(offsetof(struct fxb_client_upcoming, notice_en), 1056);
+	CHECK_INT(sizeof(struct fxb_client_result), 2448);
+	if (!srv_start(&s, "inproc://client-upcoming"))
+		return;
+	srv_reply(&s, "{\"decision\":\"allow\",\"upcoming\":{\"plan\":"
+	              "17,\"from\":1733268000000,\"until\":1733299200000,"
+	              "\"notice\":{\"id\":\"default-forced\",\"ko\":\"k "
+	              "\\u00e9\",\"en\":\"paused from 00:20\"}}}");
+	if ((c = client_open("inproc://client-upcoming", 2000)) == NULL)
+		goto out;
+	CHECK_INT(
+	    fxb_client_check_upcoming(c, "p", "1", NULL, NULL, &res, &up),
+	    FXB_CLIENT_ALLOW);
+	CHECK_ANSWER(res);
+	CHECK(up.has_upcoming);
+	CHECK_INT(up.plan, 17);
+	CHECK_INT(up.from, 1733268000000);
+	CHECK_INT(up.until, 1733299200000);
+	CHECK_STR(up.notice_ko, "k \xc3\xa9");
+	CHECK_STR(up.notice_en, "paused from 00:20");
+	/* A closed product: no suspension, a retry, nothing planned. */
+	srv_reply(&s, "{\"decision\":\"deny\",\"reason\":\"closed\","
+	              "\"retry_after_ms\":207000000}");
+	CHECK_INT(
+	    fxb_client_check_upcoming(c, "p", "1", NULL, NULL, &res, &up),
+	    FXB_CLIENT_DENY);
+	CHECK_STR(res.reason, "closed");
+	CHECK_INT(res.suspension, 0);
+	CHECK_INT(res.retry_after_ms, 207000000);
+	CHECK(!up.has_upcoming);
+	CHECK_INT(up.plan, 0);
+	CHECK_STR(up.notice_ko, "");
+	/* A deny with a plan ahead and no end; no plan id is none. */
+	srv_reply(&s, "{\"results\":[{\"decision\":\"deny\",\"reason\":"
+	              "\"forced\",\"suspension\":9,\"upcoming\":{\"plan\":"
+	              "12,\"from\":5}},{\"decision\":\"allow\","
+	              "\"upcoming\":{\"from\":5}}]}");
+	const struct fxb_client_check ck[2] = {{"p", "1", NULL, NULL},
+	                                       {"q", "1", NULL, NULL}};
+	CHECK_INT(fxb_client_check_batch_upcoming(c, ck, 2, bres, bup), 1);
+	CHECK(bup[0].has_upcoming);
+	CHECK_INT(bup[0].plan, 12);
+	CHECK_INT(bup[0].from, 5);
+	CHECK_INT(bup[0].until, -1);
+	CHECK(!bup[1].has_upcoming);
+	/* The service gone: the policy decides, nothing upcoming (the
+	 * last answer's plan is not left behind). */
+	srv_reply(&s, "{\"decision\":\"allow\",\"upcoming\":{\"plan\":"
+	              "3,\"from\":5}}");
+	CHECK_INT(
+	    fxb_client_check_upcoming(c, "p", "1", NULL, NULL, &res, &up),
+	    FXB_CLIENT_ALLOW);
+	CHECK_INT(up.plan, 3);
+	fxb_client_close(c);
+	srv_stop(&s);
+	if ((c = client_open("inproc://client-upcoming", 100)) == NULL)
+		return;
+	CHECK_INT(
+	    fxb_client_check_upcoming(c, "p", "1", NULL, NULL, &res, &up),
+	    FXB_CLIENT_DENY);
+	CHECK(res.by_policy);
+	CHECK(!up.has_upcoming);
+	CHECK_INT(up.plan, 0);
+	fxb_client_close(c);
+	return;
+out:
+	srv_stop(&s);
+}
+
 /* A server that takes the request and never answers: the call ends at
  * the timeout, and the next call gets the next reply, not a late one. */
 
 static const struct test tests[] = {
-    {"allow", test_allow},           {"deny_full", test_deny_full},
-    {"throttle", test_throttle},     {"error_reply", test_error_reply},
-    {"garbage", test_garbage},       {"lenient_fields", test_lenient_fields},
+    {"upcoming", test_upcoming},
+    {"allow", test_allow},
+    {"deny_full", test_deny_full},
+    {"throttle", test_throttle},
+    {"error_reply", test_error_reply},
+    {"garbage", test_garbage},
+    {"lenient_fields", test_lenient_fields},
     {"truncation", test_truncation},
 };
 

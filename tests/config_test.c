@@ -290,7 +290,8 @@ test_errors(void)
 	     "data_dir =", "[service] data_dir: must not be empty"},
 	    {"service_id = uat", "  indented = x",
 	     "test.conf:4: an indented line continues the key above it "
-	     "([service] data_dir), and only notice texts may continue"},
+	     "([service] data_dir), and only notice texts and a calendar's "
+	     "holidays may continue"},
 	    {"service_id = uat", "check_url = http://x",
 	     "test.conf:4: [service] check_url: an nng address: ipc://PATH"},
 	    {"service_id = uat", "clock_step_tolerance = 0s",
@@ -430,7 +431,9 @@ test_section9_good(void)
 	           "mode = shadow\n[calendar krx]\nutc_offset = +09:00\n"
 	           "session.day = mon-fri 09:00-15:30\n"
 	           "session.night = mon-fri 15:30-02:00\n"
-	           "holidays = 2026-12-25, 2027-01-01\n");
+	           "holidays = 2026-12-25, 2027-01-01,\n"
+	           "  2027-02-16, 2027-02-17, 2027-02-18,\n"
+	           "  2027-03-01\n");
 	char *t2 = text != NULL ? mutate_text(text, "trip = 500\n",
 	                                      "trip = 500\ncalendar = krx\n"
 	                                      "trip@night = 60\n"
@@ -456,7 +459,8 @@ test_section9_good(void)
 		CHECK_INT(c->sessions[1].start_min, 930);
 		CHECK_INT(c->sessions[1].end_min, 120);
 		CHECK_INT(c->sessions[1].days, 0x1f);
-		CHECK_INT(c->nholidays, 2);
+		/* A year's holidays continue on indented lines. */
+		CHECK_INT(c->nholidays, 6);
 		const struct breaker_rule_conf *r = NULL;
 		for (size_t i = 0; i < cfg->nrules; i++)
 			if (strcmp(cfg->rules[i].id, "wallet-volume") == 0)
@@ -532,6 +536,11 @@ test_section9_errors(void)
 	    {"channel = app\n", "channel = app\nhours = nyse:day\n",
 	     "test.conf:35: [product fx-wallet.USDKRW.buy] hours: no such "
 	     "[calendar nyse] (\"nyse:day\")"},
+	    {"mode = shadow\n",
+	     "mode = shadow\n[calendar krx:seoul]\nutc_offset = +09:00\n"
+	     "session.day = mon-fri 09:00-15:30\n",
+	     "test.conf:53: [calendar krx:seoul]: a calendar id has no \":\" "
+	     "(hours = ID:SESSION names it)"},
 	    {"channel = app\n", "channel = app\nhours = krx:day,day\n",
 	     "test.conf:35: [product fx-wallet.USDKRW.buy] hours: session day "
 	     "is listed twice (\"krx:day,day\")"},

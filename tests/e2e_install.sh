@@ -39,8 +39,8 @@ check "every installed file, its mode (links: their target)" \
 644 f ./usr/local/include/fxb_client.h 
 644 f ./usr/local/lib/libfxbclient.a 
 777 l ./usr/local/lib/libfxbclient.so libfxbclient.so.1
-777 l ./usr/local/lib/libfxbclient.so.1 libfxbclient.so.1.1.0
-755 f ./usr/local/lib/libfxbclient.so.1.1.0 
+777 l ./usr/local/lib/libfxbclient.so.1 libfxbclient.so.1.2.0
+755 f ./usr/local/lib/libfxbclient.so.1.2.0 
 644 f ./usr/local/lib/pkgconfig/fxbreaker-client.pc 
 644 f ./usr/local/lib/systemd/system/fxbreakerd.service 
 644 f ./usr/local/lib/sysusers.d/fxbreaker.conf 
@@ -58,7 +58,7 @@ check "every installed file, its mode (links: their target)" \
 644 f ./usr/local/share/man/man8/fxbreakerd.8 "
 L="$D$P/lib"
 check "the .so's SONAME" \
-	"$(readelf -d "$L/libfxbclient.so.1.1.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')" \
+	"$(readelf -d "$L/libfxbclient.so.1.2.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')" \
 	libfxbclient.so.1
 
 check "the installed .pc" "$(grep -v '^#' "$L/pkgconfig/fxbreaker-client.pc")" \

@@ -4,7 +4,8 @@
  * ledgers fed the same entries hold the same bytes; an entry applied
  * again changes nothing; a gap, another log's entry and bytes that are
  * not an entry are refused with their codes; a snapshot installs over a
- * ledger and carries its log id.
+ * ledger and carries its log id.  And the planned suspensions a start
+ * restores (ledger_plans), found through their index.
  */
 #include <sodium.h>
 #include <stdio.h>
@@ -228,6 +229,111 @@ test_snapshot(void)
 	ledger_close(b);
 }
 
+/* A section 9 row of scope (a product, or "USD/KRW" a pair). */
+static struct ledger_row
+plan_row(int64_t seq, const char *event, const char *scope, const char *detail)
+{
+	struct ledger_row r;
+	memset(&r, 0, sizeof(r));
+	r.seq = seq;
+	r.t = 1733230000000 + seq;
+	r.event = event;
+	r.kind = "forced";
+	r.scope = scope;
+	r.scope_type = strchr(scope, '/') != NULL ? "pair" : "product";
+	r.detail = detail;
+	r.until = FXB_NEVER;
+	if (strcmp(event, "force_suspend") == 0) {
+		r.effect = LEDGER_OPENS;
+		r.reason = "stop";
+	}
+	return r;
+}
+
+struct plans_seen {
+	char buf[512];
+};
+
+static int
+plan_seen(void *arg, const struct ledger_row *r, int64_t logged_at)
+{
+	struct plans_seen *ps = arg;
+	size_t n = strlen(ps->buf);
+	snprintf(ps->buf + n, sizeof(ps->buf) - n, "%lld %s %s %s;",
+	         (long long)r->seq, r->scope, r->scope_type, r->detail);
+	return logged_at != 0; /* always 0: go on */
+}
+
+/* ledger_plans: the force_scheduled rows no later force_cancel or
+ * force_suspend names, oldest first, read through migration 0004's
+ * index (the start must not scan the log). */
+static void
+test_plans(void)
+{
+	struct ledger *a = open_at("plans.db");
+	keyed(a);
+	struct ledger_row rows[] = {
+	    plan_row(1, "force_scheduled", "p1",
+	             "{\"plan\":1,\"from\":100,\"until\":200}"),
+	    plan_row(2, "force_scheduled", "p2", "{\"plan\":2,\"from\":100}"),
+	    /* p1's cancelled, then planned again */
+	    plan_row(3, "force_cancel", "p1", "{\"plan\":1,\"from\":100}"),
+	    plan_row(4, "force_scheduled", "p1",
+	             "{\"plan\":4,\"from\":300,\"notice\":\"maint\"}"),
+	    /* p2's started */
+	    plan_row(5, "force_suspend", "p2", "{\"plan\":2}"),
+	    /* a force of its own names no plan */
+	    plan_row(6, "force_suspend", "p3", "{\"reason\":\"x\"}"),
+	    plan_row(7, "force_scheduled", "USD/KRW",
+	             "{\"plan\":7,\"from\":9}"),
+	    /* a row that names plan 7 but neither cancels nor starts it */
+	    plan_row(8, "command", "USD/KRW", "{\"plan\":7}"),
+	};
+	size_t n = sizeof(rows) / sizeof(rows[0]);
+	char err[256];
+	CHECK_INT(ledger_append(a, rows, n, 1733230009999, false, NULL, err,
+	                        sizeof(err)),
+	          FXB_OK);
+	struct plans_seen ps = {""};
+	CHECK_INT(ledger_plans(a, plan_seen, &ps), FXB_OK);
+	CHECK_STR(ps.buf,
+	          "4 p1 product {\"plan\":4,\"from\":300,\"notice\":"
+	          "\"maint\"};7 USD/KRW pair {\"plan\":7,\"from\":9};");
+	/* Plan 7 cancelled: only 4 is left. */
+	struct ledger_row c =
+	    plan_row(9, "force_cancel", "USD/KRW", "{\"plan\":7,\"from\":9}");
+	CHECK_INT(ledger_append(a, &c, 1, 1733230009999, false, NULL, err,
+	                        sizeof(err)),
+	          FXB_OK);
+	ps.buf[0] = '\0';
+	CHECK_INT(ledger_plans(a, plan_seen, &ps), FXB_OK);
+	CHECK_STR(ps.buf, "4 p1 product {\"plan\":4,\"from\":300,\"notice\":"
+	                  "\"maint\"};");
+	ledger_close(a);
+	/* ledger_read.c's query as SQLite plans it: both tables searched by
+	 * index, none scanned. */
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+	         "sqlite3 %s/plans.db \"EXPLAIN QUERY PLAN SELECT s.seq FROM "
+	         "suspension_log s WHERE s.event = 'force_scheduled' AND NOT "
+	         "EXISTS (SELECT 1 FROM suspension_log c WHERE c.event IN "
+	         "('force_cancel', 'force_suspend') AND "
+	         "json_extract(c.detail, '\\$.plan') = +s.seq) ORDER BY "
+	         "s.seq\"",
+	         dir);
+	FILE *p = popen(cmd, "r");
+	char plan[1024];
+	size_t got = p != NULL ? fread(plan, 1, sizeof(plan) - 1, p) : 0;
+	plan[got] = '\0';
+	if (p != NULL)
+		pclose(p);
+	CHECK(strstr(plan, "USING COVERING INDEX suspension_log_event") !=
+	          NULL ||
+	      strstr(plan, "USING INDEX suspension_log_event") != NULL);
+	CHECK(strstr(plan, "USING INDEX suspension_log_plan") != NULL);
+	CHECK(strstr(plan, "SCAN") == NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -235,6 +341,7 @@ main(int argc, char **argv)
 	    {"same_bytes", test_same_bytes},
 	    {"refused", test_refused},
 	    {"snapshot", test_snapshot},
+	    {"plans", test_plans},
 	};
 	if (sodium_init() < 0)
 		return 1;

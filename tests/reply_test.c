@@ -489,6 +489,37 @@ test_status(void)
 	ipc_reply_status_product(st, &p2);
 	ipc_reply_status_product(st, &p3);
 	ipc_reply_status_product(st, &p4);
+	/* Outside its opening hours: closed, not suspended, until it opens. */
+	const struct ipc_status_product p5 = {
+	    .product = "remittance.USDKRW",
+	    .pair = "USD/KRW",
+	    .held = true,
+	    .reason = "closed",
+	    .since = 7,
+	    .until = 1733443200000,
+	};
+	ipc_reply_status_product(st, &p5);
+	/* docs/PROTOCOL.md's calendar and plan; a calendar west of UTC
+	 * that never changes; a pair's plan with no end, its row not yet
+	 * written, no reason, the default notice. */
+	const struct ipc_status_calendar c1 = {"krx", 540, "day",
+	                                       1733293800000, "night"};
+	const struct ipc_status_calendar c2 = {"nyc", -300, "off", FXB_NEVER,
+	                                       NULL};
+	ipc_reply_status_calendar(st, &c1);
+	ipc_reply_status_calendar(st, &c2);
+	const struct ipc_status_plan pl1 = {
+	    57,
+	    "remittance.USDKRW",
+	    false,
+	    1733239200000,
+	    1733270400000,
+	    "overseas remittance stop (by Kim)",
+	    "remit-stop"};
+	const struct ipc_status_plan pl2 = {0,         "USD/KRW", true, 9,
+	                                    FXB_NEVER, "",        NULL};
+	ipc_reply_status_plan(st, &pl1);
+	ipc_reply_status_plan(st, &pl2);
 
 	const struct ipc_status_change trip = {"trip", "400"};
 	const struct ipc_status_rule r1 = {
@@ -554,7 +585,10 @@ test_status(void)
 	    "{\"product\":\"fx-wallet.JPYKRW.buy\",\"pair\":\"JPY/KRW\","
 	    "\"state\":\"open\"},"
 	    "{\"product\":\"fx-wallet.JPYKRW.sell\",\"pair\":\"JPY/KRW\","
-	    "\"state\":\"suspended\",\"reason\":\"reopening_not_logged\"}],"
+	    "\"state\":\"suspended\",\"reason\":\"reopening_not_logged\"},"
+	    "{\"product\":\"remittance.USDKRW\",\"pair\":\"USD/KRW\","
+	    "\"state\":\"closed\",\"reason\":\"closed\",\"until\":"
+	    "1733443200000}],"
 	    "\"rules\":["
 	    "{\"rule\":\"usdkrw-band\",\"kind\":\"band\",\"scope\":"
 	    "\"USD/KRW\",\"scope_type\":\"pair\",\"mode\":\"enforce\","
@@ -565,7 +599,73 @@ test_status(void)
 	    "\"fx-wallet.JPYKRW.buy\",\"scope_type\":\"product\",\"mode\":"
 	    "\"shadow\",\"state\":\"normal\",\"since\":0,\"latched\":true}],"
 	    "\"notices_changed\":[{\"notice\":\"fx-heavy-use\",\"lang\":"
-	    "\"en\",\"text\":\"Heavy use: \\\"wait\\\"\"}]}");
+	    "\"en\",\"text\":\"Heavy use: \\\"wait\\\"\"}],"
+	    "\"calendars\":[{\"calendar\":\"krx\",\"utc_offset\":\"+09:00\","
+	    "\"session\":\"day\",\"next\":1733293800000,\"next_session\":"
+	    "\"night\"},{\"calendar\":\"nyc\",\"utc_offset\":\"-05:00\","
+	    "\"session\":\"off\"}],"
+	    "\"plans\":[{\"plan\":57,\"scope\":\"remittance.USDKRW\","
+	    "\"scope_type\":\"product\",\"from\":1733239200000,\"until\":"
+	    "1733270400000,\"operator_reason\":\"overseas remittance stop (by "
+	    "Kim)\",\"notice\":\"remit-stop\"},{\"scope\":\"USD/KRW\","
+	    "\"scope_type\":\"pair\",\"from\":9}]}");
+}
+
+/* docs/PROTOCOL.md's closed deny and upcoming: on an allow (not the
+ * hand-written allow any more), with the notice texts; on a deny with its
+ * own notice; with no end; without texts (they could not be rendered). */
+static void
+test_upcoming(void)
+{
+	struct breaker_decision d = {BREAKER_VERDICT_DENY,
+	                             BREAKER_REASON_CLOSED,
+	                             NULL,
+	                             0,
+	                             NULL,
+	                             0,
+	                             207000000,
+	                             {0}};
+	EXPECT(ipc_reply_check_upcoming(&d, NULL, NULL, "TX-0001"),
+	       "{\"decision\":\"deny\",\"reason\":\"closed\","
+	       "\"retry_after_ms\":207000000,\"ref\":\"TX-0001\"}");
+	struct breaker_decision a = {
+	    BREAKER_VERDICT_ALLOW,
+	    BREAKER_REASON_NONE,
+	    NULL,
+	    0,
+	    NULL,
+	    0,
+	    -1,
+	    {57, 1733239200000, 1733270400000, false, "stop (by Kim)"}};
+	const struct ipc_reply_notice up = {"default-forced", "\xed\x99\x98",
+	                                    "paused \"soon\"", 1733239200000,
+	                                    1733270400000};
+	EXPECT(ipc_reply_check_upcoming(&a, NULL, &up, "TX-0001"),
+	       "{\"decision\":\"allow\",\"upcoming\":{\"plan\":57,\"from\":"
+	       "1733239200000,\"until\":1733270400000,\"notice\":{\"id\":"
+	       "\"default-forced\",\"ko\":\"\xed\x99\x98\",\"en\":\"paused "
+	       "\\\"soon\\\"\"}},\"ref\":\"TX-0001\"}");
+	/* ipc_reply_check: the same, without texts. */
+	EXPECT(ipc_reply_check(&a, NULL, NULL),
+	       "{\"decision\":\"allow\",\"upcoming\":{\"plan\":57,\"from\":"
+	       "1733239200000,\"until\":1733270400000}}");
+	/* A forced deny now, a plan ahead with no end: both notices. */
+	struct breaker_decision f = {BREAKER_VERDICT_DENY,
+	                             BREAKER_REASON_FORCED,
+	                             NULL,
+	                             0,
+	                             NULL,
+	                             61,
+	                             -1,
+	                             {62, 9000, FXB_NEVER, true, ""}};
+	const struct ipc_reply_notice now = {"default-forced", "k", "e", 5,
+	                                     FXB_NEVER};
+	EXPECT(ipc_reply_check_upcoming(&f, &now, &up, NULL),
+	       "{\"decision\":\"deny\",\"reason\":\"forced\",\"suspension\":"
+	       "61,\"notice\":{\"id\":\"default-forced\",\"ko\":\"k\",\"en\":"
+	       "\"e\",\"since\":5},\"upcoming\":{\"plan\":62,\"from\":9000,"
+	       "\"notice\":{\"id\":\"default-forced\",\"ko\":\"\xed\x99\x98\","
+	       "\"en\":\"paused \\\"soon\\\"\"}}}");
 }
 
 static void
@@ -604,7 +704,8 @@ test_status_degraded(void)
 	       "\"state\":\"degraded\","
 	       "\"ticks\":{\"applied\":0,\"refused\":0,\"waits\":0},"
 	       "\"pairs\":[],\"products\":[],\"rules\":[],"
-	       "\"notices_changed\":[],\"ref\":\"S-1\"}");
+	       "\"notices_changed\":[],\"calendars\":[],\"plans\":[],"
+	       "\"ref\":\"S-1\"}");
 }
 
 /* The top-level state from its two sources, and the parts the e2e tests
@@ -848,6 +949,13 @@ test_board(void)
 	                                   "", "service", "", ""};
 	ipc_reply_board_event(b, &e1);
 	ipc_reply_board_event(b, &e2);
+	const struct ipc_status_calendar cal = {"krx", 540, "day",
+	                                        1733293800000, "night"};
+	ipc_reply_board_calendar(b, &cal);
+	const struct ipc_status_plan plan = {
+	    57,  "remittance.USDKRW", false, 1733239200000, FXB_NEVER, "stop",
+	    NULL};
+	ipc_reply_board_plan(b, &plan);
 	const struct ipc_board_head h = {
 	    "fxbreaker-dev", 1733232493000, 540, 2.5, 9, 3, 2, 2};
 	const struct ipc_status_ledger lg = {false, 42, 1, "", 0, 0, ""};
@@ -887,7 +995,13 @@ test_board(void)
 	    "\"usdkrw-velocity\",\"kind\":\"velocity\",\"scope\":"
 	    "\"USD/KRW\",\"scope_type\":\"pair\",\"suspension\":31},"
 	    "{\"seq\":1,\"t\":5,\"event\":\"service_start\",\"kind\":"
-	    "\"service\"}]}");
+	    "\"service\"}],"
+	    "\"calendars\":[{\"calendar\":\"krx\",\"utc_offset\":\"+09:00\","
+	    "\"session\":\"day\",\"next\":1733293800000,\"next_session\":"
+	    "\"night\"}],"
+	    "\"plans\":[{\"plan\":57,\"scope\":\"remittance.USDKRW\","
+	    "\"scope_type\":\"product\",\"from\":1733239200000,"
+	    "\"operator_reason\":\"stop\"}]}");
 
 	/* Not measured yet: null; the ledger degraded says why. */
 	b = ipc_reply_board_new();
@@ -901,7 +1015,8 @@ test_board(void)
 	       "\"last_error\":\"disk I/O error\"},\"decisions_per_second\":"
 	       "null,\"products\":{\"total\":0,\"open\":0,\"suspended\":0},"
 	       "\"pairs_total\":0,\"suspensions_total\":0,\"pairs\":[],"
-	       "\"suspensions\":[],\"events\":[]}");
+	       "\"suspensions\":[],\"events\":[],\"calendars\":[],"
+	       "\"plans\":[]}");
 
 	/* A cluster node's document ends with status's cluster object: a
 	 * follower that knows no leader (null check_url), and one member
@@ -921,7 +1036,8 @@ test_board(void)
 	       "\"decisions_per_second\":null,\"products\":{\"total\":0,"
 	       "\"open\":0,\"suspended\":0},\"pairs_total\":0,"
 	       "\"suspensions_total\":0,\"pairs\":[],\"suspensions\":[],"
-	       "\"events\":[],\"cluster\":{\"node\":2,\"role\":"
+	       "\"events\":[],\"calendars\":[],\"plans\":[],"
+	       "\"cluster\":{\"node\":2,\"role\":"
 	       "\"follower\",\"leader\":0,\"term\":7,\"lease_ms\":0,"
 	       "\"applied_seq\":42,\"elections\":1,\"snapshots\":{"
 	       "\"taken\":2,\"installed\":3},\"leader_check_url\":null,"
@@ -968,6 +1084,7 @@ int
 main(int argc, char **argv)
 {
 	static const struct test tests[] = {
+	    {"upcoming", test_upcoming},
 	    {"allow", test_allow},
 	    {"deny", test_deny},
 	    {"fail_closed", test_fail_closed},
