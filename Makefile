@@ -118,7 +118,7 @@ BENCH_BINS  = $(BUILD)/bench/bench_engine $(BUILD)/bench/loadgen \
 
 .PHONY: all test unit check asan bench clean deps run run-cluster \
 	replay-night format \
-	fuzz nng soak board-screenshot
+	fuzz nng soak board-screenshot calibrate-shot
 all: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl $(TEST_BINS) $(BENCH_BINS)
 
 # nng before any object: its headers are in build/nng/prefix/include,
@@ -262,6 +262,19 @@ run-cluster: deps
 # night's jump replayed into it (about four minutes), chromium's shot.
 board-screenshot: $(BUILD)/fxbreakerd $(BUILD)/fxbreakerctl
 	sh tests/board_screenshot.sh $(BUILD) docs/board.png
+
+# docs/night-2024-12-03.md's calibration report: the night under the
+# 4 x 3 grid it shows, opened in chromium (tests/calibrate_test.py).
+CALIBRATE_GRID = --sweep usdkrw-velocity.pct@night=0.5,0.75,1,1.5 \
+		 --sweep usdkrw-wallet-buy-volume.trip@night=70,90,120
+calibrate-shot: $(BUILD)/fxbreakerctl
+	@tmp=$$(mktemp -d /tmp/fxb-calibrate.XXXXXX) && \
+	$(BUILD)/fxbreakerctl calibrate --config examples/fxbreaker.conf \
+		$(CALIBRATE_GRID) --html $$tmp/night.html \
+		examples/night-2024-12-03.tape >/dev/null && \
+	BOARD_PROFILE=$$tmp/chromium python3 tests/calibrate_test.py shot \
+		$$tmp/night.html docs/calibrate-night.png; \
+	rc=$$?; rm -rf $$tmp; exit $$rc
 
 # The example night, replayed through the example config (no daemon).
 replay-night: $(BUILD)/fxbreakerctl

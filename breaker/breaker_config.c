@@ -466,6 +466,24 @@ build_pair(struct breaker_config_builder *b, struct conf_sect *s,
 	return kv == NULL || breaker_conf_price(b, s, kv, &pc->tick);
 }
 
+/* The item of a comma list that starts at p, blanks around it dropped:
+ * *item and *n; returns where it ends (its comma, or the end). */
+static const char *
+list_item(const char *p, const char **item, size_t *n)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	const char *e = p;
+	while (*e != '\0' && *e != ',')
+		e++;
+	const char *end = e;
+	while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*item = p;
+	*n = (size_t)(end - p);
+	return e;
+}
+
 bool
 breaker_conf_session(struct breaker_config_builder *b, struct conf_sect *s,
                      struct conf_kv *kv, int32_t cal, const char *name,
@@ -490,41 +508,36 @@ val_hours(struct breaker_config_builder *b, struct conf_sect *s,
 	static const char use[] = "CALENDAR:SESSION[,SESSION...]";
 	const char *colon = strchr(kv->val, ':');
 	char id[BREAKER_ID_MAX + 1];
-	size_t n = colon != NULL ? (size_t)(colon - kv->val) : 0;
+	size_t idlen = colon != NULL ? (size_t)(colon - kv->val) : 0;
 
-	if (colon == NULL || n == 0 || n > BREAKER_ID_MAX) {
+	if (colon == NULL || idlen == 0 || idlen > BREAKER_ID_MAX) {
 		breaker_conf_fail_kv(b, s, kv, "expected %s", use);
 		return false;
 	}
-	memcpy(id, kv->val, n);
-	id[n] = '\0';
+	memcpy(id, kv->val, idlen);
+	id[idlen] = '\0';
 	if ((pc->hours_calendar =
 	         breaker_conf_find(b, BREAKER_SECTION_CALENDAR, id)) < 0) {
 		breaker_conf_fail_kv(b, s, kv, "no such [calendar %s]", id);
 		return false;
 	}
 	for (const char *p = colon + 1;;) {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		const char *e = p;
-		while (*e != '\0' && *e != ',')
-			e++;
-		const char *end = e;
-		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
+		const char *item;
+		size_t n;
+		const char *e = list_item(p, &item, &n);
 		int k;
-		if (end == p) {
+		if (n == 0) {
 			breaker_conf_fail_kv(b, s, kv, "expected %s", use);
 			return false;
 		}
-		if (!breaker_conf_session(b, s, kv, pc->hours_calendar, p,
-		                          (size_t)(end - p), &k))
+		if (!breaker_conf_session(b, s, kv, pc->hours_calendar, item,
+		                          n, &k))
 			return false;
 		uint64_t bit = UINT64_C(1) << (k + 1);
 		if (pc->hours_mask & bit) {
 			breaker_conf_fail_kv(b, s, kv,
 			                     "session %.*s is listed twice",
-			                     (int)(end - p), p);
+			                     (int)n, item);
 			return false;
 		}
 		pc->hours_mask |= bit;
@@ -694,22 +707,16 @@ build_exempt(struct breaker_config_builder *b, struct conf_sect *s,
 		return false;
 	}
 	while (*p != '\0') {
-		while (*p == ' ' || *p == '\t')
-			p++;
-		const char *e = p;
-		while (*e != '\0' && *e != ',')
-			e++;
-		const char *end = e;
-		while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-			end--;
+		const char *item;
+		size_t n;
+		const char *e = list_item(p, &item, &n);
 		char id[BREAKER_ID_MAX + 1];
-		size_t n = (size_t)(end - p);
 		if (n == 0 || n > BREAKER_ID_MAX) {
 			breaker_conf_fail_kv(
 			    b, s, kv, "a comma-separated list of rule ids");
 			return false;
 		}
-		memcpy(id, p, n);
+		memcpy(id, item, n);
 		id[n] = '\0';
 		int32_t ri = breaker_conf_find(b, BREAKER_SECTION_RULE, id);
 		if (ri < 0) {

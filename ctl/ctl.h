@@ -32,6 +32,12 @@ enum {
 /* ctl_load_config reads and validates a config file; prints the error and
  * returns NULL on failure (*exit_code says which). */
 struct breaker_config *ctl_load_config(const char *path, int *exit_code);
+/* The same with changes laid over the file's keys (config_parse); a
+ * configuration error is said after `what` (if not NULL) and ": ". */
+struct breaker_config *ctl_load_config_over(const char *path,
+                                            const struct config_override *ov,
+                                            size_t nov, const char *what,
+                                            int *exit_code);
 
 /* ctl_common.c */
 /* The config file when none is named: $FXBREAKER_CONFIG, or
@@ -65,6 +71,8 @@ void ctl_unreachable(const struct ctl_target *t, const char *err);
 /* One CSV field on stdout, quoted, quotes doubled (RFC 4180); NULL is
  * "".  Then ',' or, for the last, '\n'. */
 void ctl_csv_field(const char *s, bool last);
+/* The same on f. */
+void ctl_csv_fput(FILE *f, const char *s, bool last);
 /* o[key] if it is a string, else "": a reply's field for printing. */
 const char *ctl_jstr(json_t *o, const char *key);
 /* "2024-12-03T13:28:13.000Z" */
@@ -115,6 +123,140 @@ int ctl_replay(int argc, char **argv);
  * tests/fuzz/fuzz_tape.c calls it on a tape in memory. */
 int ctl_replay_run(struct breaker_config *cfg, const char *name, FILE *in,
                    bool decisions);
+/* A tape line, parsed: its names resolved to the engine's indexes (the
+ * same in every engine built from one file's sections), its prices and
+ * amounts to numbers (10^-9 units; minor units). */
+enum ctl_rec_op {
+	CTL_REC_TICK,          /* idx: pair; a: px */
+	CTL_REC_QUOTE,         /* idx: pair; a: bid, b: ask */
+	CTL_REC_CHECK,         /* idx: product; a: amount, b: rate (0) */
+	CTL_REC_END,           /* the tape's end: timers fire up to t */
+	CTL_REC_FORCE_SUSPEND, /* on_pair, idx; until, reason */
+	CTL_REC_FORCE_PLAN,    /* the same from `from` (a planned one) */
+	CTL_REC_FORCE_LIFT,    /* on_pair, idx */
+	CTL_REC_FORCE_CANCEL,  /* on_pair, idx: its plan */
+	CTL_REC_RESET,         /* idx: rule */
+};
+struct ctl_rec {
+	fxb_time t;
+	long line; /* in the tape, for errors */
+	enum ctl_rec_op op;
+	bool on_pair;
+	int32_t idx;
+	int64_t a, b;
+	fxb_time from, until;
+	const char *reason; /* or NULL */
+};
+/* A whole tape in memory, up to its "end". */
+struct ctl_tape {
+	struct ctl_rec *rec;
+	size_t n, cap;
+	char **reasons; /* the records' reasons, owned */
+	size_t nreasons;
+};
+/* What a play tells its caller; any hook may be NULL. */
+struct ctl_play_hooks {
+	void *arg;
+	/* every event, with its replay id (the event's ordinal) */
+	void (*event)(void *arg, const struct breaker_event *ev, int64_t id);
+	/* the engine as a record finds it: every timer due by then fired */
+	void (*before)(void *arg, const struct breaker *b,
+	               const struct ctl_rec *rec);
+	/* a check's decision */
+	void (*decision)(void *arg, const struct breaker *b,
+	                 const struct ctl_rec *rec,
+	                 const struct breaker_decision *d);
+	/* the engine after each instant that may change it: each timer's
+	 * expiry (timers fire one instant at a time), and each record */
+	void (*after)(void *arg, const struct breaker *b, fxb_time t);
+	/* set: a reset the engine refuses as not_tripped is handed here
+	 * and the play goes on (under another setting the rule may not
+	 * have tripped); NULL: it stops the play, as in replay */
+	void (*skipped)(void *arg, const struct ctl_rec *rec);
+};
+/* ctl_tape_load reads the tape in (named name in errors) into *tp, its
+ * names resolved against cfg, exactly as replay reads it: the first bad
+ * line stops it with its number on stderr.  Returns an exit code; on
+ * success free *tp with ctl_tape_free. */
+int ctl_tape_load(const struct breaker_config *cfg, const char *name, FILE *in,
+                  struct ctl_tape *tp);
+void ctl_tape_free(struct ctl_tape *tp);
+/* ctl_tape_play runs a new engine built from cfg (whose sections must be
+ * those tp was loaded with: only rule keys may differ) over tp, telling
+ * h.  Returns an exit code (a record the engine refuses, said on
+ * stderr). */
+int ctl_tape_play(const struct ctl_tape *tp, const char *name,
+                  const struct breaker_config *cfg,
+                  const struct ctl_play_hooks *h);
+
+/* ctl_calibrate_html.c */
+/* calibrate's findings, which its text, CSV and HTML show. */
+#define CTL_SWEEPS_MAX 2
+/* --sweep RULE.KEY=V1,V2,...: [rule RULE]'s KEY set to each value. */
+struct ctl_sweep {
+	char *rule, *key; /* into the argument's copy, split in place */
+	char **v;
+	size_t nv;
+};
+/* A stretch of time a product was suspended, the hold quoted as a check
+ * would quote it (the one that ends last). */
+struct ctl_span {
+	int32_t product;
+	int32_t rule; /* its index; -1: an operator's */
+	enum breaker_reason reason;
+	fxb_time from, to;
+};
+/* What one setting did to the tape's customers. */
+struct ctl_setting {
+	size_t vi[CTL_SWEEPS_MAX]; /* its value of each sweep */
+	bool config;               /* the config as written: no sweep */
+	int64_t trips;             /* enforcing rules' trip events */
+	fxb_time first_trip;       /* FXB_NEVER: none */
+	int64_t allow, deny, throttle;
+	int64_t skipped; /* the tape's resets of untripped rules */
+	fxb_time skip_t; /* the first one's time and rule */
+	int32_t skip_rule;
+	int64_t *held_ms; /* per product: time suspended, in ms */
+	int64_t *denied;  /* per product: checks denied */
+	struct ctl_span *span;
+	size_t nspan, capspan;
+};
+/* A pair's rate and limits over one column of the rate chart: the
+ * lowest and highest rate, the tightest band edges and velocity range
+ * in force as a tick arrived (10^-9 units). */
+#define CTL_LEVEL_COLS 720
+#define CTL_HAS_RATE   1u
+#define CTL_HAS_BAND   2u
+#define CTL_HAS_VEL    4u
+struct ctl_level_col {
+	int64_t rmin, rmax, blo, bhi, vlo, vhi;
+	unsigned has;
+};
+struct ctl_calib {
+	const char *config_path, *tape_path;
+	const struct breaker_config *cfg; /* the config as written */
+	const struct ctl_tape *tape;
+	fxb_time t0, t1; /* the tape's first and last record */
+	struct ctl_sweep sweep[CTL_SWEEPS_MAX];
+	size_t nsweeps;
+	struct ctl_setting *set; /* the grid: sweep 0's values outer */
+	size_t nset;
+	struct ctl_setting base; /* the config as written */
+	struct ctl_level_col (*levels)[CTL_LEVEL_COLS]; /* per pair: base's */
+};
+/* The setting's values as "RULE.KEY=V, RULE.KEY=V" ("as configured" for
+ * the config as written). */
+void ctl_setting_label(const struct ctl_calib *cb, const struct ctl_setting *s,
+                       char *buf, size_t cap);
+/* Tape times from 2000 to 2100 are read as epoch ms: shown in UTC. */
+bool ctl_calib_epoch(const struct ctl_calib *cb);
+/* ctl_calibrate_html writes the report to f: one page, nothing fetched
+ * (inline SVG, CSS and script).  false on a write error. */
+bool ctl_calibrate_html(const struct ctl_calib *cb, FILE *f);
+
+/* ctl_calibrate.c */
+/* `calibrate`: one tape replayed under a grid of rule settings. */
+int ctl_calibrate(int argc, char **argv);
 
 /* ctl_validate.c */
 int ctl_validate(int argc, char **argv);

@@ -15,16 +15,22 @@
 #include "ledger.h"
 
 void
-ctl_csv_field(const char *s, bool last)
+ctl_csv_fput(FILE *f, const char *s, bool last)
 {
-	putchar('"');
+	putc('"', f);
 	for (; s != NULL && *s != '\0'; s++) {
 		if (*s == '"')
-			putchar('"');
-		putchar(*s);
+			putc('"', f);
+		putc(*s, f);
 	}
-	putchar('"');
-	putchar(last ? '\n' : ',');
+	putc('"', f);
+	putc(last ? '\n' : ',', f);
+}
+
+void
+ctl_csv_field(const char *s, bool last)
+{
+	ctl_csv_fput(stdout, s, last);
 }
 
 const char *

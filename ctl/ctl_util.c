@@ -12,12 +12,21 @@
 struct breaker_config *
 ctl_load_config(const char *path, int *exit_code)
 {
+	return ctl_load_config_over(path, NULL, 0, NULL, exit_code);
+}
+
+struct breaker_config *
+ctl_load_config_over(const char *path, const struct config_override *ov,
+                     size_t nov, const char *what, int *exit_code)
+{
 	char err[512];
 	struct breaker_config *cfg = NULL;
-	enum fxb_err rc =
-	    config_file_load(path, NULL, &cfg, NULL, err, sizeof(err));
+	enum fxb_err rc = config_file_load_over(path, ov, nov, NULL, &cfg,
+	                                        NULL, err, sizeof(err));
 
 	if (rc == FXB_ERR_CONFIG) {
+		if (what != NULL)
+			fprintf(stderr, "%s: ", what);
 		fprintf(stderr, "%s\n", err);
 		*exit_code = CTL_EXIT_CONFIG;
 		return NULL;

@@ -17,6 +17,10 @@ static const struct {
 } commands[] = {
     {"replay", ctl_replay,
      "replay --config FILE [--decisions] TAPE   run the engine over a tape"},
+    {"calibrate", ctl_calibrate,
+     "calibrate --config FILE [--sweep RULE.KEY=V1,V2,...]... [--csv F]\n"
+     "          [--html F] TAPE              a tape under a grid of "
+     "settings"},
     {"validate", ctl_validate,
      "validate FILE [--node ID]                 check a configuration file"},
     {"check", ctl_check,

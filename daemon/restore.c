@@ -205,12 +205,12 @@ restore_plan(void *arg, const struct ledger_row *row, int64_t logged_at)
 		json_decref(o);
 		return 0;
 	}
+	fxb_time end =
+	    json_is_integer(until) ? json_integer_value(until) : FXB_NEVER;
 	if (idx >= 0)
-		e = breaker_restore_plan(
-		    d->engine, on_pair, idx, start,
-		    json_is_integer(until) ? json_integer_value(until)
-		                           : FXB_NEVER,
-		    row->seq, reason != NULL ? reason : "");
+		e = breaker_restore_plan(d->engine, on_pair, idx, start, end,
+		                         row->seq,
+		                         reason != NULL ? reason : "");
 	/* Its notice, while the config still has it (else the default). */
 	if (e == FXB_OK && notice != NULL && daemon_notice_known(d, notice) &&
 	    !events_plan_notice_set(d, row->seq, notice))
@@ -222,7 +222,13 @@ restore_plan(void *arg, const struct ledger_row *row, int64_t logged_at)
 		d->restore_failed = true;
 		return 1;
 	}
-	if (e != FXB_OK)
+	if (e == FXB_ERR_RANGE)
+		log_warn("plan %lld of %s %s not restored: it was to run from "
+		         "%lld until %lld, and both passed while the daemon "
+		         "was down",
+		         (long long)row->seq, row->scope_type, row->scope,
+		         (long long)start, (long long)end);
+	else if (e != FXB_OK)
 		log_warn("plan %lld of %s %s not restored: %s",
 		         (long long)row->seq, row->scope_type, row->scope,
 		         fxb_strerror(e));

@@ -19,18 +19,6 @@ if ! command -v chromium >/dev/null 2>&1; then
 	exit 1
 fi
 PORT=19451
-# tally FILE: a browser test's output, its checks added to ours.
-tally() {
-	grep -v '^[0-9]* passed, [0-9]* failed$' "$1"
-	p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$1")
-	f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$1")
-	if [ -z "$p" ]; then
-		fail "the browser test printed its tally" "$(tail -n 5 "$1")"
-	else
-		passed=$((passed + p))
-		failed=$((failed + f))
-	fi
-}
 {
 	operator_key alice alice
 	operator_key bob bob
@@ -82,7 +70,7 @@ start_daemon || exit 1
 BOARD_PROFILE="$TMP/chromium" python3 "$ROOT/tests/board_test.py" test \
 	"http://127.0.0.1:$PORT" "$TMP" "$CTL" "$PID" "$ROOT/$BUILD" \
 	>"$TMP/board.out" 2>&1
-tally "$TMP/board.out"
+browser_tally "$TMP/board.out"
 # The browser test killed the daemon (unless it stopped short).
 kill_daemon
 
@@ -112,6 +100,6 @@ EOF2
 start_daemon || exit 1
 BOARD_PROFILE="$TMP/chromium2" python3 "$ROOT/tests/board_test.py" stale \
 	"http://127.0.0.1:$PORT2" "$TMP" >"$TMP/board2.out" 2>&1
-tally "$TMP/board2.out"
+browser_tally "$TMP/board2.out"
 [ -n "${KEEP:-}" ] && { cat "$TMP/daemon.log"; }
 finish

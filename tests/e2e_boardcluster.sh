@@ -201,15 +201,7 @@ done
 BOARD_PROFILE="$TMP/chromium" python3 "$ROOT/tests/boardcluster_test.py" \
 	"$CPORT" "$HPORT" "$TMP" "$L" "$NPID1" "$NPID2" "$NPID3" \
 	>"$TMP/board.out" 2>&1
-grep -v '^[0-9]* passed, [0-9]* failed$' "$TMP/board.out"
-p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$TMP/board.out")
-f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$TMP/board.out")
-if [ -z "$p" ]; then
-	fail "the browser test printed its tally" "$(tail -n 5 "$TMP/board.out")"
-else
-	passed=$((passed + p))
-	failed=$((failed + f))
-fi
+browser_tally "$TMP/board.out"
 # The browser test killed node $L (unless it stopped short): reaped, or
 # killed, here.
 node_kill "$L"

@@ -9,6 +9,8 @@
 #   sql SQL                  a query on the ledger
 #   operator_key NAME FILE [ROLES]  a key in $TMP/FILE.key; prints its
 #                            operators-file line (roles: all three)
+#   browser_tally FILE       a browser test's output (tests/*_test.py),
+#                            its checks added to ours
 
 BUILD=${1:-build}
 ROOT=$(pwd)
@@ -32,6 +34,17 @@ check_has() {
 	*"$3"*) ok "$1" ;;
 	*) fail "$1" "[$2] lacks [$3]" ;;
 	esac
+}
+browser_tally() {
+	grep -v '^[0-9]* passed, [0-9]* failed$' "$1"
+	p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$1")
+	f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$1")
+	if [ -z "$p" ]; then
+		fail "the browser test printed its tally" "$(tail -n 5 "$1")"
+	else
+		passed=$((passed + p))
+		failed=$((failed + f))
+	fi
 }
 finish() {
 	stop_daemon 2>/dev/null
