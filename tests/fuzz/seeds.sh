@@ -67,6 +67,9 @@ sign enrol enrol --name bob --roles suspend,approve --pubkey "$pk" \
 sign revoke revoke --operator "$kid" --reason "left"
 sign approve-susp approve --request 12 --suspension 7 --reason ok
 sign approve-op approve --request 13 --operator "$kid" --reason ok
+sign plan suspend --product remittance.USDKRW --from 1796403600000 \
+	--until 1796432400000 --notice remittance-surge --reason maintenance
+sign cancel cancel --product remittance.USDKRW --reason "not needed"
 seed fuzz_wire 90-command 001 "$(cat "$K/env")"
 
 # Tapes: each scenario's, and the start of the example night.
