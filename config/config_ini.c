@@ -231,7 +231,8 @@ read_line(char *str, int num, void *stream)
 	if (n + 1 > (size_t)num) {
 		config_ini_fail(in, in->line,
 		                "line longer than %d bytes (continue a "
-		                "long notice on indented lines)",
+		                "long notice or holidays list on indented "
+		                "lines)",
 		                num - 2);
 		return NULL;
 	}

@@ -172,6 +172,15 @@ print_json(json_t *r)
 	putchar('\n');
 }
 
+/* A reply's customer notice, both languages, if it has one. */
+static void
+print_notice(json_t *n)
+{
+	if (n != NULL)
+		printf("  notice %s\n  en: %s\n  ko: %s\n", ctl_jstr(n, "id"),
+		       ctl_jstr(n, "en"), ctl_jstr(n, "ko"));
+}
+
 int
 ctl_check(int argc, char **argv)
 {
@@ -218,11 +227,26 @@ ctl_check(int argc, char **argv)
 			printf(", retry in %.1f s",
 			       (double)json_integer_value(v) / 1000.0);
 		putchar('\n');
-		json_t *n = json_object_get(r, "notice");
-		if (n != NULL)
-			printf("  notice %s\n  en: %s\n  ko: %s\n",
-			       ctl_jstr(n, "id"), ctl_jstr(n, "en"),
-			       ctl_jstr(n, "ko"));
+		print_notice(json_object_get(r, "notice"));
+		/* A planned suspension ahead: what the customer is told. */
+		json_t *u = json_object_get(r, "upcoming");
+		if (u != NULL) {
+			char from[40], until[40] = "lifted";
+			json_t *ju = json_object_get(u, "until");
+			ctl_format_time(
+			    from, sizeof(from),
+			    json_integer_value(json_object_get(u, "from")));
+			if (ju != NULL)
+				ctl_format_time(until, sizeof(until),
+				                json_integer_value(ju));
+			printf(
+			    "  upcoming: plan %lld, suspended from %s until "
+			    "%s\n",
+			    (long long)json_integer_value(
+			        json_object_get(u, "plan")),
+			    from, until);
+			print_notice(json_object_get(u, "notice"));
+		}
 	}
 	json_decref(r);
 	return code;

@@ -139,15 +139,19 @@ suspend_planned(const struct cmd_ctx *x, struct cmd_outcome *out, bool on_pair,
 	                                   until, why, notice, &plan);
 	if (e == FXB_ERR_ALREADY_PLANNED &&
 	    breaker_plan_status(d->engine, on_pair, idx, &p)) {
-		char end[32] = "until lifted";
-		if (p.until != FXB_NEVER)
-			snprintf(end, sizeof(end), "until %lld",
+		char from_s[40], until_s[40] = "lifted";
+		if (!oplog_utc(from_s, sizeof(from_s), p.from))
+			snprintf(from_s, sizeof(from_s), "%lld",
+			         (long long)p.from);
+		if (p.until != FXB_NEVER &&
+		    !oplog_utc(until_s, sizeof(until_s), p.until))
+			snprintf(until_s, sizeof(until_s), "%lld",
 			         (long long)p.until);
 		snprintf(out->msg, sizeof(out->msg),
-		         "%s %s has plan %lld pending already (from %lld %s): "
-		         "cancel it first",
+		         "%s %s has plan %lld pending already (from %s until "
+		         "%s): cancel it first",
 		         on_pair ? "pair" : "product", name, (long long)p.plan,
-		         (long long)p.from, end);
+		         from_s, until_s);
 		return e;
 	}
 	if (e != FXB_OK || plan == 0) {

@@ -248,6 +248,9 @@ json_t *metrics_counters_json(struct daemon *d);
 /* oplog_row prints the line of row q, committed (the writer, after the
  * commit: the seq it prints is a row anyone can read back). */
 void oplog_row(const struct qrow *q);
+/* oplog_utc writes ms as UTC to the millisecond
+ * ("2026-12-04T06:30:00.000Z"); false (b untouched) before 1970. */
+bool oplog_utc(char *b, size_t cap, fxb_time ms);
 /* oplog_refused prints the line of a request on the admin socket refused
  * before it could be a row: a command whose envelope or body does not
  * parse (nothing to log: who sent it is not known), an unknown op. */

@@ -128,20 +128,28 @@ put_int(struct line *l, const char *key, int64_t v)
 	put_kv(l, key, b);
 }
 
+bool
+oplog_utc(char *b, size_t cap, fxb_time ms)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+	if (ms < 0 || gmtime_r(&secs, &tm) == NULL)
+		return false;
+	snprintf(b, cap, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	         tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+	return true;
+}
+
 /* UTC, to the millisecond, as the wire and `fxbreakerctl log` print. */
 static void
 put_time(struct line *l, const char *key, fxb_time ms)
 {
 	char b[96];
-	time_t secs = (time_t)(ms / 1000);
-	struct tm tm;
-	if (gmtime_r(&secs, &tm) == NULL) {
+	if (!oplog_utc(b, sizeof(b), ms)) {
 		put_int(l, key, ms);
 		return;
 	}
-	snprintf(b, sizeof(b), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-	         tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	         tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 	put_kv(l, key, b);
 }
 

@@ -53,6 +53,7 @@ U=$((T0 + 4000))
 out=$("$CTL" suspend --key alice.key --product remit --reason "$WHY" --from "$F" --until "$U" --notice maint 2>&1)
 rc=$?
 pre=$(chk remit)
+pretext=$("$CTL" check remit 1.00)
 again=$(cmd suspend --key bob.key --product remit --reason "twice" --from "$((F + 10))" --until "$U")
 cancel_rq=$("$CTL" cancel --key alice.key --product remit --reason "stale test" --json 2>/dev/null)
 t_before=$(now)
@@ -70,9 +71,16 @@ check "... carrying upcoming: the plan, its from and until, its notice" \
 check "... the notice's text as its denies will read it" \
 	"$(echo "$pre" | jq -r .upcoming.notice.en)" \
 	"remit: exchange is paused for maintenance until $(kst "$U")."
+# epoch ms as the daemon's messages print it: UTC to the millisecond.
+utc_ms() { date -u -d "@$(($1 / 1000))" "+%Y-%m-%dT%H:%M:%S.$(printf %03d $(($1 % 1000)))Z"; }
+check "fxbreakerctl check's text says the plan ahead and what customers read" \
+	"$(echo "$pretext" | sed -n 1,3p)" \
+	"allow
+  upcoming: plan $P, suspended from $(utc_ms "$F") until $(utc_ms "$U")
+  notice maint"
 check "a second plan of the same scope: already_planned (40), naming the first" \
 	"$again" \
-	"[\"rejected\",40,\"already_planned\",\"product remit has plan $P pending already (from $F until $U): cancel it first\"]"
+	"[\"rejected\",40,\"already_planned\",\"product remit has plan $P pending already (from $(utc_ms "$F") until $(utc_ms "$U")): cancel it first\"]"
 check "a cancel asked before from: pending, naming the plan" \
 	"$(echo "$cancel_rq" | jq -c '[.result, .plan]')" "[\"pending\",$P]"
 RQ=$(echo "$cancel_rq" | jq .request)
