@@ -212,6 +212,12 @@ put_detail(struct line *l, json_t *o, bool command)
 		if (skipped(k) ||
 		    (strcmp(k, "notice") == 0 && json_is_object(v)))
 			continue;
+		/* Instants read as times, like t. */
+		if (json_is_integer(v) &&
+		    (strcmp(k, "from") == 0 || strcmp(k, "since") == 0)) {
+			put_time(l, k, json_integer_value(v));
+			continue;
+		}
 		if (put_json(l, k, v) || !json_is_object(v))
 			continue;
 		const char *k2;
@@ -267,8 +273,11 @@ oplog_row(const struct qrow *q)
 		put_kv(&l, "scope_type", r->scope_type);
 	if (r->suspension > 0)
 		put_int(&l, "suspension", r->suspension);
+	json_t *ju = json_object_get(o, "until");
 	if (r->effect == LEDGER_OPENS && r->until != FXB_NEVER && r->until > 0)
 		put_time(&l, "until", r->until);
+	else if (r->effect != LEDGER_OPENS && json_is_integer(ju))
+		put_time(&l, "until", json_integer_value(ju)); /* a plan's */
 	if (r->shadow)
 		put_kv(&l, "mode", "shadow");
 	if (r->notice_id != NULL)

@@ -124,7 +124,7 @@ check_has "  and result=pending" "$(line "$rq")" " result=pending"
 check "approved by bob" "$(cmd approve --key bob.key --request "$rq" --suspension "$tr" --reason ok)" "applied "
 rs=$(seq_of reset)
 head_is "reset: info, the suspension it ends" "$rs" \
-	"info: event=reset seq=$rs t=$(row_t "$rs") rule=v kind=volume scope=w scope_type=product suspension=$tr since=$(sql "select t from suspension_log where seq=$tr") denied=1"
+	"info: event=reset seq=$rs t=$(row_t "$rs") rule=v kind=volume scope=w scope_type=product suspension=$tr since=$(row_t "$tr") denied=1"
 ap=$(seq_of command)
 head_is "approval: cmd=approve result=applied" "$ap" \
 	"info: event=command seq=$ap t=$(row_t "$ap") kind=operator scope=v suspension=$tr cmd=approve"
