@@ -212,9 +212,13 @@ put_detail(struct line *l, json_t *o, bool command)
 		if (skipped(k) ||
 		    (strcmp(k, "notice") == 0 && json_is_object(v)))
 			continue;
-		/* Instants read as times, like t. */
+		/* Instants read as times, like t: a suspension's since, and
+		 * a plan's from (a clock_step's from is a wall clock's
+		 * reading, beside its to: both stay numbers). */
 		if (json_is_integer(v) &&
-		    (strcmp(k, "from") == 0 || strcmp(k, "since") == 0)) {
+		    (strcmp(k, "since") == 0 ||
+		     (strcmp(k, "from") == 0 &&
+		      json_object_get(o, "plan") != NULL))) {
 			put_time(l, k, json_integer_value(v));
 			continue;
 		}

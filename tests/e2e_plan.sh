@@ -78,6 +78,9 @@ check "fxbreakerctl check's text says the plan ahead and what customers read" \
 	"allow
   upcoming: plan $P, suspended from $(utc_ms "$F") until $(utc_ms "$U")
   notice maint"
+line=$(grep " event=force_scheduled seq=$P " "$TMP/daemon.log")
+check "its stderr line says from and until in UTC" \
+	"$(echo "$line" | grep -c " until=$(utc_ms "$U") .* from=$(utc_ms "$F") ")" 1
 check "a second plan of the same scope: already_planned (40), naming the first" \
 	"$again" \
 	"[\"rejected\",40,\"already_planned\",\"product remit has plan $P pending already (from $(utc_ms "$F") until $(utc_ms "$U")): cancel it first\"]"
