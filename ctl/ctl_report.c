@@ -33,8 +33,12 @@ struct episode {
 
 /* A planned suspension: its force_scheduled row, the command row that
  * asked for it, and its fate. */
-enum plan_fate { PLAN_PENDING = 0, PLAN_STARTED, PLAN_CANCELLED };
-static const char *const fate_name[] = {"pending", "started", "cancelled"};
+/* Lapsed: its end is before the log's latest row and nothing started it,
+ * so the service was down across the whole window (a running service
+ * logs the start, at from, before any row after until). */
+enum plan_fate { PLAN_PENDING = 0, PLAN_STARTED, PLAN_CANCELLED, PLAN_LAPSED };
+static const char *const fate_name[] = {"pending", "started", "cancelled",
+                                        "lapsed"};
 
 struct plan {
 	int64_t plan; /* its id: the force_scheduled row's seq */
@@ -55,6 +59,7 @@ struct report {
 	struct plan *p;
 	size_t np, capp;
 	int64_t from, to;
+	int64_t last_t; /* the latest row's t */
 };
 
 static struct episode *
@@ -246,6 +251,8 @@ collect(void *arg, const struct ledger_row *row, int64_t logged_at)
 	if (d == NULL)
 		return 0;
 	const char *ev = row->event;
+	if (row->t > r->last_t)
+		r->last_t = row->t;
 	bool opens = strcmp(ev, "trip") == 0 || strcmp(ev, "stale") == 0 ||
 	             strcmp(ev, "force_suspend") == 0;
 	bool ends = strcmp(ev, "resume") == 0 || strcmp(ev, "reset") == 0 ||
@@ -426,6 +433,10 @@ plan_fate_text(const struct plan *p, char *buf, size_t cap)
 		             : "?",
 		         p->cancel_approved_by != NULL ? p->cancel_approved_by
 		                                       : "?");
+	} else if (p->fate == PLAN_LAPSED) {
+		snprintf(buf, cap,
+		         "lapsed: never started, its window passed while the "
+		         "service was down");
 	} else {
 		snprintf(buf, cap, "pending");
 	}
@@ -596,6 +607,10 @@ ctl_report(int argc, char **argv)
 		code = CTL_EXIT_USAGE;
 	}
 	ledger_close(lg);
+	for (size_t i = 0; i < r.np; i++)
+		if (r.p[i].fate == PLAN_PENDING && r.p[i].until >= 0 &&
+		    r.p[i].until <= r.last_t)
+			r.p[i].fate = PLAN_LAPSED;
 	if (!plans)
 		report_print(&r, fmt);
 	if (plans || strcmp(fmt, "text") == 0)

@@ -291,4 +291,24 @@ check "report --plans --format csv: a header and one line per plan" \
 r = list(csv.reader(sys.stdin))
 print(len(r), r[0][8], [x[0] for x in r[1:]], r[1][8], r[1][9], r[2][8], r[3][8], r[3][10] == '$CT', r[3][11], r[3][12], repr(r[4][5]))")" \
 	"6 fate ['$P', '$P3', '$P2', '$PA', '$PB'] started $S pending cancelled True alice bob ''"
+# --- a plan whose whole window passes while the daemon is down ------------
+T5=$(now)
+FL=$((T5 + 1500))
+UL=$((T5 + 2500))
+"$CTL" suspend --key alice.key --product wallet --reason "short window" --from "$FL" --until "$UL" >/dev/null
+PL=$(sql "select max(seq) from suspension_log where event='force_scheduled'")
+stop_daemon
+sleep_until "$UL"
+start_daemon || exit 1
+check "a plan whose window passed while down is not restored, and stderr says so" \
+	"$(grep -c "plan $PL of product wallet not restored: it was to run from $FL until $UL, and both passed while the daemon was down" "$TMP/daemon.log")" 1
+check "... nothing started it, and nothing is announced" \
+	"$(sql "select count(*) from suspension_log where event='force_suspend' and json_extract(detail, '\$.plan') = $PL") $(chk wallet | jq -c '[.decision, .upcoming]')" \
+	'0 ["allow",null]'
+check "report --plans (JSON): lapsed, not pending" \
+	"$("$CTL" report --plans --format json | jq -c "select(.plan == $PL) | [.fate, .suspension]")" \
+	'["lapsed",null]'
+check "report (text): its fate in words" \
+	"$("$CTL" report | grep -c "^ *$PL  wallet .*lapsed: never started, its window passed while the service was down")" 1
+
 finish
