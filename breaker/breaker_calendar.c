@@ -446,6 +446,14 @@ breaker_calendar_finish(struct breaker_calendar_conf *c, int *a, int *b,
 				return "two sessions with the same name";
 			}
 	}
+	if (c->nsessions == 0)
+		return NULL;
+	/* One pass over the week's occurrences fills the minute table and
+	 * collects each occurrence's start and end (the edges). */
+	int16_t *e = malloc(c->nsessions * 14 * sizeof(*e));
+	if (e == NULL)
+		return "out of memory";
+	size_t n = 0;
 	for (size_t i = 0; i < c->nsessions; i++) {
 		const struct breaker_session_conf *se = &c->sessions[i];
 		int dur = duration_min(se);
@@ -460,28 +468,12 @@ breaker_calendar_finish(struct breaker_calendar_conf *c, int *a, int *b,
 					*b = (int)i;
 					memset(c->week, BREAKER_SESSION_OFF,
 					       sizeof(c->week));
+					free(e);
 					return overlap(c, *a, *b, m, msg,
 					               msglen);
 				}
 				c->week[m] = (int8_t)i;
 			}
-		}
-	}
-	if (c->nsessions == 0)
-		return NULL;
-	int16_t *e = malloc(c->nsessions * 14 * sizeof(*e));
-	if (e == NULL) {
-		memset(c->week, BREAKER_SESSION_OFF, sizeof(c->week));
-		return "out of memory";
-	}
-	size_t n = 0;
-	for (size_t i = 0; i < c->nsessions; i++) {
-		const struct breaker_session_conf *se = &c->sessions[i];
-		int dur = duration_min(se);
-		for (int d = 0; d < 7; d++) {
-			if ((se->days & (1u << d)) == 0)
-				continue;
-			int m0 = d * DAY_MIN + se->start_min;
 			e[n++] = (int16_t)m0;
 			e[n++] = (int16_t)((m0 + dur) % BREAKER_WEEK_MIN);
 		}

@@ -627,8 +627,9 @@ struct force *breaker_force_of(struct breaker *b, bool on_pair, int32_t idx,
 void breaker_force_start(struct breaker *b, struct force *f, bool on_pair,
                          int32_t idx, fxb_time until, const char *reason,
                          int64_t plan);
-/* breaker_force_set_reason keeps an operator's reason in f, cut to fit. */
-void breaker_force_set_reason(struct force *f, const char *reason);
+/* breaker_reason_copy keeps an operator's reason (a force's, a plan's)
+ * in dst, cut to fit on a UTF-8 character boundary. */
+void breaker_reason_copy(char dst[BREAKER_REASON_MAX + 1], const char *reason);
 /* breaker_force_end ends force f now (force_lift, saying `by`): an
  * operator's lift, a replacement, or its own time (the clock's timer). */
 void breaker_force_end(struct breaker *b, struct force *f, bool on_pair,

@@ -43,7 +43,7 @@ breaker_force_end(struct breaker *b, struct force *f, bool on_pair,
  * a UTF-8 character boundary so that the text stays valid wherever it is
  * shown. */
 void
-breaker_force_set_reason(struct force *f, const char *reason)
+breaker_reason_copy(char dst[BREAKER_REASON_MAX + 1], const char *reason)
 {
 	if (reason == NULL)
 		reason = "";
@@ -53,8 +53,8 @@ breaker_force_set_reason(struct force *f, const char *reason)
 		while (n > 0 && ((unsigned char)reason[n] & 0xC0) == 0x80)
 			n--;
 	}
-	memcpy(f->reason, reason, n);
-	f->reason[n] = '\0';
+	memcpy(dst, reason, n);
+	dst[n] = '\0';
 }
 
 /* The force record of a scope, made on first use (*err says why not). */
@@ -119,7 +119,7 @@ breaker_force_start(struct breaker *b, struct force *f, bool on_pair,
 	f->on = true;
 	f->since = b->now;
 	f->until = until;
-	breaker_force_set_reason(f, reason);
+	breaker_reason_copy(f->reason, reason);
 	if (until != FXB_NEVER)
 		breaker_timer_arm(&b->heap, &f->timer, until);
 	else

@@ -63,7 +63,7 @@ breaker_restore_force(struct breaker *b, bool on_pair, int32_t idx,
 	f->since = since;
 	f->until = until;
 	f->suspension = suspension;
-	breaker_force_set_reason(f, reason);
+	breaker_reason_copy(f->reason, reason);
 	if (until != FXB_NEVER)
 		breaker_timer_arm(&b->heap, &f->timer, until);
 	return FXB_OK;

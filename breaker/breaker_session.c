@@ -266,14 +266,12 @@ plan_put(struct breaker *b, struct plan **slot, bool on_pair, int32_t idx,
          fxb_time from, fxb_time until, const char *reason)
 {
 	struct plan *pl = calloc(1, sizeof(*pl));
-	struct force f;
 
 	if (pl == NULL)
 		return FXB_ERR_NOMEM;
 	pl->from = from;
 	pl->until = until;
-	breaker_force_set_reason(&f, reason);
-	memcpy(pl->reason, f.reason, sizeof(pl->reason));
+	breaker_reason_copy(pl->reason, reason);
 	pl->timer.pos = -1;
 	pl->timer.owner = on_pair ? TIMER_PLAN_PAIR : TIMER_PLAN_PRODUCT;
 	pl->timer.idx = idx;
