@@ -89,11 +89,8 @@ l=$L
 check "the leader logged leader_elected" \
 	"$(node_sql "$l" "select event from suspension_log where seq = 1")" \
 	leader_elected
-# A follower learns who leads from the leader's first heartbeat, which
-# may come a moment after the election.
 f=$((l % 3 + 1))
-knows() { [ "$(node_admin $f '{"op":"status"}' | jq -r .cluster.leader)" = "$l" ]; }
-wait_for knows
+wait_knows "$f" "$l"
 check "a follower answers checks not_leader with the leader's check_url" \
 	"$(node_check $f '{"op":"check","product":"p1","amount":"1.00"}' | jq -c '[.error.code, .error.leader]')" \
 	"[37,\"tcp://127.0.0.1:$((CPORT + l))\"]"

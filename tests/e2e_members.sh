@@ -96,6 +96,7 @@ done
 L=$(wait_lead) || { fail "three nodes elect a leader" "none after 10 s"; end; }
 ok "three nodes elect a leader"
 F=$((L % 3 + 1))
+wait_knows "$F" "$L"
 
 # --- cluster status, through --node on the shared file ----------------
 check "status: three voters; 4 and 5 (voter = no) are not members" \

@@ -11,6 +11,7 @@
 #   node_role N            follower, promoting, leader, or down
 #   leader                 the node that says it leads, or nothing
 #   wait_leader [NOT]      waits (10 s) for a leader other than NOT
+#   wait_knows N L         waits (10 s) until node N names L as its leader
 #   node_sql N SQL         a query on node N's ledger
 
 CPORT=${CPORT:-19660}
@@ -110,6 +111,16 @@ wait_leader() {
 		[ $i -gt 200 ] && return 1
 		sleep 0.05
 	done
+}
+# A follower learns who leads from the leader's first heartbeat, which
+# may come a moment after the election: a test that asserts what a
+# follower says of its leader waits for it first.
+wait_knows() {
+	KNOWS_NODE=$1 KNOWS_LEADER=$2
+	wait_for knows_leader
+}
+knows_leader() {
+	[ "$(node_admin "$KNOWS_NODE" '{"op":"status"}' | jq -r .cluster.leader)" = "$KNOWS_LEADER" ]
 }
 node_sql() { sqlite3 "$TMP/n$1/fxbreaker.db" "$2"; }
 # rows N: node N's rows as seq and hash, one a line (the same hashes are
