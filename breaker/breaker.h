@@ -441,15 +441,20 @@ int breaker_calendar_state(const struct breaker *b, size_t i, fxb_time *next,
  * windows, reference, timers, suspension and history.  A rule whose
  * parameters changed keeps its open suspension (until an operator or its
  * timer ends it) but starts its windows afresh.  Forced scopes that still
- * exist stay forced.  Each suspension of a rule or scope that no longer
- * exists is reported to `orphan` (the daemon logs its end).  `from` is
- * left empty of state and must then be freed.
+ * exist stay forced, and planned suspensions stay planned.  Each
+ * suspension of a rule or scope that no longer exists is reported to
+ * `orphan` (the daemon logs its end), and each plan of a scope that no
+ * longer exists to `plan_orphan` (if not NULL: the daemon logs that it
+ * lapsed).  `from` is left empty of state and must then be freed.
  */
 typedef void (*breaker_orphan_fn)(void *arg, const char *rule,
                                   const char *scope, bool on_pair,
                                   int64_t suspension);
+typedef void (*breaker_plan_orphan_fn)(void *arg, const char *scope,
+                                       const struct breaker_plan *plan);
 void breaker_transfer(struct breaker *from, struct breaker *to,
-                      breaker_orphan_fn orphan, void *arg);
+                      breaker_orphan_fn orphan,
+                      breaker_plan_orphan_fn plan_orphan, void *arg);
 
 /*
  * breaker_adopt_feed moves what the rate feed taught `from`, a cluster

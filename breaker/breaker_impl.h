@@ -669,7 +669,8 @@ breaker_product_closed(const struct breaker *b, const struct product *p)
 	       !((p->hours_mask >> (b->cals[p->hours_cal].cur + 1)) & 1u);
 }
 /* Moves from's plans to the same scopes of `to` (by name). */
-void breaker_plans_transfer(struct breaker *from, struct breaker *to);
+void breaker_plans_transfer(struct breaker *from, struct breaker *to,
+                            breaker_plan_orphan_fn orphan, void *arg);
 
 /* breaker_levels.c */
 

@@ -251,7 +251,8 @@ transfer_force(struct breaker *from, struct force **fx, struct breaker *to,
 
 void
 breaker_transfer(struct breaker *from, struct breaker *to,
-                 breaker_orphan_fn orphan, void *arg)
+                 breaker_orphan_fn orphan, breaker_plan_orphan_fn plan_orphan,
+                 void *arg)
 {
 	to->now = from->now;
 	for (uint32_t i = 0; i < from->nrules; i++) {
@@ -286,7 +287,7 @@ breaker_transfer(struct breaker *from, struct breaker *to,
 	}
 	/* Plans go to their scopes; a scope the new config dropped takes
 	 * its plan with it (nothing is left to suspend). */
-	breaker_plans_transfer(from, to);
+	breaker_plans_transfer(from, to, plan_orphan, arg);
 	/* Rule states were copied, not set: count afresh. */
 	for (uint32_t i = 0; i < to->npairs; i++)
 		to->pairs[i].nheld = breaker_pair_count_held(&to->pairs[i]);

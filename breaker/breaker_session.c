@@ -455,8 +455,22 @@ plan_move(struct breaker *from, struct plan **px, struct breaker *to,
 	to->nplans++;
 }
 
+/* A plan whose scope the new config dropped: reported, then dropped. */
+static void
+plan_orphan(struct breaker *b, struct plan **slot, const char *scope,
+            bool on_pair, breaker_plan_orphan_fn orphan, void *arg)
+{
+	const struct plan *pl = *slot;
+	struct breaker_plan out = {pl->id, pl->from, pl->until, on_pair,
+	                           pl->reason};
+	if (orphan != NULL)
+		orphan(arg, scope, &out);
+	plan_drop(b, slot);
+}
+
 void
-breaker_plans_transfer(struct breaker *from, struct breaker *to)
+breaker_plans_transfer(struct breaker *from, struct breaker *to,
+                       breaker_plan_orphan_fn orphan, void *arg)
 {
 	for (uint32_t i = 0; i < from->nproducts; i++) {
 		struct product *p = breaker_product(from, (int32_t)i);
@@ -467,7 +481,7 @@ breaker_plans_transfer(struct breaker *from, struct breaker *to)
 			plan_move(from, &p->plan, to,
 			          &breaker_product(to, j)->plan, j);
 		else
-			plan_drop(from, &p->plan);
+			plan_orphan(from, &p->plan, p->id, false, orphan, arg);
 	}
 	for (uint32_t i = 0; i < from->npairs; i++) {
 		struct pair *pr = &from->pairs[i];
@@ -477,7 +491,8 @@ breaker_plans_transfer(struct breaker *from, struct breaker *to)
 		if (j >= 0)
 			plan_move(from, &pr->plan, to, &to->pairs[j].plan, j);
 		else
-			plan_drop(from, &pr->plan);
+			plan_orphan(from, &pr->plan, pr->name, true, orphan,
+			            arg);
 	}
 }
 

@@ -149,7 +149,7 @@ found_operator(void *arg, const struct ledger_operator_change *c)
 static const char *const service_events[] = {
     "service_start",    "service_stop",      "config_reload", "degraded_start",
     "command",          "retired",           "notice_change", "notice_dropped",
-    "threshold_change", "threshold_dropped",
+    "threshold_change", "threshold_dropped", "plan_lapsed",
 };
 
 static bool

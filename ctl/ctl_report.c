@@ -33,9 +33,11 @@ struct episode {
 
 /* A planned suspension: its force_scheduled row, the command row that
  * asked for it, and its fate. */
-/* Lapsed: its end is before the log's latest row and nothing started it,
- * so the service was down across the whole window (a running service
- * logs the start, at from, before any row after until). */
+/* Lapsed: a plan_lapsed row closed it (its window passed while the
+ * service was down, or its scope left the config); in a log from before
+ * those rows, its end is before the log's latest row and nothing started
+ * it (a running service logs the start, at from, before any row after
+ * until). */
 enum plan_fate { PLAN_PENDING = 0, PLAN_STARTED, PLAN_CANCELLED, PLAN_LAPSED };
 static const char *const fate_name[] = {"pending", "started", "cancelled",
                                         "lapsed"};
@@ -51,6 +53,8 @@ struct plan {
 	int64_t suspension; /* started: the suspension it opened */
 	int64_t cancelled;  /* cancelled: when (the force_cancel row's t) */
 	char *cancel_requested_by, *cancel_approved_by;
+	int64_t lapsed;   /* lapsed: its plan_lapsed row's t, 0 if none */
+	char *lapsed_why; /* and its reason */
 };
 
 struct report {
@@ -227,6 +231,11 @@ plan_row(struct report *r, const struct ledger_row *row, json_t *d)
 	} else if (strcmp(row->event, "force_cancel") == 0) {
 		p->fate = PLAN_CANCELLED;
 		p->cancelled = row->t;
+	} else if (strcmp(row->event, "plan_lapsed") == 0) {
+		p->fate = PLAN_LAPSED;
+		p->lapsed = row->t;
+		free(p->lapsed_why);
+		p->lapsed_why = dup(jstr(d, "reason"));
 	} else if (strcmp(row->event, "command") == 0 && cmd != NULL &&
 	           res != NULL && strcmp(res, "applied") == 0) {
 		if (strcmp(cmd, "suspend") == 0 && p->planned_by == NULL) {
@@ -433,6 +442,10 @@ plan_fate_text(const struct plan *p, char *buf, size_t cap)
 		             : "?",
 		         p->cancel_approved_by != NULL ? p->cancel_approved_by
 		                                       : "?");
+	} else if (p->fate == PLAN_LAPSED && p->lapsed != 0) {
+		ctl_format_time(t, sizeof(t), p->lapsed);
+		snprintf(buf, cap, "lapsed %s: %s", t,
+		         p->lapsed_why != NULL ? p->lapsed_why : "?");
 	} else if (p->fate == PLAN_LAPSED) {
 		snprintf(buf, cap,
 		         "lapsed: never started, its window passed while the "
@@ -459,13 +472,14 @@ plan_text(const struct plan *p)
 static void
 plan_csv(const struct plan *p)
 {
-	char b[6][32];
+	char b[7][32];
 	snprintf(b[0], 32, "%lld", (long long)p->plan);
 	snprintf(b[1], 32, "%lld", (long long)p->requested);
 	snprintf(b[2], 32, "%lld", (long long)p->from);
 	snprintf(b[3], 32, "%lld", (long long)p->until);
 	snprintf(b[4], 32, "%lld", (long long)p->suspension);
 	snprintf(b[5], 32, "%lld", (long long)p->cancelled);
+	snprintf(b[6], 32, "%lld", (long long)p->lapsed);
 	ctl_csv_field(b[0], false);
 	ctl_csv_field(p->scope, false);
 	ctl_csv_field(p->scope_type, false);
@@ -478,7 +492,9 @@ plan_csv(const struct plan *p)
 	ctl_csv_field(p->fate == PLAN_STARTED ? b[4] : "", false);
 	ctl_csv_field(p->fate == PLAN_CANCELLED ? b[5] : "", false);
 	ctl_csv_field(p->cancel_requested_by, false);
-	ctl_csv_field(p->cancel_approved_by, true);
+	ctl_csv_field(p->cancel_approved_by, false);
+	ctl_csv_field(p->lapsed != 0 ? b[6] : "", false);
+	ctl_csv_field(p->lapsed_why, true);
 }
 
 static void
@@ -513,10 +529,21 @@ plan_json(const struct plan *p)
 			    o, "cancel_approved_by",
 			    json_string(p->cancel_approved_by));
 	}
+	if (p->lapsed != 0) {
+		json_object_set_new(o, "lapsed", json_integer(p->lapsed));
+		if (p->lapsed_why != NULL)
+			json_object_set_new(o, "lapsed_reason",
+			                    json_string(p->lapsed_why));
+	}
 	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	putchar('\n');
 	json_decref(o);
 }
+
+static const char plans_csv_header[] =
+    "plan,scope,scope_type,requested,from,until,reason,planned_by,fate,"
+    "suspension,cancelled,cancel_requested_by,cancel_approved_by,lapsed,"
+    "lapsed_reason\n";
 
 /* The plans whose start falls in r's window, in fmt.  The text shows
  * them below the episodes, under a heading of their own, and only if
@@ -536,9 +563,7 @@ plans_print(const struct report *r, const char *fmt, bool heading)
 			       "PLAN", "SCOPE", "FROM (UTC)", "UNTIL (UTC)",
 			       "PLANNED BY", "FATE");
 		if (!any && strcmp(fmt, "csv") == 0)
-			printf("plan,scope,scope_type,requested,from,until,"
-			       "reason,planned_by,fate,suspension,cancelled,"
-			       "cancel_requested_by,cancel_approved_by\n");
+			fputs(plans_csv_header, stdout);
 		any = true;
 		if (strcmp(fmt, "text") == 0)
 			plan_text(p);
@@ -548,9 +573,7 @@ plans_print(const struct report *r, const char *fmt, bool heading)
 			plan_json(p);
 	}
 	if (!any && !heading && strcmp(fmt, "csv") == 0)
-		printf("plan,scope,scope_type,requested,from,until,reason,"
-		       "planned_by,fate,suspension,cancelled,"
-		       "cancel_requested_by,cancel_approved_by\n");
+		fputs(plans_csv_header, stdout);
 }
 
 static void
@@ -576,6 +599,7 @@ report_free(struct report *r)
 		free(p->planned_by);
 		free(p->cancel_requested_by);
 		free(p->cancel_approved_by);
+		free(p->lapsed_why);
 	}
 	free(r->p);
 }

@@ -504,6 +504,14 @@ int64_t events_sink(void *arg, const struct breaker_event *ev);
  */
 int64_t events_retire(struct daemon *d, const char *rule, const char *scope,
                       bool on_pair, int64_t suspension, const char *why);
+/*
+ * events_plan_lapsed closes a planned suspension that can never run
+ * (RULES-NOTES.md 9): a `plan_lapsed` row naming the plan, its scope and
+ * window, and why; ledger_plans no longer returns it.  Returns its seq.
+ */
+int64_t events_plan_lapsed(struct daemon *d, const char *scope, bool on_pair,
+                           int64_t plan, fxb_time from, fxb_time until,
+                           const char *why);
 /* events_service, events_service_rule: a service row (start, stop,
  * reload, degraded start, a change by command with the rule it
  * changes); returns its seq. */

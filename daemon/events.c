@@ -333,6 +333,40 @@ events_retire(struct daemon *d, const char *rule, const char *scope,
 	return q.row.seq;
 }
 
+/* A plan closed without running: kind service (it signs a checkpoint),
+ * the plan's scope, its window, and why. */
+int64_t
+events_plan_lapsed(struct daemon *d, const char *scope, bool on_pair,
+                   int64_t plan, fxb_time from, fxb_time until,
+                   const char *why)
+{
+	struct qrow q;
+	row_start(d, &q);
+	q.row.event = "plan_lapsed";
+	q.row.kind = "service";
+	q.scope = dup_or_null(scope);
+	q.row.scope = q.scope;
+	q.row.scope_type = on_pair ? "pair" : "product";
+	json_t *o = json_object();
+	json_object_set_new(o, "t", json_integer(q.row.t));
+	json_object_set_new(o, "event", json_string("plan_lapsed"));
+	json_object_set_new(o, "scope", json_string(scope));
+	json_object_set_new(o, "scope_type", json_string(q.row.scope_type));
+	json_object_set_new(o, "plan", json_integer(plan));
+	json_object_set_new(o, "from", json_integer(from));
+	if (until != FXB_NEVER)
+		json_object_set_new(o, "until", json_integer(until));
+	json_object_set_new(o, "reason", json_string(why));
+	q.detail = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (q.detail == NULL)
+		q.detail = strdup("{}");
+	q.row.detail = q.detail;
+	snprintf(q.topic, sizeof(q.topic), "%s/%s", q.row.scope_type, scope);
+	wal_enqueue(d, &q);
+	return q.row.seq;
+}
+
 /* A service row: start, stop, reload, degraded start, changes by command
  * (with the rule they change).  mu held. */
 int64_t

@@ -236,13 +236,14 @@ put_detail(struct line *l, json_t *o, bool command)
 }
 
 /* Rows an operator must look at: a suspension that opens (not a
- * shadow one), the service in trouble, a refused command. */
+ * shadow one), the service in trouble, a refused command, a planned
+ * suspension that will never run. */
 static bool
 warns(const struct ledger_row *r, json_t *o)
 {
 	static const char *const ev[] = {
 	    "trip",       "stale",        "force_suspend", "degraded_start",
-	    "clock_step", "clock_behind", "retired",
+	    "clock_step", "clock_behind", "retired",       "plan_lapsed",
 	};
 	const char *cs = json_string_value(json_object_get(o, "check_socket"));
 	const char *res = json_string_value(json_object_get(o, "result"));

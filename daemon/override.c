@@ -169,6 +169,14 @@ orphan_row(void *arg, const char *rule, const char *scope, bool on_pair,
 	    "or mode");
 }
 
+static void
+plan_orphan_row(void *arg, const char *scope, const struct breaker_plan *p)
+{
+	events_plan_lapsed(arg, scope, p->on_pair, p->plan, p->from, p->until,
+	                   p->on_pair ? "its pair left the config"
+	                              : "its product left the config");
+}
+
 /*
  * swap_config runs cfg (whose file has this hash) in place of the running
  * config: a new engine takes over every rule's state.  Every product then
@@ -190,8 +198,9 @@ swap_config(struct daemon *d, struct breaker_config *cfg, const char *hash)
 	}
 	struct breaker *old = d->engine;
 	struct breaker_config *oldcfg = d->cfg;
-	/* Orphans are retired against the old engine and its gate. */
-	breaker_transfer(old, engine, orphan_row, d);
+	/* Orphans are retired against the old engine and its gate; a
+	 * plan of a scope that left lapses (it can never start). */
+	breaker_transfer(old, engine, orphan_row, plan_orphan_row, d);
 	d->engine = engine;
 	d->cfg = cfg;
 	/* Every product waits for what is queued now (retired ends, the

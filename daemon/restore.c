@@ -172,8 +172,9 @@ restore_one(void *arg, const struct ledger_state *st)
 
 /*
  * A pending plan back into the engine, with the notice it will show.  A
- * plan whose scope left the config is not restored: it could not start,
- * and its row says what was planned (log_warn says so).
+ * plan that can never run is closed in the log (plan_lapsed, with why):
+ * its whole window passed while the service was down, or its scope left
+ * the config (as a reload would close it).
  */
 static int
 restore_plan(void *arg, const struct ledger_row *row, int64_t logged_at)
@@ -216,26 +217,29 @@ restore_plan(void *arg, const struct ledger_row *row, int64_t logged_at)
 	    !events_plan_notice_set(d, row->seq, notice))
 		e = FXB_ERR_NOMEM;
 	json_decref(o);
-	if (e == FXB_ERR_NOMEM) {
+	const char *why = NULL;
+	switch (e) {
+	case FXB_OK:
+		log_info("restored plan %lld: %s %s from %lld",
+		         (long long)row->seq, row->scope_type, row->scope,
+		         (long long)start);
+		return 0;
+	case FXB_ERR_NOMEM:
 		log_warn("out of memory restoring plan %lld",
 		         (long long)row->seq);
 		d->restore_failed = true;
 		return 1;
+	case FXB_ERR_RANGE:
+		why = "its window passed while the service was down";
+		break;
+	default:
+		why = on_pair ? "its pair is not in the config"
+		              : "its product is not in the config";
+		break;
 	}
-	if (e == FXB_ERR_RANGE)
-		log_warn("plan %lld of %s %s not restored: it was to run from "
-		         "%lld until %lld, and both passed while the daemon "
-		         "was down",
-		         (long long)row->seq, row->scope_type, row->scope,
-		         (long long)start, (long long)end);
-	else if (e != FXB_OK)
-		log_warn("plan %lld of %s %s not restored: %s",
-		         (long long)row->seq, row->scope_type, row->scope,
-		         fxb_strerror(e));
-	else
-		log_info("restored plan %lld: %s %s from %lld",
-		         (long long)row->seq, row->scope_type, row->scope,
-		         (long long)start);
+	log_warn("plan %lld of %s %s lapsed: %s", (long long)row->seq,
+	         row->scope_type, row->scope, why);
+	events_plan_lapsed(d, row->scope, on_pair, row->seq, start, end, why);
 	return 0;
 }
 

@@ -236,11 +236,13 @@ enum fxb_err ledger_resumes(struct ledger *lg, const char *rule, int64_t since,
 /*
  * ledger_plans calls fn, oldest first, for every planned suspension still
  * pending (RULES.md 9): each force_scheduled row that no later
- * force_cancel or force_suspend names in its detail's "plan".  Read
- * through indexes (migration 0004): as many rows as plans were ever
- * made, not the log's length.  logged_at is 0.
+ * force_cancel, force_suspend or plan_lapsed names in its detail's
+ * "plan".  Read through indexes (migrations 0004, 0005): as many rows as
+ * plans were ever made, not the log's length.  logged_at is 0.
+ * ledger_plans_sql is its query, for a test to ask SQLite how it plans it.
  */
 enum fxb_err ledger_plans(struct ledger *lg, ledger_row_fn fn, void *arg);
+extern const char ledger_plans_sql[];
 
 /*
  * One change to the operator roster, as the log recorded it: an

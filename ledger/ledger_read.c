@@ -84,21 +84,25 @@ ledger_resumes(struct ledger *lg, const char *rule, int64_t since,
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? FXB_OK : FXB_ERR_LEDGER;
 }
 
+/* A plan is pending until a row of one of these events names it in its
+ * detail's "plan".  "+s.seq": a comparison without the column's
+ * affinity, so that the planner matches suspension_log_plan's expression
+ * (migrations 0004, 0005).  tests/entry_test.c asks SQLite how it plans
+ * this very text: both tables by index, neither scanned. */
+const char ledger_plans_sql[] =
+    "SELECT s.seq, s.t, s.scope, s.scope_type, s.detail FROM "
+    "suspension_log s WHERE s.event = 'force_scheduled' AND NOT "
+    "EXISTS (SELECT 1 FROM suspension_log c WHERE c.event IN "
+    "('force_cancel', 'force_suspend', 'plan_lapsed') AND "
+    "json_extract(c.detail, '$.plan') = +s.seq) ORDER BY s.seq";
+
 enum fxb_err
 ledger_plans(struct ledger *lg, ledger_row_fn fn, void *arg)
 {
 	sqlite3_stmt *st;
 	int rc;
-	/* "+s.seq": a comparison without the column's affinity, so that the
-	 * planner matches suspension_log_plan's expression (0004). */
-	if (sqlite3_prepare_v2(
-	        lg->db,
-	        "SELECT s.seq, s.t, s.scope, s.scope_type, s.detail FROM "
-	        "suspension_log s WHERE s.event = 'force_scheduled' AND NOT "
-	        "EXISTS (SELECT 1 FROM suspension_log c WHERE c.event IN "
-	        "('force_cancel', 'force_suspend') AND "
-	        "json_extract(c.detail, '$.plan') = +s.seq) ORDER BY s.seq",
-	        -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(lg->db, ledger_plans_sql, -1, &st, NULL) !=
+	    SQLITE_OK)
 		return FXB_ERR_LEDGER;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct ledger_row r = {

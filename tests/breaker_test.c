@@ -494,7 +494,7 @@ test_transfer(void)
 	CHECK_INT(breaker_reset(a, 2000, 1), FXB_ERR_NOT_TRIPPED);
 	breaker_force_suspend(a, 2000, false, 0, 9000, "f");
 	int64_t orphans = 0;
-	breaker_transfer(a, b, orphan_count, &orphans);
+	breaker_transfer(a, b, orphan_count, NULL, &orphans);
 	breaker_free(a);
 	CHECK_INT(orphans, la.id[0]);
 	CHECK_INT(breaker_now(b), 2000);
@@ -543,7 +543,7 @@ test_transfer_levels(void)
 	breaker_check(a, 10, 0, 1, 0, &d);
 	breaker_check(a, 20, 0, 1, 0, &d);
 	CHECK_INT(d.verdict, BREAKER_VERDICT_ALLOW);
-	breaker_transfer(a, b, orphan_count, NULL);
+	breaker_transfer(a, b, orphan_count, NULL, NULL);
 	breaker_free(a);
 	breaker_check(b, 30, 0, 1, 0, &d);
 	CHECK_INT(d.verdict, BREAKER_VERDICT_DENY);
@@ -552,7 +552,7 @@ test_transfer_levels(void)
 	CHECK_INT(lb.ev[0].n, 3);
 	CHECK_INT(lb.ev[0].threshold, 2);
 	/* Now the window changes too: nothing carries, the check counts 1. */
-	breaker_transfer(b, c, orphan_count, NULL);
+	breaker_transfer(b, c, orphan_count, NULL, NULL);
 	breaker_free(b);
 	CHECK_INT(breaker_reset(c, 40, 0), FXB_OK);
 	breaker_check(c, 50, 0, 1, 0, &d);
@@ -1531,7 +1531,7 @@ test_plan_restore_transfer(void)
 		return;
 	breaker_force_plan(a, 100, false, 0, 1000, FXB_NEVER, "r");
 	int64_t orphans = 0;
-	breaker_transfer(a, b, orphan_count, &orphans);
+	breaker_transfer(a, b, orphan_count, NULL, &orphans);
 	breaker_free(a);
 	breaker_check(b, 500, 0, 1, 0, &d);
 	CHECK_INT(d.upcoming.plan, la.id[0]);
@@ -1539,6 +1539,61 @@ test_plan_restore_transfer(void)
 	CHECK_INT(lb.n, 1);
 	CHECK_INT(lb.ev[0].type, BREAKER_EV_FORCE_SUSPEND);
 	CHECK_INT(lb.ev[0].plan, la.id[0]);
+	breaker_free(b);
+}
+
+struct plan_orphans {
+	char buf[256];
+};
+
+static void
+plan_orphan_seen(void *arg, const char *scope, const struct breaker_plan *p)
+{
+	struct plan_orphans *po = arg;
+	size_t n = strlen(po->buf);
+	snprintf(po->buf + n, sizeof(po->buf) - n, "%s %d %lld %lld %lld %s;",
+	         scope, p->on_pair, (long long)p->plan, (long long)p->from,
+	         (long long)p->until, p->reason);
+}
+
+/* A reload that drops a planned scope reports the plan (the daemon logs
+ * plan_lapsed) and keeps the plans whose scopes stay. */
+static void
+test_plan_orphan(void)
+{
+	static struct log la, lb;
+	static const char two[] =
+	    "[pair USD/KRW]\n[pair EUR/KRW]\n"
+	    "[product w]\npair = USD/KRW\n[product e]\npair = EUR/KRW\n";
+	static const char one[] =
+	    "[pair USD/KRW]\n[product w]\npair = USD/KRW\n";
+	struct breaker *a = engine(two, 0, &la);
+	struct breaker *b = engine(one, 0, &lb);
+	if (a == NULL || b == NULL)
+		return;
+	CHECK_INT(breaker_force_plan(a, 100, false, 0, 1000, 2000, "w stop"),
+	          FXB_OK);
+	CHECK_INT(
+	    breaker_force_plan(a, 101, false, 1, 1500, FXB_NEVER, "e stop"),
+	    FXB_OK);
+	CHECK_INT(breaker_force_plan(a, 102, true, 1, 3000, 4000, "pair stop"),
+	          FXB_OK);
+	CHECK_INT(la.n, 3);
+	struct plan_orphans po = {""};
+	breaker_transfer(a, b, orphan_count, plan_orphan_seen, &po);
+	breaker_free(a);
+	char want[256];
+	snprintf(
+	    want, sizeof(want),
+	    "e 0 %lld 1500 %lld e stop;EUR/KRW 1 %lld 3000 4000 pair stop;",
+	    (long long)la.id[1], (long long)FXB_NEVER, (long long)la.id[2]);
+	CHECK_STR(po.buf, want);
+	/* w's plan stayed: it starts at 1000, ends at 2000. */
+	breaker_advance(b, 2000);
+	CHECK_INT(lb.n, 2);
+	CHECK_INT(lb.ev[0].type, BREAKER_EV_FORCE_SUSPEND);
+	CHECK_INT(lb.ev[0].plan, la.id[0]);
+	CHECK_INT(lb.ev[1].type, BREAKER_EV_FORCE_LIFT);
 	breaker_free(b);
 }
 
@@ -1562,6 +1617,7 @@ static const struct test tests[] = {
     {"session_first", test_session_first},
     {"plans", test_plans},
     {"plan_restore_transfer", test_plan_restore_transfer},
+    {"plan_orphan", test_plan_orphan},
 };
 
 int

@@ -300,15 +300,65 @@ PL=$(sql "select max(seq) from suspension_log where event='force_scheduled'")
 stop_daemon
 sleep_until "$UL"
 start_daemon || exit 1
-check "a plan whose window passed while down is not restored, and stderr says so" \
-	"$(grep -c "plan $PL of product wallet not restored: it was to run from $FL until $UL, and both passed while the daemon was down" "$TMP/daemon.log")" 1
+LAPSED="its window passed while the service was down"
+check "a plan whose window passed while down lapses, and stderr says so" \
+	"$(grep -c "plan $PL of product wallet lapsed: $LAPSED" "$TMP/daemon.log")" 1
+PLR=$(sql "select max(seq) from suspension_log where event='plan_lapsed'")
+check "... a plan_lapsed row closes it in the log: its plan, window and why" \
+	"$(row "$PLR" "kind || ' ' || scope || ' ' || scope_type || ' ' || detail")" \
+	"service wallet product {\"t\":$(row "$PLR" t),\"event\":\"plan_lapsed\",\"scope\":\"wallet\",\"scope_type\":\"product\",\"plan\":$PL,\"from\":$FL,\"until\":$UL,\"reason\":\"$LAPSED\"}"
+check "... written at the restart, before service_start" \
+	"$(sql "select event from suspension_log where seq > $PLR order by seq limit 1")" service_start
+check "... and signed by a checkpoint (a service row)" \
+	"$(sql "select count(*) from checkpoints where size >= $PLR")" 1
 check "... nothing started it, and nothing is announced" \
 	"$(sql "select count(*) from suspension_log where event='force_suspend' and json_extract(detail, '\$.plan') = $PL") $(chk wallet | jq -c '[.decision, .upcoming]')" \
 	'0 ["allow",null]'
-check "report --plans (JSON): lapsed, not pending" \
-	"$("$CTL" report --plans --format json | jq -c "select(.plan == $PL) | [.fate, .suspension]")" \
-	'["lapsed",null]'
+check "report --plans (JSON): lapsed, when, and why" \
+	"$("$CTL" report --plans --format json | jq -c "select(.plan == $PL) | [.fate, .suspension, .lapsed, .lapsed_reason]")" \
+	"[\"lapsed\",null,$(row "$PLR" t),\"$LAPSED\"]"
 check "report (text): its fate in words" \
-	"$("$CTL" report | grep -c "^ *$PL  wallet .*lapsed: never started, its window passed while the service was down")" 1
+	"$("$CTL" report | grep -c "^ *$PL  wallet .*lapsed $(iso "$(row "$PLR" t)"): $LAPSED\$")" 1
+check "report --plans (CSV): lapsed and lapsed_reason, the last columns" \
+	"$("$CTL" report --plans --format csv | python3 -c "import csv,sys
+r = list(csv.reader(sys.stdin))
+print(r[0][13:], [x[8:] for x in r if x[0] == '$PL'])")" \
+	"['lapsed', 'lapsed_reason'] [['lapsed', '', '', '', '', '$(row "$PLR" t)', '$LAPSED']]"
+stop_daemon
+start_daemon || exit 1
+check "a second restart: the lapsed plan is not pending, no second row" \
+	"$(sql "select count(*) from suspension_log where event='plan_lapsed'") $(grep -c "plan $PL of" "$TMP/daemon.log")" \
+	"1 1"
+
+# --- a plan whose product leaves the config -------------------------------
+# By reload: the plan can never start; it lapses at once.
+T6=$(now)
+"$CTL" suspend --key alice.key --product wallet --reason "wallet stop" --from "$((T6 + 600000))" >/dev/null
+PW=$(sql "select max(seq) from suspension_log where event='force_scheduled'")
+PR=$P3 # remit's, pending
+cp "$TMP/fx.conf" "$TMP/fx.full"
+sed '/^\[product wallet\]$/,/^pair/d' "$TMP/fx.full" >"$TMP/fx.conf"
+kill -HUP "$PID"
+reloaded() { [ "$(sql "select count(*) from suspension_log where event='config_reload'")" -ge 1 ]; }
+wait_for reloaded
+check "a reload without wallet: its plan lapses, before the reload's row" \
+	"$(sql "select event || ' ' || ifnull(json_extract(detail, '\$.plan') || ' ' || json_extract(detail, '\$.reason'), '-') from suspension_log where seq > $PW and kind = 'service' order by seq")" \
+	"plan_lapsed $PW its product left the config
+config_reload -"
+check "... the operator's line: a warning" \
+	"$(grep "event=plan_lapsed" "$TMP/daemon.log" | grep -c "plan=$PW .*reason=\"its product left the config\"")" 1
+check "... remit's plan stays" \
+	"$(chk remit | jq -c '.upcoming.plan')" "$PR"
+# At a restart: a config that lost remit closes remit's plan the same way.
+stop_daemon
+sed '/^\[product remit\]$/,/^pair/d' "$TMP/fx.conf" >"$TMP/fx.none"
+cp "$TMP/fx.none" "$TMP/fx.conf"
+start_daemon || exit 1
+check "a restart without remit: its plan lapses, its row says why" \
+	"$(sql "select json_extract(detail, '\$.plan') || ' ' || json_extract(detail, '\$.reason') from suspension_log where event='plan_lapsed' order by seq desc limit 1")" \
+	"$PR its product is not in the config"
+check "... and nothing is pending" \
+	"$("$CTL" report --plans --format json | jq -c 'select(.fate == "pending") | .plan' | tr '\n' ' ')" \
+	""
 
 finish

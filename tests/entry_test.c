@@ -264,9 +264,9 @@ plan_seen(void *arg, const struct ledger_row *r, int64_t logged_at)
 	return logged_at != 0; /* always 0: go on */
 }
 
-/* ledger_plans: the force_scheduled rows no later force_cancel or
- * force_suspend names, oldest first, read through migration 0004's
- * index (the start must not scan the log). */
+/* ledger_plans: the force_scheduled rows no later force_cancel,
+ * force_suspend or plan_lapsed names, oldest first, read through the
+ * index of migrations 0004 and 0005 (the start must not scan the log). */
 static void
 test_plans(void)
 {
@@ -299,10 +299,13 @@ test_plans(void)
 	CHECK_STR(ps.buf,
 	          "4 p1 product {\"plan\":4,\"from\":300,\"notice\":"
 	          "\"maint\"};7 USD/KRW pair {\"plan\":7,\"from\":9};");
-	/* Plan 7 cancelled: only 4 is left. */
-	struct ledger_row c =
-	    plan_row(9, "force_cancel", "USD/KRW", "{\"plan\":7,\"from\":9}");
-	CHECK_INT(ledger_append(a, &c, 1, 1733230009999, false, NULL, err,
+	/* Plan 7 cancelled, plan 10 lapsed: only 4 is left. */
+	struct ledger_row c[] = {
+	    plan_row(9, "force_cancel", "USD/KRW", "{\"plan\":7,\"from\":9}"),
+	    plan_row(10, "force_scheduled", "p3", "{\"plan\":10,\"from\":50}"),
+	    plan_row(11, "plan_lapsed", "p3", "{\"plan\":10,\"from\":50}"),
+	};
+	CHECK_INT(ledger_append(a, c, 3, 1733230009999, false, NULL, err,
 	                        sizeof(err)),
 	          FXB_OK);
 	ps.buf[0] = '\0';
@@ -310,17 +313,12 @@ test_plans(void)
 	CHECK_STR(ps.buf, "4 p1 product {\"plan\":4,\"from\":300,\"notice\":"
 	                  "\"maint\"};");
 	ledger_close(a);
-	/* ledger_read.c's query as SQLite plans it: both tables searched by
+	/* ledger_plans's query as SQLite plans it: both tables searched by
 	 * index, none scanned. */
-	char cmd[512];
+	char cmd[1024];
 	snprintf(cmd, sizeof(cmd),
-	         "sqlite3 %s/plans.db \"EXPLAIN QUERY PLAN SELECT s.seq FROM "
-	         "suspension_log s WHERE s.event = 'force_scheduled' AND NOT "
-	         "EXISTS (SELECT 1 FROM suspension_log c WHERE c.event IN "
-	         "('force_cancel', 'force_suspend') AND "
-	         "json_extract(c.detail, '\\$.plan') = +s.seq) ORDER BY "
-	         "s.seq\"",
-	         dir);
+	         "sqlite3 %s/plans.db \"EXPLAIN QUERY PLAN %s\"", dir,
+	         ledger_plans_sql);
 	FILE *p = popen(cmd, "r");
 	char plan[1024];
 	size_t got = p != NULL ? fread(plan, 1, sizeof(plan) - 1, p) : 0;
