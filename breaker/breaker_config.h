@@ -195,8 +195,11 @@ enum fxb_err breaker_config_finish(struct breaker_config_builder *b,
  * breaker_threshold reads one of a rule's trip levels -- the keys an
  * operator may change at run time -- as text in the config's notation
  * (BREAKER_DECIMAL_BUFSZ bytes; "none" for an unset warn) and as a number
- * (cmp) that grows as the rule loosens.  false: key is not a trip level
- * of this rule's kind.
+ * (cmp) that grows as the rule loosens.  key may name a session's level
+ * (RULES.md 9: "trip@night", "pct@off") on a rule that follows a
+ * calendar: the level in force in that session, given or resolved from
+ * the plain key.  false: key is not a trip level of this rule's kind, or
+ * names a session its calendar has not.
  */
 bool breaker_threshold(const struct breaker_config *cfg,
                        const struct breaker_rule_conf *rc, const char *key,

@@ -26,12 +26,15 @@ static const struct {
 	enum breaker_kind kind;
 	const char *key;
 	enum threshold_type type;
-	size_t field, cmp;
+	size_t field, cmp;   /* in struct breaker_rule_conf */
+	size_t lfield, lcmp; /* the same in a session's struct breaker_level */
 } thresholds[] = {
 #define TH(k, key, t, f, c)                                                   \
 	{                                                                     \
 		k, key, t, offsetof(struct breaker_rule_conf, f),             \
-		    offsetof(struct breaker_rule_conf, c)                     \
+		    offsetof(struct breaker_rule_conf, c),                    \
+		    offsetof(struct breaker_level, f),                        \
+		    offsetof(struct breaker_level, c)                         \
 	}
     TH(BREAKER_VOLUME, "trip", TH_AMOUNT, trip, trip),
     TH(BREAKER_VOLUME, "warn", TH_AMOUNT, warn, warn),
@@ -40,25 +43,56 @@ static const struct {
 #undef TH
 };
 
+/* The session level a "KEY@SESSION" names, NULL for a plain key; false
+ * when the rule has no such session. */
+static bool
+session_of(const struct breaker_config *cfg,
+           const struct breaker_rule_conf *rc, const char *at,
+           const struct breaker_level **lv)
+{
+	*lv = NULL;
+	if (at == NULL)
+		return true;
+	if (rc->calendar < 0 || rc->levels == NULL)
+		return false;
+	int s = breaker_calendar_session_find(&cfg->calendars[rc->calendar],
+	                                      at + 1, strlen(at + 1));
+	if (s < BREAKER_SESSION_OFF)
+		return false;
+	*lv = &rc->levels[s + 1];
+	return true;
+}
+
 bool
 breaker_threshold(const struct breaker_config *cfg,
                   const struct breaker_rule_conf *rc, const char *key,
                   int64_t *cmp, char *text)
 {
+	const char *at = strchr(key, '@');
+	size_t n = at != NULL ? (size_t)(at - key) : strlen(key);
+	const struct breaker_level *lv;
+	if (!session_of(cfg, rc, at, &lv))
+		return false;
 	for (size_t i = 0; i < sizeof(thresholds) / sizeof(thresholds[0]);
 	     i++) {
 		if (thresholds[i].kind != rc->kind ||
-		    strcmp(thresholds[i].key, key) != 0)
+		    strlen(thresholds[i].key) != n ||
+		    strncmp(thresholds[i].key, key, n) != 0)
 			continue;
-		const char *base = (const char *)rc;
+		const char *base =
+		    lv != NULL ? (const char *)lv : (const char *)rc;
 		int64_t v, c;
-		memcpy(&v, base + thresholds[i].field, sizeof(v));
-		memcpy(&c, base + thresholds[i].cmp, sizeof(c));
+		memcpy(&v,
+		       base + (lv != NULL ? thresholds[i].lfield
+		                          : thresholds[i].field),
+		       sizeof(v));
+		memcpy(&c,
+		       base + (lv != NULL ? thresholds[i].lcmp
+		                          : thresholds[i].cmp),
+		       sizeof(c));
 		/* No warn level at all is the loosest: setting one tightens.
 		 */
-		*cmp = thresholds[i].field ==
-		                   offsetof(struct breaker_rule_conf, warn) &&
-		               v == 0
+		*cmp = strcmp(thresholds[i].key, "warn") == 0 && v == 0
 		           ? INT64_MAX
 		           : c;
 		int32_t pair =

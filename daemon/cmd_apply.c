@@ -565,9 +565,11 @@ approve_threshold(const struct cmd_ctx *x, const struct request *q,
 	                                  q->change.value, false, 0, who, &tc,
 	                                  out->msg, sizeof(out->msg));
 	if (e == FXB_OK && strcmp(tc.from, q->from) != 0) {
-		snprintf(out->msg, sizeof(out->msg),
-		         "%s of %s is %s now, not %s as when asked: ask again",
-		         q->change.key, q->rule, tc.from, q->from);
+		snprintf(
+		    out->msg, sizeof(out->msg),
+		    "%.64s of %.64s is %.32s now, not %.32s as when asked: "
+		    "ask again",
+		    q->change.key, q->rule, tc.from, q->from);
 		return FXB_ERR_STALE_APPROVAL;
 	}
 	if (e == FXB_OK)

@@ -791,7 +791,7 @@ bool restore_notes_check(struct daemon *d, char *why, size_t cap);
 #define CHANGES_MAX 256
 struct cmd_change {
 	char rule[BREAKER_ID_MAX + 1]; /* the rule, or the notice's id */
-	char key[24];
+	char key[BREAKER_ID_MAX + 16]; /* "max_move@" and a session name */
 	char value[BREAKER_TEXT_MAX + 1];
 	bool notice;
 };

@@ -342,10 +342,12 @@ daemon_threshold(struct daemon *d, const char *rule, const char *key,
 	if (strlen(key) >= sizeof(d->changes[0].key) ||
 	    !breaker_threshold(d->cfg, rc, key, &tc->from_cmp, tc->from)) {
 		snprintf(msg, cap,
-		         "\"%.23s\" is not a trip level a command may change "
-		         "on a %s rule: change it in the file and reload "
+		         "\"%.80s\" is not a trip level a command may change "
+		         "on %s rule %s: trip and warn (volume), pct and "
+		         "max_move (velocity), or KEY@SESSION of the rule's "
+		         "calendar; other keys change in the file, by reload "
 		         "(docs/PROTOCOL.md, \"threshold\")",
-		         key, breaker_kind_name(rc->kind));
+		         key, breaker_kind_name(rc->kind), rc->id);
 		return FXB_ERR_RANGE;
 	}
 	enum fxb_err e = config_with(d, &ch, &cfg, hash, &slot, msg, cap);

@@ -411,13 +411,6 @@ test_long_line(void)
 	breaker_config_free(cfg);
 }
 
-/*
- * RULES 9 (calendars, sessions, planned suspensions) is specified but not
- * implemented yet (issue 13; RULES-NOTES 9).  Until it is, a config that
- * uses it must be refused whole, naming the line and the key, never
- * half-read: a `trip@night` silently ignored would run the day level all
- * night.  These are the exact errors an operator meets today.
- */
 /* RULES 9: a calendar, levels by session and opening hours, read whole:
  * the sessions in file order, the levels resolved per session (off
  * included) against the plain keys, the hours as a mask. */
@@ -474,6 +467,29 @@ test_section9_good(void)
 			CHECK_INT(r->levels[1].warn, r->warn);
 			CHECK_INT(r->levels[2].trip, 60);
 			CHECK_INT(r->levels[2].warn, 40);
+			/* A threshold command reads a session's level by
+			 * KEY@SESSION, given or resolved; an unknown session
+			 * is no level. */
+			char tx[BREAKER_DECIMAL_BUFSZ];
+			int64_t cmp;
+			CHECK(
+			    breaker_threshold(cfg, r, "trip@night", &cmp, tx));
+			CHECK_STR(tx, "60");
+			CHECK_INT(cmp, 60);
+			CHECK(breaker_threshold(cfg, r, "trip@day", &cmp, tx));
+			CHECK_STR(tx, "500");
+			CHECK(breaker_threshold(cfg, r, "trip@off", &cmp, tx));
+			CHECK_STR(tx, "350");
+			CHECK(
+			    breaker_threshold(cfg, r, "warn@night", &cmp, tx));
+			CHECK_STR(tx, "40");
+			CHECK(!breaker_threshold(cfg, r, "trip@weekend", &cmp,
+			                         tx));
+			CHECK(!breaker_threshold(cfg, r, "trip@", &cmp, tx));
+			CHECK(!breaker_threshold(cfg, r, "window@night", &cmp,
+			                         tx));
+			CHECK(
+			    !breaker_threshold(cfg, r, "tri@night", &cmp, tx));
 		}
 		const struct breaker_product_conf *p = NULL;
 		for (size_t i = 0; i < cfg->nproducts; i++)
