@@ -158,12 +158,27 @@ def run(cport, hport, tmp, leader, pids):
                     "still %r after %.2f s" % (header(b), took))
             return
         new = int(v)
-        st = status(tmp, new)
+        # A follower names the new leader from its first heartbeat, while
+        # it may still be promoting (it leads once its leader_elected row
+        # commits): wait for that row, then for the board to show it.
+        deadline = time.monotonic() + 10
+        while True:
+            st = status(tmp, new)
+            rows = [r for r in elected_rows(tmp, new)
+                    if r[1] == new and r[2] == st.get("term")]
+            if (st.get("role") == "leader" and rows and
+                    status(tmp, f).get("leader") == new) or \
+                    time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         bt.check("the new leader is the one the nodes name",
                  (st.get("role"), status(tmp, f).get("leader")),
                  ("leader", new))
-        h = header(b)
         want_role = "leader" if new == f else "follower"
+        b.wait("document.getElementById('c-role').textContent === %r && "
+               "document.getElementById('c-term').textContent === %r" %
+               (want_role, str(st.get("term"))), 5)
+        h = header(b)
         bt.check("the survivor's header after the failover",
                  (h["pill"], h["leader"], h["term"]),
                  (want_role, "node %d (%s)" % (new, curl(new)),
@@ -175,8 +190,6 @@ def run(cport, hport, tmp, leader, pids):
                  None if new == f else
                  "this node is a follower: decisions are the leader's "
                  "(node %d, %s)" % (new, curl(new)))
-        rows = [r for r in elected_rows(tmp, new)
-                if r[1] == new and r[2] == st.get("term")]
         got, _ = b.wait(NEWEST_ELECTED + " === %d" %
                         (rows[0][0] if rows else -1), 3)
         bt.check("the survivor's board lists the new leader's "

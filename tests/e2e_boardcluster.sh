@@ -71,15 +71,15 @@ trap cluster_cleanup EXIT
 trap 'exit 1' HUP INT TERM PIPE
 
 cluster_up
-# Every node has applied the leader's leader_elected row.
-i=0
-until converged && [ "$(node_applied 1)" -gt 0 ]; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && break
-	sleep 0.05
-done
+# Every node has applied the leader's leader_elected row, and each
+# follower knows the leader (its metrics say so).
+ready() { converged && [ "$(node_applied 1)" -gt 0 ]; }
+wait_for ready || fail "the three nodes apply the leader's first row" \
+	"applied $(node_applied 1) $(node_applied 2) $(node_applied 3)"
 F1=$((L % 3 + 1))
 F2=$((F1 % 3 + 1))
+wait_knows "$F1" "$L"
+wait_knows "$F2" "$L"
 
 TERM_L=$(node_admin "$L" '{"op":"status"}' | jq -r .cluster.term)
 for n in 1 2 3; do
@@ -191,11 +191,10 @@ else
 	cluster_finish
 	exit 1
 fi
-i=0
-until converged; do
-	i=$((i + 1))
-	[ $i -gt 100 ] && break
-	sleep 0.05
+wait_for converged || fail "the nodes converge after the pause" \
+	"applied $(node_applied 1) $(node_applied 2) $(node_applied 3)"
+for n in 1 2 3; do
+	[ "$n" != "$L" ] && wait_knows "$n" "$L"
 done
 
 BOARD_PROFILE="$TMP/chromium" python3 "$ROOT/tests/boardcluster_test.py" \

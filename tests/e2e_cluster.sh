@@ -181,7 +181,15 @@ sleep 1.2
 for i in 1 2 3; do node_check "$l" '{"op":"check","product":"p1","amount":"1.00"}' >last.$i; done
 check "a last trip on p1 (its third check in the window)" \
 	"$(jq -r .decision last.3)" deny
-sleep 0.3 # its resume, 100 ms on, also signs
+# Its resume, 100 ms on, also signs: on every node before the rows are
+# read, or a resume landing midway makes the hashes differ.
+s=$(jq .suspension last.3)
+resumed_all() {
+	for n in 1 2 3; do
+		[ "$(node_sql $n "select count(*) from suspension_log where event = 'resume' and suspension = $s")" = 1 ] || return 1
+	done
+}
+wait_for resumed_all
 # Live, once every node has applied everything: the same rows (seq and
 # hash: the same bytes) and the same signed checkpoints on all three.
 wait_for converged

@@ -64,6 +64,9 @@ members() { # members N: "id:role ..." as node N's status lists raft's
 	ctl "$1" cluster status --json 2>/dev/null |
 		jq -r '[.members[] | "\(.id):\(.role)"] | sort | join(" ")'
 }
+# members_are N WANT: node N lists WANT (its copy of raft's members is
+# refreshed every few ms after a change commits).
+members_are() { [ "$(members "$1")" = "$2" ]; }
 lead() {
 	for n in 1 2 3 4; do
 		[ -n "$(node_pid $n)" ] && [ "$(node_role $n)" = leader ] && echo $n && return
@@ -150,6 +153,7 @@ check "rootA asks for node 4: pending" \
 	"$(node_sql "$L" "select json_extract(detail, '\$.result') || ' ' || json_extract(detail, '\$.raft_address') from suspension_log where seq = $rq")" \
 	"pending 127.0.0.1:$((CPORT + 14))"
 check "rootB approves: applied once raft has it" "$(approve "$L" rootB "$rq")" "applied "
+wait_for members_are "$L" "1:voter 2:voter 3:voter 4:voter"
 check "node 4 is a voter" "$(members "$L")" "1:voter 2:voter 3:voter 4:voter"
 check "the cluster_member_added row: node, address, by whom" \
 	"$(member_row "$L" cluster_member_added)" \
@@ -160,6 +164,7 @@ if wait_for caught_up; then ok "node 4 caught up: its applied seq is the leader'
 	fail "node 4 caught up" "4 at $(node_applied 4), leader at $(node_applied "$L")"; fi
 check "node 4's ledger holds its own member row" \
 	"$(member_row 4 cluster_member_added)" "4 127.0.0.1:$((CPORT + 14)) rootA rootB"
+wait_for members_are 4 "1:voter 2:voter 3:voter 4:voter"
 check "node 4 sees itself a voter" "$(members 4)" "1:voter 2:voter 3:voter 4:voter"
 
 # --- remove node 3 (or, if it leads, another follower) -----------------
@@ -167,8 +172,9 @@ R=3
 [ "$L" = 3 ] && R=$F
 rq=$(request "$L" cluster remove --key rootB.key --node "$R" --reason retire)
 check "rootA approves the removal of node $R" "$(approve "$L" rootA "$rq")" "applied "
-check "node $R is no member any more" "$(members "$L")" \
-	"$(for n in 1 2 3 4; do [ $n != "$R" ] && printf '%s:voter ' $n; done | sed 's/ $//')"
+left=$(for n in 1 2 3 4; do [ $n != "$R" ] && printf '%s:voter ' $n; done | sed 's/ $//')
+wait_for members_are "$L" "$left"
+check "node $R is no member any more" "$(members "$L")" "$left"
 check "the cluster_member_removed row" "$(member_row "$L" cluster_member_removed)" \
 	"$R 127.0.0.1:$((CPORT + 10 + R)) rootB rootA"
 node_stop "$R"
@@ -187,6 +193,8 @@ if L2=$(wait_lead "$L"); then ok "a new leader among the remaining nodes"; else
 	fail "a new leader among the remaining nodes" "none after 10 s"; end; fi
 check "  it is one of them" "$(echo " 1 2 3 4 " | sed "s/ $R / /;s/ $L / /" | grep -c " $L2 ")" 1
 check "  it still lists the dead leader as a voter" "$(members "$L2" | grep -c "$L:voter")" 1
+takes_checks() { [ "$(node_check "$L2" '{"op":"check","product":"w","amount":"1.00"}' | jq -r .decision)" = allow ]; }
+wait_for takes_checks
 check "  and takes checks" \
 	"$(node_check "$L2" '{"op":"check","product":"w","amount":"1.00"}' | jq -r .decision)" allow
 
@@ -209,7 +217,9 @@ again() {
 }
 again >slow.out &
 sp=$!
-sleep 1
+# The change is in flight once raft lists node 5 as a spare catching up.
+in_flight() { members "$L2" | grep -q '5:spare'; }
+wait_for in_flight
 check "another approval while one is carried out: busy" "$(approve "$L2" rootB "$rqx")" "rejected 22"
 check "the same approval resent meanwhile: busy, without a row" "$(again)" "null 22"
 wait $sp

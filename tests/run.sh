@@ -11,6 +11,21 @@
 #   sh tests/scenario.sh build tests/scenarios/NAME
 set -u
 build=${1:-build}
+# A test that hangs fails instead of hanging the run: each runs under
+# timeout(1), which kills its whole process group (the test and the
+# daemons it started) after this many seconds.  The slowest test takes
+# about a minute under AddressSanitizer on two cores.
+limit=${TEST_TIMEOUT:-900}
+# run OUT CMD...: CMD's output into OUT; its status, said if it timed out.
+run() {
+	o=$1
+	shift
+	timeout -k 10 "$limit" "$@" </dev/null >"$o" 2>&1
+	r=$?
+	[ $r -eq 124 ] || [ $r -eq 137 ] &&
+		echo "timed out after $limit s (TEST_TIMEOUT)" >>"$o"
+	return $r
+}
 passed=0
 failed=0
 failed_names=""
@@ -40,14 +55,14 @@ for t in "$build"/tests/*_test; do
 	[ -x "$t" ] || continue
 	name=$(basename "$t")
 	echo "== $name"
-	"$t" >"$out" 2>&1
+	run "$out" "$t"
 	st=$?
 	grep -v '^ok ' "$out"
 	tally "$name" "$out" "$st"
 done
 
 echo "== scenarios"
-sh tests/scenario.sh "$build" tests/scenarios/*/ >"$out" 2>&1
+run "$out" sh tests/scenario.sh "$build" tests/scenarios/*/
 st=$?
 grep -v '^ok ' "$out"
 tally scenarios "$out" "$st"
@@ -56,7 +71,7 @@ for t in tests/e2e_*.sh; do
 	[ -f "$t" ] || continue
 	name=$(basename "$t" .sh)
 	echo "== $name"
-	sh "$t" "$build" >"$out" 2>&1
+	run "$out" sh "$t" "$build"
 	st=$?
 	grep -v '^ok ' "$out"
 	tally "$name" "$out" "$st"
