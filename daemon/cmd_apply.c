@@ -567,7 +567,7 @@ approve_threshold(const struct cmd_ctx *x, const struct request *q,
 	if (e == FXB_OK && strcmp(tc.from, q->from) != 0) {
 		snprintf(
 		    out->msg, sizeof(out->msg),
-		    "%.64s of %.64s is %.32s now, not %.32s as when asked: "
+		    "%.80s of %.64s is %.32s now, not %.32s as when asked: "
 		    "ask again",
 		    q->change.key, q->rule, tc.from, q->from);
 		return FXB_ERR_STALE_APPROVAL;

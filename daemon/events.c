@@ -363,6 +363,7 @@ events_plan_lapsed(struct daemon *d, const char *scope, bool on_pair,
 		q.detail = strdup("{}");
 	q.row.detail = q.detail;
 	snprintf(q.topic, sizeof(q.topic), "%s/%s", q.row.scope_type, scope);
+	plan_notice_drop(d, plan);
 	wal_enqueue(d, &q);
 	return q.row.seq;
 }

@@ -324,6 +324,25 @@ file_config(struct daemon *d)
 	return file;
 }
 
+/* The config as it would be without the change at slot: the file with
+ * every other change by command laid over it.  What a key would be
+ * without its change, for a level by session the file leaves to the
+ * plain key, depends on the plain key's own change. */
+static struct breaker_config *
+config_without(struct daemon *d, size_t slot)
+{
+	struct config_override ov[CHANGES_MAX];
+	struct breaker_config *cfg = NULL;
+	char err[512];
+	size_t n = overrides_of(d, ov);
+	if (slot < n)
+		ov[slot] = ov[--n];
+	if (config_file_load_over(d->config_path, ov, n, NULL, &cfg, NULL, err,
+	                          sizeof(err)) != FXB_OK)
+		return NULL;
+	return cfg;
+}
+
 enum fxb_err
 daemon_threshold(struct daemon *d, const char *rule, const char *key,
                  const char *value, bool apply, int64_t by, const char *who,
@@ -342,11 +361,10 @@ daemon_threshold(struct daemon *d, const char *rule, const char *key,
 	if (strlen(key) >= sizeof(d->changes[0].key) ||
 	    !breaker_threshold(d->cfg, rc, key, &tc->from_cmp, tc->from)) {
 		snprintf(msg, cap,
-		         "\"%.80s\" is not a trip level a command may change "
-		         "on %s rule %s: trip and warn (volume), pct and "
-		         "max_move (velocity), or KEY@SESSION of the rule's "
-		         "calendar; other keys change in the file, by reload "
-		         "(docs/PROTOCOL.md, \"threshold\")",
+		         "\"%.80s\" is not a level a command may change on "
+		         "%s rule %s (trip, warn, pct, max_move, or "
+		         "KEY@SESSION of its calendar): change it in the file "
+		         "and reload",
 		         key, breaker_kind_name(rc->kind), rc->id);
 		return FXB_ERR_RANGE;
 	}
@@ -358,14 +376,15 @@ daemon_threshold(struct daemon *d, const char *rule, const char *key,
 		breaker_config_free(cfg);
 		return FXB_OK;
 	}
-	struct breaker_config *file = file_config(d);
-	char file_value[BREAKER_DECIMAL_BUFSZ] = "";
-	int64_t file_cmp;
-	if (file != NULL && rule_conf(file, rule) != NULL)
-		breaker_threshold(file, rule_conf(file, rule), key, &file_cmp,
-		                  file_value);
-	breaker_config_free(file);
-	bool ends = strcmp(file_value, tc->to) == 0;
+	/* Back to what the key would be without a change: the change ends. */
+	struct breaker_config *base = config_without(d, slot);
+	char base_value[BREAKER_DECIMAL_BUFSZ] = "";
+	int64_t base_cmp;
+	if (base != NULL && rule_conf(base, rule) != NULL)
+		breaker_threshold(base, rule_conf(base, rule), key, &base_cmp,
+		                  base_value);
+	breaker_config_free(base);
+	bool ends = strcmp(base_value, tc->to) == 0;
 	struct cmd_change t;
 	e = config_commit(d, cfg, hash, &ch, slot, ends, &t, msg, cap);
 	if (e == FXB_OK)

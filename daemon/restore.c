@@ -230,12 +230,30 @@ restore_plan(void *arg, const struct ledger_row *row, int64_t logged_at)
 		d->restore_failed = true;
 		return 1;
 	case FXB_ERR_RANGE:
-		why = "its window passed while the service was down";
+		/* A cluster runs on while a node is down: its plans lapse
+		 * only in a gap with no leader. */
+		why = d->svc.cluster.node_id != 0
+		          ? "its window passed while no node led"
+		          : "its window passed while the service was down";
 		break;
-	default:
+	case FXB_ERR_UNKNOWN_PRODUCT:
+	case FXB_ERR_UNKNOWN_PAIR:
 		why = on_pair ? "its pair is not in the config"
 		              : "its product is not in the config";
 		break;
+	default: /* a second plan of one scope: a log from before 0005 */
+		log_warn("plan %lld of %s %s not restored: %s",
+		         (long long)row->seq, row->scope_type, row->scope,
+		         fxb_strerror(e));
+		return 0;
+	}
+	/* A follower writes no row (the leader does, from the same log):
+	 * it only learns the plan is not its to run now. */
+	if (atomic_load(&d->role) == ROLE_FOLLOWER) {
+		log_info(
+		    "plan %lld of %s %s not restored on this follower: %s",
+		    (long long)row->seq, row->scope_type, row->scope, why);
+		return 0;
 	}
 	log_warn("plan %lld of %s %s lapsed: %s", (long long)row->seq,
 	         row->scope_type, row->scope, why);

@@ -27,6 +27,8 @@ session.all = mon-sun 00:00-00:00
 pair = USD/KRW
 [product x]
 pair = USD/KRW
+[product y]
+pair = USD/KRW
 [rule v]
 product = w
 kind = volume
@@ -34,6 +36,13 @@ calendar = c
 window = 60s
 trip = 50
 trip@all = 3
+suspend_for = 0
+[rule n]
+product = y
+kind = volume
+calendar = c
+window = 60s
+trip = 5
 suspend_for = 0
 [rule plain]
 product = x
@@ -57,7 +66,8 @@ cmd() { "$CTL" "$@" --json 2>/dev/null | result; }
 th() { cmd threshold --key "$1.key" --rule "$2" --param "$3" --value "$4" --reason "${5:-test}"; }
 chk() { req "{\"op\":\"check\",\"product\":\"$1\",\"amount\":\"1.00\"}"; }
 last_change() { sql "select json_extract(detail, '\$.key') || ' ' || json_extract(detail, '\$.from') || '->' || json_extract(detail, '\$.to') from suspension_log where event='threshold_change' order by seq desc limit 1"; }
-changed() { "$CTL" status --json | jq -c '[.rules[] | select(.changed) | {(.rule): .changed}]'; }
+# changed: the changes in force by rule, keys sorted
+changed() { "$CTL" status --json | jq -cS '[.rules[] | select(.changed) | {(.rule): .changed}]'; }
 
 check "the calendar is in session all" \
 	"$("$CTL" status --json | jq -r '.calendars[0].session')" all
@@ -66,7 +76,7 @@ check "the calendar is in session all" \
 check "a session the calendar has not" "$(th carol v trip@night 2)" "rejected range"
 check_has "  says which keys a command may change" \
 	"$("$CTL" threshold --key carol.key --rule v --param trip@night --value 2 --reason t --json | jq -r .error.message)" \
-	'"trip@night" is not a trip level a command may change on volume rule v: trip and warn (volume), pct and max_move (velocity), or KEY@SESSION of the rule'"'"'s calendar'
+	'"trip@night" is not a level a command may change on volume rule v (trip, warn, pct, max_move, or KEY@SESSION of its calendar): change it in the file and reload'
 check "a session level on a rule without a calendar" "$(th carol plain trip@all 2)" "rejected range"
 check "a suffix on a key that takes none" "$(th carol v window@all 10s)" "rejected range"
 check "trip@all's value in force already" "$(th carol v trip@all 3)" "rejected range"
@@ -86,7 +96,7 @@ check "check 2, counted with check 1 under trip@all 2: denied by v, N 2 of 2" \
 	"deny v 2/2"
 # The plain key is not the level in force in this session.
 check "the plain trip 50 -> 40 is applied" "$(th carol v trip 40)" "applied "
-check "  and both changes are listed" "$(changed)" '[{"v":{"trip@all":"2","trip":"40"}}]'
+check "  and both changes are listed" "$(changed)" '[{"v":{"trip":"40","trip@all":"2"}}]'
 
 # --- a level the file resolves from the plain key -------------------------
 check "vel's max_move@all (the file gives none: 10) tightens to 5" \
@@ -103,17 +113,42 @@ check "the change row: 2 -> 9, loosening, by both" \
 	"$(sql "select json_extract(detail, '\$.key') || ' ' || json_extract(detail, '\$.from') || '->' || json_extract(detail, '\$.to') || ' ' || json_extract(detail, '\$.loosens') || ' ' || json_extract(detail, '\$.by') from suspension_log where event='threshold_change' order by seq desc limit 1")" \
 	"trip@all 2->9 1 alice, approved by bob"
 
+# --- a session level the file leaves to the plain key ----------------------
+# Rule n gives no trip@all: the session runs at the plain trip.  Loosen
+# the plain trip 5 -> 8 (two people), then tighten the night back to 5:
+# that is the file's figure, but not what the session would be without
+# the change (8), so the change stands, and still does after another.
+rq=$("$CTL" threshold --key alice.key --rule n --param trip --value 8 --reason "busy" --json | json .request)
+check "n's plain trip 5 -> 8, approved" "$(cmd approve --key bob.key --request "$rq" --reason ok)" "applied "
+check "n's trip@all follows it: 8" \
+	"$(cmd threshold --key carol.key --rule n --param trip@all --value 8 --reason t)" "rejected range"
+check "carol tightens n's trip@all 8 -> 5" "$(th carol n trip@all 5)" "applied "
+check "  a change that stands (not back to the file's value)" \
+	"$(sql "select ifnull(json_extract(detail, '\$.ends'), 0) from suspension_log where event='threshold_change' order by seq desc limit 1")" 0
+check "  both of n's changes are listed" \
+	"$("$CTL" status --json | jq -cS '.rules[] | select(.rule == "n") | .changed')" '{"trip":"8","trip@all":"5"}'
+check "another change (vel) rebuilds the config" "$(th carol vel max_move@all 4)" "applied "
+for i in 1 2 3 4; do chk y >/dev/null; done
+check "n trips at its 5th check: trip@all 5 is in force" \
+	"$(chk y | jq -r '"\(.decision) \(.rule)"') $(sql "select json_extract(detail, '\$.n') || '/' || json_extract(detail, '\$.threshold') from suspension_log where event='trip' and rule='n'")" \
+	"deny n 5/5"
+kill -HUP "$PID"
+reloaded() { [ "$(sql "select count(*) from suspension_log where event='config_reload'")" -ge 1 ]; }
+wait_for reloaded
+check "a reload of the same file keeps every change" "$(changed)" \
+	'[{"v":{"trip":"40","trip@all":"9"}},{"n":{"trip":"8","trip@all":"5"}},{"vel":{"max_move@all":"4"}}]'
+
 # --- a restart keeps them --------------------------------------------------
 stop_daemon
 start_daemon || exit 1
-check "after a restart the three changes are in force" "$(changed)" \
-	'[{"v":{"trip@all":"9","trip":"40"}},{"vel":{"max_move@all":"5"}}]'
+check "after a restart the changes are in force" "$(changed)" \
+	'[{"v":{"trip":"40","trip@all":"9"}},{"n":{"trip":"8","trip@all":"5"}},{"vel":{"max_move@all":"4"}}]'
 
 # --- the file's own value ends the change ----------------------------------
 check "trip@all back to the file's 3 (tightening: one signature)" \
 	"$(th carol v trip@all 3)" "applied "
 check "  ends the change" \
 	"$(sql "select json_extract(detail, '\$.ends') from suspension_log where event='threshold_change' order by seq desc limit 1") $(changed)" \
-	'1 [{"v":{"trip":"40"}},{"vel":{"max_move@all":"5"}}]'
+	'1 [{"v":{"trip":"40"}},{"n":{"trip":"8","trip@all":"5"}},{"vel":{"max_move@all":"4"}}]'
 check "the log verifies" "$("$CTL" export snap.db >/dev/null; "$CTL" verify --pubkey "$TMP/data/log.pub" snap.db | tail -n 1 | cut -d' ' -f2)" ok
 finish

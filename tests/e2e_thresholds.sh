@@ -57,7 +57,7 @@ check "a key that is not a trip level" "$(th alice v window 10s)" "rejected rang
 check "a level an armed timer depends on: file and reload only" \
 	"$(th alice s max_age 5s)" "rejected range"
 check_has "  and says why" "$("$CTL" threshold --key alice.key --rule v --param window --value 10s --reason t --json | jq -r .error.message)" \
-	'"window" is not a trip level a command may change on volume rule v: trip and warn (volume), pct and max_move (velocity), or KEY@SESSION of the rule'"'"'s calendar; other keys change in the file, by reload'
+	'"window" is not a level a command may change on volume rule v (trip, warn, pct, max_move, or KEY@SESSION of its calendar): change it in the file and reload'
 check "a value the config would refuse" "$(th alice v trip abc)" "rejected config"
 check_has "  names the key, as the change's fault" "$("$CTL" threshold --key alice.key --rule v --param trip --value 0 --reason t --json | jq -r .error.message)" \
 	"with this change, $TMP/fx.conf:"
