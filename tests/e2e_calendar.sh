@@ -22,8 +22,7 @@ MON=$(date -u -d 2026-12-07T00:00:00Z +%s)  # Mon 09:00 KST: off -> day
 # set_wall EPOCH_S: the daemon's next start reads its wall clock as
 # EPOCH_S from now on (an offset from the real clock: it keeps running).
 set_wall() {
-	awk -v t="$1" -v n="$(date +%s.%N)" 'BEGIN { printf "%+.3f\n", t - n }' \
-		>"$TMP/faketime"
+	set_faketime "$(awk -v t="$1" -v n="$(date +%s.%N)" 'BEGIN { printf "%+.3f", t - n }')"
 }
 # get PATH: the daemon's HTTP side (python3's urllib: no curl).
 get() {
@@ -67,6 +66,12 @@ nngcat --sub --dial "ipc://$TMP/run/events.ipc" --subscribe "calendar/" \
 	--ascii >"$TMP/sub.out" 2>&1 &
 SUBPID=$!
 st=$("$CTL" status --json)
+# PUB drops what it publishes before a subscriber is connected: wait for
+# the connection (after the status read, which times the start).
+subs_connected() {
+	[ "$(grep -c " 03 [0-9]* $TMP/run/events.ipc\$" /proc/net/unix)" -ge 1 ]
+}
+wait_for subs_connected
 now=$(echo "$st" | json .now)
 # The wall clock was set 8 s before b; the start took under 7 s.
 if [ "$now" -ge $(((B - 8) * 1000)) ] && [ "$now" -lt $(((B - 1) * 1000)) ]; then
@@ -103,6 +108,7 @@ check "published on calendar/krx, the row's JSON" "$(cat "$TMP/sub.out")" \
 	"calendar/krx {\"t\":$((B * 1000)),\"event\":\"session\",\"calendar\":\"krx\",\"from\":\"day\",\"to\":\"night\"}"
 kill "$SUBPID" 2>/dev/null
 wait "$SUBPID" 2>/dev/null
+SUBPID=
 check "the board's events list the session row whole" \
 	"$(get /board.json | jq -c '[.events[] | select(.event == "session")][0]')" \
 	"{\"seq\":$(sql "select seq from suspension_log where event='session'"),\"t\":$((B * 1000)),\"event\":\"session\",\"kind\":\"calendar\",\"scope\":\"krx\",\"scope_type\":\"calendar\"}"

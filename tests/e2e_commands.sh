@@ -229,7 +229,8 @@ stop_daemon
 start_daemon || exit 1
 # The start queues the row; status answers before the writer commits it.
 last_revoked() { sql "select json_extract(detail, '\$.name') from suspension_log where detail like '%operator_revoked%' order by seq desc limit 1"; }
-wait_for [ "$(last_revoked)" = bob ]
+last_revoked_is() { [ "$(last_revoked)" = "$1" ]; }
+wait_for last_revoked_is bob
 check "bob's key, dropped while down, is logged revoked at start" \
 	"$(last_revoked)" bob
 check "bob cannot sign" "$(cmd suspend --key bob.key --product x --reason p)" \

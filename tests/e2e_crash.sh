@@ -204,6 +204,9 @@ done
 check "the long rule tripped once in all" \
 	"$(sql "select count(*) from suspension_log where event='trip' and rule='vol-long'")" 1
 checks() { grep -c 'quick_check ok (the last run did not stop cleanly)' "$TMP/daemon.log"; }
+# (the last start's line is written by the log's thread: it may lag)
+checks_are() { [ "$(checks)" = "$1" ]; }
+wait_for checks_are "$ROUNDS"
 check "each start after a kill ran quick_check" "$(checks)" "$ROUNDS"
 echo "crash summary: rounds=$ROUNDS acked=$acked_total lost=$lost_total" \
 	"verify_failed=$verify_failed"

@@ -182,6 +182,7 @@ check "locked: no breaker_state row yet" \
 	"$(db "select count(*) from breaker_state")" 0
 check "locked: no trip event published" \
 	"$(events ev_a.txt | grep -c '"event":"trip"')" 0
+wait_for grep -q 'warning: event=ledger_degraded ' "$TMP/daemon.log"
 check "locked: degraded logged to stderr once" \
 	"$(grep -c 'warning: event=ledger_degraded why="database is locked" queued=1 retrying=true$' "$TMP/daemon.log")" 1
 
@@ -220,6 +221,7 @@ check "unlocked: the trip event is published with seq 2" \
 check "unlocked: its notice is published" \
 	"$(payloads ev_a.txt notice/wallet | jq -c '[.suspension, .state, .notice]')" \
 	'[2,"open","busy"]'
+wait_for grep -q 'info: event=ledger_recovered ' "$TMP/daemon.log"
 check "unlocked: recovery logged" \
 	"$(grep -c 'info: event=ledger_recovered written=1$' "$TMP/daemon.log")" 1
 
@@ -406,6 +408,7 @@ check "full: other products allowed" \
 	"$(req '{"op":"check","product":"other","amount":"1.00"}')" \
 	'{"decision":"allow"}'
 check "full: nothing written" "$(db "select max(seq) from suspension_log")" 1
+wait_for grep -q 'why="database or disk is full"' "$TMP/daemon.log"
 check_has "full: stderr says degraded" "$(cat "$TMP/daemon.log")" \
 	'warning: event=ledger_degraded why="database or disk is full" queued=1 retrying=true'
 # Read-only: another failure while still degraded; still closed.

@@ -39,15 +39,16 @@ for sock in check admin; do
 done
 # The tick socket has no request id: its cap is the same 65,536 bytes.
 applied() { "$CTL" status --json | jq -r .ticks.applied; }
+applied_is() { [ "$(applied)" = "$1" ]; }
 pad 65536 '{"op":"tick","pair":"USD/KRW","px":"1400"}' >tick_at.msg
 pad 65537 '{"op":"tick","pair":"USD/KRW","px":"1401"}' >tick_over.msg
 nngcat --push --dial "ipc://$TMP/run/tick.ipc" --file tick_at.msg
-wait_for [ "$(applied)" = 1 ]
+wait_for applied_is 1
 check "cap: tick of 65,536 bytes applied" "$(applied)" 1
 nngcat --push --dial "ipc://$TMP/run/tick.ipc" --file tick_over.msg
 nngcat --push --dial "ipc://$TMP/run/tick.ipc" \
 	--data '{"op":"tick","pair":"USD/KRW","px":"1402"}'
-wait_for [ "$(applied)" = 2 ]
+wait_for applied_is 2
 check "cap: tick of 65,537 bytes dropped, the next applied" \
 	"$(applied) $("$CTL" status --json | jq -r .ticks.refused)" "2 0"
 

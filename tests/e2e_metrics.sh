@@ -86,6 +86,7 @@ suspend_for = 300s
 EOF2
 } >"$TMP/fx.conf"
 start_daemon || exit 1
+wait_for grep -q 'board and metrics on http' "$TMP/daemon.log"
 check_has "the URL on stderr" "$(cat "$TMP/daemon.log")" \
 	"fxbreakerd: info: board and metrics on http://$HTTP/ (read-only: /metrics, /status.json)"
 
@@ -236,6 +237,7 @@ check "Prometheus scraped the deny count" "$got" 2
 check "Prometheus: the target is up" "$(promq 'up{job="fxbreaker"}')" 1
 kill "$PROMPID"
 wait "$PROMPID" 2>/dev/null
+PROMPID=
 
 # --- the example alert rules ---------------------------------------------------
 pr=$(promtool check rules "$ROOT/examples/fxbreaker-alerts.yml" 2>&1)

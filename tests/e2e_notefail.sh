@@ -23,8 +23,11 @@ note_status() { "$CTL" status --json | jq -c .checkpoint_note; }
 committed() { "$CTL" status --json | jq -r .ledger.committed_seq; }
 notes() { ls "$CP" | grep -c '\.note$'; }
 tmps() { ls -A "$CP" | grep -c '\.tmp$'; }
+# (wait_for re-runs a command: these re-read what they test each time)
+has_notes() { [ "$(notes)" -ge 1 ]; }
+note_field_is() { [ "$("$CTL" status --json | jq -r ".checkpoint_note.$1")" = "$2" ]; }
 
-wait_for [ "$(notes)" -ge 1 ]
+wait_for has_notes
 last=$(ls "$CP" | grep '\.note$' | tail -n 1 | sed 's/checkpoint-0*\([0-9]*\)\.note/\1/')
 check "start: a note, status ok" "$(note_status)" "{\"ok\":true,\"last_ok_seq\":$last}"
 
@@ -39,7 +42,7 @@ done
 # Both rows are committed; the note of the last is tried just after.
 c2=$(committed)
 err="checkpoint $c2: No space left on device"
-wait_for [ "$("$CTL" status --json | jq -r .checkpoint_note.error)" = "$err" ]
+wait_for note_field_is error "$err"
 # Each suspend's batch (one or two: the writer decides) failed.
 F=$("$CTL" status --json | jq -r .checkpoint_note.failed)
 check "failing: at least one note per suspend failed" "$([ "$F" -ge 2 ] && echo yes)" yes
@@ -53,6 +56,7 @@ check "failing: no temporary file left of a note tried" "$(tmps)" $((40 - F))
 check "failing: no new note" "$(notes)" 1
 # untime LINE: the stderr line without its time and checkpoint number.
 untime() { sed -e 's/^[^ ]* //' -e 's/checkpoint [0-9]* /checkpoint N /'; }
+wait_for grep -q 'cannot export checkpoint' "$TMP/daemon.log"
 check "failing: said once on stderr" \
 	"$(grep -c 'cannot export checkpoint' "$TMP/daemon.log")" 1
 check "failing: the words" \
@@ -63,10 +67,11 @@ check "failing: the words" \
 rm -f "$CP"/*.tmp
 "$CTL" suspend --key alice.key --product x --reason three >/dev/null
 c3=$(committed)
-wait_for [ "$("$CTL" status --json | jq -r .checkpoint_note.last_ok_seq)" = "$c3" ]
+wait_for note_field_is last_ok_seq "$c3"
 check "recovered: status" "$(note_status)" "{\"ok\":true,\"last_ok_seq\":$c3}"
 check "recovered: the note is there" \
 	"$(ls "$CP" | grep '\.note$' | tail -n 1)" "$(printf 'checkpoint-%012d.note' "$c3")"
+wait_for grep -q 'exported to' "$TMP/daemon.log"
 check "recovered: said once on stderr" \
 	"$(grep 'exported to' "$TMP/daemon.log" | untime)" \
 	"fxbreakerd: info: checkpoint N exported to $CP ($F failed before it)"

@@ -224,8 +224,10 @@ echo "ivan<script> suspend $frank_pk" >>"$TMP/operators"
 kill -HUP "$PID"
 wait_for reloaded 6
 check "a bad name in the file: the reload keeps the operators" "$(roster)" "alice rootA rootB rootB "
+bad_name="operators:$(wc -l <"$TMP/operators"): the name: 1 to 64 of A-Z a-z 0-9 . _ -"
+wait_for grep -q "$bad_name" "$TMP/daemon.log"
 check "  and says which line and why" \
-	"$(grep -c "operators:$(wc -l <"$TMP/operators"): the name: 1 to 64 of A-Z a-z 0-9 . _ -" "$TMP/daemon.log")" 1
+	"$(grep -c "$bad_name" "$TMP/daemon.log")" 1
 cat ops.good >"$TMP/operators"
 
 # --- status shows a product's own force behind its pair's ---------------

@@ -178,6 +178,7 @@ check_has "  result, error, why (quoted)" "$(line "$rj")" \
 # --- refused before it is a row: no seq, a line still -------------------
 before=$(sql "select max(seq) from suspension_log")
 admin '{"op":"command","body":"not json","signature":"x"}' >/dev/null
+wait_for grep -q ' event=admin_refused ' "$TMP/daemon.log"
 check "admin_refused: a warning, no row" \
 	"$(grep ' event=admin_refused ' "$TMP/daemon.log" | sed 's/^[0-9TZ:.-]* //; s/pid=[0-9]*/pid=P/') $(sql "select max(seq) from suspension_log")" \
 	"fxbreakerd: warning: event=admin_refused from=\"uid=0 pid=P\" error=syntax why=\"body: not a command (v, service_id, operator, issued_at, expires_at, nonce, cmd, args)\" $before"
@@ -262,7 +263,7 @@ check "ledger_recovered: info, the rows written" "$rl" \
 check "  every row queued is in that commit" "$([ "${w:-0}" -ge "${q:-1}" ] && echo yes)" yes
 
 # --- a clock step back ---------------------------------------------------
-echo "-3h" >"$TMP/faketime"
+set_faketime "-3h"
 stepped() { [ -n "$(seq_of clock_step)" ]; }
 wait_for stepped
 cs=$(seq_of clock_step)
@@ -280,7 +281,7 @@ start_daemon || exit 1
 cb=$(seq_of clock_behind)
 head_is "clock_behind: a warning" "$cb" \
 	"warning: event=clock_behind seq=$cb t=$(row_t "$cb") kind=service wall="
-echo "+0" >"$TMP/faketime"
+set_faketime "+0"
 stop_daemon
 
 # --- a degraded start: a row edited ---------------------------------------

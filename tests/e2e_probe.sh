@@ -137,7 +137,13 @@ if ! wait_for sh -c "nngcat --req --dial $TADMIN --data '{\"op\":\"ping\"}' --re
 	exit 1
 fi
 ok "two daemons: A on ipc://, B on tcp://127.0.0.1"
-# Let the watchdogs' first probes pass before counting log lines.
+# Let the start's own lines out before counting log lines (stderr is
+# written by a thread of its own: the sockets answer before them), and
+# the watchdogs' first probes pass.
+for log in "$TMP/daemon.log" "$TMP/daemon2.log"; do
+	wait_for grep -q ' event=service_start ' "$log"
+	wait_for grep -q ': info: serving ' "$log"
+done
 sleep 0.5
 lines_a=$(wc -l <"$TMP/daemon.log")
 lines_b=$(wc -l <"$TMP/daemon2.log")

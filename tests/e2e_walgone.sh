@@ -50,11 +50,14 @@ trip() { # trip PRODUCT: three checks; prints the third reply
 	req "{\"op\":\"check\",\"product\":\"$1\",\"amount\":\"1.00\",\"ref\":\"$1\"}"
 }
 ledger() { "$CTL" status --json | jq -c "$1"; }
+# (wait_for re-runs a command: these re-read what they test each time)
+ledger_is() { [ "$(ledger "$1")" = "$2" ]; }
+dbfile_max_is() { [ "$(dbfile_max)" = "$1" ]; }
 # start: the daemon, and its start rows (queued before its sockets
 # opened) written.
 start() {
 	start_daemon || exit 1
-	wait_for [ "$(ledger .ledger.queued)" = 0 ]
+	wait_for ledger_is .ledger.queued 0
 }
 denied_by() { # denied_by PRODUCT: the suspension a check is denied by
 	req "{\"op\":\"check\",\"product\":\"$1\",\"amount\":\"1.00\"}" |
@@ -81,6 +84,7 @@ if [ "$ms" -le 2000 ]; then ok "a: degraded within 2 s (${ms} ms)"; else
 WALGONE="the database's -wal file $DATA/fxbreaker.db-wal was removed while in use; the rows committed so far were copied into the database file"
 check "a: status: degraded, the reason names the file" "$(ledger .ledger)" \
 	"{\"state\":\"degraded\",\"committed_seq\":2,\"queued\":0,\"last_error\":\"$WALGONE\"}"
+wait_for grep -q 'event=ledger_degraded ' daemon.log
 check "a: one stderr line says so, and what to do" \
 	"$(grep -F "warning: event=ledger_degraded why=\"$WALGONE\" queued=" daemon.log | grep -Fc ' retrying=false action="stop, investigate, restore, restart (docs/OPERATIONS.md); breakers stay as they are, nothing is written, resets are refused"')" 1
 check "a: the rows are in the database file itself" "$(dbfile_max)" 2
@@ -119,7 +123,7 @@ check "a: no degraded start" "$(sql "select count(*) from suspension_log where e
 # -wal file alone, however slow the machine.
 stop_daemon
 start
-wait_for [ "$(dbfile_max)" = 5 ]
+wait_for dbfile_max_is 5
 check "b: rows 1..5 in the database file" "$(dbfile_max)" 5
 rm -f rd.fifo
 mkfifo rd.fifo
@@ -143,11 +147,13 @@ PID=
 start
 # status answers before the writer has committed the start's rows.
 degraded_starts() { sql "select count(*) from suspension_log where event = 'degraded_start'"; }
-wait_for [ "$(degraded_starts)" = 1 ]
+degraded_starts_are() { [ "$(degraded_starts)" = "$1" ]; }
+wait_for degraded_starts_are 1
 LOST="$NOTES/checkpoint-000000000007.note names seq 7, the log ends at seq 5: rows 6..7 were acknowledged and are missing (2 notes renamed lost-*)"
 check "b: a degraded start row with the reason" \
 	"$(sql "select seq || ' ' || detail from suspension_log where event = 'degraded_start'")" \
 	"7 {\"reason\":\"$LOST\"}"
+wait_for grep -q 'acknowledged rows are missing from the log' daemon.log
 check "b: the stderr line" \
 	"$(grep -Fc "warning: acknowledged rows are missing from the log: $LOST; the next rows take their sequence numbers" daemon.log)" 1
 check "b: every product suspended, forced" \
@@ -192,7 +198,7 @@ check "c: status: degraded, naming the file and both inodes" \
 stop_daemon
 check "c: the stop still exits 0" "$STOP_RC" 0
 start
-wait_for [ "$(degraded_starts)" = 2 ]
+wait_for degraded_starts_are 2
 check "c: the restart on the replacement is a degraded start" \
 	"$(sql "select detail from suspension_log where event = 'degraded_start' order by seq desc limit 1" |
 		jq -r .reason | sed "s|$NOTES/||")" \
@@ -213,6 +219,7 @@ newest=$(ls "$NOTES"/checkpoint-*.note | tail -n 1)
 sed 's/^size .*/size 999999/' "$newest" >"$NOTES/checkpoint-000000999999.note"
 start
 check "d: a forged note past the end: no degraded start" "$(degraded_starts)" 2
+wait_for grep -qF "checkpoint note ignored: $NOTES/checkpoint-000000999999.note" daemon.log
 check "d: it is named on stderr" \
 	"$(grep -Fc "warning: checkpoint note ignored: $NOTES/checkpoint-000000999999.note: not signed with this log's key" daemon.log)" 1
 check "d: nothing more set aside (b's two, c's two)" "$(ls "$NOTES" | grep -c '^lost-')" 4

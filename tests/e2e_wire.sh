@@ -176,6 +176,10 @@ resumed() { [ "$(sql "select count(*) from suspension_log where event='resume' a
 wait_for resumed
 closed() { payloads ev_all.txt notice/ev | grep -q '"state":"closed"'; }
 wait_for closed
+# The notice/ subscriber is another connection: its copy comes in its
+# own time.
+closed_notice() { payloads ev_notice.txt notice/ev | grep -q '"state":"closed"'; }
+wait_for closed_notice
 check "(b) allowed again after the resume" \
 	"$(req '{"op":"check","product":"ev","amount":"1.00"}')" '{"decision":"allow"}'
 s_res=$(sql "select seq from suspension_log where event='resume' and suspension=$s_ev")
@@ -278,6 +282,10 @@ check "(c) a check on eur is denied with the trip" \
 	"[\"deny\",\"eur-band\",\"band\",$s_eur,\"fast\",\"eur: the rate moved fast\"]"
 eurpub() { [ -n "$(payloads ev_all.txt notice/EUR/KRW)" ]; }
 wait_for eurpub
+# (and the pair subscriber, on its own connection, has every row too)
+eur_rows() { sql "select count(*) from suspension_log where rule='eur-band'"; }
+eursub() { [ "$(payloads ev_eur.txt pair/EUR/KRW | wc -l)" -ge "$(eur_rows)" ]; }
+wait_for eursub
 check "(c) pair/EUR/KRW: ref_set, limit_enter, trip, each equal to its row" \
 	"$(payloads ev_all.txt pair/EUR/KRW)" \
 	"$(sql "select detail from suspension_log where rule='eur-band' order by seq" | ascii)"

@@ -58,6 +58,19 @@ cd "$TMP" || exit 1
 export FXBREAKER_CONFIG="$TMP/fx.conf"
 PID=
 
+# On every exit, an early one too (`start_daemon || exit 1`, a signal):
+# the daemon goes, else it keeps its sockets and ports and the next test,
+# or the AddressSanitizer pass that reuses every port, fails on them.
+# Also the background helpers some tests keep (prometheus holds a port).
+# A test that sets its own EXIT trap replaces this one: its cleanup must
+# kill its daemons itself (they all do).
+e2e_cleanup() {
+	for p in $PID $PROMPID $SUBPID $HPID; do kill -KILL "$p" 2>/dev/null; done
+	cd "$ROOT" && rm -rf "$TMP"
+}
+trap e2e_cleanup EXIT
+trap 'exit 1' HUP INT TERM PIPE
+
 # The [service] part every test config starts with.
 service_conf() {
 	cat <<EOS
@@ -71,11 +84,20 @@ service_id = e2e
 EOS
 }
 
+# set_faketime OFFSET: the faked daemon's wall clock from its next read
+# (libfaketime's syntax: "+0", "-3h", "-10800.6").  The file is replaced
+# in one rename: the daemon reads it on every clock read, and a read
+# between a truncate and the write would see no offset (a step there and
+# back, logged).
+set_faketime() {
+	printf '%s\n' "$1" >"$TMP/faketime.tmp" && mv -f "$TMP/faketime.tmp" "$TMP/faketime"
+}
+
 # faked_daemon: from here $FXD is a wrapper that execs the daemon (same
 # pid) under libfaketime, its wall clock offset by what $TMP/faketime
-# says ("+0" to start; write "+3h" and the next clock read moves), its
-# monotonic clock real.  ASan (make asan) accepts a preloaded library
-# before its runtime only if told.  Fails the test if faketime is not
+# says ("+0" to start; set_faketime "+3h" and the next clock read
+# moves), its monotonic clock real.  ASan (make asan) accepts a preloaded
+# library before its runtime only if told.  Fails the test if faketime is not
 # installed (make deps installs it).
 faked_daemon() {
 	FT_LIB=$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 2>/dev/null | head -1)
@@ -86,7 +108,7 @@ faked_daemon() {
 	fi
 	REAL_FXD=$FXD
 	FXD="$TMP/fxbreakerd-faked"
-	echo "+0" >"$TMP/faketime"
+	set_faketime "+0"
 	cat >"$FXD" <<EOF
 #!/bin/sh
 exec env LD_PRELOAD="$FT_LIB" FAKETIME_TIMESTAMP_FILE="$TMP/faketime" \
@@ -103,9 +125,11 @@ start_daemon() {
 	i=0
 	while ! "$CTL" status >/dev/null 2>&1; do
 		i=$((i + 1))
-		if [ $i -gt 100 ] || ! kill -0 "$PID" 2>/dev/null; then
+		if [ $i -gt 200 ] || ! kill -0 "$PID" 2>/dev/null; then
 			echo "daemon did not start:"
 			cat "$TMP/daemon.log"
+			# One that is only slow must not outlive the test.
+			kill_daemon
 			return 1
 		fi
 		sleep 0.05
