@@ -276,7 +276,9 @@ check "recovered: c suspended" "$(metric 'fxbreaker_products{state="suspended"}'
 # --- a reload: a new pair counted, the old counts kept, the new hash ---------
 echo "[pair GBP/KRW]" >>fx.conf
 kill -HUP "$PID"
-wait_for grep -q "reloaded" "$TMP/daemon.log"
+# (the daemon says a reload by its config_reload row: no "reloaded" line)
+reloaded() { [ "$(sql "select count(*) from suspension_log where event='config_reload'")" = 1 ]; }
+wait_for reloaded
 scrape
 check "reload: the new pair" "$(metric 'fxbreaker_ticks_total{pair="GBP/KRW",outcome="applied"}')" 0
 check "reload: old counts kept" "$(metric 'fxbreaker_ticks_total{pair="USD/KRW",outcome="applied"}')" 1
