@@ -342,7 +342,7 @@ check: $(DAEMON_OBJ)
 		|| { echo 'check: breaker/ must not do I/O or use other modules'; exit 1; }
 	@! grep -nE '\\"code\\"|"code" *: *[0-9]|"code" *, *json_integer' \
 		daemon/*.[ch] ctl/*.[ch] \
-		|| { echo 'check: an error code written by hand (ipc/ipc_reply.c writes every reply)'; exit 1; }
+		|| { echo 'check: an error code written by hand (ipc/ipc_reply*.c write every reply)'; exit 1; }
 	@clang-format --dry-run --Werror breaker/*.[ch] ctl/*.[ch] ipc/*.[ch] \
 		ledger/*.[ch] config/*.[ch] daemon/*.[ch] tests/*.[ch] \
 		tests/fuzz/*.c bench/*.[ch]
@@ -427,9 +427,11 @@ clean:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 
 # ---- client library (ipc/fxb_client) ----
-# libfxbclient is what core banking links: ipc/fxb_client.c and the TLS
+# libfxbclient is what core banking links: ipc/fxb_client*.c and the TLS
 # file reader it shares with fxbreakerctl (ipc/ipc_tls.c, its symbol
-# hidden: the .so exports fxb_client_* only), on nng and jansson (no
+# hidden, as are the functions the fxb_client*.c files share, marked
+# FXB_CLIENT_INTERNAL in ipc/fxb_client_impl.h: the .so exports
+# fxb_client.h's fxb_client_* only), on nng and jansson (no
 # libbreaker: it uses only the error numbers of fxb.h).  The same
 # position-independent objects serve both the .so and the .a, so the
 # archive also links into a caller's own shared library.
@@ -443,8 +445,9 @@ clean:
 # would misbehave): then .so.2 can be installed beside it.  The minor
 # grows when a function is added.
 #
-# fxb_client.o is in libfxbipc.a too (every ipc/*.c is): a program that
-# links that archive and calls the client needs nng, as client_test does.
+# The fxb_client*.o are in libfxbipc.a too (every ipc/*.c is): a program
+# that links that archive and calls the client needs nng, as client_test
+# does.
 #
 # The .so carries nng inside (build/nng's libnng.a, built -fPIC), its
 # symbols hidden (--exclude-libs): a caller gets the #1518 fix without
@@ -466,9 +469,13 @@ FXB_CLIENT_LIBS     = $(NNG_LIBS) $(shell pkg-config --libs jansson \
 		      2>/dev/null || echo -ljansson) -lpthread \
 		      $(if $(NNG_DEP),-Wl$(comma)--exclude-libs$(comma)libnng.a)
 comma = ,
-# ipc/fxb_client.c and the TLS files' reader it shares with fxbreakerctl
-# (ipc/ipc_tls.c, hidden in the .so).
-FXB_CLIENT_PIC      = $(BUILD)/pic/ipc/fxb_client.o $(BUILD)/pic/ipc/ipc_tls.o
+# ipc/fxb_client*.c (the API, its fail policies, its JSON, its transport)
+# and the TLS files' reader it shares with fxbreakerctl (ipc/ipc_tls.c,
+# hidden in the .so).
+FXB_CLIENT_PIC      = $(BUILD)/pic/ipc/fxb_client.o \
+		      $(BUILD)/pic/ipc/fxb_client_policy.o \
+		      $(BUILD)/pic/ipc/fxb_client_wire.o \
+		      $(BUILD)/pic/ipc/fxb_client_call.o $(BUILD)/pic/ipc/ipc_tls.o
 # The version is written once, in breaker/fxb.h (fxbreakerd -V says it).
 FXB_VERSION := $(shell sed -n 's/^\#define FXB_VERSION "\([^"]*\)".*/\1/p' \
 		 breaker/fxb.h)

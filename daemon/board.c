@@ -3,7 +3,7 @@
  * its document, the paging of a suspension's products, and the thread
  * that keeps every open board live through the HTTP side's event stream
  * (ipc_http.h).  What the daemon kept as it ran (rates, levels, the
- * latest rows) is in board_feed.c; the JSON is ipc/ipc_reply.c's.
+ * latest rows) is in board_feed.c; the JSON is ipc/ipc_reply_board.c's.
  *
  * Bounded whatever the config's size: the document lists the pairs, the
  * newest BOARD_GROUPS_MAX suspensions with their first BOARD_FIRST

@@ -4,7 +4,8 @@
  * clocks, the descriptors, the watchdog's view of the check socket; and
  * the short "ok" answer of a ping or a tick.  A suspension id is shown
  * only once its row is written.  This file reads the state, each part
- * under the lock that guards it; ipc/ipc_reply.c writes the JSON.
+ * under the lock that guards it; ipc/ipc_reply_status.c writes the JSON
+ * (ipc/ipc_reply.c the "ok").
  */
 #include <stdatomic.h>
 #include <stdlib.h>

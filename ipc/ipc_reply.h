@@ -2,11 +2,12 @@
  * ipc_reply.h: every reply of the wire protocol (docs/PROTOCOL.md) as
  * bytes, built from plain structs: a check's allow, deny and fail-closed
  * answers, errors, a batch, ok and ping, the answers to signed commands,
- * and the admin status.  The daemon decides and fills the structs; only
- * this file knows the key order, the number formats and the escaping, so
- * that the protocol is written in one place.  No sockets and no locks:
- * every builder copies what it is given before it returns, so a caller
- * may pass strings it holds only under its own lock.
+ * the admin status and the live board.  The daemon decides and fills the
+ * structs; only the builders (ipc_reply*.c, a file per role:
+ * ipc_reply_impl.h) know the key order, the number formats and the
+ * escaping, so that the protocol is written in one place.  No sockets and
+ * no locks: every builder copies what it is given before it returns, so a
+ * caller may pass strings it holds only under its own lock.
  *
  * Error codes and names come only from the fxb_err table (fxb_errname,
  * fxb_strerror): no reply writes a code by hand.

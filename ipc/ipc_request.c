@@ -162,7 +162,8 @@ mono_ms(void)
 /*
  * A node's refusal that another node may not give (37 not_leader, 38
  * no_quorum, 23 shutdown); *hint is a not_leader's leader, copied into
- * hint (cap bytes), "" if none.  The library's rule (ipc/fxb_client.c).
+ * hint (cap bytes), "" if none.  The library's rule
+ * (ipc/fxb_client_call.c).
  */
 static bool
 refusal(const char *reply, char *hint, size_t cap)
