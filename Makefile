@@ -54,7 +54,7 @@ NNG_LIBS     = $(NNG_DIR)/prefix/lib/libnng.a -lmbedtls -lmbedx509 \
 NNG_DEP      = $(NNG_STAMP)
 endif
 # raft (libraft 0.15, canonical/raft) and libuv, its I/O: the cluster
-# (daemon/cluster.c); the linker's --as-needed keeps them out of the rest.
+# (daemon/cluster*.c); the linker's --as-needed keeps them out of the rest.
 PKGS     = inih jansson sqlite3 libsodium raft libuv
 WARN     = -std=c11 -Wall -Wextra -Wpedantic -Wshadow -Wconversion \
 	   -Wsign-conversion -Wstrict-prototypes -Wmissing-prototypes \
@@ -150,7 +150,7 @@ $(BUILD)/gen/ledger_migrations.c: $(MIGRATIONS) migrations/embed.sh
 $(BUILD)/gen/ledger_migrations.o: $(BUILD)/gen/ledger_migrations.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-overlength-strings -c $< -o $@
 
-# The board's page travels inside fxbreakerd too (daemon/board.c).
+# The board's page travels inside fxbreakerd too (daemon/board_routes.c).
 $(BUILD)/gen/board_html.c: daemon/board.html daemon/board_embed.sh
 	@mkdir -p $(dir $@)
 	sh daemon/board_embed.sh $@ daemon/board.html

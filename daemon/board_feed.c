@@ -221,7 +221,7 @@ board_row(struct daemon *d, const struct ledger_row *row)
 		return;
 	pthread_mutex_lock(&f->fm);
 	/* A cluster node's rows come from its writer and from its ledger
-	 * (board.c, board_follow), in seq order each: a row at or below
+	 * (board_follow.c), in seq order each: a row at or below
 	 * the newest listed is one the board has. */
 	if (f->nevents > 0 &&
 	    row->seq <=

@@ -1,9 +1,9 @@
 /*
  * cluster_view.c: the cluster as status, the board and /metrics show it
- * (docs/PROTOCOL.md, "status"): cluster.c's numbers with the config's
- * names for them (the roles' words, each member's check_url).  A file of
- * its own so that those three, which sit at different heights, all
- * read it from below.
+ * (docs/PROTOCOL.md, "status"): cluster_lease.c's and
+ * cluster_members.c's numbers with the config's names for them (the
+ * roles' words, each member's check_url).  A file of its own so that
+ * those three, which sit at different heights, all read it from below.
  */
 #include <stdio.h>
 

@@ -622,9 +622,10 @@ bool status_plan(struct daemon *d, bool on_pair, int32_t idx,
 void status_ok_reply(struct daemon *d, struct ipc_call *call, const char *ref,
                      bool ping);
 
-/* board.c: the live board's page, document, product pages and stream
- * (docs/OPERATIONS.md, "The board").  The routes are ipc_http_get_fns
- * whose arg is the daemon. */
+/* board.c: the live board (docs/OPERATIONS.md, "The board"): its
+ * document, product pages and stream, with board_scan.c,
+ * board_document.c and board_follow.c (board_impl.h, their private
+ * header). */
 struct ipc_http;
 struct ipc_http_response;
 /* The page and its Content-Security-Policy (its inline style and script
@@ -642,9 +643,11 @@ bool board_start(struct daemon *d, struct ipc_http *http);
  * NULL board: no-ops. */
 void board_stop(struct daemon *d);
 void board_free(struct daemon *d);
-/* GET / (the page), /board.json (the document), /products (a page of a
- * suspension's products, or a product id prefix's), and the stream's
- * hello (the document). */
+
+/* board_routes.c: the board's routes, ipc_http_get_fns whose arg is
+ * the daemon.  GET / (the page), /board.json (the document), /products
+ * (a page of a suspension's products, or a product id prefix's), and the
+ * stream's hello (the document). */
 void board_get_page(void *arg, const char *query,
                     struct ipc_http_response *res);
 void board_get_json(void *arg, const char *query,
@@ -654,7 +657,9 @@ void board_get_products(void *arg, const char *query,
 void board_stream_hello(void *arg, const char *query,
                         struct ipc_http_response *res);
 
-/* cluster.c: three nodes on Raft (docs/ARCHITECTURE.md). */
+/* cluster.c: three nodes on Raft (docs/ARCHITECTURE.md), with
+ * cluster_fsm.c, cluster_lease.c and cluster_members.c (cluster_impl.h,
+ * their private header: only these call raft or libuv). */
 
 /* What this node is (struct daemon's role). */
 enum cluster_role {
@@ -676,7 +681,8 @@ struct cluster_state {
 };
 
 /* What the cluster's loop thread calls back into the daemon with (given
- * as pointers: the daemon's files call cluster.c, never the reverse). */
+ * as pointers: the daemon's files call the cluster's, never the
+ * reverse). */
 struct cluster_hooks {
 	/* Elected: rebuild from the log, log leader_elected, return its
 	 * seq (0: could not).  Not the leader any more. */
@@ -704,6 +710,9 @@ void cluster_stop(struct cluster *c);
 enum fxb_err cluster_commit(struct cluster *c, const struct ledger_row *rows,
                             size_t n, int64_t now, bool sign, char *err,
                             size_t errlen);
+
+/* cluster_lease.c: the role, the leader, the lease. */
+
 /* cluster_gate says whether this node may answer a check now: FXB_OK,
  * FXB_ERR_NOT_LEADER (*leader: the leader's check_url, or NULL) or
  * FXB_ERR_NO_QUORUM, msg saying why.  Any thread; FXB_OK when single. */
@@ -711,6 +720,8 @@ enum fxb_err cluster_gate(struct daemon *d, char *msg, size_t cap,
                           const char **leader);
 /* cluster_status fills st (zeros when single). */
 void cluster_status(struct daemon *d, struct cluster_state *st);
+
+/* cluster_members.c: membership changes, and the member list. */
 
 /* A member of raft's configuration, as the loop last saw it. */
 struct cluster_member {
@@ -721,17 +732,6 @@ struct cluster_member {
 /* cluster_members copies up to cap members into out; how many. */
 size_t cluster_members(struct cluster *c, struct cluster_member *out,
                        size_t cap);
-
-/* cluster_view.c: the cluster as status, the board and /metrics show
- * it; the view's copies are what c points into. */
-struct cluster_view {
-	struct cluster_state state;
-	struct cluster_member mem[CLUSTER_PEERS_MAX + 4];
-	struct ipc_status_member im[CLUSTER_PEERS_MAX + 4];
-	struct ipc_status_cluster c;
-};
-/* status_cluster fills v; false for a single node (v untouched). */
-bool cluster_view(struct daemon *d, struct cluster_view *v);
 /*
  * cluster_change adds node id (its [peer id]'s raft_address: as a spare,
  * then a voter once libraft has caught it up) or removes it, and returns
@@ -743,6 +743,17 @@ bool cluster_view(struct daemon *d, struct cluster_view *v);
  */
 enum fxb_err cluster_change(struct cluster *c, bool add, unsigned id,
                             char *err, size_t errlen);
+
+/* cluster_view.c: the cluster as status, the board and /metrics show
+ * it; the view's copies are what c points into. */
+struct cluster_view {
+	struct cluster_state state;
+	struct cluster_member mem[CLUSTER_PEERS_MAX + 4];
+	struct ipc_status_member im[CLUSTER_PEERS_MAX + 4];
+	struct ipc_status_cluster c;
+};
+/* status_cluster fills v; false for a single node (v untouched). */
+bool cluster_view(struct daemon *d, struct cluster_view *v);
 
 /* check.c: checks, batches and ticks. */
 

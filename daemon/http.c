@@ -68,7 +68,7 @@ get_status(void *arg, const char *query, struct ipc_http_response *res)
 static const struct ipc_http_route routes[] = {
     {"/metrics", get_metrics, NULL},
     {"/status.json", get_status, NULL},
-    /* The board (board.c): its page may run only its own inline style
+    /* The board (board_routes.c): its page may run only its own inline style
      * and script, named by their hashes. */
     {"/", board_get_page, board_csp},
     {"/board.json", board_get_json, NULL},

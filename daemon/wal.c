@@ -194,7 +194,7 @@ writer_wait(struct daemon *d, struct writer *w)
 		ts.tv_sec += 1;
 		if (pthread_cond_timedwait(&d->qcv, &d->qmu, &ts) != ETIMEDOUT)
 			continue;
-		/* In a cluster the loop thread owns the ledger (cluster.c
+		/* In a cluster the loop thread owns the ledger (cluster_fsm.c
 		 * checks and checkpoints it as it applies). */
 		if (d->cluster != NULL)
 			continue;
