@@ -17,8 +17,10 @@ bench_scratch() {
 # http_url set to HTTP_URL (none if not given), and the demand
 # thresholds sized for a benchmark's load: the throttles (rate, burst)
 # raised to 1,000,000 a second and count volumes to warn 10 M and trip
-# 20 M a minute, so the rules still run on every check but a load of
-# 100 k checks a second is not throttled or denied for its count.
+# 20 M a minute, in every session too (warn@night, trip@off: else the
+# bench measures trips on a weekend and not on a Tuesday), so the rules
+# still run on every check but a load of 100 k checks a second is not
+# throttled or denied for its count.
 # Notional limits and every market rule are the example's.
 bench_conf() {
 	awk -v tmp="$2" -v http="${3:-}" '
@@ -38,8 +40,8 @@ bench_conf() {
 	sect == "[service]" && /^(data_dir|[a-z]+_url|service_id) *=/ { next }
 	sect ~ /^\[rule / && /^measure *= *notional/ { notional = 1 }
 	sect ~ /^\[rule / && /^(rate|burst) *=/ { sub(/=.*/, "= 1000000") }
-	sect ~ /^\[rule / && !notional && /^warn *=/ { sub(/=.*/, "= 10000000") }
-	sect ~ /^\[rule / && !notional && /^trip *=/ { sub(/=.*/, "= 20000000") }
+	sect ~ /^\[rule / && !notional && /^warn(@[^ =]+)? *=/ { sub(/=.*/, "= 10000000") }
+	sect ~ /^\[rule / && !notional && /^trip(@[^ =]+)? *=/ { sub(/=.*/, "= 20000000") }
 	{ print }' "$1/examples/fxbreaker.conf"
 }
 
