@@ -301,12 +301,8 @@ board_document(struct board *b, size_t recent)
 		ipc_reply_board_cluster(rep, &cv.c);
 
 	pthread_mutex_lock(&d->qmu);
-	const struct ipc_status_ledger lg = {
-	    .degraded = d->degraded,
-	    .committed_seq = atomic_load(&d->committed),
-	    .queued = d->nqueue,
-	    .last_error = d->last_error,
-	};
+	struct ipc_status_ledger lg;
+	status_ledger(d, &lg);
 	char *s = ipc_reply_board_end(rep, &head, &lg);
 	pthread_mutex_unlock(&d->qmu);
 	return s;

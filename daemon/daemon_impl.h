@@ -602,6 +602,8 @@ void clock_join(struct daemon *d);
 /* status_reply: the status (docs/PROTOCOL.md) echoing ref, malloc'ed;
  * NULL on out of memory.  Takes mu, then qmu. */
 char *status_reply(struct daemon *d, const char *ref);
+/* status_ledger: the ledger's state for status and the board (qmu held). */
+void status_ledger(struct daemon *d, struct ipc_status_ledger *lg);
 /* status_pair: pair p as status shows it, into o: forced (into
  * *forced) and the enforcing rules that hold it (into holds: room for
  * each of rules, or with rules NULL for every rule of the config, all

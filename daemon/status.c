@@ -139,6 +139,22 @@ status_products(struct daemon *d, struct ipc_reply_status *rep)
 	}
 }
 
+/* The ledger's state as status and the board show it (qmu held: the
+ * strings are the daemon's until it is released). */
+void
+status_ledger(struct daemon *d, struct ipc_status_ledger *lg)
+{
+	*lg = (struct ipc_status_ledger){
+	    .degraded = d->degraded,
+	    .committed_seq = atomic_load(&d->committed),
+	    .queued = d->nqueue,
+	    .last_error = d->last_error,
+	    .note_ok_seq = d->note_ok_seq,
+	    .note_failed = d->note_failed,
+	    .note_error = d->note_error,
+	};
+}
+
 /* A pair is suspended when an enforcing rule on it holds (for some side
  * or all) or an operator forced it; it lists what holds it (holds: room
  * for every rule it is given). */
@@ -320,15 +336,8 @@ status_reply(struct daemon *d, const char *ref)
 	}
 
 	pthread_mutex_lock(&d->qmu);
-	const struct ipc_status_ledger lg = {
-	    .degraded = d->degraded,
-	    .committed_seq = atomic_load(&d->committed),
-	    .queued = d->nqueue,
-	    .last_error = d->last_error,
-	    .note_ok_seq = d->note_ok_seq,
-	    .note_failed = d->note_failed,
-	    .note_error = d->note_error,
-	};
+	struct ipc_status_ledger lg;
+	status_ledger(d, &lg);
 	ipc_reply_status_ledger(rep, &lg);
 	pthread_mutex_unlock(&d->qmu);
 
